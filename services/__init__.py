@@ -1,0 +1,1 @@
+"""The four kaa services, each its own OS process: identify, outreach, measures, register."""

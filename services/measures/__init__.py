@@ -1,0 +1,1 @@
+"""measures: individual plans (individuell plan) and measures (åtgärder) offered to youths."""

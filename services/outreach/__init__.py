@@ -1,0 +1,1 @@
+"""outreach: the caseworker's contact work (kontaktförsök, sysselsättning) and worklists."""

@@ -1,0 +1,228 @@
+"""`kaa infra up | down | status`: bring the development infrastructure to a known state.
+
+`up` is idempotent: it finds what is already running (by the pids in `$KAA_HOME/infra.json`, checked
+against each process's command line) and starts only what is missing. `down` stops only what `up`
+started. When `up` fails half-way, whatever that call started is stopped again, so a failure never
+leaves a half-started platform behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shared.infra.errors import InfraError
+from shared.infra.kafka import KafkaBroker, probe_topic_creation
+from shared.infra.postgres import PostgresServer, ping_database
+from shared.infra.settings import InfraSettings
+
+Component = Literal["kafka", "postgres"]
+Outcome = Literal["started", "running", "external", "stopped", "not running"]
+
+
+@dataclass
+class ComponentStatus:
+    name: Component
+    outcome: Outcome
+    address: str
+    pid: int | None = None
+    detail: str = ""
+
+
+@dataclass
+class InfraStatus:
+    kafka: ComponentStatus
+    postgres: ComponentStatus
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return all(
+            c.outcome in ("started", "running", "external") for c in (self.kafka, self.postgres)
+        )
+
+
+class Infrastructure:
+    """The Kafka broker and PostgreSQL server the platform runs on, launched or external."""
+
+    def __init__(self, settings: InfraSettings | None = None) -> None:
+        self.settings = settings or InfraSettings()
+        self.kafka = KafkaBroker(self.settings)
+        self.postgres = PostgresServer(self.settings)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def _read_state(self) -> dict[str, int]:
+        try:
+            raw = json.loads(self.settings.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return {k: int(v) for k, v in raw.get("pids", {}).items() if isinstance(v, int)}
+
+    def _write_state(self, pids: dict[str, int]) -> None:
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.settings.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pids": pids}, indent=2) + "\n")
+        tmp.replace(self.settings.state_file)
+
+    def _owner(self, name: Component) -> KafkaBroker | PostgresServer:
+        return self.kafka if name == "kafka" else self.postgres
+
+    def _managed_pid(self, name: Component) -> int | None:
+        """The pid of the component `up` started, if that very process still runs."""
+        pid = self._read_state().get(name)
+        return pid if self._owner(name).is_ours(pid) else None
+
+    def bootstrap_servers(self) -> str:
+        return self.settings.kafka_bootstrap_servers or self.kafka.bootstrap_servers
+
+    def database_url(self) -> str:
+        return self.settings.database_url or self.postgres.url()
+
+    def env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers(),
+            "DATABASE_URL": self.database_url(),
+        }
+
+    def _write_env(self) -> dict[str, str]:
+        env = self.env()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        path = self.settings.env_file
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        tmp.replace(path)
+        return env
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def up(self) -> InfraStatus:
+        """Make Kafka and PostgreSQL available; start only what is not already there."""
+        self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        pids: dict[str, int] = {}
+        for name in ("kafka", "postgres"):
+            pid = self._managed_pid(name)
+            if pid is not None:
+                pids[name] = pid
+        started: list[tuple[Component, int]] = []
+        try:
+            postgres = self._up_postgres(pids, started)
+            kafka = self._up_kafka(pids, started)
+        except BaseException:
+            for name, pid in reversed(started):
+                self._owner(name).stop(pid)
+                pids.pop(name, None)
+            self._write_state(pids)
+            raise
+        self._write_state(pids)
+        return InfraStatus(kafka=kafka, postgres=postgres, env=self._write_env())
+
+    def _up_postgres(
+        self, pids: dict[str, int], started: list[tuple[Component, int]]
+    ) -> ComponentStatus:
+        s = self.settings
+        if s.database_url:
+            _check_external(
+                lambda: ping_database(s.database_url or ""), "DATABASE_URL", "PostgreSQL"
+            )
+            return ComponentStatus("postgres", "external", _redact(s.database_url))
+        address = self._address("postgres")
+        pid = pids.get("postgres")
+        if pid is not None:
+            self.postgres.wait_ready(pid)
+            return ComponentStatus("postgres", "running", address, pid)
+        pid = self.postgres.start()
+        started.append(("postgres", pid))
+        pids["postgres"] = pid
+        self._write_state(pids)
+        return ComponentStatus("postgres", "started", address, pid)
+
+    def _up_kafka(
+        self, pids: dict[str, int], started: list[tuple[Component, int]]
+    ) -> ComponentStatus:
+        s = self.settings
+        if s.kafka_bootstrap_servers:
+            servers = s.kafka_bootstrap_servers
+            _check_external(
+                lambda: probe_topic_creation(servers), "KAFKA_BOOTSTRAP_SERVERS", "Kafka"
+            )
+            return ComponentStatus("kafka", "external", servers)
+        pid = pids.get("kafka")
+        if pid is not None:
+            self.kafka.wait_ready(pid)
+            return ComponentStatus("kafka", "running", self.kafka.bootstrap_servers, pid)
+        pid = self.kafka.start()
+        started.append(("kafka", pid))
+        pids["kafka"] = pid
+        self._write_state(pids)
+        return ComponentStatus("kafka", "started", self.kafka.bootstrap_servers, pid)
+
+    def down(self) -> InfraStatus:
+        """Stop what `up` started (by pid), and nothing else."""
+        pids = self._read_state()
+        result: dict[Component, ComponentStatus] = {}
+        names: tuple[Component, ...] = ("kafka", "postgres")
+        for name in names:
+            address = self._address(name)
+            pid = self._managed_pid(name)
+            if pid is not None:
+                self._owner(name).stop(pid)
+                result[name] = ComponentStatus(name, "stopped", address, pid)
+            else:
+                result[name] = ComponentStatus(name, "not running", address)
+            pids.pop(name, None)
+        self._write_state(pids)
+        self.settings.env_file.unlink(missing_ok=True)
+        return InfraStatus(kafka=result["kafka"], postgres=result["postgres"])
+
+    def status(self) -> InfraStatus:
+        """What runs now, without starting or stopping anything."""
+        s = self.settings
+        kafka = (
+            ComponentStatus("kafka", "external", s.kafka_bootstrap_servers)
+            if s.kafka_bootstrap_servers
+            else self._status_of("kafka")
+        )
+        postgres = (
+            ComponentStatus("postgres", "external", _redact(s.database_url))
+            if s.database_url
+            else self._status_of("postgres")
+        )
+        env = self.env() if self.settings.env_file.is_file() else {}
+        return InfraStatus(kafka=kafka, postgres=postgres, env=env)
+
+    def _address(self, name: Component) -> str:
+        if name == "kafka":
+            return self.kafka.bootstrap_servers
+        return f"{self.settings.postgres_host}:{self.settings.postgres_port}"
+
+    def _status_of(self, name: Component) -> ComponentStatus:
+        address = self._address(name)
+        pid = self._managed_pid(name)
+        if pid is None:
+            return ComponentStatus(name, "not running", address)
+        return ComponentStatus(name, "running", address, pid)
+
+
+def _check_external(probe: Callable[[], Awaitable[None]], variable: str, what: str) -> None:
+    try:
+        asyncio.run(asyncio.wait_for(probe(), 30))
+    except Exception as exc:
+        raise InfraError(
+            f"{what} given by {variable} is not reachable ({type(exc).__name__}: {exc}); "
+            f"check the address and credentials, or unset {variable} to let kaa start its own"
+        ) from exc
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, for terminals and logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
