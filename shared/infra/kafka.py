@@ -20,6 +20,7 @@ from pathlib import Path
 from string import Template
 
 from shared.infra import processes, system
+from shared.infra.blocking import ensure_blocking_allowed, run_blocking
 from shared.infra.errors import InfraError
 from shared.infra.kafka_admin import TopicSpec, ensure_topics
 from shared.infra.settings import PROJECT_ROOT, InfraSettings
@@ -198,6 +199,7 @@ class KafkaBroker:
 
     def wait_ready(self, pid: int | None) -> None:
         """Block until a client can create a topic, or raise when the broker dies or times out."""
+        ensure_blocking_allowed()
         timeout = self.settings.kafka_ready_timeout
         deadline = time.monotonic() + timeout
         last_error = "no answer"
@@ -209,7 +211,7 @@ class KafkaBroker:
                     + (f" (last line: {tail})" if tail else "")
                 )
             try:
-                asyncio.run(
+                run_blocking(
                     self._probe(attempt_seconds=min(10.0, max(1.0, deadline - time.monotonic())))
                 )
                 return

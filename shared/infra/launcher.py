@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shared.infra import processes
+from shared.infra.blocking import run_blocking
 from shared.infra.errors import InfraError
 from shared.infra.kafka import KafkaBroker, probe_topic_creation
 from shared.infra.postgres import PostgresServer, ping_database
@@ -179,6 +182,26 @@ class Infrastructure:
         self.settings.env_file.unlink(missing_ok=True)
         return InfraStatus(kafka=result["kafka"], postgres=result["postgres"])
 
+    def restart(self, name: Component, *, crash: bool = False) -> ComponentStatus:
+        """Stop a component `up` started and start it again on the same data.
+
+        With `crash=True` the process is killed with SIGKILL first, as a power cut or an OOM kill
+        would: what was acknowledged before must still be there afterwards.
+        """
+        pid = self._managed_pid(name)
+        if pid is None:
+            raise InfraError(f"{name} is not running under this launcher; run 'kaa infra up' first")
+        owner = self._owner(name)
+        if crash:
+            processes.stop(pid, first_signal=signal.SIGKILL, timeout=10)
+        else:
+            owner.stop(pid)
+        new_pid = owner.start()
+        pids = self._read_state()
+        pids[name] = new_pid
+        self._write_state(pids)
+        return ComponentStatus(name, "started", self._address(name), new_pid)
+
     def status(self) -> InfraStatus:
         """What runs now, without starting or stopping anything."""
         s = self.settings
@@ -210,7 +233,7 @@ class Infrastructure:
 
 def _check_external(probe: Callable[[], Awaitable[None]], variable: str, what: str) -> None:
     try:
-        asyncio.run(asyncio.wait_for(probe(), 30))
+        run_blocking(asyncio.wait_for(probe(), 30))
     except Exception as exc:
         raise InfraError(
             f"{what} given by {variable} is not reachable ({type(exc).__name__}: {exc}); "

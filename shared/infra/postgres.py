@@ -24,6 +24,7 @@ from urllib.parse import quote
 import asyncpg
 
 from shared.infra import processes, system
+from shared.infra.blocking import ensure_blocking_allowed, run_blocking
 from shared.infra.errors import InfraError
 from shared.infra.settings import InfraSettings
 
@@ -157,13 +158,14 @@ class PostgresServer:
         )
         try:
             self.wait_ready(pid)
-            asyncio.run(self._create_database())
+            run_blocking(self._create_database())
         except BaseException:
             processes.stop(pid, first_signal=signal.SIGQUIT, timeout=5)
             raise
         return pid
 
     def wait_ready(self, pid: int | None) -> None:
+        ensure_blocking_allowed()
         timeout = self.settings.postgres_ready_timeout
         deadline = time.monotonic() + timeout
         last_error = "no answer"
@@ -175,7 +177,7 @@ class PostgresServer:
                     + (f" (last line: {tail})" if tail else "")
                 )
             try:
-                asyncio.run(ping_database(self.url("postgres")))
+                run_blocking(ping_database(self.url("postgres")))
                 return
             except Exception as exc:  # any failure means "not yet"; the last one is reported
                 last_error = f"{type(exc).__name__}: {exc}"[:200]

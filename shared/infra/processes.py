@@ -29,7 +29,11 @@ def cmdline(pid: int) -> str | None:
 
 
 def is_running(pid: int) -> bool:
-    """True while the process exists and is not a zombie waiting to be reaped."""
+    """True while the process exists and has not fully exited.
+
+    A multi-threaded process (the JVM) shows its main thread as a zombie while its other threads
+    still exit and still hold its sockets, so a zombie counts as gone only once no thread is left.
+    """
     _reap(pid)
     try:
         os.kill(pid, 0)
@@ -39,10 +43,11 @@ def is_running(pid: int) -> bool:
         return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = len(os.listdir(f"/proc/{pid}/task"))
     except OSError:
-        return True
+        return not Path("/proc").is_dir()
     state = stat.rsplit(")", 1)[-1].split()[0]
-    return state not in ("Z", "X")
+    return state not in ("Z", "X") or threads > 1
 
 
 def is_ours(pid: int | None, marker: str) -> bool:
