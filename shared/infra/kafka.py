@@ -170,8 +170,11 @@ class KafkaBroker:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> int:
-        """Start the broker in the background and wait until it accepts a topic; return its pid."""
+    def prepare(self) -> tuple[Path, Path]:
+        """Check ports and Java, fetch the jars: everything that can fail before a process starts.
+
+        Returns the Java executable and the classpath directory.
+        """
         processes.require_free_port(
             self.settings.kafka_host, self.settings.kafka_port, "Kafka", "KAA_KAFKA_PORT"
         )
@@ -181,8 +184,11 @@ class KafkaBroker:
             "Kafka's controller",
             "KAA_KAFKA_CONTROLLER_PORT",
         )
-        java = system.ensure_java(self.settings)
-        libs = self.ensure_jars()
+        return system.ensure_java(self.settings), self.ensure_jars()
+
+    def start(self) -> int:
+        """Start the broker in the background and wait until it accepts a topic; return its pid."""
+        java, libs = self.prepare()
         self.write_config()
         self.format_storage(java, libs)
         pid = processes.start_detached(

@@ -111,6 +111,12 @@ class Infrastructure:
             pid = self._managed_pid(name)
             if pid is not None:
                 pids[name] = pid
+        # Everything that can fail without a running process (ports, Java, Maven download,
+        # PostgreSQL binaries) is checked first, so a missing tool starts nothing at all.
+        if not self.settings.database_url and "postgres" not in pids:
+            self.postgres.prepare()
+        if not self.settings.kafka_bootstrap_servers and "kafka" not in pids:
+            self.kafka.prepare()
         started: list[tuple[Component, int]] = []
         try:
             postgres = self._up_postgres(pids, started)

@@ -129,13 +129,18 @@ class PostgresServer:
             detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise InfraError(f"initdb failed for {data}: {detail[0]}")
 
-    def start(self) -> int:
-        """Start the server in the background, wait for connections, create the database."""
+    def prepare(self) -> Path:
+        """Check the port and find the server binaries before any process starts."""
         s = self.settings
         processes.require_free_port(
             s.postgres_host, s.postgres_port, "PostgreSQL", "KAA_POSTGRES_PORT"
         )
-        bindir = system.ensure_postgres(s)
+        return system.ensure_postgres(s)
+
+    def start(self) -> int:
+        """Start the server in the background, wait for connections, create the database."""
+        s = self.settings
+        bindir = self.prepare()
         self.initdb(bindir)
         user = self.run_as
         pid = processes.start_detached(

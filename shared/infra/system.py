@@ -16,6 +16,7 @@ from shared.infra.errors import InfraError
 from shared.infra.settings import InfraSettings
 
 MIN_JAVA = 17
+DEBIAN_POSTGRES_ROOT = Path("/usr/lib/postgresql")
 
 _apt_updated = False
 
@@ -103,9 +104,7 @@ def find_postgres_bindir(settings: InfraSettings) -> Path | None:
     if settings.postgres_bindir is not None:
         candidates.append(settings.postgres_bindir)
     # Debian keeps server binaries off PATH, one directory per major version: take the newest.
-    candidates.extend(
-        sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
-    )
+    candidates.extend(sorted(DEBIAN_POSTGRES_ROOT.glob("*/bin"), key=_version_key, reverse=True))
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(Path(initdb).resolve().parent)

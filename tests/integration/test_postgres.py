@@ -67,7 +67,7 @@ def _store_and_reload(database_url: str, schema: str) -> tuple[list[str], list[s
     # A second application instance (as after a process restart) reads what the first stored.
     reader = Application[uuid.UUID](env=env)
     try:
-        reloaded = reader.repository.get(probe.id)
+        reloaded: Probe = reader.repository.get(probe.id)
         topics = [n.topic for n in reader.notification_log.select(start=1, limit=10)]
         version = reloaded.version
         return reloaded.marks, topics, version
