@@ -1,11 +1,21 @@
-"""Wiring of the `eventsourcing` library's PostgreSQL recorder to the platform's `DATABASE_URL`.
+"""Wiring of the `eventsourcing` library to the platform: PostgreSQL recorder, Kafka-fed processing.
 
 Each service owns its event store in its own PostgreSQL schema; no service reads another's tables.
+A service that consumes Kafka records its position per topic partition in the library's tracking
+table, in the same transaction as the events the batch produced (principle 3).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import ProcessRecorder, Tracking
 
 
 def eventsourcing_env(
@@ -31,3 +41,56 @@ def eventsourcing_env(
         "POSTGRES_SCHEMA": schema,
         "CREATE_TABLE": "y" if create_table else "n",
     }
+
+
+def ensure_schema(database_url: str, schema: str) -> None:
+    """Create the service's schema (the library creates tables, not schemas)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    return f"{topic}#{partition}"
+
+
+class KafkaFedApplication(Application[uuid.UUID]):
+    """An event-sourced application whose input is Kafka, tracked per topic partition."""
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def stored_positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        """Next offset to read per partition (the tracking record stores the next offset)."""
+        positions = {}
+        for partition in partitions:
+            stored = self.process_recorder.max_tracking_id(tracking_name(topic, partition))
+            if stored is not None:
+                positions[partition] = stored
+        return positions
+
+    def save_tracked(
+        self, aggregates: Iterable[Aggregate | None], topic: str, partition: int, next_offset: int
+    ) -> None:
+        """Save every aggregate of a batch and the batch's position in one transaction."""
+        processing = ProcessingEvent[uuid.UUID](
+            tracking=Tracking(tracking_name(topic, partition), next_offset)
+        )
+        processing.collect_events(*aggregates)
+        self._record(processing)
+
+    def get_or_none(self, aggregate_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> Any:
+        """The aggregate from this batch's cache, else from the store, else None."""
+        if aggregate_id in cache:
+            return cache[aggregate_id]
+        try:
+            aggregate: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        cache[aggregate_id] = aggregate
+        return aggregate

@@ -1,0 +1,141 @@
+"""Input feed records, as they arrive on the feed topics.
+
+Population (`kaa.feeds.population.v1`): one record per message, modelled on the population register
+(folkbokföring / Navet): a baseline extract record or a change notification (ändringsavisering).
+
+SS 12000 (`kaa.feeds.ss12000.v1`): Skolverket's SS 12000 `Person` object exactly as published (the
+reference subset without dates, and SS 12000:2020 enrolments with startDate/endDate), wrapped in a
+small envelope that says which municipality received it and when it was observed.
+
+Both envelopes carry `tenant`, the receiving municipality; a record for a tenant this deployment does
+not serve is refused. Messages are keyed by a keyed hash of the personnummer (`shared.pseudonym`),
+never by the personnummer itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from shared import personnummer
+from shared.contracts.envelope import Kommunkod
+
+PopulationChange = Literal[
+    "baseline",
+    "moved_in",
+    "moved_out",
+    "address_changed",
+    "protection_changed",
+    "emigrated",
+    "deceased",
+]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    street: str = Field(max_length=200)
+    postal_code: str = Field(pattern=r"^\d{3} ?\d{2}$")
+    city: str = Field(max_length=100)
+
+
+class PopulationRecord(BaseModel):
+    """One person as the population register describes them, as of `effective_date`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    personnummer: str = Field(
+        description="12 digits YYYYMMDDNNNC, personnummer or samordningsnummer."
+    )
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    address: Address | None = Field(default=None, description="Absent under skyddad folkbokföring.")
+    kommunkod: Kommunkod = Field(description="Municipality of folkbokföring after this change.")
+    birth_date: date
+    protection_marking: bool = Field(
+        default=False, description="Sekretessmarkering or skyddad folkbokföring."
+    )
+    change_type: PopulationChange
+    effective_date: date
+
+    @field_validator("personnummer")
+    @classmethod
+    def _valid_personnummer(cls, value: str) -> str:
+        return personnummer.normalize(value)
+
+
+class PopulationFeedMessage(BaseModel):
+    """Envelope of `kaa.feeds.population.v1`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed: Literal["population"] = "population"
+    schema_version: Literal[1] = 1
+    record_id: uuid.UUID = Field(description="Unique per delivered record; used for tracing.")
+    tenant: Kommunkod = Field(description="The municipality that received this record.")
+    observed_at: AwareDatetime
+    record: PopulationRecord
+
+
+class ObjectReference(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    displayName: str | None = None
+
+
+class CivicNo(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    value: str
+    nationality: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _valid_personnummer(cls, value: str) -> str:
+        return personnummer.normalize(value)
+
+
+class Enrolment(BaseModel):
+    """SS 12000 enrolment; startDate/endDate exist from SS 12000:2020 and are optional here."""
+
+    model_config = ConfigDict(extra="allow")
+    enroledAt: ObjectReference
+    schoolType: str
+    schoolYear: float | None = Field(default=None, ge=0, le=10)
+    cancelled: bool = False
+    educationCode: str | None = None
+    programme: ObjectReference | None = None
+    specification: str | None = None
+    startDate: date | None = None
+    endDate: date | None = None
+
+
+class Ss12000Person(BaseModel):
+    """SS 12000 `Person`; fields the platform does not use are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    givenName: str | None = None
+    familyName: str | None = None
+    civicNo: CivicNo
+    securityMarking: str | None = None
+    enrolments: list[Enrolment] = Field(default_factory=list)
+
+
+class Ss12000FeedMessage(BaseModel):
+    """Envelope of `kaa.feeds.ss12000.v1`: the SS 12000 Person as published, plus where and when."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed: Literal["ss12000"] = "ss12000"
+    schema_version: Literal[1] = 1
+    record_id: uuid.UUID
+    tenant: Kommunkod
+    observed_at: AwareDatetime = Field(
+        description="When the school data was read; enrolments without dates count as of this time."
+    )
+    person: Ss12000Person
+
+
+FeedMessage = PopulationFeedMessage | Ss12000FeedMessage

@@ -1,0 +1,202 @@
+"""Batch consumer with exactly-once *effect*, without Kafka transactions.
+
+The position that counts is the one the service stores in PostgreSQL in the same transaction as its
+writes (principle 3). On every partition assignment the consumer seeks to that stored position, so a
+message redelivered after a crash, a rebalance or a broker restart is skipped rather than applied
+twice. Kafka's committed offsets are also updated, but only for lag monitoring.
+
+Bad messages are validated out before the batch is applied: each is published to the topic's dead
+letter topic with its original bytes and the reason, and only after the broker acknowledged it does
+the batch (with the position past it) commit. A crash in between re-publishes the dead letter
+(at least once), it never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from shared.contracts.topics import dead_letter_topic
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A message that cannot be applied, and why (field and reason, no personal data)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    delivery: Delivery
+    message: T
+
+
+class BatchSink(Protocol[T]):
+    """Where a consumer's batches go: the service's own database."""
+
+    async def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        """The next offset to read per partition, as stored with the service's writes."""
+        ...
+
+    async def apply(
+        self, topic: str, partition: int, items: list[Parsed[T]], next_offset: int
+    ) -> None:
+        """Apply the items and store `next_offset` for the partition, in one transaction."""
+        ...
+
+
+Parser = Callable[[Delivery], "T | Rejected"]
+
+
+class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: ExactlyOnceConsumer[object]) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.runner._seek_to_stored(assigned)
+
+
+class ExactlyOnceConsumer(Generic[T]):
+    """Consumes topics in batches; the sink stores positions with its writes."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Sequence[str],
+        parse: Callable[[Delivery], T | Rejected],
+        sink: BatchSink[T],
+        dead_letters: AIOKafkaProducer,
+        service: str,
+        batch_size: int = 500,
+        on_dead_letter: Callable[[Delivery, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.parse = parse
+        self.sink = sink
+        self.dead_letters = dead_letters
+        self.service = service
+        self.batch_size = batch_size
+        self.on_dead_letter = on_dead_letter
+        self.consumer: AIOKafkaConsumer | None = None
+        self.applied = 0
+        self.rejected = 0
+        self.idle = asyncio.Event()
+
+    async def _seek_to_stored(self, assigned: list[TopicPartition]) -> None:
+        assert self.consumer is not None
+        by_topic: dict[str, list[int]] = {}
+        for tp in assigned:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        for topic, partitions in by_topic.items():
+            stored = await self.sink.positions(topic, partitions)
+            for partition in partitions:
+                tp = TopicPartition(topic, partition)
+                if partition in stored:
+                    self.consumer.seek(tp, stored[partition])
+                else:
+                    await self.consumer.seek_to_beginning(tp)
+
+    async def run(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            isolation_level="read_committed",
+        )
+        await self.consumer.start()
+        try:
+            self.consumer.subscribe(self.topics, listener=_SeekToStoredPositions(self))  # type: ignore[arg-type]
+            while True:
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                if not batches:
+                    self.idle.set()
+                    continue
+                self.idle.clear()
+                for tp, records in batches.items():
+                    deliveries = [
+                        Delivery(
+                            tp.topic,
+                            tp.partition,
+                            r.offset,
+                            r.key,
+                            r.value,
+                            tuple((k, v) for k, v in (r.headers or ())),
+                        )
+                        for r in records
+                    ]
+                    await self._process(tp, deliveries)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.consumer.stop()
+
+    async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> None:
+        items: list[Parsed[T]] = []
+        for delivery in deliveries:
+            outcome = self.parse(delivery)
+            if isinstance(outcome, Rejected):
+                await self.dead_letter(delivery, outcome.reason)
+            else:
+                items.append(Parsed(delivery, outcome))
+        next_offset = deliveries[-1].offset + 1
+        await self.sink.apply(tp.topic, tp.partition, items, next_offset)
+        self.applied += len(items)
+        assert self.consumer is not None
+        with contextlib.suppress(Exception):  # informational only; the database holds the truth
+            await self.consumer.commit({tp: OffsetAndMetadata(next_offset, "")})
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        headers = [
+            ("kaa.dlq.reason", reason.encode()[:2000]),
+            ("kaa.dlq.source.topic", delivery.topic.encode()),
+            ("kaa.dlq.source.partition", str(delivery.partition).encode()),
+            ("kaa.dlq.source.offset", str(delivery.offset).encode()),
+            ("kaa.dlq.service", self.service.encode()),
+        ]
+        # Original key and value bytes, untouched: an operator can fix and replay them.
+        await self.dead_letters.send_and_wait(
+            dead_letter_topic(delivery.topic),
+            value=delivery.value,
+            key=delivery.key,
+            headers=headers,
+        )
+        self.rejected += 1
+        log.warning(
+            "message dead-lettered",
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+            reason=reason,
+        )
+        if self.on_dead_letter is not None:
+            await self.on_dead_letter(delivery, reason)

@@ -1,0 +1,106 @@
+"""Transactional outbox relay: a service's event store, published to Kafka in order, at least once.
+
+The outbox is the `eventsourcing` notification log: domain events are committed with the aggregate
+changes that caused them, so nothing is published that did not happen and nothing that happened is
+missed. The relay reads notifications after its last acknowledged position, maps each to an
+integration event (or skips it when it is internal), publishes them with an idempotent producer,
+waits for every acknowledgement, and only then records the new position in the service's tracking
+table. After a crash it resumes from the last recorded position, so some events may be published
+again; their `event_id` is derived from the domain event, so consumers recognise the repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+
+from shared.contracts.envelope import IntegrationEvent
+
+log = structlog.get_logger(__name__)
+
+_EVENT_ID_NAMESPACE = uuid.UUID("0d6c8f2e-3b7a-4f0e-9d61-7a1e2c5b8f40")
+RELAY_TRACKING_NAME = "kafka-relay"
+
+Mapper = Callable[[Any], IntegrationEvent | None]
+
+
+def event_id_for(originator_id: uuid.UUID, originator_version: int) -> uuid.UUID:
+    """A stable integration event id for a domain event: re-publication yields the same id."""
+    return uuid.uuid5(_EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: Application[uuid.UUID],
+        producer: AIOKafkaProducer,
+        mapper: Mapper,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if not isinstance(app.recorder, ProcessRecorder):
+            raise TypeError(
+                "the relay needs an application with a process recorder (tracking table)"
+            )
+        self.app = app
+        self.recorder: ProcessRecorder = app.recorder
+        self.producer = producer
+        self.mapper = mapper
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.published = 0
+        self.caught_up = asyncio.Event()
+
+    def position(self) -> int:
+        return self.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
+
+    async def run(self) -> None:
+        position = await asyncio.to_thread(self.position)
+        while True:
+            published = await self.publish_after(position)
+            if published is None:
+                self.caught_up.set()
+                await asyncio.sleep(self.poll_interval)
+                continue
+            self.caught_up.clear()
+            position = published
+
+    async def publish_after(self, position: int) -> int | None:
+        """Publish one batch after `position`; return the new position, None when none were new."""
+        notifications = await asyncio.to_thread(
+            self.recorder.select_notifications, start=position + 1, limit=self.batch_size
+        )
+        if not notifications:
+            return None
+        sends = []
+        for notification in notifications:
+            domain_event = self.app.mapper.to_domain_event(notification)
+            integration_event = self.mapper(domain_event)
+            if integration_event is None:
+                continue
+            sends.append(
+                await self.producer.send(
+                    integration_event.topic,
+                    value=integration_event.to_bytes(),
+                    key=integration_event.key(),
+                )
+            )
+        if sends:
+            await asyncio.gather(*sends)  # every acknowledgement, before the position moves
+        last = notifications[-1].id
+        # IntegrityError: another relay (or an earlier run) already recorded this position.
+        with contextlib.suppress(IntegrityError):
+            await asyncio.to_thread(
+                self.recorder.insert_tracking, Tracking(RELAY_TRACKING_NAME, last)
+            )
+        self.published += len(sends)
+        return last

@@ -1,0 +1,71 @@
+"""Swedish personnummer and samordningsnummer: validation and (for synthetic data) generation.
+
+A personnummer is YYYYMMDD-NNNC (12 digits here, century included); the last digit is a Luhn check
+digit over the 10 digits YYMMDDNNN. A samordningsnummer adds 60 to the day. Values are never logged:
+errors name the field and the reason only.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import date
+
+_PATTERN = re.compile(r"^(\d{8})-?(\d{4})$|^(\d{6})[-+]?(\d{4})$")
+
+
+class InvalidPersonnummer(ValueError):
+    """The value is not a valid personnummer; the message never repeats the value."""
+
+
+def luhn_check_digit(nine_digits: str) -> int:
+    total = 0
+    for index, char in enumerate(nine_digits):
+        product = int(char) * (2 if index % 2 == 0 else 1)
+        total += product - 9 if product > 9 else product
+    return (10 - total % 10) % 10
+
+
+def normalize(value: str) -> str:
+    """The 12-digit form YYYYMMDDNNNC, validated; raises InvalidPersonnummer with the reason."""
+    match = _PATTERN.match(value.strip())
+    if not match:
+        raise InvalidPersonnummer(
+            "must be 12 digits YYYYMMDDNNNC (a hyphen before the last four is allowed)"
+        )
+    if match.group(1):
+        digits = match.group(1) + match.group(2)
+    else:
+        raise InvalidPersonnummer(
+            "must include the century (YYYYMMDDNNNC), 10-digit forms are ambiguous"
+        )
+    birth_date(digits)
+    if luhn_check_digit(digits[2:11]) != int(digits[11]):
+        raise InvalidPersonnummer("check digit does not match")
+    return digits
+
+
+def birth_date(digits: str) -> date:
+    """The birth date a 12-digit personnummer or samordningsnummer encodes."""
+    year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
+    if day > 60:  # samordningsnummer
+        day -= 60
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise InvalidPersonnummer("the date part is not a calendar date") from None
+
+
+def is_valid(value: str) -> bool:
+    try:
+        normalize(value)
+    except InvalidPersonnummer:
+        return False
+    return True
+
+
+def generate(born: date, rng: random.Random) -> str:
+    """A valid synthetic personnummer for someone born on `born`."""
+    serial = f"{rng.randrange(0, 1000):03d}"
+    nine = f"{born:%y%m%d}{serial}"
+    return f"{born:%Y%m%d}{serial}{luhn_check_digit(nine)}"

@@ -1,0 +1,76 @@
+"""Settings every service process reads (one typed object per process, from the environment).
+
+For development, `kaa infra up` writes `.kaa/infra.env` and `kaa` writes `.kaa/secrets.env`;
+both are read as defaults, and real environment variables always win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.infra.settings import PROJECT_ROOT
+
+KAA_HOME = PROJECT_ROOT / ".kaa"
+SECRETS_FILE = KAA_HOME / "secrets.env"
+
+
+def ensure_dev_secrets(path: Path = SECRETS_FILE) -> Path:
+    """Create the development secrets once: token signing secret and pseudonym key."""
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(
+            f"KAA_TOKEN_SECRET={secrets.token_urlsafe(32)}\n"
+            f"KAA_PSEUDONYM_KEY={secrets.token_urlsafe(32)}\n"
+        )
+        tmp.replace(path)
+    return path
+
+
+class ServiceSettings(BaseSettings):
+    """Connection, security and tenancy settings of a kaa process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KAA_",
+        env_file=(KAA_HOME / "infra.env", SECRETS_FILE),
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    database_url: SecretStr = Field(validation_alias="DATABASE_URL")
+    token_secret: SecretStr = Field(description="Signs and verifies bearer tokens (HS256).")
+    pseudonym_key: SecretStr = Field(description="Keys the HMAC that pseudonymises personnummer.")
+    tenants: Annotated[list[str], NoDecode] = Field(
+        default=["0180"],
+        description="Kommunkoder this deployment serves (a consortium lists several), comma-separated.",
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8100, ge=1, le=65535)
+    today: date | None = Field(
+        default=None, description="Fixed 'today' for scope decisions (demos and tests only)."
+    )
+    batch_size: int = Field(default=500, ge=1, le=10000)
+    log_level: str = "INFO"
+
+    @field_validator("tenants", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("tenants")
+    @classmethod
+    def _kommunkoder(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not (len(code) == 4 and code.isdigit()):
+                raise ValueError("each tenant must be a 4-digit kommunkod")
+        return value
