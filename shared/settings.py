@@ -52,6 +52,11 @@ class ServiceSettings(BaseSettings):
         default=["0180"],
         description="Kommunkoder this deployment serves (a consortium lists several), comma-separated.",
     )
+    namespace: str = Field(
+        default="",
+        pattern=r"^[a-z0-9.-]*$",
+        description="Prefix of every topic and consumer group (isolates tests and demos on one cluster).",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8100, ge=1, le=65535)
     today: date | None = Field(
@@ -59,6 +64,10 @@ class ServiceSettings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, le=10000)
     log_level: str = "INFO"
+
+    def topic(self, name: str) -> str:
+        """The physical topic name of a contract topic."""
+        return f"{self.namespace}{name}"
 
     @field_validator("tenants", mode="before")
     @classmethod

@@ -18,9 +18,9 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def all_topic_specs(partitions: int = 3) -> list[TopicSpec]:
+def all_topic_specs(partitions: int = 3, prefix: str = "") -> list[TopicSpec]:
     """Every topic of the platform, dead-letter topics included, all kept forever."""
-    names = [*EVENT_TOPICS, *FEED_TOPICS]
+    names = [f"{prefix}{name}" for name in (*EVENT_TOPICS, *FEED_TOPICS)]
     return [TopicSpec(name, partitions=partitions) for name in names] + [
         TopicSpec(dead_letter_topic(name), partitions=1) for name in names
     ]

@@ -46,6 +46,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.05,
+        topic_prefix: str = "",
     ) -> None:
         if not isinstance(app.recorder, ProcessRecorder):
             raise TypeError(
@@ -57,6 +58,7 @@ class OutboxRelay:
         self.mapper = mapper
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.topic_prefix = topic_prefix
         self.published = 0
         self.caught_up = asyncio.Event()
 
@@ -89,7 +91,7 @@ class OutboxRelay:
                 continue
             sends.append(
                 await self.producer.send(
-                    integration_event.topic,
+                    f"{self.topic_prefix}{integration_event.topic}",
                     value=integration_event.to_bytes(),
                     key=integration_event.key(),
                 )

@@ -1,0 +1,21 @@
+"""Composition root of the measures service."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.measures.application import MeasuresApplication
+from services.measures.http import routes
+from services.measures.integration import to_integration_event
+from shared.case_service import create_case_service
+from shared.settings import ServiceSettings
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    return create_case_service(
+        name="measures",
+        settings=settings,
+        application_class=MeasuresApplication,
+        mapper=to_integration_event,
+        routes=routes,
+    )

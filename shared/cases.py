@@ -1,0 +1,126 @@
+"""The youth case as outreach and measures both keep it: which municipality, whether in scope now.
+
+Both services learn scope from identify's `YouthIdentified` / `YouthLeftScope` and refuse work on a
+youth who is not in their municipality's scope. The case is looked up by youth id and checked against
+the caller's tenant, and a youth of another municipality is reported as not found (its existence is
+not disclosed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+
+from shared.contracts.events import YouthIdentified, YouthLeftScope
+from shared.eventstore import KafkaFedApplication
+
+
+class CaseNotFound(LookupError):
+    """No such youth in the caller's municipality."""
+
+
+class NotInScope(RuntimeError):
+    """The youth is known but not in the municipality's activity responsibility now."""
+
+
+class ScopedYouthCase(Aggregate):
+    @staticmethod
+    def create_id(youth_id: uuid.UUID, tenant: str) -> uuid.UUID:
+        return youth_id
+
+    @event("Opened")
+    def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
+        self.tenant = tenant
+        self.open_episode: str | None = None
+        self.closed_episodes: list[str] = []
+
+    @property
+    def in_scope(self) -> bool:
+        return self.open_episode is not None
+
+    def on_identified(self, message: YouthIdentified) -> None:
+        episode = str(message.scope_episode_id)
+        if episode != self.open_episode and episode not in self.closed_episodes:
+            self._scope_opened(episode, message.entered_on, message.event_id)
+
+    def on_left_scope(self, message: YouthLeftScope) -> None:
+        episode = str(message.scope_episode_id)
+        if episode not in self.closed_episodes:
+            self._scope_closed(episode, message.left_on, message.reason, message.event_id)
+
+    @event("ScopeOpened")
+    def _scope_opened(self, scope_episode_id: str, entered_on: date, cause: uuid.UUID) -> None:
+        self.open_episode = scope_episode_id
+
+    @event("ScopeClosed")
+    def _scope_closed(
+        self, scope_episode_id: str, left_on: date, reason: str, cause: uuid.UUID
+    ) -> None:
+        self.closed_episodes.append(scope_episode_id)
+        if self.open_episode == scope_episode_id:
+            self.open_episode = None
+
+    def check_tenant(self, tenant: str) -> None:
+        if tenant != self.tenant:
+            raise CaseNotFound
+
+    def check_in_scope(self) -> None:
+        if not self.in_scope:
+            raise NotInScope
+
+
+C = TypeVar("C", bound=ScopedYouthCase)
+R = TypeVar("R")
+
+
+class CaseApplication(KafkaFedApplication):
+    """An event store of youth cases, fed with identify's events, commanded over HTTP."""
+
+    case_class: type[ScopedYouthCase] = ScopedYouthCase
+
+    def take_in_identify_batch(
+        self, messages: list[Any], topic: str, partition: int, next_offset: int
+    ) -> None:
+        for attempt in range(5):
+            try:
+                cache: dict[uuid.UUID, ScopedYouthCase] = {}
+                for message in messages:
+                    case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
+                    if case is None:
+                        case = self.case_class(message.youth_id, message.tenant)
+                        cache[message.youth_id] = case
+                    if isinstance(message, YouthIdentified):
+                        case.on_identified(message)
+                    elif isinstance(message, YouthLeftScope):
+                        case.on_left_scope(message)
+                self.save_tracked(cache.values(), topic, partition, next_offset)
+                return
+            except IntegrityError:
+                if self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset:
+                    return
+                if attempt == 4:
+                    raise
+
+    def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
+        """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write."""
+        for attempt in range(5):
+            try:
+                case: ScopedYouthCase = self.repository.get(youth_id)
+            except AggregateNotFoundError:
+                raise CaseNotFound from None
+            case.check_tenant(tenant)
+            case.check_in_scope()
+            result = action(case)
+            try:
+                self.save(case)
+                return result
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")

@@ -1,0 +1,137 @@
+"""What every service process shares at run time: logging, the producer, topics, background loops.
+
+A service is a FastAPI app (HTTP commands and queries) whose lifespan runs the service's Kafka loops
+(consumers, outbox relay) as background tasks. If a loop dies, the process exits non-zero so the
+supervisor restarts it; it never keeps serving HTTP with a dead consumer behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from shared.contracts.topics import all_topic_specs
+from shared.infra.kafka_admin import ensure_topics
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """Structured logs: JSON lines on stderr, with the service name on every line."""
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+    )
+
+
+@dataclass
+class BackgroundLoops:
+    """The Kafka loops of one process; any of them failing stops the process."""
+
+    loops: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def add(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        self.loops[name] = loop
+
+    def start(self) -> None:
+        for name, loop in self.loops.items():
+            task = asyncio.create_task(self._guard(name, loop), name=name)
+            self.tasks.append(task)
+
+    async def _guard(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background loop failed; stopping the process", loop=name)
+            # The supervisor restarts us; positions in the database make the restart safe.
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def service_app(
+    *,
+    title: str,
+    settings: ServiceSettings,
+    setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
+) -> FastAPI:
+    """A FastAPI app whose lifespan creates topics, runs `setup`, and starts the loops it added.
+
+    `setup` returns a teardown coroutine function, run after the loops stopped.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
+        )
+        loops = BackgroundLoops()
+        teardown = await setup(app, loops)
+        loops.start()
+        log.info("service started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            await loops.stop()
+            await teardown()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Name the field and the problem; never echo the submitted value back.
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422, content={"detail": "invalid request", "errors": errors}
+        )
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "service": title}
+
+    return app
