@@ -5,8 +5,6 @@ identity provider's RS256 tokens here. Every HTTP command takes tenant and actor
 from the request body, so an event can never be written for another tenant than the caller's.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

@@ -30,13 +30,26 @@ class NotInScope(RuntimeError):
 
 
 class ScopedYouthCase(Aggregate):
+    """Base of a service's case aggregate. A subclass declares its creation event, calling
+    `_start_case`, because the library derives each aggregate class's created event from that
+    class's own `__init__`:
+
+        @event("Opened")
+        def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
+            self._start_case(tenant)
+    """
+
+    @classmethod
+    def open(cls, youth_id: uuid.UUID, tenant: str) -> ScopedYouthCase:
+        return cls(youth_id=youth_id, tenant=tenant)  # type: ignore[call-arg]
+
     @staticmethod
     def create_id(youth_id: uuid.UUID, tenant: str) -> uuid.UUID:
         return youth_id
 
-    @event("Opened")
-    def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
-        self.tenant = tenant
+    def _start_case(self, tenant: str) -> None:
+        # Plain attributes: class-level annotations would become fields of the created event.
+        self.tenant: str = tenant
         self.open_episode: str | None = None
         self.closed_episodes: list[str] = []
 
@@ -93,7 +106,7 @@ class CaseApplication(KafkaFedApplication):
                 for message in messages:
                     case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
                     if case is None:
-                        case = self.case_class(message.youth_id, message.tenant)
+                        case = self.case_class.open(message.youth_id, message.tenant)
                         cache[message.youth_id] = case
                     if isinstance(message, YouthIdentified):
                         case.on_identified(message)

@@ -5,13 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 
+from shared.auth import issue_token
+from shared.contracts.topics import all_topic_specs
+from shared.contracts.validation import describe
 from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
 from shared.infra.launcher import ComponentStatus
 from shared.infra.smoke import run_smoke_check
+from shared.platform import SERVICES, Platform
+from shared.runtime import configure_logging
+from shared.settings import ServiceSettings, ensure_dev_secrets
 
 app = typer.Typer(
     name="kaa",
@@ -97,3 +106,208 @@ def demo() -> None:
     for line in report.lines():
         typer.echo(f"  {line}")
     typer.echo("All good: Kafka and PostgreSQL are ready for the kaa services.")
+
+
+# -- the platform ----------------------------------------------------------------------------
+
+
+class ServiceName(StrEnum):
+    identify = "identify"
+    outreach = "outreach"
+    measures = "measures"
+    register = "register"
+
+
+def _service_settings(**overrides: Any) -> ServiceSettings:
+    ensure_dev_secrets()
+    try:
+        return ServiceSettings(**overrides)
+    except ValidationError as exc:
+        typer.echo(f"kaa: error: invalid settings: {describe(exc)}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.command("run")
+def run_service(
+    service: ServiceName,
+    port: Annotated[
+        int | None, typer.Option(help="HTTP port (default: KAA_HTTP_PORT or 810x)")
+    ] = None,
+) -> None:
+    """Run one service in the foreground (SIGTERM / Ctrl-C stops it cleanly)."""
+    import importlib
+    import os
+
+    import uvicorn
+
+    chosen = port or (None if os.environ.get("KAA_HTTP_PORT") else SERVICES[service.value])
+    settings = _service_settings(**({"http_port": chosen} if chosen else {}))
+    configure_logging(service.value, settings.log_level)
+    module = importlib.import_module(f"services.{service.value}.bootstrap")
+    application = module.create_app(settings)
+    uvicorn.run(
+        application,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command("up")
+def up() -> None:
+    """Start the infrastructure and all four services; Ctrl-C stops the services."""
+    import os
+    import signal as signals
+
+    infra_settings = InfraSettings()
+    infrastructure = Infrastructure(infra_settings)
+    _run(infrastructure.up)
+    ensure_dev_secrets()
+    env = {**os.environ, **infrastructure.env()}
+    platform = Platform(env=env, logs_dir=infra_settings.logs_dir)
+    try:
+        platform.start()
+    except RuntimeError as exc:
+        platform.stop()
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for name, proc in platform.processes.items():
+        typer.echo(f"  {name:<9} {proc.url}  (log {proc.log_file})")
+    typer.echo("kaa is up; Ctrl-C stops the services (kaa infra down stops Kafka and PostgreSQL).")
+    stop = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signals.signal(signals.SIGTERM, request_stop)
+    try:
+        while not stop and all(p.running() for p in platform.processes.values()):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    codes = platform.stop()
+    typer.echo("stopped: " + ", ".join(f"{n} (exit {c})" for n, c in codes.items()))
+
+
+@app.command("token")
+def token(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    role: Annotated[
+        list[str],
+        typer.Option(help="caseworker, coordinator, school-reporter, inspector, operator"),
+    ],
+    subject: Annotated[str, typer.Option(help="who the token speaks for")] = "dev",
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30)] = 12,
+) -> None:
+    """Print a development bearer token signed with the local secret."""
+    from datetime import timedelta
+
+    settings = _service_settings()
+    try:
+        typer.echo(
+            issue_token(
+                settings.token_secret.get_secret_value(),
+                subject=subject,
+                tenant=tenant,
+                roles=role,
+                lifetime=timedelta(hours=hours),
+            )
+        )
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+feed_app = typer.Typer(help="Generate and load input feeds.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
+
+
+class FeedName(StrEnum):
+    population = "population"
+    ss12000 = "ss12000"
+
+
+@feed_app.command("generate")
+def feed_generate(
+    youths: Annotated[int, typer.Option(min=1, help="how many young people")],
+    out: Annotated[Path, typer.Option(help="directory for population.jsonl and ss12000.jsonl")],
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")] = "0180",
+    seed: Annotated[int, typer.Option(help="same seed, same files")] = 1,
+    today: Annotated[
+        str | None, typer.Option(help="reference date YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Write a synthetic municipality (valid personnummer, ages 15–21, enrolled, dropped out, moved)."""
+    from datetime import date
+
+    from shared.feeds import generate
+
+    reference = date.fromisoformat(today) if today else date.today()
+    result = generate(youths, tenant, seed, out, reference)
+    typer.echo(
+        f"wrote {result.population_records} population records to {result.population} and "
+        f"{result.ss12000_records} SS 12000 records to {result.ss12000}"
+    )
+
+
+@feed_app.command("load")
+def feed_load(feed: FeedName, file: Path) -> None:
+    """Publish a JSON-lines file to the feed's topic as it is; bad lines end up in the DLQ."""
+    from shared.contracts.topics import POPULATION_FEED, SS12000_FEED
+    from shared.feeds import load
+    from shared.infra.kafka_admin import ensure_topics
+
+    if not file.is_file():
+        typer.echo(f"kaa: error: {file}: no such file", err=True)
+        raise typer.Exit(code=2)
+    settings = _service_settings()
+    topic = settings.topic(POPULATION_FEED if feed is FeedName.population else SS12000_FEED)
+
+    async def publish() -> int:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
+        )
+        return await load(
+            file, topic, settings.kafka_bootstrap_servers, settings.pseudonym_key.get_secret_value()
+        )
+
+    count = asyncio.run(publish())
+    typer.echo(f"published {count} records to {topic}")
+
+
+contracts_app = typer.Typer(help="The public event contracts.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
+
+
+@contracts_app.command("export")
+def contracts_export(directory: Path) -> None:
+    """Write a JSON Schema per event and feed record, and an AsyncAPI document per service."""
+    from shared.contracts.export import export
+
+    written = export(directory)
+    typer.echo(f"wrote {len(written)} files to {directory}")
+
+
+dlq_app = typer.Typer(help="Dead-letter topics: what was refused and why.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    show: Annotated[int, typer.Option(help="latest reasons to show per topic")] = 3,
+) -> None:
+    """Count dead letters per topic and show the latest reasons (never the message contents)."""
+    from shared.messaging.dead_letters import summarize
+
+    settings = _service_settings()
+    summaries = asyncio.run(summarize(settings.kafka_bootstrap_servers, settings.namespace, show))
+    total = 0
+    for item in summaries:
+        total += item.count
+        typer.echo(f"{item.topic:<40} {item.count:>7} dead letters")
+        for reason in item.latest:
+            typer.echo(f"    {reason}")
+    typer.echo(f"{total} dead letters in all")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ProcessRecorder, Tracking
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking, Transcoding
 
 
 def eventsourcing_env(
@@ -53,8 +54,25 @@ def tracking_name(topic: str, partition: int) -> str:
     return f"{topic}#{partition}"
 
 
+class DateAsISO(Transcoding):
+    """Calendar dates (scope entry, birthdays) in stored events."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
 class KafkaFedApplication(Application[uuid.UUID]):
     """An event-sourced application whose input is Kafka, tracked per topic partition."""
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -56,6 +56,12 @@ def birth_date(digits: str) -> date:
         raise InvalidPersonnummer("the date part is not a calendar date") from None
 
 
+def age_on(born: date, on: date) -> int:
+    """Age in whole years on a date."""
+    years = on.year - born.year
+    return years - 1 if (on.month, on.day) < (born.month, born.day) else years
+
+
 def is_valid(value: str) -> bool:
     try:
         normalize(value)

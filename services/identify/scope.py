@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.contracts.events import LeavingReason
+from shared.personnummer import age_on
 
 RULE_VERSION = "simple-v1"
 UPPER_SECONDARY = frozenset({"GY", "GYS"})
@@ -47,11 +48,6 @@ class Decision:
     leaving_reason: LeavingReason | None
     facts: dict[str, str]
     rule_version: str = RULE_VERSION
-
-
-def age_on(birth_date: date, on: date) -> int:
-    years = on.year - birth_date.year
-    return years - 1 if (on.month, on.day) < (birth_date.month, birth_date.day) else years
 
 
 def twentieth_birthday(birth_date: date) -> date:

@@ -11,7 +11,10 @@ from shared.cases import ScopedYouthCase
 
 
 class MeasuresCase(ScopedYouthCase):
-    measure_ids: tuple[str, ...] = ()
+    @event("Opened")
+    def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
+        self._start_case(tenant)
+        self.measure_ids: tuple[str, ...] = ()
 
     def offer_measure(
         self,

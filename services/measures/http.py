@@ -1,7 +1,5 @@
 """HTTP commands of the measures service (caseworkers; tenant and actor from the token)."""
 
-from __future__ import annotations
-
 import uuid
 from collections.abc import Callable
 from datetime import date

@@ -11,7 +11,10 @@ from shared.cases import ScopedYouthCase
 
 
 class OutreachCase(ScopedYouthCase):
-    contact_attempt_ids: tuple[str, ...] = ()
+    @event("Opened")
+    def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
+        self._start_case(tenant)
+        self.contact_attempt_ids: tuple[str, ...] = ()
 
     def attempt_contact(
         self,

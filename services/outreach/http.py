@@ -1,6 +1,8 @@
-"""HTTP commands of the outreach service (caseworkers; tenant and actor from the token)."""
+"""HTTP commands of the outreach service (caseworkers; tenant and actor from the token).
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
+are built inside `routes`, as real objects.
+"""
 
 import uuid
 from collections.abc import Callable

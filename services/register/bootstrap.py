@@ -1,0 +1,52 @@
+"""Composition root of the register service: projection consumer and query API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from fastapi import FastAPI
+from pydantic import TypeAdapter
+
+from services.register.http import routes
+from services.register.projection import RegisterProjection, create_tables
+from shared.auth import principal_dependency, require_role
+from shared.contracts.events import AnyEvent
+from shared.contracts.topics import EVENT_TOPICS
+from shared.messaging.consumer import ExactlyOnceConsumer
+from shared.messaging.parsing import parser
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.settings import ServiceSettings
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+        pool = await asyncpg.create_pool(
+            settings.database_url.get_secret_value(), min_size=1, max_size=8
+        )
+        await create_tables(pool)
+        producer = idempotent_producer(settings)
+        await producer.start()
+        consumer = ExactlyOnceConsumer[AnyEvent](
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=f"{settings.namespace}kaa.register",
+            topics=[settings.topic(t) for t in EVENT_TOPICS],
+            parse=parser(TypeAdapter(AnyEvent), settings.tenants),
+            sink=RegisterProjection(pool),
+            dead_letters=producer,
+            service="register",
+            batch_size=settings.batch_size,
+        )
+        loops.add("projection", consumer.run)
+        app.state.pool = pool
+
+        async def teardown() -> None:
+            await producer.stop()
+            await pool.close()
+
+        return teardown
+
+    app = service_app(title="kaa register", settings=settings, setup=setup)
+    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    app.include_router(routes(require_role(authenticate, "caseworker", "coordinator", "inspector")))
+    return app

@@ -1,0 +1,73 @@
+"""Register query API (caseworkers, coordinators, inspectors; tenant from the token)."""
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+
+from services.register import queries
+from shared.auth import Principal
+
+
+class YouthRow(BaseModel):
+    youth_id: uuid.UUID
+    status: str
+    scope_episode_id: uuid.UUID
+    entered_on: date
+    scope_ends_on: date
+    left_on: date | None
+    left_reason: str | None
+    rule_version: str
+    contacts: int
+    measures: int
+
+
+class YouthPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[YouthRow]
+
+
+def routes(reader: Callable[..., Principal]) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    Reader = Annotated[Principal, Depends(reader)]
+
+    @router.get("/youths", response_model=YouthPage)
+    async def list_youths(
+        request: Request,
+        caller: Reader,
+        status_filter: Annotated[
+            queries.YouthStatus | None,
+            Query(alias="status", description="in_scope or out_of_scope"),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> YouthPage:
+        total, rows = await queries.list_youths(
+            request.app.state.pool, caller.tenant, status_filter, limit, offset
+        )
+        return YouthPage(
+            total=total, limit=limit, offset=offset, items=[YouthRow(**r) for r in rows]
+        )
+
+    @router.get("/youths/{youth_id}")
+    async def youth(youth_id: uuid.UUID, request: Request, caller: Reader) -> dict[str, Any]:
+        timeline = await queries.youth_timeline(request.app.state.pool, caller.tenant, youth_id)
+        if timeline is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
+            )
+        return timeline
+
+    @router.get("/summary")
+    async def summary(request: Request, caller: Reader) -> dict[str, Any]:
+        return {
+            "tenant": caller.tenant,
+            **await queries.summary(request.app.state.pool, caller.tenant),
+        }
+
+    return router

@@ -1,0 +1,91 @@
+"""Read side of the register: every query is scoped to one tenant (the caller's)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+import asyncpg
+
+YouthStatus = Literal["in_scope", "out_of_scope"]
+
+_LIST = """
+SELECT y.youth_id, y.status, y.scope_episode_id, y.entered_on, y.scope_ends_on, y.left_on,
+       y.left_reason, y.rule_version,
+       (SELECT count(*) FROM register.contacts c
+         WHERE c.tenant = y.tenant AND c.youth_id = y.youth_id) AS contacts,
+       (SELECT count(*) FROM register.measures m
+         WHERE m.tenant = y.tenant AND m.youth_id = y.youth_id) AS measures
+FROM register.youths y
+WHERE y.tenant = $1 AND ($2::text IS NULL OR y.status = $2)
+ORDER BY y.entered_on, y.youth_id
+LIMIT $3 OFFSET $4
+"""
+
+
+async def list_youths(
+    pool: asyncpg.Pool, tenant: str, status: YouthStatus | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    total = await pool.fetchval(
+        "SELECT count(*) FROM register.youths WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)",
+        tenant,
+        status,
+    )
+    rows = await pool.fetch(_LIST, tenant, status, limit, offset)
+    return int(total), [dict(row) for row in rows]
+
+
+async def youth_timeline(
+    pool: asyncpg.Pool, tenant: str, youth_id: uuid.UUID
+) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        youth = await conn.fetchrow(
+            "SELECT * FROM register.youths WHERE tenant = $1 AND youth_id = $2", tenant, youth_id
+        )
+        contacts = await conn.fetch(
+            "SELECT contact_attempt_id, channel, outcome, attempted_at, actor FROM register.contacts "
+            "WHERE tenant = $1 AND youth_id = $2 ORDER BY attempted_at",
+            tenant,
+            youth_id,
+        )
+        measures = await conn.fetch(
+            "SELECT measure_id, measure_type, offered_on, can_start_on, actor FROM register.measures "
+            "WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
+            tenant,
+            youth_id,
+        )
+        episodes = await conn.fetch(
+            "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, left_on, "
+            "left_reason, left_rule_version FROM register.scope_episodes "
+            "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
+            tenant,
+            youth_id,
+        )
+    if youth is None and not contacts and not measures:
+        return None
+    return {
+        "youth_id": youth_id,
+        "status": youth["status"] if youth else None,
+        "scope_episodes": [dict(r) for r in episodes],
+        "contacts": [dict(r) for r in contacts],
+        "measures": [dict(r) for r in measures],
+    }
+
+
+async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
+    row = await pool.fetchrow(
+        """
+        SELECT
+          (SELECT count(*) FROM register.youths WHERE tenant = $1) AS known,
+          (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'in_scope') AS in_scope,
+          (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'out_of_scope')
+              AS left_scope,
+          (SELECT count(DISTINCT youth_id) FROM register.contacts WHERE tenant = $1) AS contacted,
+          (SELECT count(*) FROM register.contacts WHERE tenant = $1) AS contact_attempts,
+          (SELECT count(DISTINCT youth_id) FROM register.measures WHERE tenant = $1) AS offered,
+          (SELECT count(*) FROM register.measures WHERE tenant = $1) AS measure_offers
+        """,
+        tenant,
+    )
+    assert row is not None
+    return {key: int(value) for key, value in dict(row).items()}

@@ -1,0 +1,5 @@
+"""`python -m shared …` is the `kaa` command line (used to start service processes)."""
+
+from shared.cli import app
+
+app(prog_name="kaa")

@@ -1,0 +1,174 @@
+"""Running the platform's services as separate OS processes, and waiting for the pipeline to drain.
+
+Used by `kaa up`, the demo, the end-to-end and crash tests, and the benchmark: each service is
+`python -m shared run NAME` with its own HTTP port and its own log file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.contracts.topics import EVENT_TOPICS, FEED_TOPICS, IDENTIFY_EVENTS
+from shared.messaging import stop_consumer
+
+SERVICES: dict[str, int] = {"identify": 8101, "outreach": 8102, "measures": 8103, "register": 8104}
+
+# Which topics each service's consumer group reads (for lag).
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "identify": FEED_TOPICS,
+    "outreach": (IDENTIFY_EVENTS,),
+    "measures": (IDENTIFY_EVENTS,),
+    "register": EVENT_TOPICS,
+}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    log_file: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared", "run", self.name],
+                env={**self.env, "KAA_HTTP_PORT": str(self.port)},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(
+                    f"service {self.name} exited during start-up; see {self.log_file}"
+                )
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"service {self.name} did not answer /health within {timeout:.0f} s; see {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the exactly-once design must survive."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+@dataclass
+class Platform:
+    env: Mapping[str, str]
+    logs_dir: Path
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICES))
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def start(self, names: list[str] | None = None) -> None:
+        for name in names or list(SERVICES):
+            proc = ServiceProcess(
+                name, self.ports[name], self.logs_dir / f"{name}.log", dict(self.env)
+            )
+            proc.start()
+            self.processes[name] = proc
+        for name in names or list(SERVICES):
+            self.processes[name].wait_healthy()
+
+    def restart(self, name: str) -> None:
+        self.processes[name].start()
+        self.processes[name].wait_healthy()
+
+    def stop(self) -> dict[str, int | None]:
+        return {name: proc.stop() for name, proc in self.processes.items()}
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+
+async def consumer_lag(bootstrap_servers: str, namespace: str, services: list[str]) -> int:
+    """Messages not yet processed by the services' consumer groups (committed offsets vs ends)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag = 0
+        for service in services:
+            partitions = []
+            for topic in CONSUMES[service]:
+                for partition in consumer.partitions_for_topic(f"{namespace}{topic}") or set():
+                    partitions.append(TopicPartition(f"{namespace}{topic}", partition))
+            if not partitions:
+                continue
+            ends = await consumer.end_offsets(partitions)
+            committed = await admin.list_consumer_group_offsets(f"{namespace}kaa.{service}")
+            for tp in partitions:
+                done = committed.get(tp)
+                lag += ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
+        return lag
+    finally:
+        await stop_consumer(consumer)
+        await admin.close()
+
+
+async def wait_drained(
+    bootstrap_servers: str, namespace: str, *, settle: float = 1.5, max_wait: float = 300.0
+) -> float:
+    """Wait until every service's group has no lag for `settle` seconds; return the seconds waited.
+
+    The relays publish after the feed consumer has committed, so zero lag must hold for a while
+    (longer than a relay's poll) before the pipeline counts as drained.
+    """
+    started = time.monotonic()
+    calm_since: float | None = None
+    while time.monotonic() - started < max_wait:
+        lag = await consumer_lag(bootstrap_servers, namespace, list(SERVICES))
+        now = time.monotonic()
+        if lag == 0:
+            calm_since = calm_since or now
+            if now - calm_since >= settle:
+                return now - started
+        else:
+            calm_since = None
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"the pipeline did not drain within {max_wait:.0f} s")
