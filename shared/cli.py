@@ -17,7 +17,6 @@ from shared.contracts.topics import all_topic_specs
 from shared.contracts.validation import describe
 from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
 from shared.infra.launcher import ComponentStatus
-from shared.infra.smoke import run_smoke_check
 from shared.platform import SERVICES, Platform
 from shared.runtime import configure_logging
 from shared.settings import ServiceSettings, ensure_dev_secrets
@@ -90,22 +89,34 @@ def infra_status() -> None:
 
 
 @app.command("demo")
-def demo() -> None:
-    """Bring the infrastructure up and prove a message and a row round-trip through it."""
+def demo(
+    youths: Annotated[int, typer.Option(min=10, help="size of the generated municipality")] = 1000,
+) -> None:
+    """The platform's main job: infrastructure, four services, a municipality's feeds, caseworkers, register."""
+    from shared.demo import run_demo
+
     settings = InfraSettings()
     infra = Infrastructure(settings)
     started = time.monotonic()
     status = _run(infra.up)
-    up_seconds = time.monotonic() - started
-    report = _run(
-        lambda: asyncio.run(run_smoke_check(infra.bootstrap_servers(), infra.database_url()))
-    )
-    typer.echo("kaa demo: infrastructure smoke check")
+    typer.echo("kaa demo")
     _print(status, settings)
-    typer.echo(f"  infra up    {up_seconds:.1f} s")
-    for line in report.lines():
+    typer.echo(f"  infra ready in {time.monotonic() - started:.1f} s")
+
+    def say(line: str) -> None:
+        typer.echo(f"  .. {line}")
+
+    try:
+        result = run_demo(
+            infra.bootstrap_servers(), infra.database_url(), settings.home, say, youths=youths
+        )
+    except (RuntimeError, TimeoutError) as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo("")
+    for line in result.lines:
         typer.echo(f"  {line}")
-    typer.echo("All good: Kafka and PostgreSQL are ready for the kaa services.")
+    typer.echo(f"Done in {time.monotonic() - started:.1f} s.")
 
 
 # -- the platform ----------------------------------------------------------------------------

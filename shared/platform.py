@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import EVENT_TOPICS, FEED_TOPICS, IDENTIFY_EVENTS
-from shared.messaging import stop_consumer
+from shared.messaging import partitions_of, stop_consumer
 
 SERVICES: dict[str, int] = {"identify": 8101, "outreach": 8102, "measures": 8103, "register": 8104}
 
@@ -127,24 +127,22 @@ class Platform:
 
 async def consumer_lag(bootstrap_servers: str, namespace: str, services: list[str]) -> int:
     """Messages not yet processed by the services' consumer groups (committed offsets vs ends)."""
+    wanted = {service: [f"{namespace}{t}" for t in CONSUMES[service]] for service in services}
+    every = sorted({t for topics in wanted.values() for t in topics})
+    all_partitions = await partitions_of(bootstrap_servers, every)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
     await admin.start()
     await consumer.start()
     try:
+        ends = await consumer.end_offsets(all_partitions) if all_partitions else {}
         lag = 0
-        for service in services:
-            partitions = []
-            for topic in CONSUMES[service]:
-                for partition in consumer.partitions_for_topic(f"{namespace}{topic}") or set():
-                    partitions.append(TopicPartition(f"{namespace}{topic}", partition))
-            if not partitions:
-                continue
-            ends = await consumer.end_offsets(partitions)
+        for service, topics in wanted.items():
             committed = await admin.list_consumer_group_offsets(f"{namespace}kaa.{service}")
-            for tp in partitions:
-                done = committed.get(tp)
-                lag += ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
+            for tp in all_partitions:
+                if tp.topic in topics:
+                    done = committed.get(tp)
+                    lag += ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
         return lag
     finally:
         await stop_consumer(consumer)

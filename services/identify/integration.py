@@ -18,7 +18,9 @@ def _at_start_of(day: Any) -> datetime:
 
 def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
     envelope = {
-        "event_id": event_id_for(domain_event.originator_id, domain_event.originator_version),
+        "event_id": event_id_for(
+            "identify", domain_event.originator_id, domain_event.originator_version
+        ),
         "recorded_at": domain_event.timestamp,
     }
     if isinstance(domain_event, Person.ScopeEntered):  # type: ignore[attr-defined]

@@ -16,7 +16,9 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
     if not isinstance(domain_event, MeasuresCase.MeasureOffered):  # type: ignore[attr-defined]
         return None
     return MeasureOffered(
-        event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),
+        event_id=event_id_for(
+            "measures", domain_event.originator_id, domain_event.originator_version
+        ),
         tenant=domain_event.tenant,
         youth_id=domain_event.originator_id,
         occurred_at=datetime.combine(domain_event.offered_on, time.min, tzinfo=UTC),

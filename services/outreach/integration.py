@@ -15,7 +15,9 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
     if not isinstance(domain_event, OutreachCase.ContactAttempted):  # type: ignore[attr-defined]
         return None
     return ContactAttempted(
-        event_id=event_id_for(domain_event.originator_id, domain_event.originator_version),
+        event_id=event_id_for(
+            "outreach", domain_event.originator_id, domain_event.originator_version
+        ),
         tenant=domain_event.tenant,
         youth_id=domain_event.originator_id,
         occurred_at=domain_event.attempted_at,

@@ -80,6 +80,7 @@ async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
           (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'in_scope') AS in_scope,
           (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'out_of_scope')
               AS left_scope,
+          (SELECT count(*) FROM register.scope_episodes WHERE tenant = $1) AS scope_episodes,
           (SELECT count(DISTINCT youth_id) FROM register.contacts WHERE tenant = $1) AS contacted,
           (SELECT count(*) FROM register.contacts WHERE tenant = $1) AS contact_attempts,
           (SELECT count(DISTINCT youth_id) FROM register.measures WHERE tenant = $1) AS offered,

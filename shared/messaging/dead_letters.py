@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from shared.contracts.topics import EVENT_TOPICS, FEED_TOPICS, dead_letter_topic
-from shared.messaging import stop_consumer
+from shared.messaging import partitions_of, stop_consumer
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,7 @@ async def summarize(
         result = []
         for source in (*FEED_TOPICS, *EVENT_TOPICS):
             topic = dead_letter_topic(f"{namespace}{source}")
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()
-            ]
+            partitions = await partitions_of(bootstrap_servers, [topic])
             if not partitions:
                 result.append(DeadLetterSummary(topic, 0, []))
                 continue

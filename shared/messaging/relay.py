@@ -32,9 +32,13 @@ RELAY_TRACKING_NAME = "kafka-relay"
 Mapper = Callable[[Any], IntegrationEvent | None]
 
 
-def event_id_for(originator_id: uuid.UUID, originator_version: int) -> uuid.UUID:
-    """A stable integration event id for a domain event: re-publication yields the same id."""
-    return uuid.uuid5(_EVENT_ID_NAMESPACE, f"{originator_id}:{originator_version}")
+def event_id_for(service: str, originator_id: uuid.UUID, originator_version: int) -> uuid.UUID:
+    """A stable integration event id for a domain event: re-publication yields the same id.
+
+    The service name is part of it: outreach and measures both key their cases by youth id, so
+    their aggregates share ids and versions.
+    """
+    return uuid.uuid5(_EVENT_ID_NAMESPACE, f"{service}:{originator_id}:{originator_version}")
 
 
 class OutboxRelay:

@@ -1,0 +1,131 @@
+"""An isolated deployment of the whole platform on shared infrastructure.
+
+Its own database, its own topic namespace, its own secrets and ports: the demo, the end-to-end and
+crash tests and the benchmark each get one, so they never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+
+from shared.auth import issue_token
+from shared.contracts.topics import POPULATION_FEED, SS12000_FEED, all_topic_specs
+from shared.feeds import load
+from shared.infra.kafka_admin import delete_topics, ensure_topics
+from shared.platform import SERVICES, Platform, wait_drained
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url_for(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@dataclass
+class Deployment:
+    name: str
+    bootstrap_servers: str
+    admin_database_url: str
+    logs_dir: Path
+    tenants: tuple[str, ...] = ("0180",)
+    today: date | None = None
+    batch_size: int = 500
+    token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    pseudonym_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    platform: Platform | None = None
+
+    @property
+    def namespace(self) -> str:
+        return f"{self.name}."
+
+    @property
+    def database(self) -> str:
+        return self.name.replace("-", "_").replace(".", "_")
+
+    @property
+    def database_url(self) -> str:
+        return database_url_for(self.admin_database_url, self.database)
+
+    def env(self, base: dict[str, str]) -> dict[str, str]:
+        env = {
+            **base,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "DATABASE_URL": self.database_url,
+            "KAA_NAMESPACE": self.namespace,
+            "KAA_TENANTS": ",".join(self.tenants),
+            "KAA_TOKEN_SECRET": self.token_secret,
+            "KAA_PSEUDONYM_KEY": self.pseudonym_key,
+            "KAA_BATCH_SIZE": str(self.batch_size),
+        }
+        if self.today is not None:
+            env["KAA_TODAY"] = self.today.isoformat()
+        return env
+
+    async def reset(self) -> None:
+        """Fresh database and fresh topics for this deployment."""
+        conn = await asyncpg.connect(self.admin_database_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{self.database}"')
+        finally:
+            await conn.close()
+        specs = all_topic_specs(prefix=self.namespace)
+        await delete_topics(self.bootstrap_servers, [s.name for s in specs])
+        for _ in range(50):  # topic deletion completes asynchronously on the broker
+            try:
+                await ensure_topics(self.bootstrap_servers, specs)
+                return
+            except Exception:
+                await asyncio.sleep(0.2)
+        await ensure_topics(self.bootstrap_servers, specs)
+
+    async def drop(self) -> None:
+        conn = await asyncpg.connect(self.admin_database_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+        await delete_topics(
+            self.bootstrap_servers, [s.name for s in all_topic_specs(prefix=self.namespace)]
+        )
+
+    def start(self, base_env: dict[str, str], names: list[str] | None = None) -> Platform:
+        ports = {name: free_port() for name in SERVICES}
+        self.platform = Platform(env=self.env(base_env), logs_dir=self.logs_dir, ports=ports)
+        self.platform.start(names)
+        return self.platform
+
+    def stop(self) -> dict[str, int | None]:
+        return self.platform.stop() if self.platform else {}
+
+    async def load(self, feed: str, path: Path) -> int:
+        topic = f"{self.namespace}{POPULATION_FEED if feed == 'population' else SS12000_FEED}"
+        return await load(path, topic, self.bootstrap_servers, self.pseudonym_key)
+
+    async def drained(self, max_wait: float = 300.0) -> float:
+        return await wait_drained(self.bootstrap_servers, self.namespace, max_wait=max_wait)
+
+    def token(self, tenant: str, *roles: str, subject: str = "test") -> str:
+        return issue_token(self.token_secret, subject=subject, tenant=tenant, roles=list(roles))
+
+    def client(self, service: str, tenant: str, *roles: str) -> httpx.Client:
+        assert self.platform is not None
+        return httpx.Client(
+            base_url=self.platform.url(service),
+            headers={"Authorization": f"Bearer {self.token(tenant, *roles)}"},
+            timeout=30.0,
+        )
