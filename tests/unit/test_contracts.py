@@ -1,0 +1,100 @@
+"""The public contract: envelopes, events, feed records, exported schemas."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from shared.contracts.events import ALL_EVENTS, ContactAttempted, YouthIdentified, parse_event
+from shared.contracts.export import export
+from shared.contracts.feeds import Ss12000FeedMessage
+from shared.contracts.validation import describe
+
+REFERENCE = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "ss12000" / "sample-person.json"
+)
+
+
+def envelope(**overrides: object) -> dict[str, object]:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    values: dict[str, object] = {
+        "event_id": uuid.uuid4(),
+        "tenant": "0180",
+        "youth_id": uuid.uuid4(),
+        "occurred_at": now,
+        "recorded_at": now,
+        "actor": "user:anna",
+        "correlation_id": uuid.uuid4(),
+    }
+    values.update(overrides)
+    return values
+
+
+def test_events_round_trip_through_bytes_and_are_keyed_by_youth() -> None:
+    event = ContactAttempted(
+        **envelope(),
+        contact_attempt_id=uuid.uuid4(),
+        channel="sms",
+        outcome="reached",
+        attempted_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
+    )
+    assert parse_event(event.to_bytes()) == event
+    assert event.key() == str(event.youth_id).encode()
+    assert event.topic == "kaa.outreach.events.v1"
+
+
+def test_a_bad_tenant_is_refused_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        YouthIdentified(
+            **envelope(tenant="180"),
+            scope_episode_id=uuid.uuid4(),
+            entered_on=date(2026, 1, 1),
+            scope_ends_on=date(2028, 1, 1),
+            rule_version="simple-v1",
+            facts={},
+        )
+    assert describe(caught.value).startswith("tenant:")
+
+
+def test_the_reference_ss12000_person_is_accepted_as_published_apart_from_its_number() -> None:
+    person = json.loads(REFERENCE.read_text())
+    message = {
+        "record_id": str(uuid.uuid4()),
+        "tenant": "0180",
+        "observed_at": "2026-03-01T00:00:00Z",
+        "person": person,
+    }
+    adapter = TypeAdapter(Ss12000FeedMessage)
+    with pytest.raises(ValidationError) as caught:
+        adapter.validate_python(message)
+    reason = describe(caught.value)
+    assert reason == "person.civicNo.value: check digit does not match"
+    assert person["civicNo"]["value"] not in reason, "the number itself never appears in a reason"
+
+    person["civicNo"]["value"] = "200112240122"  # same person, valid check digit
+    parsed = adapter.validate_python(message)
+    assert parsed.person.enrolments[0].schoolType == "GY"
+    assert parsed.person.enrolments[0].startDate is None
+
+
+def test_export_writes_json_schema_per_message_and_asyncapi_per_service(tmp_path: Path) -> None:
+    written = export(tmp_path)
+    names = {p.name for p in written}
+    for event in ALL_EVENTS:
+        assert f"{event.__name__}.schema.json" in names
+    identify = json.loads((tmp_path / "asyncapi-identify.json").read_text())
+    assert identify["asyncapi"] == "3.0.0"
+    addresses = {c["address"] for c in identify["channels"].values()}
+    assert addresses == {
+        "kaa.feeds.population.v1",
+        "kaa.feeds.ss12000.v1",
+        "kaa.identify.events.v1",
+    }
+    assert "YouthIdentified" in identify["components"]["messages"]
+    schema = json.loads((tmp_path / "schemas" / "YouthIdentified.schema.json").read_text())
+    assert {"event_id", "tenant", "youth_id", "correlation_id"} <= set(schema["required"])
