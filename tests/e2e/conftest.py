@@ -1,0 +1,40 @@
+"""End-to-end fixtures: the four services as separate processes in an isolated deployment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from shared.deployment import Deployment
+from tests.conftest import RunningInfra
+
+TODAY = date(2026, 3, 2)
+
+
+def new_deployment(infra: RunningInfra, batch_size: int = 500) -> Deployment:
+    return Deployment(
+        name=f"e2e-{uuid.uuid4().hex[:10]}",
+        bootstrap_servers=infra.bootstrap_servers,
+        admin_database_url=infra.database_url,
+        logs_dir=infra.infrastructure.settings.logs_dir / "e2e",
+        tenants=("0180",),
+        today=TODAY,
+        batch_size=batch_size,
+    )
+
+
+@pytest.fixture
+def deployment(infra: RunningInfra) -> Iterator[Deployment]:
+    made = new_deployment(infra)
+    asyncio.run(made.reset())
+    made.start(dict(os.environ))
+    try:
+        yield made
+    finally:
+        made.stop()
+        asyncio.run(made.drop())

@@ -1,0 +1,108 @@
+"""kill -9 a service in the middle of the stream: after a restart nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from shared.deployment import Deployment
+from shared.feeds import generate
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import TODAY, new_deployment
+from tests.e2e.expected import expected_register
+
+
+@pytest.fixture
+def slow_deployment(infra: RunningInfra) -> Iterator[Deployment]:
+    """Small batches, so the stream lasts long enough to be interrupted."""
+    made = new_deployment(infra, batch_size=40)
+    asyncio.run(made.reset())
+    made.start(dict(os.environ))
+    try:
+        yield made
+    finally:
+        made.stop()
+        asyncio.run(made.drop())
+
+
+def summary(deployment: Deployment) -> dict[str, int]:
+    with deployment.client("register", "0180", "caseworker") as client:
+        result: dict[str, int] = client.get("/v1/summary").json()
+        return result
+
+
+def wait_until(condition: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def crash_mid_stream(deployment: Deployment, victim: str, tmp_path: Path) -> None:
+    feeds = generate(2000, "0180", seed=11, out=tmp_path, today=TODAY)
+    expected = expected_register(feeds.population, feeds.ss12000, "0180", TODAY)
+    asyncio.run(deployment.load("ss12000", feeds.ss12000))
+    asyncio.run(deployment.drained())
+    asyncio.run(deployment.load("population", feeds.population))
+
+    # Caseworkers work while the stream is still flowing.
+    wait_until(lambda: summary(deployment)["in_scope"] >= 15)
+    with deployment.client("register", "0180", "caseworker") as register:
+        youths = register.get("/v1/youths", params={"status": "in_scope", "limit": 15}).json()[
+            "items"
+        ]
+    with (
+        deployment.client("outreach", "0180", "caseworker") as outreach,
+        deployment.client("measures", "0180", "caseworker") as measures,
+    ):
+        for youth in youths[:12]:
+            outreach.post(
+                f"/v1/youths/{youth['youth_id']}/contact-attempts",
+                json={
+                    "channel": "sms",
+                    "outcome": "not_reached",
+                    "attempted_at": datetime.now(UTC).isoformat(),
+                },
+            ).raise_for_status()
+        for youth in youths[:6]:
+            measures.post(
+                f"/v1/youths/{youth['youth_id']}/measure-offers",
+                json={"measure_type": "study_visit", "offered_on": TODAY.isoformat()},
+            ).raise_for_status()
+
+    known_at_kill = summary(deployment)["known"]
+    assert deployment.platform is not None
+    deployment.platform.processes[victim].kill()
+    assert known_at_kill < expected.identified, "the kill really happened mid-stream"
+
+    time.sleep(1.0)  # the others keep running; the feed keeps its messages for the restart
+    deployment.platform.restart(victim)
+    asyncio.run(deployment.drained())
+
+    after = summary(deployment)
+    assert after["known"] == expected.identified
+    assert after["in_scope"] == expected.in_scope
+    assert after["left_scope"] == expected.left_scope
+    assert after["scope_episodes"] == expected.identified, "every youth exactly once"
+    assert (after["contact_attempts"], after["contacted"]) == (12, 12), "every contact exactly once"
+    assert (after["measure_offers"], after["offered"]) == (6, 6), "every measure exactly once"
+
+
+def test_register_killed_mid_stream_loses_and_doubles_nothing(
+    slow_deployment: Deployment, tmp_path: Path
+) -> None:
+    crash_mid_stream(slow_deployment, "register", tmp_path)
+
+
+def test_identify_killed_mid_stream_loses_and_doubles_nothing(
+    slow_deployment: Deployment, tmp_path: Path
+) -> None:
+    crash_mid_stream(slow_deployment, "identify", tmp_path)
