@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.contracts.topics import dead_letter_topic
+from shared.messaging import stop_consumer
 
 log = structlog.get_logger(__name__)
 
@@ -107,11 +108,20 @@ class ExactlyOnceConsumer(Generic[T]):
         self.batch_size = batch_size
         self.on_dead_letter = on_dead_letter
         self.consumer: AIOKafkaConsumer | None = None
+        # Rebalances run in aiokafka's background task: the lock keeps a seek to the stored
+        # position from racing a batch that is being applied, and `next_offsets` drops records
+        # fetched before such a seek.
+        self._lock = asyncio.Lock()
+        self.next_offsets: dict[TopicPartition, int] = {}
         self.applied = 0
         self.rejected = 0
         self.idle = asyncio.Event()
 
     async def _seek_to_stored(self, assigned: list[TopicPartition]) -> None:
+        async with self._lock:
+            await self._seek_to_stored_locked(assigned)
+
+    async def _seek_to_stored_locked(self, assigned: list[TopicPartition]) -> None:
         assert self.consumer is not None
         by_topic: dict[str, list[int]] = {}
         for tp in assigned:
@@ -122,8 +132,10 @@ class ExactlyOnceConsumer(Generic[T]):
                 tp = TopicPartition(topic, partition)
                 if partition in stored:
                     self.consumer.seek(tp, stored[partition])
+                    self.next_offsets[tp] = stored[partition]
                 else:
                     await self.consumer.seek_to_beginning(tp)
+                    self.next_offsets[tp] = 0
 
     async def run(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -155,12 +167,21 @@ class ExactlyOnceConsumer(Generic[T]):
                         )
                         for r in records
                     ]
-                    await self._process(tp, deliveries)
+                    async with self._lock:
+                        next_offset = await self._process(tp, deliveries)
+                    if next_offset is not None:
+                        # Informational only (lag monitoring); the database holds the truth.
+                        # Outside the lock: a commit may wait for a rebalance, which waits for it.
+                        with contextlib.suppress(Exception):
+                            await self.consumer.commit({tp: OffsetAndMetadata(next_offset, "")})
         finally:
             with contextlib.suppress(Exception):
-                await self.consumer.stop()
+                await stop_consumer(self.consumer)
 
-    async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> None:
+    async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> int | None:
+        deliveries = [d for d in deliveries if d.offset >= self.next_offsets.get(tp, 0)]
+        if not deliveries:
+            return None
         items: list[Parsed[T]] = []
         for delivery in deliveries:
             outcome = self.parse(delivery)
@@ -170,10 +191,9 @@ class ExactlyOnceConsumer(Generic[T]):
                 items.append(Parsed(delivery, outcome))
         next_offset = deliveries[-1].offset + 1
         await self.sink.apply(tp.topic, tp.partition, items, next_offset)
+        self.next_offsets[tp] = next_offset
         self.applied += len(items)
-        assert self.consumer is not None
-        with contextlib.suppress(Exception):  # informational only; the database holds the truth
-            await self.consumer.commit({tp: OffsetAndMetadata(next_offset, "")})
+        return next_offset
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         headers = [
