@@ -103,6 +103,7 @@ class CaseApplication(KafkaFedApplication):
         for attempt in range(5):
             try:
                 cache: dict[uuid.UUID, ScopedYouthCase] = {}
+                self.preload((m.youth_id for m in messages), cache)
                 for message in messages:
                     case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
                     if case is None:

@@ -16,7 +16,14 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+    Transcoding,
+)
+from psycopg import sql
 
 
 def eventsourcing_env(
@@ -102,8 +109,40 @@ class KafkaFedApplication(Application[uuid.UUID]):
         processing.collect_events(*aggregates)
         self._record(processing)
 
+    def preload(self, aggregate_ids: Iterable[uuid.UUID], cache: dict[uuid.UUID, Any]) -> None:
+        """Load many aggregates with one query into a batch's cache (absent ones stay absent).
+
+        One round trip per batch instead of one per message: the difference between hundreds and
+        thousands of feed records per second.
+        """
+        wanted = [i for i in set(aggregate_ids) if i not in cache]
+        if not wanted:
+            return
+        recorder = self.recorder
+        datastore = recorder.datastore  # type: ignore[attr-defined]
+        table = sql.Identifier(datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
+        query = sql.SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        ).format(table)
+        with datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(query, (wanted,))
+            rows = cursor.fetchall()
+        for row in rows:
+            stored = StoredEvent(
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            domain_event: Any = self.mapper.to_domain_event(stored)
+            aggregate_id: uuid.UUID = row["originator_id"]
+            cache[aggregate_id] = domain_event.mutate(cache.get(aggregate_id))
+        for aggregate_id in wanted:
+            cache.setdefault(aggregate_id, None)  # known absent: no second query for it
+
     def get_or_none(self, aggregate_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> Any:
-        """The aggregate from this batch's cache, else from the store, else None."""
+        """The aggregate from this batch's cache (None: known absent), else the store, else None."""
         if aggregate_id in cache:
             return cache[aggregate_id]
         try:

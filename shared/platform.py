@@ -152,7 +152,10 @@ async def consumer_lag(bootstrap_servers: str, namespace: str, services: list[st
 async def wait_drained(
     bootstrap_servers: str, namespace: str, *, settle: float = 1.5, max_wait: float = 300.0
 ) -> float:
-    """Wait until every service's group has no lag for `settle` seconds; return the seconds waited.
+    """Wait until every service's group has no lag for `settle` seconds.
+
+    Returns the `time.monotonic()` at which the lag was first seen at zero in that calm window,
+    i.e. when the pipeline had actually drained (the settle time is not part of it).
 
     The relays publish after the feed consumer has committed, so zero lag must hold for a while
     (longer than a relay's poll) before the pipeline counts as drained.
@@ -165,7 +168,7 @@ async def wait_drained(
         if lag == 0:
             calm_since = calm_since or now
             if now - calm_since >= settle:
-                return now - started
+                return calm_since
         else:
             calm_since = None
         await asyncio.sleep(0.25)

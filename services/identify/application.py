@@ -48,6 +48,7 @@ class IdentifyApplication(KafkaFedApplication):
         self, messages: list[FeedMessage], topic: str, partition: int, next_offset: int, today: date
     ) -> None:
         cache: dict[uuid.UUID, Person] = {}
+        self.preload((person_id(self._key(m)) for m in messages), cache)
         for message in messages:
             person = self._person(message, cache)
             if isinstance(message, PopulationFeedMessage):
@@ -82,13 +83,16 @@ class IdentifyApplication(KafkaFedApplication):
             )
         self.save_tracked(cache.values(), topic, partition, next_offset)
 
-    def _person(self, message: FeedMessage, cache: dict[uuid.UUID, Person]) -> Person:
+    def _key(self, message: FeedMessage) -> str:
         number = (
             message.record.personnummer
             if isinstance(message, PopulationFeedMessage)
             else message.person.civicNo.value
         )
-        key = person_key(number, self.pseudonym_key)
+        return person_key(number, self.pseudonym_key)
+
+    def _person(self, message: FeedMessage, cache: dict[uuid.UUID, Person]) -> Person:
+        key = self._key(message)
         pid = person_id(key)
         person: Person | None = self.get_or_none(pid, cache)
         if person is None:

@@ -1,0 +1,175 @@
+"""Benchmark: end-to-end pipeline throughput against raw Kafka and raw PostgreSQL, in one run.
+
+`./run bench pipeline [N]` brings the infrastructure up, then measures on the same machine:
+(a) end to end: N generated youths' feed records published to the feed topics until the register's
+    tables hold the result (four services as separate processes), records/s;
+(b) raw aiokafka: the same records produced (idempotent, acks=all) and consumed back, records/s;
+(c) raw asyncpg: the same number of rows inserted in batches of 500 per transaction, rows/s.
+Writes bench/results/pipeline.json. Figures are noisy on a shared machine: read the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.deployment import Deployment
+from shared.feeds import generate, read_lines
+from shared.infra import InfraSettings, Infrastructure
+from shared.infra.kafka_admin import TopicSpec, delete_topics, ensure_topics
+from shared.messaging import stop_consumer
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "pipeline.json"
+
+
+def commit() -> str:
+    result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "unknown"
+
+
+async def raw_kafka(bootstrap: str, lines: list[bytes]) -> float:
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [TopicSpec(topic, partitions=3)])
+    try:
+        started = time.perf_counter()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5
+        )
+        await producer.start()
+        try:
+            futures = [
+                await producer.send(topic, value=line, key=str(n % 1000).encode())
+                for n, line in enumerate(lines)
+            ]
+            for future in futures:
+                await future
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=f"{topic}.g",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            max_poll_records=500,
+        )
+        await consumer.start()
+        try:
+            seen = 0
+            while seen < len(lines):
+                for records in (await consumer.getmany(timeout_ms=1000, max_records=500)).values():
+                    seen += len(records)
+        finally:
+            await stop_consumer(consumer)
+        return len(lines) / (time.perf_counter() - started)
+    finally:
+        await delete_topics(bootstrap, [topic])
+
+
+async def raw_postgres(database_url: str, rows: int) -> float:
+    conn = await asyncpg.connect(database_url)
+    table = f"bench_raw_{uuid.uuid4().hex[:8]}"
+    try:
+        await conn.execute(
+            f"CREATE TABLE {table} (id uuid PRIMARY KEY, tenant char(4), payload text)"
+        )
+        started = time.perf_counter()
+        for start in range(0, rows, 500):
+            async with conn.transaction():
+                await conn.executemany(
+                    f"INSERT INTO {table} (id, tenant, payload) VALUES ($1, $2, $3)",  # noqa: S608
+                    [
+                        (uuid.uuid4(), "0180", "x" * 200)
+                        for _ in range(start, min(rows, start + 500))
+                    ],
+                )
+        return rows / (time.perf_counter() - started)
+    finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
+        await conn.close()
+
+
+def end_to_end(infrastructure: Infrastructure, youths: int, workdir: Path) -> dict[str, float]:
+    today = date.today()
+    deployment = Deployment(
+        name="bench-pipeline",
+        bootstrap_servers=infrastructure.bootstrap_servers(),
+        admin_database_url=infrastructure.database_url(),
+        logs_dir=infrastructure.settings.logs_dir / "bench",
+        today=today,
+    )
+    feeds = generate(youths, "0180", seed=20000, out=workdir, today=today)
+    records = feeds.population_records + feeds.ss12000_records
+    asyncio.run(deployment.reset())
+    deployment.start(dict(os.environ))
+    try:
+        started = time.monotonic()
+        asyncio.run(deployment.load("ss12000", feeds.ss12000))
+        asyncio.run(deployment.load("population", feeds.population))
+        published = time.monotonic()
+        drained_at = asyncio.run(deployment.drained(max_wait=1800))
+        with deployment.client("register", "0180", "caseworker") as register:
+            summary = register.get("/v1/summary").json()
+    finally:
+        deployment.stop()
+        asyncio.run(deployment.drop())
+    seconds = drained_at - started
+    return {
+        "records": records,
+        "seconds": seconds,
+        "publish_seconds": published - started,
+        "events_per_s": records / seconds,
+        "register_youths": summary["known"],
+        "register_in_scope": summary["in_scope"],
+    }
+
+
+def main() -> None:
+    youths = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    infrastructure = Infrastructure(InfraSettings())
+    infrastructure.up()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        print(f"end to end: {youths} youths through four services ...", flush=True)
+        e2e = end_to_end(infrastructure, youths, workdir)
+        lines = list(read_lines(workdir / "population.jsonl")) + list(
+            read_lines(workdir / "ss12000.jsonl")
+        )
+    print(f"raw Kafka: {len(lines)} records produced and consumed ...", flush=True)
+    kafka = asyncio.run(raw_kafka(infrastructure.bootstrap_servers(), lines))
+    print(f"raw PostgreSQL: {len(lines)} rows inserted ...", flush=True)
+    postgres = asyncio.run(raw_postgres(infrastructure.database_url(), len(lines)))
+    result = {
+        "benchmark": "pipeline",
+        "youths": youths,
+        "records": e2e["records"],
+        "end_to_end_events_per_s": round(e2e["events_per_s"], 1),
+        "raw_kafka_events_per_s": round(kafka, 1),
+        "raw_postgres_rows_per_s": round(postgres, 1),
+        "ratio": round(e2e["events_per_s"] / min(kafka, postgres), 4),
+        "end_to_end_seconds": round(e2e["seconds"], 2),
+        "register_youths": e2e["register_youths"],
+        "register_in_scope": e2e["register_in_scope"],
+        "cores": os.cpu_count(),
+        "commit": commit(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
