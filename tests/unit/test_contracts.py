@@ -15,9 +15,8 @@ from shared.contracts.export import export
 from shared.contracts.feeds import Ss12000FeedMessage
 from shared.contracts.validation import describe
 
-REFERENCE = (
-    Path(__file__).resolve().parents[3] / "shared" / "reference" / "ss12000" / "sample-person.json"
-)
+# A copy of Skolverket's published sample (../shared/reference/ss12000/), with its licence.
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "ss12000" / "sample-person.json"
 
 
 def envelope(**overrides: object) -> dict[str, object]:
