@@ -7,14 +7,15 @@ and an outbox relay publishing their own events. Only the domain and the routes 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
 from pydantic import TypeAdapter
 
 from shared.auth import Principal, principal_dependency, require_role
-from shared.cases import CaseApplication, CaseNotFound, NotInScope
+from shared.cases import CaseApplication, CaseNotFound, NotInScope, ScopedYouthCase
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import YouthIdentified, YouthLeftScope
 from shared.contracts.topics import IDENTIFY_EVENTS
@@ -27,6 +28,7 @@ from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
 ScopeMessage = YouthIdentified | YouthLeftScope
+C = TypeVar("C", bound=ScopedYouthCase)
 
 
 def caseworker(settings: ServiceSettings) -> Callable[..., Principal]:
@@ -39,13 +41,31 @@ def application_of(request: Request) -> CaseApplication:
     return application
 
 
-async def run_command(
-    request: Request, principal: Principal, youth_id: Any, action: Callable[[Any], Any]
-) -> Any:
-    """Run a case command off the event loop; map domain refusals to HTTP answers."""
+async def record_on_case(
+    request: Request,
+    response: Response,
+    caller: Principal,
+    youth_id: uuid.UUID,
+    case_class: type[C],
+    record: Callable[[C, uuid.UUID], bool],
+) -> bool:
+    """Run a recording command on the caller's case, off the event loop.
+
+    `record(case, correlation_id)` returns False when the thing was already recorded (a retried
+    request), which answers 200 instead of 201. Domain refusals become 404 / 409.
+    """
     application = application_of(request)
+    correlation_id = uuid.uuid4()
+
+    def action(case: Any) -> bool:
+        if not isinstance(case, case_class):
+            raise TypeError(f"expected a {case_class.__name__}")
+        return record(case, correlation_id)
+
     try:
-        return await asyncio.to_thread(application.command, youth_id, principal.tenant, action)
+        recorded: bool = await asyncio.to_thread(
+            application.command, youth_id, caller.tenant, action
+        )
     except CaseNotFound:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
@@ -55,6 +75,9 @@ async def run_command(
             status.HTTP_409_CONFLICT,
             "youth_id: the youth is not in the municipality's activity responsibility now",
         ) from None
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
+    return recorded
 
 
 def create_case_service(

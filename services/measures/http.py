@@ -3,14 +3,14 @@
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.measures.domain import MeasuresCase
 from shared.auth import Principal
-from shared.case_service import run_command
+from shared.case_service import record_on_case
 
 
 class MeasureOfferRequest(BaseModel):
@@ -48,22 +48,21 @@ def routes(caseworker: Callable[..., Principal]) -> APIRouter:
         caller: Caller,
     ) -> MeasureOfferRecorded:
         measure_id = body.measure_id or uuid.uuid4()
-        correlation_id = uuid.uuid4()
-
-        def action(case: Any) -> bool:
-            assert isinstance(case, MeasuresCase)
-            return case.offer_measure(
+        recorded = await record_on_case(
+            request,
+            response,
+            caller,
+            youth_id,
+            MeasuresCase,
+            lambda case, correlation_id: case.offer_measure(
                 measure_id,
                 body.measure_type,
                 body.offered_on,
                 body.can_start_on,
                 caller.actor,
                 correlation_id,
-            )
-
-        recorded = await run_command(request, caller, youth_id, action)
-        if not recorded:
-            response.status_code = status.HTTP_200_OK
+            ),
+        )
         return MeasureOfferRecorded(measure_id=measure_id, youth_id=youth_id, recorded=recorded)
 
     return router

@@ -6,14 +6,14 @@ are built inside `routes`, as real objects.
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.outreach.domain import OutreachCase
 from shared.auth import Principal
-from shared.case_service import run_command
+from shared.case_service import record_on_case
 from shared.contracts.events import ContactChannel, ContactOutcome
 
 
@@ -50,22 +50,21 @@ def routes(caseworker: Callable[..., Principal]) -> APIRouter:
         caller: Caller,
     ) -> ContactAttemptRecorded:
         attempt_id = body.contact_attempt_id or uuid.uuid4()
-        correlation_id = uuid.uuid4()
-
-        def action(case: Any) -> bool:
-            assert isinstance(case, OutreachCase)
-            return case.attempt_contact(
+        recorded = await record_on_case(
+            request,
+            response,
+            caller,
+            youth_id,
+            OutreachCase,
+            lambda case, correlation_id: case.attempt_contact(
                 attempt_id,
                 body.channel,
                 body.outcome,
                 body.attempted_at,
                 caller.actor,
                 correlation_id,
-            )
-
-        recorded = await run_command(request, caller, youth_id, action)
-        if not recorded:
-            response.status_code = status.HTTP_200_OK
+            ),
+        )
         return ContactAttemptRecorded(
             contact_attempt_id=attempt_id, youth_id=youth_id, recorded=recorded
         )
