@@ -108,6 +108,7 @@ def end_to_end(infrastructure: Infrastructure, youths: int, workdir: Path) -> di
         bootstrap_servers=infrastructure.bootstrap_servers(),
         admin_database_url=infrastructure.database_url(),
         logs_dir=infrastructure.settings.logs_dir / "bench",
+        batch_size=int(os.environ.get("KAA_BENCH_BATCH", "500")),
         today=today,
     )
     feeds = generate(youths, "0180", seed=20000, out=workdir, today=today)
