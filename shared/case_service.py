@@ -16,18 +16,16 @@ from pydantic import TypeAdapter
 
 from shared.auth import Principal, principal_dependency, require_role
 from shared.cases import CaseApplication, CaseNotFound, NotInScope, ScopedYouthCase
-from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events import YouthIdentified, YouthLeftScope
+from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import parser
-from shared.messaging.relay import OutboxRelay
+from shared.messaging.relay import Mapper, OutboxRelay
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
-ScopeMessage = YouthIdentified | YouthLeftScope
 C = TypeVar("C", bound=ScopedYouthCase)
 
 
@@ -85,7 +83,7 @@ def create_case_service(
     name: str,
     settings: ServiceSettings,
     application_class: type[CaseApplication],
-    mapper: Callable[[Any], IntegrationEvent | None],
+    mapper: Mapper,
     routes: Callable[[Callable[..., Principal]], APIRouter],
 ) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
@@ -96,11 +94,11 @@ def create_case_service(
         )
         producer = idempotent_producer(settings)
         await producer.start()
-        consumer = ExactlyOnceConsumer[ScopeMessage](
+        consumer = ExactlyOnceConsumer[AnyEvent](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.{name}",
             topics=[settings.topic(IDENTIFY_EVENTS)],
-            parse=parser(TypeAdapter(ScopeMessage), settings.tenants),
+            parse=parser(TypeAdapter(AnyEvent), settings.tenants),
             sink=EventStoreSink(application, application.take_in_identify_batch),
             dead_letters=producer,
             service=name,

@@ -102,9 +102,13 @@ class CaseApplication(KafkaFedApplication):
     ) -> None:
         for attempt in range(5):
             try:
+                # Other identify events (school notifications) do not change a case's scope.
+                scope_messages = [
+                    m for m in messages if isinstance(m, YouthIdentified | YouthLeftScope)
+                ]
                 cache: dict[uuid.UUID, ScopedYouthCase] = {}
-                self.preload((m.youth_id for m in messages), cache)
-                for message in messages:
+                self.preload((m.youth_id for m in scope_messages), cache)
+                for message in scope_messages:
                     case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
                     if case is None:
                         case = self.case_class.open(message.youth_id, message.tenant)

@@ -239,6 +239,7 @@ app.add_typer(feed_app, name="feed")
 class FeedName(StrEnum):
     population = "population"
     ss12000 = "ss12000"
+    completions = "completions"
 
 
 @feed_app.command("generate")
@@ -267,7 +268,7 @@ def feed_generate(
 @feed_app.command("load")
 def feed_load(feed: FeedName, file: Path) -> None:
     """Publish a JSON-lines file to the feed's topic as it is; bad lines end up in the DLQ."""
-    from shared.contracts.topics import POPULATION_FEED, SS12000_FEED
+    from shared.contracts.topics import FEED_BY_NAME
     from shared.feeds import load
     from shared.infra.kafka_admin import ensure_topics
 
@@ -275,7 +276,7 @@ def feed_load(feed: FeedName, file: Path) -> None:
         typer.echo(f"kaa: error: {file}: no such file", err=True)
         raise typer.Exit(code=2)
     settings = _service_settings()
-    topic = settings.topic(POPULATION_FEED if feed is FeedName.population else SS12000_FEED)
+    topic = settings.topic(FEED_BY_NAME[feed.value])
 
     async def publish() -> int:
         await ensure_topics(

@@ -18,7 +18,7 @@ import asyncpg
 import httpx
 
 from shared.auth import issue_token
-from shared.contracts.topics import POPULATION_FEED, SS12000_FEED, all_topic_specs
+from shared.contracts.topics import FEED_BY_NAME, all_topic_specs
 from shared.feeds import load
 from shared.infra.kafka_admin import delete_topics, ensure_topics
 from shared.platform import SERVICES, Platform, wait_drained
@@ -113,7 +113,7 @@ class Deployment:
         return self.platform.stop() if self.platform else {}
 
     async def load(self, feed: str, path: Path) -> int:
-        topic = f"{self.namespace}{POPULATION_FEED if feed == 'population' else SS12000_FEED}"
+        topic = f"{self.namespace}{FEED_BY_NAME[feed]}"
         return await load(path, topic, self.bootstrap_servers, self.pseudonym_key)
 
     async def drained(self, max_wait: float = 300.0) -> float:

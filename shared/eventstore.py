@@ -100,12 +100,22 @@ class KafkaFedApplication(Application[uuid.UUID]):
         return positions
 
     def save_tracked(
-        self, aggregates: Iterable[Aggregate | None], topic: str, partition: int, next_offset: int
+        self,
+        aggregates: Iterable[Aggregate | None],
+        topic: str | None,
+        partition: int,
+        next_offset: int,
+        **recorder_kwargs: Any,
     ) -> None:
-        """Save every aggregate of a batch and the batch's position in one transaction."""
+        """Save every aggregate of a batch and the batch's position in one transaction.
+
+        Without a topic the aggregates are saved untracked (work that does not come from Kafka);
+        `recorder_kwargs` reach the recorder inside the same transaction.
+        """
         processing = ProcessingEvent[uuid.UUID](
-            tracking=Tracking(tracking_name(topic, partition), next_offset)
+            tracking=Tracking(tracking_name(topic, partition), next_offset) if topic else None
         )
+        processing.saved_kwargs.update(recorder_kwargs)
         # The library's collect_events() checks each object against runtime protocols, which
         # costs more than the rest of a batch together; these are known to be aggregates.
         for aggregate in aggregates:

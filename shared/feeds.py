@@ -132,7 +132,7 @@ def generate(youths: int, tenant: str, seed: int, out: Path, today: date) -> Gen
                 "birth_date": born.isoformat(),
                 "protection_marking": rng.random() < 0.01,
                 "change_type": "baseline",
-                "effective_date": today.isoformat(),
+                "effective_date": (today - timedelta(days=30)).isoformat(),
             }
             if record["protection_marking"]:
                 record["address"] = None
@@ -141,7 +141,12 @@ def generate(youths: int, tenant: str, seed: int, out: Path, today: date) -> Gen
             )
             pop_count += 1
             if rng.random() < 0.03:  # moved to another municipality after the baseline
-                moved = dict(record, kommunkod=OTHER_MUNICIPALITY, change_type="moved_out")
+                moved = dict(
+                    record,
+                    kommunkod=OTHER_MUNICIPALITY,
+                    change_type="moved_out",
+                    effective_date=(today - timedelta(days=rng.randint(0, 20))).isoformat(),
+                )
                 pop.write(
                     json.dumps(_envelope("population", tenant, observed, rng, record=moved)) + "\n"
                 )
@@ -176,9 +181,11 @@ def message_key(raw: bytes, pseudonym_key: str) -> bytes | None:
     """Kafka key of a feed line: the person's keyed hash, or None when no valid number is in it."""
     try:
         data = json.loads(raw)
-        number = (data.get("record") or {}).get("personnummer") or (
-            (data.get("person") or {}).get("civicNo") or {}
-        ).get("value")
+        number = (
+            (data.get("record") or {}).get("personnummer")
+            or (data.get("completion") or {}).get("personnummer")
+            or ((data.get("person") or {}).get("civicNo") or {}).get("value")
+        )
         return person_key(personnummer.normalize(str(number)), pseudonym_key).encode()
     except (ValueError, AttributeError, TypeError):
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,6 +56,14 @@ class ServiceSettings(BaseSettings):
         default="",
         pattern=r"^[a-z0-9.-]*$",
         description="Prefix of every topic and consumer group (isolates tests and demos on one cluster).",
+    )
+    tenant_policies: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Per-kommunkod overrides of the scope policy as JSON, e.g. "
+        '{"0180": {"adult_education_keeps_in_scope": false}}',
+    )
+    schedule_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between runs of identify's scope schedule."
     )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8100, ge=1, le=65535)

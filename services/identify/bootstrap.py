@@ -1,4 +1,5 @@
-"""Composition root of the identify service: settings, event store, consumer, relay, HTTP app."""
+"""Composition root of the identify service: settings, event store, feed consumer, relay, scope
+schedule and the school-notification API."""
 
 from __future__ import annotations
 
@@ -7,13 +8,22 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import structlog
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from services.identify.application import IdentifyApplication
+from services.identify.http import routes
 from services.identify.integration import to_integration_event
-from shared.contracts.feeds import FeedMessage, PopulationFeedMessage, Ss12000FeedMessage
-from shared.contracts.topics import POPULATION_FEED, SS12000_FEED
+from services.identify.scope import TenantPolicy
+from shared.auth import principal_dependency, require_role
+from shared.contracts.feeds import (
+    CompletionFeedMessage,
+    FeedMessage,
+    PopulationFeedMessage,
+    Ss12000FeedMessage,
+)
+from shared.contracts.topics import COMPLETIONS_FEED, FEED_TOPICS, POPULATION_FEED, SS12000_FEED
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Rejected
 from shared.messaging.eventstore_sink import EventStoreSink
@@ -23,33 +33,56 @@ from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
 SCHEMA = "identify"
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+log = structlog.get_logger(__name__)
+
+
+def tenant_policies(settings: ServiceSettings) -> dict[str, TenantPolicy]:
+    """Each served municipality's policy: the defaults, overridden by KAA_TENANT_POLICIES."""
+    unknown = set(settings.tenant_policies) - set(settings.tenants)
+    if unknown:
+        raise ValueError(f"KAA_TENANT_POLICIES: {sorted(unknown)} are not in KAA_TENANTS")
+    policies = {}
+    for tenant in settings.tenants:
+        try:
+            policies[tenant] = TenantPolicy(**settings.tenant_policies.get(tenant, {}))
+        except TypeError as exc:
+            raise ValueError(f"KAA_TENANT_POLICIES[{tenant}]: {exc}") from None
+    return policies
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
+    served = tenant_policies(settings)
+    # One calendar for the service: the first tenant's zone (Europe/Stockholm by default).
+    zone = ZoneInfo(next(iter(served.values())).time_zone)
+
     def today() -> date:
-        return settings.today or datetime.now(STOCKHOLM).date()
+        return settings.today or datetime.now(zone).date()
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(ensure_schema, database_url, SCHEMA)
         application = await asyncio.to_thread(
-            IdentifyApplication,
-            eventsourcing_env(database_url, SCHEMA),
-            pseudonym_key=settings.pseudonym_key.get_secret_value(),
-            served_tenants=settings.tenants,
+            lambda: IdentifyApplication(
+                eventsourcing_env(database_url, SCHEMA),
+                pseudonym_key=settings.pseudonym_key.get_secret_value(),
+                served=served,
+            )
         )
         producer = idempotent_producer(settings)
         await producer.start()
 
-        population_topic = settings.topic(POPULATION_FEED)
-        parse_population = parser(TypeAdapter(PopulationFeedMessage), settings.tenants)
-        parse_ss12000 = parser(TypeAdapter(Ss12000FeedMessage), settings.tenants)
+        parsers = {
+            settings.topic(POPULATION_FEED): parser(
+                TypeAdapter(PopulationFeedMessage), settings.tenants
+            ),
+            settings.topic(SS12000_FEED): parser(TypeAdapter(Ss12000FeedMessage), settings.tenants),
+            settings.topic(COMPLETIONS_FEED): parser(
+                TypeAdapter(CompletionFeedMessage), settings.tenants
+            ),
+        }
 
         def parse(delivery: Delivery) -> FeedMessage | Rejected:
-            if delivery.topic == population_topic:
-                return parse_population(delivery)
-            return parse_ss12000(delivery)
+            return parsers[delivery.topic](delivery)
 
         def apply_batch(
             messages: list[FeedMessage], topic: str, partition: int, next_offset: int
@@ -59,7 +92,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         consumer = ExactlyOnceConsumer[FeedMessage](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.identify",
-            topics=[population_topic, settings.topic(SS12000_FEED)],
+            topics=[settings.topic(t) for t in FEED_TOPICS],
             parse=parse,
             sink=EventStoreSink(application, apply_batch),
             dead_letters=producer,
@@ -69,8 +102,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         relay = OutboxRelay(
             application, producer, to_integration_event, topic_prefix=settings.namespace
         )
+
+        async def scope_schedule() -> None:
+            """Time-based transitions (compulsory school ends, 20th birthday) with no input."""
+            while True:
+                due = await asyncio.to_thread(application.run_schedule, today())
+                if due:
+                    log.info("scope schedule evaluated persons", persons=due)
+                    continue  # more may be due
+                await asyncio.sleep(settings.schedule_interval)
+
         loops.add("feed-consumer", consumer.run)
         loops.add("outbox-relay", relay.run)
+        loops.add("scope-schedule", scope_schedule)
         app.state.application = application
 
         async def teardown() -> None:
@@ -79,4 +123,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         return teardown
 
-    return service_app(title="kaa identify", settings=settings, setup=setup)
+    app = service_app(title="kaa identify", settings=settings, setup=setup)
+    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    app.include_router(routes(require_role(authenticate, "school-reporter"), today))
+    return app

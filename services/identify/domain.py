@@ -2,25 +2,34 @@
 
 A `Person` aggregate is identified by a keyed hash of the personnummer (never the number itself);
 each municipality gets its own random youth id for the person, so two municipalities' registers
-cannot be linked through it (DOMAIN.md section 7).
+cannot be linked through it (DOMAIN.md section 7). The aggregate keeps the facts as histories (a
+population record is a fact from its effective date on), so a record that arrives late or out of
+order lands in its place instead of overwriting newer facts; the scope engine decides from them.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from services.identify.scope import (
+    Completion,
     Decision,
-    EnrolmentFact,
-    PersonFacts,
+    Enrolment,
+    Residence,
+    TenantPolicy,
+    YouthFacts,
     decide,
+    next_change,
+    status_since,
     twentieth_birthday,
 )
 from shared.pseudonym import person_id
+
+STATUS_BY_CHANGE = {"emigrated": "emigrated", "deceased": "deceased"}
 
 
 class Person(Aggregate):
@@ -31,46 +40,184 @@ class Person(Aggregate):
     @event("Registered")
     def __init__(self, person_key: str) -> None:
         self.person_key = person_key
-        self.kommunkod: str | None = None
         self.birth_date: date | None = None
-        self.status = "resident"
+        self.registered_in_sweden_on: date | None = None
         self.protected = False
+        self.residences: list[dict[str, Any]] = []
         self.enrolments: list[dict[str, Any]] = []
+        self.enrolments_observed_at: datetime | None = None
+        self.completions: list[dict[str, Any]] = []
+        self.notification_ids: list[str] = []
         self.youth_ids: dict[str, str] = {}
         self.open_episodes: dict[str, str] = {}
 
     # -- facts from the feeds -------------------------------------------------------------------
 
-    @event("PopulationRecorded")
     def record_population(
         self,
+        *,
         kommunkod: str,
         birth_date: date,
         protected: bool,
         change_type: str,
         effective_date: date,
+        observed_at: datetime,
+        registered_in_sweden_on: date | None,
+        record_id: uuid.UUID,
+    ) -> bool:
+        """Record a population register fact; False when it adds nothing (a repeat or stale)."""
+        status = STATUS_BY_CHANGE.get(change_type, "resident")
+        for known in self.residences:
+            if known["since"] == effective_date.isoformat():
+                same = (known["kommunkod"], known["status"]) == (kommunkod, status)
+                # Same effective date: the later observation wins (on a tie, the later delivery).
+                newer = datetime.fromisoformat(known["observed_at"]) > observed_at
+                if same or newer:
+                    return False
+        self._population_recorded(
+            kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
+            registered_in_sweden_on, record_id,
+        )  # fmt: skip
+        return True
+
+    @event("PopulationRecorded")
+    def _population_recorded(
+        self,
+        kommunkod: str,
+        status: str,
+        birth_date: date,
+        protected: bool,
+        change_type: str,
+        effective_date: date,
+        observed_at: datetime,
+        registered_in_sweden_on: date | None,
         record_id: uuid.UUID,
     ) -> None:
-        self.kommunkod = kommunkod
+        since = effective_date.isoformat()
+        self.residences = [r for r in self.residences if r["since"] != since]
+        self.residences.append(
+            {
+                "since": since,
+                "kommunkod": kommunkod,
+                "status": status,
+                "observed_at": observed_at.isoformat(),
+            }
+        )
+        self.residences.sort(key=lambda r: r["since"])
         self.birth_date = birth_date
         self.protected = protected
-        if change_type in ("emigrated", "deceased"):
-            self.status = change_type
-        elif change_type in ("baseline", "moved_in"):
-            self.status = "resident"
+        if registered_in_sweden_on is not None:
+            self.registered_in_sweden_on = registered_in_sweden_on
 
-    @event("EnrolmentsObserved")
     def observe_enrolments(
         self,
         enrolments: list[dict[str, Any]],
+        observed_at: datetime,
         observed_on: date,
         birth_date: date,
-        record_id: uuid.UUID,
+    ) -> bool:
+        """Replace the known enrolments with an SS 12000 observation (a Person lists all of them).
+
+        An observation older than the last one is ignored; one that lists the same enrolments
+        adds nothing. An undated enrolment keeps the day it was first observed.
+        """
+        if self.enrolments_observed_at is not None and observed_at <= self.enrolments_observed_at:
+            return False
+        first_seen = {_enrolment_key(e): e.get("observed_on") for e in self.enrolments}
+        merged = [
+            {**e, "observed_on": first_seen.get(_enrolment_key(e)) or observed_on.isoformat()}
+            for e in enrolments
+        ]
+        if sorted(map(_enrolment_key, merged)) == sorted(map(_enrolment_key, self.enrolments)):
+            return False
+        self._enrolments_observed(merged, observed_at, birth_date)
+        return True
+
+    @event("EnrolmentsObserved")
+    def _enrolments_observed(
+        self, enrolments: list[dict[str, Any]], observed_at: datetime, birth_date: date
     ) -> None:
-        """Replaces what is known about enrolments: an SS 12000 Person lists all of them."""
         self.enrolments = enrolments
+        self.enrolments_observed_at = observed_at
         if self.birth_date is None:
             self.birth_date = birth_date
+
+    def record_completion(
+        self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
+    ) -> bool:
+        if any(
+            c["kind"] == kind and c["completed_on"] == completed_on.isoformat()
+            for c in self.completions
+        ):
+            return False
+        self._completion_recorded(kind, completed_on, birth_date, record_id)
+        return True
+
+    @event("CompletionRecorded")
+    def _completion_recorded(
+        self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
+    ) -> None:
+        self.completions.append({"kind": kind, "completed_on": completed_on.isoformat()})
+        if self.birth_date is None:
+            self.birth_date = birth_date
+
+    def record_school_notification(
+        self,
+        *,
+        notification_id: uuid.UUID,
+        tenant: str,
+        kind: str,
+        on: date,
+        school_type: str,
+        school_unit: str,
+        birth_date: date,
+        reported_by: str,
+    ) -> bool:
+        """A school's notification (skollagen 15 kap. 15 §): started, left, or absent."""
+        if str(notification_id) in self.notification_ids:
+            return False
+        youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
+        self._school_notification_received(
+            str(notification_id),
+            tenant,
+            youth_id,
+            kind,
+            on,
+            school_type,
+            school_unit,
+            birth_date,
+            reported_by,
+        )
+        return True
+
+    @event("SchoolNotificationReceived")
+    def _school_notification_received(
+        self,
+        notification_id: str,
+        tenant: str,
+        youth_id: str,
+        kind: str,
+        on: date,
+        school_type: str,
+        school_unit: str,
+        birth_date: date,
+        reported_by: str,
+    ) -> None:
+        self.notification_ids.append(notification_id)
+        self.youth_ids.setdefault(tenant, youth_id)
+        if self.birth_date is None:
+            self.birth_date = birth_date
+        if kind == "started":
+            self.enrolments.append(
+                {"school_type": school_type, "school_unit": school_unit, "cancelled": False,
+                 "start_date": on.isoformat(), "end_date": None, "observed_on": on.isoformat(),
+                 "education_code": None}
+            )  # fmt: skip
+        elif kind == "left":
+            # The student's enrolments of that school type end the day before they left.
+            for enrolment in self.enrolments:
+                if enrolment["school_type"] == school_type and not enrolment.get("end_date"):
+                    enrolment["end_date"] = date.fromordinal(on.toordinal() - 1).isoformat()
 
     # -- scope episodes -------------------------------------------------------------------------
 
@@ -105,41 +252,52 @@ class Person(Aggregate):
     ) -> None:
         self.open_episodes.pop(tenant, None)
 
-    def facts(self) -> PersonFacts:
-        return PersonFacts(
-            kommunkod=self.kommunkod,
+    def facts(self) -> YouthFacts | None:
+        if self.birth_date is None:
+            return None
+        return YouthFacts(
             birth_date=self.birth_date,
-            status=self.status,
-            enrolments=tuple(
-                EnrolmentFact(
-                    school_type=e["school_type"],
-                    cancelled=e["cancelled"],
-                    start_date=date.fromisoformat(e["start_date"]) if e.get("start_date") else None,
-                    end_date=date.fromisoformat(e["end_date"]) if e.get("end_date") else None,
-                )
-                for e in self.enrolments
+            residences=tuple(
+                Residence(date.fromisoformat(r["since"]), r["kommunkod"], r["status"])
+                for r in self.residences
             ),
+            enrolments=tuple(_enrolment(e) for e in self.enrolments),
+            completions=tuple(
+                Completion(c["kind"], date.fromisoformat(c["completed_on"]))
+                for c in self.completions
+            ),
+            registered_in_sweden_on=self.registered_in_sweden_on,
         )
 
     def reevaluate(
-        self, served_tenants: list[str], on: date, *, actor: str, correlation_id: uuid.UUID
+        self,
+        served: dict[str, TenantPolicy],
+        on: date,
+        *,
+        actor: str,
+        correlation_id: uuid.UUID,
     ) -> list[Decision]:
         """Open or close scope episodes in every served municipality the decision concerns."""
-        concerned = {t for t in served_tenants if t == self.kommunkod or t in self.open_episodes}
-        decisions = []
         facts = self.facts()
+        if facts is None:
+            return []
+        residence = facts.residence_on(on)
+        concerned = {
+            t for t in served if (residence and residence.kommunkod == t) or t in self.open_episodes
+        }
+        decisions = []
         for tenant in sorted(concerned):
-            decision = decide(facts, tenant, on)
+            policy = served[tenant]
+            decision = decide(facts, tenant, on, policy)
             decisions.append(decision)
             open_episode = self.open_episodes.get(tenant)
             if decision.in_scope and open_episode is None:
-                assert self.birth_date is not None
                 self._enter_scope(
                     tenant=tenant,
                     youth_id=self.youth_ids.get(tenant) or str(uuid.uuid4()),
                     scope_episode_id=str(uuid.uuid4()),
-                    entered_on=on,
-                    scope_ends_on=twentieth_birthday(self.birth_date),
+                    entered_on=status_since(facts, tenant, on, policy),
+                    scope_ends_on=twentieth_birthday(facts.birth_date),
                     rule_version=decision.rule_version,
                     facts=decision.facts,
                     actor=actor,
@@ -150,7 +308,7 @@ class Person(Aggregate):
                     tenant=tenant,
                     youth_id=self.youth_ids[tenant],
                     scope_episode_id=open_episode,
-                    left_on=on,
+                    left_on=status_since(facts, tenant, on, policy),
                     reason=decision.leaving_reason or "registered_in_error",
                     rule_version=decision.rule_version,
                     facts=decision.facts,
@@ -158,3 +316,42 @@ class Person(Aggregate):
                     correlation_id=correlation_id,
                 )
         return decisions
+
+    def next_evaluation(self, served: dict[str, TenantPolicy], after: date) -> date | None:
+        """When time alone may change this person's scope in any served municipality."""
+        facts = self.facts()
+        if facts is None:
+            return None
+        dates = [
+            d for d in (next_change(facts, after, p) for p in served.values()) if d is not None
+        ]
+        return min(dates, default=None)
+
+
+def _enrolment_key(e: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(
+        str(e.get(k) or "")
+        for k in (
+            "school_type",
+            "school_unit",
+            "education_code",
+            "cancelled",
+            "start_date",
+            "end_date",
+        )
+    )
+
+
+def _enrolment(e: dict[str, Any]) -> Enrolment:
+    def day(key: str) -> date | None:
+        value = e.get(key)
+        return date.fromisoformat(value) if value else None
+
+    return Enrolment(
+        school_type=e["school_type"],
+        cancelled=bool(e.get("cancelled")),
+        start_date=day("start_date"),
+        end_date=day("end_date"),
+        observed_on=day("observed_on"),
+        education_code=e.get("education_code"),
+    )

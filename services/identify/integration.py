@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from services.identify.domain import Person
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events import YouthIdentified, YouthLeftScope
+from shared.contracts.events import (
+    AbsenceReported,
+    SchoolNotificationReceived,
+    YouthIdentified,
+    YouthLeftScope,
+)
 from shared.messaging.relay import event_id_for
 
 
-def _at_start_of(day: Any) -> datetime:
+def _at_start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
-    envelope = {
+def _envelope(domain_event: Any, part: str = "") -> dict[str, Any]:
+    return {
         "event_id": event_id_for(
-            "identify", domain_event.originator_id, domain_event.originator_version
+            "identify", domain_event.originator_id, domain_event.originator_version, part
         ),
         "recorded_at": domain_event.timestamp,
+        "tenant": domain_event.tenant,
+        "youth_id": uuid.UUID(domain_event.youth_id),
     }
+
+
+def to_integration_event(domain_event: Any) -> IntegrationEvent | list[IntegrationEvent] | None:
     if isinstance(domain_event, Person.ScopeEntered):  # type: ignore[attr-defined]
         return YouthIdentified(
-            **envelope,
-            tenant=domain_event.tenant,
-            youth_id=uuid.UUID(domain_event.youth_id),
+            **_envelope(domain_event),
             occurred_at=_at_start_of(domain_event.entered_on),
             actor=domain_event.actor,
             correlation_id=domain_event.correlation_id,
@@ -40,9 +48,7 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
         )
     if isinstance(domain_event, Person.ScopeLeft):  # type: ignore[attr-defined]
         return YouthLeftScope(
-            **envelope,
-            tenant=domain_event.tenant,
-            youth_id=uuid.UUID(domain_event.youth_id),
+            **_envelope(domain_event),
             occurred_at=_at_start_of(domain_event.left_on),
             actor=domain_event.actor,
             correlation_id=domain_event.correlation_id,
@@ -52,4 +58,26 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
             reason=domain_event.reason,
             rule_version=domain_event.rule_version,
         )
-    return None  # internal facts (population, enrolments) stay in the service
+    if isinstance(domain_event, Person.SchoolNotificationReceived):  # type: ignore[attr-defined]
+        notification_id = uuid.UUID(domain_event.notification_id)
+        common = {
+            "occurred_at": _at_start_of(domain_event.on),
+            "actor": domain_event.reported_by,
+            "correlation_id": notification_id,
+            "notification_id": notification_id,
+            "school_type": domain_event.school_type,
+            "school_unit": domain_event.school_unit,
+        }
+        events: list[IntegrationEvent] = [
+            SchoolNotificationReceived(
+                **_envelope(domain_event), **common, kind=domain_event.kind, on=domain_event.on
+            )
+        ]
+        if domain_event.kind == "absence":
+            events.append(
+                AbsenceReported(
+                    **_envelope(domain_event, "absence"), **common, absent_from=domain_event.on
+                )
+            )
+        return events
+    return None  # internal facts (population, enrolments, completions) stay in the service

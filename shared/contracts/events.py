@@ -57,6 +57,35 @@ class YouthLeftScope(IntegrationEvent):
     rule_version: str
 
 
+NotificationKind = Literal["started", "left", "absence"]
+
+
+class SchoolNotificationReceived(IntegrationEvent):
+    """A school told the hemkommun that a student started, left, or is absent (skollagen 15 kap.
+    15 §). A leaver is re-evaluated at once, so a dropout reaches a caseworker within a second."""
+
+    topic = topics.IDENTIFY_EVENTS
+    event_type: Literal["SchoolNotificationReceived"] = "SchoolNotificationReceived"
+    schema_version: Literal[1] = 1
+    notification_id: uuid.UUID
+    kind: NotificationKind
+    on: date = Field(description="The day the student started or left, or the absence began.")
+    school_type: str
+    school_unit: str = Field(description="SS 12000 id of the school unit (not personal data).")
+
+
+class AbsenceReported(IntegrationEvent):
+    """Significant unjustified absence (betydande ogiltig frånvaro) of a student under 20."""
+
+    topic = topics.IDENTIFY_EVENTS
+    event_type: Literal["AbsenceReported"] = "AbsenceReported"
+    schema_version: Literal[1] = 1
+    notification_id: uuid.UUID
+    absent_from: date
+    school_type: str
+    school_unit: str
+
+
 class ContactAttempted(IntegrationEvent):
     """A caseworker tried to reach the youth (kontaktförsök)."""
 
@@ -89,12 +118,19 @@ class MeasureOffered(IntegrationEvent):
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     YouthIdentified,
     YouthLeftScope,
+    SchoolNotificationReceived,
+    AbsenceReported,
     ContactAttempted,
     MeasureOffered,
 )
 
 AnyEvent = Annotated[
-    YouthIdentified | YouthLeftScope | ContactAttempted | MeasureOffered,
+    YouthIdentified
+    | YouthLeftScope
+    | SchoolNotificationReceived
+    | AbsenceReported
+    | ContactAttempted
+    | MeasureOffered,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

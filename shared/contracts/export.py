@@ -14,27 +14,40 @@ from pydantic import BaseModel
 from shared.contracts import topics
 from shared.contracts.events import (
     ALL_EVENTS,
+    AbsenceReported,
     ContactAttempted,
     MeasureOffered,
+    SchoolNotificationReceived,
     YouthIdentified,
     YouthLeftScope,
 )
-from shared.contracts.feeds import PopulationFeedMessage, Ss12000FeedMessage
+from shared.contracts.feeds import (
+    CompletionFeedMessage,
+    PopulationFeedMessage,
+    Ss12000FeedMessage,
+)
 
 FEEDS: dict[str, type[BaseModel]] = {
     topics.POPULATION_FEED: PopulationFeedMessage,
     topics.SS12000_FEED: Ss12000FeedMessage,
+    topics.COMPLETIONS_FEED: CompletionFeedMessage,
 }
 TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
     topics.POPULATION_FEED: [PopulationFeedMessage],
     topics.SS12000_FEED: [Ss12000FeedMessage],
-    topics.IDENTIFY_EVENTS: [YouthIdentified, YouthLeftScope],
+    topics.COMPLETIONS_FEED: [CompletionFeedMessage],
+    topics.IDENTIFY_EVENTS: [
+        YouthIdentified,
+        YouthLeftScope,
+        SchoolNotificationReceived,
+        AbsenceReported,
+    ],
     topics.OUTREACH_EVENTS: [ContactAttempted],
     topics.MEASURES_EVENTS: [MeasureOffered],
 }
 SERVICES: dict[str, dict[str, list[str]]] = {
     "identify": {
-        "receive": [topics.POPULATION_FEED, topics.SS12000_FEED],
+        "receive": list(topics.FEED_TOPICS),
         "send": [topics.IDENTIFY_EVENTS],
     },
     "outreach": {"receive": [topics.IDENTIFY_EVENTS], "send": [topics.OUTREACH_EVENTS]},

@@ -23,6 +23,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from shared import personnummer
 from shared.contracts.envelope import Kommunkod
 
+# SS 12000 Code_SchoolType (Skolverket's openapi.yml): anything else is an unknown school type.
+SCHOOL_TYPES = frozenset(
+    {
+        "FS", "FKLASS", "FTH", "OPPFTH", "GR", "GRS", "TR", "SP", "SAM", "GY", "GYS", "VUX",
+        "VUXSFI", "VUXGR", "VUXGY", "VUXSARGR", "VUXSARTR", "VUXSARGY", "SFI", "SARVUX",
+        "SARVUXGR", "SARVUXGY", "KU", "YH", "FHS", "STF", "KKU", "HS", "ABU", "AU",
+    }
+)  # fmt: skip
+
 PopulationChange = Literal[
     "baseline",
     "moved_in",
@@ -59,6 +68,10 @@ class PopulationRecord(BaseModel):
     )
     change_type: PopulationChange
     effective_date: date
+    registered_in_sweden_on: date | None = Field(
+        default=None,
+        description="First folkbokförd in Sweden (invandring); absent when registered since birth.",
+    )
 
     @field_validator("personnummer")
     @classmethod
@@ -138,4 +151,37 @@ class Ss12000FeedMessage(BaseModel):
     person: Ss12000Person
 
 
-FeedMessage = PopulationFeedMessage | Ss12000FeedMessage
+CompletionKind = Literal["gymnasieexamen", "gys_bevis", "equivalent", "studiebevis"]
+
+
+class CompletionRecord(BaseModel):
+    """A completed (or not quite completed) upper-secondary education, from the national grade
+    database (or a caseworker's verified equivalent: IB, a foreign degree, folkhögskola with
+    grundläggande behörighet). A studiebevis is recorded but does not end scope."""
+
+    model_config = ConfigDict(extra="forbid")
+    personnummer: str
+    kind: CompletionKind
+    completed_on: date
+    source: str = Field(max_length=100, description="e.g. 'betygsdatabasen', 'verified:IB'.")
+
+    @field_validator("personnummer")
+    @classmethod
+    def _valid_personnummer(cls, value: str) -> str:
+        return personnummer.normalize(value)
+
+
+class CompletionFeedMessage(BaseModel):
+    """Envelope of `kaa.feeds.completions.v1`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed: Literal["completions"] = "completions"
+    schema_version: Literal[1] = 1
+    record_id: uuid.UUID
+    tenant: Kommunkod
+    observed_at: AwareDatetime
+    completion: CompletionRecord
+
+
+FeedMessage = PopulationFeedMessage | Ss12000FeedMessage | CompletionFeedMessage

@@ -9,9 +9,15 @@ OUTREACH_EVENTS = "kaa.outreach.events.v1"
 MEASURES_EVENTS = "kaa.measures.events.v1"
 POPULATION_FEED = "kaa.feeds.population.v1"
 SS12000_FEED = "kaa.feeds.ss12000.v1"
+COMPLETIONS_FEED = "kaa.feeds.completions.v1"
 
 EVENT_TOPICS = (IDENTIFY_EVENTS, OUTREACH_EVENTS, MEASURES_EVENTS)
-FEED_TOPICS = (POPULATION_FEED, SS12000_FEED)
+FEED_TOPICS = (POPULATION_FEED, SS12000_FEED, COMPLETIONS_FEED)
+FEED_BY_NAME = {
+    "population": POPULATION_FEED,
+    "ss12000": SS12000_FEED,
+    "completions": COMPLETIONS_FEED,
+}
 
 
 def dead_letter_topic(topic: str) -> str:

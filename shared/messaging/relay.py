@@ -29,16 +29,22 @@ log = structlog.get_logger(__name__)
 _EVENT_ID_NAMESPACE = uuid.UUID("0d6c8f2e-3b7a-4f0e-9d61-7a1e2c5b8f40")
 RELAY_TRACKING_NAME = "kafka-relay"
 
-Mapper = Callable[[Any], IntegrationEvent | None]
+# A domain event maps to no public event (internal facts), one, or several.
+Mapper = Callable[[Any], IntegrationEvent | list[IntegrationEvent] | None]
 
 
-def event_id_for(service: str, originator_id: uuid.UUID, originator_version: int) -> uuid.UUID:
+def event_id_for(
+    service: str, originator_id: uuid.UUID, originator_version: int, part: str = ""
+) -> uuid.UUID:
     """A stable integration event id for a domain event: re-publication yields the same id.
 
     The service name is part of it: outreach and measures both key their cases by youth id, so
     their aggregates share ids and versions.
     """
-    return uuid.uuid5(_EVENT_ID_NAMESPACE, f"{service}:{originator_id}:{originator_version}")
+    suffix = f":{part}" if part else ""
+    return uuid.uuid5(
+        _EVENT_ID_NAMESPACE, f"{service}:{originator_id}:{originator_version}{suffix}"
+    )
 
 
 class OutboxRelay:
@@ -90,16 +96,17 @@ class OutboxRelay:
         sends = []
         for notification in notifications:
             domain_event = self.app.mapper.to_domain_event(notification)
-            integration_event = self.mapper(domain_event)
-            if integration_event is None:
-                continue
-            sends.append(
-                await self.producer.send(
-                    f"{self.topic_prefix}{integration_event.topic}",
-                    value=integration_event.to_bytes(),
-                    key=integration_event.key(),
+            mapped = self.mapper(domain_event)
+            for integration_event in (
+                [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
+            ):
+                sends.append(
+                    await self.producer.send(
+                        f"{self.topic_prefix}{integration_event.topic}",
+                        value=integration_event.to_bytes(),
+                        key=integration_event.key(),
+                    )
                 )
-            )
         if sends:
             await asyncio.gather(*sends)  # every acknowledgement, before the position moves
         last = notifications[-1].id

@@ -1,7 +1,8 @@
 """What the register must say for a generated municipality, computed from the feed files alone.
 
 Deliberately independent of the identify service's code: ages, municipality and enrolments are read
-straight from the JSON lines, with the first scope rule written out again here.
+straight from the JSON lines, with the rule for these youths written out again here: folkbokförd in
+the municipality, past 30 June of the year they turn 16, under 20, no current GY/GYS enrolment.
 """
 
 from __future__ import annotations
@@ -47,9 +48,12 @@ def expected_register(population: Path, ss12000: Path, tenant: str, on: date) ->
     for line in population.read_text().splitlines():
         record = json.loads(line)["record"]
         number = record["personnummer"]
-        age = _age(date.fromisoformat(record["birth_date"]), on)
+        born = date.fromisoformat(record["birth_date"])
         in_scope_now = (
-            record["kommunkod"] == tenant and 16 <= age < 20 and not enrolled.get(number, False)
+            record["kommunkod"] == tenant
+            and on > date(born.year + 16, 6, 30)  # compulsory school is over
+            and _age(born, on) < 20
+            and not enrolled.get(number, False)
         )
         if in_scope_now:
             identified.add(number)

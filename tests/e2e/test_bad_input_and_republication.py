@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.identify.application import IdentifyApplication
 from services.identify.integration import to_integration_event
+from services.identify.scope import DEFAULT_POLICY
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.deployment import Deployment
 from shared.eventstore import eventsourcing_env
@@ -161,10 +162,11 @@ def test_republished_events_change_nothing(deployment: Deployment, tmp_path: Pat
 
     async def republish_identify_from_the_start() -> int:
         application = await asyncio.to_thread(
-            IdentifyApplication,
-            eventsourcing_env(deployment.database_url, "identify", create_table=False),
-            pseudonym_key=deployment.pseudonym_key,
-            served_tenants=list(deployment.tenants),
+            lambda: IdentifyApplication(
+                eventsourcing_env(deployment.database_url, "identify", create_table=False),
+                pseudonym_key=deployment.pseudonym_key,
+                served={tenant: DEFAULT_POLICY for tenant in deployment.tenants},
+            )
         )
         producer = AIOKafkaProducer(
             bootstrap_servers=deployment.bootstrap_servers, enable_idempotence=True

@@ -65,7 +65,7 @@ def test_two_thousand_youths_reach_the_register_as_the_input_implies(
     timeline = register.get(f"/v1/youths/{youths[0]['youth_id']}").json()
     assert timeline["status"] == "in_scope"
     assert len(timeline["scope_episodes"]) == 1
-    assert timeline["scope_episodes"][0]["entered_rule_version"] == "simple-v1"
+    assert timeline["scope_episodes"][0]["entered_rule_version"] == "kaa-2018-07-01"
     assert [c["channel"] for c in timeline["contacts"]] == ["phone"]
     assert [m["measure_type"] for m in timeline["measures"]] == ["internship"]
     assert timeline["contacts"][0]["actor"] == "user:test"

@@ -92,6 +92,7 @@ def test_export_writes_json_schema_per_message_and_asyncapi_per_service(tmp_path
     assert addresses == {
         "kaa.feeds.population.v1",
         "kaa.feeds.ss12000.v1",
+        "kaa.feeds.completions.v1",
         "kaa.identify.events.v1",
     }
     assert "YouthIdentified" in identify["components"]["messages"]

@@ -1,111 +1,236 @@
-"""The first scope rule and the Person aggregate's scope episodes (pure, no I/O)."""
+"""The Person aggregate: facts as histories, scope episodes, messy feeds (pure, no I/O)."""
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.identify.domain import Person
-from services.identify.scope import EnrolmentFact, PersonFacts, decide, twentieth_birthday
+from services.identify.scope import DEFAULT_POLICY, TenantPolicy
 
-TODAY = date(2026, 3, 1)
-
-
-def facts(
-    *,
-    kommunkod: str | None = "0180",
-    born: date | None = date(2008, 5, 1),
-    status: str = "resident",
-    enrolments: tuple[EnrolmentFact, ...] = (),
-) -> PersonFacts:
-    return PersonFacts(kommunkod=kommunkod, birth_date=born, status=status, enrolments=enrolments)
+TODAY = date(2026, 3, 2)
+BORN = date(2008, 5, 1)
+SERVED = {"0180": DEFAULT_POLICY}
+NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("person", "in_scope", "reason"),
-    [
-        (facts(), True, None),
-        (facts(born=date(2006, 3, 1)), False, "turned_20"),
-        (facts(born=date(2006, 3, 2)), True, None),
-        (facts(born=date(2010, 3, 2)), False, None),
-        (facts(kommunkod="1480"), False, "moved_out"),
-        (facts(status="emigrated"), False, "emigrated"),
-        (facts(status="deceased"), False, "deceased"),
-        (facts(enrolments=(EnrolmentFact("GY", False, None, None),)), False, "enrolled"),
-        (facts(enrolments=(EnrolmentFact("GYS", False, None, None),)), False, "enrolled"),
-        (facts(enrolments=(EnrolmentFact("GY", True, None, None),)), True, None),
-        (
-            facts(enrolments=(EnrolmentFact("GY", False, date(2024, 8, 1), date(2026, 2, 1)),)),
-            True,
-            None,
-        ),
-        (facts(enrolments=(EnrolmentFact("GY", False, date(2026, 8, 1), None),)), True, None),
-        (facts(enrolments=(EnrolmentFact("VUXGY", False, None, None),)), True, None),
-    ],
-)
-def test_scope_decision(person: PersonFacts, in_scope: bool, reason: str | None) -> None:
-    decision = decide(person, "0180", TODAY)
-    assert (decision.in_scope, decision.leaving_reason) == (in_scope, reason)
-    assert decision.rule_version == "simple-v1"
-    assert decision.facts["tenant"] == "0180"
+def population(
+    person: Person,
+    kommun: str = "0180",
+    change: str = "baseline",
+    effective: date = BORN,
+    observed: datetime = NOON,
+) -> bool:
+    return person.record_population(
+        kommunkod=kommun,
+        birth_date=BORN,
+        protected=False,
+        change_type=change,
+        effective_date=effective,
+        observed_at=observed,
+        registered_in_sweden_on=None,
+        record_id=uuid.uuid4(),
+    )
 
 
-def test_twentieth_birthday_of_a_leap_day_child() -> None:
-    assert twentieth_birthday(date(2008, 2, 29)) == date(2028, 2, 29)
-    assert twentieth_birthday(date(2080, 2, 29)) == date(2100, 3, 1)  # 2100 is no leap year
-    assert twentieth_birthday(date(2008, 5, 1)) == date(2028, 5, 1)
+def gy(cancelled: bool = False) -> list[dict[str, Any]]:
+    return [
+        {
+            "school_type": "GY",
+            "school_unit": "u1",
+            "cancelled": cancelled,
+            "start_date": None,
+            "end_date": None,
+            "education_code": "NA",
+        }
+    ]
 
 
-def _scope_events(person: Person) -> list[str]:
-    return [type(e).__name__ for e in person.collect_events() if "Scope" in type(e).__name__]
+def scope_events(person: Person) -> list[Any]:
+    return [e for e in person.collect_events() if "Scope" in type(e).__name__]
 
 
-def test_a_dropout_enters_scope_once_and_reenters_with_a_new_episode_but_same_youth_id() -> None:
+def evaluate(
+    person: Person, served: dict[str, TenantPolicy] = SERVED, on: date = TODAY
+) -> list[Any]:
+    person.reevaluate(served, on, actor="feed:population", correlation_id=uuid.uuid4())
+    return scope_events(person)
+
+
+def test_a_dropout_enters_once_and_reenters_with_a_new_episode_but_the_same_youth_id() -> None:
     person = Person("key-1")
-    correlation = uuid.uuid4()
-    person.record_population("0180", date(2008, 5, 1), False, "baseline", TODAY, correlation)
-    person.reevaluate(["0180"], TODAY, actor="feed:population", correlation_id=correlation)
-    person.reevaluate(["0180"], TODAY, actor="feed:population", correlation_id=correlation)
-    assert _scope_events(person) == ["ScopeEntered"]
-    youth_id, first_episode = person.youth_ids["0180"], person.open_episodes["0180"]
+    population(person)
+    [entered] = evaluate(person)
+    assert type(entered).__name__ == "ScopeEntered"
+    assert entered.entered_on == date(2024, 7, 1), "dated when compulsory school ended"
+    assert evaluate(person) == [], "a second evaluation changes nothing"
+    youth_id, first = person.youth_ids["0180"], person.open_episodes["0180"]
 
-    person.observe_enrolments(
-        [{"school_type": "GY", "cancelled": False, "start_date": None, "end_date": None}],
-        TODAY,
-        date(2008, 5, 1),
-        correlation,
-    )
-    person.reevaluate(["0180"], TODAY, actor="feed:ss12000", correlation_id=correlation)
-    assert _scope_events(person) == ["ScopeLeft"]
-    assert "0180" not in person.open_episodes
+    person.observe_enrolments(gy(), NOON, TODAY, BORN)
+    [left] = evaluate(person)
+    assert (type(left).__name__, left.reason, left.left_on) == ("ScopeLeft", "enrolled", TODAY)
 
-    person.observe_enrolments(
-        [{"school_type": "GY", "cancelled": True, "start_date": None, "end_date": None}],
-        TODAY,
-        date(2008, 5, 1),
-        correlation,
-    )
-    person.reevaluate(["0180"], TODAY, actor="feed:ss12000", correlation_id=correlation)
-    assert _scope_events(person) == ["ScopeEntered"]
+    person.observe_enrolments(gy(cancelled=True), NOON + timedelta(hours=1), TODAY, BORN)
+    [again] = evaluate(person)
+    assert type(again).__name__ == "ScopeEntered"
     assert person.youth_ids["0180"] == youth_id
-    assert person.open_episodes["0180"] != first_episode
+    assert person.open_episodes["0180"] != first
 
 
-def test_moving_between_served_municipalities_closes_one_episode_and_opens_another() -> None:
+def test_moving_between_served_municipalities_gives_each_its_own_youth_id() -> None:
+    served = {"0180": DEFAULT_POLICY, "1480": DEFAULT_POLICY}
     person = Person("key-2")
-    correlation = uuid.uuid4()
-    served = ["0180", "1480"]
-    person.record_population("0180", date(2008, 5, 1), False, "baseline", TODAY, correlation)
-    person.reevaluate(served, TODAY, actor="feed:population", correlation_id=correlation)
-    person.collect_events()
-    person.record_population("1480", date(2008, 5, 1), False, "moved_in", TODAY, correlation)
-    person.reevaluate(served, TODAY, actor="feed:population", correlation_id=correlation)
-    events = [e for e in person.collect_events() if "Scope" in type(e).__name__]
-    assert [(type(e).__name__, e.tenant) for e in events] == [  # type: ignore[attr-defined]
+    population(person)
+    evaluate(person, served)
+    population(
+        person,
+        kommun="1480",
+        change="moved_in",
+        effective=date(2026, 2, 1),
+        observed=NOON + timedelta(days=1),
+    )
+    events = evaluate(person, served)
+    assert [(type(e).__name__, e.tenant) for e in events] == [
         ("ScopeLeft", "0180"),
         ("ScopeEntered", "1480"),
     ]
-    assert events[0].reason == "moved_out"  # type: ignore[attr-defined]
+    assert events[0].reason == "moved_out"
+    assert events[0].left_on == date(2026, 2, 1), "dated at the move, not when it was noticed"
     assert person.youth_ids["0180"] != person.youth_ids["1480"], "no link between municipalities"
+
+
+def test_the_same_record_twice_adds_nothing_and_an_older_one_does_not_overwrite() -> None:
+    person = Person("key-3")
+    assert population(person)
+    assert not population(person), "the same record delivered again"
+    assert population(
+        person,
+        kommun="1480",
+        change="moved_out",
+        effective=date(2026, 1, 15),
+        observed=NOON + timedelta(days=1),
+    )
+    assert not population(
+        person, kommun="0180", change="moved_in", effective=date(2026, 1, 15), observed=NOON
+    ), "stale"
+    facts = person.facts()
+    assert facts is not None
+    assert facts.residence_on(TODAY).kommunkod == "1480"  # type: ignore[union-attr]
+    # A record with an older effective date lands in the history, behind the newer fact.
+    assert population(
+        person,
+        kommun="0180",
+        change="moved_in",
+        effective=date(2025, 6, 1),
+        observed=NOON + timedelta(days=2),
+    )
+    facts = person.facts()
+    assert facts is not None
+    assert facts.residence_on(TODAY).kommunkod == "1480"  # type: ignore[union-attr]
+    assert facts.residence_on(date(2025, 12, 1)).kommunkod == "0180"  # type: ignore[union-attr]
+
+
+def test_an_older_school_observation_is_ignored_and_the_same_one_adds_nothing() -> None:
+    person = Person("key-4")
+    assert person.observe_enrolments(gy(), NOON, TODAY, BORN)
+    assert not person.observe_enrolments(
+        gy(), NOON + timedelta(days=1), TODAY + timedelta(days=1), BORN
+    )
+    assert not person.observe_enrolments(gy(cancelled=True), NOON - timedelta(days=1), TODAY, BORN)
+    assert person.enrolments[0]["observed_on"] == TODAY.isoformat()
+
+
+def test_a_school_leaver_is_back_in_scope_the_day_they_left() -> None:
+    person = Person("key-5")
+    population(person)
+    person.observe_enrolments(gy(), NOON, date(2025, 8, 20), BORN)
+    assert evaluate(person) == []
+    person.record_school_notification(
+        notification_id=uuid.uuid4(),
+        tenant="0180",
+        kind="left",
+        on=TODAY,
+        school_type="GY",
+        school_unit="u1",
+        birth_date=BORN,
+        reported_by="user:school",
+    )
+    [entered] = evaluate(person)
+    assert (type(entered).__name__, entered.entered_on) == ("ScopeEntered", TODAY)
+
+
+def test_a_studiebevis_is_recorded_but_an_examen_ends_scope() -> None:
+    person = Person("key-6")
+    population(person)
+    evaluate(person)
+    person.record_completion("studiebevis", date(2026, 2, 1), BORN, uuid.uuid4())
+    assert evaluate(person) == []
+    person.record_completion("gymnasieexamen", date(2026, 2, 20), BORN, uuid.uuid4())
+    [left] = evaluate(person)
+    assert (left.reason, left.left_on) == ("completed", date(2026, 2, 20))
+
+
+def test_the_next_evaluation_is_the_next_date_time_alone_changes_scope() -> None:
+    person = Person("key-7")
+    population(person)
+    assert person.next_evaluation(SERVED, date(2024, 1, 1)) == date(2024, 7, 1)
+    assert person.next_evaluation(SERVED, TODAY) == date(2028, 5, 1)
+
+
+FACTS = st.lists(
+    st.tuples(
+        st.sampled_from(["population", "school", "completion"]),
+        st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 3, 1)),
+        st.sampled_from(["0180", "1480"]),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda f: (f[0], f[1]),
+)
+
+
+def replay(facts: list[tuple[str, date, str, bool]]) -> Person:
+    person = Person("key-replay")
+    for kind, day, kommun, flag in facts:
+        observed = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        if kind == "population":
+            population(person, kommun=kommun, change="moved_in", effective=day, observed=observed)
+        elif kind == "school":
+            person.observe_enrolments(gy(cancelled=flag), observed, day, BORN)
+        else:
+            person.record_completion(
+                "gymnasieexamen" if flag else "studiebevis", day, BORN, uuid.uuid4()
+            )
+    return person
+
+
+@settings(max_examples=60)
+@given(FACTS, st.randoms(use_true_random=False))
+def test_any_delivery_order_that_respects_source_timestamps_gives_the_same_final_state(
+    facts: list[tuple[str, date, str, bool]], rng: random.Random
+) -> None:
+    ordered = sorted(facts, key=lambda f: f[1])
+    # Another interleaving: each source's records keep their own timestamp order.
+    by_source: dict[str, list[tuple[str, date, str, bool]]] = {}
+    for fact in ordered:
+        by_source.setdefault(fact[0], []).append(fact)
+    shuffled: list[tuple[str, date, str, bool]] = []
+    while any(by_source.values()):
+        source = rng.choice([s for s, queue in by_source.items() if queue])
+        shuffled.append(by_source[source].pop(0))
+    first, second = replay(ordered), replay(shuffled)
+    assert first.facts() == second.facts()
+    for person in (first, second):
+        person.reevaluate(
+            {"0180": DEFAULT_POLICY, "1480": DEFAULT_POLICY},
+            TODAY,
+            actor="feed:x",
+            correlation_id=uuid.uuid4(),
+        )
+    assert first.open_episodes.keys() == second.open_episodes.keys()
