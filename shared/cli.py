@@ -323,3 +323,40 @@ def dlq_list(
         for reason in item.latest:
             typer.echo(f"    {reason}")
     typer.echo(f"{total} dead letters in all")
+
+
+scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
+app.add_typer(scope_app, name="scope")
+
+
+@scope_app.command("explain")
+def scope_explain(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    personnummer: Annotated[
+        str,
+        typer.Option(
+            help="12 digits; read from the prompt if omitted", prompt=True, hide_input=True
+        ),
+    ],
+    at: Annotated[
+        str | None, typer.Option(help="the day to decide for, YYYY-MM-DD (default today)")
+    ] = None,
+) -> None:
+    """Print the scope decision for a person on a day, the rule version and the facts it used."""
+    from datetime import date
+
+    from services.identify.explain import explain
+    from shared.personnummer import InvalidPersonnummer
+
+    settings = _service_settings()
+    try:
+        day = date.fromisoformat(at) if at else date.today()
+        lines = explain(settings, tenant, personnummer, day)
+    except InvalidPersonnummer as exc:
+        typer.echo(f"kaa: error: personnummer: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    for line in lines:
+        typer.echo(line)

@@ -5,7 +5,7 @@ engine, and saves the person with its next evaluation date in one transaction.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -74,7 +74,12 @@ class IdentifyApplication(KafkaFedApplication):
     # -- feeds ----------------------------------------------------------------------------------
 
     def take_in_feed_batch(
-        self, messages: list[FeedMessage], topic: str, partition: int, next_offset: int, today: date
+        self,
+        messages: Sequence[FeedMessage],
+        topic: str,
+        partition: int,
+        next_offset: int,
+        today: date,
     ) -> None:
         """Apply a batch of feed records and store the partition position, in one transaction.
 
@@ -93,7 +98,12 @@ class IdentifyApplication(KafkaFedApplication):
                     raise
 
     def _apply_feed(
-        self, messages: list[FeedMessage], topic: str, partition: int, next_offset: int, today: date
+        self,
+        messages: Sequence[FeedMessage],
+        topic: str,
+        partition: int,
+        next_offset: int,
+        today: date,
     ) -> None:
         cache: dict[uuid.UUID, Person] = {}
         self.preload((person_id(self._key(m)) for m in messages), cache)

@@ -1,0 +1,42 @@
+"""`kaa scope explain`: what the scope engine decides for one person on one day, and why.
+
+Reads the identify service's event store directly (it is the service's own code), never prints the
+personnummer, and names the rule version and every fact the decision used.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.identify.application import IdentifyApplication
+from services.identify.bootstrap import SCHEMA, tenant_policies
+from shared.eventstore import eventsourcing_env
+from shared.settings import ServiceSettings
+
+
+def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> list[str]:
+    if tenant not in settings.tenants:
+        raise ValueError(f"tenant: {tenant} is not served by this deployment (KAA_TENANTS)")
+    application = IdentifyApplication(
+        eventsourcing_env(settings.database_url.get_secret_value(), SCHEMA, create_table=False),
+        pseudonym_key=settings.pseudonym_key.get_secret_value(),
+        served=tenant_policies(settings),
+    )
+    try:
+        result = application.explain(number, tenant, at)
+    finally:
+        application.close()
+    if not result.known or result.decision is None:
+        return [f"{tenant} {at}: this person is not known to the identify service"]
+    decision = result.decision
+    verdict = "IN SCOPE" if decision.in_scope else "not in scope"
+    reason = f" (reason: {decision.leaving_reason})" if decision.leaving_reason else ""
+    lines = [
+        f"{tenant} {at}: {verdict}{reason}",
+        f"rule version: {decision.rule_version}",
+        f"youth id in {tenant}: {result.youth_id or '(none yet)'}",
+        f"open scope episode now: {result.open_episode or '(none)'}",
+        "facts used:",
+    ]
+    lines.extend(f"  {key}: {value}" for key, value in sorted(decision.facts.items()))
+    return lines

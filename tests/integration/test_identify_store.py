@@ -1,0 +1,119 @@
+"""The identify application on the real PostgreSQL: scope schedule, explanations, redelivery."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from services.identify.application import IdentifyApplication
+from services.identify.scope import DEFAULT_POLICY
+from shared.contracts.feeds import PopulationFeedMessage, PopulationRecord
+from shared.eventstore import eventsourcing_env
+from tests.conftest import RunningInfra
+
+NUMBER = "201005011232"  # born 2010-05-01: compulsory school ends 2026-06-30
+
+
+@pytest.fixture
+def schema(infra: RunningInfra) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    yield name
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def application(infra: RunningInfra, schema: str) -> IdentifyApplication:
+    return IdentifyApplication(
+        eventsourcing_env(infra.database_url, schema),
+        pseudonym_key="integration-test-key",
+        served={"0180": DEFAULT_POLICY},
+    )
+
+
+def baseline(number: str = NUMBER, effective: date = date(2026, 1, 1)) -> PopulationFeedMessage:
+    born = date(int(number[:4]), int(number[4:6]), int(number[6:8]))
+    return PopulationFeedMessage(
+        record_id=uuid.uuid4(),
+        tenant="0180",
+        observed_at=datetime(2026, 1, 2, tzinfo=UTC),
+        record=PopulationRecord(
+            personnummer=number, given_name="A", family_name="B", kommunkod="0180",
+            birth_date=born, change_type="baseline", effective_date=effective,
+        ),
+    )  # fmt: skip
+
+
+def scope_events(app: IdentifyApplication) -> list[Any]:
+    events = []
+    for notification in app.recorder.select_notifications(start=1, limit=1000):
+        event = app.mapper.to_domain_event(notification)
+        if type(event).__name__ in ("ScopeEntered", "ScopeLeft"):
+            events.append(event)
+    return events
+
+
+def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
+    infra: RunningInfra, schema: str
+) -> None:
+    app = application(infra, schema)
+    app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 6, 20))
+    assert scope_events(app) == []
+    assert app.run_schedule(date(2026, 6, 30)) == 0
+    assert app.run_schedule(date(2026, 7, 1)) == 1
+    [entered] = scope_events(app)
+    assert (type(entered).__name__, entered.entered_on) == ("ScopeEntered", date(2026, 7, 1))
+    assert app.run_schedule(date(2026, 7, 1)) == 0, "evaluated once; next due at the 20th birthday"
+    app.close()
+
+    restarted = application(infra, schema)
+    assert restarted.run_schedule(date(2027, 1, 1)) == 0
+    assert restarted.run_schedule(date(2030, 5, 1)) == 1
+    kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in scope_events(restarted)]
+    assert kinds == [("ScopeEntered", None), ("ScopeLeft", "turned_20")]
+    assert restarted.run_schedule(date(2031, 1, 1)) == 0, "nothing left to schedule"
+    restarted.close()
+
+
+def test_a_late_schedule_run_dates_the_transition_when_it_happened(
+    infra: RunningInfra, schema: str
+) -> None:
+    app = application(infra, schema)
+    app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 6, 20))
+    assert app.run_schedule(date(2026, 7, 10)) == 1  # the service was down for nine days
+    [entered] = scope_events(app)
+    assert entered.entered_on == date(2026, 7, 1)
+    app.close()
+
+
+def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, schema: str) -> None:
+    app = application(infra, schema)
+    batch = [baseline()]
+    app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
+    app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
+    assert len(scope_events(app)) == 1
+    assert app.stored_positions("feed", [0]) == {0: 1}
+    app.close()
+
+
+def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, schema: str) -> None:
+    app = application(infra, schema)
+    app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 8, 1))
+    result = app.explain(NUMBER, "0180", date(2026, 8, 1))
+    assert result.known
+    assert result.decision is not None
+    assert result.decision.in_scope
+    assert result.decision.rule_version == "kaa-2018-07-01"
+    assert result.decision.facts["compulsory_school_ends"] == "2026-06-30"
+    assert result.youth_id is not None
+    before = app.explain(NUMBER, "0180", date(2026, 6, 1))
+    assert before.decision is not None
+    assert before.decision.facts["compulsory_school"] == "not yet completed"
+    assert not app.explain("200801011230", "0180", date(2026, 8, 1)).known
+    app.close()
