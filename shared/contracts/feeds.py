@@ -18,7 +18,7 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import personnummer
 from shared.contracts.envelope import Kommunkod
@@ -122,6 +122,19 @@ class Enrolment(BaseModel):
     specification: str | None = None
     startDate: date | None = None
     endDate: date | None = None
+
+    @field_validator("schoolType")
+    @classmethod
+    def _known_school_type(cls, value: str) -> str:
+        if value not in SCHOOL_TYPES:
+            raise ValueError("unknown school type (not in SS 12000 Code_SchoolType)")
+        return value
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Enrolment:
+        if self.startDate and self.endDate and self.endDate < self.startDate:
+            raise ValueError("endDate is before startDate")
+        return self
 
 
 class Ss12000Person(BaseModel):

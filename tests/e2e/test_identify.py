@@ -1,0 +1,198 @@
+"""Identify over Kafka: feeds and school notifications in, exactly the expected scope events out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from datetime import date
+
+from shared import personnummer
+from shared.contracts.topics import COMPLETIONS_FEED, IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
+from shared.deployment import Deployment
+from tests.e2e.conftest import TODAY
+from tests.e2e.test_bad_input_and_republication import produce, read_all
+
+RNG = random.Random(4)
+OBSERVED = "2026-03-01T08:00:00Z"
+
+
+def number(born: date) -> str:
+    return personnummer.generate(born, RNG)
+
+
+def samordningsnummer(born: date) -> str:
+    nine = f"{born:%y%m}{born.day + 60:02d}{RNG.randrange(1000):03d}"
+    return f"{born:%Y%m}{born.day + 60:02d}{nine[6:]}{personnummer.luhn_check_digit(nine)}"
+
+
+def population(pnr: str, born: date) -> bytes:
+    return json.dumps(
+        {
+            "feed": "population", "record_id": str(uuid.uuid4()), "tenant": "0180", "observed_at": OBSERVED,
+            "record": {
+                "personnummer": pnr, "given_name": "A", "family_name": "B", "kommunkod": "0180",
+                "birth_date": born.isoformat(), "change_type": "baseline", "effective_date": "2026-01-01",
+            },
+        }
+    ).encode()  # fmt: skip
+
+
+def school(pnr: str, enrolments: list[dict[str, object]]) -> bytes:
+    return json.dumps(
+        {
+            "feed": "ss12000", "record_id": str(uuid.uuid4()), "tenant": "0180", "observed_at": OBSERVED,
+            "person": {"id": str(uuid.uuid4()), "civicNo": {"value": pnr}, "enrolments": enrolments},
+        }
+    ).encode()  # fmt: skip
+
+
+def completion(pnr: str, kind: str) -> bytes:
+    return json.dumps(
+        {
+            "feed": "completions", "record_id": str(uuid.uuid4()), "tenant": "0180", "observed_at": OBSERVED,
+            "completion": {"personnummer": pnr, "kind": kind, "completed_on": "2025-06-12", "source": "betygsdatabasen"},
+        }
+    ).encode()  # fmt: skip
+
+
+def enrolment(school_type: str, code: str | None = "NA", **dates: str) -> dict[str, object]:
+    unit = {"id": "unit-1", "displayName": "Gymnasiet"}
+    return {
+        "enroledAt": unit,
+        "schoolType": school_type,
+        "cancelled": False,
+        "educationCode": code,
+        **dates,
+    }
+
+
+def identify_events(deployment: Deployment) -> list[dict[str, object]]:
+    records = asyncio.run(
+        read_all(deployment.bootstrap_servers, f"{deployment.namespace}{IDENTIFY_EVENTS}")
+    )
+    return [json.loads(value) for value, _ in records if value is not None]
+
+
+def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
+    deployment: Deployment,
+) -> None:
+    seventeen, eighteen = date(2008, 9, 14), date(2007, 11, 3)
+    out_of_school = number(seventeen)  # identified
+    in_gy = number(seventeen)  # enrolled: nothing
+    in_im = number(eighteen)  # introduktionsprogram after 2018-07-01: nothing
+    too_old = number(date(2005, 12, 1))  # 20: nothing
+    studiebevis = number(eighteen)  # identified: a studiebevis does not end scope
+    examen = number(eighteen)  # completed: nothing
+    samordning = samordningsnummer(seventeen)  # identified
+    dropout = number(eighteen)  # enrolled, then the school reports that the student left
+
+    ns, bootstrap = deployment.namespace, deployment.bootstrap_servers
+    asyncio.run(
+        produce(bootstrap, f"{ns}{SS12000_FEED}", [
+            school(in_gy, [enrolment("GY")]),
+            school(in_im, [enrolment("GY", "IMYRK")]),
+            school(dropout, [enrolment("GY")]),
+            school(out_of_school, [enrolment("XX")]),  # unknown school type: dead letter
+            school(studiebevis, [enrolment("GY", startDate="2025-08-20", endDate="2025-06-01")]),  # end before start
+        ])
+    )  # fmt: skip
+    asyncio.run(
+        produce(
+            bootstrap,
+            f"{ns}{COMPLETIONS_FEED}",
+            [completion(studiebevis, "studiebevis"), completion(examen, "gymnasieexamen")],
+        )
+    )
+    asyncio.run(deployment.drained())
+    people = [(out_of_school, seventeen), (in_gy, seventeen), (in_im, eighteen), (too_old, date(2005, 12, 1)),
+              (studiebevis, eighteen), (examen, eighteen), (samordning, seventeen), (dropout, eighteen)]  # fmt: skip
+    asyncio.run(produce(bootstrap, f"{ns}{POPULATION_FEED}", [population(p, b) for p, b in people]))
+    asyncio.run(deployment.drained())
+
+    events = identify_events(deployment)
+    assert [e["event_type"] for e in events] == ["YouthIdentified"] * 3
+    assert all(e["rule_version"] == "kaa-2018-07-01" for e in events)
+    assert {e["facts"]["age"] for e in events} == {"17", "18"}  # type: ignore[index]
+
+    dlq = asyncio.run(read_all(bootstrap, f"{ns}{SS12000_FEED}.dlq"))
+    reasons = sorted(h["kaa.dlq.reason"].decode() for _, h in dlq)
+    assert reasons == [
+        "person.enrolments.0.schoolType: unknown school type (not in SS 12000 Code_SchoolType)",
+        "person.enrolments.0: endDate is before startDate",
+    ]
+
+    # The school reports the dropout: the youth reaches the register within a second or so.
+    reporter = deployment.client("identify", "0180", "school-reporter")
+    register = deployment.client("register", "0180", "caseworker")
+    known_before = register.get("/v1/summary").json()["known"]
+    started = time.monotonic()
+    accepted = reporter.post(
+        "/v1/school-notifications",
+        json={
+            "personnummer": dropout,
+            "kind": "left",
+            "on": TODAY.isoformat(),
+            "school_type": "GY",
+            "school_unit": "unit-1",
+        },
+    )
+    assert accepted.status_code == 202, accepted.text
+    youth_id = accepted.json()["youth_id"]
+    while register.get(f"/v1/youths/{youth_id}").status_code != 200:
+        assert time.monotonic() - started < 5, "the dropout did not reach the register"
+        time.sleep(0.02)
+    latency = time.monotonic() - started
+    print(f"dropout reported -> visible in the register: {latency:.3f} s")
+    assert latency < 2.0, f"dropout to register took {latency:.2f} s"
+    assert register.get("/v1/summary").json()["known"] == known_before + 1
+
+    absence = reporter.post(
+        "/v1/school-notifications",
+        json={
+            "personnummer": in_gy,
+            "kind": "absence",
+            "on": TODAY.isoformat(),
+            "school_type": "GY",
+            "school_unit": "unit-1",
+        },
+    )
+    assert absence.status_code == 202
+    asyncio.run(deployment.drained())
+    kinds = [e["event_type"] for e in identify_events(deployment)]
+    assert kinds.count("YouthIdentified") == 4
+    assert kinds.count("SchoolNotificationReceived") == 2
+    assert kinds.count("AbsenceReported") == 1
+    assert "YouthLeftScope" not in kinds
+
+    # Refused with a reason: another municipality, a bad number, an unknown school type, a wrong role.
+    other = reporter.post(
+        "/v1/school-notifications",
+        json={
+            "personnummer": dropout,
+            "kind": "left",
+            "on": TODAY.isoformat(),
+            "school_type": "GY",
+            "school_unit": "u",
+            "hemkommun": "1480",
+        },
+    )
+    assert other.status_code == 403
+    assert "hemkommun" in other.json()["detail"]
+    bad = reporter.post(
+        "/v1/school-notifications",
+        json={
+            "personnummer": "200801011231",
+            "kind": "left",
+            "on": TODAY.isoformat(),
+            "school_type": "XX",
+            "school_unit": "u",
+        },
+    )
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"body.personnummer", "body.school_type"}
+    assert "200801011231" not in bad.text
+    caseworker = deployment.client("identify", "0180", "caseworker")
+    assert caseworker.post("/v1/school-notifications", json={}).status_code == 403
