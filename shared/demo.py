@@ -8,6 +8,7 @@ attempts and offer measures over HTTP, prints what the register then says, and s
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from shared import personnummer
 from shared.deployment import Deployment
 from shared.feeds import generate
 from shared.messaging.dead_letters import summarize
@@ -34,6 +36,23 @@ BAD_POPULATION_LINES = [
     b'"given_name":"Test","family_name":"Testsson","kommunkod":"9999","birth_date":"2008-01-01",'
     b'"change_type":"baseline","effective_date":"2026-01-01"}}',
 ]
+
+
+def _enrolled_student(ss12000: Path, today: date) -> str:
+    """A 17–18-year-old with a current, undated GY enrolment in the generated school data."""
+    for line in ss12000.read_text().splitlines():
+        person = json.loads(line)["person"]
+        number = person["civicNo"]["value"]
+        age = personnummer.age_on(personnummer.birth_date(number), today)
+        for enrolment in person["enrolments"]:
+            if (
+                enrolment["schoolType"] == "GY"
+                and not enrolment.get("cancelled")
+                and not enrolment.get("endDate")
+                and age in (17, 18)
+            ):
+                return str(number)
+    raise RuntimeError("the generated municipality has no enrolled 17-18-year-old")
 
 
 def _exit(code: int | None) -> str:
@@ -108,8 +127,27 @@ def run_demo(
                 f"/v1/youths/{youth['youth_id']}/measure-offers",
                 json={"measure_type": "study_guidance", "offered_on": today.isoformat()},
             ).raise_for_status()
+        # A school reports that an enrolled student left: how fast does a caseworker see it?
+        dropout = _enrolled_student(feeds.ss12000, today)
+        reporter = deployment.client("identify", TENANT, "school-reporter")
+        before = register.get("/v1/summary").json()["known"]
+        reported = time.monotonic()
+        accepted = reporter.post(
+            "/v1/school-notifications",
+            json={"personnummer": dropout, "kind": "left", "on": today.isoformat(),
+                  "school_type": "GY", "school_unit": "demo-gymnasium"},
+        )  # fmt: skip
+        accepted.raise_for_status()
+        dropout_youth = accepted.json()["youth_id"]
+        while register.get(f"/v1/youths/{dropout_youth}").status_code != 200:
+            if time.monotonic() - reported > 10:
+                raise RuntimeError("the reported dropout did not reach the register in 10 s")
+            time.sleep(0.01)
+        dropout_seconds = time.monotonic() - reported
         asyncio.run(deployment.drained())
         summary = register.get("/v1/summary").json()
+        if summary["known"] != before + 1:
+            raise RuntimeError("the reported dropout was not registered exactly once")
         dead = asyncio.run(summarize(bootstrap_servers, deployment.namespace, show=3))
     finally:
         codes = deployment.stop()
@@ -122,6 +160,7 @@ def run_demo(
         f"{summary['known']} known",
         f"Contacted: {summary['contacted']} youths ({summary['contact_attempts']} contact attempts)",
         f"Offered a measure: {summary['offered']} youths ({summary['measure_offers']} offers)",
+        f"A school reported a dropout: in the register {dropout_seconds * 1000:.0f} ms later",
         f"Dead letters: {dead_total} (see 'kaa dlq list'; reasons name the field, never the value)",
     ]
     for item in dead:

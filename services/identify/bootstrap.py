@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 
 from services.identify.application import IdentifyApplication
 from services.identify.http import routes
-from services.identify.integration import to_integration_event
+from services.identify.integration import RELAYED, to_integration_event
 from services.identify.scope import TenantPolicy
 from shared.auth import principal_dependency, require_role
 from shared.contracts.feeds import (
@@ -100,7 +100,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             batch_size=settings.batch_size,
         )
         relay = OutboxRelay(
-            application, producer, to_integration_event, topic_prefix=settings.namespace
+            application,
+            producer,
+            to_integration_event,
+            topic_prefix=settings.namespace,
+            relayed=RELAYED,
         )
 
         async def scope_schedule() -> None:

@@ -32,6 +32,13 @@ def _envelope(domain_event: Any, part: str = "") -> dict[str, Any]:
     }
 
 
+RELAYED: tuple[type[Any], ...] = (
+    Person.ScopeEntered,  # type: ignore[attr-defined]
+    Person.ScopeLeft,  # type: ignore[attr-defined]
+    Person.SchoolNotificationReceived,  # type: ignore[attr-defined]
+)
+
+
 def to_integration_event(domain_event: Any) -> IntegrationEvent | list[IntegrationEvent] | None:
     if isinstance(domain_event, Person.ScopeEntered):  # type: ignore[attr-defined]
         return YouthIdentified(

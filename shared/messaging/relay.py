@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
 
@@ -57,6 +58,7 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.05,
         topic_prefix: str = "",
+        relayed: Iterable[type[Any]] | None = None,
     ) -> None:
         if not isinstance(app.recorder, ProcessRecorder):
             raise TypeError(
@@ -69,6 +71,9 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.topic_prefix = topic_prefix
+        # Domain event classes the mapper publishes: the others are skipped without being decoded,
+        # which is most of a busy service's notification log.
+        self.relayed = {get_topic(cls) for cls in relayed} if relayed is not None else None
         self.published = 0
         self.caught_up = asyncio.Event()
 
@@ -95,6 +100,8 @@ class OutboxRelay:
             return None
         sends = []
         for notification in notifications:
+            if self.relayed is not None and notification.topic not in self.relayed:
+                continue
             domain_event = self.app.mapper.to_domain_event(notification)
             mapped = self.mapper(domain_event)
             for integration_event in (

@@ -1,0 +1,125 @@
+"""Benchmark: the identify service ingesting a large municipality's baseline.
+
+`./run bench identify [PERSONS]` (default 100,000): population + SS 12000 records of one
+municipality go through the running identify service (its own process); measured in one run:
+persons/s until the last YouthIdentified is on Kafka, and the raw aiokafka produce+consume rate of
+the same records as the baseline. Writes bench/results/identify.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from bench.pipeline import commit, raw_kafka
+from shared.contracts.topics import IDENTIFY_EVENTS
+from shared.deployment import Deployment
+from shared.feeds import generate, read_lines
+from shared.infra import InfraSettings, Infrastructure
+from shared.messaging import partitions_of, stop_consumer
+from shared.platform import consumer_lag
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "identify.json"
+
+
+async def last_event_time(bootstrap: str, topic: str) -> tuple[int, float]:
+    """How many events the topic holds and the broker time (s) of the newest one."""
+    partitions = await partitions_of(bootstrap, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        newest = 0.0
+        consumer.assign(partitions)
+        for tp in partitions:
+            if ends[tp]:
+                consumer.seek(tp, ends[tp] - 1)
+        for records in (await consumer.getmany(timeout_ms=3000)).values():
+            newest = max([newest, *(r.timestamp / 1000 for r in records)])
+        return sum(ends.values()), newest
+    finally:
+        await stop_consumer(consumer)
+
+
+async def wait_for_identify(deployment: Deployment, settle: float = 2.0) -> None:
+    """Until identify has consumed every feed record and its event topic stopped growing."""
+    topic = f"{deployment.namespace}{IDENTIFY_EVENTS}"
+    previous, calm_since = -1, time.monotonic()
+    while True:
+        lag = await consumer_lag(deployment.bootstrap_servers, deployment.namespace, ["identify"])
+        count, _ = await last_event_time(deployment.bootstrap_servers, topic)
+        if lag or count != previous:
+            previous, calm_since = count, time.monotonic()
+        elif time.monotonic() - calm_since >= settle:
+            return
+        await asyncio.sleep(0.5)
+
+
+def main() -> None:
+    persons = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    infrastructure = Infrastructure(InfraSettings())
+    infrastructure.up()
+    today = date.today()
+    deployment = Deployment(
+        name="bench-identify",
+        bootstrap_servers=infrastructure.bootstrap_servers(),
+        admin_database_url=infrastructure.database_url(),
+        logs_dir=infrastructure.settings.logs_dir / "bench",
+        today=today,
+        batch_size=int(os.environ.get("KAA_BENCH_BATCH", "500")),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"generating {persons} persons ...", flush=True)
+        feeds = generate(persons, "0180", seed=100_000, out=Path(tmp), today=today)
+        lines = list(read_lines(feeds.ss12000)) + list(read_lines(feeds.population))
+        asyncio.run(deployment.reset())
+        deployment.start(dict(os.environ), names=["identify"])
+        try:
+            print(f"identify ingesting {len(lines)} records ...", flush=True)
+            started = time.time()
+            asyncio.run(deployment.load("ss12000", feeds.ss12000))
+            asyncio.run(deployment.load("population", feeds.population))
+            published = time.time()
+            asyncio.run(wait_for_identify(deployment))
+            events, newest = asyncio.run(
+                last_event_time(
+                    deployment.bootstrap_servers, f"{deployment.namespace}{IDENTIFY_EVENTS}"
+                )
+            )
+        finally:
+            deployment.stop()
+            asyncio.run(deployment.drop())
+    seconds = newest - started
+    print(f"raw Kafka: {len(lines)} records produced and consumed ...", flush=True)
+    kafka = asyncio.run(raw_kafka(infrastructure.bootstrap_servers(), lines))
+    result = {
+        "benchmark": "identify",
+        "persons": persons,
+        "records": len(lines),
+        "persons_per_s": round(persons / seconds, 1),
+        "records_per_s": round(len(lines) / seconds, 1),
+        "seconds_to_last_event": round(seconds, 2),
+        "publish_seconds": round(published - started, 2),
+        "identify_events": events,
+        "raw_kafka_events_per_s": round(kafka, 1),
+        "ratio_records_to_raw_kafka": round(len(lines) / seconds / kafka, 4),
+        "cores": os.cpu_count(),
+        "commit": commit(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
