@@ -84,6 +84,7 @@ def create_case_service(
     settings: ServiceSettings,
     application_class: type[CaseApplication],
     mapper: Mapper,
+    relayed: tuple[type[Any], ...],
     routes: Callable[[Callable[..., Principal]], APIRouter],
 ) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
@@ -104,7 +105,9 @@ def create_case_service(
             service=name,
             batch_size=settings.batch_size,
         )
-        relay = OutboxRelay(application, producer, mapper, topic_prefix=settings.namespace)
+        relay = OutboxRelay(
+            application, producer, mapper, topic_prefix=settings.namespace, relayed=relayed
+        )
         loops.add("identify-consumer", consumer.run)
         loops.add("outbox-relay", relay.run)
         app.state.application = application

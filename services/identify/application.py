@@ -106,9 +106,10 @@ class IdentifyApplication(KafkaFedApplication):
         today: date,
     ) -> None:
         cache: dict[uuid.UUID, Person] = {}
-        self.preload((person_id(self._key(m)) for m in messages), cache)
-        for message in messages:
-            person = self._person(self._key(message), cache)
+        keys = [self._key(m) for m in messages]
+        self.preload({person_id(k) for k in keys}, cache)
+        for key, message in zip(keys, messages, strict=True):
+            person = self._person(key, cache)
             changed = self._record_feed(person, message)
             if changed:
                 person.reevaluate(
