@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 import uuid
 from datetime import date
@@ -196,3 +199,21 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
     assert "200801011231" not in bad.text
     caseworker = deployment.client("identify", "0180", "caseworker")
     assert caseworker.post("/v1/school-notifications", json={}).status_code == 403
+
+    # An inspector's question: why was this youth in scope on that day?
+    explained = subprocess.run(
+        [sys.executable, "-m", "shared", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
+         "--personnummer", out_of_school],
+        env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert explained.returncode == 0, explained.stderr
+    assert "0180 2026-03-02: IN SCOPE" in explained.stdout
+    assert "rule version: kaa-2018-07-01" in explained.stdout
+    assert "compulsory_school_ends: 2024-06-30" in explained.stdout
+    assert out_of_school not in explained.stdout + explained.stderr
+    in_gym = subprocess.run(
+        [sys.executable, "-m", "shared", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
+         "--personnummer", in_gy],
+        env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "not in scope (reason: enrolled)" in in_gym.stdout
