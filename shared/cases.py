@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
@@ -102,22 +101,8 @@ class CaseApplication(KafkaFedApplication):
     ) -> None:
         for attempt in range(5):
             try:
-                # Other identify events (school notifications) do not change a case's scope.
-                scope_messages = [
-                    m for m in messages if isinstance(m, YouthIdentified | YouthLeftScope)
-                ]
-                cache: dict[uuid.UUID, ScopedYouthCase] = {}
-                self.preload((m.youth_id for m in scope_messages), cache)
-                for message in scope_messages:
-                    case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
-                    if case is None:
-                        case = self.case_class.open(message.youth_id, message.tenant)
-                        cache[message.youth_id] = case
-                    if isinstance(message, YouthIdentified):
-                        case.on_identified(message)
-                    elif isinstance(message, YouthLeftScope):
-                        case.on_left_scope(message)
-                self.save_tracked(cache.values(), topic, partition, next_offset)
+                with self.write():
+                    self._apply_identify_batch(messages, topic, partition, next_offset)
                 return
             except IntegrityError:
                 if self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset:
@@ -125,19 +110,37 @@ class CaseApplication(KafkaFedApplication):
                 if attempt == 4:
                     raise
 
+    def _apply_identify_batch(
+        self, messages: list[Any], topic: str, partition: int, next_offset: int
+    ) -> None:
+        # Other identify events (school notifications) do not change a case's scope.
+        scope_messages = [m for m in messages if isinstance(m, YouthIdentified | YouthLeftScope)]
+        cache: dict[uuid.UUID, ScopedYouthCase] = {}
+        self.preload((m.youth_id for m in scope_messages), cache)
+        for message in scope_messages:
+            case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
+            if case is None:
+                case = self.case_class.open(message.youth_id, message.tenant)
+                cache[message.youth_id] = case
+            if isinstance(message, YouthIdentified):
+                case.on_identified(message)
+            elif isinstance(message, YouthLeftScope):
+                case.on_left_scope(message)
+        self.save_tracked(cache.values(), topic, partition, next_offset)
+
     def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
         """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write."""
         for attempt in range(5):
             try:
-                case: ScopedYouthCase = self.repository.get(youth_id)
-            except AggregateNotFoundError:
-                raise CaseNotFound from None
-            case.check_tenant(tenant)
-            case.check_in_scope()
-            result = action(case)
-            try:
-                self.save(case)
-                return result
+                with self.write():
+                    case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
+                    if case is None:
+                        raise CaseNotFound
+                    case.check_tenant(tenant)
+                    case.check_in_scope()
+                    result = action(case)
+                    self.save_tracked([case], None, 0, 0)
+                    return result
             except IntegrityError:
                 if attempt == 4:
                     raise

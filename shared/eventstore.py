@@ -7,8 +7,11 @@ table, in the same transaction as the events the batch produced (principle 3).
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -75,7 +78,30 @@ class DateAsISO(Transcoding):
 
 
 class KafkaFedApplication(Application[uuid.UUID]):
-    """An event-sourced application whose input is Kafka, tracked per topic partition."""
+    """An event-sourced application whose input is Kafka, tracked per topic partition.
+
+    Writes go through `write()`: one at a time per process (the consumer, the scheduler and HTTP
+    commands run in different threads), and aggregates that were saved stay in memory for the
+    next batch (`KAA_AGGREGATE_CACHE_SIZE`, default 50,000). A cached aggregate that another
+    process changed meanwhile fails the insert on its version; the cache is then dropped and the
+    work retried on fresh state, so the cache can make a batch faster but never wrong.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env=env)
+        self._write_lock = threading.RLock()
+        self._recent: OrderedDict[uuid.UUID, Any] = OrderedDict()
+        self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 50_000)
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Serialise this process's writes; forget cached aggregates when a write fails."""
+        with self._write_lock:
+            try:
+                yield
+            except BaseException:
+                self._recent.clear()
+                raise
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -122,7 +148,21 @@ class KafkaFedApplication(Application[uuid.UUID]):
             if aggregate is not None:
                 processing.events.extend(aggregate.collect_events())
                 processing.aggregates[aggregate.id] = aggregate
-        self._record(processing)
+        try:
+            self._record(processing)
+        except BaseException:
+            self._recent.clear()  # some of them carry changes that were not saved
+            raise
+        for saved_id, saved in processing.aggregates.items():
+            self._remember(saved_id, saved)
+
+    def _remember(self, aggregate_id: uuid.UUID, aggregate: Any) -> None:
+        if self._recent_max <= 0:
+            return
+        self._recent[aggregate_id] = aggregate
+        self._recent.move_to_end(aggregate_id)
+        while len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
 
     def preload(self, aggregate_ids: Iterable[uuid.UUID], cache: dict[uuid.UUID, Any]) -> None:
         """Load many aggregates with one query into a batch's cache (absent ones stay absent).
@@ -130,7 +170,14 @@ class KafkaFedApplication(Application[uuid.UUID]):
         One round trip per batch instead of one per message: the difference between hundreds and
         thousands of feed records per second.
         """
-        wanted = [i for i in set(aggregate_ids) if i not in cache]
+        wanted = []
+        for aggregate_id in set(aggregate_ids):
+            if aggregate_id in cache:
+                continue
+            if aggregate_id in self._recent:
+                cache[aggregate_id] = self._recent[aggregate_id]
+            else:
+                wanted.append(aggregate_id)
         if not wanted:
             return
         recorder = self.recorder
@@ -151,14 +198,17 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 state=bytes(row["state"]),
             )
             domain_event: Any = self.mapper.to_domain_event(stored)
-            aggregate_id: uuid.UUID = row["originator_id"]
-            cache[aggregate_id] = domain_event.mutate(cache.get(aggregate_id))
-        for aggregate_id in wanted:
-            cache.setdefault(aggregate_id, None)  # known absent: no second query for it
+            originator_id: uuid.UUID = row["originator_id"]
+            cache[originator_id] = domain_event.mutate(cache.get(originator_id))
+        for absent_id in wanted:
+            cache.setdefault(absent_id, None)  # known absent: no second query for it
 
     def get_or_none(self, aggregate_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> Any:
         """The aggregate from this batch's cache (None: known absent), else the store, else None."""
         if aggregate_id in cache:
+            return cache[aggregate_id]
+        if aggregate_id in self._recent:
+            cache[aggregate_id] = self._recent[aggregate_id]
             return cache[aggregate_id]
         try:
             aggregate: Any = self.repository.get(aggregate_id)

@@ -89,7 +89,8 @@ class IdentifyApplication(KafkaFedApplication):
         """
         for attempt in range(ATTEMPTS):
             try:
-                self._apply_feed(messages, topic, partition, next_offset, today)
+                with self.write():
+                    self._apply_feed(messages, topic, partition, next_offset, today)
                 return
             except IntegrityError:
                 if self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset:
@@ -171,31 +172,33 @@ class IdentifyApplication(KafkaFedApplication):
         """Record a school's notification and re-evaluate at once; returns the youth id."""
         key = person_key(notification.personnummer, self.pseudonym_key)
         for attempt in range(ATTEMPTS):
-            cache: dict[uuid.UUID, Person] = {}
-            person = self._person(key, cache)
-            person.record_school_notification(
-                notification_id=notification.notification_id,
-                tenant=notification.tenant,
-                kind=notification.kind,
-                on=notification.on,
-                school_type=notification.school_type,
-                school_unit=notification.school_unit,
-                birth_date=personnummer.birth_date(notification.personnummer),
-                reported_by=notification.reported_by,
-            )
-            person.reevaluate(
-                self.served,
-                today,
-                actor=notification.reported_by,
-                correlation_id=notification.notification_id,
-            )
             try:
-                self.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))
+                with self.write():
+                    cache: dict[uuid.UUID, Person] = {}
+                    person = self._person(key, cache)
+                    person.record_school_notification(
+                        notification_id=notification.notification_id,
+                        tenant=notification.tenant,
+                        kind=notification.kind,
+                        on=notification.on,
+                        school_type=notification.school_type,
+                        school_unit=notification.school_unit,
+                        birth_date=personnummer.birth_date(notification.personnummer),
+                        reported_by=notification.reported_by,
+                    )
+                    person.reevaluate(
+                        self.served,
+                        today,
+                        actor=notification.reported_by,
+                        correlation_id=notification.notification_id,
+                    )
+                    self.save_tracked(
+                        [person], None, 0, 0, schedule=self._schedule([person], today)
+                    )
+                    return person.youth_ids[notification.tenant]
             except IntegrityError:
                 if attempt == ATTEMPTS - 1:
                     raise
-                continue
-            return person.youth_ids[notification.tenant]
         raise AssertionError("unreachable")
 
     # -- the scope schedule ---------------------------------------------------------------------
@@ -207,19 +210,20 @@ class IdentifyApplication(KafkaFedApplication):
             return 0
         correlation_id = uuid.uuid4()
         for attempt in range(ATTEMPTS):
-            cache: dict[uuid.UUID, Person] = {}
-            self.preload(due, cache)
-            persons = [p for p in cache.values() if p is not None]
-            for person in persons:
-                person.reevaluate(
-                    self.served,
-                    today,
-                    actor="system:identify-scheduler",
-                    correlation_id=correlation_id,
-                )
             try:
-                self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
-                return len(due)
+                with self.write():
+                    cache: dict[uuid.UUID, Person] = {}
+                    self.preload(due, cache)
+                    persons = [p for p in cache.values() if p is not None]
+                    for person in persons:
+                        person.reevaluate(
+                            self.served,
+                            today,
+                            actor="system:identify-scheduler",
+                            correlation_id=correlation_id,
+                        )
+                    self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
+                    return len(due)
             except IntegrityError:
                 if attempt == ATTEMPTS - 1:
                     raise
