@@ -1,7 +1,8 @@
 """Benchmark: the identify service ingesting a large municipality's baseline.
 
 `./run bench identify [PERSONS]` (default 100,000): population + SS 12000 records of one
-municipality go through the running identify service (its own process); measured in one run:
+municipality go through the running identify service (its own process; `KAA_BENCH_REPLICAS=N`
+runs N members of its consumer group); measured in one run:
 persons/s until the last YouthIdentified is on Kafka, and the raw aiokafka produce+consume rate of
 the same records as the baseline. Writes bench/results/identify.json.
 """
@@ -21,7 +22,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.pipeline import commit, raw_kafka
 from shared.contracts.topics import IDENTIFY_EVENTS
-from shared.deployment import Deployment
+from shared.deployment import Deployment, free_port
 from shared.feeds import generate, read_lines
 from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
@@ -82,7 +83,10 @@ def main() -> None:
         feeds = generate(persons, "0180", seed=100_000, out=Path(tmp), today=today)
         lines = list(read_lines(feeds.ss12000)) + list(read_lines(feeds.population))
         asyncio.run(deployment.reset())
-        deployment.start(dict(os.environ), names=["identify"])
+        platform = deployment.start(dict(os.environ), names=["identify"])
+        replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "1"))
+        for _ in range(replicas - 1):
+            platform.add_replica("identify", free_port())
         try:
             print(f"identify ingesting {len(lines)} records ...", flush=True)
             started = time.time()
@@ -104,6 +108,7 @@ def main() -> None:
     result = {
         "benchmark": "identify",
         "persons": persons,
+        "identify_processes": replicas,
         "records": len(lines),
         "persons_per_s": round(persons / seconds, 1),
         "records_per_s": round(len(lines) / seconds, 1),

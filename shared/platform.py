@@ -114,6 +114,15 @@ class Platform:
         for name in names or list(SERVICES):
             self.processes[name].wait_healthy()
 
+    def add_replica(self, name: str, port: int) -> str:
+        """Start one more process of a service: another member of its consumer group."""
+        key = f"{name}-{sum(1 for p in self.processes.values() if p.name == name) + 1}"
+        proc = ServiceProcess(name, port, self.logs_dir / f"{key}.log", dict(self.env))
+        proc.start()
+        proc.wait_healthy()
+        self.processes[key] = proc
+        return key
+
     def restart(self, name: str) -> None:
         self.processes[name].start()
         self.processes[name].wait_healthy()
