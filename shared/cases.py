@@ -11,10 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError
 
 from shared.contracts.events import YouthIdentified, YouthLeftScope
 from shared.eventstore import KafkaFedApplication
@@ -99,16 +98,12 @@ class CaseApplication(KafkaFedApplication):
     def take_in_identify_batch(
         self, messages: list[Any], topic: str, partition: int, next_offset: int
     ) -> None:
-        for attempt in range(5):
-            try:
-                with self.write():
-                    self._apply_identify_batch(messages, topic, partition, next_offset)
-                return
-            except IntegrityError:
-                if self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset:
-                    return
-                if attempt == 4:
-                    raise
+        self.retrying_tracked(
+            lambda: self._apply_identify_batch(messages, topic, partition, next_offset),
+            topic,
+            partition,
+            next_offset,
+        )
 
     def _apply_identify_batch(
         self, messages: list[Any], topic: str, partition: int, next_offset: int
@@ -130,18 +125,15 @@ class CaseApplication(KafkaFedApplication):
 
     def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
         """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write."""
-        for attempt in range(5):
-            try:
-                with self.write():
-                    case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
-                    if case is None:
-                        raise CaseNotFound
-                    case.check_tenant(tenant)
-                    case.check_in_scope()
-                    result = action(case)
-                    self.save_tracked([case], None, 0, 0)
-                    return result
-            except IntegrityError:
-                if attempt == 4:
-                    raise
-        raise AssertionError("unreachable")
+
+        def work() -> R:
+            case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
+            if case is None:
+                raise CaseNotFound
+            case.check_tenant(tenant)
+            case.check_in_scope()
+            result = action(case)
+            self.save_tracked([case], None, 0, 0)
+            return result
+
+        return cast(R, self.retrying(work))

@@ -10,16 +10,17 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
+    IntegrityError,
     JSONTranscoder,
     ProcessRecorder,
     StoredEvent,
@@ -64,6 +65,10 @@ def tracking_name(topic: str, partition: int) -> str:
     return f"{topic}#{partition}"
 
 
+R = TypeVar("R")
+WRITE_ATTEMPTS = 5
+
+
 class DateAsISO(Transcoding):
     """Calendar dates (scope entry, birthdays) in stored events."""
 
@@ -92,6 +97,34 @@ class KafkaFedApplication(Application[uuid.UUID]):
         self._write_lock = threading.RLock()
         self._recent: OrderedDict[uuid.UUID, Any] = OrderedDict()
         self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 50_000)
+
+    def retrying(
+        self, work: Callable[[], R], *, already_done: Callable[[], bool] | None = None
+    ) -> R | None:
+        """Run a read-modify-write under `write()`; on a concurrent write (a version conflict)
+        run it again on fresh state, unless `already_done()` says another writer did this work
+        (then None). Gives up after a few attempts."""
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self.write():
+                    return work()
+            except IntegrityError:
+                if already_done is not None and already_done():
+                    return None
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def retrying_tracked(
+        self, work: Callable[[], None], topic: str, partition: int, next_offset: int
+    ) -> None:
+        """`retrying` for a consumer batch: done when the partition's position is already stored."""
+        self.retrying(
+            work,
+            already_done=lambda: (
+                self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset
+            ),
+        )
 
     @contextmanager
     def write(self) -> Iterator[None]:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from eventsourcing.persistence import IntegrityError
-
 from services.identify.domain import Person
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
@@ -24,8 +22,6 @@ from shared.contracts.feeds import (
 )
 from shared.eventstore import KafkaFedApplication
 from shared.pseudonym import person_id, person_key
-
-ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -87,16 +83,12 @@ class IdentifyApplication(KafkaFedApplication):
         insert fail on the aggregate version; the batch is then applied again on fresh state,
         unless that writer already recorded this very position.
         """
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.write():
-                    self._apply_feed(messages, topic, partition, next_offset, today)
-                return
-            except IntegrityError:
-                if self.stored_positions(topic, [partition]).get(partition, 0) >= next_offset:
-                    return
-                if attempt == ATTEMPTS - 1:
-                    raise
+        self.retrying_tracked(
+            lambda: self._apply_feed(messages, topic, partition, next_offset, today),
+            topic,
+            partition,
+            next_offset,
+        )
 
     def _apply_feed(
         self,
@@ -171,35 +163,32 @@ class IdentifyApplication(KafkaFedApplication):
     def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
         """Record a school's notification and re-evaluate at once; returns the youth id."""
         key = person_key(notification.personnummer, self.pseudonym_key)
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.write():
-                    cache: dict[uuid.UUID, Person] = {}
-                    person = self._person(key, cache)
-                    person.record_school_notification(
-                        notification_id=notification.notification_id,
-                        tenant=notification.tenant,
-                        kind=notification.kind,
-                        on=notification.on,
-                        school_type=notification.school_type,
-                        school_unit=notification.school_unit,
-                        birth_date=personnummer.birth_date(notification.personnummer),
-                        reported_by=notification.reported_by,
-                    )
-                    person.reevaluate(
-                        self.served,
-                        today,
-                        actor=notification.reported_by,
-                        correlation_id=notification.notification_id,
-                    )
-                    self.save_tracked(
-                        [person], None, 0, 0, schedule=self._schedule([person], today)
-                    )
-                    return person.youth_ids[notification.tenant]
-            except IntegrityError:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+
+        def work() -> str:
+            cache: dict[uuid.UUID, Person] = {}
+            person = self._person(key, cache)
+            person.record_school_notification(
+                notification_id=notification.notification_id,
+                tenant=notification.tenant,
+                kind=notification.kind,
+                on=notification.on,
+                school_type=notification.school_type,
+                school_unit=notification.school_unit,
+                birth_date=personnummer.birth_date(notification.personnummer),
+                reported_by=notification.reported_by,
+            )
+            person.reevaluate(
+                self.served,
+                today,
+                actor=notification.reported_by,
+                correlation_id=notification.notification_id,
+            )
+            self.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))
+            return person.youth_ids[notification.tenant]
+
+        youth_id = self.retrying(work)
+        assert youth_id is not None
+        return youth_id
 
     # -- the scope schedule ---------------------------------------------------------------------
 
@@ -209,25 +198,22 @@ class IdentifyApplication(KafkaFedApplication):
         if not due:
             return 0
         correlation_id = uuid.uuid4()
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.write():
-                    cache: dict[uuid.UUID, Person] = {}
-                    self.preload(due, cache)
-                    persons = [p for p in cache.values() if p is not None]
-                    for person in persons:
-                        person.reevaluate(
-                            self.served,
-                            today,
-                            actor="system:identify-scheduler",
-                            correlation_id=correlation_id,
-                        )
-                    self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
-                    return len(due)
-            except IntegrityError:
-                if attempt == ATTEMPTS - 1:
-                    raise
-        return 0
+
+        def work() -> int:
+            cache: dict[uuid.UUID, Person] = {}
+            self.preload(due, cache)
+            persons = [p for p in cache.values() if p is not None]
+            for person in persons:
+                person.reevaluate(
+                    self.served,
+                    today,
+                    actor="system:identify-scheduler",
+                    correlation_id=correlation_id,
+                )
+            self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
+            return len(due)
+
+        return self.retrying(work) or 0
 
     def _schedule(
         self, persons: Iterable[Person | None], today: date

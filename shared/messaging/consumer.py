@@ -113,6 +113,10 @@ class ExactlyOnceConsumer(Generic[T]):
         # fetched before such a seek.
         self._lock = asyncio.Lock()
         self.next_offsets: dict[TopicPartition, int] = {}
+        # Stored positions found at assignment, to be mirrored into the group's committed offsets:
+        # a process killed between its database commit and its Kafka commit leaves the group
+        # behind, and lag monitoring (and anything waiting for zero lag) would never catch up.
+        self._to_mirror: dict[TopicPartition, int] = {}
         self.applied = 0
         self.rejected = 0
         self.idle = asyncio.Event()
@@ -133,6 +137,7 @@ class ExactlyOnceConsumer(Generic[T]):
                 if partition in stored:
                     self.consumer.seek(tp, stored[partition])
                     self.next_offsets[tp] = stored[partition]
+                    self._to_mirror[tp] = stored[partition]
                 else:
                     await self.consumer.seek_to_beginning(tp)
                     self.next_offsets[tp] = 0
@@ -150,6 +155,12 @@ class ExactlyOnceConsumer(Generic[T]):
         try:
             self.consumer.subscribe(self.topics, listener=_SeekToStoredPositions(self))  # type: ignore[arg-type]
             while True:
+                if self._to_mirror:
+                    mirror, self._to_mirror = self._to_mirror, {}
+                    with contextlib.suppress(Exception):
+                        await self.consumer.commit(
+                            {tp: OffsetAndMetadata(offset, "") for tp, offset in mirror.items()}
+                        )
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 if not batches:
                     self.idle.set()
@@ -172,8 +183,11 @@ class ExactlyOnceConsumer(Generic[T]):
                     if next_offset is not None:
                         # Informational only (lag monitoring); the database holds the truth.
                         # Outside the lock: a commit may wait for a rebalance, which waits for it.
-                        with contextlib.suppress(Exception):
+                        # A failed one is tried again before the next poll.
+                        try:
                             await self.consumer.commit({tp: OffsetAndMetadata(next_offset, "")})
+                        except Exception:
+                            self._to_mirror[tp] = next_offset
         finally:
             with contextlib.suppress(Exception):
                 await stop_consumer(self.consumer)
