@@ -116,7 +116,7 @@ class Deployment:
         topic = f"{self.namespace}{FEED_BY_NAME[feed]}"
         return await load(path, topic, self.bootstrap_servers, self.pseudonym_key)
 
-    async def drained(self, max_wait: float = 300.0) -> float:
+    async def drained(self, max_wait: float = 120.0) -> float:
         return await wait_drained(self.bootstrap_servers, self.namespace, max_wait=max_wait)
 
     def token(self, tenant: str, *roles: str, subject: str = "test") -> str:

@@ -136,6 +136,13 @@ class Platform:
 
 async def consumer_lag(bootstrap_servers: str, namespace: str, services: list[str]) -> int:
     """Messages not yet processed by the services' consumer groups (committed offsets vs ends)."""
+    return sum((await lag_by_partition(bootstrap_servers, namespace, services)).values())
+
+
+async def lag_by_partition(
+    bootstrap_servers: str, namespace: str, services: list[str]
+) -> dict[str, int]:
+    """Lag per "service topic[partition]" where it is not zero."""
     wanted = {service: [f"{namespace}{t}" for t in CONSUMES[service]] for service in services}
     every = sorted({t for topics in wanted.values() for t in topics})
     all_partitions = await partitions_of(bootstrap_servers, every)
@@ -145,13 +152,17 @@ async def consumer_lag(bootstrap_servers: str, namespace: str, services: list[st
     await consumer.start()
     try:
         ends = await consumer.end_offsets(all_partitions) if all_partitions else {}
-        lag = 0
+        lag: dict[str, int] = {}
         for service, topics in wanted.items():
             committed = await admin.list_consumer_group_offsets(f"{namespace}kaa.{service}")
             for tp in all_partitions:
                 if tp.topic in topics:
                     done = committed.get(tp)
-                    lag += ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0)
+                    behind = ends[tp] - (
+                        done.offset if done is not None and done.offset >= 0 else 0
+                    )
+                    if behind:
+                        lag[f"{service} {tp.topic}[{tp.partition}]"] = behind
         return lag
     finally:
         await stop_consumer(consumer)
@@ -181,4 +192,5 @@ async def wait_drained(
         else:
             calm_since = None
         await asyncio.sleep(0.25)
-    raise TimeoutError(f"the pipeline did not drain within {max_wait:.0f} s")
+    behind = await lag_by_partition(bootstrap_servers, namespace, list(SERVICES))
+    raise TimeoutError(f"the pipeline did not drain within {max_wait:.0f} s; behind: {behind}")

@@ -113,10 +113,10 @@ class ExactlyOnceConsumer(Generic[T]):
         # fetched before such a seek.
         self._lock = asyncio.Lock()
         self.next_offsets: dict[TopicPartition, int] = {}
-        # Stored positions found at assignment, to be mirrored into the group's committed offsets:
-        # a process killed between its database commit and its Kafka commit leaves the group
-        # behind, and lag monitoring (and anything waiting for zero lag) would never catch up.
-        self._to_mirror: dict[TopicPartition, int] = {}
+        # What the group's committed offsets say, as far as we know. They only mirror the
+        # database (for lag monitoring); after a crash between the database commit and the Kafka
+        # commit they lag until the next sync, which always sends the current positions.
+        self._committed: dict[TopicPartition, int] = {}
         self.applied = 0
         self.rejected = 0
         self.idle = asyncio.Event()
@@ -134,10 +134,10 @@ class ExactlyOnceConsumer(Generic[T]):
             stored = await self.sink.positions(topic, partitions)
             for partition in partitions:
                 tp = TopicPartition(topic, partition)
+                self._committed.pop(tp, None)  # another member may have committed meanwhile
                 if partition in stored:
                     self.consumer.seek(tp, stored[partition])
                     self.next_offsets[tp] = stored[partition]
-                    self._to_mirror[tp] = stored[partition]
                 else:
                     await self.consumer.seek_to_beginning(tp)
                     self.next_offsets[tp] = 0
@@ -155,12 +155,7 @@ class ExactlyOnceConsumer(Generic[T]):
         try:
             self.consumer.subscribe(self.topics, listener=_SeekToStoredPositions(self))  # type: ignore[arg-type]
             while True:
-                if self._to_mirror:
-                    mirror, self._to_mirror = self._to_mirror, {}
-                    with contextlib.suppress(Exception):
-                        await self.consumer.commit(
-                            {tp: OffsetAndMetadata(offset, "") for tp, offset in mirror.items()}
-                        )
+                await self._sync_committed()
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 if not batches:
                     self.idle.set()
@@ -179,18 +174,33 @@ class ExactlyOnceConsumer(Generic[T]):
                         for r in records
                     ]
                     async with self._lock:
-                        next_offset = await self._process(tp, deliveries)
-                    if next_offset is not None:
-                        # Informational only (lag monitoring); the database holds the truth.
-                        # Outside the lock: a commit may wait for a rebalance, which waits for it.
-                        # A failed one is tried again before the next poll.
-                        try:
-                            await self.consumer.commit({tp: OffsetAndMetadata(next_offset, "")})
-                        except Exception:
-                            self._to_mirror[tp] = next_offset
+                        await self._process(tp, deliveries)
         finally:
             with contextlib.suppress(Exception):
                 await stop_consumer(self.consumer)
+
+    async def _sync_committed(self) -> None:
+        """Commit the current positions of assigned partitions where the group's differ.
+
+        Outside the lock: a commit may wait for a rebalance, which waits for the lock.
+        """
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        pending = {
+            tp: offset
+            for tp, offset in self.next_offsets.items()
+            if tp in assigned and self._committed.get(tp) != offset
+        }
+        if not pending:
+            return
+        try:
+            await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in pending.items()})
+        except Exception as exc:
+            log.warning(
+                "committing positions to the group failed; will retry", error=str(exc)[:200]
+            )
+        else:
+            self._committed.update(pending)
 
     async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> int | None:
         deliveries = [d for d in deliveries if d.offset >= self.next_offsets.get(tp, 0)]

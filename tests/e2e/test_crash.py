@@ -28,7 +28,8 @@ def slow_deployment(infra: RunningInfra) -> Iterator[Deployment]:
         yield made
     finally:
         made.stop()
-        asyncio.run(made.drop())
+        if not os.environ.get("KAA_KEEP_E2E"):
+            asyncio.run(made.drop())
 
 
 def summary(deployment: Deployment) -> dict[str, int]:
