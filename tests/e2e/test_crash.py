@@ -28,6 +28,7 @@ def slow_deployment(infra: RunningInfra) -> Iterator[Deployment]:
         yield made
     finally:
         made.stop()
+        # KAA_KEEP_E2E=1 keeps the database and topics of a failed run for a post-mortem.
         if not os.environ.get("KAA_KEEP_E2E"):
             asyncio.run(made.drop())
 
