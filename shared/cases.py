@@ -136,4 +136,4 @@ class CaseApplication(KafkaFedApplication):
             self.save_tracked([case], None, 0, 0)
             return result
 
-        return cast(R, self.retrying(work))
+        return cast(R, self.retrying(work, refusals=(CaseNotFound, NotInScope)))

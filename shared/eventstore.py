@@ -99,14 +99,18 @@ class KafkaFedApplication(Application[uuid.UUID]):
         self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 50_000)
 
     def retrying(
-        self, work: Callable[[], R], *, already_done: Callable[[], bool] | None = None
+        self,
+        work: Callable[[], R],
+        *,
+        already_done: Callable[[], bool] | None = None,
+        refusals: tuple[type[BaseException], ...] = (),
     ) -> R | None:
         """Run a read-modify-write under `write()`; on a concurrent write (a version conflict)
         run it again on fresh state, unless `already_done()` says another writer did this work
         (then None). Gives up after a few attempts."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                with self.write():
+                with self.write(refusals):
                     return work()
             except IntegrityError:
                 if already_done is not None and already_done():
@@ -127,11 +131,17 @@ class KafkaFedApplication(Application[uuid.UUID]):
         )
 
     @contextmanager
-    def write(self) -> Iterator[None]:
-        """Serialise this process's writes; forget cached aggregates when a write fails."""
+    def write(self, refusals: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
+        """Serialise this process's writes; forget cached aggregates when a write fails.
+
+        `refusals` are domain answers raised before anything changed (not found, not in scope):
+        they leave the cache as it is.
+        """
         with self._write_lock:
             try:
                 yield
+            except refusals:
+                raise
             except BaseException:
                 self._recent.clear()
                 raise

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -96,7 +96,6 @@ class ExactlyOnceConsumer(Generic[T]):
         dead_letters: AIOKafkaProducer,
         service: str,
         batch_size: int = 500,
-        on_dead_letter: Callable[[Delivery, str], Awaitable[None]] | None = None,
     ) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
@@ -106,7 +105,6 @@ class ExactlyOnceConsumer(Generic[T]):
         self.dead_letters = dead_letters
         self.service = service
         self.batch_size = batch_size
-        self.on_dead_letter = on_dead_letter
         self.consumer: AIOKafkaConsumer | None = None
         # Rebalances run in aiokafka's background task: the lock keeps a seek to the stored
         # position from racing a batch that is being applied, and `next_offsets` drops records
@@ -117,9 +115,6 @@ class ExactlyOnceConsumer(Generic[T]):
         # database (for lag monitoring); after a crash between the database commit and the Kafka
         # commit they lag until the next sync, which always sends the current positions.
         self._committed: dict[TopicPartition, int] = {}
-        self.applied = 0
-        self.rejected = 0
-        self.idle = asyncio.Event()
 
     async def _seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:
@@ -158,9 +153,7 @@ class ExactlyOnceConsumer(Generic[T]):
                 await self._sync_committed()
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 if not batches:
-                    self.idle.set()
                     continue
-                self.idle.clear()
                 for tp, records in batches.items():
                     deliveries = [
                         Delivery(
@@ -202,10 +195,10 @@ class ExactlyOnceConsumer(Generic[T]):
         else:
             self._committed.update(pending)
 
-    async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> int | None:
+    async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> None:
         deliveries = [d for d in deliveries if d.offset >= self.next_offsets.get(tp, 0)]
         if not deliveries:
-            return None
+            return
         items: list[Parsed[T]] = []
         for delivery in deliveries:
             outcome = self.parse(delivery)
@@ -216,8 +209,6 @@ class ExactlyOnceConsumer(Generic[T]):
         next_offset = deliveries[-1].offset + 1
         await self.sink.apply(tp.topic, tp.partition, items, next_offset)
         self.next_offsets[tp] = next_offset
-        self.applied += len(items)
-        return next_offset
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         headers = [
@@ -234,7 +225,6 @@ class ExactlyOnceConsumer(Generic[T]):
             key=delivery.key,
             headers=headers,
         )
-        self.rejected += 1
         log.warning(
             "message dead-lettered",
             topic=delivery.topic,
@@ -242,5 +232,3 @@ class ExactlyOnceConsumer(Generic[T]):
             offset=delivery.offset,
             reason=reason,
         )
-        if self.on_dead_letter is not None:
-            await self.on_dead_letter(delivery, reason)

@@ -75,7 +75,6 @@ class OutboxRelay:
         # which is most of a busy service's notification log.
         self.relayed = {get_topic(cls) for cls in relayed} if relayed is not None else None
         self.published = 0
-        self.caught_up = asyncio.Event()
 
     def position(self) -> int:
         return self.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
@@ -85,10 +84,8 @@ class OutboxRelay:
         while True:
             published = await self.publish_after(position)
             if published is None:
-                self.caught_up.set()
                 await asyncio.sleep(self.poll_interval)
                 continue
-            self.caught_up.clear()
             position = published
 
     async def publish_after(self, position: int) -> int | None:
