@@ -21,9 +21,9 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from bench.pipeline import commit, raw_kafka
-from shared.contracts.topics import IDENTIFY_EVENTS
+from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.deployment import Deployment, free_port
-from shared.feeds import generate, read_lines
+from shared.feeds import generate, keyed_lines, publish, read_lines
 from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
 from shared.platform import consumer_lag
@@ -82,6 +82,9 @@ def main() -> None:
         print(f"generating {persons} persons ...", flush=True)
         feeds = generate(persons, "0180", seed=100_000, out=Path(tmp), today=today)
         lines = list(read_lines(feeds.ss12000)) + list(read_lines(feeds.population))
+        # The upstream systems' side: keyed records ready before the clock starts.
+        school = keyed_lines(feeds.ss12000, deployment.pseudonym_key)
+        population = keyed_lines(feeds.population, deployment.pseudonym_key)
         asyncio.run(deployment.reset())
         platform = deployment.start(dict(os.environ), names=["identify"])
         replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "1"))
@@ -90,8 +93,18 @@ def main() -> None:
         try:
             print(f"identify ingesting {len(lines)} records ...", flush=True)
             started = time.time()
-            asyncio.run(deployment.load("ss12000", feeds.ss12000))
-            asyncio.run(deployment.load("population", feeds.population))
+            asyncio.run(
+                publish(
+                    school, f"{deployment.namespace}{SS12000_FEED}", deployment.bootstrap_servers
+                )
+            )
+            asyncio.run(
+                publish(
+                    population,
+                    f"{deployment.namespace}{POPULATION_FEED}",
+                    deployment.bootstrap_servers,
+                )
+            )
             published = time.time()
             asyncio.run(wait_for_identify(deployment))
             events, newest = asyncio.run(

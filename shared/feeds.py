@@ -7,10 +7,11 @@ during the period. Personnummer are synthetic but valid (check digit), so nothin
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -199,26 +200,36 @@ def read_lines(path: Path) -> Iterator[bytes]:
                 yield line
 
 
-async def load(path: Path, topic: str, bootstrap_servers: str, pseudonym_key: str) -> int:
-    """Publish every non-empty line of `path` as it is; validation happens in the consuming service."""
+def keyed_lines(path: Path, pseudonym_key: str) -> list[tuple[bytes | None, bytes]]:
+    """Every non-empty line of `path` with its Kafka key (the person's keyed hash)."""
+    return [(message_key(raw, pseudonym_key), raw) for raw in read_lines(path)]
+
+
+async def publish(records: Iterable[tuple[bytes | None, bytes]], topic: str, bootstrap: str) -> int:
+    """Publish (key, value) records in order with an idempotent producer; returns how many."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all", linger_ms=20
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20
     )
     await producer.start()
     count = 0
     try:
         pending = []
-        for raw in read_lines(path):
-            pending.append(
-                await producer.send(topic, value=raw, key=message_key(raw, pseudonym_key))
-            )
+        for key, value in records:
+            pending.append(await producer.send(topic, value=value, key=key))
             count += 1
-            if len(pending) >= 5000:
-                for future in pending:
-                    await future
+            if len(pending) >= 20_000:
+                await asyncio.gather(*pending)
                 pending.clear()
-        for future in pending:
-            await future
+        await asyncio.gather(*pending)
     finally:
         await producer.stop()
     return count
+
+
+async def load(path: Path, topic: str, bootstrap_servers: str, pseudonym_key: str) -> int:
+    """Publish every non-empty line of `path` as it is; validation happens in the consuming service."""
+    return await publish(
+        ((message_key(raw, pseudonym_key), raw) for raw in read_lines(path)),
+        topic,
+        bootstrap_servers,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -91,6 +92,20 @@ class BackgroundLoops:
                 await task
 
 
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Collect the young generation every 50,000 allocations instead of 700.
+
+    A service keeps tens of thousands of aggregates in memory; with the default threshold the
+    collector walks them so often that it took a quarter of identify's feed time (measured).
+    Nothing here relies on prompt collection of reference cycles.
+    """
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 def service_app(
     *,
     title: str,
@@ -104,6 +119,7 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_garbage_collector()
         await ensure_topics(
             settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
         )

@@ -100,9 +100,10 @@ class IdentifyApplication(KafkaFedApplication):
     ) -> None:
         cache: dict[uuid.UUID, Person] = {}
         keys = [self._key(m) for m in messages]
-        self.preload({person_id(k) for k in keys}, cache)
-        for key, message in zip(keys, messages, strict=True):
-            person = self._person(key, cache)
+        ids = [person_id(k) for k in keys]
+        self.preload(ids, cache)
+        for key, pid, message in zip(keys, ids, messages, strict=True):
+            person = self._person(key, cache, pid)
             changed = self._record_feed(person, message)
             if changed:
                 person.reevaluate(
@@ -246,8 +247,10 @@ class IdentifyApplication(KafkaFedApplication):
             number = message.completion.personnummer
         return person_key(number, self.pseudonym_key)
 
-    def _person(self, key: str, cache: dict[uuid.UUID, Person]) -> Person:
-        pid = person_id(key)
+    def _person(
+        self, key: str, cache: dict[uuid.UUID, Person], pid: uuid.UUID | None = None
+    ) -> Person:
+        pid = pid or person_id(key)
         person: Person | None = self.get_or_none(pid, cache)
         if person is None:
             person = Person(key)

@@ -253,6 +253,15 @@ class Person(Aggregate):
         self.open_episodes.pop(tenant, None)
 
     def facts(self) -> YouthFacts | None:
+        """The facts as the scope engine takes them (kept until the next event changes them)."""
+        cached: tuple[int, YouthFacts | None] | None = getattr(self, "_facts_at_version", None)
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        facts = self._facts()
+        self._facts_at_version = (self.version, facts)
+        return facts
+
+    def _facts(self) -> YouthFacts | None:
         if self.birth_date is None:
             return None
         return YouthFacts(

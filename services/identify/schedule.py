@@ -15,15 +15,17 @@ from datetime import date
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from shared.eventstore import BatchProcessRecorder
+
 RECORDER_TOPIC = "services.identify.schedule:ScheduleRecorder"
 
 
-class ScheduleRecorder(PostgresProcessRecorder):
+class ScheduleRecorder(BatchProcessRecorder):
     def __init__(
         self,
         datastore: PostgresDatastore,
@@ -46,7 +48,7 @@ class ScheduleRecorder(PostgresProcessRecorder):
             )
         )
         self.upsert = SQL(
-            "INSERT INTO {} (person_id, due_on) VALUES (%s, %s) "
+            "INSERT INTO {} (person_id, due_on) SELECT * FROM unnest(%b::uuid[], %b::date[]) "
             "ON CONFLICT (person_id) DO UPDATE SET due_on = EXCLUDED.due_on"
         ).format(self.schedule_table)
 
@@ -54,9 +56,10 @@ class ScheduleRecorder(PostgresProcessRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_events(curs, stored_events, **kwargs)
-        schedule: list[tuple[uuid.UUID, date | None]] = kwargs.get("schedule") or []
+        # One statement for the batch; a person listed twice keeps the last date.
+        schedule: dict[uuid.UUID, date | None] = dict(kwargs.get("schedule") or [])
         if schedule:
-            curs.executemany(self.upsert, schedule)
+            curs.execute(self.upsert, (list(schedule), list(schedule.values())), binary=True)
 
     def due(self, on: date, limit: int) -> list[uuid.UUID]:
         query = SQL("SELECT person_id FROM {} WHERE due_on <= %s ORDER BY due_on LIMIT %s").format(

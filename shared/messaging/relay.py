@@ -20,10 +20,11 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, ProcessRecorder, Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
+from shared.eventstore import BatchProcessRecorder
 
 log = structlog.get_logger(__name__)
 
@@ -55,17 +56,17 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         mapper: Mapper,
         *,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         poll_interval: float = 0.05,
         topic_prefix: str = "",
         relayed: Iterable[type[Any]] | None = None,
     ) -> None:
-        if not isinstance(app.recorder, ProcessRecorder):
+        if not isinstance(app.recorder, BatchProcessRecorder):
             raise TypeError(
-                "the relay needs an application with a process recorder (tracking table)"
+                "the relay needs a KafkaFedApplication's recorder (tracking table, relay batches)"
             )
         self.app = app
-        self.recorder: ProcessRecorder = app.recorder
+        self.recorder: BatchProcessRecorder = app.recorder
         self.producer = producer
         self.mapper = mapper
         self.batch_size = batch_size
@@ -91,7 +92,7 @@ class OutboxRelay:
     async def publish_after(self, position: int) -> int | None:
         """Publish one batch after `position`; return the new position, None when none were new."""
         notifications = await asyncio.to_thread(
-            self.recorder.select_notifications, start=position + 1, limit=self.batch_size
+            self.recorder.select_relay_batch, position, self.batch_size, self.relayed
         )
         if not notifications:
             return None
