@@ -86,6 +86,24 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+class Lease:
+    """An advisory lock held for as long as its connection lives: when the holder dies, the
+    database ends the session and the lease is free for another process."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def held(self) -> bool:
+        try:
+            self.conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def release(self) -> None:
+        self.conn.close()
+
+
 class BatchProcessRecorder(PostgresProcessRecorder):
     """The library's PostgreSQL process recorder, inserting a batch's events as four arrays.
 
@@ -156,6 +174,26 @@ class BatchProcessRecorder(PostgresProcessRecorder):
                 )
                 for row in cursor.fetchall()
             ]
+
+    def try_lease(self, name: str) -> Lease | None:
+        """Take the lease `name` in this schema if nobody holds it (a PostgreSQL advisory lock
+        held by a connection of its own); None when another process holds it."""
+        pool_kwargs = self.datastore.pool.kwargs
+        assert isinstance(pool_kwargs, dict), "the datastore's pool is configured with a dict"
+        kwargs = {k: v for k, v in pool_kwargs.items() if k != "row_factory"}
+        conn = psycopg.connect(**kwargs, autocommit=True)
+        try:
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                (f"{self.datastore.schema}.{name}",),
+            ).fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        if row is None or not row[0]:
+            conn.close()
+            return None
+        return Lease(conn)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,7 +25,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
-from shared.eventstore import BatchProcessRecorder
+from shared.eventstore import BatchProcessRecorder, Lease
 
 log = structlog.get_logger(__name__)
 
@@ -60,6 +61,7 @@ class OutboxRelay:
         poll_interval: float = 0.05,
         topic_prefix: str = "",
         relayed: Iterable[type[Any]] | None = None,
+        standby_interval: float = 1.0,
     ) -> None:
         if not isinstance(app.recorder, BatchProcessRecorder):
             raise TypeError(
@@ -76,13 +78,41 @@ class OutboxRelay:
         # which is most of a busy service's notification log.
         self.relayed = {get_topic(cls) for cls in relayed} if relayed is not None else None
         self.published = 0
+        self.standby_interval = standby_interval
+        self.leading = False
 
     def position(self) -> int:
         return self.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
 
     async def run(self) -> None:
-        position = await asyncio.to_thread(self.position)
+        """Publish while this process holds the service's relay lease; otherwise stand by.
+
+        Replicas of a service share one outbox: one relay at a time publishes it (the others
+        would only publish the same events again), and a standby takes over within a second or
+        two of the leader's process or connection dying.
+        """
         while True:
+            lease = await asyncio.to_thread(self.recorder.try_lease, RELAY_TRACKING_NAME)
+            if lease is None:
+                await asyncio.sleep(self.standby_interval)
+                continue
+            log.info("outbox relay leading", tracking=RELAY_TRACKING_NAME)
+            self.leading = True
+            try:
+                await self._lead(lease)
+            finally:
+                self.leading = False
+                await asyncio.to_thread(lease.release)
+            log.warning("outbox relay lost its lease; standing by")
+
+    async def _lead(self, lease: Lease) -> None:
+        position = await asyncio.to_thread(self.position)
+        checked = time.monotonic()
+        while True:
+            if time.monotonic() - checked >= self.standby_interval:
+                if not await asyncio.to_thread(lease.held):
+                    return
+                checked = time.monotonic()
             published = await self.publish_after(position)
             if published is None:
                 await asyncio.sleep(self.poll_interval)
