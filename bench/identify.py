@@ -1,8 +1,8 @@
 """Benchmark: the identify service ingesting a large municipality's baseline.
 
 `./run bench identify [PERSONS]` (default 100,000): population + SS 12000 records of one
-municipality go through the running identify service (its own process; `KAA_BENCH_REPLICAS=N`
-runs N members of its consumer group); measured in one run:
+municipality go through the running identify service: two processes in one consumer group by
+default (one per core here; `KAA_BENCH_REPLICAS=N` runs N); measured in one run:
 persons/s until the last YouthIdentified is on Kafka, and the raw aiokafka produce+consume rate of
 the same records as the baseline. Writes bench/results/identify.json.
 """
@@ -87,7 +87,7 @@ def main() -> None:
         population = keyed_lines(feeds.population, deployment.pseudonym_key)
         asyncio.run(deployment.reset())
         platform = deployment.start(dict(os.environ), names=["identify"])
-        replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "1"))
+        replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
         for _ in range(replicas - 1):
             platform.add_replica("identify", free_port())
         try:

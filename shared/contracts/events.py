@@ -1,4 +1,4 @@
-"""The integration events of the first slice, version 1.
+"""The integration events of the platform, version 1.
 
 A change that breaks a consumer gets a new `schema_version` (and, if needed, a new topic `…v2`);
 adding an optional field does not.
@@ -10,7 +10,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
@@ -115,13 +115,187 @@ class MeasureOffered(IntegrationEvent):
     can_start_on: date | None = None
 
 
+class ContactEstablished(IntegrationEvent):
+    """The caseworker and the youth are in contact (a conversation, a meeting)."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["ContactEstablished"] = "ContactEstablished"
+    schema_version: Literal[1] = 1
+    established_at: AwareDatetime
+    channel: ContactChannel
+
+
+class YouthInformed(IntegrationEvent):
+    """The youth was told about the municipality's offer (what the activity responsibility gives)."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["YouthInformed"] = "YouthInformed"
+    schema_version: Literal[1] = 1
+    informed_at: AwareDatetime
+    channel: ContactChannel
+
+
+OccupationTense = Literal["previous", "current", "planned"]
+
+
+class OccupationRecorded(IntegrationEvent):
+    """What the youth does, did or will do (sysselsättning), coded in a versioned code list."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["OccupationRecorded"] = "OccupationRecorded"
+    schema_version: Literal[1] = 1
+    occupation_id: uuid.UUID
+    category: str = Field(description="Code of the occupation code list.")
+    code_list_version: str
+    tense: OccupationTense
+    from_date: date
+    to_date: date | None = None
+    confirmed_on: date = Field(description="When the caseworker learnt or confirmed it.")
+
+
+class CaseAssigned(IntegrationEvent):
+    """The youth's case was given to a caseworker or a team (a reassignment is a new event)."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["CaseAssigned"] = "CaseAssigned"
+    schema_version: Literal[1] = 1
+    assignee_kind: Literal["caseworker", "team"]
+    assignee: str
+    previous_assignee: str | None = None
+
+
+EffortResponsible = Literal["youth", "municipality", "other_actor"]
+
+
+class PlanEffort(BaseModel):
+    """One effort of an individual plan (DOMAIN.md section 3, points 2–6)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    effort_id: uuid.UUID
+    description: str
+    responsible: EffortResponsible
+    other_actor: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    end_reason: str | None = None
+
+
+class PlanMapping(BaseModel):
+    """Kartläggning: the youth's goals, needs and expectations, as short structured items."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    goals: list[str] = Field(default_factory=list)
+    needs: list[str] = Field(default_factory=list)
+    expectations: list[str] = Field(default_factory=list)
+    interests: list[str] = Field(default_factory=list)
+
+
+class IndividualPlanRevised(IntegrationEvent):
+    """A new revision of the youth's individual plan; earlier revisions stay as they were."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["IndividualPlanRevised"] = "IndividualPlanRevised"
+    schema_version: Literal[1] = 1
+    revision: int = Field(ge=1)
+    valid_from: date
+    goal: str
+    mapping: PlanMapping
+    efforts: list[PlanEffort]
+    follow_up_on: date | None = None
+    evaluation_on: date | None = None
+
+
+class MeasureAccepted(IntegrationEvent):
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["MeasureAccepted"] = "MeasureAccepted"
+    schema_version: Literal[1] = 1
+    measure_id: uuid.UUID
+    accepted_on: date
+
+
+class MeasureDeclined(IntegrationEvent):
+    """The youth said no; measures are voluntary. A re-offer reminder is scheduled."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["MeasureDeclined"] = "MeasureDeclined"
+    schema_version: Literal[1] = 1
+    measure_id: uuid.UUID
+    declined_on: date
+
+
+class MeasureStarted(IntegrationEvent):
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["MeasureStarted"] = "MeasureStarted"
+    schema_version: Literal[1] = 1
+    measure_id: uuid.UUID
+    started_on: date
+
+
+class MeasureEnded(IntegrationEvent):
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["MeasureEnded"] = "MeasureEnded"
+    schema_version: Literal[1] = 1
+    measure_id: uuid.UUID
+    ended_on: date
+    end_reason: str = Field(description="Code of the measure-end-reason code list.")
+    occupation_after: str | None = Field(
+        default=None, description="Code of the occupation code list: what the youth does next."
+    )
+
+
+FollowUpSubject = Literal["plan_follow_up", "plan_evaluation", "measure_reoffer"]
+
+
+class FollowUpScheduled(IntegrationEvent):
+    """Something to come back to on a date; it appears on the caseworker's worklist when due."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["FollowUpScheduled"] = "FollowUpScheduled"
+    schema_version: Literal[1] = 1
+    follow_up_id: uuid.UUID
+    subject: FollowUpSubject
+    due_on: date
+    measure_id: uuid.UUID | None = None
+
+
+class FollowUpCompleted(IntegrationEvent):
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["FollowUpCompleted"] = "FollowUpCompleted"
+    schema_version: Literal[1] = 1
+    follow_up_id: uuid.UUID
+    completed_on: date
+
+
+class ObjectionRecorded(IntegrationEvent):
+    """The youth objected to being in the register or to the municipality's efforts. Processing
+    is lawful all the same (förordning 2006:39 § 1): the youth stays in the register; measures
+    remain voluntary."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["ObjectionRecorded"] = "ObjectionRecorded"
+    schema_version: Literal[1] = 1
+    objected_on: date
+
+
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     YouthIdentified,
     YouthLeftScope,
     SchoolNotificationReceived,
     AbsenceReported,
     ContactAttempted,
+    ContactEstablished,
+    YouthInformed,
+    OccupationRecorded,
+    CaseAssigned,
+    IndividualPlanRevised,
     MeasureOffered,
+    MeasureAccepted,
+    MeasureDeclined,
+    MeasureStarted,
+    MeasureEnded,
+    FollowUpScheduled,
+    FollowUpCompleted,
+    ObjectionRecorded,
 )
 
 AnyEvent = Annotated[
@@ -130,7 +304,19 @@ AnyEvent = Annotated[
     | SchoolNotificationReceived
     | AbsenceReported
     | ContactAttempted
-    | MeasureOffered,
+    | ContactEstablished
+    | YouthInformed
+    | OccupationRecorded
+    | CaseAssigned
+    | IndividualPlanRevised
+    | MeasureOffered
+    | MeasureAccepted
+    | MeasureDeclined
+    | MeasureStarted
+    | MeasureEnded
+    | FollowUpScheduled
+    | FollowUpCompleted
+    | ObjectionRecorded,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

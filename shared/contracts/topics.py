@@ -24,8 +24,14 @@ def dead_letter_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def all_topic_specs(partitions: int = 3, prefix: str = "") -> list[TopicSpec]:
-    """Every topic of the platform, dead-letter topics included, all kept forever."""
+PARTITIONS = 6
+
+
+def all_topic_specs(partitions: int = PARTITIONS, prefix: str = "") -> list[TopicSpec]:
+    """Every topic of the platform, dead-letter topics included, all kept forever.
+
+    Six partitions: a consumer group of 1, 2, 3 or 6 members gets an even share of every topic.
+    """
     names = [f"{prefix}{name}" for name in (*EVENT_TOPICS, *FEED_TOPICS)]
     return [TopicSpec(name, partitions=partitions) for name in names] + [
         TopicSpec(dead_letter_topic(name), partitions=1) for name in names

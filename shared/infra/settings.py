@@ -41,7 +41,7 @@ class InfraSettings(BaseSettings):
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
     kafka_heap: str = Field(default="768m", pattern=r"^\d+[mg]$")
     kafka_ready_timeout: float = Field(default=120.0, gt=0)
-    kafka_partitions: int = Field(default=3, ge=1, description="Default partitions of a new topic.")
+    kafka_partitions: int = Field(default=6, ge=1, description="Default partitions of a new topic.")
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Field(default=15432, ge=1, le=65535)
     postgres_ready_timeout: float = Field(default=60.0, gt=0)
