@@ -9,13 +9,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from shared.auth import Principal, principal_dependency, require_role
-from shared.cases import CaseApplication, CaseNotFound, NotInScope, ScopedYouthCase
+from shared.cases import (
+    CaseApplication,
+    CaseNotFound,
+    CommandRefused,
+    NotInScope,
+    ScopedYouthCase,
+)
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS
 from shared.eventstore import ensure_schema, eventsourcing_env
@@ -27,11 +38,30 @@ from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
 C = TypeVar("C", bound=ScopedYouthCase)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+CLOCK_SKEW = timedelta(minutes=5)
 
 
-def caseworker(settings: ServiceSettings) -> Callable[..., Principal]:
-    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
-    return require_role(authenticate, "caseworker", "coordinator")
+@dataclass(frozen=True)
+class CaseRoutes:
+    """What a caseworker service's routes need: who may call, and what day it is."""
+
+    caseworker: Callable[..., Principal]
+    coordinator: Callable[..., Principal]
+    settings: ServiceSettings
+
+    def today(self) -> date:
+        return self.settings.today or datetime.now(STOCKHOLM).date()
+
+    def check_past(self, field: str, value: date | datetime) -> None:
+        """Refuse a date that should lie in the past (or today) but is in the future."""
+        if isinstance(value, datetime):
+            now = datetime.now(UTC) if self.settings.today is None else None
+            if now is not None and value > now + CLOCK_SKEW:
+                raise CommandRefused(field, "is in the future")
+            value = value.astimezone(STOCKHOLM).date()
+        if value > self.today():
+            raise CommandRefused(field, "is in the future")
 
 
 def application_of(request: Request) -> CaseApplication:
@@ -50,7 +80,8 @@ async def record_on_case(
     """Run a recording command on the caller's case, off the event loop.
 
     `record(case, correlation_id)` returns False when the thing was already recorded (a retried
-    request), which answers 200 instead of 201. Domain refusals become 404 / 409.
+    request), which answers 200 instead of 201. Refusals become 404 / 409 / 422 (see
+    `refusal_handlers`).
     """
     application = application_of(request)
     correlation_id = uuid.uuid4()
@@ -60,22 +91,40 @@ async def record_on_case(
             raise TypeError(f"expected a {case_class.__name__}")
         return record(case, correlation_id)
 
-    try:
-        recorded: bool = await asyncio.to_thread(
-            application.command, youth_id, caller.tenant, action
-        )
-    except CaseNotFound:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
-        ) from None
-    except NotInScope:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            "youth_id: the youth is not in the municipality's activity responsibility now",
-        ) from None
+    recorded: bool = await asyncio.to_thread(application.command, youth_id, caller.tenant, action)
     if not recorded:
         response.status_code = status.HTTP_200_OK
     return recorded
+
+
+def add_refusal_handlers(app: FastAPI) -> None:
+    """Domain refusals as HTTP answers naming the field and the reason; another municipality's
+    youth is 'not found' (its existence is not disclosed)."""
+
+    def problem(code: int, detail: str, field: str, reason: str) -> JSONResponse:
+        return JSONResponse(
+            status_code=code,
+            content={"detail": detail, "errors": [{"field": field, "problem": reason}]},
+        )
+
+    @app.exception_handler(CaseNotFound)
+    async def _not_found(request: Request, exc: CaseNotFound) -> JSONResponse:
+        return problem(404, "not found", "youth_id", "no such youth in your municipality")
+
+    @app.exception_handler(NotInScope)
+    async def _not_in_scope(request: Request, exc: NotInScope) -> JSONResponse:
+        return problem(
+            409,
+            "not allowed now",
+            "youth_id",
+            "the youth is not in the municipality's activity responsibility now",
+        )
+
+    @app.exception_handler(CommandRefused)
+    async def _refused(request: Request, exc: CommandRefused) -> JSONResponse:
+        if exc.conflict:
+            return problem(409, "not allowed now", exc.field, exc.reason)
+        return problem(422, "invalid request", exc.field, exc.reason)
 
 
 def create_case_service(
@@ -85,8 +134,13 @@ def create_case_service(
     application_class: type[CaseApplication],
     mapper: Mapper,
     relayed: tuple[type[Any], ...],
-    routes: Callable[[Callable[..., Principal]], APIRouter],
+    routes: Callable[[CaseRoutes], APIRouter],
+    also_consume: dict[str, Callable[[Any], Callable[[list[Any], str, int, int], None]]]
+    | None = None,
 ) -> FastAPI:
+    """A caseworker service. `also_consume` maps further topics to the application method that
+    takes their batches (outreach reads the measures service's follow-ups)."""
+
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(ensure_schema, database_url, name)
@@ -95,12 +149,21 @@ def create_case_service(
         )
         producer = idempotent_producer(settings)
         await producer.start()
+        handlers: dict[str, Callable[[list[Any], str, int, int], None]] = {
+            settings.topic(IDENTIFY_EVENTS): application.take_in_identify_batch,
+            **{settings.topic(t): pick(application) for t, pick in (also_consume or {}).items()},
+        }
+
+        def apply_batch(messages: list[Any], topic: str, partition: int, offset: int) -> None:
+            handlers[topic](messages, topic, partition, offset)
+
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
         consumer = ExactlyOnceConsumer[AnyEvent](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.{name}",
-            topics=[settings.topic(IDENTIFY_EVENTS)],
+            topics=list(handlers),
             parse=parser(TypeAdapter(AnyEvent), settings.tenants),
-            sink=EventStoreSink(application, application.take_in_identify_batch),
+            sink=EventStoreSink(application, apply_batch),
             dead_letters=producer,
             service=name,
             batch_size=settings.batch_size,
@@ -111,13 +174,23 @@ def create_case_service(
         loops.add("identify-consumer", consumer.run)
         loops.add("outbox-relay", relay.run)
         app.state.application = application
+        app.state.pool = pool
+        app.state.schema = name
 
         async def teardown() -> None:
             await producer.stop()
+            await pool.close()
             await asyncio.to_thread(application.close)
 
         return teardown
 
     app = service_app(title=f"kaa {name}", settings=settings, setup=setup)
-    app.include_router(routes(caseworker(settings)))
+    add_refusal_handlers(app)
+    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    context = CaseRoutes(
+        caseworker=require_role(authenticate, "caseworker", "coordinator"),
+        coordinator=require_role(authenticate, "coordinator"),
+        settings=settings,
+    )
+    app.include_router(routes(context))
     return app

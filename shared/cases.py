@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.contracts.events import YouthIdentified, YouthLeftScope
+from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 from shared.eventstore import KafkaFedApplication
 
 
@@ -25,6 +26,23 @@ class CaseNotFound(LookupError):
 
 class NotInScope(RuntimeError):
     """The youth is known but not in the municipality's activity responsibility now."""
+
+
+class CommandRefused(ValueError):
+    """A command the domain refuses before anything is recorded: the field and the reason.
+
+    `conflict` marks a refusal because of the case's state (a transition that is not allowed,
+    409) rather than because of the input itself (422).
+    """
+
+    def __init__(self, field: str, reason: str, *, conflict: bool = False) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.conflict = conflict
+
+
+REFUSALS: tuple[type[BaseException], ...] = (CaseNotFound, NotInScope, CommandRefused)
 
 
 class ScopedYouthCase(Aggregate):
@@ -50,24 +68,54 @@ class ScopedYouthCase(Aggregate):
         self.tenant: str = tenant
         self.open_episode: str | None = None
         self.closed_episodes: list[str] = []
+        self.entered_on: date | None = None
+        self.scope_ends_on: date | None = None
+        self.left_on: date | None = None
+        self.left_reason: str | None = None
 
     @property
     def in_scope(self) -> bool:
         return self.open_episode is not None
 
+    def on_identify_event(self, message: Any) -> None:
+        """Take in one of identify's events (scope opened or closed, a school notification)."""
+        if isinstance(message, YouthIdentified):
+            self.on_identified(message)
+        elif isinstance(message, YouthLeftScope):
+            self.on_left_scope(message)
+        elif isinstance(message, SchoolNotificationReceived):
+            self.on_school_notification(message)
+
     def on_identified(self, message: YouthIdentified) -> None:
         episode = str(message.scope_episode_id)
         if episode != self.open_episode and episode not in self.closed_episodes:
-            self._scope_opened(episode, message.entered_on, message.event_id)
+            self._scope_opened(episode, message.entered_on, message.event_id, message.scope_ends_on)
 
     def on_left_scope(self, message: YouthLeftScope) -> None:
         episode = str(message.scope_episode_id)
         if episode not in self.closed_episodes:
             self._scope_closed(episode, message.left_on, message.reason, message.event_id)
 
+    def on_school_notification(self, message: SchoolNotificationReceived) -> None:
+        """A school's notification about the youth; what it means is the subclass's business."""
+
     @event("ScopeOpened")
-    def _scope_opened(self, scope_episode_id: str, entered_on: date, cause: uuid.UUID) -> None:
+    def _scope_opened(
+        self,
+        scope_episode_id: str,
+        entered_on: date,
+        cause: uuid.UUID,
+        scope_ends_on: date | None = None,
+    ) -> None:
         self.open_episode = scope_episode_id
+        self.entered_on = entered_on
+        self.scope_ends_on = scope_ends_on
+        self.left_on = None
+        self.left_reason = None
+        self.scope_opened()
+
+    def scope_opened(self) -> None:
+        """Hook: a new scope episode began (state only; runs inside the event's apply)."""
 
     @event("ScopeClosed")
     def _scope_closed(
@@ -76,6 +124,8 @@ class ScopedYouthCase(Aggregate):
         self.closed_episodes.append(scope_episode_id)
         if self.open_episode == scope_episode_id:
             self.open_episode = None
+            self.left_on = left_on
+            self.left_reason = reason
 
     def check_tenant(self, tenant: str) -> None:
         if tenant != self.tenant:
@@ -86,6 +136,36 @@ class ScopedYouthCase(Aggregate):
             raise NotInScope
 
 
+_RULES_NAMESPACE = uuid.UUID("5b0f3c1e-8a57-4d2b-9c1a-6f0e2d7b4a93")
+
+
+class TenantRules(Aggregate):
+    """A municipality's own time rules for casework (no statutory day limits exist; DOMAIN.md
+    section 4), set by its coordinators. Every change is an event: the rules in force on any
+    past day can be shown."""
+
+    @staticmethod
+    def create_id(tenant: str, rules: dict[str, int], actor: str) -> uuid.UUID:
+        return uuid.uuid5(_RULES_NAMESPACE, tenant)
+
+    @event("Configured")
+    def __init__(self, tenant: str, rules: dict[str, int], actor: str) -> None:
+        self.tenant = tenant
+        self.rules = dict(rules)
+
+    @event("Reconfigured")
+    def reconfigure(self, rules: dict[str, int], actor: str) -> None:
+        self.rules = {**self.rules, **rules}
+
+
+@dataclass(frozen=True)
+class Rule:
+    default: int
+    minimum: int
+    maximum: int
+    description: str
+
+
 C = TypeVar("C", bound=ScopedYouthCase)
 R = TypeVar("R")
 
@@ -94,6 +174,35 @@ class CaseApplication(KafkaFedApplication):
     """An event store of youth cases, fed with identify's events, commanded over HTTP."""
 
     case_class: type[ScopedYouthCase] = ScopedYouthCase
+    rule_book: ClassVar[dict[str, Rule]] = {}
+
+    def rules(self, tenant: str) -> dict[str, int]:
+        """The tenant's rules: the documented defaults, overridden by what its coordinators set."""
+        configured: TenantRules | None = self.get_or_none(uuid.uuid5(_RULES_NAMESPACE, tenant), {})
+        rules = {name: rule.default for name, rule in self.rule_book.items()}
+        if configured is not None:
+            rules.update({k: v for k, v in configured.rules.items() if k in rules})
+        return rules
+
+    def configure_rules(self, tenant: str, changes: dict[str, int], actor: str) -> dict[str, int]:
+        for name, value in changes.items():
+            rule = self.rule_book.get(name)
+            if rule is None:
+                raise CommandRefused(name, f"no such rule; known: {', '.join(self.rule_book)}")
+            if not rule.minimum <= value <= rule.maximum:
+                raise CommandRefused(name, f"must be between {rule.minimum} and {rule.maximum}")
+
+        def work() -> dict[str, int]:
+            rules_id = uuid.uuid5(_RULES_NAMESPACE, tenant)
+            configured: TenantRules | None = self.get_or_none(rules_id, {})
+            if configured is None:
+                configured = TenantRules(tenant, dict(changes), actor)
+            else:
+                configured.reconfigure(dict(changes), actor)
+            self.save_tracked([configured], None, 0, 0)
+            return self.rules(tenant)
+
+        return cast(dict[str, int], self.retrying(work))
 
     def take_in_identify_batch(
         self, messages: list[Any], topic: str, partition: int, next_offset: int
@@ -108,20 +217,25 @@ class CaseApplication(KafkaFedApplication):
     def _apply_identify_batch(
         self, messages: list[Any], topic: str, partition: int, next_offset: int
     ) -> None:
-        # Other identify events (school notifications) do not change a case's scope.
-        scope_messages = [m for m in messages if isinstance(m, YouthIdentified | YouthLeftScope)]
+        relevant = [
+            m
+            for m in messages
+            if isinstance(m, YouthIdentified | YouthLeftScope | SchoolNotificationReceived)
+        ]
         cache: dict[uuid.UUID, ScopedYouthCase] = {}
-        self.preload((m.youth_id for m in scope_messages), cache)
-        for message in scope_messages:
+        self.preload((m.youth_id for m in relevant), cache)
+        for message in relevant:
             case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
             if case is None:
                 case = self.case_class.open(message.youth_id, message.tenant)
                 cache[message.youth_id] = case
-            if isinstance(message, YouthIdentified):
-                case.on_identified(message)
-            elif isinstance(message, YouthLeftScope):
-                case.on_left_scope(message)
-        self.save_tracked(cache.values(), topic, partition, next_offset)
+            case.on_identify_event(message)
+        cases = [c for c in cache.values() if c is not None]
+        self.save_tracked(cases, topic, partition, next_offset, read_model=self.read_model(cases))
+
+    def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
+        """Hook: read-table rows for these cases, written in the same transaction (none here)."""
+        return []
 
     def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
         """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write."""
@@ -132,8 +246,21 @@ class CaseApplication(KafkaFedApplication):
                 raise CaseNotFound
             case.check_tenant(tenant)
             case.check_in_scope()
-            result = action(case)
-            self.save_tracked([case], None, 0, 0)
+            try:
+                result = action(case)
+            except REFUSALS:
+                if case.pending_events:  # refused half-way: forget the changed copy
+                    self.forget(case.id)
+                raise
+            self.save_tracked([case], None, 0, 0, read_model=self.read_model([case]))
             return result
 
-        return cast(R, self.retrying(work, refusals=(CaseNotFound, NotInScope)))
+        return cast(R, self.retrying(work, refusals=REFUSALS))
+
+    def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:
+        """The caller's case for reading (in scope or not); CaseNotFound for another tenant's."""
+        case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
+        if case is None:
+            raise CaseNotFound
+        case.check_tenant(tenant)
+        return case

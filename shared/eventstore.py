@@ -201,6 +201,40 @@ class BatchProcessRecorder(PostgresProcessRecorder):
         return None  # nothing here uses the new notification ids (the relay reads the table)
 
 
+class ReadModelRecorder(BatchProcessRecorder):
+    """A recorder that also writes a service's read tables in the events' own transaction.
+
+    Subclasses list their tables' DDL (`{schema}` stands for the service's schema); a save passes
+    `read_model=[(statement, rows), ...]`, each statement run for its rows. A read table can then
+    never disagree with the events after a crash, and a redelivered batch rewrites the same rows.
+    """
+
+    read_model_ddl: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        events_table_name: str = "stored_events",
+        tracking_table_name: str = "notification_tracking",
+    ) -> None:
+        super().__init__(
+            datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
+        )
+        for ddl in self.read_model_ddl:
+            self.sql_create_statements.append(
+                sql.SQL(ddl).format(schema=sql.Identifier(datastore.schema))
+            )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        for statement, rows in kwargs.get("read_model") or ():
+            if rows:
+                curs.executemany(statement, rows)
+
+
 class KafkaFedApplication(Application[uuid.UUID]):
     """An event-sourced application whose input is Kafka, tracked per topic partition.
 
@@ -325,6 +359,10 @@ class KafkaFedApplication(Application[uuid.UUID]):
             raise
         for saved_id, saved in processing.aggregates.items():
             self._remember(saved_id, saved)
+
+    def forget(self, aggregate_id: uuid.UUID) -> None:
+        """Drop an aggregate from memory (it holds changes that will not be saved)."""
+        self._recent.pop(aggregate_id, None)
 
     def _remember(self, aggregate_id: uuid.UUID, aggregate: Any) -> None:
         if self._recent_max <= 0:

@@ -1,10 +1,83 @@
-"""Use cases of the measures service."""
+"""Use cases of the measures service: cases fed by identify, the measure catalogue, the rules."""
 
 from __future__ import annotations
 
-from services.measures.domain import MeasuresCase
-from shared.cases import CaseApplication
+from typing import Any, cast
+
+from services.measures.domain import CONSORTIUM, MeasureCatalogue, MeasuresCase
+from shared.cases import CaseApplication, CommandRefused, Rule
+from shared.codelists import code_list
+
+RULE_BOOK = {
+    "reoffer_after_days": Rule(30, 1, 365, "Days after a decline until a re-offer is due."),
+}
 
 
 class MeasuresApplication(CaseApplication):
     case_class = MeasuresCase
+    rule_book = RULE_BOOK
+
+    def catalogue(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """The measures the municipality can offer: the standard ones, its own, and the partner
+        offerings of the consortium; a retired entry of its own or the consortium's is left out."""
+        entries: dict[str, dict[str, Any]] = {
+            code: {"code": code, "name": name, "description": None, "provider": None,
+                   "source": "standard"}
+            for code, name in code_list("measure-type").codes.items()
+        }  # fmt: skip
+        for owner, source in ((CONSORTIUM, "consortium"), (tenant, "municipality")):
+            catalogue: MeasureCatalogue | None = self.get_or_none(
+                MeasureCatalogue.create_id(owner), {}
+            )
+            for code, entry in (catalogue.entries if catalogue else {}).items():
+                if entry["retired"]:
+                    entries.pop(code, None)
+                else:
+                    entries[code] = {**entry, "source": source}
+                    entries[code].pop("retired")
+        return entries
+
+    def check_measure_type(self, tenant: str, code: str) -> None:
+        if code not in self.catalogue(tenant):
+            raise CommandRefused("measure_type", "not in the municipality's measure catalogue")
+
+    def define_entry(
+        self,
+        tenant: str,
+        code: str,
+        *,
+        name: str,
+        description: str | None,
+        provider: str | None,
+        shared: bool,
+        actor: str,
+    ) -> dict[str, Any]:
+        owner = CONSORTIUM if shared else tenant
+
+        def work() -> dict[str, Any]:
+            catalogue = self._catalogue_of(owner)
+            catalogue.define(code, name, description, provider, actor)
+            self.save_tracked([catalogue], None, 0, 0)
+            return self.catalogue(tenant)[code]
+
+        return cast(dict[str, Any], self.retrying(work))
+
+    def retire_entry(self, tenant: str, code: str, *, shared: bool, actor: str) -> None:
+        owner = CONSORTIUM if shared else tenant
+
+        def work() -> None:
+            catalogue = self._catalogue_of(owner)
+            entry = catalogue.entries.get(code)
+            if entry is None or entry["retired"]:
+                raise CommandRefused(
+                    "code", f"not an active entry of the {'consortium' if shared else 'municipality'}"
+                    "'s own catalogue"
+                )  # fmt: skip
+            catalogue.retire(code, actor)
+            self.save_tracked([catalogue], None, 0, 0)
+
+        self.retrying(work, refusals=(CommandRefused,))
+
+    def _catalogue_of(self, owner: str) -> MeasureCatalogue:
+        catalogue: MeasureCatalogue | None = self.get_or_none(MeasureCatalogue.create_id(owner), {})
+        return catalogue if catalogue is not None else MeasureCatalogue(owner)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.measures.application import MeasuresApplication
-from services.measures.domain import MeasuresCase
 from services.measures.http import routes
-from services.measures.integration import to_integration_event
+from services.measures.integration import RELAYED, to_integration_event
 from shared.case_service import create_case_service
 from shared.settings import ServiceSettings
 
@@ -18,6 +17,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings=settings,
         application_class=MeasuresApplication,
         mapper=to_integration_event,
-        relayed=(MeasuresCase.MeasureOffered,),  # type: ignore[attr-defined]
+        relayed=RELAYED,
         routes=routes,
     )

@@ -1,13 +1,29 @@
-"""The measures case: measures (åtgärder) offered to a youth; participation is always voluntary."""
+"""The measures case: the youth's individual plan and the measures offered (DOMAIN.md sections 3
+and 4). Participation is voluntary: a decline is recorded and schedules a re-offer reminder, an
+objection is recorded and changes nothing in the register.
+
+A measure goes offered → accepted or declined → started → ended; a declined measure may be
+offered again. Every plan revision is kept; the plan in force on any day can be shown.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
+from typing import Any
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
-from shared.cases import ScopedYouthCase
+from shared.cases import CommandRefused, ScopedYouthCase
+from shared.codelists import code_list
+
+_FOLLOW_UP_NAMESPACE = uuid.UUID("9d4c2f7a-61b3-4e0f-8a25-3c7d9e1b5f60")
+
+
+def _follow_up_id(case_id: uuid.UUID, subject: str, measure_id: str | None = None) -> str:
+    """Plan follow-ups have one open id per subject (a revision moves its date); a re-offer
+    reminder has one per decline."""
+    return str(uuid.uuid5(_FOLLOW_UP_NAMESPACE, f"{case_id}:{subject}:{measure_id or ''}"))
 
 
 class MeasuresCase(ScopedYouthCase):
@@ -15,6 +31,18 @@ class MeasuresCase(ScopedYouthCase):
     def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
         self._start_case(tenant)
         self.measure_ids: tuple[str, ...] = ()
+        self.measures: dict[str, dict[str, Any]] = {}
+        self.plan_revisions: list[dict[str, Any]] = []
+        self.follow_ups: dict[str, dict[str, Any]] = {}
+        self.objections: list[date] = []
+
+    # -- measures -------------------------------------------------------------------------------
+
+    def measure(self, measure_id: uuid.UUID, field: str = "measure_id") -> dict[str, Any]:
+        found = self.measures.get(str(measure_id))
+        if found is None:
+            raise CommandRefused(field, "no such measure for this youth")
+        return found
 
     def offer_measure(
         self,
@@ -24,19 +52,32 @@ class MeasuresCase(ScopedYouthCase):
         can_start_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
+        content: str | None = None,
     ) -> bool:
-        """Record an offer; False when this measure id was already recorded (a retry)."""
-        if str(measure_id) in self.measure_ids:
-            return False
+        """Offer a measure, or offer a declined one again; False for a repeated request."""
+        known = self.measures.get(str(measure_id))
+        if known is not None:
+            if known["state"] == "offered" and known["offered_on"] == offered_on:
+                return False
+            if known["state"] != "declined":
+                raise CommandRefused(
+                    "measure_id", f"the measure is {known['state']}; only a declined one is "
+                    "offered again", conflict=True,
+                )  # fmt: skip
+            if measure_type != known["measure_type"]:
+                raise CommandRefused("measure_type", "a re-offer is of the same measure type")
+            if offered_on < known["declined_on"]:
+                raise CommandRefused("offered_on", "is before the measure was declined")
+        if can_start_on is not None and can_start_on < offered_on:
+            raise CommandRefused("can_start_on", "is before offered_on")
         self._measure_offered(
-            self.tenant,
-            str(measure_id),
-            measure_type,
-            offered_on,
-            can_start_on,
-            actor,
-            correlation_id,
-        )
+            self.tenant, str(measure_id), measure_type, offered_on, can_start_on, actor,
+            correlation_id, content,
+        )  # fmt: skip
+        reminder = _follow_up_id(self.id, "measure_reoffer", str(measure_id))
+        pending = self.follow_ups.get(reminder)
+        if known is not None and pending is not None and pending["completed_on"] is None:
+            self._follow_up_completed(self.tenant, reminder, offered_on, actor, correlation_id)
         return True
 
     @event("MeasureOffered")
@@ -49,5 +90,296 @@ class MeasuresCase(ScopedYouthCase):
         can_start_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
+        content: str | None = None,
     ) -> None:
-        self.measure_ids = (*self.measure_ids, measure_id)
+        if measure_id not in self.measures:
+            self.measure_ids = (*self.measure_ids, measure_id)
+        self.measures[measure_id] = {
+            **self.measures.get(measure_id, {}),
+            "measure_type": measure_type,
+            "state": "offered",
+            "offered_on": offered_on,
+            "can_start_on": can_start_on,
+            "content": content,
+            "offers": self.measures.get(measure_id, {}).get("offers", 0) + 1,
+        }
+
+    def _transition(
+        self, measure_id: uuid.UUID, allowed_from: str, field: str, on: date, after: str
+    ) -> dict[str, Any]:
+        measure = self.measure(measure_id)
+        if measure["state"] != allowed_from:
+            raise CommandRefused(
+                "measure_id",
+                f"the measure is {measure['state']}; this needs it {allowed_from}",
+                conflict=True,
+            )
+        earlier: date = measure[after]
+        if on < earlier:
+            raise CommandRefused(field, f"is before {after} ({earlier})")
+        return measure
+
+    def accept(
+        self, measure_id: uuid.UUID, on: date, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        measure = self.measures.get(str(measure_id))
+        if measure and measure["state"] == "accepted" and measure["accepted_on"] == on:
+            return False
+        self._transition(measure_id, "offered", "accepted_on", on, "offered_on")
+        self._measure_accepted(self.tenant, str(measure_id), on, actor, correlation_id)
+        return True
+
+    @event("MeasureAccepted")
+    def _measure_accepted(
+        self, tenant: str, measure_id: str, accepted_on: date, actor: str, correlation_id: uuid.UUID
+    ) -> None:
+        self.measures[measure_id].update(state="accepted", accepted_on=accepted_on)
+
+    def decline(
+        self,
+        measure_id: uuid.UUID,
+        on: date,
+        reoffer_after_days: int,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        measure = self.measures.get(str(measure_id))
+        if measure and measure["state"] == "declined" and measure["declined_on"] == on:
+            return False
+        self._transition(measure_id, "offered", "declined_on", on, "offered_on")
+        self._measure_declined(self.tenant, str(measure_id), on, actor, correlation_id)
+        self._follow_up_scheduled(
+            self.tenant,
+            _follow_up_id(self.id, "measure_reoffer", str(measure_id)),
+            "measure_reoffer",
+            on + timedelta(days=reoffer_after_days),
+            str(measure_id),
+            actor,
+            correlation_id,
+        )
+        return True
+
+    @event("MeasureDeclined")
+    def _measure_declined(
+        self, tenant: str, measure_id: str, declined_on: date, actor: str, correlation_id: uuid.UUID
+    ) -> None:
+        self.measures[measure_id].update(state="declined", declined_on=declined_on)
+
+    def start(self, measure_id: uuid.UUID, on: date, actor: str, correlation_id: uuid.UUID) -> bool:
+        measure = self.measures.get(str(measure_id))
+        if measure and measure["state"] == "started" and measure["started_on"] == on:
+            return False
+        self._transition(measure_id, "accepted", "started_on", on, "accepted_on")
+        self._measure_started(self.tenant, str(measure_id), on, actor, correlation_id)
+        return True
+
+    @event("MeasureStarted")
+    def _measure_started(
+        self, tenant: str, measure_id: str, started_on: date, actor: str, correlation_id: uuid.UUID
+    ) -> None:
+        self.measures[measure_id].update(state="started", started_on=started_on)
+
+    def end(
+        self,
+        measure_id: uuid.UUID,
+        on: date,
+        end_reason: str,
+        occupation_after: str | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        measure = self.measures.get(str(measure_id))
+        if measure and measure["state"] == "ended" and measure["ended_on"] == on:
+            return False
+        reasons = code_list("measure-end-reason", on=on)
+        if end_reason not in reasons.codes:
+            raise CommandRefused("end_reason", f"unknown code (code list {reasons.name})")
+        if occupation_after is not None and occupation_after not in code_list("occupation").codes:
+            raise CommandRefused("occupation_after", "unknown code (code list occupation)")
+        self._transition(measure_id, "started", "ended_on", on, "started_on")
+        self._measure_ended(
+            self.tenant, str(measure_id), on, end_reason, occupation_after, actor, correlation_id
+        )
+        return True
+
+    @event("MeasureEnded")
+    def _measure_ended(
+        self,
+        tenant: str,
+        measure_id: str,
+        ended_on: date,
+        end_reason: str,
+        occupation_after: str | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.measures[measure_id].update(
+            state="ended", ended_on=ended_on, end_reason=end_reason,
+            occupation_after=occupation_after,
+        )  # fmt: skip
+
+    # -- the individual plan --------------------------------------------------------------------
+
+    def revise_plan(
+        self,
+        *,
+        valid_from: date,
+        goal: str,
+        mapping: dict[str, list[str]],
+        efforts: list[dict[str, Any]],
+        follow_up_on: date | None,
+        evaluation_on: date | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> int:
+        """Record a new revision of the plan; returns its number."""
+        if self.plan_revisions and valid_from < self.plan_revisions[-1]["valid_from"]:
+            raise CommandRefused(
+                "valid_from", "is before the valid_from of the plan's latest revision"
+            )
+        for n, effort in enumerate(efforts):
+            where = f"efforts[{n}]"
+            start, end = effort.get("start_date"), effort.get("end_date")
+            if start and end and end < start:
+                raise CommandRefused(f"{where}.end_date", "is before start_date")
+            if effort.get("end_reason") and not end:
+                raise CommandRefused(f"{where}.end_date", "an ended effort needs its end date")
+            if effort["responsible"] == "other_actor" and not effort.get("other_actor"):
+                raise CommandRefused(f"{where}.other_actor", "name the actor responsible")
+        for field, day in (("follow_up_on", follow_up_on), ("evaluation_on", evaluation_on)):
+            if day is not None and day < valid_from:
+                raise CommandRefused(field, "is before valid_from")
+        revision = len(self.plan_revisions) + 1
+        self._plan_revised(
+            self.tenant, revision, valid_from, goal, mapping, efforts, follow_up_on,
+            evaluation_on, actor, correlation_id,
+        )  # fmt: skip
+        for subject, day in (("plan_follow_up", follow_up_on), ("plan_evaluation", evaluation_on)):
+            follow_up_id = _follow_up_id(self.id, subject)
+            known = self.follow_ups.get(follow_up_id)
+            if day is not None and (known is None or known["due_on"] != day):
+                self._follow_up_scheduled(
+                    self.tenant, follow_up_id, subject, day, None, actor, correlation_id
+                )
+        return revision
+
+    @event("IndividualPlanRevised")
+    def _plan_revised(
+        self,
+        tenant: str,
+        revision: int,
+        valid_from: date,
+        goal: str,
+        mapping: dict[str, list[str]],
+        efforts: list[dict[str, Any]],
+        follow_up_on: date | None,
+        evaluation_on: date | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.plan_revisions.append(
+            {
+                "revision": revision,
+                "valid_from": valid_from,
+                "goal": goal,
+                "mapping": mapping,
+                "efforts": efforts,
+                "follow_up_on": follow_up_on,
+                "evaluation_on": evaluation_on,
+                "actor": actor,
+            }
+        )
+
+    def plan_on(self, day: date) -> dict[str, Any] | None:
+        """The revision in force on `day` (the latest one valid from then or earlier)."""
+        in_force = [r for r in self.plan_revisions if r["valid_from"] <= day]
+        return in_force[-1] if in_force else None
+
+    # -- follow-ups and objections --------------------------------------------------------------
+
+    @event("FollowUpScheduled")
+    def _follow_up_scheduled(
+        self,
+        tenant: str,
+        follow_up_id: str,
+        subject: str,
+        due_on: date,
+        measure_id: str | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.follow_ups[follow_up_id] = {
+            "follow_up_id": follow_up_id,
+            "subject": subject,
+            "due_on": due_on,
+            "measure_id": measure_id,
+            "completed_on": None,
+        }
+
+    def complete_follow_up(
+        self, follow_up_id: uuid.UUID, on: date, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        known = self.follow_ups.get(str(follow_up_id))
+        if known is None:
+            raise CommandRefused("follow_up_id", "no such follow-up for this youth")
+        if known["completed_on"] is not None:
+            return False
+        self._follow_up_completed(self.tenant, str(follow_up_id), on, actor, correlation_id)
+        return True
+
+    @event("FollowUpCompleted")
+    def _follow_up_completed(
+        self,
+        tenant: str,
+        follow_up_id: str,
+        completed_on: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.follow_ups[follow_up_id]["completed_on"] = completed_on
+
+    def record_objection(self, on: date, actor: str, correlation_id: uuid.UUID) -> bool:
+        if on in self.objections:
+            return False
+        self._objection_recorded(self.tenant, on, actor, correlation_id)
+        return True
+
+    @event("ObjectionRecorded")
+    def _objection_recorded(
+        self, tenant: str, objected_on: date, actor: str, correlation_id: uuid.UUID
+    ) -> None:
+        self.objections.append(objected_on)
+
+
+_CATALOGUE_NAMESPACE = uuid.UUID("2e8b6d14-0c9f-4a73-b5e1-7f3a9c2d6b08")
+CONSORTIUM = "consortium"
+
+
+class MeasureCatalogue(Aggregate):
+    """A municipality's measure catalogue, or (owner 'consortium') the partner offerings every
+    municipality of the deployment shares. The standard measures come from the code list."""
+
+    @staticmethod
+    def create_id(owner: str) -> uuid.UUID:
+        return uuid.uuid5(_CATALOGUE_NAMESPACE, owner)
+
+    @event("Created")
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    @event("EntryDefined")
+    def define(
+        self, code: str, name: str, description: str | None, provider: str | None, actor: str
+    ) -> None:
+        self.entries[code] = {
+            "code": code,
+            "name": name,
+            "description": description,
+            "provider": provider,
+            "retired": False,
+        }
+
+    @event("EntryRetired")
+    def retire(self, code: str, actor: str) -> None:
+        self.entries[code]["retired"] = True

@@ -3,30 +3,113 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from services.measures.domain import MeasuresCase
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events import MeasureOffered
+from shared.contracts.events import (
+    FollowUpCompleted,
+    FollowUpScheduled,
+    IndividualPlanRevised,
+    MeasureAccepted,
+    MeasureDeclined,
+    MeasureEnded,
+    MeasureOffered,
+    MeasureStarted,
+    ObjectionRecorded,
+    PlanEffort,
+    PlanMapping,
+)
 from shared.messaging.relay import event_id_for
 
+Case: Any = MeasuresCase
+RELAYED = (
+    Case.MeasureOffered,
+    Case.MeasureAccepted,
+    Case.MeasureDeclined,
+    Case.MeasureStarted,
+    Case.MeasureEnded,
+    Case.IndividualPlanRevised,
+    Case.FollowUpScheduled,
+    Case.FollowUpCompleted,
+    Case.ObjectionRecorded,
+)
 
-def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
-    if not isinstance(domain_event, MeasuresCase.MeasureOffered):  # type: ignore[attr-defined]
-        return None
-    return MeasureOffered(
-        event_id=event_id_for(
-            "measures", domain_event.originator_id, domain_event.originator_version
-        ),
-        tenant=domain_event.tenant,
-        youth_id=domain_event.originator_id,
-        occurred_at=datetime.combine(domain_event.offered_on, time.min, tzinfo=UTC),
-        recorded_at=domain_event.timestamp,
-        actor=domain_event.actor,
-        correlation_id=domain_event.correlation_id,
-        measure_id=uuid.UUID(domain_event.measure_id),
-        measure_type=domain_event.measure_type,
-        offered_on=domain_event.offered_on,
-        can_start_on=domain_event.can_start_on,
-    )
+
+def _envelope(e: Any, day: date | None = None) -> dict[str, Any]:
+    """Envelope fields; a fact about a day happened at its start (UTC), else when recorded."""
+    return {
+        "event_id": event_id_for("measures", e.originator_id, e.originator_version),
+        "tenant": e.tenant,
+        "youth_id": e.originator_id,
+        "occurred_at": datetime.combine(day, time.min, tzinfo=UTC) if day else e.timestamp,
+        "recorded_at": e.timestamp,
+        "actor": e.actor,
+        "correlation_id": e.correlation_id,
+    }
+
+
+def to_integration_event(e: Any) -> IntegrationEvent | None:
+    if isinstance(e, Case.MeasureOffered):
+        return MeasureOffered(
+            **_envelope(e, e.offered_on),
+            measure_id=uuid.UUID(e.measure_id),
+            measure_type=e.measure_type,
+            offered_on=e.offered_on,
+            can_start_on=e.can_start_on,
+        )
+    if isinstance(e, Case.MeasureAccepted):
+        return MeasureAccepted(
+            **_envelope(e, e.accepted_on),
+            measure_id=uuid.UUID(e.measure_id),
+            accepted_on=e.accepted_on,
+        )
+    if isinstance(e, Case.MeasureDeclined):
+        return MeasureDeclined(
+            **_envelope(e, e.declined_on),
+            measure_id=uuid.UUID(e.measure_id),
+            declined_on=e.declined_on,
+        )
+    if isinstance(e, Case.MeasureStarted):
+        return MeasureStarted(
+            **_envelope(e, e.started_on),
+            measure_id=uuid.UUID(e.measure_id),
+            started_on=e.started_on,
+        )
+    if isinstance(e, Case.MeasureEnded):
+        return MeasureEnded(
+            **_envelope(e, e.ended_on),
+            measure_id=uuid.UUID(e.measure_id),
+            ended_on=e.ended_on,
+            end_reason=e.end_reason,
+            occupation_after=e.occupation_after,
+        )
+    if isinstance(e, Case.IndividualPlanRevised):
+        return IndividualPlanRevised(
+            **_envelope(e, e.valid_from),
+            revision=e.revision,
+            valid_from=e.valid_from,
+            goal=e.goal,
+            mapping=PlanMapping(**e.mapping),
+            efforts=[PlanEffort(**effort) for effort in e.efforts],
+            follow_up_on=e.follow_up_on,
+            evaluation_on=e.evaluation_on,
+        )
+    if isinstance(e, Case.FollowUpScheduled):
+        return FollowUpScheduled(
+            **_envelope(e),
+            follow_up_id=uuid.UUID(e.follow_up_id),
+            subject=e.subject,
+            due_on=e.due_on,
+            measure_id=uuid.UUID(e.measure_id) if e.measure_id else None,
+        )
+    if isinstance(e, Case.FollowUpCompleted):
+        return FollowUpCompleted(
+            **_envelope(e, e.completed_on),
+            follow_up_id=uuid.UUID(e.follow_up_id),
+            completed_on=e.completed_on,
+        )
+    if isinstance(e, Case.ObjectionRecorded):
+        return ObjectionRecorded(**_envelope(e, e.objected_on), objected_on=e.objected_on)
+    return None

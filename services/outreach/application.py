@@ -1,10 +1,116 @@
-"""Use cases of the outreach service."""
+"""Use cases of the outreach service: cases fed by identify, commands from caseworkers, the
+worklist read model (one summary row per case, follow-ups from the measures service)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from eventsourcing.utils import get_topic
+from psycopg import sql
+
 from services.outreach.domain import OutreachCase
-from shared.cases import CaseApplication
+from shared.cases import CaseApplication, Rule
+from shared.contracts.events import FollowUpCompleted, FollowUpScheduled
+from shared.eventstore import ReadModelRecorder
+
+CASE_COLUMNS = (
+    "youth_id", "tenant", "in_scope", "entered_on", "scope_ends_on", "left_on", "left_reason",
+    "assignee_kind", "assignee", "clock_from", "clock_trigger", "first_attempt_on",
+    "first_contact_on", "last_attempt_on", "last_attempt_outcome", "last_contact_on",
+    "occupation_category", "occupation_confirmed_on",
+)  # fmt: skip
+
+
+class OutreachRecorder(ReadModelRecorder):
+    read_model_ddl = (
+        "CREATE TABLE IF NOT EXISTS {schema}.cases ("
+        " youth_id uuid PRIMARY KEY, tenant text NOT NULL, in_scope boolean NOT NULL,"
+        " entered_on date, scope_ends_on date, left_on date, left_reason text,"
+        " assignee_kind text, assignee text, clock_from date, clock_trigger text,"
+        " first_attempt_on date, first_contact_on date, last_attempt_on date,"
+        " last_attempt_outcome text, last_contact_on date, occupation_category text,"
+        " occupation_confirmed_on date)",
+        "CREATE INDEX IF NOT EXISTS cases_tenant ON {schema}.cases (tenant, in_scope)",
+        "CREATE TABLE IF NOT EXISTS {schema}.follow_ups ("
+        " follow_up_id uuid PRIMARY KEY, youth_id uuid NOT NULL, tenant text NOT NULL,"
+        " subject text NOT NULL, due_on date NOT NULL, measure_id uuid, completed_on date)",
+        "CREATE INDEX IF NOT EXISTS follow_ups_due ON {schema}.follow_ups (tenant, due_on)",
+    )
+
+
+RULE_BOOK = {
+    "first_contact_working_days": Rule(
+        10, 1, 60, "Working days from scope entry or a school notification to a first attempt."
+    ),
+    "recontact_days": Rule(60, 7, 365, "Days after a failed or declined attempt to try again."),
+    "occupation_currency_days": Rule(
+        90, 14, 365, "Days an occupation stays known without being confirmed again."
+    ),
+    "turning_20_notice_days": Rule(60, 7, 365, "Days before the 20th birthday to list a youth."),
+}
 
 
 class OutreachApplication(CaseApplication):
     case_class = OutreachCase
+    rule_book = RULE_BOOK
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": get_topic(OutreachRecorder)})
+        schema = self.env["POSTGRES_SCHEMA"]
+        columns = sql.SQL(", ").join(map(sql.Identifier, CASE_COLUMNS))
+        self.upsert_case = sql.SQL(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (youth_id) DO UPDATE SET {}"
+        ).format(
+            sql.Identifier(schema, "cases"),
+            columns,
+            sql.SQL(", ").join(sql.Placeholder() * len(CASE_COLUMNS)),
+            sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in CASE_COLUMNS[1:]
+            ),
+        )
+        self.upsert_follow_up = sql.SQL(
+            "INSERT INTO {} (follow_up_id, youth_id, tenant, subject, due_on, measure_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (follow_up_id) DO UPDATE"
+            " SET due_on = EXCLUDED.due_on, subject = EXCLUDED.subject, completed_on = NULL"
+        ).format(sql.Identifier(schema, "follow_ups"))
+        self.complete_follow_up = sql.SQL(
+            "INSERT INTO {} (follow_up_id, youth_id, tenant, subject, due_on, completed_on)"
+            " VALUES (%s, %s, %s, 'unknown', %s, %s) ON CONFLICT (follow_up_id) DO UPDATE"
+            " SET completed_on = EXCLUDED.completed_on"
+        ).format(sql.Identifier(schema, "follow_ups"))
+
+    def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
+        return [(self.upsert_case, [c.summary() for c in cases if isinstance(c, OutreachCase)])]
+
+    def take_in_measures_batch(
+        self, messages: list[Any], topic: str, partition: int, next_offset: int
+    ) -> None:
+        """Follow-ups the measures service scheduled or completed, for the worklists.
+
+        Only read rows and the position: these are the measures service's facts, not outreach's.
+        """
+        scheduled = [
+            (m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on, m.measure_id)
+            for m in messages
+            if isinstance(m, FollowUpScheduled)
+        ]
+        completed = [
+            (m.follow_up_id, m.youth_id, m.tenant, m.completed_on, m.completed_on)
+            for m in messages
+            if isinstance(m, FollowUpCompleted)
+        ]
+        self.retrying_tracked(
+            lambda: self.save_tracked(
+                [],
+                topic,
+                partition,
+                next_offset,
+                read_model=[
+                    (self.upsert_follow_up, scheduled),
+                    (self.complete_follow_up, completed),
+                ],
+            ),
+            topic,
+            partition,
+            next_offset,
+        )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from services.outreach.application import OutreachApplication
-from services.outreach.domain import OutreachCase
 from services.outreach.http import routes
-from services.outreach.integration import to_integration_event
+from services.outreach.integration import RELAYED, to_integration_event
 from shared.case_service import create_case_service
+from shared.contracts.topics import MEASURES_EVENTS
 from shared.settings import ServiceSettings
+
+
+def _measures_batches(application: Any) -> Any:
+    assert isinstance(application, OutreachApplication)
+    return application.take_in_measures_batch
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -18,6 +25,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         settings=settings,
         application_class=OutreachApplication,
         mapper=to_integration_event,
-        relayed=(OutreachCase.ContactAttempted,),  # type: ignore[attr-defined]
+        relayed=RELAYED,
         routes=routes,
+        also_consume={MEASURES_EVENTS: _measures_batches},
     )

@@ -1,13 +1,28 @@
-"""The outreach case: contact attempts with a youth (kontaktförsök), DOMAIN.md sections 4 and 8."""
+"""The outreach case: the caseworker's contact work with a youth (DOMAIN.md sections 3, 4 and 8).
+
+Contact attempts over a channel with an outcome, contact established, the youth informed about the
+offer, occupations (previous, current, planned) coded in a versioned code list, and who owns the
+case. Nothing is overwritten: every fact is an event, a correction is a new fact.
+
+The contact clock (Skolverket's advice: contact "as soon as possible") starts when a scope episode
+starts, and again when a school reports a leaver or absence while no clock is running; the first
+contact attempt and the first contact after its start stop it. Worklists and clock figures are
+read from the case's summary row, written in the same transaction as its events.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from eventsourcing.domain import event
 
-from shared.cases import ScopedYouthCase
+from shared.cases import CommandRefused, ScopedYouthCase
+from shared.codelists import code_list
+from shared.contracts.events import SchoolNotificationReceived
+
+NOT_REACHED = ("not_reached", "declined_contact", "wrong_contact_details")
 
 
 class OutreachCase(ScopedYouthCase):
@@ -15,6 +30,52 @@ class OutreachCase(ScopedYouthCase):
     def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
         self._start_case(tenant)
         self.contact_attempt_ids: tuple[str, ...] = ()
+        self.last_attempt_on: date | None = None
+        self.last_attempt_outcome: str | None = None
+        self.last_contact_on: date | None = None
+        self.informed_on: date | None = None
+        self.occupations: list[dict[str, Any]] = []
+        self.assignee_kind: str | None = None
+        self.assignee: str | None = None
+        self.notification_ids: tuple[str, ...] = ()
+        self.clock: dict[str, Any] | None = None
+
+    # -- the contact clock ----------------------------------------------------------------------
+
+    def scope_opened(self) -> None:
+        assert self.entered_on is not None
+        self.clock = _new_clock(self.entered_on, "scope_entry")
+
+    def on_school_notification(self, message: SchoolNotificationReceived) -> None:
+        if str(message.notification_id) in self.notification_ids:
+            return
+        starts_clock = (
+            message.kind in ("left", "absence")
+            and self.in_scope
+            and (self.clock is None or self.clock["first_attempt_on"] is not None)
+        )
+        self._school_notification_noted(
+            str(message.notification_id), message.kind, message.on, starts_clock, message.event_id
+        )
+
+    @event("SchoolNotificationNoted")
+    def _school_notification_noted(
+        self, notification_id: str, kind: str, on: date, starts_clock: bool, cause: uuid.UUID
+    ) -> None:
+        self.notification_ids = (*self.notification_ids, notification_id)
+        if starts_clock:
+            self.clock = _new_clock(on, "school_notification")
+
+    def _stop_clock(self, on: date, contact: bool) -> None:
+        clock = self.clock
+        if clock is None or on < clock["from"]:
+            return
+        if clock["first_attempt_on"] is None:
+            clock["first_attempt_on"] = on
+        if contact and clock["first_contact_on"] is None:
+            clock["first_contact_on"] = on
+
+    # -- commands -------------------------------------------------------------------------------
 
     def attempt_contact(
         self,
@@ -51,3 +112,156 @@ class OutreachCase(ScopedYouthCase):
         correlation_id: uuid.UUID,
     ) -> None:
         self.contact_attempt_ids = (*self.contact_attempt_ids, contact_attempt_id)
+        on = attempted_at.date()
+        if self.last_attempt_on is None or on >= self.last_attempt_on:
+            self.last_attempt_on = on
+            self.last_attempt_outcome = outcome
+        if outcome == "reached":
+            self.last_contact_on = max(on, self.last_contact_on or on)
+        self._stop_clock(on, contact=outcome == "reached")
+
+    def establish_contact(
+        self, established_at: datetime, channel: str, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        self._contact_established(self.tenant, established_at, channel, actor, correlation_id)
+        return True
+
+    @event("ContactEstablished")
+    def _contact_established(
+        self,
+        tenant: str,
+        established_at: datetime,
+        channel: str,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        on = established_at.date()
+        self.last_contact_on = max(on, self.last_contact_on or on)
+        self._stop_clock(on, contact=True)
+
+    def inform(
+        self, informed_at: datetime, channel: str, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        self._youth_informed(self.tenant, informed_at, channel, actor, correlation_id)
+        return True
+
+    @event("YouthInformed")
+    def _youth_informed(
+        self,
+        tenant: str,
+        informed_at: datetime,
+        channel: str,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.informed_on = informed_at.date()
+
+    def record_occupation(
+        self,
+        *,
+        occupation_id: uuid.UUID,
+        category: str,
+        tense: str,
+        from_date: date,
+        to_date: date | None,
+        confirmed_on: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> bool:
+        """Record what the youth does, did or will do; False when this id was already recorded."""
+        if any(o["occupation_id"] == str(occupation_id) for o in self.occupations):
+            return False
+        codes = code_list("occupation", on=confirmed_on)
+        if category not in codes.codes:
+            raise CommandRefused(
+                "category",
+                f"unknown occupation code (code list {codes.name} version {codes.version})",
+            )
+        if to_date is not None and to_date < from_date:
+            raise CommandRefused("to_date", "is before from_date")
+        if tense == "previous" and (to_date is None or to_date > confirmed_on):
+            raise CommandRefused("to_date", "a previous occupation has ended by confirmed_on")
+        if tense == "current" and (
+            from_date > confirmed_on or (to_date is not None and to_date < confirmed_on)
+        ):
+            raise CommandRefused("from_date", "a current occupation includes confirmed_on")
+        if tense == "planned" and from_date <= confirmed_on:
+            raise CommandRefused("from_date", "a planned occupation starts after confirmed_on")
+        self._occupation_recorded(
+            self.tenant, str(occupation_id), category, codes.version, tense, from_date, to_date, confirmed_on,
+            actor, correlation_id,
+        )  # fmt: skip
+        return True
+
+    @event("OccupationRecorded")
+    def _occupation_recorded(
+        self,
+        tenant: str,
+        occupation_id: str,
+        category: str,
+        code_list_version: str,
+        tense: str,
+        from_date: date,
+        to_date: date | None,
+        confirmed_on: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.occupations.append(
+            {
+                "occupation_id": occupation_id,
+                "category": category,
+                "code_list_version": code_list_version,
+                "tense": tense,
+                "from_date": from_date,
+                "to_date": to_date,
+                "confirmed_on": confirmed_on,
+            }
+        )
+
+    def assign(
+        self, assignee_kind: str, assignee: str, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        """Give the case to a caseworker or a team; False when it already is theirs."""
+        if (self.assignee_kind, self.assignee) == (assignee_kind, assignee):
+            return False
+        self._case_assigned(
+            self.tenant, assignee_kind, assignee, self.assignee, actor, correlation_id
+        )
+        return True
+
+    @event("CaseAssigned")
+    def _case_assigned(
+        self,
+        tenant: str,
+        assignee_kind: str,
+        assignee: str,
+        previous_assignee: str | None,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.assignee_kind = assignee_kind
+        self.assignee = assignee
+
+    # -- what the worklists read ----------------------------------------------------------------
+
+    def current_occupation(self) -> dict[str, Any] | None:
+        """The latest confirmed occupation that is current (None: unknown)."""
+        current = [o for o in self.occupations if o["tense"] == "current"]
+        return max(current, key=lambda o: (o["confirmed_on"], o["from_date"]), default=None)
+
+    def summary(self) -> tuple[Any, ...]:
+        occupation = self.current_occupation()
+        clock = self.clock or {}
+        return (
+            self.id, self.tenant, self.in_scope, self.entered_on, self.scope_ends_on,
+            self.left_on, self.left_reason, self.assignee_kind, self.assignee,
+            clock.get("from"), clock.get("trigger"), clock.get("first_attempt_on"),
+            clock.get("first_contact_on"), self.last_attempt_on, self.last_attempt_outcome,
+            self.last_contact_on, occupation["category"] if occupation else None,
+            max((o["confirmed_on"] for o in self.occupations), default=None),
+        )  # fmt: skip
+
+
+def _new_clock(start: date, trigger: str) -> dict[str, Any]:
+    return {"from": start, "trigger": trigger, "first_attempt_on": None, "first_contact_on": None}

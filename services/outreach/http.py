@@ -1,20 +1,31 @@
-"""HTTP commands of the outreach service (caseworkers; tenant and actor from the token).
+"""HTTP API of the outreach service: contact work, occupations, case ownership, worklists.
+
+Tenant and actor come from the token: `caseworker` records and reads its own municipality's
+youths, `coordinator` also assigns cases and sets the municipality's time rules.
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
 """
 
+import asyncio
 import uuid
-from collections.abc import Callable
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.outreach.domain import OutreachCase
+from services.outreach.worklists import ListName, contact_clock, counts, worklist
 from shared.auth import Principal
-from shared.case_service import record_on_case
-from shared.contracts.events import ContactChannel, ContactOutcome
+from shared.case_http import rules_routes
+from shared.case_service import CaseRoutes, application_of, record_on_case
+from shared.codelists import code_list
+from shared.contracts.events import ContactChannel, ContactOutcome, OccupationTense
+
+ClientId = Field(
+    default=None, description="Client-chosen id; repeating a request with it records it once."
+)
 
 
 class ContactAttemptRequest(BaseModel):
@@ -22,9 +33,7 @@ class ContactAttemptRequest(BaseModel):
     channel: ContactChannel
     outcome: ContactOutcome
     attempted_at: AwareDatetime
-    contact_attempt_id: uuid.UUID | None = Field(
-        default=None, description="Client-chosen id; repeating a request with it records it once."
-    )
+    contact_attempt_id: uuid.UUID | None = ClientId
 
 
 class ContactAttemptRecorded(BaseModel):
@@ -33,9 +42,93 @@ class ContactAttemptRecorded(BaseModel):
     recorded: bool = Field(description="False when this id had been recorded already (a retry).")
 
 
-def routes(caseworker: Callable[..., Principal]) -> APIRouter:
+class ContactRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime = Field(description="When the contact took place / the youth was informed.")
+    channel: ContactChannel
+
+
+class Recorded(BaseModel):
+    youth_id: uuid.UUID
+    recorded: bool
+
+
+class OccupationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=64, description="Code of the occupation code list.")
+    tense: OccupationTense
+    from_date: date
+    to_date: date | None = None
+    confirmed_on: date | None = Field(default=None, description="Default: today.")
+    occupation_id: uuid.UUID | None = ClientId
+
+
+class OccupationRecorded(BaseModel):
+    occupation_id: uuid.UUID
+    youth_id: uuid.UUID
+    recorded: bool
+    code_list_version: str
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    assignee_kind: Literal["caseworker", "team"]
+    assignee: str = Field(
+        min_length=1,
+        max_length=120,
+        pattern=r"^[A-Za-z0-9_.@:-]+$",
+        description="A caseworker's actor ('user:<subject>') or a team code.",
+    )
+
+
+class WorklistItem(BaseModel):
+    youth_id: uuid.UUID
+    worklist: str
+    reason: str
+    since: date
+    assignee: str | None
+    clock: dict[str, Any] | None = None
+    follow_up_id: uuid.UUID | None = None
+    closed_on: date | None = None
+    closed_reason: str | None = None
+
+
+class WorklistPage(BaseModel):
+    worklist: str
+    state: str
+    total: int
+    limit: int
+    offset: int
+    items: list[WorklistItem]
+
+
+class WorklistCounts(BaseModel):
+    today: date
+    open: dict[str, int]
+
+
+class CaseView(BaseModel):
+    youth_id: uuid.UUID
+    in_scope: bool
+    entered_on: date | None
+    scope_ends_on: date | None
+    left_on: date | None
+    left_reason: str | None
+    assignee_kind: str | None
+    assignee: str | None
+    contact_clock: dict[str, Any] | None
+    last_attempt_on: date | None
+    last_attempt_outcome: str | None
+    last_contact_on: date | None
+    informed_on: date | None
+    occupation: str = Field(description="The current occupation's code, or 'unknown'.")
+    occupations: list[dict[str, Any]]
+
+
+def routes(context: CaseRoutes) -> APIRouter:
     router = APIRouter(prefix="/v1")
-    Caller = Annotated[Principal, Depends(caseworker)]
+    Caseworker = Annotated[Principal, Depends(context.caseworker)]
+    Coordinator = Annotated[Principal, Depends(context.coordinator)]
 
     @router.post(
         "/youths/{youth_id}/contact-attempts",
@@ -47,26 +140,188 @@ def routes(caseworker: Callable[..., Principal]) -> APIRouter:
         body: ContactAttemptRequest,
         request: Request,
         response: Response,
-        caller: Caller,
+        caller: Caseworker,
     ) -> ContactAttemptRecorded:
+        context.check_past("attempted_at", body.attempted_at)
         attempt_id = body.contact_attempt_id or uuid.uuid4()
         recorded = await record_on_case(
-            request,
-            response,
-            caller,
-            youth_id,
-            OutreachCase,
+            request, response, caller, youth_id, OutreachCase,
             lambda case, correlation_id: case.attempt_contact(
-                attempt_id,
-                body.channel,
-                body.outcome,
-                body.attempted_at,
-                caller.actor,
+                attempt_id, body.channel, body.outcome, body.attempted_at, caller.actor,
                 correlation_id,
             ),
-        )
+        )  # fmt: skip
         return ContactAttemptRecorded(
             contact_attempt_id=attempt_id, youth_id=youth_id, recorded=recorded
         )
 
+    @router.post(
+        "/youths/{youth_id}/contacts", status_code=status.HTTP_201_CREATED, response_model=Recorded
+    )
+    async def establish_contact(
+        youth_id: uuid.UUID,
+        body: ContactRequest,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded:
+        """Contact established with the youth (a conversation, a meeting)."""
+        context.check_past("at", body.at)
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.establish_contact(body.at, body.channel, caller.actor, cid),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
+
+    @router.post(
+        "/youths/{youth_id}/information",
+        status_code=status.HTTP_201_CREATED,
+        response_model=Recorded,
+    )
+    async def inform(
+        youth_id: uuid.UUID,
+        body: ContactRequest,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded:
+        """The youth was informed about what the municipality offers."""
+        context.check_past("at", body.at)
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.inform(body.at, body.channel, caller.actor, cid),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
+
+    @router.post(
+        "/youths/{youth_id}/occupations",
+        status_code=status.HTTP_201_CREATED,
+        response_model=OccupationRecorded,
+    )
+    async def record_occupation(
+        youth_id: uuid.UUID,
+        body: OccupationRequest,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> OccupationRecorded:
+        confirmed_on = body.confirmed_on or context.today()
+        context.check_past("confirmed_on", confirmed_on)
+        occupation_id = body.occupation_id or uuid.uuid4()
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.record_occupation(
+                occupation_id=occupation_id, category=body.category, tense=body.tense,
+                from_date=body.from_date, to_date=body.to_date, confirmed_on=confirmed_on,
+                actor=caller.actor, correlation_id=cid,
+            ),
+        )  # fmt: skip
+        return OccupationRecorded(
+            occupation_id=occupation_id,
+            youth_id=youth_id,
+            recorded=recorded,
+            code_list_version=code_list("occupation", on=confirmed_on).version,
+        )
+
+    @router.put("/youths/{youth_id}/assignment", response_model=Recorded)
+    async def assign(
+        youth_id: uuid.UUID,
+        body: AssignmentRequest,
+        request: Request,
+        response: Response,
+        caller: Coordinator,
+    ) -> Recorded:
+        """Give the case to a caseworker or a team (coordinators); a reassignment is an event."""
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.assign(body.assignee_kind, body.assignee, caller.actor, cid),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
+
+    @router.get("/youths/{youth_id}/case", response_model=CaseView)
+    async def case_view(youth_id: uuid.UUID, request: Request, caller: Caseworker) -> CaseView:
+        """The youth's outreach case: scope, owner, contact clock, contacts and occupations."""
+        application = application_of(request)
+        case: OutreachCase = await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
+        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        clock = case.clock or {}
+        row = {
+            "clock_from": clock.get("from"),
+            "clock_trigger": clock.get("trigger"),
+            "first_attempt_on": clock.get("first_attempt_on"),
+            "first_contact_on": clock.get("first_contact_on"),
+        }
+        current = case.current_occupation()
+        return CaseView(
+            youth_id=case.id,
+            in_scope=case.in_scope,
+            entered_on=case.entered_on,
+            scope_ends_on=case.scope_ends_on,
+            left_on=case.left_on,
+            left_reason=case.left_reason,
+            assignee_kind=case.assignee_kind,
+            assignee=case.assignee,
+            contact_clock=contact_clock(row, case.left_on or context.today(), rules),
+            last_attempt_on=case.last_attempt_on,
+            last_attempt_outcome=case.last_attempt_outcome,
+            last_contact_on=case.last_contact_on,
+            informed_on=case.informed_on,
+            occupation=current["category"] if current else "unknown",
+            occupations=case.occupations,
+        )
+
+    @router.get("/worklists", response_model=WorklistCounts)
+    async def worklist_counts(request: Request, caller: Caseworker) -> WorklistCounts:
+        """How many open items each worklist has in the caller's municipality today."""
+        application = application_of(request)
+        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        today = context.today()
+        return WorklistCounts(
+            today=today,
+            open=await counts(
+                request.app.state.pool, request.app.state.schema, caller.tenant, today, rules
+            ),
+        )
+
+    @router.get("/worklists/{name}", response_model=WorklistPage)
+    async def get_worklist(
+        name: ListName,
+        request: Request,
+        caller: Caseworker,
+        assignee: Annotated[
+            str | None, Query(max_length=120, description="A caseworker's actor or a team code.")
+        ] = None,
+        mine: Annotated[bool, Query(description="Only cases assigned to the caller.")] = False,
+        state: Annotated[Literal["open", "closed"], Query()] = "open",
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> WorklistPage:
+        """One worklist, oldest first: each item says why it is there and since when.
+
+        first_contact, recontact, stale_occupation, turning_20, follow_up. `state=closed`: the
+        items closed in the last 90 days because the youth left scope, with the reason."""
+        application = application_of(request)
+        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        total, items = await worklist(
+            request.app.state.pool,
+            request.app.state.schema,
+            caller.tenant,
+            name,
+            context.today(),
+            rules,
+            assignee=caller.actor if mine else assignee,
+            closed=state == "closed",
+            limit=limit,
+            offset=offset,
+        )
+        return WorklistPage(
+            worklist=name,
+            state=state,
+            total=total,
+            limit=limit,
+            offset=offset,
+            items=[WorklistItem(**item.__dict__) for item in items],
+        )
+
+    router.include_router(rules_routes(context))
     return router

@@ -7,25 +7,70 @@ from typing import Any
 
 from services.outreach.domain import OutreachCase
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events import ContactAttempted
+from shared.contracts.events import (
+    CaseAssigned,
+    ContactAttempted,
+    ContactEstablished,
+    OccupationRecorded,
+    YouthInformed,
+)
 from shared.messaging.relay import event_id_for
 
+Case: Any = OutreachCase
+RELAYED = (
+    Case.ContactAttempted,
+    Case.ContactEstablished,
+    Case.YouthInformed,
+    Case.OccupationRecorded,
+    Case.CaseAssigned,
+)
 
-def to_integration_event(domain_event: Any) -> IntegrationEvent | None:
-    if not isinstance(domain_event, OutreachCase.ContactAttempted):  # type: ignore[attr-defined]
-        return None
-    return ContactAttempted(
-        event_id=event_id_for(
-            "outreach", domain_event.originator_id, domain_event.originator_version
-        ),
-        tenant=domain_event.tenant,
-        youth_id=domain_event.originator_id,
-        occurred_at=domain_event.attempted_at,
-        recorded_at=domain_event.timestamp,
-        actor=domain_event.actor,
-        correlation_id=domain_event.correlation_id,
-        contact_attempt_id=uuid.UUID(domain_event.contact_attempt_id),
-        channel=domain_event.channel,
-        outcome=domain_event.outcome,
-        attempted_at=domain_event.attempted_at,
-    )
+
+def _envelope(e: Any, occurred_at: Any = None) -> dict[str, Any]:
+    return {
+        "event_id": event_id_for("outreach", e.originator_id, e.originator_version),
+        "tenant": e.tenant,
+        "youth_id": e.originator_id,
+        "occurred_at": occurred_at or e.timestamp,
+        "recorded_at": e.timestamp,
+        "actor": e.actor,
+        "correlation_id": e.correlation_id,
+    }
+
+
+def to_integration_event(e: Any) -> IntegrationEvent | None:
+    if isinstance(e, Case.ContactAttempted):
+        return ContactAttempted(
+            **_envelope(e, e.attempted_at),
+            contact_attempt_id=uuid.UUID(e.contact_attempt_id),
+            channel=e.channel,
+            outcome=e.outcome,
+            attempted_at=e.attempted_at,
+        )
+    if isinstance(e, Case.ContactEstablished):
+        return ContactEstablished(
+            **_envelope(e, e.established_at), established_at=e.established_at, channel=e.channel
+        )
+    if isinstance(e, Case.YouthInformed):
+        return YouthInformed(
+            **_envelope(e, e.informed_at), informed_at=e.informed_at, channel=e.channel
+        )
+    if isinstance(e, Case.OccupationRecorded):
+        return OccupationRecorded(
+            **_envelope(e),
+            occupation_id=uuid.UUID(e.occupation_id),
+            category=e.category,
+            code_list_version=e.code_list_version,
+            tense=e.tense,
+            from_date=e.from_date,
+            to_date=e.to_date,
+            confirmed_on=e.confirmed_on,
+        )
+    if isinstance(e, Case.CaseAssigned):
+        return CaseAssigned(
+            **_envelope(e),
+            assignee_kind=e.assignee_kind,
+            assignee=e.assignee,
+            previous_assignee=e.previous_assignee,
+        )
+    return None

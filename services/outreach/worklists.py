@@ -1,0 +1,194 @@
+"""Worklists: which youths need what from a caseworker today, why, and since when.
+
+Each list is a rule over the case summaries (and the follow-ups the measures service scheduled),
+with the tenant's own time rules. An open item belongs to a youth in scope; when a youth leaves
+scope the items they had are closed with the leaving reason (`state=closed` shows those of the
+last 90 days). Clocks count Swedish working days (`shared.workdays`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+import asyncpg
+
+from shared.workdays import add_working_days, working_days_between
+
+ListName = Literal["first_contact", "recontact", "stale_occupation", "turning_20", "follow_up"]
+LIST_NAMES: tuple[ListName, ...] = (
+    "first_contact",
+    "recontact",
+    "stale_occupation",
+    "turning_20",
+    "follow_up",
+)
+CLOSED_WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Item:
+    youth_id: uuid.UUID
+    worklist: ListName
+    reason: str
+    since: date
+    assignee: str | None
+    clock: dict[str, Any] | None = None
+    follow_up_id: uuid.UUID | None = None
+    closed_on: date | None = None
+    closed_reason: str | None = None
+
+
+# Each list: the condition on a case as of day $2 (open: today; closed: the day the youth left),
+# and the day the youth has been on the list since. $3 is the list's rule (days).
+_CONDITIONS: dict[str, tuple[str, str]] = {
+    "first_contact": ("c.clock_from IS NOT NULL AND c.first_attempt_on IS NULL", "c.clock_from"),
+    "recontact": (
+        "c.last_attempt_outcome IN ('not_reached', 'declined_contact', 'wrong_contact_details')"
+        " AND (c.last_contact_on IS NULL OR c.last_contact_on < c.last_attempt_on)"
+        " AND c.last_attempt_on + $3::int <= {day}",
+        "c.last_attempt_on + $3::int",
+    ),
+    "stale_occupation": (
+        "(c.occupation_confirmed_on IS NULL OR c.occupation_confirmed_on + $3::int <= {day})",
+        "COALESCE(c.occupation_confirmed_on + $3::int, c.entered_on)",
+    ),
+    "turning_20": ("c.scope_ends_on - $3::int <= {day}", "c.scope_ends_on - $3::int"),
+}
+_RULE_OF = {
+    "first_contact": "first_contact_working_days",
+    "recontact": "recontact_days",
+    "stale_occupation": "occupation_currency_days",
+    "turning_20": "turning_20_notice_days",
+}
+
+
+async def worklist(
+    pool: asyncpg.Pool,
+    schema: str,
+    tenant: str,
+    name: ListName,
+    today: date,
+    rules: dict[str, int],
+    *,
+    assignee: str | None = None,
+    closed: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[int, list[Item]]:
+    """One page of a worklist (oldest first) and how many items it has in all."""
+    rule = rules.get(_RULE_OF.get(name, ""), 0)
+    day = "c.left_on" if closed else "$2::date"
+    scope = (
+        "NOT c.in_scope AND c.left_on IS NOT NULL AND c.left_on >= $2::date - $4::int"
+        if closed
+        else "c.in_scope"
+    )
+    params: list[Any] = [tenant, today, rule, CLOSED_WINDOW_DAYS]
+    who = ""
+    if assignee is not None:
+        params.append(assignee)
+        who = f" AND c.assignee = ${len(params)}"
+    table = f'"{schema}".cases'
+    if name == "follow_up":
+        done = (
+            "(f.completed_on IS NULL OR f.completed_on > c.left_on)"
+            if closed
+            else ("f.completed_on IS NULL")
+        )
+        source = f'{table} c JOIN "{schema}".follow_ups f ON f.youth_id = c.youth_id'
+        where = f"c.tenant = $1 AND {scope} AND {done} AND f.due_on <= {day}{who}"
+        since = "f.due_on"
+        extra = ", f.follow_up_id, f.subject"
+    else:
+        condition, since = _CONDITIONS[name]
+        source = f"{table} c"
+        where = f"c.tenant = $1 AND {scope} AND {condition.format(day=day)}{who}"
+        extra = ", NULL::uuid AS follow_up_id, NULL::text AS subject"
+    # $3/$4 are referenced by some conditions only; keep their types fixed for the others.
+    where += " AND $3::int IS NOT NULL AND $4::int IS NOT NULL"
+    # The statement is assembled from this module's constants and the service's own schema
+    # name; every value from a request is a parameter.
+    count_sql = f"SELECT count(*) FROM {source} WHERE {where}"  # noqa: S608
+    page_sql = (
+        f"SELECT c.*, {since} AS since{extra} FROM {source} WHERE {where}"  # noqa: S608
+        f" ORDER BY since, c.youth_id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
+    )
+    async with pool.acquire() as conn:
+        total = await conn.fetchval(count_sql, *params)
+        rows = await conn.fetch(page_sql, *params, limit, offset) if limit else []
+    return total, [_item(name, row, today, rules, closed) for row in rows]
+
+
+def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: bool) -> Item:
+    since: date = row["since"]
+    as_of: date = row["left_on"] if closed else today
+    clock = None
+    if name == "first_contact":
+        reason = (
+            "a school reported the youth; no contact attempt since"
+            if row["clock_trigger"] == "school_notification"
+            else "in scope; no contact attempt yet"
+        )
+        clock = contact_clock(row, as_of, rules)
+    elif name == "recontact":
+        reason = f"last attempt {row['last_attempt_on']} ended {row['last_attempt_outcome']}"
+    elif name == "stale_occupation":
+        confirmed = row["occupation_confirmed_on"]
+        reason = (
+            "occupation never recorded: unknown"
+            if confirmed is None
+            else f"occupation last confirmed {confirmed}: now unknown"
+        )
+    elif name == "turning_20":
+        reason = f"turns 20 on {row['scope_ends_on']}; scope ends then"
+    else:
+        reason = f"follow-up due ({row['subject']})"
+    return Item(
+        youth_id=row["youth_id"],
+        worklist=name,
+        reason=reason,
+        since=since,
+        assignee=row["assignee"],
+        clock=clock,
+        follow_up_id=row["follow_up_id"],
+        closed_on=row["left_on"] if closed else None,
+        closed_reason=row["left_reason"] if closed else None,
+    )
+
+
+def contact_clock(row: Any, today: date, rules: dict[str, int]) -> dict[str, Any] | None:
+    """Working days from the clock's start to the first attempt and to the first contact."""
+    start: date | None = row["clock_from"]
+    if start is None:
+        return None
+    limit = rules["first_contact_working_days"]
+    due = add_working_days(start, limit)
+    attempt: date | None = row["first_attempt_on"]
+    contact: date | None = row["first_contact_on"]
+    attempt_days = working_days_between(start, attempt or today)
+    return {
+        "started_on": start,
+        "trigger": row["clock_trigger"],
+        "limit_working_days": limit,
+        "due_on": due,
+        "first_attempt_on": attempt,
+        "working_days_to_first_attempt": attempt_days if attempt else None,
+        "working_days_waiting": None if attempt else attempt_days,
+        "first_contact_on": contact,
+        "working_days_to_first_contact": (
+            working_days_between(start, contact) if contact else None
+        ),
+        "within_limit": (attempt or today) <= due,
+    }
+
+
+async def counts(
+    pool: asyncpg.Pool, schema: str, tenant: str, today: date, rules: dict[str, int]
+) -> dict[str, int]:
+    return {
+        name: (await worklist(pool, schema, tenant, name, today, rules, limit=0))[0]
+        for name in LIST_NAMES
+    }
