@@ -28,7 +28,7 @@ class RulesView(BaseModel):
 
 def rules_routes(context: CaseRoutes) -> APIRouter:
     """GET (caseworkers) and PUT (coordinators) of the municipality's own time rules."""
-    router = APIRouter(prefix="/v1")
+    router = APIRouter()  # included in the service's /v1 router
 
     def view(application: CaseApplication, tenant: str, rules: dict[str, int]) -> RulesView:
         return RulesView(

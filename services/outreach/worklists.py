@@ -107,8 +107,8 @@ async def worklist(
         source = f"{table} c"
         where = f"c.tenant = $1 AND {scope} AND {condition.format(day=day)}{who}"
         extra = ", NULL::uuid AS follow_up_id, NULL::text AS subject"
-    # $3/$4 are referenced by some conditions only; keep their types fixed for the others.
-    where += " AND $3::int IS NOT NULL AND $4::int IS NOT NULL"
+    # $2-$4 are referenced by some conditions only; keep their types known for the others.
+    where += " AND $2::date IS NOT NULL AND $3::int IS NOT NULL AND $4::int IS NOT NULL"
     # The statement is assembled from this module's constants and the service's own schema
     # name; every value from a request is a parameter.
     count_sql = f"SELECT count(*) FROM {source} WHERE {where}"  # noqa: S608

@@ -253,4 +253,6 @@ def test_http_errors_name_the_field_and_never_cross_tenants(
     with deployment.client("outreach", "0180", "caseworker") as outreach:
         refused = outreach.post(f"/v1/youths/{moved_youth}/contact-attempts", json=good)
     assert refused.status_code == 409
-    assert "not in the municipality's activity responsibility" in refused.json()["detail"]
+    [problem] = refused.json()["errors"]
+    assert problem["field"] == "youth_id"
+    assert "not in the municipality's activity responsibility" in problem["problem"]

@@ -1,0 +1,389 @@
+"""The caseworker's daily work through the running services (real Kafka and PostgreSQL).
+
+One youth is walked from identification through three contact attempts, contact, occupation,
+plan, a measure offered, declined, re-offered, started and ended; the register and the worklists
+are checked at every step. Then bad input, roles, and a youth whose items close on leaving scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from shared.contracts.topics import POPULATION_FEED
+from shared.deployment import Deployment
+from shared.workdays import working_days_between
+from tests.e2e.conftest import TODAY
+from tests.e2e.test_bad_input_and_republication import produce
+
+YOUTH_NUMBER = "200801011230"  # 18 on TODAY (2026-03-02), not enrolled: in scope
+MOVER_NUMBER = "200705051233"
+
+
+def population(number: str, *, kommunkod: str = "0180", change: str = "baseline",
+               effective: str = "2026-01-15") -> bytes:  # fmt: skip
+    return json.dumps(
+        {
+            "feed": "population", "schema_version": 1, "record_id": str(uuid.uuid4()),
+            "tenant": "0180", "observed_at": f"{effective}T08:00:00Z",
+            "record": {
+                "personnummer": number, "given_name": "Test", "family_name": "Testsson",
+                "kommunkod": kommunkod, "birth_date": f"{number[:4]}-{number[4:6]}-{number[6:8]}",
+                "change_type": change, "effective_date": effective,
+            },
+        }
+    ).encode()  # fmt: skip
+
+
+class Desk:
+    """A caseworker's view of the running deployment."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.outreach = deployment.client("outreach", "0180", "caseworker")
+        self.measures = deployment.client("measures", "0180", "caseworker")
+        self.register = deployment.client("register", "0180", "caseworker")
+        self.coordinator = {
+            name: deployment.client(name, "0180", "coordinator")
+            for name in ("outreach", "measures")
+        }
+
+    def close(self) -> None:
+        for client in (self.outreach, self.measures, self.register, *self.coordinator.values()):
+            client.close()
+
+    def settle(self) -> None:
+        asyncio.run(self.deployment.drained())
+
+    def ok(self, response: httpx.Response, status: int = 201) -> dict[str, Any]:
+        assert response.status_code == status, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = self.ok(self.outreach.get("/v1/worklists"), 200)["open"]
+        return counts
+
+    def items(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.ok(
+            self.outreach.get(f"/v1/worklists/{name}", params=params), 200
+        )["items"]
+        return items
+
+    def register_row(self, youth_id: str) -> dict[str, Any]:
+        return self.ok(self.register.get(f"/v1/youths/{youth_id}"), 200)
+
+
+def refusal(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    [error] = response.json()["errors"]
+    field: str = error["field"]
+    return field
+
+
+def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment) -> None:
+    feed = f"{deployment.namespace}{POPULATION_FEED}"
+    asyncio.run(produce(deployment.bootstrap_servers, feed, [population(YOUTH_NUMBER)]))
+    desk = Desk(deployment)
+    try:
+        desk.settle()
+        [row] = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
+        youth = row["youth_id"]
+        case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
+        entered = case["entered_on"]
+        assert case["in_scope"]
+        assert case["occupation"] == "unknown"
+
+        # Identified: a first contact attempt is due, and the occupation is unknown.
+        assert desk.counts() == {"first_contact": 1, "recontact": 0, "stale_occupation": 1,
+                                 "turning_20": 0, "follow_up": 0}  # fmt: skip
+        [item] = desk.items("first_contact")
+        assert (item["youth_id"], item["since"]) == (youth, entered)
+        assert item["reason"] == "in scope; no contact attempt yet"
+        assert item["clock"]["limit_working_days"] == 10
+        assert item["clock"]["working_days_waiting"] == working_days_between(
+            TODAY.fromisoformat(entered), TODAY
+        )
+        [stale] = desk.items("stale_occupation")
+        assert stale["reason"] == "occupation never recorded: unknown"
+
+        # The municipality's own rules: re-contact after a week, re-offer a day after a decline.
+        rules = desk.ok(
+            desk.coordinator["outreach"].put("/v1/tenant-rules", json={"rules": {"recontact_days": 7}}),
+            200,
+        )  # fmt: skip
+        assert rules["rules"]["recontact_days"] == 7
+        assert rules["rules"]["first_contact_working_days"] == 10
+        desk.ok(
+            desk.coordinator["measures"].put(
+                "/v1/tenant-rules", json={"rules": {"reoffer_after_days": 1}}
+            ),
+            200,
+        )
+
+        # Three contact attempts: two not reached, the third reached.
+        attempts = [("2026-02-10", "phone", "not_reached"), ("2026-02-20", "sms", "not_reached"),
+                    ("2026-02-26", "letter", "reached")]  # fmt: skip
+        for n, (day, channel, outcome) in enumerate(attempts, start=1):
+            desk.ok(
+                desk.outreach.post(
+                    f"/v1/youths/{youth}/contact-attempts",
+                    json={
+                        "channel": channel,
+                        "outcome": outcome,
+                        "attempted_at": f"{day}T10:00:00+01:00",
+                    },
+                )
+            )
+            desk.settle()
+            assert len(desk.register_row(youth)["contacts"]) == n
+            counts = desk.counts()
+            assert counts["first_contact"] == 0
+            if outcome == "not_reached":
+                [again] = desk.items("recontact")
+                assert again["reason"] == f"last attempt {day} ended not_reached"
+            else:
+                assert counts["recontact"] == 0
+
+        case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
+        clock = case["contact_clock"]
+        assert (clock["first_attempt_on"], clock["first_contact_on"]) == (
+            "2026-02-10",
+            "2026-02-26",
+        )
+        assert clock["working_days_to_first_attempt"] == working_days_between(
+            TODAY.fromisoformat(entered), TODAY.fromisoformat("2026-02-10")
+        )
+
+        contact = {"at": "2026-02-26T11:00:00+01:00", "channel": "letter"}
+        desk.ok(desk.outreach.post(f"/v1/youths/{youth}/contacts", json=contact))
+        desk.ok(desk.outreach.post(f"/v1/youths/{youth}/information", json=contact))
+        occupation = desk.ok(
+            desk.outreach.post(
+                f"/v1/youths/{youth}/occupations",
+                json={
+                    "category": "no_occupation",
+                    "tense": "current",
+                    "from_date": "2026-01-01",
+                    "confirmed_on": "2026-02-26",
+                },
+            )
+        )
+        assert occupation["code_list_version"] == "2026-1"
+        desk.settle()
+        assert desk.counts()["stale_occupation"] == 0
+        assert desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)["occupation"] == (
+            "no_occupation"
+        )
+
+        # The individual plan, with a follow-up that is due today.
+        plan = desk.ok(
+            desk.measures.put(
+                f"/v1/youths/{youth}/plan",
+                json={
+                    "valid_from": "2026-02-27",
+                    "goal": "Börja på komvux hösten 2026",
+                    "mapping": {
+                        "goals": ["komvux"],
+                        "needs": ["studievägledning"],
+                        "expectations": ["kvällstid"],
+                    },
+                    "efforts": [
+                        {
+                            "description": "Träffa SYV",
+                            "responsible": "municipality",
+                            "start_date": "2026-03-02",
+                        },
+                        {"description": "Söka komvux", "responsible": "youth"},
+                        {
+                            "description": "Inskrivning",
+                            "responsible": "other_actor",
+                            "other_actor": "Arbetsförmedlingen",
+                        },
+                    ],
+                    "follow_up_on": "2026-03-01",
+                    "evaluation_on": "2026-06-01",
+                },
+            )
+        )
+        assert (plan["revision"], plan["warnings"]) == (1, [])
+        desk.settle()
+        [follow_up] = desk.items("follow_up")
+        assert follow_up["reason"] == "follow-up due (plan_follow_up)"
+
+        # A measure offered, declined (a re-offer is due a day later), offered again, started, ended.
+        measure = str(uuid.uuid4())
+        offer = {"measure_type": "internship", "offered_on": "2026-02-27", "measure_id": measure}
+        desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer))
+        desk.settle()
+        assert len(desk.register_row(youth)["measures"]) == 1
+        base = f"/v1/youths/{youth}/measures/{measure}"
+        desk.ok(desk.measures.post(f"{base}/decline", json={"on": "2026-02-28"}))
+        desk.settle()
+        reasons = sorted(i["reason"] for i in desk.items("follow_up"))
+        assert reasons == ["follow-up due (measure_reoffer)", "follow-up due (plan_follow_up)"]
+        assert refusal(desk.measures.post(f"{base}/start", json={"on": "2026-03-01"}), 409) == (
+            "measure_id"
+        )  # a declined measure cannot start
+
+        desk.ok(
+            desk.measures.post(
+                f"/v1/youths/{youth}/measure-offers", json={**offer, "offered_on": "2026-03-01"}
+            )
+        )
+        desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-03-01"}))
+        desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-03-02"}))
+        desk.settle()
+        assert [i["reason"] for i in desk.items("follow_up")] == ["follow-up due (plan_follow_up)"]
+        assert len(desk.register_row(youth)["measures"]) == 2  # two offers
+        desk.ok(
+            desk.measures.post(
+                f"{base}/end",
+                json={"on": "2026-03-02", "end_reason": "started_work", "occupation_after": "work"},
+            )
+        )
+        measures = desk.ok(desk.measures.get(f"/v1/youths/{youth}/measures"), 200)
+        [only] = measures["measures"]
+        assert (only["state"], only["offers"], only["end_reason"]) == ("ended", 2, "started_work")
+        plan_follow_up = next(
+            f["follow_up_id"] for f in measures["follow_ups"] if f["subject"] == "plan_follow_up"
+        )
+        desk.ok(
+            desk.measures.post(
+                f"/v1/youths/{youth}/follow-ups/{plan_follow_up}/completion",
+                json={"on": "2026-03-02"},
+            )
+        )
+
+        # A second revision; the plan of an earlier day is still the first. A sensitive word warns.
+        second = desk.ok(
+            desk.measures.put(
+                f"/v1/youths/{youth}/plan",
+                json={
+                    "valid_from": "2026-03-02",
+                    "goal": "Jobb först; har en ADHD-diagnos",
+                    "efforts": [],
+                },
+            )
+        )
+        assert second["revision"] == 2
+        assert second["warnings"] == [
+            "goal: may contain sensitive personal data (health); documentation under the "
+            "activity responsibility must not hold it"
+        ]
+        earlier = desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan?as_of=2026-02-28"), 200)
+        assert earlier["plan"]["revision"] == 1
+        assert desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan"), 200)["plan"]["revision"] == 2
+        revisions = desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan/revisions"), 200)
+        assert [r["revision"] for r in revisions["revisions"]] == [1, 2]
+
+        # An objection is recorded; the youth stays in the register (förordning 2006:39 § 1).
+        desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
+        desk.settle()
+        assert desk.counts()["follow_up"] == 0
+        row = desk.register_row(youth)
+        assert (row["status"], len(row["contacts"]), len(row["measures"])) == ("in_scope", 3, 2)
+    finally:
+        desk.close()
+
+
+def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
+    deployment: Deployment,
+) -> None:
+    feed = f"{deployment.namespace}{POPULATION_FEED}"
+    desk = Desk(deployment)
+    try:
+        known: list[str] = []
+        for number in (YOUTH_NUMBER, MOVER_NUMBER):
+            asyncio.run(produce(deployment.bootstrap_servers, feed, [population(number)]))
+            desk.settle()
+            rows = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
+            known += [r["youth_id"] for r in rows if r["youth_id"] not in known]
+        youth, mover = known
+        attempts = f"/v1/youths/{youth}/contact-attempts"
+        tomorrow = {
+            "channel": "phone",
+            "outcome": "reached",
+            "attempted_at": "2026-03-03T10:00:00+01:00",
+        }
+        assert refusal(desk.outreach.post(attempts, json=tomorrow), 422) == "attempted_at"
+        occupation = {"category": "astronaut", "tense": "current", "from_date": "2026-01-01"}
+        assert (
+            refusal(desk.outreach.post(f"/v1/youths/{youth}/occupations", json=occupation), 422)
+            == "category"
+        )
+        offer = {"measure_type": "space_camp", "offered_on": "2026-02-27"}
+        assert (
+            refusal(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer), 422)
+            == "measure_type"
+        )
+        measure = str(uuid.uuid4())
+        base = f"/v1/youths/{youth}/measures/{measure}"
+        good_offer = {
+            "measure_type": "study_visit",
+            "offered_on": "2026-02-20",
+            "measure_id": measure,
+        }
+        desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=good_offer))
+        desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-02-21"}))
+        desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-02-23"}))
+        ended_early = {"on": "2026-02-22", "end_reason": "completed"}
+        assert refusal(desk.measures.post(f"{base}/end", json=ended_early), 422) == "ended_on"
+        bad_rule = {"rules": {"recontact_days": 1}}
+        assert (
+            refusal(desk.coordinator["outreach"].put("/v1/tenant-rules", json=bad_rule), 422)
+            == "recontact_days"
+        )
+        assert desk.outreach.put("/v1/tenant-rules", json={"rules": {}}).status_code == 403
+        assignment = {"assignee_kind": "caseworker", "assignee": "user:test"}
+        assert (
+            desk.outreach.put(f"/v1/youths/{youth}/assignment", json=assignment).status_code == 403
+        )
+
+        desk.settle()
+        row = desk.register_row(youth)
+        assert (len(row["contacts"]), len(row["measures"])) == (0, 1), "refused: nothing recorded"
+        [measure_row] = desk.ok(desk.measures.get(f"/v1/youths/{youth}/measures"), 200)["measures"]
+        assert measure_row["state"] == "started"
+
+        # Case ownership: a coordinator assigns; the caseworker sees it on "mine".
+        desk.ok(
+            desk.coordinator["outreach"].put(f"/v1/youths/{youth}/assignment", json=assignment), 200
+        )
+        desk.settle()
+        assert [i["youth_id"] for i in desk.items("first_contact", mine=True)] == [youth]
+        assert {i["youth_id"] for i in desk.items("first_contact")} == {youth, mover}
+
+        # Another municipality's caseworker: not found, whatever they try.
+        with deployment.client("outreach", "1480", "caseworker") as stranger:
+            assert stranger.get(f"/v1/youths/{youth}/case").status_code in (401, 403, 404)
+
+        # The mover leaves scope: their open items close with the reason.
+        asyncio.run(
+            produce(
+                deployment.bootstrap_servers,
+                feed,
+                [
+                    population(
+                        MOVER_NUMBER, kommunkod="2480", change="moved_out", effective="2026-03-01"
+                    )
+                ],
+            )
+        )
+        desk.settle()
+        assert [i["youth_id"] for i in desk.items("first_contact")] == [youth]
+        closed = desk.items("first_contact", state="closed")
+        assert [(i["youth_id"], i["closed_reason"], i["closed_on"]) for i in closed] == [
+            (mover, "moved_out", "2026-03-01")
+        ]
+        moved_attempt = desk.outreach.post(
+            f"/v1/youths/{mover}/contact-attempts",
+            json={**tomorrow, "attempted_at": "2026-03-02T09:00:00+01:00"},
+        )
+        assert refusal(moved_attempt, 409) == "youth_id"
+    finally:
+        desk.close()

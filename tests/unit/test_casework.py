@@ -1,0 +1,271 @@
+"""The caseworker aggregates' rules: contact clock, occupations, assignment, measures, plan."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from services.measures.domain import MeasuresCase
+from services.outreach.domain import OutreachCase
+from shared.cases import CommandRefused
+from shared.codelists import code_list, free_text_warnings, sensitive_categories
+from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
+
+ACTOR = "user:anna"
+YOUTH = uuid.uuid4()
+
+
+def envelope(**fields: Any) -> dict[str, Any]:
+    now = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    return {
+        "event_id": uuid.uuid4(), "tenant": "0180", "youth_id": YOUTH, "occurred_at": now,
+        "recorded_at": now, "actor": "system:identify", "correlation_id": uuid.uuid4(), **fields,
+    }  # fmt: skip
+
+
+def identified(entered_on: date = date(2026, 3, 2)) -> YouthIdentified:
+    return YouthIdentified(
+        **envelope(), scope_episode_id=uuid.uuid4(), entered_on=entered_on,
+        scope_ends_on=date(2027, 5, 1), rule_version="kaa-2018-07-01", facts={},
+    )  # fmt: skip
+
+
+def notification(kind: str, on: date) -> SchoolNotificationReceived:
+    return SchoolNotificationReceived(
+        **envelope(), notification_id=uuid.uuid4(), kind=kind, on=on, school_type="GY",
+        school_unit="unit-1",
+    )  # fmt: skip
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+
+
+def outreach_case() -> OutreachCase:
+    case = OutreachCase(youth_id=YOUTH, tenant="0180")
+    case.on_identify_event(identified())
+    return case
+
+
+def test_the_contact_clock_starts_at_scope_entry_and_stops_at_the_first_attempt() -> None:
+    case = outreach_case()
+    assert case.clock == {"from": date(2026, 3, 2), "trigger": "scope_entry",
+                          "first_attempt_on": None, "first_contact_on": None}  # fmt: skip
+    case.attempt_contact(uuid.uuid4(), "phone", "not_reached", at(date(2026, 3, 4)), ACTOR, YOUTH)
+    case.attempt_contact(uuid.uuid4(), "sms", "reached", at(date(2026, 3, 6)), ACTOR, YOUTH)
+    assert case.clock is not None
+    assert case.clock["first_attempt_on"] == date(2026, 3, 4)
+    assert case.clock["first_contact_on"] == date(2026, 3, 6)
+    assert case.last_attempt_outcome == "reached"
+
+
+def test_a_school_notification_restarts_a_stopped_clock_but_not_a_running_one() -> None:
+    case = outreach_case()
+    case.on_identify_event(notification("absence", date(2026, 3, 3)))
+    assert case.clock is not None
+    assert case.clock["from"] == date(2026, 3, 2)  # still running: the earlier start counts
+    case.attempt_contact(uuid.uuid4(), "phone", "reached", at(date(2026, 3, 4)), ACTOR, YOUTH)
+    repeated = notification("left", date(2026, 4, 1))
+    case.on_identify_event(repeated)
+    case.on_identify_event(repeated)  # redelivered: noted once
+    assert case.clock == {"from": date(2026, 4, 1), "trigger": "school_notification",
+                          "first_attempt_on": None, "first_contact_on": None}  # fmt: skip
+    assert len(case.notification_ids) == 2  # the absence and the leaver
+
+
+def test_a_repeated_contact_attempt_is_recorded_once() -> None:
+    case = outreach_case()
+    attempt = uuid.uuid4()
+    assert case.attempt_contact(
+        attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH
+    )
+    assert not case.attempt_contact(
+        attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH
+    )
+    assert len(case.contact_attempt_ids) == 1
+
+
+@pytest.mark.parametrize(
+    ("category", "tense", "from_date", "to_date", "field"),
+    [
+        ("astronaut", "current", date(2026, 1, 1), None, "category"),
+        ("work", "current", date(2026, 3, 1), date(2026, 2, 1), "to_date"),
+        ("work", "previous", date(2025, 1, 1), None, "to_date"),
+        ("work", "current", date(2026, 4, 1), None, "from_date"),
+        ("studies_komvux", "planned", date(2026, 3, 1), None, "from_date"),
+    ],
+)
+def test_an_occupation_that_does_not_add_up_is_refused_naming_the_field(
+    category: str, tense: str, from_date: date, to_date: date | None, field: str
+) -> None:
+    case = outreach_case()
+    with pytest.raises(CommandRefused) as refused:
+        case.record_occupation(
+            occupation_id=uuid.uuid4(), category=category, tense=tense, from_date=from_date,
+            to_date=to_date, confirmed_on=date(2026, 3, 2), actor=ACTOR, correlation_id=YOUTH,
+        )  # fmt: skip
+    assert refused.value.field == field
+    assert all(type(e).__name__ != "OccupationRecorded" for e in case.pending_events)
+
+
+def test_the_current_occupation_is_the_latest_confirmed() -> None:
+    case = outreach_case()
+    for category, confirmed in (("work", date(2026, 1, 10)), ("internship", date(2026, 2, 10))):
+        case.record_occupation(
+            occupation_id=uuid.uuid4(), category=category, tense="current",
+            from_date=date(2026, 1, 1), to_date=None, confirmed_on=confirmed, actor=ACTOR,
+            correlation_id=YOUTH,
+        )  # fmt: skip
+    current = case.current_occupation()
+    assert current is not None
+    assert current["category"] == "internship"
+    assert current["code_list_version"] == code_list("occupation").version
+
+
+def test_assignment_and_reassignment() -> None:
+    case = outreach_case()
+    assert case.assign("team", "team-north", ACTOR, YOUTH)
+    assert not case.assign("team", "team-north", ACTOR, YOUTH)
+    assert case.assign("caseworker", "user:anna", ACTOR, YOUTH)
+    assert (case.assignee_kind, case.assignee) == ("caseworker", "user:anna")
+
+
+def test_leaving_scope_closes_the_episode_with_its_reason() -> None:
+    case = outreach_case()
+    case.on_identify_event(
+        YouthLeftScope(
+            **envelope(),
+            scope_episode_id=uuid.UUID(case.open_episode or ""),
+            left_on=date(2026, 8, 20),
+            reason="enrolled",
+            rule_version="kaa-2018-07-01",
+        )
+    )
+    assert not case.in_scope
+    assert (case.left_on, case.left_reason) == (date(2026, 8, 20), "enrolled")
+
+
+def measures_case() -> MeasuresCase:
+    case = MeasuresCase(youth_id=YOUTH, tenant="0180")
+    case.on_identify_event(identified())
+    return case
+
+
+def test_a_measure_offered_declined_reoffered_started_and_ended() -> None:
+    case = measures_case()
+    measure = uuid.uuid4()
+    case.offer_measure(measure, "internship", date(2026, 3, 3), None, ACTOR, YOUTH)
+    case.decline(measure, date(2026, 3, 5), 30, ACTOR, YOUTH)
+    [reminder] = case.follow_ups.values()
+    assert (reminder["subject"], reminder["due_on"]) == ("measure_reoffer", date(2026, 4, 4))
+    assert case.offer_measure(measure, "internship", date(2026, 4, 4), None, ACTOR, YOUTH)
+    assert reminder["completed_on"] == date(2026, 4, 4)  # the re-offer did what was due
+    case.accept(measure, date(2026, 4, 6), ACTOR, YOUTH)
+    case.start(measure, date(2026, 4, 13), ACTOR, YOUTH)
+    case.end(measure, date(2026, 6, 12), "started_work", "work", ACTOR, YOUTH)
+    assert case.measures[str(measure)]["state"] == "ended"
+    assert case.measures[str(measure)]["offers"] == 2
+
+
+def test_transitions_that_are_not_allowed_are_refused_as_conflicts() -> None:
+    case = measures_case()
+    measure = uuid.uuid4()
+    case.offer_measure(measure, "internship", date(2026, 3, 3), None, ACTOR, YOUTH)
+    case.decline(measure, date(2026, 3, 5), 30, ACTOR, YOUTH)
+    with pytest.raises(CommandRefused) as refused:
+        case.start(measure, date(2026, 3, 6), ACTOR, YOUTH)  # start a declined measure
+    assert refused.value.conflict
+    assert refused.value.field == "measure_id"
+    with pytest.raises(CommandRefused) as unknown:
+        case.accept(uuid.uuid4(), date(2026, 3, 6), ACTOR, YOUTH)
+    assert unknown.value.field == "measure_id"
+
+
+def test_a_measure_ending_before_it_started_is_refused() -> None:
+    case = measures_case()
+    measure = uuid.uuid4()
+    case.offer_measure(measure, "internship", date(2026, 3, 3), None, ACTOR, YOUTH)
+    case.accept(measure, date(2026, 3, 4), ACTOR, YOUTH)
+    case.start(measure, date(2026, 3, 10), ACTOR, YOUTH)
+    with pytest.raises(CommandRefused) as refused:
+        case.end(measure, date(2026, 3, 9), "completed", None, ACTOR, YOUTH)
+    assert refused.value.field == "ended_on"
+    assert not refused.value.conflict
+    with pytest.raises(CommandRefused) as bad_code:
+        case.end(measure, date(2026, 3, 20), "bored", None, ACTOR, YOUTH)
+    assert bad_code.value.field == "end_reason"
+
+
+def test_every_plan_revision_is_kept_and_the_plan_of_any_day_can_be_shown() -> None:
+    case = measures_case()
+    effort = {"effort_id": str(uuid.uuid4()), "description": "SYV-samtal", "responsible":
+              "municipality", "other_actor": None, "start_date": date(2026, 3, 10),
+              "end_date": None, "end_reason": None}  # fmt: skip
+    first = case.revise_plan(
+        valid_from=date(2026, 3, 5), goal="Börja på komvux", mapping={"goals": ["komvux"]},
+        efforts=[effort], follow_up_on=date(2026, 4, 5), evaluation_on=None, actor=ACTOR,
+        correlation_id=YOUTH,
+    )  # fmt: skip
+    second = case.revise_plan(
+        valid_from=date(2026, 4, 5), goal="Praktik först", mapping={"goals": ["praktik"]},
+        efforts=[{**effort, "end_date": date(2026, 4, 1), "end_reason": "klart"}],
+        follow_up_on=date(2026, 5, 5), evaluation_on=date(2026, 6, 1), actor=ACTOR,
+        correlation_id=YOUTH,
+    )  # fmt: skip
+    assert (first, second) == (1, 2)
+    assert case.plan_on(date(2026, 3, 4)) is None
+    assert case.plan_on(date(2026, 3, 20))["goal"] == "Börja på komvux"  # type: ignore[index]
+    assert case.plan_on(date(2026, 4, 5))["revision"] == 2  # type: ignore[index]
+    subjects = sorted((f["subject"], f["due_on"]) for f in case.follow_ups.values())
+    assert subjects == [("plan_evaluation", date(2026, 6, 1)), ("plan_follow_up", date(2026, 5, 5))]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"start_date": date(2026, 4, 1), "end_date": date(2026, 3, 1)}, "efforts[0].end_date"),
+        ({"end_reason": "klart"}, "efforts[0].end_date"),
+        ({"responsible": "other_actor"}, "efforts[0].other_actor"),
+    ],
+)
+def test_a_plan_effort_that_does_not_add_up_is_refused(change: dict[str, Any], field: str) -> None:
+    case = measures_case()
+    effort = {
+        "effort_id": str(uuid.uuid4()),
+        "description": "x",
+        "responsible": "youth",
+        "other_actor": None,
+        "start_date": None,
+        "end_date": None,
+        "end_reason": None,
+    }
+    with pytest.raises(CommandRefused) as refused:
+        case.revise_plan(
+            valid_from=date(2026, 3, 5), goal="g", mapping={}, efforts=[{**effort, **change}],
+            follow_up_on=None, evaluation_on=None, actor=ACTOR, correlation_id=YOUTH,
+        )  # fmt: skip
+    assert refused.value.field == field
+    assert case.plan_revisions == []
+
+
+def test_free_text_that_looks_sensitive_gets_a_warning_naming_field_and_category() -> None:
+    assert sensitive_categories("Har en ADHD-diagnos och går på BUP") == ["health"]
+    assert sensitive_categories("Vill jobba med bilar") == []
+    warnings = free_text_warnings({"goal": "Vill börja plugga", "note": "Troende muslim"})
+    assert warnings == [
+        "note: may contain sensitive personal data (religion); documentation under the activity "
+        "responsibility must not hold it"
+    ]
+    assert "muslim" not in warnings[0].lower()  # the warning never repeats the text
+
+
+def test_code_lists_are_versioned_data() -> None:
+    occupations = code_list("occupation", on=date(2026, 3, 2))
+    assert "work" in occupations.codes
+    with pytest.raises(ValueError, match="no version"):
+        code_list("occupation", version="1999-1")
+    with pytest.raises(ValueError, match="unknown code"):
+        occupations.check("astronaut")
