@@ -7,7 +7,6 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,7 @@ from shared.eventstore import eventsourcing_env
 from shared.messaging import partitions_of, stop_consumer
 from shared.messaging.relay import OutboxRelay
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import new_deployment
+from tests.e2e.conftest import TODAY, new_deployment
 from tests.e2e.test_pipeline import load_municipality
 
 GOOD_NUMBER = "200801011230"  # 17 on TODAY
@@ -152,7 +151,7 @@ def test_republished_events_change_nothing(deployment: Deployment, tmp_path: Pat
                 json={
                     "channel": "letter",
                     "outcome": "not_reached",
-                    "attempted_at": datetime.now(UTC).isoformat(),
+                    "attempted_at": f"{TODAY.isoformat()}T10:00:00+01:00",
                 },
             ).raise_for_status()
     asyncio.run(deployment.drained())

@@ -6,7 +6,6 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -71,7 +70,7 @@ def crash_mid_stream(deployment: Deployment, victim: str, tmp_path: Path) -> Non
                 json={
                     "channel": "sms",
                     "outcome": "not_reached",
-                    "attempted_at": datetime.now(UTC).isoformat(),
+                    "attempted_at": f"{TODAY.isoformat()}T10:00:00+01:00",
                 },
             ).raise_for_status()
         for youth in youths[:6]:

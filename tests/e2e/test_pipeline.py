@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 from shared.deployment import Deployment
@@ -47,7 +46,7 @@ def test_two_thousand_youths_reach_the_register_as_the_input_implies(
             json={
                 "channel": "phone",
                 "outcome": "reached",
-                "attempted_at": datetime.now(UTC).isoformat(),
+                "attempted_at": f"{TODAY.isoformat()}T10:00:00+01:00",
             },
         )
         assert response.status_code == 201, response.text

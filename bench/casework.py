@@ -1,0 +1,200 @@
+"""Benchmark: caseworkers at work against the running outreach service.
+
+`./run bench casework [YOUTHS] [CLIENTS] [SECONDS]` (defaults 10,000, 50, 30): a population of
+YOUTHS youths, all in scope, goes through identify into outreach; then CLIENTS concurrent clients
+each loop over: record a contact attempt on a random youth, read a worklist page, call the
+service's health endpoint (the baseline: the same app and HTTP stack doing nothing). Reported:
+p50/p95/p99 latency per kind and requests/s over the run. Writes bench/results/casework.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from bench.pipeline import commit
+from shared.contracts.topics import POPULATION_FEED
+from shared.deployment import Deployment
+from shared.feeds import message_key, publish
+from shared.infra import InfraSettings, Infrastructure
+from shared.personnummer import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "casework.json"
+TODAY = date(2026, 3, 2)
+WORKLISTS = ("first_contact", "recontact", "stale_occupation", "turning_20")
+
+
+def population(youths: int, rng: random.Random) -> list[bytes]:
+    """Youths of 16 to 19 living in 0180 and enrolled nowhere: all in scope on TODAY."""
+    numbers: set[str] = set()
+    while len(numbers) < youths:
+        born = date(2006, 6, 1) + timedelta(days=rng.randrange(0, 3 * 365))
+        numbers.add(generate(born, rng))
+    return [
+        json.dumps(
+            {
+                "feed": "population", "schema_version": 1, "record_id": str(uuid.uuid4()),
+                "tenant": "0180", "observed_at": "2026-01-15T08:00:00Z",
+                "record": {
+                    "personnummer": number, "given_name": "B", "family_name": "C",
+                    "kommunkod": "0180", "birth_date": f"{number[:4]}-{number[4:6]}-{number[6:8]}",
+                    "change_type": "baseline", "effective_date": "2026-01-15",
+                },
+            }
+        ).encode()
+        for number in sorted(numbers)
+    ]  # fmt: skip
+
+
+@dataclass
+class Timings:
+    samples: dict[str, list[float]] = field(
+        default_factory=lambda: {"command": [], "worklist": [], "health": []}
+    )
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, seconds: float, response: httpx.Response, expected: int) -> None:
+        self.samples[kind].append(seconds * 1000)
+        if response.status_code != expected:
+            key = f"{kind}:{response.status_code}"
+            self.errors[key] = self.errors.get(key, 0) + 1
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+
+async def youth_ids(client: httpx.AsyncClient) -> list[str]:
+    ids: list[str] = []
+    while True:
+        page = (
+            await client.get(
+                "/v1/worklists/first_contact", params={"limit": 500, "offset": len(ids)}
+            )
+        ).json()
+        ids += [item["youth_id"] for item in page["items"]]
+        if len(ids) >= page["total"] or not page["items"]:
+            return ids
+
+
+async def caseworker(
+    client: httpx.AsyncClient, ids: list[str], until: float, timings: Timings, seed: int
+) -> None:
+    rng = random.Random(seed)
+    while time.monotonic() < until:
+        youth = rng.choice(ids)
+        day = TODAY - timedelta(days=rng.randrange(0, 40))
+        body = {
+            "channel": rng.choice(["phone", "sms", "letter", "email"]),
+            "outcome": rng.choice(["reached", "not_reached", "declined_contact"]),
+            "attempted_at": f"{day.isoformat()}T10:00:00+01:00",
+        }
+        started = time.perf_counter()
+        response = await client.post(f"/v1/youths/{youth}/contact-attempts", json=body)
+        timings.add("command", time.perf_counter() - started, response, 201)
+
+        params = {"limit": 50, "offset": rng.randrange(0, 200)}
+        started = time.perf_counter()
+        response = await client.get(f"/v1/worklists/{rng.choice(WORKLISTS)}", params=params)
+        timings.add("worklist", time.perf_counter() - started, response, 200)
+
+        started = time.perf_counter()
+        response = await client.get("/health")
+        timings.add("health", time.perf_counter() - started, response, 200)
+
+
+async def load(base_url: str, token: str, clients: int, seconds: float) -> tuple[Timings, float]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, timeout=30.0
+    ) as client:
+        ids = await youth_ids(client)
+        print(f"{len(ids)} youths on the first-contact list; {clients} clients for {seconds:.0f} s")
+        timings = Timings()
+        # Warm-up: connections opened, caches filled; not measured.
+        await asyncio.gather(
+            *(caseworker(client, ids, time.monotonic() + 2, Timings(), n) for n in range(clients))
+        )
+        started = time.monotonic()
+        until = started + seconds
+        await asyncio.gather(
+            *(caseworker(client, ids, until, timings, 1000 + n) for n in range(clients))
+        )
+        return timings, time.monotonic() - started
+
+
+def main() -> None:
+    youths = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    clients = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 30.0
+    infrastructure = Infrastructure(InfraSettings())
+    infrastructure.up()
+    deployment = Deployment(
+        name="bench-casework",
+        bootstrap_servers=infrastructure.bootstrap_servers(),
+        admin_database_url=infrastructure.database_url(),
+        logs_dir=infrastructure.settings.logs_dir / "bench",
+        today=TODAY,
+    )
+    lines = population(youths, random.Random(2026))
+    records = [(message_key(line, deployment.pseudonym_key), line) for line in lines]
+    asyncio.run(deployment.reset())
+    platform = deployment.start(dict(os.environ), names=["identify", "outreach"])
+    try:
+        print(f"identifying {youths} youths ...", flush=True)
+        asyncio.run(
+            publish(
+                records, f"{deployment.namespace}{POPULATION_FEED}", deployment.bootstrap_servers
+            )
+        )
+        asyncio.run(deployment.drained(max_wait=600))
+        timings, elapsed = asyncio.run(
+            load(platform.url("outreach"), deployment.token("0180", "caseworker"), clients, seconds)
+        )
+    finally:
+        deployment.stop()
+        asyncio.run(deployment.drop())
+    total = sum(len(v) for v in timings.samples.values())
+    result = {
+        "benchmark": "casework",
+        "youths_in_scope": youths,
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        **{
+            f"{kind}_p{p}_ms": percentile(timings.samples[kind], p)
+            for kind in ("command", "worklist", "health")
+            for p in (50, 95, 99)
+        },
+        "requests_per_s": round(total / elapsed, 1),
+        "commands_per_s": round(len(timings.samples["command"]) / elapsed, 1),
+        "worklist_reads_per_s": round(len(timings.samples["worklist"]) / elapsed, 1),
+        "health_per_s": round(len(timings.samples["health"]) / elapsed, 1),
+        "command_mean_ms": round(statistics.fmean(timings.samples["command"]), 2),
+        "errors": timings.errors,
+        "cores": os.cpu_count(),
+        "commit": commit(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
