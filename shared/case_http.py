@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.auth import Principal
-from shared.case_service import CaseRoutes, application_of
+from shared.case_service import CaseRoutes, application_of, rules_of
 from shared.cases import CaseApplication
 
 
@@ -42,7 +42,7 @@ def rules_routes(context: CaseRoutes) -> APIRouter:
         request: Request, caller: Annotated[Principal, Depends(context.caseworker)]
     ) -> RulesView:
         application = application_of(request)
-        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        rules = await rules_of(application, caller.tenant)
         return view(application, caller.tenant, rules)
 
     @router.put("/tenant-rules", response_model=RulesView)

@@ -46,8 +46,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 class CaseRoutes:
     """What a caseworker service's routes need: who may call, and what day it is."""
 
-    caseworker: Callable[..., Principal]
-    coordinator: Callable[..., Principal]
+    caseworker: Callable[..., Awaitable[Principal]]
+    coordinator: Callable[..., Awaitable[Principal]]
     settings: ServiceSettings
 
     def today(self) -> date:
@@ -91,10 +91,18 @@ async def record_on_case(
             raise TypeError(f"expected a {case_class.__name__}")
         return record(case, correlation_id)
 
-    recorded: bool = await asyncio.to_thread(application.command, youth_id, caller.tenant, action)
+    recorded: bool = await application.submit(youth_id, caller.tenant, action)
     if not recorded:
         response.status_code = status.HTTP_200_OK
     return recorded
+
+
+async def rules_of(application: CaseApplication, tenant: str) -> dict[str, int]:
+    """The tenant's rules: from memory when fresh, else read off the event loop."""
+    cached = application.cached_rules(tenant)
+    if cached is not None:
+        return cached
+    return await asyncio.to_thread(application.rules, tenant)
 
 
 def add_refusal_handlers(app: FastAPI) -> None:

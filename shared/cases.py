@@ -8,9 +8,14 @@ not disclosed).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import queue
+import threading
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -136,6 +141,7 @@ class ScopedYouthCase(Aggregate):
             raise NotInScope
 
 
+RULES_CACHE_SECONDS = 5.0
 _RULES_NAMESPACE = uuid.UUID("5b0f3c1e-8a57-4d2b-9c1a-6f0e2d7b4a93")
 
 
@@ -168,6 +174,69 @@ class Rule:
 
 C = TypeVar("C", bound=ScopedYouthCase)
 R = TypeVar("R")
+MAX_GROUP = 200
+
+
+class _RunAlone(Exception):
+    """A batch must be run one command at a time."""
+
+
+@dataclass
+class Command:
+    youth_id: uuid.UUID
+    tenant: str
+    action: Callable[[Any], Any]
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+
+
+class CommandQueue:
+    """One writer thread takes the commands waiting and hands them over as a batch."""
+
+    def __init__(self, run: Callable[[list[Command]], None]) -> None:
+        self._run = run
+        self._queue: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(
+        self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], Any]
+    ) -> concurrent.futures.Future[Any]:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="case-commands", daemon=True
+                )
+                self._thread.start()
+        command = Command(youth_id, tenant, action)
+        self._queue.put(command)
+        return command.future
+
+    def stop(self) -> None:
+        with self._start_lock:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join(timeout=10)
+                self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            self._run(batch)
+            if stop:
+                return
 
 
 class CaseApplication(KafkaFedApplication):
@@ -176,13 +245,37 @@ class CaseApplication(KafkaFedApplication):
     case_class: type[ScopedYouthCase] = ScopedYouthCase
     rule_book: ClassVar[dict[str, Rule]] = {}
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._rules_cache: dict[str, tuple[float, dict[str, int]]] = {}
+        self._commands = CommandQueue(self.run_commands)
+
+    def close(self) -> None:
+        self._commands.stop()
+        super().close()
+
     def rules(self, tenant: str) -> dict[str, int]:
-        """The tenant's rules: the documented defaults, overridden by what its coordinators set."""
+        """The tenant's rules: the documented defaults, overridden by what its coordinators set.
+
+        Read on every worklist request, so kept for RULES_CACHE_SECONDS; a change made through
+        this process applies at once, one made through another replica within that time.
+        """
+        cached = self.cached_rules(tenant)
+        if cached is not None:
+            return cached
         configured: TenantRules | None = self.get_or_none(uuid.uuid5(_RULES_NAMESPACE, tenant), {})
         rules = {name: rule.default for name, rule in self.rule_book.items()}
         if configured is not None:
             rules.update({k: v for k, v in configured.rules.items() if k in rules})
-        return rules
+        self._rules_cache[tenant] = (time.monotonic(), rules)
+        return dict(rules)
+
+    def cached_rules(self, tenant: str) -> dict[str, int] | None:
+        """The tenant's rules if known in memory (no I/O: callable on the event loop)."""
+        cached = self._rules_cache.get(tenant)
+        if cached is None or time.monotonic() - cached[0] >= RULES_CACHE_SECONDS:
+            return None
+        return dict(cached[1])
 
     def configure_rules(self, tenant: str, changes: dict[str, int], actor: str) -> dict[str, int]:
         for name, value in changes.items():
@@ -200,6 +293,7 @@ class CaseApplication(KafkaFedApplication):
             else:
                 configured.reconfigure(dict(changes), actor)
             self.save_tracked([configured], None, 0, 0)
+            self._rules_cache.pop(tenant, None)
             return self.rules(tenant)
 
         return cast(dict[str, int], self.retrying(work))
@@ -238,24 +332,77 @@ class CaseApplication(KafkaFedApplication):
         return []
 
     def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
-        """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write."""
+        """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write.
 
-        def work() -> R:
-            case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
-            if case is None:
-                raise CaseNotFound
-            case.check_tenant(tenant)
-            case.check_in_scope()
+        Blocking; `submit()` is the same for a caller on an event loop.
+        """
+        return cast(R, self._commands.submit(youth_id, tenant, action).result())
+
+    def submit(
+        self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]
+    ) -> asyncio.Future[R]:
+        """`command()` for the event loop: the answer arrives when the command is saved."""
+        return asyncio.wrap_future(self._commands.submit(youth_id, tenant, action))
+
+    def run_commands(self, batch: list[Command]) -> None:
+        """Run a batch of commands and save them in one transaction (group commit).
+
+        Caseworkers' commands that arrive while a transaction is being written wait for the next
+        one and share it, so one transaction's fixed cost (the table lock, the commit) is paid
+        once per batch, not once per command. Each command gets its own answer: a refusal refuses
+        that command only. A refusal that left changes behind (the domain checks before it
+        records, so it should not happen) sends the batch through again one command at a time.
+        """
+        try:
+            outcomes = self.retrying(lambda: self._run_batch(batch))
+        except _RunAlone:
+            for command in batch:
+                self.run_commands_alone(command)
+            return
+        except BaseException as exc:
+            for command in batch:
+                command.future.set_exception(exc)
+            return
+        assert outcomes is not None
+        for command, (ok, value) in zip(batch, outcomes, strict=True):
+            if ok:
+                command.future.set_result(value)
+            else:
+                command.future.set_exception(value)
+
+    def run_commands_alone(self, command: Command) -> None:
+        try:
+            [(ok, value)] = self.retrying(lambda: self._run_batch([command])) or []
+        except BaseException as exc:
+            ok, value = False, exc
+        if ok:
+            command.future.set_result(value)
+        else:
+            command.future.set_exception(value)
+
+    def _run_batch(self, batch: list[Command]) -> list[tuple[bool, Any]]:
+        cache: dict[uuid.UUID, Any] = {}
+        self.preload((c.youth_id for c in batch), cache)
+        outcomes: list[tuple[bool, Any]] = []
+        touched: dict[uuid.UUID, ScopedYouthCase] = {}
+        for command in batch:
+            case: ScopedYouthCase | None = cache.get(command.youth_id)
+            before = len(case.pending_events) if case is not None else 0
             try:
-                result = action(case)
-            except REFUSALS:
-                if case.pending_events:  # refused half-way: forget the changed copy
+                if case is None:
+                    raise CaseNotFound
+                case.check_tenant(command.tenant)
+                case.check_in_scope()
+                outcomes.append((True, command.action(case)))
+                touched[case.id] = case
+            except REFUSALS as refusal:
+                if case is not None and len(case.pending_events) != before:
                     self.forget(case.id)
-                raise
-            self.save_tracked([case], None, 0, 0, read_model=self.read_model([case]))
-            return result
-
-        return cast(R, self.retrying(work, refusals=REFUSALS))
+                    raise _RunAlone from refusal
+                outcomes.append((False, refusal))
+        cases = list(touched.values())
+        self.save_tracked(cases, None, 0, 0, read_model=self.read_model(cases))
+        return outcomes
 
     def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:
         """The caller's case for reading (in scope or not); CaseNotFound for another tenant's."""

@@ -117,7 +117,13 @@ class Deployment:
         return await load(path, topic, self.bootstrap_servers, self.pseudonym_key)
 
     async def drained(self, max_wait: float = 120.0) -> float:
-        return await wait_drained(self.bootstrap_servers, self.namespace, max_wait=max_wait)
+        """Until the consumers of the services this deployment started have no lag."""
+        services = (
+            sorted({p.name for p in self.platform.processes.values()}) if self.platform else None
+        )
+        return await wait_drained(
+            self.bootstrap_servers, self.namespace, max_wait=max_wait, services=services
+        )
 
     def token(self, tenant: str, *roles: str, subject: str = "test") -> str:
         return issue_token(self.token_secret, subject=subject, tenant=tenant, roles=list(roles))

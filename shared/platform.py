@@ -170,7 +170,12 @@ async def lag_by_partition(
 
 
 async def wait_drained(
-    bootstrap_servers: str, namespace: str, *, settle: float = 1.5, max_wait: float = 300.0
+    bootstrap_servers: str,
+    namespace: str,
+    *,
+    settle: float = 1.5,
+    max_wait: float = 300.0,
+    services: list[str] | None = None,
 ) -> float:
     """Wait until every service's group has no lag for `settle` seconds.
 
@@ -180,10 +185,11 @@ async def wait_drained(
     The relays publish after the feed consumer has committed, so zero lag must hold for a while
     (longer than a relay's poll) before the pipeline counts as drained.
     """
+    names = services or list(SERVICES)
     started = time.monotonic()
     calm_since: float | None = None
     while time.monotonic() - started < max_wait:
-        lag = await consumer_lag(bootstrap_servers, namespace, list(SERVICES))
+        lag = await consumer_lag(bootstrap_servers, namespace, names)
         now = time.monotonic()
         if lag == 0:
             calm_since = calm_since or now
@@ -192,5 +198,5 @@ async def wait_drained(
         else:
             calm_since = None
         await asyncio.sleep(0.25)
-    behind = await lag_by_partition(bootstrap_servers, namespace, list(SERVICES))
+    behind = await lag_by_partition(bootstrap_servers, namespace, names)
     raise TimeoutError(f"the pipeline did not drain within {max_wait:.0f} s; behind: {behind}")

@@ -6,7 +6,7 @@ are built inside `routes`, as real objects.
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Literal
 
@@ -51,7 +51,7 @@ class SchoolNotificationAccepted(BaseModel):
     youth_id: uuid.UUID
 
 
-def routes(reporter: Callable[..., Principal], today: Callable[[], date]) -> APIRouter:
+def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], date]) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reporter = Annotated[Principal, Depends(reporter)]
 

@@ -21,7 +21,7 @@ from services.measures.application import MeasuresApplication
 from services.measures.domain import MeasuresCase
 from shared.auth import Principal
 from shared.case_http import rules_routes
-from shared.case_service import CaseRoutes, application_of, record_on_case
+from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
 from shared.codelists import free_text_warnings
 from shared.contracts.events import EffortResponsible
 
@@ -185,7 +185,7 @@ def routes(context: CaseRoutes) -> APIRouter:
             caller: Caseworker,
         ) -> Recorded:
             context.check_past("on", body.on)
-            rules = await asyncio.to_thread(application(request).rules, caller.tenant)
+            rules = await rules_of(application(request), caller.tenant)
 
             def act(case: MeasuresCase, cid: uuid.UUID) -> bool:
                 if verb == "decline":
@@ -255,8 +255,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         efforts = [
             {**e.model_dump(), "effort_id": str(e.effort_id or uuid.uuid4())} for e in body.efforts
         ]
-        revision: int = await asyncio.to_thread(
-            application(request).command,
+        revision: int = await application(request).submit(
             youth_id,
             caller.tenant,
             lambda case: case.revise_plan(

@@ -19,7 +19,7 @@ from services.outreach.domain import OutreachCase
 from services.outreach.worklists import ListName, contact_clock, counts, worklist
 from shared.auth import Principal
 from shared.case_http import rules_routes
-from shared.case_service import CaseRoutes, application_of, record_on_case
+from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
 from shared.codelists import code_list
 from shared.contracts.events import ContactChannel, ContactOutcome, OccupationTense
 
@@ -243,7 +243,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         """The youth's outreach case: scope, owner, contact clock, contacts and occupations."""
         application = application_of(request)
         case: OutreachCase = await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
-        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        rules = await rules_of(application, caller.tenant)
         clock = case.clock or {}
         row = {
             "clock_from": clock.get("from"),
@@ -274,7 +274,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def worklist_counts(request: Request, caller: Caseworker) -> WorklistCounts:
         """How many open items each worklist has in the caller's municipality today."""
         application = application_of(request)
-        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        rules = await rules_of(application, caller.tenant)
         today = context.today()
         return WorklistCounts(
             today=today,
@@ -301,7 +301,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         first_contact, recontact, stale_occupation, turning_20, follow_up. `state=closed`: the
         items closed in the last 90 days because the youth left scope, with the reason."""
         application = application_of(request)
-        rules = await asyncio.to_thread(application.rules, caller.tenant)
+        rules = await rules_of(application, caller.tenant)
         total, items = await worklist(
             request.app.state.pool,
             request.app.state.schema,

@@ -1,7 +1,7 @@
 """Register query API (caseworkers, coordinators, inspectors; tenant from the token)."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -32,7 +32,7 @@ class YouthPage(BaseModel):
     items: list[YouthRow]
 
 
-def routes(reader: Callable[..., Principal]) -> APIRouter:
+def routes(reader: Callable[..., Awaitable[Principal]]) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reader = Annotated[Principal, Depends(reader)]
 
