@@ -135,6 +135,11 @@ def add_refusal_handlers(app: FastAPI) -> None:
         return problem(422, "invalid request", exc.field, exc.reason)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The read pool's connections hold no session state (no LISTEN, locks or settings), so a
+    connection goes back to the pool as it is instead of being reset: a round trip per request."""
+
+
 def create_case_service(
     *,
     name: str,
@@ -165,7 +170,7 @@ def create_case_service(
         def apply_batch(messages: list[Any], topic: str, partition: int, offset: int) -> None:
             handlers[topic](messages, topic, partition, offset)
 
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10, reset=_keep_session)
         consumer = ExactlyOnceConsumer[AnyEvent](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.{name}",

@@ -8,7 +8,7 @@ they do not count as working days either. Saturdays and Sundays never do.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 
 def easter_sunday(year: int) -> date:
@@ -61,6 +61,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in days_off(day.year)
 
 
+@lru_cache(maxsize=65_536)
 def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (0 when end is not after start).
 
@@ -84,6 +85,7 @@ def working_days_between(start: date, end: date) -> int:
     return count - holidays
 
 
+@lru_cache(maxsize=65_536)
 def add_working_days(start: date, days: int) -> date:
     """The day `days` working days after `start`."""
     day = start

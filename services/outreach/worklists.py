@@ -110,15 +110,16 @@ async def worklist(
     # $2-$4 are referenced by some conditions only; keep their types known for the others.
     where += " AND $2::date IS NOT NULL AND $3::int IS NOT NULL AND $4::int IS NOT NULL"
     # The statement is assembled from this module's constants and the service's own schema
-    # name; every value from a request is a parameter.
+    # name; every value from a request is a parameter. The page and the total in one query.
     count_sql = f"SELECT count(*) FROM {source} WHERE {where}"  # noqa: S608
     page_sql = (
-        f"SELECT c.*, {since} AS since{extra} FROM {source} WHERE {where}"  # noqa: S608
+        f"SELECT c.*, {since} AS since{extra}, count(*) OVER () AS total"  # noqa: S608
+        f" FROM {source} WHERE {where}"
         f" ORDER BY since, c.youth_id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
     )
     async with pool.acquire() as conn:
-        total = await conn.fetchval(count_sql, *params)
         rows = await conn.fetch(page_sql, *params, limit, offset) if limit else []
+        total = rows[0]["total"] if rows else await conn.fetchval(count_sql, *params)
     return total, [_item(name, row, today, rules, closed) for row in rows]
 
 

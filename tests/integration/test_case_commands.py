@@ -1,0 +1,122 @@
+"""Caseworker commands on the real PostgreSQL: group commit gives each command its own answer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from services.outreach.application import OutreachApplication
+from services.outreach.domain import OutreachCase
+from shared.cases import CaseNotFound, Command, CommandRefused, NotInScope
+from shared.contracts.events import YouthIdentified, YouthLeftScope
+from shared.eventstore import eventsourcing_env
+from tests.conftest import RunningInfra
+
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(infra: RunningInfra) -> Iterator[OutreachApplication]:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    application = OutreachApplication(eventsourcing_env(infra.database_url, schema))
+    yield application
+    application.close()
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def envelope(youth: uuid.UUID) -> dict[str, Any]:
+    return {"event_id": uuid.uuid4(), "tenant": "0180", "youth_id": youth, "occurred_at": NOW,
+            "recorded_at": NOW, "actor": "system:identify", "correlation_id": uuid.uuid4()}  # fmt: skip
+
+
+def in_scope(app: OutreachApplication, youths: list[uuid.UUID], left: uuid.UUID) -> None:
+    episodes = {y: uuid.uuid4() for y in [*youths, left]}
+    messages: list[Any] = [
+        YouthIdentified(**envelope(y), scope_episode_id=e, entered_on=date(2026, 1, 15),
+                        scope_ends_on=date(2027, 5, 1), rule_version="r", facts={})
+        for y, e in episodes.items()
+    ]  # fmt: skip
+    messages.append(
+        YouthLeftScope(**envelope(left), scope_episode_id=episodes[left], left_on=date(2026, 2, 1),
+                       reason="moved_out", rule_version="r")
+    )  # fmt: skip
+    app.take_in_identify_batch(messages, "identify", 0, len(messages))
+
+
+def attempt(case: OutreachCase) -> bool:
+    return case.attempt_contact(uuid.uuid4(), "phone", "reached", NOW, "user:anna", uuid.uuid4())
+
+
+def test_commands_that_arrive_together_share_a_transaction_and_keep_their_own_answers(
+    app: OutreachApplication,
+) -> None:
+    youths = [uuid.uuid4() for _ in range(20)]
+    left = uuid.uuid4()
+    in_scope(app, youths, left)
+    batches: list[int] = []
+    run = app.run_commands
+
+    def counting(batch: list[Command]) -> None:
+        batches.append(len(batch))
+        run(batch)
+
+    app._commands._run = counting
+
+    def slow(case: OutreachCase) -> bool:
+        time.sleep(0.3)  # the others queue up meanwhile
+        return attempt(case)
+
+    first = app._commands.submit(youths[0], "0180", slow)
+    time.sleep(0.05)
+
+    def refused(case: OutreachCase) -> bool:
+        raise CommandRefused("category", "unknown occupation code")
+
+    futures = [app._commands.submit(y, "0180", attempt) for y in youths[1:]]
+    futures.append(app._commands.submit(uuid.uuid4(), "0180", attempt))  # nobody
+    futures.append(app._commands.submit(youths[1], "1480", attempt))  # another municipality's
+    futures.append(app._commands.submit(left, "0180", attempt))  # not in scope any more
+    futures.append(app._commands.submit(youths[2], "0180", refused))
+    assert first.result(timeout=10) is True
+    outcomes = [f.exception(timeout=10) or f.result() for f in futures]
+    assert outcomes[:19] == [True] * 19
+    assert [type(o) for o in outcomes[19:]] == [
+        CaseNotFound,
+        CaseNotFound,
+        NotInScope,
+        CommandRefused,
+    ]
+    assert batches[0] == 1
+    assert batches[1:] == [23], "the commands that waited went in one transaction"
+
+    # Every accepted attempt is stored once, the refused ones not at all.
+    fresh = OutreachApplication(dict(app.env))
+    try:
+        attempts = sum(len(fresh.case_of(y, "0180").contact_attempt_ids) for y in youths)
+        assert attempts == 20
+    finally:
+        fresh.close()
+
+
+def test_a_command_with_a_stale_copy_is_run_again_on_fresh_state(
+    app: OutreachApplication,
+) -> None:
+    youth = uuid.uuid4()
+    in_scope(app, [youth], uuid.uuid4())
+    assert app.command(youth, "0180", attempt)
+    other = OutreachApplication(dict(app.env))  # another replica writes the same case
+    try:
+        assert other.command(youth, "0180", attempt)
+    finally:
+        other.close()
+    assert app.command(youth, "0180", attempt)  # the cached copy is one version behind
+    assert len(app.case_of(youth, "0180").contact_attempt_ids) == 3
