@@ -31,10 +31,20 @@ class OutreachRecorder(ReadModelRecorder):
         " last_attempt_outcome text, last_contact_on date, occupation_category text,"
         " occupation_confirmed_on date)",
         "CREATE INDEX IF NOT EXISTS cases_tenant ON {schema}.cases (tenant, in_scope)",
+        # One partial index per worklist: a page is an index scan in the list's order.
+        "CREATE INDEX IF NOT EXISTS cases_first_contact ON {schema}.cases"
+        " (tenant, clock_from, youth_id)"
+        " WHERE in_scope AND clock_from IS NOT NULL AND first_attempt_on IS NULL",
+        "CREATE INDEX IF NOT EXISTS cases_recontact ON {schema}.cases"
+        " (tenant, last_attempt_on, youth_id) WHERE in_scope AND last_attempt_outcome IN"
+        " ('not_reached', 'declined_contact', 'wrong_contact_details')",
+        "CREATE INDEX IF NOT EXISTS cases_turning_20 ON {schema}.cases"
+        " (tenant, scope_ends_on, youth_id) WHERE in_scope",
         "CREATE TABLE IF NOT EXISTS {schema}.follow_ups ("
         " follow_up_id uuid PRIMARY KEY, youth_id uuid NOT NULL, tenant text NOT NULL,"
         " subject text NOT NULL, due_on date NOT NULL, measure_id uuid, completed_on date)",
-        "CREATE INDEX IF NOT EXISTS follow_ups_due ON {schema}.follow_ups (tenant, due_on)",
+        "CREATE INDEX IF NOT EXISTS follow_ups_due ON {schema}.follow_ups (tenant, due_on)"
+        " WHERE completed_on IS NULL",
     )
 
 

@@ -22,8 +22,6 @@ from shared.cases import CommandRefused, ScopedYouthCase
 from shared.codelists import code_list
 from shared.contracts.events import SchoolNotificationReceived
 
-NOT_REACHED = ("not_reached", "declined_contact", "wrong_contact_details")
-
 
 class OutreachCase(ScopedYouthCase):
     @event("Opened")

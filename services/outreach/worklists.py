@@ -26,6 +26,7 @@ LIST_NAMES: tuple[ListName, ...] = (
     "follow_up",
 )
 CLOSED_WINDOW_DAYS = 90
+NOT_REACHED_SQL = "('not_reached', 'declined_contact', 'wrong_contact_details')"
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,31 @@ class Item:
 
 
 # Each list: the condition on a case as of day $2 (open: today; closed: the day the youth left),
-# and the day the youth has been on the list since. $3 is the list's rule (days).
-_CONDITIONS: dict[str, tuple[str, str]] = {
-    "first_contact": ("c.clock_from IS NOT NULL AND c.first_attempt_on IS NULL", "c.clock_from"),
+# the day the youth has been on the list since, and the order (a column the list's partial index
+# holds, so a page is an index scan, not a sort). $3 is the list's rule (days).
+_CONDITIONS: dict[str, tuple[str, str, str]] = {
+    "first_contact": (
+        "c.clock_from IS NOT NULL AND c.first_attempt_on IS NULL",
+        "c.clock_from",
+        "c.clock_from",
+    ),
     "recontact": (
-        "c.last_attempt_outcome IN ('not_reached', 'declined_contact', 'wrong_contact_details')"
+        f"c.last_attempt_outcome IN {NOT_REACHED_SQL}"
         " AND (c.last_contact_on IS NULL OR c.last_contact_on < c.last_attempt_on)"
-        " AND c.last_attempt_on + $3::int <= {day}",
+        " AND c.last_attempt_on <= {day} - $3::int",
         "c.last_attempt_on + $3::int",
+        "c.last_attempt_on",
     ),
     "stale_occupation": (
-        "(c.occupation_confirmed_on IS NULL OR c.occupation_confirmed_on + $3::int <= {day})",
+        "(c.occupation_confirmed_on IS NULL OR c.occupation_confirmed_on <= {day} - $3::int)",
+        "COALESCE(c.occupation_confirmed_on + $3::int, c.entered_on)",
         "COALESCE(c.occupation_confirmed_on + $3::int, c.entered_on)",
     ),
-    "turning_20": ("c.scope_ends_on - $3::int <= {day}", "c.scope_ends_on - $3::int"),
+    "turning_20": (
+        "c.scope_ends_on <= {day} + $3::int",
+        "c.scope_ends_on - $3::int",
+        "c.scope_ends_on",
+    ),
 }
 _RULE_OF = {
     "first_contact": "first_contact_working_days",
@@ -100,26 +112,25 @@ async def worklist(
         )
         source = f'{table} c JOIN "{schema}".follow_ups f ON f.youth_id = c.youth_id'
         where = f"c.tenant = $1 AND {scope} AND {done} AND f.due_on <= {day}{who}"
-        since = "f.due_on"
+        since = order = "f.due_on"
         extra = ", f.follow_up_id, f.subject"
     else:
-        condition, since = _CONDITIONS[name]
+        condition, since, order = _CONDITIONS[name]
         source = f"{table} c"
         where = f"c.tenant = $1 AND {scope} AND {condition.format(day=day)}{who}"
         extra = ", NULL::uuid AS follow_up_id, NULL::text AS subject"
     # $2-$4 are referenced by some conditions only; keep their types known for the others.
     where += " AND $2::date IS NOT NULL AND $3::int IS NOT NULL AND $4::int IS NOT NULL"
     # The statement is assembled from this module's constants and the service's own schema
-    # name; every value from a request is a parameter. The page and the total in one query.
+    # name; every value from a request is a parameter.
     count_sql = f"SELECT count(*) FROM {source} WHERE {where}"  # noqa: S608
     page_sql = (
-        f"SELECT c.*, {since} AS since{extra}, count(*) OVER () AS total"  # noqa: S608
-        f" FROM {source} WHERE {where}"
-        f" ORDER BY since, c.youth_id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
+        f"SELECT c.*, {since} AS since{extra} FROM {source} WHERE {where}"  # noqa: S608
+        f" ORDER BY {order}, c.youth_id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
     )
     async with pool.acquire() as conn:
-        rows = await conn.fetch(page_sql, *params, limit, offset) if limit else []
-        total = rows[0]["total"] if rows else await conn.fetchval(count_sql, *params)
+        total = await conn.fetchval(count_sql, *params)
+        rows = await conn.fetch(page_sql, *params, limit, offset) if limit and total else []
     return total, [_item(name, row, today, rules, closed) for row in rows]
 
 
