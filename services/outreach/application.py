@@ -40,6 +40,8 @@ class OutreachRecorder(ReadModelRecorder):
         " ('not_reached', 'declined_contact', 'wrong_contact_details')",
         "CREATE INDEX IF NOT EXISTS cases_turning_20 ON {schema}.cases"
         " (tenant, scope_ends_on, youth_id) WHERE in_scope",
+        "CREATE INDEX IF NOT EXISTS cases_occupation ON {schema}.cases"
+        " (tenant, occupation_confirmed_on NULLS FIRST, entered_on, youth_id) WHERE in_scope",
         "CREATE TABLE IF NOT EXISTS {schema}.follow_ups ("
         " follow_up_id uuid PRIMARY KEY, youth_id uuid NOT NULL, tenant text NOT NULL,"
         " subject text NOT NULL, due_on date NOT NULL, measure_id uuid, completed_on date)",

@@ -8,6 +8,7 @@ last 90 days). Clocks count Swedish working days (`shared.workdays`).
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +28,29 @@ LIST_NAMES: tuple[ListName, ...] = (
 )
 CLOSED_WINDOW_DAYS = 90
 NOT_REACHED_SQL = "('not_reached', 'declined_contact', 'wrong_contact_details')"
+
+
+class _Counts:
+    """A list's total, kept for COUNT_SECONDS: a caseworker paging through a list of thousands
+    does not need it recounted for every page (a page itself is always read fresh)."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], tuple[float, int]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> int | None:
+        known = self._known.get(key)
+        if known is None or time.monotonic() - known[0] >= COUNT_SECONDS:
+            return None
+        return known[1]
+
+    def put(self, key: tuple[Any, ...], total: int) -> None:
+        if len(self._known) > 10_000:
+            self._known.clear()
+        self._known[key] = (time.monotonic(), total)
+
+
+COUNT_SECONDS = 1.0
+_counted = _Counts()
 
 
 @dataclass(frozen=True)
@@ -58,10 +82,11 @@ _CONDITIONS: dict[str, tuple[str, str, str]] = {
         "c.last_attempt_on + $3::int",
         "c.last_attempt_on",
     ),
+    # Never recorded first (unknown from the start), then the longest unconfirmed.
     "stale_occupation": (
         "(c.occupation_confirmed_on IS NULL OR c.occupation_confirmed_on <= {day} - $3::int)",
         "COALESCE(c.occupation_confirmed_on + $3::int, c.entered_on)",
-        "COALESCE(c.occupation_confirmed_on + $3::int, c.entered_on)",
+        "c.occupation_confirmed_on NULLS FIRST, c.entered_on",
     ),
     "turning_20": (
         "c.scope_ends_on <= {day} + $3::int",
@@ -129,7 +154,11 @@ async def worklist(
         f" ORDER BY {order}, c.youth_id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}"
     )
     async with pool.acquire() as conn:
-        total = await conn.fetchval(count_sql, *params)
+        key = (schema, count_sql, *params)
+        total = _counted.get(key)
+        if total is None:
+            total = await conn.fetchval(count_sql, *params)
+            _counted.put(key, total)
         rows = await conn.fetch(page_sql, *params, limit, offset) if limit and total else []
     return total, [_item(name, row, today, rules, closed) for row in rows]
 
