@@ -8,6 +8,7 @@ dropped and rebuilt from the topics at any time: they are a projection, not the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from itertools import groupby
 
@@ -16,9 +17,19 @@ from asyncpg.pool import PoolConnectionProxy
 
 from shared.contracts.events import (
     AnyEvent,
+    CaseAssigned,
     ContactAttempted,
+    ContactEstablished,
+    IndividualPlanRevised,
+    MeasureAccepted,
+    MeasureDeclined,
+    MeasureEnded,
     MeasureOffered,
+    MeasureStarted,
+    ObjectionRecorded,
+    OccupationRecorded,
     YouthIdentified,
+    YouthInformed,
     YouthLeftScope,
 )
 from shared.messaging.consumer import Parsed
@@ -88,6 +99,76 @@ CREATE TABLE IF NOT EXISTS register.measures (
     actor text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS measures_youth ON register.measures (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS register.measure_status (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    measure_id uuid NOT NULL,
+    measure_type text,
+    state text NOT NULL,
+    offers integer NOT NULL DEFAULT 0,
+    offered_on date,
+    accepted_on date,
+    declined_on date,
+    started_on date,
+    ended_on date,
+    end_reason text,
+    occupation_after text,
+    PRIMARY KEY (tenant, youth_id, measure_id)
+);
+CREATE TABLE IF NOT EXISTS register.contact_log (
+    event_id uuid PRIMARY KEY,
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('established', 'informed')),
+    at timestamptz NOT NULL,
+    channel text NOT NULL,
+    actor text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contact_log_youth ON register.contact_log (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS register.occupations (
+    event_id uuid PRIMARY KEY,
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    occupation_id uuid NOT NULL,
+    category text NOT NULL,
+    code_list_version text NOT NULL,
+    tense text NOT NULL,
+    from_date date NOT NULL,
+    to_date date,
+    confirmed_on date NOT NULL,
+    actor text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS occupations_youth ON register.occupations (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS register.plan_revisions (
+    event_id uuid PRIMARY KEY,
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    revision integer NOT NULL,
+    valid_from date NOT NULL,
+    goal text NOT NULL,
+    mapping jsonb NOT NULL,
+    efforts jsonb NOT NULL,
+    follow_up_on date,
+    evaluation_on date,
+    actor text NOT NULL,
+    recorded_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS plan_revisions_youth ON register.plan_revisions (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS register.assignments (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    assignee_kind text NOT NULL,
+    assignee text NOT NULL,
+    assigned_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, youth_id)
+);
+CREATE TABLE IF NOT EXISTS register.objections (
+    event_id uuid PRIMARY KEY,
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    objected_on date NOT NULL,
+    actor text NOT NULL
+);
 """
 
 _MARK_APPLIED = """
@@ -128,6 +209,49 @@ _MEASURE = """
 INSERT INTO register.measures
     (event_id, tenant, youth_id, measure_id, measure_type, offered_on, can_start_on, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+_MEASURE_STEP = """
+INSERT INTO register.measure_status AS m (tenant, youth_id, measure_id, state, {column})
+VALUES ($1, $2, $3, '{state}', $4)
+ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET state = '{state}', {column} = $4
+"""
+_MEASURE_OFFERED = """
+INSERT INTO register.measure_status AS m
+    (tenant, youth_id, measure_id, measure_type, state, offers, offered_on)
+VALUES ($1, $2, $3, $4, 'offered', 1, $5)
+ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
+    state = 'offered', measure_type = EXCLUDED.measure_type, offered_on = EXCLUDED.offered_on,
+    offers = m.offers + 1
+"""
+_MEASURE_ENDED = """
+INSERT INTO register.measure_status AS m
+    (tenant, youth_id, measure_id, state, ended_on, end_reason, occupation_after)
+VALUES ($1, $2, $3, 'ended', $4, $5, $6)
+ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
+    state = 'ended', ended_on = $4, end_reason = $5, occupation_after = $6
+"""
+_CONTACT_LOG = """
+INSERT INTO register.contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+_OCCUPATION = """
+INSERT INTO register.occupations (event_id, tenant, youth_id, occupation_id, category,
+    code_list_version, tense, from_date, to_date, confirmed_on, actor)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+_PLAN = """
+INSERT INTO register.plan_revisions (event_id, tenant, youth_id, revision, valid_from, goal,
+    mapping, efforts, follow_up_on, evaluation_on, actor, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
+"""
+_ASSIGNMENT = """
+INSERT INTO register.assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = $3, assignee = $4, assigned_at = $5
+"""
+_OBJECTION = """
+INSERT INTO register.objections (event_id, tenant, youth_id, objected_on, actor)
+VALUES ($1, $2, $3, $4, $5)
 """
 _POSITION = """
 INSERT INTO register.consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
@@ -253,3 +377,70 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
                     if isinstance(e, MeasureOffered)
                 ],
             )
+            await conn.executemany(
+                _MEASURE_OFFERED,
+                [(e.tenant, e.youth_id, e.measure_id, e.measure_type, e.offered_on)
+                 for e in batch if isinstance(e, MeasureOffered)],
+            )  # fmt: skip
+        elif kind in _MEASURE_STEPS:
+            state, column = _MEASURE_STEPS[kind]
+            await conn.executemany(
+                _MEASURE_STEP.format(state=state, column=column),
+                [(e.tenant, e.youth_id, e.measure_id, getattr(e, column))
+                 for e in batch if isinstance(e, MeasureAccepted | MeasureDeclined | MeasureStarted)],
+            )  # fmt: skip
+        elif kind is MeasureEnded:
+            await conn.executemany(
+                _MEASURE_ENDED,
+                [(e.tenant, e.youth_id, e.measure_id, e.ended_on, e.end_reason, e.occupation_after)
+                 for e in batch if isinstance(e, MeasureEnded)],
+            )  # fmt: skip
+        elif kind is ContactEstablished or kind is YouthInformed:
+            await conn.executemany(
+                _CONTACT_LOG,
+                [
+                    (e.event_id, e.tenant, e.youth_id, "established", e.established_at,
+                     e.channel, e.actor)
+                    if isinstance(e, ContactEstablished)
+                    else (e.event_id, e.tenant, e.youth_id, "informed", e.informed_at,
+                          e.channel, e.actor)
+                    for e in batch
+                    if isinstance(e, ContactEstablished | YouthInformed)
+                ],
+            )  # fmt: skip
+        elif kind is OccupationRecorded:
+            await conn.executemany(
+                _OCCUPATION,
+                [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
+                  e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
+                 for e in batch if isinstance(e, OccupationRecorded)],
+            )  # fmt: skip
+        elif kind is IndividualPlanRevised:
+            await conn.executemany(
+                _PLAN,
+                [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
+                  e.mapping.model_dump_json(),
+                  json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
+                  e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at)
+                 for e in batch if isinstance(e, IndividualPlanRevised)],
+            )  # fmt: skip
+        elif kind is CaseAssigned:
+            await conn.executemany(
+                _ASSIGNMENT,
+                [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
+                 for e in batch if isinstance(e, CaseAssigned)],
+            )  # fmt: skip
+        elif kind is ObjectionRecorded:
+            await conn.executemany(
+                _OBJECTION,
+                [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
+                 for e in batch if isinstance(e, ObjectionRecorded)],
+            )  # fmt: skip
+        # Other events (school notifications, follow-ups) are not register content.
+
+
+_MEASURE_STEPS: dict[type, tuple[str, str]] = {
+    MeasureAccepted: ("accepted", "accepted_on"),
+    MeasureDeclined: ("declined", "declined_on"),
+    MeasureStarted: ("started", "started_on"),
+}

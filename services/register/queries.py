@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any, Literal
 
@@ -61,15 +62,45 @@ async def youth_timeline(
             tenant,
             youth_id,
         )
+        more = {
+            name: [dict(r) for r in await conn.fetch(sql, tenant, youth_id)]
+            for name, sql in _MORE.items()
+        }
     if youth is None and not contacts and not measures:
         return None
+    assignment = more.pop("assignment")
+    for revision in more["plan_revisions"]:
+        revision["mapping"] = json.loads(revision["mapping"])
+        revision["efforts"] = json.loads(revision["efforts"])
     return {
         "youth_id": youth_id,
         "status": youth["status"] if youth else None,
         "scope_episodes": [dict(r) for r in episodes],
         "contacts": [dict(r) for r in contacts],
         "measures": [dict(r) for r in measures],
+        "assignment": assignment[0] if assignment else None,
+        **more,
     }
+
+
+# The rest of a youth's register content, oldest first.
+_MORE = {
+    "contact_log": "SELECT kind, at, channel, actor FROM register.contact_log"
+    " WHERE tenant = $1 AND youth_id = $2 ORDER BY at",
+    "occupations": "SELECT occupation_id, category, code_list_version, tense, from_date, to_date,"
+    " confirmed_on, actor FROM register.occupations WHERE tenant = $1 AND youth_id = $2"
+    " ORDER BY confirmed_on, from_date",
+    "measure_status": "SELECT measure_id, measure_type, state, offers, offered_on, accepted_on,"
+    " declined_on, started_on, ended_on, end_reason, occupation_after FROM register.measure_status"
+    " WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
+    "plan_revisions": "SELECT revision, valid_from, goal, mapping::text AS mapping,"
+    " efforts::text AS efforts, follow_up_on, evaluation_on, actor, recorded_at"
+    " FROM register.plan_revisions WHERE tenant = $1 AND youth_id = $2 ORDER BY revision",
+    "objections": "SELECT objected_on, actor FROM register.objections"
+    " WHERE tenant = $1 AND youth_id = $2 ORDER BY objected_on",
+    "assignment": "SELECT assignee_kind, assignee, assigned_at FROM register.assignments"
+    " WHERE tenant = $1 AND youth_id = $2",
+}
 
 
 async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:

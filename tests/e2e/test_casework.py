@@ -176,6 +176,11 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         assert occupation["code_list_version"] == "2026-1"
         desk.settle()
         assert desk.counts()["stale_occupation"] == 0
+        row = desk.register_row(youth)
+        assert [c["kind"] for c in row["contact_log"]] == ["established", "informed"]
+        assert [(o["category"], o["tense"]) for o in row["occupations"]] == [
+            ("no_occupation", "current")
+        ]
         assert desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)["occupation"] == (
             "no_occupation"
         )
@@ -212,6 +217,13 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         )
         assert (plan["revision"], plan["warnings"]) == (1, [])
         desk.settle()
+        [revision] = desk.register_row(youth)["plan_revisions"]
+        assert (revision["revision"], revision["goal"]) == (1, "Börja på komvux hösten 2026")
+        assert [e["responsible"] for e in revision["efforts"]] == [
+            "municipality",
+            "youth",
+            "other_actor",
+        ]
         [follow_up] = desk.items("follow_up")
         assert follow_up["reason"] == "follow-up due (plan_follow_up)"
 
@@ -224,6 +236,8 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         base = f"/v1/youths/{youth}/measures/{measure}"
         desk.ok(desk.measures.post(f"{base}/decline", json={"on": "2026-02-28"}))
         desk.settle()
+        [status] = desk.register_row(youth)["measure_status"]
+        assert (status["state"], status["declined_on"]) == ("declined", "2026-02-28")
         reasons = sorted(i["reason"] for i in desk.items("follow_up"))
         assert reasons == ["follow-up due (measure_reoffer)", "follow-up due (plan_follow_up)"]
         assert refusal(desk.measures.post(f"{base}/start", json={"on": "2026-03-01"}), 409) == (
@@ -287,6 +301,15 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         assert desk.counts()["follow_up"] == 0
         row = desk.register_row(youth)
         assert (row["status"], len(row["contacts"]), len(row["measures"])) == ("in_scope", 3, 2)
+        [status] = row["measure_status"]
+        assert (status["state"], status["offers"], status["end_reason"]) == (
+            "ended",
+            2,
+            "started_work",
+        )
+        assert (status["started_on"], status["ended_on"]) == ("2026-03-02", "2026-03-02")
+        assert [r["revision"] for r in row["plan_revisions"]] == [1, 2]
+        assert [o["objected_on"] for o in row["objections"]] == ["2026-03-02"]
     finally:
         desk.close()
 
@@ -356,6 +379,7 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
         )
         desk.settle()
         assert [i["youth_id"] for i in desk.items("first_contact", mine=True)] == [youth]
+        assert desk.register_row(youth)["assignment"]["assignee"] == "user:test"
         assert {i["youth_id"] for i in desk.items("first_contact")} == {youth, mover}
 
         # Another municipality's caseworker: not found, whatever they try.
