@@ -111,7 +111,14 @@ class BatchProcessRecorder(PostgresProcessRecorder):
     escaped text (a regular-expression pass over every event's state); four plain arrays go in
     psycopg's binary format at a fraction of the cost. Same table, same lock, same notification;
     the new notification ids are not read back (the library's subscribers are not used here).
+
+    It also writes a service's read tables in the events' own transaction: a subclass lists their
+    DDL in `read_model_ddl` (`{schema}` stands for the service's schema), and a save passes
+    `read_model=[(statement, rows), ...]`, each statement run for its rows. A read table then
+    never disagrees with the events after a crash, and a redelivered batch rewrites the same rows.
     """
+
+    read_model_ddl: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -123,10 +130,22 @@ class BatchProcessRecorder(PostgresProcessRecorder):
         super().__init__(
             datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
         )
+        for ddl in self.read_model_ddl:
+            self.sql_create_statements.append(
+                sql.SQL(ddl).format(schema=sql.Identifier(datastore.schema))
+            )
         self.insert_events_statement = sql.SQL(
             "INSERT INTO {} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
         ).format(sql.Identifier(datastore.schema, events_table_name))
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        for statement, rows in kwargs.get("read_model") or ():
+            if rows:
+                curs.executemany(statement, rows)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -199,40 +218,6 @@ class BatchProcessRecorder(PostgresProcessRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         return None  # nothing here uses the new notification ids (the relay reads the table)
-
-
-class ReadModelRecorder(BatchProcessRecorder):
-    """A recorder that also writes a service's read tables in the events' own transaction.
-
-    Subclasses list their tables' DDL (`{schema}` stands for the service's schema); a save passes
-    `read_model=[(statement, rows), ...]`, each statement run for its rows. A read table can then
-    never disagree with the events after a crash, and a redelivered batch rewrites the same rows.
-    """
-
-    read_model_ddl: tuple[str, ...] = ()
-
-    def __init__(
-        self,
-        datastore: PostgresDatastore,
-        *,
-        events_table_name: str = "stored_events",
-        tracking_table_name: str = "notification_tracking",
-    ) -> None:
-        super().__init__(
-            datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
-        )
-        for ddl in self.read_model_ddl:
-            self.sql_create_statements.append(
-                sql.SQL(ddl).format(schema=sql.Identifier(datastore.schema))
-            )
-
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        for statement, rows in kwargs.get("read_model") or ():
-            if rows:
-                curs.executemany(statement, rows)
 
 
 class KafkaFedApplication(Application[uuid.UUID]):

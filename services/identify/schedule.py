@@ -15,10 +15,9 @@ from datetime import date
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from shared.eventstore import BatchProcessRecorder
 
@@ -26,28 +25,18 @@ RECORDER_TOPIC = "services.identify.schedule:ScheduleRecorder"
 
 
 class ScheduleRecorder(BatchProcessRecorder):
-    def __init__(
-        self,
-        datastore: PostgresDatastore,
-        *,
-        events_table_name: str = "stored_events",
-        tracking_table_name: str = "notification_tracking",
-    ) -> None:
-        super().__init__(
-            datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
-        )
-        self.schedule_table = Identifier(datastore.schema, "scope_schedule")
-        self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {} (person_id uuid PRIMARY KEY, due_on date)").format(
-                self.schedule_table
-            )
-        )
-        self.sql_create_statements.append(
-            SQL("CREATE INDEX IF NOT EXISTS scope_schedule_due_on ON {} (due_on)").format(
-                self.schedule_table
-            )
-        )
-        self.upsert = SQL(
+    read_model_ddl = (
+        "CREATE TABLE IF NOT EXISTS {schema}.scope_schedule (person_id uuid PRIMARY KEY, due_on date)",
+        "CREATE INDEX IF NOT EXISTS scope_schedule_due_on ON {schema}.scope_schedule (due_on)",
+    )
+
+    @property
+    def schedule_table(self) -> Identifier:
+        return Identifier(self.datastore.schema, "scope_schedule")
+
+    @property
+    def upsert(self) -> Composed:
+        return SQL(
             "INSERT INTO {} (person_id, due_on) SELECT * FROM unnest(%b::uuid[], %b::date[]) "
             "ON CONFLICT (person_id) DO UPDATE SET due_on = EXCLUDED.due_on"
         ).format(self.schedule_table)

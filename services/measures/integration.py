@@ -21,7 +21,7 @@ from shared.contracts.events import (
     PlanEffort,
     PlanMapping,
 )
-from shared.messaging.relay import event_id_for
+from shared.messaging.relay import envelope_of
 
 Case: Any = MeasuresCase
 RELAYED = (
@@ -38,16 +38,8 @@ RELAYED = (
 
 
 def _envelope(e: Any, day: date | None = None) -> dict[str, Any]:
-    """Envelope fields; a fact about a day happened at its start (UTC), else when recorded."""
-    return {
-        "event_id": event_id_for("measures", e.originator_id, e.originator_version),
-        "tenant": e.tenant,
-        "youth_id": e.originator_id,
-        "occurred_at": datetime.combine(day, time.min, tzinfo=UTC) if day else e.timestamp,
-        "recorded_at": e.timestamp,
-        "actor": e.actor,
-        "correlation_id": e.correlation_id,
-    }
+    """A fact about a day happened at its start (UTC); others when they were recorded."""
+    return envelope_of("measures", e, datetime.combine(day, time.min, tzinfo=UTC) if day else None)
 
 
 def to_integration_event(e: Any) -> IntegrationEvent | None:

@@ -11,7 +11,7 @@ from psycopg import sql
 from services.outreach.domain import OutreachCase
 from shared.cases import CaseApplication, Rule
 from shared.contracts.events import FollowUpCompleted, FollowUpScheduled
-from shared.eventstore import ReadModelRecorder
+from shared.eventstore import BatchProcessRecorder
 
 CASE_COLUMNS = (
     "youth_id", "tenant", "in_scope", "entered_on", "scope_ends_on", "left_on", "left_reason",
@@ -21,7 +21,7 @@ CASE_COLUMNS = (
 )  # fmt: skip
 
 
-class OutreachRecorder(ReadModelRecorder):
+class OutreachRecorder(BatchProcessRecorder):
     read_model_ddl = (
         "CREATE TABLE IF NOT EXISTS {schema}.cases ("
         " youth_id uuid PRIMARY KEY, tenant text NOT NULL, in_scope boolean NOT NULL,"

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.outreach.domain import OutreachCase
-from services.outreach.worklists import ListName, contact_clock, counts, worklist
+from services.outreach.worklists import Item, ListName, contact_clock, counts, worklist
 from shared.auth import Principal
 from shared.case_http import rules_routes
 from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
@@ -81,25 +81,13 @@ class AssignmentRequest(BaseModel):
     )
 
 
-class WorklistItem(BaseModel):
-    youth_id: uuid.UUID
-    worklist: str
-    reason: str
-    since: date
-    assignee: str | None
-    clock: dict[str, Any] | None = None
-    follow_up_id: uuid.UUID | None = None
-    closed_on: date | None = None
-    closed_reason: str | None = None
-
-
 class WorklistPage(BaseModel):
     worklist: str
     state: str
     total: int
     limit: int
     offset: int
-    items: list[WorklistItem]
+    items: list[Item]
 
 
 class WorklistCounts(BaseModel):
@@ -320,7 +308,7 @@ def routes(context: CaseRoutes) -> APIRouter:
             total=total,
             limit=limit,
             offset=offset,
-            items=[WorklistItem(**item.__dict__) for item in items],
+            items=items,
         )
 
     router.include_router(rules_routes(context))

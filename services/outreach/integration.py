@@ -14,7 +14,7 @@ from shared.contracts.events import (
     OccupationRecorded,
     YouthInformed,
 )
-from shared.messaging.relay import event_id_for
+from shared.messaging.relay import envelope_of
 
 Case: Any = OutreachCase
 RELAYED = (
@@ -27,15 +27,7 @@ RELAYED = (
 
 
 def _envelope(e: Any, occurred_at: Any = None) -> dict[str, Any]:
-    return {
-        "event_id": event_id_for("outreach", e.originator_id, e.originator_version),
-        "tenant": e.tenant,
-        "youth_id": e.originator_id,
-        "occurred_at": occurred_at or e.timestamp,
-        "recorded_at": e.timestamp,
-        "actor": e.actor,
-        "correlation_id": e.correlation_id,
-    }
+    return envelope_of("outreach", e, occurred_at)
 
 
 def to_integration_event(e: Any) -> IntegrationEvent | None:

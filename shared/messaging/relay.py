@@ -50,6 +50,21 @@ def event_id_for(
     )
 
 
+def envelope_of(service: str, e: Any, occurred_at: Any = None) -> dict[str, Any]:
+    """The envelope fields of a caseworker service's domain event (it carries the tenant, the
+    actor and the correlation id; the aggregate id is the youth id). `occurred_at` defaults to
+    when it was recorded."""
+    return {
+        "event_id": event_id_for(service, e.originator_id, e.originator_version),
+        "tenant": e.tenant,
+        "youth_id": e.originator_id,
+        "occurred_at": occurred_at or e.timestamp,
+        "recorded_at": e.timestamp,
+        "actor": e.actor,
+        "correlation_id": e.correlation_id,
+    }
+
+
 class OutboxRelay:
     def __init__(
         self,
