@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from shared import personnummer
 from shared.deployment import Deployment
@@ -22,6 +23,7 @@ from shared.feeds import generate
 from shared.messaging.dead_letters import summarize
 
 TENANT = "0180"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 BAD_POPULATION_LINES = [
     b"this is not JSON",
@@ -72,7 +74,7 @@ def run_demo(
     say: Callable[[str], None],
     youths: int = 1000,
 ) -> DemoResult:
-    today = date.today()
+    today = datetime.now(STOCKHOLM).date()  # the services' calendar
     deployment = Deployment(
         name="kaa-demo",
         bootstrap_servers=bootstrap_servers,
@@ -127,6 +129,33 @@ def run_demo(
                 f"/v1/youths/{youth['youth_id']}/measure-offers",
                 json={"measure_type": "study_guidance", "offered_on": today.isoformat()},
             ).raise_for_status()
+        # One youth's plan and a measure: offered, declined, offered again, accepted, started.
+        first = in_scope[0]["youth_id"]
+        measures.put(
+            f"/v1/youths/{first}/plan",
+            json={"goal": "Studier på komvux", "mapping": {"goals": ["komvux"]},
+                  "efforts": [{"description": "Träffa studie- och yrkesvägledare",
+                               "responsible": "municipality"}],
+                  "follow_up_on": (today + timedelta(days=30)).isoformat()},
+        ).raise_for_status()  # fmt: skip
+        measure = measures.post(
+            f"/v1/youths/{first}/measure-offers",
+            json={"measure_type": "internship", "offered_on": today.isoformat()},
+        ).json()["measure_id"]
+        for step in ("decline", "reoffer", "acceptance", "start"):
+            path = f"/v1/youths/{first}/measures/{measure}/{step}"
+            body: dict[str, str] = {"on": today.isoformat()}
+            if step == "reoffer":
+                path = f"/v1/youths/{first}/measure-offers"
+                body = {"measure_type": "internship", "offered_on": today.isoformat(),
+                        "measure_id": measure}  # fmt: skip
+            measures.post(path, json=body).raise_for_status()
+        asyncio.run(deployment.drained())
+        worklists = outreach.get("/v1/worklists").json()["open"]
+        waiting = outreach.get("/v1/worklists/first_contact", params={"limit": 1}).json()
+        clock = waiting["items"][0]["clock"] if waiting["items"] else None
+        timeline = register.get(f"/v1/youths/{first}").json()
+
         # A school reports that an enrolled student left: how fast does a caseworker see it?
         dropout = _enrolled_student(feeds.ss12000, today)
         reporter = deployment.client("identify", TENANT, "school-reporter")
@@ -160,6 +189,17 @@ def run_demo(
         f"{summary['known']} known",
         f"Contacted: {summary['contacted']} youths ({summary['contact_attempts']} contact attempts)",
         f"Offered a measure: {summary['offered']} youths ({summary['measure_offers']} offers)",
+        "Worklists today: " + ", ".join(f"{name} {count}" for name, count in worklists.items()),
+        (
+            f"Longest wait for a first contact attempt: {clock['working_days_waiting']} working "
+            f"days since {clock['started_on']} (limit {clock['limit_working_days']})"
+            if clock
+            else "Nobody waits for a first contact attempt"
+        ),
+        f"One youth in the register: plan revision {timeline['plan_revisions'][-1]['revision']}, "
+        f"measure {timeline['measure_status'][0]['measure_type']} "
+        f"{timeline['measure_status'][0]['state']} after {timeline['measure_status'][0]['offers']} "
+        "offers",
         f"A school reported a dropout: in the register {dropout_seconds * 1000:.0f} ms later",
         f"Dead letters: {dead_total} (see 'kaa dlq list'; reasons name the field, never the value)",
     ]
