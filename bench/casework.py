@@ -1,8 +1,9 @@
 """Benchmark: caseworkers at work against the running outreach service.
 
 `./run bench casework [YOUTHS] [CLIENTS] [SECONDS]` (defaults 10,000, 50, 30): a population of
-YOUTHS youths, all in scope, goes through identify into outreach (`KAA_BENCH_REPLICAS=N`: N
-outreach processes, the clients spread over them); then CLIENTS concurrent clients
+YOUTHS youths, all in scope, goes through identify into outreach (two outreach processes, one
+per core here, the clients spread over them as by a load balancer; `KAA_BENCH_REPLICAS=N` runs
+N); then CLIENTS concurrent clients
 each loop over: record a contact attempt on a random youth, read a worklist page, call the
 service's health endpoint (the baseline: the same app and HTTP stack doing nothing). Reported:
 p50/p95/p99 latency per kind and requests/s over the run. Writes bench/results/casework.json.
@@ -210,7 +211,7 @@ def main() -> None:
     records = [(message_key(line, deployment.pseudonym_key), line) for line in lines]
     asyncio.run(deployment.reset())
     platform = deployment.start(dict(os.environ), names=["identify", "outreach"])
-    replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "1"))
+    replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
     urls = [platform.url("outreach")]
     for _ in range(replicas - 1):
         urls.append(platform.url(platform.add_replica("outreach", free_port())))
@@ -251,7 +252,7 @@ def main() -> None:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     # The issue's configuration writes casework.json; others get a file of their own.
-    default = (youths, clients, replicas) == (10_000, 50, 1)
+    default = (youths, clients, replicas) == (10_000, 50, 2)
     out = (
         RESULTS if default else RESULTS.with_name(f"casework-{youths}y-{clients}c-{replicas}p.json")
     )

@@ -382,7 +382,7 @@ class CaseApplication(KafkaFedApplication):
 
     def _run_batch(self, batch: list[Command]) -> list[tuple[bool, Any]]:
         cache: dict[uuid.UUID, Any] = {}
-        self.preload((c.youth_id for c in batch), cache)
+        self.preload((c.youth_id for c in batch), cache, verify=True)
         outcomes: list[tuple[bool, Any]] = []
         touched: dict[uuid.UUID, ScopedYouthCase] = {}
         for command in batch:
