@@ -325,6 +325,51 @@ def dlq_list(
     typer.echo(f"{total} dead letters in all")
 
 
+@app.command("quality")
+def data_quality(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+    currency_days: Annotated[
+        int, typer.Option(help="days an occupation stays known", min=14, max=365)
+    ] = 90,
+) -> None:
+    """Data-quality figures of a municipality's register for a half-year."""
+    import asyncio
+    from datetime import date
+
+    import asyncpg
+
+    from services.register.quality import half_year, quality
+
+    settings = _service_settings()
+    try:
+        half = half_year(period)
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    today = settings.today or date.today()
+    if half.start > today:
+        typer.echo(f"kaa: error: period: {period} has not begun", err=True)
+        raise typer.Exit(code=2)
+
+    async def figures() -> dict[str, Any]:
+        pool = await asyncpg.create_pool(
+            settings.database_url.get_secret_value(), min_size=1, max_size=2
+        )
+        try:
+            return await quality(pool, tenant, half, today, currency_days)
+        finally:
+            await pool.close()
+
+    try:
+        result = asyncio.run(figures())
+    except asyncpg.UndefinedTableError:
+        typer.echo("kaa: error: no register here yet (start the register service once)", err=True)
+        raise typer.Exit(code=1) from None
+    for key, value in result.items():
+        typer.echo(f"{key:<40} {value}")
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
 

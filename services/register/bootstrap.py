@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import FastAPI
@@ -48,5 +50,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     app = service_app(title="kaa register", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
-    app.include_router(routes(require_role(authenticate, "caseworker", "coordinator", "inspector")))
+
+    def today() -> date:
+        return settings.today or datetime.now(ZoneInfo("Europe/Stockholm")).date()
+
+    reader = require_role(authenticate, "caseworker", "coordinator", "inspector")
+    app.include_router(routes(reader, today))
     return app

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.register import queries
+from services.register import quality, queries
 from shared.auth import Principal
 
 
@@ -32,7 +32,7 @@ class YouthPage(BaseModel):
     items: list[YouthRow]
 
 
-def routes(reader: Callable[..., Awaitable[Principal]]) -> APIRouter:
+def routes(reader: Callable[..., Awaitable[Principal]], today: Callable[[], date]) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reader = Annotated[Principal, Depends(reader)]
 
@@ -62,6 +62,29 @@ def routes(reader: Callable[..., Awaitable[Principal]]) -> APIRouter:
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
             )
         return timeline
+
+    @router.get("/quality")
+    async def data_quality(
+        request: Request,
+        caller: Reader,
+        period: Annotated[str, Query(description="A half-year: 2026H1 or 2026H2.")],
+        currency_days: Annotated[
+            int, Query(ge=14, le=365, description="Days an occupation stays known.")
+        ] = quality.DEFAULT_CURRENCY_DAYS,
+    ) -> dict[str, Any]:
+        """Data-quality figures of the caller's municipality for a half-year."""
+        try:
+            half = quality.half_year(period)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        day = today()
+        if half.start > day:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"period: {period} has not begun"
+            )
+        return await quality.quality(
+            request.app.state.pool, caller.tenant, half, day, currency_days
+        )
 
     @router.get("/summary")
     async def summary(request: Request, caller: Reader) -> dict[str, Any]:

@@ -310,6 +310,24 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         assert (status["started_on"], status["ended_on"]) == ("2026-03-02", "2026-03-02")
         assert [r["revision"] for r in row["plan_revisions"]] == [1, 2]
         assert [o["objected_on"] for o in row["objections"]] == ["2026-03-02"]
+
+        # The half-year's data-quality figures follow from all of it.
+        figures = desk.ok(desk.register.get("/v1/quality", params={"period": "2026H1"}), 200)
+        assert {k: figures[k] for k in (
+            "youths_in_scope", "known_occupation_share", "contacted_share", "measure_share",
+            "stale_records", "never_contacted", "episodes_begun_without_attempt", "to",
+        )} == {
+            "youths_in_scope": 1, "known_occupation_share": 1.0, "contacted_share": 1.0,
+            "measure_share": 1.0, "stale_records": 0, "never_contacted": 0,
+            "episodes_begun_without_attempt": 0, "to": "2026-03-02",
+        }  # fmt: skip
+        assert figures["median_working_days_to_first_attempt"] == working_days_between(
+            TODAY.fromisoformat(entered), TODAY.fromisoformat("2026-02-10")
+        )
+        later = desk.register.get("/v1/quality", params={"period": "2026H2"})
+        assert later.status_code == 422
+        assert "has not begun" in later.text
+        assert desk.register.get("/v1/quality", params={"period": "2026H3"}).status_code == 422
     finally:
         desk.close()
 

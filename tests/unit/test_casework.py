@@ -10,6 +10,7 @@ import pytest
 
 from services.measures.domain import MeasuresCase
 from services.outreach.domain import OutreachCase
+from services.register.quality import half_year
 from shared.cases import CommandRefused
 from shared.codelists import code_list, free_text_warnings, sensitive_categories
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
@@ -269,3 +270,21 @@ def test_code_lists_are_versioned_data() -> None:
         code_list("occupation", version="1999-1")
     with pytest.raises(ValueError, match="unknown code"):
         occupations.check("astronaut")
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "end"),
+    [
+        ("2026H1", date(2026, 1, 1), date(2026, 6, 30)),
+        ("2025H2", date(2025, 7, 1), date(2025, 12, 31)),
+    ],
+)
+def test_a_half_year_names_its_days(name: str, start: date, end: date) -> None:
+    period = half_year(name)
+    assert (period.start, period.end) == (start, end)
+
+
+@pytest.mark.parametrize("name", ["2026H3", "26H1", "2026-1", "2026h1", "1999H1", ""])
+def test_an_unknown_period_is_refused_naming_the_field(name: str) -> None:
+    with pytest.raises(ValueError, match=r"^period: "):
+        half_year(name)
