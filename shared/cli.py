@@ -370,6 +370,81 @@ def data_quality(
         typer.echo(f"{key:<40} {value}")
 
 
+register_app = typer.Typer(help="The statutory register: rebuild and verify.", no_args_is_help=True)
+app.add_typer(register_app, name="register")
+
+
+@register_app.command("rebuild")
+def register_rebuild(
+    into: Annotated[
+        str, typer.Option(help="schema to build into, beside the live register")
+    ] = "register_rebuild",
+) -> None:
+    """Project every event on the topics afresh into a schema beside the live register."""
+    import asyncio
+
+    from services.register.rebuild import rebuild
+
+    settings = _service_settings()
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if percent != shown[0]:
+            shown[0] = percent
+            bar = "#" * (percent // 4)
+            typer.echo(f"\r  [{bar:<25}] {percent:3d}%  {done}/{total} events", nl=False)
+
+    try:
+        result = asyncio.run(
+            rebuild(
+                settings.kafka_bootstrap_servers,
+                settings.database_url.get_secret_value(),
+                settings.namespace,
+                settings.tenants,
+                into,
+                progress,
+            )
+        )
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo("")
+    typer.echo(
+        f"rebuilt into {result.schema}: {result.events} events read, {result.applied} applied, "
+        f"{result.rejected} not applicable (dead-lettered by the live register too)"
+    )
+
+
+@register_app.command("verify")
+def register_verify(
+    against: Annotated[str, typer.Option(help="the register to compare with")] = "register_rebuild",
+) -> None:
+    """Compare the live register's content with another (exit 1 when they differ)."""
+    import asyncio
+
+    import asyncpg
+
+    from services.register.rebuild import CONTENT_TABLES, content_hashes
+
+    settings = _service_settings()
+    url = settings.database_url.get_secret_value()
+    try:
+        live = asyncio.run(content_hashes(url, "register"))
+        other = asyncio.run(content_hashes(url, against))
+    except asyncpg.UndefinedTableError:
+        typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
+        raise typer.Exit(code=2) from None
+    differ = [t for t in CONTENT_TABLES if live[t] != other[t]]
+    for table in CONTENT_TABLES:
+        mark = "DIFFERS" if table in differ else "same"
+        typer.echo(f"{table:<16} {live[table][0]:>8} rows  {other[table][0]:>8} rows  {mark}")
+    if differ:
+        typer.echo(f"kaa: the registers differ in {', '.join(differ)}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"the live register and {against} hold the same content")
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
 

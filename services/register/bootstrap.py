@@ -6,12 +6,11 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from services.register.http import routes
-from services.register.projection import RegisterProjection, create_tables
+from services.register.projection import RegisterProjection, create_pool, create_tables
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
@@ -23,9 +22,7 @@ from shared.settings import ServiceSettings
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
-        pool = await asyncpg.create_pool(
-            settings.database_url.get_secret_value(), min_size=1, max_size=8
-        )
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=8)
         await create_tables(pool)
         producer = idempotent_producer(settings)
         await producer.start()

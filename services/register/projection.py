@@ -1,5 +1,8 @@
 """The register projection: integration events → register tables, exactly once.
 
+The statements name tables without a schema; the pool's search path chooses the register they
+write: the live one (`register`), or a fresh one a rebuild writes into (see `rebuild.py`).
+
 Every batch of one topic partition is applied in one transaction together with the partition's next
 offset (`consumer_positions`), and every event id is recorded in `applied_events`, so neither a
 redelivered message nor a re-published event (same event id) has a second effect. The tables can be
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from itertools import groupby
+from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -38,14 +42,13 @@ SCHEMA = "register"
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 DDL = """
-CREATE SCHEMA IF NOT EXISTS register;
-CREATE TABLE IF NOT EXISTS register.consumer_positions (
+CREATE TABLE IF NOT EXISTS consumer_positions (
     topic text NOT NULL,
     partition integer NOT NULL,
     next_offset bigint NOT NULL,
     PRIMARY KEY (topic, partition)
 );
-CREATE TABLE IF NOT EXISTS register.applied_events (
+CREATE TABLE IF NOT EXISTS applied_events (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     event_type text NOT NULL,
@@ -53,7 +56,7 @@ CREATE TABLE IF NOT EXISTS register.applied_events (
     recorded_at timestamptz NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE TABLE IF NOT EXISTS register.youths (
+CREATE TABLE IF NOT EXISTS youths (
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
     status text NOT NULL CHECK (status IN ('in_scope', 'out_of_scope')),
@@ -65,7 +68,7 @@ CREATE TABLE IF NOT EXISTS register.youths (
     rule_version text NOT NULL,
     PRIMARY KEY (tenant, youth_id)
 );
-CREATE TABLE IF NOT EXISTS register.scope_episodes (
+CREATE TABLE IF NOT EXISTS scope_episodes (
     scope_episode_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -76,8 +79,8 @@ CREATE TABLE IF NOT EXISTS register.scope_episodes (
     left_reason text,
     left_rule_version text
 );
-CREATE INDEX IF NOT EXISTS scope_episodes_youth ON register.scope_episodes (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.contacts (
+CREATE INDEX IF NOT EXISTS scope_episodes_youth ON scope_episodes (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS contacts (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -87,8 +90,8 @@ CREATE TABLE IF NOT EXISTS register.contacts (
     attempted_at timestamptz NOT NULL,
     actor text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS contacts_youth ON register.contacts (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.measures (
+CREATE INDEX IF NOT EXISTS contacts_youth ON contacts (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS measures (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -98,8 +101,8 @@ CREATE TABLE IF NOT EXISTS register.measures (
     can_start_on date,
     actor text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS measures_youth ON register.measures (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.measure_status (
+CREATE INDEX IF NOT EXISTS measures_youth ON measures (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS measure_status (
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
     measure_id uuid NOT NULL,
@@ -115,7 +118,7 @@ CREATE TABLE IF NOT EXISTS register.measure_status (
     occupation_after text,
     PRIMARY KEY (tenant, youth_id, measure_id)
 );
-CREATE TABLE IF NOT EXISTS register.contact_log (
+CREATE TABLE IF NOT EXISTS contact_log (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -124,8 +127,8 @@ CREATE TABLE IF NOT EXISTS register.contact_log (
     channel text NOT NULL,
     actor text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS contact_log_youth ON register.contact_log (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.occupations (
+CREATE INDEX IF NOT EXISTS contact_log_youth ON contact_log (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS occupations (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -138,8 +141,8 @@ CREATE TABLE IF NOT EXISTS register.occupations (
     confirmed_on date NOT NULL,
     actor text NOT NULL
 );
-CREATE INDEX IF NOT EXISTS occupations_youth ON register.occupations (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.plan_revisions (
+CREATE INDEX IF NOT EXISTS occupations_youth ON occupations (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS plan_revisions (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -153,8 +156,8 @@ CREATE TABLE IF NOT EXISTS register.plan_revisions (
     actor text NOT NULL,
     recorded_at timestamptz NOT NULL
 );
-CREATE INDEX IF NOT EXISTS plan_revisions_youth ON register.plan_revisions (tenant, youth_id);
-CREATE TABLE IF NOT EXISTS register.assignments (
+CREATE INDEX IF NOT EXISTS plan_revisions_youth ON plan_revisions (tenant, youth_id);
+CREATE TABLE IF NOT EXISTS assignments (
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
     assignee_kind text NOT NULL,
@@ -162,7 +165,7 @@ CREATE TABLE IF NOT EXISTS register.assignments (
     assigned_at timestamptz NOT NULL,
     PRIMARY KEY (tenant, youth_id)
 );
-CREATE TABLE IF NOT EXISTS register.objections (
+CREATE TABLE IF NOT EXISTS objections (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -172,13 +175,13 @@ CREATE TABLE IF NOT EXISTS register.objections (
 """
 
 _MARK_APPLIED = """
-INSERT INTO register.applied_events (event_id, tenant, event_type, youth_id, recorded_at)
+INSERT INTO applied_events (event_id, tenant, event_type, youth_id, recorded_at)
 SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::text[], $4::uuid[], $5::timestamptz[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 _IDENTIFIED_YOUTH = """
-INSERT INTO register.youths AS y
+INSERT INTO youths AS y
     (tenant, youth_id, status, scope_episode_id, entered_on, scope_ends_on, rule_version)
 VALUES ($1, $2, 'in_scope', $3, $4, $5, $6)
 ON CONFLICT (tenant, youth_id) DO UPDATE SET
@@ -187,36 +190,36 @@ ON CONFLICT (tenant, youth_id) DO UPDATE SET
     rule_version = EXCLUDED.rule_version, left_on = NULL, left_reason = NULL
 """
 _IDENTIFIED_EPISODE = """
-INSERT INTO register.scope_episodes
+INSERT INTO scope_episodes
     (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version)
 VALUES ($3, $1, $2, $4, $5, $6)
 ON CONFLICT (scope_episode_id) DO NOTHING
 """
 _LEFT_YOUTH = """
-UPDATE register.youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
+UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
 WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
 """
 _LEFT_EPISODE = """
-UPDATE register.scope_episodes SET left_on = $4, left_reason = $5, left_rule_version = $6
+UPDATE scope_episodes SET left_on = $4, left_reason = $5, left_rule_version = $6
 WHERE scope_episode_id = $3 AND tenant = $1 AND youth_id = $2
 """
 _CONTACT = """
-INSERT INTO register.contacts
+INSERT INTO contacts
     (event_id, tenant, youth_id, contact_attempt_id, channel, outcome, attempted_at, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 _MEASURE = """
-INSERT INTO register.measures
+INSERT INTO measures
     (event_id, tenant, youth_id, measure_id, measure_type, offered_on, can_start_on, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 _MEASURE_STEP = """
-INSERT INTO register.measure_status AS m (tenant, youth_id, measure_id, state, {column})
+INSERT INTO measure_status AS m (tenant, youth_id, measure_id, state, {column})
 VALUES ($1, $2, $3, '{state}', $4)
 ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET state = '{state}', {column} = $4
 """
 _MEASURE_OFFERED = """
-INSERT INTO register.measure_status AS m
+INSERT INTO measure_status AS m
     (tenant, youth_id, measure_id, measure_type, state, offers, offered_on)
 VALUES ($1, $2, $3, $4, 'offered', 1, $5)
 ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
@@ -224,45 +227,55 @@ ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
     offers = m.offers + 1
 """
 _MEASURE_ENDED = """
-INSERT INTO register.measure_status AS m
+INSERT INTO measure_status AS m
     (tenant, youth_id, measure_id, state, ended_on, end_reason, occupation_after)
 VALUES ($1, $2, $3, 'ended', $4, $5, $6)
 ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
     state = 'ended', ended_on = $4, end_reason = $5, occupation_after = $6
 """
 _CONTACT_LOG = """
-INSERT INTO register.contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
+INSERT INTO contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 _OCCUPATION = """
-INSERT INTO register.occupations (event_id, tenant, youth_id, occupation_id, category,
+INSERT INTO occupations (event_id, tenant, youth_id, occupation_id, category,
     code_list_version, tense, from_date, to_date, confirmed_on, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 """
 _PLAN = """
-INSERT INTO register.plan_revisions (event_id, tenant, youth_id, revision, valid_from, goal,
+INSERT INTO plan_revisions (event_id, tenant, youth_id, revision, valid_from, goal,
     mapping, efforts, follow_up_on, evaluation_on, actor, recorded_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
 """
 _ASSIGNMENT = """
-INSERT INTO register.assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
+INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = $3, assignee = $4, assigned_at = $5
 """
 _OBJECTION = """
-INSERT INTO register.objections (event_id, tenant, youth_id, objected_on, actor)
+INSERT INTO objections (event_id, tenant, youth_id, objected_on, actor)
 VALUES ($1, $2, $3, $4, $5)
 """
 _POSITION = """
-INSERT INTO register.consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
+INSERT INTO consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
 ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
 """
 
 
-async def create_tables(pool: asyncpg.Pool) -> None:
+async def create_pool(database_url: str, schema: str = SCHEMA, **kwargs: Any) -> asyncpg.Pool:
+    """A pool whose statements name the register's tables without a schema: `schema` is the
+    live register, or another one a rebuild or a replay writes into."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, server_settings={"search_path": schema}, **kwargs
+    )
+    return pool
+
+
+async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
     # The advisory lock serialises concurrent starts of several replicas on an empty database.
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.register.ddl'))")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(DDL)
 
 
@@ -274,7 +287,7 @@ class RegisterProjection:
 
     async def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         rows = await self.pool.fetch(
-            "SELECT partition, next_offset FROM register.consumer_positions "
+            "SELECT partition, next_offset FROM consumer_positions "
             "WHERE topic = $1 AND partition = ANY($2::int[])",
             topic,
             list(partitions),

@@ -12,8 +12,10 @@ import json
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 
+from services.register.rebuild import rebuild, verify
 from shared.contracts.topics import POPULATION_FEED
 from shared.deployment import Deployment
 from shared.workdays import working_days_between
@@ -76,6 +78,14 @@ class Desk:
 
     def register_row(self, youth_id: str) -> dict[str, Any]:
         return self.ok(self.register.get(f"/v1/youths/{youth_id}"), 200)
+
+
+async def tamper(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"UPDATE {schema}.occupations SET category = 'work'")  # noqa: S608
+    finally:
+        await conn.close()
 
 
 def refusal(response: httpx.Response, status: int) -> str:
@@ -328,6 +338,22 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         assert later.status_code == 422
         assert "has not begun" in later.text
         assert desk.register.get("/v1/quality", params={"period": "2026H3"}).status_code == 422
+
+        # Rebuilt from the topics beside the live register: the same content, table by table.
+        seen: list[int] = []
+        result = asyncio.run(
+            rebuild(
+                deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+                deployment.tenants, progress=lambda done, total: seen.append(done),
+            )
+        )  # fmt: skip
+        assert result.applied == result.events > 0
+        assert seen[-1] == result.events
+        assert asyncio.run(verify(deployment.database_url, "register", result.schema)) == {}
+        asyncio.run(tamper(deployment.database_url, result.schema))
+        assert list(asyncio.run(verify(deployment.database_url, "register", result.schema))) == [
+            "occupations"
+        ]
     finally:
         desk.close()
 

@@ -1,0 +1,123 @@
+"""Rebuild the register from the event topics, and verify a register against another.
+
+The register is a projection: everything in it follows from the events on the topics (kept
+forever). `rebuild` reads every event topic from the beginning up to where it ends when the rebuild
+starts, and applies it with the live projection's own code into a fresh schema beside the live
+register (the live one is not touched). `content_hashes` fingerprints a register's tables (every
+row, in a fixed order), so `verify` can tell whether two registers hold the same content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from pydantic import TypeAdapter
+
+from services.register.projection import RegisterProjection, create_pool, create_tables
+from shared.contracts.events import AnyEvent
+from shared.contracts.topics import EVENT_TOPICS
+from shared.messaging import partitions_of, stop_consumer
+from shared.messaging.consumer import Delivery, Parsed, Rejected
+from shared.messaging.parsing import parser
+
+CONTENT_TABLES = (
+    "youths", "scope_episodes", "contacts", "contact_log", "occupations", "measures",
+    "measure_status", "plan_revisions", "assignments", "objections",
+)  # fmt: skip
+REBUILD_SCHEMA = "register_rebuild"
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    schema: str
+    events: int
+    applied: int
+    rejected: int
+
+
+async def rebuild(
+    bootstrap_servers: str,
+    database_url: str,
+    namespace: str,
+    tenants: Collection[str],
+    schema: str = REBUILD_SCHEMA,
+    progress: Callable[[int, int], None] | None = None,
+) -> RebuildResult:
+    """Drop `schema` if it exists and project every event into it afresh."""
+    if schema == "register":
+        raise ValueError("schema: the live register is rebuilt beside itself, not in place")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+    pool = await create_pool(database_url, schema, min_size=1, max_size=2)
+    parse = parser(TypeAdapter(AnyEvent), tenants)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    try:
+        await create_tables(pool, schema)
+        projection = RegisterProjection(pool)
+        partitions = await partitions_of(
+            bootstrap_servers, [f"{namespace}{t}" for t in EVENT_TOPICS]
+        )
+        await consumer.start()
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        total, done, applied, rejected = sum(ends.values()), 0, 0, 0
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+            for tp, records in batches.items():
+                records = [r for r in records if r.offset < ends[tp]]
+                if not records:
+                    continue
+                items: list[Parsed[AnyEvent]] = []
+                for r in records:
+                    delivery = Delivery(tp.topic, tp.partition, r.offset, r.key, r.value)
+                    outcome = parse(delivery)
+                    if isinstance(outcome, Rejected):
+                        rejected += 1  # the live consumer dead-lettered it too
+                    else:
+                        items.append(Parsed(delivery, outcome))
+                await projection.apply(tp.topic, tp.partition, items, records[-1].offset + 1)
+                done += len(records)
+                applied += len(items)
+                if progress is not None:
+                    progress(done, total)
+        return RebuildResult(schema, total, applied, rejected)
+    finally:
+        await stop_consumer(consumer)
+        await pool.close()
+
+
+async def content_hashes(database_url: str, schema: str) -> dict[str, tuple[int, str]]:
+    """Per content table: its row count and an MD5 of all its rows in a fixed order."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        hashes = {}
+        for table in CONTENT_TABLES:
+            row = await conn.fetchrow(
+                f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text),"  # noqa: S608
+                f" '')) AS h FROM \"{schema}\".{table} t"
+            )
+            assert row is not None
+            hashes[table] = (int(row["n"]), str(row["h"]))
+        return hashes
+    finally:
+        await conn.close()
+
+
+async def verify(
+    database_url: str, live: str, other: str
+) -> dict[str, tuple[tuple[int, str], ...]]:
+    """The tables whose content differs between two registers (empty: identical)."""
+    left = await content_hashes(database_url, live)
+    right = await content_hashes(database_url, other)
+    return {t: (left[t], right[t]) for t in CONTENT_TABLES if left[t] != right[t]}
