@@ -325,6 +325,14 @@ def dlq_list(
     typer.echo(f"{total} dead letters in all")
 
 
+def _check_served(settings: ServiceSettings, tenant: str) -> None:
+    if tenant not in settings.tenants:
+        typer.echo(
+            f"kaa: error: tenant: {tenant} is not served by this deployment (KAA_TENANTS)", err=True
+        )
+        raise typer.Exit(code=2)
+
+
 @app.command("quality")
 def data_quality(
     tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
@@ -339,9 +347,11 @@ def data_quality(
 
     import asyncpg
 
+    from services.register.projection import create_pool
     from services.register.quality import half_year, quality
 
     settings = _service_settings()
+    _check_served(settings, tenant)
     try:
         half = half_year(period)
     except ValueError as exc:
@@ -353,9 +363,7 @@ def data_quality(
         raise typer.Exit(code=2)
 
     async def figures() -> dict[str, Any]:
-        pool = await asyncpg.create_pool(
-            settings.database_url.get_secret_value(), min_size=1, max_size=2
-        )
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
         try:
             return await quality(pool, tenant, half, today, currency_days)
         finally:
@@ -443,6 +451,54 @@ def register_verify(
         typer.echo(f"kaa: the registers differ in {', '.join(differ)}", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"the live register and {against} hold the same content")
+
+
+audit_app = typer.Typer(
+    help="What the register said on a past date, and why.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("replay")
+def audit_replay(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", help="the instant with its UTC offset, e.g. 2025-06-30T23:59:59+02:00"
+        ),
+    ],
+    youth_id: Annotated[
+        str | None, typer.Option(help="one youth's timeline instead of the whole register")
+    ] = None,
+) -> None:
+    """The register exactly as it stood at an instant (only events recorded by then), as JSON."""
+    import asyncio
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from services.register.replay import replay
+
+    settings = _service_settings()
+    _check_served(settings, tenant)
+    try:
+        instant = datetime.fromisoformat(as_of)
+        youth = uuid.UUID(youth_id) if youth_id else None
+    except ValueError as exc:
+        typer.echo(f"kaa: error: as-of / youth-id: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        result = asyncio.run(
+            replay(
+                settings.kafka_bootstrap_servers, settings.database_url.get_secret_value(),
+                settings.namespace, settings.tenants, tenant, instant, datetime.now(UTC), youth,
+            )
+        )  # fmt: skip
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(result, indent=2, default=str))
 
 
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -11,6 +13,7 @@ from pydantic import TypeAdapter
 
 from services.register.http import routes
 from services.register.projection import RegisterProjection, create_pool, create_tables
+from services.register.replay import replay
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
@@ -51,6 +54,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def today() -> date:
         return settings.today or datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
+    async def replayer(tenant: str, as_of: datetime, youth_id: uuid.UUID | None) -> dict[str, Any]:
+        return await replay(
+            settings.kafka_bootstrap_servers,
+            settings.database_url.get_secret_value(),
+            settings.namespace,
+            settings.tenants,
+            tenant,
+            as_of,
+            datetime.now(UTC),
+            youth_id,
+        )
+
     reader = require_role(authenticate, "caseworker", "coordinator", "inspector")
-    app.include_router(routes(reader, today))
+    inspector = require_role(authenticate, "inspector")
+    app.include_router(routes(reader, today, inspector, replayer))
     return app

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -32,9 +32,50 @@ class YouthPage(BaseModel):
     items: list[YouthRow]
 
 
-def routes(reader: Callable[..., Awaitable[Principal]], today: Callable[[], date]) -> APIRouter:
+Replayer = Callable[[str, datetime, uuid.UUID | None], Awaitable[dict[str, Any]]]
+
+
+def routes(
+    reader: Callable[..., Awaitable[Principal]],
+    today: Callable[[], date],
+    inspector: Callable[..., Awaitable[Principal]] | None = None,
+    replayer: Replayer | None = None,
+) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reader = Annotated[Principal, Depends(reader)]
+    Inspector = Annotated[Principal, Depends(inspector or reader)]
+
+    async def replayed(as_of: datetime, tenant: str, youth_id: uuid.UUID | None) -> dict[str, Any]:
+        if replayer is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "audit replay is not served here")
+        try:
+            return await replayer(tenant, as_of, youth_id)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+
+    @router.get("/audit/register")
+    async def audit_register(
+        caller: Inspector,
+        as_of: Annotated[datetime, Query(description="An instant with its UTC offset.")],
+    ) -> dict[str, Any]:
+        """The register exactly as it stood at `as_of` (inspectors; only events recorded by then;
+        the live register is not touched)."""
+        return await replayed(as_of, caller.tenant, None)
+
+    @router.get("/audit/youths/{youth_id}")
+    async def audit_youth(
+        youth_id: uuid.UUID,
+        caller: Inspector,
+        as_of: Annotated[datetime, Query(description="An instant with its UTC offset.")],
+    ) -> dict[str, Any]:
+        """One youth's register content as it stood at `as_of`: scope episodes with their rule
+        versions, contacts, occupations, plan revisions and measures, with who recorded them."""
+        replay = await replayed(as_of, caller.tenant, youth_id)
+        if replay["youth"] is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality then"
+            )
+        return replay
 
     @router.get("/youths", response_model=YouthPage)
     async def list_youths(

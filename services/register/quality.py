@@ -54,18 +54,18 @@ SELECT e.youth_id,
        min(e.entered_on) AS first_entered,
        max(LEAST(COALESCE(e.left_on, $3::date), $3::date)) AS last_day,
        bool_or(e.left_on IS NULL OR e.left_on > $3::date) AS in_scope_at_end
-FROM register.scope_episodes e
+FROM scope_episodes e
 WHERE e.tenant = $1 AND e.entered_on <= $3::date AND (e.left_on IS NULL OR e.left_on >= $2::date)
 GROUP BY e.youth_id
 """
 _EPISODES_BEGUN = """
 SELECT e.youth_id, e.entered_on,
        (SELECT min((c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date)
-          FROM register.contacts c
+          FROM contacts c
          WHERE c.tenant = e.tenant AND c.youth_id = e.youth_id
            AND (c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date >= e.entered_on
        ) AS first_attempt
-FROM register.scope_episodes e
+FROM scope_episodes e
 WHERE e.tenant = $1 AND e.entered_on BETWEEN $2::date AND $3::date
 """
 
@@ -84,7 +84,7 @@ async def quality(
         contacted_in_period = {
             r["youth_id"]
             for r in await conn.fetch(
-                "SELECT DISTINCT youth_id FROM register.contacts WHERE tenant = $1"
+                "SELECT DISTINCT youth_id FROM contacts WHERE tenant = $1"
                 " AND youth_id = ANY($2::uuid[])"
                 " AND (attempted_at AT TIME ZONE 'Europe/Stockholm')::date BETWEEN $3 AND $4",
                 tenant, ids, period.start, end,
@@ -93,7 +93,7 @@ async def quality(
         ever_contacted = {
             r["youth_id"]
             for r in await conn.fetch(
-                "SELECT DISTINCT youth_id FROM register.contacts WHERE tenant = $1"
+                "SELECT DISTINCT youth_id FROM contacts WHERE tenant = $1"
                 " AND youth_id = ANY($2::uuid[])",
                 tenant, ids,
             )
@@ -101,14 +101,14 @@ async def quality(
         offered = {
             r["youth_id"]
             for r in await conn.fetch(
-                "SELECT DISTINCT youth_id FROM register.measures WHERE tenant = $1"
+                "SELECT DISTINCT youth_id FROM measures WHERE tenant = $1"
                 " AND youth_id = ANY($2::uuid[]) AND offered_on BETWEEN $3 AND $4",
                 tenant, ids, period.start, end,
             )
         }  # fmt: skip
         confirmations: dict[Any, list[date]] = {}
         for r in await conn.fetch(
-            "SELECT youth_id, confirmed_on FROM register.occupations WHERE tenant = $1"
+            "SELECT youth_id, confirmed_on FROM occupations WHERE tenant = $1"
             " AND youth_id = ANY($2::uuid[]) AND confirmed_on <= $3",
             tenant, ids, end,
         ):  # fmt: skip

@@ -13,11 +13,11 @@ YouthStatus = Literal["in_scope", "out_of_scope"]
 _LIST = """
 SELECT y.youth_id, y.status, y.scope_episode_id, y.entered_on, y.scope_ends_on, y.left_on,
        y.left_reason, y.rule_version,
-       (SELECT count(*) FROM register.contacts c
+       (SELECT count(*) FROM contacts c
          WHERE c.tenant = y.tenant AND c.youth_id = y.youth_id) AS contacts,
-       (SELECT count(*) FROM register.measures m
+       (SELECT count(*) FROM measures m
          WHERE m.tenant = y.tenant AND m.youth_id = y.youth_id) AS measures
-FROM register.youths y
+FROM youths y
 WHERE y.tenant = $1 AND ($2::text IS NULL OR y.status = $2)
 ORDER BY y.entered_on, y.youth_id
 LIMIT $3 OFFSET $4
@@ -28,7 +28,7 @@ async def list_youths(
     pool: asyncpg.Pool, tenant: str, status: YouthStatus | None, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     total = await pool.fetchval(
-        "SELECT count(*) FROM register.youths WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)",
+        "SELECT count(*) FROM youths WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)",
         tenant,
         status,
     )
@@ -41,23 +41,23 @@ async def youth_timeline(
 ) -> dict[str, Any] | None:
     async with pool.acquire() as conn:
         youth = await conn.fetchrow(
-            "SELECT * FROM register.youths WHERE tenant = $1 AND youth_id = $2", tenant, youth_id
+            "SELECT * FROM youths WHERE tenant = $1 AND youth_id = $2", tenant, youth_id
         )
         contacts = await conn.fetch(
-            "SELECT contact_attempt_id, channel, outcome, attempted_at, actor FROM register.contacts "
+            "SELECT contact_attempt_id, channel, outcome, attempted_at, actor FROM contacts "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY attempted_at",
             tenant,
             youth_id,
         )
         measures = await conn.fetch(
-            "SELECT measure_id, measure_type, offered_on, can_start_on, actor FROM register.measures "
+            "SELECT measure_id, measure_type, offered_on, can_start_on, actor FROM measures "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
             tenant,
             youth_id,
         )
         episodes = await conn.fetch(
             "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, left_on, "
-            "left_reason, left_rule_version FROM register.scope_episodes "
+            "left_reason, left_rule_version FROM scope_episodes "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
             tenant,
             youth_id,
@@ -85,20 +85,20 @@ async def youth_timeline(
 
 # The rest of a youth's register content, oldest first.
 _MORE = {
-    "contact_log": "SELECT kind, at, channel, actor FROM register.contact_log"
+    "contact_log": "SELECT kind, at, channel, actor FROM contact_log"
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY at",
     "occupations": "SELECT occupation_id, category, code_list_version, tense, from_date, to_date,"
-    " confirmed_on, actor FROM register.occupations WHERE tenant = $1 AND youth_id = $2"
+    " confirmed_on, actor FROM occupations WHERE tenant = $1 AND youth_id = $2"
     " ORDER BY confirmed_on, from_date",
     "measure_status": "SELECT measure_id, measure_type, state, offers, offered_on, accepted_on,"
-    " declined_on, started_on, ended_on, end_reason, occupation_after FROM register.measure_status"
+    " declined_on, started_on, ended_on, end_reason, occupation_after FROM measure_status"
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
     "plan_revisions": "SELECT revision, valid_from, goal, mapping::text AS mapping,"
     " efforts::text AS efforts, follow_up_on, evaluation_on, actor, recorded_at"
-    " FROM register.plan_revisions WHERE tenant = $1 AND youth_id = $2 ORDER BY revision",
-    "objections": "SELECT objected_on, actor FROM register.objections"
+    " FROM plan_revisions WHERE tenant = $1 AND youth_id = $2 ORDER BY revision",
+    "objections": "SELECT objected_on, actor FROM objections"
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY objected_on",
-    "assignment": "SELECT assignee_kind, assignee, assigned_at FROM register.assignments"
+    "assignment": "SELECT assignee_kind, assignee, assigned_at FROM assignments"
     " WHERE tenant = $1 AND youth_id = $2",
 }
 
@@ -107,15 +107,15 @@ async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
     row = await pool.fetchrow(
         """
         SELECT
-          (SELECT count(*) FROM register.youths WHERE tenant = $1) AS known,
-          (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'in_scope') AS in_scope,
-          (SELECT count(*) FROM register.youths WHERE tenant = $1 AND status = 'out_of_scope')
+          (SELECT count(*) FROM youths WHERE tenant = $1) AS known,
+          (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'in_scope') AS in_scope,
+          (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'out_of_scope')
               AS left_scope,
-          (SELECT count(*) FROM register.scope_episodes WHERE tenant = $1) AS scope_episodes,
-          (SELECT count(DISTINCT youth_id) FROM register.contacts WHERE tenant = $1) AS contacted,
-          (SELECT count(*) FROM register.contacts WHERE tenant = $1) AS contact_attempts,
-          (SELECT count(DISTINCT youth_id) FROM register.measures WHERE tenant = $1) AS offered,
-          (SELECT count(*) FROM register.measures WHERE tenant = $1) AS measure_offers
+          (SELECT count(*) FROM scope_episodes WHERE tenant = $1) AS scope_episodes,
+          (SELECT count(DISTINCT youth_id) FROM contacts WHERE tenant = $1) AS contacted,
+          (SELECT count(*) FROM contacts WHERE tenant = $1) AS contact_attempts,
+          (SELECT count(DISTINCT youth_id) FROM measures WHERE tenant = $1) AS offered,
+          (SELECT count(*) FROM measures WHERE tenant = $1) AS measure_offers
         """,
         tenant,
     )

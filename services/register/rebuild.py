@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -45,8 +46,11 @@ async def rebuild(
     tenants: Collection[str],
     schema: str = REBUILD_SCHEMA,
     progress: Callable[[int, int], None] | None = None,
+    recorded_by: datetime | None = None,
 ) -> RebuildResult:
-    """Drop `schema` if it exists and project every event into it afresh."""
+    """Drop `schema` if it exists and project every event into it afresh; with `recorded_by`,
+    only the events the platform had recorded by then (the register as it stood at that
+    instant)."""
     if schema == "register":
         raise ValueError("schema: the live register is rebuilt beside itself, not in place")
     conn = await asyncpg.connect(database_url)
@@ -84,7 +88,7 @@ async def rebuild(
                     outcome = parse(delivery)
                     if isinstance(outcome, Rejected):
                         rejected += 1  # the live consumer dead-lettered it too
-                    else:
+                    elif recorded_by is None or outcome.recorded_at <= recorded_by:
                         items.append(Parsed(delivery, outcome))
                 await projection.apply(tp.topic, tp.partition, items, records[-1].offset + 1)
                 done += len(records)

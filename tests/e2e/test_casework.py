@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -151,6 +152,8 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
             )
             desk.settle()
             assert len(desk.register_row(youth)["contacts"]) == n
+            if n == 1:
+                after_first_attempt = datetime.now(UTC)  # the instant an inspector asks about
             counts = desk.counts()
             assert counts["first_contact"] == 0
             if outcome == "not_reached":
@@ -354,6 +357,29 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         assert list(asyncio.run(verify(deployment.database_url, "register", result.schema))) == [
             "occupations"
         ]
+
+        # An inspector replays the register as it stood after the first contact attempt.
+        with deployment.client("register", "0180", "inspector") as inspector:
+            as_of = {"as_of": after_first_attempt.isoformat()}
+            then = desk.ok(inspector.get("/v1/audit/register", params=as_of), 200)
+            assert (then["summary"]["contact_attempts"], then["summary"]["measure_offers"]) == (
+                1,
+                0,
+            )
+            assert [y["youth_id"] for y in then["youths"]] == [youth]
+            timeline = desk.ok(inspector.get(f"/v1/audit/youths/{youth}", params=as_of), 200)
+            past = timeline["youth"]
+            assert (len(past["contacts"]), past["occupations"], past["plan_revisions"]) == (
+                1,
+                [],
+                [],
+            )
+            assert past["scope_episodes"][0]["entered_rule_version"]
+            future = {"as_of": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+            assert inspector.get("/v1/audit/register", params=future).status_code == 422
+        assert desk.register.get("/v1/audit/register", params=as_of).status_code == 403
+        today_row = desk.register_row(youth)  # the live register was not touched by the replay
+        assert (len(today_row["contacts"]), len(today_row["plan_revisions"])) == (3, 2)
     finally:
         desk.close()
 
