@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
@@ -85,11 +85,46 @@ def routes(
             queries.YouthStatus | None,
             Query(alias="status", description="in_scope or out_of_scope"),
         ] = None,
+        in_scope_on: Annotated[date | None, Query(description="In scope on this day.")] = None,
+        occupation: Annotated[
+            Literal["known", "unknown"] | None,
+            Query(description="Occupation confirmed within currency_days before today, or not."),
+        ] = None,
+        currency_days: Annotated[int, Query(ge=14, le=365)] = 90,
+        contacted: Annotated[
+            bool | None,
+            Query(description="With (true) or without (false) a contact attempt in the period."),
+        ] = None,
+        contacted_from: Annotated[date | None, Query()] = None,
+        contacted_to: Annotated[date | None, Query()] = None,
+        measure_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_]+$")] = None,
+        assignee: Annotated[str | None, Query(max_length=120)] = None,
+        sort: Annotated[queries.SortKey, Query()] = "entered_on",
+        order: Annotated[Literal["asc", "desc"], Query()] = "asc",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> YouthPage:
+        """The municipality's youths, filtered, sorted and paginated."""
+        if contacted_from and contacted_to and contacted_to < contacted_from:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "contacted_to: is before contacted_from"
+            )
+        filters = queries.YouthFilter(
+            status=status_filter,
+            in_scope_on=in_scope_on,
+            occupation=occupation,
+            occupation_as_of=today(),
+            currency_days=currency_days,
+            contacted=contacted,
+            contacted_from=contacted_from,
+            contacted_to=contacted_to,
+            measure_type=measure_type,
+            assignee=assignee,
+            sort=sort,
+            descending=order == "desc",
+        )
         total, rows = await queries.list_youths(
-            request.app.state.pool, caller.tenant, status_filter, limit, offset
+            request.app.state.pool, caller.tenant, status_filter, limit, offset, filters
         )
         return YouthPage(
             total=total, limit=limit, offset=offset, items=[YouthRow(**r) for r in rows]

@@ -4,13 +4,94 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Literal
 
 import asyncpg
 
 YouthStatus = Literal["in_scope", "out_of_scope"]
 
-_LIST = """
+SortKey = Literal["entered_on", "scope_ends_on", "left_on", "youth_id"]
+SORT_COLUMNS: dict[str, str] = {
+    "entered_on": "entered_on",
+    "scope_ends_on": "scope_ends_on",
+    "left_on": "left_on",
+    "youth_id": "youth_id",
+}
+
+
+@dataclass(frozen=True)
+class YouthFilter:
+    """The register list's filters; every value reaches the database as a parameter."""
+
+    status: YouthStatus | None = None
+    in_scope_on: date | None = None
+    occupation: Literal["known", "unknown"] | None = None
+    occupation_as_of: date | None = None
+    currency_days: int = 90
+    contacted: bool | None = None
+    contacted_from: date | None = None
+    contacted_to: date | None = None
+    measure_type: str | None = None
+    assignee: str | None = None
+    sort: SortKey = "entered_on"
+    descending: bool = False
+
+    def where(self, tenant: str) -> tuple[str, list[Any]]:
+        clauses, params = ["y.tenant = $1"], [tenant]
+
+        def param(value: Any) -> str:
+            params.append(value)
+            return f"${len(params)}"
+
+        if self.status is not None:
+            clauses.append(f"y.status = {param(self.status)}")
+        if self.in_scope_on is not None:
+            day = param(self.in_scope_on)
+            clauses.append(
+                "EXISTS (SELECT 1 FROM scope_episodes e WHERE e.tenant = y.tenant"
+                f" AND e.youth_id = y.youth_id AND e.entered_on <= {day}::date"
+                f" AND (e.left_on IS NULL OR e.left_on > {day}::date))"
+            )
+        if self.occupation is not None:
+            as_of = param(self.occupation_as_of)
+            days = param(self.currency_days)
+            known = (
+                "EXISTS (SELECT 1 FROM occupations o WHERE o.tenant = y.tenant"
+                f" AND o.youth_id = y.youth_id AND o.confirmed_on <= {as_of}::date"
+                f" AND o.confirmed_on > {as_of}::date - {days}::int)"
+            )
+            clauses.append(known if self.occupation == "known" else f"NOT {known}")
+        if self.contacted is not None:
+            start, end = param(self.contacted_from), param(self.contacted_to)
+            contacted = (
+                "EXISTS (SELECT 1 FROM contacts c WHERE c.tenant = y.tenant"
+                " AND c.youth_id = y.youth_id"
+                f" AND ({start}::date IS NULL OR"
+                f" (c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date >= {start}::date)"
+                f" AND ({end}::date IS NULL OR"
+                f" (c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date <= {end}::date))"
+            )
+            clauses.append(contacted if self.contacted else f"NOT {contacted}")
+        if self.measure_type is not None:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM measure_status m WHERE m.tenant = y.tenant"
+                f" AND m.youth_id = y.youth_id AND m.measure_type = {param(self.measure_type)})"
+            )
+        if self.assignee is not None:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM assignments a WHERE a.tenant = y.tenant"
+                f" AND a.youth_id = y.youth_id AND a.assignee = {param(self.assignee)})"
+            )
+        return " AND ".join(clauses), params
+
+    def order_by(self) -> str:
+        direction = "DESC" if self.descending else "ASC"
+        return f"y.{SORT_COLUMNS[self.sort]} {direction}, y.youth_id {direction}"
+
+
+_COLUMNS = """
 SELECT y.youth_id, y.status, y.scope_episode_id, y.entered_on, y.scope_ends_on, y.left_on,
        y.left_reason, y.rule_version,
        (SELECT count(*) FROM contacts c
@@ -18,21 +99,29 @@ SELECT y.youth_id, y.status, y.scope_episode_id, y.entered_on, y.scope_ends_on, 
        (SELECT count(*) FROM measures m
          WHERE m.tenant = y.tenant AND m.youth_id = y.youth_id) AS measures
 FROM youths y
-WHERE y.tenant = $1 AND ($2::text IS NULL OR y.status = $2)
-ORDER BY y.entered_on, y.youth_id
-LIMIT $3 OFFSET $4
 """
 
 
 async def list_youths(
-    pool: asyncpg.Pool, tenant: str, status: YouthStatus | None, limit: int, offset: int
+    pool: asyncpg.Pool,
+    tenant: str,
+    status: YouthStatus | None,
+    limit: int,
+    offset: int,
+    filters: YouthFilter | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    total = await pool.fetchval(
-        "SELECT count(*) FROM youths WHERE tenant = $1 AND ($2::text IS NULL OR status = $2)",
-        tenant,
-        status,
+    """One page of the tenant's youths matching the filters, and how many match in all."""
+    chosen = filters or YouthFilter(status=status)
+    where, params = chosen.where(tenant)
+    n = len(params)
+    # Built from this module's fragments; every value is a parameter.
+    count_sql = f"SELECT count(*) FROM youths y WHERE {where}"
+    page_sql = (
+        f"{_COLUMNS} WHERE {where} ORDER BY {chosen.order_by()} LIMIT ${n + 1} OFFSET ${n + 2}"
     )
-    rows = await pool.fetch(_LIST, tenant, status, limit, offset)
+    async with pool.acquire() as conn:
+        total = await conn.fetchval(count_sql, *params)
+        rows = await conn.fetch(page_sql, *params, limit, offset)
     return int(total), [dict(row) for row in rows]
 
 

@@ -474,6 +474,32 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
         assert [(i["youth_id"], i["closed_reason"], i["closed_on"]) for i in closed] == [
             (mover, "moved_out", "2026-03-01")
         ]
+
+        # The register's list filters.
+        def listed(**params: Any) -> list[str]:
+            page = desk.ok(desk.register.get("/v1/youths", params=params), 200)
+            return [y["youth_id"] for y in page["items"]]
+
+        both = sorted([youth, mover])
+        assert listed(status="in_scope") == [youth]
+        assert sorted(listed(in_scope_on="2026-02-15")) == both
+        assert listed(in_scope_on="2026-03-02") == [youth]
+        assert listed(measure_type="study_visit") == [youth]
+        assert listed(measure_type="internship") == []
+        assert listed(assignee="user:test") == [youth]
+        assert listed(assignee="x' OR 1=1 --") == [], "a filter value is a parameter, not SQL"
+        assert sorted(listed(contacted="false")) == both
+        assert listed(contacted="true", contacted_from="2026-01-01") == []
+        assert sorted(listed(occupation="unknown")) == both
+        assert listed(sort="youth_id", order="desc") == sorted(both, reverse=True)
+        bad_period = {
+            "contacted": "true",
+            "contacted_from": "2026-03-01",
+            "contacted_to": "2026-02-01",
+        }
+        assert desk.register.get("/v1/youths", params=bad_period).status_code == 422
+        assert desk.register.get("/v1/youths", params={"measure_type": "x;DROP"}).status_code == 422
+
         moved_attempt = desk.outreach.post(
             f"/v1/youths/{mover}/contact-attempts",
             json={**tomorrow, "attempted_at": "2026-03-02T09:00:00+01:00"},
