@@ -143,43 +143,32 @@ def routes(context: CaseRoutes) -> APIRouter:
             contact_attempt_id=attempt_id, youth_id=youth_id, recorded=recorded
         )
 
-    @router.post(
-        "/youths/{youth_id}/contacts", status_code=status.HTTP_201_CREATED, response_model=Recorded
-    )
-    async def establish_contact(
-        youth_id: uuid.UUID,
-        body: ContactRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
-    ) -> Recorded:
-        """Contact established with the youth (a conversation, a meeting)."""
-        context.check_past("at", body.at)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.establish_contact(body.at, body.channel, caller.actor, cid),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+    def contact_fact(path: str, method: str, summary: str) -> None:
+        """A dated contact fact: contact established, or the youth informed about the offer."""
 
-    @router.post(
-        "/youths/{youth_id}/information",
-        status_code=status.HTTP_201_CREATED,
-        response_model=Recorded,
-    )
-    async def inform(
-        youth_id: uuid.UUID,
-        body: ContactRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
-    ) -> Recorded:
-        """The youth was informed about what the municipality offers."""
-        context.check_past("at", body.at)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.inform(body.at, body.channel, caller.actor, cid),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        @router.post(
+            f"/youths/{{youth_id}}/{path}",
+            status_code=status.HTTP_201_CREATED,
+            response_model=Recorded,
+            summary=summary,
+            name=method,
+        )
+        async def record(
+            youth_id: uuid.UUID,
+            body: ContactRequest,
+            request: Request,
+            response: Response,
+            caller: Caseworker,
+        ) -> Recorded:
+            context.check_past("at", body.at)
+            recorded = await record_on_case(
+                request, response, caller, youth_id, OutreachCase,
+                lambda case, cid: getattr(case, method)(body.at, body.channel, caller.actor, cid),
+            )  # fmt: skip
+            return Recorded(youth_id=youth_id, recorded=recorded)
+
+    contact_fact("contacts", "establish_contact", "Contact established (a conversation, a meeting)")
+    contact_fact("information", "inform", "The youth was informed about the municipality's offer")
 
     @router.post(
         "/youths/{youth_id}/occupations",
