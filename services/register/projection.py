@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS scope_episodes (
     left_rule_version text
 );
 CREATE INDEX IF NOT EXISTS scope_episodes_youth ON scope_episodes (tenant, youth_id);
+-- Why and by whom each scope decision was made (added after the first release: ALTER).
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_facts jsonb;
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_actor text;
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_recorded_at timestamptz;
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_actor text;
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_recorded_at timestamptz;
 CREATE TABLE IF NOT EXISTS contacts (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
@@ -191,8 +197,9 @@ ON CONFLICT (tenant, youth_id) DO UPDATE SET
 """
 _IDENTIFIED_EPISODE = """
 INSERT INTO scope_episodes
-    (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version)
-VALUES ($3, $1, $2, $4, $5, $6)
+    (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
+     entered_facts, entered_actor, entered_recorded_at)
+VALUES ($3, $1, $2, $4, $5, $6, $7::jsonb, $8, $9)
 ON CONFLICT (scope_episode_id) DO NOTHING
 """
 _LEFT_YOUTH = """
@@ -200,7 +207,8 @@ UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
 WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
 """
 _LEFT_EPISODE = """
-UPDATE scope_episodes SET left_on = $4, left_reason = $5, left_rule_version = $6
+UPDATE scope_episodes SET left_on = $4, left_reason = $5, left_rule_version = $6,
+    left_actor = $7, left_recorded_at = $8
 WHERE scope_episode_id = $3 AND tenant = $1 AND youth_id = $2
 """
 _CONTACT = """
@@ -332,26 +340,27 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
     for kind, run in groupby(events, key=type):
         batch = list(run)
         if kind is YouthIdentified:
+            identified = [e for e in batch if isinstance(e, YouthIdentified)]
             rows = [
-                (
-                    e.tenant,
-                    e.youth_id,
-                    e.scope_episode_id,
-                    e.entered_on,
-                    e.scope_ends_on,
-                    e.rule_version,
-                )
-                for e in batch
-                if isinstance(e, YouthIdentified)
-            ]
-            await conn.executemany(_IDENTIFIED_EPISODE, rows)
+                (e.tenant, e.youth_id, e.scope_episode_id, e.entered_on, e.scope_ends_on,
+                 e.rule_version)
+                for e in identified
+            ]  # fmt: skip
+            await conn.executemany(
+                _IDENTIFIED_EPISODE,
+                [
+                    (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at)
+                    for row, e in zip(rows, identified, strict=True)
+                ],
+            )
             await conn.executemany(_IDENTIFIED_YOUTH, rows)
         elif kind is YouthLeftScope:
             left = [
-                (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version)
+                (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,
+                 e.actor, e.recorded_at)
                 for e in batch
                 if isinstance(e, YouthLeftScope)
-            ]
+            ]  # fmt: skip
             await conn.executemany(_LEFT_EPISODE, left)
             await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left])
         elif kind is ContactAttempted:

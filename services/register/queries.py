@@ -145,8 +145,9 @@ async def youth_timeline(
             youth_id,
         )
         episodes = await conn.fetch(
-            "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, left_on, "
-            "left_reason, left_rule_version FROM scope_episodes "
+            "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, "
+            "entered_facts::text AS entered_facts, entered_actor, entered_recorded_at, left_on, "
+            "left_reason, left_rule_version, left_actor, left_recorded_at FROM scope_episodes "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
             tenant,
             youth_id,
@@ -158,13 +159,16 @@ async def youth_timeline(
     if youth is None and not contacts and not measures:
         return None
     assignment = more.pop("assignment")
+    scope_episodes = [dict(r) for r in episodes]
+    for episode in scope_episodes:  # the facts the decision used, as recorded
+        episode["entered_facts"] = json.loads(episode["entered_facts"] or "null")
     for revision in more["plan_revisions"]:
         revision["mapping"] = json.loads(revision["mapping"])
         revision["efforts"] = json.loads(revision["efforts"])
     return {
         "youth_id": youth_id,
         "status": youth["status"] if youth else None,
-        "scope_episodes": [dict(r) for r in episodes],
+        "scope_episodes": scope_episodes,
         "contacts": [dict(r) for r in contacts],
         "measures": [dict(r) for r in measures],
         "assignment": assignment[0] if assignment else None,

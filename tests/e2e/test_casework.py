@@ -374,7 +374,10 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
                 [],
                 [],
             )
-            assert past["scope_episodes"][0]["entered_rule_version"]
+            [episode] = past["scope_episodes"]
+            assert episode["entered_rule_version"] == "kaa-2018-07-01"
+            assert episode["entered_actor"] == "feed:population"
+            assert episode["entered_facts"], "the facts the scope decision used"
             future = {"as_of": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
             assert inspector.get("/v1/audit/register", params=future).status_code == 422
         assert desk.register.get("/v1/audit/register", params=as_of).status_code == 403
