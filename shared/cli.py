@@ -433,7 +433,7 @@ def register_verify(
 
     import asyncpg
 
-    from services.register.rebuild import CONTENT_TABLES, content_hashes
+    from services.register.rebuild import CONTENT_TABLES, content_hashes, dead_event_count
 
     settings = _service_settings()
     url = settings.database_url.get_secret_value()
@@ -443,6 +443,9 @@ def register_verify(
     except asyncpg.UndefinedTableError:
         typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
         raise typer.Exit(code=2) from None
+    dead = asyncio.run(dead_event_count(url))
+    if dead:
+        typer.echo(f"the live register could not apply {dead} events (GET /v1/dead-events)")
     differ = [t for t in CONTENT_TABLES if live[t] != other[t]]
     for table in CONTENT_TABLES:
         mark = "DIFFERS" if table in differ else "same"

@@ -162,6 +162,14 @@ def routes(
             request.app.state.pool, caller.tenant, half, day, currency_days
         )
 
+    @router.get("/dead-events")
+    async def dead_events(request: Request, caller: Reader) -> dict[str, Any]:
+        """Events the register could not apply, and why; the projection went on without them."""
+        return {
+            "tenant": caller.tenant,
+            "items": await queries.dead_events(request.app.state.pool, caller.tenant),
+        }
+
     @router.get("/summary")
     async def summary(request: Request, caller: Reader) -> dict[str, Any]:
         return {

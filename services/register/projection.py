@@ -17,6 +17,7 @@ from itertools import groupby
 from typing import Any
 
 import asyncpg
+import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.contracts.events import (
@@ -39,6 +40,7 @@ from shared.contracts.events import (
 from shared.messaging.consumer import Parsed
 
 SCHEMA = "register"
+log = structlog.get_logger(__name__)
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 DDL = """
@@ -171,6 +173,15 @@ CREATE TABLE IF NOT EXISTS assignments (
     assigned_at timestamptz NOT NULL,
     PRIMARY KEY (tenant, youth_id)
 );
+CREATE TABLE IF NOT EXISTS dead_events (
+    event_id uuid PRIMARY KEY,
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    event_type text NOT NULL,
+    reason text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    dead_at timestamptz NOT NULL DEFAULT now()
+);
 CREATE TABLE IF NOT EXISTS objections (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
@@ -222,9 +233,16 @@ INSERT INTO measures
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 _MEASURE_STEP = """
-INSERT INTO measure_status AS m (tenant, youth_id, measure_id, state, {column})
-VALUES ($1, $2, $3, '{state}', $4)
-ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET state = '{state}', {column} = $4
+UPDATE measure_status SET state = $4, {column} = $5
+WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3 AND state = $6
+RETURNING measure_id
+"""
+_MEASURE_STATE = """
+SELECT state FROM measure_status WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3
+"""
+_DEAD = """
+INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING
 """
 _MEASURE_OFFERED = """
 INSERT INTO measure_status AS m
@@ -234,12 +252,9 @@ ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
     state = 'offered', measure_type = EXCLUDED.measure_type, offered_on = EXCLUDED.offered_on,
     offers = m.offers + 1
 """
-_MEASURE_ENDED = """
-INSERT INTO measure_status AS m
-    (tenant, youth_id, measure_id, state, ended_on, end_reason, occupation_after)
-VALUES ($1, $2, $3, 'ended', $4, $5, $6)
-ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
-    state = 'ended', ended_on = $4, end_reason = $5, occupation_after = $6
+_MEASURE_ENDED_DETAILS = """
+UPDATE measure_status SET end_reason = $4, occupation_after = $5
+WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3
 """
 _CONTACT_LOG = """
 INSERT INTO contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
@@ -405,18 +420,8 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
                  for e in batch if isinstance(e, MeasureOffered)],
             )  # fmt: skip
         elif kind in _MEASURE_STEPS:
-            state, column = _MEASURE_STEPS[kind]
-            await conn.executemany(
-                _MEASURE_STEP.format(state=state, column=column),
-                [(e.tenant, e.youth_id, e.measure_id, getattr(e, column))
-                 for e in batch if isinstance(e, MeasureAccepted | MeasureDeclined | MeasureStarted)],
-            )  # fmt: skip
-        elif kind is MeasureEnded:
-            await conn.executemany(
-                _MEASURE_ENDED,
-                [(e.tenant, e.youth_id, e.measure_id, e.ended_on, e.end_reason, e.occupation_after)
-                 for e in batch if isinstance(e, MeasureEnded)],
-            )  # fmt: skip
+            for e in batch:
+                await _measure_step(conn, e)
         elif kind is ContactEstablished or kind is YouthInformed:
             await conn.executemany(
                 _CONTACT_LOG,
@@ -461,8 +466,38 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
         # Other events (school notifications, follow-ups) are not register content.
 
 
-_MEASURE_STEPS: dict[type, tuple[str, str]] = {
-    MeasureAccepted: ("accepted", "accepted_on"),
-    MeasureDeclined: ("declined", "declined_on"),
-    MeasureStarted: ("started", "started_on"),
+# Each step of a measure: the state it leads to, the date column, and the state it needs.
+_MEASURE_STEPS: dict[type, tuple[str, str, str]] = {
+    MeasureAccepted: ("accepted", "accepted_on", "offered"),
+    MeasureDeclined: ("declined", "declined_on", "offered"),
+    MeasureStarted: ("started", "started_on", "accepted"),
+    MeasureEnded: ("ended", "ended_on", "started"),
 }
+
+
+async def _measure_step(conn: Connection, e: AnyEvent) -> None:
+    """Move a measure on; an event the register cannot apply (an unknown measure, a step its
+    state does not allow) is kept in `dead_events` with the reason, and the projection goes on."""
+    if not isinstance(e, MeasureAccepted | MeasureDeclined | MeasureStarted | MeasureEnded):
+        return
+    state, column, needs = _MEASURE_STEPS[type(e)]
+    moved = await conn.fetchval(
+        _MEASURE_STEP.format(column=column),
+        e.tenant, e.youth_id, e.measure_id, state, getattr(e, column), needs,
+    )  # fmt: skip
+    if moved is None:
+        current = await conn.fetchval(_MEASURE_STATE, e.tenant, e.youth_id, e.measure_id)
+        reason = (
+            "measure_id: no such measure offered to this youth"
+            if current is None
+            else f"measure_id: a measure that is {current} cannot become {state}"
+        )
+        await conn.execute(
+            _DEAD, e.event_id, e.tenant, e.youth_id, e.event_type, reason, e.recorded_at
+        )
+        log.warning("register event not applicable", event_type=e.event_type, reason=reason)
+    elif isinstance(e, MeasureEnded):
+        await conn.execute(
+            _MEASURE_ENDED_DETAILS,
+            e.tenant, e.youth_id, e.measure_id, e.end_reason, e.occupation_after,
+        )  # fmt: skip

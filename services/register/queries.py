@@ -214,3 +214,13 @@ async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
     )
     assert row is not None
     return {key: int(value) for key, value in dict(row).items()}
+
+
+async def dead_events(pool: asyncpg.Pool, tenant: str) -> list[dict[str, Any]]:
+    """Events the register could not apply, with the reason (ids, types and reasons only)."""
+    rows = await pool.fetch(
+        "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at FROM dead_events"
+        " WHERE tenant = $1 ORDER BY dead_at, event_id",
+        tenant,
+    )
+    return [dict(row) for row in rows]

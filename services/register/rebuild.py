@@ -125,3 +125,12 @@ async def verify(
     left = await content_hashes(database_url, live)
     right = await content_hashes(database_url, other)
     return {t: (left[t], right[t]) for t in CONTENT_TABLES if left[t] != right[t]}
+
+
+async def dead_event_count(database_url: str, schema: str = "register") -> int:
+    """How many events a register could not apply (kept in its `dead_events` with the reason)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".dead_events'))  # noqa: S608
+    finally:
+        await conn.close()

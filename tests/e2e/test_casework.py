@@ -17,7 +17,8 @@ import asyncpg
 import httpx
 
 from services.register.rebuild import rebuild, verify
-from shared.contracts.topics import POPULATION_FEED
+from shared.contracts.events import MeasureStarted
+from shared.contracts.topics import MEASURES_EVENTS, POPULATION_FEED
 from shared.deployment import Deployment
 from shared.workdays import working_days_between
 from tests.e2e.conftest import TODAY
@@ -502,6 +503,28 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
         }
         assert desk.register.get("/v1/youths", params=bad_period).status_code == 422
         assert desk.register.get("/v1/youths", params={"measure_type": "x;DROP"}).status_code == 422
+
+        # An event the register cannot apply is kept with its reason; the projection goes on.
+        impossible = MeasureStarted(
+            event_id=uuid.uuid4(), tenant="0180", youth_id=uuid.UUID(youth),
+            occurred_at=datetime.now(UTC), recorded_at=datetime.now(UTC), actor="user:test",
+            correlation_id=uuid.uuid4(), measure_id=uuid.uuid4(), started_on=TODAY,
+        )  # fmt: skip
+        asyncio.run(
+            produce(
+                deployment.bootstrap_servers,
+                f"{deployment.namespace}{MEASURES_EVENTS}",
+                [impossible.to_bytes()],
+            )
+        )
+        desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
+        desk.settle()
+        [dead] = desk.ok(desk.register.get("/v1/dead-events"), 200)["items"]
+        assert (dead["event_id"], dead["reason"]) == (
+            str(impossible.event_id),
+            "measure_id: no such measure offered to this youth",
+        )
+        assert len(desk.register_row(youth)["objections"]) == 1, "applied after the dead one"
 
         moved_attempt = desk.outreach.post(
             f"/v1/youths/{mover}/contact-attempts",
