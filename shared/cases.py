@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar, TypeVar, cast
 
+import structlog
 from eventsourcing.domain import Aggregate, event
 
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
@@ -172,6 +173,7 @@ class Rule:
     description: str
 
 
+log = structlog.get_logger(__name__)
 C = TypeVar("C", bound=ScopedYouthCase)
 R = TypeVar("R")
 MAX_GROUP = 200
@@ -212,11 +214,22 @@ class CommandQueue:
         return command.future
 
     def stop(self) -> None:
+        """Finish the batch being written, then answer whatever still waits with an error."""
         with self._start_lock:
             if self._thread is not None:
                 self._queue.put(None)
                 self._thread.join(timeout=10)
                 self._thread = None
+            self._refuse_waiting()
+
+    def _refuse_waiting(self) -> None:
+        while True:
+            try:
+                waiting = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if waiting is not None and not waiting.future.done():
+                waiting.future.set_exception(RuntimeError("the service is stopping; try again"))
 
     def _loop(self) -> None:
         while True:
@@ -234,7 +247,13 @@ class CommandQueue:
                     stop = True
                     break
                 batch.append(more)
-            self._run(batch)
+            try:
+                self._run(batch)
+            except BaseException as exc:  # the writer must outlive a bad batch
+                log.exception("a batch of case commands failed", commands=len(batch))
+                for command in batch:
+                    if not command.future.done():
+                        command.future.set_exception(exc)
             if stop:
                 return
 
