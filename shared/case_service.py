@@ -81,7 +81,7 @@ async def record_on_case(
 
     `record(case, correlation_id)` returns False when the thing was already recorded (a retried
     request), which answers 200 instead of 201. Refusals become 404 / 409 / 422 (see
-    `refusal_handlers`).
+    `add_refusal_handlers`).
     """
     application = application_of(request)
     correlation_id = uuid.uuid4()

@@ -382,6 +382,23 @@ register_app = typer.Typer(help="The statutory register: rebuild and verify.", n
 app.add_typer(register_app, name="register")
 
 
+def _progress_bar(stream_err: bool = False) -> Callable[[int, int], None]:
+    """A one-line progress bar for long work over the event topics (redrawn per percent)."""
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if percent != shown[0]:
+            shown[0] = percent
+            bar = "#" * (percent // 4)
+            line = f"\r  [{bar:<25}] {percent:3d}%  {done}/{total} events"
+            typer.echo(line, nl=False, err=stream_err)
+            if done >= total:
+                typer.echo("", err=stream_err)
+
+    return progress
+
+
 @register_app.command("rebuild")
 def register_rebuild(
     into: Annotated[
@@ -394,15 +411,7 @@ def register_rebuild(
     from services.register.rebuild import rebuild
 
     settings = _service_settings()
-    shown = [-1]
-
-    def progress(done: int, total: int) -> None:
-        percent = 100 * done // max(total, 1)
-        if percent != shown[0]:
-            shown[0] = percent
-            bar = "#" * (percent // 4)
-            typer.echo(f"\r  [{bar:<25}] {percent:3d}%  {done}/{total} events", nl=False)
-
+    progress = _progress_bar()
     try:
         result = asyncio.run(
             rebuild(
@@ -417,7 +426,6 @@ def register_rebuild(
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo("")
     typer.echo(
         f"rebuilt into {result.schema}: {result.events} events read, {result.applied} applied, "
         f"{result.rejected} not applicable (dead-lettered by the live register too)"
@@ -496,6 +504,7 @@ def audit_replay(
             replay(
                 settings.kafka_bootstrap_servers, settings.database_url.get_secret_value(),
                 settings.namespace, settings.tenants, tenant, instant, datetime.now(UTC), youth,
+                _progress_bar(stream_err=True),  # stdout carries the JSON
             )
         )  # fmt: skip
     except ValueError as exc:

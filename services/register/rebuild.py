@@ -128,9 +128,12 @@ async def verify(
 
 
 async def dead_event_count(database_url: str, schema: str = "register") -> int:
-    """How many events a register could not apply (kept in its `dead_events` with the reason)."""
+    """How many events a register could not apply (kept in its `dead_events` with the reason);
+    0 for a register made before that table existed (it kept none)."""
     conn = await asyncpg.connect(database_url)
     try:
+        if await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".dead_events') is None:
+            return 0
         return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".dead_events'))  # noqa: S608
     finally:
         await conn.close()

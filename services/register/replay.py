@@ -8,7 +8,7 @@ never touched. A correction recorded later appears in today's register but not i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -39,12 +39,13 @@ async def replay(
     as_of: datetime,
     now: datetime,
     youth_id: uuid.UUID | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """The tenant's register as of `as_of`: a summary and every youth (or one youth's timeline)."""
     check_instant(as_of, now)
     schema = replay_schema(as_of)
     result = await rebuild(
-        bootstrap_servers, database_url, namespace, tenants, schema, recorded_by=as_of
+        bootstrap_servers, database_url, namespace, tenants, schema, progress, recorded_by=as_of
     )
     pool = await create_pool(database_url, schema, min_size=1, max_size=2)
     try:
