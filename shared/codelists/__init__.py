@@ -23,13 +23,6 @@ class CodeListVersion:
     valid_from: date
     codes: dict[str, str]  # code → Swedish label
 
-    def check(self, code: str) -> None:
-        if code not in self.codes:
-            raise ValueError(
-                f"unknown code {code!r} in code list {self.name} version {self.version}; "
-                f"known: {', '.join(sorted(self.codes))}"
-            )
-
 
 @cache
 def versions(name: str) -> tuple[CodeListVersion, ...]:
@@ -73,9 +66,6 @@ def _sensitive_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
 def sensitive_categories(text: str) -> list[str]:
     """Categories of sensitive data the text seems to mention (names only, never the words)."""
     return [category for category, pattern in _sensitive_patterns() if pattern.search(text)]
-
-
-FREE_TEXT_MAX = 2000
 
 
 def free_text_warnings(fields: dict[str, str | None]) -> list[str]:
