@@ -29,7 +29,12 @@ GOOD_NUMBER = "200801011230"  # 17 on TODAY
 
 
 def population_line(
-    number: str, *, tenant: str = "0180", kommunkod: str = "0180", change: str = "baseline"
+    number: str,
+    *,
+    tenant: str = "0180",
+    kommunkod: str = "0180",
+    change: str = "baseline",
+    effective: str = "2026-03-01",
 ) -> bytes:
     return json.dumps(
         {
@@ -37,7 +42,7 @@ def population_line(
             "schema_version": 1,
             "record_id": str(uuid.uuid4()),
             "tenant": tenant,
-            "observed_at": "2026-03-01T08:00:00Z",
+            "observed_at": f"{effective}T08:00:00Z",
             "record": {
                 "personnummer": number,
                 "given_name": "Test",
@@ -45,7 +50,7 @@ def population_line(
                 "kommunkod": kommunkod,
                 "birth_date": f"{number[:4]}-{number[4:6]}-{number[6:8]}",
                 "change_type": change,
-                "effective_date": "2026-03-01",
+                "effective_date": effective,
             },
         }
     ).encode()

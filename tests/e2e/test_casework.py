@@ -8,7 +8,6 @@ are checked at every step. Then bad input, roles, and a youth whose items close 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,25 +21,15 @@ from shared.contracts.topics import MEASURES_EVENTS, POPULATION_FEED
 from shared.deployment import Deployment
 from shared.workdays import working_days_between
 from tests.e2e.conftest import TODAY
-from tests.e2e.test_bad_input_and_republication import produce
+from tests.e2e.test_bad_input_and_republication import population_line, produce
 
 YOUTH_NUMBER = "200801011230"  # 18 on TODAY (2026-03-02), not enrolled: in scope
 MOVER_NUMBER = "200705051233"
 
 
-def population(number: str, *, kommunkod: str = "0180", change: str = "baseline",
-               effective: str = "2026-01-15") -> bytes:  # fmt: skip
-    return json.dumps(
-        {
-            "feed": "population", "schema_version": 1, "record_id": str(uuid.uuid4()),
-            "tenant": "0180", "observed_at": f"{effective}T08:00:00Z",
-            "record": {
-                "personnummer": number, "given_name": "Test", "family_name": "Testsson",
-                "kommunkod": kommunkod, "birth_date": f"{number[:4]}-{number[4:6]}-{number[6:8]}",
-                "change_type": change, "effective_date": effective,
-            },
-        }
-    ).encode()  # fmt: skip
+def population(number: str, **fields: str) -> bytes:
+    """A population record effective 2026-01-15 unless said otherwise."""
+    return population_line(number, **{"effective": "2026-01-15", **fields})
 
 
 class Desk:
