@@ -513,6 +513,127 @@ def audit_replay(
     typer.echo(json.dumps(result, indent=2, default=str))
 
 
+scb_app = typer.Typer(help="The half-year report to SCB.", no_args_is_help=True)
+app.add_typer(scb_app, name="scb")
+
+
+def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any]:
+    from datetime import date
+
+    from services.register.quality import half_year
+
+    settings = _service_settings()
+    _check_served(settings, tenant)
+    try:
+        half = half_year(period)
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    today = settings.today or date.today()
+    if half.start > today:
+        typer.echo(f"kaa: error: period: {period} has not begun", err=True)
+        raise typer.Exit(code=2)
+    return settings, half, today
+
+
+def _with_register(settings: ServiceSettings, work: Callable[[Any], Any]) -> Any:
+    import asyncio
+
+    import asyncpg
+
+    from services.register.projection import create_pool
+    from services.register.scb import create_export_log
+
+    async def run() -> Any:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        try:
+            await create_export_log(pool)
+            return await work(pool)
+        finally:
+            await pool.close()
+
+    try:
+        return asyncio.run(run())
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        typer.echo("kaa: error: no register here yet (start the register service once)", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@scb_app.command("export")
+def scb_export(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+    out: Annotated[Path, typer.Option(help="file to write", dir_okay=False)],
+    force: Annotated[bool, typer.Option(help="export even when the checks find errors")] = False,
+) -> None:
+    """Check and write the period's SCB file, and record it (exit 1 when refused)."""
+    import getpass
+
+    from services.register import scb
+    from shared.crypto import TenantKeys
+
+    settings, half, today = _scb_context(tenant, period)
+    keys = TenantKeys(settings.master_key.get_secret_value())
+
+    async def work(pool: Any) -> tuple[Any, dict[str, Any] | None]:
+        report = await scb.build(pool, keys, tenant, half, today)
+        if report.errors and not force:
+            return report, None
+        return report, await scb.record_export(pool, report, f"cli:{getpass.getuser()}", force)
+
+    report, recorded = _with_register(settings, work)
+    typer.echo(report.text(), err=True, nl=False)
+    if recorded is None:
+        typer.echo(
+            f"kaa: error: refused: {len(report.errors)} errors (see above); correct them in the "
+            "register or export with --force",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(report.content)
+    tmp.replace(out)
+    typer.echo(
+        f"wrote {out} ({len(report.content)} bytes, sha256 {report.content_hash}); "
+        f"export {recorded['sequence']} of {period}"
+        + (f", supersedes {recorded['supersedes']}" if recorded["supersedes"] else "")
+    )
+
+
+@scb_app.command("check")
+def scb_check(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+) -> None:
+    """The validation report only (nothing written or recorded; exit 1 with errors)."""
+    from services.register import scb
+    from shared.crypto import TenantKeys
+
+    settings, half, today = _scb_context(tenant, period)
+    keys = TenantKeys(settings.master_key.get_secret_value())
+    report = _with_register(settings, lambda pool: scb.build(pool, keys, tenant, half, today))
+    typer.echo(report.text(), nl=False)
+    if report.errors:
+        raise typer.Exit(code=1)
+
+
+@scb_app.command("status")
+def scb_status(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+) -> None:
+    """The files generated for a period, and whether it must be resubmitted (as JSON)."""
+    import json
+
+    from services.register import scb
+    from shared.crypto import TenantKeys
+
+    settings, half, today = _scb_context(tenant, period)
+    keys = TenantKeys(settings.master_key.get_secret_value())
+    state = _with_register(settings, lambda pool: scb.history(pool, keys, tenant, half, today))
+    typer.echo(json.dumps(state, indent=2, default=str))
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
 

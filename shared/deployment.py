@@ -46,6 +46,7 @@ class Deployment:
     batch_size: int = 500
     token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     pseudonym_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    master_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     platform: Platform | None = None
 
     @property
@@ -69,6 +70,7 @@ class Deployment:
             "KAA_TENANTS": ",".join(self.tenants),
             "KAA_TOKEN_SECRET": self.token_secret,
             "KAA_PSEUDONYM_KEY": self.pseudonym_key,
+            "KAA_MASTER_KEY": self.master_key,
             "KAA_BATCH_SIZE": str(self.batch_size),
         }
         if self.today is not None:

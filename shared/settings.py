@@ -21,14 +21,18 @@ SECRETS_FILE = KAA_HOME / "secrets.env"
 
 
 def ensure_dev_secrets(path: Path = SECRETS_FILE) -> Path:
-    """Create the development secrets once: token signing secret and pseudonym key."""
-    if not path.is_file():
+    """Create the development secrets once: token secret, pseudonym key, master key."""
+    wanted = ("KAA_TOKEN_SECRET", "KAA_PSEUDONYM_KEY", "KAA_MASTER_KEY")
+    lines = path.read_text().splitlines() if path.is_file() else []
+    present = {line.split("=", 1)[0] for line in lines}
+    missing = [name for name in wanted if name not in present]
+    if missing:  # a file from an older version gains the secrets it lacks, the others are kept
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.touch(mode=0o600)
         tmp.write_text(
-            f"KAA_TOKEN_SECRET={secrets.token_urlsafe(32)}\n"
-            f"KAA_PSEUDONYM_KEY={secrets.token_urlsafe(32)}\n"
+            "".join(f"{line}\n" for line in lines)
+            + "".join(f"{name}={secrets.token_urlsafe(32)}\n" for name in missing)
         )
         tmp.replace(path)
     return path
@@ -48,6 +52,9 @@ class ServiceSettings(BaseSettings):
     database_url: SecretStr = Field(validation_alias="DATABASE_URL")
     token_secret: SecretStr = Field(description="Signs and verifies bearer tokens (HS256).")
     pseudonym_key: SecretStr = Field(description="Keys the HMAC that pseudonymises personnummer.")
+    master_key: SecretStr = Field(
+        description="Root of the tenants' key-encryption keys (personal data is sealed per youth)."
+    )
     tenants: Annotated[list[str], NoDecode] = Field(
         default=["0180"],
         description="Kommunkoder this deployment serves (a consortium lists several), comma-separated.",

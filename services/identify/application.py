@@ -4,21 +4,34 @@ engine, and saves the person with its next evaluation date in one transaction.""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.identify.domain import Person
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
 from shared import personnummer
+from shared.contracts.events import PersonalDetails
 from shared.contracts.feeds import (
     CompletionFeedMessage,
     FeedMessage,
     PopulationFeedMessage,
     Ss12000FeedMessage,
+)
+from shared.crypto import (
+    INSERT_KEYS,
+    KEYRING_DDL,
+    SELECT_KEYS,
+    DataKeyCache,
+    TenantKeys,
+    new_data_key,
+    seal,
 )
 from shared.eventstore import KafkaFedApplication
 from shared.pseudonym import person_id, person_key
@@ -53,10 +66,18 @@ class IdentifyApplication(KafkaFedApplication):
         *,
         pseudonym_key: str,
         served: dict[str, TenantPolicy],
+        master_key: str,
     ) -> None:
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": RECORDER_TOPIC})
         self.pseudonym_key = pseudonym_key
         self.served = served
+        self.tenant_keys = TenantKeys(master_key)
+        self.data_keys = DataKeyCache()
+        # Data keys made for the batch being applied: written in its transaction (a retried
+        # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
+        self._new_keys: list[tuple[str, uuid.UUID, bytes]] = []
+        with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+            curs.execute(KEYRING_DDL)
 
     @property
     def schedule(self) -> ScheduleRecorder:
@@ -102,6 +123,16 @@ class IdentifyApplication(KafkaFedApplication):
         keys = [self._key(m) for m in messages]
         ids = [person_id(k) for k in keys]
         self.preload(ids, cache)
+        for made_for, made_id, _ in self._new_keys:  # made by an attempt that was not saved
+            self.data_keys.drop(made_for, made_id)
+        self._new_keys = []
+        self._load_data_keys(
+            (m.tenant, uuid.UUID(known))
+            for pid, m in zip(ids, messages, strict=True)
+            if isinstance(m, PopulationFeedMessage)
+            and (loaded := cache.get(pid)) is not None
+            and (known := loaded.youth_ids.get(m.tenant)) is not None
+        )
         for key, pid, message in zip(keys, ids, messages, strict=True):
             person = self._person(key, cache, pid)
             changed = self._record_feed(person, message)
@@ -118,12 +149,29 @@ class IdentifyApplication(KafkaFedApplication):
             partition,
             next_offset,
             schedule=self._schedule(cache.values(), today),
+            read_model=self._keys_to_store(),
         )
+        self._new_keys = []
 
     def _record_feed(self, person: Person, message: FeedMessage) -> bool:
         zone = ZoneInfo(self.policy(message.tenant).time_zone)
         if isinstance(message, PopulationFeedMessage):
             record = message.record
+            address = None if record.protection_marking else record.address
+            details = (
+                PersonalDetails(
+                    personnummer=record.personnummer,
+                    given_name=record.given_name,
+                    family_name=record.family_name,
+                    street=address.street if address else None,
+                    postal_code=address.postal_code if address else None,
+                    city=address.city if address else None,
+                    protected=record.protection_marking,
+                )
+                .model_dump_json()
+                .encode()
+            )
+            tenant = message.tenant
             return person.record_population(
                 kommunkod=record.kommunkod,
                 birth_date=record.birth_date,
@@ -133,7 +181,15 @@ class IdentifyApplication(KafkaFedApplication):
                 observed_at=message.observed_at,
                 registered_in_sweden_on=record.registered_in_sweden_on,
                 record_id=message.record_id,
-            )
+                tenant=tenant,
+                details_digest=hmac.new(
+                    self.pseudonym_key.encode(), details, hashlib.sha256
+                ).hexdigest(),
+                seal=lambda youth_id: seal(
+                    self._data_key(tenant, youth_id), details, tenant, youth_id,
+                    PersonalDetails.PURPOSE,
+                ),
+            )  # fmt: skip
         if isinstance(message, Ss12000FeedMessage):
             return person.observe_enrolments(
                 [
@@ -235,6 +291,47 @@ class IdentifyApplication(KafkaFedApplication):
         return Explanation(
             True, decision, person.youth_ids.get(tenant), person.open_episodes.get(tenant)
         )
+
+    # -- data keys ------------------------------------------------------------------------------
+
+    def _load_data_keys(self, pairs: Iterable[tuple[str, uuid.UUID]]) -> None:
+        """Bring the batch's known youths' data keys into memory with one query."""
+        missing = self.data_keys.missing(pairs)
+        if not missing:
+            return
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(SELECT_KEYS, ([t for t, _ in missing], [y for _, y in missing]))
+            for row in cursor.fetchall():
+                self.data_keys.put(
+                    row["tenant"],
+                    row["youth_id"],
+                    self.tenant_keys.unwrap(row["tenant"], row["youth_id"], row["wrapped"]),
+                )
+
+    def _data_key(self, tenant: str, youth_id: uuid.UUID) -> bytes:
+        key = self.data_keys.get(tenant, youth_id)
+        if key is None:  # a youth new to this municipality (or known only from a school)
+            key = new_data_key()
+            self.data_keys.put(tenant, youth_id, key)
+            self._new_keys.append((tenant, youth_id, key))
+        return key
+
+    def _keys_to_store(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        made = self._new_keys
+        if not made:
+            return []
+        return [
+            (
+                INSERT_KEYS,
+                [
+                    (
+                        [t for t, _, _ in made],
+                        [y for _, y, _ in made],
+                        [self.tenant_keys.wrap(t, y, k) for t, y, k in made],
+                    )
+                ],
+            )
+        ]
 
     # -- helpers --------------------------------------------------------------------------------
 

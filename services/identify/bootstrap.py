@@ -66,6 +66,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 eventsourcing_env(database_url, SCHEMA),
                 pseudonym_key=settings.pseudonym_key.get_secret_value(),
                 served=served,
+                master_key=settings.master_key.get_secret_value(),
             )
         )
         producer = idempotent_producer(settings)

@@ -10,6 +10,7 @@ order lands in its place instead of overwriting newer facts; the scope engine de
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from services.identify.scope import (
     YouthFacts,
     decide,
     next_change,
+    school_background,
     status_since,
     twentieth_birthday,
 )
@@ -50,6 +52,10 @@ class Person(Aggregate):
         self.notification_ids: list[str] = []
         self.youth_ids: dict[str, str] = {}
         self.open_episodes: dict[str, str] = {}
+        # Per municipality: the personal details it received, sealed with the youth's data key,
+        # and a keyed digest of them (to see a change without opening them).
+        self.personal_details: dict[str, str] = {}
+        self.details_digests: dict[str, str] = {}
 
     # -- facts from the feeds -------------------------------------------------------------------
 
@@ -64,19 +70,28 @@ class Person(Aggregate):
         observed_at: datetime,
         registered_in_sweden_on: date | None,
         record_id: uuid.UUID,
+        tenant: str,
+        details_digest: str,
+        seal: Callable[[uuid.UUID], str],
     ) -> bool:
-        """Record a population register fact; False when it adds nothing (a repeat or stale)."""
+        """Record a population register fact; False when it adds nothing (a repeat or stale).
+
+        The personal details the record carries are kept per receiving municipality, sealed by
+        `seal` with the key of the youth id the person has (or now gets) there."""
         status = STATUS_BY_CHANGE.get(change_type, "resident")
+        details_changed = self.details_digests.get(tenant) != details_digest
         for known in self.residences:
             if known["since"] == effective_date.isoformat():
                 same = (known["kommunkod"], known["status"]) == (kommunkod, status)
                 # Same effective date: the later observation wins (on a tie, the later delivery).
                 newer = datetime.fromisoformat(known["observed_at"]) > observed_at
-                if same or newer:
+                if newer or (same and not details_changed):
                     return False
+        youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
         self._population_recorded(
             kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
-            registered_in_sweden_on, record_id,
+            registered_in_sweden_on, record_id, tenant, youth_id, seal(uuid.UUID(youth_id)),
+            details_digest,
         )  # fmt: skip
         return True
 
@@ -92,7 +107,16 @@ class Person(Aggregate):
         observed_at: datetime,
         registered_in_sweden_on: date | None,
         record_id: uuid.UUID,
+        tenant: str | None = None,
+        youth_id: str | None = None,
+        personal_details: str | None = None,
+        details_digest: str | None = None,
     ) -> None:
+        if tenant is not None and youth_id is not None:
+            self.youth_ids.setdefault(tenant, youth_id)
+            if personal_details is not None and details_digest is not None:
+                self.personal_details[tenant] = personal_details
+                self.details_digests[tenant] = details_digest
         since = effective_date.isoformat()
         self.residences = [r for r in self.residences if r["since"] != since]
         self.residences.append(
@@ -233,6 +257,8 @@ class Person(Aggregate):
         facts: dict[str, str],
         actor: str,
         correlation_id: uuid.UUID,
+        school_background: str | None = None,
+        personal_details: str | None = None,
     ) -> None:
         self.youth_ids[tenant] = youth_id
         self.open_episodes[tenant] = scope_episode_id
@@ -301,16 +327,19 @@ class Person(Aggregate):
             decisions.append(decision)
             open_episode = self.open_episodes.get(tenant)
             if decision.in_scope and open_episode is None:
+                entered_on = status_since(facts, tenant, on, policy)
                 self._enter_scope(
                     tenant=tenant,
                     youth_id=self.youth_ids.get(tenant) or str(uuid.uuid4()),
                     scope_episode_id=str(uuid.uuid4()),
-                    entered_on=status_since(facts, tenant, on, policy),
+                    entered_on=entered_on,
                     scope_ends_on=twentieth_birthday(facts.birth_date),
                     rule_version=decision.rule_version,
                     facts=decision.facts,
                     actor=actor,
                     correlation_id=correlation_id,
+                    school_background=school_background(facts, entered_on),
+                    personal_details=self.personal_details.get(tenant),
                 )
             elif not decision.in_scope and open_episode is not None:
                 self._leave_scope(

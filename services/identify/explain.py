@@ -21,6 +21,7 @@ def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> li
         eventsourcing_env(settings.database_url.get_secret_value(), SCHEMA, create_table=False),
         pseudonym_key=settings.pseudonym_key.get_secret_value(),
         served=tenant_policies(settings),
+        master_key=settings.master_key.get_secret_value(),
     )
     try:
         result = application.explain(number, tenant, at)

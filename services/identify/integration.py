@@ -52,6 +52,8 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             scope_ends_on=domain_event.scope_ends_on,
             rule_version=domain_event.rule_version,
             facts=domain_event.facts,
+            school_background=getattr(domain_event, "school_background", None),
+            personal_details=getattr(domain_event, "personal_details", None),
         )
     if isinstance(domain_event, Person.ScopeLeft):  # type: ignore[attr-defined]
         return YouthLeftScope(

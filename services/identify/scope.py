@@ -175,6 +175,16 @@ def twentieth_birthday(birth_date: date) -> date:
         return date(birth_date.year + 20, 2, 28)
 
 
+def school_background(facts: YouthFacts, on: date) -> str | None:
+    """The latest school-related occupation before `on` (SCB block 1): the school type of the
+    enrolment that ended most recently (`IM` for an introduction programme), None if none did."""
+    ended = [e for e in facts.enrolments if not e.current_on(on) and (e.start_date or on) <= on]
+    if not ended:
+        return None
+    latest = max(ended, key=lambda e: e.end_date or e.observed_on or e.start_date or date.min)
+    return "IM" if latest.introduction_programme else latest.school_type
+
+
 def decide(
     facts: YouthFacts,
     tenant: str,

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from services.register.http import routes
+from services.register.http import routes, scb_routes
 from services.register.projection import RegisterProjection, create_pool, create_tables
 from services.register.replay import replay
+from services.register.scb import create_export_log
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
+from shared.crypto import TenantKeys
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.parsing import parser
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
@@ -27,6 +29,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=8)
         await create_tables(pool)
+        await create_export_log(pool)
         producer = idempotent_producer(settings)
         await producer.start()
         consumer = ExactlyOnceConsumer[AnyEvent](
@@ -69,4 +72,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     reader = require_role(authenticate, "caseworker", "coordinator", "inspector")
     inspector = require_role(authenticate, "inspector")
     app.include_router(routes(reader, today, inspector, replayer))
+    coordinator = require_role(authenticate, "coordinator")
+    keys = TenantKeys(settings.master_key.get_secret_value())
+    app.include_router(scb_routes(coordinator, today, keys))
     return app

@@ -5,11 +5,12 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel
 
-from services.register import quality, queries
+from services.register import quality, queries, scb
 from shared.auth import Principal
+from shared.crypto import TenantKeys
 
 
 class YouthRow(BaseModel):
@@ -176,5 +177,74 @@ def routes(
             "tenant": caller.tenant,
             **await queries.summary(request.app.state.pool, caller.tenant),
         }
+
+    return router
+
+
+def scb_routes(
+    coordinator: Callable[..., Awaitable[Principal]],
+    today: Callable[[], date],
+    keys: TenantKeys,
+) -> APIRouter:
+    """The half-year report to SCB (coordinators of the municipality in the token)."""
+    router = APIRouter(prefix="/v1/scb")
+    Coordinator = Annotated[Principal, Depends(coordinator)]
+    Period = Annotated[str, Query(description="A half-year: 2026H1 or 2026H2.")]
+
+    def half_year(name: str) -> quality.Period:
+        try:
+            half = quality.half_year(name)
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        if half.start > today():
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"period: {name} has not begun"
+            )
+        return half
+
+    @router.get("/report")
+    async def check(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
+        """The validation report of the file as it would be generated now (nothing recorded)."""
+        report = await scb.build(
+            request.app.state.pool, keys, caller.tenant, half_year(period), today()
+        )
+        return report.summary()
+
+    @router.post("/exports", status_code=status.HTTP_201_CREATED)
+    async def export(
+        request: Request,
+        caller: Coordinator,
+        period: Period,
+        force: Annotated[bool, Query(description="Export even with errors.")] = False,
+    ) -> Response:
+        """Generate the period's file (text/plain, UTF-8) and record it; refused (422, with the
+        validation report) when the local checks find errors, unless forced."""
+        pool = request.app.state.pool
+        report = await scb.build(pool, keys, caller.tenant, half_year(period), today())
+        if report.errors and not force:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                {"problem": f"the report has {len(report.errors)} errors; correct them or "
+                 "export with force=true", **report.summary()},
+            )  # fmt: skip
+        recorded = await scb.record_export(pool, report, caller.actor, force)
+        return Response(
+            content=report.content,
+            media_type="text/plain; charset=utf-8",
+            status_code=status.HTTP_201_CREATED,
+            headers={
+                "X-Content-SHA256": report.content_hash,
+                "X-Export-Id": recorded["export_id"],
+                "X-Export-Sequence": str(recorded["sequence"]),
+                "Content-Disposition": f'attachment; filename="kaa-scb-{caller.tenant}-{period}.txt"',
+            },
+        )
+
+    @router.get("/exports")
+    async def exports(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
+        """Every file generated for the period; the latest stands; whether it must be resubmitted."""
+        return await scb.history(
+            request.app.state.pool, keys, caller.tenant, half_year(period), today()
+        )
 
     return router

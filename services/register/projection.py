@@ -37,6 +37,7 @@ from shared.contracts.events import (
     YouthInformed,
     YouthLeftScope,
 )
+from shared.crypto import KEYRING_DDL
 from shared.messaging.consumer import Parsed
 
 SCHEMA = "register"
@@ -88,6 +89,15 @@ ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_actor text;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_recorded_at timestamptz;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_actor text;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_recorded_at timestamptz;
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS school_background text;
+-- Personal details, sealed with the youth's data key (opened only for authorised reads/exports).
+CREATE TABLE IF NOT EXISTS identities (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    personal_details text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, youth_id)
+);
 CREATE TABLE IF NOT EXISTS contacts (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
@@ -209,9 +219,16 @@ ON CONFLICT (tenant, youth_id) DO UPDATE SET
 _IDENTIFIED_EPISODE = """
 INSERT INTO scope_episodes
     (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
-     entered_facts, entered_actor, entered_recorded_at)
-VALUES ($3, $1, $2, $4, $5, $6, $7::jsonb, $8, $9)
+     entered_facts, entered_actor, entered_recorded_at, school_background)
+VALUES ($3, $1, $2, $4, $5, $6, $7::jsonb, $8, $9, $10)
 ON CONFLICT (scope_episode_id) DO NOTHING
+"""
+_IDENTITY = """
+INSERT INTO identities AS i (tenant, youth_id, personal_details, recorded_at)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant, youth_id) DO UPDATE SET
+    personal_details = EXCLUDED.personal_details, recorded_at = EXCLUDED.recorded_at
+WHERE i.recorded_at <= EXCLUDED.recorded_at
 """
 _LEFT_YOUTH = """
 UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
@@ -300,6 +317,8 @@ async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.register.ddl'))")
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(DDL)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(KEYRING_DDL)  # the data keys personal details are sealed with
 
 
 class RegisterProjection:
@@ -364,11 +383,17 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
             await conn.executemany(
                 _IDENTIFIED_EPISODE,
                 [
-                    (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at)
+                    (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at,
+                     e.school_background)
                     for row, e in zip(rows, identified, strict=True)
                 ],
-            )
+            )  # fmt: skip
             await conn.executemany(_IDENTIFIED_YOUTH, rows)
+            await conn.executemany(
+                _IDENTITY,
+                [(e.tenant, e.youth_id, e.personal_details, e.recorded_at)
+                 for e in identified if e.personal_details is not None],
+            )  # fmt: skip
         elif kind is YouthLeftScope:
             left = [
                 (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,

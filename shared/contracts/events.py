@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -43,6 +43,36 @@ class YouthIdentified(IntegrationEvent):
     facts: dict[str, str] = Field(
         description="The non-identifying facts the decision used (e.g. age, enrolment status)."
     )
+    school_background: str | None = Field(
+        default=None,
+        description="Latest school-related occupation before entry: the SS 12000 school type of "
+        "the most recent enrolment that had ended (IM for an introduction programme); None when "
+        "no enrolment is known.",
+    )
+    personal_details: str | None = Field(
+        default=None,
+        description="`PersonalDetails` as JSON, sealed with the youth's data key (AES-256-GCM, "
+        "`kaa1.` + base64url); None when no population record has named the youth.",
+    )
+
+
+class PersonalDetails(BaseModel):
+    """What the register may hold to identify a youth (förordning 2006:39 § 4 p. 1).
+
+    Never travels in the clear: events carry it sealed with the youth's own data key."""
+
+    model_config = ConfigDict(frozen=True)
+    personnummer: str
+    given_name: str
+    family_name: str
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    protected: bool = Field(
+        default=False, description="Skyddad folkbokföring / sekretessmarkering: no address."
+    )
+
+    PURPOSE: ClassVar[str] = "personal-details"
 
 
 class YouthLeftScope(IntegrationEvent):

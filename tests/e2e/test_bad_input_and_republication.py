@@ -170,6 +170,7 @@ def test_republished_events_change_nothing(deployment: Deployment, tmp_path: Pat
                 eventsourcing_env(deployment.database_url, "identify", create_table=False),
                 pseudonym_key=deployment.pseudonym_key,
                 served={tenant: DEFAULT_POLICY for tenant in deployment.tenants},
+                master_key=deployment.master_key,
             )
         )
         producer = AIOKafkaProducer(

@@ -17,6 +17,7 @@ from shared.eventstore import eventsourcing_env
 from tests.conftest import RunningInfra
 
 NUMBER = "201005011232"  # born 2010-05-01: compulsory school ends 2026-06-30
+MASTER_KEY = "integration-test-master-key"
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def application(infra: RunningInfra, schema: str) -> IdentifyApplication:
         eventsourcing_env(infra.database_url, schema),
         pseudonym_key="integration-test-key",
         served={"0180": DEFAULT_POLICY},
+        master_key=MASTER_KEY,
     )
 
 

@@ -27,6 +27,7 @@ def app(infra: RunningInfra) -> Iterator[IdentifyApplication]:
         eventsourcing_env(infra.database_url, schema),
         pseudonym_key="lease-test-key",
         served={"0180": DEFAULT_POLICY},
+        master_key="lease-test-master-key",
     )
     yield application
     application.close()

@@ -35,6 +35,9 @@ def population(
         observed_at=observed,
         registered_in_sweden_on=None,
         record_id=uuid.uuid4(),
+        tenant="0180",
+        details_digest="same details every time",
+        seal=lambda youth_id: f"sealed for {youth_id}",
     )
 
 

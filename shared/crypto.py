@@ -1,0 +1,154 @@
+"""Personal data sealed per youth, so that it can be shredded (DOMAIN.md section 7).
+
+Every (tenant, youth) pair has its own random 256-bit data key. Personal fields are sealed with it
+(AES-256-GCM); the associated data binds a ciphertext to its tenant, youth and purpose, so a
+ciphertext copied onto another youth, another municipality or another field does not open.
+
+Data keys are stored only wrapped by the tenant's key (AES-256-GCM again) in the `keyring` schema.
+A tenant key is derived from the deployment's master key (HKDF-SHA256, `KAA_MASTER_KEY`); an
+installation with a key management service replaces `TenantKeys` and nothing else.
+
+Destroying a youth's wrapped data key (retention) makes every copy of their personal data unreadable
+at once: in the event stores, on the Kafka topics, in backups. Nothing here logs or raises with a
+plaintext or a key in the message.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+SEALED_PREFIX = "kaa1."
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+KEYRING_DDL = """
+SELECT pg_advisory_xact_lock(hashtext('kaa.keyring.ddl'));
+CREATE SCHEMA IF NOT EXISTS keyring;
+CREATE TABLE IF NOT EXISTS keyring.youth_keys (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    wrapped bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, youth_id)
+);
+"""
+# psycopg (identify writes keys in its events' transaction): one statement for a batch.
+INSERT_KEYS = (
+    "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped) "
+    "SELECT * FROM unnest(%s::char(4)[], %s::uuid[], %s::bytea[]) ON CONFLICT DO NOTHING"
+)
+SELECT_KEYS = (
+    "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys "
+    "WHERE (tenant, youth_id) IN (SELECT * FROM unnest(%s::char(4)[], %s::uuid[]))"
+)
+# asyncpg (the register opens personal data for authorised reads and exports).
+SELECT_KEYS_ASYNC = (
+    "SELECT youth_id, wrapped FROM keyring.youth_keys WHERE tenant = $1 AND youth_id = ANY($2)"
+)
+
+
+class SealedDataError(ValueError):
+    """Sealed data that cannot be opened: tampered, truncated, or bound to another youth."""
+
+
+class TenantKeys:
+    """The key-encryption key of each tenant, derived from the master key."""
+
+    def __init__(self, master_key: str) -> None:
+        if len(master_key) < 16:
+            raise ValueError("master_key: must be at least 16 characters of secret")
+        self._master = master_key.encode()
+        self._keys: dict[str, AESGCM] = {}
+
+    def _cipher(self, tenant: str) -> AESGCM:
+        cipher = self._keys.get(tenant)
+        if cipher is None:
+            key = HKDF(
+                algorithm=hashes.SHA256(),
+                length=KEY_BYTES,
+                salt=None,
+                info=f"kaa/tenant-key/v1/{tenant}".encode(),
+            ).derive(self._master)
+            cipher = self._keys[tenant] = AESGCM(key)
+        return cipher
+
+    def wrap(self, tenant: str, youth_id: uuid.UUID, data_key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._cipher(tenant).encrypt(nonce, data_key, _key_aad(tenant, youth_id))
+
+    def unwrap(self, tenant: str, youth_id: uuid.UUID, wrapped: bytes) -> bytes:
+        try:
+            return self._cipher(tenant).decrypt(
+                wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _key_aad(tenant, youth_id)
+            )
+        except InvalidTag as error:
+            raise SealedDataError(
+                f"data key of youth {youth_id} in tenant {tenant} fails authentication"
+            ) from error
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def seal(data_key: bytes, plaintext: bytes, tenant: str, youth_id: uuid.UUID, purpose: str) -> str:
+    """`kaa1.` + base64url(nonce ‖ ciphertext ‖ tag)."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(data_key).encrypt(nonce, plaintext, _data_aad(tenant, youth_id, purpose))
+    return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_sealed(
+    data_key: bytes, sealed: str, tenant: str, youth_id: uuid.UUID, purpose: str
+) -> bytes:
+    if not sealed.startswith(SEALED_PREFIX):
+        raise SealedDataError(f"{purpose}: not sealed data of a known format")
+    try:
+        raw = base64.urlsafe_b64decode(sealed[len(SEALED_PREFIX) :])
+        return AESGCM(data_key).decrypt(
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], _data_aad(tenant, youth_id, purpose)
+        )
+    except (InvalidTag, ValueError) as error:
+        raise SealedDataError(
+            f"{purpose} of youth {youth_id} fails authentication (tampered or not theirs)"
+        ) from error
+
+
+def _key_aad(tenant: str, youth_id: uuid.UUID) -> bytes:
+    return f"kaa/data-key/{tenant}/{youth_id}".encode()
+
+
+def _data_aad(tenant: str, youth_id: uuid.UUID, purpose: str) -> bytes:
+    return f"kaa/{purpose}/{tenant}/{youth_id}".encode()
+
+
+class DataKeyCache:
+    """Unwrapped data keys a process holds, newest last (bounded)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._keys: OrderedDict[tuple[str, uuid.UUID], bytes] = OrderedDict()
+
+    def get(self, tenant: str, youth_id: uuid.UUID) -> bytes | None:
+        return self._keys.get((tenant, youth_id))
+
+    def put(self, tenant: str, youth_id: uuid.UUID, key: bytes) -> None:
+        self._keys[(tenant, youth_id)] = key
+        self._keys.move_to_end((tenant, youth_id))
+        while len(self._keys) > self.capacity:
+            self._keys.popitem(last=False)
+
+    def missing(self, pairs: Iterable[tuple[str, uuid.UUID]]) -> list[tuple[str, uuid.UUID]]:
+        return sorted({p for p in pairs if p not in self._keys})
+
+    def drop(self, tenant: str, youth_id: uuid.UUID) -> None:
+        self._keys.pop((tenant, youth_id), None)

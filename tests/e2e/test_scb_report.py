@@ -1,0 +1,419 @@
+"""The SCB half-year report and audit replay, from a scripted half-year on the real topics.
+
+A small municipality's first half of 2026 is published as integration events (identifications with
+sealed personal details, contacts, occupations, measures, a move out and a re-entry, a 20th
+birthday) onto the deployment's Kafka topics; the real register service projects them. The SCB
+file must equal the hand-checked golden file (tests/golden/README.md explains each line), twice
+byte for byte; then a correction after the period closed marks it for resubmission, an unnamed
+youth makes the checks refuse the export, and the audit replay shows what stood before a
+correction was recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events import (
+    ContactAttempted,
+    ContactEstablished,
+    MeasureAccepted,
+    MeasureEnded,
+    MeasureOffered,
+    MeasureStarted,
+    OccupationRecorded,
+    PersonalDetails,
+    YouthIdentified,
+    YouthLeftScope,
+)
+from shared.crypto import TenantKeys, new_data_key, seal
+from shared.deployment import Deployment
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import new_deployment
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "scb-0180-2026H1.txt"
+TODAY = date(2026, 7, 15)  # the half-year has closed
+TENANT = "0180"
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time(hour), tzinfo=UTC)
+
+
+class Script:
+    """Integration events as the services would have published them, recorded when stated."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.keys = TenantKeys(deployment.master_key)
+        self.events: list[IntegrationEvent] = []
+        self.key_rows: list[tuple[str, uuid.UUID, bytes]] = []
+        self.published = 0
+        self.data_keys: dict[uuid.UUID, bytes] = {}
+
+    def envelope(self, youth: uuid.UUID, when: datetime, actor: str) -> dict[str, Any]:
+        return {
+            "event_id": uuid.uuid4(),
+            "tenant": TENANT,
+            "youth_id": youth,
+            "occurred_at": when,
+            "recorded_at": when,
+            "actor": actor,
+            "correlation_id": uuid.uuid4(),
+        }
+
+    def identified(
+        self,
+        youth: uuid.UUID,
+        entered: str,
+        background: str | None,
+        number: str | None,
+        born: date,
+    ) -> uuid.UUID:
+        episode = uuid.uuid4()
+        sealed = None
+        if number is not None:
+            data_key = self.data_keys.get(youth)
+            if data_key is None:
+                data_key = self.data_keys[youth] = new_data_key()
+                self.key_rows.append((TENANT, youth, self.keys.wrap(TENANT, youth, data_key)))
+            details = PersonalDetails(personnummer=number, given_name="Test", family_name="Person")
+            sealed = seal(
+                data_key, details.model_dump_json().encode(), TENANT, youth,
+                PersonalDetails.PURPOSE,
+            )  # fmt: skip
+        self.events.append(
+            YouthIdentified(
+                **self.envelope(youth, at(entered, 0), "system:identify"),
+                scope_episode_id=episode,
+                entered_on=date.fromisoformat(entered),
+                scope_ends_on=date(born.year + 20, born.month, born.day),
+                rule_version="2018-07-01",
+                facts={"tenant": TENANT, "on": entered, "folkbokford_in_tenant": "yes"},
+                school_background=background,
+                personal_details=sealed,
+            )
+        )
+        return episode
+
+    def left(self, youth: uuid.UUID, episode: uuid.UUID, day: str, reason: str) -> None:
+        self.events.append(
+            YouthLeftScope(
+                **self.envelope(youth, at(day, 0), "system:identify"),
+                scope_episode_id=episode,
+                left_on=date.fromisoformat(day),
+                reason=reason,
+                rule_version="2018-07-01",
+            )
+        )
+
+    def attempt(self, youth: uuid.UUID, day: str, outcome: str) -> None:
+        self.events.append(
+            ContactAttempted(
+                **self.envelope(youth, at(day), "user:caseworker1"),
+                contact_attempt_id=uuid.uuid4(),
+                channel="phone",
+                outcome=outcome,
+                attempted_at=at(day),
+            )
+        )
+
+    def contact(self, youth: uuid.UUID, day: str) -> None:
+        self.events.append(
+            ContactEstablished(
+                **self.envelope(youth, at(day), "user:caseworker1"),
+                established_at=at(day),
+                channel="home_visit",
+            )
+        )
+
+    def occupation(
+        self, youth: uuid.UUID, category: str, since: str, confirmed: str, recorded: datetime
+    ) -> None:
+        self.events.append(
+            OccupationRecorded(
+                **self.envelope(youth, recorded, "user:caseworker1"),
+                occupation_id=uuid.uuid4(),
+                category=category,
+                code_list_version="2026-1",
+                tense="current",
+                from_date=date.fromisoformat(since),
+                confirmed_on=date.fromisoformat(confirmed),
+            )
+        )
+
+    def measure(
+        self, youth: uuid.UUID, kind: str, offered: str, started: str,
+        ended: str | None = None, after: str | None = None,
+    ) -> None:  # fmt: skip
+        measure = uuid.uuid4()
+        day = date.fromisoformat
+        self.events += [
+            MeasureOffered(**self.envelope(youth, at(offered), "user:caseworker1"),
+                           measure_id=measure, measure_type=kind, offered_on=day(offered)),
+            MeasureAccepted(**self.envelope(youth, at(offered, 11), "user:caseworker1"),
+                            measure_id=measure, accepted_on=day(offered)),
+            MeasureStarted(**self.envelope(youth, at(started), "user:caseworker1"),
+                           measure_id=measure, started_on=day(started)),
+        ]  # fmt: skip
+        if ended is not None:
+            self.events.append(
+                MeasureEnded(**self.envelope(youth, at(ended), "user:caseworker1"),
+                             measure_id=measure, ended_on=day(ended),
+                             end_reason="started_education", occupation_after=after)
+            )  # fmt: skip
+
+    def publish(self) -> None:
+        events, rows = self.events, self.key_rows
+        self.events, self.key_rows = [], []
+        self.published += len(events)
+        asyncio.run(_publish(self.deployment, events, rows))
+        asyncio.run(self.deployment.drained())
+
+
+async def _publish(
+    deployment: Deployment, events: list[IntegrationEvent], keys: list[tuple[str, uuid.UUID, bytes]]
+) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        await conn.executemany(
+            "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped) VALUES ($1, $2, $3)", keys
+        )
+    finally:
+        await conn.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=deployment.bootstrap_servers, enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for event in events:
+            topic = f"{deployment.namespace}{event.topic}"
+            await producer.send_and_wait(topic, value=event.to_bytes(), key=event.key())
+    finally:
+        await producer.stop()
+
+
+@pytest.fixture
+def register_only(infra: RunningInfra) -> Any:
+    made = new_deployment(infra)
+    made.today = TODAY
+    asyncio.run(made.reset())
+    made.start(dict(os.environ), ["register"])
+    try:
+        yield made
+    finally:
+        made.stop()
+        asyncio.run(made.drop())
+
+
+def test_the_scripted_half_year_gives_the_golden_scb_file(
+    register_only: Deployment, tmp_path: Path
+) -> None:
+    deployment = register_only
+    script = Script(deployment)
+    a, b, c, d, e = (uuid.uuid4() for _ in range(5))
+    # A: in scope since before the half-year; working; contacted; a measure started and ended.
+    script.identified(a, "2025-09-01", "GY", "200803142389", date(2008, 3, 14))
+    script.occupation(a, "work", "2026-01-10", "2026-02-03", at("2026-02-03", 12))
+    script.contact(a, "2026-02-03")
+    script.measure(a, "study_guidance", "2026-02-20", "2026-03-02", "2026-04-30", "studies_komvux")
+    # B: identified in January, reached by phone, turned 20 in May.
+    episode_b = script.identified(b, "2026-01-20", "GR", "200605102417", date(2006, 5, 10))
+    script.attempt(b, "2026-01-25", "reached")
+    script.left(b, episode_b, "2026-05-10", "turned_20")
+    # C: after an introduction programme; not reached; moved out; came back; own measure.
+    episode_c = script.identified(c, "2026-02-01", "IM", "200907222558", date(2009, 7, 22))
+    script.attempt(c, "2026-02-05", "not_reached")
+    script.left(c, episode_c, "2026-03-15", "moved_out")
+    script.identified(c, "2026-05-02", "IM", "200907222558", date(2009, 7, 22))
+    script.measure(c, "own_mentoring", "2026-05-15", "2026-05-20")
+    # D: responsibility ended before the half-year; E: identified after it.
+    episode_d = script.identified(d, "2025-03-01", "GY", "200701012635", date(2007, 1, 1))
+    script.left(d, episode_d, "2025-12-01", "enrolled")
+    script.identified(e, "2026-07-05", "GR", "200901012716", date(2009, 1, 1))
+    script.publish()
+
+    coordinator = deployment.client("register", TENANT, "coordinator")
+    caseworker = deployment.client("register", TENANT, "caseworker")
+    inspector = deployment.client("register", TENANT, "inspector")
+    try:
+        report = coordinator.get("/v1/scb/report", params={"period": "2026H1"})
+        assert report.status_code == 200, report.text
+        checked = report.json()
+        assert checked["errors"] == 0, checked["findings"]
+        assert checked["youths"] == 3
+        assert [(f["field"], f["block"]) for f in checked["findings"]] == [("measure_type", 3)], (
+            "the municipality's own measure has no SCB code of its own: a warning"
+        )
+
+        first = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+        assert first.status_code == 201, first.text
+        assert first.content == GOLDEN.read_bytes()
+        second = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+        assert second.content == first.content, "the same register gives the same bytes"
+        assert second.headers["X-Content-SHA256"] == first.headers["X-Content-SHA256"]
+
+        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+        assert [x["superseded"] for x in history["exports"]] == [True, False]
+        assert history["exports"][1]["supersedes"] == history["exports"][0]["export_id"]
+        assert history["exports"][1]["event_range"]["tenant_events"] == script.published == 20
+        assert history["needs_resubmission"] is False
+
+        # The CLI writes the same file and records a third export.
+        out = tmp_path / "scb-0180-2026H1.txt"
+        cli = _kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+                   "--out", str(out))  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        assert out.read_bytes() == GOLDEN.read_bytes()
+        assert "errors: 0; warnings: 1" in cli.stderr
+        out.unlink()
+
+        # Only a coordinator of the municipality exports; bad periods are named.
+        assert caseworker.post("/v1/scb/exports", params={"period": "2026H1"}).status_code == 403
+        assert inspector.get("/v1/scb/report", params={"period": "2026H1"}).status_code == 403
+        for bad, problem in (("2026H3", "is not a half-year"), ("2027H1", "has not begun")):
+            refused = coordinator.get("/v1/scb/report", params={"period": bad})
+            assert refused.status_code == 422, refused.text
+            assert problem in refused.text
+        cli = _kaa(deployment, "scb", "check", "--tenant", "0181", "--period", "2026H1")
+        assert cli.returncode != 0
+        assert "0181" in cli.stderr
+
+        # A correction after the period closed: the file would change, so it must be resubmitted.
+        script.contact(a, "2026-03-10")
+        script.publish()
+        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+        assert history["register_changed_since_last_export"] is True
+        assert history["needs_resubmission"] is True
+
+        # A youth no population record named: the checks refuse the export unless forced.
+        script.identified(uuid.uuid4(), "2026-03-01", None, None, date(2008, 1, 1))
+        script.publish()
+        refused = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+        assert refused.status_code == 422
+        detail = refused.json()["detail"]
+        assert detail["errors"] == 1
+        assert detail["findings"][0]["field"] == "personnummer"
+        assert "no population record" in detail["findings"][0]["problem"]
+        cli = _kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+                   "--out", str(out))  # fmt: skip
+        assert cli.returncode == 1
+        assert "refused" in cli.stderr
+        assert not out.exists()
+        forced = coordinator.post("/v1/scb/exports", params={"period": "2026H1", "force": True})
+        assert forced.status_code == 201
+        assert b"2;200803142389;2026-03-10;01\n" in forced.content
+        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+        assert [x["forced"] for x in history["exports"]] == [False, False, False, True]
+        assert history["needs_resubmission"] is False
+    finally:
+        for client in (coordinator, caseworker, inspector):
+            client.close()
+    asyncio.run(_export_log_is_append_only(deployment.database_url))
+
+
+def test_the_audit_replay_shows_the_register_before_a_later_correction(
+    register_only: Deployment,
+) -> None:
+    deployment = register_only
+    script = Script(deployment)
+    youth = uuid.uuid4()
+    script.identified(youth, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
+    script.occupation(youth, "work", "2026-01-10", "2026-02-03", at("2026-02-03"))
+    script.measure(youth, "internship", "2026-02-20", "2026-03-02")
+    script.publish()
+    instant = at("2026-04-01")  # T
+    # Recorded after T: the measure ended, and a correction of the occupation.
+    script.events.append(
+        MeasureEnded(
+            **script.envelope(youth, at("2026-05-05"), "user:caseworker1"),
+            measure_id=_measure_of(deployment, youth),
+            ended_on=date(2026, 5, 5),
+            end_reason="completed",
+        )
+    )
+    script.occupation(youth, "internship", "2026-01-10", "2026-05-06", at("2026-05-06"))
+    script.publish()
+
+    inspector = deployment.client("register", TENANT, "inspector")
+    caseworker = deployment.client("register", TENANT, "caseworker")
+    try:
+        today = caseworker.get(f"/v1/youths/{youth}").json()
+        assert [m["state"] for m in today["measure_status"]] == ["ended"]
+        assert [o["category"] for o in today["occupations"]] == ["work", "internship"]
+
+        replay = inspector.get(f"/v1/audit/youths/{youth}", params={"as_of": instant.isoformat()})
+        assert replay.status_code == 200, replay.text
+        then = replay.json()["youth"]
+        assert [m["state"] for m in then["measure_status"]] == ["started"]
+        assert then["measure_status"][0]["ended_on"] is None
+        assert [o["category"] for o in then["occupations"]] == ["work"]
+        assert then["scope_episodes"][0]["school_background"] == "GY"
+        assert then["scope_episodes"][0]["entered_actor"] == "system:identify"
+
+        whole = inspector.get("/v1/audit/register", params={"as_of": instant.isoformat()}).json()
+        assert whole["events_recorded_by_then"] == 5
+        future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        refused = inspector.get("/v1/audit/register", params={"as_of": future})
+        assert refused.status_code == 422
+        assert "future" in refused.text
+        assert (
+            caseworker.get("/v1/audit/register", params={"as_of": instant.isoformat()}).status_code
+            == 403
+        )
+    finally:
+        inspector.close()
+        caseworker.close()
+
+
+def _measure_of(deployment: Deployment, youth: uuid.UUID) -> uuid.UUID:
+    async def query() -> uuid.UUID:
+        conn = await asyncpg.connect(deployment.database_url)
+        try:
+            value = await conn.fetchval(
+                "SELECT measure_id FROM register.measure_status WHERE youth_id = $1", youth
+            )
+            assert isinstance(value, uuid.UUID)
+            return value
+        finally:
+            await conn.close()
+
+    return asyncio.run(query())
+
+
+async def _export_log_is_append_only(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        for statement in (
+            "UPDATE register_exports.events SET actor = 'user:someone'",
+            "DELETE FROM register_exports.events",
+        ):
+            with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                await conn.execute(statement)
+        assert await conn.fetchval("SELECT count(*) FROM register_exports.events") == 4
+    finally:
+        await conn.close()
+
+
+def _kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
+    env = deployment.env(dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "shared", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
