@@ -482,6 +482,12 @@ def audit_replay(
     youth_id: Annotated[
         str | None, typer.Option(help="one youth's timeline instead of the whole register")
     ] = None,
+    from_topics: Annotated[
+        bool,
+        typer.Option(
+            help="read every event topic from the start instead of the register's archive"
+        ),
+    ] = False,
 ) -> None:
     """The register exactly as it stood at an instant (only events recorded by then), as JSON."""
     import asyncio
@@ -489,7 +495,7 @@ def audit_replay(
     import uuid
     from datetime import UTC, datetime
 
-    from services.register.replay import replay
+    from services.register.replay import replay, replay_from_topics
 
     settings = _service_settings()
     _check_served(settings, tenant)
@@ -500,12 +506,16 @@ def audit_replay(
         typer.echo(f"kaa: error: as-of / youth-id: {exc}", err=True)
         raise typer.Exit(code=2) from None
     try:
+        progress = _progress_bar(stream_err=True)  # stdout carries the JSON
+        url = settings.database_url.get_secret_value()
+        now = datetime.now(UTC)
         result = asyncio.run(
-            replay(
-                settings.kafka_bootstrap_servers, settings.database_url.get_secret_value(),
-                settings.namespace, settings.tenants, tenant, instant, datetime.now(UTC), youth,
-                _progress_bar(stream_err=True),  # stdout carries the JSON
+            replay_from_topics(
+                settings.kafka_bootstrap_servers, url, settings.namespace, settings.tenants,
+                tenant, instant, now, youth, progress,
             )
+            if from_topics
+            else replay(url, tenant, instant, now, youth, progress)
         )  # fmt: skip
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)

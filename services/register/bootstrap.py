@@ -59,14 +59,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     async def replayer(tenant: str, as_of: datetime, youth_id: uuid.UUID | None) -> dict[str, Any]:
         return await replay(
-            settings.kafka_bootstrap_servers,
-            settings.database_url.get_secret_value(),
-            settings.namespace,
-            settings.tenants,
-            tenant,
-            as_of,
-            datetime.now(UTC),
-            youth_id,
+            settings.database_url.get_secret_value(), tenant, as_of, datetime.now(UTC), youth_id
         )
 
     reader = require_role(authenticate, "caseworker", "coordinator", "inspector")

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from itertools import groupby
 from typing import Any
 
 import asyncpg
-import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.contracts.events import (
@@ -41,7 +39,6 @@ from shared.crypto import KEYRING_DDL
 from shared.messaging.consumer import Parsed
 
 SCHEMA = "register"
-log = structlog.get_logger(__name__)
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 DDL = """
@@ -59,6 +56,11 @@ CREATE TABLE IF NOT EXISTS applied_events (
     recorded_at timestamptz NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now()
 );
+-- The register's copy of every event it applied, in the order it applied them: what an audit
+-- replay of one municipality reads (see replay.py). The raw bytes are the message as published.
+ALTER TABLE applied_events ADD COLUMN IF NOT EXISTS position bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE applied_events ADD COLUMN IF NOT EXISTS payload bytea;
+CREATE INDEX IF NOT EXISTS applied_events_tenant ON applied_events (tenant, position);
 CREATE TABLE IF NOT EXISTS youths (
     tenant char(4) NOT NULL,
     youth_id uuid NOT NULL,
@@ -201,9 +203,65 @@ CREATE TABLE IF NOT EXISTS objections (
 );
 """
 
+# A measure's step: the state machine offered → accepted | declined → started → ended, and a
+# re-offer. In SQL so that a batch's steps go to the server as one pipelined run, in order; an
+# event the state does not allow is kept in dead_events with the reason.
+MEASURE_FUNCTION = """
+CREATE OR REPLACE FUNCTION measure_event(
+    p_event_id uuid, p_tenant char(4), p_youth uuid, p_measure uuid, p_kind text, p_day date,
+    p_measure_type text, p_can_start date, p_end_reason text, p_occupation_after text,
+    p_event_type text, p_recorded timestamptz, p_actor text
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    needs text := CASE p_kind WHEN 'accepted' THEN 'offered' WHEN 'declined' THEN 'offered'
+                              WHEN 'started' THEN 'accepted' WHEN 'ended' THEN 'started' END;
+    moved uuid;
+    current_state text;
+BEGIN
+    IF p_kind = 'offered' THEN
+        INSERT INTO measures (event_id, tenant, youth_id, measure_id, measure_type, offered_on,
+                              can_start_on, actor)
+        VALUES (p_event_id, p_tenant, p_youth, p_measure, p_measure_type, p_day, p_can_start,
+                p_actor);
+        INSERT INTO measure_status AS m
+            (tenant, youth_id, measure_id, measure_type, state, offers, offered_on)
+        VALUES (p_tenant, p_youth, p_measure, p_measure_type, 'offered', 1, p_day)
+        ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
+            state = 'offered', measure_type = EXCLUDED.measure_type,
+            offered_on = EXCLUDED.offered_on, offers = m.offers + 1;
+        RETURN;
+    END IF;
+    UPDATE measure_status SET
+        state = p_kind,
+        accepted_on = CASE WHEN p_kind = 'accepted' THEN p_day ELSE accepted_on END,
+        declined_on = CASE WHEN p_kind = 'declined' THEN p_day ELSE declined_on END,
+        started_on = CASE WHEN p_kind = 'started' THEN p_day ELSE started_on END,
+        ended_on = CASE WHEN p_kind = 'ended' THEN p_day ELSE ended_on END,
+        end_reason = CASE WHEN p_kind = 'ended' THEN p_end_reason ELSE end_reason END,
+        occupation_after = CASE WHEN p_kind = 'ended' THEN p_occupation_after
+                                ELSE occupation_after END
+    WHERE tenant = p_tenant AND youth_id = p_youth AND measure_id = p_measure AND state = needs
+    RETURNING measure_id INTO moved;
+    IF moved IS NULL THEN
+        SELECT state INTO current_state FROM measure_status
+        WHERE tenant = p_tenant AND youth_id = p_youth AND measure_id = p_measure;
+        INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
+        VALUES (p_event_id, p_tenant, p_youth, p_event_type,
+                CASE WHEN current_state IS NULL
+                     THEN 'measure_id: no such measure offered to this youth'
+                     ELSE format('measure_id: a measure that is %s cannot become %s',
+                                 current_state, p_kind) END,
+                p_recorded)
+        ON CONFLICT (event_id) DO NOTHING;
+    END IF;
+END $$;
+"""
+_MEASURE_EVENT = "SELECT measure_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+
 _MARK_APPLIED = """
-INSERT INTO applied_events (event_id, tenant, event_type, youth_id, recorded_at)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::text[], $4::uuid[], $5::timestamptz[])
+INSERT INTO applied_events (event_id, tenant, event_type, youth_id, recorded_at, payload)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::text[], $4::uuid[], $5::timestamptz[],
+                     $6::bytea[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
@@ -243,35 +301,6 @@ _CONTACT = """
 INSERT INTO contacts
     (event_id, tenant, youth_id, contact_attempt_id, channel, outcome, attempted_at, actor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-_MEASURE = """
-INSERT INTO measures
-    (event_id, tenant, youth_id, measure_id, measure_type, offered_on, can_start_on, actor)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-"""
-_MEASURE_STEP = """
-UPDATE measure_status SET state = $4, {column} = $5
-WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3 AND state = $6
-RETURNING measure_id
-"""
-_MEASURE_STATE = """
-SELECT state FROM measure_status WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3
-"""
-_DEAD = """
-INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING
-"""
-_MEASURE_OFFERED = """
-INSERT INTO measure_status AS m
-    (tenant, youth_id, measure_id, measure_type, state, offers, offered_on)
-VALUES ($1, $2, $3, $4, 'offered', 1, $5)
-ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
-    state = 'offered', measure_type = EXCLUDED.measure_type, offered_on = EXCLUDED.offered_on,
-    offers = m.offers + 1
-"""
-_MEASURE_ENDED_DETAILS = """
-UPDATE measure_status SET end_reason = $4, occupation_after = $5
-WHERE tenant = $1 AND youth_id = $2 AND measure_id = $3
 """
 _CONTACT_LOG = """
 INSERT INTO contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
@@ -317,6 +346,7 @@ async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.register.ddl'))")
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(DDL)
+        await conn.execute(MEASURE_FUNCTION)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(KEYRING_DDL)  # the data keys personal details are sealed with
 
@@ -339,23 +369,31 @@ class RegisterProjection:
     async def apply(
         self, topic: str, partition: int, items: list[Parsed[AnyEvent]], next_offset: int
     ) -> None:
-        events = [item.message for item in items]
         async with self.pool.acquire() as conn, conn.transaction():
-            if events:
-                new_ids = {
-                    row["event_id"]
-                    for row in await conn.fetch(
-                        _MARK_APPLIED,
-                        [e.event_id for e in events],
-                        [e.tenant for e in events],
-                        [e.event_type for e in events],
-                        [e.youth_id for e in events],
-                        [e.recorded_at for e in events],
-                    )
-                }
-                fresh = [e for e in events if e.event_id in new_ids]
-                await _apply_events(conn, _first_occurrences(fresh))
+            await apply_items(conn, items)
             await conn.execute(_POSITION, topic, partition, next_offset)
+
+
+async def apply_items(conn: Connection, items: Sequence[Parsed[AnyEvent]]) -> int:
+    """Apply events (with their raw bytes) not applied before; returns how many were new."""
+    if not items:
+        return 0
+    events = [item.message for item in items]
+    new_ids = {
+        row["event_id"]
+        for row in await conn.fetch(
+            _MARK_APPLIED,
+            [e.event_id for e in events],
+            [e.tenant for e in events],
+            [e.event_type for e in events],
+            [e.youth_id for e in events],
+            [e.recorded_at for e in events],
+            [item.delivery.value for item in items],
+        )
+    }
+    fresh = _first_occurrences([e for e in events if e.event_id in new_ids])
+    await _apply_events(conn, fresh)
+    return len(fresh)
 
 
 def _first_occurrences(events: list[AnyEvent]) -> list[AnyEvent]:
@@ -369,160 +407,132 @@ def _first_occurrences(events: list[AnyEvent]) -> list[AnyEvent]:
     return unique
 
 
+_MEASURE_KINDS = (MeasureOffered, MeasureAccepted, MeasureDeclined, MeasureStarted, MeasureEnded)
+_STEP = {MeasureAccepted: "accepted", MeasureDeclined: "declined", MeasureStarted: "started",
+         MeasureEnded: "ended"}  # fmt: skip
+
+
+def _group(event: AnyEvent) -> type:
+    # A measure's events must apply in their order: they share one group (and one pipelined run).
+    return MeasureOffered if isinstance(event, _MEASURE_KINDS) else type(event)
+
+
 async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
-    # Runs of the same kind are sent as one pipelined executemany; order within the batch is kept.
-    for kind, run in groupby(events, key=type):
-        batch = list(run)
-        if kind is YouthIdentified:
-            identified = [e for e in batch if isinstance(e, YouthIdentified)]
-            rows = [
-                (e.tenant, e.youth_id, e.scope_episode_id, e.entered_on, e.scope_ends_on,
-                 e.rule_version)
-                for e in identified
-            ]  # fmt: skip
-            await conn.executemany(
-                _IDENTIFIED_EPISODE,
-                [
-                    (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at,
-                     e.school_background)
-                    for row, e in zip(rows, identified, strict=True)
-                ],
-            )  # fmt: skip
-            await conn.executemany(_IDENTIFIED_YOUTH, rows)
-            await conn.executemany(
-                _IDENTITY,
-                [(e.tenant, e.youth_id, e.personal_details, e.recorded_at)
-                 for e in identified if e.personal_details is not None],
-            )  # fmt: skip
-        elif kind is YouthLeftScope:
-            left = [
-                (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,
-                 e.actor, e.recorded_at)
-                for e in batch
-                if isinstance(e, YouthLeftScope)
-            ]  # fmt: skip
-            await conn.executemany(_LEFT_EPISODE, left)
-            await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left])
-        elif kind is ContactAttempted:
-            await conn.executemany(
-                _CONTACT,
-                [
-                    (
-                        e.event_id,
-                        e.tenant,
-                        e.youth_id,
-                        e.contact_attempt_id,
-                        e.channel,
-                        e.outcome,
-                        e.attempted_at,
-                        e.actor,
-                    )
-                    for e in batch
-                    if isinstance(e, ContactAttempted)
-                ],
-            )
-        elif kind is MeasureOffered:
-            await conn.executemany(
-                _MEASURE,
-                [
-                    (
-                        e.event_id,
-                        e.tenant,
-                        e.youth_id,
-                        e.measure_id,
-                        e.measure_type,
-                        e.offered_on,
-                        e.can_start_on,
-                        e.actor,
-                    )
-                    for e in batch
-                    if isinstance(e, MeasureOffered)
-                ],
-            )
-            await conn.executemany(
-                _MEASURE_OFFERED,
-                [(e.tenant, e.youth_id, e.measure_id, e.measure_type, e.offered_on)
-                 for e in batch if isinstance(e, MeasureOffered)],
-            )  # fmt: skip
-        elif kind in _MEASURE_STEPS:
-            for e in batch:
-                await _measure_step(conn, e)
-        elif kind is ContactEstablished or kind is YouthInformed:
-            await conn.executemany(
-                _CONTACT_LOG,
-                [
-                    (e.event_id, e.tenant, e.youth_id, "established", e.established_at,
-                     e.channel, e.actor)
-                    if isinstance(e, ContactEstablished)
-                    else (e.event_id, e.tenant, e.youth_id, "informed", e.informed_at,
-                          e.channel, e.actor)
-                    for e in batch
-                    if isinstance(e, ContactEstablished | YouthInformed)
-                ],
-            )  # fmt: skip
-        elif kind is OccupationRecorded:
-            await conn.executemany(
-                _OCCUPATION,
-                [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
-                  e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
-                 for e in batch if isinstance(e, OccupationRecorded)],
-            )  # fmt: skip
-        elif kind is IndividualPlanRevised:
-            await conn.executemany(
-                _PLAN,
-                [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
-                  e.mapping.model_dump_json(),
-                  json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
-                  e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at)
-                 for e in batch if isinstance(e, IndividualPlanRevised)],
-            )  # fmt: skip
-        elif kind is CaseAssigned:
-            await conn.executemany(
-                _ASSIGNMENT,
-                [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
-                 for e in batch if isinstance(e, CaseAssigned)],
-            )  # fmt: skip
-        elif kind is ObjectionRecorded:
-            await conn.executemany(
-                _OBJECTION,
-                [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
-                 for e in batch if isinstance(e, ObjectionRecorded)],
-            )  # fmt: skip
-        # Other events (school notifications, follow-ups) are not register content.
+    """Apply a batch with one pipelined statement run per kind of event, whatever the mix.
+
+    Order matters only within a youth's measure (one group, applied in order) and between a scope
+    episode's start and end: all starts go first, and an end only touches the youth's current row
+    when it ends the youth's current episode, so a re-entry in the same batch stays in scope.
+    """
+    grouped: dict[type, list[AnyEvent]] = {}
+    for event in events:
+        grouped.setdefault(_group(event), []).append(event)
+    for kind in sorted(grouped, key=lambda k: _ORDER.get(k, len(_ORDER))):
+        await _apply_group(conn, kind, grouped[kind])
 
 
-# Each step of a measure: the state it leads to, the date column, and the state it needs.
-_MEASURE_STEPS: dict[type, tuple[str, str, str]] = {
-    MeasureAccepted: ("accepted", "accepted_on", "offered"),
-    MeasureDeclined: ("declined", "declined_on", "offered"),
-    MeasureStarted: ("started", "started_on", "accepted"),
-    MeasureEnded: ("ended", "ended_on", "started"),
-}
+_ORDER: dict[type, int] = {YouthIdentified: 0, YouthLeftScope: 1}
 
 
-async def _measure_step(conn: Connection, e: AnyEvent) -> None:
-    """Move a measure on; an event the register cannot apply (an unknown measure, a step its
-    state does not allow) is kept in `dead_events` with the reason, and the projection goes on."""
-    if not isinstance(e, MeasureAccepted | MeasureDeclined | MeasureStarted | MeasureEnded):
-        return
-    state, column, needs = _MEASURE_STEPS[type(e)]
-    moved = await conn.fetchval(
-        _MEASURE_STEP.format(column=column),
-        e.tenant, e.youth_id, e.measure_id, state, getattr(e, column), needs,
-    )  # fmt: skip
-    if moved is None:
-        current = await conn.fetchval(_MEASURE_STATE, e.tenant, e.youth_id, e.measure_id)
-        reason = (
-            "measure_id: no such measure offered to this youth"
-            if current is None
-            else f"measure_id: a measure that is {current} cannot become {state}"
-        )
-        await conn.execute(
-            _DEAD, e.event_id, e.tenant, e.youth_id, e.event_type, reason, e.recorded_at
-        )
-        log.warning("register event not applicable", event_type=e.event_type, reason=reason)
-    elif isinstance(e, MeasureEnded):
-        await conn.execute(
-            _MEASURE_ENDED_DETAILS,
-            e.tenant, e.youth_id, e.measure_id, e.end_reason, e.occupation_after,
+async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> None:
+    if kind is YouthIdentified:
+        identified = [e for e in batch if isinstance(e, YouthIdentified)]
+        rows = [
+            (e.tenant, e.youth_id, e.scope_episode_id, e.entered_on, e.scope_ends_on,
+             e.rule_version)
+            for e in identified
+        ]  # fmt: skip
+        await conn.executemany(
+            _IDENTIFIED_EPISODE,
+            [
+                (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at,
+                 e.school_background)
+                for row, e in zip(rows, identified, strict=True)
+            ],
         )  # fmt: skip
+        await conn.executemany(_IDENTIFIED_YOUTH, rows)
+        await conn.executemany(
+            _IDENTITY,
+            [(e.tenant, e.youth_id, e.personal_details, e.recorded_at)
+             for e in identified if e.personal_details is not None],
+        )  # fmt: skip
+    elif kind is YouthLeftScope:
+        left = [
+            (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,
+             e.actor, e.recorded_at)
+            for e in batch
+            if isinstance(e, YouthLeftScope)
+        ]  # fmt: skip
+        await conn.executemany(_LEFT_EPISODE, left)
+        await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left])
+    elif kind is MeasureOffered:
+        await conn.executemany(_MEASURE_EVENT, [_measure_row(e) for e in batch])
+    elif kind is ContactAttempted:
+        await conn.executemany(
+            _CONTACT,
+            [(e.event_id, e.tenant, e.youth_id, e.contact_attempt_id, e.channel, e.outcome,
+              e.attempted_at, e.actor)
+             for e in batch if isinstance(e, ContactAttempted)],
+        )  # fmt: skip
+    elif kind is ContactEstablished or kind is YouthInformed:
+        await conn.executemany(
+            _CONTACT_LOG,
+            [
+                (e.event_id, e.tenant, e.youth_id, "established", e.established_at,
+                 e.channel, e.actor)
+                if isinstance(e, ContactEstablished)
+                else (e.event_id, e.tenant, e.youth_id, "informed", e.informed_at,
+                      e.channel, e.actor)
+                for e in batch
+                if isinstance(e, ContactEstablished | YouthInformed)
+            ],
+        )  # fmt: skip
+    elif kind is OccupationRecorded:
+        await conn.executemany(
+            _OCCUPATION,
+            [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
+              e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
+             for e in batch if isinstance(e, OccupationRecorded)],
+        )  # fmt: skip
+    elif kind is IndividualPlanRevised:
+        await conn.executemany(
+            _PLAN,
+            [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
+              e.mapping.model_dump_json(),
+              json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
+              e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at)
+             for e in batch if isinstance(e, IndividualPlanRevised)],
+        )  # fmt: skip
+    elif kind is CaseAssigned:
+        await conn.executemany(
+            _ASSIGNMENT,
+            [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
+             for e in batch if isinstance(e, CaseAssigned)],
+        )  # fmt: skip
+    elif kind is ObjectionRecorded:
+        await conn.executemany(
+            _OBJECTION,
+            [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
+             for e in batch if isinstance(e, ObjectionRecorded)],
+        )  # fmt: skip
+    # Other events (school notifications, follow-ups) are not register content.
+
+
+def _measure_row(e: AnyEvent) -> tuple[Any, ...]:
+    common = (e.event_id, e.tenant, e.youth_id)
+    tail = (e.event_type, e.recorded_at, e.actor)
+    if isinstance(e, MeasureOffered):
+        return (*common, e.measure_id, "offered", e.offered_on, e.measure_type, e.can_start_on,
+                None, None, *tail)  # fmt: skip
+    if isinstance(e, MeasureEnded):
+        return (*common, e.measure_id, "ended", e.ended_on, None, None, e.end_reason,
+                e.occupation_after, *tail)  # fmt: skip
+    if isinstance(e, MeasureAccepted):
+        day = e.accepted_on
+    elif isinstance(e, MeasureDeclined):
+        day = e.declined_on
+    elif isinstance(e, MeasureStarted):
+        day = e.started_on
+    else:
+        raise TypeError(f"not a measure event: {e.event_type}")
+    return (*common, e.measure_id, _STEP[type(e)], day, None, None, None, None, *tail)

@@ -1,8 +1,15 @@
 """Audit replay: the register exactly as it stood at an instant (DOMAIN.md section 7).
 
 Only the events the platform had recorded by that instant are projected, with the live
-projection's code, into a schema of their own (`replay_<epoch seconds>`); the live register is
-never touched. A correction recorded later appears in today's register but not in the replay.
+projection's own code, into a schema of their own that is dropped afterwards; the live register is
+never written. A correction recorded later appears in today's register but not in the replay.
+
+Two sources give the same register:
+- `replay` reads the municipality's events from the register's archive (`applied_events`: every
+  event the register applied, as published, in the order it applied them), so one municipality is
+  replayed without reading the others' events: seconds for thousands of youths;
+- `replay_from_topics` reads every event topic from the beginning (the event log itself), as
+  `kaa register rebuild` does; slower, and the check that the archive tells the same story.
 """
 
 from __future__ import annotations
@@ -12,13 +19,23 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+from pydantic import TypeAdapter
+
 from services.register import queries
-from services.register.projection import create_pool
+from services.register.projection import SCHEMA, apply_items, create_pool, create_tables
 from services.register.rebuild import rebuild
+from shared.contracts.events import AnyEvent
+from shared.messaging.consumer import Delivery, Parsed
 
-
-def replay_schema(as_of: datetime) -> str:
-    return f"replay_{int(as_of.timestamp())}"
+CHUNK = 5000
+_ARCHIVED = """
+SELECT position, payload FROM applied_events
+WHERE tenant = $1 AND recorded_at <= $2 AND position > $3
+ORDER BY position LIMIT $4
+"""
+_UNARCHIVED = "SELECT count(*) FROM applied_events WHERE tenant = $1 AND payload IS NULL"
+_EVENT = TypeAdapter(AnyEvent)
 
 
 def check_instant(as_of: datetime, now: datetime) -> None:
@@ -31,6 +48,55 @@ def check_instant(as_of: datetime, now: datetime) -> None:
 
 
 async def replay(
+    database_url: str,
+    tenant: str,
+    as_of: datetime,
+    now: datetime,
+    youth_id: uuid.UUID | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The tenant's register as of `as_of` from the archive: a summary and every youth (or one
+    youth's timeline)."""
+    check_instant(as_of, now)
+    schema = f"replay_{uuid.uuid4().hex[:16]}"
+    archive = await create_pool(database_url, SCHEMA, min_size=1, max_size=1)
+    pool = await create_pool(database_url, schema, min_size=1, max_size=1)
+    try:
+        if await archive.fetchval(_UNARCHIVED, tenant):
+            raise ValueError(
+                "register: holds events applied before it kept their copies; run "
+                "`kaa register rebuild` and switch to it, or replay from the topics"
+            )
+        await create_tables(pool, schema)
+        applied, after = 0, 0
+        total = await archive.fetchval(
+            "SELECT count(*) FROM applied_events WHERE tenant = $1 AND recorded_at <= $2",
+            tenant, as_of,
+        )  # fmt: skip
+        while True:
+            rows = await archive.fetch(_ARCHIVED, tenant, as_of, after, CHUNK)
+            if not rows:
+                break
+            items = [
+                Parsed(
+                    Delivery("archive", 0, row["position"], None, row["payload"]),
+                    _EVENT.validate_json(row["payload"]),
+                )
+                for row in rows
+            ]
+            async with pool.acquire() as conn, conn.transaction():
+                applied += await apply_items(conn, items)
+            after = rows[-1]["position"]
+            if progress is not None:
+                progress(applied, int(total))
+        return await _answer(pool, tenant, as_of, applied, youth_id)
+    finally:
+        await archive.close()
+        await pool.close()
+        await _drop(database_url, schema)
+
+
+async def replay_from_topics(
     bootstrap_servers: str,
     database_url: str,
     namespace: str,
@@ -41,26 +107,39 @@ async def replay(
     youth_id: uuid.UUID | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """The tenant's register as of `as_of`: a summary and every youth (or one youth's timeline)."""
+    """The same as `replay`, read from every event topic from the beginning."""
     check_instant(as_of, now)
-    schema = replay_schema(as_of)
-    result = await rebuild(
-        bootstrap_servers, database_url, namespace, tenants, schema, progress, recorded_by=as_of
-    )
-    pool = await create_pool(database_url, schema, min_size=1, max_size=2)
+    schema = f"replay_{uuid.uuid4().hex[:16]}"
     try:
-        head: dict[str, Any] = {
-            "tenant": tenant,
-            "as_of": as_of,
-            "events_recorded_by_then": result.applied,
-        }
-        if youth_id is not None:
-            return {**head, "youth": await queries.youth_timeline(pool, tenant, youth_id)}
-        _, youths = await queries.list_youths(pool, tenant, None, 100_000, 0)
-        return {
-            **head,
-            "summary": await queries.summary(pool, tenant),
-            "youths": youths,
-        }
+        await rebuild(
+            bootstrap_servers, database_url, namespace, tenants, schema, progress,
+            recorded_by=as_of,
+        )  # fmt: skip
+        pool = await create_pool(database_url, schema, min_size=1, max_size=1)
+        try:
+            applied = await pool.fetchval(
+                "SELECT count(*) FROM applied_events WHERE tenant = $1", tenant
+            )
+            return await _answer(pool, tenant, as_of, int(applied), youth_id)
+        finally:
+            await pool.close()
     finally:
-        await pool.close()
+        await _drop(database_url, schema)
+
+
+async def _answer(
+    pool: asyncpg.Pool, tenant: str, as_of: datetime, applied: int, youth_id: uuid.UUID | None
+) -> dict[str, Any]:
+    head: dict[str, Any] = {"tenant": tenant, "as_of": as_of, "events_recorded_by_then": applied}
+    if youth_id is not None:
+        return {**head, "youth": await queries.youth_timeline(pool, tenant, youth_id)}
+    _, youths = await queries.list_youths(pool, tenant, None, 100_000, 0)
+    return {**head, "summary": await queries.summary(pool, tenant), "youths": youths}
+
+
+async def _drop(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

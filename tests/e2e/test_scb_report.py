@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.register.replay import replay, replay_from_topics
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     ContactAttempted,
@@ -354,9 +355,9 @@ def test_the_audit_replay_shows_the_register_before_a_later_correction(
         assert [m["state"] for m in today["measure_status"]] == ["ended"]
         assert [o["category"] for o in today["occupations"]] == ["work", "internship"]
 
-        replay = inspector.get(f"/v1/audit/youths/{youth}", params={"as_of": instant.isoformat()})
-        assert replay.status_code == 200, replay.text
-        then = replay.json()["youth"]
+        answer = inspector.get(f"/v1/audit/youths/{youth}", params={"as_of": instant.isoformat()})
+        assert answer.status_code == 200, answer.text
+        then = answer.json()["youth"]
         assert [m["state"] for m in then["measure_status"]] == ["started"]
         assert then["measure_status"][0]["ended_on"] is None
         assert [o["category"] for o in then["occupations"]] == ["work"]
@@ -365,6 +366,17 @@ def test_the_audit_replay_shows_the_register_before_a_later_correction(
 
         whole = inspector.get("/v1/audit/register", params={"as_of": instant.isoformat()}).json()
         assert whole["events_recorded_by_then"] == 5
+        # The archive and the event log itself tell the same story.
+        now = datetime.now(UTC)
+        from_archive = asyncio.run(replay(deployment.database_url, TENANT, instant, now))
+        from_topics = asyncio.run(
+            replay_from_topics(
+                deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+                deployment.tenants, TENANT, instant, now,
+            )
+        )  # fmt: skip
+        assert from_archive == from_topics
+        assert [y["status"] for y in from_archive["youths"]] == ["in_scope"]
         future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         refused = inspector.get("/v1/audit/register", params={"as_of": future})
         assert refused.status_code == 422
