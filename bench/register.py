@@ -1,0 +1,221 @@
+"""Benchmark: rebuild the register from 1,000,000 events, and replay one municipality as of instants.
+
+`./run bench register [EVENTS]` brings the infrastructure up and, on the same machine in one run:
+(a) generates EVENTS integration events (default 1,000,000) with the platform's generator
+    (`shared/synthetic.py`) over 40 municipalities, the first with 5,000 youths, and publishes them
+    to a fresh namespace's event topics (keys go to the keyring);
+(b) reads the same events raw from Kafka (aiokafka, no parsing, no database): events/s;
+(c) rebuilds the register from the topics (`kaa register rebuild`'s code): events/s;
+(d) replays the 5,000-youth municipality as of several instants from the rebuilt register's archive
+    (`kaa audit replay`'s code): seconds for each, the slowest reported.
+Writes bench/results/register.json. Figures are noisy on a shared machine: read the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.pipeline import commit
+from services.register.projection import create_pool, create_tables
+from services.register.rebuild import rebuild
+from services.register.replay import replay
+from shared.contracts.topics import EVENT_TOPICS
+from shared.deployment import Deployment
+from shared.infra import InfraSettings, Infrastructure
+from shared.messaging import partitions_of, stop_consumer
+from shared.synthetic import KOMMUNKODER, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "register.json"
+SCHEMA = "register"  # the rebuilt register the replays read (this deployment has no live one)
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def publish(deployment: Deployment, events: list[Any]) -> float:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=deployment.bootstrap_servers,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for n, event in enumerate(events):
+            topic = f"{deployment.namespace}{event.topic}"
+            pending.append(await producer.send(topic, value=event.to_bytes(), key=event.key()))
+            if len(pending) >= 20000:
+                await asyncio.gather(*pending)
+                pending = []
+                say(f"  published {n + 1}/{len(events)}")
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def store_keys(database_url: str, rows: list[tuple[str, uuid.UUID, bytes]]) -> None:
+    pool = await create_pool(database_url, SCHEMA, min_size=1, max_size=1)
+    try:
+        await create_tables(pool, SCHEMA)  # creates the keyring too
+        async with pool.acquire() as conn:
+            await conn.copy_records_to_table(
+                "youth_keys", schema_name="keyring", records=rows,
+                columns=["tenant", "youth_id", "wrapped"],
+            )  # fmt: skip
+    finally:
+        await pool.close()
+
+
+async def raw_read(deployment: Deployment) -> tuple[int, float]:
+    partitions = await partitions_of(
+        deployment.bootstrap_servers, [f"{deployment.namespace}{t}" for t in EVENT_TOPICS]
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=deployment.bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        total = sum(ends.values())
+        started = time.perf_counter()
+        seen = 0
+        while seen < total:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=2000)).values():
+                seen += len(records)
+        return seen, time.perf_counter() - started
+    finally:
+        await stop_consumer(consumer)
+
+
+async def run(deployment: Deployment, target: int) -> dict[str, Any]:
+    say(f"generating {target} events over {len(KOMMUNKODER)} municipalities ...")
+    started = time.perf_counter()
+    generated = generate(target, deployment.master_key)
+    say(f"  {len(generated.events)} events for {sum(generated.youths.values())} youths "
+        f"in {time.perf_counter() - started:.1f} s")  # fmt: skip
+    await store_keys(deployment.database_url, generated.wrapped_keys)
+    published_s = await publish(deployment, generated.events)
+    say(f"  published in {published_s:.1f} s")
+    events = len(generated.events)
+    first_tenant = KOMMUNKODER[0]
+    del generated
+
+    say("raw Kafka read of the same events ...")
+    seen, raw_s = await raw_read(deployment)
+    assert seen == events, (seen, events)
+    raw_rate = events / raw_s
+    say(f"  {raw_rate:,.0f} events/s")
+
+    say("rebuilding the register from the topics ...")
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        if done * 10 // total != shown[0]:
+            shown[0] = done * 10 // total
+            say(f"  {done}/{total}")
+
+    started = time.perf_counter()
+    result = await rebuild(
+        deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+        KOMMUNKODER, "register_rebuild", progress,
+    )  # fmt: skip
+    rebuild_s = time.perf_counter() - started
+    rebuild_rate = result.events / rebuild_s
+    say(f"  {result.applied} applied in {rebuild_s:.1f} s: {rebuild_rate:,.0f} events/s")
+    conn = await asyncpg.connect(deployment.database_url)
+    try:  # the rebuilt register becomes this deployment's register, whose archive replays read
+        await conn.execute("ALTER SCHEMA register_rebuild RENAME TO register_built")
+        await conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await conn.execute(f"ALTER SCHEMA register_built RENAME TO {SCHEMA}")
+        youths = await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.youths WHERE tenant = $1",  # noqa: S608
+            first_tenant,
+        )
+        tenant_events = await conn.fetchval(
+            f"SELECT count(*) FROM {SCHEMA}.applied_events WHERE tenant = $1",  # noqa: S608
+            first_tenant,
+        )
+    finally:
+        await conn.close()
+
+    say(f"replaying {first_tenant} ({youths} youths, {tenant_events} events) as of instants ...")
+    replays = {}
+    now = datetime.now(UTC)
+    for instant in ("2025-06-30T23:59:59+02:00", "2025-12-31T23:59:59+01:00",
+                    "2026-06-30T23:59:59+02:00", now.isoformat()):  # fmt: skip
+        as_of = datetime.fromisoformat(instant)
+        started = time.perf_counter()
+        answer = await replay(deployment.database_url, first_tenant, as_of, now)
+        seconds = time.perf_counter() - started
+        replays[instant] = {
+            "seconds": round(seconds, 3),
+            "events": answer["events_recorded_by_then"],
+            "youths": len(answer["youths"]),
+        }
+        say(f"  as of {instant}: {seconds:.2f} s ({answer['events_recorded_by_then']} events)")
+    return {
+        "events": events,
+        "municipalities": len(KOMMUNKODER),
+        "rebuild_events_per_s": round(rebuild_rate),
+        "rebuild_seconds": round(rebuild_s, 1),
+        "raw_kafka_events_per_s": round(raw_rate),
+        "rebuild_to_raw_ratio": round(rebuild_rate / raw_rate, 3),
+        "replay_tenant": first_tenant,
+        "replay_tenant_youths": youths,
+        "replay_tenant_events": tenant_events,
+        "replay_as_of_seconds": max(r["seconds"] for r in replays.values()),
+        "replays": replays,
+    }
+
+
+def main() -> None:
+    target = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    infrastructure = Infrastructure(InfraSettings())
+    infrastructure.up()
+    deployment = Deployment(
+        name=f"bench-register-{uuid.uuid4().hex[:6]}",
+        bootstrap_servers=infrastructure.bootstrap_servers(),
+        admin_database_url=infrastructure.database_url(),
+        logs_dir=infrastructure.settings.logs_dir / "bench",
+        tenants=KOMMUNKODER,
+    )
+    asyncio.run(deployment.reset())
+    try:
+        figures = asyncio.run(run(deployment, target))
+    finally:
+        asyncio.run(deployment.drop())
+    result = {
+        "benchmark": "register",
+        "commit": commit(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu_count": os.cpu_count(),
+        **figures,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
