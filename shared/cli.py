@@ -441,7 +441,12 @@ def register_verify(
 
     import asyncpg
 
-    from services.register.rebuild import CONTENT_TABLES, content_hashes, dead_event_count
+    from services.register.rebuild import (
+        CONTENT_TABLES,
+        content_hashes,
+        dead_event_count,
+        orphan_youths,
+    )
 
     settings = _service_settings()
     url = settings.database_url.get_secret_value()
@@ -454,6 +459,12 @@ def register_verify(
     dead = asyncio.run(dead_event_count(url))
     if dead:
         typer.echo(f"the live register could not apply {dead} events (GET /v1/dead-events)")
+    orphans = asyncio.run(orphan_youths(url))
+    if orphans:
+        typer.echo(
+            f"{orphans} youths have casework in the live register but no scope episode "
+            "(their identification has not arrived)"
+        )
     differ = [t for t in CONTENT_TABLES if live[t] != other[t]]
     for table in CONTENT_TABLES:
         mark = "DIFFERS" if table in differ else "same"

@@ -268,7 +268,9 @@ RETURNING event_id
 _IDENTIFIED_YOUTH = """
 INSERT INTO youths AS y
     (tenant, youth_id, status, scope_episode_id, entered_on, scope_ends_on, rule_version)
-VALUES ($1, $2, 'in_scope', $3, $4, $5, $6)
+SELECT tenant, youth_id, 'in_scope', episode, entered_on, scope_ends_on, rule_version
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::date[], $6::text[])
+    AS u(tenant, youth_id, episode, entered_on, scope_ends_on, rule_version)
 ON CONFLICT (tenant, youth_id) DO UPDATE SET
     status = 'in_scope', scope_episode_id = EXCLUDED.scope_episode_id,
     entered_on = EXCLUDED.entered_on, scope_ends_on = EXCLUDED.scope_ends_on,
@@ -278,12 +280,17 @@ _IDENTIFIED_EPISODE = """
 INSERT INTO scope_episodes
     (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
      entered_facts, entered_actor, entered_recorded_at, school_background)
-VALUES ($3, $1, $2, $4, $5, $6, $7::jsonb, $8, $9, $10)
+SELECT episode, tenant, youth_id, entered_on, scope_ends_on, rule_version, facts::jsonb, actor,
+       recorded_at, school_background
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::date[], $6::text[],
+            $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+    AS u(tenant, youth_id, episode, entered_on, scope_ends_on, rule_version, facts, actor,
+         recorded_at, school_background)
 ON CONFLICT (scope_episode_id) DO NOTHING
 """
 _IDENTITY = """
 INSERT INTO identities AS i (tenant, youth_id, personal_details, recorded_at)
-VALUES ($1, $2, $3, $4)
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::timestamptz[])
 ON CONFLICT (tenant, youth_id) DO UPDATE SET
     personal_details = EXCLUDED.personal_details, recorded_at = EXCLUDED.recorded_at
 WHERE i.recorded_at <= EXCLUDED.recorded_at
@@ -293,37 +300,56 @@ UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
 WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
 """
 _LEFT_EPISODE = """
-UPDATE scope_episodes SET left_on = $4, left_reason = $5, left_rule_version = $6,
-    left_actor = $7, left_recorded_at = $8
-WHERE scope_episode_id = $3 AND tenant = $1 AND youth_id = $2
+UPDATE scope_episodes e SET left_on = u.left_on, left_reason = u.reason,
+    left_rule_version = u.rule_version, left_actor = u.actor, left_recorded_at = u.recorded_at
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::text[], $6::text[],
+            $7::text[], $8::timestamptz[])
+    AS u(tenant, youth_id, episode, left_on, reason, rule_version, actor, recorded_at)
+WHERE e.scope_episode_id = u.episode AND e.tenant = u.tenant AND e.youth_id = u.youth_id
+RETURNING e.scope_episode_id
+"""
+_DEAD = """
+INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::text[],
+                     $6::timestamptz[])
+ON CONFLICT (event_id) DO NOTHING
 """
 _CONTACT = """
 INSERT INTO contacts
     (event_id, tenant, youth_id, contact_attempt_id, channel, outcome, attempted_at, actor)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                     $7::timestamptz[], $8::text[])
 """
 _CONTACT_LOG = """
 INSERT INTO contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::timestamptz[],
+                     $6::text[], $7::text[])
 """
 _OCCUPATION = """
 INSERT INTO occupations (event_id, tenant, youth_id, occupation_id, category,
     code_list_version, tense, from_date, to_date, confirmed_on, actor)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
+                     $7::text[], $8::date[], $9::date[], $10::date[], $11::text[])
 """
 _PLAN = """
 INSERT INTO plan_revisions (event_id, tenant, youth_id, revision, valid_from, goal,
     mapping, efforts, follow_up_on, evaluation_on, actor, recorded_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12)
+SELECT event_id, tenant, youth_id, revision, valid_from, goal, mapping::jsonb, efforts::jsonb,
+       follow_up_on, evaluation_on, actor, recorded_at
+FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::int[], $5::date[], $6::text[], $7::text[],
+            $8::text[], $9::date[], $10::date[], $11::text[], $12::timestamptz[])
+    AS u(event_id, tenant, youth_id, revision, valid_from, goal, mapping, efforts, follow_up_on,
+         evaluation_on, actor, recorded_at)
 """
 _ASSIGNMENT = """
 INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = $3, assignee = $4, assigned_at = $5
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = EXCLUDED.assignee_kind,
+    assignee = EXCLUDED.assignee, assigned_at = EXCLUDED.assigned_at
 """
 _OBJECTION = """
 INSERT INTO objections (event_id, tenant, youth_id, objected_on, actor)
-VALUES ($1, $2, $3, $4, $5)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::date[], $5::text[])
 """
 _POSITION = """
 INSERT INTO consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
@@ -434,6 +460,18 @@ async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
 _ORDER: dict[type, int] = {YouthIdentified: 0, YouthLeftScope: 1}
 
 
+async def _bulk(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """One statement for all rows: the rows go as one array per column (`unnest`)."""
+    if rows:
+        await conn.execute(statement, *map(list, zip(*rows, strict=True)))
+
+
+def _last_per_youth(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """An upsert cannot touch a row twice in one statement: the batch's last row per youth wins
+    (rows start with tenant and youth id, in the order the events apply)."""
+    return list({(row[0], row[1]): row for row in rows}.values())
+
+
 async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> None:
     if kind is YouthIdentified:
         identified = [e for e in batch if isinstance(e, YouthIdentified)]
@@ -442,7 +480,8 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
              e.rule_version)
             for e in identified
         ]  # fmt: skip
-        await conn.executemany(
+        await _bulk(
+            conn,
             _IDENTIFIED_EPISODE,
             [
                 (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at,
@@ -450,12 +489,13 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
                 for row, e in zip(rows, identified, strict=True)
             ],
         )  # fmt: skip
-        await conn.executemany(_IDENTIFIED_YOUTH, rows)
-        await conn.executemany(
-            _IDENTITY,
-            [(e.tenant, e.youth_id, e.personal_details, e.recorded_at)
-             for e in identified if e.personal_details is not None],
+        await _bulk(conn, _IDENTIFIED_YOUTH, _last_per_youth(rows))
+        details = sorted(
+            ((e.tenant, e.youth_id, e.personal_details, e.recorded_at)
+             for e in identified if e.personal_details is not None),
+            key=lambda row: row[3],
         )  # fmt: skip
+        await _bulk(conn, _IDENTITY, _last_per_youth(details))
     elif kind is YouthLeftScope:
         left = [
             (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,
@@ -463,19 +503,35 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             for e in batch
             if isinstance(e, YouthLeftScope)
         ]  # fmt: skip
-        await conn.executemany(_LEFT_EPISODE, left)
-        await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left])
+        ended = {
+            row["scope_episode_id"]
+            for row in await conn.fetch(_LEFT_EPISODE, *map(list, zip(*left, strict=True)))
+        }
+        await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left if row[2] in ended])
+        # The identify topic carries a youth's start before its end: an end whose episode the
+        # register never saw cannot be applied.
+        unknown = [e for e in batch
+                   if isinstance(e, YouthLeftScope) and e.scope_episode_id not in ended]  # fmt: skip
+        await _bulk(
+            conn,
+            _DEAD,
+            [(e.event_id, e.tenant, e.youth_id, e.event_type,
+              "scope_episode_id: no such scope episode of this youth", e.recorded_at)
+             for e in unknown],
+        )  # fmt: skip
     elif kind is MeasureOffered:
         await conn.executemany(_MEASURE_EVENT, [_measure_row(e) for e in batch])
     elif kind is ContactAttempted:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _CONTACT,
             [(e.event_id, e.tenant, e.youth_id, e.contact_attempt_id, e.channel, e.outcome,
               e.attempted_at, e.actor)
              for e in batch if isinstance(e, ContactAttempted)],
         )  # fmt: skip
     elif kind is ContactEstablished or kind is YouthInformed:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _CONTACT_LOG,
             [
                 (e.event_id, e.tenant, e.youth_id, "established", e.established_at,
@@ -488,14 +544,16 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             ],
         )  # fmt: skip
     elif kind is OccupationRecorded:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _OCCUPATION,
             [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
               e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
              for e in batch if isinstance(e, OccupationRecorded)],
         )  # fmt: skip
     elif kind is IndividualPlanRevised:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _PLAN,
             [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
               e.mapping.model_dump_json(),
@@ -504,13 +562,17 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
              for e in batch if isinstance(e, IndividualPlanRevised)],
         )  # fmt: skip
     elif kind is CaseAssigned:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _ASSIGNMENT,
-            [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
-             for e in batch if isinstance(e, CaseAssigned)],
+            _last_per_youth(
+                [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
+                 for e in batch if isinstance(e, CaseAssigned)]
+            ),
         )  # fmt: skip
     elif kind is ObjectionRecorded:
-        await conn.executemany(
+        await _bulk(
+            conn,
             _OBJECTION,
             [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
              for e in batch if isinstance(e, ObjectionRecorded)],

@@ -137,3 +137,25 @@ async def dead_event_count(database_url: str, schema: str = "register") -> int:
         return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".dead_events'))  # noqa: S608
     finally:
         await conn.close()
+
+
+_ORPHANS = """
+SELECT count(*) FROM (
+    SELECT tenant, youth_id FROM contacts UNION SELECT tenant, youth_id FROM contact_log
+    UNION SELECT tenant, youth_id FROM occupations UNION SELECT tenant, youth_id FROM measure_status
+    UNION SELECT tenant, youth_id FROM plan_revisions UNION SELECT tenant, youth_id FROM assignments
+    UNION SELECT tenant, youth_id FROM objections
+) r
+WHERE NOT EXISTS (SELECT 1 FROM youths y WHERE y.tenant = r.tenant AND y.youth_id = r.youth_id)
+"""
+
+
+async def orphan_youths(database_url: str, schema: str = "register") -> int:
+    """Youths with casework in the register but no scope episode: events about a youth the
+    register was never told had entered scope (from another service's topic, so they are kept,
+    and counted here until their identification arrives)."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
+    try:
+        return int(await conn.fetchval(_ORPHANS))
+    finally:
+        await conn.close()

@@ -429,3 +429,28 @@ def _kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]
         timeout=120,
         check=False,
     )
+
+
+def test_events_the_register_cannot_place_are_reported(register_only: Deployment) -> None:
+    deployment = register_only
+    script = Script(deployment)
+    known, stranger = uuid.uuid4(), uuid.uuid4()
+    script.identified(known, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
+    script.left(known, uuid.uuid4(), "2026-03-01", "moved_out")  # an episode never opened
+    script.attempt(stranger, "2026-02-01", "reached")  # a youth never identified
+    script.publish()
+    caseworker = deployment.client("register", TENANT, "caseworker")
+    try:
+        dead = caseworker.get("/v1/dead-events").json()["items"]
+        assert [(d["event_type"], d["reason"]) for d in dead] == [
+            ("YouthLeftScope", "scope_episode_id: no such scope episode of this youth")
+        ]
+        assert caseworker.get(f"/v1/youths/{known}").json()["status"] == "in_scope"
+    finally:
+        caseworker.close()
+    rebuilt = _kaa(deployment, "register", "rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    verified = _kaa(deployment, "register", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "could not apply 1 events" in verified.stdout
+    assert "1 youths have casework in the live register but no scope episode" in verified.stdout
