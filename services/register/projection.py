@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -418,7 +418,7 @@ async def apply_items(conn: Connection, items: Sequence[Parsed[AnyEvent]]) -> in
         )
     }
     fresh = _first_occurrences([e for e in events if e.event_id in new_ids])
-    await _apply_events(conn, fresh)
+    await apply_events(conn, fresh)
     return len(fresh)
 
 
@@ -438,12 +438,17 @@ _STEP = {MeasureAccepted: "accepted", MeasureDeclined: "declined", MeasureStarte
          MeasureEnded: "ended"}  # fmt: skip
 
 
+_MEASURE_KIND_SET: frozenset[type] = frozenset(_MEASURE_KINDS)
+
+
 def _group(event: AnyEvent) -> type:
     # A measure's events must apply in their order: they share one group (and one pipelined run).
-    return MeasureOffered if isinstance(event, _MEASURE_KINDS) else type(event)
+    # (`type() is`, not isinstance: pydantic models' isinstance goes through ABCMeta, slowly.)
+    kind = type(event)
+    return MeasureOffered if kind in _MEASURE_KIND_SET else kind
 
 
-async def _apply_events(conn: Connection, events: list[AnyEvent]) -> None:
+async def apply_events(conn: Connection, events: list[AnyEvent]) -> None:
     """Apply a batch with one pipelined statement run per kind of event, whatever the mix.
 
     Order matters only within a youth's measure (one group, applied in order) and between a scope
@@ -474,7 +479,7 @@ def _last_per_youth(rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> None:
     if kind is YouthIdentified:
-        identified = [e for e in batch if isinstance(e, YouthIdentified)]
+        identified = cast(list[YouthIdentified], batch)
         rows = [
             (e.tenant, e.youth_id, e.scope_episode_id, e.entered_on, e.scope_ends_on,
              e.rule_version)
@@ -500,8 +505,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
         left = [
             (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version,
              e.actor, e.recorded_at)
-            for e in batch
-            if isinstance(e, YouthLeftScope)
+            for e in cast(list[YouthLeftScope], batch)
         ]  # fmt: skip
         ended = {
             row["scope_episode_id"]
@@ -510,8 +514,8 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
         await conn.executemany(_LEFT_YOUTH, [row[:5] for row in left if row[2] in ended])
         # The identify topic carries a youth's start before its end: an end whose episode the
         # register never saw cannot be applied.
-        unknown = [e for e in batch
-                   if isinstance(e, YouthLeftScope) and e.scope_episode_id not in ended]  # fmt: skip
+        unknown = [e for e in cast(list[YouthLeftScope], batch)
+                   if e.scope_episode_id not in ended]  # fmt: skip
         await _bulk(
             conn,
             _DEAD,
@@ -527,21 +531,21 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             _CONTACT,
             [(e.event_id, e.tenant, e.youth_id, e.contact_attempt_id, e.channel, e.outcome,
               e.attempted_at, e.actor)
-             for e in batch if isinstance(e, ContactAttempted)],
+             for e in cast(list[ContactAttempted], batch)],
         )  # fmt: skip
-    elif kind is ContactEstablished or kind is YouthInformed:
+    elif kind is ContactEstablished:
         await _bulk(
             conn,
             _CONTACT_LOG,
-            [
-                (e.event_id, e.tenant, e.youth_id, "established", e.established_at,
-                 e.channel, e.actor)
-                if isinstance(e, ContactEstablished)
-                else (e.event_id, e.tenant, e.youth_id, "informed", e.informed_at,
-                      e.channel, e.actor)
-                for e in batch
-                if isinstance(e, ContactEstablished | YouthInformed)
-            ],
+            [(e.event_id, e.tenant, e.youth_id, "established", e.established_at, e.channel,
+              e.actor) for e in cast(list[ContactEstablished], batch)],
+        )  # fmt: skip
+    elif kind is YouthInformed:
+        await _bulk(
+            conn,
+            _CONTACT_LOG,
+            [(e.event_id, e.tenant, e.youth_id, "informed", e.informed_at, e.channel, e.actor)
+             for e in cast(list[YouthInformed], batch)],
         )  # fmt: skip
     elif kind is OccupationRecorded:
         await _bulk(
@@ -549,7 +553,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             _OCCUPATION,
             [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
               e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
-             for e in batch if isinstance(e, OccupationRecorded)],
+             for e in cast(list[OccupationRecorded], batch)],
         )  # fmt: skip
     elif kind is IndividualPlanRevised:
         await _bulk(
@@ -559,7 +563,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
               e.mapping.model_dump_json(),
               json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
               e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at)
-             for e in batch if isinstance(e, IndividualPlanRevised)],
+             for e in cast(list[IndividualPlanRevised], batch)],
         )  # fmt: skip
     elif kind is CaseAssigned:
         await _bulk(
@@ -567,7 +571,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             _ASSIGNMENT,
             _last_per_youth(
                 [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
-                 for e in batch if isinstance(e, CaseAssigned)]
+                 for e in cast(list[CaseAssigned], batch)]
             ),
         )  # fmt: skip
     elif kind is ObjectionRecorded:
@@ -575,7 +579,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             conn,
             _OBJECTION,
             [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
-             for e in batch if isinstance(e, ObjectionRecorded)],
+             for e in cast(list[ObjectionRecorded], batch)],
         )  # fmt: skip
     # Other events (school notifications, follow-ups) are not register content.
 

@@ -9,12 +9,13 @@ row, in a fixed order), so `verify` can tell whether two registers hold the same
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import TypeAdapter
 
 from services.register.projection import RegisterProjection, create_pool, create_tables
@@ -29,6 +30,7 @@ CONTENT_TABLES = (
     "measure_status", "plan_revisions", "assignments", "objections",
 )  # fmt: skip
 REBUILD_SCHEMA = "register_rebuild"
+WRITERS = 3  # batches written at the same time
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ async def rebuild(
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
-    pool = await create_pool(database_url, schema, min_size=1, max_size=2)
+    pool = await create_pool(database_url, schema, min_size=1, max_size=WRITERS)
     parse = parser(TypeAdapter(AnyEvent), tenants)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -76,6 +78,10 @@ async def rebuild(
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         total, done, applied, rejected = sum(ends.values()), 0, 0, 0
+        # Batches of different partitions are written concurrently (they concern different
+        # youths), so parsing the next batch overlaps the database's work on the last; one
+        # partition's batches are written one after the other, in order.
+        writing: dict[TopicPartition, asyncio.Task[None]] = {}
         while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
             batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
             for tp, records in batches.items():
@@ -90,11 +96,25 @@ async def rebuild(
                         rejected += 1  # the live consumer dead-lettered it too
                     elif recorded_by is None or outcome.recorded_at <= recorded_by:
                         items.append(Parsed(delivery, outcome))
-                await projection.apply(tp.topic, tp.partition, items, records[-1].offset + 1)
+                previous = writing.get(tp)
+                if previous is not None:
+                    await previous
+                writing[tp] = asyncio.create_task(
+                    projection.apply(tp.topic, tp.partition, items, records[-1].offset + 1)
+                )
+                while sum(not task.done() for task in writing.values()) >= WRITERS:
+                    await asyncio.wait(
+                        [t for t in writing.values() if not t.done()],
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                for task in writing.values():
+                    if task.done():
+                        task.result()  # a failed write fails the rebuild
                 done += len(records)
                 applied += len(items)
                 if progress is not None:
                     progress(done, total)
+        await asyncio.gather(*writing.values())
         return RebuildResult(schema, total, applied, rejected)
     finally:
         await stop_consumer(consumer)

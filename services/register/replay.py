@@ -23,10 +23,9 @@ import asyncpg
 from pydantic import TypeAdapter
 
 from services.register import queries
-from services.register.projection import SCHEMA, apply_items, create_pool, create_tables
+from services.register.projection import SCHEMA, apply_events, create_pool, create_tables
 from services.register.rebuild import rebuild
 from shared.contracts.events import AnyEvent
-from shared.messaging.consumer import Delivery, Parsed
 
 CHUNK = 5000
 _ARCHIVED = """
@@ -77,15 +76,11 @@ async def replay(
             rows = await archive.fetch(_ARCHIVED, tenant, as_of, after, CHUNK)
             if not rows:
                 break
-            items = [
-                Parsed(
-                    Delivery("archive", 0, row["position"], None, row["payload"]),
-                    _EVENT.validate_json(row["payload"]),
-                )
-                for row in rows
-            ]
+            # The archive holds each event once, in the order the register applied them.
+            events = [_EVENT.validate_json(row["payload"]) for row in rows]
             async with pool.acquire() as conn, conn.transaction():
-                applied += await apply_items(conn, items)
+                await apply_events(conn, events)
+            applied += len(events)
             after = rows[-1]["position"]
             if progress is not None:
                 progress(applied, int(total))

@@ -156,6 +156,16 @@ class PostgresServer:
                 "unix_socket_directories=",
                 "-c",
                 "max_connections=200",
+                # Projections and rebuilds write in bulk: room for the working set and fewer
+                # checkpoints (each one makes the next writes of every page log a full image).
+                "-c",
+                "shared_buffers=512MB",
+                "-c",
+                "max_wal_size=4GB",
+                "-c",
+                "checkpoint_timeout=15min",
+                "-c",
+                "wal_compression=on",
             ],
             log_file=self.log_file,
             cwd=self.data_dir.parent,

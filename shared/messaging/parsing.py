@@ -17,6 +17,7 @@ def parser(
     adapter: TypeAdapter[T], served_tenants: Collection[str]
 ) -> Callable[[Delivery], T | Rejected]:
     """Parse a message with `adapter`; reject non-JSON, schema failures and unserved tenants."""
+    served = frozenset(served_tenants)
 
     def parse(delivery: Delivery) -> T | Rejected:
         if delivery.value is None:
@@ -30,7 +31,7 @@ def parser(
                 return Rejected(f"message: not JSON ({errors[0]['msg']})")
             return Rejected(describe(exc))
         tenant = getattr(message, "tenant", None)
-        if tenant not in served_tenants:
+        if tenant not in served:
             return Rejected(f"tenant: {tenant} is not a municipality served by this deployment")
         return message
 
