@@ -27,7 +27,7 @@ class RulesView(BaseModel):
 
 
 def rules_routes(context: CaseRoutes) -> APIRouter:
-    """GET (caseworkers) and PUT (coordinators) of the municipality's own time rules."""
+    """GET and PUT (coordinators, the consortium's administrator) of the municipality's time rules."""
     router = APIRouter()  # included in the service's /v1 router
 
     def view(application: CaseApplication, tenant: str, rules: dict[str, int]) -> RulesView:
@@ -39,7 +39,7 @@ def rules_routes(context: CaseRoutes) -> APIRouter:
 
     @router.get("/tenant-rules", response_model=RulesView)
     async def get_rules(
-        request: Request, caller: Annotated[Principal, Depends(context.caseworker)]
+        request: Request, caller: Annotated[Principal, Depends(context.configuration_reader)]
     ) -> RulesView:
         application = application_of(request)
         rules = await rules_of(application, caller.tenant)
@@ -49,7 +49,7 @@ def rules_routes(context: CaseRoutes) -> APIRouter:
     async def put_rules(
         body: RulesUpdate,
         request: Request,
-        caller: Annotated[Principal, Depends(context.coordinator)],
+        caller: Annotated[Principal, Depends(context.configurer)],
     ) -> RulesView:
         application = application_of(request)
         rules = await asyncio.to_thread(

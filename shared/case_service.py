@@ -49,6 +49,10 @@ class CaseRoutes:
     caseworker: Callable[..., Awaitable[Principal]]
     coordinator: Callable[..., Awaitable[Principal]]
     settings: ServiceSettings
+    # Configuration (time rules, the measure catalogue): no personal data, so the consortium's
+    # administrator may keep it too.
+    configurer: Callable[..., Awaitable[Principal]]
+    configuration_reader: Callable[..., Awaitable[Principal]]
 
     def today(self) -> date:
         return self.settings.today or datetime.now(STOCKHOLM).date()
@@ -199,11 +203,15 @@ def create_case_service(
 
     app = service_app(title=f"kaa {name}", settings=settings, setup=setup)
     add_refusal_handlers(app)
-    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
     context = CaseRoutes(
         caseworker=require_role(authenticate, "caseworker", "coordinator"),
         coordinator=require_role(authenticate, "coordinator"),
         settings=settings,
+        configurer=require_role(authenticate, "coordinator", "consortium-admin"),
+        configuration_reader=require_role(
+            authenticate, "caseworker", "coordinator", "consortium-admin"
+        ),
     )
     app.include_router(routes(context))
     return app

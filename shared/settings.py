@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared.auth import TokenVerifier
 from shared.infra.settings import PROJECT_ROOT
 
 KAA_HOME = PROJECT_ROOT / ".kaa"
@@ -51,6 +52,15 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: SecretStr = Field(validation_alias="DATABASE_URL")
     token_secret: SecretStr = Field(description="Signs and verifies bearer tokens (HS256).")
+    jwks_url: str | None = Field(
+        default=None,
+        description="The identity provider's JWKS document: RS256/ES256 tokens are verified "
+        "with the keys it lists.",
+    )
+    token_issuer: str | None = Field(
+        default=None, description="The `iss` the identity provider's tokens carry."
+    )
+    token_audience: str = Field(default="kaa-api", description="The `aud` every token must carry.")
     pseudonym_key: SecretStr = Field(description="Keys the HMAC that pseudonymises personnummer.")
     master_key: SecretStr = Field(
         description="Root of the tenants' key-encryption keys (personal data is sealed per youth)."
@@ -79,6 +89,14 @@ class ServiceSettings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, le=10000)
     log_level: str = "INFO"
+
+    def token_verifier(self) -> TokenVerifier:
+        return TokenVerifier(
+            self.token_secret.get_secret_value(),
+            jwks_url=self.jwks_url,
+            issuer=self.token_issuer,
+            audience=self.token_audience,
+        )
 
     def topic(self, name: str) -> str:
         """The physical topic name of a contract topic."""

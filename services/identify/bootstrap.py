@@ -129,6 +129,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return teardown
 
     app = service_app(title="kaa identify", settings=settings, setup=setup)
-    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
     app.include_router(routes(require_role(authenticate, "school-reporter"), today))
     return app

@@ -129,7 +129,8 @@ class CatalogueEntryRequest(BaseModel):
 def routes(context: CaseRoutes) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Caseworker = Annotated[Principal, Depends(context.caseworker)]
-    Coordinator = Annotated[Principal, Depends(context.coordinator)]
+    Configurer = Annotated[Principal, Depends(context.configurer)]
+    ConfigurationReader = Annotated[Principal, Depends(context.configuration_reader)]
 
     def application(request: Request) -> MeasuresApplication:
         app = application_of(request)
@@ -339,7 +340,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         return Recorded(youth_id=youth_id, recorded=recorded)
 
     @router.get("/catalogue")
-    async def get_catalogue(request: Request, caller: Caseworker) -> dict[str, Any]:
+    async def get_catalogue(request: Request, caller: ConfigurationReader) -> dict[str, Any]:
         """Standard measures, the municipality's own, and the consortium's partner offerings."""
         entries = await asyncio.to_thread(application(request).catalogue, caller.tenant)
         return {
@@ -349,7 +350,7 @@ def routes(context: CaseRoutes) -> APIRouter:
 
     @router.put("/catalogue/{code}")
     async def define_entry(
-        code: Code, body: CatalogueEntryRequest, request: Request, caller: Coordinator
+        code: Code, body: CatalogueEntryRequest, request: Request, caller: Configurer
     ) -> dict[str, Any]:
         return await asyncio.to_thread(
             lambda: application(request).define_entry(
@@ -362,7 +363,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def retire_entry(
         code: Code,
         request: Request,
-        caller: Coordinator,
+        caller: Configurer,
         shared: Annotated[bool, Query()] = False,
     ) -> Response:
         """Retire an entry: no new offers of it; measures already offered keep their code."""

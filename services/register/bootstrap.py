@@ -52,7 +52,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return teardown
 
     app = service_app(title="kaa register", settings=settings, setup=setup)
-    authenticate = principal_dependency(settings.token_secret.get_secret_value(), settings.tenants)
+    authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
 
     def today() -> date:
         return settings.today or datetime.now(ZoneInfo("Europe/Stockholm")).date()
@@ -64,7 +64,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     reader = require_role(authenticate, "caseworker", "coordinator", "inspector")
     inspector = require_role(authenticate, "inspector")
-    app.include_router(routes(reader, today, inspector, replayer))
+    operations = require_role(
+        authenticate, "caseworker", "coordinator", "inspector", "operator"
+    )  # dead events: ids, types and reasons only
+    app.include_router(routes(reader, today, inspector, replayer, operations))
     coordinator = require_role(authenticate, "coordinator")
     keys = TenantKeys(settings.master_key.get_secret_value())
     app.include_router(scb_routes(coordinator, today, keys))

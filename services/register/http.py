@@ -41,9 +41,11 @@ def routes(
     today: Callable[[], date],
     inspector: Callable[..., Awaitable[Principal]] | None = None,
     replayer: Replayer | None = None,
+    operations: Callable[..., Awaitable[Principal]] | None = None,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reader = Annotated[Principal, Depends(reader)]
+    Operations = Annotated[Principal, Depends(operations or reader)]
     Inspector = Annotated[Principal, Depends(inspector or reader)]
 
     async def replayed(as_of: datetime, tenant: str, youth_id: uuid.UUID | None) -> dict[str, Any]:
@@ -164,7 +166,7 @@ def routes(
         )
 
     @router.get("/dead-events")
-    async def dead_events(request: Request, caller: Reader) -> dict[str, Any]:
+    async def dead_events(request: Request, caller: Operations) -> dict[str, Any]:
         """Events the register could not apply, and why; the projection went on without them."""
         return {
             "tenant": caller.tenant,

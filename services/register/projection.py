@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
@@ -258,13 +259,6 @@ END $$;
 """
 _MEASURE_EVENT = "SELECT measure_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 
-_MARK_APPLIED = """
-INSERT INTO applied_events (event_id, tenant, event_type, youth_id, recorded_at, payload)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::text[], $4::uuid[], $5::timestamptz[],
-                     $6::bytea[])
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-"""
 _IDENTIFIED_YOUTH = """
 INSERT INTO youths AS y
     (tenant, youth_id, status, scope_episode_id, entered_on, scope_ends_on, rule_version)
@@ -314,43 +308,47 @@ SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::text
                      $6::timestamptz[])
 ON CONFLICT (event_id) DO NOTHING
 """
-_CONTACT = """
-INSERT INTO contacts
-    (event_id, tenant, youth_id, contact_attempt_id, channel, outcome, attempted_at, actor)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::text[])
-"""
-_CONTACT_LOG = """
-INSERT INTO contact_log (event_id, tenant, youth_id, kind, at, channel, actor)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::timestamptz[],
-                     $6::text[], $7::text[])
-"""
-_OCCUPATION = """
-INSERT INTO occupations (event_id, tenant, youth_id, occupation_id, category,
-    code_list_version, tense, from_date, to_date, confirmed_on, actor)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],
-                     $7::text[], $8::date[], $9::date[], $10::date[], $11::text[])
-"""
-_PLAN = """
-INSERT INTO plan_revisions (event_id, tenant, youth_id, revision, valid_from, goal,
-    mapping, efforts, follow_up_on, evaluation_on, actor, recorded_at)
-SELECT event_id, tenant, youth_id, revision, valid_from, goal, mapping::jsonb, efforts::jsonb,
-       follow_up_on, evaluation_on, actor, recorded_at
-FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::int[], $5::date[], $6::text[], $7::text[],
-            $8::text[], $9::date[], $10::date[], $11::text[], $12::timestamptz[])
-    AS u(event_id, tenant, youth_id, revision, valid_from, goal, mapping, efforts, follow_up_on,
-         evaluation_on, actor, recorded_at)
-"""
 _ASSIGNMENT = """
 INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
 SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
 ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = EXCLUDED.assignee_kind,
     assignee = EXCLUDED.assignee, assigned_at = EXCLUDED.assigned_at
 """
-_OBJECTION = """
-INSERT INTO objections (event_id, tenant, youth_id, objected_on, actor)
-SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::date[], $5::text[])
-"""
+_ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table rows are only ever added to (each keyed by the event that added it): written with
+    COPY, the cheapest way into PostgreSQL."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+_APPLIED = _Table(
+    "applied_events", ("event_id", "tenant", "event_type", "youth_id", "recorded_at", "payload")
+)
+_CONTACTS = _Table(
+    "contacts",
+    ("event_id", "tenant", "youth_id", "contact_attempt_id", "channel", "outcome",
+     "attempted_at", "actor"),
+)  # fmt: skip
+_CONTACT_LOG = _Table(
+    "contact_log", ("event_id", "tenant", "youth_id", "kind", "at", "channel", "actor")
+)
+_OCCUPATIONS = _Table(
+    "occupations",
+    ("event_id", "tenant", "youth_id", "occupation_id", "category", "code_list_version", "tense",
+     "from_date", "to_date", "confirmed_on", "actor"),
+)  # fmt: skip
+_PLANS = _Table(
+    "plan_revisions",
+    ("event_id", "tenant", "youth_id", "revision", "valid_from", "goal", "mapping", "efforts",
+     "follow_up_on", "evaluation_on", "actor", "recorded_at"),
+)  # fmt: skip
+_OBJECTIONS = _Table("objections", ("event_id", "tenant", "youth_id", "objected_on", "actor"))
+
 _POSITION = """
 INSERT INTO consumer_positions (topic, partition, next_offset) VALUES ($1, $2, $3)
 ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset
@@ -401,36 +399,35 @@ class RegisterProjection:
 
 
 async def apply_items(conn: Connection, items: Sequence[Parsed[AnyEvent]]) -> int:
-    """Apply events (with their raw bytes) not applied before; returns how many were new."""
+    """Apply events (with their raw bytes) not applied before; returns how many were new.
+
+    A partition is applied by one consumer at a time; should two ever race, the second's copy of
+    an event id fails on the key and its transaction (with its position) rolls back."""
     if not items:
         return 0
-    events = [item.message for item in items]
-    new_ids = {
+    seen = {
         row["event_id"]
-        for row in await conn.fetch(
-            _MARK_APPLIED,
-            [e.event_id for e in events],
-            [e.tenant for e in events],
-            [e.event_type for e in events],
-            [e.youth_id for e in events],
-            [e.recorded_at for e in events],
-            [item.delivery.value for item in items],
-        )
+        for row in await conn.fetch(_ALREADY_APPLIED, [item.message.event_id for item in items])
     }
-    fresh = _first_occurrences([e for e in events if e.event_id in new_ids])
-    await apply_events(conn, fresh)
+    fresh: list[Parsed[AnyEvent]] = []
+    for item in items:
+        event_id = item.message.event_id
+        if event_id not in seen:  # also the second copy of an event within the batch
+            seen.add(event_id)
+            fresh.append(item)
+    await _copy(
+        conn,
+        _APPLIED,
+        [(i.message.event_id, i.message.tenant, i.message.event_type, i.message.youth_id,
+          i.message.recorded_at, i.delivery.value) for i in fresh],
+    )  # fmt: skip
+    await apply_events(conn, [item.message for item in fresh])
     return len(fresh)
 
 
-def _first_occurrences(events: list[AnyEvent]) -> list[AnyEvent]:
-    """A batch may hold the same event twice (re-published within one poll): keep the first."""
-    seen: set[object] = set()
-    unique = []
-    for event in events:
-        if event.event_id not in seen:
-            seen.add(event.event_id)
-            unique.append(event)
-    return unique
+async def _copy(conn: Connection, table: _Table, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        await conn.copy_records_to_table(table.name, records=rows, columns=list(table.columns))
 
 
 _MEASURE_KINDS = (MeasureOffered, MeasureAccepted, MeasureDeclined, MeasureStarted, MeasureEnded)
@@ -526,39 +523,39 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
     elif kind is MeasureOffered:
         await conn.executemany(_MEASURE_EVENT, [_measure_row(e) for e in batch])
     elif kind is ContactAttempted:
-        await _bulk(
+        await _copy(
             conn,
-            _CONTACT,
+            _CONTACTS,
             [(e.event_id, e.tenant, e.youth_id, e.contact_attempt_id, e.channel, e.outcome,
               e.attempted_at, e.actor)
              for e in cast(list[ContactAttempted], batch)],
         )  # fmt: skip
     elif kind is ContactEstablished:
-        await _bulk(
+        await _copy(
             conn,
             _CONTACT_LOG,
             [(e.event_id, e.tenant, e.youth_id, "established", e.established_at, e.channel,
               e.actor) for e in cast(list[ContactEstablished], batch)],
         )  # fmt: skip
     elif kind is YouthInformed:
-        await _bulk(
+        await _copy(
             conn,
             _CONTACT_LOG,
             [(e.event_id, e.tenant, e.youth_id, "informed", e.informed_at, e.channel, e.actor)
              for e in cast(list[YouthInformed], batch)],
         )  # fmt: skip
     elif kind is OccupationRecorded:
-        await _bulk(
+        await _copy(
             conn,
-            _OCCUPATION,
+            _OCCUPATIONS,
             [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category,
               e.code_list_version, e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor)
              for e in cast(list[OccupationRecorded], batch)],
         )  # fmt: skip
     elif kind is IndividualPlanRevised:
-        await _bulk(
+        await _copy(
             conn,
-            _PLAN,
+            _PLANS,
             [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
               e.mapping.model_dump_json(),
               json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
@@ -575,9 +572,9 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             ),
         )  # fmt: skip
     elif kind is ObjectionRecorded:
-        await _bulk(
+        await _copy(
             conn,
-            _OBJECTION,
+            _OBJECTIONS,
             [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
              for e in cast(list[ObjectionRecorded], batch)],
         )  # fmt: skip
