@@ -1,0 +1,160 @@
+"""The authorization matrix: every endpoint of every service × every role (issue 7).
+
+The services' apps are built in-process without their lifespan (no Kafka, no PostgreSQL): the
+token and role checks run before a handler touches anything, so a role that may not call an
+endpoint gets 403, and one that may gets past the checks (whatever the handler then answers
+without its database). The table below is the policy; the test fails when an endpoint exists that
+the table does not list, so a new endpoint cannot ship without a decision on who may call it.
+Another municipality's youth (404, not 403) is proven end to end against the running services.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shared.auth import ROLES, TENANT_HEADER, issue_token
+from shared.settings import ServiceSettings
+
+SECRET = "matrix-test-secret-of-sufficient-length"
+CASEWORK = {"caseworker", "coordinator"}
+CONFIGURATION = {"coordinator", "consortium-admin"}
+READERS = {"caseworker", "coordinator", "inspector"}
+
+MATRIX: dict[tuple[str, str, str], set[str]] = {
+    ("identify", "POST", "/v1/school-notifications"): {"school-reporter"},
+    ("outreach", "POST", "/v1/youths/{youth_id}/contact-attempts"): CASEWORK,
+    ("outreach", "POST", "/v1/youths/{youth_id}/contacts"): CASEWORK,
+    ("outreach", "POST", "/v1/youths/{youth_id}/information"): CASEWORK,
+    ("outreach", "POST", "/v1/youths/{youth_id}/occupations"): CASEWORK,
+    ("outreach", "PUT", "/v1/youths/{youth_id}/assignment"): {"coordinator"},
+    ("outreach", "GET", "/v1/youths/{youth_id}/case"): CASEWORK,
+    ("outreach", "GET", "/v1/worklists"): CASEWORK,
+    ("outreach", "GET", "/v1/worklists/{name}"): CASEWORK,
+    ("outreach", "GET", "/v1/tenant-rules"): CASEWORK | CONFIGURATION,
+    ("outreach", "PUT", "/v1/tenant-rules"): CONFIGURATION,
+    ("measures", "POST", "/v1/youths/{youth_id}/measure-offers"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/acceptance"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/decline"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/start"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/end"): CASEWORK,
+    ("measures", "GET", "/v1/youths/{youth_id}/measures"): CASEWORK,
+    ("measures", "PUT", "/v1/youths/{youth_id}/plan"): CASEWORK,
+    ("measures", "GET", "/v1/youths/{youth_id}/plan"): CASEWORK,
+    ("measures", "GET", "/v1/youths/{youth_id}/plan/revisions"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/follow-ups/{follow_up_id}/completion"): CASEWORK,
+    ("measures", "POST", "/v1/youths/{youth_id}/objections"): CASEWORK,
+    ("measures", "GET", "/v1/catalogue"): CASEWORK | CONFIGURATION,
+    ("measures", "PUT", "/v1/catalogue/{code}"): CONFIGURATION,
+    ("measures", "DELETE", "/v1/catalogue/{code}"): CONFIGURATION,
+    ("measures", "GET", "/v1/tenant-rules"): CASEWORK | CONFIGURATION,
+    ("measures", "PUT", "/v1/tenant-rules"): CONFIGURATION,
+    ("register", "GET", "/v1/audit/register"): {"inspector"},
+    ("register", "GET", "/v1/audit/youths/{youth_id}"): {"inspector"},
+    ("register", "GET", "/v1/youths"): READERS,
+    ("register", "GET", "/v1/youths/{youth_id}"): READERS,
+    ("register", "GET", "/v1/quality"): READERS,
+    ("register", "GET", "/v1/dead-events"): READERS | {"operator"},
+    ("register", "GET", "/v1/summary"): READERS,
+    ("register", "GET", "/v1/scb/report"): {"coordinator"},
+    ("register", "POST", "/v1/scb/exports"): {"coordinator"},
+    ("register", "GET", "/v1/scb/exports"): {"coordinator"},
+}
+SERVICES = ("identify", "outreach", "measures", "register")
+PATH_VALUES = {
+    "youth_id": str(uuid.uuid4()),
+    "measure_id": str(uuid.uuid4()),
+    "follow_up_id": str(uuid.uuid4()),
+    "name": "first_contact",
+    "code": "own_mentoring",
+}
+
+
+@pytest.fixture(scope="module")
+def clients(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, TestClient]:
+    for name, value in {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
+        "KAA_TOKEN_SECRET": SECRET,
+        "KAA_PSEUDONYM_KEY": "matrix-pseudonym-key-0123456789",
+        "KAA_MASTER_KEY": "matrix-master-key-0123456789abcdef",
+        "KAA_TENANTS": "0180,0181",
+    }.items():
+        monkeypatch_module.setenv(name, value)
+    settings = ServiceSettings()
+    built = {}
+    for service in SERVICES:
+        app = importlib.import_module(f"services.{service}.bootstrap").create_app(settings)
+        # No `with`: the lifespan (Kafka, PostgreSQL) does not run.
+        built[service] = TestClient(app, raise_server_exceptions=False)
+    return built
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    patch = pytest.MonkeyPatch()
+    yield patch
+    patch.undo()
+
+
+def endpoints(clients: dict[str, TestClient]) -> set[tuple[str, str, str]]:
+    found: set[tuple[str, str, str]] = set()
+    for service, client in clients.items():
+        for path, operations in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+            found.update((service, method.upper(), path) for method in operations)
+    return found
+
+
+def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:
+    url = path.format(**PATH_VALUES)
+    body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
+    return client.request(method, url, headers=headers, json=body)
+
+
+def bearer(*roles: str, tenant: str = "0180", **extra: Any) -> dict[str, str]:
+    token = issue_token(SECRET, subject="matrix", tenant=tenant, roles=list(roles), **extra)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_matrix_lists_every_endpoint(clients: dict[str, TestClient]) -> None:
+    assert endpoints(clients) == set(MATRIX), "decide who may call a new endpoint here"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_exactly_its_endpoints(clients: dict[str, TestClient], role: str) -> None:
+    wrong = []
+    for (service, method, path), allowed in MATRIX.items():
+        status = call(clients[service], method, path, bearer(role)).status_code
+        passed = status not in (401, 403)
+        if passed != (role in allowed):
+            wrong.append(f"{service} {method} {path}: {status}")
+    assert not wrong, f"{role}: " + "; ".join(wrong)
+
+
+def test_no_endpoint_answers_without_a_valid_token_or_for_an_unserved_municipality(
+    clients: dict[str, TestClient],
+) -> None:
+    everyone = bearer(*ROLES, tenant="0380")
+    expired = {
+        "Authorization": "Bearer "
+        + issue_token(SECRET, subject="x", tenant="0180", roles=list(ROLES),
+                      lifetime=timedelta(minutes=-5))
+    }  # fmt: skip
+    consortium = {
+        "Authorization": "Bearer "
+        + issue_token(SECRET, subject="x", tenants=["0180", "0181"], roles=list(ROLES))
+    }
+    for service, method, path in MATRIX:
+        client = clients[service]
+        assert call(client, method, path, {}).status_code == 401, (service, method, path)
+        assert call(client, method, path, expired).status_code == 401, (service, method, path)
+        assert call(client, method, path, everyone).status_code == 403, (service, method, path)
+        assert call(client, method, path, consortium).status_code == 400, (service, method, path)
+        chosen = {**consortium, TENANT_HEADER: "0181"}
+        assert call(client, method, path, chosen).status_code not in (400, 401, 403)
