@@ -99,6 +99,11 @@ class Deployment:
         conn = await asyncpg.connect(self.admin_database_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            # Roles the services made for this database (the register's reader).
+            for (role,) in await conn.fetch(
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{self.database}\\_%"
+            ):
+                await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
         finally:
             await conn.close()
         await delete_topics(

@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: SecretStr = Field(validation_alias="DATABASE_URL")
+    reader_database_url: SecretStr | None = Field(
+        default=None,
+        description="The role the register's query API reads as (row-level security applies to "
+        "it); by default one made per database with a password derived from the master key.",
+    )
     token_secret: SecretStr = Field(description="Signs and verifies bearer tokens (HS256).")
     jwks_url: str | None = Field(
         default=None,

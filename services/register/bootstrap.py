@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
+from services.register.access import protect, reader_password, reader_role, reader_url
 from services.register.http import routes, scb_routes
 from services.register.projection import RegisterProjection, create_pool, create_tables
 from services.register.replay import replay
@@ -30,6 +32,18 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=8)
         await create_tables(pool)
         await create_export_log(pool)
+        # The query API reads as a role row-level security applies to (access.py).
+        given = settings.reader_database_url
+        url = settings.database_url.get_secret_value()
+        if given is not None:
+            reader_dsn = given.get_secret_value()
+            await protect(pool, urlsplit(reader_dsn).username or "", None)
+        else:
+            role = reader_role(url)
+            password = reader_password(settings.master_key.get_secret_value(), role)
+            await protect(pool, role, password)
+            reader_dsn = reader_url(url, role, password)
+        app.state.reader = await create_pool(reader_dsn, min_size=1, max_size=8)
         producer = idempotent_producer(settings)
         await producer.start()
         consumer = ExactlyOnceConsumer[AnyEvent](
@@ -47,6 +61,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         async def teardown() -> None:
             await producer.stop()
+            await app.state.reader.close()
             await pool.close()
 
         return teardown

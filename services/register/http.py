@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel
 
 from services.register import quality, queries, scb
+from services.register.access import TenantScoped
 from shared.auth import Principal
 from shared.crypto import TenantKeys
 
@@ -31,6 +32,11 @@ class YouthPage(BaseModel):
     limit: int
     offset: int
     items: list[YouthRow]
+
+
+def scoped(request: Request, caller: Principal) -> TenantScoped:
+    """The reader pool as the caller's municipality sees it (row-level security, access.py)."""
+    return TenantScoped(request.app.state.reader, caller.tenant)
 
 
 Replayer = Callable[[str, datetime, uuid.UUID | None], Awaitable[dict[str, Any]]]
@@ -127,7 +133,7 @@ def routes(
             descending=order == "desc",
         )
         total, rows = await queries.list_youths(
-            request.app.state.pool, caller.tenant, status_filter, limit, offset, filters
+            scoped(request, caller), caller.tenant, status_filter, limit, offset, filters
         )
         return YouthPage(
             total=total, limit=limit, offset=offset, items=[YouthRow(**r) for r in rows]
@@ -135,7 +141,7 @@ def routes(
 
     @router.get("/youths/{youth_id}")
     async def youth(youth_id: uuid.UUID, request: Request, caller: Reader) -> dict[str, Any]:
-        timeline = await queries.youth_timeline(request.app.state.pool, caller.tenant, youth_id)
+        timeline = await queries.youth_timeline(scoped(request, caller), caller.tenant, youth_id)
         if timeline is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
@@ -162,7 +168,7 @@ def routes(
                 status.HTTP_422_UNPROCESSABLE_CONTENT, f"period: {period} has not begun"
             )
         return await quality.quality(
-            request.app.state.pool, caller.tenant, half, day, currency_days
+            scoped(request, caller), caller.tenant, half, day, currency_days
         )
 
     @router.get("/dead-events")
@@ -170,14 +176,14 @@ def routes(
         """Events the register could not apply, and why; the projection went on without them."""
         return {
             "tenant": caller.tenant,
-            "items": await queries.dead_events(request.app.state.pool, caller.tenant),
+            "items": await queries.dead_events(scoped(request, caller), caller.tenant),
         }
 
     @router.get("/summary")
     async def summary(request: Request, caller: Reader) -> dict[str, Any]:
         return {
             "tenant": caller.tenant,
-            **await queries.summary(request.app.state.pool, caller.tenant),
+            **await queries.summary(scoped(request, caller), caller.tenant),
         }
 
     return router
@@ -208,7 +214,7 @@ def scb_routes(
     async def check(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """The validation report of the file as it would be generated now (nothing recorded)."""
         report = await scb.build(
-            request.app.state.pool, keys, caller.tenant, half_year(period), today()
+            scoped(request, caller), keys, caller.tenant, half_year(period), today()
         )
         return report.summary()
 
@@ -221,7 +227,7 @@ def scb_routes(
     ) -> Response:
         """Generate the period's file (text/plain, UTF-8) and record it; refused (422, with the
         validation report) when the local checks find errors, unless forced."""
-        pool = request.app.state.pool
+        pool = scoped(request, caller)
         report = await scb.build(pool, keys, caller.tenant, half_year(period), today())
         if report.errors and not force:
             raise HTTPException(
@@ -246,7 +252,7 @@ def scb_routes(
     async def exports(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """Every file generated for the period; the latest stands; whether it must be resubmitted."""
         return await scb.history(
-            request.app.state.pool, keys, caller.tenant, half_year(period), today()
+            scoped(request, caller), keys, caller.tenant, half_year(period), today()
         )
 
     return router

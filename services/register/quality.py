@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
-
+from services.register.access import Database
 from shared.workdays import working_days_between
 
 PERIOD = re.compile(r"^(\d{4})H([12])$")
@@ -71,7 +70,7 @@ WHERE e.tenant = $1 AND e.entered_on BETWEEN $2::date AND $3::date
 
 
 async def quality(
-    pool: asyncpg.Pool,
+    pool: Database,
     tenant: str,
     period: Period,
     today: date,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-import asyncpg
+from services.register.access import Database
 
 YouthStatus = Literal["in_scope", "out_of_scope"]
 
@@ -103,7 +103,7 @@ FROM youths y
 
 
 async def list_youths(
-    pool: asyncpg.Pool,
+    pool: Database,
     tenant: str,
     status: YouthStatus | None,
     limit: int,
@@ -125,9 +125,7 @@ async def list_youths(
     return int(total), [dict(row) for row in rows]
 
 
-async def youth_timeline(
-    pool: asyncpg.Pool, tenant: str, youth_id: uuid.UUID
-) -> dict[str, Any] | None:
+async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> dict[str, Any] | None:
     async with pool.acquire() as conn:
         youth = await conn.fetchrow(
             "SELECT * FROM youths WHERE tenant = $1 AND youth_id = $2", tenant, youth_id
@@ -197,7 +195,7 @@ _MORE = {
 }
 
 
-async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
+async def summary(pool: Database, tenant: str) -> dict[str, int]:
     row = await pool.fetchrow(
         """
         SELECT
@@ -217,7 +215,7 @@ async def summary(pool: asyncpg.Pool, tenant: str) -> dict[str, int]:
     return {key: int(value) for key, value in dict(row).items()}
 
 
-async def dead_events(pool: asyncpg.Pool, tenant: str) -> list[dict[str, Any]]:
+async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:
     """Events the register could not apply, with the reason (ids, types and reasons only)."""
     rows = await pool.fetch(
         "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at FROM dead_events"

@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.register.access import Database
 from services.register.identity import identities
 from services.register.quality import Period
 from shared import personnummer
@@ -209,7 +210,7 @@ def _occupation_on(rows: list[asyncpg.Record], day: date) -> str:
 
 
 async def build(
-    pool: asyncpg.Pool, keys: TenantKeys, tenant: str, period: Period, today: date
+    pool: Database, keys: TenantKeys, tenant: str, period: Period, today: date
 ) -> ScbReport:
     """The report of `tenant` for `period` from one consistent snapshot of the register."""
     codes = scb_codes(period.start)
@@ -402,13 +403,13 @@ WHERE tenant = $1 AND period = $2 AND event_type = 'ScbExportGenerated' ORDER BY
 """
 
 
-async def create_export_log(pool: asyncpg.Pool) -> None:
+async def create_export_log(pool: Database) -> None:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(EXPORT_LOG_DDL)
 
 
 async def record_export(
-    pool: asyncpg.Pool, report: ScbReport, actor: str, forced: bool
+    pool: Database, report: ScbReport, actor: str, forced: bool
 ) -> dict[str, Any]:
     """Append `ScbExportGenerated` for a file handed out; it supersedes the period's earlier one."""
     async with pool.acquire() as conn, conn.transaction():
@@ -441,7 +442,7 @@ async def record_export(
 
 
 async def history(
-    pool: asyncpg.Pool, keys: TenantKeys, tenant: str, period: Period, today: date
+    pool: Database, keys: TenantKeys, tenant: str, period: Period, today: date
 ) -> dict[str, Any]:
     """Every file generated for the period, which one stands, and whether the register has changed
     since in a way that changes the file (after the period has closed: needs resubmission)."""
