@@ -44,6 +44,9 @@ class Principal:
     tenant: str
     roles: frozenset[str]
     tenants: frozenset[str] = field(default_factory=frozenset)
+    # Explicit grants beyond the role, e.g. `protected-identity`: may see a youth under
+    # skyddad folkbokföring / sekretessmarkering.
+    grants: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def actor(self) -> str:
@@ -59,6 +62,7 @@ def issue_token(
     tenants: list[str] | None = None,
     lifetime: timedelta = timedelta(hours=12),
     audience: str = AUDIENCE,
+    grants: list[str] | None = None,
 ) -> str:
     """A development token (HS256, the local secret) for one municipality or several."""
     covered = [tenant] if tenant is not None else list(tenants or [])
@@ -80,6 +84,8 @@ def issue_token(
         claims["tenant"] = tenant
     else:
         claims["tenants"] = sorted(covered)
+    if grants:
+        claims["grants"] = sorted(grants)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -178,6 +184,11 @@ def _tenants_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(covered)
 
 
+def _grants_of(claims: dict[str, Any]) -> frozenset[str]:
+    grants = claims.get("grants")
+    return frozenset(map(str, grants)) if isinstance(grants, list) else frozenset()
+
+
 def verify_token(secret: str, token: str) -> Principal:
     """Synchronous check of a development (HS256) token for one municipality."""
     verifier = TokenVerifier(secret)
@@ -232,6 +243,7 @@ def principal_dependency(
             tenant=chosen,
             roles=frozenset(map(str, claims["roles"])),
             tenants=tenants,
+            grants=_grants_of(claims),
         )
 
     return authenticate

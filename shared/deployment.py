@@ -132,13 +132,20 @@ class Deployment:
             self.bootstrap_servers, self.namespace, max_wait=max_wait, services=services
         )
 
-    def token(self, tenant: str, *roles: str, subject: str = "test") -> str:
-        return issue_token(self.token_secret, subject=subject, tenant=tenant, roles=list(roles))
+    def token(
+        self, tenant: str, *roles: str, subject: str = "test", grants: list[str] | None = None
+    ) -> str:
+        return issue_token(
+            self.token_secret, subject=subject, tenant=tenant, roles=list(roles), grants=grants
+        )
 
-    def client(self, service: str, tenant: str, *roles: str) -> httpx.Client:
+    def client(
+        self, service: str, tenant: str, *roles: str, grants: list[str] | None = None
+    ) -> httpx.Client:
         assert self.platform is not None
+        token = self.token(tenant, *roles, grants=grants)
         return httpx.Client(
             base_url=self.platform.url(service),
-            headers={"Authorization": f"Bearer {self.token(tenant, *roles)}"},
+            headers={"Authorization": f"Bearer {token}"},
             timeout=30.0,
         )

@@ -13,10 +13,11 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from services.register.access import protect, reader_password, reader_role, reader_url
-from services.register.http import routes, scb_routes
+from services.register.http import identity_routes, routes, scb_routes
 from services.register.projection import RegisterProjection, create_pool, create_tables
 from services.register.replay import replay
 from services.register.scb import create_export_log
+from shared import access_log
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
@@ -43,6 +44,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             password = reader_password(settings.master_key.get_secret_value(), role)
             await protect(pool, role, password)
             reader_dsn = reader_url(url, role, password)
+        await access_log.create(pool)
+        await access_log.grant_writing(pool, urlsplit(reader_dsn).username or "")
         app.state.reader = await create_pool(reader_dsn, min_size=1, max_size=8)
         producer = idempotent_producer(settings)
         await producer.start()
@@ -86,4 +89,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     coordinator = require_role(authenticate, "coordinator")
     keys = TenantKeys(settings.master_key.get_secret_value())
     app.include_router(scb_routes(coordinator, today, keys))
+    app.include_router(identity_routes(require_role(authenticate, "caseworker", "coordinator"),
+                                       inspector, keys))  # fmt: skip
     return app

@@ -1,7 +1,7 @@
 """Register query API (caseworkers, coordinators, inspectors; tenant from the token)."""
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from services.register import quality, queries, scb
 from services.register.access import TenantScoped
+from services.register.identity import identities
+from shared import access_log
 from shared.auth import Principal
 from shared.crypto import TenantKeys
 
@@ -37,6 +39,21 @@ class YouthPage(BaseModel):
 def scoped(request: Request, caller: Principal) -> TenantScoped:
     """The reader pool as the caller's municipality sees it (row-level security, access.py)."""
     return TenantScoped(request.app.state.reader, caller.tenant)
+
+
+async def logged(
+    request: Request,
+    caller: Principal,
+    youth_ids: Sequence[uuid.UUID],
+    purpose: access_log.Purpose,
+    what: str,
+) -> None:
+    """Write the access log entries of a read (one per youth)."""
+    async with scoped(request, caller).acquire() as conn:
+        await access_log.record(
+            conn, access_log.Access(caller.tenant, caller.actor, purpose, what, "register"),
+            youth_ids,
+        )  # fmt: skip
 
 
 Replayer = Callable[[str, datetime, uuid.UUID | None], Awaitable[dict[str, Any]]]
@@ -74,6 +91,7 @@ def routes(
     @router.get("/audit/youths/{youth_id}")
     async def audit_youth(
         youth_id: uuid.UUID,
+        request: Request,
         caller: Inspector,
         as_of: Annotated[datetime, Query(description="An instant with its UTC offset.")],
     ) -> dict[str, Any]:
@@ -84,6 +102,7 @@ def routes(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality then"
             )
+        await logged(request, caller, [youth_id], "audit-replay", f"register as of {as_of}")
         return replay
 
     @router.get("/youths", response_model=YouthPage)
@@ -146,6 +165,7 @@ def routes(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
             )
+        await logged(request, caller, [youth_id], "register", "register timeline")
         return timeline
 
     @router.get("/quality")
@@ -216,6 +236,7 @@ def scb_routes(
         report = await scb.build(
             scoped(request, caller), keys, caller.tenant, half_year(period), today()
         )
+        await logged(request, caller, report.named, "scb-report", f"SCB check {period}")
         return report.summary()
 
     @router.post("/exports", status_code=status.HTTP_201_CREATED)
@@ -236,6 +257,7 @@ def scb_routes(
                  "export with force=true", **report.summary()},
             )  # fmt: skip
         recorded = await scb.record_export(pool, report, caller.actor, force)
+        await logged(request, caller, report.named, "scb-report", f"SCB file {period}")
         return Response(
             content=report.content,
             media_type="text/plain; charset=utf-8",
@@ -254,5 +276,95 @@ def scb_routes(
         return await scb.history(
             scoped(request, caller), keys, caller.tenant, half_year(period), today()
         )
+
+    return router
+
+
+class Address(BaseModel):
+    street: str | None
+    postal_code: str | None
+    city: str | None
+
+
+class IdentityView(BaseModel):
+    youth_id: uuid.UUID
+    state: str
+    personnummer: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    address: Address | None = None
+    protected: bool = False
+
+
+PROTECTED_GRANT = "protected-identity"
+
+
+def identity_routes(
+    caseworker: Callable[..., Awaitable[Principal]],
+    inspector: Callable[..., Awaitable[Principal]],
+    keys: TenantKeys,
+) -> APIRouter:
+    """Who a youth is (for contacting them), and who has looked."""
+    router = APIRouter(prefix="/v1")
+    Caseworker = Annotated[Principal, Depends(caseworker)]
+    Inspector = Annotated[Principal, Depends(inspector)]
+
+    @router.get("/youths/{youth_id}/identity", response_model=IdentityView)
+    async def identity(
+        youth_id: uuid.UUID,
+        request: Request,
+        caller: Caseworker,
+        purpose: Annotated[
+            Literal["casework", "identity"], Query(description="Why the identity is read.")
+        ] = "casework",
+    ) -> IdentityView:
+        """Name, personnummer and address of a youth (opened from the sealed details; every
+        read is in the access log). Under skyddad folkbokföring the address is never returned,
+        and the record only to a caller with the `protected-identity` grant."""
+        database = scoped(request, caller)
+        async with database.acquire() as conn:
+            found = (await identities(conn, keys, caller.tenant, [youth_id]))[youth_id]
+            known = await conn.fetchval(
+                "SELECT 1 FROM youths WHERE tenant = $1 AND youth_id = $2", caller.tenant, youth_id
+            )
+        if not known:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
+            )
+        details = found.details
+        if details is not None and details.protected and PROTECTED_GRANT not in caller.grants:
+            await logged(request, caller, [youth_id], purpose, "identity refused: protected")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"youth_id: a protected identity; reading it requires the {PROTECTED_GRANT} grant",
+            )
+        await logged(request, caller, [youth_id], purpose, f"identity ({found.state})")
+        if details is None:
+            return IdentityView(youth_id=youth_id, state=found.state)
+        return IdentityView(
+            youth_id=youth_id,
+            state=found.state,
+            personnummer=details.personnummer,
+            given_name=details.given_name,
+            family_name=details.family_name,
+            address=None
+            if details.protected
+            else Address(street=details.street, postal_code=details.postal_code, city=details.city),
+            protected=details.protected,
+        )
+
+    @router.get("/access-log")
+    async def read_access_log(
+        request: Request,
+        caller: Inspector,
+        youth_id: Annotated[uuid.UUID | None, Query()] = None,
+        since: Annotated[datetime | None, Query()] = None,
+        until: Annotated[datetime | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    ) -> dict[str, Any]:
+        """Who read which youth's data, when and why (inspectors of the municipality)."""
+        async with scoped(request, caller).acquire() as conn:
+            items = await access_log.entries(conn, caller.tenant, youth_id, since, until, limit)
+        return {"tenant": caller.tenant, "items": items}
 
     return router

@@ -128,6 +128,8 @@ class ScbReport:
     findings: list[Finding]
     event_range: dict[str, Any] = field(default_factory=dict)
 
+    named: list[uuid.UUID] = field(default_factory=list)  # youths whose identity was opened
+
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
@@ -273,7 +275,10 @@ async def build(
         checks.findings, key=lambda f: (f.severity, str(f.youth_id or ""), f.block or 0, f.field)
     )
     content = ("\n".join(lines) + "\n").encode("utf-8")
-    return ScbReport(tenant, period, codes, content, len(youth_ids), counts, findings, event_range)
+    return ScbReport(
+        tenant, period, codes, content, len(youth_ids), counts, findings, event_range,
+        [y for y in youth_ids if who[y].state == "open"],
+    )  # fmt: skip
 
 
 _UNNAMED = {

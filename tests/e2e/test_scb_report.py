@@ -80,6 +80,7 @@ class Script:
         background: str | None,
         number: str | None,
         born: date,
+        protected: bool = False,
     ) -> uuid.UUID:
         episode = uuid.uuid4()
         sealed = None
@@ -88,7 +89,12 @@ class Script:
             if data_key is None:
                 data_key = self.data_keys[youth] = new_data_key()
                 self.key_rows.append((TENANT, youth, self.keys.wrap(TENANT, youth, data_key)))
-            details = PersonalDetails(personnummer=number, given_name="Test", family_name="Person")
+            details = PersonalDetails(
+                personnummer=number, given_name="Test", family_name="Person",
+                street=None if protected else "Storgatan 1",
+                postal_code=None if protected else "111 22",
+                city=None if protected else "Stockholm", protected=protected,
+            )  # fmt: skip
             sealed = seal(
                 data_key, details.model_dump_json().encode(), TENANT, youth,
                 PersonalDetails.PURPOSE,
@@ -210,6 +216,7 @@ async def _publish(
 def register_only(infra: RunningInfra) -> Any:
     made = new_deployment(infra)
     made.today = TODAY
+    made.tenants = (TENANT, "0181")
     asyncio.run(made.reset())
     made.start(dict(os.environ), ["register"])
     try:
@@ -288,9 +295,9 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
             refused = coordinator.get("/v1/scb/report", params={"period": bad})
             assert refused.status_code == 422, refused.text
             assert problem in refused.text
-        cli = _kaa(deployment, "scb", "check", "--tenant", "0181", "--period", "2026H1")
+        cli = _kaa(deployment, "scb", "check", "--tenant", "0380", "--period", "2026H1")
         assert cli.returncode != 0
-        assert "0181" in cli.stderr
+        assert "0380" in cli.stderr
 
         # A correction after the period closed: the file would change, so it must be resubmitted.
         script.contact(a, "2026-03-10")
@@ -454,3 +461,70 @@ def test_events_the_register_cannot_place_are_reported(register_only: Deployment
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "could not apply 1 events" in verified.stdout
     assert "1 youths have casework in the live register but no scope episode" in verified.stdout
+
+
+def test_identity_reads_are_logged_and_protected_identities_need_a_grant(
+    register_only: Deployment,
+) -> None:
+    deployment = register_only
+    script = Script(deployment)
+    open_youth, hidden = uuid.uuid4(), uuid.uuid4()
+    script.identified(open_youth, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
+    script.identified(hidden, "2026-01-20", "GY", "200605102417", date(2006, 5, 10), True)
+    script.publish()
+    caseworker = deployment.client(
+        "register",
+        TENANT,
+        "caseworker",
+    )
+    granted = deployment.client("register", TENANT, "caseworker", grants=["protected-identity"])
+    inspector = deployment.client("register", TENANT, "inspector")
+    stranger = deployment.client("register", "0181", "caseworker")
+    try:
+        shown = caseworker.get(f"/v1/youths/{open_youth}/identity")
+        assert shown.status_code == 200, shown.text
+        assert shown.json() | {"youth_id": None} == {
+            "youth_id": None, "state": "open", "personnummer": "200803142389",
+            "given_name": "Test", "family_name": "Person", "protected": False,
+            "address": {"street": "Storgatan 1", "postal_code": "111 22", "city": "Stockholm"},
+        }  # fmt: skip
+        refused = caseworker.get(f"/v1/youths/{hidden}/identity")
+        assert refused.status_code == 403
+        assert "protected-identity" in refused.text
+        assert "200605102417" not in refused.text
+        allowed = granted.get(f"/v1/youths/{hidden}/identity", params={"purpose": "identity"})
+        assert allowed.status_code == 200
+        assert allowed.json()["address"] is None, "a protected address is never returned"
+        assert stranger.get(f"/v1/youths/{open_youth}/identity").status_code == 404
+        assert caseworker.get(f"/v1/youths/{open_youth}").status_code == 200
+
+        log = inspector.get("/v1/access-log").json()["items"]
+        seen = [(e["youth_id"], e["purpose"], e["what"], e["actor"]) for e in reversed(log)]
+        assert seen == [
+            (str(open_youth), "casework", "identity (open)", "user:test"),
+            (str(hidden), "casework", "identity refused: protected", "user:test"),
+            (str(hidden), "identity", "identity (open)", "user:test"),
+            (str(open_youth), "register", "register timeline", "user:test"),
+        ]
+        assert "200803142389" not in str(log)
+        one = inspector.get("/v1/access-log", params={"youth_id": str(hidden)}).json()["items"]
+        assert len(one) == 2
+        assert caseworker.get("/v1/access-log").status_code == 403
+        with deployment.client("register", "0181", "inspector") as other_inspector:
+            assert other_inspector.get("/v1/access-log").json()["items"] == []
+    finally:
+        for client in (caseworker, granted, inspector, stranger):
+            client.close()
+
+    async def tamper_with_the_log() -> None:
+        conn = await asyncpg.connect(deployment.database_url)
+        try:
+            for statement in ("UPDATE access_log.entries SET actor = 'user:nobody'",
+                              "DELETE FROM access_log.entries",
+                              "TRUNCATE access_log.entries"):  # fmt: skip
+                with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                    await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(tamper_with_the_log())
