@@ -655,6 +655,46 @@ def scb_status(
     typer.echo(json.dumps(state, indent=2, default=str))
 
 
+retention_app = typer.Typer(help="Retention of personal data (gallring).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Purge the personal data of every youth whose retention period has passed (crypto-shredding:
+    their data key is destroyed and PersonalDataPurged published). The register service also runs
+    this daily."""
+    import asyncio
+    from datetime import date
+
+    from services.register import retention
+    from services.register.projection import create_pool
+    from shared.contracts.topics import RETENTION_EVENTS
+    from shared.runtime import idempotent_producer
+
+    settings = _service_settings()
+    today = settings.today or date.today()
+
+    async def work() -> Any:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        producer = idempotent_producer(settings)
+        await producer.start()
+        try:
+            return await retention.run(
+                pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants, today,
+                settings.retention_days, _progress_bar(stream_err=True),
+            )  # fmt: skip
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    result = asyncio.run(work())
+    typer.echo(
+        f"retention on {today}: {result.due} youths due, {result.keys_destroyed} data keys "
+        f"destroyed, {result.events_published} PersonalDataPurged published"
+    )
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
 

@@ -40,6 +40,14 @@ CREATE TABLE IF NOT EXISTS keyring.youth_keys (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, youth_id)
 );
+-- Keys destroyed by retention: when and why (no key material).
+CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    destroyed_at timestamptz NOT NULL DEFAULT now(),
+    reason text NOT NULL,
+    PRIMARY KEY (tenant, youth_id)
+);
 """
 # psycopg (identify writes keys in its events' transaction): one statement for a batch.
 INSERT_KEYS = (

@@ -84,6 +84,14 @@ class ServiceSettings(BaseSettings):
         description="Per-kommunkod overrides of the scope policy as JSON, e.g. "
         '{"0180": {"adult_education_keeps_in_scope": false}}',
     )
+    retention_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-kommunkod retention of personal data after a youth left scope, in days, "
+        'as JSON, e.g. {"0180": 1095}; 730 days when not named.',
+    )
+    retention_interval: float = Field(
+        default=86400.0, gt=0, description="Seconds between the register's retention runs."
+    )
     schedule_interval: float = Field(
         default=60.0, gt=0, description="Seconds between runs of identify's scope schedule."
     )

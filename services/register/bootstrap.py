@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -9,9 +10,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
+import structlog
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
+from services.register import retention
 from services.register.access import protect, reader_password, reader_role, reader_url
 from services.register.http import identity_routes, routes, scb_routes
 from services.register.projection import RegisterProjection, create_pool, create_tables
@@ -20,12 +25,14 @@ from services.register.scb import create_export_log
 from shared import access_log
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
-from shared.contracts.topics import EVENT_TOPICS
+from shared.contracts.topics import EVENT_TOPICS, RETENTION_EVENTS
 from shared.crypto import TenantKeys
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.parsing import parser
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -60,6 +67,23 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             batch_size=settings.batch_size,
         )
         loops.add("projection", consumer.run)
+
+        async def retention_schedule() -> None:
+            """Daily: purge the personal data whose retention has passed (retention.py)."""
+            while True:
+                try:
+                    result = await retention.run(
+                        pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants,
+                        today(), settings.retention_days,
+                    )  # fmt: skip
+                    if result.due:
+                        log.info("retention purged personal data", youths=result.due,
+                                 keys_destroyed=result.keys_destroyed)  # fmt: skip
+                except (OSError, asyncpg.PostgresError, KafkaError) as exc:
+                    log.warning("retention run failed; next attempt later", error=str(exc))
+                await asyncio.sleep(settings.retention_interval)
+
+        loops.add("retention", retention_schedule)
         app.state.pool = pool
 
         async def teardown() -> None:

@@ -27,6 +27,10 @@ LEFT JOIN keyring.youth_keys k ON k.tenant = i.tenant AND k.youth_id = i.youth_i
 WHERE i.tenant = $1 AND i.youth_id = ANY($2::uuid[])
 """
 
+_PURGED = """
+SELECT youth_id FROM youths
+WHERE tenant = $1 AND youth_id = ANY($2::uuid[]) AND purged_at IS NOT NULL
+"""
 IdentityState = Literal["open", "missing", "redacted", "tampered"]
 
 
@@ -42,6 +46,8 @@ async def identities(
     """Each youth's identity: open, missing (no population record named them), redacted (their
     key is destroyed), or tampered (the sealed details or the wrapped key fail authentication)."""
     found: dict[uuid.UUID, Identity] = {y: Identity("missing") for y in youth_ids}
+    for purged in await conn.fetch(_PURGED, tenant, list(youth_ids)):
+        found[purged["youth_id"]] = Identity("redacted")
     for row in await conn.fetch(_SEALED, tenant, list(youth_ids)):
         youth_id: uuid.UUID = row["youth_id"]
         if row["wrapped"] is None:

@@ -32,6 +32,7 @@ from shared.contracts.events import (
     MeasureStarted,
     ObjectionRecorded,
     OccupationRecorded,
+    PersonalDataPurged,
     YouthIdentified,
     YouthInformed,
     YouthLeftScope,
@@ -93,6 +94,8 @@ ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_recorded_at timestam
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_actor text;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_recorded_at timestamptz;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS school_background text;
+-- When retention purged the youth's personal data (PersonalDataPurged).
+ALTER TABLE youths ADD COLUMN IF NOT EXISTS purged_at timestamptz;
 -- Personal details, sealed with the youth's data key (opened only for authorised reads/exports).
 CREATE TABLE IF NOT EXISTS identities (
     tenant char(4) NOT NULL,
@@ -313,6 +316,15 @@ INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
 SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
 ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = EXCLUDED.assignee_kind,
     assignee = EXCLUDED.assignee, assigned_at = EXCLUDED.assigned_at
+"""
+_PURGED_YOUTH = """
+UPDATE youths y SET purged_at = u.at
+FROM unnest($1::char(4)[], $2::uuid[], $3::timestamptz[]) AS u(tenant, youth_id, at)
+WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id
+"""
+_PURGED_IDENTITY = """
+DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
 """
 _ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
 
@@ -578,6 +590,10 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
              for e in cast(list[ObjectionRecorded], batch)],
         )  # fmt: skip
+    elif kind is PersonalDataPurged:
+        purged = cast(list[PersonalDataPurged], batch)
+        await _bulk(conn, _PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in purged])
+        await _bulk(conn, _PURGED_IDENTITY, [(e.tenant, e.youth_id) for e in purged])
     # Other events (school notifications, follow-ups) are not register content.
 
 

@@ -167,6 +167,9 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
     return {
         "youth_id": youth_id,
         "status": youth["status"] if youth else None,
+        # Retention: a purged youth's record stays, without anything that identifies them.
+        "personal_data": "purged" if youth and youth["purged_at"] else "held",
+        "purged_at": youth["purged_at"] if youth else None,
         "scope_episodes": scope_episodes,
         "contacts": [dict(r) for r in contacts],
         "measures": [dict(r) for r in measures],

@@ -402,6 +402,12 @@ INSERT INTO register_exports.events (event_id, event_type, tenant, period, actor
 VALUES ($1, 'ScbExportGenerated', $2, $3, $4, $5::jsonb)
 RETURNING position, recorded_at
 """
+_PURGED_IN_PERIOD = """
+SELECT count(DISTINCT y.youth_id) FROM youths y JOIN scope_episodes e
+    ON e.tenant = y.tenant AND e.youth_id = y.youth_id
+WHERE y.tenant = $1 AND y.purged_at IS NOT NULL
+  AND e.entered_on <= $3 AND (e.left_on IS NULL OR e.left_on >= $2)
+"""
 _HISTORY = """
 SELECT position, event_id, recorded_at, actor, payload FROM register_exports.events
 WHERE tenant = $1 AND period = $2 AND event_type = 'ScbExportGenerated' ORDER BY position
@@ -461,7 +467,14 @@ async def history(
             "actor": row["actor"], "superseded": sequence < len(rows),
         })  # fmt: skip
     state: dict[str, Any] = {"tenant": tenant, "period": period.name, "exports": exports}
-    if exports:
+    purged = await pool.fetchval(_PURGED_IN_PERIOD, tenant, period.start, period.end)
+    if exports and purged:
+        state["needs_resubmission"] = False
+        state["resubmission_check"] = (
+            f"not possible: the personal data of {purged} youths of the period has been purged "
+            "(retention); the last file stands"
+        )
+    elif exports:
         current = await build(pool, keys, tenant, period, today)
         latest = exports[-1]
         unchanged = current.content_hash == latest["content_sha256"]

@@ -307,6 +307,18 @@ class ObjectionRecorded(IntegrationEvent):
     objected_on: date
 
 
+class PersonalDataPurged(IntegrationEvent):
+    """Retention (gallring): the youth's personal data is purged. Their data key is destroyed, so
+    every sealed copy of their details (events, topics, backups) is unreadable; the register keeps
+    the non-identifying record (dates, codes, actors, rule versions) for audit."""
+
+    topic = topics.RETENTION_EVENTS
+    event_type: Literal["PersonalDataPurged"] = "PersonalDataPurged"
+    schema_version: Literal[1] = 1
+    left_on: date = Field(description="When the youth's last scope episode ended.")
+    retention_days: int = Field(ge=1, description="The municipality's retention period.")
+
+
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     YouthIdentified,
     YouthLeftScope,
@@ -326,6 +338,7 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     FollowUpScheduled,
     FollowUpCompleted,
     ObjectionRecorded,
+    PersonalDataPurged,
 )
 
 AnyEvent = Annotated[
@@ -346,7 +359,8 @@ AnyEvent = Annotated[
     | MeasureEnded
     | FollowUpScheduled
     | FollowUpCompleted
-    | ObjectionRecorded,
+    | ObjectionRecorded
+    | PersonalDataPurged,
     Field(discriminator="event_type"),
 ]
 _any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)

@@ -17,6 +17,7 @@ from shared.contracts.events import (
     AbsenceReported,
     ContactAttempted,
     MeasureOffered,
+    PersonalDataPurged,
     SchoolNotificationReceived,
     YouthIdentified,
     YouthLeftScope,
@@ -44,6 +45,7 @@ TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
     ],
     topics.OUTREACH_EVENTS: [ContactAttempted],
     topics.MEASURES_EVENTS: [MeasureOffered],
+    topics.RETENTION_EVENTS: [PersonalDataPurged],
 }
 SERVICES: dict[str, dict[str, list[str]]] = {
     "identify": {
@@ -52,7 +54,7 @@ SERVICES: dict[str, dict[str, list[str]]] = {
     },
     "outreach": {"receive": [topics.IDENTIFY_EVENTS], "send": [topics.OUTREACH_EVENTS]},
     "measures": {"receive": [topics.IDENTIFY_EVENTS], "send": [topics.MEASURES_EVENTS]},
-    "register": {"receive": list(topics.EVENT_TOPICS), "send": []},
+    "register": {"receive": list(topics.EVENT_TOPICS), "send": [topics.RETENTION_EVENTS]},
 }
 
 

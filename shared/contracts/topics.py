@@ -7,11 +7,12 @@ from shared.infra.kafka_admin import TopicSpec
 IDENTIFY_EVENTS = "kaa.identify.events.v1"
 OUTREACH_EVENTS = "kaa.outreach.events.v1"
 MEASURES_EVENTS = "kaa.measures.events.v1"
+RETENTION_EVENTS = "kaa.retention.events.v1"
 POPULATION_FEED = "kaa.feeds.population.v1"
 SS12000_FEED = "kaa.feeds.ss12000.v1"
 COMPLETIONS_FEED = "kaa.feeds.completions.v1"
 
-EVENT_TOPICS = (IDENTIFY_EVENTS, OUTREACH_EVENTS, MEASURES_EVENTS)
+EVENT_TOPICS = (IDENTIFY_EVENTS, OUTREACH_EVENTS, MEASURES_EVENTS, RETENTION_EVENTS)
 FEED_TOPICS = (POPULATION_FEED, SS12000_FEED, COMPLETIONS_FEED)
 FEED_BY_NAME = {
     "population": POPULATION_FEED,
@@ -25,14 +26,26 @@ def dead_letter_topic(topic: str) -> str:
 
 
 PARTITIONS = 6
+# Feeds carry personal data in the clear as the upstream registers deliver it. They are input, not
+# the event log (identify's events are, with the details sealed), so they are kept 30 days: long
+# enough to re-read after an incident, far shorter than any retention period of the register.
+FEED_RETENTION = {"retention.ms": str(30 * 24 * 3600 * 1000), "retention.bytes": "-1"}
 
 
 def all_topic_specs(partitions: int = PARTITIONS, prefix: str = "") -> list[TopicSpec]:
-    """Every topic of the platform, dead-letter topics included, all kept forever.
+    """Every topic of the platform, dead-letter topics included: the event topics kept forever,
+    the feed topics (and their dead letters) 30 days.
 
     Six partitions: a consumer group of 1, 2, 3 or 6 members gets an even share of every topic.
     """
-    names = [f"{prefix}{name}" for name in (*EVENT_TOPICS, *FEED_TOPICS)]
-    return [TopicSpec(name, partitions=partitions) for name in names] + [
-        TopicSpec(dead_letter_topic(name), partitions=1) for name in names
-    ]
+    events = [f"{prefix}{name}" for name in EVENT_TOPICS]
+    feeds = [f"{prefix}{name}" for name in FEED_TOPICS]
+    return (
+        [TopicSpec(name, partitions=partitions) for name in events]
+        + [TopicSpec(dead_letter_topic(name), partitions=1) for name in events]
+        + [TopicSpec(name, partitions=partitions, config=FEED_RETENTION) for name in feeds]
+        + [
+            TopicSpec(dead_letter_topic(name), partitions=1, config=FEED_RETENTION)
+            for name in feeds
+        ]
+    )

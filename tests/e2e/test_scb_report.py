@@ -528,3 +528,123 @@ def test_identity_reads_are_logged_and_protected_identities_need_a_grant(
             await conn.close()
 
     asyncio.run(tamper_with_the_log())
+
+
+def test_retention_shreds_personal_data_and_the_audit_survives(register_only: Deployment) -> None:
+    """Youth A left scope long enough ago; youth B is still in scope. After `kaa retention run`,
+    no PostgreSQL table and no Kafka topic holds A's personal data in the clear or in a form that
+    can be opened; the replay still shows A's record, redacted, with its dates, codes and actors."""
+    deployment = register_only
+    script = Script(deployment)
+    gone, kept = uuid.uuid4(), uuid.uuid4()
+    episode = script.identified(gone, "2023-09-01", "GY", "200402292384", date(2004, 2, 29))
+    script.attempt(gone, "2023-09-05", "reached")
+    script.left(gone, episode, "2024-02-29", "turned_20")
+    script.identified(kept, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
+    script.publish()
+    secrets = ("200402292384", "Storgatan 1")  # A's personnummer and street, as sealed
+    before = datetime.now(UTC)
+    coordinator = deployment.client("register", TENANT, "caseworker", "coordinator")
+    inspector = deployment.client("register", TENANT, "inspector")
+    try:
+        assert coordinator.get(f"/v1/youths/{gone}/identity").json()["state"] == "open"
+        ran = _kaa(deployment, "retention", "run")
+        assert ran.returncode == 0, ran.stderr
+        assert "1 youths due, 1 data keys destroyed, 1 PersonalDataPurged published" in ran.stdout
+        again = _kaa(deployment, "retention", "run")
+        assert again.returncode == 0
+        asyncio.run(deployment.drained())
+        assert "0 youths due" in _kaa(deployment, "retention", "run").stdout, "idempotent"
+
+        assert coordinator.get(f"/v1/youths/{gone}/identity").json() == {
+            "youth_id": str(gone), "state": "redacted", "personnummer": None, "given_name": None,
+            "family_name": None, "address": None, "protected": False,
+        }  # fmt: skip
+        assert coordinator.get(f"/v1/youths/{kept}/identity").json()["state"] == "open"
+        record = coordinator.get(f"/v1/youths/{gone}").json()
+        assert record["personal_data"] == "purged"
+        assert [(e["entered_on"], e["left_on"], e["left_reason"], e["entered_actor"])
+                for e in record["scope_episodes"]] == [
+            ("2023-09-01", "2024-02-29", "turned_20", "system:identify")
+        ]  # fmt: skip
+        assert [c["outcome"] for c in record["contacts"]] == ["reached"]
+
+        # The audit replay after the purge: the record, redacted; before it: the same record.
+        now = datetime.now(UTC).isoformat()
+        after = inspector.get(f"/v1/audit/youths/{gone}", params={"as_of": now}).json()["youth"]
+        assert after["personal_data"] == "purged"
+        assert after["scope_episodes"][0]["left_reason"] == "turned_20"
+        earlier = inspector.get(
+            f"/v1/audit/youths/{gone}", params={"as_of": before.isoformat()}
+        ).json()["youth"]
+        assert earlier["personal_data"] == "held"
+        assert earlier["contacts"] == after["contacts"]
+    finally:
+        coordinator.close()
+        inspector.close()
+
+    # The scans see everything: A's (pseudonymous) youth id is found in both places ...
+    assert asyncio.run(_scan_postgres(deployment.database_url, (str(gone),)))
+    assert asyncio.run(_scan_kafka(deployment, (str(gone),)))
+    # ... and nothing anywhere holds A's personal data in the clear (text, or bytes as hex) ...
+    found = asyncio.run(_scan_postgres(deployment.database_url, secrets))
+    assert found == [], f"plaintext personal data in PostgreSQL: {found}"
+    assert asyncio.run(_scan_kafka(deployment, secrets)) == []
+    # ... and the sealed copies that remain (the register's archive, the topics) cannot be opened.
+    assert asyncio.run(_key_of(deployment.database_url, gone)) is None
+    assert asyncio.run(_key_of(deployment.database_url, kept)) is not None
+
+
+async def _scan_postgres(database_url: str, needles: tuple[str, ...]) -> list[str]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' "
+            "AND table_schema NOT IN ('pg_catalog', 'information_schema')"
+        )
+        forms = [n for needle in needles for n in (needle, needle.encode().hex())]
+        found = []
+        for table in tables:
+            name = f'"{table["table_schema"]}"."{table["table_name"]}"'
+            text = await conn.fetchval(f"SELECT string_agg(t::text, E'\\n') FROM {name} t")  # noqa: S608
+            found += [f"{name}: {form}" for form in forms if text and form in text]
+        return found
+    finally:
+        await conn.close()
+
+
+async def _scan_kafka(deployment: Deployment, needles: tuple[str, ...]) -> list[str]:
+    from aiokafka import AIOKafkaConsumer
+
+    from shared.contracts.topics import all_topic_specs
+    from shared.messaging import partitions_of, stop_consumer
+
+    names = [s.name for s in all_topic_specs(prefix=deployment.namespace)]
+    partitions = await partitions_of(deployment.bootstrap_servers, names)
+    consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap_servers)
+    await consumer.start()
+    found = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    raw = (record.key or b"") + (record.value or b"")
+                    found += [f"{tp.topic}: {n}" for n in needles if n.encode() in raw]
+        return found
+    finally:
+        await stop_consumer(consumer)
+
+
+async def _key_of(database_url: str, youth: uuid.UUID) -> bytes | None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        value = await conn.fetchval(
+            "SELECT wrapped FROM keyring.youth_keys WHERE youth_id = $1", youth
+        )
+        return bytes(value) if value is not None else None
+    finally:
+        await conn.close()
