@@ -101,10 +101,16 @@ async def raw_postgres(database_url: str, rows: int) -> float:
         await conn.close()
 
 
-def end_to_end(infrastructure: Infrastructure, youths: int, workdir: Path) -> dict[str, float]:
+def end_to_end(
+    infrastructure: Infrastructure,
+    youths: int,
+    workdir: Path,
+    extra_env: dict[str, str] | None = None,
+    name: str = "bench-pipeline",
+) -> dict[str, float]:
     today = date.today()
     deployment = Deployment(
-        name="bench-pipeline",
+        name=name,
         bootstrap_servers=infrastructure.bootstrap_servers(),
         admin_database_url=infrastructure.database_url(),
         logs_dir=infrastructure.settings.logs_dir / "bench",
@@ -114,7 +120,7 @@ def end_to_end(infrastructure: Infrastructure, youths: int, workdir: Path) -> di
     feeds = generate(youths, "0180", seed=20000, out=workdir, today=today)
     records = feeds.population_records + feeds.ss12000_records
     asyncio.run(deployment.reset())
-    deployment.start(dict(os.environ))
+    deployment.start(dict(os.environ) | (extra_env or {}))
     try:
         started = time.monotonic()
         asyncio.run(deployment.load("ss12000", feeds.ss12000))

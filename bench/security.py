@@ -21,11 +21,11 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import TypeAdapter
 
 from bench.pipeline import commit, end_to_end
@@ -37,8 +37,6 @@ from shared.crypto import TenantKeys, new_data_key
 from shared.deployment import Deployment
 from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
-from shared.runtime import idempotent_producer
-from shared.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "security.json"
@@ -122,14 +120,11 @@ async def retention_run(
                 columns=["tenant", "youth_id", "wrapped"],
             )  # fmt: skip
             await conn.execute("ANALYZE")
-        env = deployment.env(dict(os.environ))
-        settings = ServiceSettings(**{k: v for k, v in env.items() if k.startswith("KAA_")} | {
-            "KAFKA_BOOTSTRAP_SERVERS": deployment.bootstrap_servers,
-            "DATABASE_URL": deployment.database_url,
-        })  # fmt: skip
-        producer = idempotent_producer(settings)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=deployment.bootstrap_servers, enable_idempotence=True, acks="all"
+        )
         await producer.start()
-        topic = settings.topic(RETENTION_EVENTS)
+        topic = f"{deployment.namespace}{RETENTION_EVENTS}"
         try:
             started = time.perf_counter()
             result = await retention.run(pool, producer, topic, ["0180"], today)
@@ -145,7 +140,9 @@ async def retention_run(
             purged = await conn.fetchval("SELECT count(*) FROM youths WHERE purged_at IS NOT NULL")
             left_identities = await conn.fetchval("SELECT count(*) FROM identities")
             keys_left = await conn.fetchval("SELECT count(*) FROM keyring.youth_keys")
-        assert purged == due and left_identities == youths - due and keys_left == youths - due
+        assert purged == due, purged
+        assert left_identities == youths - due, left_identities
+        assert keys_left == youths - due, keys_left
         return {
             "retention_youths": youths,
             "retention_youths_purged": result.due,
@@ -209,5 +206,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = timedelta
     main()

@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.auth import TokenVerifier
@@ -84,6 +84,11 @@ class ServiceSettings(BaseSettings):
         description="Per-kommunkod overrides of the scope policy as JSON, e.g. "
         '{"0180": {"adult_education_keeps_in_scope": false}}',
     )
+    personal_data: Literal["sealed", "unsealed-benchmark-only"] = Field(
+        default="sealed",
+        description="Personal details are sealed per youth; unsealed only to measure what sealing "
+        "costs, in a benchmark namespace (bench-…).",
+    )
     retention_days: dict[str, int] = Field(
         default_factory=dict,
         description="Per-kommunkod retention of personal data after a youth left scope, in days, "
@@ -102,6 +107,14 @@ class ServiceSettings(BaseSettings):
     )
     batch_size: int = Field(default=500, ge=1, le=10000)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _sealed_outside_benchmarks(self) -> ServiceSettings:
+        if self.personal_data != "sealed" and not self.namespace.startswith("bench-"):
+            raise ValueError(
+                "personal_data: unsealed personal data is for benchmarks only (namespace bench-…)"
+            )
+        return self
 
     def token_verifier(self) -> TokenVerifier:
         return TokenVerifier(

@@ -67,6 +67,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 pseudonym_key=settings.pseudonym_key.get_secret_value(),
                 served=served,
                 master_key=settings.master_key.get_secret_value(),
+                seal_personal_data=settings.personal_data == "sealed",
             )
         )
         producer = idempotent_producer(settings)

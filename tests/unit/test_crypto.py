@@ -85,3 +85,22 @@ def test_key_cache_is_bounded_and_reports_what_it_lacks() -> None:
     assert cache.missing([("0180", first), ("0180", third)]) == [("0180", first)]
     cache.drop("0180", third)
     assert cache.get("0180", third) is None
+
+
+def test_personal_data_goes_unsealed_only_in_a_benchmark_namespace() -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import ServiceSettings
+
+    common: dict[str, str] = {
+        "kafka_bootstrap_servers": "127.0.0.1:9",
+        "database_url": "postgresql://x:y@127.0.0.1:9/x",
+        "token_secret": "t" * 32,
+        "pseudonym_key": "p" * 32,
+        "master_key": "m" * 32,
+        "personal_data": "unsealed-benchmark-only",
+    }
+    with pytest.raises(ValidationError, match="personal_data: unsealed personal data is for"):
+        ServiceSettings.model_validate(common | {"namespace": "demo."})
+    benchmark = ServiceSettings.model_validate(common | {"namespace": "bench-x."})
+    assert benchmark.personal_data == "unsealed-benchmark-only"
