@@ -106,6 +106,9 @@ class ServiceSettings(BaseSettings):
         default=None, description="Fixed 'today' for scope decisions (demos and tests only)."
     )
     batch_size: int = Field(default=500, ge=1, le=10000)
+    max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest request body a service accepts (413)."
+    )
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -331,6 +331,13 @@ def identity_routes(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
             )
+        if found.state == "tampered":
+            await logged(request, caller, [youth_id], purpose, "identity refused: tampered")
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                "personal_details: the sealed details fail authentication (tampered or not this "
+                "youth's); refused, and the incident is logged",
+            )
         details = found.details
         if details is not None and details.protected and PROTECTED_GRANT not in caller.grants:
             await logged(request, caller, [youth_id], purpose, "identity refused: protected")

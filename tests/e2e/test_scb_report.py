@@ -648,3 +648,57 @@ async def _key_of(database_url: str, youth: uuid.UUID) -> bytes | None:
         return bytes(value) if value is not None else None
     finally:
         await conn.close()
+
+
+def test_tampered_ciphertext_and_injection_strings_are_refused(register_only: Deployment) -> None:
+    deployment = register_only
+    script = Script(deployment)
+    youth, other = uuid.uuid4(), uuid.uuid4()
+    script.identified(youth, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
+    script.identified(other, "2026-01-20", "GY", "200605102417", date(2006, 5, 10))
+    script.publish()
+
+    async def tamper() -> None:
+        conn = await asyncpg.connect(deployment.database_url)
+        try:
+            sealed = await conn.fetchval(
+                "SELECT personal_details FROM register.identities WHERE youth_id = $1", youth
+            )
+            flipped = sealed[:40] + ("B" if sealed[40] != "B" else "C") + sealed[41:]
+            await conn.execute(
+                "UPDATE register.identities SET personal_details = $2 WHERE youth_id = $1",
+                youth, flipped,
+            )  # fmt: skip
+        finally:
+            await conn.close()
+
+    asyncio.run(tamper())
+    caseworker = deployment.client("register", TENANT, "caseworker")
+    inspector = deployment.client("register", TENANT, "inspector")
+    try:
+        refused = caseworker.get(f"/v1/youths/{youth}/identity")
+        assert refused.status_code == 409
+        assert "fail authentication" in refused.json()["detail"]
+        assert caseworker.get(f"/v1/youths/{other}/identity").json()["state"] == "open"
+        log = inspector.get("/v1/access-log", params={"youth_id": str(youth)}).json()["items"]
+        assert [e["what"] for e in log] == ["identity refused: tampered"]
+
+        # SQL injection in every filter: refused as invalid, or taken as a value; nothing leaks.
+        attack = "0180' OR '1'='1"
+        for name in ("status", "in_scope_on", "occupation", "currency_days", "contacted",
+                     "contacted_from", "contacted_to", "measure_type", "assignee", "sort",
+                     "order", "limit", "offset"):  # fmt: skip
+            response = caseworker.get("/v1/youths", params={name: attack})
+            assert response.status_code in (200, 422), (name, response.status_code)
+            if response.status_code == 200:
+                assert response.json()["total"] == 0, name
+            else:
+                assert attack not in response.text, "the value is never echoed"
+        for path, name in (("/v1/quality", "period"), ("/v1/access-log", "youth_id"),
+                           ("/v1/access-log", "since")):  # fmt: skip
+            client = inspector if path == "/v1/access-log" else caseworker
+            assert client.get(path, params={name: attack}).status_code == 422, (path, name)
+        assert caseworker.get("/v1/summary").json()["known"] == 2, "the tables are intact"
+    finally:
+        caseworker.close()
+        inspector.close()

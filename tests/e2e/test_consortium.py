@@ -1,0 +1,97 @@
+"""Two municipalities of one consortium on one deployment: a youth who moves between them.
+
+The move ends the first municipality's episode and starts the second's under a new youth id; the
+second municipality gets no access to the first one's episode, casework or identity read (DOMAIN.md
+section 7: no hand-over of documentation without consent). Runs the four services end to end, so
+the personal details also travel sealed from the population feed to the register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from shared.contracts.topics import POPULATION_FEED
+from shared.deployment import Deployment
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import new_deployment
+from tests.e2e.test_bad_input_and_republication import population_line, produce
+
+NUMBER = "200801011230"  # 18 on the tests' TODAY, not enrolled: in scope where folkbokförd
+
+
+@pytest.fixture
+def consortium(infra: RunningInfra) -> Iterator[Deployment]:
+    made = new_deployment(infra)
+    made.tenants = ("0180", "0181")
+    asyncio.run(made.reset())
+    made.start(dict(os.environ))
+    try:
+        yield made
+    finally:
+        made.stop()
+        asyncio.run(made.drop())
+
+
+def publish(deployment: Deployment, *lines: bytes) -> None:
+    topic = f"{deployment.namespace}{POPULATION_FEED}"
+    asyncio.run(produce(deployment.bootstrap_servers, topic, list(lines)))
+    asyncio.run(deployment.drained())
+
+
+def test_a_move_gives_the_new_municipality_no_access_to_the_old_episode(
+    consortium: Deployment,
+) -> None:
+    deployment = consortium
+    publish(deployment, population_line(NUMBER, effective="2026-01-15"))
+    with deployment.client("register", "0180", "caseworker") as stockholm:
+        [first] = stockholm.get("/v1/youths").json()["items"]
+        old = first["youth_id"]
+        who = stockholm.get(f"/v1/youths/{old}/identity").json()
+        assert (who["state"], who["personnummer"], who["family_name"]) == (
+            "open", NUMBER, "Testsson",
+        ), "the details reached the register sealed, and open for the municipality"  # fmt: skip
+    with deployment.client("outreach", "0180", "caseworker") as outreach:
+        attempt = {"channel": "phone", "outcome": "reached",
+                   "attempted_at": "2026-01-20T10:00:00+01:00"}  # fmt: skip
+        assert outreach.post(f"/v1/youths/{old}/contact-attempts", json=attempt).status_code == 201
+    asyncio.run(deployment.drained())
+
+    publish(
+        deployment,
+        population_line(NUMBER, tenant="0180", kommunkod="0181", change="moved_out",
+                        effective="2026-02-01"),
+        population_line(NUMBER, tenant="0181", kommunkod="0181", change="moved_in",
+                        effective="2026-02-01"),
+    )  # fmt: skip
+    with deployment.client("register", "0180", "caseworker") as stockholm:
+        before = stockholm.get(f"/v1/youths/{old}").json()
+        assert (before["status"], before["scope_episodes"][0]["left_reason"]) == (
+            "out_of_scope", "moved_out",
+        )  # fmt: skip
+    with (
+        deployment.client("register", "0181", "caseworker", "coordinator") as register,
+        deployment.client("outreach", "0181", "caseworker") as outreach,
+        deployment.client("measures", "0181", "caseworker") as measures,
+    ):
+        [second] = register.get("/v1/youths").json()["items"]
+        new = second["youth_id"]
+        assert new != old, "a municipality's youth id is its own"
+        for response in (
+            register.get(f"/v1/youths/{old}"),
+            register.get(f"/v1/youths/{old}/identity"),
+            outreach.get(f"/v1/youths/{old}/case"),
+            outreach.post(f"/v1/youths/{old}/contact-attempts", json=attempt),
+            measures.get(f"/v1/youths/{old}/measures"),
+        ):
+            assert response.status_code == 404, response.text
+        mine = register.get(f"/v1/youths/{new}").json()
+        assert mine["contacts"] == [], "the first municipality's casework does not follow"
+        assert [e["left_on"] for e in mine["scope_episodes"]] == [None]
+        assert register.get(f"/v1/youths/{new}/identity").json()["personnummer"] == NUMBER
+    with deployment.client("register", "0181", "inspector") as inspector:
+        log = inspector.get("/v1/access-log").json()["items"]
+        assert {e["youth_id"] for e in log} == {new}, "the other municipality's reads stay there"
