@@ -88,12 +88,22 @@ class Person(Aggregate):
                 if newer or (same and not details_changed):
                     return False
         youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
+        sealed = seal(uuid.UUID(youth_id))
         self._population_recorded(
             kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
-            registered_in_sweden_on, record_id, tenant, youth_id, seal(uuid.UUID(youth_id)),
-            details_digest,
+            registered_in_sweden_on, record_id, tenant, youth_id, sealed, details_digest,
         )  # fmt: skip
+        if details_changed and tenant in self.open_episodes:
+            # The municipality already has the youth in scope (entered perhaps on another
+            # municipality's report of a move): it receives the details it now holds.
+            self._details_announced(tenant, youth_id, sealed, record_id)
         return True
+
+    @event("DetailsAnnounced")
+    def _details_announced(
+        self, tenant: str, youth_id: str, personal_details: str, record_id: uuid.UUID
+    ) -> None:
+        pass
 
     @event("PopulationRecorded")
     def _population_recorded(

@@ -10,6 +10,7 @@ from services.identify.domain import Person
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     AbsenceReported,
+    PersonalDetailsRecorded,
     SchoolNotificationReceived,
     YouthIdentified,
     YouthLeftScope,
@@ -34,6 +35,7 @@ def _envelope(domain_event: Any, part: str = "") -> dict[str, Any]:
 
 RELAYED: tuple[type[Any], ...] = (
     Person.ScopeEntered,  # type: ignore[attr-defined]
+    Person.DetailsAnnounced,  # type: ignore[attr-defined]
     Person.ScopeLeft,  # type: ignore[attr-defined]
     Person.SchoolNotificationReceived,  # type: ignore[attr-defined]
 )
@@ -54,6 +56,15 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             facts=domain_event.facts,
             school_background=getattr(domain_event, "school_background", None),
             personal_details=getattr(domain_event, "personal_details", None),
+        )
+    if isinstance(domain_event, Person.DetailsAnnounced):  # type: ignore[attr-defined]
+        return PersonalDetailsRecorded(
+            **_envelope(domain_event),
+            occurred_at=domain_event.timestamp,
+            actor="feed:population",
+            correlation_id=domain_event.record_id,
+            causation_id=domain_event.record_id,
+            personal_details=domain_event.personal_details,
         )
     if isinstance(domain_event, Person.ScopeLeft):  # type: ignore[attr-defined]
         return YouthLeftScope(

@@ -33,6 +33,7 @@ from shared.contracts.events import (
     ObjectionRecorded,
     OccupationRecorded,
     PersonalDataPurged,
+    PersonalDetailsRecorded,
     YouthIdentified,
     YouthInformed,
     YouthLeftScope,
@@ -471,7 +472,7 @@ async def apply_events(conn: Connection, events: list[AnyEvent]) -> None:
         await _apply_group(conn, kind, grouped[kind])
 
 
-_ORDER: dict[type, int] = {YouthIdentified: 0, YouthLeftScope: 1}
+_ORDER: dict[type, int] = {YouthIdentified: 0, YouthLeftScope: 1, PersonalDetailsRecorded: 2}
 
 
 async def _bulk(conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -590,6 +591,13 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor)
              for e in cast(list[ObjectionRecorded], batch)],
         )  # fmt: skip
+    elif kind is PersonalDetailsRecorded:
+        details = sorted(
+            ((e.tenant, e.youth_id, e.personal_details, e.recorded_at)
+             for e in cast(list[PersonalDetailsRecorded], batch)),
+            key=lambda row: row[3],
+        )  # fmt: skip
+        await _bulk(conn, _IDENTITY, _last_per_youth(details))
     elif kind is PersonalDataPurged:
         purged = cast(list[PersonalDataPurged], batch)
         await _bulk(conn, _PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in purged])

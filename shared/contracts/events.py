@@ -75,6 +75,16 @@ class PersonalDetails(BaseModel):
     PURPOSE: ClassVar[str] = "personal-details"
 
 
+class PersonalDetailsRecorded(IntegrationEvent):
+    """The municipality received new personal details of a youth in its scope (a move, a new
+    address); sealed with the youth's data key like those of `YouthIdentified`."""
+
+    topic = topics.IDENTIFY_EVENTS
+    event_type: Literal["PersonalDetailsRecorded"] = "PersonalDetailsRecorded"
+    schema_version: Literal[1] = 1
+    personal_details: str
+
+
 class YouthLeftScope(IntegrationEvent):
     """The activity responsibility ended for the youth (the scope episode closes)."""
 
@@ -321,6 +331,7 @@ class PersonalDataPurged(IntegrationEvent):
 
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     YouthIdentified,
+    PersonalDetailsRecorded,
     YouthLeftScope,
     SchoolNotificationReceived,
     AbsenceReported,
@@ -344,6 +355,7 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
 AnyEvent = Annotated[
     YouthIdentified
     | YouthLeftScope
+    | PersonalDetailsRecorded
     | SchoolNotificationReceived
     | AbsenceReported
     | ContactAttempted

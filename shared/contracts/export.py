@@ -18,6 +18,7 @@ from shared.contracts.events import (
     ContactAttempted,
     MeasureOffered,
     PersonalDataPurged,
+    PersonalDetailsRecorded,
     SchoolNotificationReceived,
     YouthIdentified,
     YouthLeftScope,
@@ -39,6 +40,7 @@ TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
     topics.COMPLETIONS_FEED: [CompletionFeedMessage],
     topics.IDENTIFY_EVENTS: [
         YouthIdentified,
+        PersonalDetailsRecorded,
         YouthLeftScope,
         SchoolNotificationReceived,
         AbsenceReported,

@@ -237,3 +237,25 @@ def test_any_delivery_order_that_respects_source_timestamps_gives_the_same_final
             correlation_id=uuid.uuid4(),
         )
     assert first.open_episodes.keys() == second.open_episodes.keys()
+
+
+def test_new_details_of_a_youth_in_scope_are_announced_sealed_and_the_same_ones_are_not() -> None:
+    person = Person("key-details")
+    population(person)
+    evaluate(person)
+    youth_id = person.youth_ids["0180"]
+    person.collect_events()
+
+    def record(digest: str, effective: date) -> list[Any]:
+        person.record_population(
+            kommunkod="0180", birth_date=BORN, protected=False, change_type="address_changed",
+            effective_date=effective, observed_at=NOON, registered_in_sweden_on=None,
+            record_id=uuid.uuid4(), tenant="0180", details_digest=digest,
+            seal=lambda y: f"sealed {digest} for {y}",
+        )  # fmt: skip
+        return [e for e in person.collect_events() if type(e).__name__ == "DetailsAnnounced"]
+
+    [announced] = record("a new address", date(2026, 2, 1))
+    assert announced.personal_details == f"sealed a new address for {youth_id}"
+    assert announced.youth_id == youth_id
+    assert record("a new address", date(2026, 2, 1)) == [], "the same record again: nothing"
