@@ -14,8 +14,6 @@ Writes bench/results/register.json. Figures are noisy on a shared machine: read 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import sys
 import time
 import uuid
@@ -26,7 +24,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.pipeline import commit
+from bench.pipeline import write_result
 from services.register.projection import create_pool, create_tables
 from services.register.rebuild import rebuild
 from services.register.replay import replay
@@ -205,16 +203,7 @@ def main() -> None:
         figures = asyncio.run(run(deployment, target))
     finally:
         asyncio.run(deployment.drop())
-    result = {
-        "benchmark": "register",
-        "commit": commit(),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        **figures,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, "register", figures)
 
 
 if __name__ == "__main__":

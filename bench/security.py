@@ -15,8 +15,6 @@ Writes bench/results/security.json. Figures are noisy on a shared machine: read 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import TypeAdapter
 
-from bench.pipeline import commit, end_to_end
+from bench.pipeline import end_to_end, write_result
 from services.register import retention
 from services.register.projection import apply_events, create_pool, create_tables
 from shared.contracts.events import AnyEvent, PersonalDataPurged
@@ -193,16 +191,7 @@ def main() -> None:
     figures = pipeline(infrastructure, youths)
     say("retention ...")
     figures |= asyncio.run(retention_run(infrastructure))
-    result = {
-        "benchmark": "security",
-        "commit": commit(),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cpu_count": os.cpu_count(),
-        **figures,
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, "security", figures)
 
 
 if __name__ == "__main__":

@@ -538,10 +538,12 @@ scb_app = typer.Typer(help="The half-year report to SCB.", no_args_is_help=True)
 app.add_typer(scb_app, name="scb")
 
 
-def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any]:
+def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any, Any]:
+    """Settings, the half-year, today and the tenant keys of an SCB command (or a clear exit)."""
     from datetime import date
 
     from services.register.quality import half_year
+    from shared.crypto import TenantKeys
 
     settings = _service_settings()
     _check_served(settings, tenant)
@@ -554,7 +556,7 @@ def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any]:
     if half.start > today:
         typer.echo(f"kaa: error: period: {period} has not begun", err=True)
         raise typer.Exit(code=2)
-    return settings, half, today
+    return settings, half, today, TenantKeys(settings.master_key.get_secret_value())
 
 
 def _with_register(settings: ServiceSettings, work: Callable[[Any], Any]) -> Any:
@@ -591,10 +593,8 @@ def scb_export(
     import getpass
 
     from services.register import scb
-    from shared.crypto import TenantKeys
 
-    settings, half, today = _scb_context(tenant, period)
-    keys = TenantKeys(settings.master_key.get_secret_value())
+    settings, half, today, keys = _scb_context(tenant, period)
 
     async def work(pool: Any) -> tuple[Any, dict[str, Any] | None]:
         report = await scb.build(pool, keys, tenant, half, today)
@@ -628,10 +628,8 @@ def scb_check(
 ) -> None:
     """The validation report only (nothing written or recorded; exit 1 with errors)."""
     from services.register import scb
-    from shared.crypto import TenantKeys
 
-    settings, half, today = _scb_context(tenant, period)
-    keys = TenantKeys(settings.master_key.get_secret_value())
+    settings, half, today, keys = _scb_context(tenant, period)
     report = _with_register(settings, lambda pool: scb.build(pool, keys, tenant, half, today))
     typer.echo(report.text(), nl=False)
     if report.errors:
@@ -647,10 +645,8 @@ def scb_status(
     import json
 
     from services.register import scb
-    from shared.crypto import TenantKeys
 
-    settings, half, today = _scb_context(tenant, period)
-    keys = TenantKeys(settings.master_key.get_secret_value())
+    settings, half, today, keys = _scb_context(tenant, period)
     state = _with_register(settings, lambda pool: scb.history(pool, keys, tenant, half, today))
     typer.echo(json.dumps(state, indent=2, default=str))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,13 +29,27 @@ def new_deployment(infra: RunningInfra, batch_size: int = 500) -> Deployment:
     )
 
 
-@pytest.fixture
-def deployment(infra: RunningInfra) -> Iterator[Deployment]:
+@contextlib.contextmanager
+def running(
+    infra: RunningInfra,
+    tenants: tuple[str, ...] = ("0180",),
+    today: date = TODAY,
+    services: list[str] | None = None,
+) -> Iterator[Deployment]:
+    """A fresh deployment with its services started, dropped afterwards."""
     made = new_deployment(infra)
+    made.tenants = tenants
+    made.today = today
     asyncio.run(made.reset())
-    made.start(dict(os.environ))
+    made.start(dict(os.environ), services)
     try:
         yield made
     finally:
         made.stop()
         asyncio.run(made.drop())
+
+
+@pytest.fixture
+def deployment(infra: RunningInfra) -> Iterator[Deployment]:
+    with running(infra) as made:
+        yield made

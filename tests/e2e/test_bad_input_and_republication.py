@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ from shared.eventstore import eventsourcing_env
 from shared.messaging import partitions_of, stop_consumer
 from shared.messaging.relay import OutboxRelay
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import TODAY, new_deployment
+from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_pipeline import load_municipality
 
 GOOD_NUMBER = "200801011230"  # 17 on TODAY
@@ -85,15 +84,8 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, dict[
 
 @pytest.fixture
 def two_tenant_deployment(infra: RunningInfra) -> Iterator[Deployment]:
-    made = new_deployment(infra)
-    made.tenants = ("0180", "1480")
-    asyncio.run(made.reset())
-    made.start(dict(os.environ))
-    try:
+    with running(infra, tenants=("0180", "1480")) as made:
         yield made
-    finally:
-        made.stop()
-        asyncio.run(made.drop())
 
 
 def test_each_kind_of_bad_input_is_dead_lettered_and_the_line_keeps_running(

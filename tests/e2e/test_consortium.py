@@ -9,7 +9,6 @@ the personal details also travel sealed from the population feed to the register
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from shared.contracts.topics import POPULATION_FEED
 from shared.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import new_deployment
+from tests.e2e.conftest import running
 from tests.e2e.test_bad_input_and_republication import population_line, produce
 
 NUMBER = "200801011230"  # 18 on the tests' TODAY, not enrolled: in scope where folkbokförd
@@ -25,15 +24,8 @@ NUMBER = "200801011230"  # 18 on the tests' TODAY, not enrolled: in scope where 
 
 @pytest.fixture
 def consortium(infra: RunningInfra) -> Iterator[Deployment]:
-    made = new_deployment(infra)
-    made.tenants = ("0180", "0181")
-    asyncio.run(made.reset())
-    made.start(dict(os.environ))
-    try:
+    with running(infra, tenants=("0180", "0181")) as made:
         yield made
-    finally:
-        made.stop()
-        asyncio.run(made.drop())
 
 
 def publish(deployment: Deployment, *lines: bytes) -> None:

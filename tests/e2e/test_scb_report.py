@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from shared.contracts.events import (
 from shared.crypto import TenantKeys, new_data_key, seal
 from shared.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import new_deployment
+from tests.e2e.conftest import running
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "scb-0180-2026H1.txt"
 TODAY = date(2026, 7, 15)  # the half-year has closed
@@ -213,17 +214,9 @@ async def _publish(
 
 
 @pytest.fixture
-def register_only(infra: RunningInfra) -> Any:
-    made = new_deployment(infra)
-    made.today = TODAY
-    made.tenants = (TENANT, "0181")
-    asyncio.run(made.reset())
-    made.start(dict(os.environ), ["register"])
-    try:
+def register_only(infra: RunningInfra) -> Iterator[Deployment]:
+    with running(infra, tenants=(TENANT, "0181"), today=TODAY, services=["register"]) as made:
         yield made
-    finally:
-        made.stop()
-        asyncio.run(made.drop())
 
 
 def test_the_scripted_half_year_gives_the_golden_scb_file(
