@@ -76,13 +76,6 @@ async def create(conn: Connection) -> None:
     await conn.execute(DDL)
 
 
-async def grant_writing(conn: Connection, role: str) -> None:
-    escaped = '"' + role.replace('"', '""') + '"'
-    await conn.execute(f"GRANT USAGE ON SCHEMA access_log TO {escaped}")
-    await conn.execute(f"GRANT SELECT, INSERT ON access_log.entries TO {escaped}")
-    await conn.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA access_log TO {escaped}")
-
-
 async def record(conn: Connection, access: Access, youth_ids: Sequence[uuid.UUID]) -> None:
     """One entry per youth read (in the caller's transaction when `conn` is in one)."""
     if youth_ids:

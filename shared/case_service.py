@@ -30,6 +30,7 @@ from shared.cases import (
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS
 from shared.eventstore import ensure_schema, eventsourcing_env
+from shared.isolation import reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import parser
@@ -140,8 +141,9 @@ def add_refusal_handlers(app: FastAPI) -> None:
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """The read pool's connections hold no session state (no LISTEN, locks or settings), so a
-    connection goes back to the pool as it is instead of being reset: a round trip per request."""
+    """The read pool's connections hold no session state but the municipality, which is set anew
+    on every acquire (`TenantScoped`), so a connection goes back to the pool as it is instead of
+    being reset: a round trip per request."""
 
 
 def create_case_service(
@@ -174,7 +176,28 @@ def create_case_service(
         def apply_batch(messages: list[Any], topic: str, partition: int, offset: int) -> None:
             handlers[topic](messages, topic, partition, offset)
 
-        pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10, reset=_keep_session)
+        # The read tables are read as a role row-level security applies to (shared/isolation.py).
+        read_tables = [f"{name}.{table}" for table in application.read_tables]
+        owner = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+        try:
+            given = settings.reader_database_url
+            pool = (
+                await reader_pool(
+                    owner,
+                    database_url,
+                    given.get_secret_value() if given else None,
+                    settings.master_key.get_secret_value(),
+                    name,
+                    readable=read_tables,
+                    min_size=2,
+                    max_size=10,
+                    reset=_keep_session,
+                )
+                if read_tables
+                else await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+            )
+        finally:
+            await owner.close()
         consumer = ExactlyOnceConsumer[AnyEvent](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.{name}",

@@ -261,6 +261,9 @@ class CommandQueue:
 class CaseApplication(KafkaFedApplication):
     """An event store of youth cases, fed with identify's events, commanded over HTTP."""
 
+    # Read tables (in the service's schema) the query API reads, under row-level security.
+    read_tables: tuple[str, ...] = ()
+
     case_class: type[ScopedYouthCase] = ScopedYouthCase
     rule_book: ClassVar[dict[str, Rule]] = {}
 

@@ -99,7 +99,7 @@ class Deployment:
         conn = await asyncpg.connect(self.admin_database_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            # Roles the services made for this database (the register's reader).
+            # Roles the services made for this database (their readers).
             for (role,) in await conn.fetch(
                 "SELECT rolname FROM pg_roles WHERE rolname LIKE $1", f"{self.database}\\_%"
             ):

@@ -63,6 +63,8 @@ RULE_BOOK = {
 
 
 class OutreachApplication(CaseApplication):
+    read_tables = ("cases", "follow_ups")
+
     case_class = OutreachCase
     rule_book = RULE_BOOK
 

@@ -22,6 +22,7 @@ from shared.case_http import rules_routes
 from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
 from shared.codelists import code_list
 from shared.contracts.events import ContactChannel, ContactOutcome, OccupationTense
+from shared.isolation import TenantScoped
 
 ClientId = Field(
     default=None, description="Client-chosen id; repeating a request with it records it once."
@@ -256,7 +257,11 @@ def routes(context: CaseRoutes) -> APIRouter:
         return WorklistCounts(
             today=today,
             open=await counts(
-                request.app.state.pool, request.app.state.schema, caller.tenant, today, rules
+                TenantScoped(request.app.state.pool, caller.tenant),
+                request.app.state.schema,
+                caller.tenant,
+                today,
+                rules,
             ),
         )
 
@@ -280,7 +285,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         application = application_of(request)
         rules = await rules_of(application, caller.tenant)
         total, items = await worklist(
-            request.app.state.pool,
+            TenantScoped(request.app.state.pool, caller.tenant),
             request.app.state.schema,
             caller.tenant,
             name,

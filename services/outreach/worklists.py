@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from shared.isolation import TenantScoped
 from shared.workdays import add_working_days, working_days_between
 
 ListName = Literal["first_contact", "recontact", "stale_occupation", "turning_20", "follow_up"]
@@ -103,7 +104,7 @@ _RULE_OF = {
 
 
 async def worklist(
-    pool: asyncpg.Pool,
+    pool: asyncpg.Pool | TenantScoped,
     schema: str,
     tenant: str,
     name: ListName,
@@ -227,7 +228,7 @@ def contact_clock(row: Any, today: date, rules: dict[str, int]) -> dict[str, Any
 
 
 async def counts(
-    pool: asyncpg.Pool, schema: str, tenant: str, today: date, rules: dict[str, int]
+    pool: asyncpg.Pool | TenantScoped, schema: str, tenant: str, today: date, rules: dict[str, int]
 ) -> dict[str, int]:
     return {
         name: (await worklist(pool, schema, tenant, name, today, rules, limit=0))[0]

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -16,10 +15,9 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
-from services.register import retention
-from services.register.access import protect, reader_password, reader_role, reader_url
+from services.register import access, retention
 from services.register.http import identity_routes, routes, scb_routes
-from services.register.projection import RegisterProjection, create_pool, create_tables
+from services.register.projection import SCHEMA, RegisterProjection, create_pool, create_tables
 from services.register.replay import replay
 from services.register.scb import create_export_log
 from shared import access_log
@@ -27,6 +25,7 @@ from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS, RETENTION_EVENTS
 from shared.crypto import TenantKeys
+from shared.isolation import reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.parsing import parser
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
@@ -40,20 +39,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=8)
         await create_tables(pool)
         await create_export_log(pool)
-        # The query API reads as a role row-level security applies to (access.py).
-        given = settings.reader_database_url
-        url = settings.database_url.get_secret_value()
-        if given is not None:
-            reader_dsn = given.get_secret_value()
-            await protect(pool, urlsplit(reader_dsn).username or "", None)
-        else:
-            role = reader_role(url)
-            password = reader_password(settings.master_key.get_secret_value(), role)
-            await protect(pool, role, password)
-            reader_dsn = reader_url(url, role, password)
         await access_log.create(pool)
-        await access_log.grant_writing(pool, urlsplit(reader_dsn).username or "")
-        app.state.reader = await create_pool(reader_dsn, min_size=1, max_size=8)
+        # The query API reads as a role row-level security applies to (shared/isolation.py).
+        given = settings.reader_database_url
+        app.state.reader = await reader_pool(
+            pool, settings.database_url.get_secret_value(),
+            given.get_secret_value() if given else None, settings.master_key.get_secret_value(),
+            access.SERVICE, readable=access.READABLE, writable=access.WRITABLE,
+            min_size=1, max_size=8, server_settings={"search_path": SCHEMA},
+        )  # fmt: skip
         producer = idempotent_producer(settings)
         await producer.start()
         consumer = ExactlyOnceConsumer[AnyEvent](

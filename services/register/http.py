@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from pydantic import BaseModel
 
 from services.register import quality, queries, scb
-from services.register.access import TenantScoped
 from services.register.identity import identities
 from shared import access_log
 from shared.auth import Principal
 from shared.crypto import TenantKeys
+from shared.isolation import TenantScoped
 
 
 class YouthRow(BaseModel):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import asyncpg
 import pytest
 
 from shared.contracts.topics import POPULATION_FEED
 from shared.deployment import Deployment
+from shared.isolation import reader_password, reader_role, reader_url
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import running
 from tests.e2e.test_bad_input_and_republication import population_line, produce
@@ -87,3 +89,36 @@ def test_a_move_gives_the_new_municipality_no_access_to_the_old_episode(
     with deployment.client("register", "0181", "inspector") as inspector:
         log = inspector.get("/v1/access-log").json()["items"]
         assert {e["youth_id"] for e in log} == {new}, "the other municipality's reads stay there"
+
+
+def test_outreach_worklists_are_read_under_row_level_security(consortium: Deployment) -> None:
+    deployment = consortium
+    publish(
+        deployment,
+        population_line(NUMBER, effective="2026-01-15"),
+        population_line("200802021238", tenant="0181", kommunkod="0181", effective="2026-01-15"),
+    )
+    firsts = {}
+    for tenant in ("0180", "0181"):
+        with deployment.client("outreach", tenant, "caseworker") as outreach:
+            items = outreach.get("/v1/worklists/first_contact").json()["items"]
+            firsts[tenant] = {i["youth_id"] for i in items}
+    assert len(firsts["0180"]) == len(firsts["0181"]) == 1
+    assert firsts["0180"].isdisjoint(firsts["0181"])
+
+    async def raw(tenant: str | None) -> list[str]:
+        role = reader_role(deployment.database_url, "outreach")
+        url = reader_url(
+            deployment.database_url, role, reader_password(deployment.master_key, role)
+        )
+        conn = await asyncpg.connect(url)
+        try:
+            if tenant is not None:
+                await conn.execute("SELECT set_config('kaa.tenant', $1, false)", tenant)
+            return [r["tenant"] for r in await conn.fetch("SELECT * FROM outreach.cases")]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(raw("0181")) == ["0181"]
+    assert asyncio.run(raw("0180")) == ["0180"]
+    assert asyncio.run(raw(None)) == []

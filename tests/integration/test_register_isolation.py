@@ -14,17 +14,12 @@ import asyncpg
 import pytest
 
 from services.register import queries
-from services.register.access import (
-    PROTECTED,
-    TenantScoped,
-    protect,
-    reader_password,
-    reader_role,
-    reader_url,
-)
+from services.register.access import PROTECTED, READABLE, SERVICE, WRITABLE
 from services.register.projection import apply_items, create_pool, create_tables
 from services.register.scb import create_export_log
+from shared import access_log
 from shared.contracts.events import AnyEvent
+from shared.isolation import TenantScoped, protect, reader_password, reader_role, reader_url
 from shared.messaging.consumer import Delivery, Parsed
 from shared.synthetic import generate
 from tests.conftest import RunningInfra
@@ -43,6 +38,7 @@ async def reader(infra: RunningInfra) -> AsyncIterator[tuple[str, asyncpg.Pool]]
     try:
         await create_tables(owner)
         await create_export_log(owner)
+        await access_log.create(owner)
         made = generate(600, MASTER_KEY, tenants=("0180", "0181"), first_tenant_youths=30)
         items: list[Parsed[AnyEvent]] = [
             Parsed(Delivery("t", 0, n, None, e.to_bytes()), e)  # type: ignore[arg-type]
@@ -54,10 +50,10 @@ async def reader(infra: RunningInfra) -> AsyncIterator[tuple[str, asyncpg.Pool]]
                 "youth_keys", schema_name="keyring", records=made.wrapped_keys,
                 columns=["tenant", "youth_id", "wrapped"],
             )  # fmt: skip
-        role = reader_role(url)
+        role = reader_role(url, SERVICE)
         password = reader_password(MASTER_KEY, role)
-        await protect(owner, role, password)
-        await protect(owner, role, password)  # twice: idempotent
+        for _ in range(2):  # twice: idempotent
+            await protect(owner, role, password, readable=READABLE, writable=WRITABLE)
         pool = await create_pool(reader_url(url, role, password), min_size=1, max_size=2)
         try:
             yield url, pool
