@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
+from shared import access_log
 from shared.auth import Principal, principal_dependency, require_role
 from shared.cases import (
     CaseApplication,
@@ -30,7 +31,7 @@ from shared.cases import (
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS
 from shared.eventstore import ensure_schema, eventsourcing_env
-from shared.isolation import reader_pool
+from shared.isolation import TenantScoped, reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import parser
@@ -54,6 +55,15 @@ class CaseRoutes:
     # administrator may keep it too.
     configurer: Callable[..., Awaitable[Principal]]
     configuration_reader: Callable[..., Awaitable[Principal]]
+    service: str = "case"
+
+    async def logged(
+        self, request: Request, caller: Principal, youth_id: uuid.UUID, what: str
+    ) -> None:
+        """The access log entry of a read of a youth's casework (shared/access_log.py)."""
+        async with TenantScoped(request.app.state.pool, caller.tenant).acquire() as conn:
+            entry = access_log.Access(caller.tenant, caller.actor, "casework", what, self.service)
+            await access_log.record(conn, entry, [youth_id])
 
     def today(self) -> date:
         return self.settings.today or datetime.now(STOCKHOLM).date()
@@ -176,26 +186,18 @@ def create_case_service(
         def apply_batch(messages: list[Any], topic: str, partition: int, offset: int) -> None:
             handlers[topic](messages, topic, partition, offset)
 
-        # The read tables are read as a role row-level security applies to (shared/isolation.py).
+        # The read tables are read as a role row-level security applies to (shared/isolation.py);
+        # it also appends to the access log.
         read_tables = [f"{name}.{table}" for table in application.read_tables]
         owner = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
         try:
+            await access_log.create(owner)
             given = settings.reader_database_url
-            pool = (
-                await reader_pool(
-                    owner,
-                    database_url,
-                    given.get_secret_value() if given else None,
-                    settings.master_key.get_secret_value(),
-                    name,
-                    readable=read_tables,
-                    min_size=2,
-                    max_size=10,
-                    reset=_keep_session,
-                )
-                if read_tables
-                else await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-            )
+            pool = await reader_pool(
+                owner, database_url, given.get_secret_value() if given else None,
+                settings.master_key.get_secret_value(), name, readable=read_tables,
+                writable=["access_log.entries"], min_size=2, max_size=10, reset=_keep_session,
+            )  # fmt: skip
         finally:
             await owner.close()
         consumer = ExactlyOnceConsumer[AnyEvent](
@@ -235,6 +237,7 @@ def create_case_service(
         configuration_reader=require_role(
             authenticate, "caseworker", "coordinator", "consortium-admin"
         ),
+        service=name,
     )
     app.include_router(routes(context))
     return app

@@ -233,6 +233,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         case: MeasuresCase = await asyncio.to_thread(
             application(request).case_of, youth_id, caller.tenant
         )
+        await context.logged(request, caller, youth_id, "measures")
         return {
             "youth_id": youth_id,
             "measures": [{"measure_id": k, **v} for k, v in case.measures.items()],
@@ -288,6 +289,7 @@ def routes(context: CaseRoutes) -> APIRouter:
             application(request).case_of, youth_id, caller.tenant
         )
         day = as_of or context.today()
+        await context.logged(request, caller, youth_id, f"individual plan as of {day}")
         return PlanView(youth_id=youth_id, as_of=day, plan=case.plan_on(day))
 
     @router.get("/youths/{youth_id}/plan/revisions")
@@ -297,6 +299,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         case: MeasuresCase = await asyncio.to_thread(
             application(request).case_of, youth_id, caller.tenant
         )
+        await context.logged(request, caller, youth_id, "individual plan revisions")
         return {"youth_id": youth_id, "revisions": case.plan_revisions}
 
     @router.post(

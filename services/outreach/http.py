@@ -221,6 +221,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         """The youth's outreach case: scope, owner, contact clock, contacts and occupations."""
         application = application_of(request)
         case: OutreachCase = await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
+        await context.logged(request, caller, youth_id, "outreach case")
         rules = await rules_of(application, caller.tenant)
         clock = case.clock or {}
         row = {

@@ -52,6 +52,16 @@ def test_a_move_gives_the_new_municipality_no_access_to_the_old_episode(
         attempt = {"channel": "phone", "outcome": "reached",
                    "attempted_at": "2026-01-20T10:00:00+01:00"}  # fmt: skip
         assert outreach.post(f"/v1/youths/{old}/contact-attempts", json=attempt).status_code == 201
+        assert outreach.get(f"/v1/youths/{old}/case").status_code == 200
+    with deployment.client("measures", "0180", "caseworker") as measures:
+        assert measures.get(f"/v1/youths/{old}/plan").status_code == 200
+    with deployment.client("register", "0180", "inspector") as inspector:
+        log = inspector.get("/v1/access-log").json()["items"]
+        assert [(e["service"], e["purpose"], e["what"]) for e in reversed(log)] == [
+            ("register", "casework", "identity (open)"),
+            ("outreach", "casework", "outreach case"),
+            ("measures", "casework", "individual plan as of 2026-03-02"),
+        ]
     asyncio.run(deployment.drained())
 
     publish(
