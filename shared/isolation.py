@@ -59,9 +59,11 @@ async def protect(
     *,
     readable: Sequence[str],
     writable: Sequence[str] = (),
+    untenanted: Sequence[str] = (),
 ) -> None:
     """Create the reader role when missing (and set its password), let it read `readable` and
-    append to `writable` (schema-qualified tables), and put the tenant policy on all of them."""
+    append to `writable` (schema-qualified tables), and put the tenant policy on all of them.
+    `untenanted` tables hold no municipality's data (e.g. consumer positions): readable as they are."""
     r = _ident(role)
     tables = [*readable, *writable]
     async with owner.acquire() as conn, conn.transaction():
@@ -71,9 +73,9 @@ async def protect(
         if password is not None:
             # The password is hex derived from the master key: nothing to escape.
             await conn.execute(f"ALTER ROLE {r} PASSWORD '{password}'")
-        schemas = sorted({t.split(".", 1)[0] for t in tables})
+        schemas = sorted({t.split(".", 1)[0] for t in [*tables, *untenanted]})
         statements = [f"GRANT USAGE ON SCHEMA {', '.join(schemas)} TO {r}"]
-        statements += [f"GRANT SELECT ON {t} TO {r}" for t in readable]
+        statements += [f"GRANT SELECT ON {t} TO {r}" for t in [*readable, *untenanted]]
         statements += [f"GRANT SELECT, INSERT ON {t} TO {r}" for t in writable]
         statements += [
             f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {r}"
@@ -99,19 +101,18 @@ async def reader_pool(
     *,
     readable: Sequence[str],
     writable: Sequence[str] = (),
+    untenanted: Sequence[str] = (),
     **pool_options: Any,
 ) -> asyncpg.Pool:
     """Protect the tables and open a pool as the service's reader role."""
+    tables = {"readable": readable, "writable": writable, "untenanted": untenanted}
     if given_reader_url is not None:
-        await protect(
-            owner, urlsplit(given_reader_url).username or "", None,
-            readable=readable, writable=writable,
-        )  # fmt: skip
+        await protect(owner, urlsplit(given_reader_url).username or "", None, **tables)
         url = given_reader_url
     else:
         role = reader_role(database_url, service)
         password = reader_password(master_key, role)
-        await protect(owner, role, password, readable=readable, writable=writable)
+        await protect(owner, role, password, **tables)
         url = reader_url(database_url, role, password)
     pool: asyncpg.Pool = await asyncpg.create_pool(url, **pool_options)
     return pool

@@ -16,6 +16,7 @@ from shared.isolation import TenantScoped
 PROTECTED = (*CONTENT_TABLES, "applied_events", "dead_events")
 READABLE = (*(f"{SCHEMA}.{t}" for t in PROTECTED), "keyring.youth_keys")
 WRITABLE = ("register_exports.events", "access_log.entries")
+UNTENANTED = (f"{SCHEMA}.consumer_positions",)  # the event range an SCB file was built from
 SERVICE = "register"
 
 Database = asyncpg.Pool | TenantScoped

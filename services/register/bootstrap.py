@@ -46,6 +46,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             pool, settings.database_url.get_secret_value(),
             given.get_secret_value() if given else None, settings.master_key.get_secret_value(),
             access.SERVICE, readable=access.READABLE, writable=access.WRITABLE,
+            untenanted=access.UNTENANTED,
             min_size=1, max_size=8, server_settings={"search_path": SCHEMA},
         )  # fmt: skip
         producer = idempotent_producer(settings)
