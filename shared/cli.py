@@ -691,6 +691,21 @@ def retention_run() -> None:
     )
 
 
+@app.command("consortium")
+def consortium_show() -> None:
+    """The municipalities this deployment serves, with each one's scope policy and retention."""
+    from services.register.retention import DEFAULT_RETENTION_DAYS
+
+    settings = _service_settings()
+    source = settings.consortium_file or "KAA_TENANTS"
+    typer.echo(f"members (from {source}):")
+    for code in settings.tenants:
+        name = settings.tenant_names.get(code, "")
+        days = settings.retention_days.get(code, DEFAULT_RETENTION_DAYS)
+        policy = settings.tenant_policies.get(code) or "default"
+        typer.echo(f"  {code} {name:<24} retention {days} days; scope policy {policy}")
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
 

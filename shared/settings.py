@@ -6,6 +6,7 @@ both are read as defaults, and real environment variables always win.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import date
 from pathlib import Path
@@ -14,11 +15,20 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shared import consortium
 from shared.auth import TokenVerifier
 from shared.infra.settings import PROJECT_ROOT
 
 KAA_HOME = PROJECT_ROOT / ".kaa"
 SECRETS_FILE = KAA_HOME / "secrets.env"
+
+
+def _of(member: consortium.Member, setting: str) -> bool:
+    return (
+        bool(member.scope_policy)
+        if setting == "tenant_policies"
+        else (member.retention_days is not None)
+    )
 
 
 def ensure_dev_secrets(path: Path = SECRETS_FILE) -> Path:
@@ -110,6 +120,41 @@ class ServiceSettings(BaseSettings):
         default=256 * 1024, ge=1024, description="Largest request body a service accepts (413)."
     )
     log_level: str = "INFO"
+
+    consortium_file: Path | None = Field(
+        default=None,
+        description="A consortium document: the members served, each one's name, scope policy "
+        "and retention (shared/consortium.py).",
+    )
+    tenant_names: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _consortium(cls, data: Any) -> Any:
+        """The consortium document gives tenants, scope policies and retention periods; a
+        variable that says otherwise is an error, not silently overridden."""
+        if not isinstance(data, dict) or not data.get("consortium_file"):
+            return data
+        members = consortium.load(Path(data["consortium_file"])).members
+        codes = [m.kommunkod for m in members]
+        given_tenants = data.get("tenants")
+        if isinstance(given_tenants, str):
+            given_tenants = [t.strip() for t in given_tenants.split(",") if t.strip()]
+        if given_tenants is not None and sorted(given_tenants) != sorted(codes):
+            raise ValueError("tenants: KAA_TENANTS and the consortium file list other members")
+        policies = {m.kommunkod: m.scope_policy for m in members if m.scope_policy}
+        retention = {m.kommunkod: m.retention_days for m in members if m.retention_days}
+        merged: dict[str, Any] = {}
+        for name, from_file in (("tenant_policies", policies), ("retention_days", retention)):
+            given = data.get(name) or {}
+            if isinstance(given, str):
+                given = json.loads(given)
+            clash = sorted(set(given) & set(from_file))
+            if clash:
+                raise ValueError(f"{name}: {', '.join(clash)} set both here and in the file")
+            merged[name] = {**given, **from_file}
+        return {**data, **merged, "tenants": codes,
+                "tenant_names": {m.kommunkod: m.name for m in members}}  # fmt: skip
 
     @model_validator(mode="after")
     def _sealed_outside_benchmarks(self) -> ServiceSettings:
