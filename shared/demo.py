@@ -177,6 +177,13 @@ def run_demo(
         summary = register.get("/v1/summary").json()
         if summary["known"] != before + 1:
             raise RuntimeError("the reported dropout was not registered exactly once")
+        # The half-year report to SCB (checks only), and who is behind a youth id.
+        period = f"{today.year}H{1 if today.month <= 6 else 2}"
+        with deployment.client("register", TENANT, "coordinator") as coordinator:
+            report = coordinator.get("/v1/scb/report", params={"period": period}).json()
+        identity = register.get(f"/v1/youths/{first}/identity").json()
+        with deployment.client("register", TENANT, "inspector") as inspector:
+            logged = len(inspector.get("/v1/access-log").json()["items"])
         dead = asyncio.run(summarize(bootstrap_servers, deployment.namespace, show=3))
     finally:
         codes = deployment.stop()
@@ -201,6 +208,11 @@ def run_demo(
         f"{timeline['measure_status'][0]['state']} after {timeline['measure_status'][0]['offers']} "
         "offers",
         f"A school reported a dropout: in the register {dropout_seconds * 1000:.0f} ms later",
+        f"SCB report {period} (checks only): {report['youths']} youths, records per block "
+        + ", ".join(f"{block}: {n}" for block, n in report["records"].items())
+        + f"; {report['errors']} errors, {report['warnings']} warnings",
+        f"A caseworker opened one youth's sealed identity ({identity['state']}); the access log "
+        f"holds {logged} reads, each with who, when and why",
         f"Dead letters: {dead_total} (see 'kaa dlq list'; reasons name the field, never the value)",
     ]
     for item in dead:
