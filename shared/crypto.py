@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -140,23 +141,31 @@ def _data_aad(tenant: str, youth_id: uuid.UUID, purpose: str) -> bytes:
 
 
 class DataKeyCache:
-    """Unwrapped data keys a process holds, newest last (bounded)."""
+    """Unwrapped data keys a process holds, newest last: bounded in number and in age, so a key
+    destroyed by retention leaves a process's memory within `max_age` seconds too."""
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    def __init__(self, capacity: int = 100_000, max_age: float = 600.0) -> None:
         self.capacity = capacity
-        self._keys: OrderedDict[tuple[str, uuid.UUID], bytes] = OrderedDict()
+        self.max_age = max_age
+        self._keys: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
 
     def get(self, tenant: str, youth_id: uuid.UUID) -> bytes | None:
-        return self._keys.get((tenant, youth_id))
+        held = self._keys.get((tenant, youth_id))
+        if held is None:
+            return None
+        if time.monotonic() - held[1] > self.max_age:
+            del self._keys[(tenant, youth_id)]
+            return None
+        return held[0]
 
     def put(self, tenant: str, youth_id: uuid.UUID, key: bytes) -> None:
-        self._keys[(tenant, youth_id)] = key
+        self._keys[(tenant, youth_id)] = (key, time.monotonic())
         self._keys.move_to_end((tenant, youth_id))
         while len(self._keys) > self.capacity:
             self._keys.popitem(last=False)
 
     def missing(self, pairs: Iterable[tuple[str, uuid.UUID]]) -> list[tuple[str, uuid.UUID]]:
-        return sorted({p for p in pairs if p not in self._keys})
+        return sorted({p for p in pairs if self.get(*p) is None})
 
     def drop(self, tenant: str, youth_id: uuid.UUID) -> None:
         self._keys.pop((tenant, youth_id), None)

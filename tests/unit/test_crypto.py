@@ -85,6 +85,10 @@ def test_key_cache_is_bounded_and_reports_what_it_lacks() -> None:
     assert cache.missing([("0180", first), ("0180", third)]) == [("0180", first)]
     cache.drop("0180", third)
     assert cache.get("0180", third) is None
+    aged = DataKeyCache(max_age=0.0)
+    aged.put("0180", first, new_data_key())
+    assert aged.get("0180", first) is None, "an old key leaves memory (retention may destroy it)"
+    assert aged.missing([("0180", first)]) == [("0180", first)]
 
 
 def test_personal_data_goes_unsealed_only_in_a_benchmark_namespace() -> None:
