@@ -30,6 +30,7 @@ from shared.cases import (
 )
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS
+from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import TenantScoped, reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
@@ -176,6 +177,7 @@ def create_case_service(
         application = await asyncio.to_thread(
             application_class, env=eventsourcing_env(database_url, name)
         )
+        application.tenant_keys = TenantKeys(settings.master_key.get_secret_value())
         producer = idempotent_producer(settings)
         await producer.start()
         handlers: dict[str, Callable[[list[Any], str, int, int], None]] = {
@@ -192,6 +194,7 @@ def create_case_service(
         owner = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
         try:
             await access_log.create(owner)
+            await owner.execute(KEYRING_DDL)  # the data keys contact details are sealed with
             given = settings.reader_database_url
             pool = await reader_pool(
                 owner, database_url, given.get_secret_value() if given else None,

@@ -23,6 +23,7 @@ import structlog
 from eventsourcing.domain import Aggregate, event
 
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
+from shared.crypto import TenantKeys
 from shared.eventstore import KafkaFedApplication
 
 
@@ -263,6 +264,8 @@ class CaseApplication(KafkaFedApplication):
 
     # Read tables (in the service's schema) the query API reads, under row-level security.
     read_tables: tuple[str, ...] = ()
+    # The municipalities' key-encryption keys, for services that seal what they record.
+    tenant_keys: TenantKeys | None = None
 
     case_class: type[ScopedYouthCase] = ScopedYouthCase
     rule_book: ClassVar[dict[str, Rule]] = {}

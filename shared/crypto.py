@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -169,3 +170,26 @@ class DataKeyCache:
 
     def drop(self, tenant: str, youth_id: uuid.UUID) -> None:
         self._keys.pop((tenant, youth_id), None)
+
+
+def key_for(cursor: Any, keys: TenantKeys, tenant: str, youth_id: uuid.UUID) -> bytes:
+    """The youth's data key (psycopg cursor on the database holding the keyring); made when the
+    youth has none yet, e.g. when no population record has named them."""
+    cursor.execute(
+        "SELECT wrapped FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
+        (tenant, youth_id),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        cursor.execute(
+            "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped) VALUES (%s, %s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (tenant, youth_id, keys.wrap(tenant, youth_id, new_data_key())),
+        )
+        cursor.execute(
+            "SELECT wrapped FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
+            (tenant, youth_id),
+        )
+        row = cursor.fetchone()
+    wrapped = row["wrapped"] if isinstance(row, dict) else row[0]
+    return keys.unwrap(tenant, youth_id, bytes(wrapped))

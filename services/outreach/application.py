@@ -3,6 +3,9 @@ worklist read model (one summary row per case, follow-ups from the measures serv
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -10,7 +13,8 @@ from psycopg import sql
 
 from services.outreach.domain import OutreachCase
 from shared.cases import CaseApplication, Rule
-from shared.contracts.events import FollowUpCompleted, FollowUpScheduled
+from shared.contracts.events import ContactDetails, FollowUpCompleted, FollowUpScheduled
+from shared.crypto import key_for, seal
 from shared.eventstore import BatchProcessRecorder
 
 CASE_COLUMNS = (
@@ -64,6 +68,18 @@ RULE_BOOK = {
 
 class OutreachApplication(CaseApplication):
     read_tables = ("cases", "follow_ups")
+
+    def seal_contact_details(
+        self, tenant: str, youth_id: uuid.UUID, details: ContactDetails
+    ) -> tuple[str, str]:
+        """The details sealed with the youth's data key, and a digest keyed with it."""
+        if self.tenant_keys is None:
+            raise RuntimeError("tenant keys: not configured")
+        plain = details.model_dump_json().encode()
+        with self.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            data_key = key_for(cursor, self.tenant_keys, tenant, youth_id)
+        sealed = seal(data_key, plain, tenant, youth_id, ContactDetails.PURPOSE)
+        return sealed, hmac.new(data_key, plain, hashlib.sha256).hexdigest()
 
     case_class = OutreachCase
     rule_book = RULE_BOOK

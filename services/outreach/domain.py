@@ -36,6 +36,7 @@ class OutreachCase(ScopedYouthCase):
         self.assignee_kind: str | None = None
         self.assignee: str | None = None
         self.notification_ids: tuple[str, ...] = ()
+        self.contact_details_digest: str | None = None
         self.clock: dict[str, Any] | None = None
 
     # -- the contact clock ----------------------------------------------------------------------
@@ -216,6 +217,22 @@ class OutreachCase(ScopedYouthCase):
                 "confirmed_on": confirmed_on,
             }
         )
+
+    def record_contact_details(
+        self, sealed: str, digest: str, actor: str, correlation_id: uuid.UUID
+    ) -> bool:
+        """How to reach the youth, sealed; False when the same details are already recorded
+        (compared by a digest keyed with the youth's own data key)."""
+        if getattr(self, "contact_details_digest", None) == digest:
+            return False
+        self._contact_details_recorded(self.tenant, sealed, digest, actor, correlation_id)
+        return True
+
+    @event("ContactDetailsRecorded")
+    def _contact_details_recorded(
+        self, tenant: str, contact_details: str, digest: str, actor: str, correlation_id: uuid.UUID
+    ) -> None:
+        self.contact_details_digest = digest
 
     def assign(
         self, assignee_kind: str, assignee: str, actor: str, correlation_id: uuid.UUID

@@ -15,13 +15,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.outreach.application import OutreachApplication
 from services.outreach.domain import OutreachCase
 from services.outreach.worklists import Item, ListName, contact_clock, counts, worklist
 from shared.auth import Principal
 from shared.case_http import rules_routes
 from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
+from shared.cases import CommandRefused
 from shared.codelists import code_list
-from shared.contracts.events import ContactChannel, ContactOutcome, OccupationTense
+from shared.contracts.events import (
+    ContactChannel,
+    ContactDetails,
+    ContactOutcome,
+    OccupationTense,
+)
 from shared.isolation import TenantScoped
 
 ClientId = Field(
@@ -200,6 +207,31 @@ def routes(context: CaseRoutes) -> APIRouter:
             recorded=recorded,
             code_list_version=code_list("occupation", on=confirmed_on).version,
         )
+
+    @router.put("/youths/{youth_id}/contact-details", response_model=Recorded)
+    async def record_contact_details(
+        youth_id: uuid.UUID,
+        body: ContactDetails,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded:
+        """How to reach the youth (e-mail, phone): sealed with the youth's data key before it is
+        recorded; the register shows it to those who may read the youth's identity."""
+        application = application_of(request)
+        assert isinstance(application, OutreachApplication)
+        if body.email is None and body.phone is None:
+            raise CommandRefused("email", "give an e-mail address or a phone number")
+        # 404 for a youth the caller's municipality does not have, before any key is touched.
+        await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
+        sealed, digest = await asyncio.to_thread(
+            application.seal_contact_details, caller.tenant, youth_id, body
+        )
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.record_contact_details(sealed, digest, caller.actor, cid),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
 
     @router.put("/youths/{youth_id}/assignment", response_model=Recorded)
     async def assign(

@@ -10,6 +10,7 @@ from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     CaseAssigned,
     ContactAttempted,
+    ContactDetailsRecorded,
     ContactEstablished,
     OccupationRecorded,
     YouthInformed,
@@ -23,6 +24,7 @@ RELAYED = (
     Case.YouthInformed,
     Case.OccupationRecorded,
     Case.CaseAssigned,
+    Case.ContactDetailsRecorded,
 )
 
 
@@ -58,6 +60,8 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
             to_date=e.to_date,
             confirmed_on=e.confirmed_on,
         )
+    if isinstance(e, Case.ContactDetailsRecorded):
+        return ContactDetailsRecorded(**_envelope(e), contact_details=e.contact_details)
     if isinstance(e, Case.CaseAssigned):
         return CaseAssigned(
             **_envelope(e),

@@ -293,6 +293,8 @@ class IdentityView(BaseModel):
     given_name: str | None = None
     family_name: str | None = None
     address: Address | None = None
+    email: str | None = None
+    phone: str | None = None
     protected: bool = False
 
 
@@ -346,8 +348,10 @@ def identity_routes(
                 f"youth_id: a protected identity; reading it requires the {PROTECTED_GRANT} grant",
             )
         await logged(request, caller, [youth_id], purpose, f"identity ({found.state})")
+        contact = found.contact
+        reach = {"email": contact.email, "phone": contact.phone} if contact else {}
         if details is None:
-            return IdentityView(youth_id=youth_id, state=found.state)
+            return IdentityView(youth_id=youth_id, state=found.state, **reach)
         return IdentityView(
             youth_id=youth_id,
             state=found.state,
@@ -358,6 +362,7 @@ def identity_routes(
             if details.protected
             else Address(street=details.street, postal_code=details.postal_code, city=details.city),
             protected=details.protected,
+            **reach,
         )
 
     @router.get("/access-log")

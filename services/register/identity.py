@@ -15,16 +15,18 @@ from typing import Literal
 import structlog
 
 from services.register.projection import Connection
-from shared.contracts.events import PersonalDetails
+from shared.contracts.events import ContactDetails, PersonalDetails
 from shared.crypto import SealedDataError, TenantKeys, open_sealed
 
 log = structlog.get_logger(__name__)
 
 _SEALED = """
-SELECT i.youth_id, i.personal_details, k.wrapped
-FROM identities i
-LEFT JOIN keyring.youth_keys k ON k.tenant = i.tenant AND k.youth_id = i.youth_id
-WHERE i.tenant = $1 AND i.youth_id = ANY($2::uuid[])
+SELECT y.youth_id, i.personal_details, c.contact_details, k.wrapped
+FROM unnest($2::uuid[]) AS y(youth_id)
+LEFT JOIN identities i ON i.tenant = $1 AND i.youth_id = y.youth_id
+LEFT JOIN contact_details c ON c.tenant = $1 AND c.youth_id = y.youth_id
+LEFT JOIN keyring.youth_keys k ON k.tenant = $1 AND k.youth_id = y.youth_id
+WHERE i.youth_id IS NOT NULL OR c.youth_id IS NOT NULL
 """
 
 _PURGED = """
@@ -38,6 +40,7 @@ IdentityState = Literal["open", "missing", "redacted", "tampered"]
 class Identity:
     state: IdentityState
     details: PersonalDetails | None = None
+    contact: ContactDetails | None = None
 
 
 async def identities(
@@ -50,15 +53,25 @@ async def identities(
         found[purged["youth_id"]] = Identity("redacted")
     for row in await conn.fetch(_SEALED, tenant, list(youth_ids)):
         youth_id: uuid.UUID = row["youth_id"]
+        if found[youth_id].state == "redacted":
+            continue
         if row["wrapped"] is None:
             found[youth_id] = Identity("redacted")
             continue
         try:
             data_key = keys.unwrap(tenant, youth_id, row["wrapped"])
-            plain = open_sealed(
-                data_key, row["personal_details"], tenant, youth_id, PersonalDetails.PURPOSE
-            )
-            found[youth_id] = Identity("open", PersonalDetails.model_validate_json(plain))
+            details = contact = None
+            if row["personal_details"] is not None:
+                details = PersonalDetails.model_validate_json(
+                    open_sealed(data_key, row["personal_details"], tenant, youth_id,
+                                PersonalDetails.PURPOSE)
+                )  # fmt: skip
+            if row["contact_details"] is not None:
+                contact = ContactDetails.model_validate_json(
+                    open_sealed(data_key, row["contact_details"], tenant, youth_id,
+                                ContactDetails.PURPOSE)
+                )  # fmt: skip
+            found[youth_id] = Identity("open" if details else "missing", details, contact)
         except SealedDataError as error:
             log.error("sealed personal details refused", tenant=tenant, youth_id=str(youth_id),
                       reason=str(error))  # fmt: skip

@@ -23,6 +23,7 @@ from shared.contracts.events import (
     AnyEvent,
     CaseAssigned,
     ContactAttempted,
+    ContactDetailsRecorded,
     ContactEstablished,
     IndividualPlanRevised,
     MeasureAccepted,
@@ -97,6 +98,14 @@ ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_recorded_at timestamptz
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS school_background text;
 -- When retention purged the youth's personal data (PersonalDataPurged).
 ALTER TABLE youths ADD COLUMN IF NOT EXISTS purged_at timestamptz;
+-- Contact details (e-mail, phone) a caseworker recorded, sealed with the youth's data key.
+CREATE TABLE IF NOT EXISTS contact_details (
+    tenant char(4) NOT NULL,
+    youth_id uuid NOT NULL,
+    contact_details text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, youth_id)
+);
 -- Personal details, sealed with the youth's data key (opened only for authorised reads/exports).
 CREATE TABLE IF NOT EXISTS identities (
     tenant char(4) NOT NULL,
@@ -322,6 +331,17 @@ _PURGED_YOUTH = """
 UPDATE youths y SET purged_at = u.at
 FROM unnest($1::char(4)[], $2::uuid[], $3::timestamptz[]) AS u(tenant, youth_id, at)
 WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id
+"""
+_CONTACT_DETAILS = """
+INSERT INTO contact_details AS c (tenant, youth_id, contact_details, recorded_at)
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::timestamptz[])
+ON CONFLICT (tenant, youth_id) DO UPDATE SET
+    contact_details = EXCLUDED.contact_details, recorded_at = EXCLUDED.recorded_at
+WHERE c.recorded_at <= EXCLUDED.recorded_at
+"""
+_PURGED_CONTACT_DETAILS = """
+DELETE FROM contact_details c USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id
 """
 _PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
@@ -598,10 +618,18 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             key=lambda row: row[3],
         )  # fmt: skip
         await _bulk(conn, _IDENTITY, _last_per_youth(details))
+    elif kind is ContactDetailsRecorded:
+        reached = sorted(
+            ((e.tenant, e.youth_id, e.contact_details, e.recorded_at)
+             for e in cast(list[ContactDetailsRecorded], batch)),
+            key=lambda row: row[3],
+        )  # fmt: skip
+        await _bulk(conn, _CONTACT_DETAILS, _last_per_youth(reached))
     elif kind is PersonalDataPurged:
         purged = cast(list[PersonalDataPurged], batch)
         await _bulk(conn, _PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in purged])
         await _bulk(conn, _PURGED_IDENTITY, [(e.tenant, e.youth_id) for e in purged])
+        await _bulk(conn, _PURGED_CONTACT_DETAILS, [(e.tenant, e.youth_id) for e in purged])
     # Other events (school notifications, follow-ups) are not register content.
 
 

@@ -26,7 +26,7 @@ from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.parsing import parser
 
 CONTENT_TABLES = (
-    "youths", "scope_episodes", "identities", "contacts", "contact_log", "occupations", "measures",
+    "youths", "scope_episodes", "identities", "contact_details", "contacts", "contact_log", "occupations", "measures",
     "measure_status", "plan_revisions", "assignments", "objections",
 )  # fmt: skip
 REBUILD_SCHEMA = "register_rebuild"

@@ -85,6 +85,27 @@ class PersonalDetailsRecorded(IntegrationEvent):
     personal_details: str
 
 
+class ContactDetails(BaseModel):
+    """How to reach a youth (förordning 2006:39 § 4 p. 1: e-mail address, telephone number).
+
+    Never travels in the clear: events carry it sealed with the youth's own data key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 ()-]{6,20}$")
+
+    PURPOSE: ClassVar[str] = "contact-details"
+
+
+class ContactDetailsRecorded(IntegrationEvent):
+    """A caseworker recorded how to reach the youth; sealed like the personal details."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["ContactDetailsRecorded"] = "ContactDetailsRecorded"
+    schema_version: Literal[1] = 1
+    contact_details: str
+
+
 class YouthLeftScope(IntegrationEvent):
     """The activity responsibility ended for the youth (the scope episode closes)."""
 
@@ -356,6 +377,7 @@ AnyEvent = Annotated[
     YouthIdentified
     | YouthLeftScope
     | PersonalDetailsRecorded
+    | ContactDetailsRecorded
     | SchoolNotificationReceived
     | AbsenceReported
     | ContactAttempted

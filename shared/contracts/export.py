@@ -16,6 +16,7 @@ from shared.contracts.events import (
     ALL_EVENTS,
     AbsenceReported,
     ContactAttempted,
+    ContactDetailsRecorded,
     MeasureOffered,
     PersonalDataPurged,
     PersonalDetailsRecorded,
@@ -45,7 +46,7 @@ TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
         SchoolNotificationReceived,
         AbsenceReported,
     ],
-    topics.OUTREACH_EVENTS: [ContactAttempted],
+    topics.OUTREACH_EVENTS: [ContactAttempted, ContactDetailsRecorded],
     topics.MEASURES_EVENTS: [MeasureOffered],
     topics.RETENTION_EVENTS: [PersonalDataPurged],
 }

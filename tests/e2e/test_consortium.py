@@ -53,16 +53,29 @@ def test_a_move_gives_the_new_municipality_no_access_to_the_old_episode(
                    "attempted_at": "2026-01-20T10:00:00+01:00"}  # fmt: skip
         assert outreach.post(f"/v1/youths/{old}/contact-attempts", json=attempt).status_code == 201
         assert outreach.get(f"/v1/youths/{old}/case").status_code == 200
+        reach = {"email": "alva@example.se", "phone": "+46 70 123 45 67"}
+        bad = outreach.put(f"/v1/youths/{old}/contact-details", json={"email": "not an address"})
+        assert bad.status_code == 422
+        assert "not an address" not in bad.text
+        put = outreach.put(f"/v1/youths/{old}/contact-details", json=reach)
+        assert put.status_code == 200, put.text
+        assert put.json()["recorded"] is True
+        again = outreach.put(f"/v1/youths/{old}/contact-details", json=reach)
+        assert again.json()["recorded"] is False, "the same details again: nothing new"
     with deployment.client("measures", "0180", "caseworker") as measures:
         assert measures.get(f"/v1/youths/{old}/plan").status_code == 200
+    asyncio.run(deployment.drained())
+    with deployment.client("register", "0180", "caseworker") as stockholm:
+        who = stockholm.get(f"/v1/youths/{old}/identity").json()
+        assert (who["email"], who["phone"]) == (reach["email"], reach["phone"])
     with deployment.client("register", "0180", "inspector") as inspector:
         log = inspector.get("/v1/access-log").json()["items"]
         assert [(e["service"], e["purpose"], e["what"]) for e in reversed(log)] == [
             ("register", "casework", "identity (open)"),
             ("outreach", "casework", "outreach case"),
             ("measures", "casework", "individual plan as of 2026-03-02"),
+            ("register", "casework", "identity (open)"),
         ]
-    asyncio.run(deployment.drained())
 
     publish(
         deployment,
@@ -89,13 +102,16 @@ def test_a_move_gives_the_new_municipality_no_access_to_the_old_episode(
             register.get(f"/v1/youths/{old}/identity"),
             outreach.get(f"/v1/youths/{old}/case"),
             outreach.post(f"/v1/youths/{old}/contact-attempts", json=attempt),
+            outreach.put(f"/v1/youths/{old}/contact-details", json=reach),
             measures.get(f"/v1/youths/{old}/measures"),
         ):
             assert response.status_code == 404, response.text
         mine = register.get(f"/v1/youths/{new}").json()
         assert mine["contacts"] == [], "the first municipality's casework does not follow"
         assert [e["left_on"] for e in mine["scope_episodes"]] == [None]
-        assert register.get(f"/v1/youths/{new}/identity").json()["personnummer"] == NUMBER
+        mine_now = register.get(f"/v1/youths/{new}/identity").json()
+        assert mine_now["personnummer"] == NUMBER
+        assert mine_now["email"] is None, "the first municipality's contact details stay there"
     with deployment.client("register", "0181", "inspector") as inspector:
         log = inspector.get("/v1/access-log").json()["items"]
         assert {e["youth_id"] for e in log} == {new}, "the other municipality's reads stay there"

@@ -480,6 +480,7 @@ def test_identity_reads_are_logged_and_protected_identities_need_a_grant(
             "youth_id": None, "state": "open", "personnummer": "200803142389",
             "given_name": "Test", "family_name": "Person", "protected": False,
             "address": {"street": "Storgatan 1", "postal_code": "111 22", "city": "Stockholm"},
+            "email": None, "phone": None,
         }  # fmt: skip
         refused = caseworker.get(f"/v1/youths/{hidden}/identity")
         assert refused.status_code == 403
@@ -551,7 +552,8 @@ def test_retention_shreds_personal_data_and_the_audit_survives(register_only: De
 
         assert coordinator.get(f"/v1/youths/{gone}/identity").json() == {
             "youth_id": str(gone), "state": "redacted", "personnummer": None, "given_name": None,
-            "family_name": None, "address": None, "protected": False,
+            "family_name": None, "address": None, "email": None, "phone": None,
+            "protected": False,
         }  # fmt: skip
         assert coordinator.get(f"/v1/youths/{kept}/identity").json()["state"] == "open"
         record = coordinator.get(f"/v1/youths/{gone}").json()

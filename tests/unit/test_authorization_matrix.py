@@ -33,6 +33,7 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("outreach", "POST", "/v1/youths/{youth_id}/contacts"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/information"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/occupations"): CASEWORK,
+    ("outreach", "PUT", "/v1/youths/{youth_id}/contact-details"): CASEWORK,
     ("outreach", "PUT", "/v1/youths/{youth_id}/assignment"): {"coordinator"},
     ("outreach", "GET", "/v1/youths/{youth_id}/case"): CASEWORK,
     ("outreach", "GET", "/v1/worklists"): CASEWORK,
