@@ -22,7 +22,7 @@ Purpose = Literal[
 ]
 
 DDL = """
-SELECT pg_advisory_xact_lock(hashtext('kaa.access_log.ddl'));
+SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'));
 CREATE SCHEMA IF NOT EXISTS access_log;
 CREATE TABLE IF NOT EXISTS access_log.entries (
     position bigserial PRIMARY KEY,

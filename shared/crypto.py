@@ -33,7 +33,7 @@ NONCE_BYTES = 12
 KEY_BYTES = 32
 
 KEYRING_DDL = """
-SELECT pg_advisory_xact_lock(hashtext('kaa.keyring.ddl'));
+SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'));
 CREATE SCHEMA IF NOT EXISTS keyring;
 CREATE TABLE IF NOT EXISTS keyring.youth_keys (
     tenant char(4) NOT NULL,

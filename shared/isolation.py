@@ -67,7 +67,9 @@ async def protect(
     r = _ident(role)
     tables = [*readable, *writable]
     async with owner.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.isolation'))")
+        # One lock for every service's schema set-up: two services changing the same catalog
+        # rows at once (a policy here, a trigger there) fail with "tuple concurrently updated".
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
             await conn.execute(f"CREATE ROLE {r} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB")
         if password is not None:

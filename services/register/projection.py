@@ -400,7 +400,7 @@ async def create_pool(database_url: str, schema: str = SCHEMA, **kwargs: Any) ->
 async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
     # The advisory lock serialises concurrent starts of several replicas on an empty database.
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.register.ddl'))")
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await conn.execute(DDL)
         await conn.execute(MEASURE_FUNCTION)

@@ -374,7 +374,7 @@ def _youth_records(
 # -- the export log ---------------------------------------------------------------------------
 
 EXPORT_LOG_DDL = """
-SELECT pg_advisory_xact_lock(hashtext('kaa.register_exports.ddl'));
+SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'));
 CREATE SCHEMA IF NOT EXISTS register_exports;
 CREATE TABLE IF NOT EXISTS register_exports.events (
     position bigserial PRIMARY KEY,
