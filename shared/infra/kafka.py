@@ -148,7 +148,7 @@ class KafkaBroker:
         """Format the KRaft storage once; a formatted directory is kept across restarts."""
         if (self.paths.data / "meta.properties").is_file():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             self._java_argv(
                 java,
@@ -253,3 +253,13 @@ async def probe_topic_creation(bootstrap_servers: str) -> None:
         [TopicSpec(READINESS_TOPIC, partitions=1)],
         request_timeout_ms=5000,
     )
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka's own Uuid.randomUuid makes it: base64url of 16 random bytes,
+    never starting with "-", which the storage tool's argument parser would take for an option
+    (one format in 64 failed before)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id

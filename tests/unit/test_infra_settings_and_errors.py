@@ -122,3 +122,12 @@ async def test_launcher_refuses_to_block_an_event_loop() -> None:
 
     with pytest.raises(RuntimeError, match=r"asyncio.to_thread"):
         run_blocking(nothing())
+
+
+def test_a_kraft_cluster_id_never_looks_like_an_option() -> None:
+    from shared.infra.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(2000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 for i in ids)
+    assert len(set(ids)) == len(ids)
