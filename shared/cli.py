@@ -612,6 +612,8 @@ def scb_export(
         )
         raise typer.Exit(code=1)
     tmp = out.with_name(out.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.touch(mode=0o600)  # the file names youths: readable by its owner only
     tmp.write_bytes(report.content)
     tmp.replace(out)
     typer.echo(

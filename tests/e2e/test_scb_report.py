@@ -278,6 +278,7 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
                    "--out", str(out))  # fmt: skip
         assert cli.returncode == 0, cli.stderr
         assert out.read_bytes() == GOLDEN.read_bytes()
+        assert out.stat().st_mode & 0o777 == 0o600, "the file names youths: its owner only"
         assert "errors: 0; warnings: 1" in cli.stderr
         out.unlink()
 
