@@ -333,22 +333,12 @@ def _check_served(settings: ServiceSettings, tenant: str) -> None:
         raise typer.Exit(code=2)
 
 
-@app.command("quality")
-def data_quality(
-    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
-    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
-    currency_days: Annotated[
-        int, typer.Option(help="days an occupation stays known", min=14, max=365)
-    ] = 90,
-) -> None:
-    """Data-quality figures of a municipality's register for a half-year."""
-    import asyncio
+def _half_year_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any]:
+    """Settings, the half-year and today for a command about a served municipality's half-year
+    that has begun (or a clear exit)."""
     from datetime import date
 
-    import asyncpg
-
-    from services.register.projection import create_pool
-    from services.register.quality import half_year, quality
+    from services.register.quality import half_year
 
     settings = _service_settings()
     _check_served(settings, tenant)
@@ -361,6 +351,26 @@ def data_quality(
     if half.start > today:
         typer.echo(f"kaa: error: period: {period} has not begun", err=True)
         raise typer.Exit(code=2)
+    return settings, half, today
+
+
+@app.command("quality")
+def data_quality(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+    currency_days: Annotated[
+        int, typer.Option(help="days an occupation stays known", min=14, max=365)
+    ] = 90,
+) -> None:
+    """Data-quality figures of a municipality's register for a half-year."""
+    import asyncio
+
+    import asyncpg
+
+    from services.register.projection import create_pool
+    from services.register.quality import quality
+
+    settings, half, today = _half_year_context(tenant, period)
 
     async def figures() -> dict[str, Any]:
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
@@ -540,22 +550,9 @@ app.add_typer(scb_app, name="scb")
 
 def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any, Any]:
     """Settings, the half-year, today and the tenant keys of an SCB command (or a clear exit)."""
-    from datetime import date
-
-    from services.register.quality import half_year
     from shared.crypto import TenantKeys
 
-    settings = _service_settings()
-    _check_served(settings, tenant)
-    try:
-        half = half_year(period)
-    except ValueError as exc:
-        typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    today = settings.today or date.today()
-    if half.start > today:
-        typer.echo(f"kaa: error: period: {period} has not begun", err=True)
-        raise typer.Exit(code=2)
+    settings, half, today = _half_year_context(tenant, period)
     return settings, half, today, TenantKeys(settings.master_key.get_secret_value())
 
 
