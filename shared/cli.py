@@ -7,12 +7,15 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from shared.auth import issue_token
+
+if TYPE_CHECKING:
+    from shared.access_log import Access, Purpose
 from shared.contracts.topics import all_topic_specs
 from shared.contracts.validation import describe
 from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
@@ -541,11 +544,36 @@ def audit_replay(
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    if youth is not None and result.get("youth") is not None:
+        reading = _cli_reading(tenant, "audit-replay", f"register as of {instant}")
+        asyncio.run(_record_reading(url, reading, [youth]))
     typer.echo(json.dumps(result, indent=2, default=str))
+
+
+async def _record_reading(database_url: str, reading: Access, youths: list[Any]) -> None:
+    import asyncpg
+
+    from shared import access_log
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await access_log.create(conn)
+        await access_log.record(conn, reading, youths)
+    finally:
+        await conn.close()
 
 
 scb_app = typer.Typer(help="The half-year report to SCB.", no_args_is_help=True)
 app.add_typer(scb_app, name="scb")
+
+
+def _cli_reading(tenant: str, purpose: Purpose, what: str) -> Access:
+    """Who reads personal data from the command line, for the access log."""
+    import getpass
+
+    from shared.access_log import Access
+
+    return Access(tenant, f"cli:{getpass.getuser()}", purpose, what, "kaa-cli")
 
 
 def _scb_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any, Any]:
@@ -563,11 +591,13 @@ def _with_register(settings: ServiceSettings, work: Callable[[Any], Any]) -> Any
 
     from services.register.projection import create_pool
     from services.register.scb import create_export_log
+    from shared import access_log
 
     async def run() -> Any:
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
         try:
             await create_export_log(pool)
+            await access_log.create(pool)
             return await work(pool)
         finally:
             await pool.close()
@@ -587,17 +617,17 @@ def scb_export(
     force: Annotated[bool, typer.Option(help="export even when the checks find errors")] = False,
 ) -> None:
     """Check and write the period's SCB file, and record it (exit 1 when refused)."""
-    import getpass
 
     from services.register import scb
 
     settings, half, today, keys = _scb_context(tenant, period)
 
     async def work(pool: Any) -> tuple[Any, dict[str, Any] | None]:
-        report = await scb.build(pool, keys, tenant, half, today)
+        reading = _cli_reading(tenant, "scb-report", f"SCB export {period}")
+        report = await scb.build(pool, keys, tenant, half, today, reading)
         if report.errors and not force:
             return report, None
-        return report, await scb.record_export(pool, report, f"cli:{getpass.getuser()}", force)
+        return report, await scb.record_export(pool, report, reading.actor, force)
 
     report, recorded = _with_register(settings, work)
     typer.echo(report.text(), err=True, nl=False)
@@ -629,7 +659,10 @@ def scb_check(
     from services.register import scb
 
     settings, half, today, keys = _scb_context(tenant, period)
-    report = _with_register(settings, lambda pool: scb.build(pool, keys, tenant, half, today))
+    reading = _cli_reading(tenant, "scb-report", f"SCB check {period}")
+    report = _with_register(
+        settings, lambda pool: scb.build(pool, keys, tenant, half, today, reading)
+    )
     typer.echo(report.text(), nl=False)
     if report.errors:
         raise typer.Exit(code=1)
@@ -646,7 +679,10 @@ def scb_status(
     from services.register import scb
 
     settings, half, today, keys = _scb_context(tenant, period)
-    state = _with_register(settings, lambda pool: scb.history(pool, keys, tenant, half, today))
+    reading = _cli_reading(tenant, "scb-report", f"SCB resubmission check {period}")
+    state = _with_register(
+        settings, lambda pool: scb.history(pool, keys, tenant, half, today, reading)
+    )
     typer.echo(json.dumps(state, indent=2, default=str))
 
 

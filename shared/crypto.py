@@ -60,10 +60,6 @@ SELECT_KEYS = (
     "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys "
     "WHERE (tenant, youth_id) IN (SELECT * FROM unnest(%s::char(4)[], %s::uuid[]))"
 )
-# asyncpg (the register opens personal data for authorised reads and exports).
-SELECT_KEYS_ASYNC = (
-    "SELECT youth_id, wrapped FROM keyring.youth_keys WHERE tenant = $1 AND youth_id = ANY($2)"
-)
 
 
 class SealedDataError(ValueError):

@@ -230,13 +230,16 @@ def scb_routes(
             )
         return half
 
+    def reading(caller: Principal, what: str) -> access_log.Access:
+        return access_log.Access(caller.tenant, caller.actor, "scb-report", what, "register")
+
     @router.get("/report")
     async def check(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """The validation report of the file as it would be generated now (nothing recorded)."""
         report = await scb.build(
-            scoped(request, caller), keys, caller.tenant, half_year(period), today()
-        )
-        await logged(request, caller, report.named, "scb-report", f"SCB check {period}")
+            scoped(request, caller), keys, caller.tenant, half_year(period), today(),
+            reading(caller, f"SCB check {period}"),
+        )  # fmt: skip
         return report.summary()
 
     @router.post("/exports", status_code=status.HTTP_201_CREATED)
@@ -249,7 +252,10 @@ def scb_routes(
         """Generate the period's file (text/plain, UTF-8) and record it; refused (422, with the
         validation report) when the local checks find errors, unless forced."""
         pool = scoped(request, caller)
-        report = await scb.build(pool, keys, caller.tenant, half_year(period), today())
+        report = await scb.build(
+            pool, keys, caller.tenant, half_year(period), today(),
+            reading(caller, f"SCB export {period}"),
+        )  # fmt: skip
         if report.errors and not force:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -257,7 +263,6 @@ def scb_routes(
                  "export with force=true", **report.summary()},
             )  # fmt: skip
         recorded = await scb.record_export(pool, report, caller.actor, force)
-        await logged(request, caller, report.named, "scb-report", f"SCB file {period}")
         return Response(
             content=report.content,
             media_type="text/plain; charset=utf-8",
@@ -274,8 +279,9 @@ def scb_routes(
     async def exports(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """Every file generated for the period; the latest stands; whether it must be resubmitted."""
         return await scb.history(
-            scoped(request, caller), keys, caller.tenant, half_year(period), today()
-        )
+            scoped(request, caller), keys, caller.tenant, half_year(period), today(),
+            reading(caller, f"SCB resubmission check {period}"),
+        )  # fmt: skip
 
     return router
 

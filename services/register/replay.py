@@ -46,6 +46,12 @@ def check_instant(as_of: datetime, now: datetime) -> None:
         raise ValueError("as_of: is in the future; the register cannot be replayed beyond now")
 
 
+def _scratch_schema(as_of: datetime, now: datetime) -> str:
+    """A fresh schema name for one replay (dropped afterwards), once the instant is valid."""
+    check_instant(as_of, now)
+    return f"replay_{uuid.uuid4().hex[:16]}"
+
+
 async def replay(
     database_url: str,
     tenant: str,
@@ -56,8 +62,7 @@ async def replay(
 ) -> dict[str, Any]:
     """The tenant's register as of `as_of` from the archive: a summary and every youth (or one
     youth's timeline)."""
-    check_instant(as_of, now)
-    schema = f"replay_{uuid.uuid4().hex[:16]}"
+    schema = _scratch_schema(as_of, now)
     archive = await create_pool(database_url, SCHEMA, min_size=1, max_size=1)
     pool = await create_pool(database_url, schema, min_size=1, max_size=1)
     try:
@@ -103,8 +108,7 @@ async def replay_from_topics(
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """The same as `replay`, read from every event topic from the beginning."""
-    check_instant(as_of, now)
-    schema = f"replay_{uuid.uuid4().hex[:16]}"
+    schema = _scratch_schema(as_of, now)
     try:
         await rebuild(
             bootstrap_servers, database_url, namespace, tenants, schema, progress,

@@ -40,7 +40,7 @@ import asyncpg
 from services.register.access import Database
 from services.register.identity import identities
 from services.register.quality import Period
-from shared import personnummer
+from shared import access_log, personnummer
 from shared.codelists import HERE
 from shared.crypto import TenantKeys
 
@@ -212,9 +212,15 @@ def _occupation_on(rows: list[asyncpg.Record], day: date) -> str:
 
 
 async def build(
-    pool: Database, keys: TenantKeys, tenant: str, period: Period, today: date
+    pool: Database,
+    keys: TenantKeys,
+    tenant: str,
+    period: Period,
+    today: date,
+    reader: access_log.Access | None = None,
 ) -> ScbReport:
-    """The report of `tenant` for `period` from one consistent snapshot of the register."""
+    """The report of `tenant` for `period` from one consistent snapshot of the register; with
+    `reader`, every youth whose identity was opened for it is in the access log."""
     codes = scb_codes(period.start)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         episodes = await conn.fetch(_EPISODES, tenant, period.start, period.end)
@@ -275,9 +281,13 @@ async def build(
         checks.findings, key=lambda f: (f.severity, str(f.youth_id or ""), f.block or 0, f.field)
     )
     content = ("\n".join(lines) + "\n").encode("utf-8")
+    named = [y for y in youth_ids if who[y].state == "open"]
+    if reader is not None:
+        async with pool.acquire() as conn:
+            await access_log.record(conn, reader, named)
     return ScbReport(
         tenant, period, codes, content, len(youth_ids), counts, findings, event_range,
-        [y for y in youth_ids if who[y].state == "open"],
+        named,
     )  # fmt: skip
 
 
@@ -453,7 +463,12 @@ async def record_export(
 
 
 async def history(
-    pool: Database, keys: TenantKeys, tenant: str, period: Period, today: date
+    pool: Database,
+    keys: TenantKeys,
+    tenant: str,
+    period: Period,
+    today: date,
+    reader: access_log.Access | None = None,
 ) -> dict[str, Any]:
     """Every file generated for the period, which one stands, and whether the register has changed
     since in a way that changes the file (after the period has closed: needs resubmission)."""
@@ -475,7 +490,7 @@ async def history(
             "(retention); the last file stands"
         )
     elif exports:
-        current = await build(pool, keys, tenant, period, today)
+        current = await build(pool, keys, tenant, period, today, reader)
         latest = exports[-1]
         unchanged = current.content_hash == latest["content_sha256"]
         closed = period.end < today

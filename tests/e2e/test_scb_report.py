@@ -280,6 +280,16 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
         assert out.read_bytes() == GOLDEN.read_bytes()
         assert out.stat().st_mode & 0o777 == 0o600, "the file names youths: its owner only"
         assert "errors: 0; warnings: 1" in cli.stderr
+        # Every reading of the youths' identities for the report is in the access log.
+        log = inspector.get("/v1/access-log").json()["items"]
+        reads: dict[str, set[str]] = {}
+        for entry in log:
+            reads.setdefault(entry["what"], set()).add(entry["youth_id"])
+        named = {str(a), str(b), str(c)}
+        assert reads["SCB check 2026H1"] == named
+        assert reads["SCB export 2026H1"] == named
+        assert reads["SCB resubmission check 2026H1"] == named
+        assert any(e["actor"].startswith("cli:") and e["service"] == "kaa-cli" for e in log)
         out.unlink()
 
         # Only a coordinator of the municipality exports; bad periods are named.
