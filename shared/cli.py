@@ -395,7 +395,7 @@ register_app = typer.Typer(help="The statutory register: rebuild and verify.", n
 app.add_typer(register_app, name="register")
 
 
-def _progress_bar(stream_err: bool = False) -> Callable[[int, int], None]:
+def _progress_bar(stream_err: bool = False, unit: str = "events") -> Callable[[int, int], None]:
     """A one-line progress bar for long work over the event topics (redrawn per percent)."""
     shown = [-1]
 
@@ -404,7 +404,7 @@ def _progress_bar(stream_err: bool = False) -> Callable[[int, int], None]:
         if percent != shown[0]:
             shown[0] = percent
             bar = "#" * (percent // 4)
-            line = f"\r  [{bar:<25}] {percent:3d}%  {done}/{total} events"
+            line = f"\r  [{bar:<25}] {percent:3d}%  {done}/{total} {unit}"
             typer.echo(line, nl=False, err=stream_err)
             if done >= total:
                 typer.echo("", err=stream_err)
@@ -713,7 +713,7 @@ def retention_run() -> None:
         try:
             return await retention.run(
                 pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants, today,
-                settings.retention_days, _progress_bar(stream_err=True),
+                settings.retention_days, _progress_bar(stream_err=True, unit="youths"),
             )  # fmt: skip
         finally:
             await producer.stop()

@@ -71,7 +71,13 @@ async def protect(
         # rows at once (a policy here, a trigger there) fail with "tuple concurrently updated".
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await conn.execute(f"CREATE ROLE {r} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB")
+            try:
+                await conn.execute(f"CREATE ROLE {r} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB")
+            except asyncpg.InsufficientPrivilegeError:
+                raise RuntimeError(
+                    f"reader role {role}: the database user may not create roles; create a "
+                    "login role without BYPASSRLS and give its URL in KAA_READER_DATABASE_URL"
+                ) from None
         if password is not None:
             # The password is hex derived from the master key: nothing to escape.
             await conn.execute(f"ALTER ROLE {r} PASSWORD '{password}'")

@@ -113,3 +113,11 @@ async def test_the_query_api_sees_its_municipality_only(reader: tuple[str, async
     assert [r["tenant"] for r in rows] == ["0180"]
     theirs = await queries.summary(TenantScoped(pool, "0180"), "0181")
     assert theirs["known"] == 0, "asking for another municipality under your own setting: nothing"
+
+
+async def test_a_database_user_that_may_not_create_roles_gets_a_clear_instruction(
+    reader: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = reader  # the reader role itself may not create roles
+    with pytest.raises(RuntimeError, match="KAA_READER_DATABASE_URL"):
+        await protect(pool, f"r_{uuid.uuid4().hex[:8]}", "x", readable=READABLE)
