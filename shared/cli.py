@@ -270,9 +270,10 @@ def feed_generate(
 
 @feed_app.command("load")
 def feed_load(feed: FeedName, file: Path) -> None:
-    """Publish a JSON-lines file to the feed's topic as it is; bad lines end up in the DLQ."""
+    """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
+    key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
     from shared.contracts.topics import FEED_BY_NAME
-    from shared.feeds import load
+    from shared.feeds import FeedAdapter
     from shared.infra.kafka_admin import ensure_topics
 
     if not file.is_file():
@@ -285,9 +286,13 @@ def feed_load(feed: FeedName, file: Path) -> None:
         await ensure_topics(
             settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
         )
-        return await load(
-            file, topic, settings.kafka_bootstrap_servers, settings.pseudonym_key.get_secret_value()
+        adapter = FeedAdapter(
+            settings.kafka_bootstrap_servers,
+            settings.database_url.get_secret_value(),
+            settings.master_key.get_secret_value(),
+            settings.pseudonym_key.get_secret_value(),
         )
+        return await adapter.load(file, topic)
 
     count = asyncio.run(publish())
     typer.echo(f"published {count} records to {topic}")
@@ -722,7 +727,9 @@ def retention_run() -> None:
     result = asyncio.run(work())
     typer.echo(
         f"retention on {today}: {result.due} youths due, {result.keys_destroyed} data keys "
-        f"destroyed, {result.events_published} PersonalDataPurged published"
+        f"destroyed, {result.events_published} PersonalDataPurged published; intake keys "
+        f"destroyed: {result.intake_keys_destroyed} of purged youths, "
+        f"{result.unclaimed_intake_keys_destroyed} unclaimed past the feed topics' retention"
     )
 
 

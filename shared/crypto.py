@@ -50,6 +50,18 @@ CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
     reason text NOT NULL,
     PRIMARY KEY (tenant, youth_id)
 );
+-- Keys feed records are sealed with at intake (shared/intake.py), per person and municipality;
+-- youth_id once identify knows who the subject is there.
+CREATE TABLE IF NOT EXISTS keyring.intake_keys (
+    tenant char(4) NOT NULL,
+    subject text NOT NULL,
+    wrapped bytea NOT NULL,
+    youth_id uuid,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    last_sealed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant, subject)
+);
+CREATE INDEX IF NOT EXISTS intake_keys_youth ON keyring.intake_keys (tenant, youth_id);
 """
 # psycopg (identify writes keys in its events' transaction): one statement for a batch.
 INSERT_KEYS = (

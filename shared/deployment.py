@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,7 @@ import httpx
 
 from shared.auth import issue_token
 from shared.contracts.topics import FEED_BY_NAME, all_topic_specs
-from shared.feeds import load
+from shared.feeds import FeedAdapter
 from shared.infra.kafka_admin import delete_topics, ensure_topics
 from shared.platform import SERVICES, Platform, wait_drained
 
@@ -119,9 +120,19 @@ class Deployment:
     def stop(self) -> dict[str, int | None]:
         return self.platform.stop() if self.platform else {}
 
+    @property
+    def feed_adapter(self) -> FeedAdapter:
+        return FeedAdapter(
+            self.bootstrap_servers, self.database_url, self.master_key, self.pseudonym_key
+        )
+
     async def load(self, feed: str, path: Path) -> int:
-        topic = f"{self.namespace}{FEED_BY_NAME[feed]}"
-        return await load(path, topic, self.bootstrap_servers, self.pseudonym_key)
+        """Publish a feed file through the feed adapter (records sealed)."""
+        return await self.feed_adapter.load(path, f"{self.namespace}{FEED_BY_NAME[feed]}")
+
+    async def publish_feed(self, feed: str, lines: Iterable[bytes]) -> int:
+        """Publish feed lines through the feed adapter (records sealed), in order."""
+        return await self.feed_adapter.publish(lines, f"{self.namespace}{FEED_BY_NAME[feed]}")
 
     async def drained(self, max_wait: float = 120.0) -> float:
         """Until the consumers of the services this deployment started have no lag."""

@@ -11,15 +11,17 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared import personnummer
-from shared.pseudonym import person_key
+from shared.crypto import KEYRING_DDL, TenantKeys
+from shared.intake import FeedSealer, person_key_of
 
 GIVEN = [
     "Alva",
@@ -182,14 +184,10 @@ def message_key(raw: bytes, pseudonym_key: str) -> bytes | None:
     """Kafka key of a feed line: the person's keyed hash, or None when no valid number is in it."""
     try:
         data = json.loads(raw)
-        number = (
-            (data.get("record") or {}).get("personnummer")
-            or (data.get("completion") or {}).get("personnummer")
-            or ((data.get("person") or {}).get("civicNo") or {}).get("value")
-        )
-        return person_key(personnummer.normalize(str(number)), pseudonym_key).encode()
-    except (ValueError, AttributeError, TypeError):
+    except ValueError:
         return None
+    key = person_key_of(data, pseudonym_key) if isinstance(data, dict) else None
+    return key.encode() if key else None
 
 
 def read_lines(path: Path) -> Iterator[bytes]:
@@ -211,25 +209,84 @@ async def publish(records: Iterable[tuple[bytes | None, bytes]], topic: str, boo
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20
     )
     await producer.start()
-    count = 0
     try:
-        pending = []
-        for key, value in records:
-            pending.append(await producer.send(topic, value=value, key=key))
-            count += 1
-            if len(pending) >= 20_000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
+        return await _send_all(producer, topic, records)
     finally:
         await producer.stop()
+
+
+async def _send_all(
+    producer: AIOKafkaProducer, topic: str, records: Iterable[tuple[bytes | None, bytes]]
+) -> int:
+    count = 0
+    pending = []
+    for key, value in records:
+        pending.append(await producer.send(topic, value=value, key=key))
+        count += 1
+        if len(pending) >= 20_000:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
     return count
 
 
-async def load(path: Path, topic: str, bootstrap_servers: str, pseudonym_key: str) -> int:
-    """Publish every non-empty line of `path` as it is; validation happens in the consuming service."""
-    return await publish(
-        ((message_key(raw, pseudonym_key), raw) for raw in read_lines(path)),
-        topic,
-        bootstrap_servers,
-    )
+def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass(frozen=True)
+class FeedAdapter:
+    """Where the feed adapter seals (the keyring's database, the master and pseudonym keys) and
+    publishes (Kafka) feed lines: every record's body is sealed with its subject's intake key
+    (`shared.intake`), so no personal data is on the topic in the clear."""
+
+    bootstrap_servers: str
+    database_url: str
+    master_key: str
+    pseudonym_key: str
+    chunk: int = 5_000
+
+    async def sealed(self, lines: Iterable[bytes]) -> list[tuple[bytes | None, bytes]]:
+        """(key, value) records ready to publish (benchmarks seal before they time)."""
+        out: list[tuple[bytes | None, bytes]] = []
+        async for records in self._sealed_chunks(lines):
+            out.extend(records)
+        return out
+
+    async def _sealed_chunks(
+        self, lines: Iterable[bytes]
+    ) -> AsyncIterator[list[tuple[bytes | None, bytes]]]:
+        sealer = FeedSealer(TenantKeys(self.master_key), self.pseudonym_key)
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            await conn.execute(KEYRING_DDL)
+            for chunk in _chunks(lines, self.chunk):
+                yield await sealer.seal(conn, chunk)
+        finally:
+            await conn.close()
+
+    async def publish(self, lines: Iterable[bytes], topic: str) -> int:
+        """Seal and publish lines in order (idempotent producer); returns how many."""
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
+            linger_ms=20,
+        )  # fmt: skip
+        await producer.start()
+        try:
+            count = 0
+            async for records in self._sealed_chunks(lines):
+                count += await _send_all(producer, topic, records)
+            return count
+        finally:
+            await producer.stop()
+
+    async def load(self, path: Path, topic: str) -> int:
+        """Publish every non-empty line of `path`, sealed; validation happens in identify."""
+        return await self.publish(read_lines(path), topic)

@@ -99,7 +99,13 @@ class ServiceSettings(BaseSettings):
         description="Personal details are sealed per youth; unsealed only to measure what sealing "
         "costs, in a benchmark namespace (bench-…).",
     )
-    retention_days: dict[str, int] = Field(
+    feed_plaintext: Literal["refuse", "accept"] = Field(
+        default="refuse",
+        description="Feed records not sealed by the feed adapter (shared/intake.py) are parked "
+        "in the dead-letter topic; `accept` for an upstream system that can only write to Kafka "
+        "itself (its records then carry personal data in the clear for the topic's retention).",
+    )
+    retention_days: dict[str, Annotated[int, Field(ge=1, le=3650)]] = Field(
         default_factory=dict,
         description="Per-kommunkod retention of personal data after a youth left scope, in days, "
         'as JSON, e.g. {"0180": 1095}; 730 days when not named.',

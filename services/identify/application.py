@@ -4,6 +4,7 @@ engine, and saves the person with its next evaluation date in one transaction.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 from services.identify.domain import Person
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
-from shared import personnummer
+from shared import intake, personnummer
 from shared.contracts.events import PersonalDetails
 from shared.contracts.feeds import (
     CompletionFeedMessage,
@@ -155,7 +156,10 @@ class IdentifyApplication(KafkaFedApplication):
             partition,
             next_offset,
             schedule=self._schedule(cache.values(), today),
-            read_model=self._keys_to_store(),
+            read_model=[
+                *self._keys_to_store(),
+                *self._youths_of_subjects(keys, ids, messages, cache),
+            ],
         )
         self._new_keys = []
 
@@ -321,6 +325,40 @@ class IdentifyApplication(KafkaFedApplication):
             self.data_keys.put(tenant, youth_id, key)
             self._new_keys.append((tenant, youth_id, key))
         return key
+
+    async def intake_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        """The wrapped intake keys of (tenant, subject) pairs (shared/intake.py)."""
+        return await asyncio.to_thread(self._intake_keys, pairs)
+
+    def _intake_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(intake.SELECT_KEYS, ([t for t, _ in pairs], [s for _, s in pairs]))
+            return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in cursor.fetchall()}
+
+    @staticmethod
+    def _youths_of_subjects(
+        keys: Sequence[str],
+        ids: Sequence[uuid.UUID],
+        messages: Sequence[FeedMessage],
+        cache: dict[uuid.UUID, Person],
+    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Note next to each intake key which youth its subject is in that municipality, so
+        retention destroys it with the youth's data key (written in the events' transaction)."""
+        noted: dict[tuple[str, str], str] = {}
+        for key, pid, message in zip(keys, ids, messages, strict=True):
+            person = cache.get(pid)
+            youth = person.youth_ids.get(message.tenant) if person is not None else None
+            if youth is not None:
+                noted[(message.tenant, key)] = youth
+        if not noted:
+            return []
+        pairs = sorted(noted)
+        return [
+            (
+                intake.NOTE_YOUTHS,
+                [([t for t, _ in pairs], [k for _, k in pairs], [noted[p] for p in pairs])],
+            )
+        ]
 
     def _keys_to_store(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         made = self._new_keys

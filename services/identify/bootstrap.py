@@ -25,6 +25,7 @@ from shared.contracts.feeds import (
 )
 from shared.contracts.topics import COMPLETIONS_FEED, FEED_TOPICS, POPULATION_FEED, SS12000_FEED
 from shared.eventstore import ensure_schema, eventsourcing_env
+from shared.intake import FeedOpener, refuse_plaintext
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Rejected
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import parser
@@ -83,8 +84,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             ),
         }
 
-        def parse(delivery: Delivery) -> FeedMessage | Rejected:
+        def parse_any(delivery: Delivery) -> FeedMessage | Rejected:
             return parsers[delivery.topic](delivery)
+
+        parse: Callable[[Delivery], FeedMessage | Rejected] = (
+            refuse_plaintext(parse_any) if settings.feed_plaintext == "refuse" else parse_any
+        )
+        opener = FeedOpener(application.tenant_keys, application.intake_keys)
 
         def apply_batch(
             messages: list[FeedMessage], topic: str, partition: int, next_offset: int
@@ -100,6 +106,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             dead_letters=producer,
             service="identify",
             batch_size=settings.batch_size,
+            open_sealed=opener.open,
         )
         relay = OutboxRelay(
             application,

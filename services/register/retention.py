@@ -8,6 +8,8 @@ ago (default 730 days) and the SCB half-year containing that end has closed. For
 2. `PersonalDataPurged` is published (event id derived from the youth, so a repeated run
    publishes the same event and consumers apply it once); the register then deletes the sealed
    details and marks the youth purged. Dates, codes, actors and rule versions stay for audit.
+The intake keys their feed records were sealed with are destroyed with the data key; intake keys of
+subjects that never became a youth go once their records have aged out of the feed topics.
 A run that stopped between 1 and 2 finds the youth again (not yet marked purged) and publishes.
 """
 
@@ -23,6 +25,8 @@ from aiokafka import AIOKafkaProducer
 
 from services.register.quality import half_year
 from shared.contracts.events import PersonalDataPurged
+from shared.contracts.topics import FEED_RETENTION_SECONDS
+from shared.crypto import KEYRING_DDL
 
 DEFAULT_RETENTION_DAYS = 730
 BATCH = 1000
@@ -44,6 +48,18 @@ SELECT tenant, youth_id, $3 FROM gone
 ON CONFLICT (tenant, youth_id) DO NOTHING
 RETURNING youth_id
 """
+# The intake keys their feed records were sealed with (shared/intake.py).
+_DESTROY_INTAKE = """
+DELETE FROM keyring.intake_keys k USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE k.tenant = u.tenant AND k.youth_id = u.youth_id
+"""
+# Intake keys of subjects that never became a youth of the municipality (out of scope, a bad
+# line): their records have left the feed topics (FEED_RETENTION), so the keys go too.
+_DESTROY_UNCLAIMED = """
+DELETE FROM keyring.intake_keys
+WHERE youth_id IS NULL AND last_sealed_at < now() - make_interval(secs => $1)
+AND tenant = ANY($2::char(4)[])
+"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ class RetentionResult:
     due: int
     keys_destroyed: int
     events_published: int
+    intake_keys_destroyed: int = 0
+    unclaimed_intake_keys_destroyed: int = 0
 
 
 def purge_event_id(tenant: str, youth_id: uuid.UUID) -> uuid.UUID:
@@ -76,6 +94,10 @@ async def run(
 ) -> RetentionResult:
     """Purge every due youth of the served municipalities (the pool is the register's owner)."""
     days = dict(retention_days or {})
+    await pool.execute(KEYRING_DDL)  # a register started before identify ever ran
+    unclaimed = _count(
+        await pool.execute(_DESTROY_UNCLAIMED, FEED_RETENTION_SECONDS + 86400, list(tenants))
+    )
     shortest = min([DEFAULT_RETENTION_DAYS, *days.values()])
     rows = await pool.fetch(_CANDIDATES, today - timedelta(days=shortest), list(tenants))
     due = [
@@ -83,7 +105,7 @@ async def run(
         for r in rows
         if is_due(r["left_on"], days.get(r["tenant"], DEFAULT_RETENTION_DAYS), today)
     ]
-    destroyed = published = 0
+    destroyed = published = intake_destroyed = 0
     now = datetime.now(UTC)
     for start in range(0, len(due), BATCH):
         chunk = due[start : start + BATCH]
@@ -94,6 +116,11 @@ async def run(
                     "retention period passed",
                 )
             )  # fmt: skip
+            intake_destroyed += _count(
+                await conn.execute(
+                    _DESTROY_INTAKE, [t for t, _, _ in chunk], [y for _, y, _ in chunk]
+                )
+            )
         sent = [
             await producer.send(topic, value=_event(tenant, youth, left, days, now).to_bytes(),
                                 key=str(youth).encode())
@@ -104,7 +131,12 @@ async def run(
         published += len(sent)
         if progress is not None:
             progress(published, len(due))
-    return RetentionResult(len(due), destroyed, published)
+    return RetentionResult(len(due), destroyed, published, intake_destroyed, unclaimed)
+
+
+def _count(status: str) -> int:
+    """Rows of an asyncpg command status such as `DELETE 12`."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def _event(

@@ -29,7 +29,8 @@ PARTITIONS = 6
 # Feeds carry personal data in the clear as the upstream registers deliver it. They are input, not
 # the event log (identify's events are, with the details sealed), so they are kept 30 days: long
 # enough to re-read after an incident, far shorter than any retention period of the register.
-FEED_RETENTION = {"retention.ms": str(30 * 24 * 3600 * 1000), "retention.bytes": "-1"}
+FEED_RETENTION_SECONDS = 30 * 24 * 3600
+FEED_RETENTION = {"retention.ms": str(FEED_RETENTION_SECONDS * 1000), "retention.bytes": "-1"}
 
 
 def all_topic_specs(partitions: int = PARTITIONS, prefix: str = "") -> list[TopicSpec]:

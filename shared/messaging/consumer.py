@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
@@ -39,6 +39,8 @@ class Delivery:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
+    # Set by the consumer's `open` step only (never from the message): the value was sealed.
+    opened: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,10 @@ class ExactlyOnceConsumer(Generic[T]):
         dead_letters: AIOKafkaProducer,
         service: str,
         batch_size: int = 500,
+        open_sealed: Callable[[Sequence[Delivery]], Awaitable[list[Delivery | Rejected]]]
+        | None = None,
     ) -> None:
+        self.open_sealed = open_sealed
         self.bootstrap_servers = bootstrap_servers
         self.group_id = group_id
         self.topics = list(topics)
@@ -200,8 +205,10 @@ class ExactlyOnceConsumer(Generic[T]):
         if not deliveries:
             return
         items: list[Parsed[T]] = []
-        for delivery in deliveries:
-            outcome = self.parse(delivery)
+        # Sealed records are opened for parsing only: a rejected one is parked as it arrived.
+        opened = await self.open_sealed(deliveries) if self.open_sealed else deliveries
+        for delivery, readable in zip(deliveries, opened, strict=True):
+            outcome = readable if isinstance(readable, Rejected) else self.parse(readable)
             if isinstance(outcome, Rejected):
                 await self.dead_letter(delivery, outcome.reason)
             else:

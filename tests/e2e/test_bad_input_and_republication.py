@@ -18,6 +18,7 @@ from services.identify.scope import DEFAULT_POLICY
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.deployment import Deployment
 from shared.eventstore import eventsourcing_env
+from shared.intake import PLAINTEXT_REFUSED
 from shared.messaging import partitions_of, stop_consumer
 from shared.messaging.relay import OutboxRelay
 from tests.conftest import RunningInfra
@@ -25,6 +26,7 @@ from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_pipeline import load_municipality
 
 GOOD_NUMBER = "200801011230"  # 17 on TODAY
+OTHER_NUMBER = "200802021238"
 
 
 def population_line(
@@ -92,29 +94,45 @@ def test_each_kind_of_bad_input_is_dead_lettered_and_the_line_keeps_running(
     deployment: Deployment,
 ) -> None:
     bootstrap, ns = deployment.bootstrap_servers, deployment.namespace
+    # Lines on the topic as an upstream producer wrote them (not through the feed adapter) ...
     bad_population = [
         b"not json at all",
         b'{"feed": "population", "tenant": "0180"}',
         population_line("200801011231"),  # check digit
         population_line(GOOD_NUMBER, tenant="9999"),  # a municipality not served here
+        population_line(GOOD_NUMBER),  # valid, but not sealed
     ]
-    asyncio.run(
-        produce(
-            bootstrap, f"{ns}{POPULATION_FEED}", [*bad_population, population_line(GOOD_NUMBER)]
-        )
+    asyncio.run(produce(bootstrap, f"{ns}{POPULATION_FEED}", bad_population))
+    # ... and through the adapter, sealed: a bad record, a tampered one and a good one.
+    [(_, sealed_bad)] = asyncio.run(
+        deployment.feed_adapter.sealed([population_line("200801011231")])
     )
+    [(_key, tampered)] = asyncio.run(
+        deployment.feed_adapter.sealed([population_line(OTHER_NUMBER)])
+    )
+    tampered = tampered.replace(b'"sealed": "kaa1.', b'"sealed": "kaa1.A')
+    asyncio.run(produce(bootstrap, f"{ns}{POPULATION_FEED}", [sealed_bad, tampered]))
+    asyncio.run(deployment.publish_feed("population", [population_line(GOOD_NUMBER)]))
     asyncio.run(produce(bootstrap, f"{ns}{SS12000_FEED}", [b"\x00\x01 binary"]))
     bad_event = b'{"event_type": "YouthIdentified", "tenant": "0180"}'
     asyncio.run(produce(bootstrap, f"{ns}{IDENTIFY_EVENTS}", [bad_event]))
     asyncio.run(deployment.drained())
 
     population_dlq = asyncio.run(read_all(bootstrap, f"{ns}{POPULATION_FEED}.dlq"))
-    assert [value for value, _ in population_dlq] == bad_population, "original bytes, in order"
+    assert [value for value, _ in population_dlq] == [*bad_population, sealed_bad, tampered], (
+        "original bytes, in order"
+    )
     reasons = [headers["kaa.dlq.reason"].decode() for _, headers in population_dlq]
     assert reasons[0].startswith("message: not JSON")
     assert reasons[1].startswith("record_id: Field required")
     assert reasons[2] == "record.personnummer: check digit does not match"
     assert reasons[3] == "tenant: 9999 is not a municipality served by this deployment"
+    assert reasons[4] == PLAINTEXT_REFUSED
+    # A sealed record is opened to be checked, and parked as it arrived: sealed.
+    assert reasons[5] == "record.personnummer: check digit does not match"
+    assert b"200801011231" not in sealed_bad
+    assert b"Testsson" not in sealed_bad
+    assert reasons[6].startswith("sealed: the record fails authentication")
     assert all(headers["kaa.dlq.service"] == b"identify" for _, headers in population_dlq)
     assert not any(GOOD_NUMBER in reason or "200801011231" in reason for reason in reasons)
 
@@ -193,13 +211,7 @@ def test_http_errors_name_the_field_and_never_cross_tenants(
 ) -> None:
     deployment = two_tenant_deployment
     moving = "200705051233"
-    asyncio.run(
-        produce(
-            deployment.bootstrap_servers,
-            f"{deployment.namespace}{POPULATION_FEED}",
-            [population_line(GOOD_NUMBER)],
-        )
-    )
+    asyncio.run(deployment.publish_feed("population", [population_line(GOOD_NUMBER)]))
     asyncio.run(deployment.drained())
     with deployment.client("register", "0180", "caseworker") as register:
         [only] = register.get("/v1/youths").json()["items"]
@@ -233,17 +245,14 @@ def test_http_errors_name_the_field_and_never_cross_tenants(
     assert httpx.post(f"{deployment.platform.url('outreach')}{url}", json=good).status_code == 401
 
     # Another youth arrives and moves away: scope ends, and contact work is refused with a reason.
-    feed = f"{deployment.namespace}{POPULATION_FEED}"
-    asyncio.run(produce(deployment.bootstrap_servers, feed, [population_line(moving)]))
+    asyncio.run(deployment.publish_feed("population", [population_line(moving)]))
     asyncio.run(deployment.drained())
     with deployment.client("register", "0180", "caseworker") as register:
         items = register.get("/v1/youths").json()["items"]
     moved_youth = next(i["youth_id"] for i in items if i["youth_id"] != target)
     asyncio.run(
-        produce(
-            deployment.bootstrap_servers,
-            feed,
-            [population_line(moving, kommunkod="2480", change="moved_out")],
+        deployment.publish_feed(
+            "population", [population_line(moving, kommunkod="2480", change="moved_out")]
         )
     )
     asyncio.run(deployment.drained())

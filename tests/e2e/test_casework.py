@@ -17,7 +17,7 @@ import httpx
 
 from services.register.rebuild import rebuild, verify
 from shared.contracts.events import MeasureStarted
-from shared.contracts.topics import MEASURES_EVENTS, POPULATION_FEED
+from shared.contracts.topics import MEASURES_EVENTS
 from shared.deployment import Deployment
 from shared.workdays import working_days_between
 from tests.e2e.conftest import TODAY
@@ -87,8 +87,7 @@ def refusal(response: httpx.Response, status: int) -> str:
 
 
 def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment) -> None:
-    feed = f"{deployment.namespace}{POPULATION_FEED}"
-    asyncio.run(produce(deployment.bootstrap_servers, feed, [population(YOUTH_NUMBER)]))
+    asyncio.run(deployment.publish_feed("population", [population(YOUTH_NUMBER)]))
     desk = Desk(deployment)
     try:
         desk.settle()
@@ -380,12 +379,11 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
 def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
     deployment: Deployment,
 ) -> None:
-    feed = f"{deployment.namespace}{POPULATION_FEED}"
     desk = Desk(deployment)
     try:
         known: list[str] = []
         for number in (YOUTH_NUMBER, MOVER_NUMBER):
-            asyncio.run(produce(deployment.bootstrap_servers, feed, [population(number)]))
+            asyncio.run(deployment.publish_feed("population", [population(number)]))
             desk.settle()
             rows = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
             known += [r["youth_id"] for r in rows if r["youth_id"] not in known]
@@ -451,9 +449,8 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
 
         # The mover leaves scope: their open items close with the reason.
         asyncio.run(
-            produce(
-                deployment.bootstrap_servers,
-                feed,
+            deployment.publish_feed(
+                "population",
                 [
                     population(
                         MOVER_NUMBER, kommunkod="2480", change="moved_out", effective="2026-03-01"

@@ -14,12 +14,11 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from shared.contracts.topics import POPULATION_FEED
 from shared.deployment import Deployment
 from shared.isolation import reader_password, reader_role, reader_url
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import running
-from tests.e2e.test_bad_input_and_republication import population_line, produce
+from tests.e2e.test_bad_input_and_republication import population_line
 
 NUMBER = "200801011230"  # 18 on the tests' TODAY, not enrolled: in scope where folkbokförd
 
@@ -31,8 +30,7 @@ def consortium(infra: RunningInfra) -> Iterator[Deployment]:
 
 
 def publish(deployment: Deployment, *lines: bytes) -> None:
-    topic = f"{deployment.namespace}{POPULATION_FEED}"
-    asyncio.run(produce(deployment.bootstrap_servers, topic, list(lines)))
+    asyncio.run(deployment.publish_feed("population", lines))
     asyncio.run(deployment.drained())
 
 

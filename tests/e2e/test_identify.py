@@ -13,10 +13,10 @@ import uuid
 from datetime import date
 
 from shared import personnummer
-from shared.contracts.topics import COMPLETIONS_FEED, IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
+from shared.contracts.topics import IDENTIFY_EVENTS, SS12000_FEED
 from shared.deployment import Deployment
 from tests.e2e.conftest import TODAY
-from tests.e2e.test_bad_input_and_republication import produce, read_all
+from tests.e2e.test_bad_input_and_republication import read_all
 
 RNG = random.Random(4)
 OBSERVED = "2026-03-01T08:00:00Z"
@@ -94,7 +94,7 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
 
     ns, bootstrap = deployment.namespace, deployment.bootstrap_servers
     asyncio.run(
-        produce(bootstrap, f"{ns}{SS12000_FEED}", [
+        deployment.publish_feed("ss12000", [
             school(in_gy, [enrolment("GY")]),
             school(in_im, [enrolment("GY", "IMYRK")]),
             school(dropout, [enrolment("GY")]),
@@ -103,16 +103,15 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
         ])
     )  # fmt: skip
     asyncio.run(
-        produce(
-            bootstrap,
-            f"{ns}{COMPLETIONS_FEED}",
+        deployment.publish_feed(
+            "completions",
             [completion(studiebevis, "studiebevis"), completion(examen, "gymnasieexamen")],
         )
     )
     asyncio.run(deployment.drained())
     people = [(out_of_school, seventeen), (in_gy, seventeen), (in_im, eighteen), (too_old, date(2005, 12, 1)),
               (studiebevis, eighteen), (examen, eighteen), (samordning, seventeen), (dropout, eighteen)]  # fmt: skip
-    asyncio.run(produce(bootstrap, f"{ns}{POPULATION_FEED}", [population(p, b) for p, b in people]))
+    asyncio.run(deployment.publish_feed("population", [population(p, b) for p, b in people]))
     asyncio.run(deployment.drained())
 
     events = identify_events(deployment)

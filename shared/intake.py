@@ -1,0 +1,262 @@
+"""Feed records sealed at intake, so no Kafka message carries personal data in the clear.
+
+The feed adapter (`kaa feed load`, `Deployment.load`) seals the body of each record — the
+population `record`, the SS 12000 `person`, the `completion` — with an *intake key* of the person
+in the receiving municipality before it publishes; the envelope (feed, schema version, record id,
+tenant, observation time) stays readable, and the Kafka key stays the person's keyed hash:
+
+    {"feed": "population", "schema_version": 1, "record_id": "…", "tenant": "0180",
+     "observed_at": "…", "intake_subject": "<keyed hash>", "sealed": "kaa1.…"}
+
+An intake key is random, one per (tenant, subject), where the subject is the person's keyed hash
+(`shared.pseudonym.person_key`), or, for a line without a valid personnummer, a keyed hash of the
+line itself (such a line is still sealed; identify parks it with its reason). Keys are stored only
+wrapped by the tenant key, in `keyring.intake_keys`. Identify opens a record before it parses it,
+and notes the youth id the subject has in that municipality next to the key; retention destroys
+the intake keys of a purged youth with their data key, and the keys of subjects that never became
+a youth once their records have aged out of the feed topics. From then on the records left on the
+topics, in dead-letter topics and in backups cannot be opened.
+
+Identify refuses a record that is not sealed (`KAA_FEED_PLAINTEXT=refuse`, the default) after it
+has checked it, so a bad line still gets its own reason; `accept` is for an upstream system that
+can only write to Kafka itself and weakens retention accordingly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from shared import personnummer
+from shared.crypto import DataKeyCache, SealedDataError, TenantKeys, new_data_key, open_sealed, seal
+from shared.messaging.consumer import Delivery, Rejected
+from shared.pseudonym import person_key
+
+T = TypeVar("T")
+PURPOSE = "feed-intake"
+SEALED = "sealed"
+SUBJECT = "intake_subject"
+ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at")
+_NAMESPACE = uuid.UUID("0c6f4f0e-5b7a-4c55-9a8e-3f2d7b1e6a40")
+
+# One statement per batch: a new key for a subject that has none, the stored one (and a fresh
+# `last_sealed_at`) for one that has. Concurrent adapters agree on the stored key.
+UPSERT_KEYS = """
+INSERT INTO keyring.intake_keys (tenant, subject, wrapped)
+SELECT * FROM unnest($1::char(4)[], $2::text[], $3::bytea[])
+ON CONFLICT (tenant, subject) DO UPDATE SET last_sealed_at = now()
+RETURNING tenant, subject, wrapped
+"""
+# psycopg (identify): the keys of a batch's subjects.
+SELECT_KEYS = (
+    "SELECT tenant, subject, wrapped FROM keyring.intake_keys "
+    "WHERE (tenant, subject) IN (SELECT * FROM unnest(%s::char(4)[], %s::text[]))"
+)
+# psycopg (identify, in the events' transaction): which youth a subject is in that municipality.
+NOTE_YOUTHS = (
+    "UPDATE keyring.intake_keys k SET youth_id = u.youth_id "
+    "FROM unnest(%s::char(4)[], %s::text[], %s::uuid[]) AS u(tenant, subject, youth_id) "
+    "WHERE k.tenant = u.tenant AND k.subject = u.subject "
+    "AND k.youth_id IS DISTINCT FROM u.youth_id"
+)
+
+
+def subject_id(subject: str) -> uuid.UUID:
+    """The subject as the UUID the key wrapping and the sealing bind to."""
+    return uuid.uuid5(_NAMESPACE, subject)
+
+
+def _wrap_kind(subject: str) -> uuid.UUID:
+    return subject_id(f"intake-key/{subject}")
+
+
+@dataclass(frozen=True)
+class _Line:
+    raw: bytes
+    data: dict[str, Any] | None
+    tenant: str | None
+    subject: str | None
+    person: str | None
+
+
+class FeedSealer:
+    """The adapter's side: seals feed lines (bytes as delivered) for publication."""
+
+    def __init__(self, keys: TenantKeys, pseudonym_key: str) -> None:
+        self.keys = keys
+        self.pseudonym_key = pseudonym_key
+
+    def _read(self, raw: bytes) -> _Line:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return _Line(raw, None, None, None, None)
+        if not isinstance(data, dict):
+            return _Line(raw, None, None, None, None)
+        tenant = data.get("tenant")
+        if not (isinstance(tenant, str) and len(tenant) == 4 and tenant.isdigit()):
+            return _Line(raw, None, None, None, None)
+        person = person_key_of(data, self.pseudonym_key)
+        subject = (
+            person
+            or "line:" + hmac.new(self.pseudonym_key.encode(), raw, hashlib.sha256).hexdigest()
+        )
+        return _Line(raw, data, tenant, subject, person)
+
+    async def seal(self, conn: Any, lines: Sequence[bytes]) -> list[tuple[bytes | None, bytes]]:
+        """(Kafka key, value) for each line, in order. `conn` is an asyncpg connection to the
+        database holding the keyring. A line that is not a JSON object with a 4-digit tenant has
+        nothing to be sealed for: it is returned as it is (identify parks it with its reason)."""
+        read = [self._read(raw) for raw in lines]
+        wanted = sorted({(r.tenant, r.subject) for r in read if r.tenant and r.subject})
+        stored: dict[tuple[str, str], bytes] = {}
+        if wanted:
+            rows = await conn.fetch(
+                UPSERT_KEYS,
+                [t for t, _ in wanted],
+                [s for _, s in wanted],
+                [self.keys.wrap(t, _wrap_kind(s), new_data_key()) for t, s in wanted],
+            )
+            stored = {
+                (row["tenant"], row["subject"]): self.keys.unwrap(
+                    row["tenant"], _wrap_kind(row["subject"]), bytes(row["wrapped"])
+                )
+                for row in rows
+            }
+        out: list[tuple[bytes | None, bytes]] = []
+        for line in read:
+            if line.data is None or line.tenant is None or line.subject is None:
+                out.append((None, line.raw))
+                continue
+            envelope = {k: line.data[k] for k in ENVELOPE if k in line.data}
+            body = {k: v for k, v in line.data.items() if k not in ENVELOPE}
+            sealed = seal(
+                stored[(line.tenant, line.subject)],
+                json.dumps(body, ensure_ascii=False).encode(),
+                line.tenant,
+                subject_id(line.subject),
+                PURPOSE,
+            )
+            value = json.dumps({**envelope, SUBJECT: line.subject, SEALED: sealed}).encode()
+            out.append((line.person.encode() if line.person else None, value))
+        return out
+
+
+def person_key_of(data: dict[str, Any], pseudonym_key: str) -> str | None:
+    """The keyed hash of the personnummer a feed record (parsed JSON) names, if it names one."""
+    try:
+        number = (
+            (data.get("record") or {}).get("personnummer")
+            or (data.get("completion") or {}).get("personnummer")
+            or ((data.get("person") or {}).get("civicNo") or {}).get("value")
+        )
+        return person_key(personnummer.normalize(str(number)), pseudonym_key)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def is_sealed(value: bytes | None) -> bool:
+    return value is not None and b'"' + SEALED.encode() + b'"' in value
+
+
+class FeedOpener:
+    """Identify's side: opens the sealed records of a batch with one key query.
+
+    `fetch` returns the wrapped keys of (tenant, subject) pairs (run off the event loop).
+    An opened delivery carries the record as the feed contract has it and `opened=True`; a record
+    that cannot be opened is rejected with the reason (no personal data in it)."""
+
+    def __init__(
+        self,
+        keys: TenantKeys,
+        fetch: Callable[[list[tuple[str, str]]], Awaitable[dict[tuple[str, str], bytes]]],
+        cache: DataKeyCache | None = None,
+    ) -> None:
+        self.keys = keys
+        self.fetch = fetch
+        self.cache = cache or DataKeyCache()
+
+    async def open(self, deliveries: Sequence[Delivery]) -> list[Delivery | Rejected]:
+        envelopes: list[dict[str, Any] | Rejected | None] = [
+            _envelope(d.value) if is_sealed(d.value) else None for d in deliveries
+        ]
+        pairs = {(e["tenant"], e[SUBJECT]) for e in envelopes if isinstance(e, dict)}
+        missing = [p for p in sorted(pairs) if self.cache.get(p[0], subject_id(p[1])) is None]
+        if missing:
+            for (tenant, subject), wrapped in (await self.fetch(missing)).items():
+                try:
+                    key = self.keys.unwrap(tenant, _wrap_kind(subject), wrapped)
+                except SealedDataError:
+                    continue  # reported per record below as a key that does not open
+                self.cache.put(tenant, subject_id(subject), key)
+        out: list[Delivery | Rejected] = []
+        for delivery, envelope in zip(deliveries, envelopes, strict=True):
+            if envelope is None:
+                out.append(delivery)
+            elif isinstance(envelope, Rejected):
+                out.append(envelope)
+            else:
+                out.append(self._open_one(delivery, envelope))
+        return out
+
+    def _open_one(self, delivery: Delivery, envelope: dict[str, Any]) -> Delivery | Rejected:
+        tenant, subject = envelope["tenant"], envelope[SUBJECT]
+        key = self.cache.get(tenant, subject_id(subject))
+        if key is None:
+            return Rejected(
+                "sealed: no intake key for this record in the keyring (destroyed by retention, "
+                "or sealed by another deployment)"
+            )
+        try:
+            body = json.loads(
+                open_sealed(key, envelope[SEALED], tenant, subject_id(subject), PURPOSE)
+            )
+        except SealedDataError:
+            return Rejected("sealed: the record fails authentication (tampered, or not this "
+                            "record's subject and municipality)")  # fmt: skip
+        if not isinstance(body, dict):
+            return Rejected("sealed: the sealed body is not a JSON object")
+        clear = {k: v for k, v in envelope.items() if k not in (SUBJECT, SEALED)}
+        return replace(delivery, value=json.dumps({**clear, **body}).encode(), opened=True)
+
+
+def _envelope(value: bytes | None) -> dict[str, Any] | Rejected | None:
+    """The sealed envelope's fields, None for a record that is not sealed after all."""
+    try:
+        data = json.loads(value or b"")
+    except ValueError:
+        return None  # the parser says "not JSON"
+    if not isinstance(data, dict) or SEALED not in data:
+        return None
+    tenant, subject, sealed = data.get("tenant"), data.get(SUBJECT), data.get(SEALED)
+    for name, field in ((SUBJECT, subject), (SEALED, sealed)):
+        if not isinstance(field, str) or not field:
+            return Rejected(f"{name}: a sealed record needs it as a non-empty string")
+    if not (isinstance(tenant, str) and len(tenant) == 4 and tenant.isdigit()):
+        return Rejected("tenant: a sealed record needs the 4-digit kommunkod it was sealed for")
+    return data
+
+
+PLAINTEXT_REFUSED = (
+    "sealed: the record is not sealed; feeds are published through the feed adapter "
+    "(kaa feed load), or KAA_FEED_PLAINTEXT=accept for an upstream system that cannot"
+)
+
+
+def refuse_plaintext(
+    parse: Callable[[Delivery], T | Rejected],
+) -> Callable[[Delivery], T | Rejected]:
+    """Wrap a parser: a valid record that was not opened from a sealed one is refused."""
+
+    def checked(delivery: Delivery) -> T | Rejected:
+        outcome = parse(delivery)
+        if isinstance(outcome, Rejected) or delivery.opened:
+            return outcome
+        return Rejected(PLAINTEXT_REFUSED)
+
+    return checked

@@ -1,0 +1,181 @@
+"""Feed records are sealed by the feed adapter, opened only by identify, and shredded with the youth.
+
+Two youths arrive through `kaa feed load` (population, and SS 12000 with an e-mail address); one
+moves away and, once the retention period has passed, `kaa retention run` purges them. Afterwards
+no Kafka topic holds anybody's personal data in the clear (not the feed topics either), no
+PostgreSQL table holds it, and the purged youth's feed records can no longer be opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+from shared import personnummer
+from shared.contracts.topics import POPULATION_FEED
+from shared.crypto import TenantKeys
+from shared.deployment import Deployment
+from shared.intake import SELECT_KEYS, FeedOpener
+from shared.messaging.consumer import Delivery, Rejected
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import running
+from tests.e2e.test_bad_input_and_republication import read_all
+from tests.e2e.test_scb_report import _scan_kafka, _scan_postgres
+
+RNG = random.Random(20260302)
+LEAVER = personnummer.generate(date(2008, 5, 17), RNG)
+STAYER = personnummer.generate(date(2009, 1, 9), RNG)
+DETAILS = {
+    LEAVER: ("Zebulonia", "Qvarnström", "Lövängsgränd 17", "zebulonia@example.org"),
+    STAYER: ("Ottiliana", "Wennerbom", "Mossbrovägen 3", "ottiliana@example.org"),
+}
+
+
+def population(
+    number: str, change: str = "baseline", kommunkod: str = "0180", effective: str = "2026-02-01"
+) -> bytes:
+    given, family, street, _ = DETAILS[number]
+    return json.dumps({
+        "feed": "population", "schema_version": 1, "record_id": str(uuid.uuid4()),
+        "tenant": "0180", "observed_at": f"{effective}T08:00:00Z",
+        "record": {"personnummer": number, "given_name": given, "family_name": family,
+                   "address": {"street": street, "postal_code": "123 45", "city": "Stockholm"},
+                   "kommunkod": kommunkod, "birth_date": personnummer.birth_date(number).isoformat(),
+                   "change_type": change, "effective_date": effective},
+    }).encode()  # fmt: skip
+
+
+def school(number: str) -> bytes:
+    given, family, _, email = DETAILS[number]
+    return json.dumps({
+        "feed": "ss12000", "schema_version": 1, "record_id": str(uuid.uuid4()), "tenant": "0180",
+        "observed_at": "2026-02-01T08:00:00Z",
+        "person": {"id": str(uuid.uuid4()), "givenName": given, "familyName": family,
+                   "civicNo": {"value": number, "nationality": "SE"},
+                   "emails": [{"value": email, "type": "Privat"}], "enrolments": []},
+    }).encode()  # fmt: skip
+
+
+def kaa(deployment: Deployment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared", *args],
+        env={**deployment.env(dict(os.environ)), **env},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def secrets_of(*numbers: str) -> tuple[str, ...]:
+    return tuple(s for n in numbers for s in (n, *DETAILS[n]))
+
+
+def test_feed_records_are_sealed_on_kafka_and_shredded_with_the_youth(
+    infra: RunningInfra, tmp_path: Path
+) -> None:
+    with running(infra, services=["identify", "register"]) as deployment:
+        people, schools = tmp_path / "population.jsonl", tmp_path / "ss12000.jsonl"
+        people.write_bytes(population(LEAVER) + b"\n" + population(STAYER) + b"\n")
+        schools.write_bytes(school(LEAVER) + b"\n" + school(STAYER) + b"\n")
+        for feed, path in (("ss12000", schools), ("population", people)):
+            loaded = kaa(deployment, "feed", "load", feed, str(path))
+            assert loaded.returncode == 0, loaded.stderr
+            assert "published 2 records" in loaded.stdout
+        asyncio.run(deployment.drained())
+
+        coordinator = deployment.client("register", "0180", "caseworker", "coordinator")
+        try:
+            youths = {y["youth_id"] for y in coordinator.get("/v1/youths").json()["items"]}
+            assert len(youths) == 2, "identify opened both sealed records"
+            names = {coordinator.get(f"/v1/youths/{y}/identity").json()["given_name"]: y
+                     for y in youths}  # fmt: skip
+            assert set(names) == {"Zebulonia", "Ottiliana"}
+            leaver, stayer = uuid.UUID(names["Zebulonia"]), uuid.UUID(names["Ottiliana"])
+
+            asyncio.run(deployment.publish_feed(
+                "population", [population(LEAVER, "moved_out", "1480", "2026-03-02")]
+            ))  # fmt: skip
+            asyncio.run(deployment.drained())
+            assert coordinator.get(f"/v1/youths/{leaver}").json()["status"] == "out_of_scope"
+            assert asyncio.run(_noted_youths(deployment)) == {leaver, stayer}
+
+            # Half a year later, with a retention period of a day: the leaver is due, the stayer is not.
+            ran = kaa(deployment, "retention", "run", KAA_TODAY="2026-07-01",
+                      KAA_RETENTION_DAYS='{"0180": 1}')  # fmt: skip
+            assert ran.returncode == 0, ran.stderr
+            assert "1 youths due, 1 data keys destroyed" in ran.stdout
+            assert "intake keys destroyed: 1 of purged youths" in ran.stdout
+            asyncio.run(deployment.drained())
+            assert coordinator.get(f"/v1/youths/{leaver}/identity").json()["state"] == "redacted"
+            assert coordinator.get(f"/v1/youths/{stayer}/identity").json()["state"] == "open"
+        finally:
+            coordinator.close()
+
+        # Nobody's personal data is on any topic in the clear, the feed topics included ...
+        assert asyncio.run(_scan_kafka(deployment, secrets_of(LEAVER, STAYER))) == []
+        assert (
+            asyncio.run(_scan_postgres(deployment.database_url, secrets_of(LEAVER, STAYER))) == []
+        )
+        assert asyncio.run(read_all(deployment.bootstrap_servers,
+                                    f"{deployment.namespace}{POPULATION_FEED}.dlq")) == []  # fmt: skip
+        # ... and the purged youth's records on the feed topic no longer open; the stayer's do.
+        opened = asyncio.run(_open_feed_topic(deployment))
+        assert sorted(opened.values()) == ["no intake key", "no intake key", "open"]
+
+
+async def _noted_youths(deployment: Deployment) -> set[uuid.UUID]:
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        rows = await conn.fetch("SELECT youth_id FROM keyring.intake_keys")
+        return {r["youth_id"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _open_feed_topic(deployment: Deployment) -> dict[str, str]:
+    """Each population record on the topic: does it still open with the keyring as it is?"""
+    from aiokafka import AIOKafkaConsumer
+
+    from shared.messaging import partitions_of, stop_consumer
+
+    topic = f"{deployment.namespace}{POPULATION_FEED}"
+    partitions = await partitions_of(deployment.bootstrap_servers, [topic])
+    consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap_servers)
+    await consumer.start()
+    deliveries: list[Delivery] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                deliveries += [Delivery(tp.topic, tp.partition, r.offset, r.key, r.value)
+                               for r in records]  # fmt: skip
+    finally:
+        await stop_consumer(consumer)
+
+    conn = await asyncpg.connect(deployment.database_url)
+
+    async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+        rows = await conn.fetch(SELECT_KEYS.replace("%s", "$1", 1).replace("%s", "$2", 1),
+                                [t for t, _ in pairs], [s for _, s in pairs])  # fmt: skip
+        return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
+
+    try:
+        outcomes = await FeedOpener(TenantKeys(deployment.master_key), fetch).open(deliveries)
+    finally:
+        await conn.close()
+    return {
+        f"{d.partition}:{d.offset}": (
+            "no intake key" if isinstance(o, Rejected) and "no intake key" in o.reason
+            else "open" if isinstance(o, Delivery) and o.opened else f"other: {o}"
+        )
+        for d, o in zip(deliveries, outcomes, strict=True)
+    }  # fmt: skip
