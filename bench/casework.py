@@ -29,7 +29,7 @@ import httpx
 from bench.pipeline import commit
 from shared.contracts.topics import POPULATION_FEED
 from shared.deployment import Deployment, free_port
-from shared.feeds import message_key, publish
+from shared.feeds import publish
 from shared.infra import InfraSettings, Infrastructure
 from shared.personnummer import generate
 
@@ -208,8 +208,8 @@ def main() -> None:
         today=TODAY,
     )
     lines = population(youths, random.Random(2026))
-    records = [(message_key(line, deployment.pseudonym_key), line) for line in lines]
     asyncio.run(deployment.reset())
+    records = asyncio.run(deployment.feed_adapter.sealed(lines))
     platform = deployment.start(dict(os.environ), names=["identify", "outreach"])
     replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
     urls = [platform.url("outreach")]

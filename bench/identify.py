@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer
 from bench.pipeline import commit, raw_kafka
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.deployment import Deployment, free_port
-from shared.feeds import generate, keyed_lines, publish, read_lines
+from shared.feeds import generate, publish, read_lines
 from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
 from shared.platform import consumer_lag
@@ -82,10 +82,10 @@ def main() -> None:
         print(f"generating {persons} persons ...", flush=True)
         feeds = generate(persons, "0180", seed=100_000, out=Path(tmp), today=today)
         lines = list(read_lines(feeds.ss12000)) + list(read_lines(feeds.population))
-        # The upstream systems' side: keyed records ready before the clock starts.
-        school = keyed_lines(feeds.ss12000, deployment.pseudonym_key)
-        population = keyed_lines(feeds.population, deployment.pseudonym_key)
+        # The feed adapter's side: records sealed (and keyed) before the clock starts.
         asyncio.run(deployment.reset())
+        school = asyncio.run(deployment.feed_adapter.sealed(read_lines(feeds.ss12000)))
+        population = asyncio.run(deployment.feed_adapter.sealed(read_lines(feeds.population)))
         platform = deployment.start(dict(os.environ), names=["identify"])
         replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
         for _ in range(replicas - 1):

@@ -25,8 +25,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.contracts.topics import FEED_BY_NAME
 from shared.deployment import Deployment
-from shared.feeds import generate, read_lines
+from shared.feeds import generate, keyed_lines, publish, read_lines
 from shared.infra import InfraSettings, Infrastructure
 from shared.infra.kafka_admin import TopicSpec, delete_topics, ensure_topics
 from shared.messaging import stop_consumer
@@ -122,7 +123,10 @@ def end_to_end(
     workdir: Path,
     extra_env: dict[str, str] | None = None,
     name: str = "bench-pipeline",
+    seal_feeds: bool = True,
 ) -> dict[str, float]:
+    """Feeds published through the feed adapter (records sealed at intake, inside the clock), or
+    with `seal_feeds=False` as plain keyed lines that identify is told to accept (a baseline)."""
     today = date.today()
     deployment = Deployment(
         name=name,
@@ -135,11 +139,17 @@ def end_to_end(
     feeds = generate(youths, "0180", seed=20000, out=workdir, today=today)
     records = feeds.population_records + feeds.ss12000_records
     asyncio.run(deployment.reset())
-    deployment.start(dict(os.environ) | (extra_env or {}))
+    plain = {} if seal_feeds else {"KAA_FEED_PLAINTEXT": "accept"}
+    deployment.start(dict(os.environ) | (extra_env or {}) | plain)
     try:
         started = time.monotonic()
-        asyncio.run(deployment.load("ss12000", feeds.ss12000))
-        asyncio.run(deployment.load("population", feeds.population))
+        for feed, path in (("ss12000", feeds.ss12000), ("population", feeds.population)):
+            if seal_feeds:
+                asyncio.run(deployment.load(feed, path))
+            else:
+                asyncio.run(publish(keyed_lines(path, deployment.pseudonym_key),
+                                    f"{deployment.namespace}{FEED_BY_NAME[feed]}",
+                                    deployment.bootstrap_servers))  # fmt: skip
         published = time.monotonic()
         drained_at = asyncio.run(deployment.drained(max_wait=1800))
         with deployment.client("register", "0180", "caseworker") as register:

@@ -2,12 +2,15 @@
 
 `./run bench security [YOUTHS]` brings the infrastructure up and, in one run:
 (a) runs the end-to-end pipeline (`bench/pipeline.py`: feeds → identify → outreach, measures →
-    register, four processes) for YOUTHS generated youths (default 20,000), alternately with
-    personal details sealed (the platform as it runs) and unsealed (`KAA_PERSONAL_DATA=
-    unsealed-benchmark-only`, refused outside a benchmark namespace), twice each; reports records/s
-    of each and the overhead (1 − sealed/unsealed);
+    register, four processes) for YOUTHS generated youths (default 20,000), alternately sealed —
+    the platform as it runs: feed records sealed at intake by the feed adapter (inside the clock),
+    opened by identify, personal details sealed per youth — and unsealed (plain keyed feed lines,
+    `KAA_FEED_PLAINTEXT=accept`, `KAA_PERSONAL_DATA=unsealed-benchmark-only`, refused outside a
+    benchmark namespace), twice each; reports records/s of each and the overhead
+    (1 − sealed/unsealed);
 (b) builds a register of 100,000 youths (the platform's generator's identities), 10,000 of them
-    past their retention, and times `kaa retention run`'s code over it, then the register applying
+    past their retention, each with an intake key, plus 5,000 unclaimed intake keys past the feed
+    topics' retention, and times `kaa retention run`'s code over it, then the register applying
     the purge events; counts the rows touched.
 Writes bench/results/security.json. Figures are noisy on a shared machine: read the ratio.
 """
@@ -19,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ from services.register import retention
 from services.register.projection import apply_events, create_pool, create_tables
 from shared.contracts.events import AnyEvent, PersonalDataPurged
 from shared.contracts.topics import RETENTION_EVENTS
-from shared.crypto import TenantKeys, new_data_key
+from shared.crypto import KEYRING_DDL, TenantKeys, new_data_key
 from shared.deployment import Deployment
 from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
@@ -53,7 +56,7 @@ def pipeline(infrastructure: Infrastructure, youths: int) -> dict[str, Any]:
                 extra = UNSEALED if mode == "unsealed" else {}
                 figures = end_to_end(
                     infrastructure, youths, Path(tmp), extra_env=extra,
-                    name=f"bench-security-{mode}",
+                    name=f"bench-security-{mode}", seal_feeds=mode == "sealed",
                 )  # fmt: skip
             runs[mode].append(figures["events_per_s"])
             say(f"  round {round_ + 1} {mode}: {figures['events_per_s']:,.0f} records/s "
@@ -70,7 +73,7 @@ def pipeline(infrastructure: Infrastructure, youths: int) -> dict[str, Any]:
 
 
 async def retention_run(
-    infrastructure: Infrastructure, youths: int = 100_000, due: int = 10_000
+    infrastructure: Infrastructure, youths: int = 100_000, due: int = 10_000, unclaimed: int = 5_000
 ) -> dict[str, Any]:
     deployment = Deployment(
         name=f"bench-retention-{uuid.uuid4().hex[:6]}",
@@ -81,12 +84,14 @@ async def retention_run(
     )
     await deployment.reset()
     today = date(2026, 7, 15)
+    now = datetime.now(UTC)
     keys = TenantKeys(deployment.master_key)
     pool = await create_pool(deployment.database_url, min_size=1, max_size=2)
     try:
         await create_tables(pool)
         say(f"  a register of {youths} youths, {due} past their retention ...")
         youth_rows, episode_rows, identity_rows, key_rows = [], [], [], []
+        intake_rows: list[tuple[str, str, bytes, uuid.UUID | None, datetime]] = []
         for n in range(youths):
             youth = uuid.uuid4()
             left = date(2023, 9, 1) if n < due else None
@@ -96,8 +101,13 @@ async def retention_run(
                                "turned_20" if left else None, "2018-07-01"))  # fmt: skip
             episode_rows.append((youth_rows[-1][3], "0180", youth, entered, date(2027, 1, 1),
                                  "2018-07-01", left, youth_rows[-1][7]))  # fmt: skip
-            identity_rows.append(("0180", youth, "kaa1." + "A" * 240, datetime.now(UTC)))
+            identity_rows.append(("0180", youth, "kaa1." + "A" * 240, now))
             key_rows.append(("0180", youth, keys.wrap("0180", youth, new_data_key())))
+            intake_rows.append(("0180", uuid.uuid4().hex * 2, key_rows[-1][2], youth, now))
+        # Subjects that never became a youth, last sealed before the feed topics' retention.
+        stale = now - timedelta(days=40)
+        intake_rows += [("0180", uuid.uuid4().hex * 2, key_rows[0][2], None, stale)
+                        for _ in range(unclaimed)]  # fmt: skip
         async with pool.acquire() as conn:
             await conn.copy_records_to_table(
                 "youths", records=youth_rows,
@@ -116,6 +126,11 @@ async def retention_run(
             await conn.copy_records_to_table(
                 "youth_keys", schema_name="keyring", records=key_rows,
                 columns=["tenant", "youth_id", "wrapped"],
+            )  # fmt: skip
+            await conn.execute(KEYRING_DDL)
+            await conn.copy_records_to_table(
+                "intake_keys", schema_name="keyring", records=intake_rows,
+                columns=["tenant", "subject", "wrapped", "youth_id", "last_sealed_at"],
             )  # fmt: skip
             await conn.execute("ANALYZE")
         producer = AIOKafkaProducer(
@@ -138,7 +153,9 @@ async def retention_run(
             purged = await conn.fetchval("SELECT count(*) FROM youths WHERE purged_at IS NOT NULL")
             left_identities = await conn.fetchval("SELECT count(*) FROM identities")
             keys_left = await conn.fetchval("SELECT count(*) FROM keyring.youth_keys")
+            intake_left = await conn.fetchval("SELECT count(*) FROM keyring.intake_keys")
         assert purged == due, purged
+        assert intake_left == youths - due, intake_left
         assert left_identities == youths - due, left_identities
         assert keys_left == youths - due, keys_left
         return {
@@ -148,6 +165,8 @@ async def retention_run(
             "retention_register_apply_seconds": round(apply_seconds, 3),
             "retention_rows_touched": {
                 "keyring_keys_deleted": result.keys_destroyed,
+                "intake_keys_deleted": result.intake_keys_destroyed,
+                "unclaimed_intake_keys_deleted": result.unclaimed_intake_keys_destroyed,
                 "keyring_destructions_noted": result.keys_destroyed,
                 "events_published": result.events_published,
                 "register_youths_marked": purged,
