@@ -74,6 +74,11 @@ SELECT_KEYS = (
 )
 
 
+# Whose data key: a youth (their id), or another holder named by a string (an intake key's
+# subject, `shared.intake`); either way bound into the associated data.
+Owner = uuid.UUID | str
+
+
 class SealedDataError(ValueError):
     """Sealed data that cannot be opened: tampered, truncated, or bound to another youth."""
 
@@ -99,11 +104,11 @@ class TenantKeys:
             cipher = self._keys[tenant] = AESGCM(key)
         return cipher
 
-    def wrap(self, tenant: str, youth_id: uuid.UUID, data_key: bytes) -> bytes:
+    def wrap(self, tenant: str, youth_id: Owner, data_key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
         return nonce + self._cipher(tenant).encrypt(nonce, data_key, _key_aad(tenant, youth_id))
 
-    def unwrap(self, tenant: str, youth_id: uuid.UUID, wrapped: bytes) -> bytes:
+    def unwrap(self, tenant: str, youth_id: Owner, wrapped: bytes) -> bytes:
         try:
             return self._cipher(tenant).decrypt(
                 wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _key_aad(tenant, youth_id)
@@ -118,16 +123,14 @@ def new_data_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
-def seal(data_key: bytes, plaintext: bytes, tenant: str, youth_id: uuid.UUID, purpose: str) -> str:
+def seal(data_key: bytes, plaintext: bytes, tenant: str, youth_id: Owner, purpose: str) -> str:
     """`kaa1.` + base64url(nonce ‖ ciphertext ‖ tag)."""
     nonce = os.urandom(NONCE_BYTES)
     sealed = AESGCM(data_key).encrypt(nonce, plaintext, _data_aad(tenant, youth_id, purpose))
     return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
-def open_sealed(
-    data_key: bytes, sealed: str, tenant: str, youth_id: uuid.UUID, purpose: str
-) -> bytes:
+def open_sealed(data_key: bytes, sealed: str, tenant: str, youth_id: Owner, purpose: str) -> bytes:
     if not sealed.startswith(SEALED_PREFIX):
         raise SealedDataError(f"{purpose}: not sealed data of a known format")
     try:
@@ -141,11 +144,11 @@ def open_sealed(
         ) from error
 
 
-def _key_aad(tenant: str, youth_id: uuid.UUID) -> bytes:
+def _key_aad(tenant: str, youth_id: Owner) -> bytes:
     return f"kaa/data-key/{tenant}/{youth_id}".encode()
 
 
-def _data_aad(tenant: str, youth_id: uuid.UUID, purpose: str) -> bytes:
+def _data_aad(tenant: str, youth_id: Owner, purpose: str) -> bytes:
     return f"kaa/{purpose}/{tenant}/{youth_id}".encode()
 
 
@@ -156,9 +159,9 @@ class DataKeyCache:
     def __init__(self, capacity: int = 100_000, max_age: float = 600.0) -> None:
         self.capacity = capacity
         self.max_age = max_age
-        self._keys: OrderedDict[tuple[str, uuid.UUID], tuple[bytes, float]] = OrderedDict()
+        self._keys: OrderedDict[tuple[str, Owner], tuple[bytes, float]] = OrderedDict()
 
-    def get(self, tenant: str, youth_id: uuid.UUID) -> bytes | None:
+    def get(self, tenant: str, youth_id: Owner) -> bytes | None:
         held = self._keys.get((tenant, youth_id))
         if held is None:
             return None
@@ -167,16 +170,16 @@ class DataKeyCache:
             return None
         return held[0]
 
-    def put(self, tenant: str, youth_id: uuid.UUID, key: bytes) -> None:
+    def put(self, tenant: str, youth_id: Owner, key: bytes) -> None:
         self._keys[(tenant, youth_id)] = (key, time.monotonic())
         self._keys.move_to_end((tenant, youth_id))
         while len(self._keys) > self.capacity:
             self._keys.popitem(last=False)
 
-    def missing(self, pairs: Iterable[tuple[str, uuid.UUID]]) -> list[tuple[str, uuid.UUID]]:
+    def missing(self, pairs: Iterable[tuple[str, Owner]]) -> list[tuple[str, Owner]]:
         return sorted({p for p in pairs if self.get(*p) is None})
 
-    def drop(self, tenant: str, youth_id: uuid.UUID) -> None:
+    def drop(self, tenant: str, youth_id: Owner) -> None:
         self._keys.pop((tenant, youth_id), None)
 
 

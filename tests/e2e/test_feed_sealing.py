@@ -27,7 +27,7 @@ from shared.deployment import Deployment
 from shared.intake import SELECT_KEYS, FeedOpener
 from shared.messaging.consumer import Delivery, Rejected
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import running
+from tests.e2e.conftest import running, topic_records
 from tests.e2e.test_bad_input_and_republication import read_all
 from tests.e2e.test_scb_report import _scan_kafka, _scan_postgres
 
@@ -141,26 +141,10 @@ async def _noted_youths(deployment: Deployment) -> set[uuid.UUID]:
 
 async def _open_feed_topic(deployment: Deployment) -> dict[str, str]:
     """Each population record on the topic: does it still open with the keyring as it is?"""
-    from aiokafka import AIOKafkaConsumer
-
-    from shared.messaging import partitions_of, stop_consumer
-
-    topic = f"{deployment.namespace}{POPULATION_FEED}"
-    partitions = await partitions_of(deployment.bootstrap_servers, [topic])
-    consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap_servers)
-    await consumer.start()
-    deliveries: list[Delivery] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                deliveries += [Delivery(tp.topic, tp.partition, r.offset, r.key, r.value)
-                               for r in records]  # fmt: skip
-    finally:
-        await stop_consumer(consumer)
-
+    records = await topic_records(
+        deployment.bootstrap_servers, [f"{deployment.namespace}{POPULATION_FEED}"]
+    )
+    deliveries = [Delivery(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
     conn = await asyncpg.connect(deployment.database_url)
 
     async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:

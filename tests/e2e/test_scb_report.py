@@ -621,28 +621,15 @@ async def _scan_postgres(database_url: str, needles: tuple[str, ...]) -> list[st
 
 
 async def _scan_kafka(deployment: Deployment, needles: tuple[str, ...]) -> list[str]:
-    from aiokafka import AIOKafkaConsumer
-
     from shared.contracts.topics import all_topic_specs
-    from shared.messaging import partitions_of, stop_consumer
+    from tests.e2e.conftest import topic_records
 
     names = [s.name for s in all_topic_specs(prefix=deployment.namespace)]
-    partitions = await partitions_of(deployment.bootstrap_servers, names)
-    consumer = AIOKafkaConsumer(bootstrap_servers=deployment.bootstrap_servers)
-    await consumer.start()
     found = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
-                for record in records:
-                    raw = (record.key or b"") + (record.value or b"")
-                    found += [f"{tp.topic}: {n}" for n in needles if n.encode() in raw]
-        return found
-    finally:
-        await stop_consumer(consumer)
+    for record in await topic_records(deployment.bootstrap_servers, names):
+        raw = (record.key or b"") + (record.value or b"")
+        found += [f"{record.topic}: {n}" for n in needles if n.encode() in raw]
+    return found
 
 
 async def _key_of(database_url: str, youth: uuid.UUID) -> bytes | None:

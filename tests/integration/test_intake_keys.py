@@ -1,0 +1,107 @@
+"""Intake keys in PostgreSQL: adapters sealing the same person at once agree on one key, and the
+keyring's statements (identify's select and youth note, retention's deletions) do what they say."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.register import retention
+from shared.crypto import KEYRING_DDL, TenantKeys
+from shared.intake import NOTE_YOUTHS, SELECT_KEYS, FeedOpener, FeedSealer
+from shared.messaging.consumer import Delivery
+from tests.conftest import RunningInfra, Topics
+from tests.unit.test_intake import MASTER, NUMBER, OTHER, PSEUDONYM, population
+
+
+@pytest.fixture
+async def database(infra: RunningInfra) -> AsyncIterator[str]:
+    name = f"intake_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(infra.database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = urlunsplit(urlsplit(infra.database_url)._replace(path=f"/{name}"))
+    try:
+        conn = await asyncpg.connect(url)
+        await conn.execute(KEYRING_DDL)
+        await conn.close()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def _psycopg_to_asyncpg(statement: str) -> str:
+    n = 0
+    while "%s" in statement:
+        n += 1
+        statement = statement.replace("%s", f"${n}", 1)
+    return statement
+
+
+async def test_concurrent_adapters_agree_on_one_key_per_person(
+    database: str, infra: RunningInfra, topics: Topics
+) -> None:
+    sealer = FeedSealer(TenantKeys(MASTER), PSEUDONYM)
+    conns = [await asyncpg.connect(database) for _ in range(4)]
+    try:
+        # Four adapters seal records of the same two people at the same time.
+        batches = await asyncio.gather(*(
+            sealer.seal(c, [population(NUMBER), population(OTHER)])
+            for c in conns
+        ))  # fmt: skip
+        assert await conns[0].fetchval("SELECT count(*) FROM keyring.intake_keys") == 2
+
+        async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+            rows = await conns[0].fetch(_psycopg_to_asyncpg(SELECT_KEYS),
+                                        [t for t, _ in pairs], [s for _, s in pairs])  # fmt: skip
+            return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
+
+        opener = FeedOpener(TenantKeys(MASTER), fetch)
+        deliveries = [
+            Delivery("t", 0, n, k, v)
+            for n, (k, v) in enumerate(r for batch in batches for r in batch)
+        ]
+        opened = await opener.open(deliveries)
+        assert all(isinstance(o, Delivery) and o.opened for o in opened), opened
+        subjects = [json.loads(v)["intake_subject"] for _, v in batches[0]]
+
+        # Identify notes the youth; retention destroys that youth's key, and unclaimed old keys.
+        youth = uuid.uuid4()
+        await conns[0].execute(_psycopg_to_asyncpg(NOTE_YOUTHS), ["0180"], [subjects[0]], [youth])
+        await conns[0].execute(
+            "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '40 days' "
+            "WHERE subject = $1", subjects[1]
+        )  # fmt: skip
+    finally:
+        for conn in conns:
+            await conn.close()
+
+    pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
+    try:
+        await pool.execute(
+            "CREATE TABLE youths (tenant char(4), youth_id uuid, status text, purged_at "
+            "timestamptz, left_on date)"
+        )  # the register's table, as far as retention reads it
+        await pool.execute(
+            "INSERT INTO youths VALUES ('0180', $1, 'out_of_scope', NULL, '2024-01-10')", youth
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap_servers)
+        await producer.start()
+        try:
+            topic = await topics.create("retention")
+            result = await retention.run(pool, producer, topic, ["0180"], date(2026, 7, 1))
+        finally:
+            await producer.stop()
+        assert (result.due, result.intake_keys_destroyed) == (1, 1)
+        assert result.unclaimed_intake_keys_destroyed == 1
+        assert await pool.fetchval("SELECT count(*) FROM keyring.intake_keys") == 0
+    finally:
+        await pool.close()
