@@ -6,7 +6,7 @@
     the platform as it runs: feed records sealed at intake by the feed adapter (inside the clock),
     opened by identify, personal details sealed per youth — and unsealed (plain keyed feed lines,
     `KAA_FEED_PLAINTEXT=accept`, `KAA_PERSONAL_DATA=unsealed-benchmark-only`, refused outside a
-    benchmark namespace), twice each; reports records/s of each and the overhead
+    benchmark namespace), three times each; reports records/s of each and the overhead
     (1 − sealed/unsealed);
 (b) builds a register of 100,000 youths (the platform's generator's identities), 10,000 of them
     past their retention, each with an intake key, plus 5,000 unclaimed intake keys past the feed
@@ -42,6 +42,7 @@ from shared.messaging import partitions_of, stop_consumer
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "security.json"
 UNSEALED = {"KAA_PERSONAL_DATA": "unsealed-benchmark-only"}
+ROUNDS = 3
 
 
 def say(text: str) -> None:
@@ -50,7 +51,7 @@ def say(text: str) -> None:
 
 def pipeline(infrastructure: Infrastructure, youths: int) -> dict[str, Any]:
     runs: dict[str, list[float]] = {"sealed": [], "unsealed": []}
-    for round_ in range(2):
+    for round_ in range(ROUNDS):
         for mode in ("unsealed", "sealed"):
             with tempfile.TemporaryDirectory() as tmp:
                 extra = UNSEALED if mode == "unsealed" else {}
@@ -206,7 +207,7 @@ def main() -> None:
     youths = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     infrastructure = Infrastructure(InfraSettings())
     infrastructure.up()
-    say(f"pipeline of {youths} youths, unsealed and sealed, twice each ...")
+    say(f"pipeline of {youths} youths, unsealed and sealed, {ROUNDS} times each ...")
     figures = pipeline(infrastructure, youths)
     say("retention ...")
     figures |= asyncio.run(retention_run(infrastructure))

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ class IdentifyApplication(KafkaFedApplication):
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
         self._new_keys: list[tuple[str, uuid.UUID, bytes]] = []
+        # Intake keys this process noted a youth next to, and when.
+        self._noted: dict[tuple[str, str], tuple[str, float]] = {}
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -150,18 +153,20 @@ class IdentifyApplication(KafkaFedApplication):
                     actor=f"feed:{message.feed}",
                     correlation_id=message.record_id,
                 )
+        noting = self._youths_of_subjects(keys, ids, messages, cache)
         self.save_tracked(
             cache.values(),
             topic,
             partition,
             next_offset,
             schedule=self._schedule(cache.values(), today),
-            read_model=[
-                *self._keys_to_store(),
-                *self._youths_of_subjects(keys, ids, messages, cache),
-            ],
+            read_model=[*self._keys_to_store(), *self._note_statement(noting)],
         )
         self._new_keys = []
+        now = time.monotonic()
+        if len(self._noted) > 200_000:
+            self._noted.clear()
+        self._noted.update({pair: (youth, now) for pair, youth in noting.items()})
 
     def _record_feed(self, person: Person, message: FeedMessage) -> bool:
         zone = ZoneInfo(self.policy(message.tenant).time_zone)
@@ -335,28 +340,41 @@ class IdentifyApplication(KafkaFedApplication):
             cursor.execute(intake.SELECT_KEYS, ([t for t, _ in pairs], [s for _, s in pairs]))
             return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in cursor.fetchall()}
 
-    @staticmethod
     def _youths_of_subjects(
+        self,
         keys: Sequence[str],
         ids: Sequence[uuid.UUID],
         messages: Sequence[FeedMessage],
         cache: dict[uuid.UUID, Person],
-    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-        """Note next to each intake key which youth its subject is in that municipality, so
-        retention destroys it with the youth's data key (written in the events' transaction)."""
-        noted: dict[tuple[str, str], str] = {}
+    ) -> dict[tuple[str, str], str]:
+        """Which youth each intake key's subject is in that municipality, where this process has
+        not noted it in the last ten minutes (a key made anew since, e.g. after retention, is
+        noted again by then)."""
+        noting: dict[tuple[str, str], str] = {}
+        now = time.monotonic()
         for key, pid, message in zip(keys, ids, messages, strict=True):
             person = cache.get(pid)
             youth = person.youth_ids.get(message.tenant) if person is not None else None
-            if youth is not None:
-                noted[(message.tenant, key)] = youth
-        if not noted:
+            if youth is None:
+                continue
+            held = self._noted.get((message.tenant, key))
+            if held is None or held[0] != youth or now - held[1] > 600:
+                noting[(message.tenant, key)] = youth
+        return noting
+
+    @staticmethod
+    def _note_statement(
+        noting: dict[tuple[str, str], str],
+    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """Note the youths next to the intake keys, so retention destroys a key with the youth's
+        data key (written in the events' transaction)."""
+        if not noting:
             return []
-        pairs = sorted(noted)
+        pairs = sorted(noting)
         return [
             (
                 intake.NOTE_YOUTHS,
-                [([t for t, _ in pairs], [k for _, k in pairs], [noted[p] for p in pairs])],
+                [([t for t, _ in pairs], [k for _, k in pairs], [noting[p] for p in pairs])],
             )
         ]
 
