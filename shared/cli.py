@@ -729,7 +729,7 @@ def retention_run() -> None:
         f"retention on {today}: {result.due} youths due, {result.keys_destroyed} data keys "
         f"destroyed, {result.events_published} PersonalDataPurged published; intake keys "
         f"destroyed: {result.intake_keys_destroyed} of purged youths, "
-        f"{result.unclaimed_intake_keys_destroyed} unclaimed past the feed topics' retention"
+        f"{result.expired_intake_keys_destroyed} unused for longer than the feed topics keep records"
     )
 
 

@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS keyring.youth_keys (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, youth_id)
 );
+-- The person's keyed hash where identify made the key: the subject of their intake keys
+-- (shared/intake.py), which retention destroys with the data key.
+ALTER TABLE keyring.youth_keys ADD COLUMN IF NOT EXISTS subject text;
+CREATE INDEX IF NOT EXISTS youth_keys_subject ON keyring.youth_keys (tenant, subject);
 -- Keys destroyed by retention: when and why (no key material).
 CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
     tenant char(4) NOT NULL,
@@ -50,23 +54,22 @@ CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
     reason text NOT NULL,
     PRIMARY KEY (tenant, youth_id)
 );
--- Keys feed records are sealed with at intake (shared/intake.py), per person and municipality;
--- youth_id once identify knows who the subject is there.
+-- Keys feed records are sealed with at intake (shared/intake.py), per person and municipality.
 CREATE TABLE IF NOT EXISTS keyring.intake_keys (
     tenant char(4) NOT NULL,
     subject text NOT NULL,
     wrapped bytea NOT NULL,
-    youth_id uuid,
     created_at timestamptz NOT NULL DEFAULT now(),
     last_sealed_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, subject)
 );
-CREATE INDEX IF NOT EXISTS intake_keys_youth ON keyring.intake_keys (tenant, youth_id);
 """
 # psycopg (identify writes keys in its events' transaction): one statement for a batch.
 INSERT_KEYS = (
-    "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped) "
-    "SELECT * FROM unnest(%s::char(4)[], %s::uuid[], %s::bytea[]) ON CONFLICT DO NOTHING"
+    "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped, subject) "
+    "SELECT * FROM unnest(%s::char(4)[], %s::uuid[], %s::bytea[], %s::text[]) "
+    "ON CONFLICT (tenant, youth_id) DO UPDATE "
+    "SET subject = coalesce(keyring.youth_keys.subject, excluded.subject)"
 )
 SELECT_KEYS = (
     "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys "

@@ -11,10 +11,10 @@ tenant, observation time) stays readable, and the Kafka key stays the person's k
 An intake key is random, one per (tenant, subject), where the subject is the person's keyed hash
 (`shared.pseudonym.person_key`), or, for a line without a valid personnummer, a keyed hash of the
 line itself (such a line is still sealed; identify parks it with its reason). Keys are stored only
-wrapped by the tenant key, in `keyring.intake_keys`. Identify opens a record before it parses it,
-and notes the youth id the subject has in that municipality next to the key; retention destroys
-the intake keys of a purged youth with their data key, and the keys of subjects that never became
-a youth once their records have aged out of the feed topics. From then on the records left on the
+wrapped by the tenant key, in `keyring.intake_keys`. Identify opens a record before it parses it;
+when it makes a youth's data key it stores the person's keyed hash with it, so retention destroys
+the intake keys of a purged youth with their data key (and the keys of subjects that never became
+a youth once their records have aged out of the feed topics). From then on the records left on the
 topics, in dead-letter topics and in backups cannot be opened.
 
 Identify refuses a record that is not sealed (`KAA_FEED_PLAINTEXT=refuse`, the default) after it
@@ -55,13 +55,6 @@ RETURNING tenant, subject, wrapped
 SELECT_KEYS = (
     "SELECT tenant, subject, wrapped FROM keyring.intake_keys "
     "WHERE (tenant, subject) IN (SELECT * FROM unnest(%s::char(4)[], %s::text[]))"
-)
-# psycopg (identify, in the events' transaction): which youth a subject is in that municipality.
-NOTE_YOUTHS = (
-    "UPDATE keyring.intake_keys k SET youth_id = u.youth_id "
-    "FROM unnest(%s::char(4)[], %s::text[], %s::uuid[]) AS u(tenant, subject, youth_id) "
-    "WHERE k.tenant = u.tenant AND k.subject = u.subject "
-    "AND k.youth_id IS DISTINCT FROM u.youth_id"
 )
 
 

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -83,9 +82,7 @@ class IdentifyApplication(KafkaFedApplication):
         self.data_keys = DataKeyCache()
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
-        self._new_keys: list[tuple[str, uuid.UUID, bytes]] = []
-        # Intake keys this process noted a youth next to, and when.
-        self._noted: dict[tuple[str, str], tuple[str, float]] = {}
+        self._new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -133,7 +130,7 @@ class IdentifyApplication(KafkaFedApplication):
         keys = [self._key(m) for m in messages]
         ids = [person_id(k) for k in keys]
         self.preload(ids, cache)
-        for made_for, made_id, _ in self._new_keys:  # made by an attempt that was not saved
+        for made_for, made_id, _, _ in self._new_keys:  # made by an attempt that was not saved
             self.data_keys.drop(made_for, made_id)
         self._new_keys = []
         self._load_data_keys(
@@ -153,20 +150,15 @@ class IdentifyApplication(KafkaFedApplication):
                     actor=f"feed:{message.feed}",
                     correlation_id=message.record_id,
                 )
-        noting = self._youths_of_subjects(keys, ids, messages, cache)
         self.save_tracked(
             cache.values(),
             topic,
             partition,
             next_offset,
             schedule=self._schedule(cache.values(), today),
-            read_model=[*self._keys_to_store(), *self._note_statement(noting)],
+            read_model=self._keys_to_store(),
         )
         self._new_keys = []
-        now = time.monotonic()
-        if len(self._noted) > 200_000:
-            self._noted.clear()
-        self._noted.update({pair: (youth, now) for pair, youth in noting.items()})
 
     def _record_feed(self, person: Person, message: FeedMessage) -> bool:
         zone = ZoneInfo(self.policy(message.tenant).time_zone)
@@ -201,7 +193,7 @@ class IdentifyApplication(KafkaFedApplication):
                     self.pseudonym_key.encode(), details, hashlib.sha256
                 ).hexdigest(),
                 seal=lambda youth_id: seal(
-                    self._data_key(tenant, youth_id), details, tenant, youth_id,
+                    self._data_key(tenant, youth_id, person.person_key), details, tenant, youth_id,
                     PersonalDetails.PURPOSE,
                 ) if self.seal_personal_data else UNSEALED + base64.b64encode(details).decode(),
             )  # fmt: skip
@@ -323,12 +315,14 @@ class IdentifyApplication(KafkaFedApplication):
                     self.tenant_keys.unwrap(row["tenant"], row["youth_id"], row["wrapped"]),
                 )
 
-    def _data_key(self, tenant: str, youth_id: uuid.UUID) -> bytes:
+    def _data_key(self, tenant: str, youth_id: uuid.UUID, subject: str) -> bytes:
+        """The youth's data key; a new one is stored with the person's keyed hash, the subject
+        of their intake keys (retention destroys those with it)."""
         key = self.data_keys.get(tenant, youth_id)
         if key is None:  # a youth new to this municipality (or known only from a school)
             key = new_data_key()
             self.data_keys.put(tenant, youth_id, key)
-            self._new_keys.append((tenant, youth_id, key))
+            self._new_keys.append((tenant, youth_id, key, subject))
         return key
 
     async def intake_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
@@ -340,44 +334,6 @@ class IdentifyApplication(KafkaFedApplication):
             cursor.execute(intake.SELECT_KEYS, ([t for t, _ in pairs], [s for _, s in pairs]))
             return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in cursor.fetchall()}
 
-    def _youths_of_subjects(
-        self,
-        keys: Sequence[str],
-        ids: Sequence[uuid.UUID],
-        messages: Sequence[FeedMessage],
-        cache: dict[uuid.UUID, Person],
-    ) -> dict[tuple[str, str], str]:
-        """Which youth each intake key's subject is in that municipality, where this process has
-        not noted it in the last ten minutes (a key made anew since, e.g. after retention, is
-        noted again by then)."""
-        noting: dict[tuple[str, str], str] = {}
-        now = time.monotonic()
-        for key, pid, message in zip(keys, ids, messages, strict=True):
-            person = cache.get(pid)
-            youth = person.youth_ids.get(message.tenant) if person is not None else None
-            if youth is None:
-                continue
-            held = self._noted.get((message.tenant, key))
-            if held is None or held[0] != youth or now - held[1] > 600:
-                noting[(message.tenant, key)] = youth
-        return noting
-
-    @staticmethod
-    def _note_statement(
-        noting: dict[tuple[str, str], str],
-    ) -> list[tuple[str, list[tuple[Any, ...]]]]:
-        """Note the youths next to the intake keys, so retention destroys a key with the youth's
-        data key (written in the events' transaction)."""
-        if not noting:
-            return []
-        pairs = sorted(noting)
-        return [
-            (
-                intake.NOTE_YOUTHS,
-                [([t for t, _ in pairs], [k for _, k in pairs], [noting[p] for p in pairs])],
-            )
-        ]
-
     def _keys_to_store(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
         made = self._new_keys
         if not made:
@@ -387,9 +343,10 @@ class IdentifyApplication(KafkaFedApplication):
                 INSERT_KEYS,
                 [
                     (
-                        [t for t, _, _ in made],
-                        [y for _, y, _ in made],
-                        [self.tenant_keys.wrap(t, y, k) for t, y, k in made],
+                        [t for t, _, _, _ in made],
+                        [y for _, y, _, _ in made],
+                        [self.tenant_keys.wrap(t, y, k) for t, y, k, _ in made],
+                        [s for _, _, _, s in made],
                     )
                 ],
             )

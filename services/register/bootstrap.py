@@ -71,11 +71,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                         pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants,
                         today(), settings.retention_days,
                     )  # fmt: skip
-                    if result.due or result.unclaimed_intake_keys_destroyed:
+                    if result.due or result.expired_intake_keys_destroyed:
                         log.info("retention purged personal data", youths=result.due,
                                  keys_destroyed=result.keys_destroyed,
                                  intake_keys_destroyed=result.intake_keys_destroyed,
-                                 unclaimed_intake_keys=result.unclaimed_intake_keys_destroyed)  # fmt: skip
+                                 expired_intake_keys=result.expired_intake_keys_destroyed)  # fmt: skip
                 except (OSError, asyncpg.PostgresError, KafkaError) as exc:
                     log.warning("retention run failed; next attempt later", error=str(exc))
                 await asyncio.sleep(settings.retention_interval)

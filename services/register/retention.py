@@ -8,8 +8,9 @@ ago (default 730 days) and the SCB half-year containing that end has closed. For
 2. `PersonalDataPurged` is published (event id derived from the youth, so a repeated run
    publishes the same event and consumers apply it once); the register then deletes the sealed
    details and marks the youth purged. Dates, codes, actors and rule versions stay for audit.
-The intake keys their feed records were sealed with are destroyed with the data key; intake keys of
-subjects that never became a youth go once their records have aged out of the feed topics.
+The intake keys their feed records were sealed with are destroyed with the data key (identify stores
+the person's keyed hash with the data key); any intake key nothing was sealed with for longer than
+the feed topics keep records goes too.
 A run that stopped between 1 and 2 finds the youth again (not yet marked purged) and publishes.
 """
 
@@ -48,17 +49,19 @@ SELECT tenant, youth_id, $3 FROM gone
 ON CONFLICT (tenant, youth_id) DO NOTHING
 RETURNING youth_id
 """
-# The intake keys their feed records were sealed with (shared/intake.py).
+# The intake keys their feed records were sealed with (shared/intake.py): the subject is stored
+# with the data key, so this runs before the data key goes.
 _DESTROY_INTAKE = """
-DELETE FROM keyring.intake_keys k USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
-WHERE k.tenant = u.tenant AND k.youth_id = u.youth_id
+DELETE FROM keyring.intake_keys k
+USING keyring.youth_keys y, unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id
+  AND k.tenant = y.tenant AND k.subject = y.subject
 """
-# Intake keys of subjects that never became a youth of the municipality (out of scope, a bad
-# line): their records have left the feed topics (FEED_RETENTION), so the keys go too.
-_DESTROY_UNCLAIMED = """
+# Intake keys nothing was sealed with for longer than the feed topics keep records: every record
+# sealed with one has left the topics and their dead letters (FEED_RETENTION), so the key goes.
+_DESTROY_EXPIRED = """
 DELETE FROM keyring.intake_keys
-WHERE youth_id IS NULL AND last_sealed_at < now() - make_interval(secs => $1)
-AND tenant = ANY($2::char(4)[])
+WHERE last_sealed_at < now() - make_interval(secs => $1) AND tenant = ANY($2::char(4)[])
 """
 
 
@@ -68,7 +71,7 @@ class RetentionResult:
     keys_destroyed: int
     events_published: int
     intake_keys_destroyed: int = 0
-    unclaimed_intake_keys_destroyed: int = 0
+    expired_intake_keys_destroyed: int = 0
 
 
 def purge_event_id(tenant: str, youth_id: uuid.UUID) -> uuid.UUID:
@@ -95,8 +98,8 @@ async def run(
     """Purge every due youth of the served municipalities (the pool is the register's owner)."""
     days = dict(retention_days or {})
     await pool.execute(KEYRING_DDL)  # a register started before identify ever ran
-    unclaimed = _count(
-        await pool.execute(_DESTROY_UNCLAIMED, FEED_RETENTION_SECONDS + 86400, list(tenants))
+    expired = _count(
+        await pool.execute(_DESTROY_EXPIRED, FEED_RETENTION_SECONDS + 86400, list(tenants))
     )
     shortest = min([DEFAULT_RETENTION_DAYS, *days.values()])
     rows = await pool.fetch(_CANDIDATES, today - timedelta(days=shortest), list(tenants))
@@ -110,17 +113,17 @@ async def run(
     for start in range(0, len(due), BATCH):
         chunk = due[start : start + BATCH]
         async with pool.acquire() as conn, conn.transaction():
+            intake_destroyed += _count(
+                await conn.execute(
+                    _DESTROY_INTAKE, [t for t, _, _ in chunk], [y for _, y, _ in chunk]
+                )
+            )
             destroyed += len(
                 await conn.fetch(
                     _DESTROY, [t for t, _, _ in chunk], [y for _, y, _ in chunk],
                     "retention period passed",
                 )
             )  # fmt: skip
-            intake_destroyed += _count(
-                await conn.execute(
-                    _DESTROY_INTAKE, [t for t, _, _ in chunk], [y for _, y, _ in chunk]
-                )
-            )
         sent = [
             await producer.send(topic, value=_event(tenant, youth, left, days, now).to_bytes(),
                                 key=str(youth).encode())
@@ -131,7 +134,7 @@ async def run(
         published += len(sent)
         if progress is not None:
             progress(published, len(due))
-    return RetentionResult(len(due), destroyed, published, intake_destroyed, unclaimed)
+    return RetentionResult(len(due), destroyed, published, intake_destroyed, expired)
 
 
 def _count(status: str) -> int:

@@ -104,7 +104,7 @@ def test_feed_records_are_sealed_on_kafka_and_shredded_with_the_youth(
             ))  # fmt: skip
             asyncio.run(deployment.drained())
             assert coordinator.get(f"/v1/youths/{leaver}").json()["status"] == "out_of_scope"
-            assert asyncio.run(_noted_youths(deployment)) == {leaver, stayer}
+            assert asyncio.run(_youths_with_subject(deployment)) == {leaver, stayer}
 
             # Half a year later, with a retention period of a day: the leaver is due, the stayer is not.
             ran = kaa(deployment, "retention", "run", KAA_TODAY="2026-07-01",
@@ -130,10 +130,14 @@ def test_feed_records_are_sealed_on_kafka_and_shredded_with_the_youth(
         assert sorted(opened.values()) == ["no intake key", "no intake key", "open"]
 
 
-async def _noted_youths(deployment: Deployment) -> set[uuid.UUID]:
+async def _youths_with_subject(deployment: Deployment) -> set[uuid.UUID]:
+    """Youths whose data key names the subject of their intake keys."""
     conn = await asyncpg.connect(deployment.database_url)
     try:
-        rows = await conn.fetch("SELECT youth_id FROM keyring.intake_keys")
+        rows = await conn.fetch(
+            "SELECT y.youth_id FROM keyring.youth_keys y JOIN keyring.intake_keys k "
+            "ON k.tenant = y.tenant AND k.subject = y.subject"
+        )
         return {r["youth_id"] for r in rows}
     finally:
         await conn.close()

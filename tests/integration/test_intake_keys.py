@@ -1,5 +1,5 @@
 """Intake keys in PostgreSQL: adapters sealing the same person at once agree on one key, and the
-keyring's statements (identify's select and youth note, retention's deletions) do what they say."""
+keyring's statements (identify's key select and insert, retention's deletions) do what they say."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.register import retention
-from shared.crypto import KEYRING_DDL, TenantKeys
-from shared.intake import NOTE_YOUTHS, SELECT_KEYS, FeedOpener, FeedSealer
+from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys
+from shared.intake import SELECT_KEYS, FeedOpener, FeedSealer
 from shared.messaging.consumer import Delivery
 from tests.conftest import RunningInfra, Topics
 from tests.unit.test_intake import MASTER, NUMBER, OTHER, PSEUDONYM, population
@@ -73,9 +73,13 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         assert all(isinstance(o, Delivery) and o.opened for o in opened), opened
         subjects = [json.loads(v)["intake_subject"] for _, v in batches[0]]
 
-        # Identify notes the youth; retention destroys that youth's key, and unclaimed old keys.
+        # Identify stores the first person's keyed hash with their youth's data key (the second
+        # never became a youth); retention destroys the first's intake key with the data key,
+        # and the second's once nothing was sealed with it for longer than the topics keep it.
         youth = uuid.uuid4()
-        await conns[0].execute(_psycopg_to_asyncpg(NOTE_YOUTHS), ["0180"], [subjects[0]], [youth])
+        await conns[0].execute(
+            _psycopg_to_asyncpg(INSERT_KEYS), ["0180"], [youth], [b"wrapped"], [subjects[0]]
+        )
         await conns[0].execute(
             "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '40 days' "
             "WHERE subject = $1", subjects[1]
@@ -101,7 +105,9 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         finally:
             await producer.stop()
         assert (result.due, result.intake_keys_destroyed) == (1, 1)
-        assert result.unclaimed_intake_keys_destroyed == 1
+        assert result.expired_intake_keys_destroyed == 1
+        assert result.keys_destroyed == 1
         assert await pool.fetchval("SELECT count(*) FROM keyring.intake_keys") == 0
+        assert await pool.fetchval("SELECT count(*) FROM keyring.youth_keys") == 0
     finally:
         await pool.close()
