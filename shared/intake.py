@@ -43,13 +43,22 @@ SEALED = "sealed"
 SUBJECT = "intake_subject"
 ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at")
 
-# One statement per batch: a new key for a subject that has none, the stored one (and a fresh
-# `last_sealed_at`) for one that has. Concurrent adapters agree on the stored key.
-UPSERT_KEYS = """
+# The adapter, per batch: the stored keys of its subjects; new keys for the others (a concurrent
+# adapter's key wins, read afterwards); `last_sealed_at` renewed where it is half a day old, which
+# keeps it within a day of the newest record sealed (retention goes by it, FEED_RETENTION + 1 day).
+STORED_KEYS = """
+SELECT tenant, subject, wrapped, last_sealed_at < now() - interval '12 hours' AS stale
+FROM keyring.intake_keys
+WHERE (tenant, subject) IN (SELECT * FROM unnest($1::char(4)[], $2::text[]))
+"""
+NEW_KEYS = """
 INSERT INTO keyring.intake_keys (tenant, subject, wrapped)
 SELECT * FROM unnest($1::char(4)[], $2::text[], $3::bytea[])
-ON CONFLICT (tenant, subject) DO UPDATE SET last_sealed_at = now()
-RETURNING tenant, subject, wrapped
+ON CONFLICT (tenant, subject) DO NOTHING
+"""
+RENEW_KEYS = """
+UPDATE keyring.intake_keys SET last_sealed_at = now()
+WHERE (tenant, subject) IN (SELECT * FROM unnest($1::char(4)[], $2::text[]))
 """
 # psycopg (identify): the keys of a batch's subjects.
 SELECT_KEYS = (
@@ -97,26 +106,40 @@ class FeedSealer:
         )
         return _Line(raw, data, tenant, subject, person)
 
+    async def _keys(
+        self, conn: Any, wanted: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], bytes]:
+        """The intake keys of (tenant, subject) pairs, made where there are none."""
+        if not wanted:
+            return {}
+        rows = await _stored(conn, wanted)
+        stale = [(r["tenant"], r["subject"]) for r in rows if r["stale"]]
+        if stale:
+            await conn.execute(RENEW_KEYS, [t for t, _ in stale], [s for _, s in stale])
+        found = {(r["tenant"], r["subject"]) for r in rows}
+        missing = [p for p in wanted if p not in found]
+        if missing:
+            await conn.execute(
+                NEW_KEYS,
+                [t for t, _ in missing],
+                [s for _, s in missing],
+                [self.keys.wrap(t, owner(s), new_data_key()) for t, s in missing],
+            )
+            rows += await _stored(conn, missing)  # ours, or a concurrent adapter's
+        return {
+            (r["tenant"], r["subject"]): self.keys.unwrap(
+                r["tenant"], owner(r["subject"]), bytes(r["wrapped"])
+            )
+            for r in rows
+        }
+
     async def seal(self, conn: Any, lines: Sequence[bytes]) -> list[tuple[bytes | None, bytes]]:
         """(Kafka key, value) for each line, in order. `conn` is an asyncpg connection to the
         database holding the keyring. A line that is not a JSON object with a 4-digit tenant has
         nothing to be sealed for: it is returned as it is (identify parks it with its reason)."""
         read = [self._read(raw) for raw in lines]
         wanted = sorted({(r.tenant, r.subject) for r in read if r.tenant and r.subject})
-        stored: dict[tuple[str, str], bytes] = {}
-        if wanted:
-            rows = await conn.fetch(
-                UPSERT_KEYS,
-                [t for t, _ in wanted],
-                [s for _, s in wanted],
-                [self.keys.wrap(t, owner(s), new_data_key()) for t, s in wanted],
-            )
-            stored = {
-                (row["tenant"], row["subject"]): self.keys.unwrap(
-                    row["tenant"], owner(row["subject"]), bytes(row["wrapped"])
-                )
-                for row in rows
-            }
+        stored = await self._keys(conn, wanted)
         out: list[tuple[bytes | None, bytes]] = []
         for line in read:
             if line.data is None or line.tenant is None or line.subject is None:
@@ -134,6 +157,10 @@ class FeedSealer:
             value = orjson.dumps({**envelope, SUBJECT: line.subject, SEALED: sealed})
             out.append((line.person.encode() if line.person else None, value))
         return out
+
+
+async def _stored(conn: Any, pairs: Sequence[tuple[str, str]]) -> list[Any]:
+    return list(await conn.fetch(STORED_KEYS, [t for t, _ in pairs], [s for _, s in pairs]))
 
 
 def person_key_of(data: dict[str, Any], pseudonym_key: str) -> str | None:

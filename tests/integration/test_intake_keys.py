@@ -73,6 +73,29 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         assert all(isinstance(o, Delivery) and o.opened for o in opened), opened
         subjects = [json.loads(v)["intake_subject"] for _, v in batches[0]]
 
+        # A key last used more than half a day ago is renewed when it seals again; a fresh one
+        # is left alone (no write per record).
+        await conns[0].execute(
+            "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '20 hours' "
+            "WHERE subject = $1", subjects[0]
+        )  # fmt: skip
+        before = await conns[0].fetchval(
+            "SELECT last_sealed_at FROM keyring.intake_keys WHERE subject = $1", subjects[1]
+        )
+        await sealer.seal(conns[1], [population(NUMBER), population(OTHER)])
+        rows = await conns[0].fetch(
+            "SELECT subject, extract(epoch FROM now() - last_sealed_at) AS age "
+            "FROM keyring.intake_keys"
+        )
+        ages = {r["subject"]: float(r["age"]) for r in rows}
+        assert ages[subjects[0]] < 60
+        assert (
+            await conns[0].fetchval(
+                "SELECT last_sealed_at FROM keyring.intake_keys WHERE subject = $1", subjects[1]
+            )
+            == before
+        )
+
         # Identify stores the first person's keyed hash with their youth's data key (the second
         # never became a youth); retention destroys the first's intake key with the data key,
         # and the second's once nothing was sealed with it for longer than the topics keep it.

@@ -22,18 +22,22 @@ NUMBER, OTHER = "200801011230", "200802021238"
 
 
 class Keyring:
-    """The keyring table as the sealer's upsert and the opener's select see it (unit tests only;
-    the statement itself runs against PostgreSQL in tests/integration/test_intake_keys.py)."""
+    """The keyring table as the adapter's and identify's statements see it (unit tests only; the
+    statements themselves run against PostgreSQL in tests/integration/test_intake_keys.py)."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], bytes] = {}
 
-    async def fetch(self, _sql: str, tenants: list[str], subjects: list[str],
-                    wrapped: list[bytes]) -> list[dict[str, Any]]:  # fmt: skip
+    async def fetch(
+        self, _sql: str, tenants: list[str], subjects: list[str]
+    ) -> list[dict[str, Any]]:
+        return [{"tenant": t, "subject": s, "wrapped": self.rows[(t, s)], "stale": False}
+                for t, s in zip(tenants, subjects, strict=True) if (t, s) in self.rows]  # fmt: skip
+
+    async def execute(self, _sql: str, tenants: list[str], subjects: list[str],
+                      wrapped: list[bytes]) -> None:  # fmt: skip
         for row in zip(tenants, subjects, wrapped, strict=True):
             self.rows.setdefault(row[:2], row[2])
-        return [{"tenant": t, "subject": s, "wrapped": self.rows[(t, s)]}
-                for t, s in zip(tenants, subjects, strict=True)]  # fmt: skip
 
     async def wrapped(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         return {p: self.rows[p] for p in pairs if p in self.rows}
