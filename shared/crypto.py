@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -64,17 +65,30 @@ CREATE TABLE IF NOT EXISTS keyring.intake_keys (
     PRIMARY KEY (tenant, subject)
 );
 """
-# psycopg (identify writes keys in its events' transaction): one statement for a batch.
+# psycopg (identify writes keys in its events' transaction): one statement for a batch, its rows
+# as one JSON parameter (`json_rows`; psycopg dumps array parameters element by element in Python).
 INSERT_KEYS = (
     "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped, subject) "
-    "SELECT * FROM unnest(%s::char(4)[], %s::uuid[], %s::bytea[], %s::text[]) "
+    "SELECT r.tenant, r.youth_id, decode(r.wrapped, 'base64'), r.subject "
+    "FROM json_to_recordset(%s::json) AS r(tenant char(4), youth_id uuid, wrapped text, "
+    "subject text) "
     "ON CONFLICT (tenant, youth_id) DO UPDATE "
     "SET subject = coalesce(keyring.youth_keys.subject, excluded.subject)"
 )
 SELECT_KEYS = (
-    "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys "
-    "WHERE (tenant, youth_id) IN (SELECT * FROM unnest(%s::char(4)[], %s::uuid[]))"
+    "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys WHERE (tenant, youth_id) IN "
+    "(SELECT * FROM json_to_recordset(%s::json) AS r(tenant char(4), youth_id uuid))"
 )
+
+
+def json_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as the one JSON parameter of a batch statement (bytes as base64)."""
+    return orjson.dumps(
+        [
+            {k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in row.items()}
+            for row in rows
+        ]
+    ).decode()
 
 
 # Whose data key: a youth (their id), or another holder named by a string (an intake key's

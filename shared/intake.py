@@ -13,9 +13,9 @@ An intake key is random, one per (tenant, subject), where the subject is the per
 line itself (such a line is still sealed; identify parks it with its reason). Keys are stored only
 wrapped by the tenant key, in `keyring.intake_keys`. Identify opens a record before it parses it;
 when it makes a youth's data key it stores the person's keyed hash with it, so retention destroys
-the intake keys of a purged youth with their data key (and the keys of subjects that never became
-a youth once their records have aged out of the feed topics). From then on the records left on the
-topics, in dead-letter topics and in backups cannot be opened.
+the intake keys of a purged youth with their data key (and any intake key nothing was sealed with
+for longer than the feed topics keep records). From then on the records left on the topics, in
+dead-letter topics and in backups cannot be opened.
 
 Identify refuses a record that is not sealed (`KAA_FEED_PLAINTEXT=refuse`, the default) after it
 has checked it, so a bad line still gets its own reason; `accept` is for an upstream system that
@@ -62,8 +62,8 @@ WHERE (tenant, subject) IN (SELECT * FROM unnest($1::char(4)[], $2::text[]))
 """
 # psycopg (identify): the keys of a batch's subjects.
 SELECT_KEYS = (
-    "SELECT tenant, subject, wrapped FROM keyring.intake_keys "
-    "WHERE (tenant, subject) IN (SELECT * FROM unnest(%s::char(4)[], %s::text[]))"
+    "SELECT tenant, subject, wrapped FROM keyring.intake_keys WHERE (tenant, subject) IN "
+    "(SELECT * FROM json_to_recordset(%s::json) AS r(tenant char(4), subject text))"
 )
 
 

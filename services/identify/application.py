@@ -32,6 +32,7 @@ from shared.crypto import (
     SELECT_KEYS,
     DataKeyCache,
     TenantKeys,
+    json_rows,
     new_data_key,
     seal,
 )
@@ -307,7 +308,9 @@ class IdentifyApplication(KafkaFedApplication):
         if not missing:
             return
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute(SELECT_KEYS, ([t for t, _ in missing], [y for _, y in missing]))
+            cursor.execute(
+                SELECT_KEYS, (json_rows({"tenant": t, "youth_id": y} for t, y in missing),)
+            )
             for row in cursor.fetchall():
                 self.data_keys.put(
                     row["tenant"],
@@ -331,7 +334,9 @@ class IdentifyApplication(KafkaFedApplication):
 
     def _intake_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute(intake.SELECT_KEYS, ([t for t, _ in pairs], [s for _, s in pairs]))
+            cursor.execute(
+                intake.SELECT_KEYS, (json_rows({"tenant": t, "subject": s} for t, s in pairs),)
+            )
             return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in cursor.fetchall()}
 
     def _keys_to_store(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
@@ -343,10 +348,15 @@ class IdentifyApplication(KafkaFedApplication):
                 INSERT_KEYS,
                 [
                     (
-                        [t for t, _, _, _ in made],
-                        [y for _, y, _, _ in made],
-                        [self.tenant_keys.wrap(t, y, k) for t, y, k, _ in made],
-                        [s for _, _, _, s in made],
+                        json_rows(
+                            {
+                                "tenant": t,
+                                "youth_id": y,
+                                "wrapped": self.tenant_keys.wrap(t, y, k),
+                                "subject": s,
+                            }
+                            for t, y, k, s in made
+                        ),
                     )
                 ],
             )

@@ -22,7 +22,7 @@ import asyncpg
 
 from shared import personnummer
 from shared.contracts.topics import POPULATION_FEED
-from shared.crypto import TenantKeys
+from shared.crypto import TenantKeys, json_rows
 from shared.deployment import Deployment
 from shared.intake import SELECT_KEYS, FeedOpener
 from shared.messaging.consumer import Delivery, Rejected
@@ -152,8 +152,10 @@ async def _open_feed_topic(deployment: Deployment) -> dict[str, str]:
     conn = await asyncpg.connect(deployment.database_url)
 
     async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
-        rows = await conn.fetch(SELECT_KEYS.replace("%s", "$1", 1).replace("%s", "$2", 1),
-                                [t for t, _ in pairs], [s for _, s in pairs])  # fmt: skip
+        rows = await conn.fetch(
+            SELECT_KEYS.replace("%s", "$1"),
+            json_rows({"tenant": t, "subject": s} for t, s in pairs),
+        )
         return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
 
     try:

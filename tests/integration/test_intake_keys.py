@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.register import retention
-from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys
+from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys, json_rows
 from shared.intake import SELECT_KEYS, FeedOpener, FeedSealer
 from shared.messaging.consumer import Delivery
 from tests.conftest import RunningInfra, Topics
@@ -60,8 +60,10 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         assert await conns[0].fetchval("SELECT count(*) FROM keyring.intake_keys") == 2
 
         async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
-            rows = await conns[0].fetch(_psycopg_to_asyncpg(SELECT_KEYS),
-                                        [t for t, _ in pairs], [s for _, s in pairs])  # fmt: skip
+            rows = await conns[0].fetch(
+                _psycopg_to_asyncpg(SELECT_KEYS),
+                json_rows({"tenant": t, "subject": s} for t, s in pairs),
+            )
             return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
 
         opener = FeedOpener(TenantKeys(MASTER), fetch)
@@ -101,7 +103,10 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         # and the second's once nothing was sealed with it for longer than the topics keep it.
         youth = uuid.uuid4()
         await conns[0].execute(
-            _psycopg_to_asyncpg(INSERT_KEYS), ["0180"], [youth], [b"wrapped"], [subjects[0]]
+            _psycopg_to_asyncpg(INSERT_KEYS),
+            json_rows(
+                [{"tenant": "0180", "youth_id": youth, "wrapped": b"w", "subject": subjects[0]}]
+            ),
         )
         await conns[0].execute(
             "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '40 days' "
