@@ -46,7 +46,6 @@ CREATE TABLE IF NOT EXISTS keyring.youth_keys (
 -- The person's keyed hash where identify made the key: the subject of their intake keys
 -- (shared/intake.py), which retention destroys with the data key.
 ALTER TABLE keyring.youth_keys ADD COLUMN IF NOT EXISTS subject text;
-CREATE INDEX IF NOT EXISTS youth_keys_subject ON keyring.youth_keys (tenant, subject);
 -- Keys destroyed by retention: when and why (no key material).
 CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
     tenant char(4) NOT NULL,
