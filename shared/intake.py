@@ -118,20 +118,27 @@ class FeedSealer:
             await conn.execute(RENEW_KEYS, [t for t, _ in stale], [s for _, s in stale])
         found = {(r["tenant"], r["subject"]) for r in rows}
         missing = [p for p in wanted if p not in found]
+        made: dict[tuple[str, str], tuple[bytes, bytes]] = {}
         if missing:
+            for tenant, subject in missing:
+                key = new_data_key()
+                made[(tenant, subject)] = (self.keys.wrap(tenant, owner(subject), key), key)
             await conn.execute(
                 NEW_KEYS,
                 [t for t, _ in missing],
                 [s for _, s in missing],
-                [self.keys.wrap(t, owner(s), new_data_key()) for t, s in missing],
+                [made[p][0] for p in missing],
             )
             rows += await _stored(conn, missing)  # ours, or a concurrent adapter's
-        return {
-            (r["tenant"], r["subject"]): self.keys.unwrap(
-                r["tenant"], owner(r["subject"]), bytes(r["wrapped"])
-            )
-            for r in rows
-        }
+        keys: dict[tuple[str, str], bytes] = {}
+        for r in rows:
+            pair, wrapped = (r["tenant"], r["subject"]), bytes(r["wrapped"])
+            ours = made.get(pair)
+            keys[pair] = (
+                ours[1] if ours is not None and ours[0] == wrapped
+                else self.keys.unwrap(pair[0], owner(pair[1]), wrapped)
+            )  # fmt: skip
+        return keys
 
     async def seal(self, conn: Any, lines: Sequence[bytes]) -> list[tuple[bytes | None, bytes]]:
         """(Kafka key, value) for each line, in order. `conn` is an asyncpg connection to the
