@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +19,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from shared import personnummer
+from shared.contracts.topics import FEED_TOPICS
 from shared.deployment import Deployment
 from shared.feeds import generate
+from shared.intake import is_sealed
+from shared.messaging import read_topics
 from shared.messaging.dead_letters import summarize
 
 TENANT = "0180"
@@ -55,6 +59,23 @@ def _enrolled_student(ss12000: Path, today: date) -> str:
             ):
                 return str(number)
     raise RuntimeError("the generated municipality has no enrolled 17-18-year-old")
+
+
+def _numbers(population: Path) -> set[bytes]:
+    return {
+        json.loads(line)["record"]["personnummer"].encode()
+        for line in population.read_bytes().splitlines()
+        if line.strip()
+    }
+
+
+async def _scan_feeds(deployment: Deployment, numbers: set[bytes]) -> tuple[int, int, int]:
+    """(records on the feed topics, how many sealed, how many generated personnummer readable)."""
+    topics = [f"{deployment.namespace}{topic}" for topic in FEED_TOPICS]
+    records = await read_topics(deployment.bootstrap_servers, topics)
+    sealed = sum(1 for r in records if is_sealed(r.value))
+    readable = {n for r in records for n in re.findall(rb"\d{12}", r.value or b"")} & numbers
+    return len(records), sealed, len(readable)
 
 
 def _exit(code: int | None) -> str:
@@ -185,6 +206,9 @@ def run_demo(
         with deployment.client("register", TENANT, "inspector") as inspector:
             logged = len(inspector.get("/v1/access-log").json()["items"])
         dead = asyncio.run(summarize(bootstrap_servers, deployment.namespace, show=3))
+        feed_records, sealed, readable = asyncio.run(
+            _scan_feeds(deployment, _numbers(feeds.population))
+        )
     finally:
         codes = deployment.stop()
     dead_total = sum(item.count for item in dead)
@@ -213,6 +237,8 @@ def run_demo(
         + f"; {report['errors']} errors, {report['warnings']} warnings",
         f"A caseworker opened one youth's sealed identity ({identity['state']}); the access log "
         f"holds {logged} reads, each with who, when and why",
+        f"Feed topics: {feed_records} records, {sealed} sealed at intake by the feed adapter; "
+        f"{readable} of the generated personnummer readable on them",
         f"Dead letters: {dead_total} (see 'kaa dlq list'; reasons name the field, never the value)",
     ]
     for item in dead:

@@ -4,6 +4,7 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import ConsumerRecord
 
 
 async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
@@ -31,3 +32,24 @@ async def partitions_of(bootstrap_servers: str, topics: list[str]) -> list[Topic
             for partition in topic["partitions"]:
                 result.append(TopicPartition(topic["topic"], partition["partition"]))
     return sorted(result)
+
+
+async def read_topics(
+    bootstrap_servers: str, topics: list[str]
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on the topics, from the beginning to their end as it is now (for scans by
+    tests, the demo and operators; not for consuming)."""
+    partitions = await partitions_of(bootstrap_servers, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    out: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                out.extend(records)
+        return out
+    finally:
+        await stop_consumer(consumer)

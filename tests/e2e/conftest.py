@@ -10,11 +10,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import ConsumerRecord
 
 from shared.deployment import Deployment
-from shared.messaging import partitions_of, stop_consumer
 from tests.conftest import RunningInfra
 
 TODAY = date(2026, 3, 2)
@@ -30,24 +27,6 @@ def new_deployment(infra: RunningInfra, batch_size: int = 500) -> Deployment:
         today=TODAY,
         batch_size=batch_size,
     )
-
-
-async def topic_records(bootstrap: str, topics: list[str]) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record on the topics, from the beginning to the end as it is now."""
-    partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    out: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                out.extend(records)
-        return out
-    finally:
-        await stop_consumer(consumer)
 
 
 @contextlib.contextmanager

@@ -19,9 +19,10 @@ from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FE
 from shared.deployment import Deployment
 from shared.eventstore import eventsourcing_env
 from shared.intake import PLAINTEXT_REFUSED
+from shared.messaging import read_topics
 from shared.messaging.relay import OutboxRelay
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import TODAY, running, topic_records
+from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_pipeline import load_municipality
 
 GOOD_NUMBER = "200801011230"  # 17 on TODAY
@@ -67,7 +68,7 @@ async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
 
 
 async def read_all(bootstrap: str, topic: str) -> list[tuple[bytes | None, dict[str, bytes]]]:
-    return [(r.value, dict(r.headers or ())) for r in await topic_records(bootstrap, [topic])]
+    return [(r.value, dict(r.headers or ())) for r in await read_topics(bootstrap, [topic])]
 
 
 @pytest.fixture

@@ -25,9 +25,10 @@ from shared.contracts.topics import POPULATION_FEED
 from shared.crypto import TenantKeys, json_rows
 from shared.deployment import Deployment
 from shared.intake import SELECT_KEYS, FeedOpener
+from shared.messaging import read_topics
 from shared.messaging.consumer import Delivery, Rejected
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import running, topic_records
+from tests.e2e.conftest import running
 from tests.e2e.test_bad_input_and_republication import read_all
 from tests.e2e.test_scb_report import _scan_kafka, _scan_postgres
 
@@ -145,7 +146,7 @@ async def _youths_with_subject(deployment: Deployment) -> set[uuid.UUID]:
 
 async def _open_feed_topic(deployment: Deployment) -> dict[str, str]:
     """Each population record on the topic: does it still open with the keyring as it is?"""
-    records = await topic_records(
+    records = await read_topics(
         deployment.bootstrap_servers, [f"{deployment.namespace}{POPULATION_FEED}"]
     )
     deliveries = [Delivery(r.topic, r.partition, r.offset, r.key, r.value) for r in records]

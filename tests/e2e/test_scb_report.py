@@ -622,11 +622,11 @@ async def _scan_postgres(database_url: str, needles: tuple[str, ...]) -> list[st
 
 async def _scan_kafka(deployment: Deployment, needles: tuple[str, ...]) -> list[str]:
     from shared.contracts.topics import all_topic_specs
-    from tests.e2e.conftest import topic_records
+    from shared.messaging import read_topics
 
     names = [s.name for s in all_topic_specs(prefix=deployment.namespace)]
     found = []
-    for record in await topic_records(deployment.bootstrap_servers, names):
+    for record in await read_topics(deployment.bootstrap_servers, names):
         raw = (record.key or b"") + (record.value or b"")
         found += [f"{record.topic}: {n}" for n in needles if n.encode() in raw]
     return found
