@@ -170,6 +170,12 @@ async def _stored(conn: Any, pairs: Sequence[tuple[str, str]]) -> list[Any]:
     return list(await conn.fetch(STORED_KEYS, [t for t, _ in pairs], [s for _, s in pairs]))
 
 
+async def stored_keys(conn: Any, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
+    """The wrapped intake keys of (tenant, subject) pairs over an asyncpg connection (a
+    `FeedOpener`'s `fetch` outside identify: scans, tests)."""
+    return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in await _stored(conn, pairs)}
+
+
 def person_key_of(data: dict[str, Any], pseudonym_key: str) -> str | None:
     """The keyed hash of the personnummer a feed record (parsed JSON) names, if it names one."""
     try:

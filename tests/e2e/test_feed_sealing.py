@@ -22,9 +22,9 @@ import asyncpg
 
 from shared import personnummer
 from shared.contracts.topics import POPULATION_FEED
-from shared.crypto import TenantKeys, json_rows
+from shared.crypto import TenantKeys
 from shared.deployment import Deployment
-from shared.intake import SELECT_KEYS, FeedOpener
+from shared.intake import FeedOpener, stored_keys
 from shared.messaging import read_topics
 from shared.messaging.consumer import Delivery, Rejected
 from tests.conftest import RunningInfra
@@ -153,11 +153,7 @@ async def _open_feed_topic(deployment: Deployment) -> dict[str, str]:
     conn = await asyncpg.connect(deployment.database_url)
 
     async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
-        rows = await conn.fetch(
-            SELECT_KEYS.replace("%s", "$1"),
-            json_rows({"tenant": t, "subject": s} for t, s in pairs),
-        )
-        return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
+        return await stored_keys(conn, pairs)
 
     try:
         outcomes = await FeedOpener(TenantKeys(deployment.master_key), fetch).open(deliveries)

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.register import retention
 from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys, json_rows
-from shared.intake import SELECT_KEYS, FeedOpener, FeedSealer
+from shared.intake import FeedOpener, FeedSealer, stored_keys
 from shared.messaging.consumer import Delivery
 from tests.conftest import RunningInfra, Topics
 from tests.unit.test_intake import MASTER, NUMBER, OTHER, PSEUDONYM, population
@@ -38,14 +38,6 @@ async def database(infra: RunningInfra) -> AsyncIterator[str]:
         await admin.close()
 
 
-def _psycopg_to_asyncpg(statement: str) -> str:
-    n = 0
-    while "%s" in statement:
-        n += 1
-        statement = statement.replace("%s", f"${n}", 1)
-    return statement
-
-
 async def test_concurrent_adapters_agree_on_one_key_per_person(
     database: str, infra: RunningInfra, topics: Topics
 ) -> None:
@@ -60,11 +52,7 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         assert await conns[0].fetchval("SELECT count(*) FROM keyring.intake_keys") == 2
 
         async def fetch(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
-            rows = await conns[0].fetch(
-                _psycopg_to_asyncpg(SELECT_KEYS),
-                json_rows({"tenant": t, "subject": s} for t, s in pairs),
-            )
-            return {(r["tenant"], r["subject"]): bytes(r["wrapped"]) for r in rows}
+            return await stored_keys(conns[0], pairs)
 
         opener = FeedOpener(TenantKeys(MASTER), fetch)
         deliveries = [
@@ -103,7 +91,7 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         # and the second's once nothing was sealed with it for longer than the topics keep it.
         youth = uuid.uuid4()
         await conns[0].execute(
-            _psycopg_to_asyncpg(INSERT_KEYS),
+            INSERT_KEYS.replace("%s", "$1"),  # identify's statement, over asyncpg
             json_rows(
                 [{"tenant": "0180", "youth_id": youth, "wrapped": b"w", "subject": subjects[0]}]
             ),
