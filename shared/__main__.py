@@ -1,5 +1,5 @@
 """`python -m shared …` is the `kaa` command line (used to start service processes)."""
 
-from shared.cli import app
+from shared.cli import main
 
-app(prog_name="kaa")
+main()

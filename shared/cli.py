@@ -273,7 +273,7 @@ def feed_load(feed: FeedName, file: Path) -> None:
     """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
     key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
     from shared.contracts.topics import FEED_BY_NAME
-    from shared.feeds import FeedAdapter
+    from shared.feeds import FeedAdapter, read_lines
     from shared.infra.kafka_admin import ensure_topics
 
     if not file.is_file():
@@ -281,6 +281,8 @@ def feed_load(feed: FeedName, file: Path) -> None:
         raise typer.Exit(code=2)
     settings = _service_settings()
     topic = settings.topic(FEED_BY_NAME[feed.value])
+    total = sum(1 for _ in read_lines(file))
+    bar = _progress_bar(stream_err=True, unit="records")
 
     async def publish() -> int:
         await ensure_topics(
@@ -292,7 +294,7 @@ def feed_load(feed: FeedName, file: Path) -> None:
             settings.master_key.get_secret_value(),
             settings.pseudonym_key.get_secret_value(),
         )
-        return await adapter.load(file, topic)
+        return await adapter.load(file, topic, lambda done: bar(done, total))
 
     count = asyncio.run(publish())
     typer.echo(f"published {count} records to {topic}")
@@ -783,3 +785,26 @@ def scope_explain(
         raise typer.Exit(code=2) from None
     for line in lines:
         typer.echo(line)
+
+
+def main() -> None:
+    """The `kaa` command. Infrastructure that cannot be reached is one line saying which and what
+    to check, not a traceback (the message never holds a password: asyncpg and aiokafka name the
+    address only)."""
+    import asyncpg
+    from aiokafka.errors import KafkaConnectionError
+
+    try:
+        app(prog_name="kaa")
+    except KafkaConnectionError as exc:
+        typer.echo(f"kaa: error: cannot reach Kafka ({exc}); check KAFKA_BOOTSTRAP_SERVERS and "
+                   "that the broker runs (`kaa infra status`)", err=True)  # fmt: skip
+        raise SystemExit(1) from None
+    except (ConnectionRefusedError, asyncpg.CannotConnectNowError) as exc:
+        typer.echo(f"kaa: error: cannot connect ({exc}); check DATABASE_URL and that PostgreSQL "
+                   "runs (`kaa infra status`)", err=True)  # fmt: skip
+        raise SystemExit(1) from None
+    except (asyncpg.InvalidPasswordError, asyncpg.InvalidCatalogNameError) as exc:
+        typer.echo(f"kaa: error: PostgreSQL refused the connection ({type(exc).__name__}); "
+                   "check DATABASE_URL", err=True)  # fmt: skip
+        raise SystemExit(1) from None

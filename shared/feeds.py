@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -272,8 +272,14 @@ class FeedAdapter:
         finally:
             await conn.close()
 
-    async def publish(self, lines: Iterable[bytes], topic: str) -> int:
-        """Seal and publish lines in order (idempotent producer); returns how many."""
+    async def publish(
+        self,
+        lines: Iterable[bytes],
+        topic: str,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Seal and publish lines in order (idempotent producer); returns how many. `progress`
+        hears the count after each chunk the broker has acknowledged."""
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
             linger_ms=20,
@@ -283,10 +289,14 @@ class FeedAdapter:
             count = 0
             async for records in self._sealed_chunks(lines):
                 count += await _send_all(producer, topic, records)
+                if progress is not None:
+                    progress(count)
             return count
         finally:
             await producer.stop()
 
-    async def load(self, path: Path, topic: str) -> int:
+    async def load(
+        self, path: Path, topic: str, progress: Callable[[int], None] | None = None
+    ) -> int:
         """Publish every non-empty line of `path`, sealed; validation happens in identify."""
-        return await self.publish(read_lines(path), topic)
+        return await self.publish(read_lines(path), topic, progress)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from pathlib import Path
 
@@ -131,3 +132,41 @@ def test_a_kraft_cluster_id_never_looks_like_an_option() -> None:
     assert not any(i.startswith("-") for i in ids)
     assert all(len(i) == 22 for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        (["feed", "load", "population"], "cannot reach Kafka"),
+        (["retention", "run"], "cannot connect"),
+    ],
+)
+def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
+    tmp_path: Path, command: list[str], says: str
+) -> None:
+    """A feed load where no Kafka listens, a retention run where no PostgreSQL listens."""
+    import subprocess
+    import sys
+
+    def closed_port() -> int:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
+    feed = tmp_path / "population.jsonl"
+    feed.write_text('{"feed": "population"}\n')
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{closed_port()}",
+        "DATABASE_URL": f"postgresql://kaa:secret-pw@127.0.0.1:{closed_port()}/kaa",
+    }
+    args = [*command, str(feed)] if command[0] == "feed" else command
+    done = subprocess.run(
+        [sys.executable, "-m", "shared", *args],
+        env=env, capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert f"kaa: error: {says}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "secret-pw" not in done.stderr + done.stdout
