@@ -64,6 +64,20 @@ CREATE TABLE IF NOT EXISTS keyring.intake_keys (
     PRIMARY KEY (tenant, subject)
 );
 """
+_KEYRING_CURRENT = """
+SELECT to_regclass('keyring.intake_keys') IS NOT NULL AND EXISTS (
+    SELECT 1 FROM information_schema.columns
+    WHERE table_schema = 'keyring' AND table_name = 'youth_keys' AND column_name = 'subject')
+"""
+
+
+async def ensure_keyring(conn: Any) -> None:
+    """The keyring's tables, for work that recurs (a feed load, a retention run): the DDL only
+    where they are missing, so a routine run never queues for the table locks DDL takes."""
+    if not await conn.fetchval(_KEYRING_CURRENT):
+        await conn.execute(KEYRING_DDL)
+
+
 # psycopg (identify writes keys in its events' transaction): one statement for a batch, its rows
 # as one JSON parameter (`json_rows`; psycopg dumps array parameters element by element in Python).
 INSERT_KEYS = (

@@ -20,7 +20,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from shared import personnummer
-from shared.crypto import KEYRING_DDL, TenantKeys
+from shared.crypto import TenantKeys, ensure_keyring
 from shared.intake import FeedSealer, person_key_of
 
 GIVEN = [
@@ -266,7 +266,7 @@ class FeedAdapter:
         sealer = FeedSealer(TenantKeys(self.master_key), self.pseudonym_key)
         conn = await asyncpg.connect(self.database_url)
         try:
-            await conn.execute(KEYRING_DDL)
+            await ensure_keyring(conn)
             for chunk in _chunks(lines, self.chunk):
                 yield await sealer.seal(conn, chunk)
         finally:

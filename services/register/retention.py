@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from services.register.quality import half_year
 from shared.contracts.events import PersonalDataPurged
 from shared.contracts.topics import FEED_RETENTION_SECONDS
-from shared.crypto import KEYRING_DDL
+from shared.crypto import ensure_keyring
 
 DEFAULT_RETENTION_DAYS = 730
 BATCH = 1000
@@ -97,7 +97,7 @@ async def run(
 ) -> RetentionResult:
     """Purge every due youth of the served municipalities (the pool is the register's owner)."""
     days = dict(retention_days or {})
-    await pool.execute(KEYRING_DDL)  # a register started before identify ever ran
+    await ensure_keyring(pool)  # a register started before identify ever ran
     expired = _count(
         await pool.execute(_DESTROY_EXPIRED, FEED_RETENTION_SECONDS + 86400, list(tenants))
     )

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.register import retention
-from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys, json_rows
+from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys, ensure_keyring, json_rows
 from shared.intake import FeedOpener, FeedSealer, stored_keys
 from shared.messaging.consumer import Delivery
 from tests.conftest import RunningInfra, Topics
@@ -127,3 +127,22 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         assert await pool.fetchval("SELECT count(*) FROM keyring.youth_keys") == 0
     finally:
         await pool.close()
+
+
+async def test_a_routine_run_does_not_queue_for_the_keyring_tables(database: str) -> None:
+    """A feed load or retention run while a long transaction reads the keyring: the keyring is
+    current, so no DDL (whose table lock would wait behind the reader) is run."""
+    reader, worker = await asyncpg.connect(database), await asyncpg.connect(database)
+    try:
+        await worker.execute("SET statement_timeout = '2s'")
+        async with reader.transaction():
+            await reader.fetch("SELECT * FROM keyring.youth_keys")
+            await ensure_keyring(worker)  # would time out on the ALTER TABLE's lock
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await worker.execute(KEYRING_DDL)  # what it avoided
+        await worker.execute("DROP SCHEMA keyring CASCADE")
+        await ensure_keyring(worker)  # a database without a keyring gets one
+        assert await worker.fetchval("SELECT to_regclass('keyring.intake_keys') IS NOT NULL")
+    finally:
+        await reader.close()
+        await worker.close()
