@@ -17,16 +17,17 @@ from services.identify.application import IdentifyApplication, SchoolNotificatio
 from shared import personnummer
 from shared.auth import Principal
 from shared.contracts.feeds import SCHOOL_TYPES
+from shared.contracts.text import Text
 
 
 class SchoolNotificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    personnummer: str = Field(description="The student's personnummer or samordningsnummer.")
+    personnummer: Text = Field(description="The student's personnummer or samordningsnummer.")
     kind: Literal["started", "left", "absence"]
     on: date = Field(description="Day the student started or left, or the absence began.")
-    school_type: str = Field(description="SS 12000 school type, e.g. GY.")
-    school_unit: str = Field(min_length=1, max_length=100, description="SS 12000 school unit id.")
-    hemkommun: str | None = Field(
+    school_type: Text = Field(description="SS 12000 school type, e.g. GY.")
+    school_unit: Text = Field(min_length=1, max_length=100, description="SS 12000 school unit id.")
+    hemkommun: Text | None = Field(
         default=None, description="The municipality notified; must be the token's, if given."
     )
     notification_id: uuid.UUID | None = Field(

@@ -24,9 +24,10 @@ from shared.case_http import rules_routes
 from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
 from shared.codelists import free_text_warnings
 from shared.contracts.events import EffortResponsible
+from shared.contracts.text import FreeText, Text
 
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
-ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+Code = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+ShortText = Annotated[Text, Field(min_length=1, max_length=300)]
 ClientId = Field(
     default=None, description="Client-chosen id; repeating a request with it records it once."
 )
@@ -37,7 +38,7 @@ class MeasureOfferRequest(BaseModel):
     measure_type: Code = Field(description="Measure catalogue code.")
     offered_on: date
     can_start_on: date | None = None
-    content: str | None = Field(
+    content: FreeText | None = Field(
         default=None, max_length=500, description="What the measure holds for this youth."
     )
     measure_id: uuid.UUID | None = Field(
@@ -76,12 +77,12 @@ class Recorded(BaseModel):
 class Effort(BaseModel):
     model_config = ConfigDict(extra="forbid")
     effort_id: uuid.UUID | None = None
-    description: str = Field(min_length=1, max_length=500)
+    description: FreeText = Field(min_length=1, max_length=500)
     responsible: EffortResponsible
-    other_actor: str | None = Field(default=None, max_length=200)
+    other_actor: Text | None = Field(default=None, max_length=200)
     start_date: date | None = None
     end_date: date | None = None
-    end_reason: str | None = Field(default=None, max_length=300)
+    end_reason: Text | None = Field(default=None, max_length=300)
 
 
 class Mapping(BaseModel):
@@ -97,7 +98,7 @@ class Mapping(BaseModel):
 class PlanRevisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     valid_from: date | None = Field(default=None, description="Default: today.")
-    goal: str = Field(min_length=1, max_length=2000, description="The goal of the efforts.")
+    goal: FreeText = Field(min_length=1, max_length=2000, description="The goal of the efforts.")
     mapping: Mapping = Field(default_factory=Mapping)
     efforts: list[Effort] = Field(default_factory=list, max_length=50)
     follow_up_on: date | None = None
@@ -118,9 +119,9 @@ class PlanView(BaseModel):
 
 class CatalogueEntryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=1000)
-    provider: str | None = Field(default=None, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=1000)
+    provider: Text | None = Field(default=None, max_length=200)
     shared: bool = Field(
         default=False, description="A partner offering every municipality of the consortium sees."
     )

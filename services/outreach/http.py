@@ -29,6 +29,7 @@ from shared.contracts.events import (
     ContactOutcome,
     OccupationTense,
 )
+from shared.contracts.text import Text
 from shared.isolation import TenantScoped
 
 ClientId = Field(
@@ -63,7 +64,7 @@ class Recorded(BaseModel):
 
 class OccupationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    category: str = Field(max_length=64, description="Code of the occupation code list.")
+    category: Text = Field(max_length=64, description="Code of the occupation code list.")
     tense: OccupationTense
     from_date: date
     to_date: date | None = None
@@ -81,7 +82,7 @@ class OccupationRecorded(BaseModel):
 class AssignmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assignee_kind: Literal["caseworker", "team"]
-    assignee: str = Field(
+    assignee: Text = Field(
         min_length=1,
         max_length=120,
         pattern=r"^[A-Za-z0-9_.@:-]+$",

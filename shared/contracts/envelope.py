@@ -8,13 +8,15 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from shared.contracts.text import Text
+
 Kommunkod = Annotated[
-    str,
+    Text,
     StringConstraints(pattern=r"^\d{4}$"),
     Field(description="Tenant: the municipality's 4-digit kommunkod, e.g. 0180 (Stockholm)."),
 ]
 Actor = Annotated[
-    str,
+    Text,
     StringConstraints(
         min_length=3, max_length=120, pattern=r"^(user|system|feed):[A-Za-z0-9_.@:-]+$"
     ),
@@ -36,7 +38,7 @@ class IntegrationEvent(BaseModel):
     topic: ClassVar[str]
 
     event_id: uuid.UUID = Field(description="Unique id of this event; consumers deduplicate on it.")
-    event_type: str = Field(description="Name of the event, past tense of the domain.")
+    event_type: Text = Field(description="Name of the event, past tense of the domain.")
     schema_version: int = Field(ge=1, description="Version of this event type's schema.")
     tenant: Kommunkod
     youth_id: uuid.UUID = Field(description="Pseudonymous id of the youth; never a personnummer.")

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.text import FreeText, Text
 
 LeavingReason = Literal[
     "turned_20",
@@ -39,17 +40,17 @@ class YouthIdentified(IntegrationEvent):
     scope_episode_id: uuid.UUID
     entered_on: date = Field(description="First day in scope.")
     scope_ends_on: date = Field(description="The 20th birthday, when scope ends at the latest.")
-    rule_version: str = Field(description="The scope rule version that decided it.")
-    facts: dict[str, str] = Field(
+    rule_version: Text = Field(description="The scope rule version that decided it.")
+    facts: dict[Text, Text] = Field(
         description="The non-identifying facts the decision used (e.g. age, enrolment status)."
     )
-    school_background: str | None = Field(
+    school_background: Text | None = Field(
         default=None,
         description="Latest school-related occupation before entry: the SS 12000 school type of "
         "the most recent enrolment that had ended (IM for an introduction programme); None when "
         "no enrolment is known.",
     )
-    personal_details: str | None = Field(
+    personal_details: Text | None = Field(
         default=None,
         description="`PersonalDetails` as JSON, sealed with the youth's data key (AES-256-GCM, "
         "`kaa1.` + base64url); None when no population record has named the youth.",
@@ -62,12 +63,12 @@ class PersonalDetails(BaseModel):
     Never travels in the clear: events carry it sealed with the youth's own data key."""
 
     model_config = ConfigDict(frozen=True)
-    personnummer: str
-    given_name: str
-    family_name: str
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
+    personnummer: Text
+    given_name: Text
+    family_name: Text
+    street: Text | None = None
+    postal_code: Text | None = None
+    city: Text | None = None
     protected: bool = Field(
         default=False, description="Skyddad folkbokföring / sekretessmarkering: no address."
     )
@@ -82,7 +83,7 @@ class PersonalDetailsRecorded(IntegrationEvent):
     topic = topics.IDENTIFY_EVENTS
     event_type: Literal["PersonalDetailsRecorded"] = "PersonalDetailsRecorded"
     schema_version: Literal[1] = 1
-    personal_details: str
+    personal_details: Text
 
 
 class ContactDetails(BaseModel):
@@ -91,8 +92,8 @@ class ContactDetails(BaseModel):
     Never travels in the clear: events carry it sealed with the youth's own data key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 ()-]{6,20}$")
+    email: Text | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: Text | None = Field(default=None, max_length=20, pattern=r"^\+?[0-9 ()-]{6,20}$")
 
     PURPOSE: ClassVar[str] = "contact-details"
 
@@ -103,7 +104,7 @@ class ContactDetailsRecorded(IntegrationEvent):
     topic = topics.OUTREACH_EVENTS
     event_type: Literal["ContactDetailsRecorded"] = "ContactDetailsRecorded"
     schema_version: Literal[1] = 1
-    contact_details: str
+    contact_details: Text
 
 
 class YouthLeftScope(IntegrationEvent):
@@ -115,7 +116,7 @@ class YouthLeftScope(IntegrationEvent):
     scope_episode_id: uuid.UUID
     left_on: date
     reason: LeavingReason
-    rule_version: str
+    rule_version: Text
 
 
 NotificationKind = Literal["started", "left", "absence"]
@@ -131,8 +132,8 @@ class SchoolNotificationReceived(IntegrationEvent):
     notification_id: uuid.UUID
     kind: NotificationKind
     on: date = Field(description="The day the student started or left, or the absence began.")
-    school_type: str
-    school_unit: str = Field(description="SS 12000 id of the school unit (not personal data).")
+    school_type: Text
+    school_unit: Text = Field(description="SS 12000 id of the school unit (not personal data).")
 
 
 class AbsenceReported(IntegrationEvent):
@@ -143,8 +144,8 @@ class AbsenceReported(IntegrationEvent):
     schema_version: Literal[1] = 1
     notification_id: uuid.UUID
     absent_from: date
-    school_type: str
-    school_unit: str
+    school_type: Text
+    school_unit: Text
 
 
 class ContactAttempted(IntegrationEvent):
@@ -166,7 +167,7 @@ class MeasureOffered(IntegrationEvent):
     event_type: Literal["MeasureOffered"] = "MeasureOffered"
     schema_version: Literal[1] = 1
     measure_id: uuid.UUID
-    measure_type: str = Field(
+    measure_type: Text = Field(
         min_length=1,
         max_length=64,
         pattern=r"^[a-z0-9_]+$",
@@ -206,8 +207,8 @@ class OccupationRecorded(IntegrationEvent):
     event_type: Literal["OccupationRecorded"] = "OccupationRecorded"
     schema_version: Literal[1] = 1
     occupation_id: uuid.UUID
-    category: str = Field(description="Code of the occupation code list.")
-    code_list_version: str
+    category: Text = Field(description="Code of the occupation code list.")
+    code_list_version: Text
     tense: OccupationTense
     from_date: date
     to_date: date | None = None
@@ -221,8 +222,8 @@ class CaseAssigned(IntegrationEvent):
     event_type: Literal["CaseAssigned"] = "CaseAssigned"
     schema_version: Literal[1] = 1
     assignee_kind: Literal["caseworker", "team"]
-    assignee: str
-    previous_assignee: str | None = None
+    assignee: Text
+    previous_assignee: Text | None = None
 
 
 EffortResponsible = Literal["youth", "municipality", "other_actor"]
@@ -233,22 +234,22 @@ class PlanEffort(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     effort_id: uuid.UUID
-    description: str
+    description: FreeText
     responsible: EffortResponsible
-    other_actor: str | None = None
+    other_actor: Text | None = None
     start_date: date | None = None
     end_date: date | None = None
-    end_reason: str | None = None
+    end_reason: Text | None = None
 
 
 class PlanMapping(BaseModel):
     """Kartläggning: the youth's goals, needs and expectations, as short structured items."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    goals: list[str] = Field(default_factory=list)
-    needs: list[str] = Field(default_factory=list)
-    expectations: list[str] = Field(default_factory=list)
-    interests: list[str] = Field(default_factory=list)
+    goals: list[Text] = Field(default_factory=list)
+    needs: list[Text] = Field(default_factory=list)
+    expectations: list[Text] = Field(default_factory=list)
+    interests: list[Text] = Field(default_factory=list)
 
 
 class IndividualPlanRevised(IntegrationEvent):
@@ -259,7 +260,7 @@ class IndividualPlanRevised(IntegrationEvent):
     schema_version: Literal[1] = 1
     revision: int = Field(ge=1)
     valid_from: date
-    goal: str
+    goal: FreeText
     mapping: PlanMapping
     efforts: list[PlanEffort]
     follow_up_on: date | None = None
@@ -298,8 +299,8 @@ class MeasureEnded(IntegrationEvent):
     schema_version: Literal[1] = 1
     measure_id: uuid.UUID
     ended_on: date
-    end_reason: str = Field(description="Code of the measure-end-reason code list.")
-    occupation_after: str | None = Field(
+    end_reason: Text = Field(description="Code of the measure-end-reason code list.")
+    occupation_after: Text | None = Field(
         default=None, description="Code of the occupation code list: what the youth does next."
     )
 

@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from shared import personnummer
 from shared.contracts.envelope import Kommunkod
+from shared.contracts.text import Text, extra_text_problems
 
 # SS 12000 Code_SchoolType (Skolverket's openapi.yml): anything else is an unknown school type.
 SCHOOL_TYPES = frozenset(
@@ -45,9 +46,9 @@ PopulationChange = Literal[
 
 class Address(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    street: str = Field(max_length=200)
-    postal_code: str = Field(pattern=r"^\d{3} ?\d{2}$")
-    city: str = Field(max_length=100)
+    street: Text = Field(max_length=200)
+    postal_code: Text = Field(pattern=r"^\d{3} ?\d{2}$")
+    city: Text = Field(max_length=100)
 
 
 class PopulationRecord(BaseModel):
@@ -55,11 +56,11 @@ class PopulationRecord(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    personnummer: str = Field(
+    personnummer: Text = Field(
         description="12 digits YYYYMMDDNNNC, personnummer or samordningsnummer."
     )
-    given_name: str = Field(max_length=200)
-    family_name: str = Field(max_length=200)
+    given_name: Text = Field(max_length=200)
+    family_name: Text = Field(max_length=200)
     address: Address | None = Field(default=None, description="Absent under skyddad folkbokföring.")
     kommunkod: Kommunkod = Field(description="Municipality of folkbokföring after this change.")
     birth_date: date
@@ -92,16 +93,30 @@ class PopulationFeedMessage(BaseModel):
     record: PopulationRecord
 
 
-class ObjectReference(BaseModel):
+class _OpenObject(BaseModel):
+    """An SS 12000 object: fields kaa does not use are accepted and ignored, but their strings are
+    text like any other (a NUL in an unused field is refused before anything stores the record)."""
+
     model_config = ConfigDict(extra="allow")
-    id: str
-    displayName: str | None = None
+
+    @model_validator(mode="after")
+    def _extra_is_text(self) -> _OpenObject:
+        problems = extra_text_problems(self.model_extra)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
-class CivicNo(BaseModel):
+class ObjectReference(_OpenObject):
     model_config = ConfigDict(extra="allow")
-    value: str
-    nationality: str | None = None
+    id: Text
+    displayName: Text | None = None
+
+
+class CivicNo(_OpenObject):
+    model_config = ConfigDict(extra="allow")
+    value: Text
+    nationality: Text | None = None
 
     @field_validator("value")
     @classmethod
@@ -109,17 +124,17 @@ class CivicNo(BaseModel):
         return personnummer.normalize(value)
 
 
-class Enrolment(BaseModel):
+class Enrolment(_OpenObject):
     """SS 12000 enrolment; startDate/endDate exist from SS 12000:2020 and are optional here."""
 
     model_config = ConfigDict(extra="allow")
     enroledAt: ObjectReference
-    schoolType: str
+    schoolType: Text
     schoolYear: float | None = Field(default=None, ge=0, le=10)
     cancelled: bool = False
-    educationCode: str | None = None
+    educationCode: Text | None = None
     programme: ObjectReference | None = None
-    specification: str | None = None
+    specification: Text | None = None
     startDate: date | None = None
     endDate: date | None = None
 
@@ -137,15 +152,15 @@ class Enrolment(BaseModel):
         return self
 
 
-class Ss12000Person(BaseModel):
+class Ss12000Person(_OpenObject):
     """SS 12000 `Person`; fields the platform does not use are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
-    id: str
-    givenName: str | None = None
-    familyName: str | None = None
+    id: Text
+    givenName: Text | None = None
+    familyName: Text | None = None
     civicNo: CivicNo
-    securityMarking: str | None = None
+    securityMarking: Text | None = None
     enrolments: list[Enrolment] = Field(default_factory=list)
 
 
@@ -173,10 +188,10 @@ class CompletionRecord(BaseModel):
     grundläggande behörighet). A studiebevis is recorded but does not end scope."""
 
     model_config = ConfigDict(extra="forbid")
-    personnummer: str
+    personnummer: Text
     kind: CompletionKind
     completed_on: date
-    source: str = Field(max_length=100, description="e.g. 'betygsdatabasen', 'verified:IB'.")
+    source: Text = Field(max_length=100, description="e.g. 'betygsdatabasen', 'verified:IB'.")
 
     @field_validator("personnummer")
     @classmethod
