@@ -53,12 +53,16 @@ _WRITE = """
 INSERT INTO access_log.entries (tenant, actor, youth_id, purpose, what, service)
 SELECT $1, $2, y, $4, $5, $6 FROM unnest($3::uuid[]) AS y
 """
-_READ = """
-SELECT position, at, actor, youth_id, purpose, what, service FROM access_log.entries
+_MATCHING = """
 WHERE tenant = $1 AND ($2::uuid IS NULL OR youth_id = $2)
   AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
-ORDER BY position DESC LIMIT $5
 """
+_READ = f"""
+SELECT position, at, actor, youth_id, purpose, what, service FROM access_log.entries
+{_MATCHING}
+ORDER BY position DESC LIMIT $5 OFFSET $6
+"""  # noqa: S608 (fixed fragments; every value is a parameter)
+_COUNT = f"SELECT count(*) FROM access_log.entries {_MATCHING}"  # noqa: S608
 
 Connection = asyncpg.Connection | asyncpg.Pool | PoolConnectionProxy
 
@@ -92,6 +96,9 @@ async def entries(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 500,
-) -> list[dict[str, Any]]:
-    rows = await conn.fetch(_READ, tenant, youth_id, since, until, limit)
-    return [dict(row) for row in rows]
+    offset: int = 0,
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many entries match in all, and one page of them, newest first."""
+    total = await conn.fetchval(_COUNT, tenant, youth_id, since, until)
+    rows = await conn.fetch(_READ, tenant, youth_id, since, until, limit, offset)
+    return int(total), [dict(row) for row in rows]

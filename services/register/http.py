@@ -1,19 +1,95 @@
-"""Register query API (caseworkers, coordinators, inspectors; tenant from the token)."""
+"""Register query API (caseworkers, coordinators, inspectors; tenant from the token).
 
+Every answer names the field and the problem and never echoes a submitted value: query parameters
+are bounded (offsets, limits, instants a database can hold) and validated by type or pattern.
+"""
+
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from services.register import quality, queries, scb
 from services.register.identity import identities
 from shared import access_log
 from shared.auth import Principal
+from shared.contracts.text import Text
 from shared.crypto import TenantKeys
 from shared.isolation import TenantScoped
+
+MAX_OFFSET = 1_000_000_000
+"""The largest offset a list takes (PostgreSQL's OFFSET is a 64-bit integer; no list is longer)."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+_SPACE_FOR_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
+OFFSET_HINT = (
+    "give the instant with its UTC offset: 2026-06-30T21:59:59Z, or 2026-06-30T23:59:59+02:00 "
+    "written %2B02:00 in a URL"
+)
+
+
+def _plus_restored(value: Any) -> Any:
+    """`…T23:59:59+02:00` written unencoded in a URL arrives as `…T23:59:59 02:00` (a `+` in a
+    query string is a space): read it as the `+` it was."""
+    if isinstance(value, str):
+        return _SPACE_FOR_PLUS.sub(r"\1+\2", value)
+    return value
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise PydanticCustomError("instant_without_offset", OFFSET_HINT)
+    try:  # an offset can carry the instant past year 1 or 9999
+        inside = EARLIEST_INSTANT <= value.astimezone(UTC) < LATEST_INSTANT
+    except OverflowError:
+        inside = False
+    if not inside:
+        raise PydanticCustomError(
+            "instant_out_of_range", "is outside the instants the register holds (1900 to 8999)"
+        )
+    return value
+
+
+Instant = Annotated[datetime, BeforeValidator(_plus_restored), AfterValidator(_plausible_instant)]
+"""An instant with its UTC offset, in years a database holds; the unencoded `+` is accepted."""
+
+PERIOD_PATTERN = r"^\d{4}H[12]$"
+Period = Annotated[
+    str,
+    Query(
+        description="A half-year: 2026H1 or 2026H2.",
+        pattern=PERIOD_PATTERN,
+        min_length=6,
+        max_length=6,
+    ),
+]
+
+
+def refused(
+    field: str, problem: str, code: int = status.HTTP_422_UNPROCESSABLE_CONTENT
+) -> HTTPException:
+    """An answer naming the field and the problem (never the value)."""
+    return HTTPException(code, f"{field}: {problem}")
+
+
+def half_year_of(name: str, today: date) -> quality.Period:
+    """The half-year a (pattern-checked) period names, begun by `today`; never echoes it."""
+    try:
+        half = quality.half_year(name)
+    except ValueError:
+        raise refused(
+            "period", "is outside the years the register can hold (2015 to 2100)"
+        ) from None
+    if half.start > today:
+        raise refused("period", "has not begun")
+    return half
 
 
 class YouthRow(BaseModel):
@@ -76,24 +152,32 @@ def routes(
             raise HTTPException(status.HTTP_404_NOT_FOUND, "audit replay is not served here")
         try:
             return await replayer(tenant, as_of, youth_id)
-        except ValueError as exc:
+        except ValueError as exc:  # replay.py's messages name the field, never the value
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
+    AsOf = Annotated[
+        Instant,
+        Query(
+            description="An instant with its UTC offset: 2026-06-30T21:59:59Z, or "
+            "2026-06-30T23:59:59%2B02:00 (an unencoded + is read as one)."
+        ),
+    ]
+
     @router.get("/audit/register")
-    async def audit_register(
-        caller: Inspector,
-        as_of: Annotated[datetime, Query(description="An instant with its UTC offset.")],
-    ) -> dict[str, Any]:
+    async def audit_register(request: Request, caller: Inspector, as_of: AsOf) -> dict[str, Any]:
         """The register exactly as it stood at `as_of` (inspectors; only events recorded by then;
-        the live register is not touched)."""
-        return await replayed(as_of, caller.tenant, None)
+        the live register is not touched). Every youth it shows is in the access log."""
+        replay = await replayed(as_of, caller.tenant, None)
+        shown = [row["youth_id"] for row in replay["youths"]]
+        await logged(request, caller, shown, "audit-replay", f"whole register as of {as_of}")
+        return replay
 
     @router.get("/audit/youths/{youth_id}")
     async def audit_youth(
         youth_id: uuid.UUID,
         request: Request,
         caller: Inspector,
-        as_of: Annotated[datetime, Query(description="An instant with its UTC offset.")],
+        as_of: AsOf,
     ) -> dict[str, Any]:
         """One youth's register content as it stood at `as_of`: scope episodes with their rule
         versions, contacts, occupations, plan revisions and measures, with who recorded them."""
@@ -126,17 +210,15 @@ def routes(
         contacted_from: Annotated[date | None, Query()] = None,
         contacted_to: Annotated[date | None, Query()] = None,
         measure_type: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9_]+$")] = None,
-        assignee: Annotated[str | None, Query(max_length=120)] = None,
+        assignee: Annotated[Text | None, Query(min_length=1, max_length=120)] = None,
         sort: Annotated[queries.SortKey, Query()] = "entered_on",
         order: Annotated[Literal["asc", "desc"], Query()] = "asc",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> YouthPage:
         """The municipality's youths, filtered, sorted and paginated."""
         if contacted_from and contacted_to and contacted_to < contacted_from:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "contacted_to: is before contacted_from"
-            )
+            raise refused("contacted_to", "is before contacted_from")
         filters = queries.YouthFilter(
             status=status_filter,
             in_scope_on=in_scope_on,
@@ -172,21 +254,14 @@ def routes(
     async def data_quality(
         request: Request,
         caller: Reader,
-        period: Annotated[str, Query(description="A half-year: 2026H1 or 2026H2.")],
+        period: Period,
         currency_days: Annotated[
             int, Query(ge=14, le=365, description="Days an occupation stays known.")
         ] = quality.DEFAULT_CURRENCY_DAYS,
     ) -> dict[str, Any]:
         """Data-quality figures of the caller's municipality for a half-year."""
-        try:
-            half = quality.half_year(period)
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
         day = today()
-        if half.start > day:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"period: {period} has not begun"
-            )
+        half = half_year_of(period, day)
         return await quality.quality(
             scoped(request, caller), caller.tenant, half, day, currency_days
         )
@@ -217,18 +292,9 @@ def scb_routes(
     """The half-year report to SCB (coordinators of the municipality in the token)."""
     router = APIRouter(prefix="/v1/scb")
     Coordinator = Annotated[Principal, Depends(coordinator)]
-    Period = Annotated[str, Query(description="A half-year: 2026H1 or 2026H2.")]
 
     def half_year(name: str) -> quality.Period:
-        try:
-            half = quality.half_year(name)
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-        if half.start > today():
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"period: {name} has not begun"
-            )
-        return half
+        return half_year_of(name, today())
 
     def reading(caller: Principal, what: str) -> access_log.Access:
         return access_log.Access(caller.tenant, caller.actor, "scb-report", what, "register")
@@ -376,13 +442,25 @@ def identity_routes(
         request: Request,
         caller: Inspector,
         youth_id: Annotated[uuid.UUID | None, Query()] = None,
-        since: Annotated[datetime | None, Query()] = None,
-        until: Annotated[datetime | None, Query()] = None,
+        since: Annotated[Instant | None, Query(description="From this instant on.")] = None,
+        until: Annotated[Instant | None, Query(description="Before this instant.")] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
-        """Who read which youth's data, when and why (inspectors of the municipality)."""
+        """Who read which youth's data, when and why (inspectors of the municipality), newest
+        first: one page, and how many entries match in all."""
+        if since is not None and until is not None and until < since:
+            raise refused("until", "is before since")
         async with scoped(request, caller).acquire() as conn:
-            items = await access_log.entries(conn, caller.tenant, youth_id, since, until, limit)
-        return {"tenant": caller.tenant, "items": items}
+            total, items = await access_log.entries(
+                conn, caller.tenant, youth_id, since, until, limit, offset
+            )
+        return {
+            "tenant": caller.tenant,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "items": items,
+        }
 
     return router

@@ -38,11 +38,17 @@ _EVENT = TypeAdapter(AnyEvent)
 
 
 def check_instant(as_of: datetime, now: datetime) -> None:
+    """A replay's instant: with its UTC offset, not in the future (messages never echo it)."""
     if as_of.tzinfo is None:
         raise ValueError(
-            "as_of: give the instant with its UTC offset, e.g. 2025-06-30T23:59:59+02:00"
+            "as_of: give the instant with its UTC offset, e.g. 2025-06-30T21:59:59Z or "
+            "2025-06-30T23:59:59+02:00 (in a URL, write the + as %2B)"
         )
-    if as_of > now:
+    try:
+        future = as_of > now
+    except OverflowError:  # an offset that carries the instant past year 1 or 9999
+        raise ValueError("as_of: is outside the instants the register holds") from None
+    if future:
         raise ValueError("as_of: is in the future; the register cannot be replayed beyond now")
 
 
