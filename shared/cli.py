@@ -532,9 +532,15 @@ def audit_replay(
     _check_served(settings, tenant)
     try:
         instant = datetime.fromisoformat(as_of)
+    except ValueError:
+        typer.echo(
+            "kaa: error: --as-of: not an instant such as 2025-06-30T23:59:59+02:00", err=True
+        )
+        raise typer.Exit(code=2) from None
+    try:
         youth = uuid.UUID(youth_id) if youth_id else None
-    except ValueError as exc:
-        typer.echo(f"kaa: error: as-of / youth-id: {exc}", err=True)
+    except ValueError:
+        typer.echo("kaa: error: --youth-id: not a youth id (a UUID)", err=True)
         raise typer.Exit(code=2) from None
     try:
         progress = _progress_bar(stream_err=True)  # stdout carries the JSON
@@ -551,9 +557,15 @@ def audit_replay(
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    if youth is not None and result.get("youth") is not None:
-        reading = _cli_reading(tenant, "audit-replay", f"register as of {instant}")
-        asyncio.run(_record_reading(url, reading, [youth]))
+    # Every youth the replay shows is in the access log, like every other read.
+    if youth is not None:
+        shown = [youth] if result.get("youth") is not None else []
+        what = f"register as of {instant}"
+    else:
+        shown = [row["youth_id"] for row in result.get("youths", [])]
+        what = f"whole register as of {instant}"
+    if shown:
+        asyncio.run(_record_reading(url, _cli_reading(tenant, "audit-replay", what), shown))
     typer.echo(json.dumps(result, indent=2, default=str))
 
 
