@@ -26,6 +26,22 @@ def _follow_up_id(case_id: uuid.UUID, subject: str, measure_id: str | None = Non
     return str(uuid.uuid5(_FOLLOW_UP_NAMESPACE, f"{case_id}:{subject}:{measure_id or ''}"))
 
 
+def _taken(field: str, what: str) -> CommandRefused:
+    """A client id used again with different content: 409, the id is taken."""
+    return CommandRefused(
+        field, f"is taken by {what} with different content; use a new id", conflict=True
+    )
+
+
+def _same_efforts(recorded: list[dict[str, Any]], given: list[dict[str, Any]]) -> bool:
+    """The same efforts, but for the ids made up for efforts that came without one."""
+
+    def content(efforts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k != "effort_id"} for e in efforts]
+
+    return content(recorded) == content(given)
+
+
 class MeasuresCase(ScopedYouthCase):
     @event("Opened")
     def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
@@ -54,10 +70,14 @@ class MeasuresCase(ScopedYouthCase):
         correlation_id: uuid.UUID,
         content: str | None = None,
     ) -> bool:
-        """Offer a measure, or offer a declined one again; False for a repeated request."""
+        """Offer a measure, or offer a declined one again; False for a repeated request (the same
+        id with the same content), 409 for the id taken by an offer of different content."""
         known = self.measures.get(str(measure_id))
         if known is not None:
             if known["state"] == "offered" and known["offered_on"] == offered_on:
+                offered = (known["measure_type"], known["can_start_on"], known.get("content"))
+                if offered != (measure_type, can_start_on, content):
+                    raise _taken("measure_id", "an offer")
                 return False
             if known["state"] != "declined":
                 raise CommandRefused(
@@ -190,6 +210,11 @@ class MeasuresCase(ScopedYouthCase):
     ) -> bool:
         measure = self.measures.get(str(measure_id))
         if measure and measure["state"] == "ended" and measure["ended_on"] == on:
+            if (measure["end_reason"], measure["occupation_after"]) != (
+                end_reason,
+                occupation_after,
+            ):
+                raise _taken("measure_id", "an end")
             return False
         reasons = code_list("measure-end-reason", on=on)
         if end_reason not in reasons.codes:
@@ -231,8 +256,22 @@ class MeasuresCase(ScopedYouthCase):
         evaluation_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
+        revision_id: uuid.UUID | None = None,
     ) -> int:
-        """Record a new revision of the plan; returns its number."""
+        """Record a new revision of the plan; returns its number. The same client `revision_id`
+        with the same content again records nothing and returns that revision's number; with
+        other content it is refused (409)."""
+        if revision_id is not None:
+            for earlier in self.plan_revisions:
+                if earlier.get("revision_id") == str(revision_id):
+                    content = (valid_from, goal, mapping, follow_up_on, evaluation_on)
+                    recorded = tuple(
+                        earlier[k]
+                        for k in ("valid_from", "goal", "mapping", "follow_up_on", "evaluation_on")
+                    )
+                    if content != recorded or not _same_efforts(earlier["efforts"], efforts):
+                        raise _taken("revision_id", "a plan revision")
+                    return int(earlier["revision"])
         if self.plan_revisions and valid_from < self.plan_revisions[-1]["valid_from"]:
             raise CommandRefused(
                 "valid_from", "is before the valid_from of the plan's latest revision"
@@ -253,6 +292,7 @@ class MeasuresCase(ScopedYouthCase):
         self._plan_revised(
             self.tenant, revision, valid_from, goal, mapping, efforts, follow_up_on,
             evaluation_on, actor, correlation_id,
+            str(revision_id) if revision_id is not None else None,
         )  # fmt: skip
         for subject, day in (("plan_follow_up", follow_up_on), ("plan_evaluation", evaluation_on)):
             follow_up_id = _follow_up_id(self.id, subject)
@@ -276,10 +316,12 @@ class MeasuresCase(ScopedYouthCase):
         evaluation_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
+        revision_id: str | None = None,
     ) -> None:
         self.plan_revisions.append(
             {
                 "revision": revision,
+                "revision_id": revision_id,
                 "valid_from": valid_from,
                 "goal": goal,
                 "mapping": mapping,
@@ -323,6 +365,8 @@ class MeasuresCase(ScopedYouthCase):
         if known is None:
             raise CommandRefused("follow_up_id", "no such follow-up for this youth")
         if known["completed_on"] is not None:
+            if known["completed_on"] != on:
+                raise CommandRefused("follow_up_id", "was completed on another day", conflict=True)
             return False
         self._follow_up_completed(self.tenant, str(follow_up_id), on, actor, correlation_id)
         return True
@@ -338,17 +382,45 @@ class MeasuresCase(ScopedYouthCase):
     ) -> None:
         self.follow_ups[follow_up_id]["completed_on"] = completed_on
 
-    def record_objection(self, on: date, actor: str, correlation_id: uuid.UUID) -> bool:
-        if on in self.objections:
+    def record_objection(
+        self,
+        on: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+        objection_id: uuid.UUID | None = None,
+    ) -> bool:
+        """Record an objection; False for a repeated request (the same client id with the same
+        day, or without an id an objection already recorded that day)."""
+        if objection_id is not None:
+            known = self.objection_days().get(str(objection_id))
+            if known is not None:
+                if known != on:
+                    raise _taken("objection_id", "an objection")
+                return False
+        elif on in self.objections:
             return False
-        self._objection_recorded(self.tenant, on, actor, correlation_id)
+        self._objection_recorded(
+            self.tenant, on, actor, correlation_id,
+            str(objection_id) if objection_id is not None else None,
+        )  # fmt: skip
         return True
+
+    def objection_days(self) -> dict[str, date]:
+        """The objections recorded with a client id: id → day."""
+        return dict(getattr(self, "objection_ids", {}))
 
     @event("ObjectionRecorded")
     def _objection_recorded(
-        self, tenant: str, objected_on: date, actor: str, correlation_id: uuid.UUID
+        self,
+        tenant: str,
+        objected_on: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+        objection_id: str | None = None,
     ) -> None:
         self.objections.append(objected_on)
+        if objection_id is not None:
+            self.objection_ids = {**self.objection_days(), objection_id: objected_on}
 
 
 _CATALOGUE_NAMESPACE = uuid.UUID("2e8b6d14-0c9f-4a73-b5e1-7f3a9c2d6b08")

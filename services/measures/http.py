@@ -60,6 +60,16 @@ class DayRequest(BaseModel):
     on: date
 
 
+class ObjectionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: date
+    objection_id: uuid.UUID | None = Field(
+        default=None,
+        description="Client-chosen id: a retry records it once; the id with another day is 409. "
+        "Without it, one objection per day is recorded.",
+    )
+
+
 class MeasureEndRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: date
@@ -103,11 +113,17 @@ class PlanRevisionRequest(BaseModel):
     efforts: list[Effort] = Field(default_factory=list, max_length=50)
     follow_up_on: date | None = None
     evaluation_on: date | None = None
+    revision_id: uuid.UUID | None = Field(
+        default=None,
+        description="Client-chosen id: a retry records the revision once (200); the id with "
+        "other content is 409.",
+    )
 
 
 class PlanRevisionRecorded(BaseModel):
     youth_id: uuid.UUID
     revision: int
+    recorded: bool = True
     warnings: list[str]
 
 
@@ -251,23 +267,29 @@ def routes(context: CaseRoutes) -> APIRouter:
         youth_id: uuid.UUID,
         body: PlanRevisionRequest,
         request: Request,
+        response: Response,
         caller: Caseworker,
     ) -> PlanRevisionRecorded:
-        """Record a new revision of the individual plan; earlier revisions stay as they were."""
+        """Record a new revision of the individual plan; earlier revisions stay as they were.
+        With a `revision_id`, a retried request records it once (200, `recorded: false`)."""
         valid_from = body.valid_from or context.today()
         efforts = [
             {**e.model_dump(), "effort_id": str(e.effort_id or uuid.uuid4())} for e in body.efforts
         ]
-        revision: int = await application(request).submit(
-            youth_id,
-            caller.tenant,
-            lambda case: case.revise_plan(
+
+        def revise(case: MeasuresCase) -> tuple[int, bool]:
+            before = len(case.plan_revisions)
+            revision = case.revise_plan(
                 valid_from=valid_from, goal=body.goal, mapping=body.mapping.model_dump(),
                 efforts=efforts, follow_up_on=body.follow_up_on,
                 evaluation_on=body.evaluation_on, actor=caller.actor,
-                correlation_id=uuid.uuid4(),
-            ),
-        )  # fmt: skip
+                correlation_id=uuid.uuid4(), revision_id=body.revision_id,
+            )  # fmt: skip
+            return revision, len(case.plan_revisions) > before
+
+        revision, recorded = await application(request).submit(youth_id, caller.tenant, revise)
+        if not recorded:
+            response.status_code = status.HTTP_200_OK
         texts: dict[str, str | None] = {"goal": body.goal}
         for part, items in body.mapping.model_dump().items():
             texts.update({f"mapping.{part}[{n}]": item for n, item in enumerate(items)})
@@ -275,7 +297,10 @@ def routes(context: CaseRoutes) -> APIRouter:
             texts[f"efforts[{n}].description"] = effort.description
             texts[f"efforts[{n}].end_reason"] = effort.end_reason
         return PlanRevisionRecorded(
-            youth_id=youth_id, revision=revision, warnings=free_text_warnings(texts)
+            youth_id=youth_id,
+            revision=revision,
+            recorded=recorded,
+            warnings=free_text_warnings(texts),
         )
 
     @router.get("/youths/{youth_id}/plan", response_model=PlanView)
@@ -330,7 +355,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     )
     async def record_objection(
         youth_id: uuid.UUID,
-        body: DayRequest,
+        body: ObjectionRequest,
         request: Request,
         response: Response,
         caller: Caseworker,
@@ -339,7 +364,9 @@ def routes(context: CaseRoutes) -> APIRouter:
         context.check_past("on", body.on)
         recorded = await record_on_case(
             request, response, caller, youth_id, MeasuresCase,
-            lambda case, cid: case.record_objection(body.on, caller.actor, cid),
+            lambda case, cid: case.record_objection(
+                body.on, caller.actor, cid, body.objection_id
+            ),
         )  # fmt: skip
         return Recorded(youth_id=youth_id, recorded=recorded)
 
