@@ -217,6 +217,7 @@ def create_case_service(
             application, producer, mapper, topic_prefix=settings.namespace, relayed=relayed
         )
         loops.add("identify-consumer", consumer.run)
+        loops.parked("consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
         loops.add("outbox-relay", relay.run)
         app.state.application = application
         app.state.pool = pool

@@ -20,7 +20,7 @@ from shared.contracts.topics import all_topic_specs
 from shared.contracts.validation import describe
 from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
 from shared.infra.launcher import ComponentStatus
-from shared.platform import SERVICES, Platform
+from shared.platform import SERVICES, Platform, Supervision
 from shared.runtime import configure_logging
 from shared.settings import ServiceSettings, ensure_dev_secrets
 
@@ -171,7 +171,9 @@ def run_service(
 
 @app.command("up")
 def up() -> None:
-    """Start the infrastructure and all four services; Ctrl-C stops the services."""
+    """Start the infrastructure and all four services; Ctrl-C stops the services. A service that
+    stops is reported with the last error line of its log and started again after a pause; the
+    others keep running."""
     import os
     import signal as signals
 
@@ -197,8 +199,11 @@ def up() -> None:
         stop = True
 
     signals.signal(signals.SIGTERM, request_stop)
+    supervision: dict[str, Supervision] = {}
     try:
-        while not stop and all(p.running() for p in platform.processes.values()):
+        while not stop:
+            for line in platform.supervise(supervision, time.monotonic()):
+                typer.echo(f"kaa: {line}", err=True)
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -398,7 +403,9 @@ def data_quality(
         typer.echo(f"{key:<40} {value}")
 
 
-register_app = typer.Typer(help="The statutory register: rebuild and verify.", no_args_is_help=True)
+register_app = typer.Typer(
+    help="The statutory register: rebuild, verify, re-apply parked events.", no_args_is_help=True
+)
 app.add_typer(register_app, name="register")
 
 
@@ -493,6 +500,47 @@ def register_verify(
         typer.echo(f"kaa: the registers differ in {', '.join(differ)}", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"the live register and {against} hold the same content")
+
+
+@register_app.command("reapply")
+def register_reapply(
+    event_id: Annotated[
+        list[str] | None,
+        typer.Option("--event-id", help="only this parked event (repeatable); default: all"),
+    ] = None,
+) -> None:
+    """Apply the events the register parked again, after the fix (idempotent; exit 1 while some
+    still fail). The parked events are listed by `GET /v1/dead-events` and `kaa dlq list`."""
+    import asyncio
+    import uuid
+
+    from services.register.projection import create_pool, create_tables
+    from services.register.reapply import reapply
+
+    try:
+        wanted = [uuid.UUID(value) for value in event_id or []]
+    except ValueError:
+        typer.echo("kaa: error: --event-id: not an event id (a UUID)", err=True)
+        raise typer.Exit(code=2) from None
+    settings = _service_settings()
+
+    async def work() -> Any:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        try:
+            await create_tables(pool)
+            return await reapply(pool, settings.tenants, wanted or None)
+        finally:
+            await pool.close()
+
+    result = asyncio.run(work())
+    typer.echo(
+        f"re-applied {result.applied} parked events; {result.already_applied} had been applied "
+        f"already; {len(result.still_failing)} still fail"
+    )
+    for failing_id, reason in result.still_failing:
+        typer.echo(f"  {failing_id}: {reason}")
+    if result.still_failing:
+        raise typer.Exit(code=1)
 
 
 audit_app = typer.Typer(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,11 +91,53 @@ class ServiceProcess:
                 self.process.wait()
         return self.process.returncode
 
+    def last_error_line(self, tail_bytes: int = 65536) -> str:
+        """The last line of the log that says what went wrong (an error or the exception's last
+        line), else the last line; shortened."""
+        try:
+            with self.log_file.open("rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - tail_bytes))
+                lines = [
+                    line.strip() for line in log.read().decode("utf-8", "replace").splitlines()
+                ]
+        except OSError:
+            return "(no log)"
+        lines = [line for line in lines if line]
+        for line in reversed(lines):
+            if '"level": "error"' in line or '"level": "critical"' in line:
+                return _shorten(line)
+            if _EXCEPTION_LINE.match(line):
+                return _shorten(line)
+        return _shorten(lines[-1]) if lines else "(empty log)"
+
     def kill(self) -> None:
         """SIGKILL: the crash the exactly-once design must survive."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
+
+
+def _shorten(line: str, limit: int = 300) -> str:
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# A stopped service is started again after these pauses; one that keeps stopping is left stopped
+# (and reported) once it stopped this many times within RESTART_WINDOW seconds.
+RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+RESTART_WINDOW = 300.0
+
+
+@dataclass
+class Supervision:
+    """What `kaa up` knows of one service's stops (see Platform.supervise)."""
+
+    stops: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+    given_up: bool = False
 
 
 @dataclass
@@ -129,6 +172,39 @@ class Platform:
 
     def stop(self) -> dict[str, int | None]:
         return {name: proc.stop() for name, proc in self.processes.items()}
+
+    def supervise(self, supervision: dict[str, Supervision], now: float) -> list[str]:
+        """One round of `kaa up`'s watch: a service that stopped is reported (its exit code and
+        the last error line of its log) and started again after a pause; one that stopped
+        len(RESTART_DELAYS) times within RESTART_WINDOW seconds is left stopped. The others keep
+        running throughout. Returns what to tell the operator."""
+        said: list[str] = []
+        for name, proc in self.processes.items():
+            state = supervision.setdefault(name, Supervision())
+            if state.given_up or proc.running():
+                continue
+            if state.restart_at is None:
+                code = proc.process.returncode if proc.process is not None else None
+                state.stops = [t for t in state.stops if now - t < RESTART_WINDOW] + [now]
+                said.append(
+                    f"{name} stopped (exit {code}): {proc.last_error_line()} (log {proc.log_file})"
+                )
+                if len(state.stops) > len(RESTART_DELAYS):
+                    state.given_up = True
+                    said.append(
+                        f"{name} stopped {len(state.stops)} times in "
+                        f"{RESTART_WINDOW / 60:.0f} minutes; left stopped (kaa run {name} to "
+                        "try it in the foreground); the other services keep running"
+                    )
+                    continue
+                delay = RESTART_DELAYS[len(state.stops) - 1]
+                state.restart_at = now + delay
+                said.append(f"{name} restarts in {delay:.0f} s; the other services keep running")
+            elif now >= state.restart_at:
+                state.restart_at = None
+                proc.start()
+                said.append(f"{name} started again")
+        return said
 
     def url(self, name: str) -> str:
         return self.processes[name].url

@@ -65,9 +65,39 @@ class BackgroundLoops:
 
     loops: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # What /health asks besides: each returns the problems it sees (no personal data), or [].
+    checks: list[Callable[[], Awaitable[list[str]]]] = field(default_factory=list)
 
     def add(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
         self.loops[name] = loop
+
+    def check(self, problems: Callable[[], Awaitable[list[str]]]) -> None:
+        """Have /health report what `problems()` returns (the service is then degraded)."""
+        self.checks.append(problems)
+
+    def parked(self, name: str, count: Callable[[], tuple[int, str | None]]) -> None:
+        """Report messages a consumer parked since the process started (count, last reason)."""
+
+        async def problems() -> list[str]:
+            parked, last = count()
+            if not parked:
+                return []
+            return [
+                f"{name}: {parked} messages could not be applied and were parked in the "
+                f"dead-letter topics since the start (kaa dlq list); the last: {last}"
+            ]
+
+        self.check(problems)
+
+    async def problems(self) -> list[str]:
+        """Why the process is degraded: a loop that ended, and what the checks report."""
+        found = [f"{task.get_name()}: stopped" for task in self.tasks if task.done()]
+        for check in self.checks:
+            try:
+                found.extend(await check())
+            except Exception as exc:
+                found.append(f"a health check failed ({type(exc).__name__})")
+        return found
 
     def start(self) -> None:
         for name, loop in self.loops.items():
@@ -179,6 +209,7 @@ def service_app(
             settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
         )
         loops = BackgroundLoops()
+        app.state.loops = loops
         teardown = await setup(app, loops)
         loops.start()
         log.info("service started", port=settings.http_port)
@@ -203,7 +234,13 @@ def service_app(
         )
 
     @app.get("/health", include_in_schema=False)
-    async def health() -> dict[str, Any]:
-        return {"status": "ok", "service": title}
+    async def health(request: Request) -> dict[str, Any]:
+        """`ok`, or `degraded` with the problems (a stopped loop, parked messages): the process
+        answers either way; an operator reads why."""
+        loops: BackgroundLoops | None = getattr(request.app.state, "loops", None)
+        problems = await loops.problems() if loops is not None else []
+        if not problems:
+            return {"status": "ok", "service": title}
+        return {"status": "degraded", "service": title, "problems": problems}
 
     return app

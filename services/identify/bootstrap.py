@@ -126,6 +126,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 await asyncio.sleep(settings.schedule_interval)
 
         loops.add("feed-consumer", consumer.run)
+        loops.parked("feed-consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
         loops.add("outbox-relay", relay.run)
         loops.add("scope-schedule", scope_schedule)
         app.state.application = application

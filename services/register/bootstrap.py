@@ -63,6 +63,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )
         loops.add("projection", consumer.run)
 
+        async def parked_events() -> list[str]:
+            """Parked events wait for an operator: the register is degraded until re-applied."""
+            waiting = await pool.fetchval(
+                "SELECT count(*) FROM dead_events WHERE payload IS NOT NULL AND reapplied_at IS NULL"
+            )
+            if not waiting:
+                return []
+            return [
+                f"projection: {waiting} events could not be applied and are parked "
+                "(GET /v1/dead-events); fix the cause, then kaa register reapply"
+            ]
+
+        loops.check(parked_events)
+
         async def retention_schedule() -> None:
             """Daily: purge the personal data whose retention has passed (retention.py)."""
             while True:

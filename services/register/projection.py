@@ -208,6 +208,12 @@ CREATE TABLE IF NOT EXISTS dead_events (
     recorded_at timestamptz NOT NULL,
     dead_at timestamptz NOT NULL DEFAULT now()
 );
+-- Events parked because applying them failed (a value the store refuses, a bug), with their
+-- bytes as published, so `kaa register reapply` can apply them after the fix; `reapplied_at` is
+-- set when it did. The other dead events (a measure step its state does not allow) have no bytes.
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS payload bytea;
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS source text;
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS reapplied_at timestamptz;
 CREATE TABLE IF NOT EXISTS objections (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
@@ -347,6 +353,13 @@ _PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
 """
+_PARKED = """
+INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at, payload,
+                         source)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, payload = EXCLUDED.payload,
+    source = EXCLUDED.source, dead_at = now(), reapplied_at = NULL
+"""
 _ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
 
 
@@ -428,6 +441,19 @@ class RegisterProjection:
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             await apply_items(conn, items)
+            await conn.execute(_POSITION, topic, partition, next_offset)
+
+    async def park(
+        self, topic: str, partition: int, item: Parsed[AnyEvent], reason: str, next_offset: int
+    ) -> None:
+        """Keep an event the projection could not apply (the consumer parked it), with its bytes,
+        for `GET /v1/dead-events` and `kaa register reapply`; and move past it."""
+        event = item.message
+        source = f"{topic}[{partition}]@{item.delivery.offset}"
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
+                               event.event_type, reason, event.recorded_at, item.delivery.value,
+                               source)  # fmt: skip
             await conn.execute(_POSITION, topic, partition, next_offset)
 
 

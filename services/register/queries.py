@@ -219,9 +219,12 @@ async def summary(pool: Database, tenant: str) -> dict[str, int]:
 
 
 async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:
-    """Events the register could not apply, with the reason (ids, types and reasons only)."""
+    """Events the register could not apply, with the reason (ids, types and reasons only):
+    `parked` ones failed to apply and can be re-applied after the fix (`reapplied_at` once they
+    were); the others are steps the register's state does not allow."""
     rows = await pool.fetch(
-        "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at FROM dead_events"
+        "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at, source,"
+        " payload IS NOT NULL AS parked, reapplied_at FROM dead_events"
         " WHERE tenant = $1 ORDER BY dead_at, event_id",
         tenant,
     )

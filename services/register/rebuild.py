@@ -22,7 +22,8 @@ from services.register.projection import RegisterProjection, create_pool, create
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
 from shared.messaging import partitions_of, stop_consumer
-from shared.messaging.consumer import Delivery, Parsed, Rejected
+from shared.messaging.consumer import Delivery, Parsed, Rejected, apply_isolated
+from shared.messaging.failures import is_transient
 from shared.messaging.parsing import parser
 
 CONTENT_TABLES = (
@@ -100,7 +101,7 @@ async def rebuild(
                 if previous is not None:
                     await previous
                 writing[tp] = asyncio.create_task(
-                    projection.apply(tp.topic, tp.partition, items, records[-1].offset + 1)
+                    _apply_or_park(projection, tp, items, records[-1].offset + 1)
                 )
                 while sum(not task.done() for task in writing.values()) >= WRITERS:
                     await asyncio.wait(
@@ -119,6 +120,23 @@ async def rebuild(
     finally:
         await stop_consumer(consumer)
         await pool.close()
+
+
+async def _apply_or_park(
+    projection: RegisterProjection, tp: TopicPartition, items: list[Parsed[AnyEvent]], end: int
+) -> None:
+    """A batch the projection cannot apply is applied event by event; an event that fails on its
+    own is kept in the rebuilt register's dead events, as the live consumer parked it."""
+    try:
+        await projection.apply(tp.topic, tp.partition, items, end)
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+
+        async def park(item: Parsed[AnyEvent], reason: str) -> None:
+            await projection.park(tp.topic, tp.partition, item, reason, item.delivery.offset + 1)
+
+        await apply_isolated(projection, tp.topic, tp.partition, items, end, park)
 
 
 async def content_hashes(database_url: str, schema: str) -> dict[str, tuple[int, str]]:

@@ -9,6 +9,13 @@ Bad messages are validated out before the batch is applied: each is published to
 letter topic with its original bytes and the reason, and only after the broker acknowledged it does
 the batch (with the position past it) commit. A crash in between re-publishes the dead letter
 (at least once), it never loses it.
+
+No message stops the line. A batch the sink cannot apply is applied again message by message; a
+message that fails on its own is parked — published to the dead-letter topic with its original
+bytes and the reason, and handed to the sink's `park` where it has one (the register keeps it to
+re-apply after a fix) — and the consumer moves past it. The other messages are applied once. A
+failure that is the world's (the database or broker unreachable, a serialization failure) is not
+the message's: it is retried, never parked (`failures.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from shared.contracts.topics import dead_letter_topic
 from shared.messaging import stop_consumer
+from shared.messaging.failures import failure_reason, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -70,7 +78,50 @@ class BatchSink(Protocol[T]):
         ...
 
 
+class ParkingSink(BatchSink[T], Protocol[T]):
+    """A sink that keeps what the consumer parks (besides the dead-letter topic)."""
+
+    async def park(
+        self, topic: str, partition: int, item: Parsed[T], reason: str, next_offset: int
+    ) -> None:
+        """Keep `item` as parked with `reason` and store `next_offset`, in one transaction."""
+        ...
+
+
+@dataclass
+class ParkedCount:
+    """What a consumer parked since its process started: for /health and the operator."""
+
+    count: int = 0
+    last_reason: str | None = None
+
+
 Parser = Callable[[Delivery], "T | Rejected"]
+
+# How long a consumer waits before it tries again after a failure that is not the message's.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+async def apply_isolated(
+    sink: BatchSink[T],
+    topic: str,
+    partition: int,
+    items: list[Parsed[T]],
+    next_offset: int,
+    park: Callable[[Parsed[T], str], Awaitable[None]],
+) -> None:
+    """Apply `items` one at a time, each with its own position; `park(item, reason)` each that
+    fails on its own (not because the world did: that raises). The others are applied once (a
+    sink ignores what it already applied), and the position ends at `next_offset`."""
+    for item in items:
+        try:
+            await sink.apply(topic, partition, [item], item.delivery.offset + 1)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            what = getattr(item.message, "event_type", None) or "the message"
+            await park(item, failure_reason(exc, str(what)))
+    await sink.apply(topic, partition, [], next_offset)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -111,6 +162,7 @@ class ExactlyOnceConsumer(Generic[T]):
         self.service = service
         self.batch_size = batch_size
         self.consumer: AIOKafkaConsumer | None = None
+        self.parked = ParkedCount()
         # Rebalances run in aiokafka's background task: the lock keeps a seek to the stored
         # position from racing a batch that is being applied, and `next_offsets` drops records
         # fetched before such a seek.
@@ -208,14 +260,76 @@ class ExactlyOnceConsumer(Generic[T]):
         # Sealed records are opened for parsing only: a rejected one is parked as it arrived.
         opened = await self.open_sealed(deliveries) if self.open_sealed else deliveries
         for delivery, readable in zip(deliveries, opened, strict=True):
-            outcome = readable if isinstance(readable, Rejected) else self.parse(readable)
+            outcome = readable if isinstance(readable, Rejected) else self._parse(readable)
             if isinstance(outcome, Rejected):
                 await self.dead_letter(delivery, outcome.reason)
             else:
                 items.append(Parsed(delivery, outcome))
         next_offset = deliveries[-1].offset + 1
-        await self.sink.apply(tp.topic, tp.partition, items, next_offset)
+        await self._apply(tp, items, next_offset)
         self.next_offsets[tp] = next_offset
+
+    def _parse(self, delivery: Delivery) -> T | Rejected:
+        try:
+            return self.parse(delivery)
+        except Exception as exc:  # a parser's bug must not stop the line either
+            return Rejected(f"message: could not be read ({type(exc).__name__})")
+
+    async def _apply(self, tp: TopicPartition, items: list[Parsed[T]], next_offset: int) -> None:
+        """Apply a batch; when it fails because of what it holds, find and park the culprits.
+
+        A failure that is the world's (the database restarting) is retried with a pause and, if
+        it lasts, ends the loop (the process's supervisor takes over); nothing is parked for it."""
+        attempt, isolate = 0, False
+        while True:
+            try:
+                if isolate:
+                    await apply_isolated(
+                        self.sink, tp.topic, tp.partition, items, next_offset,
+                        lambda item, reason: self.park(tp, item, reason),
+                    )  # fmt: skip
+                else:
+                    await self.sink.apply(tp.topic, tp.partition, items, next_offset)
+                return
+            except Exception as exc:
+                if not is_transient(exc) and not isolate:
+                    log.warning(
+                        "a batch could not be applied; applying its messages one by one",
+                        topic=tp.topic, partition=tp.partition, messages=len(items),
+                        error=type(exc).__name__,
+                    )  # fmt: skip
+                    isolate = True
+                    continue
+                if attempt >= len(RETRY_DELAYS):
+                    raise
+                log.warning(
+                    "applying a batch failed; retrying", topic=tp.topic, partition=tp.partition,
+                    error=type(exc).__name__, attempt=attempt + 1,
+                )  # fmt: skip
+                await asyncio.sleep(RETRY_DELAYS[attempt])
+                attempt += 1
+
+    async def park(self, tp: TopicPartition, item: Parsed[T], reason: str) -> None:
+        """Park a message the sink cannot apply: dead-letter topic first (its bytes and reason,
+        acknowledged), then the sink's own record of it with the position past it."""
+        await self.dead_letter(item.delivery, reason)
+        next_offset = item.delivery.offset + 1
+        park = getattr(self.sink, "park", None)
+        try:
+            if park is not None:
+                await park(tp.topic, tp.partition, item, reason, next_offset)
+            else:
+                await self.sink.apply(tp.topic, tp.partition, [], next_offset)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # Keeping it failed too: the dead-letter topic has it; the line goes on.
+            log.error("keeping a parked message failed; it is on the dead-letter topic",
+                      topic=tp.topic, partition=tp.partition, offset=item.delivery.offset,
+                      error=type(exc).__name__)  # fmt: skip
+            await self.sink.apply(tp.topic, tp.partition, [], next_offset)
+        self.parked.count += 1
+        self.parked.last_reason = reason
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         headers = [

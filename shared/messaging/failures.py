@@ -1,0 +1,85 @@
+"""Is a failure the message's fault or the world's? And how to say why without the message.
+
+A consumer that cannot apply a message must tell two things apart. A database or broker that is
+unreachable, restarting or out of resources fails every message alike: retry (the position in the
+database makes that safe) and never park good events because of it. Anything else — a value the
+store refuses, a constraint, a bug — belongs to that message: park it with the reason and go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+
+import asyncpg
+import psycopg
+from aiokafka.errors import KafkaError
+from asyncpg.exceptions import _base as asyncpg_base
+from eventsourcing import persistence
+
+from shared.contracts.text import text_problem
+
+# SQLSTATE classes of the world, not of the statement: connection exception, transaction rollback
+# (serialization failure, deadlock), insufficient resources, operator intervention (shutdown,
+# cannot connect now), system error.
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionError and friends
+    asyncio.TimeoutError,
+    KafkaError,
+    asyncpg_base.InterfaceError,  # the connection is closed or in a broken state
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    persistence.ConnectionUnavailableError,
+    persistence.ConnectionPoolClosedError,
+)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    for error in _chain(exc):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state:
+            return state
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the failure says nothing about the message: retry, never park."""
+    state = sqlstate_of(exc)
+    if state is not None:
+        return state[:2] in _TRANSIENT_CLASSES
+    if any(
+        isinstance(error, asyncpg_base.DataError | ValueError | TypeError) for error in _chain(exc)
+    ):
+        return False  # an argument asyncpg cannot encode (an InterfaceError by inheritance)
+    return any(isinstance(error, _TRANSIENT_TYPES) for error in _chain(exc))
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+_ARGUMENT = re.compile(r"(query argument \$\d+): .*")
+
+
+def failure_reason(exc: BaseException, what: str) -> str:
+    """Why `what` could not be applied: the error's kind and its first line with every quoted or
+    echoed value removed (a store's message may quote the value, which may be personal data)."""
+    state = sqlstate_of(exc)
+    kind = type(exc).__name__ + (f" (SQLSTATE {state})" if state else "")
+    first = (str(exc).strip().splitlines() or [""])[0]
+    first = _ARGUMENT.sub(r"\1: a value the store refuses", _QUOTED.sub("…", first))
+    if text_problem(first, free_text=False) is not None:
+        first = "".join(c if text_problem(c) is None else "?" for c in first)
+    detail = f": {first[:240]}" if first else ""
+    return f"{what} could not be applied: {kind}{detail}"

@@ -1,0 +1,222 @@
+"""No poison event, ever: an event the register cannot store is parked and the line keeps running.
+
+Written to the topic directly, bypassing the services' APIs: an event whose text holds NUL (the
+contract refuses it), one the register's store refuses because of a bug (simulated by a trigger an
+operator later drops: the fix), and one no fix will take (a revision beyond PostgreSQL's integer),
+between good events of the same youth on the same partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.contracts.events import (
+    IndividualPlanRevised,
+    PlanMapping,
+    YouthIdentified,
+)
+from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, dead_letter_topic
+from shared.deployment import Deployment
+from shared.messaging import read_topics
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import TODAY, running
+
+TENANT = "0180"
+BUG = "the goal a bug trips on"
+
+
+def envelope(youth: uuid.UUID, actor: str = "user:caseworker1") -> dict[str, Any]:
+    when = datetime(2026, 2, 1, 9, tzinfo=UTC)
+    return {
+        "event_id": uuid.uuid4(),
+        "tenant": TENANT,
+        "youth_id": youth,
+        "occurred_at": when,
+        "recorded_at": when,
+        "actor": actor,
+        "correlation_id": uuid.uuid4(),
+    }
+
+
+def plan(youth: uuid.UUID, revision: int, goal: str) -> IndividualPlanRevised:
+    return IndividualPlanRevised(
+        **envelope(youth),
+        revision=revision,
+        valid_from=date(2026, 2, 1),
+        goal=goal,
+        mapping=PlanMapping(),
+        efforts=[],
+    )
+
+
+async def produce(deployment: Deployment, messages: list[tuple[str, bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=deployment.bootstrap_servers, enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        for topic, key, value in messages:
+            await producer.send_and_wait(f"{deployment.namespace}{topic}", value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def sql(deployment: Deployment, statement: str) -> None:
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared", *args],
+        env=deployment.env(dict(os.environ)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def register_only(infra: RunningInfra) -> Iterator[Deployment]:
+    with running(infra, tenants=(TENANT,), today=TODAY, services=["register"]) as made:
+        yield made
+
+
+def test_the_register_parks_what_it_cannot_store_and_keeps_running(
+    register_only: Deployment,
+) -> None:
+    deployment = register_only
+    youth = uuid.uuid4()
+    key = str(youth).encode()
+    identified = YouthIdentified(
+        **envelope(youth, "system:identify"),
+        scope_episode_id=uuid.uuid4(),
+        entered_on=date(2026, 1, 20),
+        scope_ends_on=date(2028, 3, 14),
+        rule_version="kaa-2018-07-01",
+        facts={"age": "17"},
+    )
+    first, fixed_later, last = (
+        plan(youth, 1, "Börja på komvux"),
+        plan(youth, 2, BUG),
+        plan(youth, 3, "Söka sommarjobb"),
+    )
+    beyond = json.loads(plan(youth, 4, "ok").to_bytes())
+    beyond["revision"] = 2**40  # the contract allows it; PostgreSQL's integer column does not
+    beyond_bytes = json.dumps(beyond).encode()
+    nul = json.loads(plan(youth, 5, "ok").to_bytes())
+    nul["goal"] = "a\u0000b"
+    nul_bytes = json.dumps(nul).encode()
+    # A bug in the register's store, for goal BUG only: the fix is dropping it.
+    asyncio.run(
+        sql(
+            deployment,
+            """
+            CREATE FUNCTION register.simulated_bug() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.goal = 'the goal a bug trips on' THEN
+                    RAISE EXCEPTION 'simulated bug in the store';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER simulated_bug BEFORE INSERT ON register.plan_revisions
+                FOR EACH ROW EXECUTE FUNCTION register.simulated_bug();
+            """,
+        )
+    )
+    asyncio.run(
+        produce(
+            deployment,
+            [
+                (IDENTIFY_EVENTS, key, identified.to_bytes()),
+                (MEASURES_EVENTS, key, first.to_bytes()),
+                (MEASURES_EVENTS, key, nul_bytes),
+                (MEASURES_EVENTS, key, fixed_later.to_bytes()),
+                (MEASURES_EVENTS, key, beyond_bytes),
+                (MEASURES_EVENTS, key, last.to_bytes()),
+            ],
+        )
+    )
+    asyncio.run(deployment.drained())
+    caseworker = deployment.client("register", TENANT, "caseworker")
+    try:
+        # The good events are applied, once; the register answers.
+        timeline = caseworker.get(f"/v1/youths/{youth}").json()
+        assert [p["revision"] for p in timeline["plan_revisions"]] == [1, 3]
+
+        # The two events it could not apply are parked, with their reasons, no value echoed.
+        dead = caseworker.get("/v1/dead-events").json()["items"]
+        parked = {d["event_id"]: d for d in dead if d["parked"]}
+        assert set(parked) == {str(fixed_later.event_id), str(beyond["event_id"])}
+        assert "simulated bug in the store" in parked[str(fixed_later.event_id)]["reason"]
+        assert (
+            "IndividualPlanRevised could not be applied"
+            in parked[str(beyond["event_id"])]["reason"]
+        )
+        assert str(2**40) not in str(dead)
+        assert all(d["source"].startswith(deployment.namespace) for d in parked.values())
+
+        # Every parked message is on the dead-letter topic with its original bytes and reason.
+        letters = {
+            r.value: dict(r.headers or ())
+            for r in asyncio.run(
+                read_topics(
+                    deployment.bootstrap_servers,
+                    [dead_letter_topic(f"{deployment.namespace}{MEASURES_EVENTS}")],
+                )
+            )
+        }
+        assert set(letters) == {nul_bytes, fixed_later.to_bytes(), beyond_bytes}
+        assert letters[nul_bytes]["kaa.dlq.reason"].decode() == (
+            "IndividualPlanRevised.goal: holds a NUL character"
+        )
+        assert letters[beyond_bytes]["kaa.dlq.service"] == b"register"
+
+        # /health says the register is degraded and why.
+        health = caseworker.get("/health").json()
+        assert health["status"] == "degraded"
+        assert "2 events could not be applied and are parked" in " ".join(health["problems"])
+
+        # A restart does not fail and applies nothing twice.
+        assert deployment.platform is not None
+        deployment.platform.processes["register"].stop()
+        deployment.platform.restart("register")
+        time.sleep(1.0)
+        timeline = caseworker.get(f"/v1/youths/{youth}").json()
+        assert [p["revision"] for p in timeline["plan_revisions"]] == [1, 3]
+
+        # The fix, then re-apply: the fixed one is applied, the other still fails; twice is once.
+        asyncio.run(sql(deployment, "DROP TRIGGER simulated_bug ON register.plan_revisions"))
+        again = kaa(deployment, "register", "reapply")
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "re-applied 1 parked events" in again.stdout
+        assert "1 still fail" in again.stdout
+        assert str(beyond["event_id"]) in again.stdout
+        once_more = kaa(deployment, "register", "reapply")
+        assert "re-applied 0 parked events" in once_more.stdout, once_more.stdout
+        timeline = caseworker.get(f"/v1/youths/{youth}").json()
+        assert sorted(p["revision"] for p in timeline["plan_revisions"]) == [1, 2, 3]
+        dead = {d["event_id"]: d for d in caseworker.get("/v1/dead-events").json()["items"]}
+        assert dead[str(fixed_later.event_id)]["reapplied_at"] is not None
+        assert dead[str(beyond["event_id"])]["reapplied_at"] is None
+        health = caseworker.get("/health").json()
+        assert "1 events could not be applied" in " ".join(health["problems"])
+    finally:
+        caseworker.close()
