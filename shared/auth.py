@@ -9,21 +9,30 @@ The algorithm decides the key and nothing else does: an HS256 token is never che
 public key, an unsigned token (`alg: none`) never passes. Audience, expiry and issuer are checked.
 
 Claims: `sub`, `roles` (list), and `tenant` (one kommunkod) or `tenants` (a consortium user's
-several). With several, the request names the municipality it acts for in `X-Kaa-Tenant`. Every
-HTTP command takes tenant and actor from here, never from the body, so an event can never be
-written for another municipality than the caller's.
+several), optionally `grants` (list). With several tenants, the request names the municipality it
+acts for in `X-Kaa-Tenant`. Every HTTP command takes tenant and actor from here, never from the
+body, so an event can never be written for another municipality than the caller's.
+
+The claims are strings that reach kaa like any other (the actor is written into events and the
+access log): a claim that is not text (`shared.contracts.text`), or not of its shape, refuses the
+token with 401 naming the claim, never echoing it. `sub` is not empty; a token may not live longer
+than the deployment's maximum (`KAA_TOKEN_MAX_LIFETIME`, 12 hours by default): `exp - iat`, or
+`exp - now` for a token without `iat`.
 """
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 import httpx
 import jwt
 from fastapi import Depends, HTTPException, Request, status
+
+from shared.contracts.text import text_problem
 
 Role = Literal[
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
@@ -31,11 +40,16 @@ Role = Literal[
 ROLES: tuple[Role, ...] = (
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
 )  # fmt: skip
+GRANTS = ("protected-identity",)
 ISSUER = "kaa"
 AUDIENCE = "kaa-api"
 TENANT_HEADER = "X-Kaa-Tenant"
 ASYMMETRIC = ("RS256", "ES256")
 JWKS_REFRESH_SECONDS = 10.0
+MAX_LIFETIME_SECONDS = 12 * 3600.0
+MAX_SUBJECT_LENGTH = 255  # OpenID Connect: a `sub` is at most 255 ASCII characters
+MAX_CLAIM_ITEMS = 64
+_KOMMUNKOD = re.compile(r"[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -66,11 +80,17 @@ def issue_token(
 ) -> str:
     """A development token (HS256, the local secret) for one municipality or several."""
     covered = [tenant] if tenant is not None else list(tenants or [])
-    if not covered or not all(len(t) == 4 and t.isdigit() for t in covered):
+    if not covered or not all(is_kommunkod(t) for t in covered):
         raise ValueError("tenant must be a 4-digit kommunkod")
+    problem = subject_problem(subject)
+    if problem is not None:
+        raise ValueError(f"subject: {problem}")
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown role(s) {sorted(unknown)}; known: {', '.join(ROLES)}")
+    unknown = set(grants or ()) - set(GRANTS)
+    if unknown:
+        raise ValueError(f"unknown grant(s) {sorted(unknown)}; known: {', '.join(GRANTS)}")
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -100,12 +120,14 @@ class TokenVerifier:
         issuer: str | None = None,
         audience: str = AUDIENCE,
         leeway: float = 30.0,
+        max_lifetime: float = MAX_LIFETIME_SECONDS,
     ) -> None:
         self.secret = secret
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._fetching = asyncio.Lock()
@@ -124,7 +146,8 @@ class TokenVerifier:
             key = await self._public_key(str(header.get("kid") or ""))
             issuer = self.issuer or ISSUER
         else:
-            raise _unauthorized(f"invalid token: algorithm {algorithm!r} is not accepted here")
+            named = repr(algorithm) if algorithm in KNOWN_ALGORITHMS else "of this token"
+            raise _unauthorized(f"invalid token: algorithm {named} is not accepted here")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -139,7 +162,25 @@ class TokenVerifier:
             raise _unauthorized("token expired") from None
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"invalid token: {exc}") from None
-        return claims, _tenants_of(claims)
+        return claims, self.checked(claims)
+
+    def checked(self, claims: dict[str, Any]) -> frozenset[str]:
+        """The municipalities a signed token covers, once every claim kaa uses is text of its
+        shape and the token's lifetime is within the maximum; 401 naming the claim otherwise."""
+        problem = subject_problem(claims.get("sub"))
+        if problem is not None:
+            raise _unauthorized(f"invalid token: claim sub {problem}")
+        _text_list(claims, "roles", required=True)
+        _text_list(claims, "grants", required=False)
+        tenants = _tenants_of(claims)
+        expires, issued = claims.get("exp"), claims.get("iat")
+        start = issued if _is_number(issued) else time.time()
+        if _is_number(expires) and expires - start > self.max_lifetime:
+            raise _unauthorized(
+                "invalid token: claim exp: the token lives longer than this deployment allows "
+                f"({self.max_lifetime / 3600:g} hours at most, KAA_TOKEN_MAX_LIFETIME)"
+            )
+        return tenants
 
     async def _public_key(self, kid: str) -> Any:
         if kid not in self._keys:
@@ -170,23 +211,62 @@ class TokenVerifier:
         self._keys.update({k.key_id: k.key for k in keys.keys if k.key_id})
 
 
+KNOWN_ALGORITHMS = frozenset(jwt.algorithms.get_default_algorithms()) | {"none"}
+
+
+def is_kommunkod(value: object) -> bool:
+    return isinstance(value, str) and _KOMMUNKOD.fullmatch(value) is not None
+
+
+def subject_problem(subject: object) -> str | None:
+    """Why `subject` cannot be a token's `sub` (the actor of everything the caller does)."""
+    if not isinstance(subject, str):
+        return "is not a string"
+    if not subject.strip():
+        return "is empty"
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"is longer than {MAX_SUBJECT_LENGTH} characters"
+    return text_problem(subject)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _text_list(claims: dict[str, Any], name: str, *, required: bool) -> None:
+    value = claims.get(name)
+    if value is None and not required:
+        return
+    if not isinstance(value, list) or len(value) > MAX_CLAIM_ITEMS:
+        raise _unauthorized(
+            f"invalid token: claim {name} is not a list (of at most {MAX_CLAIM_ITEMS} strings)"
+        )
+    for item in value:
+        problem = (
+            "is not a string"
+            if not isinstance(item, str)
+            else ("is empty" if not item else text_problem(item))
+        )
+        if problem is not None:
+            raise _unauthorized(f"invalid token: an item of claim {name} {problem}")
+
+
 def _tenants_of(claims: dict[str, Any]) -> frozenset[str]:
     single, several = claims.get("tenant"), claims.get("tenants")
-    covered = [single] if single is not None else several
+    if single is None and several is None:
+        raise _unauthorized("invalid token: no valid tenant (claim tenant or tenants)")
+    if single is not None:
+        if not is_kommunkod(single):
+            raise _unauthorized("invalid token: claim tenant is not a 4-digit kommunkod")
+        return frozenset([single])
     if (
-        not isinstance(covered, list)
-        or not covered
-        or not all(isinstance(t, str) and len(t) == 4 and t.isdigit() for t in covered)
+        not isinstance(several, list)
+        or not several
+        or len(several) > MAX_CLAIM_ITEMS
+        or not all(is_kommunkod(t) for t in several)
     ):
-        raise _unauthorized("token has no valid tenant")
-    if not isinstance(claims.get("roles"), list):
-        raise _unauthorized("token has no roles")
-    return frozenset(covered)
-
-
-def _grants_of(claims: dict[str, Any]) -> frozenset[str]:
-    grants = claims.get("grants")
-    return frozenset(map(str, grants)) if isinstance(grants, list) else frozenset()
+        raise _unauthorized("invalid token: claim tenants is not a list of 4-digit kommunkoder")
+    return frozenset(several)
 
 
 def verify_token(secret: str, token: str) -> Principal:
@@ -194,8 +274,13 @@ def verify_token(secret: str, token: str) -> Principal:
     verifier = TokenVerifier(secret)
     claims, tenants = asyncio.run(verifier.verify(token))
     return Principal(
-        str(claims["sub"]), min(tenants), frozenset(map(str, claims["roles"])), tenants
+        claims["sub"], min(tenants), frozenset(claims["roles"]), tenants, _grants_of(claims)
     )
+
+
+def _grants_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The grants of a token whose claims were checked."""
+    return frozenset(claims.get("grants") or ())
 
 
 def _unauthorized(reason: str) -> HTTPException:
@@ -232,6 +317,10 @@ def principal_dependency(
                     "name the one this request acts for",
                 )
             (chosen,) = tenants
+        elif not is_kommunkod(chosen):
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, f"{TENANT_HEADER}: not a 4-digit kommunkod"
+            )
         elif chosen not in tenants:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"{TENANT_HEADER}: the token does not cover {chosen}"
@@ -239,9 +328,9 @@ def principal_dependency(
         if chosen not in served:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"tenant {chosen} is not served here")
         return Principal(
-            subject=str(claims["sub"]),
+            subject=claims["sub"],
             tenant=chosen,
-            roles=frozenset(map(str, claims["roles"])),
+            roles=frozenset(claims["roles"]),
             tenants=tenants,
             grants=_grants_of(claims),
         )

@@ -213,25 +213,58 @@ def up() -> None:
 
 @app.command("token")
 def token(
-    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
     role: Annotated[
         list[str],
-        typer.Option(help="caseworker, coordinator, school-reporter, inspector, operator"),
+        typer.Option(
+            help="caseworker, coordinator, school-reporter, inspector, consortium-admin, "
+            "operator (repeat for several)"
+        ),
     ],
-    subject: Annotated[str, typer.Option(help="who the token speaks for")] = "dev",
-    hours: Annotated[int, typer.Option(min=1, max=24 * 30)] = 12,
+    tenant: Annotated[
+        str | None, typer.Option(help="4-digit kommunkod the token speaks for")
+    ] = None,
+    tenants: Annotated[
+        str | None,
+        typer.Option(
+            help="a consortium token: several kommunkoder, comma-separated (each request names "
+            "the one it acts for in X-Kaa-Tenant)"
+        ),
+    ] = None,
+    sub: Annotated[
+        str, typer.Option("--sub", "--subject", help="the subject: who the token speaks for")
+    ] = "dev",
+    grant: Annotated[
+        list[str] | None,
+        typer.Option(help="a grant beyond the roles, e.g. protected-identity (repeatable)"),
+    ] = None,
+    hours: Annotated[
+        float, typer.Option(min=0.01, help="lifetime; at most KAA_TOKEN_MAX_LIFETIME (12 h)")
+    ] = 12,
 ) -> None:
     """Print a development bearer token signed with the local secret."""
     from datetime import timedelta
 
+    if (tenant is None) == (tenants is None):
+        typer.echo("kaa: error: give --tenant (one municipality) or --tenants (several)", err=True)
+        raise typer.Exit(code=2)
     settings = _service_settings()
+    if hours * 3600 > settings.token_max_lifetime:
+        typer.echo(
+            f"kaa: error: --hours: a token may live {settings.token_max_lifetime / 3600:g} hours "
+            "at most here (KAA_TOKEN_MAX_LIFETIME, seconds); services refuse longer ones",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    covered = None if tenants is None else [t.strip() for t in tenants.split(",") if t.strip()]
     try:
         typer.echo(
             issue_token(
                 settings.token_secret.get_secret_value(),
-                subject=subject,
+                subject=sub,
                 tenant=tenant,
+                tenants=covered,
                 roles=role,
+                grants=grant or None,
                 lifetime=timedelta(hours=hours),
             )
         )

@@ -59,8 +59,53 @@ def eventsourcing_env(
     }
 
 
-def ensure_schema(database_url: str, schema: str) -> None:
-    """Create the service's schema (the library creates tables, not schemas)."""
+class NamespaceClash(RuntimeError):
+    """The database belongs to another deployment namespace."""
+
+
+def claim_database(database_url: str, namespace: str) -> None:
+    """Record that this database belongs to the deployment `namespace`, or refuse.
+
+    A namespace (`KAA_NAMESPACE`) separates topics and consumer groups on one Kafka cluster, not
+    the database: the services' schemas (identify, outreach, measures, register, access_log,
+    keyring, …) have fixed names, so two namespaces on one database would share identify's event
+    store, the register and the keys. The first service to start records its namespace in
+    `kaa_deployment.namespace`; a service of another namespace is refused before it touches a
+    table. Give each namespace a database of its own (the demo, tests and benchmarks do).
+    """
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+        # One claim at a time: several services start together on a fresh database.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('kaa_deployment', 0))")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS kaa_deployment")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS kaa_deployment.namespace ("
+            "  single boolean PRIMARY KEY DEFAULT true CHECK (single),"
+            "  namespace text NOT NULL,"
+            "  claimed_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute(
+            "INSERT INTO kaa_deployment.namespace (namespace) VALUES (%s) ON CONFLICT DO NOTHING",
+            (namespace,),
+        )
+        row = conn.execute("SELECT namespace FROM kaa_deployment.namespace").fetchone()
+    owner = row[0] if row else namespace
+    if owner != namespace:
+        raise NamespaceClash(
+            f"DATABASE_URL: this database belongs to the deployment namespace {owner or '(none)'!r}"
+            f", not {namespace or '(none)'!r} (KAA_NAMESPACE); a namespace separates topics and "
+            "consumer groups but not the database, so give each namespace a database of its own"
+        )
+
+
+def ensure_schema(database_url: str, schema: str, *, namespace: str | None = None) -> None:
+    """Create the service's schema (the library creates tables, not schemas), in a database that
+    belongs to this deployment's namespace (`claim_database`; by default the `KAA_NAMESPACE` the
+    service's settings read)."""
+    if namespace is None:
+        from shared.settings import current_namespace
+
+        namespace = current_namespace()
+    claim_database(database_url, namespace)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 

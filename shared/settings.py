@@ -1,7 +1,8 @@
 """Settings every service process reads (one typed object per process, from the environment).
 
-For development, `kaa infra up` writes `.kaa/infra.env` and `kaa` writes `.kaa/secrets.env`;
-both are read as defaults, and real environment variables always win.
+For development, `kaa infra up` writes `$KAA_HOME/infra.env` and `kaa` writes
+`$KAA_HOME/secrets.env` (`KAA_HOME` defaults to `<repo>/.kaa`); both are read as defaults, from
+the `KAA_HOME` of the moment the settings are read, and real environment variables always win.
 """
 
 from __future__ import annotations
@@ -13,14 +14,28 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from shared import consortium
-from shared.auth import TokenVerifier
-from shared.infra.settings import PROJECT_ROOT
+from shared.auth import MAX_LIFETIME_SECONDS, TokenVerifier
+from shared.contracts.topics import namespace_prefix
+from shared.infra.settings import kaa_home
 
-KAA_HOME = PROJECT_ROOT / ".kaa"
-SECRETS_FILE = KAA_HOME / "secrets.env"
+
+def secrets_file() -> Path:
+    """The development secrets: `$KAA_HOME/secrets.env`."""
+    return kaa_home() / "secrets.env"
+
+
+def dev_env_files() -> tuple[Path, Path]:
+    """The files read as defaults: `$KAA_HOME/infra.env` and `$KAA_HOME/secrets.env`."""
+    return kaa_home() / "infra.env", secrets_file()
 
 
 def _of(member: consortium.Member, setting: str) -> bool:
@@ -31,8 +46,10 @@ def _of(member: consortium.Member, setting: str) -> bool:
     )
 
 
-def ensure_dev_secrets(path: Path = SECRETS_FILE) -> Path:
-    """Create the development secrets once: token secret, pseudonym key, master key."""
+def ensure_dev_secrets(path: Path | None = None) -> Path:
+    """Create the development secrets once (`$KAA_HOME/secrets.env` unless `path` is given):
+    token secret, pseudonym key, master key."""
+    path = path or secrets_file()
     wanted = ("KAA_TOKEN_SECRET", "KAA_PSEUDONYM_KEY", "KAA_MASTER_KEY")
     lines = path.read_text().splitlines() if path.is_file() else []
     present = {line.split("=", 1)[0] for line in lines}
@@ -49,15 +66,58 @@ def ensure_dev_secrets(path: Path = SECRETS_FILE) -> Path:
     return path
 
 
+def _environment_then_files(
+    settings_cls: type[BaseSettings],
+    init_settings: PydanticBaseSettingsSource,
+    env_settings: PydanticBaseSettingsSource,
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """The environment first, then the files in `KAA_HOME` as it is now (not as it was when this
+    module was imported, and never `<repo>/.kaa` when `KAA_HOME` says otherwise)."""
+    files = DotEnvSettingsSource(settings_cls, env_file=dev_env_files())
+    return init_settings, env_settings, files
+
+
+class _NamespaceSetting(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KAA_", extra="ignore")
+
+    namespace: str = ""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return _environment_then_files(settings_cls, init_settings, env_settings)
+
+
+def current_namespace() -> str:
+    """The deployment namespace this process runs in (`KAA_NAMESPACE`, as `ServiceSettings`
+    reads it), with its separator."""
+    return namespace_prefix(_NamespaceSetting().namespace)
+
+
 class ServiceSettings(BaseSettings):
     """Connection, security and tenancy settings of a kaa process."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="KAA_",
-        env_file=(KAA_HOME / "infra.env", SECRETS_FILE),
-        extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="KAA_", extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            *_environment_then_files(settings_cls, init_settings, env_settings),
+            file_secret_settings,
+        )
 
     kafka_bootstrap_servers: str = Field(validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: SecretStr = Field(validation_alias="DATABASE_URL")
@@ -76,6 +136,13 @@ class ServiceSettings(BaseSettings):
         default=None, description="The `iss` the identity provider's tokens carry."
     )
     token_audience: str = Field(default="kaa-api", description="The `aud` every token must carry.")
+    token_max_lifetime: float = Field(
+        default=MAX_LIFETIME_SECONDS,
+        gt=0,
+        le=30 * 24 * 3600,
+        description="Seconds a token may live at most (`exp - iat`, or `exp - now` without "
+        "`iat`); a token that lives longer is refused.",
+    )
     pseudonym_key: SecretStr = Field(description="Keys the HMAC that pseudonymises personnummer.")
     master_key: SecretStr = Field(
         description="Root of the tenants' key-encryption keys (personal data is sealed per youth)."
@@ -86,8 +153,10 @@ class ServiceSettings(BaseSettings):
     )
     namespace: str = Field(
         default="",
-        pattern=r"^[a-z0-9.-]*$",
-        description="Prefix of every topic and consumer group (isolates tests and demos on one cluster).",
+        description="Prefix of every topic and consumer group, with its separator (`probe`: "
+        "topics `probe.kaa.…`); isolates deployments on one Kafka cluster. Not the database: "
+        "each namespace needs a database of its own (a service refuses a database another "
+        "namespace uses).",
     )
     tenant_policies: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
@@ -176,11 +245,17 @@ class ServiceSettings(BaseSettings):
             jwks_url=self.jwks_url,
             issuer=self.token_issuer,
             audience=self.token_audience,
+            max_lifetime=self.token_max_lifetime,
         )
 
     def topic(self, name: str) -> str:
         """The physical topic name of a contract topic."""
         return f"{self.namespace}{name}"
+
+    @field_validator("namespace")
+    @classmethod
+    def _separated(cls, value: str) -> str:
+        return namespace_prefix(value)
 
     @field_validator("tenants", mode="before")
     @classmethod

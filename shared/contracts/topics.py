@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from shared.infra.kafka_admin import TopicSpec
 
 IDENTIFY_EVENTS = "kaa.identify.events.v1"
@@ -19,6 +21,24 @@ FEED_BY_NAME = {
     "ss12000": SS12000_FEED,
     "completions": COMPLETIONS_FEED,
 }
+
+
+_NAMESPACE = re.compile(r"(?:[a-z0-9][a-z0-9-]*\.)*")
+
+
+def namespace_prefix(namespace: str) -> str:
+    """The prefix a deployment's namespace puts before every topic and consumer group: the
+    namespace with its separator, `probe` and `probe.` both `probe.` (topics `probe.kaa.…`);
+    empty for none. Lower-case letters, digits and hyphens, in dot-separated parts."""
+    prefix = namespace.strip()
+    if prefix and not prefix.endswith("."):
+        prefix += "."
+    if _NAMESPACE.fullmatch(prefix) is None:
+        raise ValueError(
+            "a namespace is lower-case letters, digits and hyphens in dot-separated parts, "
+            "each starting with a letter or digit (e.g. probe or team-a.test)"
+        )
+    return prefix
 
 
 def dead_letter_topic(topic: str) -> str:

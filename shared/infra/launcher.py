@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from shared.infra import processes
@@ -91,15 +92,26 @@ class Infrastructure:
             "DATABASE_URL": self.database_url(),
         }
 
-    def _write_env(self) -> dict[str, str]:
-        env = self.env()
-        self.settings.home.mkdir(parents=True, exist_ok=True)
-        path = self.settings.env_file
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-        tmp.replace(path)
+    def launched_env(self) -> dict[str, str]:
+        """The lines `infra.env` holds: the addresses of the servers this launcher runs. A server
+        given by `KAFKA_BOOTSTRAP_SERVERS` or `DATABASE_URL` is the user's own setting, which
+        reaches the services from the environment and is never written into the file."""
+        env: dict[str, str] = {}
+        if not self.settings.kafka_bootstrap_servers:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.kafka.bootstrap_servers
+        if not self.settings.database_url:
+            env["DATABASE_URL"] = self.postgres.url()
         return env
+
+    def _write_env(self) -> dict[str, str]:
+        """Bring `infra.env`'s lines for the launched servers up to date; any other line (and
+        the whole file, when nothing in it changes or nothing was launched) is left as it is."""
+        path = self.settings.env_file
+        existing = path.read_text() if path.is_file() else None
+        updated = env_file_text(existing, values=self.launched_env())
+        if updated != existing and updated is not None:
+            _replace_file(path, updated)
+        return self.env()
 
     # -- commands ------------------------------------------------------------------------------
 
@@ -185,8 +197,24 @@ class Infrastructure:
                 result[name] = ComponentStatus(name, "not running", address)
             pids.pop(name, None)
         self._write_state(pids)
-        self.settings.env_file.unlink(missing_ok=True)
+        # The lines of the servers this launcher runs go; a line it did not write stays.
+        stopped = {ENV_KEY[n] for n, c in result.items() if c.outcome == "stopped"}
+        path = self.settings.env_file
+        if path.is_file():
+            existing = path.read_text()
+            updated = env_file_text(existing, drop=stopped | set(self.launched_env_keys()))
+            if updated is None:
+                path.unlink(missing_ok=True)
+            elif updated != existing:
+                _replace_file(path, updated)
         return InfraStatus(kafka=result["kafka"], postgres=result["postgres"])
+
+    def launched_env_keys(self) -> list[str]:
+        """The variables of `infra.env` this launcher's own servers stand for (no password file
+        is made to name them)."""
+        s = self.settings
+        return [k for k, given in (("KAFKA_BOOTSTRAP_SERVERS", s.kafka_bootstrap_servers),
+                                   ("DATABASE_URL", s.database_url)) if not given]  # fmt: skip
 
     def restart(self, name: Component, *, crash: bool = False) -> ComponentStatus:
         """Stop a component `up` started and start it again on the same data.
@@ -235,6 +263,42 @@ class Infrastructure:
         if pid is None:
             return ComponentStatus(name, "not running", address)
         return ComponentStatus(name, "running", address, pid)
+
+
+ENV_KEY: dict[Component, str] = {"kafka": "KAFKA_BOOTSTRAP_SERVERS", "postgres": "DATABASE_URL"}
+
+
+def env_file_text(
+    existing: str | None,
+    *,
+    values: dict[str, str] | None = None,
+    drop: Collection[str] = (),
+) -> str | None:
+    """`infra.env` with the variables of `values` given their values and those of `drop`
+    removed; every other line (comments, variables the user added) kept as it was. None: no file
+    (it would hold nothing)."""
+    wanted = dict(values or {})
+    lines: list[str] = []
+    for line in (existing or "").splitlines():
+        key = line.split("=", 1)[0].strip().removeprefix("export ").strip() if "=" in line else ""
+        if key and key in drop:
+            continue
+        if key and key in wanted:
+            line = f"{key}={wanted.pop(key)}"
+        lines.append(line)
+    lines += [f"{k}={v}" for k, v in wanted.items()]
+    if not any(line.strip() for line in lines):
+        return None
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write `path` whole or not at all, readable by its owner only (it holds a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def _check_external(probe: Callable[[], Awaitable[None]], variable: str, what: str) -> None:

@@ -6,6 +6,7 @@ set the launcher uses those servers and starts nothing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -14,8 +15,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+def kaa_home() -> Path:
+    """`KAA_HOME`, or `<repo>/.kaa`: the launcher's state, `infra.env` and the development secrets
+    (`secrets.env`). The launcher and every service read the same directory."""
+    given = os.environ.get("KAA_HOME", "").strip()
+    return Path(given).expanduser() if given else PROJECT_ROOT / ".kaa"
+
+
 def _default_home() -> Path:
-    return PROJECT_ROOT / ".kaa"
+    return kaa_home()
 
 
 def _default_cache() -> Path:

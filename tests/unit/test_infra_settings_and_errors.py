@@ -170,3 +170,144 @@ def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
     assert f"kaa: error: {says}" in done.stderr
     assert "Traceback" not in done.stderr
     assert "secret-pw" not in done.stderr + done.stdout
+
+
+# -- KAA_HOME, the namespace and infra.env --------------------------------------------------------
+
+SERVICE_VARIABLES = (
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "DATABASE_URL",
+    "KAA_TOKEN_SECRET",
+    "KAA_PSEUDONYM_KEY",
+    "KAA_MASTER_KEY",
+    "KAA_NAMESPACE",
+)
+
+
+def test_services_read_infra_env_and_secrets_from_kaa_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """They read `<repo>/.kaa` whatever `KAA_HOME` said."""
+    from shared.settings import ServiceSettings, ensure_dev_secrets
+
+    for name in SERVICE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAA_HOME", str(tmp_path))
+    (tmp_path / "infra.env").write_text(
+        "KAFKA_BOOTSTRAP_SERVERS=broker-of-this-home:9092\n"
+        "DATABASE_URL=postgresql://kaa:pw@db-of-this-home:5432/kaa\n"
+    )
+    assert ensure_dev_secrets() == tmp_path / "secrets.env"
+    secrets = dict(line.split("=", 1) for line in (tmp_path / "secrets.env").read_text().split())
+    assert set(secrets) == {"KAA_TOKEN_SECRET", "KAA_PSEUDONYM_KEY", "KAA_MASTER_KEY"}
+    settings = ServiceSettings()
+    assert settings.kafka_bootstrap_servers == "broker-of-this-home:9092"
+    assert settings.database_url.get_secret_value().endswith("@db-of-this-home:5432/kaa")
+    assert settings.token_secret.get_secret_value() == secrets["KAA_TOKEN_SECRET"]
+    assert settings.master_key.get_secret_value() == secrets["KAA_MASTER_KEY"]
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "from-the-environment:9092")
+    assert ServiceSettings().kafka_bootstrap_servers == "from-the-environment:9092"
+
+
+@pytest.mark.parametrize(
+    ("namespace", "prefix"),
+    [
+        ("", ""),
+        ("probe", "probe."),
+        ("probe.", "probe."),
+        ("kaa-demo.", "kaa-demo."),
+        ("bench-x.", "bench-x."),
+        ("team-a.test", "team-a.test."),
+    ],
+)
+def test_a_namespace_is_separated_from_the_topic_names(namespace: str, prefix: str) -> None:
+    """`KAA_NAMESPACE=probe` gave topics named `probekaa.*`."""
+    from shared.contracts.topics import IDENTIFY_EVENTS, all_topic_specs
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings.model_validate(SERVICE_VALUES | {"namespace": namespace})
+    assert settings.namespace == prefix
+    assert settings.topic(IDENTIFY_EVENTS) == f"{prefix}kaa.identify.events.v1"
+    assert all(
+        s.name.startswith(f"{prefix}kaa.") for s in all_topic_specs(prefix=settings.namespace)
+    )
+
+
+@pytest.mark.parametrize("namespace", [".probe", "probe..x", "Probe", "probe_x", "probe kaa."])
+def test_a_namespace_that_cannot_separate_names_is_refused(namespace: str) -> None:
+    from pydantic import ValidationError
+
+    from shared.settings import ServiceSettings
+
+    with pytest.raises(ValidationError, match="namespace") as caught:
+        ServiceSettings.model_validate(SERVICE_VALUES | {"namespace": namespace})
+    assert namespace not in str(caught.value).split("input_value")[0]
+
+
+SERVICE_VALUES = {
+    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+    "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
+    "token_secret": "s" * 32,
+    "pseudonym_key": "p" * 32,
+    "master_key": "m" * 32,
+}
+
+
+def test_up_with_external_servers_never_rewrites_infra_env(tmp_path: Path) -> None:
+    """`kaa up` with `DATABASE_URL` set rewrote `.kaa/infra.env` with the external address."""
+    from shared.infra.launcher import Infrastructure
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env_file = home / "infra.env"
+    mine = (
+        "# my own note\nKAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092\nDATABASE_URL=postgresql://local\n"
+    )
+    env_file.write_text(mine)
+    os.utime(env_file, (1_000_000, 1_000_000))
+    external = Infrastructure(
+        InfraSettings(
+            home=home,
+            kafka_bootstrap_servers="ext:9092",
+            database_url="postgresql://u:p@ext:5432/kaa",
+        )
+    )
+    assert external.launched_env() == {}
+    assert external._write_env() == {
+        "KAFKA_BOOTSTRAP_SERVERS": "ext:9092",
+        "DATABASE_URL": "postgresql://u:p@ext:5432/kaa",
+    }
+    assert env_file.read_text() == mine
+    assert env_file.stat().st_mtime == 1_000_000, "not even written with the same content"
+    env_file.unlink()
+    external._write_env()
+    assert not env_file.exists(), "nothing launched: no file"
+
+    # Kafka external, PostgreSQL launched: only the launched server's line changes.
+    env_file.write_text(mine + "KAA_TODAY=2026-03-01\n")
+    half = Infrastructure(
+        InfraSettings(
+            home=home, kafka_bootstrap_servers="ext:9092", database_url=None, postgres_port=25432
+        )
+    )
+    half._write_env()
+    lines = env_file.read_text().splitlines()
+    assert lines[:2] == ["# my own note", "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092"]
+    assert lines[2].startswith("DATABASE_URL=postgresql://kaa:")
+    assert lines[2].endswith("@127.0.0.1:25432/kaa")
+    assert lines[3:] == ["KAA_TODAY=2026-03-01"]
+    stamp = env_file.stat().st_mtime_ns
+    half._write_env()
+    assert env_file.stat().st_mtime_ns == stamp, "unchanged content is not written again"
+
+
+def test_infra_env_lines_are_set_and_dropped_one_by_one() -> None:
+    from shared.infra.launcher import env_file_text
+
+    assert env_file_text(None) is None
+    assert env_file_text(None, values={"A": "1"}) == "A=1\n"
+    assert env_file_text("# note\nA=0\nB=2\n", values={"A": "1", "C": "3"}) == (
+        "# note\nA=1\nB=2\nC=3\n"
+    )
+    assert env_file_text("A=1\nB=2\n", drop={"A"}) == "B=2\n"
+    assert env_file_text("A=1\n\n", drop={"A", "B"}) is None

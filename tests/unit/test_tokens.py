@@ -203,3 +203,232 @@ def _signed(header: dict[str, Any], body: dict[str, Any], hmac_key: bytes | None
         return signing_input + "."
     signature = hmac.new(hmac_key, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{part(signature)}"
+
+
+# -- the claims are strings that reach kaa -----------------------------------------------------
+
+SECRET_VALUE = "geheim-value"  # part of every bad claim below: the answer must never echo it
+
+
+def dev_claims(**overrides: Any) -> dict[str, Any]:
+    """Claims of a development (HS256) token; `None` removes a claim."""
+    made = claims(iss="kaa") | overrides
+    return {k: v for k, v in made.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"sub": f"{SECRET_VALUE}\x00"}, "claim sub "),
+        ({"sub": f"{SECRET_VALUE}\x1b[2J"}, "claim sub "),
+        ({"sub": f"{SECRET_VALUE}\n"}, "claim sub "),
+        ({"sub": f"{SECRET_VALUE}\ud800"}, "claim sub "),
+        ({"sub": ""}, "claim sub "),
+        ({"sub": "   "}, "claim sub "),
+        ({"sub": 1234}, "Subject must be a string"),  # the library's own check
+        ({"sub": "a" * 256}, "claim sub "),
+        ({"tenant": f"01\x0080{SECRET_VALUE}"}, "claim tenant "),
+        ({"tenant": 180}, "claim tenant "),
+        ({"tenant": ["0180"]}, "claim tenant "),
+        ({"tenant": "\u0661\u0664\u0668\u0660"}, "claim tenant "),  # digits, but not 0-9
+        ({"tenant": None, "tenants": "0180"}, "claim tenants "),
+        ({"tenant": None, "tenants": ["0180", None]}, "claim tenants "),
+        ({"tenant": None, "tenants": ["0180", f"\x00{SECRET_VALUE}"]}, "claim tenants "),
+        ({"tenant": None, "tenants": []}, "claim tenants "),
+        ({"roles": "caseworker"}, "claim roles "),
+        ({"roles": [f"case\x00worker{SECRET_VALUE}"]}, "claim roles "),
+        ({"roles": [1]}, "claim roles "),
+        ({"roles": [{"name": "caseworker"}]}, "claim roles "),
+        ({"roles": ["caseworker"] * 100}, "claim roles "),
+        ({"grants": "protected-identity"}, "claim grants "),
+        ({"grants": [f"protected\x00identity{SECRET_VALUE}"]}, "claim grants "),
+        ({"grants": [None]}, "claim grants "),
+    ],
+)
+def test_a_claim_that_is_not_text_of_its_shape_refuses_the_token_naming_it(
+    provider: tuple[Keys, str], overrides: dict[str, Any], named: str
+) -> None:
+    """A NUL in `sub` was a 500 (PostgreSQL refuses the actor in the access log); every claim
+    kaa reads is checked as text of its shape, for development and identity-provider tokens."""
+    keys, url = provider
+    client = app_for(TokenVerifier(SECRET, jwks_url=url, issuer=ISSUER))
+    for token in (
+        jwt.encode(dev_claims(**overrides), SECRET, algorithm="HS256"),
+        jwt.encode(claims(**overrides), keys.rsa, algorithm="RS256", headers={"kid": "rsa-1"}),
+    ):
+        status, body = call(client, token)
+        assert status == 401, body
+        assert named in body["detail"]
+        assert SECRET_VALUE not in body["detail"]
+        assert "\x00" not in body["detail"]
+
+
+def test_the_subject_and_grants_of_a_good_token_arrive_unchanged() -> None:
+    client = app_for(TokenVerifier(SECRET))
+    token = jwt.encode(
+        dev_claims(sub="anna.andersson@kommun.se", grants=["protected-identity"]),
+        SECRET,
+        algorithm="HS256",
+    )
+    assert call(client, token) == (
+        200,
+        {"tenant": "0180", "roles": ["caseworker"], "actor": "user:anna.andersson@kommun.se"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "with_iat", "accepted"),
+    [
+        (timedelta(hours=12), True, True),
+        (timedelta(hours=12, seconds=1), True, False),
+        (timedelta(days=365), True, False),
+        (timedelta(hours=11), False, True),
+        (timedelta(hours=13), False, False),
+    ],
+)
+def test_a_token_living_longer_than_the_maximum_is_refused(
+    lifetime: timedelta, with_iat: bool, accepted: bool
+) -> None:
+    client = app_for(TokenVerifier(SECRET))
+    now = datetime.now(UTC)
+    token = jwt.encode(
+        dev_claims(iat=now if with_iat else None, exp=now + lifetime), SECRET, algorithm="HS256"
+    )
+    status, body = call(client, token)
+    if accepted:
+        assert status == 200, body
+    else:
+        assert status == 401
+        assert "claim exp" in body["detail"]
+        assert "KAA_TOKEN_MAX_LIFETIME" in body["detail"]
+
+
+def test_the_maximum_lifetime_is_the_deployments_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shared.settings import ServiceSettings
+
+    for name, value in {
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
+        "KAA_TOKEN_SECRET": SECRET,
+        "KAA_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+        "KAA_MASTER_KEY": "master-key-0123456789abcdef",
+        "KAA_TOKEN_MAX_LIFETIME": "3600",
+    }.items():
+        monkeypatch.setenv(name, value)
+    verifier = ServiceSettings().token_verifier()
+    assert verifier.max_lifetime == 3600
+    client = app_for(verifier)
+    two_hours = issue_token(SECRET, subject="x", tenant="0180", roles=["caseworker"],
+                            lifetime=timedelta(hours=2))  # fmt: skip
+    status, body = call(client, two_hours)
+    assert status == 401
+    assert "1 hours at most" in body["detail"]
+    monkeypatch.delenv("KAA_TOKEN_MAX_LIFETIME")
+    assert ServiceSettings().token_verifier().max_lifetime == 12 * 3600
+
+
+def test_a_tenant_header_that_is_not_a_kommunkod_is_refused_without_echo() -> None:
+    client = app_for(TokenVerifier(SECRET))
+    both = issue_token(SECRET, subject="x", tenants=["0180", "0181"], roles=["caseworker"])
+    status, body = call(client, both, **{TENANT_HEADER: f"{SECRET_VALUE}"})
+    assert status == 400
+    assert TENANT_HEADER in body["detail"]
+    assert SECRET_VALUE not in body["detail"]
+
+
+def test_an_unknown_algorithm_is_not_echoed() -> None:
+    client = app_for(TokenVerifier(SECRET))
+    token = _signed({"alg": f"X{SECRET_VALUE}", "typ": "JWT"}, dev_claims(), b"k")
+    status, body = call(client, token)
+    assert status == 401
+    assert SECRET_VALUE not in body["detail"]
+
+
+def test_development_tokens_are_issued_only_with_a_real_subject_and_known_grants() -> None:
+    for subject in ("", " ", "dev\x00", "a" * 256):
+        with pytest.raises(ValueError, match="subject"):
+            issue_token(SECRET, subject=subject, tenant="0180", roles=["caseworker"])
+    with pytest.raises(ValueError, match="unknown grant"):
+        issue_token(SECRET, subject="x", tenant="0180", roles=["caseworker"], grants=["all"])
+    with pytest.raises(ValueError, match="4-digit"):
+        issue_token(SECRET, subject="x", tenants=["0180", "18"], roles=["caseworker"])
+
+
+# -- kaa token -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kaa_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
+    """`kaa token …` in a KAA_HOME of its own: (exit code, output, the claims of the token)."""
+    from typer.testing import CliRunner
+
+    from shared.cli import app
+
+    for name in ("KAA_TOKEN_SECRET", "KAA_TOKEN_MAX_LIFETIME", "KAA_NAMESPACE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KAA_HOME", str(tmp_path))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody:nothing@127.0.0.1:9/none")
+
+    def run(*args: str) -> tuple[int, str, dict[str, Any] | None]:
+        done = CliRunner().invoke(app, ["token", *args])
+        if done.exit_code != 0:
+            return done.exit_code, done.output, None
+        secrets = dict(
+            line.split("=", 1) for line in (tmp_path / "secrets.env").read_text().split()
+        )
+        token = done.stdout.strip()
+        decoded = jwt.decode(
+            token, secrets["KAA_TOKEN_SECRET"], algorithms=["HS256"], audience="kaa-api"
+        )
+        client = app_for(TokenVerifier(secrets["KAA_TOKEN_SECRET"]))
+        status, body = call(
+            client, token, **({TENANT_HEADER: "0181"} if "--tenants" in args else {})
+        )
+        assert status == 200, body
+        return 0, done.output, decoded
+
+    return run
+
+
+def test_kaa_token_mints_a_chosen_subject_grants_and_a_consortium_token(kaa_token: Any) -> None:
+    """Every development token was `user:dev` with one tenant and no grant."""
+    code, _, claims = kaa_token("--tenant", "0180", "--role", "inspector",
+                                "--sub", "anna.andersson", "--grant", "protected-identity")  # fmt: skip
+    assert code == 0
+    assert claims is not None
+    assert (claims["sub"], claims["tenant"], claims["roles"], claims["grants"]) == (
+        "anna.andersson", "0180", ["inspector"], ["protected-identity"]
+    )  # fmt: skip
+    code, _, claims = kaa_token("--tenants", "0180,0181", "--role", "caseworker",
+                                "--role", "coordinator", "--subject", "sam")  # fmt: skip
+    assert code == 0
+    assert claims is not None
+    assert (claims["sub"], claims["tenants"], claims["roles"]) == (
+        "sam", ["0180", "0181"], ["caseworker", "coordinator"]
+    )  # fmt: skip
+    assert "tenant" not in claims
+    assert "grants" not in claims
+    code, _, claims = kaa_token("--tenant", "0180", "--role", "caseworker")
+    assert claims is not None
+    assert claims["sub"] == "dev"
+    assert claims["exp"] - claims["iat"] == 12 * 3600
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--role", "caseworker"], "--tenant"),
+        (["--tenant", "0180", "--tenants", "0180,0181", "--role", "caseworker"], "--tenants"),
+        (["--tenant", "0180", "--role", "caseworker", "--grant", "everything"], "unknown grant"),
+        (["--tenant", "0180", "--role", "caseworker", "--sub", ""], "subject"),
+        (["--tenants", "0180,18", "--role", "caseworker"], "4-digit"),
+        (["--tenant", "0180", "--role", "caseworker", "--hours", "13"], "12 hours at most"),
+    ],
+)
+def test_kaa_token_refuses_what_services_would_refuse(
+    kaa_token: Any, args: list[str], says: str
+) -> None:
+    code, output, _ = kaa_token(*args)
+    assert code == 2
+    assert says in output
