@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 
 from shared.auth import issue_token
-from shared.contracts.topics import FEED_BY_NAME, all_topic_specs
+from shared.contracts.topics import FEED_BY_NAME, all_topic_specs, namespace_prefix
 from shared.feeds import FeedAdapter
 from shared.infra.kafka_admin import delete_topics, ensure_topics
 from shared.platform import SERVICES, Platform, wait_drained
@@ -52,7 +52,9 @@ class Deployment:
 
     @property
     def namespace(self) -> str:
-        return f"{self.name}."
+        """The topic and consumer-group prefix (`<name>.`); the database is the deployment's
+        own too, since a namespace does not separate schemas (`shared.eventstore.claim_database`)."""
+        return namespace_prefix(self.name)
 
     @property
     def database(self) -> str:
