@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
 from shared.infra.kafka_admin import ensure_topics
 from shared.settings import ServiceSettings
@@ -220,7 +221,9 @@ def service_app(
             await teardown()
             log.info("service stopped")
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    # Docs served from files kaa ships (shared/api_docs.py); FastAPI's own load a CDN.
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    document(app, title=title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)

@@ -302,8 +302,9 @@ def scb_routes(
     @router.get("/report")
     async def check(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """The validation report of the file as it would be generated now (nothing recorded)."""
+        half = half_year(period)
         report = await scb.build(
-            scoped(request, caller), keys, caller.tenant, half_year(period), today(),
+            scoped(request, caller), keys, caller.tenant, half, today(),
             reading(caller, f"SCB check {period}"),
         )  # fmt: skip
         return report.summary()
@@ -317,9 +318,10 @@ def scb_routes(
     ) -> Response:
         """Generate the period's file (text/plain, UTF-8) and record it; refused (422, with the
         validation report) when the local checks find errors, unless forced."""
+        half = half_year(period)
         pool = scoped(request, caller)
         report = await scb.build(
-            pool, keys, caller.tenant, half_year(period), today(),
+            pool, keys, caller.tenant, half, today(),
             reading(caller, f"SCB export {period}"),
         )  # fmt: skip
         if report.errors and not force:
@@ -344,8 +346,9 @@ def scb_routes(
     @router.get("/exports")
     async def exports(request: Request, caller: Coordinator, period: Period) -> dict[str, Any]:
         """Every file generated for the period; the latest stands; whether it must be resubmitted."""
+        half = half_year(period)
         return await scb.history(
-            scoped(request, caller), keys, caller.tenant, half_year(period), today(),
+            scoped(request, caller), keys, caller.tenant, half, today(),
             reading(caller, f"SCB resubmission check {period}"),
         )  # fmt: skip
 
