@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from shared import access_log
+from shared import access_log, dates
 from shared.auth import Principal, principal_dependency, require_role
 from shared.cases import (
     CaseApplication,
@@ -29,7 +29,7 @@ from shared.cases import (
     ScopedYouthCase,
 )
 from shared.contracts.events import AnyEvent
-from shared.contracts.topics import IDENTIFY_EVENTS
+from shared.contracts.topics import IDENTIFY_EVENTS, dead_letter_topic
 from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import TenantScoped, reader_pool
@@ -70,14 +70,20 @@ class CaseRoutes:
         return self.settings.today or datetime.now(STOCKHOLM).date()
 
     def check_past(self, field: str, value: date | datetime) -> None:
-        """Refuse a date that should lie in the past (or today) but is in the future."""
+        """Refuse a date of something that has happened (casework under the activity
+        responsibility) that cannot be true: in the future, before 2015-01-01, before 1900
+        (`shared.dates`, the one rule)."""
         if isinstance(value, datetime):
             now = datetime.now(UTC) if self.settings.today is None else None
             if now is not None and value > now + CLOCK_SKEW:
                 raise CommandRefused(field, "is in the future")
-            value = value.astimezone(STOCKHOLM).date()
-        if value > self.today():
-            raise CommandRefused(field, "is in the future")
+        dates.check(field, value, today=self.today(), since_law=True)
+
+    def check_dates(self, values: dict[str, date | None]) -> None:
+        """Refuse a date of casework (a plan's, a measure's) that cannot be true whether past or
+        future: before 2015-01-01 or before 1900 (`shared.dates`)."""
+        for field, value in values.items():
+            dates.check(field, value, since_law=True)
 
 
 def application_of(request: Request) -> CaseApplication:
@@ -150,6 +156,10 @@ def add_refusal_handlers(app: FastAPI) -> None:
             return problem(409, "not allowed now", exc.field, exc.reason)
         return problem(422, "invalid request", exc.field, exc.reason)
 
+    @app.exception_handler(dates.ImplausibleDate)
+    async def _implausible(request: Request, exc: dates.ImplausibleDate) -> JSONResponse:
+        return problem(422, "invalid request", exc.field, exc.reason)
+
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """The read pool's connections hold no session state but the municipality, which is set anew
@@ -214,10 +224,12 @@ def create_case_service(
             batch_size=settings.batch_size,
         )
         relay = OutboxRelay(
-            application, producer, mapper, topic_prefix=settings.namespace, relayed=relayed
-        )
+            application, producer, mapper, topic_prefix=settings.namespace, relayed=relayed,
+            park_topic=dead_letter_topic(settings.topic(f"kaa.{name}.events.v1")), service=name,
+        )  # fmt: skip
         loops.add("identify-consumer", consumer.run)
         loops.parked("consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
+        loops.parked("outbox-relay", lambda: (relay.parked.count, relay.parked.last_reason))
         loops.add("outbox-relay", relay.run)
         app.state.application = application
         app.state.pool = pool

@@ -16,12 +16,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
 import structlog
 from eventsourcing.domain import Aggregate, event
 
+from shared import dates
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 from shared.crypto import TenantKeys
 from shared.eventstore import KafkaFedApplication
@@ -49,7 +50,12 @@ class CommandRefused(ValueError):
         self.conflict = conflict
 
 
-REFUSALS: tuple[type[BaseException], ...] = (CaseNotFound, NotInScope, CommandRefused)
+REFUSALS: tuple[type[BaseException], ...] = (
+    CaseNotFound,
+    NotInScope,
+    CommandRefused,
+    dates.ImplausibleDate,
+)
 
 
 class ScopedYouthCase(Aggregate):
@@ -76,6 +82,8 @@ class ScopedYouthCase(Aggregate):
         self.open_episode: str | None = None
         self.closed_episodes: list[str] = []
         self.entered_on: date | None = None
+        # The day identify recorded the episode: when the municipality could know of it.
+        self.identified_on: date | None = None
         self.scope_ends_on: date | None = None
         self.left_on: date | None = None
         self.left_reason: str | None = None
@@ -83,6 +91,25 @@ class ScopedYouthCase(Aggregate):
     @property
     def in_scope(self) -> bool:
         return self.open_episode is not None
+
+    @property
+    def born_on_or_after(self) -> date | None:
+        """The earliest day the youth can have been born: 20 years before scope ends at the latest
+        (the 20th birthday; a leap-day child's falls on 28 February)."""
+        ends = self.scope_ends_on
+        return None if ends is None else ends.replace(year=ends.year - 20)
+
+    def check_date(
+        self,
+        field: str,
+        value: date | datetime | None,
+        *,
+        today: date | None = None,
+        since_law: bool = True,
+    ) -> None:
+        """Refuse a date about the youth that cannot be true (`shared.dates`): before 1900, before
+        2015-01-01 (`since_law`), before the youth was born, after `today` when given."""
+        dates.check(field, value, today=today, born=self.born_on_or_after, since_law=since_law)
 
     def on_identify_event(self, message: Any) -> None:
         """Take in one of identify's events (scope opened or closed, a school notification)."""
@@ -96,7 +123,13 @@ class ScopedYouthCase(Aggregate):
     def on_identified(self, message: YouthIdentified) -> None:
         episode = str(message.scope_episode_id)
         if episode != self.open_episode and episode not in self.closed_episodes:
-            self._scope_opened(episode, message.entered_on, message.event_id, message.scope_ends_on)
+            self._scope_opened(
+                episode,
+                message.entered_on,
+                message.event_id,
+                message.scope_ends_on,
+                message.identified_on,
+            )
 
     def on_left_scope(self, message: YouthLeftScope) -> None:
         episode = str(message.scope_episode_id)
@@ -113,9 +146,11 @@ class ScopedYouthCase(Aggregate):
         entered_on: date,
         cause: uuid.UUID,
         scope_ends_on: date | None = None,
+        identified_on: date | None = None,
     ) -> None:
         self.open_episode = scope_episode_id
         self.entered_on = entered_on
+        self.identified_on = identified_on
         self.scope_ends_on = scope_ends_on
         self.left_on = None
         self.left_reason = None

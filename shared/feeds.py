@@ -2,7 +2,9 @@
 
 `generate` writes a realistic municipality: ages 15–21, most 16–19-year-olds enrolled in
 gymnasieskola, some dropped out (cancelled or ended enrolment), some never started, a few moved out
-during the period. Personnummer are synthetic but valid (check digit), so nothing real is exposed.
+during the period. The population baseline is an extract dated 30 days before `today`; each record
+says since when the person has been folkbokförd in the municipality (most since birth, some moved
+in later), as Navet does, so nobody looks as if they arrived on the extract's date. Personnummer are synthetic but valid (check digit), so nothing real is exposed.
 """
 
 from __future__ import annotations
@@ -122,6 +124,10 @@ def generate(youths: int, tenant: str, seed: int, out: Path, today: date) -> Gen
                 number = personnummer.generate(born, rng)
             used.add(number)
             given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+            extract = today - timedelta(days=30)
+            registered = born  # folkbokförd in the municipality since birth
+            if rng.random() < 0.2:  # moved in some day between birth and the extract
+                registered = born + timedelta(days=rng.randrange((extract - born).days + 1))
             record = {
                 "personnummer": number,
                 "given_name": given,
@@ -135,7 +141,8 @@ def generate(youths: int, tenant: str, seed: int, out: Path, today: date) -> Gen
                 "birth_date": born.isoformat(),
                 "protection_marking": rng.random() < 0.01,
                 "change_type": "baseline",
-                "effective_date": (today - timedelta(days=30)).isoformat(),
+                "effective_date": extract.isoformat(),
+                "registered_in_municipality_on": registered.isoformat(),
             }
             if record["protection_marking"]:
                 record["address"] = None
@@ -148,6 +155,7 @@ def generate(youths: int, tenant: str, seed: int, out: Path, today: date) -> Gen
                     record,
                     kommunkod=OTHER_MUNICIPALITY,
                     change_type="moved_out",
+                    registered_in_municipality_on=None,
                     effective_date=(today - timedelta(days=rng.randint(0, 20))).isoformat(),
                 )
                 pop.write(

@@ -183,7 +183,7 @@ def _history(y: _Youth, data_key: bytes) -> Iterator[IntegrationEvent]:
 
 def _identified(y: _Youth, episode: uuid.UUID, sealed: str) -> YouthIdentified:
     return YouthIdentified(
-        **y.envelope("system:identify"), scope_episode_id=episode, entered_on=y.day,
+        **y.envelope("system:identify"), scope_episode_id=episode, entered_on=y.day, identified_on=y.day,
         scope_ends_on=date(y.born.year + 20, y.born.month, y.born.day), rule_version="2018-07-01",
         facts={"tenant": y.tenant, "on": y.day.isoformat(), "folkbokford_in_tenant": "yes",
                "age": str(y.day.year - y.born.year)},

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.identify.domain import Person
+from services.identify.domain import NotificationIdTaken, Person
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
 from shared import intake, personnummer
@@ -50,6 +50,7 @@ class SchoolNotification:
     school_type: str
     school_unit: str
     reported_by: str
+    reporting_organisation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class IdentifyApplication(KafkaFedApplication):
                 effective_date=record.effective_date,
                 observed_at=message.observed_at,
                 registered_in_sweden_on=record.registered_in_sweden_on,
+                registered_in_municipality_on=record.registered_in_municipality_on,
                 record_id=message.record_id,
                 tenant=tenant,
                 details_digest=hmac.new(
@@ -226,7 +228,11 @@ class IdentifyApplication(KafkaFedApplication):
     # -- school notifications -------------------------------------------------------------------
 
     def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
-        """Record a school's notification and re-evaluate at once; returns the youth id."""
+        """Record a school's notification and re-evaluate at once; returns the youth id.
+
+        It is a fact for the municipality it was sent to (`notification.tenant`) only.
+        `NotificationIdTaken` when its id already names a different notification of the person.
+        """
         key = person_key(notification.personnummer, self.pseudonym_key)
 
         def work() -> str:
@@ -241,6 +247,8 @@ class IdentifyApplication(KafkaFedApplication):
                 school_unit=notification.school_unit,
                 birth_date=personnummer.birth_date(notification.personnummer),
                 reported_by=notification.reported_by,
+                received_on=today,
+                reporting_organisation=notification.reporting_organisation,
             )
             person.reevaluate(
                 self.served,
@@ -251,7 +259,7 @@ class IdentifyApplication(KafkaFedApplication):
             self.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))
             return person.youth_ids[notification.tenant]
 
-        youth_id = self.retrying(work)
+        youth_id = self.retrying(work, refusals=(NotificationIdTaken,))
         assert youth_id is not None
         return youth_id
 
@@ -292,7 +300,7 @@ class IdentifyApplication(KafkaFedApplication):
         cache: dict[uuid.UUID, Person] = {}
         key = person_key(personnummer.normalize(number), self.pseudonym_key)
         person: Person | None = self.get_or_none(person_id(key), cache)
-        facts = person.facts() if person is not None else None
+        facts = person.facts(tenant) if person is not None else None
         if person is None or facts is None:
             return Explanation(False, None, None, None)
         decision = decide(facts, tenant, at, self.policy(tenant))

@@ -23,7 +23,14 @@ from shared.contracts.feeds import (
     PopulationFeedMessage,
     Ss12000FeedMessage,
 )
-from shared.contracts.topics import COMPLETIONS_FEED, FEED_TOPICS, POPULATION_FEED, SS12000_FEED
+from shared.contracts.topics import (
+    COMPLETIONS_FEED,
+    FEED_TOPICS,
+    IDENTIFY_EVENTS,
+    POPULATION_FEED,
+    SS12000_FEED,
+    dead_letter_topic,
+)
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.intake import FeedOpener, refuse_plaintext
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Rejected
@@ -114,6 +121,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             to_integration_event,
             topic_prefix=settings.namespace,
             relayed=RELAYED,
+            park_topic=dead_letter_topic(settings.topic(IDENTIFY_EVENTS)),
+            service="identify",
         )
 
         async def scope_schedule() -> None:
@@ -127,6 +136,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         loops.add("feed-consumer", consumer.run)
         loops.parked("feed-consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
+        loops.parked("outbox-relay", lambda: (relay.parked.count, relay.parked.last_reason))
         loops.add("outbox-relay", relay.run)
         loops.add("scope-schedule", scope_schedule)
         app.state.application = application

@@ -5,13 +5,19 @@ each municipality gets its own random youth id for the person, so two municipali
 cannot be linked through it (DOMAIN.md section 7). The aggregate keeps the facts as histories (a
 population record is a fact from its effective date on), so a record that arrives late or out of
 order lands in its place instead of overwriting newer facts; the scope engine decides from them.
+
+Facts are dated by what they say, never by when an extract was taken: a baseline extract says where
+a person is folkbokförd as of its date, so the person counts as folkbokförd there from the day the
+record names (`registered_in_municipality_on`, as Navet gives it) or, without it, since before
+anything else known about them. A school notification is a fact for the municipality it was sent
+to only: a reporter can never change what another municipality's register decides.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -32,6 +38,15 @@ from services.identify.scope import (
 from shared.pseudonym import person_id
 
 STATUS_BY_CHANGE = {"emigrated": "emigrated", "deceased": "deceased"}
+# Records that describe a state (where the person lives now), not an arrival on their date.
+STATE_RECORDS = frozenset({"baseline", "address_changed", "protection_changed"})
+
+
+class NotificationIdTaken(ValueError):
+    """A school notification's client-chosen id already names a different notification."""
+
+    field = "notification_id"
+    reason = "already used for a different notification; choose a new id"
 
 
 class Person(Aggregate):
@@ -50,6 +65,9 @@ class Person(Aggregate):
         self.enrolments_observed_at: datetime | None = None
         self.completions: list[dict[str, Any]] = []
         self.notification_ids: list[str] = []
+        # Per "<tenant>/<notification id>": what the notification said (a repeat adds nothing,
+        # the same id for something else is refused).
+        self.notifications: dict[str, list[str]] = {}
         self.youth_ids: dict[str, str] = {}
         self.open_episodes: dict[str, str] = {}
         # Per municipality: the personal details it received, sealed with the youth's data key,
@@ -73,6 +91,7 @@ class Person(Aggregate):
         tenant: str,
         details_digest: str,
         seal: Callable[[uuid.UUID], str],
+        registered_in_municipality_on: date | None = None,
     ) -> bool:
         """Record a population register fact; False when it adds nothing (a repeat or stale).
 
@@ -80,9 +99,18 @@ class Person(Aggregate):
         `seal` with the key of the youth id the person has (or now gets) there."""
         status = STATUS_BY_CHANGE.get(change_type, "resident")
         details_changed = self.details_digests.get(tenant) != details_digest
+        start = (
+            registered_in_municipality_on.isoformat()
+            if registered_in_municipality_on is not None and status == "resident"
+            else None
+        )
         for known in self.residences:
             if known["since"] == effective_date.isoformat():
-                same = (known["kommunkod"], known["status"]) == (kommunkod, status)
+                same = (known["kommunkod"], known["status"], known.get("from")) == (
+                    kommunkod,
+                    status,
+                    start,
+                )
                 # Same effective date: the later observation wins (on a tie, the later delivery).
                 newer = datetime.fromisoformat(known["observed_at"]) > observed_at
                 if newer or (same and not details_changed):
@@ -92,6 +120,7 @@ class Person(Aggregate):
         self._population_recorded(
             kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
             registered_in_sweden_on, record_id, tenant, youth_id, sealed, details_digest,
+            registered_in_municipality_on,
         )  # fmt: skip
         if details_changed and tenant in self.open_episodes:
             # The municipality already has the youth in scope (entered perhaps on another
@@ -121,6 +150,7 @@ class Person(Aggregate):
         youth_id: str | None = None,
         personal_details: str | None = None,
         details_digest: str | None = None,
+        registered_in_municipality_on: date | None = None,
     ) -> None:
         if tenant is not None and youth_id is not None:
             self.youth_ids.setdefault(tenant, youth_id)
@@ -135,6 +165,12 @@ class Person(Aggregate):
                 "kommunkod": kommunkod,
                 "status": status,
                 "observed_at": observed_at.isoformat(),
+                "change_type": change_type,
+                "from": (
+                    registered_in_municipality_on.isoformat()
+                    if registered_in_municipality_on is not None and status == "resident"
+                    else None
+                ),
             }
         )
         self.residences.sort(key=lambda r: r["since"])
@@ -206,10 +242,21 @@ class Person(Aggregate):
         school_unit: str,
         birth_date: date,
         reported_by: str,
+        received_on: date | None = None,
+        reporting_organisation: str | None = None,
     ) -> bool:
-        """A school's notification (skollagen 15 kap. 15 §): started, left, or absent."""
+        """A school's notification (skollagen 15 kap. 15 §) to the municipality `tenant`: started,
+        left, or absent. False when it was recorded already (a repeat); `NotificationIdTaken` when
+        its id names a different notification of this person (another reporter's, or other content).
+        """
+        said = [tenant, kind, on.isoformat(), school_type, school_unit]
+        known = self.notifications.get(f"{tenant}/{notification_id}")
+        if known is not None:
+            if known == said:
+                return False
+            raise NotificationIdTaken(NotificationIdTaken.reason)
         if str(notification_id) in self.notification_ids:
-            return False
+            raise NotificationIdTaken(NotificationIdTaken.reason)
         youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
         self._school_notification_received(
             str(notification_id),
@@ -221,6 +268,8 @@ class Person(Aggregate):
             school_unit,
             birth_date,
             reported_by,
+            received_on,
+            reporting_organisation,
         )
         return True
 
@@ -236,22 +285,35 @@ class Person(Aggregate):
         school_unit: str,
         birth_date: date,
         reported_by: str,
+        received_on: date | None = None,
+        reporting_organisation: str | None = None,
     ) -> None:
         self.notification_ids.append(notification_id)
+        self.notifications[f"{tenant}/{notification_id}"] = [
+            tenant, kind, on.isoformat(), school_type, school_unit,
+        ]  # fmt: skip
         self.youth_ids.setdefault(tenant, youth_id)
         if self.birth_date is None:
             self.birth_date = birth_date
+        # What a notification says counts for the municipality it was sent to, and only for it.
         if kind == "started":
             self.enrolments.append(
                 {"school_type": school_type, "school_unit": school_unit, "cancelled": False,
                  "start_date": on.isoformat(), "end_date": None, "observed_on": on.isoformat(),
-                 "education_code": None}
+                 "education_code": None, "notified_to": tenant}
             )  # fmt: skip
         elif kind == "left":
             # The student's enrolments of that school type end the day before they left.
+            ended = date.fromordinal(on.toordinal() - 1).isoformat()
             for enrolment in self.enrolments:
-                if enrolment["school_type"] == school_type and not enrolment.get("end_date"):
-                    enrolment["end_date"] = date.fromordinal(on.toordinal() - 1).isoformat()
+                if enrolment["school_type"] != school_type or enrolment.get("end_date"):
+                    continue
+                if enrolment.get("notified_to") == tenant:
+                    enrolment["end_date"] = ended
+                elif enrolment.get("notified_to") is None:
+                    left = dict(enrolment.get("left_notified") or {})
+                    left.setdefault(tenant, ended)
+                    enrolment["left_notified"] = left
 
     # -- scope episodes -------------------------------------------------------------------------
 
@@ -269,6 +331,7 @@ class Person(Aggregate):
         correlation_id: uuid.UUID,
         school_background: str | None = None,
         personal_details: str | None = None,
+        identified_on: date | None = None,
     ) -> None:
         self.youth_ids[tenant] = youth_id
         self.open_episodes[tenant] = scope_episode_id
@@ -288,31 +351,62 @@ class Person(Aggregate):
     ) -> None:
         self.open_episodes.pop(tenant, None)
 
-    def facts(self) -> YouthFacts | None:
-        """The facts as the scope engine takes them (kept until the next event changes them)."""
-        cached: tuple[int, YouthFacts | None] | None = getattr(self, "_facts_at_version", None)
-        if cached is not None and cached[0] == self.version:
-            return cached[1]
-        facts = self._facts()
-        self._facts_at_version = (self.version, facts)
-        return facts
+    def facts(self, tenant: str | None = None) -> YouthFacts | None:
+        """The facts as the scope engine takes them for the municipality `tenant` (school
+        notifications sent to it count; those sent elsewhere do not); without a tenant, the facts
+        of the feeds alone. Kept until the next event changes them."""
+        cached: tuple[int, dict[str | None, YouthFacts | None]] | None = getattr(
+            self, "_facts_at_version", None
+        )
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, {})
+            self._facts_at_version = cached
+        if tenant not in cached[1]:
+            cached[1][tenant] = self._facts(tenant)
+        return cached[1][tenant]
 
-    def _facts(self) -> YouthFacts | None:
+    def _facts(self, tenant: str | None) -> YouthFacts | None:
         if self.birth_date is None:
             return None
         return YouthFacts(
             birth_date=self.birth_date,
-            residences=tuple(
-                Residence(date.fromisoformat(r["since"]), r["kommunkod"], r["status"])
-                for r in self.residences
+            residences=self._residences(self.birth_date),
+            enrolments=tuple(
+                _enrolment(e, tenant)
+                for e in self.enrolments
+                if e.get("notified_to") is None or e.get("notified_to") == tenant
             ),
-            enrolments=tuple(_enrolment(e) for e in self.enrolments),
             completions=tuple(
                 Completion(c["kind"], date.fromisoformat(c["completed_on"]))
                 for c in self.completions
             ),
             registered_in_sweden_on=self.registered_in_sweden_on,
         )
+
+    def _residences(self, birth_date: date) -> tuple[Residence, ...]:
+        """Folkbokföring as a history, each residence from the day the facts give.
+
+        A move is dated by its effective date. A record that describes a state (a baseline
+        extract, an address or protection change) counts from the day it says the person became
+        folkbokförd in the municipality; without that day, from birth when nothing earlier is
+        known (the extract does not say they arrived on its date), else from its own date, the
+        latest the change can have happened.
+        """
+        out: list[Residence] = []
+        previous: date | None = None
+        for r in self.residences:  # sorted by effective date
+            since = date.fromisoformat(r["since"])
+            start = since
+            if r.get("from"):
+                start = min(date.fromisoformat(r["from"]), since)
+            elif r["status"] == "resident" and r.get("change_type") in STATE_RECORDS:
+                start = birth_date if previous is None else since
+            if previous is not None and start <= previous:
+                start = previous + timedelta(days=1)  # never before the record it follows
+            start = min(start, since)
+            out.append(Residence(start, r["kommunkod"], r["status"]))
+            previous = start
+        return tuple(out)
 
     def reevaluate(
         self,
@@ -323,16 +417,18 @@ class Person(Aggregate):
         correlation_id: uuid.UUID,
     ) -> list[Decision]:
         """Open or close scope episodes in every served municipality the decision concerns."""
-        facts = self.facts()
-        if facts is None:
+        base = self.facts()
+        if base is None:
             return []
-        residence = facts.residence_on(on)
+        residence = base.residence_on(on)
         concerned = {
             t for t in served if (residence and residence.kommunkod == t) or t in self.open_episodes
         }
         decisions = []
         for tenant in sorted(concerned):
             policy = served[tenant]
+            facts = self.facts(tenant)
+            assert facts is not None
             decision = decide(facts, tenant, on, policy)
             decisions.append(decision)
             open_episode = self.open_episodes.get(tenant)
@@ -350,6 +446,7 @@ class Person(Aggregate):
                     correlation_id=correlation_id,
                     school_background=school_background(facts, entered_on),
                     personal_details=self.personal_details.get(tenant),
+                    identified_on=on,
                 )
             elif not decision.in_scope and open_episode is not None:
                 self._leave_scope(
@@ -367,12 +464,14 @@ class Person(Aggregate):
 
     def next_evaluation(self, served: dict[str, TenantPolicy], after: date) -> date | None:
         """When time alone may change this person's scope in any served municipality."""
-        facts = self.facts()
-        if facts is None:
+        if self.birth_date is None:
             return None
-        dates = [
-            d for d in (next_change(facts, after, p) for p in served.values()) if d is not None
-        ]
+        dates = []
+        for tenant, policy in served.items():
+            facts = self.facts(tenant)
+            change = next_change(facts, after, policy) if facts is not None else None
+            if change is not None:
+                dates.append(change)
         return min(dates, default=None)
 
 
@@ -390,16 +489,20 @@ def _enrolment_key(e: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
-def _enrolment(e: dict[str, Any]) -> Enrolment:
+def _enrolment(e: dict[str, Any], tenant: str | None = None) -> Enrolment:
     def day(key: str) -> date | None:
         value = e.get(key)
         return date.fromisoformat(value) if value else None
 
+    end_date = day("end_date")
+    left = (e.get("left_notified") or {}).get(tenant) if tenant is not None else None
+    if end_date is None and left:
+        end_date = date.fromisoformat(left)  # the school told this municipality it ended
     return Enrolment(
         school_type=e["school_type"],
         cancelled=bool(e.get("cancelled")),
         start_date=day("start_date"),
-        end_date=day("end_date"),
+        end_date=end_date,
         observed_on=day("observed_on"),
         education_code=e.get("education_code"),
     )

@@ -1,5 +1,11 @@
 """School notifications over HTTP (skollagen 15 kap. 15 §), for the role `school-reporter`.
 
+A school notifies the student's hemkommun. A reporter's token says which municipalities it may
+notify (its tenant, or a consortium token's tenants with the one a request acts for named in
+`X-Kaa-Tenant`), and a notification is a fact for that municipality only: sent to 0180 about a
+youth folkbokförd in 1480, it changes nothing in 1480's register (the school must notify 1480).
+The event names the reporter (its actor), the school unit and, when given, the school's huvudman.
+
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
 """
@@ -11,11 +17,15 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.identify.application import IdentifyApplication, SchoolNotification
-from shared import personnummer
-from shared.auth import Principal
+from services.identify.domain import NotificationIdTaken
+from shared import dates, personnummer
+from shared.auth import TENANT_HEADER, Principal
+from shared.contracts.envelope import Kommunkod
 from shared.contracts.feeds import SCHOOL_TYPES
 from shared.contracts.text import Text
 
@@ -24,14 +34,26 @@ class SchoolNotificationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     personnummer: Text = Field(description="The student's personnummer or samordningsnummer.")
     kind: Literal["started", "left", "absence"]
-    on: date = Field(description="Day the student started or left, or the absence began.")
+    on: dates.Day = Field(
+        description="Day the student started or left, or the absence began (not in the future)."
+    )
     school_type: Text = Field(description="SS 12000 school type, e.g. GY.")
     school_unit: Text = Field(min_length=1, max_length=100, description="SS 12000 school unit id.")
-    hemkommun: Text | None = Field(
-        default=None, description="The municipality notified; must be the token's, if given."
+    hemkommun: Kommunkod | None = Field(
+        default=None,
+        description="The municipality notified (the student's hemkommun); if given, it must be the "
+        "one the token acts for. A notification counts for that municipality only.",
+    )
+    reporting_organisation: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="The school's huvudman: organisationsnummer or SS 12000 Organisation id.",
     )
     notification_id: uuid.UUID | None = Field(
-        default=None, description="Client-chosen id; repeating a request with it records it once."
+        default=None,
+        description="Client-chosen id; repeating a request with it records it once, and an id "
+        "already used for a different notification is refused (409).",
     )
 
     @field_validator("personnummer")
@@ -63,11 +85,19 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
     )
     async def notify(
         body: SchoolNotificationRequest, request: Request, caller: Reporter
-    ) -> SchoolNotificationAccepted:
+    ) -> SchoolNotificationAccepted | JSONResponse:
         if body.hemkommun is not None and body.hemkommun != caller.tenant:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                f"hemkommun: your token covers {caller.tenant}, not {body.hemkommun}",
+                "hemkommun: your token does not act for this municipality (a token covering "
+                f"several names the one a request acts for in {TENANT_HEADER})",
+            )
+        reason = dates.problem(
+            body.on, today=today(), born=personnummer.birth_date(body.personnummer)
+        )
+        if reason is not None:
+            raise RequestValidationError(
+                [{"loc": ("body", "on"), "msg": reason, "type": "implausible_date"}]
             )
         application: IdentifyApplication = request.app.state.application
         notification = SchoolNotification(
@@ -79,10 +109,20 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
             school_type=body.school_type,
             school_unit=body.school_unit,
             reported_by=caller.actor,
+            reporting_organisation=body.reporting_organisation,
         )
-        youth_id = await asyncio.to_thread(
-            application.take_in_school_notification, notification, today()
-        )
+        try:
+            youth_id = await asyncio.to_thread(
+                application.take_in_school_notification, notification, today()
+            )
+        except NotificationIdTaken as taken:
+            return JSONResponse(
+                status_code=status.HTTP_409_CONFLICT,
+                content={
+                    "detail": "conflict",
+                    "errors": [{"field": f"body.{taken.field}", "problem": taken.reason}],
+                },
+            )
         return SchoolNotificationAccepted(
             notification_id=notification.notification_id, youth_id=uuid.UUID(youth_id)
         )

@@ -56,6 +56,7 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             facts=domain_event.facts,
             school_background=getattr(domain_event, "school_background", None),
             personal_details=getattr(domain_event, "personal_details", None),
+            identified_on=getattr(domain_event, "identified_on", None),
         )
     if isinstance(domain_event, Person.DetailsAnnounced):  # type: ignore[attr-defined]
         return PersonalDetailsRecorded(
@@ -87,10 +88,15 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             "notification_id": notification_id,
             "school_type": domain_event.school_type,
             "school_unit": domain_event.school_unit,
+            "reporting_organisation": getattr(domain_event, "reporting_organisation", None),
         }
         events: list[IntegrationEvent] = [
             SchoolNotificationReceived(
-                **_envelope(domain_event), **common, kind=domain_event.kind, on=domain_event.on
+                **_envelope(domain_event),
+                **common,
+                kind=domain_event.kind,
+                on=domain_event.on,
+                received_on=getattr(domain_event, "received_on", None),
             )
         ]
         if domain_event.kind == "absence":

@@ -168,6 +168,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     ) -> MeasureOfferRecorded:
         """Offer a measure from the catalogue (or offer a declined measure again)."""
         context.check_past("offered_on", body.offered_on)
+        context.check_dates({"can_start_on": body.can_start_on})
         await asyncio.to_thread(
             application(request).check_measure_type, caller.tenant, body.measure_type
         )
@@ -273,6 +274,12 @@ def routes(context: CaseRoutes) -> APIRouter:
         """Record a new revision of the individual plan; earlier revisions stay as they were.
         With a `revision_id`, a retried request records it once (200, `recorded: false`)."""
         valid_from = body.valid_from or context.today()
+        context.check_dates(
+            {"valid_from": valid_from, "follow_up_on": body.follow_up_on,
+             "evaluation_on": body.evaluation_on}
+            | {f"efforts[{n}].{k}": getattr(e, k) for n, e in enumerate(body.efforts)
+               for k in ("start_date", "end_date")}
+        )  # fmt: skip
         efforts = [
             {**e.model_dump(), "effort_id": str(e.effort_id or uuid.uuid4())} for e in body.efforts
         ]

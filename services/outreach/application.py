@@ -21,7 +21,7 @@ CASE_COLUMNS = (
     "youth_id", "tenant", "in_scope", "entered_on", "scope_ends_on", "left_on", "left_reason",
     "assignee_kind", "assignee", "clock_from", "clock_trigger", "first_attempt_on",
     "first_contact_on", "last_attempt_on", "last_attempt_outcome", "last_contact_on",
-    "occupation_category", "occupation_confirmed_on",
+    "occupation_category", "occupation_confirmed_on", "clock_event_on",
 )  # fmt: skip
 
 
@@ -34,6 +34,8 @@ class OutreachRecorder(BatchProcessRecorder):
         " first_attempt_on date, first_contact_on date, last_attempt_on date,"
         " last_attempt_outcome text, last_contact_on date, occupation_category text,"
         " occupation_confirmed_on date)",
+        # The day the clock's event happened (the scope entry, the school's notification day).
+        "ALTER TABLE {schema}.cases ADD COLUMN IF NOT EXISTS clock_event_on date",
         "CREATE INDEX IF NOT EXISTS cases_tenant ON {schema}.cases (tenant, in_scope)",
         # One partial index per worklist: a page is an index scan in the list's order.
         "CREATE INDEX IF NOT EXISTS cases_first_contact ON {schema}.cases"
@@ -56,7 +58,11 @@ class OutreachRecorder(BatchProcessRecorder):
 
 RULE_BOOK = {
     "first_contact_working_days": Rule(
-        10, 1, 60, "Working days from scope entry or a school notification to a first attempt."
+        10,
+        1,
+        60,
+        "Working days from when the municipality could know (the youth's identification, a "
+        "school's notification) to a first attempt.",
     ),
     "recontact_days": Rule(60, 7, 365, "Days after a failed or declined attempt to try again."),
     "occupation_currency_days": Rule(

@@ -4,16 +4,22 @@ Contact attempts over a channel with an outcome, contact established, the youth 
 offer, occupations (previous, current, planned) coded in a versioned code list, and who owns the
 case. Nothing is overwritten: every fact is an event, a correction is a new fact.
 
-The contact clock (Skolverket's advice: contact "as soon as possible") starts when a scope episode
-starts, and again when a school reports a leaver or absence while no clock is running; the first
-contact attempt and the first contact after its start stop it. Worklists and clock figures are
-read from the case's summary row, written in the same transaction as its events.
+The contact clock (Skolverket's advice: contact "as soon as possible") measures the municipality's
+response, so it starts when the municipality could know: the day identify recorded the scope
+episode (the episode keeps its legal entry date, which may lie long before, e.g. a youth found in
+a first population extract), or the day a school's notification of a leaver or absence arrived
+while no clock is running. The first contact attempt and the first contact on or after the day
+the clock's event happened (the entry, the notification's day) stop it. Worklists and clock
+figures are read from the case's summary row, written in the same transaction as its events.
+
+A client-chosen id (contact attempt, contact, information, occupation) records a fact once: the
+same id with the same content again is a retry (nothing new), with other content a conflict.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from eventsourcing.domain import event
@@ -38,12 +44,15 @@ class OutreachCase(ScopedYouthCase):
         self.notification_ids: tuple[str, ...] = ()
         self.contact_details_digest: str | None = None
         self.clock: dict[str, Any] | None = None
+        # What each client-chosen id recorded ("attempt/<id>", "contact/<id>", "information/<id>").
+        self.recorded_ids: dict[str, list[str]] = {}
 
     # -- the contact clock ----------------------------------------------------------------------
 
     def scope_opened(self) -> None:
         assert self.entered_on is not None
-        self.clock = _new_clock(self.entered_on, "scope_entry")
+        known = self.identified_on or self.entered_on  # events from before it was named
+        self.clock = _new_clock(max(known, self.entered_on), "scope_entry", self.entered_on)
 
     def on_school_notification(self, message: SchoolNotificationReceived) -> None:
         if str(message.notification_id) in self.notification_ids:
@@ -54,20 +63,27 @@ class OutreachCase(ScopedYouthCase):
             and (self.clock is None or self.clock["first_attempt_on"] is not None)
         )
         self._school_notification_noted(
-            str(message.notification_id), message.kind, message.on, starts_clock, message.event_id
-        )
+            str(message.notification_id), message.kind, message.on, starts_clock, message.event_id,
+            message.received_on,
+        )  # fmt: skip
 
     @event("SchoolNotificationNoted")
     def _school_notification_noted(
-        self, notification_id: str, kind: str, on: date, starts_clock: bool, cause: uuid.UUID
+        self,
+        notification_id: str,
+        kind: str,
+        on: date,
+        starts_clock: bool,
+        cause: uuid.UUID,
+        received_on: date | None = None,
     ) -> None:
         self.notification_ids = (*self.notification_ids, notification_id)
         if starts_clock:
-            self.clock = _new_clock(on, "school_notification")
+            self.clock = _new_clock(max(received_on or on, on), "school_notification", on)
 
     def _stop_clock(self, on: date, contact: bool) -> None:
         clock = self.clock
-        if clock is None or on < clock["from"]:
+        if clock is None or on < clock.get("event_on", clock["from"]):
             return
         if clock["first_attempt_on"] is None:
             clock["first_attempt_on"] = on
@@ -85,8 +101,11 @@ class OutreachCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
     ) -> bool:
-        """Record a contact attempt; False when this attempt id was already recorded (a retry)."""
-        if str(contact_attempt_id) in self.contact_attempt_ids:
+        """Record a contact attempt; False when this attempt id was already recorded with the same
+        content (a retry); refused (409) when the id was recorded with other content."""
+        self.check_date("attempted_at", attempted_at)
+        said = [channel, outcome, _instant(attempted_at)]
+        if self._seen("attempt", contact_attempt_id, said, "contact_attempt_id"):
             return False
         self._contact_attempted(
             self.tenant,
@@ -111,6 +130,9 @@ class OutreachCase(ScopedYouthCase):
         correlation_id: uuid.UUID,
     ) -> None:
         self.contact_attempt_ids = (*self.contact_attempt_ids, contact_attempt_id)
+        self.recorded_ids[f"attempt/{contact_attempt_id}"] = [
+            channel, outcome, _instant(attempted_at),
+        ]  # fmt: skip
         on = attempted_at.date()
         if self.last_attempt_on is None or on >= self.last_attempt_on:
             self.last_attempt_on = on
@@ -120,9 +142,22 @@ class OutreachCase(ScopedYouthCase):
         self._stop_clock(on, contact=outcome == "reached")
 
     def establish_contact(
-        self, established_at: datetime, channel: str, actor: str, correlation_id: uuid.UUID
+        self,
+        established_at: datetime,
+        channel: str,
+        actor: str,
+        correlation_id: uuid.UUID,
+        contact_id: uuid.UUID | None = None,
     ) -> bool:
-        self._contact_established(self.tenant, established_at, channel, actor, correlation_id)
+        """Contact established; False when `contact_id` was recorded with the same content."""
+        self.check_date("at", established_at)
+        said = [channel, _instant(established_at)]
+        if contact_id is not None and self._seen("contact", contact_id, said, "contact_id"):
+            return False
+        self._contact_established(
+            self.tenant, established_at, channel, actor, correlation_id,
+            str(contact_id) if contact_id else None,
+        )  # fmt: skip
         return True
 
     @event("ContactEstablished")
@@ -133,15 +168,33 @@ class OutreachCase(ScopedYouthCase):
         channel: str,
         actor: str,
         correlation_id: uuid.UUID,
+        contact_id: str | None = None,
     ) -> None:
+        if contact_id is not None:
+            self.recorded_ids[f"contact/{contact_id}"] = [channel, _instant(established_at)]
         on = established_at.date()
         self.last_contact_on = max(on, self.last_contact_on or on)
         self._stop_clock(on, contact=True)
 
     def inform(
-        self, informed_at: datetime, channel: str, actor: str, correlation_id: uuid.UUID
+        self,
+        informed_at: datetime,
+        channel: str,
+        actor: str,
+        correlation_id: uuid.UUID,
+        information_id: uuid.UUID | None = None,
     ) -> bool:
-        self._youth_informed(self.tenant, informed_at, channel, actor, correlation_id)
+        """The youth informed; False when `information_id` was recorded with the same content."""
+        self.check_date("at", informed_at)
+        said = [channel, _instant(informed_at)]
+        if information_id is not None and self._seen(
+            "information", information_id, said, "information_id"
+        ):
+            return False
+        self._youth_informed(
+            self.tenant, informed_at, channel, actor, correlation_id,
+            str(information_id) if information_id else None,
+        )  # fmt: skip
         return True
 
     @event("YouthInformed")
@@ -152,7 +205,10 @@ class OutreachCase(ScopedYouthCase):
         channel: str,
         actor: str,
         correlation_id: uuid.UUID,
+        information_id: str | None = None,
     ) -> None:
+        if information_id is not None:
+            self.recorded_ids[f"information/{information_id}"] = [channel, _instant(informed_at)]
         self.informed_on = informed_at.date()
 
     def record_occupation(
@@ -167,9 +223,19 @@ class OutreachCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
     ) -> bool:
-        """Record what the youth does, did or will do; False when this id was already recorded."""
-        if any(o["occupation_id"] == str(occupation_id) for o in self.occupations):
-            return False
+        """Record what the youth does, did or will do; False when this id was already recorded
+        with the same content, refused (409) when with other content."""
+        self.check_date("from_date", from_date)
+        self.check_date("to_date", to_date)
+        self.check_date("confirmed_on", confirmed_on)
+        for known in self.occupations:
+            if known["occupation_id"] == str(occupation_id):
+                same = [known[k] for k in ("category", "tense", "from_date", "to_date")] == [
+                    category, tense, from_date, to_date,
+                ]  # fmt: skip
+                if not same or known["confirmed_on"] != confirmed_on:
+                    raise CommandRefused("occupation_id", TAKEN, conflict=True)
+                return False
         codes = code_list("occupation", on=confirmed_on)
         if category not in codes.codes:
             raise CommandRefused(
@@ -258,6 +324,15 @@ class OutreachCase(ScopedYouthCase):
         self.assignee_kind = assignee_kind
         self.assignee = assignee
 
+    def _seen(self, kind: str, client_id: uuid.UUID, said: list[str], field: str) -> bool:
+        """True when this client id recorded the same already; refused when something else."""
+        known = self.recorded_ids.get(f"{kind}/{client_id}")
+        if known is None:
+            return False
+        if known != said:
+            raise CommandRefused(field, TAKEN, conflict=True)
+        return True
+
     # -- what the worklists read ----------------------------------------------------------------
 
     def current_occupation(self) -> dict[str, Any] | None:
@@ -275,8 +350,24 @@ class OutreachCase(ScopedYouthCase):
             clock.get("first_contact_on"), self.last_attempt_on, self.last_attempt_outcome,
             self.last_contact_on, occupation["category"] if occupation else None,
             max((o["confirmed_on"] for o in self.occupations), default=None),
+            clock.get("event_on"),
         )  # fmt: skip
 
 
-def _new_clock(start: date, trigger: str) -> dict[str, Any]:
-    return {"from": start, "trigger": trigger, "first_attempt_on": None, "first_contact_on": None}
+TAKEN = "already used for different content; choose a new id"
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _new_clock(start: date, trigger: str, event_on: date) -> dict[str, Any]:
+    """A clock from `start` (when the municipality could know) about what happened on `event_on`
+    (the scope entry, the day the school reported)."""
+    return {
+        "from": start,
+        "trigger": trigger,
+        "event_on": event_on,
+        "first_attempt_on": None,
+        "first_contact_on": None,
+    }

@@ -13,11 +13,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.outreach.application import OutreachApplication
 from services.outreach.domain import OutreachCase
 from services.outreach.worklists import Item, ListName, contact_clock, counts, worklist
+from shared import dates
 from shared.auth import Principal
 from shared.case_http import rules_routes
 from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
@@ -33,15 +34,18 @@ from shared.contracts.text import Text
 from shared.isolation import TenantScoped
 
 ClientId = Field(
-    default=None, description="Client-chosen id; repeating a request with it records it once."
+    default=None,
+    description="Client-chosen id; repeating a request with it records it once, and the same id "
+    "with other content is refused (409).",
 )
+MAX_OFFSET = 1_000_000  # further than any municipality's list reaches
 
 
 class ContactAttemptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: ContactChannel
     outcome: ContactOutcome
-    attempted_at: AwareDatetime
+    attempted_at: dates.Instant
     contact_attempt_id: uuid.UUID | None = ClientId
 
 
@@ -53,8 +57,16 @@ class ContactAttemptRecorded(BaseModel):
 
 class ContactRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    at: AwareDatetime = Field(description="When the contact took place / the youth was informed.")
+    at: dates.Instant = Field(description="When the contact took place.")
     channel: ContactChannel
+    contact_id: uuid.UUID | None = ClientId
+
+
+class InformationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: dates.Instant = Field(description="When the youth was informed.")
+    channel: ContactChannel
+    information_id: uuid.UUID | None = ClientId
 
 
 class Recorded(BaseModel):
@@ -66,9 +78,9 @@ class OccupationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Text = Field(max_length=64, description="Code of the occupation code list.")
     tense: OccupationTense
-    from_date: date
-    to_date: date | None = None
-    confirmed_on: date | None = Field(default=None, description="Default: today.")
+    from_date: dates.Day
+    to_date: dates.Day | None = None
+    confirmed_on: dates.Day | None = Field(default=None, description="Default: today.")
     occupation_id: uuid.UUID | None = ClientId
 
 
@@ -79,15 +91,46 @@ class OccupationRecorded(BaseModel):
     code_list_version: str
 
 
+USER = "user:"
+
+
 class AssignmentRequest(BaseModel):
+    """One form for assignees: a caseworker is their actor `user:<subject>` (the token's `sub`;
+    a bare subject is taken as that caseworker's and written `user:<subject>`), so the case shows
+    in their `mine=true` worklists; a team is its code."""
+
     model_config = ConfigDict(extra="forbid")
     assignee_kind: Literal["caseworker", "team"]
     assignee: Text = Field(
         min_length=1,
         max_length=120,
         pattern=r"^[A-Za-z0-9_.@:-]+$",
-        description="A caseworker's actor ('user:<subject>') or a team code.",
+        description="A caseworker: 'user:<subject>' (their token's sub; a bare subject is written "
+        "so); a team: its code (letters, digits, '_', '.', '-').",
     )
+
+    @field_validator("assignee")
+    @classmethod
+    def _one_form(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("assignee_kind")
+        if kind == "caseworker":
+            subject = value.removeprefix(USER)
+            if not subject or subject.startswith(USER):
+                raise ValueError("a caseworker is written 'user:<subject>' (their token's sub)")
+            return USER + subject
+        if kind == "team" and (":" in value or "@" in value):
+            raise ValueError(
+                "a team is named by its code (letters, digits, '_', '.', '-'); "
+                "a caseworker is assigned with assignee_kind 'caseworker'"
+            )
+        return value
+
+
+class AssignmentRecorded(BaseModel):
+    youth_id: uuid.UUID
+    recorded: bool
+    assignee_kind: str
+    assignee: str = Field(description="As recorded (a caseworker as 'user:<subject>').")
 
 
 class WorklistPage(BaseModel):
@@ -107,7 +150,10 @@ class WorklistCounts(BaseModel):
 class CaseView(BaseModel):
     youth_id: uuid.UUID
     in_scope: bool
-    entered_on: date | None
+    entered_on: date | None = Field(description="The scope episode's legal entry date.")
+    identified_on: date | None = Field(
+        description="When identify recorded the episode: the municipality could know from then."
+    )
     scope_ends_on: date | None
     left_on: date | None
     left_reason: str | None
@@ -152,32 +198,51 @@ def routes(context: CaseRoutes) -> APIRouter:
             contact_attempt_id=attempt_id, youth_id=youth_id, recorded=recorded
         )
 
-    def contact_fact(path: str, method: str, summary: str) -> None:
-        """A dated contact fact: contact established, or the youth informed about the offer."""
+    @router.post(
+        "/youths/{youth_id}/contacts",
+        status_code=status.HTTP_201_CREATED,
+        response_model=Recorded,
+        summary="Contact established (a conversation, a meeting)",
+        name="establish_contact",
+    )
+    async def establish_contact(
+        youth_id: uuid.UUID,
+        body: ContactRequest,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded:
+        context.check_past("at", body.at)
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.establish_contact(
+                body.at, body.channel, caller.actor, cid, body.contact_id
+            ),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
 
-        @router.post(
-            f"/youths/{{youth_id}}/{path}",
-            status_code=status.HTTP_201_CREATED,
-            response_model=Recorded,
-            summary=summary,
-            name=method,
-        )
-        async def record(
-            youth_id: uuid.UUID,
-            body: ContactRequest,
-            request: Request,
-            response: Response,
-            caller: Caseworker,
-        ) -> Recorded:
-            context.check_past("at", body.at)
-            recorded = await record_on_case(
-                request, response, caller, youth_id, OutreachCase,
-                lambda case, cid: getattr(case, method)(body.at, body.channel, caller.actor, cid),
-            )  # fmt: skip
-            return Recorded(youth_id=youth_id, recorded=recorded)
-
-    contact_fact("contacts", "establish_contact", "Contact established (a conversation, a meeting)")
-    contact_fact("information", "inform", "The youth was informed about the municipality's offer")
+    @router.post(
+        "/youths/{youth_id}/information",
+        status_code=status.HTTP_201_CREATED,
+        response_model=Recorded,
+        summary="The youth was informed about the municipality's offer",
+        name="inform",
+    )
+    async def inform(
+        youth_id: uuid.UUID,
+        body: InformationRequest,
+        request: Request,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded:
+        context.check_past("at", body.at)
+        recorded = await record_on_case(
+            request, response, caller, youth_id, OutreachCase,
+            lambda case, cid: case.inform(
+                body.at, body.channel, caller.actor, cid, body.information_id
+            ),
+        )  # fmt: skip
+        return Recorded(youth_id=youth_id, recorded=recorded)
 
     @router.post(
         "/youths/{youth_id}/occupations",
@@ -234,20 +299,26 @@ def routes(context: CaseRoutes) -> APIRouter:
         )  # fmt: skip
         return Recorded(youth_id=youth_id, recorded=recorded)
 
-    @router.put("/youths/{youth_id}/assignment", response_model=Recorded)
+    @router.put("/youths/{youth_id}/assignment", response_model=AssignmentRecorded)
     async def assign(
         youth_id: uuid.UUID,
         body: AssignmentRequest,
         request: Request,
         response: Response,
         caller: Coordinator,
-    ) -> Recorded:
-        """Give the case to a caseworker or a team (coordinators); a reassignment is an event."""
+    ) -> AssignmentRecorded:
+        """Give the case to a caseworker (`user:<subject>`) or a team (coordinators); a
+        reassignment is an event."""
         recorded = await record_on_case(
             request, response, caller, youth_id, OutreachCase,
             lambda case, cid: case.assign(body.assignee_kind, body.assignee, caller.actor, cid),
         )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        return AssignmentRecorded(
+            youth_id=youth_id,
+            recorded=recorded,
+            assignee_kind=body.assignee_kind,
+            assignee=body.assignee,
+        )
 
     @router.get("/youths/{youth_id}/case", response_model=CaseView)
     async def case_view(youth_id: uuid.UUID, request: Request, caller: Caseworker) -> CaseView:
@@ -262,12 +333,14 @@ def routes(context: CaseRoutes) -> APIRouter:
             "clock_trigger": clock.get("trigger"),
             "first_attempt_on": clock.get("first_attempt_on"),
             "first_contact_on": clock.get("first_contact_on"),
+            "clock_event_on": clock.get("event_on"),
         }
         current = case.current_occupation()
         return CaseView(
             youth_id=case.id,
             in_scope=case.in_scope,
             entered_on=case.entered_on,
+            identified_on=case.identified_on,
             scope_ends_on=case.scope_ends_on,
             left_on=case.left_on,
             left_reason=case.left_reason,
@@ -305,12 +378,19 @@ def routes(context: CaseRoutes) -> APIRouter:
         request: Request,
         caller: Caseworker,
         assignee: Annotated[
-            str | None, Query(max_length=120, description="A caseworker's actor or a team code.")
+            Text | None,
+            Query(
+                min_length=1,
+                max_length=120,
+                description="A caseworker ('user:<subject>') or a team code, as assigned.",
+            ),
         ] = None,
-        mine: Annotated[bool, Query(description="Only cases assigned to the caller.")] = False,
+        mine: Annotated[
+            bool, Query(description="Only cases assigned to the caller (user:<sub>).")
+        ] = False,
         state: Annotated[Literal["open", "closed"], Query()] = "open",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> WorklistPage:
         """One worklist, oldest first: each item says why it is there and since when.
 

@@ -62,6 +62,7 @@ class Item:
     since: date
     assignee: str | None
     clock: dict[str, Any] | None = None
+    entered_on: date | None = None  # the scope episode's legal entry date
     follow_up_id: uuid.UUID | None = None
     closed_on: date | None = None
     closed_reason: str | None = None
@@ -195,6 +196,7 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
         since=since,
         assignee=row["assignee"],
         clock=clock,
+        entered_on=row["entered_on"],
         follow_up_id=row["follow_up_id"],
         closed_on=row["left_on"] if closed else None,
         closed_reason=row["left_reason"] if closed else None,
@@ -202,7 +204,9 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
 
 
 def contact_clock(row: Any, today: date, rules: dict[str, int]) -> dict[str, Any] | None:
-    """Working days from the clock's start to the first attempt and to the first contact."""
+    """Working days from the clock's start (when the municipality could know) to the first
+    attempt and to the first contact; `event_on` is the day of what started it (the scope entry,
+    the school's notification), which may lie before."""
     start: date | None = row["clock_from"]
     if start is None:
         return None
@@ -214,6 +218,7 @@ def contact_clock(row: Any, today: date, rules: dict[str, int]) -> dict[str, Any
     return {
         "started_on": start,
         "trigger": row["clock_trigger"],
+        "event_on": row["clock_event_on"],
         "limit_working_days": limit,
         "due_on": due,
         "first_attempt_on": attempt,

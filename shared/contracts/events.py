@@ -38,8 +38,15 @@ class YouthIdentified(IntegrationEvent):
     event_type: Literal["YouthIdentified"] = "YouthIdentified"
     schema_version: Literal[1] = 1
     scope_episode_id: uuid.UUID
-    entered_on: date = Field(description="First day in scope.")
+    entered_on: date = Field(
+        description="First day in scope, from the facts (the legal entry date of the episode)."
+    )
     scope_ends_on: date = Field(description="The 20th birthday, when scope ends at the latest.")
+    identified_on: date | None = Field(
+        default=None,
+        description="The day identify recorded the episode: when the municipality could first "
+        "know of it, where the contact clock starts (None in events from before it was named).",
+    )
     rule_version: Text = Field(description="The scope rule version that decided it.")
     facts: dict[Text, Text] = Field(
         description="The non-identifying facts the decision used (e.g. age, enrolment status)."
@@ -134,6 +141,16 @@ class SchoolNotificationReceived(IntegrationEvent):
     on: date = Field(description="The day the student started or left, or the absence began.")
     school_type: Text
     school_unit: Text = Field(description="SS 12000 id of the school unit (not personal data).")
+    received_on: date | None = Field(
+        default=None,
+        description="The day the hemkommun received the notification: where the contact clock "
+        "starts (None in events from before it was named).",
+    )
+    reporting_organisation: Text | None = Field(
+        default=None,
+        description="The school's huvudman as the reporter named it (organisationsnummer or SS "
+        "12000 Organisation id); the reporter itself is the envelope's actor.",
+    )
 
 
 class AbsenceReported(IntegrationEvent):
@@ -146,6 +163,7 @@ class AbsenceReported(IntegrationEvent):
     absent_from: date
     school_type: Text
     school_unit: Text
+    reporting_organisation: Text | None = None
 
 
 class ContactAttempted(IntegrationEvent):

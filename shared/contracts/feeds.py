@@ -73,11 +73,27 @@ class PopulationRecord(BaseModel):
         default=None,
         description="First folkbokförd in Sweden (invandring); absent when registered since birth.",
     )
+    registered_in_municipality_on: date | None = Field(
+        default=None,
+        description="The day the person became folkbokförd in `kommunkod` (Navet gives it with "
+        "the folkbokföring). A baseline extract is the state as of `effective_date`, not a move "
+        "that day: without this date the person counts as folkbokförd there since before "
+        "anything else known about them.",
+    )
 
     @field_validator("personnummer")
     @classmethod
     def _valid_personnummer(cls, value: str) -> str:
         return personnummer.normalize(value)
+
+    @model_validator(mode="after")
+    def _registered_between_birth_and_record(self) -> PopulationRecord:
+        since = self.registered_in_municipality_on
+        if since is not None and since < self.birth_date:
+            raise ValueError("registered_in_municipality_on is before birth_date")
+        if since is not None and since > self.effective_date:
+            raise ValueError("registered_in_municipality_on is after effective_date")
+        return self
 
 
 class PopulationFeedMessage(BaseModel):

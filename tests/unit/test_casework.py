@@ -14,6 +14,7 @@ from services.measures.domain import MeasuresCase
 from services.outreach.domain import OutreachCase
 from services.register.quality import half_year
 from shared.cases import Command, CommandQueue, CommandRefused
+from shared.dates import ImplausibleDate
 from shared.codelists import code_list, free_text_warnings, sensitive_categories
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 
@@ -29,17 +30,22 @@ def envelope(**fields: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def identified(entered_on: date = date(2026, 3, 2)) -> YouthIdentified:
+def identified(
+    entered_on: date = date(2026, 3, 2), identified_on: date | None = None
+) -> YouthIdentified:
     return YouthIdentified(
         **envelope(), scope_episode_id=uuid.uuid4(), entered_on=entered_on,
         scope_ends_on=date(2027, 5, 1), rule_version="kaa-2018-07-01", facts={},
+        identified_on=identified_on,
     )  # fmt: skip
 
 
-def notification(kind: str, on: date) -> SchoolNotificationReceived:
+def notification(
+    kind: str, on: date, received_on: date | None = None
+) -> SchoolNotificationReceived:
     return SchoolNotificationReceived(
         **envelope(), notification_id=uuid.uuid4(), kind=kind, on=on, school_type="GY",
-        school_unit="unit-1",
+        school_unit="unit-1", received_on=received_on,
     )  # fmt: skip
 
 
@@ -56,7 +62,8 @@ def outreach_case() -> OutreachCase:
 def test_the_contact_clock_starts_at_scope_entry_and_stops_at_the_first_attempt() -> None:
     case = outreach_case()
     assert case.clock == {"from": date(2026, 3, 2), "trigger": "scope_entry",
-                          "first_attempt_on": None, "first_contact_on": None}  # fmt: skip
+                          "event_on": date(2026, 3, 2), "first_attempt_on": None,
+                          "first_contact_on": None}  # fmt: skip
     case.attempt_contact(uuid.uuid4(), "phone", "not_reached", at(date(2026, 3, 4)), ACTOR, YOUTH)
     case.attempt_contact(uuid.uuid4(), "sms", "reached", at(date(2026, 3, 6)), ACTOR, YOUTH)
     assert case.clock is not None
@@ -75,8 +82,60 @@ def test_a_school_notification_restarts_a_stopped_clock_but_not_a_running_one() 
     case.on_identify_event(repeated)
     case.on_identify_event(repeated)  # redelivered: noted once
     assert case.clock == {"from": date(2026, 4, 1), "trigger": "school_notification",
-                          "first_attempt_on": None, "first_contact_on": None}  # fmt: skip
+                          "event_on": date(2026, 4, 1), "first_attempt_on": None,
+                          "first_contact_on": None}  # fmt: skip
     assert len(case.notification_ids) == 2  # the absence and the leaver
+
+
+def test_the_clock_starts_when_the_municipality_could_know_and_the_entry_keeps_its_date() -> None:
+    """Issue 13 section 4(b): a youth found in a first population extract entered scope long ago
+    (the legal date stays), but the clock of the municipality's response starts the day identify
+    recorded it, so the youth is not overdue the moment the municipality learns of them."""
+    case = OutreachCase(youth_id=YOUTH, tenant="0180")
+    case.on_identify_event(identified(date(2026, 2, 22), identified_on=date(2026, 11, 30)))
+    assert case.entered_on == date(2026, 2, 22)
+    assert case.identified_on == date(2026, 11, 30)
+    assert case.clock is not None
+    assert (case.clock["from"], case.clock["event_on"]) == (date(2026, 11, 30), date(2026, 2, 22))
+    # An attempt the caseworker had made before the youth was identified still answers it.
+    case.attempt_contact(uuid.uuid4(), "phone", "reached", at(date(2026, 11, 2)), ACTOR, YOUTH)
+    assert case.clock["first_attempt_on"] == date(2026, 11, 2)
+
+
+def test_a_school_notification_clock_starts_when_it_was_received() -> None:
+    case = outreach_case()
+    case.attempt_contact(uuid.uuid4(), "phone", "reached", at(date(2026, 3, 4)), ACTOR, YOUTH)
+    case.on_identify_event(notification("left", date(2026, 4, 1), received_on=date(2026, 4, 20)))
+    assert case.clock is not None
+    assert (case.clock["from"], case.clock["event_on"]) == (date(2026, 4, 20), date(2026, 4, 1))
+    assert case.summary()[-1] == date(2026, 4, 1)  # the worklists show the event's day too
+
+
+@pytest.mark.parametrize(
+    ("day", "reason"),
+    [
+        (date(1899, 12, 31), "is before 1900"),
+        (date(2014, 12, 31), "is before 2015-01-01, when the activity responsibility began"),
+        (date(2007, 4, 30), "is before the youth was born"),  # scope ends 2027-05-01: born 2007
+    ],
+)
+def test_a_contact_or_occupation_dated_before_it_can_have_happened_is_refused(
+    day: date, reason: str
+) -> None:
+    case = outreach_case()
+    with pytest.raises(ImplausibleDate) as refused:
+        case.attempt_contact(uuid.uuid4(), "phone", "reached", at(day), ACTOR, YOUTH)
+    assert (refused.value.field, refused.value.reason) == ("attempted_at", reason)
+    with pytest.raises(ImplausibleDate) as refused:
+        case.establish_contact(at(day), "phone", ACTOR, YOUTH)
+    assert refused.value.field == "at"
+    with pytest.raises(ImplausibleDate) as refused:
+        case.record_occupation(
+            occupation_id=uuid.uuid4(), category="work", tense="current", from_date=day,
+            to_date=None, confirmed_on=date(2026, 3, 2), actor=ACTOR, correlation_id=YOUTH,
+        )  # fmt: skip
+    assert (refused.value.field, refused.value.reason) == ("from_date", reason)
+    assert case.pending_events[-1].__class__.__name__ == "ScopeOpened", "nothing recorded"
 
 
 def test_a_repeated_contact_attempt_is_recorded_once() -> None:
@@ -89,6 +148,42 @@ def test_a_repeated_contact_attempt_is_recorded_once() -> None:
         attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH
     )
     assert len(case.contact_attempt_ids) == 1
+
+
+def test_a_client_id_taken_by_different_content_is_a_conflict() -> None:
+    case = outreach_case()
+    attempt = uuid.uuid4()
+    assert case.attempt_contact(attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH)
+    with pytest.raises(CommandRefused) as refused:
+        case.attempt_contact(attempt, "phone", "reached", at(date(2026, 3, 3)), ACTOR, YOUTH)
+    assert (refused.value.field, refused.value.conflict) == ("contact_attempt_id", True)
+    occupation = uuid.uuid4()
+    record = {"occupation_id": occupation, "category": "work", "tense": "current",
+              "from_date": date(2026, 1, 1), "to_date": None, "confirmed_on": date(2026, 3, 2),
+              "actor": ACTOR, "correlation_id": YOUTH}  # fmt: skip
+    assert case.record_occupation(**record)
+    assert not case.record_occupation(**record)
+    with pytest.raises(CommandRefused) as refused:
+        case.record_occupation(**{**record, "category": "internship"})
+    assert (refused.value.field, refused.value.conflict) == ("occupation_id", True)
+
+
+@pytest.mark.parametrize(("method", "field"), [("establish_contact", "contact_id"),
+                                                ("inform", "information_id")])  # fmt: skip
+def test_a_retried_contact_or_information_with_its_client_id_records_once(
+    method: str, field: str
+) -> None:
+    case = outreach_case()
+    client_id = uuid.uuid4()
+    record = getattr(case, method)
+    assert record(at(date(2026, 3, 3)), "phone", ACTOR, YOUTH, client_id)
+    assert not record(at(date(2026, 3, 3)), "phone", ACTOR, YOUTH, client_id)
+    with pytest.raises(CommandRefused) as refused:
+        record(at(date(2026, 3, 3)), "letter", ACTOR, YOUTH, client_id)
+    assert (refused.value.field, refused.value.conflict) == (field, True)
+    assert record(at(date(2026, 3, 3)), "phone", ACTOR, YOUTH), "without an id: a new fact"
+    kind = "ContactEstablished" if method == "establish_contact" else "YouthInformed"
+    assert [type(e).__name__ for e in case.pending_events].count(kind) == 2
 
 
 @pytest.mark.parametrize(
