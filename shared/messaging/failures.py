@@ -17,8 +17,10 @@ import psycopg
 from aiokafka.errors import KafkaError
 from asyncpg.exceptions import _base as asyncpg_base
 from eventsourcing import persistence
+from pydantic import ValidationError
 
 from shared.contracts.text import text_problem
+from shared.contracts.validation import describe
 
 # SQLSTATE classes of the world, not of the statement: connection exception, transaction rollback
 # (serialization failure, deadlock), insufficient resources, operator intervention (shutdown,
@@ -72,9 +74,11 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _ARGUMENT = re.compile(r"(query argument \$\d+): .*")
 
 
-def failure_reason(exc: BaseException, what: str) -> str:
+def failure_reason(exc: BaseException, what: str, failed: str = "could not be applied") -> str:
     """Why `what` could not be applied: the error's kind and its first line with every quoted or
     echoed value removed (a store's message may quote the value, which may be personal data)."""
+    if isinstance(exc, ValidationError):  # names the fields, never the values
+        return f"{what} {failed}: {describe(exc)}"
     state = sqlstate_of(exc)
     kind = type(exc).__name__ + (f" (SQLSTATE {state})" if state else "")
     first = (str(exc).strip().splitlines() or [""])[0]
@@ -82,4 +86,4 @@ def failure_reason(exc: BaseException, what: str) -> str:
     if text_problem(first, free_text=False) is not None:
         first = "".join(c if text_problem(c) is None else "?" for c in first)
     detail = f": {first[:240]}" if first else ""
-    return f"{what} could not be applied: {kind}{detail}"
+    return f"{what} {failed}: {kind}{detail}"

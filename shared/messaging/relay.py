@@ -7,6 +7,10 @@ integration event (or skips it when it is internal), publishes them with an idem
 waits for every acknowledgement, and only then records the new position in the service's tracking
 table. After a crash it resumes from the last recorded position, so some events may be published
 again; their `event_id` is derived from the domain event, so consumers recognise the repeat.
+
+A stored event that cannot be made into its public event (one recorded before a contract became
+stricter, a mapper's bug) is parked, not retried forever: its stored bytes go to the service's
+dead-letter topic with the reason, it is counted (/health), and the relay goes on with the next.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
 from shared.eventstore import BatchProcessRecorder, Lease
+from shared.messaging.consumer import ParkedCount
+from shared.messaging.failures import failure_reason
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +83,8 @@ class OutboxRelay:
         topic_prefix: str = "",
         relayed: Iterable[type[Any]] | None = None,
         standby_interval: float = 1.0,
+        park_topic: str | None = None,
+        service: str = "relay",
     ) -> None:
         if not isinstance(app.recorder, BatchProcessRecorder):
             raise TypeError(
@@ -92,6 +100,9 @@ class OutboxRelay:
         # Domain event classes the mapper publishes: the others are skipped without being decoded,
         # which is most of a busy service's notification log.
         self.relayed = {get_topic(cls) for cls in relayed} if relayed is not None else None
+        self.park_topic = park_topic
+        self.service = service
+        self.parked = ParkedCount()
         self.published = 0
         self.standby_interval = standby_interval
         self.leading = False
@@ -145,11 +156,16 @@ class OutboxRelay:
         for notification in notifications:
             if self.relayed is not None and notification.topic not in self.relayed:
                 continue
-            domain_event = self.app.mapper.to_domain_event(notification)
-            mapped = self.mapper(domain_event)
-            for integration_event in (
-                [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
-            ):
+            try:
+                domain_event = self.app.mapper.to_domain_event(notification)
+                mapped = self.mapper(domain_event)
+                events = [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
+                for event in events:
+                    event.to_bytes()
+            except Exception as exc:
+                await self._park(notification, exc)
+                continue
+            for integration_event in events:
                 sends.append(
                     await self.producer.send(
                         f"{self.topic_prefix}{integration_event.topic}",
@@ -167,3 +183,25 @@ class OutboxRelay:
             )
         self.published += len(sends)
         return last
+
+    async def _park(self, notification: Any, exc: Exception) -> None:
+        kind = str(notification.topic).rsplit(".", 1)[-1]
+        reason = failure_reason(
+            exc, f"stored event {kind} #{notification.id}", "could not be published"
+        )
+        if self.park_topic is not None:
+            await self.producer.send_and_wait(
+                self.park_topic,
+                value=bytes(notification.state),
+                key=str(notification.originator_id).encode(),
+                headers=[
+                    ("kaa.dlq.reason", reason.encode()[:2000]),
+                    ("kaa.dlq.source.topic", f"outbox:{self.service}".encode()),
+                    ("kaa.dlq.source.offset", str(notification.id).encode()),
+                    ("kaa.dlq.service", self.service.encode()),
+                ],
+            )
+        log.error("a stored event could not be published; parked", reason=reason,
+                  notification=notification.id, topic=self.park_topic)  # fmt: skip
+        self.parked.count += 1
+        self.parked.last_reason = reason
