@@ -14,9 +14,9 @@ from services.measures.domain import MeasuresCase
 from services.outreach.domain import OutreachCase
 from services.register.quality import half_year
 from shared.cases import Command, CommandQueue, CommandRefused
-from shared.dates import ImplausibleDate
 from shared.codelists import code_list, free_text_warnings, sensitive_categories
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
+from shared.dates import ImplausibleDate
 
 ACTOR = "user:anna"
 YOUTH = uuid.uuid4()
@@ -153,14 +153,18 @@ def test_a_repeated_contact_attempt_is_recorded_once() -> None:
 def test_a_client_id_taken_by_different_content_is_a_conflict() -> None:
     case = outreach_case()
     attempt = uuid.uuid4()
-    assert case.attempt_contact(attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH)
+    assert case.attempt_contact(
+        attempt, "letter", "not_reached", at(date(2026, 3, 3)), ACTOR, YOUTH
+    )
     with pytest.raises(CommandRefused) as refused:
         case.attempt_contact(attempt, "phone", "reached", at(date(2026, 3, 3)), ACTOR, YOUTH)
     assert (refused.value.field, refused.value.conflict) == ("contact_attempt_id", True)
     occupation = uuid.uuid4()
-    record = {"occupation_id": occupation, "category": "work", "tense": "current",
-              "from_date": date(2026, 1, 1), "to_date": None, "confirmed_on": date(2026, 3, 2),
-              "actor": ACTOR, "correlation_id": YOUTH}  # fmt: skip
+    record: dict[str, Any] = {
+        "occupation_id": occupation, "category": "work", "tense": "current",
+        "from_date": date(2026, 1, 1), "to_date": None, "confirmed_on": date(2026, 3, 2),
+        "actor": ACTOR, "correlation_id": YOUTH,
+    }  # fmt: skip
     assert case.record_occupation(**record)
     assert not case.record_occupation(**record)
     with pytest.raises(CommandRefused) as refused:

@@ -7,10 +7,11 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.identify.domain import Person
+from services.identify.domain import NotificationIdTaken, Person
 from services.identify.scope import DEFAULT_POLICY, TenantPolicy
 
 TODAY = date(2026, 3, 2)
@@ -259,3 +260,123 @@ def test_new_details_of_a_youth_in_scope_are_announced_sealed_and_the_same_ones_
     assert announced.personal_details == f"sealed a new address for {youth_id}"
     assert announced.youth_id == youth_id
     assert record("a new address", date(2026, 2, 1)) == [], "the same record again: nothing"
+
+
+# -- issue 13: dates from the facts, notifications for the municipality notified ---------------
+
+
+def baseline(
+    person: Person,
+    born: date,
+    extract: date,
+    registered: date | None = None,
+    kommun: str = "0180",
+    tenant: str = "0180",
+) -> bool:
+    return person.record_population(
+        kommunkod=kommun, birth_date=born, protected=False, change_type="baseline",
+        effective_date=extract, observed_at=NOON, registered_in_sweden_on=None,
+        record_id=uuid.uuid4(), tenant=tenant, details_digest="d", seal=lambda y: f"s {y}",
+        registered_in_municipality_on=registered,
+    )  # fmt: skip
+
+
+def ended_gy(end: date) -> list[dict[str, Any]]:
+    return [{"school_type": "GY", "school_unit": "u1", "cancelled": False,
+             "start_date": "2023-08-20", "end_date": end.isoformat(), "education_code": "NA"}]  # fmt: skip
+
+
+def test_a_baseline_extract_date_is_not_the_day_the_youth_became_folkbokford() -> None:
+    """The trial of issue 13: born 2008-01-03, GY ended 2026-02-21, found in a baseline extract
+    dated 2026-10-31 and loaded 2026-11-30. The episode is dated from the facts (the day after the
+    enrolment ended); the day the municipality learned of it is the load day."""
+    born, load = date(2008, 1, 3), date(2026, 11, 30)
+    person = Person("key-extract")
+    person.observe_enrolments(ended_gy(date(2026, 2, 21)), NOON, date(2026, 3, 2), born)
+    baseline(person, born, extract=date(2026, 10, 31))
+    [entered] = evaluate(person, on=load)
+    assert entered.entered_on == date(2026, 2, 22), "not the extract's date"
+    assert entered.identified_on == load
+    assert entered.school_background == "GY"
+
+
+def test_a_baseline_that_says_since_when_dates_the_residence_from_it() -> None:
+    born = date(2008, 1, 3)
+    person = Person("key-moved-in")
+    baseline(person, born, extract=date(2026, 10, 31), registered=date(2025, 9, 1))
+    [entered] = evaluate(person, on=date(2026, 11, 30))
+    assert entered.entered_on == date(2025, 9, 1), "folkbokförd here since then"
+    facts = person.facts()
+    assert facts is not None
+    assert facts.residence_on(date(2025, 8, 31)) is None
+
+
+def test_a_move_is_still_dated_by_its_effective_date() -> None:
+    born = date(2008, 1, 3)
+    person = Person("key-move")
+    person.record_population(
+        kommunkod="0180", birth_date=born, protected=False, change_type="moved_in",
+        effective_date=date(2026, 5, 4), observed_at=NOON, registered_in_sweden_on=None,
+        record_id=uuid.uuid4(), tenant="0180", details_digest="d", seal=lambda y: f"s {y}",
+    )  # fmt: skip
+    [entered] = evaluate(person, on=date(2026, 6, 1))
+    assert entered.entered_on == date(2026, 5, 4)
+
+
+def notify(person: Person, tenant: str, kind: str = "left", **extra: Any) -> bool:
+    return person.record_school_notification(
+        notification_id=extra.pop("notification_id", uuid.uuid4()), tenant=tenant, kind=kind,
+        on=extra.pop("on", TODAY), school_type="GY", school_unit="u1", birth_date=BORN,
+        reported_by=f"user:school-{tenant}", **extra,
+    )  # fmt: skip
+
+
+BOTH = {"0180": DEFAULT_POLICY, "1480": DEFAULT_POLICY}
+
+
+def enrolled_in(kommun: str) -> Person:
+    person = Person(f"key-enrolled-{kommun}")
+    baseline(person, BORN, extract=date(2026, 1, 1), kommun=kommun, tenant=kommun)
+    person.observe_enrolments(gy(), NOON, date(2025, 8, 20), BORN)
+    assert evaluate(person, BOTH) == []
+    return person
+
+
+def test_a_notification_to_one_municipality_never_puts_a_youth_in_anothers_scope() -> None:
+    """Issue 13 section 3, both directions: a reporter of 0180 tells 0180 that a student
+    folkbokförd in 1480 left: 1480's register does not change; only the notification to 1480
+    (the hemkommun, as skollagen 15 kap. 15 § says) does."""
+    for home, other in (("1480", "0180"), ("0180", "1480")):
+        person = enrolled_in(home)
+        assert notify(person, other)
+        assert evaluate(person, BOTH) == [], f"{other}'s notification changed {home}'s scope"
+        assert notify(person, home)
+        [entered] = evaluate(person, BOTH)
+        assert (entered.tenant, entered.entered_on) == (home, TODAY)
+
+
+def test_a_started_notification_to_another_municipality_does_not_take_a_youth_out_of_scope() -> (
+    None
+):
+    person = Person("key-started")
+    baseline(person, BORN, extract=date(2026, 1, 1), kommun="1480", tenant="1480")
+    [entered] = evaluate(person, BOTH)
+    assert entered.tenant == "1480"
+    assert notify(person, "0180", kind="started", on=date(2026, 2, 1))
+    assert evaluate(person, BOTH) == []
+    assert person.next_evaluation(BOTH, TODAY) == date(2028, 5, 1)  # the 20th birthday
+
+
+def test_a_notification_id_names_one_notification() -> None:
+    """Issue 13 section 5: a 1480 reporter reusing the id a 0180 reporter used for the same
+    person is refused (it was a KeyError, a 500); the same notification again is a repeat."""
+    person = Person("key-ids")
+    baseline(person, BORN, extract=date(2026, 1, 1))
+    taken = uuid.uuid4()
+    assert notify(person, "0180", notification_id=taken)
+    assert not notify(person, "0180", notification_id=taken), "the same notification again"
+    with pytest.raises(NotificationIdTaken):
+        notify(person, "1480", notification_id=taken)
+    with pytest.raises(NotificationIdTaken):
+        notify(person, "0180", notification_id=taken, kind="absence")
+    assert "1480" not in person.youth_ids, "nothing recorded for the refused one"
