@@ -212,17 +212,24 @@ def test_external_servers_are_used_and_nothing_is_started(
         database_url=infra.database_url,
     )
     instances.append(instance)
+    # What an earlier `kaa infra up` wrote: servers given by the environment never replace it.
+    instance.home.mkdir(parents=True)
+    earlier = (
+        "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1\nDATABASE_URL=postgresql://kaa:x@127.0.0.1:1/kaa\n"
+    )
+    instance.settings.env_file.write_text(earlier)
     status = instance.infra.up()
     assert (status.kafka.outcome, status.postgres.outcome) == ("external", "external")
     assert status.kafka.pid is None
     assert status.postgres.pid is None
     assert "***" in status.postgres.address, "the password is never printed"
-    assert instance.settings.env_file.read_text() == (
-        f"KAFKA_BOOTSTRAP_SERVERS={infra.bootstrap_servers}\nDATABASE_URL={infra.database_url}\n"
-    )
+    assert status.env == {"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
+                          "DATABASE_URL": infra.database_url}  # fmt: skip
+    assert instance.settings.env_file.read_text() == earlier, "the user's file is left alone"
     assert processes_matching(instance.markers) == []
     down = instance.infra.down()
     assert (down.kafka.outcome, down.postgres.outcome) == ("not running", "not running")
+    assert instance.settings.env_file.read_text() == earlier, "down stopped nothing of it"
     assert infra.infrastructure.status().healthy, "the external servers were left alone"
 
 
