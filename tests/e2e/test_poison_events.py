@@ -220,3 +220,63 @@ def test_the_register_parks_what_it_cannot_store_and_keeps_running(
         assert "1 events could not be applied" in " ".join(health["problems"])
     finally:
         caseworker.close()
+
+
+@pytest.fixture
+def outreach_only(infra: RunningInfra) -> Iterator[Deployment]:
+    with running(infra, tenants=(TENANT,), today=TODAY, services=["outreach"]) as made:
+        yield made
+
+
+def test_an_event_sourced_service_parks_what_it_cannot_apply(outreach_only: Deployment) -> None:
+    """The same for outreach (event store and read tables in one transaction): a youth whose
+    case the store refuses is parked; the youths before and after it get their cases."""
+    deployment = outreach_only
+    before, culprit, after = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    asyncio.run(
+        sql(
+            deployment,
+            f"""
+            CREATE FUNCTION outreach.simulated_bug() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.youth_id = '{culprit}' THEN
+                    RAISE EXCEPTION 'simulated bug in the read table';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER simulated_bug BEFORE INSERT OR UPDATE ON outreach.cases
+                FOR EACH ROW EXECUTE FUNCTION outreach.simulated_bug();
+            """,
+        )
+    )
+    events = [
+        YouthIdentified(
+            **envelope(youth, "system:identify"),
+            scope_episode_id=uuid.uuid4(),
+            entered_on=date(2026, 1, 20),
+            scope_ends_on=date(2028, 3, 14),
+            rule_version="kaa-2018-07-01",
+            facts={"age": "17"},
+        )
+        for youth in (before, culprit, after)
+    ]
+    # One key: one partition, one batch, in this order.
+    asyncio.run(produce(deployment, [(IDENTIFY_EVENTS, b"one", e.to_bytes()) for e in events]))
+    asyncio.run(deployment.drained())
+    with deployment.client("outreach", TENANT, "caseworker") as caseworker:
+        assert caseworker.get(f"/v1/youths/{before}/case").status_code == 200
+        assert caseworker.get(f"/v1/youths/{after}/case").status_code == 200
+        assert caseworker.get(f"/v1/youths/{culprit}/case").status_code == 404
+        health = caseworker.get("/health").json()
+        assert health["status"] == "degraded"
+        assert "1 messages could not be applied" in " ".join(health["problems"])
+    letters = asyncio.run(
+        read_topics(
+            deployment.bootstrap_servers,
+            [dead_letter_topic(f"{deployment.namespace}{IDENTIFY_EVENTS}")],
+        )
+    )
+    assert [r.value for r in letters] == [events[1].to_bytes()]
+    headers = dict(letters[0].headers or ())
+    assert headers["kaa.dlq.service"] == b"outreach"
+    assert b"simulated bug in the read table" in headers["kaa.dlq.reason"]
