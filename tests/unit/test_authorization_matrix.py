@@ -161,3 +161,45 @@ def test_no_endpoint_answers_without_a_valid_token_or_for_an_unserved_municipali
         assert call(client, method, path, consortium).status_code == 400, (service, method, path)
         chosen = {**consortium, TENANT_HEADER: "0181"}
         assert call(client, method, path, chosen).status_code not in (400, 401, 403)
+
+
+def notification_body(**extra: Any) -> dict[str, Any]:
+    return {"personnummer": "200801011230", "kind": "left", "on": "2026-03-02",
+            "school_type": "GY", "school_unit": "unit-1", **extra}  # fmt: skip
+
+
+@pytest.mark.parametrize(("tenant", "other"), [("0180", "0181"), ("0181", "0180")])
+def test_a_school_reporter_notifies_only_the_municipality_its_token_acts_for(
+    clients: dict[str, TestClient], tenant: str, other: str
+) -> None:
+    """Issue 13 section 3, both directions: naming another municipality as hemkommun is refused
+    before anything is recorded (without `hemkommun` the notification counts for the token's own
+    municipality only: tests/unit/test_identify_scope.py and tests/e2e/test_identify.py)."""
+    identify = clients["identify"]
+    reporter = bearer("school-reporter", tenant=tenant)
+    refused = identify.post(
+        "/v1/school-notifications", headers=reporter, json=notification_body(hemkommun=other)
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["detail"].startswith("hemkommun: ")
+    assert other not in refused.text, "the submitted value is not echoed"
+    for own in ({}, {"hemkommun": tenant}):
+        passed = identify.post(
+            "/v1/school-notifications", headers=reporter, json=notification_body(**own)
+        )
+        assert passed.status_code not in (401, 403, 422), passed.text
+    # A token covering both notifies the one the request acts for, and only that one.
+    both = {
+        "Authorization": "Bearer "
+        + issue_token(SECRET, subject="school", tenants=[tenant, other], roles=["school-reporter"]),
+        TENANT_HEADER: tenant,
+    }
+    assert (
+        identify.post(
+            "/v1/school-notifications", headers=both, json=notification_body(hemkommun=other)
+        ).status_code
+        == 403
+    )
+    assert identify.post(
+        "/v1/school-notifications", headers=both, json=notification_body(hemkommun=tenant)
+    ).status_code not in (401, 403, 422)
