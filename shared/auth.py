@@ -137,7 +137,7 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise _unauthorized(f"invalid token: {exc}") from None
+            raise _unauthorized(f"invalid token: {_jwt_problem(exc)}") from None
         algorithm = header.get("alg")
         if algorithm == "HS256" and self.secret:
             key: Any = self.secret
@@ -161,7 +161,7 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise _unauthorized("token expired") from None
         except jwt.PyJWTError as exc:
-            raise _unauthorized(f"invalid token: {exc}") from None
+            raise _unauthorized(f"invalid token: {_jwt_problem(exc)}") from None
         return claims, self.checked(claims)
 
     def checked(self, claims: dict[str, Any]) -> frozenset[str]:
@@ -281,6 +281,26 @@ def verify_token(secret: str, token: str) -> Principal:
 def _grants_of(claims: dict[str, Any]) -> frozenset[str]:
     """The grants of a token whose claims were checked."""
     return frozenset(claims.get("grants") or ())
+
+
+def _jwt_problem(exc: jwt.PyJWTError) -> str:
+    """What is wrong with a token, in words of our own: the library's messages may quote the
+    token's bytes."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"claim {exc.claim} is missing"
+    problems: list[tuple[type[jwt.PyJWTError], str]] = [
+        (jwt.InvalidAudienceError, "claim aud does not name this deployment"),
+        (jwt.InvalidIssuerError, "claim iss is not the identity provider"),
+        (jwt.ImmatureSignatureError, "the token is not valid yet (nbf or iat)"),
+        (jwt.InvalidIssuedAtError, "claim iat is not a time"),
+        (jwt.exceptions.InvalidSubjectError, "claim sub is not a string"),
+        (jwt.InvalidSignatureError, "the signature does not verify"),
+        (jwt.DecodeError, "not a well-formed token"),
+    ]
+    for kind, problem in problems:
+        if isinstance(exc, kind):
+            return problem
+    return "not a token this deployment accepts"
 
 
 def _unauthorized(reason: str) -> HTTPException:

@@ -25,6 +25,7 @@ from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS, RETENTION_EVENTS
 from shared.crypto import TenantKeys
+from shared.eventstore import claim_database
 from shared.isolation import reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.parsing import parser
@@ -36,6 +37,10 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+        # One database, one deployment: the register's schemas have fixed names (eventstore.py).
+        await asyncio.to_thread(
+            claim_database, settings.database_url.get_secret_value(), settings.namespace
+        )
         pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=8)
         await create_tables(pool)
         await create_export_log(pool)

@@ -72,7 +72,7 @@ def consumer(sink: FakeSink, producer: FakeProducer) -> ExactlyOnceConsumer[str]
         topics=["t"],
         parse=lambda d: (d.value or b"").decode(),
         sink=sink,
-        dead_letters=producer,  # type: ignore[arg-type]
+        dead_letters=producer,
         service="test",
     )
 
