@@ -15,7 +15,8 @@ from datetime import date
 from shared import personnummer
 from shared.contracts.topics import IDENTIFY_EVENTS, SS12000_FEED
 from shared.deployment import Deployment
-from tests.e2e.conftest import TODAY
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_bad_input_and_republication import read_all
 
 RNG = random.Random(4)
@@ -216,3 +217,70 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
         env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert "not in scope (reason: enrolled)" in in_gym.stdout
+
+
+def test_a_school_notification_counts_only_for_the_municipality_it_was_sent_to(
+    infra: RunningInfra,
+) -> None:
+    """Issue 13 sections 3 and 5: a reporter of 0180 reports a student folkbokförd in 1480
+    (without `hemkommun`): accepted as a notification to 0180, and 1480's register does not change.
+    The school notifies the hemkommun, 1480, with a token for it: then the youth is in 1480's scope,
+    and the event names the reporter, the school unit and its huvudman. The id the 0180 reporter
+    used is refused (409) for the 1480 reporter instead of a 500."""
+    with running(infra, tenants=("0180", "1480")) as deployment:
+        pnr = number(date(2008, 2, 3))
+        asyncio.run(
+            deployment.publish_feed(
+                "ss12000", [school(pnr, [enrolment("GY")]).replace(b'"0180"', b'"1480"')]
+            )
+        )
+        asyncio.run(deployment.drained())
+        line = population(pnr, date(2008, 2, 3)).replace(b'"0180"', b'"1480"')
+        asyncio.run(deployment.publish_feed("population", [line]))
+        asyncio.run(deployment.drained())
+        left = {"personnummer": pnr, "kind": "left", "on": TODAY.isoformat(),
+                "school_type": "GY", "school_unit": "unit-7",
+                "reporting_organisation": "2120000142"}  # fmt: skip
+        taken = str(uuid.uuid4())
+        with (
+            deployment.client("identify", "0180", "school-reporter") as stockholm,
+            deployment.client("identify", "1480", "school-reporter") as goteborg,
+            deployment.client("register", "1480", "caseworker") as register,
+        ):
+            sent = stockholm.post(
+                "/v1/school-notifications", json={**left, "notification_id": taken}
+            )
+            assert sent.status_code == 202, sent.text
+            again = stockholm.post(
+                "/v1/school-notifications", json={**left, "notification_id": taken}
+            )
+            assert again.status_code == 202, "the same notification again: a repeat"
+            assert again.json()["youth_id"] == sent.json()["youth_id"]
+            asyncio.run(deployment.drained())
+            assert register.get("/v1/youths").json()["items"] == [], "1480 is not changed by 0180"
+            events = identify_events(deployment)
+            assert [e["event_type"] for e in events] == ["SchoolNotificationReceived"]
+            [noted] = events
+            assert (noted["tenant"], noted["school_unit"], noted["reporting_organisation"]) == (
+                "0180", "unit-7", "2120000142",
+            )  # fmt: skip
+            assert noted["actor"] == "user:test"
+            assert noted["received_on"] == TODAY.isoformat()
+
+            reused = goteborg.post(
+                "/v1/school-notifications", json={**left, "notification_id": taken}
+            )
+            assert reused.status_code == 409, reused.text
+            assert reused.json()["errors"] == [{
+                "field": "body.notification_id",
+                "problem": "already used for a different notification; choose a new id",
+            }]  # fmt: skip
+            home = goteborg.post("/v1/school-notifications", json=left)
+            assert home.status_code == 202, home.text
+            asyncio.run(deployment.drained())
+            [row] = register.get("/v1/youths").json()["items"]
+            assert row["youth_id"] == home.json()["youth_id"]
+            [identified] = [e for e in identify_events(deployment)
+                            if e["event_type"] == "YouthIdentified"]  # fmt: skip
+            assert (identified["tenant"], identified["entered_on"]) == ("1480", TODAY.isoformat())
+            assert identified["identified_on"] == TODAY.isoformat()
