@@ -87,7 +87,10 @@ def refusal(response: httpx.Response, status: int) -> str:
 
 
 def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment) -> None:
-    asyncio.run(deployment.publish_feed("population", [population(YOUTH_NUMBER)]))
+    # The youth moved in on 2026-01-15: the episode's legal entry date; identified TODAY.
+    asyncio.run(
+        deployment.publish_feed("population", [population(YOUTH_NUMBER, change="moved_in")])
+    )
     desk = Desk(deployment)
     try:
         desk.settle()
@@ -95,19 +98,24 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
         youth = row["youth_id"]
         case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
         entered = case["entered_on"]
+        assert (entered, case["identified_on"]) == ("2026-01-15", TODAY.isoformat())
         assert case["in_scope"]
         assert case["occupation"] == "unknown"
 
-        # Identified: a first contact attempt is due, and the occupation is unknown.
+        # Identified: a first contact attempt is due, and the occupation is unknown. The clock of
+        # the municipality's response starts when it could know: the identification, today.
         assert desk.counts() == {"first_contact": 1, "recontact": 0, "stale_occupation": 1,
                                  "turning_20": 0, "follow_up": 0}  # fmt: skip
         [item] = desk.items("first_contact")
-        assert (item["youth_id"], item["since"]) == (youth, entered)
+        assert (item["youth_id"], item["since"], item["entered_on"]) == (
+            youth, TODAY.isoformat(), entered,
+        )  # fmt: skip
         assert item["reason"] == "in scope; no contact attempt yet"
         assert item["clock"]["limit_working_days"] == 10
-        assert item["clock"]["working_days_waiting"] == working_days_between(
-            TODAY.fromisoformat(entered), TODAY
-        )
+        assert (item["clock"]["started_on"], item["clock"]["event_on"]) == (
+            TODAY.isoformat(), entered,
+        )  # fmt: skip
+        assert item["clock"]["working_days_waiting"] == 0
         [stale] = desk.items("stale_occupation")
         assert stale["reason"] == "occupation never recorded: unknown"
 
@@ -157,9 +165,8 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
             "2026-02-10",
             "2026-02-26",
         )
-        assert clock["working_days_to_first_attempt"] == working_days_between(
-            TODAY.fromisoformat(entered), TODAY.fromisoformat("2026-02-10")
-        )
+        # Attempts the caseworker made before the identification still answer it: no wait.
+        assert clock["working_days_to_first_attempt"] == 0
 
         contact = {"at": "2026-02-26T11:00:00+01:00", "channel": "letter"}
         desk.ok(desk.outreach.post(f"/v1/youths/{youth}/contacts", json=contact))
@@ -518,4 +525,79 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
         )
         assert refusal(moved_attempt, 409) == "youth_id"
     finally:
+        desk.close()
+
+
+def test_client_ids_record_once_and_an_assignee_has_one_form(deployment: Deployment) -> None:
+    """Issue 13 sections 5 and 6: the same contact attempt id with another body is a conflict
+    (409), a retried contact or information with its client id records once, a caseworker
+    assigned by their bare subject finds the case on their own `mine=true` list, and an offset no
+    list reaches is refused naming it."""
+    asyncio.run(deployment.publish_feed("population", [population(YOUTH_NUMBER)]))
+    desk = Desk(deployment)
+    anna = httpx.Client(
+        base_url=desk.outreach.base_url,
+        headers={"Authorization": "Bearer "
+                 + deployment.token("0180", "caseworker", subject="anna.andersson")},
+        timeout=30.0,
+    )  # fmt: skip
+    try:
+        desk.settle()
+        [row] = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
+        youth = row["youth_id"]
+        case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
+        # Found in a baseline extract without a move date: in scope since compulsory school ended,
+        # not since the extract's date; the clock starts today.
+        assert (case["entered_on"], case["identified_on"]) == ("2024-07-01", TODAY.isoformat())
+        assert case["contact_clock"]["started_on"] == TODAY.isoformat()
+
+        attempt = {"channel": "phone", "outcome": "not_reached",
+                   "attempted_at": "2026-02-10T10:00:00+01:00",
+                   "contact_attempt_id": str(uuid.uuid4())}  # fmt: skip
+        path = f"/v1/youths/{youth}/contact-attempts"
+        desk.ok(desk.outreach.post(path, json=attempt))
+        assert desk.ok(desk.outreach.post(path, json=attempt), 200)["recorded"] is False
+        assert refusal(desk.outreach.post(path, json={**attempt, "outcome": "reached"}), 409) == (
+            "contact_attempt_id"
+        )
+
+        for fact, id_field in (("contacts", "contact_id"), ("information", "information_id")):
+            body = {"at": "2026-02-26T11:00:00+01:00", "channel": "letter",
+                    id_field: str(uuid.uuid4())}  # fmt: skip
+            desk.ok(desk.outreach.post(f"/v1/youths/{youth}/{fact}", json=body))
+            again = desk.ok(desk.outreach.post(f"/v1/youths/{youth}/{fact}", json=body), 200)
+            assert again["recorded"] is False, "a retried POST records once"
+            other = {**body, "channel": "phone"}
+            assert refusal(desk.outreach.post(f"/v1/youths/{youth}/{fact}", json=other), 409) == (
+                id_field
+            )
+
+        assigned = desk.ok(
+            desk.coordinator["outreach"].put(
+                f"/v1/youths/{youth}/assignment",
+                json={"assignee_kind": "caseworker", "assignee": "anna.andersson"},
+            ),
+            200,
+        )
+        assert assigned["assignee"] == "user:anna.andersson"
+        desk.settle()
+        mine = desk.ok(anna.get("/v1/worklists/stale_occupation", params={"mine": "true"}), 200)
+        assert [i["youth_id"] for i in mine["items"]] == [youth]
+        assert desk.items("stale_occupation", mine=True) == [], "not the other caseworker's"
+        assert [i["youth_id"] for i in desk.items(
+            "stale_occupation", assignee="user:anna.andersson"
+        )] == [youth]  # fmt: skip
+
+        huge = desk.outreach.get(
+            "/v1/worklists/first_contact", params={"offset": "99999999999999999999"}
+        )
+        assert refusal(huge, 422) == "query.offset"
+
+        desk.settle()
+        row = desk.register_row(youth)
+        assert len(row["contacts"]) == 1
+        assert [c["kind"] for c in row["contact_log"]] == ["established", "informed"]
+        assert row["assignment"]["assignee"] == "user:anna.andersson"
+    finally:
+        anna.close()
         desk.close()
