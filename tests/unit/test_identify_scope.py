@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 
 from services.identify.domain import NotificationIdTaken, Person
 from services.identify.scope import DEFAULT_POLICY, TenantPolicy
+from shared.contracts.feeds import PopulationFeedMessage
+from shared.feeds import generate
 
 TODAY = date(2026, 3, 2)
 BORN = date(2008, 5, 1)
@@ -380,3 +383,34 @@ def test_a_notification_id_names_one_notification() -> None:
     with pytest.raises(NotificationIdTaken):
         notify(person, "0180", notification_id=taken, kind="absence")
     assert "1480" not in person.youth_ids, "nothing recorded for the refused one"
+
+
+def test_the_generated_municipality_says_since_when_each_youth_is_folkbokford(
+    tmp_path: Path,
+) -> None:
+    """`kaa feed generate` writes `registered_in_municipality_on` like Navet, so no generated
+    youth looks as if they arrived on the baseline extract's date (issue 13 section 4a)."""
+    today = date(2026, 11, 30)
+    made = generate(300, "0180", 7, tmp_path, today)
+    records = [
+        PopulationFeedMessage.model_validate_json(line).record
+        for line in made.population.read_text().splitlines()
+    ]
+    baselines = [r for r in records if r.change_type == "baseline"]
+    assert all(r.registered_in_municipality_on is not None for r in baselines)
+    assert all(r.registered_in_municipality_on <= r.effective_date for r in baselines)  # type: ignore[operator]
+    assert {r.registered_in_municipality_on == r.birth_date for r in baselines} == {True, False}
+    extract = baselines[0].effective_date
+    entered = []
+    for record in baselines:
+        person = Person(record.personnummer)
+        person.record_population(
+            kommunkod=record.kommunkod, birth_date=record.birth_date, protected=False,
+            change_type="baseline", effective_date=record.effective_date, observed_at=NOON,
+            registered_in_sweden_on=None, record_id=uuid.uuid4(), tenant="0180",
+            details_digest="d", seal=lambda y: f"s {y}",
+            registered_in_municipality_on=record.registered_in_municipality_on,
+        )  # fmt: skip
+        entered += [e.entered_on for e in evaluate(person, on=today)]
+    assert entered, "some generated youths are in scope"
+    assert extract not in entered, "no episode is dated by the extract"
