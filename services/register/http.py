@@ -61,13 +61,21 @@ Instant = Annotated[datetime, BeforeValidator(_plus_restored), AfterValidator(_p
 """An instant with its UTC offset, in years a database holds; the unencoded `+` is accepted."""
 
 PERIOD_PATTERN = r"^\d{4}H[12]$"
+_PERIOD = re.compile(r"\d{4}H[12]")
+
+
+def _half_year_name(value: str) -> str:
+    if _PERIOD.fullmatch(value) is None:
+        raise PydanticCustomError("period", "is not a half-year such as 2026H1 or 2026H2")
+    return value
+
+
 Period = Annotated[
-    str,
+    Text,
+    AfterValidator(_half_year_name),
     Query(
         description="A half-year: 2026H1 or 2026H2.",
-        pattern=PERIOD_PATTERN,
-        min_length=6,
-        max_length=6,
+        json_schema_extra={"pattern": PERIOD_PATTERN},
     ),
 ]
 

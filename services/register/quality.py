@@ -39,10 +39,10 @@ def half_year(name: str) -> Period:
     """`2026H1` → 1 January to 30 June 2026; `2026H2` → 1 July to 31 December."""
     match = PERIOD.match(name)
     if match is None:
-        raise ValueError(f"period: {name!r} is not a half-year such as 2026H1 or 2026H2")
+        raise ValueError("period: not a half-year such as 2026H1 or 2026H2")
     year, half = int(match[1]), int(match[2])
     if not 2015 <= year <= 2100:
-        raise ValueError(f"period: {year} is outside the years the register can hold")
+        raise ValueError("period: a year the register cannot hold (2015-2100)")
     if half == 1:
         return Period(name, date(year, 1, 1), date(year, 6, 30))
     return Period(name, date(year, 7, 1), date(year, 12, 31))
