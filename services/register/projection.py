@@ -96,6 +96,9 @@ ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS entered_recorded_at timestam
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_actor text;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS left_recorded_at timestamptz;
 ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS school_background text;
+-- When the municipality could first know of the episode (identify recorded it): where the contact
+-- clock starts. Null for events from before it was named: the clock then starts at entered_on.
+ALTER TABLE scope_episodes ADD COLUMN IF NOT EXISTS identified_on date;
 -- When retention purged the youth's personal data (PersonalDataPurged).
 ALTER TABLE youths ADD COLUMN IF NOT EXISTS purged_at timestamptz;
 -- Contact details (e-mail, phone) a caseworker recorded, sealed with the youth's data key.
@@ -292,13 +295,13 @@ ON CONFLICT (tenant, youth_id) DO UPDATE SET
 _IDENTIFIED_EPISODE = """
 INSERT INTO scope_episodes
     (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
-     entered_facts, entered_actor, entered_recorded_at, school_background)
+     entered_facts, entered_actor, entered_recorded_at, school_background, identified_on)
 SELECT episode, tenant, youth_id, entered_on, scope_ends_on, rule_version, facts::jsonb, actor,
-       recorded_at, school_background
+       recorded_at, school_background, identified_on
 FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::date[], $6::text[],
-            $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+            $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::date[])
     AS u(tenant, youth_id, episode, entered_on, scope_ends_on, rule_version, facts, actor,
-         recorded_at, school_background)
+         recorded_at, school_background, identified_on)
 ON CONFLICT (scope_episode_id) DO NOTHING
 """
 _IDENTITY = """
@@ -546,7 +549,7 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             _IDENTIFIED_EPISODE,
             [
                 (*row, json.dumps(e.facts, sort_keys=True), e.actor, e.recorded_at,
-                 e.school_background)
+                 e.school_background, e.identified_on)
                 for row, e in zip(rows, identified, strict=True)
             ],
         )  # fmt: skip

@@ -6,8 +6,11 @@ The youths counted are those in scope at any time during the half-year. Figures:
   of their time in scope in the half-year;
 - share contacted: at least one contact attempt during the half-year;
 - share with a measure: at least one measure offered during the half-year;
-- median working days from scope entry to the first contact attempt, for episodes that began in
-  the half-year and have had an attempt (and how many have had none);
+- median working days from when the municipality could know of an episode (its identification;
+  the entry date where the episode began later, or for events from before identification was
+  dated) to the first contact attempt, for episodes known in the half-year that have had an
+  attempt (and how many have had none) — the municipality's response, not how long ago the youth
+  became entitled;
 - stale records: in scope at the end of the half-year (or today, if sooner) with no occupation
   confirmed within the currency limit;
 - never contacted: no contact attempt at all.
@@ -58,14 +61,15 @@ WHERE e.tenant = $1 AND e.entered_on <= $3::date AND (e.left_on IS NULL OR e.lef
 GROUP BY e.youth_id
 """
 _EPISODES_BEGUN = """
-SELECT e.youth_id, e.entered_on,
+SELECT youth_id, known_on,
        (SELECT min((c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date)
           FROM contacts c
          WHERE c.tenant = e.tenant AND c.youth_id = e.youth_id
            AND (c.attempted_at AT TIME ZONE 'Europe/Stockholm')::date >= e.entered_on
        ) AS first_attempt
-FROM scope_episodes e
-WHERE e.tenant = $1 AND e.entered_on BETWEEN $2::date AND $3::date
+FROM (SELECT *, GREATEST(entered_on, COALESCE(identified_on, entered_on)) AS known_on
+        FROM scope_episodes) e
+WHERE e.tenant = $1 AND e.known_on BETWEEN $2::date AND $3::date
 """
 
 
@@ -121,7 +125,7 @@ async def quality(
     known = sum(1 for y, r in youths.items() if known_on(y, r["last_day"]))
     at_end = [y for y, r in youths.items() if r["in_scope_at_end"]]
     waits = [
-        working_days_between(r["entered_on"], r["first_attempt"])
+        working_days_between(r["known_on"], r["first_attempt"])
         for r in begun
         if r["first_attempt"] is not None
     ]

@@ -145,8 +145,8 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
         episodes = await conn.fetch(
             "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, "
             "entered_facts::text AS entered_facts, entered_actor, entered_recorded_at, left_on, "
-            "left_reason, left_rule_version, left_actor, left_recorded_at, school_background "
-            "FROM scope_episodes "
+            "left_reason, left_rule_version, left_actor, left_recorded_at, school_background, "
+            "identified_on FROM scope_episodes "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
             tenant,
             youth_id,
