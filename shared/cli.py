@@ -567,8 +567,8 @@ def register_reapply(
 
     result = asyncio.run(work())
     typer.echo(
-        f"re-applied {result.applied} parked events; {result.already_applied} had been applied "
-        f"already; {len(result.still_failing)} still fail"
+        f"parked events re-applied: {result.applied}; applied already: "
+        f"{result.already_applied}; still failing: {len(result.still_failing)}"
     )
     for failing_id, reason in result.still_failing:
         typer.echo(f"  {failing_id}: {reason}")

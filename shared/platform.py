@@ -121,6 +121,12 @@ class ServiceProcess:
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b.*")
 
 
+def _exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by signal {-code}"
+    return f"exit {code}"
+
+
 def _shorten(line: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -187,7 +193,8 @@ class Platform:
                 code = proc.process.returncode if proc.process is not None else None
                 state.stops = [t for t in state.stops if now - t < RESTART_WINDOW] + [now]
                 said.append(
-                    f"{name} stopped (exit {code}): {proc.last_error_line()} (log {proc.log_file})"
+                    f"{name} stopped ({_exit(code)}): {proc.last_error_line()} "
+                    f"(log {proc.log_file})"
                 )
                 if len(state.stops) > len(RESTART_DELAYS):
                     state.given_up = True

@@ -84,7 +84,8 @@ class BackgroundLoops:
             if not parked:
                 return []
             return [
-                f"{name}: {parked} messages could not be applied and were parked in the "
+                f"{name}: {parked} message{'s' if parked != 1 else ''} could not be applied and "
+                f"{'were' if parked != 1 else 'was'} parked in the "
                 f"dead-letter topics since the start (kaa dlq list); the last: {last}"
             ]
 

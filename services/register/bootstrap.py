@@ -76,7 +76,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             if not waiting:
                 return []
             return [
-                f"projection: {waiting} events could not be applied and are parked "
+                f"projection: {waiting} event{'s' if waiting != 1 else ''} could not be applied "
+                f"and {'are' if waiting != 1 else 'is'} parked "
                 "(GET /v1/dead-events); fix the cause, then kaa register reapply"
             ]
 

@@ -206,18 +206,18 @@ def test_the_register_parks_what_it_cannot_store_and_keeps_running(
         asyncio.run(sql(deployment, "DROP TRIGGER simulated_bug ON register.plan_revisions"))
         again = kaa(deployment, "register", "reapply")
         assert again.returncode == 1, again.stdout + again.stderr
-        assert "re-applied 1 parked events" in again.stdout
-        assert "1 still fail" in again.stdout
+        assert "parked events re-applied: 1;" in again.stdout
+        assert "still failing: 1" in again.stdout
         assert str(beyond["event_id"]) in again.stdout
         once_more = kaa(deployment, "register", "reapply")
-        assert "re-applied 0 parked events" in once_more.stdout, once_more.stdout
+        assert "parked events re-applied: 0;" in once_more.stdout, once_more.stdout
         timeline = caseworker.get(f"/v1/youths/{youth}").json()
         assert sorted(p["revision"] for p in timeline["plan_revisions"]) == [1, 2, 3]
         dead = {d["event_id"]: d for d in caseworker.get("/v1/dead-events").json()["items"]}
         assert dead[str(fixed_later.event_id)]["reapplied_at"] is not None
         assert dead[str(beyond["event_id"])]["reapplied_at"] is None
         health = caseworker.get("/health").json()
-        assert "1 events could not be applied" in " ".join(health["problems"])
+        assert "1 event could not be applied and is parked" in " ".join(health["problems"])
     finally:
         caseworker.close()
 
@@ -269,7 +269,7 @@ def test_an_event_sourced_service_parks_what_it_cannot_apply(outreach_only: Depl
         assert caseworker.get(f"/v1/youths/{culprit}/case").status_code == 404
         health = caseworker.get("/health").json()
         assert health["status"] == "degraded"
-        assert "1 messages could not be applied" in " ".join(health["problems"])
+        assert "1 message could not be applied and was parked" in " ".join(health["problems"])
     letters = asyncio.run(
         read_topics(
             deployment.bootstrap_servers,
