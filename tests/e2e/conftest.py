@@ -41,8 +41,8 @@ def running(
     made.tenants = tenants
     made.today = today
     asyncio.run(made.reset())
-    made.start(dict(os.environ), services)
     try:
+        made.start(dict(os.environ), services)  # a service that fails to start stops the others
         yield made
     finally:
         made.stop()
