@@ -42,6 +42,8 @@ def text_problem(value: str, *, free_text: bool = False) -> str | None:
 
 
 def _line(value: str) -> str:
+    if value.isprintable():  # the common case, in C: no control, separator or surrogate
+        return value
     problem = text_problem(value)
     if problem is not None:
         raise PydanticCustomError("text_control_character", problem)
@@ -49,6 +51,8 @@ def _line(value: str) -> str:
 
 
 def _free(value: str) -> str:
+    if value.isprintable():
+        return value
     problem = text_problem(value, free_text=True)
     if problem is not None:
         raise PydanticCustomError("text_control_character", problem)
