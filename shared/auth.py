@@ -47,7 +47,8 @@ TENANT_HEADER = "X-Kaa-Tenant"
 ASYMMETRIC = ("RS256", "ES256")
 JWKS_REFRESH_SECONDS = 10.0
 MAX_LIFETIME_SECONDS = 12 * 3600.0
-MAX_SUBJECT_LENGTH = 255  # OpenID Connect: a `sub` is at most 255 ASCII characters
+# OpenID Connect allows 255 ASCII characters; kaa records `user:<sub>` in an Actor of at most 120.
+MAX_SUBJECT_LENGTH = 115
 MAX_CLAIM_ITEMS = 64
 _KOMMUNKOD = re.compile(r"[0-9]{4}")
 
@@ -139,6 +140,8 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"invalid token: {_jwt_problem(exc)}") from None
         algorithm = header.get("alg")
+        if not isinstance(algorithm, str):
+            raise _unauthorized("invalid token: header alg is not a string")
         if algorithm == "HS256" and self.secret:
             key: Any = self.secret
             issuer = ISSUER
@@ -218,6 +221,9 @@ def is_kommunkod(value: object) -> bool:
     return isinstance(value, str) and _KOMMUNKOD.fullmatch(value) is not None
 
 
+_SUBJECT = re.compile(r"[A-Za-z0-9_.@:-]+")
+
+
 def subject_problem(subject: object) -> str | None:
     """Why `subject` cannot be a token's `sub` (the actor of everything the caller does)."""
     if not isinstance(subject, str):
@@ -226,7 +232,14 @@ def subject_problem(subject: object) -> str | None:
         return "is empty"
     if len(subject) > MAX_SUBJECT_LENGTH:
         return f"is longer than {MAX_SUBJECT_LENGTH} characters"
-    return text_problem(subject)
+    problem = text_problem(subject)
+    if problem is not None:
+        return problem
+    if _SUBJECT.fullmatch(subject) is None:
+        # Everything the caller does is recorded as `user:<sub>` (the events' Actor): a subject
+        # that cannot be recorded would be accepted and then never reach the register.
+        return "is not an identifier kaa can record (letters A-Z, digits and _ . @ : -)"
+    return None
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:

@@ -183,7 +183,7 @@ def create_case_service(
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         database_url = settings.database_url.get_secret_value()
-        await asyncio.to_thread(ensure_schema, database_url, name)
+        await asyncio.to_thread(ensure_schema, database_url, name, namespace=settings.namespace)
         application = await asyncio.to_thread(
             application_class, env=eventsourcing_env(database_url, name)
         )

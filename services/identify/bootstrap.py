@@ -68,7 +68,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         database_url = settings.database_url.get_secret_value()
-        await asyncio.to_thread(ensure_schema, database_url, SCHEMA)
+        await asyncio.to_thread(ensure_schema, database_url, SCHEMA, namespace=settings.namespace)
         application = await asyncio.to_thread(
             lambda: IdentifyApplication(
                 eventsourcing_env(database_url, SCHEMA),

@@ -226,7 +226,10 @@ def dev_claims(**overrides: Any) -> dict[str, Any]:
         ({"sub": ""}, "claim sub "),
         ({"sub": "   "}, "claim sub "),
         ({"sub": 1234}, "claim sub is not a string"),  # the library's own check
-        ({"sub": "a" * 256}, "claim sub "),
+        ({"sub": "a" * 116}, "claim sub "),  # user:<sub> must fit the events' Actor
+        ({"sub": "åsa.berg"}, "claim sub is not an identifier kaa can record"),
+        ({"sub": "anna+kaa@kommun.se"}, "claim sub is not an identifier kaa can record"),
+        ({"sub": "Anna Andersson"}, "claim sub is not an identifier kaa can record"),
         ({"tenant": f"01\x0080{SECRET_VALUE}"}, "claim tenant "),
         ({"tenant": 180}, "claim tenant "),
         ({"tenant": ["0180"]}, "claim tenant "),
@@ -432,3 +435,31 @@ def test_kaa_token_refuses_what_services_would_refuse(
     code, output, _ = kaa_token(*args)
     assert code == 2
     assert says in output
+
+
+def base64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("alg", [["HS256"], {"name": "HS256"}, 256, None])
+def test_a_header_alg_that_is_not_a_string_is_401_not_500(alg: object) -> None:
+    """`alg: ["HS256"]` was a TypeError (unhashable list) and a 500 for anyone, unauthenticated."""
+    client = app_for(TokenVerifier(SECRET))
+    header = base64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = base64url(json.dumps(dev_claims(), default=lambda d: int(d.timestamp())).encode())
+    status, answer = call(client, f"{header}.{body}.c2lnbmF0dXJl")
+    assert status == 401, answer
+    assert "alg" in str(answer)
+
+
+def test_every_accepted_subject_can_be_recorded_as_an_actor() -> None:
+    """What the token check lets through, the events' contract accepts as `user:<sub>`."""
+    from pydantic import TypeAdapter
+
+    from shared.auth import subject_problem
+    from shared.contracts.envelope import Actor
+
+    actor = TypeAdapter(Actor)
+    for subject in ("anna.andersson", "a" * 115, "0f3c-42@idp.kommun.se", "x:y_z"):
+        assert subject_problem(subject) is None
+        actor.validate_python(f"user:{subject}")
