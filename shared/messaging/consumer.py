@@ -28,6 +28,7 @@ from typing import Generic, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import OffsetAndMetadata
 
 from shared.contracts.topics import dead_letter_topic
@@ -340,12 +341,22 @@ class ExactlyOnceConsumer(Generic[T]):
             ("kaa.dlq.service", self.service.encode()),
         ]
         # Original key and value bytes, untouched: an operator can fix and replay them.
-        await self.dead_letters.send_and_wait(
-            dead_letter_topic(delivery.topic),
-            value=delivery.value,
-            key=delivery.key,
-            headers=headers,
-        )
+        try:
+            await self.dead_letters.send_and_wait(
+                dead_letter_topic(delivery.topic),
+                value=delivery.value,
+                key=delivery.key,
+                headers=headers,
+            )
+        except MessageSizeTooLargeError:
+            # With the headers it no longer fits: the bytes stay where they were read (the
+            # source topic and offset the headers name).
+            await self.dead_letters.send_and_wait(
+                dead_letter_topic(delivery.topic),
+                value=None,
+                key=delivery.key,
+                headers=[*headers, ("kaa.dlq.value", b"omitted: too large; read it at the source")],
+            )
         log.warning(
             "message dead-lettered",
             topic=delivery.topic,

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import psycopg
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from asyncpg.exceptions import _base as asyncpg_base
 from eventsourcing import persistence
 from pydantic import ValidationError
@@ -26,6 +26,9 @@ from shared.contracts.validation import describe
 # (serialization failure, deadlock), insufficient resources, operator intervention (shutdown,
 # cannot connect now), system error.
 _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+# States that say the deployment is wrong for every message alike (a missing table or grant after a
+# bad migration, a wrong database or password): parking would empty the line into the dead letters.
+_DEPLOYMENT_STATES = frozenset({"42501", "42P01", "3D000", "3F000", "28000", "28P01"})
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionError and friends
     asyncio.TimeoutError,
@@ -59,15 +62,21 @@ def sqlstate_of(exc: BaseException) -> str | None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True when the failure says nothing about the message: retry, never park."""
-    state = sqlstate_of(exc)
-    if state is not None:
-        return state[:2] in _TRANSIENT_CLASSES
-    if any(
-        isinstance(error, asyncpg_base.DataError | ValueError | TypeError) for error in _chain(exc)
-    ):
-        return False  # an argument asyncpg cannot encode (an InterfaceError by inheritance)
-    return any(isinstance(error, _TRANSIENT_TYPES) for error in _chain(exc))
+    """True when the failure says nothing about the message: retry, never park.
+
+    The outermost error that says something decides (a wrapper's cause only when the wrapper
+    says nothing): a database state, an argument that cannot be encoded, a broken connection."""
+    for error in _chain(exc):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state:
+            return state[:2] in _TRANSIENT_CLASSES or state in _DEPLOYMENT_STATES
+        if isinstance(error, MessageSizeTooLargeError):
+            return False  # this message is too large, not the broker unwell
+        if isinstance(error, asyncpg_base.DataError | ValueError | TypeError):
+            return False  # an argument asyncpg cannot encode (an InterfaceError by inheritance)
+        if isinstance(error, _TRANSIENT_TYPES):
+            return True
+    return False
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

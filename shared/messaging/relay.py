@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
@@ -160,19 +161,17 @@ class OutboxRelay:
                 domain_event = self.app.mapper.to_domain_event(notification)
                 mapped = self.mapper(domain_event)
                 events = [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
-                for event in events:
-                    event.to_bytes()
+                messages = [
+                    (f"{self.topic_prefix}{e.topic}", e.to_bytes(), e.key()) for e in events
+                ]
             except Exception as exc:
                 await self._park(notification, exc)
                 continue
-            for integration_event in events:
-                sends.append(
-                    await self.producer.send(
-                        f"{self.topic_prefix}{integration_event.topic}",
-                        value=integration_event.to_bytes(),
-                        key=integration_event.key(),
-                    )
-                )
+            for topic, value, key in messages:
+                try:
+                    sends.append(await self.producer.send(topic, value=value, key=key))
+                except MessageSizeTooLargeError as exc:
+                    await self._park(notification, exc)
         if sends:
             await asyncio.gather(*sends)  # every acknowledgement, before the position moves
         last = notifications[-1].id
@@ -190,17 +189,22 @@ class OutboxRelay:
             exc, f"stored event {kind} #{notification.id}", "could not be published"
         )
         if self.park_topic is not None:
-            await self.producer.send_and_wait(
-                self.park_topic,
-                value=bytes(notification.state),
-                key=str(notification.originator_id).encode(),
-                headers=[
-                    ("kaa.dlq.reason", reason.encode()[:2000]),
-                    ("kaa.dlq.source.topic", f"outbox:{self.service}".encode()),
-                    ("kaa.dlq.source.offset", str(notification.id).encode()),
-                    ("kaa.dlq.service", self.service.encode()),
-                ],
-            )
+            headers = [
+                ("kaa.dlq.reason", reason.encode()[:2000]),
+                ("kaa.dlq.source.topic", f"outbox:{self.service}".encode()),
+                ("kaa.dlq.source.offset", str(notification.id).encode()),
+                ("kaa.dlq.service", self.service.encode()),
+            ]
+            key = str(notification.originator_id).encode()
+            try:
+                await self.producer.send_and_wait(
+                    self.park_topic, value=bytes(notification.state), key=key, headers=headers
+                )
+            except MessageSizeTooLargeError:  # the stored event stays in the event store
+                await self.producer.send_and_wait(
+                    self.park_topic, value=None, key=key,
+                    headers=[*headers, ("kaa.dlq.value", b"omitted: too large; in the store")],
+                )  # fmt: skip
         log.error("a stored event could not be published; parked", reason=reason,
                   notification=notification.id, topic=self.park_topic)  # fmt: skip
         self.parked.count += 1

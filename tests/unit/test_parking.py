@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import MessageSizeTooLargeError
 
 from shared.messaging import consumer as consumer_module
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Parsed
@@ -134,6 +135,17 @@ def test_a_parser_that_raises_dead_letters_the_message() -> None:
     assert producer.sent[0][2]["kaa.dlq.reason"] == b"message: could not be read (KeyError)"
 
 
+def _while_handling(first: Exception, second: Exception) -> Exception:
+    """`second` raised while `first` was being handled (its __context__)."""
+    try:
+        try:
+            raise first
+        except Exception:
+            raise second  # noqa: B904
+    except Exception as raised:
+        return raised
+
+
 @pytest.mark.parametrize(
     ("error", "transient"),
     [
@@ -144,6 +156,11 @@ def test_a_parser_that_raises_dead_letters_the_message() -> None:
         (asyncpg.exceptions.RaiseError("a bug"), False),
         (OverflowError("value out of int32 range"), False),
         (KeyError("x"), False),
+        (asyncpg.exceptions.UndefinedTableError("no such table"), True),  # the deployment's
+        (asyncpg.exceptions.InsufficientPrivilegeError("permission denied"), True),
+        (asyncpg.exceptions.UndefinedColumnError("a bug in one statement"), False),
+        (MessageSizeTooLargeError(), False),
+        (_while_handling(ValueError("bad value"), ConnectionResetError()), True),
     ],
 )
 def test_which_failures_are_the_worlds(error: Exception, transient: bool) -> None:
@@ -220,3 +237,26 @@ def test_kaa_up_leaves_a_service_stopped_that_keeps_stopping(tmp_path: Path) -> 
         now += 31.0 if now < 250 else 1.0
     assert watch["identify"].given_up
     assert any("left stopped" in line for line in said)
+
+
+def test_a_message_too_large_for_the_dead_letter_topic_is_parked_without_its_bytes() -> None:
+    class Picky(FakeProducer):
+        async def send_and_wait(
+            self, topic: str, value: bytes | None, key: Any, headers: Any
+        ) -> None:
+            if value is not None and len(value) > 10:
+                raise MessageSizeTooLargeError()
+            await super().send_and_wait(topic, value, key, headers)
+
+    sink, producer = FakeSink({"a-large-bad-one"}), Picky()
+    asyncio.run(
+        consumer(sink, producer)._process(
+            TopicPartition("t", 0), deliveries("a-large-bad-one", "b")
+        )
+    )
+    assert sink.applied == ["b"]
+    [(topic, value, headers)] = producer.sent
+    assert topic == "t.dlq"
+    assert value is None
+    assert headers["kaa.dlq.value"].startswith(b"omitted: too large")
+    assert headers["kaa.dlq.source.offset"] == b"0", "where the bytes can still be read"
