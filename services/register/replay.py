@@ -20,12 +20,13 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from services.register import queries
 from services.register.projection import SCHEMA, apply_events, create_pool, create_tables
 from services.register.rebuild import rebuild
 from shared.contracts.events import AnyEvent
+from shared.contracts.validation import describe
 
 CHUNK = 5000
 _ARCHIVED = """
@@ -88,7 +89,7 @@ async def replay(
             if not rows:
                 break
             # The archive holds each event once, in the order the register applied them.
-            events = [_EVENT.validate_json(row["payload"]) for row in rows]
+            events = [_archived(row) for row in rows]
             async with pool.acquire() as conn, conn.transaction():
                 await apply_events(conn, events)
             applied += len(events)
@@ -148,3 +149,13 @@ async def _drop(database_url: str, schema: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+def _archived(row: Any) -> AnyEvent:
+    """An archived event, or a ValueError naming its position and field (never the value)."""
+    try:
+        return _EVENT.validate_json(row["payload"])
+    except ValidationError as exc:
+        raise ValueError(
+            f"the archived event at position {row['position']} no longer reads: {describe(exc)}"
+        ) from None

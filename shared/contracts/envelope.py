@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.text import Text
+from shared.contracts.text import StoredText, Text
 
 Kommunkod = Annotated[
     Text,
@@ -38,7 +38,7 @@ class IntegrationEvent(BaseModel):
     topic: ClassVar[str]
 
     event_id: uuid.UUID = Field(description="Unique id of this event; consumers deduplicate on it.")
-    event_type: Text = Field(description="Name of the event, past tense of the domain.")
+    event_type: StoredText = Field(description="Name of the event, past tense of the domain.")
     schema_version: int = Field(ge=1, description="Version of this event type's schema.")
     tenant: Kommunkod
     youth_id: uuid.UUID = Field(description="Pseudonymous id of the youth; never a personnummer.")

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.text import FreeText, Text
+from shared.contracts.text import StoredText, Text
 
 LeavingReason = Literal[
     "turned_20",
@@ -47,17 +47,17 @@ class YouthIdentified(IntegrationEvent):
         description="The day identify recorded the episode: when the municipality could first "
         "know of it, where the contact clock starts (None in events from before it was named).",
     )
-    rule_version: Text = Field(description="The scope rule version that decided it.")
-    facts: dict[Text, Text] = Field(
+    rule_version: StoredText = Field(description="The scope rule version that decided it.")
+    facts: dict[StoredText, StoredText] = Field(
         description="The non-identifying facts the decision used (e.g. age, enrolment status)."
     )
-    school_background: Text | None = Field(
+    school_background: StoredText | None = Field(
         default=None,
         description="Latest school-related occupation before entry: the SS 12000 school type of "
         "the most recent enrolment that had ended (IM for an introduction programme); None when "
         "no enrolment is known.",
     )
-    personal_details: Text | None = Field(
+    personal_details: StoredText | None = Field(
         default=None,
         description="`PersonalDetails` as JSON, sealed with the youth's data key (AES-256-GCM, "
         "`kaa1.` + base64url); None when no population record has named the youth.",
@@ -70,12 +70,12 @@ class PersonalDetails(BaseModel):
     Never travels in the clear: events carry it sealed with the youth's own data key."""
 
     model_config = ConfigDict(frozen=True)
-    personnummer: Text
-    given_name: Text
-    family_name: Text
-    street: Text | None = None
-    postal_code: Text | None = None
-    city: Text | None = None
+    personnummer: StoredText
+    given_name: StoredText
+    family_name: StoredText
+    street: StoredText | None = None
+    postal_code: StoredText | None = None
+    city: StoredText | None = None
     protected: bool = Field(
         default=False, description="Skyddad folkbokföring / sekretessmarkering: no address."
     )
@@ -90,7 +90,7 @@ class PersonalDetailsRecorded(IntegrationEvent):
     topic = topics.IDENTIFY_EVENTS
     event_type: Literal["PersonalDetailsRecorded"] = "PersonalDetailsRecorded"
     schema_version: Literal[1] = 1
-    personal_details: Text
+    personal_details: StoredText
 
 
 class ContactDetails(BaseModel):
@@ -111,7 +111,7 @@ class ContactDetailsRecorded(IntegrationEvent):
     topic = topics.OUTREACH_EVENTS
     event_type: Literal["ContactDetailsRecorded"] = "ContactDetailsRecorded"
     schema_version: Literal[1] = 1
-    contact_details: Text
+    contact_details: StoredText
 
 
 class YouthLeftScope(IntegrationEvent):
@@ -123,7 +123,7 @@ class YouthLeftScope(IntegrationEvent):
     scope_episode_id: uuid.UUID
     left_on: date
     reason: LeavingReason
-    rule_version: Text
+    rule_version: StoredText
 
 
 NotificationKind = Literal["started", "left", "absence"]
@@ -139,14 +139,16 @@ class SchoolNotificationReceived(IntegrationEvent):
     notification_id: uuid.UUID
     kind: NotificationKind
     on: date = Field(description="The day the student started or left, or the absence began.")
-    school_type: Text
-    school_unit: Text = Field(description="SS 12000 id of the school unit (not personal data).")
+    school_type: StoredText
+    school_unit: StoredText = Field(
+        description="SS 12000 id of the school unit (not personal data)."
+    )
     received_on: date | None = Field(
         default=None,
         description="The day the hemkommun received the notification: where the contact clock "
         "starts (None in events from before it was named).",
     )
-    reporting_organisation: Text | None = Field(
+    reporting_organisation: StoredText | None = Field(
         default=None,
         description="The school's huvudman as the reporter named it (organisationsnummer or SS "
         "12000 Organisation id); the reporter itself is the envelope's actor.",
@@ -161,9 +163,9 @@ class AbsenceReported(IntegrationEvent):
     schema_version: Literal[1] = 1
     notification_id: uuid.UUID
     absent_from: date
-    school_type: Text
-    school_unit: Text
-    reporting_organisation: Text | None = None
+    school_type: StoredText
+    school_unit: StoredText
+    reporting_organisation: StoredText | None = None
 
 
 class ContactAttempted(IntegrationEvent):
@@ -185,7 +187,7 @@ class MeasureOffered(IntegrationEvent):
     event_type: Literal["MeasureOffered"] = "MeasureOffered"
     schema_version: Literal[1] = 1
     measure_id: uuid.UUID
-    measure_type: Text = Field(
+    measure_type: StoredText = Field(
         min_length=1,
         max_length=64,
         pattern=r"^[a-z0-9_]+$",
@@ -225,8 +227,8 @@ class OccupationRecorded(IntegrationEvent):
     event_type: Literal["OccupationRecorded"] = "OccupationRecorded"
     schema_version: Literal[1] = 1
     occupation_id: uuid.UUID
-    category: Text = Field(description="Code of the occupation code list.")
-    code_list_version: Text
+    category: StoredText = Field(description="Code of the occupation code list.")
+    code_list_version: StoredText
     tense: OccupationTense
     from_date: date
     to_date: date | None = None
@@ -240,8 +242,8 @@ class CaseAssigned(IntegrationEvent):
     event_type: Literal["CaseAssigned"] = "CaseAssigned"
     schema_version: Literal[1] = 1
     assignee_kind: Literal["caseworker", "team"]
-    assignee: Text
-    previous_assignee: Text | None = None
+    assignee: StoredText
+    previous_assignee: StoredText | None = None
 
 
 EffortResponsible = Literal["youth", "municipality", "other_actor"]
@@ -252,22 +254,22 @@ class PlanEffort(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     effort_id: uuid.UUID
-    description: FreeText
+    description: StoredText
     responsible: EffortResponsible
-    other_actor: Text | None = None
+    other_actor: StoredText | None = None
     start_date: date | None = None
     end_date: date | None = None
-    end_reason: Text | None = None
+    end_reason: StoredText | None = None
 
 
 class PlanMapping(BaseModel):
     """Kartläggning: the youth's goals, needs and expectations, as short structured items."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    goals: list[Text] = Field(default_factory=list)
-    needs: list[Text] = Field(default_factory=list)
-    expectations: list[Text] = Field(default_factory=list)
-    interests: list[Text] = Field(default_factory=list)
+    goals: list[StoredText] = Field(default_factory=list)
+    needs: list[StoredText] = Field(default_factory=list)
+    expectations: list[StoredText] = Field(default_factory=list)
+    interests: list[StoredText] = Field(default_factory=list)
 
 
 class IndividualPlanRevised(IntegrationEvent):
@@ -278,7 +280,7 @@ class IndividualPlanRevised(IntegrationEvent):
     schema_version: Literal[1] = 1
     revision: int = Field(ge=1)
     valid_from: date
-    goal: FreeText
+    goal: StoredText
     mapping: PlanMapping
     efforts: list[PlanEffort]
     follow_up_on: date | None = None
@@ -317,8 +319,8 @@ class MeasureEnded(IntegrationEvent):
     schema_version: Literal[1] = 1
     measure_id: uuid.UUID
     ended_on: date
-    end_reason: Text = Field(description="Code of the measure-end-reason code list.")
-    occupation_after: Text | None = Field(
+    end_reason: StoredText = Field(description="Code of the measure-end-reason code list.")
+    occupation_after: StoredText | None = Field(
         default=None, description="Code of the occupation code list: what the youth does next."
     )
 

@@ -4,7 +4,8 @@ claims, feed records and the events between services.
 PostgreSQL text cannot hold NUL, a control character has no place in a name, a code or an address,
 and a lone surrogate is not Unicode: each is refused where it enters, naming the field and never
 echoing the value. `Text` is one line; `FreeText` (a plan's goal, a measure's description) allows
-tab and line breaks too. Both are `str` to the code behind them.
+tab and line breaks too; `StoredText`, for the events between services, refuses only what no store
+can hold. All are `str` to the code behind them.
 """
 
 from __future__ import annotations
@@ -59,11 +60,31 @@ def _free(value: str) -> str:
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: str) -> str:
+    if value.isprintable():
+        return value
+    if "\x00" in value:
+        raise PydanticCustomError("text_control_character", "holds a NUL character")
+    if _SURROGATE.search(value):
+        raise PydanticCustomError(
+            "text_control_character", "is not valid Unicode (a lone surrogate)"
+        )
+    return value
+
+
 Text = Annotated[str, AfterValidator(_line)]
 """One line of text: no control character (tab and line breaks included), valid Unicode."""
 
 FreeText = Annotated[str, AfterValidator(_free)]
 """Free text a person writes: tab and line breaks allowed, no other control character."""
+
+StoredText = Annotated[str, AfterValidator(_storable)]
+"""Text in the events between services: what a store can hold (no NUL, valid Unicode). The edge
+(requests, feeds, tokens) refuses more with `Text` and `FreeText`; an event already recorded,
+perhaps before a field became stricter, must still read: the event log is history."""
 
 
 def extra_text_problems(extra: Mapping[str, Any] | None, where: str = "") -> list[str]:

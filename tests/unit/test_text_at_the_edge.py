@@ -288,3 +288,23 @@ def test_every_string_query_parameter_refuses_nul_naming_it(
             assert POISON not in answer.text
     assert checked >= 3, "the walk found too few string query parameters"
     assert missed == []
+
+
+def test_events_recorded_before_the_text_type_still_read() -> None:
+    """The event log is history: a tab or a control character a field once let through still
+    reads (rebuild, replay); only what no store can hold (NUL, a lone surrogate) is refused."""
+    adapter = TypeAdapter(AnyEvent)
+    old = {
+        "event_type": "IndividualPlanRevised", "schema_version": 1, "event_id": str(uuid.uuid4()),
+        "tenant": "0180", "youth_id": str(uuid.uuid4()), "occurred_at": "2025-01-01T00:00:00Z",
+        "recorded_at": "2025-01-01T00:00:00Z", "actor": "user:anna",
+        "correlation_id": str(uuid.uuid4()), "revision": 1, "valid_from": "2025-01-01",
+        "goal": "rad ett\nrad två", "mapping": {"goals": ["komvux\tvår"]},
+        "efforts": [{"effort_id": str(uuid.uuid4()), "description": "ring\u0007",
+                     "responsible": "youth"}],
+    }  # fmt: skip
+    assert adapter.validate_python(old).goal == "rad ett\nrad två"  # type: ignore[union-attr]
+    with pytest.raises(ValidationError):
+        adapter.validate_python({**old, "goal": POISON})
+    with pytest.raises(ValidationError):
+        adapter.validate_python({**old, "mapping": {"goals": ["\ud800"]}})
