@@ -568,12 +568,57 @@ def register_reapply(
     result = asyncio.run(work())
     typer.echo(
         f"parked events re-applied: {result.applied}; applied already: "
-        f"{result.already_applied}; still failing: {len(result.still_failing)}"
+        f"{result.already_applied}; still failing: {len(result.still_failing)}; waiting behind "
+        f"them (same youth, kept in order): {result.waiting}"
     )
     for failing_id, reason in result.still_failing:
         typer.echo(f"  {failing_id}: {reason}")
     if result.still_failing:
         raise typer.Exit(code=1)
+
+
+@register_app.command("discard")
+def register_discard(
+    event_id: Annotated[str, typer.Option("--event-id", help="the parked event to give up")],
+    why: Annotated[str, typer.Option(help="why no fix will take it (kept with the event)")],
+) -> None:
+    """Give up on a parked event no fix will take: it is never applied, the youth's events held
+    behind it are applied at the next `kaa register reapply`, and who, when and why are kept."""
+    import asyncio
+    import getpass
+    import uuid
+
+    from services.register.projection import create_pool, create_tables
+    from services.register.reapply import discard
+    from shared.contracts.text import text_problem
+
+    try:
+        chosen = uuid.UUID(event_id)
+    except ValueError:
+        typer.echo("kaa: error: --event-id: not an event id (a UUID)", err=True)
+        raise typer.Exit(code=2) from None
+    problem = text_problem(why) or ("is empty" if not why.strip() else None)
+    if problem is None and len(why) > 300:
+        problem = "is longer than 300 characters"
+    if problem is not None:
+        typer.echo(f"kaa: error: --why: {problem}", err=True)
+        raise typer.Exit(code=2)
+    settings = _service_settings()
+
+    async def work() -> bool:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        try:
+            await create_tables(pool)
+            return await discard(pool, chosen, f"cli:{getpass.getuser()}", why.strip())
+        finally:
+            await pool.close()
+
+    if not asyncio.run(work()):
+        typer.echo("kaa: error: --event-id: no parked event waits with this id", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(
+        "discarded; the youth's events held behind it apply at the next kaa register reapply"
+    )
 
 
 audit_app = typer.Typer(

@@ -17,7 +17,13 @@ from pydantic import TypeAdapter
 
 from services.register import access, retention
 from services.register.http import identity_routes, routes, scb_routes
-from services.register.projection import SCHEMA, RegisterProjection, create_pool, create_tables
+from services.register.projection import (
+    OPEN_PARKED,
+    SCHEMA,
+    RegisterProjection,
+    create_pool,
+    create_tables,
+)
 from services.register.replay import replay
 from services.register.scb import create_export_log
 from shared import access_log
@@ -70,9 +76,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         async def parked_events() -> list[str]:
             """Parked events wait for an operator: the register is degraded until re-applied."""
-            waiting = await pool.fetchval(
-                "SELECT count(*) FROM dead_events WHERE payload IS NOT NULL AND reapplied_at IS NULL"
-            )
+            waiting = await pool.fetchval(f"SELECT count(*) FROM dead_events WHERE {OPEN_PARKED}")  # noqa: S608
             if not waiting:
                 return []
             return [

@@ -217,6 +217,17 @@ CREATE TABLE IF NOT EXISTS dead_events (
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS payload bytea;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS source text;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS reapplied_at timestamptz;
+-- The order events were parked in: what `kaa register reapply` follows. While a youth has a parked
+-- event, the youth's later events are parked behind it (held), so they apply in their order.
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS parked_seq bigint GENERATED ALWAYS AS IDENTITY;
+-- An operator may give up on a parked event no fix will take (`kaa register discard`): it is
+-- never applied, and the youth's events held behind it go on at the next re-apply.
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_at timestamptz;
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_by text;
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_why text;
+DROP INDEX IF EXISTS dead_events_parked;
+CREATE INDEX IF NOT EXISTS dead_events_open ON dead_events (youth_id)
+    WHERE payload IS NOT NULL AND reapplied_at IS NULL AND discarded_at IS NULL;
 CREATE TABLE IF NOT EXISTS objections (
     event_id uuid PRIMARY KEY,
     tenant char(4) NOT NULL,
@@ -275,7 +286,8 @@ BEGIN
                      ELSE format('measure_id: a measure that is %s cannot become %s',
                                  current_state, p_kind) END,
                 p_recorded)
-        ON CONFLICT (event_id) DO NOTHING;
+        -- A parked event re-applied (reapply.py) and refused again: its row says why now.
+        ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason;
     END IF;
 END $$;
 """
@@ -328,7 +340,7 @@ _DEAD = """
 INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
 SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::text[],
                      $6::timestamptz[])
-ON CONFLICT (event_id) DO NOTHING
+ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason
 """
 _ASSIGNMENT = """
 INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
@@ -361,8 +373,14 @@ INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorde
                          source)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, payload = EXCLUDED.payload,
-    source = EXCLUDED.source, dead_at = now(), reapplied_at = NULL
+    source = EXCLUDED.source, dead_at = now(), reapplied_at = NULL, discarded_at = NULL
 """
+# A parked event that is neither re-applied nor discarded: the youth's later events wait for it.
+OPEN_PARKED = "payload IS NOT NULL AND reapplied_at IS NULL AND discarded_at IS NULL"
+_WAITING = f"""
+SELECT DISTINCT youth_id FROM dead_events WHERE {OPEN_PARKED} AND youth_id = ANY($1::uuid[])
+"""  # noqa: S608
+HELD = "held: an earlier event of this youth is parked; re-applied after it, in order"
 _ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
 
 
@@ -443,6 +461,7 @@ class RegisterProjection:
         self, topic: str, partition: int, items: list[Parsed[AnyEvent]], next_offset: int
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
+            items = await _hold_behind_parked(conn, topic, partition, items)
             await apply_items(conn, items)
             await conn.execute(_POSITION, topic, partition, next_offset)
 
@@ -458,6 +477,33 @@ class RegisterProjection:
                                event.event_type, reason, event.recorded_at, item.delivery.value,
                                source)  # fmt: skip
             await conn.execute(_POSITION, topic, partition, next_offset)
+
+
+async def _hold_behind_parked(
+    conn: Connection, topic: str, partition: int, items: list[Parsed[AnyEvent]]
+) -> list[Parsed[AnyEvent]]:
+    """The items to apply now: a youth with a parked event gets the rest of its events parked
+    behind it (with their bytes), so a re-apply keeps their order; the others go on."""
+    if not items:
+        return items
+    waiting = {
+        row["youth_id"]
+        for row in await conn.fetch(_WAITING, list({i.message.youth_id for i in items}))
+    }
+    if not waiting:
+        return items
+    held = [i for i in items if i.message.youth_id in waiting]
+    done = {
+        row["event_id"]
+        for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in held])
+    }
+    for item in held:
+        event = item.message
+        if event.event_id not in done:
+            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
+                               event.event_type, HELD, event.recorded_at, item.delivery.value,
+                               f"{topic}[{partition}]@{item.delivery.offset}")  # fmt: skip
+    return [i for i in items if i.message.youth_id not in waiting]
 
 
 async def apply_items(conn: Connection, items: Sequence[Parsed[AnyEvent]]) -> int:

@@ -224,7 +224,8 @@ async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:
     were); the others are steps the register's state does not allow."""
     rows = await pool.fetch(
         "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at, source,"
-        " payload IS NOT NULL AS parked, reapplied_at FROM dead_events"
+        " payload IS NOT NULL AS parked, reapplied_at, discarded_at, discarded_by, discarded_why"
+        " FROM dead_events"
         " WHERE tenant = $1 ORDER BY dead_at, event_id",
         tenant,
     )

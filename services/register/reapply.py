@@ -11,24 +11,31 @@ twice changes nothing the second time (an applied event id is never applied agai
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
 from pydantic import TypeAdapter
 
-from services.register.projection import apply_items
+from services.register.projection import OPEN_PARKED, Connection, apply_items
 from shared.contracts.events import AnyEvent
 from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.failures import failure_reason, is_transient
 from shared.messaging.parsing import parser
 
-_PARKED = """
-SELECT event_id, event_type, payload, coalesce(source, '') AS source FROM dead_events
-WHERE payload IS NOT NULL AND reapplied_at IS NULL
-  AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))
-ORDER BY dead_at, event_id
-"""
+_PARKED = f"""
+SELECT event_id, youth_id, event_type, payload, coalesce(source, '') AS source FROM dead_events
+WHERE {OPEN_PARKED} AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))
+ORDER BY parked_seq
+"""  # noqa: S608
+
+
+class _Refused(Exception):
+    """The projection took the event but refused it (a step its state does not allow)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass
@@ -36,45 +43,94 @@ class ReapplyResult:
     applied: int = 0
     already_applied: int = 0
     still_failing: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    waiting: int = 0  # behind a youth's event that still fails: left parked, in order
 
 
 async def reapply(
     pool: asyncpg.Pool, tenants: Collection[str], event_ids: Sequence[uuid.UUID] | None = None
 ) -> ReapplyResult:
-    """Apply the parked events again (all, or those named); see the module's docstring."""
-    parse = parser(TypeAdapter(AnyEvent), tenants)
+    """Apply the parked events again, in the order they were parked (all, or those named); see
+    the module's docstring. Runs again while a pass re-applies something: events held behind a
+    youth's parked event while it ran are taken in the same run."""
     result = ReapplyResult()
-    rows = await pool.fetch(_PARKED, list(event_ids) if event_ids else None)
-    for row in rows:
+    while True:
+        before = result.applied + result.already_applied
+        result.waiting = 0
+        await _pass(pool, parser(TypeAdapter(AnyEvent), tenants), event_ids, result)
+        if result.applied + result.already_applied == before:
+            return result
+
+
+async def _pass(
+    pool: asyncpg.Pool,
+    parse: Callable[[Delivery], AnyEvent | Rejected],
+    event_ids: Sequence[uuid.UUID] | None,
+    result: ReapplyResult,
+) -> None:
+    stuck: set[uuid.UUID] = set()  # youths with an event that still fails: the rest waits
+    failing = {event_id for event_id, _ in result.still_failing}
+    for row in await pool.fetch(_PARKED, list(event_ids) if event_ids else None):
         event_id: uuid.UUID = row["event_id"]
+        if row["youth_id"] in stuck:
+            result.waiting += 1
+            continue
         topic = row["source"].split("[", 1)[0]
         delivery = Delivery(topic, 0, 0, None, bytes(row["payload"]))
         outcome = parse(delivery)
+        reason: str | None = None
         if isinstance(outcome, Rejected):
-            await _still_failing(pool, event_id, f"the parked bytes: {outcome.reason}", result)
-            continue
-        try:
-            async with pool.acquire() as conn, conn.transaction():
-                fresh = await apply_items(conn, [Parsed(delivery, outcome)])
-                await conn.execute(
-                    "UPDATE dead_events SET reapplied_at = now() WHERE event_id = $1", event_id
-                )
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            await _still_failing(pool, event_id, failure_reason(exc, row["event_type"]), result)
+            reason = f"the parked bytes: {outcome.reason}"
+        else:
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    fresh = await _apply_parked(conn, event_id, Parsed(delivery, outcome))
+            except _Refused as refused:
+                reason = refused.reason
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                reason = failure_reason(exc, row["event_type"])
+        if reason is not None:
+            stuck.add(row["youth_id"])
+            await pool.execute("UPDATE dead_events SET reason = $2 WHERE event_id = $1", event_id,
+                               reason)  # fmt: skip
+            if event_id not in failing:
+                failing.add(event_id)
+                result.still_failing.append((event_id, reason))
             continue
         if fresh:
             result.applied += 1
         else:
             result.already_applied += 1
-    return result
 
 
-async def _still_failing(
-    pool: asyncpg.Pool, event_id: uuid.UUID, reason: str, result: ReapplyResult
-) -> None:
-    await pool.execute(
-        "UPDATE dead_events SET reason = $2, dead_at = now() WHERE event_id = $1", event_id, reason
+async def _apply_parked(conn: Connection, event_id: uuid.UUID, item: Parsed[AnyEvent]) -> int:
+    """Apply one parked event in the caller's transaction; `_Refused` when the projection took
+    it but refused it (a step its state does not allow: it writes the reason into the event's
+    row), which rolls the transaction back."""
+    why = await conn.fetchval(
+        "UPDATE dead_events d SET reason = '' FROM dead_events old"
+        " WHERE d.event_id = $1 AND old.event_id = d.event_id RETURNING old.reason",
+        event_id,
     )
-    result.still_failing.append((event_id, reason))
+    fresh = await apply_items(conn, [item])
+    refused = await conn.fetchval("SELECT reason FROM dead_events WHERE event_id = $1", event_id)
+    if refused:
+        raise _Refused(str(refused))
+    await conn.execute(
+        "UPDATE dead_events SET reapplied_at = now(), reason = $2 WHERE event_id = $1",
+        event_id, why,
+    )  # fmt: skip
+    return fresh
+
+
+async def discard(pool: asyncpg.Pool, event_id: uuid.UUID, actor: str, why: str) -> bool:
+    """Give up on a parked event no fix will take: it is never applied, the youth's events held
+    behind it go on at the next re-apply, and who gave it up, when and why stay on its row.
+    False when no open parked event has that id."""
+    done = await pool.fetchval(
+        f"UPDATE dead_events SET discarded_at = now(), discarded_by = $2, discarded_why = $3"  # noqa: S608
+        f" WHERE event_id = $1 AND {OPEN_PARKED} RETURNING event_id",
+        event_id, actor, why,
+    )  # fmt: skip
+    return done is not None
