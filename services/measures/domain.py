@@ -257,18 +257,20 @@ class MeasuresCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
         revision_id: uuid.UUID | None = None,
+        valid_from_given: bool = True,
     ) -> int:
         """Record a new revision of the plan; returns its number. The same client `revision_id`
         with the same content again records nothing and returns that revision's number; with
-        other content it is refused (409)."""
+        other content it is refused (409). A `valid_from` the client left to its default (today)
+        is not part of the content: a retry the next day is the same request."""
         if revision_id is not None:
             for earlier in self.plan_revisions:
                 if earlier.get("revision_id") == str(revision_id):
-                    content = (valid_from, goal, mapping, follow_up_on, evaluation_on)
-                    recorded = tuple(
-                        earlier[k]
-                        for k in ("valid_from", "goal", "mapping", "follow_up_on", "evaluation_on")
-                    )
+                    compared: tuple[str, ...] = ("goal", "mapping", "follow_up_on", "evaluation_on")
+                    content: tuple[Any, ...] = (goal, mapping, follow_up_on, evaluation_on)
+                    if valid_from_given:
+                        compared, content = ("valid_from", *compared), (valid_from, *content)
+                    recorded = tuple(earlier[k] for k in compared)
                     if content != recorded or not _same_efforts(earlier["efforts"], efforts):
                         raise _taken("revision_id", "a plan revision")
                     return int(earlier["revision"])

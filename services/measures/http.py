@@ -291,6 +291,7 @@ def routes(context: CaseRoutes) -> APIRouter:
                 efforts=efforts, follow_up_on=body.follow_up_on,
                 evaluation_on=body.evaluation_on, actor=caller.actor,
                 correlation_id=uuid.uuid4(), revision_id=body.revision_id,
+                valid_from_given=body.valid_from is not None,
             )  # fmt: skip
             return revision, len(case.plan_revisions) > before
 

@@ -222,9 +222,12 @@ class OutreachCase(ScopedYouthCase):
         confirmed_on: date,
         actor: str,
         correlation_id: uuid.UUID,
+        confirmed_on_given: bool = True,
     ) -> bool:
         """Record what the youth does, did or will do; False when this id was already recorded
-        with the same content, refused (409) when with other content."""
+        with the same content, refused (409) when with other content. A `confirmed_on` the
+        client left to its default (today) is not part of the content: a retry the next day is
+        the same request."""
         self.check_date("from_date", from_date)
         self.check_date("to_date", to_date)
         self.check_date("confirmed_on", confirmed_on)
@@ -233,7 +236,7 @@ class OutreachCase(ScopedYouthCase):
                 same = [known[k] for k in ("category", "tense", "from_date", "to_date")] == [
                     category, tense, from_date, to_date,
                 ]  # fmt: skip
-                if not same or known["confirmed_on"] != confirmed_on:
+                if not same or (confirmed_on_given and known["confirmed_on"] != confirmed_on):
                     raise CommandRefused("occupation_id", TAKEN, conflict=True)
                 return False
         codes = code_list("occupation", on=confirmed_on)

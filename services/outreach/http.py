@@ -265,6 +265,7 @@ def routes(context: CaseRoutes) -> APIRouter:
                 occupation_id=occupation_id, category=body.category, tense=body.tense,
                 from_date=body.from_date, to_date=body.to_date, confirmed_on=confirmed_on,
                 actor=caller.actor, correlation_id=cid,
+                confirmed_on_given=body.confirmed_on is not None,
             ),
         )  # fmt: skip
         return OccupationRecorded(

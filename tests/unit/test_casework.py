@@ -170,6 +170,11 @@ def test_a_client_id_taken_by_different_content_is_a_conflict() -> None:
     with pytest.raises(CommandRefused) as refused:
         case.record_occupation(**{**record, "category": "internship"})
     assert (refused.value.field, refused.value.conflict) == ("occupation_id", True)
+    # confirmed_on left to its default (today) is not content: the retry the next day is the same.
+    next_day = {**record, "confirmed_on": date(2026, 3, 3), "confirmed_on_given": False}
+    assert not case.record_occupation(**next_day)
+    with pytest.raises(CommandRefused):
+        case.record_occupation(**{**next_day, "confirmed_on_given": True})
 
 
 @pytest.mark.parametrize(("method", "field"), [("establish_contact", "contact_id"),

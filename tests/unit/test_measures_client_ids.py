@@ -80,14 +80,20 @@ def test_an_objection_with_a_client_id_records_once() -> None:
     assert case.objections == [date(2026, 3, 4), date(2026, 3, 4)]
 
 
-def plan(case: MeasuresCase, revision_id: uuid.UUID | None, goal: str = "Komvux") -> int:
+def plan(
+    case: MeasuresCase,
+    revision_id: uuid.UUID | None,
+    goal: str = "Komvux",
+    valid_from: date = date(2026, 3, 5),
+    valid_from_given: bool = True,
+) -> int:
     effort = {"effort_id": str(uuid.uuid4()), "description": "SYV-samtal",
               "responsible": "municipality", "other_actor": None, "start_date": None,
               "end_date": None, "end_reason": None}  # fmt: skip
     return case.revise_plan(
-        valid_from=date(2026, 3, 5), goal=goal, mapping={"goals": ["komvux"]}, efforts=[effort],
+        valid_from=valid_from, goal=goal, mapping={"goals": ["komvux"]}, efforts=[effort],
         follow_up_on=None, evaluation_on=None, actor=ACTOR, correlation_id=YOUTH,
-        revision_id=revision_id,
+        revision_id=revision_id, valid_from_given=valid_from_given,
     )  # fmt: skip
 
 
@@ -99,4 +105,7 @@ def test_a_plan_revision_with_a_client_id_records_once() -> None:
     assert len(case.plan_revisions) == 1
     refused = taken(lambda: plan(case, revision, goal="Praktik"))
     assert refused.field == "revision_id"
+    # valid_from left to its default (today) is not content: the retry the next day is the same.
+    assert plan(case, revision, valid_from=date(2026, 3, 6), valid_from_given=False) == 1
+    assert taken(lambda: plan(case, revision, valid_from=date(2026, 3, 6))).field == "revision_id"
     assert plan(case, None) == 2, "without an id every request is a new revision"
