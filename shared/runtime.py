@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -24,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
@@ -124,6 +126,7 @@ class BackgroundLoops:
                 await task
 
 
+_FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*")
 GC_YOUNG_THRESHOLD = 50_000
 
 
@@ -226,6 +229,16 @@ def service_app(
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     document(app, title=title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # "field: problem" answers also carry the errors list every other refusal has.
+        content: dict[str, Any] = {"detail": exc.detail}
+        if isinstance(exc.detail, str):
+            name, said, problem = exc.detail.partition(": ")
+            if said and _FIELD.fullmatch(name):
+                content["errors"] = [{"field": name, "problem": problem}]
+        return JSONResponse(content, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

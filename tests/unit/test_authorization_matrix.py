@@ -182,6 +182,8 @@ def test_a_school_reporter_notifies_only_the_municipality_its_token_acts_for(
     )
     assert refused.status_code == 403, refused.text
     assert refused.json()["detail"].startswith("hemkommun: ")
+    [error] = refused.json()["errors"]  # the same errors list as every other refusal
+    assert error["field"] == "hemkommun"
     assert other not in refused.text, "the submitted value is not echoed"
     for own in ({}, {"hemkommun": tenant}):
         passed = identify.post(
