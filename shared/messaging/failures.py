@@ -79,8 +79,7 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
-_ARGUMENT = re.compile(r"(query argument \$\d+): .*")
+_ARGUMENT = re.compile(r"(query argument \$\d+)[^:]*: .*")
 
 
 def failure_reason(exc: BaseException, what: str, failed: str = "could not be applied") -> str:
@@ -91,7 +90,10 @@ def failure_reason(exc: BaseException, what: str, failed: str = "could not be ap
     state = sqlstate_of(exc)
     kind = type(exc).__name__ + (f" (SQLSTATE {state})" if state else "")
     first = (str(exc).strip().splitlines() or [""])[0]
-    first = _ARGUMENT.sub(r"\1: a value the store refuses", _QUOTED.sub("…", first))
+    first = _ARGUMENT.sub(r"\1: a value the store refuses", first)
+    quote = min((i for i in (first.find("'"), first.find('"')) if i >= 0), default=-1)
+    if quote >= 0:  # whatever a message quotes may be the value: nothing from the first quote on
+        first = first[:quote].rstrip() + " …"
     if text_problem(first, free_text=False) is not None:
         first = "".join(c if text_problem(c) is None else "?" for c in first)
     detail = f": {first[:240]}" if first else ""

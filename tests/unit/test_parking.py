@@ -260,3 +260,17 @@ def test_a_message_too_large_for_the_dead_letter_topic_is_parked_without_its_byt
     assert value is None
     assert headers["kaa.dlq.value"].startswith(b"omitted: too large")
     assert headers["kaa.dlq.source.offset"] == b"0", "where the bytes can still be read"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'invalid input syntax for type date: "19990101-Anna"',
+        "value 'Anna \"O'Brien' is too long",
+        "invalid input for query argument $3 in element #2 of executemany() sequence: 'Anna'",
+    ],
+)
+def test_nothing_a_store_quotes_reaches_a_reason(message: str) -> None:
+    reason = failure_reason(asyncpg.exceptions.DataError(message), "ContactAttempted")
+    assert "Anna" not in reason
+    assert "Brien" not in reason
