@@ -4,7 +4,6 @@ service documents itself without a CDN, with the bearer scheme and the real erro
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterator
 
@@ -12,35 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.auth import ROLES, issue_token
-from shared.settings import ServiceSettings
+from tests.unit.apps import SECRET, service_clients
 
-SECRET = "edge-test-secret-of-sufficient-length"
 SERVICES = ("identify", "outreach", "measures", "register")
 
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, TestClient]]:
-    patch = pytest.MonkeyPatch()
-    for name, value in {
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
-        "KAA_TOKEN_SECRET": SECRET,
-        "KAA_PSEUDONYM_KEY": "edge-pseudonym-key-0123456789",
-        "KAA_MASTER_KEY": "edge-master-key-0123456789abcdef",
-        "KAA_TENANTS": "0180",
-    }.items():
-        patch.setenv(name, value)
-    settings = ServiceSettings()
-    built = {
-        # No `with`: the lifespan (Kafka, PostgreSQL) does not run; validation answers first.
-        service: TestClient(
-            importlib.import_module(f"services.{service}.bootstrap").create_app(settings),
-            raise_server_exceptions=False,
-        )
-        for service in SERVICES
-    }
-    yield built
-    patch.undo()
+    with service_clients() as built:
+        yield built
 
 
 def bearer(*roles: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ Another municipality's youth (404, not 403) is proven end to end against the run
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,9 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.auth import ROLES, TENANT_HEADER, issue_token
-from shared.settings import ServiceSettings
+from tests.unit.apps import SECRET, service_clients
 
-SECRET = "matrix-test-secret-of-sufficient-length"
 CASEWORK = {"caseworker", "coordinator"}
 CONFIGURATION = {"coordinator", "consortium-admin"}
 READERS = {"caseworker", "coordinator", "inspector"}
@@ -80,30 +78,9 @@ PATH_VALUES = {
 
 
 @pytest.fixture(scope="module")
-def clients(monkeypatch_module: pytest.MonkeyPatch) -> dict[str, TestClient]:
-    for name, value in {
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
-        "KAA_TOKEN_SECRET": SECRET,
-        "KAA_PSEUDONYM_KEY": "matrix-pseudonym-key-0123456789",
-        "KAA_MASTER_KEY": "matrix-master-key-0123456789abcdef",
-        "KAA_TENANTS": "0180,0181",
-    }.items():
-        monkeypatch_module.setenv(name, value)
-    settings = ServiceSettings()
-    built = {}
-    for service in SERVICES:
-        app = importlib.import_module(f"services.{service}.bootstrap").create_app(settings)
-        # No `with`: the lifespan (Kafka, PostgreSQL) does not run.
-        built[service] = TestClient(app, raise_server_exceptions=False)
-    return built
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    patch = pytest.MonkeyPatch()
-    yield patch
-    patch.undo()
+def clients() -> Iterator[dict[str, TestClient]]:
+    with service_clients(tenants="0180,0181") as built:
+        yield built
 
 
 def endpoints(clients: dict[str, TestClient]) -> set[tuple[str, str, str]]:

@@ -9,7 +9,6 @@ answer but 401/403/422. What a passed request then records is proven end to end
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -20,35 +19,17 @@ from fastapi.testclient import TestClient
 from services.outreach.http import AssignmentRequest
 from shared import dates
 from shared.auth import issue_token
-from shared.settings import ServiceSettings
+from tests.unit.apps import SECRET, service_clients
 
-SECRET = "edge-test-secret-of-sufficient-length"
 YOUTH = "7b0d4c7e-7a57-4c65-9d0e-4f1b0c3a2e11"
 
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, TestClient]]:
-    patch = pytest.MonkeyPatch()
-    for name, value in {
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
-        "KAA_TOKEN_SECRET": SECRET,
-        "KAA_PSEUDONYM_KEY": "edge-pseudonym-key-0123456789",
-        "KAA_MASTER_KEY": "edge-master-key-0123456789abcdef",
-        "KAA_TENANTS": "0180",
-        "KAA_TODAY": "2026-03-02",
-    }.items():
-        patch.setenv(name, value)
-    settings = ServiceSettings()
-    built = {
-        service: TestClient(
-            importlib.import_module(f"services.{service}.bootstrap").create_app(settings),
-            raise_server_exceptions=False,
-        )
-        for service in ("identify", "outreach", "measures")
-    }
-    yield built
-    patch.undo()
+    with service_clients(
+        today="2026-03-02", services=("identify", "outreach", "measures")
+    ) as built:
+        yield built
 
 
 def bearer(*roles: str) -> dict[str, str]:

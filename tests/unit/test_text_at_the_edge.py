@@ -8,7 +8,6 @@ echoes the value.
 
 from __future__ import annotations
 
-import importlib
 import types
 import typing
 import uuid
@@ -29,9 +28,8 @@ from shared.contracts.feeds import (
     Ss12000FeedMessage,
 )
 from shared.contracts.text import FreeText, Text, text_problem
-from shared.settings import ServiceSettings
+from tests.unit.apps import SECRET, service_clients
 
-SECRET = "text-test-secret-of-sufficient-length"
 SERVICES = ("identify", "outreach", "measures", "register")
 POISON = "a\u0000b"
 PATH_VALUES = {
@@ -195,23 +193,8 @@ def test_text_problems(value: str, free: bool, problem: str | None) -> None:
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, TestClient]]:
-    patch = pytest.MonkeyPatch()
-    for name, value in {
-        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-        "DATABASE_URL": "postgresql://nobody:nothing@127.0.0.1:9/none",
-        "KAA_TOKEN_SECRET": SECRET,
-        "KAA_PSEUDONYM_KEY": "text-pseudonym-key-0123456789",
-        "KAA_MASTER_KEY": "text-master-key-0123456789abcdef",
-        "KAA_TENANTS": "0180",
-    }.items():
-        patch.setenv(name, value)
-    settings = ServiceSettings()
-    built = {}
-    for service in SERVICES:
-        app = importlib.import_module(f"services.{service}.bootstrap").create_app(settings)
-        built[service] = TestClient(app, raise_server_exceptions=False)  # no lifespan
-    yield built
-    patch.undo()
+    with service_clients() as built:
+        yield built
 
 
 def headers() -> dict[str, str]:
