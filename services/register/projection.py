@@ -218,15 +218,19 @@ ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS payload bytea;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS source text;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS reapplied_at timestamptz;
 -- The order events were parked in: what `kaa register reapply` follows. While a youth has a parked
--- event, the youth's later events are parked behind it (held), so they apply in their order.
+-- event from a topic, the youth's later events of that topic are parked behind it (held), so they
+-- apply in their order (a topic's order is the one the events have: a leaving after its entry, a
+-- measure's steps after its offer; between topics there is none to keep).
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS parked_seq bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS topic text;
 -- An operator may give up on a parked event no fix will take (`kaa register discard`): it is
 -- never applied, and the youth's events held behind it go on at the next re-apply.
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_at timestamptz;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_by text;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_why text;
 DROP INDEX IF EXISTS dead_events_parked;
-CREATE INDEX IF NOT EXISTS dead_events_open ON dead_events (youth_id)
+DROP INDEX IF EXISTS dead_events_open;
+CREATE INDEX IF NOT EXISTS dead_events_open_topic ON dead_events (topic, youth_id)
     WHERE payload IS NOT NULL AND reapplied_at IS NULL AND discarded_at IS NULL;
 CREATE TABLE IF NOT EXISTS objections (
     event_id uuid PRIMARY KEY,
@@ -370,17 +374,19 @@ WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
 """
 _PARKED = """
 INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at, payload,
-                         source)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         source, topic)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, payload = EXCLUDED.payload,
-    source = EXCLUDED.source, dead_at = now(), reapplied_at = NULL, discarded_at = NULL
+    source = EXCLUDED.source, topic = EXCLUDED.topic, dead_at = now(), reapplied_at = NULL,
+    discarded_at = NULL
 """
 # A parked event that is neither re-applied nor discarded: the youth's later events wait for it.
 OPEN_PARKED = "payload IS NOT NULL AND reapplied_at IS NULL AND discarded_at IS NULL"
 _WAITING = f"""
-SELECT DISTINCT youth_id FROM dead_events WHERE {OPEN_PARKED} AND youth_id = ANY($1::uuid[])
+SELECT DISTINCT youth_id FROM dead_events
+WHERE {OPEN_PARKED} AND topic = $2 AND youth_id = ANY($1::uuid[])
 """  # noqa: S608
-HELD = "held: an earlier event of this youth is parked; re-applied after it, in order"
+HELD = "held: an earlier event of this youth on its topic is parked; re-applied after it, in order"
 _ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
 
 
@@ -475,20 +481,21 @@ class RegisterProjection:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
                                event.event_type, reason, event.recorded_at, item.delivery.value,
-                               source)  # fmt: skip
+                               source, topic)  # fmt: skip
             await conn.execute(_POSITION, topic, partition, next_offset)
 
 
 async def _hold_behind_parked(
     conn: Connection, topic: str, partition: int, items: list[Parsed[AnyEvent]]
 ) -> list[Parsed[AnyEvent]]:
-    """The items to apply now: a youth with a parked event gets the rest of its events parked
-    behind it (with their bytes), so a re-apply keeps their order; the others go on."""
+    """The items to apply now: a youth with a parked event from this topic gets the rest of its
+    events of the topic parked behind it (with their bytes), so a re-apply keeps their order; the
+    others go on."""
     if not items:
         return items
     waiting = {
         row["youth_id"]
-        for row in await conn.fetch(_WAITING, list({i.message.youth_id for i in items}))
+        for row in await conn.fetch(_WAITING, list({i.message.youth_id for i in items}), topic)
     }
     if not waiting:
         return items
@@ -502,7 +509,7 @@ async def _hold_behind_parked(
         if event.event_id not in done:
             await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
                                event.event_type, HELD, event.recorded_at, item.delivery.value,
-                               f"{topic}[{partition}]@{item.delivery.offset}")  # fmt: skip
+                               f"{topic}[{partition}]@{item.delivery.offset}", topic)  # fmt: skip
     return [i for i in items if i.message.youth_id not in waiting]
 
 

@@ -24,7 +24,8 @@ from shared.messaging.failures import failure_reason, is_transient
 from shared.messaging.parsing import parser
 
 _PARKED = f"""
-SELECT event_id, youth_id, event_type, payload, coalesce(source, '') AS source FROM dead_events
+SELECT event_id, youth_id, event_type, payload, coalesce(source, '') AS source,
+       coalesce(topic, '') AS topic FROM dead_events
 WHERE {OPEN_PARKED} AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))
 ORDER BY parked_seq
 """  # noqa: S608
@@ -67,11 +68,11 @@ async def _pass(
     event_ids: Sequence[uuid.UUID] | None,
     result: ReapplyResult,
 ) -> None:
-    stuck: set[uuid.UUID] = set()  # youths with an event that still fails: the rest waits
+    stuck: set[tuple[uuid.UUID, str]] = set()  # a youth's topic whose event still fails: waits
     failing = {event_id for event_id, _ in result.still_failing}
     for row in await pool.fetch(_PARKED, list(event_ids) if event_ids else None):
         event_id: uuid.UUID = row["event_id"]
-        if row["youth_id"] in stuck:
+        if (row["youth_id"], row["topic"]) in stuck:
             result.waiting += 1
             continue
         topic = row["source"].split("[", 1)[0]
@@ -91,7 +92,7 @@ async def _pass(
                     raise
                 reason = failure_reason(exc, row["event_type"])
         if reason is not None:
-            stuck.add(row["youth_id"])
+            stuck.add((row["youth_id"], row["topic"]))
             await pool.execute("UPDATE dead_events SET reason = $2 WHERE event_id = $1", event_id,
                                reason)  # fmt: skip
             if event_id not in failing:
