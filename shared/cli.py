@@ -516,9 +516,13 @@ def register_verify(
     except asyncpg.UndefinedTableError:
         typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
         raise typer.Exit(code=2) from None
-    dead = asyncio.run(dead_event_count(url))
+    dead, waiting = asyncio.run(dead_event_count(url))
     if dead:
         typer.echo(f"the live register could not apply {dead} events (GET /v1/dead-events)")
+    if waiting:
+        typer.echo(
+            f"{waiting} casework events wait for their youth's identification (GET /v1/dead-events)"
+        )
     orphans = asyncio.run(orphan_youths(url))
     if orphans:
         typer.echo(

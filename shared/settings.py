@@ -185,6 +185,13 @@ class ServiceSettings(BaseSettings):
     schedule_interval: float = Field(
         default=60.0, gt=0, description="Seconds between runs of identify's scope schedule."
     )
+    early_event_wait: float = Field(
+        default=7 * 86400.0,
+        ge=1,
+        le=365 * 86400.0,
+        description="Seconds casework that arrived before its youth's identification waits for "
+        "it; after that it is a dead event ('youth never identified within …').",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8100, ge=1, le=65535)
     today: date | None = Field(

@@ -23,6 +23,7 @@ from services.register.projection import (
     RegisterProjection,
     create_pool,
     create_tables,
+    expire_waiting,
 )
 from services.register.replay import replay
 from services.register.scb import create_export_log
@@ -75,8 +76,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         loops.add("projection", consumer.run)
 
         async def parked_events() -> list[str]:
-            """Parked events wait for an operator: the register is degraded until re-applied."""
-            waiting = await pool.fetchval(f"SELECT count(*) FROM dead_events WHERE {OPEN_PARKED}")  # noqa: S608
+            """Parked events wait for an operator: the register is degraded until re-applied.
+            (Casework waiting for its youth's identification is the normal course, not a problem.)"""
+            waiting = await pool.fetchval(
+                f"SELECT count(*) FROM dead_events WHERE {OPEN_PARKED} AND NOT waits_for_youth"  # noqa: S608
+            )
             if not waiting:
                 return []
             return [
@@ -86,6 +90,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             ]
 
         loops.check(parked_events)
+
+        async def early_events() -> None:
+            """Casework whose youth never arrives within the bound becomes a dead event."""
+            while True:
+                try:
+                    expired = await expire_waiting(pool, settings.early_event_wait)
+                    if expired:
+                        log.warning("casework waited for its youth in vain; now dead events",
+                                    events=expired)  # fmt: skip
+                except (OSError, asyncpg.PostgresError) as exc:
+                    log.warning("expiring early events failed; next attempt later",
+                                error=type(exc).__name__)  # fmt: skip
+                await asyncio.sleep(min(settings.early_event_wait / 4, 3600.0))
+
+        loops.add("early-events", early_events)
 
         async def retention_schedule() -> None:
             """Daily: purge the personal data whose retention has passed (retention.py)."""

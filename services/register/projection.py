@@ -12,12 +12,14 @@ dropped and rebuilt from the topics at any time: they are a projection, not the 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+from pydantic import TypeAdapter
 
 from shared.contracts.events import (
     AnyEvent,
@@ -39,10 +41,13 @@ from shared.contracts.events import (
     YouthInformed,
     YouthLeftScope,
 )
+from shared.contracts.topics import IDENTIFY_EVENTS, RETENTION_EVENTS
 from shared.crypto import KEYRING_DDL
-from shared.messaging.consumer import Parsed
+from shared.messaging.consumer import Delivery, Parsed
+from shared.messaging.failures import failure_reason, is_transient
 
 SCHEMA = "register"
+_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 Connection = asyncpg.Connection | PoolConnectionProxy
 
 DDL = """
@@ -223,6 +228,10 @@ ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS reapplied_at timestamptz;
 -- measure's steps after its offer; between topics there is none to keep).
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS parked_seq bigint GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS topic text;
+-- Casework that arrived before its youth's identification (the register reads the topics
+-- concurrently): parked until the youth is identified, then applied in its order
+-- (`waits_for_youth`); a dead event when the youth never arrives within KAA_EARLY_EVENT_WAIT.
+ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS waits_for_youth boolean NOT NULL DEFAULT false;
 -- An operator may give up on a parked event no fix will take (`kaa register discard`): it is
 -- never applied, and the youth's events held behind it go on at the next re-apply.
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS discarded_at timestamptz;
@@ -374,18 +383,28 @@ WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
 """
 _PARKED = """
 INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at, payload,
-                         source, topic)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                         source, topic, waits_for_youth)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, payload = EXCLUDED.payload,
     source = EXCLUDED.source, topic = EXCLUDED.topic, dead_at = now(), reapplied_at = NULL,
-    discarded_at = NULL
+    discarded_at = NULL, waits_for_youth = EXCLUDED.waits_for_youth
 """
 # A parked event that is neither re-applied nor discarded: the youth's later events wait for it.
 OPEN_PARKED = "payload IS NOT NULL AND reapplied_at IS NULL AND discarded_at IS NULL"
 _WAITING = f"""
-SELECT DISTINCT youth_id FROM dead_events
+SELECT youth_id, bool_and(waits_for_youth) AS for_youth FROM dead_events
 WHERE {OPEN_PARKED} AND topic = $2 AND youth_id = ANY($1::uuid[])
+GROUP BY youth_id
 """  # noqa: S608
+_KNOWN = "SELECT tenant, youth_id FROM youths WHERE youth_id = ANY($1::uuid[])"
+EARLY = "waiting: the youth is not identified yet; applied in its order when it is"
+_RELEASABLE = f"""
+SELECT event_id, payload, topic FROM dead_events
+WHERE {OPEN_PARKED} AND waits_for_youth AND youth_id = ANY($1::uuid[])
+ORDER BY parked_seq
+"""  # noqa: S608
+# Topics whose events need no youth identified first (they identify, or they only purge).
+_NEEDS_NO_YOUTH = frozenset({IDENTIFY_EVENTS, RETENTION_EVENTS})
 HELD = "held: an earlier event of this youth on its topic is parked; re-applied after it, in order"
 _ALREADY_APPLIED = "SELECT event_id FROM applied_events WHERE event_id = ANY($1::uuid[])"
 
@@ -468,7 +487,9 @@ class RegisterProjection:
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             items = await _hold_behind_parked(conn, topic, partition, items)
+            items = await _park_early(conn, topic, partition, items)
             await apply_items(conn, items)
+            await release_waiting(conn, items)
             await conn.execute(_POSITION, topic, partition, next_offset)
 
     async def park(
@@ -481,7 +502,7 @@ class RegisterProjection:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
                                event.event_type, reason, event.recorded_at, item.delivery.value,
-                               source, topic)  # fmt: skip
+                               source, topic, False)  # fmt: skip
             await conn.execute(_POSITION, topic, partition, next_offset)
 
 
@@ -494,7 +515,7 @@ async def _hold_behind_parked(
     if not items:
         return items
     waiting = {
-        row["youth_id"]
+        row["youth_id"]: row["for_youth"]
         for row in await conn.fetch(_WAITING, list({i.message.youth_id for i in items}), topic)
     }
     if not waiting:
@@ -507,10 +528,91 @@ async def _hold_behind_parked(
     for item in held:
         event = item.message
         if event.event_id not in done:
+            for_youth = waiting[event.youth_id]  # behind casework that waits for its youth
             await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
-                               event.event_type, HELD, event.recorded_at, item.delivery.value,
-                               f"{topic}[{partition}]@{item.delivery.offset}", topic)  # fmt: skip
+                               event.event_type, EARLY if for_youth else HELD, event.recorded_at,
+                               item.delivery.value, f"{topic}[{partition}]@{item.delivery.offset}",
+                               topic, for_youth)  # fmt: skip
     return [i for i in items if i.message.youth_id not in waiting]
+
+
+async def _park_early(
+    conn: Connection, topic: str, partition: int, items: list[Parsed[AnyEvent]]
+) -> list[Parsed[AnyEvent]]:
+    """Casework about a youth the register does not know yet is parked until the youth is
+    identified (`release_waiting`), not applied ahead of it: the topics are read concurrently."""
+    casework = [i for i in items if type(i.message).topic not in _NEEDS_NO_YOUTH]
+    if not casework:
+        return items
+    known = {
+        (row["tenant"], row["youth_id"])
+        for row in await conn.fetch(_KNOWN, list({i.message.youth_id for i in casework}))
+    }
+    early = [i for i in casework if (i.message.tenant, i.message.youth_id) not in known]
+    if not early:
+        return items
+    done = {
+        row["event_id"]
+        for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in early])
+    }
+    for item in early:
+        event = item.message
+        if event.event_id not in done:
+            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
+                               event.event_type, EARLY, event.recorded_at, item.delivery.value,
+                               f"{topic}[{partition}]@{item.delivery.offset}", topic, True)  # fmt: skip
+    parked = {id(i) for i in early}
+    return [i for i in items if id(i) not in parked]
+
+
+async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]]) -> None:
+    """The casework that waited for the youths identified just now, applied in its order, each in
+    a savepoint of its own: one that fails stays parked with the reason (and holds the rest of
+    its topic's events of that youth behind it)."""
+    identified = list({i.message.youth_id for i in applied if type(i.message) is YouthIdentified})
+    if not identified:
+        return
+    rows = await conn.fetch(_RELEASABLE, identified)
+    stuck: set[tuple[uuid.UUID, str]] = set()
+    for row in rows:
+        event = _EVENT.validate_json(row["payload"])
+        where = (event.youth_id, row["topic"])
+        if where in stuck:
+            continue
+        delivery = Delivery(row["topic"], 0, 0, None, bytes(row["payload"]))
+        try:
+            async with conn.transaction():
+                await apply_items(conn, [Parsed(delivery, event)])
+                await conn.execute(
+                    "UPDATE dead_events SET reapplied_at = now() WHERE event_id = $1",
+                    row["event_id"],
+                )
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            stuck.add(where)
+            await conn.execute(
+                "UPDATE dead_events SET reason = $2, waits_for_youth = false WHERE event_id = $1",
+                row["event_id"], failure_reason(exc, event.event_type),
+            )  # fmt: skip
+
+
+async def expire_waiting(pool: asyncpg.Pool, wait_seconds: float) -> int:
+    """Casework whose youth was never identified within the bound becomes a dead event with the
+    reason (kept with its bytes, no longer waiting); returns how many."""
+    days = wait_seconds / 86400
+    bound = f"{days:g} days" if days >= 1 else f"{wait_seconds:g} seconds"
+    why = f"youth never identified within {bound} (KAA_EARLY_EVENT_WAIT)"
+    expired = await pool.fetch(
+        f"UPDATE dead_events SET discarded_at = now(), discarded_by = 'system:register',"  # noqa: S608
+        f" discarded_why = $2, reason = $2, waits_for_youth = false"
+        f" WHERE {OPEN_PARKED} AND waits_for_youth AND (youth_id, topic) IN ("
+        f"   SELECT youth_id, topic FROM dead_events WHERE {OPEN_PARKED} AND waits_for_youth"
+        f"   GROUP BY youth_id, topic HAVING min(dead_at) < now() - make_interval(secs => $1))"
+        f" RETURNING event_id",
+        wait_seconds, why,
+    )  # fmt: skip
+    return len(expired)
 
 
 async def apply_items(conn: Connection, items: Sequence[Parsed[AnyEvent]]) -> int:

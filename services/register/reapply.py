@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from pydantic import TypeAdapter
 
-from services.register.projection import OPEN_PARKED, Connection, apply_items
+from services.register.projection import OPEN_PARKED, Connection, apply_items, release_waiting
 from shared.contracts.events import AnyEvent
 from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.failures import failure_reason, is_transient
@@ -26,7 +26,7 @@ from shared.messaging.parsing import parser
 _PARKED = f"""
 SELECT event_id, youth_id, event_type, payload, coalesce(source, '') AS source,
        coalesce(topic, '') AS topic FROM dead_events
-WHERE {OPEN_PARKED} AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))
+WHERE {OPEN_PARKED} AND NOT waits_for_youth AND ($1::uuid[] IS NULL OR event_id = ANY($1::uuid[]))
 ORDER BY parked_seq
 """  # noqa: S608
 
@@ -115,6 +115,7 @@ async def _apply_parked(conn: Connection, event_id: uuid.UUID, item: Parsed[AnyE
         event_id,
     )
     fresh = await apply_items(conn, [item])
+    await release_waiting(conn, [item])  # casework that waited for this youth's identification
     refused = await conn.fetchval("SELECT reason FROM dead_events WHERE event_id = $1", event_id)
     if refused:
         raise _Refused(str(refused))

@@ -165,14 +165,21 @@ async def verify(
     return {t: (left[t], right[t]) for t in CONTENT_TABLES if left[t] != right[t]}
 
 
-async def dead_event_count(database_url: str, schema: str = "register") -> int:
-    """How many events a register could not apply (kept in its `dead_events` with the reason);
-    0 for a register made before that table existed (it kept none)."""
+async def dead_event_count(database_url: str, schema: str = "register") -> tuple[int, int]:
+    """How many events a register could not apply (kept in its `dead_events` with the reason,
+    not re-applied since), and how much casework waits for its youth's identification; (0, 0) for
+    a register made before that table existed (it kept none)."""
     conn = await asyncpg.connect(database_url)
     try:
         if await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".dead_events') is None:
-            return 0
-        return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}".dead_events'))  # noqa: S608
+            return 0, 0
+        counts = (
+            "count(*) FILTER (WHERE reapplied_at IS NULL AND NOT waits_for_youth) AS dead,"
+            " count(*) FILTER (WHERE reapplied_at IS NULL AND waits_for_youth) AS waiting"
+        )
+        row = await conn.fetchrow(f'SELECT {counts} FROM "{schema}".dead_events')  # noqa: S608
+        assert row is not None
+        return int(row["dead"]), int(row["waiting"])
     finally:
         await conn.close()
 

@@ -140,12 +140,21 @@ def test_the_register_parks_what_it_cannot_store_and_keeps_running(
         )
     )
     key, other_key = str(youth).encode(), str(other).encode()
+    # The youths first: casework about a youth not identified yet waits for it (issue 14).
     asyncio.run(
         produce(
             deployment,
             [
                 (IDENTIFY_EVENTS, key, identified[0].to_bytes()),
                 (IDENTIFY_EVENTS, other_key, identified[1].to_bytes()),
+            ],
+        )
+    )
+    asyncio.run(deployment.drained())
+    asyncio.run(
+        produce(
+            deployment,
+            [
                 (MEASURES_EVENTS, key, first.to_bytes()),
                 (MEASURES_EVENTS, key, nul_bytes),
                 (MEASURES_EVENTS, key, fixed_later.to_bytes()),

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.register.projection import EARLY
 from services.register.replay import replay, replay_from_topics
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
@@ -453,8 +454,9 @@ def test_events_the_register_cannot_place_are_reported(register_only: Deployment
     caseworker = deployment.client("register", TENANT, "caseworker")
     try:
         dead = caseworker.get("/v1/dead-events").json()["items"]
-        assert [(d["event_type"], d["reason"]) for d in dead] == [
-            ("YouthLeftScope", "scope_episode_id: no such scope episode of this youth")
+        assert sorted((d["event_type"], d["reason"]) for d in dead) == [
+            ("ContactAttempted", EARLY),  # waits for its youth (issue 14)
+            ("YouthLeftScope", "scope_episode_id: no such scope episode of this youth"),
         ]
         assert caseworker.get(f"/v1/youths/{known}").json()["status"] == "in_scope"
     finally:
@@ -464,7 +466,8 @@ def test_events_the_register_cannot_place_are_reported(register_only: Deployment
     verified = _kaa(deployment, "register", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "could not apply 1 events" in verified.stdout
-    assert "1 youths have casework in the live register but no scope episode" in verified.stdout
+    assert "1 casework events wait for their youth's identification" in verified.stdout
+    assert "no scope episode" not in verified.stdout, "casework is not applied ahead of its youth"
 
 
 def test_identity_reads_are_logged_and_protected_identities_need_a_grant(
