@@ -551,6 +551,15 @@ async def _park_early(
     early = [i for i in casework if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
+    # Serialised with the transaction that identifies the youth (`release_waiting` takes the
+    # same locks): either it committed before (then the youth is known now) or it releases what
+    # this one parks. Without it, concurrent writers (replicas, a rebuild) left casework waiting.
+    unknown = list({i.message.youth_id for i in early})
+    await _lock_youths(conn, unknown)
+    known |= {(row["tenant"], row["youth_id"]) for row in await conn.fetch(_KNOWN, unknown)}
+    early = [i for i in early if (i.message.tenant, i.message.youth_id) not in known]
+    if not early:
+        return items
     done = {
         row["event_id"]
         for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in early])
@@ -572,6 +581,7 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
     identified = list({i.message.youth_id for i in applied if type(i.message) is YouthIdentified})
     if not identified:
         return
+    await _lock_youths(conn, identified)  # see _park_early
     rows = await conn.fetch(_RELEASABLE, identified)
     stuck: set[tuple[uuid.UUID, str]] = set()
     for row in rows:
@@ -595,6 +605,12 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
                 "UPDATE dead_events SET reason = $2, waits_for_youth = false WHERE event_id = $1",
                 row["event_id"], failure_reason(exc, event.event_type),
             )  # fmt: skip
+
+
+async def _lock_youths(conn: Connection, youths: Sequence[uuid.UUID]) -> None:
+    """Transaction-scoped advisory locks on these youths, taken in one order (no deadlock)."""
+    keys = sorted({int.from_bytes(youth.bytes[:8], "big", signed=True) for youth in youths})
+    await conn.executemany("SELECT pg_advisory_xact_lock($1::bigint)", [(k,) for k in keys])
 
 
 async def expire_waiting(pool: asyncpg.Pool, wait_seconds: float) -> int:
