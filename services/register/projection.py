@@ -610,7 +610,11 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
 async def _lock_youths(conn: Connection, youths: Sequence[uuid.UUID]) -> None:
     """Transaction-scoped advisory locks on these youths, taken in one order (no deadlock)."""
     keys = sorted({int.from_bytes(youth.bytes[:8], "big", signed=True) for youth in youths})
-    await conn.executemany("SELECT pg_advisory_xact_lock($1::bigint)", [(k,) for k in keys])
+    # One statement: a function scan yields the array's elements in order, so every transaction
+    # takes its locks in ascending order.
+    await conn.execute(
+        "SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k", keys
+    )
 
 
 async def expire_waiting(pool: asyncpg.Pool, wait_seconds: float) -> int:
