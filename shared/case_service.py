@@ -29,7 +29,7 @@ from shared.cases import (
     ScopedYouthCase,
 )
 from shared.contracts.events import AnyEvent
-from shared.contracts.topics import IDENTIFY_EVENTS, dead_letter_topic
+from shared.contracts.topics import IDENTIFY_EVENTS, SUBSCRIPTIONS, dead_letter_topic
 from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import TenantScoped, reader_pool
@@ -194,6 +194,12 @@ def create_case_service(
             settings.topic(IDENTIFY_EVENTS): application.take_in_identify_batch,
             **{settings.topic(t): pick(application) for t, pick in (also_consume or {}).items()},
         }
+
+        declared = {settings.topic(t) for t in SUBSCRIPTIONS[name]}
+        if set(handlers) != declared:  # the contract's declaration is what the documents show
+            raise RuntimeError(
+                f"{name} consumes {sorted(handlers)}, its contract {sorted(declared)}"
+            )
 
         def apply_batch(messages: list[Any], topic: str, partition: int, offset: int) -> None:
             handlers[topic](messages, topic, partition, offset)

@@ -21,18 +21,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.contracts.topics import EVENT_TOPICS, FEED_TOPICS, IDENTIFY_EVENTS
+from shared.contracts.topics import SUBSCRIPTIONS
 from shared.messaging import partitions_of, stop_consumer
 
 SERVICES: dict[str, int] = {"identify": 8101, "outreach": 8102, "measures": 8103, "register": 8104}
 
 # Which topics each service's consumer group reads (for lag).
-CONSUMES: dict[str, tuple[str, ...]] = {
-    "identify": FEED_TOPICS,
-    "outreach": (IDENTIFY_EVENTS,),
-    "measures": (IDENTIFY_EVENTS,),
-    "register": EVENT_TOPICS,
-}
+CONSUMES: dict[str, tuple[str, ...]] = SUBSCRIPTIONS
 
 
 @dataclass

@@ -25,10 +25,10 @@ from shared.contracts.feeds import (
 )
 from shared.contracts.topics import (
     COMPLETIONS_FEED,
-    FEED_TOPICS,
     IDENTIFY_EVENTS,
     POPULATION_FEED,
     SS12000_FEED,
+    SUBSCRIPTIONS,
     dead_letter_topic,
 )
 from shared.eventstore import ensure_schema, eventsourcing_env
@@ -107,7 +107,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         consumer = ExactlyOnceConsumer[FeedMessage](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.identify",
-            topics=[settings.topic(t) for t in FEED_TOPICS],
+            topics=[settings.topic(t) for t in SUBSCRIPTIONS["identify"]],
             parse=parse,
             sink=EventStoreSink(application, apply_batch),
             dead_letters=producer,

@@ -30,7 +30,7 @@ from services.register.scb import create_export_log
 from shared import access_log
 from shared.auth import principal_dependency, require_role
 from shared.contracts.events import AnyEvent
-from shared.contracts.topics import EVENT_TOPICS, RETENTION_EVENTS
+from shared.contracts.topics import RETENTION_EVENTS, SUBSCRIPTIONS
 from shared.crypto import TenantKeys
 from shared.eventstore import claim_database
 from shared.isolation import reader_pool
@@ -66,7 +66,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         consumer = ExactlyOnceConsumer[AnyEvent](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.register",
-            topics=[settings.topic(t) for t in EVENT_TOPICS],
+            topics=[settings.topic(t) for t in SUBSCRIPTIONS["register"]],
             parse=parser(TypeAdapter(AnyEvent), settings.tenants),
             sink=RegisterProjection(pool),
             dead_letters=producer,

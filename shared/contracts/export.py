@@ -1,6 +1,9 @@
 """`kaa contracts export DIR`: JSON Schema per message type, AsyncAPI 3.0 per service.
 
-The documents are generated from the pydantic models, so they cannot drift from the code.
+Everything is derived from the code's own declarations, so the documents cannot drift from it:
+the events are those of the union consumers parse with (`events.ALL_EVENTS`), each published on
+its class's `topic` by the service that owns the topic (`topics.PUBLISHER`), and each service
+receives what its consumers subscribe to (`topics.SUBSCRIPTIONS`, which the bootstraps read).
 """
 
 from __future__ import annotations
@@ -12,18 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from shared.contracts import topics
-from shared.contracts.events import (
-    ALL_EVENTS,
-    AbsenceReported,
-    ContactAttempted,
-    ContactDetailsRecorded,
-    MeasureOffered,
-    PersonalDataPurged,
-    PersonalDetailsRecorded,
-    SchoolNotificationReceived,
-    YouthIdentified,
-    YouthLeftScope,
-)
+from shared.contracts.events import ALL_EVENTS
 from shared.contracts.feeds import (
     CompletionFeedMessage,
     PopulationFeedMessage,
@@ -36,29 +28,20 @@ FEEDS: dict[str, type[BaseModel]] = {
     topics.COMPLETIONS_FEED: CompletionFeedMessage,
 }
 TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
-    topics.POPULATION_FEED: [PopulationFeedMessage],
-    topics.SS12000_FEED: [Ss12000FeedMessage],
-    topics.COMPLETIONS_FEED: [CompletionFeedMessage],
-    topics.IDENTIFY_EVENTS: [
-        YouthIdentified,
-        PersonalDetailsRecorded,
-        YouthLeftScope,
-        SchoolNotificationReceived,
-        AbsenceReported,
-    ],
-    topics.OUTREACH_EVENTS: [ContactAttempted, ContactDetailsRecorded],
-    topics.MEASURES_EVENTS: [MeasureOffered],
-    topics.RETENTION_EVENTS: [PersonalDataPurged],
+    **{topic: [model] for topic, model in FEEDS.items()},
+    **{
+        topic: [event for event in ALL_EVENTS if event.topic == topic]
+        for topic in topics.EVENT_TOPICS
+    },
 }
 SERVICES: dict[str, dict[str, list[str]]] = {
-    "identify": {
-        "receive": list(topics.FEED_TOPICS),
-        "send": [topics.IDENTIFY_EVENTS],
-    },
-    "outreach": {"receive": [topics.IDENTIFY_EVENTS], "send": [topics.OUTREACH_EVENTS]},
-    "measures": {"receive": [topics.IDENTIFY_EVENTS], "send": [topics.MEASURES_EVENTS]},
-    "register": {"receive": list(topics.EVENT_TOPICS), "send": [topics.RETENTION_EVENTS]},
+    service: {
+        "receive": list(subscribed),
+        "send": [t for t, publisher in topics.PUBLISHER.items() if publisher == service],
+    }
+    for service, subscribed in topics.SUBSCRIPTIONS.items()
 }
+_REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def _channel_id(topic: str) -> str:
@@ -70,14 +53,18 @@ def asyncapi(service: str) -> dict[str, Any]:
     used = roles["receive"] + roles["send"]
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for topic in used:
+    schemas: dict[str, Any] = {}
+    for topic in dict.fromkeys(used):
         refs = {}
         for model in TOPIC_MESSAGES[topic]:
+            # Nested models go to components/schemas, where a reference in the document resolves.
+            payload = model.model_json_schema(ref_template=_REF_TEMPLATE)
+            schemas.update(payload.pop("$defs", {}))
             messages[model.__name__] = {
                 "name": model.__name__,
                 "contentType": "application/json",
-                "summary": (model.__doc__ or "").strip().splitlines()[0],
-                "payload": model.model_json_schema(),
+                "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
+                "payload": payload,
             }
             refs[model.__name__] = {"$ref": f"#/components/messages/{model.__name__}"}
         channels[_channel_id(topic)] = {
@@ -105,7 +92,7 @@ def asyncapi(service: str) -> dict[str, Any]:
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, "schemas": schemas},
     }
 
 

@@ -16,6 +16,21 @@ COMPLETIONS_FEED = "kaa.feeds.completions.v1"
 
 EVENT_TOPICS = (IDENTIFY_EVENTS, OUTREACH_EVENTS, MEASURES_EVENTS, RETENTION_EVENTS)
 FEED_TOPICS = (POPULATION_FEED, SS12000_FEED, COMPLETIONS_FEED)
+# Where the contract says each event topic comes from, and what each service consumes: the
+# services' consumers subscribe to exactly these (their bootstraps read them), and the AsyncAPI
+# documents are derived from them (export.py), so the documents cannot drift from the code.
+PUBLISHER = {
+    IDENTIFY_EVENTS: "identify",
+    OUTREACH_EVENTS: "outreach",
+    MEASURES_EVENTS: "measures",
+    RETENTION_EVENTS: "register",
+}
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "identify": FEED_TOPICS,
+    "outreach": (IDENTIFY_EVENTS, MEASURES_EVENTS),
+    "measures": (IDENTIFY_EVENTS,),
+    "register": EVENT_TOPICS,
+}
 FEED_BY_NAME = {
     "population": POPULATION_FEED,
     "ss12000": SS12000_FEED,

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jsonschema import Draft7Validator
 from pydantic import TypeAdapter, ValidationError
 
-from shared.contracts.events import ALL_EVENTS, ContactAttempted, YouthIdentified, parse_event
-from shared.contracts.export import export
+from shared.contracts.events import (
+    ALL_EVENTS,
+    ContactAttempted,
+    ContactDetailsRecorded,
+    YouthIdentified,
+    parse_event,
+)
+from shared.contracts.export import SERVICES, export
 from shared.contracts.feeds import Ss12000FeedMessage
+from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, PUBLISHER, SUBSCRIPTIONS
 from shared.contracts.validation import describe
+from shared.platform import CONSUMES
 
 # A copy of Skolverket's published sample (../shared/reference/ss12000/), with its licence.
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "ss12000" / "sample-person.json"
@@ -98,3 +110,74 @@ def test_export_writes_json_schema_per_message_and_asyncapi_per_service(tmp_path
     assert "YouthIdentified" in identify["components"]["messages"]
     schema = json.loads((tmp_path / "schemas" / "YouthIdentified.schema.json").read_text())
     assert {"event_id", "tenant", "youth_id", "correlation_id"} <= set(schema["required"])
+
+
+# -- the documents follow the code ------------------------------------------------------------
+
+ASYNCAPI_SCHEMA = Path(__file__).parents[1] / "fixtures" / "asyncapi" / "asyncapi-3.0.0.schema.json"
+SERVICE_CODE = Path(__file__).parents[2] / "services"
+
+
+def constructed_events(service: str) -> set[str]:
+    """The event classes a service's code constructs (what it really publishes)."""
+    names = {event.__name__ for event in ALL_EVENTS}
+    found: set[str] = set()
+    for path in (SERVICE_CODE / service).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            called = isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            if called and node.func.id in names:  # type: ignore[attr-defined]
+                found.add(node.func.id)  # type: ignore[attr-defined]
+    return found
+
+
+def test_every_event_of_the_union_is_exported_where_its_publisher_sends_it(
+    tmp_path: Path,
+) -> None:
+    assert ContactDetailsRecorded in ALL_EVENTS, "read off the union, not a list kept by hand"
+    export(tmp_path)
+    for event in ALL_EVENTS:
+        assert (tmp_path / "schemas" / f"{event.__name__}.schema.json").exists(), event
+        document = json.loads((tmp_path / f"asyncapi-{PUBLISHER[event.topic]}.json").read_text())
+        sent = {
+            document["channels"][op["channel"]["$ref"].rsplit("/", 1)[1]]["address"]
+            for op in document["operations"].values()
+            if op["action"] == "send"
+        }
+        assert event.topic in sent, event
+        assert event.__name__ in document["components"]["messages"], event
+
+
+def test_what_each_service_publishes_and_consumes_is_what_its_documents_say() -> None:
+    every: set[str] = set()
+    for service, roles in SERVICES.items():
+        made = constructed_events(service)
+        every |= made
+        published = {event.topic for event in ALL_EVENTS if event.__name__ in made}
+        assert published <= set(roles["send"]), f"{service} publishes more than its documents"
+        assert roles["receive"] == list(SUBSCRIPTIONS[service])
+    assert every == {event.__name__ for event in ALL_EVENTS}, "an event no service publishes"
+    # The consumers read the same declaration (a case service refuses to start otherwise).
+    assert CONSUMES is SUBSCRIPTIONS
+    assert SERVICES["outreach"]["receive"] == [IDENTIFY_EVENTS, MEASURES_EVENTS]
+
+
+def test_the_asyncapi_documents_are_valid_asyncapi_3(tmp_path: Path) -> None:
+    export(tmp_path)
+    validator = Draft7Validator(json.loads(ASYNCAPI_SCHEMA.read_text()))
+    for service in SERVICES:
+        document = json.loads((tmp_path / f"asyncapi-{service}.json").read_text())
+        problems = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+            for e in validator.iter_errors(document)
+        ]
+        assert problems == [], f"asyncapi-{service}.json: {problems[:5]}"
+        refs = re.findall(r'"\$ref": "#/([^"]+)"', json.dumps(document))
+        for ref in refs:  # every reference resolves inside the document
+            node: Any = document
+            for part in ref.split("/"):
+                node = node[part]
+
+
+def test_the_validation_can_fail() -> None:
+    validator = Draft7Validator(json.loads(ASYNCAPI_SCHEMA.read_text()))
+    assert list(validator.iter_errors({"asyncapi": "3.0.0", "info": {"title": "x"}}))
