@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter
 
 from shared import access_log, dates
 from shared.auth import Principal, principal_dependency, require_role
@@ -35,7 +34,7 @@ from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import TenantScoped, reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.eventstore_sink import EventStoreSink
-from shared.messaging.parsing import parser
+from shared.messaging.parsing import event_parser
 from shared.messaging.relay import Mapper, OutboxRelay
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
@@ -223,7 +222,7 @@ def create_case_service(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.{name}",
             topics=list(handlers),
-            parse=parser(TypeAdapter(AnyEvent), settings.tenants),
+            parse=event_parser(SUBSCRIPTIONS[name], settings.namespace, settings.tenants),
             sink=EventStoreSink(application, apply_batch),
             dead_letters=producer,
             service=name,

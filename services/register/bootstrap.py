@@ -13,7 +13,6 @@ import asyncpg
 import structlog
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
-from pydantic import TypeAdapter
 
 from services.register import access, retention
 from services.register.http import identity_routes, routes, scb_routes
@@ -35,7 +34,7 @@ from shared.crypto import TenantKeys
 from shared.eventstore import claim_database
 from shared.isolation import reader_pool
 from shared.messaging.consumer import ExactlyOnceConsumer
-from shared.messaging.parsing import parser
+from shared.messaging.parsing import event_parser
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
@@ -67,7 +66,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.register",
             topics=[settings.topic(t) for t in SUBSCRIPTIONS["register"]],
-            parse=parser(TypeAdapter(AnyEvent), settings.tenants),
+            parse=event_parser(SUBSCRIPTIONS["register"], settings.namespace, settings.tenants),
             sink=RegisterProjection(pool),
             dead_letters=producer,
             service="register",

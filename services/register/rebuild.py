@@ -16,7 +16,6 @@ from datetime import datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import TypeAdapter
 
 from services.register.projection import RegisterProjection, create_pool, create_tables
 from shared.contracts.events import AnyEvent
@@ -24,7 +23,7 @@ from shared.contracts.topics import EVENT_TOPICS
 from shared.messaging import partitions_of, stop_consumer
 from shared.messaging.consumer import Delivery, Parsed, Rejected, apply_isolated
 from shared.messaging.failures import is_transient
-from shared.messaging.parsing import parser
+from shared.messaging.parsing import event_parser
 
 CONTENT_TABLES = (
     "youths", "scope_episodes", "identities", "contact_details", "contacts", "contact_log", "occupations", "measures",
@@ -62,7 +61,7 @@ async def rebuild(
     finally:
         await conn.close()
     pool = await create_pool(database_url, schema, min_size=1, max_size=WRITERS)
-    parse = parser(TypeAdapter(AnyEvent), tenants)
+    parse = event_parser(EVENT_TOPICS, namespace, tenants)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,

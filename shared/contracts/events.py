@@ -399,6 +399,22 @@ AnyEvent = Annotated[_EVENTS, Field(discriminator="event_type")]
 # Every event of the contract, read off the union consumers parse with: an event cannot be
 # parsable and missing from the documents (export.py), or the other way round.
 ALL_EVENTS: tuple[type[IntegrationEvent], ...] = typing.get_args(_EVENTS)
+EVENTS_BY_TOPIC: dict[str, tuple[type[IntegrationEvent], ...]] = {
+    topic: tuple(event for event in ALL_EVENTS if event.topic == topic)
+    for topic in topics.EVENT_TOPICS
+}
+
+
+def topic_adapter(topic: str) -> TypeAdapter[AnyEvent]:
+    """What a message on `topic` may be: only the events declared for it (an event on another
+    topic's channel is refused, as the documents say)."""
+    events = EVENTS_BY_TOPIC[topic]
+    if len(events) == 1:
+        return TypeAdapter(events[0])  # type: ignore[arg-type]
+    union = typing.Union[events]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(Annotated[union, Field(discriminator="event_type")])
+
+
 _any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from shared.contracts.events import AnyEvent, topic_adapter
 from shared.contracts.validation import describe
 from shared.messaging.consumer import Delivery, Rejected
 
 T = TypeVar("T")
+
+
+def event_parser(
+    topics: Collection[str], namespace: str, served_tenants: Collection[str]
+) -> Callable[[Delivery], AnyEvent | Rejected]:
+    """Parse an integration event with the events declared for the topic it was read from
+    (`contracts.events.EVENTS_BY_TOPIC`); reject as `parser` does."""
+    by_topic: dict[str, Callable[[Delivery], AnyEvent | Rejected]] = {}
+    for topic in topics:
+        adapter: TypeAdapter[Any] = topic_adapter(topic)
+        by_topic[f"{namespace}{topic}"] = parser(adapter, served_tenants)
+
+    def parse(delivery: Delivery) -> AnyEvent | Rejected:
+        chosen = by_topic.get(delivery.topic)
+        if chosen is None:
+            return Rejected("message: read from a topic this consumer does not subscribe to")
+        return chosen(delivery)
+
+    return parse
 
 
 def parser(

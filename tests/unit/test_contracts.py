@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared.contracts.events import (
     ALL_EVENTS,
+    EVENTS_BY_TOPIC,
     ContactAttempted,
     ContactDetailsRecorded,
     YouthIdentified,
@@ -23,8 +24,16 @@ from shared.contracts.events import (
 )
 from shared.contracts.export import SERVICES, export
 from shared.contracts.feeds import Ss12000FeedMessage
-from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, PUBLISHER, SUBSCRIPTIONS
+from shared.contracts.topics import (
+    IDENTIFY_EVENTS,
+    MEASURES_EVENTS,
+    OUTREACH_EVENTS,
+    PUBLISHER,
+    SUBSCRIPTIONS,
+)
 from shared.contracts.validation import describe
+from shared.messaging.consumer import Delivery, Rejected
+from shared.messaging.parsing import event_parser
 from shared.platform import CONSUMES
 
 # A copy of Skolverket's published sample (../shared/reference/ss12000/), with its licence.
@@ -181,3 +190,24 @@ def test_the_asyncapi_documents_are_valid_asyncapi_3(tmp_path: Path) -> None:
 def test_the_validation_can_fail() -> None:
     validator = Draft7Validator(json.loads(ASYNCAPI_SCHEMA.read_text()))
     assert list(validator.iter_errors({"asyncapi": "3.0.0", "info": {"title": "x"}}))
+
+
+def test_a_consumer_parses_a_topic_with_the_events_declared_for_it() -> None:
+    """The consumers' parsing follows the same declarations: an event on another topic's
+    channel is refused, as the documents say it cannot be there."""
+    parse = event_parser(SUBSCRIPTIONS["register"], "ns.", ["0180"])
+    attempt = ContactAttempted(
+        event_id=uuid.uuid4(), tenant="0180", youth_id=uuid.uuid4(),
+        occurred_at=datetime(2026, 3, 1, tzinfo=UTC), recorded_at=datetime(2026, 3, 1, tzinfo=UTC),
+        actor="user:anna", correlation_id=uuid.uuid4(), contact_attempt_id=uuid.uuid4(),
+        channel="phone", outcome="reached", attempted_at=datetime(2026, 3, 1, tzinfo=UTC),
+    ).to_bytes()  # fmt: skip
+    read = parse(Delivery(f"ns.{OUTREACH_EVENTS}", 0, 0, None, attempt))
+    assert isinstance(read, ContactAttempted)
+    wrong = parse(Delivery(f"ns.{IDENTIFY_EVENTS}", 0, 0, None, attempt))
+    assert isinstance(wrong, Rejected)
+    assert "'event_type' does not match any of the expected tags" in wrong.reason
+    elsewhere = parse(Delivery("ns.kaa.feeds.population.v1", 0, 0, None, attempt))
+    assert isinstance(elsewhere, Rejected)
+    for topic, events in EVENTS_BY_TOPIC.items():
+        assert events, f"{topic} carries no event"
