@@ -176,6 +176,8 @@ def run_demo(
         waiting = outreach.get("/v1/worklists/first_contact", params={"limit": 1}).json()
         clock = waiting["items"][0]["clock"] if waiting["items"] else None
         timeline = register.get(f"/v1/youths/{first}").json()
+        # The measure walked through its steps (the youth was also offered study guidance).
+        walked = next(m for m in timeline["measure_status"] if m["measure_id"] == measure)
 
         # A school reports that an enrolled student left: how fast does a caseworker see it?
         dropout = _enrolled_student(feeds.ss12000, today)
@@ -228,9 +230,7 @@ def run_demo(
             else "Nobody waits for a first contact attempt"
         ),
         f"One youth in the register: plan revision {timeline['plan_revisions'][-1]['revision']}, "
-        f"measure {timeline['measure_status'][0]['measure_type']} "
-        f"{timeline['measure_status'][0]['state']} after {timeline['measure_status'][0]['offers']} "
-        "offers",
+        f"measure {walked['measure_type']} {walked['state']} after {walked['offers']} offers",
         f"A school reported a dropout: in the register {dropout_seconds * 1000:.0f} ms later",
         f"SCB report {period} (checks only): {report['youths']} youths, records per block "
         + ", ".join(f"{block}: {n}" for block, n in report["records"].items())
