@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -399,7 +399,7 @@ GROUP BY youth_id
 _KNOWN = "SELECT tenant, youth_id FROM youths WHERE youth_id = ANY($1::uuid[])"
 EARLY = "waiting: the youth is not identified yet; applied in its order when it is"
 _RELEASABLE = f"""
-SELECT event_id, payload, topic FROM dead_events
+SELECT event_id, youth_id, event_type, payload, topic FROM dead_events
 WHERE {OPEN_PARKED} AND waits_for_youth AND youth_id = ANY($1::uuid[])
 ORDER BY parked_seq
 """  # noqa: S608
@@ -497,12 +497,9 @@ class RegisterProjection:
     ) -> None:
         """Keep an event the projection could not apply (the consumer parked it), with its bytes,
         for `GET /v1/dead-events` and `kaa register reapply`; and move past it."""
-        event = item.message
-        source = f"{topic}[{partition}]@{item.delivery.offset}"
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
-                               event.event_type, reason, event.recorded_at, item.delivery.value,
-                               source, topic, False)  # fmt: skip
+            # Kept even when a copy was applied before: this delivery failed, and says why.
+            await conn.execute(_PARKED, *_parked_row(topic, partition, item, reason, False))
             await conn.execute(_POSITION, topic, partition, next_offset)
 
 
@@ -521,18 +518,9 @@ async def _hold_behind_parked(
     if not waiting:
         return items
     held = [i for i in items if i.message.youth_id in waiting]
-    done = {
-        row["event_id"]
-        for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in held])
-    }
-    for item in held:
-        event = item.message
-        if event.event_id not in done:
-            for_youth = waiting[event.youth_id]  # behind casework that waits for its youth
-            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
-                               event.event_type, EARLY if for_youth else HELD, event.recorded_at,
-                               item.delivery.value, f"{topic}[{partition}]@{item.delivery.offset}",
-                               topic, for_youth)  # fmt: skip
+    # Behind casework that waits for its youth, an event waits for the youth too.
+    await _keep(conn, topic, partition, held,
+                lambda e: (EARLY, True) if waiting[e.youth_id] else (HELD, False))  # fmt: skip
     return [i for i in items if i.message.youth_id not in waiting]
 
 
@@ -560,24 +548,48 @@ async def _park_early(
     early = [i for i in early if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
-    done = {
-        row["event_id"]
-        for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in early])
-    }
-    for item in early:
-        event = item.message
-        if event.event_id not in done:
-            await conn.execute(_PARKED, event.event_id, event.tenant, event.youth_id,
-                               event.event_type, EARLY, event.recorded_at, item.delivery.value,
-                               f"{topic}[{partition}]@{item.delivery.offset}", topic, True)  # fmt: skip
+    await _keep(conn, topic, partition, early, lambda e: (EARLY, True))
     parked = {id(i) for i in early}
     return [i for i in items if id(i) not in parked]
 
 
+def _parked_row(
+    topic: str, partition: int, item: Parsed[AnyEvent], reason: str, for_youth: bool
+) -> tuple[Any, ...]:
+    """The arguments of `_PARKED` for an event as it was read."""
+    event = item.message
+    return (event.event_id, event.tenant, event.youth_id, event.event_type, reason,
+            event.recorded_at, item.delivery.value, f"{topic}[{partition}]@{item.delivery.offset}",
+            topic, for_youth)  # fmt: skip
+
+
+async def _keep(
+    conn: Connection,
+    topic: str,
+    partition: int,
+    items: Sequence[Parsed[AnyEvent]],
+    why: Callable[[AnyEvent], tuple[str, bool]],
+) -> None:
+    """Keep events in `dead_events` with their bytes and where they were read, in one statement;
+    `why(event)` gives the reason and whether it waits for its youth. An event already applied
+    (a redelivery) is not kept."""
+    done = {
+        row["event_id"]
+        for row in await conn.fetch(_ALREADY_APPLIED, [i.message.event_id for i in items])
+    }
+    rows = [
+        _parked_row(topic, partition, item, *why(item.message))
+        for item in items
+        if item.message.event_id not in done
+    ]
+    if rows:
+        await conn.executemany(_PARKED, rows)
+
+
 async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]]) -> None:
     """The casework that waited for the youths identified just now, applied in its order, each in
-    a savepoint of its own: one that fails stays parked with the reason (and holds the rest of
-    its topic's events of that youth behind it)."""
+    a savepoint of its own: one that fails stays parked with the reason, and the rest of its
+    topic's events of that youth stay parked behind it (for `kaa register reapply`)."""
     identified = list({i.message.youth_id for i in applied if type(i.message) is YouthIdentified})
     if not identified:
         return
@@ -585,13 +597,17 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
     rows = await conn.fetch(_RELEASABLE, identified)
     stuck: set[tuple[uuid.UUID, str]] = set()
     for row in rows:
-        event = _EVENT.validate_json(row["payload"])
-        where = (event.youth_id, row["topic"])
+        where = (row["youth_id"], row["topic"])
         if where in stuck:
+            await conn.execute(
+                "UPDATE dead_events SET reason = $2, waits_for_youth = false WHERE event_id = $1",
+                row["event_id"], HELD,
+            )  # fmt: skip
             continue
         delivery = Delivery(row["topic"], 0, 0, None, bytes(row["payload"]))
         try:
             async with conn.transaction():
+                event = _EVENT.validate_json(row["payload"])  # it read once; a contract may change
                 await apply_items(conn, [Parsed(delivery, event)])
                 await conn.execute(
                     "UPDATE dead_events SET reapplied_at = now() WHERE event_id = $1",
@@ -603,7 +619,7 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
             stuck.add(where)
             await conn.execute(
                 "UPDATE dead_events SET reason = $2, waits_for_youth = false WHERE event_id = $1",
-                row["event_id"], failure_reason(exc, event.event_type),
+                row["event_id"], failure_reason(exc, row["event_type"]),
             )  # fmt: skip
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
 
+import asyncpg
 import pytest
 
 from shared.deployment import Deployment
@@ -53,3 +56,20 @@ def running(
 def deployment(infra: RunningInfra) -> Iterator[Deployment]:
     with running(infra) as made:
         yield made
+
+
+def kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `kaa` command line, as an operator runs it against this deployment."""
+    return subprocess.run(
+        [sys.executable, "-m", "shared", *args], env=deployment.env(dict(os.environ)),
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+async def sql(deployment: Deployment, statement: str) -> None:
+    """Run SQL in the deployment's database (a test's stand-in for a bug, or the fix)."""
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()

@@ -9,9 +9,6 @@ when the youth never arrives within KAA_EARLY_EVENT_WAIT.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -34,7 +31,7 @@ from shared.contracts.events import (
 )
 from shared.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import TODAY, running
+from tests.e2e.conftest import TODAY, kaa, running, sql
 
 TENANT = "0180"
 
@@ -92,13 +89,6 @@ def publish(deployment: Deployment, events: list[IntegrationEvent]) -> None:
 
     asyncio.run(send())
     asyncio.run(deployment.drained())
-
-
-def kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shared", *args], env=deployment.env(dict(os.environ)),
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture
@@ -161,3 +151,42 @@ def test_casework_whose_youth_never_arrives_becomes_a_dead_event(
         assert dead["reason"] == "youth never identified within 3 seconds (KAA_EARLY_EVENT_WAIT)"
         assert dead["discarded_by"] == "system:register"
         assert caseworker.get(f"/v1/youths/{stranger}").status_code == 404
+
+
+def test_waiting_casework_that_fails_when_released_stays_parked_in_order(
+    register_only: Deployment,
+) -> None:
+    """The youth is identified all the same; the contact the store refuses stays parked with its
+    reason, the occupation behind it (same topic) waits for it, and a re-apply after the fix
+    applies both in order."""
+    deployment = register_only
+    youth = uuid.uuid4()
+    contact, occupation, *_ = casework(youth)
+    asyncio.run(
+        sql(
+            deployment,
+            """
+            CREATE FUNCTION register.simulated_bug() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'simulated bug in the store'; END $$;
+            CREATE TRIGGER simulated_bug BEFORE INSERT ON register.contacts
+                FOR EACH ROW EXECUTE FUNCTION register.simulated_bug();
+            """,
+        )
+    )
+    publish(deployment, [contact, occupation])
+    publish(deployment, [identified(youth)])
+    with deployment.client("register", TENANT, "caseworker") as caseworker:
+        row = caseworker.get(f"/v1/youths/{youth}").json()
+        assert row["status"] == "in_scope", "the identification is not held up"
+        assert (row["contacts"], row["occupations"]) == ([], [])
+        dead = {d["event_id"]: d for d in caseworker.get("/v1/dead-events").json()["items"]}
+        assert "simulated bug in the store" in dead[str(contact.event_id)]["reason"]
+        assert dead[str(occupation.event_id)]["reason"].startswith("held:")
+        assert caseworker.get("/health").json()["status"] == "degraded"
+
+        asyncio.run(sql(deployment, "DROP TRIGGER simulated_bug ON register.contacts"))
+        done = kaa(deployment, "register", "reapply")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "parked events re-applied: 2;" in done.stdout
+        row = caseworker.get(f"/v1/youths/{youth}").json()
+        assert (len(row["contacts"]), len(row["occupations"])) == (1, 1)

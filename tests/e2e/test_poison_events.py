@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -33,7 +29,7 @@ from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, dead_lette
 from shared.deployment import Deployment
 from shared.messaging import read_topics
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import TODAY, running
+from tests.e2e.conftest import TODAY, kaa, running, sql
 
 TENANT = "0180"
 BUG = "the goal a bug trips on"
@@ -73,25 +69,6 @@ async def produce(deployment: Deployment, messages: list[tuple[str, bytes, bytes
             await producer.send_and_wait(f"{deployment.namespace}{topic}", value=value, key=key)
     finally:
         await producer.stop()
-
-
-async def sql(deployment: Deployment, statement: str) -> None:
-    conn = await asyncpg.connect(deployment.database_url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "shared", *args],
-        env=deployment.env(dict(os.environ)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -12,9 +12,6 @@ correction was recorded.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,7 +39,7 @@ from shared.contracts.events import (
 from shared.crypto import TenantKeys, new_data_key, seal
 from shared.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import running
+from tests.e2e.conftest import kaa, running
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "scb-0180-2026H1.txt"
 TODAY = date(2026, 7, 15)  # the half-year has closed
@@ -275,7 +272,7 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
 
         # The CLI writes the same file and records a third export.
         out = tmp_path / "scb-0180-2026H1.txt"
-        cli = _kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+        cli = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
                    "--out", str(out))  # fmt: skip
         assert cli.returncode == 0, cli.stderr
         assert out.read_bytes() == GOLDEN.read_bytes()
@@ -300,7 +297,7 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
             refused = coordinator.get("/v1/scb/report", params={"period": bad})
             assert refused.status_code == 422, refused.text
             assert problem in refused.text
-        cli = _kaa(deployment, "scb", "check", "--tenant", "0380", "--period", "2026H1")
+        cli = kaa(deployment, "scb", "check", "--tenant", "0380", "--period", "2026H1")
         assert cli.returncode != 0
         assert "0380" in cli.stderr
 
@@ -320,7 +317,7 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
         assert detail["errors"] == 1
         assert detail["findings"][0]["field"] == "personnummer"
         assert "no population record" in detail["findings"][0]["problem"]
-        cli = _kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+        cli = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
                    "--out", str(out))  # fmt: skip
         assert cli.returncode == 1
         assert "refused" in cli.stderr
@@ -431,18 +428,6 @@ async def _export_log_is_append_only(database_url: str) -> None:
         await conn.close()
 
 
-def _kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
-    env = deployment.env(dict(os.environ))
-    return subprocess.run(
-        [sys.executable, "-m", "shared", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_events_the_register_cannot_place_are_reported(register_only: Deployment) -> None:
     deployment = register_only
     script = Script(deployment)
@@ -461,9 +446,9 @@ def test_events_the_register_cannot_place_are_reported(register_only: Deployment
         assert caseworker.get(f"/v1/youths/{known}").json()["status"] == "in_scope"
     finally:
         caseworker.close()
-    rebuilt = _kaa(deployment, "register", "rebuild")
+    rebuilt = kaa(deployment, "register", "rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
-    verified = _kaa(deployment, "register", "verify")
+    verified = kaa(deployment, "register", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "could not apply 1 events" in verified.stdout
     assert "1 casework events wait for their youth's identification" in verified.stdout
@@ -556,13 +541,13 @@ def test_retention_shreds_personal_data_and_the_audit_survives(register_only: De
     inspector = deployment.client("register", TENANT, "inspector")
     try:
         assert coordinator.get(f"/v1/youths/{gone}/identity").json()["state"] == "open"
-        ran = _kaa(deployment, "retention", "run")
+        ran = kaa(deployment, "retention", "run")
         assert ran.returncode == 0, ran.stderr
         assert "1 youths due, 1 data keys destroyed, 1 PersonalDataPurged published" in ran.stdout
-        again = _kaa(deployment, "retention", "run")
+        again = kaa(deployment, "retention", "run")
         assert again.returncode == 0
         asyncio.run(deployment.drained())
-        assert "0 youths due" in _kaa(deployment, "retention", "run").stdout, "idempotent"
+        assert "0 youths due" in kaa(deployment, "retention", "run").stdout, "idempotent"
 
         assert coordinator.get(f"/v1/youths/{gone}/identity").json() == {
             "youth_id": str(gone), "state": "redacted", "personnummer": None, "given_name": None,
