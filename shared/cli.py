@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -539,6 +540,19 @@ def register_verify(
     typer.echo(f"the live register and {against} hold the same content")
 
 
+@contextlib.asynccontextmanager
+async def _register_pool(settings: ServiceSettings) -> AsyncIterator[Any]:
+    """A small pool on the live register, its tables made where they are missing."""
+    from services.register.projection import create_pool, create_tables
+
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    try:
+        await create_tables(pool)
+        yield pool
+    finally:
+        await pool.close()
+
+
 @register_app.command("reapply")
 def register_reapply(
     event_id: Annotated[
@@ -551,7 +565,6 @@ def register_reapply(
     import asyncio
     import uuid
 
-    from services.register.projection import create_pool, create_tables
     from services.register.reapply import reapply
 
     try:
@@ -562,12 +575,10 @@ def register_reapply(
     settings = _service_settings()
 
     async def work() -> Any:
-        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
-        try:
-            await create_tables(pool)
-            return await reapply(pool, settings.tenants, wanted or None)
-        finally:
-            await pool.close()
+        async with _register_pool(settings) as pool:
+            return await reapply(
+                pool, settings.tenants, wanted or None, _progress_bar(stream_err=True)
+            )
 
     result = asyncio.run(work())
     typer.echo(
@@ -592,7 +603,6 @@ def register_discard(
     import getpass
     import uuid
 
-    from services.register.projection import create_pool, create_tables
     from services.register.reapply import discard
     from shared.contracts.text import text_problem
 
@@ -610,12 +620,8 @@ def register_discard(
     settings = _service_settings()
 
     async def work() -> bool:
-        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
-        try:
-            await create_tables(pool)
+        async with _register_pool(settings) as pool:
             return await discard(pool, chosen, f"cli:{getpass.getuser()}", why.strip())
-        finally:
-            await pool.close()
 
     if not asyncio.run(work()):
         typer.echo("kaa: error: --event-id: no parked event waits with this id", err=True)

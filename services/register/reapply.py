@@ -48,7 +48,10 @@ class ReapplyResult:
 
 
 async def reapply(
-    pool: asyncpg.Pool, tenants: Collection[str], event_ids: Sequence[uuid.UUID] | None = None
+    pool: asyncpg.Pool,
+    tenants: Collection[str],
+    event_ids: Sequence[uuid.UUID] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReapplyResult:
     """Apply the parked events again, in the order they were parked (all, or those named); see
     the module's docstring. Runs again while a pass re-applies something: events held behind a
@@ -57,7 +60,7 @@ async def reapply(
     while True:
         before = result.applied + result.already_applied
         result.waiting = 0
-        await _pass(pool, parser(TypeAdapter(AnyEvent), tenants), event_ids, result)
+        await _pass(pool, parser(TypeAdapter(AnyEvent), tenants), event_ids, result, progress)
         if result.applied + result.already_applied == before:
             return result
 
@@ -67,10 +70,14 @@ async def _pass(
     parse: Callable[[Delivery], AnyEvent | Rejected],
     event_ids: Sequence[uuid.UUID] | None,
     result: ReapplyResult,
+    progress: Callable[[int, int], None] | None,
 ) -> None:
     stuck: set[tuple[uuid.UUID, str]] = set()  # a youth's topic whose event still fails: waits
     failing = {event_id for event_id, _ in result.still_failing}
-    for row in await pool.fetch(_PARKED, list(event_ids) if event_ids else None):
+    rows = await pool.fetch(_PARKED, list(event_ids) if event_ids else None)
+    for done, row in enumerate(rows, 1):
+        if progress is not None:
+            progress(done, len(rows))
         event_id: uuid.UUID = row["event_id"]
         if (row["youth_id"], row["topic"]) in stuck:
             result.waiting += 1

@@ -11,10 +11,11 @@ the batch (with the position past it) commit. A crash in between re-publishes th
 (at least once), it never loses it.
 
 No message stops the line. A batch the sink cannot apply is applied again message by message; a
-message that fails on its own is parked — published to the dead-letter topic with its original
-bytes and the reason, and handed to the sink's `park` where it has one (the register keeps it to
-re-apply after a fix) — and the consumer moves past it. The other messages are applied once. A
-failure that is the world's (the database or broker unreachable, a serialization failure) is not
+message that fails on its own is parked: published to the dead-letter topic with its original
+bytes and the reason, and handed to the sink's `park(topic, partition, item, reason,
+next_offset)` where it has one (the register keeps it to re-apply after a fix). The consumer
+moves past it and the other messages are applied once. A failure that is the world's (the
+database or broker unreachable, a serialization failure) is not
 the message's: it is retried, never parked (`failures.py`).
 """
 
@@ -76,16 +77,6 @@ class BatchSink(Protocol[T]):
         self, topic: str, partition: int, items: list[Parsed[T]], next_offset: int
     ) -> None:
         """Apply the items and store `next_offset` for the partition, in one transaction."""
-        ...
-
-
-class ParkingSink(BatchSink[T], Protocol[T]):
-    """A sink that keeps what the consumer parks (besides the dead-letter topic)."""
-
-    async def park(
-        self, topic: str, partition: int, item: Parsed[T], reason: str, next_offset: int
-    ) -> None:
-        """Keep `item` as parked with `reason` and store `next_offset`, in one transaction."""
         ...
 
 
