@@ -98,7 +98,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     if expired:
                         log.warning("casework waited for its youth in vain; now dead events",
                                     events=expired)  # fmt: skip
-                except (OSError, asyncpg.PostgresError) as exc:
+                except Exception as exc:  # never the process: the next round tries again
                     log.warning("expiring early events failed; next attempt later",
                                 error=type(exc).__name__)  # fmt: skip
                 await asyncio.sleep(min(settings.early_event_wait / 4, 3600.0))
