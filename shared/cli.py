@@ -308,7 +308,18 @@ def feed_generate(
 
 
 @feed_app.command("load")
-def feed_load(feed: FeedName, file: Path) -> None:
+def feed_load(
+    feed: FeedName,
+    file: Path,
+    complete: Annotated[
+        bool,
+        typer.Option(
+            help="The file is the source's whole delivery: end it with the source's watermark "
+            "('complete up to' its latest observed_at, per municipality), which lets identify "
+            "decide the persons who wait for it. --no-complete for a part of a delivery."
+        ),
+    ] = True,
+) -> None:
     """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
     key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
     from shared.contracts.topics import FEED_BY_NAME
@@ -333,10 +344,13 @@ def feed_load(feed: FeedName, file: Path) -> None:
             settings.master_key.get_secret_value(),
             settings.pseudonym_key.get_secret_value(),
         )
-        return await adapter.load(file, topic, lambda done: bar(done, total))
+        return await adapter.load(
+            file, topic, lambda done: bar(done, total), source=feed.value if complete else None
+        )
 
     count = asyncio.run(publish())
-    typer.echo(f"published {count} records to {topic}")
+    marked = f", then the {feed.value} watermark" if complete else " (no watermark)"
+    typer.echo(f"published {count} records to {topic}{marked}")
 
 
 contracts_app = typer.Typer(help="The public event contracts.", no_args_is_help=True)

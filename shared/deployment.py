@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,10 @@ class Deployment:
     tenants: tuple[str, ...] = ("0180",)
     today: date | None = None
     batch_size: int = 500
+    # The sources identify waits for before it decides (None: the services' default) and the
+    # settle window in seconds (KAA_FEED_SOURCES, KAA_FEED_SETTLE).
+    feed_sources: tuple[str, ...] | None = None
+    feed_settle: float | None = None
     token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     pseudonym_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     master_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -78,6 +83,10 @@ class Deployment:
         }
         if self.today is not None:
             env["KAA_TODAY"] = self.today.isoformat()
+        if self.feed_sources is not None:
+            env["KAA_FEED_SOURCES"] = ",".join(self.feed_sources)
+        if self.feed_settle is not None:
+            env["KAA_FEED_SETTLE"] = str(self.feed_settle)
         return env
 
     async def reset(self) -> None:
@@ -130,20 +139,51 @@ class Deployment:
 
     async def load(self, feed: str, path: Path) -> int:
         """Publish a feed file through the feed adapter (records sealed)."""
-        return await self.feed_adapter.load(path, f"{self.namespace}{FEED_BY_NAME[feed]}")
+        return await self.feed_adapter.load(
+            path, f"{self.namespace}{FEED_BY_NAME[feed]}", source=feed
+        )
 
-    async def publish_feed(self, feed: str, lines: Iterable[bytes]) -> int:
-        """Publish feed lines through the feed adapter (records sealed), in order."""
-        return await self.feed_adapter.publish(lines, f"{self.namespace}{FEED_BY_NAME[feed]}")
+    async def publish_feed(
+        self, feed: str, lines: Iterable[bytes], *, complete: bool = True
+    ) -> int:
+        """Publish feed lines through the feed adapter (records sealed), in order; `complete`:
+        followed by the feed's watermark (the lines are the feed's whole delivery)."""
+        return await self.feed_adapter.publish(
+            lines, f"{self.namespace}{FEED_BY_NAME[feed]}", source=feed if complete else None
+        )
 
     async def drained(self, max_wait: float = 120.0) -> float:
-        """Until the consumers of the services this deployment started have no lag."""
+        """Until the consumers of the services this deployment started have no lag, and identify
+        is not deciding persons who waited for their feeds' watermarks (their events would
+        follow)."""
         services = (
             sorted({p.name for p in self.platform.processes.values()}) if self.platform else None
         )
-        return await wait_drained(
-            self.bootstrap_servers, self.namespace, max_wait=max_wait, services=services
-        )
+        started = time.monotonic()
+        while True:
+            calm = await wait_drained(
+                self.bootstrap_servers, self.namespace, services=services,
+                max_wait=max(1.0, max_wait - (time.monotonic() - started)),
+            )  # fmt: skip
+            if not await self._deciding():
+                return calm
+
+    async def _deciding(self) -> bool:
+        """Whether identify's pending persons are being decided (their number moves)."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            counts = []
+            for _ in range(2):
+                counts.append(
+                    await conn.fetchval(
+                        "SELECT CASE WHEN to_regclass('identify.scope_pending') IS NULL THEN 0 "
+                        "ELSE (SELECT count(*) FROM identify.scope_pending) END"
+                    )
+                )
+                await asyncio.sleep(0.5)
+            return counts[0] != counts[1]
+        finally:
+            await conn.close()
 
     def token(
         self, tenant: str, *roles: str, subject: str = "test", grants: list[str] | None = None

@@ -19,9 +19,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 
 from shared import personnummer
+from shared.contracts.feeds import FeedWatermark
 from shared.crypto import TenantKeys, ensure_keyring
 from shared.intake import FeedSealer, person_key_of
 
@@ -285,9 +287,15 @@ class FeedAdapter:
         lines: Iterable[bytes],
         topic: str,
         progress: Callable[[int], None] | None = None,
+        *,
+        source: str | None = None,
     ) -> int:
         """Seal and publish lines in order (idempotent producer); returns how many. `progress`
-        hears the count after each chunk the broker has acknowledged."""
+        hears the count after each chunk the broker has acknowledged.
+
+        With a `source`, the load ends with its watermark: for each municipality the lines carry,
+        "`source` complete up to the latest `observed_at` among them", one copy on every
+        partition of the topic, after the records (`FeedWatermark`)."""
         producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap_servers, enable_idempotence=True, acks="all",
             linger_ms=20,
@@ -295,16 +303,72 @@ class FeedAdapter:
         await producer.start()
         try:
             count = 0
-            async for records in self._sealed_chunks(lines):
+            latest: dict[str, datetime] = {}
+            observed = _observed(lines, latest) if source is not None else lines
+            async for records in self._sealed_chunks(observed):
                 count += await _send_all(producer, topic, records)
                 if progress is not None:
                     progress(count)
+            if source is not None:
+                await publish_watermarks(producer, topic, source, latest)
             return count
         finally:
             await producer.stop()
 
     async def load(
-        self, path: Path, topic: str, progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        topic: str,
+        progress: Callable[[int], None] | None = None,
+        *,
+        source: str | None = None,
     ) -> int:
-        """Publish every non-empty line of `path`, sealed; validation happens in identify."""
-        return await self.publish(read_lines(path), topic, progress)
+        """Publish every non-empty line of `path`, sealed; validation happens in identify. With
+        a `source`, the file is the source's whole delivery: its watermarks follow it."""
+        return await self.publish(read_lines(path), topic, progress, source=source)
+
+
+def _observed(lines: Iterable[bytes], latest: dict[str, datetime]) -> Iterator[bytes]:
+    """Pass the lines through, noting each municipality's latest `observed_at` (lines that do not
+    say it are left to identify, which dead-letters them with the reason)."""
+    for line in lines:
+        try:
+            data = orjson.loads(line)
+            tenant, at = data["tenant"], datetime.fromisoformat(data["observed_at"])
+        except (ValueError, TypeError, KeyError):
+            yield line
+            continue
+        known = latest.get(tenant) if isinstance(tenant, str) else None
+        if isinstance(tenant, str) and at.tzinfo is not None and (known is None or at > known):
+            latest[tenant] = at
+        yield line
+
+
+def watermark_messages(
+    source: str, latest: dict[str, datetime], partitions: int
+) -> list[tuple[int, bytes]]:
+    """(partition, value) of each municipality's "complete up to" marker, one per partition."""
+    out: list[tuple[int, bytes]] = []
+    for tenant, at in sorted(latest.items()):
+        marker = FeedWatermark(
+            watermark_id=uuid.uuid4(), tenant=tenant, source=source, complete_up_to=at,
+            partitions=partitions,
+        )  # fmt: skip
+        value = marker.model_dump_json().encode()
+        out.extend((partition, value) for partition in range(partitions))
+    return out
+
+
+async def publish_watermarks(
+    producer: AIOKafkaProducer, topic: str, source: str, latest: dict[str, datetime]
+) -> int:
+    """Send the markers of `latest` to every partition of `topic`; returns how many were sent."""
+    if not latest:
+        return 0
+    partitions = len(await producer.partitions_for(topic))
+    sent = [
+        await producer.send(topic, value=value, partition=partition)
+        for partition, value in watermark_messages(source, latest, partitions)
+    ]
+    await asyncio.gather(*sent)
+    return len(sent)

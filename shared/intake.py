@@ -281,12 +281,14 @@ PLAINTEXT_REFUSED = (
 
 def refuse_plaintext(
     parse: Callable[[Delivery], T | Rejected],
+    unsealed: tuple[type, ...] = (),
 ) -> Callable[[Delivery], T | Rejected]:
-    """Wrap a parser: a valid record that was not opened from a sealed one is refused."""
+    """Wrap a parser: a valid record that was not opened from a sealed one is refused (except
+    the `unsealed` kinds, which carry no personal data: a feed's watermark)."""
 
     def checked(delivery: Delivery) -> T | Rejected:
         outcome = parse(delivery)
-        if isinstance(outcome, Rejected) or delivery.opened:
+        if isinstance(outcome, (Rejected, *unsealed)) or delivery.opened:
             return outcome
         return Rejected(PLAINTEXT_REFUSED)
 

@@ -8,6 +8,7 @@ the `KAA_HOME` of the moment the settings are read, and real environment variabl
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,7 @@ from pydantic_settings import (
 
 from shared import consortium
 from shared.auth import MAX_LIFETIME_SECONDS, TokenVerifier
+from shared.contracts.feeds import SOURCE_PATTERN
 from shared.contracts.topics import namespace_prefix
 from shared.infra.settings import kaa_home
 
@@ -185,6 +187,23 @@ class ServiceSettings(BaseSettings):
     schedule_interval: float = Field(
         default=60.0, gt=0, description="Seconds between runs of identify's scope schedule."
     )
+    feed_sources: Annotated[list[str], NoDecode] = Field(
+        default=["population", "ss12000"],
+        description="The feed sources whose watermarks ('complete up to T') identify waits for "
+        "before it decides a person whose facts changed, comma-separated; a municipality can "
+        'name its own in KAA_TENANT_POLICIES ({"0180": {"feed_sources": ["population"]}} for one '
+        "without an SS 12000 feed). Empty: decide each record as it is read, in arrival order "
+        "(for feed writers that publish no watermarks). A school's notification is decided at "
+        "once whatever this says.",
+    )
+    feed_settle: float = Field(
+        default=86400.0,
+        ge=0,
+        le=30 * 86400.0,
+        description="Seconds a person waits for a source that stays silent: then decided on the "
+        "facts known (one day by default: the population register and school systems deliver "
+        "at least daily).",
+    )
     early_event_wait: float = Field(
         default=7 * 86400.0,
         ge=1,
@@ -264,11 +283,19 @@ class ServiceSettings(BaseSettings):
     def _separated(cls, value: str) -> str:
         return namespace_prefix(value)
 
-    @field_validator("tenants", mode="before")
+    @field_validator("tenants", "feed_sources", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("feed_sources")
+    @classmethod
+    def _source_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(SOURCE_PATTERN, name):
+                raise ValueError("each feed source is a name of lower-case letters and digits")
         return value
 
     @field_validator("tenants")

@@ -8,21 +8,26 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.identify import pending
 from services.identify.domain import NotificationIdTaken, Person
+from services.identify.pending import PendingBatch, Watermarks
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
 from shared import intake, personnummer
 from shared.contracts.events import PersonalDetails
 from shared.contracts.feeds import (
     CompletionFeedMessage,
+    FeedInput,
     FeedMessage,
+    FeedWatermark,
     PopulationFeedMessage,
     Ss12000FeedMessage,
 )
@@ -54,11 +59,22 @@ class SchoolNotification:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """A person pending in a municipality: what they wait for, and until when at most."""
+
+    facts_observed_at: datetime
+    since: datetime
+    waiting_for: list[str]
+    settles_at: datetime
+
+
+@dataclass(frozen=True)
 class Explanation:
     known: bool
     decision: Decision | None
     youth_id: str | None
     open_episode: str | None
+    pending: Waiting | None = None
 
 
 UNSEALED = "unsealed."  # benchmarks only: what the details cost without sealing
@@ -75,16 +91,20 @@ class IdentifyApplication(KafkaFedApplication):
         served: dict[str, TenantPolicy],
         master_key: str,
         seal_personal_data: bool = True,
+        settle: timedelta = timedelta(days=1),
     ) -> None:
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": RECORDER_TOPIC})
         self.pseudonym_key = pseudonym_key
         self.served = served
+        self.settle = settle  # how long a person waits for a silent source (KAA_FEED_SETTLE)
         self.tenant_keys = TenantKeys(master_key)
         self.seal_personal_data = seal_personal_data  # False only in a benchmark (settings)
         self.data_keys = DataKeyCache()
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
         self._new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
+        # Set when a watermark was taken: the release loop has persons to look at.
+        self.release_wanted = threading.Event()
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -101,20 +121,26 @@ class IdentifyApplication(KafkaFedApplication):
 
     def take_in_feed_batch(
         self,
-        messages: Sequence[FeedMessage],
+        messages: Sequence[FeedInput],
         topic: str,
         partition: int,
         next_offset: int,
         today: date,
+        now: datetime | None = None,
     ) -> None:
-        """Apply a batch of feed records and store the partition position, in one transaction.
+        """Apply a batch of feed records and watermarks and store the partition position, in one
+        transaction. A person whose facts changed is decided at once when every source their
+        municipality waits for is complete up to the record; else they are held as pending for
+        `release_pending` (services/identify/pending.py). `WatermarkRefused` for a marker that
+        goes backwards (the consumer then parks that one alone).
 
         A concurrent writer (another replica, the scheduler, a school notification) makes the
         insert fail on the aggregate version; the batch is then applied again on fresh state,
         unless that writer already recorded this very position.
         """
+        at = now or datetime.now(UTC)
         self.retrying_tracked(
-            lambda: self._apply_feed(messages, topic, partition, next_offset, today),
+            lambda: self._apply_feed(messages, topic, partition, next_offset, today, at),
             topic,
             partition,
             next_offset,
@@ -122,15 +148,19 @@ class IdentifyApplication(KafkaFedApplication):
 
     def _apply_feed(
         self,
-        messages: Sequence[FeedMessage],
+        inputs: Sequence[FeedInput],
         topic: str,
         partition: int,
         next_offset: int,
         today: date,
+        now: datetime,
     ) -> None:
         cache: dict[uuid.UUID, Person] = {}
+        held = PendingBatch()
+        messages = [m for m in inputs if not isinstance(m, FeedWatermark)]
         keys = [self._key(m) for m in messages]
         ids = [person_id(k) for k in keys]
+        marks, waiting = self._pending_state(ids)
         self.preload(ids, cache)
         for made_for, made_id, _, _ in self._new_keys:  # made by an attempt that was not saved
             self.data_keys.drop(made_for, made_id)
@@ -142,25 +172,130 @@ class IdentifyApplication(KafkaFedApplication):
             and (loaded := cache.get(pid)) is not None
             and (known := loaded.youth_ids.get(m.tenant)) is not None
         )
-        for key, pid, message in zip(keys, ids, messages, strict=True):
+        records = iter(zip(keys, ids, messages, strict=True))
+        for item in inputs:
+            if isinstance(item, FeedWatermark):
+                if marks.take(item, partition):
+                    held.markers.append((item, partition))
+                continue
+            key, pid, message = next(records)
             person = self._person(key, cache, pid)
-            changed = self._record_feed(person, message)
-            if changed:
-                person.reevaluate(
-                    self.served,
-                    today,
-                    actor=f"feed:{message.feed}",
-                    correlation_id=message.record_id,
-                )
+            if not self._record_feed(person, message):
+                continue
+            sources = self.policy(message.tenant).feed_sources
+            complete = marks.complete(message.tenant, sources)
+            if pid in waiting or complete is None or message.observed_at > complete:
+                held.hold(pid, message.tenant, message.observed_at)
+                waiting.add(pid)
+                continue
+            person.reevaluate(
+                self.served,
+                today,
+                actor=f"feed:{message.feed}",
+                correlation_id=message.record_id,
+            )
         self.save_tracked(
             cache.values(),
             topic,
             partition,
             next_offset,
             schedule=self._schedule(cache.values(), today),
-            read_model=self._keys_to_store(),
+            read_model=[*self._keys_to_store(), *held.statements(self._schema, now)],
         )
         self._new_keys = []
+        if held.markers:
+            self.release_wanted.set()
+
+    @property
+    def _schema(self) -> str:
+        return str(self.recorder.datastore.schema)  # type: ignore[attr-defined]
+
+    def _pending_state(self, ids: list[uuid.UUID]) -> tuple[Watermarks, set[uuid.UUID]]:
+        """The watermarks as stored, and which of the batch's persons are pending already."""
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            marks = Watermarks.load(cursor, self._schema)
+            if not ids:
+                return marks, set()
+            cursor.execute(
+                pending.statement(
+                    "SELECT DISTINCT person_id FROM {schema}.scope_pending "
+                    "WHERE person_id = ANY(%s)",
+                    self._schema,
+                ),
+                (ids,),
+            )
+            return marks, {row["person_id"] for row in cursor.fetchall()}
+
+    # -- pending persons ------------------------------------------------------------------------
+
+    def release_pending(self, today: date, now: datetime | None = None, limit: int = 2000) -> int:
+        """Decide pending persons whose sources are complete up to their facts, or who waited the
+        settle window; returns how many were decided (call again while it returns `limit`)."""
+        at = now or datetime.now(UTC)
+        correlation_id = uuid.uuid4()
+
+        def work() -> int:
+            with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+                marks = Watermarks.load(cursor, self._schema)
+                tenants = sorted(self.served)
+                completes = [marks.complete(t, self.policy(t).feed_sources) for t in tenants]
+                cursor.execute(
+                    pending.statement(pending.RELEASABLE, self._schema),
+                    {
+                        "tenants": tenants,
+                        "completes": completes,
+                        "settled": at - self.settle,
+                        "limit": limit,
+                    },
+                )
+                rows = [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]
+            if not rows:
+                return 0
+            persons_ids = list(dict.fromkeys(r[0] for r in rows))
+            cache: dict[uuid.UUID, Person] = {}
+            self.preload(persons_ids, cache)
+            persons = [p for p in (cache.get(i) for i in persons_ids) if p is not None]
+            for person in persons:
+                person.reevaluate(
+                    self.served,
+                    today,
+                    actor="system:identify-feeds",
+                    correlation_id=correlation_id,
+                )
+            self.save_tracked(
+                persons,
+                None,
+                0,
+                0,
+                schedule=self._schedule(persons, today),
+                read_model=[pending.released_statement(self._schema, rows)],
+            )
+            return len(persons_ids)
+
+        return self.retrying(work) or 0
+
+    def waiting(self, person: uuid.UUID, tenant: str) -> Waiting | None:
+        """Whether the person is pending in the municipality, and for what."""
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            marks = Watermarks.load(cursor, self._schema)
+            cursor.execute(
+                pending.statement(
+                    "SELECT fact_at, since FROM {schema}.scope_pending "
+                    "WHERE person_id = %s AND tenant = %s",
+                    self._schema,
+                ),
+                (person, tenant),
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        since: datetime = row["since"].astimezone(UTC)
+        return Waiting(
+            facts_observed_at=row["fact_at"].astimezone(UTC),
+            since=since,
+            waiting_for=marks.waiting_for(tenant, self.policy(tenant).feed_sources, row["fact_at"]),
+            settles_at=since + self.settle,
+        )
 
     def _record_feed(self, person: Person, message: FeedMessage) -> bool:
         zone = ZoneInfo(self.policy(message.tenant).time_zone)
@@ -305,7 +440,11 @@ class IdentifyApplication(KafkaFedApplication):
             return Explanation(False, None, None, None)
         decision = decide(facts, tenant, at, self.policy(tenant))
         return Explanation(
-            True, decision, person.youth_ids.get(tenant), person.open_episodes.get(tenant)
+            True,
+            decision,
+            person.youth_ids.get(tenant),
+            person.open_episodes.get(tenant),
+            self.waiting(person.id, tenant),
         )
 
     # -- data keys ------------------------------------------------------------------------------

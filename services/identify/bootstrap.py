@@ -4,13 +4,15 @@ schedule and the school-notification API."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import structlog
 from fastapi import FastAPI
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from services.identify.application import IdentifyApplication
 from services.identify.http import routes
@@ -18,8 +20,10 @@ from services.identify.integration import RELAYED, to_integration_event
 from services.identify.scope import TenantPolicy
 from shared.auth import principal_dependency, require_role
 from shared.contracts.feeds import (
+    SOURCE_PATTERN,
     CompletionFeedMessage,
-    FeedMessage,
+    FeedInput,
+    FeedWatermark,
     PopulationFeedMessage,
     Ss12000FeedMessage,
 )
@@ -51,8 +55,16 @@ def tenant_policies(settings: ServiceSettings) -> dict[str, TenantPolicy]:
         raise ValueError(f"KAA_TENANT_POLICIES: {sorted(unknown)} are not in KAA_TENANTS")
     policies = {}
     for tenant in settings.tenants:
+        given = dict(settings.tenant_policies.get(tenant, {}))
+        sources = given.pop("feed_sources", settings.feed_sources)
+        if not isinstance(sources, list) or not all(
+            isinstance(s, str) and re.fullmatch(SOURCE_PATTERN, s) for s in sources
+        ):
+            raise ValueError(
+                f"KAA_TENANT_POLICIES[{tenant}]: feed_sources must be a list of source names"
+            )
         try:
-            policies[tenant] = TenantPolicy(**settings.tenant_policies.get(tenant, {}))
+            policies[tenant] = TenantPolicy(**given, feed_sources=tuple(sources))
         except TypeError as exc:
             raise ValueError(f"KAA_TENANT_POLICIES[{tenant}]: {exc}") from None
     return policies
@@ -76,35 +88,46 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 served=served,
                 master_key=settings.master_key.get_secret_value(),
                 seal_personal_data=settings.personal_data == "sealed",
+                settle=timedelta(seconds=settings.feed_settle),
             )
         )
         producer = idempotent_producer(settings)
         await producer.start()
 
-        parsers = {
-            settings.topic(POPULATION_FEED): parser(
-                TypeAdapter(PopulationFeedMessage), settings.tenants
+        # Each feed topic carries its records and the watermarks that say a source is complete.
+        adapters: dict[str, TypeAdapter[FeedInput]] = {
+            POPULATION_FEED: TypeAdapter(
+                Annotated[PopulationFeedMessage | FeedWatermark, Field(discriminator="feed")]
             ),
-            settings.topic(SS12000_FEED): parser(TypeAdapter(Ss12000FeedMessage), settings.tenants),
-            settings.topic(COMPLETIONS_FEED): parser(
-                TypeAdapter(CompletionFeedMessage), settings.tenants
+            SS12000_FEED: TypeAdapter(
+                Annotated[Ss12000FeedMessage | FeedWatermark, Field(discriminator="feed")]
+            ),
+            COMPLETIONS_FEED: TypeAdapter(
+                Annotated[CompletionFeedMessage | FeedWatermark, Field(discriminator="feed")]
             ),
         }
+        parsers: dict[str, Callable[[Delivery], FeedInput | Rejected]] = {}
+        for topic, adapter in adapters.items():
+            made = parser(adapter, settings.tenants)
+            parsers[settings.topic(topic)] = made
 
-        def parse_any(delivery: Delivery) -> FeedMessage | Rejected:
+        def parse_any(delivery: Delivery) -> FeedInput | Rejected:
             return parsers[delivery.topic](delivery)
 
-        parse: Callable[[Delivery], FeedMessage | Rejected] = (
-            refuse_plaintext(parse_any) if settings.feed_plaintext == "refuse" else parse_any
+        # A watermark carries no personal data: it is never sealed.
+        parse: Callable[[Delivery], FeedInput | Rejected] = (
+            refuse_plaintext(parse_any, unsealed=(FeedWatermark,))
+            if settings.feed_plaintext == "refuse"
+            else parse_any
         )
         opener = FeedOpener(application.tenant_keys, application.intake_keys)
 
         def apply_batch(
-            messages: list[FeedMessage], topic: str, partition: int, next_offset: int
+            messages: list[FeedInput], topic: str, partition: int, next_offset: int
         ) -> None:
             application.take_in_feed_batch(messages, topic, partition, next_offset, today())
 
-        consumer = ExactlyOnceConsumer[FeedMessage](
+        consumer = ExactlyOnceConsumer[FeedInput](
             bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=f"{settings.namespace}kaa.identify",
             topics=[settings.topic(t) for t in SUBSCRIPTIONS["identify"]],
@@ -134,7 +157,27 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     continue  # more may be due
                 await asyncio.sleep(settings.schedule_interval)
 
+        async def release_pending() -> None:
+            """Decide the persons who waited for their feeds' watermarks (or the settle window):
+            at once when a watermark was taken, else every `schedule_interval` at the latest."""
+            waited = 0.0
+            while True:
+                if application.release_wanted.is_set() or waited >= min(
+                    settings.schedule_interval, max(settings.feed_settle, 1.0)
+                ):
+                    application.release_wanted.clear()
+                    waited = 0.0
+                    while True:
+                        decided = await asyncio.to_thread(application.release_pending, today())
+                        if decided:
+                            log.info("pending persons decided", persons=decided)
+                        if decided < 2000:
+                            break
+                await asyncio.sleep(0.1)
+                waited += 0.1
+
         loops.add("feed-consumer", consumer.run)
+        loops.add("pending-release", release_pending)
         loops.parked("feed-consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
         loops.parked("outbox-relay", lambda: (relay.parked.count, relay.parked.last_reason))
         loops.add("outbox-relay", relay.run)

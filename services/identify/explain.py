@@ -6,7 +6,7 @@ personnummer, and names the rule version and every fact the decision used.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from services.identify.application import IdentifyApplication
 from services.identify.bootstrap import SCHEMA, tenant_policies
@@ -22,6 +22,7 @@ def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> li
         pseudonym_key=settings.pseudonym_key.get_secret_value(),
         served=tenant_policies(settings),
         master_key=settings.master_key.get_secret_value(),
+        settle=timedelta(seconds=settings.feed_settle),
     )
     try:
         result = application.explain(number, tenant, at)
@@ -40,4 +41,15 @@ def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> li
         "facts used:",
     ]
     lines.extend(f"  {key}: {value}" for key, value in sorted(decision.facts.items()))
+    waiting = result.pending
+    if waiting is not None:
+        sources = ", ".join(waiting.waiting_for) or "(none: decided on the release's next round)"
+        lines[1:1] = [
+            f"PENDING since {waiting.since:%Y-%m-%d %H:%M} UTC: new facts observed "
+            f"{waiting.facts_observed_at:%Y-%m-%d %H:%M} UTC are not decided yet",
+            f"  waiting for the watermark of: {sources}",
+            f"  decided on the facts known by {waiting.settles_at:%Y-%m-%d %H:%M} UTC at the "
+            "latest (KAA_FEED_SETTLE)",
+            "  the decision below is what the facts known now would give",
+        ]
     return lines

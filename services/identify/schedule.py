@@ -19,6 +19,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
+from services.identify import pending
 from shared.eventstore import BatchProcessRecorder
 
 RECORDER_TOPIC = "services.identify.schedule:ScheduleRecorder"
@@ -28,6 +29,7 @@ class ScheduleRecorder(BatchProcessRecorder):
     read_model_ddl = (
         "CREATE TABLE IF NOT EXISTS {schema}.scope_schedule (person_id uuid PRIMARY KEY, due_on date)",
         "CREATE INDEX IF NOT EXISTS scope_schedule_due_on ON {schema}.scope_schedule (due_on)",
+        *pending.DDL,
     )
 
     @property
@@ -51,9 +53,12 @@ class ScheduleRecorder(BatchProcessRecorder):
             curs.execute(self.upsert, (list(schedule), list(schedule.values())), binary=True)
 
     def due(self, on: date, limit: int) -> list[uuid.UUID]:
-        query = SQL("SELECT person_id FROM {} WHERE due_on <= %s ORDER BY due_on LIMIT %s").format(
-            self.schedule_table
-        )
+        """Persons due by `on`; one who waits for a feed's watermark is decided by the release
+        instead (which then sets their next date)."""
+        query = SQL(
+            "SELECT person_id FROM {} s WHERE due_on <= %s AND NOT EXISTS "
+            "(SELECT 1 FROM {} p WHERE p.person_id = s.person_id) ORDER BY due_on LIMIT %s"
+        ).format(self.schedule_table, Identifier(self.datastore.schema, "scope_pending"))
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(query, (on, limit))
             return [row["person_id"] for row in cursor.fetchall()]

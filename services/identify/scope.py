@@ -69,6 +69,9 @@ class TenantPolicy:
     compulsory_school_ends_day: int = 30
     adult_education_keeps_in_scope: bool = True
     time_zone: str = "Europe/Stockholm"
+    # Not scope law but the municipality's feeds: the sources whose watermarks a person waits for
+    # before they are decided (services/identify/pending.py; KAA_FEED_SOURCES by default).
+    feed_sources: tuple[str, ...] = ()
 
     def compulsory_school_ends(self, birth_date: date) -> date:
         return date(

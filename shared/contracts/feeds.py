@@ -229,3 +229,45 @@ class CompletionFeedMessage(BaseModel):
 
 
 FeedMessage = PopulationFeedMessage | Ss12000FeedMessage | CompletionFeedMessage
+
+# A source's name: `population`, `ss12000`, `completions`, or one of an SS 12000 organiser's own.
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
+
+
+class FeedWatermark(BaseModel):
+    """ "Complete up to T": the source has delivered, on this topic, every record it observed for
+    the municipality up to `complete_up_to` (each record's `observed_at`).
+
+    The feed adapter publishes one after each load, for each municipality the load carried, one
+    copy to every partition of the topic (after that partition's records); an upstream writer does
+    the same. A person whose facts changed is decided once every source the municipality waits for
+    (`KAA_FEED_SOURCES`) is complete up to those facts, or after the settle window
+    (`KAA_FEED_SETTLE`) when a source stays silent. A marker carries no personal data and is not
+    sealed. A marker that goes backwards, for a municipality not served or malformed, is
+    dead-lettered with its reason.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    feed: Literal["watermark"] = "watermark"
+    schema_version: Literal[1] = 1
+    watermark_id: uuid.UUID = Field(description="Unique per marker; used for tracing.")
+    tenant: Kommunkod = Field(description="The municipality whose records are complete.")
+    source: Text = Field(
+        pattern=SOURCE_PATTERN,
+        description="Which source is complete: population, ss12000, completions (or an "
+        "organiser's own source name).",
+    )
+    complete_up_to: AwareDatetime = Field(
+        description="Every record the source observed up to this instant has been published."
+    )
+    partitions: int = Field(
+        ge=1,
+        le=10_000,
+        description="How many partitions of the topic carry a copy of this marker (one each): the "
+        "source is complete once a marker has been read from every one.",
+    )
+
+
+FeedInput = FeedMessage | FeedWatermark
+"""What the feed topics carry: records, and the markers that say a source is complete."""

@@ -20,7 +20,15 @@ from tests.conftest import RunningInfra
 TODAY = date(2026, 3, 2)
 
 
-def new_deployment(infra: RunningInfra, batch_size: int = 500) -> Deployment:
+# Tests about other things publish a few feed lines and expect them decided as they are read: their
+# deployments wait for no watermark (KAA_FEED_SOURCES empty). The order-independence tests, the
+# pipeline and the crash tests use the production default (None): population and SS 12000.
+AS_READ: tuple[str, ...] = ()
+
+
+def new_deployment(
+    infra: RunningInfra, batch_size: int = 500, feed_sources: tuple[str, ...] | None = AS_READ
+) -> Deployment:
     return Deployment(
         name=f"e2e-{uuid.uuid4().hex[:10]}",
         bootstrap_servers=infra.bootstrap_servers,
@@ -29,6 +37,7 @@ def new_deployment(infra: RunningInfra, batch_size: int = 500) -> Deployment:
         tenants=("0180",),
         today=TODAY,
         batch_size=batch_size,
+        feed_sources=feed_sources,
     )
 
 
@@ -38,9 +47,12 @@ def running(
     tenants: tuple[str, ...] = ("0180",),
     today: date = TODAY,
     services: list[str] | None = None,
+    feed_sources: tuple[str, ...] | None = AS_READ,
+    feed_settle: float | None = None,
 ) -> Iterator[Deployment]:
     """A fresh deployment with its services started, dropped afterwards."""
-    made = new_deployment(infra)
+    made = new_deployment(infra, feed_sources=feed_sources)
+    made.feed_settle = feed_settle
     made.tenants = tenants
     made.today = today
     asyncio.run(made.reset())

@@ -1,0 +1,206 @@
+"""Feed watermarks and the persons who wait for them: the register as a function of the facts, not
+of the order the feed topics are read in.
+
+Each feed load ends with a marker per municipality, "this source is complete up to T"
+(`shared.contracts.feeds.FeedWatermark`), one copy on every partition of its topic. A person whose
+facts a record changed is *pending* in the record's municipality until every source the
+municipality waits for (`TenantPolicy.feed_sources`) is complete up to the record's `observed_at`
+(the earliest such record while they wait); then the release decides them once, on all the facts
+read by then. Whichever topic is read first, the decision is taken on the same facts. A source
+that stays silent does not hold anyone for ever: after the settle window the person is decided on
+the facts known. A school's notification (skollagen 15 kap. 15 §) is decided at once, as always.
+
+Both tables are written by the transaction that records the person's events (the recorder's
+`read_model`), so a crash can neither lose a pending person nor decide one twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import Cursor, sql
+from psycopg.rows import DictRow
+
+from shared.contracts.feeds import FeedWatermark
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS {schema}.feed_watermarks (tenant text, source text, "
+    "partition int, partitions int NOT NULL, complete_up_to timestamptz NOT NULL, "
+    "watermark_id uuid NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), "
+    "PRIMARY KEY (tenant, source, partition))",
+    "CREATE TABLE IF NOT EXISTS {schema}.scope_pending (person_id uuid, tenant text, "
+    "fact_at timestamptz NOT NULL, since timestamptz NOT NULL, "
+    "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
+    "CREATE INDEX IF NOT EXISTS scope_pending_fact_at ON {schema}.scope_pending (tenant, fact_at)",
+)
+
+UPSERT_WATERMARKS = """
+INSERT INTO {schema}.feed_watermarks (tenant, source, partition, partitions, complete_up_to,
+                                      watermark_id)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[], %s::timestamptz[], %s::uuid[])
+ON CONFLICT (tenant, source, partition) DO UPDATE SET
+    partitions = EXCLUDED.partitions, complete_up_to = EXCLUDED.complete_up_to,
+    watermark_id = EXCLUDED.watermark_id, recorded_at = now()
+"""
+# While they wait, the earliest fact decides what a person waits for; `since` stays the first.
+UPSERT_PENDING = """
+INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since)
+SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+ON CONFLICT (person_id, tenant) DO UPDATE SET
+    fact_at = LEAST({schema}.scope_pending.fact_at, EXCLUDED.fact_at), touched = clock_timestamp()
+"""
+# Only the rows as the release read them: one a concurrent writer touched since stays.
+DELETE_RELEASED = """
+DELETE FROM {schema}.scope_pending p
+USING unnest(%s::uuid[], %s::text[], %s::timestamptz[]) AS r(person_id, tenant, touched)
+WHERE p.person_id = r.person_id AND p.tenant = r.tenant AND p.touched = r.touched
+"""
+# Persons every one of whose pending rows may be decided: complete sources, or settled.
+RELEASABLE = """
+WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)s::text[], %(completes)s::timestamptz[]))
+SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
+WHERE p.person_id IN (
+    SELECT q.person_id FROM {schema}.scope_pending q LEFT JOIN c ON c.tenant = q.tenant
+    WHERE (q.since <= %(settled)s OR q.fact_at <= c.complete)
+    AND NOT EXISTS (
+        SELECT 1 FROM {schema}.scope_pending o LEFT JOIN c AS oc ON oc.tenant = o.tenant
+        WHERE o.person_id = q.person_id AND o.tenant <> q.tenant
+          AND o.since > %(settled)s AND NOT coalesce(o.fact_at <= oc.complete, false))
+    LIMIT %(limit)s)
+"""
+
+
+class WatermarkRefused(ValueError):
+    """A marker that cannot be taken: it would make a source less complete than it was."""
+
+
+@dataclass
+class Watermarks:
+    """Per (municipality, source): the latest marker read from each partition."""
+
+    marks: dict[tuple[str, str], dict[int, tuple[int, datetime]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, cursor: Cursor[DictRow], schema: str) -> Watermarks:
+        cursor.execute(
+            statement("SELECT tenant, source, partition, partitions, complete_up_to "
+                      "FROM {schema}.feed_watermarks", schema)
+        )  # fmt: skip
+        made = cls()
+        for row in cursor.fetchall():
+            made.marks.setdefault((row["tenant"], row["source"]), {})[row["partition"]] = (
+                row["partitions"],
+                row["complete_up_to"],
+            )
+        return made
+
+    def take(self, marker: FeedWatermark, partition: int) -> bool:
+        """Take a marker read from `partition`; False when it says nothing new (a repeat).
+        `WatermarkRefused` when it goes backwards or names a partition the topic does not have."""
+        if partition >= marker.partitions:
+            raise WatermarkRefused(
+                "partitions: the marker was read from a partition beyond the number it names"
+            )
+        known = self.marks.setdefault((marker.tenant, marker.source), {})
+        before = known.get(partition)
+        if before is not None and marker.complete_up_to < before[1]:
+            raise WatermarkRefused(
+                "complete_up_to: goes back before the last marker of this source on this partition"
+            )
+        if before == (marker.partitions, marker.complete_up_to):
+            return False
+        known[partition] = (marker.partitions, marker.complete_up_to)
+        return True
+
+    def source_complete(self, tenant: str, source: str) -> datetime | None:
+        """Up to when the source is complete: once every partition has reported, the least of
+        their markers; None before that."""
+        known = self.marks.get((tenant, source))
+        if not known:
+            return None
+        partitions = max(count for count, _ in known.values())
+        if any(p not in known for p in range(partitions)):
+            return None
+        return min(at for p, (_, at) in known.items() if p < partitions)
+
+    def complete(self, tenant: str, sources: Collection[str]) -> datetime | None:
+        """Up to when every one of `sources` is complete for the municipality (None: one has not
+        reported yet). Without sources, the municipality waits for nothing: `datetime.max`."""
+        if not sources:
+            return datetime.max.replace(tzinfo=UTC)
+        least: datetime | None = None
+        for source in sources:
+            at = self.source_complete(tenant, source)
+            if at is None:
+                return None
+            least = at if least is None or at < least else least
+        return least
+
+    def waiting_for(self, tenant: str, sources: Collection[str], fact_at: datetime) -> list[str]:
+        """The sources not yet complete up to `fact_at`."""
+        return [
+            s for s in sources if (at := self.source_complete(tenant, s)) is None or at < fact_at
+        ]
+
+
+@dataclass
+class PendingBatch:
+    """A feed batch's new pending rows and markers, written with its events."""
+
+    rows: dict[tuple[uuid.UUID, str], datetime] = field(default_factory=dict)
+    markers: list[tuple[FeedWatermark, int]] = field(default_factory=list)
+
+    def hold(self, person: uuid.UUID, tenant: str, fact_at: datetime) -> None:
+        known = self.rows.get((person, tenant))
+        self.rows[(person, tenant)] = fact_at if known is None else min(known, fact_at)
+
+    def statements(
+        self, schema: str, now: datetime
+    ) -> list[tuple[sql.Composed, list[tuple[Any, ...]]]]:
+        out: list[tuple[sql.Composed, list[tuple[Any, ...]]]] = []
+        if self.markers:
+            columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+            for marker, partition in self.markers:
+                for column, value in zip(
+                    columns,
+                    (marker.tenant, marker.source, partition, marker.partitions,
+                     marker.complete_up_to, marker.watermark_id),
+                    strict=True,
+                ):  # fmt: skip
+                    column.append(value)
+            out.append((statement(UPSERT_WATERMARKS, schema), [columns]))
+        if self.rows:
+            keys = list(self.rows)
+            out.append(
+                (
+                    statement(UPSERT_PENDING, schema),
+                    [
+                        (
+                            [p for p, _ in keys],
+                            [t for _, t in keys],
+                            [self.rows[k] for k in keys],
+                            [now] * len(keys),
+                        )
+                    ],
+                )
+            )
+        return out
+
+
+def statement(text: str, schema: str) -> sql.Composed:
+    """One of this module's statements for the service's schema."""
+    return sql.SQL(text).format(schema=sql.Identifier(schema))
+
+
+def released_statement(
+    schema: str, rows: Iterable[tuple[uuid.UUID, str, datetime]]
+) -> tuple[sql.Composed, list[tuple[Any, ...]]]:
+    chosen = list(rows)
+    return (
+        statement(DELETE_RELEASED, schema),
+        [([r[0] for r in chosen], [r[1] for r in chosen], [r[2] for r in chosen])],
+    )
