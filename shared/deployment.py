@@ -181,7 +181,7 @@ class Deployment:
                     )
                 )
                 await asyncio.sleep(0.5)
-            return counts[0] != counts[1]
+            return bool(counts[0] != counts[1])
         finally:
             await conn.close()
 

@@ -150,7 +150,7 @@ def scope_events(app: IdentifyApplication) -> list[tuple[Any, ...]]:
     """The scope episodes opened and closed, per person, without the random ids."""
     out = []
     for stored in app.recorder.select_notifications(start=1, limit=10_000):
-        event = app.mapper.to_domain_event(stored)
+        event: Any = app.mapper.to_domain_event(stored)
         kind = type(event).__name__
         if kind == "ScopeEntered":
             out.append((event.originator_id, kind, event.entered_on, None))
