@@ -24,7 +24,7 @@ from eventsourcing.domain import Aggregate, event
 
 from shared import dates
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
-from shared.crypto import TenantKeys
+from shared.crypto import DataKeyCache, TenantKeys, YouthSealer, key_for, stored_key
 from shared.eventstore import KafkaFedApplication
 
 
@@ -309,6 +309,36 @@ class CaseApplication(KafkaFedApplication):
         super().__init__(env)
         self._rules_cache: dict[str, tuple[float, dict[str, int]]] = {}
         self._commands = CommandQueue(self.run_commands)
+        # The youths' data keys this process seals with (bounded in number and age, so a key
+        # retention destroyed leaves memory too).
+        self.data_keys = DataKeyCache()
+
+    def sealer(self, tenant: str, youth_id: uuid.UUID) -> YouthSealer:
+        """What seals the youth's free text: their data key from memory, else from the keyring
+        (made there if the youth has none yet). Blocking on a miss; call it for a case already
+        checked to be the caller's, so no key is made for a youth that is not."""
+        return YouthSealer(self.data_key(tenant, youth_id), tenant, youth_id)
+
+    def data_key(self, tenant: str, youth_id: uuid.UUID) -> bytes:
+        """The youth's data key for sealing: from memory, else from the keyring (made there if
+        the youth has none yet). Blocking on a miss."""
+        if self.tenant_keys is None:
+            raise RuntimeError("tenant keys: not configured")
+        key = self.data_keys.get(tenant, youth_id)
+        if key is None:
+            with self.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+                key = key_for(cursor, self.tenant_keys, tenant, youth_id)
+            self.data_keys.put(tenant, youth_id, key)
+        return key
+
+    def stored_data_key(self, tenant: str, youth_id: uuid.UUID) -> bytes | None:
+        """The youth's data key as the keyring holds it now, for opening text in a view: read
+        afresh (not from memory), so a key retention destroyed opens nothing from that moment;
+        None when there is none. Blocking."""
+        if self.tenant_keys is None:
+            raise RuntimeError("tenant keys: not configured")
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            return stored_key(cursor, self.tenant_keys, tenant, youth_id)
 
     def close(self) -> None:
         self._commands.stop()

@@ -16,12 +16,14 @@ plaintext or a key in the message.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from cryptography.exceptions import InvalidTag
@@ -174,6 +176,44 @@ def open_sealed(data_key: bytes, sealed: str, tenant: str, youth_id: Owner, purp
         ) from error
 
 
+class YouthSealer:
+    """Seals what is written about one youth with their data key: free text a caseworker wrote
+    (a plan's goal, a measure's content) is personal data, shredded with the key by retention.
+
+    `digest` is keyed with the same data key, so a retried command's text is compared without
+    keeping it in the clear (and the digest is as unreadable as the text once the key is gone)."""
+
+    def __init__(self, data_key: bytes, tenant: str, youth_id: Owner) -> None:
+        self._key = data_key
+        self.tenant = tenant
+        self.youth_id = youth_id
+
+    def seal(self, plaintext: bytes, purpose: str) -> str:
+        return seal(self._key, plaintext, self.tenant, self.youth_id, purpose)
+
+    def digest(self, plaintext: bytes, purpose: str) -> str:
+        keyed = hmac.new(self._key, purpose.encode() + b"\0" + plaintext, hashlib.sha256)
+        return keyed.hexdigest()
+
+
+TextState = Literal["open", "redacted", "tampered"]
+"""What a view can show of sealed text: `open`; `redacted`, the youth's data key is destroyed
+(retention) so the text can no longer be read; `tampered`, it fails authentication."""
+
+
+def open_text(
+    data_key: bytes | None, sealed: str, tenant: str, youth_id: Owner, purpose: str
+) -> tuple[TextState, bytes | None]:
+    """Sealed text for a view: the state and, when `open`, the plaintext; `data_key` None is a
+    key retention destroyed. Never raises for a bad ciphertext (a view shows `tampered`)."""
+    if data_key is None:
+        return "redacted", None
+    try:
+        return "open", open_sealed(data_key, sealed, tenant, youth_id, purpose)
+    except SealedDataError:
+        return "tampered", None
+
+
 def _key_aad(tenant: str, youth_id: Owner) -> bytes:
     return f"kaa/data-key/{tenant}/{youth_id}".encode()
 
@@ -232,5 +272,19 @@ def key_for(cursor: Any, keys: TenantKeys, tenant: str, youth_id: uuid.UUID) -> 
             (tenant, youth_id),
         )
         row = cursor.fetchone()
+    wrapped = row["wrapped"] if isinstance(row, dict) else row[0]
+    return keys.unwrap(tenant, youth_id, bytes(wrapped))
+
+
+def stored_key(cursor: Any, keys: TenantKeys, tenant: str, youth_id: uuid.UUID) -> bytes | None:
+    """The youth's data key as the keyring holds it now (psycopg cursor), or None when there is
+    none (destroyed by retention, or never made): for reading, so nothing is created."""
+    cursor.execute(
+        "SELECT wrapped FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
+        (tenant, youth_id),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
     wrapped = row["wrapped"] if isinstance(row, dict) else row[0]
     return keys.unwrap(tenant, youth_id, bytes(wrapped))

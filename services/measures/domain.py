@@ -16,6 +16,8 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.cases import CommandRefused, ScopedYouthCase
 from shared.codelists import code_list
+from shared.contracts.events import EffortText, MeasureOffered, PlanMapping, PlanText
+from shared.crypto import YouthSealer
 
 _FOLLOW_UP_NAMESPACE = uuid.UUID("9d4c2f7a-61b3-4e0f-8a25-3c7d9e1b5f60")
 
@@ -33,13 +35,52 @@ def _taken(field: str, what: str) -> CommandRefused:
     )
 
 
+_EFFORT_STRUCTURE = ("effort_id", "responsible", "start_date", "end_date")
+CONTENT = MeasureOffered.CONTENT_PURPOSE
+
+
+def _structure(efforts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The efforts as they are recorded in the clear: who is responsible and when (the words
+    are sealed in the revision's `PlanText`)."""
+    return [{k: e.get(k) for k in _EFFORT_STRUCTURE} for e in efforts]
+
+
 def _same_efforts(recorded: list[dict[str, Any]], given: list[dict[str, Any]]) -> bool:
     """The same efforts, but for the ids made up for efforts that came without one."""
 
     def content(efforts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: v for k, v in e.items() if k != "effort_id"} for e in efforts]
+        return [{k: v for k, v in e.items() if k != "effort_id"} for e in _structure(efforts)]
 
     return content(recorded) == content(given)
+
+
+def plan_text(goal: str, mapping: dict[str, list[str]], efforts: list[dict[str, Any]]) -> bytes:
+    """What the caseworker wrote in a revision, as the plaintext that is sealed."""
+    return PlanText(
+        goal=goal,
+        mapping=PlanMapping(**mapping),
+        efforts=[EffortText(**{k: e.get(k) for k in ("description", "other_actor", "end_reason")})
+                 for e in efforts],
+    ).model_dump_json().encode()  # fmt: skip
+
+
+def _text_digest(revision: dict[str, Any], sealer: YouthSealer) -> str:
+    """The keyed digest of a recorded revision's text (one recorded before the text was sealed
+    holds it in the clear)."""
+    if revision.get("text_digest") is not None:
+        return str(revision["text_digest"])
+    plain = plan_text(revision["goal"], revision["mapping"], revision["efforts"])
+    return sealer.digest(plain, PlanText.PURPOSE)
+
+
+def _content_digest(measure: dict[str, Any], sealer: YouthSealer | None) -> str | None:
+    """The keyed digest of an offer's content (one recorded before it was sealed is clear)."""
+    if measure.get("content_digest") is not None:
+        return str(measure["content_digest"])
+    clear: str | None = measure.get("content")
+    if clear is None or sealer is None:
+        return clear
+    return sealer.digest(clear.encode(), CONTENT)
 
 
 class MeasuresCase(ScopedYouthCase):
@@ -69,14 +110,22 @@ class MeasuresCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
         content: str | None = None,
+        sealer: YouthSealer | None = None,
     ) -> bool:
         """Offer a measure, or offer a declined one again; False for a repeated request (the same
-        id with the same content), 409 for the id taken by an offer of different content."""
+        id with the same content), 409 for the id taken by an offer of different content. The
+        content is recorded sealed with the youth's data key (`sealer`)."""
+        digest = sealed = None
+        if content is not None:
+            if sealer is None:
+                raise ValueError("content: free text is recorded sealed; a sealer is needed")
+            digest = sealer.digest(content.encode(), CONTENT)
         known = self.measures.get(str(measure_id))
         if known is not None:
             if known["state"] == "offered" and known["offered_on"] == offered_on:
-                offered = (known["measure_type"], known["can_start_on"], known.get("content"))
-                if offered != (measure_type, can_start_on, content):
+                offered = (known["measure_type"], known["can_start_on"],
+                           _content_digest(known, sealer))  # fmt: skip
+                if offered != (measure_type, can_start_on, digest):
                     raise _taken("measure_id", "an offer")
                 return False
             if known["state"] != "declined":
@@ -90,9 +139,11 @@ class MeasuresCase(ScopedYouthCase):
                 raise CommandRefused("offered_on", "is before the measure was declined")
         if can_start_on is not None and can_start_on < offered_on:
             raise CommandRefused("can_start_on", "is before offered_on")
+        if content is not None and sealer is not None:
+            sealed = sealer.seal(content.encode(), CONTENT)
         self._measure_offered(
             self.tenant, str(measure_id), measure_type, offered_on, can_start_on, actor,
-            correlation_id, content,
+            correlation_id, sealed, digest,
         )  # fmt: skip
         reminder = _follow_up_id(self.id, "measure_reoffer", str(measure_id))
         pending = self.follow_ups.get(reminder)
@@ -111,7 +162,10 @@ class MeasuresCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
         content: str | None = None,
+        content_digest: str | None = None,
     ) -> None:
+        # `content` is sealed when `content_digest` is given (clear only in events recorded
+        # before free text was sealed).
         if measure_id not in self.measures:
             self.measure_ids = (*self.measure_ids, measure_id)
         self.measures[measure_id] = {
@@ -121,6 +175,7 @@ class MeasuresCase(ScopedYouthCase):
             "offered_on": offered_on,
             "can_start_on": can_start_on,
             "content": content,
+            "content_digest": content_digest,
             "offers": self.measures.get(measure_id, {}).get("offers", 0) + 1,
         }
 
@@ -256,22 +311,33 @@ class MeasuresCase(ScopedYouthCase):
         evaluation_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
+        sealer: YouthSealer,
         revision_id: uuid.UUID | None = None,
         valid_from_given: bool = True,
     ) -> int:
         """Record a new revision of the plan; returns its number. The same client `revision_id`
         with the same content again records nothing and returns that revision's number; with
         other content it is refused (409). A `valid_from` the client left to its default (today)
-        is not part of the content: a retry the next day is the same request."""
+        is not part of the content: a retry the next day is the same request.
+
+        What the caseworker wrote (the goal, the mapping, the efforts' words) is recorded sealed
+        with the youth's data key (`sealer`), and compared by a digest keyed with it."""
+        plain = plan_text(goal, mapping, efforts)
+        digest = sealer.digest(plain, PlanText.PURPOSE)
+        structure = _structure(efforts)
         if revision_id is not None:
             for earlier in self.plan_revisions:
                 if earlier.get("revision_id") == str(revision_id):
-                    compared: tuple[str, ...] = ("goal", "mapping", "follow_up_on", "evaluation_on")
-                    content: tuple[Any, ...] = (goal, mapping, follow_up_on, evaluation_on)
+                    compared: tuple[str, ...] = ("follow_up_on", "evaluation_on")
+                    content: tuple[Any, ...] = (follow_up_on, evaluation_on)
                     if valid_from_given:
                         compared, content = ("valid_from", *compared), (valid_from, *content)
                     recorded = tuple(earlier[k] for k in compared)
-                    if content != recorded or not _same_efforts(earlier["efforts"], efforts):
+                    if (
+                        content != recorded
+                        or _text_digest(earlier, sealer) != digest
+                        or not _same_efforts(earlier["efforts"], structure)
+                    ):
                         raise _taken("revision_id", "a plan revision")
                     return int(earlier["revision"])
         if self.plan_revisions and valid_from < self.plan_revisions[-1]["valid_from"]:
@@ -292,9 +358,10 @@ class MeasuresCase(ScopedYouthCase):
                 raise CommandRefused(field, "is before valid_from")
         revision = len(self.plan_revisions) + 1
         self._plan_revised(
-            self.tenant, revision, valid_from, goal, mapping, efforts, follow_up_on,
+            self.tenant, revision, valid_from, None, None, structure, follow_up_on,
             evaluation_on, actor, correlation_id,
             str(revision_id) if revision_id is not None else None,
+            sealer.seal(plain, PlanText.PURPOSE), digest,
         )  # fmt: skip
         for subject, day in (("plan_follow_up", follow_up_on), ("plan_evaluation", evaluation_on)):
             follow_up_id = _follow_up_id(self.id, subject)
@@ -311,15 +378,19 @@ class MeasuresCase(ScopedYouthCase):
         tenant: str,
         revision: int,
         valid_from: date,
-        goal: str,
-        mapping: dict[str, list[str]],
+        goal: str | None,
+        mapping: dict[str, list[str]] | None,
         efforts: list[dict[str, Any]],
         follow_up_on: date | None,
         evaluation_on: date | None,
         actor: str,
         correlation_id: uuid.UUID,
         revision_id: str | None = None,
+        sealed_text: str | None = None,
+        text_digest: str | None = None,
     ) -> None:
+        # The text is in `sealed_text` (`PlanText`); `goal`, `mapping` and the efforts' words are
+        # clear only in events recorded before free text was sealed.
         self.plan_revisions.append(
             {
                 "revision": revision,
@@ -331,6 +402,8 @@ class MeasuresCase(ScopedYouthCase):
                 "follow_up_on": follow_up_on,
                 "evaluation_on": evaluation_on,
                 "actor": actor,
+                "sealed_text": sealed_text,
+                "text_digest": text_digest,
             }
         )
 

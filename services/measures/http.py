@@ -3,7 +3,9 @@
 Tenant and actor come from the token: `caseworker` records and reads its own municipality's
 youths, `coordinator` also maintains the measure catalogue and the municipality's rules. Free-text
 fields are capped in length, and a text that looks like sensitive personal data is kept but
-answered with a warning (documentation must not hold such data).
+answered with a warning (documentation must not hold such data). Free text is personal data: it is
+sealed with the youth's data key before it is recorded, and opened only in the views that show it
+(`shared/free_text.py`).
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
@@ -25,6 +27,8 @@ from shared.case_service import CaseRoutes, application_of, record_on_case, rule
 from shared.codelists import free_text_warnings
 from shared.contracts.events import EffortResponsible
 from shared.contracts.text import FreeText, Text
+from shared.crypto import SealedDataError
+from shared.free_text import Opener, content_shown, opener, plan_revision_shown
 
 Code = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 ShortText = Annotated[Text, Field(min_length=1, max_length=300)]
@@ -154,6 +158,23 @@ def routes(context: CaseRoutes) -> APIRouter:
         assert isinstance(app, MeasuresApplication)
         return app
 
+    async def case_and_opener(
+        request: Request, youth_id: uuid.UUID, caller: Principal
+    ) -> tuple[MeasuresCase, Opener]:
+        """The caller's case, and what opens its sealed text: the youth's key as the keyring
+        holds it now (none once retention destroyed it)."""
+        app = application(request)
+
+        def read() -> tuple[MeasuresCase, Opener]:
+            case: MeasuresCase = app.case_of(youth_id, caller.tenant)
+            try:
+                key = app.stored_data_key(caller.tenant, youth_id)
+            except SealedDataError:  # the wrapped key fails: every text shows `tampered`
+                return case, opener(None, caller.tenant, youth_id, key_refused=True)
+            return case, opener(key, caller.tenant, youth_id)
+
+        return await asyncio.to_thread(read)
+
     @router.post(
         "/youths/{youth_id}/measure-offers",
         status_code=status.HTTP_201_CREATED,
@@ -173,11 +194,13 @@ def routes(context: CaseRoutes) -> APIRouter:
             application(request).check_measure_type, caller.tenant, body.measure_type
         )
         measure_id = body.measure_id or uuid.uuid4()
+        app = application(request)
         recorded = await record_on_case(
             request, response, caller, youth_id, MeasuresCase,
             lambda case, cid: case.offer_measure(
                 measure_id, body.measure_type, body.offered_on, body.can_start_on, caller.actor,
                 cid, body.content,
+                app.sealer(case.tenant, case.id) if body.content is not None else None,
             ),
         )  # fmt: skip
         return MeasureOfferRecorded(
@@ -248,13 +271,11 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def list_measures(
         youth_id: uuid.UUID, request: Request, caller: Caseworker
     ) -> dict[str, Any]:
-        case: MeasuresCase = await asyncio.to_thread(
-            application(request).case_of, youth_id, caller.tenant
-        )
+        case, open_ = await case_and_opener(request, youth_id, caller)
         await context.logged(request, caller, youth_id, "measures")
         return {
             "youth_id": youth_id,
-            "measures": [{"measure_id": k, **v} for k, v in case.measures.items()],
+            "measures": [measure_shown(k, v, open_) for k, v in case.measures.items()],
             "follow_ups": list(case.follow_ups.values()),
             "objections": case.objections,
         }
@@ -284,18 +305,20 @@ def routes(context: CaseRoutes) -> APIRouter:
             {**e.model_dump(), "effort_id": str(e.effort_id or uuid.uuid4())} for e in body.efforts
         ]
 
+        app = application(request)
+
         def revise(case: MeasuresCase) -> tuple[int, bool]:
             before = len(case.plan_revisions)
             revision = case.revise_plan(
                 valid_from=valid_from, goal=body.goal, mapping=body.mapping.model_dump(),
                 efforts=efforts, follow_up_on=body.follow_up_on,
                 evaluation_on=body.evaluation_on, actor=caller.actor,
-                correlation_id=uuid.uuid4(), revision_id=body.revision_id,
-                valid_from_given=body.valid_from is not None,
+                correlation_id=uuid.uuid4(), sealer=app.sealer(case.tenant, case.id),
+                revision_id=body.revision_id, valid_from_given=body.valid_from is not None,
             )  # fmt: skip
             return revision, len(case.plan_revisions) > before
 
-        revision, recorded = await application(request).submit(youth_id, caller.tenant, revise)
+        revision, recorded = await app.submit(youth_id, caller.tenant, revise)
         if not recorded:
             response.status_code = status.HTTP_200_OK
         texts: dict[str, str | None] = {"goal": body.goal}
@@ -318,23 +341,23 @@ def routes(context: CaseRoutes) -> APIRouter:
         caller: Caseworker,
         as_of: Annotated[date | None, Query(description="Default: today.")] = None,
     ) -> PlanView:
-        """The individual plan as it was in force on a day."""
-        case: MeasuresCase = await asyncio.to_thread(
-            application(request).case_of, youth_id, caller.tenant
-        )
+        """The individual plan as it was in force on a day (its text opened; `text` says
+        `redacted` once retention destroyed the youth's key)."""
+        case, open_ = await case_and_opener(request, youth_id, caller)
         day = as_of or context.today()
         await context.logged(request, caller, youth_id, f"individual plan as of {day}")
-        return PlanView(youth_id=youth_id, as_of=day, plan=case.plan_on(day))
+        plan = case.plan_on(day)
+        shown = plan_revision_shown(plan, open_) if plan is not None else None
+        return PlanView(youth_id=youth_id, as_of=day, plan=shown)
 
     @router.get("/youths/{youth_id}/plan/revisions")
     async def plan_revisions(
         youth_id: uuid.UUID, request: Request, caller: Caseworker
     ) -> dict[str, Any]:
-        case: MeasuresCase = await asyncio.to_thread(
-            application(request).case_of, youth_id, caller.tenant
-        )
+        case, open_ = await case_and_opener(request, youth_id, caller)
         await context.logged(request, caller, youth_id, "individual plan revisions")
-        return {"youth_id": youth_id, "revisions": case.plan_revisions}
+        revisions = [plan_revision_shown(r, open_) for r in case.plan_revisions]
+        return {"youth_id": youth_id, "revisions": revisions}
 
     @router.post(
         "/youths/{youth_id}/follow-ups/{follow_up_id}/completion",
@@ -415,3 +438,14 @@ def routes(context: CaseRoutes) -> APIRouter:
 
     router.include_router(rules_routes(context))
     return router
+
+
+def measure_shown(measure_id: str, measure: dict[str, Any], open_: Opener) -> dict[str, Any]:
+    """A measure as the view shows it: its content opened (`text` says what became of it)."""
+    shown = {"measure_id": measure_id, **measure}
+    shown.pop("content_digest", None)
+    if measure.get("content_digest") is None:  # recorded before free text was sealed
+        shown["text"] = None if measure.get("content") is None else "open"
+        return shown
+    shown["content"], shown["text"] = content_shown(measure.get("content"), open_)
+    return shown

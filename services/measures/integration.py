@@ -50,6 +50,8 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
             measure_type=e.measure_type,
             offered_on=e.offered_on,
             can_start_on=e.can_start_on,
+            # Sealed content only: one recorded before free text was sealed stays out (as then).
+            sealed_content=e.content if getattr(e, "content_digest", None) else None,
         )
     if isinstance(e, Case.MeasureAccepted):
         return MeasureAccepted(
@@ -78,15 +80,18 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
             occupation_after=e.occupation_after,
         )
     if isinstance(e, Case.IndividualPlanRevised):
+        sealed = getattr(e, "sealed_text", None)
         return IndividualPlanRevised(
             **_envelope(e, e.valid_from),
             revision=e.revision,
             valid_from=e.valid_from,
-            goal=e.goal,
-            mapping=PlanMapping(**e.mapping),
+            # The words only sealed; clear in revisions recorded before free text was sealed.
+            goal=e.goal if sealed is None else None,
+            mapping=PlanMapping(**e.mapping) if sealed is None else PlanMapping(),
             efforts=[PlanEffort(**effort) for effort in e.efforts],
             follow_up_on=e.follow_up_on,
             evaluation_on=e.evaluation_on,
+            sealed_text=sealed,
         )
     if isinstance(e, Case.FollowUpScheduled):
         return FollowUpScheduled(

@@ -14,7 +14,7 @@ from psycopg import sql
 from services.outreach.domain import OutreachCase
 from shared.cases import CaseApplication, Rule
 from shared.contracts.events import ContactDetails, FollowUpCompleted, FollowUpScheduled
-from shared.crypto import key_for, seal
+from shared.crypto import seal
 from shared.eventstore import BatchProcessRecorder
 
 CASE_COLUMNS = (
@@ -79,11 +79,8 @@ class OutreachApplication(CaseApplication):
         self, tenant: str, youth_id: uuid.UUID, details: ContactDetails
     ) -> tuple[str, str]:
         """The details sealed with the youth's data key, and a digest keyed with it."""
-        if self.tenant_keys is None:
-            raise RuntimeError("tenant keys: not configured")
         plain = details.model_dump_json().encode()
-        with self.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
-            data_key = key_for(cursor, self.tenant_keys, tenant, youth_id)
+        data_key = self.data_key(tenant, youth_id)
         sealed = seal(data_key, plain, tenant, youth_id, ContactDetails.PURPOSE)
         return sealed, hmac.new(data_key, plain, hashlib.sha256).hexdigest()
 

@@ -148,9 +148,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     operations = require_role(
         authenticate, "caseworker", "coordinator", "inspector", "operator"
     )  # dead events: ids, types and reasons only
-    app.include_router(routes(reader, today, inspector, replayer, operations))
-    coordinator = require_role(authenticate, "coordinator")
     keys = TenantKeys(settings.master_key.get_secret_value())
+    app.include_router(routes(reader, today, inspector, replayer, operations, keys=keys))
+    coordinator = require_role(authenticate, "coordinator")
     app.include_router(scb_routes(coordinator, today, keys))
     app.include_router(identity_routes(require_role(authenticate, "caseworker", "coordinator"),
                                        inspector, keys))  # fmt: skip

@@ -149,7 +149,11 @@ def routes(
     inspector: Callable[..., Awaitable[Principal]] | None = None,
     replayer: Replayer | None = None,
     operations: Callable[..., Awaitable[Principal]] | None = None,
+    *,
+    keys: TenantKeys,
 ) -> APIRouter:
+    """The register's reads. `keys` open the caseworkers' words in a youth's timeline (plan
+    revisions, measures' content), sealed with the youth's data key."""
     router = APIRouter(prefix="/v1")
     Reader = Annotated[Principal, Depends(reader)]
     Operations = Annotated[Principal, Depends(operations or reader)]
@@ -195,6 +199,9 @@ def routes(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality then"
             )
         await logged(request, caller, [youth_id], "audit-replay", f"register as of {as_of}")
+        replay["youth"] = await queries.open_free_text(
+            scoped(request, caller), keys, caller.tenant, youth_id, replay["youth"]
+        )
         return replay
 
     @router.get("/youths", response_model=YouthPage)
@@ -256,7 +263,9 @@ def routes(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
             )
         await logged(request, caller, [youth_id], "register", "register timeline")
-        return timeline
+        return await queries.open_free_text(
+            scoped(request, caller), keys, caller.tenant, youth_id, timeline
+        )
 
     @router.get("/quality")
     async def data_quality(

@@ -248,6 +248,13 @@ CREATE TABLE IF NOT EXISTS objections (
     objected_on date NOT NULL,
     actor text NOT NULL
 );
+-- Free text a caseworker wrote about the youth, sealed with the youth's data key (opened only in
+-- the views that show it, shared/free_text.py): a plan revision's words (`PlanText`; goal, mapping
+-- and the efforts' words are clear only in revisions recorded before sealing began) and a
+-- measure's content. Retention deletes them with the youth's other personal data.
+ALTER TABLE plan_revisions ADD COLUMN IF NOT EXISTS sealed_text text;
+ALTER TABLE plan_revisions ALTER COLUMN goal DROP NOT NULL;
+ALTER TABLE measures ADD COLUMN IF NOT EXISTS sealed_content text;
 """
 
 # A measure's step: the state machine offered → accepted | declined → started → ended, and a
@@ -377,6 +384,40 @@ _PURGED_CONTACT_DETAILS = """
 DELETE FROM contact_details c USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id
 """
+# Retention: the caseworkers' words about the youth go with the rest of their personal data (the
+# sealed ones are unreadable already; clear ones recorded before sealing began are removed).
+_NO_PLAN_TEXT = """
+UPDATE plan_revisions p SET goal = NULL, sealed_text = NULL,
+    mapping = '{"goals": [], "needs": [], "expectations": [], "interests": []}',
+    efforts = coalesce((SELECT jsonb_agg(e - 'description' - 'other_actor' - 'end_reason')
+                        FROM jsonb_array_elements(p.efforts) AS e), '[]'::jsonb)
+"""
+_PURGED_PLAN_TEXT = f"""{_NO_PLAN_TEXT}
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE p.tenant = u.tenant AND p.youth_id = u.youth_id
+"""
+_PURGED_MEASURE_CONTENT = """
+UPDATE measures m SET sealed_content = NULL
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE m.tenant = u.tenant AND m.youth_id = u.youth_id AND m.sealed_content IS NOT NULL
+"""
+# Text of a youth purged already (the retention topic was read before this casework's, e.g. in a
+# rebuild): not kept, so the register is the same whichever topic was read first.
+_PLAN_TEXT_OF_PURGED = f"""{_NO_PLAN_TEXT}
+FROM youths y
+WHERE p.youth_id = ANY($1::uuid[]) AND y.tenant = p.tenant AND y.youth_id = p.youth_id
+  AND y.purged_at IS NOT NULL
+"""
+_MEASURE_CONTENT_OF_PURGED = """
+UPDATE measures m SET sealed_content = NULL FROM youths y
+WHERE m.youth_id = ANY($1::uuid[]) AND y.tenant = m.tenant AND y.youth_id = m.youth_id
+  AND y.purged_at IS NOT NULL AND m.sealed_content IS NOT NULL
+"""
+_MEASURE_CONTENT = """
+UPDATE measures m SET sealed_content = u.content
+FROM unnest($1::uuid[], $2::text[]) AS u(event_id, content)
+WHERE m.event_id = u.event_id
+"""
 _PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
@@ -437,7 +478,7 @@ _OCCUPATIONS = _Table(
 _PLANS = _Table(
     "plan_revisions",
     ("event_id", "tenant", "youth_id", "revision", "valid_from", "goal", "mapping", "efforts",
-     "follow_up_on", "evaluation_on", "actor", "recorded_at"),
+     "follow_up_on", "evaluation_on", "actor", "recorded_at", "sealed_text"),
 )  # fmt: skip
 _OBJECTIONS = _Table("objections", ("event_id", "tenant", "youth_id", "objected_on", "actor"))
 
@@ -775,6 +816,11 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
         )  # fmt: skip
     elif kind is MeasureOffered:
         await conn.executemany(_MEASURE_EVENT, [_measure_row(e) for e in batch])
+        contents = [(e.event_id, e.sealed_content) for e in batch
+                    if type(e) is MeasureOffered and e.sealed_content is not None]  # fmt: skip
+        if contents:
+            await _bulk(conn, _MEASURE_CONTENT, contents)
+            await conn.execute(_MEASURE_CONTENT_OF_PURGED, list({e.youth_id for e in batch}))
     elif kind is ContactAttempted:
         await _copy(
             conn,
@@ -812,9 +858,10 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
             [(e.event_id, e.tenant, e.youth_id, e.revision, e.valid_from, e.goal,
               e.mapping.model_dump_json(),
               json.dumps([effort.model_dump(mode="json") for effort in e.efforts]),
-              e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at)
+              e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at, e.sealed_text)
              for e in cast(list[IndividualPlanRevised], batch)],
         )  # fmt: skip
+        await conn.execute(_PLAN_TEXT_OF_PURGED, list({e.youth_id for e in batch}))
     elif kind is CaseAssigned:
         await _bulk(
             conn,
@@ -850,6 +897,8 @@ async def _apply_group(conn: Connection, kind: type, batch: list[AnyEvent]) -> N
         await _bulk(conn, _PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in purged])
         await _bulk(conn, _PURGED_IDENTITY, [(e.tenant, e.youth_id) for e in purged])
         await _bulk(conn, _PURGED_CONTACT_DETAILS, [(e.tenant, e.youth_id) for e in purged])
+        await _bulk(conn, _PURGED_PLAN_TEXT, [(e.tenant, e.youth_id) for e in purged])
+        await _bulk(conn, _PURGED_MEASURE_CONTENT, [(e.tenant, e.youth_id) for e in purged])
     # Other events (school notifications, follow-ups) are not register content.
 
 

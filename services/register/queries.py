@@ -9,6 +9,8 @@ from datetime import date
 from typing import Any, Literal
 
 from services.register.access import Database
+from shared.crypto import SealedDataError, TenantKeys
+from shared.free_text import content_shown, opener, plan_revision_shown
 
 YouthStatus = Literal["in_scope", "out_of_scope"]
 
@@ -137,7 +139,8 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
             youth_id,
         )
         measures = await conn.fetch(
-            "SELECT measure_id, measure_type, offered_on, can_start_on, actor FROM measures "
+            "SELECT measure_id, measure_type, offered_on, can_start_on, actor, sealed_content "
+            "FROM measures "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
             tenant,
             youth_id,
@@ -189,13 +192,41 @@ _MORE = {
     " declined_on, started_on, ended_on, end_reason, occupation_after FROM measure_status"
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY offered_on",
     "plan_revisions": "SELECT revision, valid_from, goal, mapping::text AS mapping,"
-    " efforts::text AS efforts, follow_up_on, evaluation_on, actor, recorded_at"
+    " efforts::text AS efforts, follow_up_on, evaluation_on, actor, recorded_at, sealed_text"
     " FROM plan_revisions WHERE tenant = $1 AND youth_id = $2 ORDER BY revision",
     "objections": "SELECT objected_on, actor FROM objections"
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY objected_on",
     "assignment": "SELECT assignee_kind, assignee, assigned_at FROM assignments"
     " WHERE tenant = $1 AND youth_id = $2",
 }
+
+
+_KEY = "SELECT wrapped FROM keyring.youth_keys WHERE tenant = $1 AND youth_id = $2"
+
+
+async def open_free_text(
+    database: Database, keys: TenantKeys, tenant: str, youth_id: uuid.UUID, timeline: dict[str, Any]
+) -> dict[str, Any]:
+    """A timeline (`youth_timeline`) as a caseworker's or an inspector's view shows it: the words
+    caseworkers wrote (plan revisions, measures' content) opened with the youth's data key as the
+    keyring holds it now, each item's `text` saying `open`, `redacted` (retention destroyed the
+    key) or `tampered`; the sealed forms are not shown (shared/free_text.py)."""
+    revisions: list[dict[str, Any]] = timeline.get("plan_revisions") or []
+    measures: list[dict[str, Any]] = timeline.get("measures") or []
+    open_ = opener(None, tenant, youth_id)
+    if any(r.get("sealed_text") for r in revisions) or any(
+        m.get("sealed_content") for m in measures
+    ):
+        wrapped = await database.fetchval(_KEY, tenant, youth_id)
+        try:
+            key = keys.unwrap(tenant, youth_id, bytes(wrapped)) if wrapped is not None else None
+            open_ = opener(key, tenant, youth_id)
+        except SealedDataError:
+            open_ = opener(None, tenant, youth_id, key_refused=True)
+    timeline["plan_revisions"] = [plan_revision_shown(r, open_) for r in revisions]
+    for measure in measures:
+        measure["content"], measure["text"] = content_shown(measure.pop("sealed_content"), open_)
+    return timeline
 
 
 async def summary(pool: Database, tenant: str) -> dict[str, int]:

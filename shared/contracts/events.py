@@ -196,6 +196,14 @@ class MeasureOffered(IntegrationEvent):
     )
     offered_on: date
     can_start_on: date | None = None
+    sealed_content: StoredText | None = Field(
+        default=None,
+        description="What the measure holds for this youth, as the caseworker wrote it (UTF-8), "
+        "sealed with the youth's data key (AES-256-GCM, `kaa1.` + base64url, purpose "
+        "`measure-content`); unreadable once retention destroyed the key. None without content.",
+    )
+
+    CONTENT_PURPOSE: ClassVar[str] = "measure-content"
 
 
 class ContactEstablished(IntegrationEvent):
@@ -250,17 +258,25 @@ class CaseAssigned(IntegrationEvent):
 EffortResponsible = Literal["youth", "municipality", "other_actor"]
 
 
+_UNSEALED = (
+    "Only in events recorded before a plan's text was sealed; now None (the text is in the "
+    "revision's `sealed_text`)."
+)
+
+
 class PlanEffort(BaseModel):
-    """One effort of an individual plan (DOMAIN.md section 3, points 2–6)."""
+    """One effort of an individual plan (DOMAIN.md section 3, points 2–6): who is responsible and
+    when, in the clear; what the caseworker wrote about it is sealed in the revision's
+    `sealed_text` (`EffortText`, in the order of the efforts)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     effort_id: uuid.UUID
-    description: StoredText
+    description: StoredText | None = Field(default=None, description=_UNSEALED)
     responsible: EffortResponsible
-    other_actor: StoredText | None = None
+    other_actor: StoredText | None = Field(default=None, description=_UNSEALED)
     start_date: date | None = None
     end_date: date | None = None
-    end_reason: StoredText | None = None
+    end_reason: StoredText | None = Field(default=None, description=_UNSEALED)
 
 
 class PlanMapping(BaseModel):
@@ -273,19 +289,57 @@ class PlanMapping(BaseModel):
     interests: list[StoredText] = Field(default_factory=list)
 
 
+class EffortText(BaseModel):
+    """What a caseworker wrote about one effort of a plan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    description: StoredText
+    other_actor: StoredText | None = None
+    end_reason: StoredText | None = None
+
+
+class PlanText(BaseModel):
+    """What a caseworker wrote in a plan revision: the goal, the mapping's items, and each
+    effort's description, other actor and end reason (in the order of the revision's efforts).
+
+    Free text about one youth is personal data: never travels in the clear. Events carry it
+    sealed with the youth's own data key, so retention shreds it with their other details."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    goal: StoredText
+    mapping: PlanMapping = Field(default_factory=PlanMapping)
+    efforts: list[EffortText] = Field(default_factory=list)
+
+    PURPOSE: ClassVar[str] = "plan-text"
+
+
 class IndividualPlanRevised(IntegrationEvent):
-    """A new revision of the youth's individual plan; earlier revisions stay as they were."""
+    """A new revision of the youth's individual plan; earlier revisions stay as they were.
+
+    Dates, who is responsible for each effort and the follow-up days travel in the clear; the
+    caseworker's words (`PlanText`) only sealed, in `sealed_text`."""
 
     topic = topics.MEASURES_EVENTS
     event_type: Literal["IndividualPlanRevised"] = "IndividualPlanRevised"
     schema_version: Literal[1] = 1
     revision: int = Field(ge=1)
     valid_from: date
-    goal: StoredText
-    mapping: PlanMapping
+    goal: StoredText | None = Field(default=None, description=_UNSEALED)
+    mapping: PlanMapping = Field(
+        default_factory=PlanMapping,
+        description="Empty but in events recorded before a plan's text was sealed (the items "
+        "are in `sealed_text`).",
+    )
     efforts: list[PlanEffort]
     follow_up_on: date | None = None
     evaluation_on: date | None = None
+    sealed_text: StoredText | None = Field(
+        default=None,
+        description="`PlanText` as JSON (the goal, the mapping's items, each effort's "
+        "description, other actor and end reason), sealed with the youth's data key "
+        "(AES-256-GCM, `kaa1.` + base64url, purpose `plan-text`); unreadable once retention "
+        "destroyed the key. None only in events recorded before it was sealed.",
+    )
 
 
 class MeasureAccepted(IntegrationEvent):

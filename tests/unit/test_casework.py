@@ -16,10 +16,14 @@ from services.register.quality import half_year
 from shared.cases import Command, CommandQueue, CommandRefused
 from shared.codelists import code_list, free_text_warnings, sensitive_categories
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
+from shared.crypto import YouthSealer, new_data_key
 from shared.dates import ImplausibleDate
+from shared.free_text import opener, plan_revision_shown
 
 ACTOR = "user:anna"
 YOUTH = uuid.uuid4()
+DATA_KEY = new_data_key()
+SEALER = YouthSealer(DATA_KEY, "0180", YOUTH)
 
 
 def envelope(**fields: Any) -> dict[str, Any]:
@@ -314,17 +318,20 @@ def test_every_plan_revision_is_kept_and_the_plan_of_any_day_can_be_shown() -> N
     first = case.revise_plan(
         valid_from=date(2026, 3, 5), goal="Börja på komvux", mapping={"goals": ["komvux"]},
         efforts=[effort], follow_up_on=date(2026, 4, 5), evaluation_on=None, actor=ACTOR,
-        correlation_id=YOUTH,
+        correlation_id=YOUTH, sealer=SEALER,
     )  # fmt: skip
     second = case.revise_plan(
         valid_from=date(2026, 4, 5), goal="Praktik först", mapping={"goals": ["praktik"]},
         efforts=[{**effort, "end_date": date(2026, 4, 1), "end_reason": "klart"}],
         follow_up_on=date(2026, 5, 5), evaluation_on=date(2026, 6, 1), actor=ACTOR,
-        correlation_id=YOUTH,
+        correlation_id=YOUTH, sealer=SEALER,
     )  # fmt: skip
     assert (first, second) == (1, 2)
     assert case.plan_on(date(2026, 3, 4)) is None
-    assert case.plan_on(date(2026, 3, 20))["goal"] == "Börja på komvux"  # type: ignore[index]
+    in_force = case.plan_on(date(2026, 3, 20))
+    assert in_force is not None
+    shown = plan_revision_shown(in_force, opener(DATA_KEY, "0180", YOUTH))
+    assert (shown["goal"], shown["text"]) == ("Börja på komvux", "open")
     assert case.plan_on(date(2026, 4, 5))["revision"] == 2  # type: ignore[index]
     subjects = sorted((f["subject"], f["due_on"]) for f in case.follow_ups.values())
     assert subjects == [("plan_evaluation", date(2026, 6, 1)), ("plan_follow_up", date(2026, 5, 5))]
@@ -353,6 +360,7 @@ def test_a_plan_effort_that_does_not_add_up_is_refused(change: dict[str, Any], f
         case.revise_plan(
             valid_from=date(2026, 3, 5), goal="g", mapping={}, efforts=[{**effort, **change}],
             follow_up_on=None, evaluation_on=None, actor=ACTOR, correlation_id=YOUTH,
+            sealer=SEALER,
         )  # fmt: skip
     assert refused.value.field == field
     assert case.plan_revisions == []

@@ -12,7 +12,7 @@ import pytest
 
 from services.measures.domain import MeasuresCase
 from shared.cases import CommandRefused
-from tests.unit.test_casework import ACTOR, YOUTH, measures_case
+from tests.unit.test_casework import ACTOR, SEALER, YOUTH, measures_case
 
 OFFERED = date(2026, 3, 3)
 
@@ -28,15 +28,18 @@ def taken(call: Any) -> CommandRefused:
 def test_an_offer_retried_records_once_and_the_id_with_other_content_is_taken() -> None:
     case = measures_case()
     measure = uuid.uuid4()
-    assert case.offer_measure(measure, "internship", OFFERED, None, ACTOR, YOUTH, "Praktik")
-    assert not case.offer_measure(measure, "internship", OFFERED, None, ACTOR, YOUTH, "Praktik")
+    offer = (ACTOR, YOUTH, "Praktik", SEALER)
+    assert case.offer_measure(measure, "internship", OFFERED, None, *offer)
+    assert not case.offer_measure(measure, "internship", OFFERED, None, *offer)
     for measure_type, can_start_on, content in (
         ("study_visit", None, "Praktik"),
         ("internship", date(2026, 3, 10), "Praktik"),
         ("internship", None, "Något annat"),
     ):
         with pytest.raises(CommandRefused) as refused:
-            case.offer_measure(measure, measure_type, OFFERED, can_start_on, ACTOR, YOUTH, content)
+            case.offer_measure(
+                measure, measure_type, OFFERED, can_start_on, ACTOR, YOUTH, content, SEALER
+            )
         assert (refused.value.field, refused.value.conflict) == ("measure_id", True)
     assert case.measures[str(measure)]["offers"] == 1
 
@@ -92,7 +95,7 @@ def plan(
               "end_date": None, "end_reason": None}  # fmt: skip
     return case.revise_plan(
         valid_from=valid_from, goal=goal, mapping={"goals": ["komvux"]}, efforts=[effort],
-        follow_up_on=None, evaluation_on=None, actor=ACTOR, correlation_id=YOUTH,
+        follow_up_on=None, evaluation_on=None, actor=ACTOR, correlation_id=YOUTH, sealer=SEALER,
         revision_id=revision_id, valid_from_given=valid_from_given,
     )  # fmt: skip
 
