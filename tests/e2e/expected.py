@@ -37,8 +37,20 @@ def _enrolled(enrolments: list[dict[str, object]], on: date) -> bool:
     return False
 
 
-def expected_register(population: Path, ss12000: Path, tenant: str, on: date) -> Expected:
-    """School data loaded (and processed) before the population records, as the tests do."""
+def expected_register(
+    population: Path, ss12000: Path, tenant: str, on: date, *, as_read: bool = True
+) -> Expected:
+    """`as_read`: each record decided as it is read, school data loaded (and processed) before
+    the population records (a deployment that waits for no watermark). Otherwise each person is
+    decided once, when both feeds are complete, on their last record: the first load is the
+    municipality's go-live, so a youth who moved out before it never had an episode in kaa."""
+    if not as_read:
+        last: dict[str, str] = {}
+        for line in population.read_text().splitlines():
+            last[json.loads(line)["record"]["personnummer"]] = line
+        decided = population.with_name(population.name + ".last")
+        decided.write_text("\n".join(last.values()) + "\n")
+        population = decided
     enrolled = {}
     for line in ss12000.read_text().splitlines():
         person = json.loads(line)["person"]
