@@ -224,8 +224,12 @@ async def open_free_text(
         except SealedDataError:
             open_ = opener(None, tenant, youth_id, key_refused=True)
     timeline["plan_revisions"] = [plan_revision_shown(r, open_) for r in revisions]
+    purged = timeline.get("personal_data") == "purged"  # its sealed text is deleted with the key
     for measure in measures:
-        measure["content"], measure["text"] = content_shown(measure.pop("sealed_content"), open_)
+        sealed = measure.pop("sealed_content")
+        measure["content"], measure["text"] = (
+            (None, "redacted") if purged and sealed is None else content_shown(sealed, open_)
+        )
     return timeline
 
 
