@@ -27,12 +27,14 @@ from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     ContactAttempted,
     ContactEstablished,
+    IndividualPlanRevised,
     MeasureAccepted,
     MeasureEnded,
     MeasureOffered,
     MeasureStarted,
     OccupationRecorded,
     PersonalDetails,
+    PlanText,
     YouthIdentified,
     YouthLeftScope,
 )
@@ -178,6 +180,17 @@ class Script:
                              measure_id=measure, ended_on=day(ended),
                              end_reason="started_education", occupation_after=after)
             )  # fmt: skip
+
+    def plan(self, youth: uuid.UUID, day: str, goal: str) -> None:
+        """A plan revision as the measures service publishes it: its words sealed."""
+        text = PlanText(goal=goal).model_dump_json().encode()
+        self.events.append(
+            IndividualPlanRevised(
+                **self.envelope(youth, at(day), "user:caseworker1"), revision=1,
+                valid_from=date.fromisoformat(day), efforts=[],
+                sealed_text=seal(self.data_keys[youth], text, TENANT, youth, PlanText.PURPOSE),
+            )
+        )  # fmt: skip
 
     def publish(self) -> None:
         events, rows = self.events, self.key_rows
@@ -532,15 +545,19 @@ def test_retention_shreds_personal_data_and_the_audit_survives(register_only: De
     gone, kept = uuid.uuid4(), uuid.uuid4()
     episode = script.identified(gone, "2023-09-01", "GY", "200402292384", date(2004, 2, 29))
     script.attempt(gone, "2023-09-05", "reached")
+    script.plan(gone, "2023-09-20", "PlanmålGallrasVäck")  # free text about A, sealed
     script.left(gone, episode, "2024-02-29", "turned_20")
     script.identified(kept, "2026-01-20", "GY", "200803142389", date(2008, 3, 14))
     script.publish()
-    secrets = ("200402292384", "Storgatan 1")  # A's personnummer and street, as sealed
+    # A's personnummer, street and plan goal, as sealed
+    secrets = ("200402292384", "Storgatan 1", "PlanmålGallrasVäck")
     before = datetime.now(UTC)
     coordinator = deployment.client("register", TENANT, "caseworker", "coordinator")
     inspector = deployment.client("register", TENANT, "inspector")
     try:
         assert coordinator.get(f"/v1/youths/{gone}/identity").json()["state"] == "open"
+        [plan] = coordinator.get(f"/v1/youths/{gone}").json()["plan_revisions"]
+        assert (plan["text"], plan["goal"]) == ("open", "PlanmålGallrasVäck")
         ran = kaa(deployment, "retention", "run")
         assert ran.returncode == 0, ran.stderr
         assert "1 youths due, 1 data keys destroyed, 1 PersonalDataPurged published" in ran.stdout
@@ -562,6 +579,8 @@ def test_retention_shreds_personal_data_and_the_audit_survives(register_only: De
             ("2023-09-01", "2024-02-29", "turned_20", "system:identify")
         ]  # fmt: skip
         assert [c["outcome"] for c in record["contacts"]] == ["reached"]
+        [plan] = record["plan_revisions"]
+        assert (plan["text"], plan["goal"], plan["valid_from"]) == ("redacted", None, "2023-09-20")
 
         # The audit replay after the purge: the record, redacted; before it: the same record.
         now = datetime.now(UTC).isoformat()
@@ -573,6 +592,8 @@ def test_retention_shreds_personal_data_and_the_audit_survives(register_only: De
         ).json()["youth"]
         assert earlier["personal_data"] == "held"
         assert earlier["contacts"] == after["contacts"]
+        # The replay from before the purge holds the sealed words, which no longer open.
+        assert [(p["text"], p["goal"]) for p in earlier["plan_revisions"]] == [("redacted", None)]
     finally:
         coordinator.close()
         inspector.close()
