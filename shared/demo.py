@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from shared import personnummer
 from shared.contracts.topics import FEED_TOPICS
 from shared.deployment import Deployment
-from shared.feeds import generate
+from shared.feeds import generate, read_lines
 from shared.intake import is_sealed
 from shared.messaging import read_topics
 from shared.messaging.dead_letters import summarize
@@ -116,12 +116,12 @@ def run_demo(
     try:
         say(f"services up in {time.monotonic() - started:.1f} s; loading {youths} youths")
         loaded_at = time.monotonic()
-        # School data first, drained: each youth's enrolment is then known when the population
-        # record arrives (identify decides on what it knows when a record arrives; see README).
-        asyncio.run(deployment.load("ss12000", feeds.ss12000))
-        asyncio.run(deployment.drained())
+        # In the natural order, the population register's delivery first: each load ends with
+        # its source's watermark, and identify decides each youth once both are complete.
         asyncio.run(deployment.load("population", feeds.population))
-        asyncio.run(deployment.load("population", bad))
+        asyncio.run(deployment.load("ss12000", feeds.ss12000))
+        # Three bad lines, not a delivery of their own (no watermark): dead-lettered.
+        asyncio.run(deployment.publish_feed("population", read_lines(bad), complete=False))
         asyncio.run(deployment.drained())
         pipeline_seconds = time.monotonic() - loaded_at
 

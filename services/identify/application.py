@@ -103,8 +103,10 @@ class IdentifyApplication(KafkaFedApplication):
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
         self._new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
-        # Set when a watermark was taken: the release loop has persons to look at.
+        # Set when a watermark was taken: the release loop has persons to look at. Set from the
+        # start, so a process that stopped in the middle of a release finishes it at once.
         self.release_wanted = threading.Event()
+        self.release_wanted.set()
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 

@@ -167,11 +167,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 ):
                     application.release_wanted.clear()
                     waited = 0.0
-                    while True:
-                        decided = await asyncio.to_thread(application.release_pending, today())
+                    while True:  # in rounds of a batch, each its own transaction
+                        decided = await asyncio.to_thread(
+                            application.release_pending, today(), None, settings.batch_size
+                        )
                         if decided:
                             log.info("pending persons decided", persons=decided)
-                        if decided < 2000:
+                        if decided < settings.batch_size:
                             break
                 await asyncio.sleep(0.1)
                 waited += 0.1

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from shared.deployment import Deployment
@@ -19,8 +20,10 @@ from tests.e2e.expected import expected_register
 
 @pytest.fixture
 def slow_deployment(infra: RunningInfra) -> Iterator[Deployment]:
-    """Small batches, so the stream lasts long enough to be interrupted."""
-    made = new_deployment(infra, batch_size=40)
+    """Small batches, so the stream lasts long enough to be interrupted; the production default
+    for the feeds (population and SS 12000 watermarks), so the persons wait as pending until both
+    are complete and the kill falls while they are being decided."""
+    made = new_deployment(infra, batch_size=40, feed_sources=None)
     asyncio.run(made.reset())
     made.start(dict(os.environ))
     try:
@@ -47,12 +50,59 @@ def wait_until(condition: object, timeout: float = 60.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
+async def pending_count(deployment: Deployment) -> int:
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM identify.scope_pending"))
+    finally:
+        await conn.close()
+
+
+async def kill_while_deciding(deployment: Deployment, waiting: int) -> bool:
+    """kill -9 identify once its release has decided some of the waiting persons, not all."""
+    assert deployment.platform is not None
+    conn = await asyncpg.connect(deployment.database_url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            left = int(await conn.fetchval("SELECT count(*) FROM identify.scope_pending"))
+            if 0 < left < waiting - 100:
+                deployment.platform.processes["identify"].kill()
+                return True
+            if left == 0:
+                return False
+            await asyncio.sleep(0.005)
+        return False
+    finally:
+        await conn.close()
+
+
 def crash_mid_stream(deployment: Deployment, victim: str, tmp_path: Path) -> None:
     feeds = generate(2000, "0180", seed=11, out=tmp_path, today=TODAY)
-    expected = expected_register(feeds.population, feeds.ss12000, "0180", TODAY)
-    asyncio.run(deployment.load("ss12000", feeds.ss12000))
-    asyncio.run(deployment.drained())
+    expected = expected_register(feeds.population, feeds.ss12000, "0180", TODAY, as_read=False)
     asyncio.run(deployment.load("population", feeds.population))
+    asyncio.run(deployment.drained())
+    assert summary(deployment)["known"] == 0, "everyone waits for the school data"
+    waiting = asyncio.run(pending_count(deployment))
+    assert waiting > 1000
+    asyncio.run(deployment.load("ss12000", feeds.ss12000))
+    assert deployment.platform is not None
+    if victim == "identify":
+        # Killed while the persons who waited for the school data are being decided.
+        assert asyncio.run(kill_while_deciding(deployment, waiting)), "killed mid-release"
+    else:
+        # Killed while the decisions stream into it.
+        seen: list[int] = []
+
+        def some_arrived() -> bool:
+            seen.append(summary(deployment)["known"])
+            return seen[-1] > 0
+
+        wait_until(some_arrived, timeout=60)
+        deployment.platform.processes[victim].kill()
+        assert seen[-1] < expected.identified, "the kill really happened mid-stream"
+    time.sleep(1.0)  # the others keep running; the topics keep their messages for the restart
+    deployment.platform.restart(victim)
 
     # Caseworkers work while the stream is still flowing.
     wait_until(lambda: summary(deployment)["in_scope"] >= 15)
@@ -79,14 +129,8 @@ def crash_mid_stream(deployment: Deployment, victim: str, tmp_path: Path) -> Non
                 json={"measure_type": "study_visit", "offered_on": TODAY.isoformat()},
             ).raise_for_status()
 
-    known_at_kill = summary(deployment)["known"]
-    assert deployment.platform is not None
-    deployment.platform.processes[victim].kill()
-    assert known_at_kill < expected.identified, "the kill really happened mid-stream"
-
-    time.sleep(1.0)  # the others keep running; the feed keeps its messages for the restart
-    deployment.platform.restart(victim)
     asyncio.run(deployment.drained())
+    assert asyncio.run(pending_count(deployment)) == 0, "nobody left waiting"
 
     after = summary(deployment)
     assert after["known"] == expected.identified
