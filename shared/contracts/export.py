@@ -18,6 +18,7 @@ from shared.contracts import topics
 from shared.contracts.events import ALL_EVENTS
 from shared.contracts.feeds import (
     CompletionFeedMessage,
+    FeedWatermark,
     PopulationFeedMessage,
     Ss12000FeedMessage,
 )
@@ -27,8 +28,9 @@ FEEDS: dict[str, type[BaseModel]] = {
     topics.SS12000_FEED: Ss12000FeedMessage,
     topics.COMPLETIONS_FEED: CompletionFeedMessage,
 }
+# Each feed topic also carries its sources' watermarks ("complete up to T").
 TOPIC_MESSAGES: dict[str, list[type[BaseModel]]] = {
-    **{topic: [model] for topic, model in FEEDS.items()},
+    **{topic: [model, FeedWatermark] for topic, model in FEEDS.items()},
     **{
         topic: [event for event in ALL_EVENTS if event.topic == topic]
         for topic in topics.EVENT_TOPICS
@@ -100,7 +102,7 @@ def export(directory: Path) -> list[Path]:
     schemas = directory / "schemas"
     schemas.mkdir(parents=True, exist_ok=True)
     written = []
-    for model in [*ALL_EVENTS, *FEEDS.values()]:
+    for model in [*ALL_EVENTS, *FEEDS.values(), FeedWatermark]:
         path = schemas / f"{model.__name__}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
         written.append(path)

@@ -117,6 +117,9 @@ def test_export_writes_json_schema_per_message_and_asyncapi_per_service(tmp_path
         "kaa.identify.events.v1",
     }
     assert "YouthIdentified" in identify["components"]["messages"]
+    population = identify["channels"]["kaa_feeds_population_v1"]["messages"]
+    assert set(population) == {"PopulationFeedMessage", "FeedWatermark"}, "records and markers"
+    assert "FeedWatermark.schema.json" in names
     schema = json.loads((tmp_path / "schemas" / "YouthIdentified.schema.json").read_text())
     assert {"event_id", "tenant", "youth_id", "correlation_id"} <= set(schema["required"])
 
