@@ -312,6 +312,7 @@ class CaseApplication(KafkaFedApplication):
         # The youths' data keys this process seals with (bounded in number and age, so a key
         # retention destroyed leaves memory too).
         self.data_keys = DataKeyCache()
+        self._data_keys_lock = threading.Lock()  # the writer thread and request threads share it
 
     def sealer(self, tenant: str, youth_id: uuid.UUID) -> YouthSealer:
         """What seals the youth's free text: their data key from memory, else from the keyring
@@ -324,11 +325,13 @@ class CaseApplication(KafkaFedApplication):
         the youth has none yet). Blocking on a miss."""
         if self.tenant_keys is None:
             raise RuntimeError("tenant keys: not configured")
-        key = self.data_keys.get(tenant, youth_id)
+        with self._data_keys_lock:
+            key = self.data_keys.get(tenant, youth_id)
         if key is None:
             with self.recorder.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
                 key = key_for(cursor, self.tenant_keys, tenant, youth_id)
-            self.data_keys.put(tenant, youth_id, key)
+            with self._data_keys_lock:
+                self.data_keys.put(tenant, youth_id, key)
         return key
 
     def stored_data_key(self, tenant: str, youth_id: uuid.UUID) -> bytes | None:
