@@ -3,11 +3,13 @@
 A youth is due when their last scope episode ended at least the municipality's retention period
 ago (default 730 days) and the SCB half-year containing that end has closed. For each due youth:
 1. the data key is destroyed (deleted from the keyring, the destruction noted without key
-   material): from that commit on, every sealed copy of their personal details — in the event
-   stores, on the topics, in backups — is unreadable;
+   material): from that commit on, every sealed copy of their personal details and of the free
+   text caseworkers wrote about them (plans, measures' content) — in the event stores, on the
+   topics, in backups — is unreadable;
 2. `PersonalDataPurged` is published (event id derived from the youth, so a repeated run
    publishes the same event and consumers apply it once); the register then deletes the sealed
-   details and marks the youth purged. Dates, codes, actors and rule versions stay for audit.
+   details and free text and marks the youth purged. Dates, codes, actors and rule versions stay
+   for audit.
 The intake keys their feed records were sealed with are destroyed with the data key (identify stores
 the person's keyed hash with the data key); any intake key nothing was sealed with for longer than
 the feed topics keep records goes too.
