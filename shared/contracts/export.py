@@ -102,7 +102,8 @@ def export(directory: Path) -> list[Path]:
     schemas = directory / "schemas"
     schemas.mkdir(parents=True, exist_ok=True)
     written = []
-    for model in [*ALL_EVENTS, *FEEDS.values(), FeedWatermark]:
+    models: list[type[BaseModel]] = [*ALL_EVENTS, *FEEDS.values(), FeedWatermark]
+    for model in models:
         path = schemas / f"{model.__name__}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
         written.append(path)
