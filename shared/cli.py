@@ -840,13 +840,31 @@ def scb_check(
 @scb_app.command("status")
 def scb_status(
     tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
-    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+    period: Annotated[
+        str | None,
+        typer.Option(help="a half-year: 2026H1 or 2026H2; without it, every half-year with a file"),
+    ] = None,
 ) -> None:
-    """The files generated for a period, and whether it must be resubmitted (as JSON)."""
+    """The files generated for a period, and whether it must be resubmitted (as JSON). Without a
+    period: which closed half-years must be resubmitted because the register changed since their
+    file (a correction, an episode found late with its real dates)."""
     import json
+    from datetime import date
 
     from services.register import scb
+    from shared.crypto import TenantKeys
 
+    if period is None:
+        settings = _service_settings()
+        _check_served(settings, tenant)
+        today = settings.today or date.today()
+        keys = TenantKeys(settings.master_key.get_secret_value())
+        reading = _cli_reading(tenant, "scb-report", "SCB resubmission check, every half-year")
+        states = _with_register(
+            settings, lambda pool: scb.resubmissions(pool, keys, tenant, today, reading)
+        )
+        typer.echo(json.dumps(states, indent=2, default=str))
+        return
     settings, half, today, keys = _scb_context(tenant, period)
     reading = _cli_reading(tenant, "scb-report", f"SCB resubmission check {period}")
     state = _with_register(

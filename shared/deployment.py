@@ -172,14 +172,11 @@ class Deployment:
         """Whether identify's pending persons are being decided (their number moves)."""
         conn = await asyncpg.connect(self.database_url)
         try:
+            if not await conn.fetchval("SELECT to_regclass('identify.scope_pending') IS NOT NULL"):
+                return False  # identify is not part of this deployment (or not started yet)
             counts = []
             for _ in range(2):
-                counts.append(
-                    await conn.fetchval(
-                        "SELECT CASE WHEN to_regclass('identify.scope_pending') IS NULL THEN 0 "
-                        "ELSE (SELECT count(*) FROM identify.scope_pending) END"
-                    )
-                )
+                counts.append(await conn.fetchval("SELECT count(*) FROM identify.scope_pending"))
                 await asyncio.sleep(0.5)
             return bool(counts[0] != counts[1])
         finally:

@@ -107,6 +107,9 @@ class IdentifyApplication(KafkaFedApplication):
         # start, so a process that stopped in the middle of a release finishes it at once.
         self.release_wanted = threading.Event()
         self.release_wanted.set()
+        # Per municipality, the day it started using kaa: episodes that ended before it are not
+        # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
+        self.go_live: dict[str, date] = {}
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -195,6 +198,7 @@ class IdentifyApplication(KafkaFedApplication):
                 today,
                 actor=f"feed:{message.feed}",
                 correlation_id=message.record_id,
+                go_live=self.go_live,
             )
         self.save_tracked(
             cache.values(),
@@ -227,6 +231,35 @@ class IdentifyApplication(KafkaFedApplication):
                 (ids,),
             )
             return marks, {row["person_id"] for row in cursor.fetchall()}
+
+    # -- go-live ------------------------------------------------------------------------------
+
+    def start_go_live(self, today: date) -> dict[str, date]:
+        """Each served municipality's go-live: its policy's `go_live`, else the day identify first
+        ran for it (stored then, so it stays the same across restarts)."""
+        schema = self._schema
+        with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
+            curs.execute(
+                pending.statement(
+                    "CREATE TABLE IF NOT EXISTS {schema}.go_live "
+                    "(tenant text PRIMARY KEY, first_run_on date NOT NULL)",
+                    schema,
+                )
+            )
+            curs.execute(
+                pending.statement(
+                    "INSERT INTO {schema}.go_live (tenant, first_run_on) "
+                    "SELECT unnest(%s::text[]), %s ON CONFLICT (tenant) DO NOTHING",
+                    schema,
+                ),
+                (sorted(self.served), today),
+            )
+            curs.execute(pending.statement("SELECT * FROM {schema}.go_live", schema))
+            first_run = {row["tenant"]: row["first_run_on"] for row in curs.fetchall()}
+        self.go_live = {
+            tenant: policy.go_live or first_run[tenant] for tenant, policy in self.served.items()
+        }
+        return self.go_live
 
     # -- pending persons ------------------------------------------------------------------------
 
@@ -263,6 +296,7 @@ class IdentifyApplication(KafkaFedApplication):
                     today,
                     actor="system:identify-feeds",
                     correlation_id=correlation_id,
+                    go_live=self.go_live,
                 )
             self.save_tracked(
                 persons,
@@ -392,6 +426,7 @@ class IdentifyApplication(KafkaFedApplication):
                 today,
                 actor=notification.reported_by,
                 correlation_id=notification.notification_id,
+                go_live=self.go_live,
             )
             self.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))
             return person.youth_ids[notification.tenant]
@@ -419,6 +454,7 @@ class IdentifyApplication(KafkaFedApplication):
                     today,
                     actor="system:identify-scheduler",
                     correlation_id=correlation_id,
+                    go_live=self.go_live,
                 )
             self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
             return len(due)

@@ -7,12 +7,12 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import orjson
 import structlog
 from fastapi import FastAPI
-from pydantic import Field, TypeAdapter
+from pydantic import TypeAdapter
 
 from services.identify.application import IdentifyApplication
 from services.identify.http import routes
@@ -23,6 +23,7 @@ from shared.contracts.feeds import (
     SOURCE_PATTERN,
     CompletionFeedMessage,
     FeedInput,
+    FeedMessage,
     FeedWatermark,
     PopulationFeedMessage,
     Ss12000FeedMessage,
@@ -63,11 +64,44 @@ def tenant_policies(settings: ServiceSettings) -> dict[str, TenantPolicy]:
             raise ValueError(
                 f"KAA_TENANT_POLICIES[{tenant}]: feed_sources must be a list of source names"
             )
+        if "go_live" in given:
+            try:
+                given["go_live"] = date.fromisoformat(str(given["go_live"]))
+            except ValueError:
+                raise ValueError(
+                    f"KAA_TENANT_POLICIES[{tenant}]: go_live must be a date, YYYY-MM-DD"
+                ) from None
         try:
             policies[tenant] = TenantPolicy(**given, feed_sources=tuple(sources))
         except TypeError as exc:
             raise ValueError(f"KAA_TENANT_POLICIES[{tenant}]: {exc}") from None
     return policies
+
+
+def feed_parser(
+    records: TypeAdapter[FeedMessage], served: list[str]
+) -> Callable[[Delivery], FeedInput | Rejected]:
+    """A feed topic carries its records and its sources' watermarks: a record is parsed as one
+    (the common case pays nothing more); what is not a record but says it is a watermark, as
+    one, with a watermark's reasons."""
+    as_record = parser(records, served)
+    as_marker = parser(TypeAdapter(FeedWatermark), served)
+
+    def parse(delivery: Delivery) -> FeedInput | Rejected:
+        outcome = as_record(delivery)
+        if isinstance(outcome, Rejected) and _says_watermark(delivery.value):
+            return as_marker(delivery)
+        return outcome
+
+    return parse
+
+
+def _says_watermark(value: bytes | None) -> bool:
+    try:
+        data = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, dict) and data.get("feed") == "watermark"
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -91,25 +125,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 settle=timedelta(seconds=settings.feed_settle),
             )
         )
+        started = await asyncio.to_thread(application.start_go_live, today())
+        log.info("go-live per municipality", go_live={t: str(d) for t, d in started.items()})
         producer = idempotent_producer(settings)
         await producer.start()
 
         # Each feed topic carries its records and the watermarks that say a source is complete.
-        adapters: dict[str, TypeAdapter[FeedInput]] = {
-            POPULATION_FEED: TypeAdapter(
-                Annotated[PopulationFeedMessage | FeedWatermark, Field(discriminator="feed")]
-            ),
-            SS12000_FEED: TypeAdapter(
-                Annotated[Ss12000FeedMessage | FeedWatermark, Field(discriminator="feed")]
-            ),
-            COMPLETIONS_FEED: TypeAdapter(
-                Annotated[CompletionFeedMessage | FeedWatermark, Field(discriminator="feed")]
-            ),
+        parsers: dict[str, Callable[[Delivery], FeedInput | Rejected]] = {
+            settings.topic(topic): feed_parser(TypeAdapter(model), settings.tenants)
+            for topic, model in (
+                (POPULATION_FEED, PopulationFeedMessage),
+                (SS12000_FEED, Ss12000FeedMessage),
+                (COMPLETIONS_FEED, CompletionFeedMessage),
+            )
         }
-        parsers: dict[str, Callable[[Delivery], FeedInput | Rejected]] = {}
-        for topic, adapter in adapters.items():
-            made = parser(adapter, settings.tenants)
-            parsers[settings.topic(topic)] = made
 
         def parse_any(delivery: Delivery) -> FeedInput | Rejected:
             return parsers[delivery.topic](delivery)

@@ -29,6 +29,7 @@ from services.identify.scope import (
     Residence,
     TenantPolicy,
     YouthFacts,
+    closed_periods,
     decide,
     next_change,
     school_background,
@@ -70,6 +71,8 @@ class Person(Aggregate):
         self.notifications: dict[str, list[str]] = {}
         self.youth_ids: dict[str, str] = {}
         self.open_episodes: dict[str, str] = {}
+        # Per municipality: every episode as [entered_on, left_on or None], in order.
+        self.episodes: dict[str, list[list[str | None]]] = {}
         # Per municipality: the personal details it received, sealed with the youth's data key,
         # and a keyed digest of them (to see a change without opening them).
         self.personal_details: dict[str, str] = {}
@@ -335,6 +338,7 @@ class Person(Aggregate):
     ) -> None:
         self.youth_ids[tenant] = youth_id
         self.open_episodes[tenant] = scope_episode_id
+        self.episodes.setdefault(tenant, []).append([entered_on.isoformat(), None])
 
     @event("ScopeLeft")
     def _leave_scope(
@@ -350,6 +354,9 @@ class Person(Aggregate):
         correlation_id: uuid.UUID,
     ) -> None:
         self.open_episodes.pop(tenant, None)
+        spans = self.episodes.get(tenant)
+        if spans and spans[-1][1] is None:
+            spans[-1][1] = left_on.isoformat()
 
     def facts(self, tenant: str | None = None) -> YouthFacts | None:
         """The facts as the scope engine takes them for the municipality `tenant` (school
@@ -415,8 +422,13 @@ class Person(Aggregate):
         *,
         actor: str,
         correlation_id: uuid.UUID,
+        go_live: dict[str, date] | None = None,
     ) -> list[Decision]:
-        """Open or close scope episodes in every served municipality the decision concerns."""
+        """Open or close scope episodes in every served municipality the decision concerns.
+
+        With `go_live` (per municipality, the day it started using kaa): an episode the facts
+        show began and ended since then, which no recorded episode covers (facts that arrived
+        late), is recorded with its real dates, entered and left at once."""
         base = self.facts()
         if base is None:
             return []
@@ -424,11 +436,18 @@ class Person(Aggregate):
         concerned = {
             t for t in served if (residence and residence.kommunkod == t) or t in self.open_episodes
         }
+        if go_live:  # a municipality the youth lived in since its go-live may have a history
+            concerned |= {r.kommunkod for r in base.residences if r.kommunkod in go_live}
         decisions = []
         for tenant in sorted(concerned):
             policy = served[tenant]
             facts = self.facts(tenant)
             assert facts is not None
+            started = (go_live or {}).get(tenant)
+            if started is not None and started < on:
+                self._record_late_episodes(
+                    tenant, facts, started, on, policy, actor, correlation_id
+                )
             decision = decide(facts, tenant, on, policy)
             decisions.append(decision)
             open_episode = self.open_episodes.get(tenant)
@@ -461,6 +480,44 @@ class Person(Aggregate):
                     correlation_id=correlation_id,
                 )
         return decisions
+
+    def _record_late_episodes(
+        self,
+        tenant: str,
+        facts: YouthFacts,
+        go_live: date,
+        on: date,
+        policy: TenantPolicy,
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        if tenant in self.open_episodes:
+            return  # the open episode is decided below; a gap inside it is not a new one
+        recorded = [
+            (date.fromisoformat(str(a)), date.fromisoformat(b) if b else date.max)
+            for a, b in self.episodes.get(tenant, [])
+        ]
+        for entered_on, left_on, reason in closed_periods(facts, tenant, go_live, on, policy):
+            if left_on <= go_live or any(
+                entered_on < until and start < left_on for start, until in recorded
+            ):
+                continue
+            youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
+            episode = str(uuid.uuid4())
+            self._enter_scope(
+                tenant=tenant, youth_id=youth_id, scope_episode_id=episode,
+                entered_on=entered_on, scope_ends_on=twentieth_birthday(facts.birth_date),
+                rule_version=decide(facts, tenant, entered_on, policy).rule_version,
+                facts=decide(facts, tenant, entered_on, policy).facts, actor=actor,
+                correlation_id=correlation_id, school_background=school_background(facts, entered_on),
+                personal_details=self.personal_details.get(tenant), identified_on=on,
+            )  # fmt: skip
+            left = decide(facts, tenant, left_on, policy)
+            self._leave_scope(
+                tenant=tenant, youth_id=youth_id, scope_episode_id=episode, left_on=left_on,
+                reason=reason, rule_version=left.rule_version, facts=left.facts, actor=actor,
+                correlation_id=correlation_id,
+            )  # fmt: skip
 
     def next_evaluation(self, served: dict[str, TenantPolicy], after: date) -> date | None:
         """When time alone may change this person's scope in any served municipality."""

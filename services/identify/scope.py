@@ -72,6 +72,8 @@ class TenantPolicy:
     # Not scope law but the municipality's feeds: the sources whose watermarks a person waits for
     # before they are decided (services/identify/pending.py; KAA_FEED_SOURCES by default).
     feed_sources: tuple[str, ...] = ()
+    # The day the municipality started using kaa (None: the day identify first ran for it).
+    go_live: date | None = None
 
     def compulsory_school_ends(self, birth_date: date) -> date:
         return date(
@@ -315,3 +317,26 @@ def status_since(
             return point
         since = point
     return since
+
+
+def closed_periods(
+    facts: YouthFacts,
+    tenant: str,
+    since: date,
+    on: date,
+    policy: TenantPolicy = DEFAULT_POLICY,
+) -> list[tuple[date, date, LeavingReason]]:
+    """The periods in scope that ended after `since` and by `on`, as the facts tell them:
+    (first day in scope, first day out, why). A period still open on `on` is not one of them;
+    one open on `since` starts on its real date."""
+    points = sorted({since, *(p for p in change_points(facts, policy) if since < p <= on)})
+    out: list[tuple[date, date, LeavingReason]] = []
+    start: date | None = None
+    for point in points:
+        decision = decide(facts, tenant, point, policy)
+        if decision.in_scope and start is None:
+            start = status_since(facts, tenant, point, policy)
+        elif not decision.in_scope and start is not None:
+            out.append((start, point, decision.leaving_reason or "registered_in_error"))
+            start = None
+    return out

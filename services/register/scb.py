@@ -37,6 +37,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.register import quality
 from services.register.access import Database
 from services.register.identity import identities
 from services.register.quality import Period
@@ -422,6 +423,37 @@ _HISTORY = """
 SELECT position, event_id, recorded_at, actor, payload FROM register_exports.events
 WHERE tenant = $1 AND period = $2 AND event_type = 'ScbExportGenerated' ORDER BY position
 """
+
+
+_EXPORTED_PERIODS = """
+SELECT DISTINCT period FROM register_exports.events
+WHERE tenant = $1 AND event_type = 'ScbExportGenerated' ORDER BY period
+"""
+
+
+async def resubmissions(
+    pool: Database,
+    keys: TenantKeys,
+    tenant: str,
+    today: date,
+    reader: access_log.Access | None = None,
+) -> list[dict[str, Any]]:
+    """Every half-year a file was generated for, and whether it must be resubmitted: the register
+    changed since in a way that changes the file, after the period closed (a correction, an
+    episode found late with its real dates)."""
+    async with pool.acquire() as conn:
+        periods = [row["period"] for row in await conn.fetch(_EXPORTED_PERIODS, tenant)]
+    out = []
+    for name in periods:
+        state = await history(pool, keys, tenant, quality.half_year(name), today, reader)
+        out.append({
+            "period": name, "files": len(state["exports"]),
+            "needs_resubmission": state["needs_resubmission"],
+            "register_changed_since_last_export": state.get("register_changed_since_last_export"),
+            **({"resubmission_check": state["resubmission_check"]}
+               if "resubmission_check" in state else {}),
+        })  # fmt: skip
+    return out
 
 
 async def create_export_log(pool: Database) -> None:

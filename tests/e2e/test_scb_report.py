@@ -12,6 +12,7 @@ correction was recorded.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -320,6 +321,13 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
         history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
         assert history["register_changed_since_last_export"] is True
         assert history["needs_resubmission"] is True
+        # Every half-year with a file at once: which closed ones must be resubmitted.
+        cli = kaa(deployment, "scb", "status", "--tenant", TENANT)
+        assert cli.returncode == 0, cli.stderr
+        states = json.loads(cli.stdout)
+        assert [(x["period"], x["files"], x["needs_resubmission"]) for x in states] == [
+            ("2026H1", 3, True)
+        ]
 
         # A youth no population record named: the checks refuse the export unless forced.
         script.identified(uuid.uuid4(), "2026-03-01", None, None, date(2008, 1, 1))

@@ -303,3 +303,59 @@ def test_watermarks_refuse_going_backwards_and_wait_for_every_partition() -> Non
         marks.take(first, 2)
     assert marks.complete(TENANT, ["population", "ss12000"]) is None
     assert marks.waiting_for(TENANT, ["population", "ss12000"], OBSERVED) == ["ss12000"]
+
+
+def test_an_episode_found_late_after_go_live_is_recorded_with_its_real_dates(
+    infra: RunningInfra,
+) -> None:
+    """Go-live 2026-01-01. A youth out of compulsory school since 2025-07-01 started a national
+    programme on 2026-02-01, and kaa learns both on 2026-03-02: the episode happened after go-live,
+    so it is recorded, entered and left with its real dates. One whose episode ended before
+    go-live gets none."""
+    late, before = number(date(2009, 2, 2)), number(date(2009, 3, 3))
+    schema = new_schema(infra)
+    app = IdentifyApplication(
+        eventsourcing_env(infra.database_url, schema),
+        pseudonym_key="feed-order-key",
+        served={TENANT: TenantPolicy(go_live=date(2026, 1, 1), feed_sources=SOURCES[:2])},
+        master_key="feed-order-master-key",
+    )
+    try:
+        assert app.start_go_live(TODAY) == {TENANT: date(2026, 1, 1)}
+        batch: list[FeedInput] = [
+            population(late), school(late, date(2026, 2, 1)),
+            population(before), school(before, date(2025, 12, 1)),
+            watermark("population"), watermark("ss12000"),
+        ]  # fmt: skip
+        app.take_in_feed_batch(batch, "feeds", 0, 6, TODAY, now=NOW)
+        assert app.release_pending(TODAY, now=NOW) == 2
+        assert scope_events(app) == [
+            (pid(late), "ScopeEntered", date(2025, 7, 1), None),
+            (pid(late), "ScopeLeft", date(2026, 2, 1), "enrolled"),
+        ]
+        [entered] = [
+            e for e in (app.mapper.to_domain_event(n) for n in
+                        app.recorder.select_notifications(start=1, limit=100))
+            if type(e).__name__ == "ScopeEntered"
+        ]  # fmt: skip
+        assert entered.identified_on == TODAY  # type: ignore[attr-defined]
+        # Seen again (a repeat, the schedule): nothing more.
+        app.take_in_feed_batch([population(late, effective=date(2026, 3, 2))], "feeds", 0, 7,
+                               TODAY, now=NOW)  # fmt: skip
+        app.release_pending(TODAY, now=NOW)
+        app.run_schedule(date(2026, 12, 31))
+        assert len(scope_events(app)) == 2
+    finally:
+        app.close()
+        drop_schema(infra, schema)
+
+
+def test_without_a_go_live_setting_the_first_run_is_the_go_live(infra: RunningInfra) -> None:
+    schema = new_schema(infra)
+    app = application(infra, schema)
+    try:
+        assert app.start_go_live(TODAY) == {TENANT: TODAY}
+        assert app.start_go_live(TODAY + timedelta(days=30)) == {TENANT: TODAY}, "kept"
+    finally:
+        app.close()
+        drop_schema(infra, schema)
