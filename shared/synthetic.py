@@ -22,6 +22,7 @@ from shared.contracts.events import (
     CaseAssigned,
     ContactAttempted,
     ContactEstablished,
+    EffortText,
     IndividualPlanRevised,
     MeasureAccepted,
     MeasureDeclined,
@@ -32,6 +33,7 @@ from shared.contracts.events import (
     PersonalDetails,
     PlanEffort,
     PlanMapping,
+    PlanText,
     YouthIdentified,
     YouthInformed,
     YouthLeftScope,
@@ -163,12 +165,17 @@ def _history(y: _Youth, data_key: bytes) -> Iterator[IntegrationEvent]:
                            assignee=f"cw{rng.randint(1, 40)}")  # fmt: skip
     for revision in range(1, 1 + (rng.randint(1, 2) if rng.random() < 0.4 else 0)):
         y.later()
+        # The caseworker's words travel only sealed with the youth's data key, as in measures.
+        text = PlanText(
+            goal="Börja studera", mapping=PlanMapping(goals=["studier"], needs=["vägledning"]),
+            efforts=[EffortText(description="Studievägledning")],
+        )  # fmt: skip
         yield IndividualPlanRevised(
-            **y.envelope(), revision=revision, valid_from=y.day, goal="Börja studera",
-            mapping=PlanMapping(goals=["studier"], needs=["vägledning"]),
-            efforts=[PlanEffort(effort_id=y.uid(), description="Studievägledning",
-                                responsible="municipality", start_date=y.day)],
+            **y.envelope(), revision=revision, valid_from=y.day,
+            efforts=[PlanEffort(effort_id=y.uid(), responsible="municipality", start_date=y.day)],
             follow_up_on=y.day + timedelta(days=30),
+            sealed_text=seal(data_key, text.model_dump_json().encode(), y.tenant, y.id,
+                             PlanText.PURPOSE),
         )  # fmt: skip
     if rng.random() < 0.5:
         yield from _measure(y)

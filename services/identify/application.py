@@ -205,7 +205,8 @@ class IdentifyApplication(KafkaFedApplication):
             topic,
             partition,
             next_offset,
-            schedule=self._schedule(cache.values(), today),
+            # A pending person's next date is set when the release decides them.
+            schedule=self._schedule((p for i, p in cache.items() if i not in waiting), today),
             read_model=[*self._keys_to_store(), *held.statements(self._schema, now)],
         )
         self._new_keys = []
