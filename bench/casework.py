@@ -206,6 +206,7 @@ def main() -> None:
         admin_database_url=infrastructure.database_url(),
         logs_dir=infrastructure.settings.logs_dir / "bench",
         today=TODAY,
+        feed_sources=("population",),  # its youths come from the population feed alone
     )
     lines = population(youths, random.Random(2026))
     asyncio.run(deployment.reset())
@@ -219,7 +220,10 @@ def main() -> None:
         print(f"identifying {youths} youths ...", flush=True)
         asyncio.run(
             publish(
-                records, f"{deployment.namespace}{POPULATION_FEED}", deployment.bootstrap_servers
+                records,
+                f"{deployment.namespace}{POPULATION_FEED}",
+                deployment.bootstrap_servers,
+                source="population",
             )
         )
         asyncio.run(deployment.drained(max_wait=300))

@@ -95,7 +95,10 @@ def main() -> None:
             started = time.time()
             asyncio.run(
                 publish(
-                    school, f"{deployment.namespace}{SS12000_FEED}", deployment.bootstrap_servers
+                    school,
+                    f"{deployment.namespace}{SS12000_FEED}",
+                    deployment.bootstrap_servers,
+                    source="ss12000",
                 )
             )
             asyncio.run(
@@ -103,6 +106,7 @@ def main() -> None:
                     population,
                     f"{deployment.namespace}{POPULATION_FEED}",
                     deployment.bootstrap_servers,
+                    source="population",
                 )
             )
             published = time.time()

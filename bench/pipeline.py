@@ -186,7 +186,7 @@ def end_to_end(
             else:
                 asyncio.run(publish(keyed_lines(path, deployment.pseudonym_key),
                                     f"{deployment.namespace}{FEED_BY_NAME[feed]}",
-                                    deployment.bootstrap_servers))  # fmt: skip
+                                    deployment.bootstrap_servers, source=feed))  # fmt: skip
         published = time.monotonic()
         drained_at = asyncio.run(deployment.drained(max_wait=1800))
         cpu_after = cpu_seconds(pids)

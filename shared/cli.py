@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from enum import StrEnum
@@ -17,6 +18,7 @@ from shared.auth import issue_token
 
 if TYPE_CHECKING:
     from shared.access_log import Access, Purpose
+from shared.contracts.feeds import SOURCE_PATTERN
 from shared.contracts.topics import all_topic_specs
 from shared.contracts.validation import describe
 from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
@@ -351,6 +353,64 @@ def feed_load(
     count = asyncio.run(publish())
     marked = f", then the {feed.value} watermark" if complete else " (no watermark)"
     typer.echo(f"published {count} records to {topic}{marked}")
+
+
+@feed_app.command("watermark")
+def feed_watermark(
+    feed: FeedName,
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    complete_up_to: Annotated[
+        str,
+        typer.Option(
+            help="ISO 8601 time with its zone: the source has delivered everything "
+            "it observed up to then"
+        ),
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="the source's name (default: the feed's; ss12000:<name>)")
+    ] = None,
+) -> None:
+    """Publish a source's watermark alone ('complete up to T' for one municipality): for a
+    delivery that held no record for it, or a writer that publishes its records itself."""
+    from datetime import UTC, datetime
+
+    from aiokafka import AIOKafkaProducer
+
+    from shared.contracts.topics import FEED_BY_NAME
+    from shared.feeds import publish_watermarks
+
+    settings = _service_settings()
+    _check_served(settings, tenant)
+    name = source or feed.value
+    if not re.fullmatch(SOURCE_PATTERN, name) or not (
+        name == feed.value or name.startswith((f"{feed.value}:", f"{feed.value}."))
+    ):
+        typer.echo(f"kaa: error: source: names {feed.value} or {feed.value}:<name>", err=True)
+        raise typer.Exit(code=2)
+    try:
+        at = datetime.fromisoformat(complete_up_to)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        typer.echo("kaa: error: complete-up-to: not an ISO 8601 time with its zone", err=True)
+        raise typer.Exit(code=2)
+    if at > datetime.now(UTC):
+        typer.echo("kaa: error: complete-up-to: lies in the future", err=True)
+        raise typer.Exit(code=2)
+    topic = settings.topic(FEED_BY_NAME[feed.value])
+
+    async def send() -> int:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True
+        )
+        await producer.start()
+        try:
+            return await publish_watermarks(producer, topic, name, {tenant: at})
+        finally:
+            await producer.stop()
+
+    sent = asyncio.run(send())
+    typer.echo(f"published the {name} watermark for {tenant} to {sent} partitions of {topic}")
 
 
 contracts_app = typer.Typer(help="The public event contracts.", no_args_is_help=True)
@@ -932,6 +992,16 @@ def consortium_show() -> None:
 
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 app.add_typer(scope_app, name="scope")
+
+
+@scope_app.command("pending")
+def scope_pending() -> None:
+    """Per municipality: how many persons wait for their feeds' watermarks, how many the release
+    decides now, the oldest wait and how far each source is complete (no personal data)."""
+    from services.identify.explain import pending
+
+    for line in pending(_service_settings()):
+        typer.echo(line)
 
 
 @scope_app.command("explain")

@@ -24,6 +24,7 @@ from shared.contracts.topics import FEED_BY_NAME, all_topic_specs, namespace_pre
 from shared.feeds import FeedAdapter
 from shared.infra.kafka_admin import delete_topics, ensure_topics
 from shared.platform import SERVICES, Platform, wait_drained
+from shared.settings import ServiceSettings
 
 
 def free_port() -> int:
@@ -154,33 +155,48 @@ class Deployment:
 
     async def drained(self, max_wait: float = 120.0) -> float:
         """Until the consumers of the services this deployment started have no lag, and identify
-        is not deciding persons who waited for their feeds' watermarks (their events would
-        follow)."""
+        has no pending person it could decide now (their events would follow)."""
         services = (
             sorted({p.name for p in self.platform.processes.values()}) if self.platform else None
         )
         started = time.monotonic()
         while True:
+            left = max_wait - (time.monotonic() - started)
+            if left <= 0:
+                raise TimeoutError(f"the pipeline did not drain within {max_wait:.0f} s")
             calm = await wait_drained(
-                self.bootstrap_servers, self.namespace, services=services,
-                max_wait=max(1.0, max_wait - (time.monotonic() - started)),
-            )  # fmt: skip
-            if not await self._deciding():
+                self.bootstrap_servers, self.namespace, services=services, max_wait=left
+            )
+            if not await asyncio.to_thread(self._decidable):
                 return calm
+            await asyncio.sleep(0.2)
 
-    async def _deciding(self) -> bool:
-        """Whether identify's pending persons are being decided (their number moves)."""
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            if not await conn.fetchval("SELECT to_regclass('identify.scope_pending') IS NOT NULL"):
-                return False  # identify is not part of this deployment (or not started yet)
-            counts = []
-            for _ in range(2):
-                counts.append(await conn.fetchval("SELECT count(*) FROM identify.scope_pending"))
-                await asyncio.sleep(0.5)
-            return bool(counts[0] != counts[1])
-        finally:
-            await conn.close()
+    def _decidable(self) -> int:
+        """How many of identify's pending persons its release may decide now."""
+        from datetime import UTC, datetime, timedelta
+
+        import psycopg
+        from psycopg.rows import dict_row
+
+        from services.identify import pending
+
+        defaults = ServiceSettings.model_fields
+        sources = tuple(
+            self.feed_sources if self.feed_sources is not None else defaults["feed_sources"].default
+        )
+        settle = (
+            self.feed_settle if self.feed_settle is not None else defaults["feed_settle"].default
+        )
+        with psycopg.connect(self.database_url, row_factory=dict_row) as conn, conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('identify.scope_pending') IS NOT NULL AS present")
+            row = cur.fetchone()
+            if row is None or not row["present"]:
+                return 0  # identify is not part of this deployment (or not started yet)
+            rows = pending.summary(
+                cur, "identify", dict.fromkeys(self.tenants, sources), timedelta(seconds=settle),
+                datetime.now(UTC),
+            )  # fmt: skip
+        return sum(int(r["decidable"]) for r in rows)
 
     def token(
         self, tenant: str, *roles: str, subject: str = "test", grants: list[str] | None = None

@@ -213,14 +213,30 @@ def keyed_lines(path: Path, pseudonym_key: str) -> list[tuple[bytes | None, byte
     return [(message_key(raw, pseudonym_key), raw) for raw in read_lines(path)]
 
 
-async def publish(records: Iterable[tuple[bytes | None, bytes]], topic: str, bootstrap: str) -> int:
-    """Publish (key, value) records in order with an idempotent producer; returns how many."""
+async def publish(
+    records: Iterable[tuple[bytes | None, bytes]],
+    topic: str,
+    bootstrap: str,
+    *,
+    source: str | None = None,
+) -> int:
+    """Publish (key, value) records in order with an idempotent producer; returns how many. With
+    a `source`, the records are its whole delivery: its watermarks follow them."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20
     )
     await producer.start()
     try:
-        return await _send_all(producer, topic, records)
+        latest: dict[str, datetime] = {}
+        if source is not None:
+            listed = list(records)
+            for _ in _observed((value for _, value in listed), latest):
+                pass
+            records = listed
+        count = await _send_all(producer, topic, records)
+        if source is not None:
+            await publish_watermarks(producer, topic, source, latest)
+        return count
     finally:
         await producer.stop()
 
@@ -329,8 +345,10 @@ class FeedAdapter:
 
 
 def _observed(lines: Iterable[bytes], latest: dict[str, datetime]) -> Iterator[bytes]:
-    """Pass the lines through, noting each municipality's latest `observed_at` (lines that do not
-    say it are left to identify, which dead-letters them with the reason)."""
+    """Pass the lines through, noting each municipality's latest `observed_at`. A line that does
+    not say it plainly (no 4-digit municipality, no time with its zone, a time ahead of the
+    clock) moves no watermark; identify dead-letters what is wrong with it."""
+    ahead = datetime.now(UTC) + timedelta(minutes=5)
     for line in lines:
         try:
             data = orjson.loads(line)
@@ -338,9 +356,11 @@ def _observed(lines: Iterable[bytes], latest: dict[str, datetime]) -> Iterator[b
         except (ValueError, TypeError, KeyError):
             yield line
             continue
-        known = latest.get(tenant) if isinstance(tenant, str) else None
-        if isinstance(tenant, str) and at.tzinfo is not None and (known is None or at > known):
-            latest[tenant] = at
+        plain = isinstance(tenant, str) and len(tenant) == 4 and tenant.isdigit()
+        if plain and at.tzinfo is not None and at <= ahead:
+            known = latest.get(tenant)
+            if known is None or at > known:
+                latest[tenant] = at
         yield line
 
 

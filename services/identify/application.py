@@ -110,6 +110,10 @@ class IdentifyApplication(KafkaFedApplication):
         # Per municipality, the day it started using kaa: episodes that ended before it are not
         # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
         self.go_live: dict[str, date] = {}
+        # Per physical feed topic: its feed's name and partition count, to check watermarks
+        # against (the bootstrap sets it; empty: not checked).
+        self.feed_topics: dict[str, tuple[str, int]] = {}
+        self.go_live_before_first_run: list[str] = []
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -180,7 +184,8 @@ class IdentifyApplication(KafkaFedApplication):
         records = iter(zip(keys, ids, messages, strict=True))
         for item in inputs:
             if isinstance(item, FeedWatermark):
-                if marks.take(item, partition):
+                feed, partitions = self.feed_topics.get(topic, (None, None))
+                if marks.take(item, partition, feed=feed, partitions=partitions, now=now):
                     held.markers.append((item, partition))
                 continue
             key, pid, message = next(records)
@@ -237,16 +242,10 @@ class IdentifyApplication(KafkaFedApplication):
 
     def start_go_live(self, today: date) -> dict[str, date]:
         """Each served municipality's go-live: its policy's `go_live`, else the day identify first
-        ran for it (stored then, so it stays the same across restarts)."""
+        ran for it (stored then, so it stays the same across restarts). A configured day earlier
+        than the first run is logged: episodes found late since then will be recorded."""
         schema = self._schema
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
-            curs.execute(
-                pending.statement(
-                    "CREATE TABLE IF NOT EXISTS {schema}.go_live "
-                    "(tenant text PRIMARY KEY, first_run_on date NOT NULL)",
-                    schema,
-                )
-            )
             curs.execute(
                 pending.statement(
                     "INSERT INTO {schema}.go_live (tenant, first_run_on) "
@@ -260,7 +259,21 @@ class IdentifyApplication(KafkaFedApplication):
         self.go_live = {
             tenant: policy.go_live or first_run[tenant] for tenant, policy in self.served.items()
         }
+        self.go_live_before_first_run = sorted(
+            t for t, day in self.go_live.items() if day < first_run[t]
+        )
         return self.go_live
+
+    def pending_summary(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Per municipality: the persons waiting for their feeds (`kaa scope pending`)."""
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            return pending.summary(
+                cursor,
+                self._schema,
+                {t: self.policy(t).feed_sources for t in self.served},
+                self.settle,
+                now or datetime.now(UTC),
+            )
 
     # -- pending persons ------------------------------------------------------------------------
 
@@ -289,7 +302,8 @@ class IdentifyApplication(KafkaFedApplication):
                 return 0
             persons_ids = list(dict.fromkeys(r[0] for r in rows))
             cache: dict[uuid.UUID, Person] = {}
-            self.preload(persons_ids, cache)
+            # Verified against the store: another replica may have recorded their new facts.
+            self.preload(persons_ids, cache, verify=True)
             persons = [p for p in (cache.get(i) for i in persons_ids) if p is not None]
             for person in persons:
                 person.reevaluate(
@@ -446,8 +460,10 @@ class IdentifyApplication(KafkaFedApplication):
         correlation_id = uuid.uuid4()
 
         def work() -> int:
+            # One held for their feeds since `due` was read is decided by the release instead.
+            waiting = self._pending_state(due)[1]
             cache: dict[uuid.UUID, Person] = {}
-            self.preload(due, cache)
+            self.preload([i for i in due if i not in waiting], cache, verify=True)
             persons = [p for p in cache.values() if p is not None]
             for person in persons:
                 person.reevaluate(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import structlog
+from eventsourcing.persistence import IntegrityError
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
@@ -30,6 +31,7 @@ from shared.contracts.feeds import (
 )
 from shared.contracts.topics import (
     COMPLETIONS_FEED,
+    FEED_BY_NAME,
     IDENTIFY_EVENTS,
     POPULATION_FEED,
     SS12000_FEED,
@@ -38,6 +40,7 @@ from shared.contracts.topics import (
 )
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.intake import FeedOpener, refuse_plaintext
+from shared.messaging import partitions_of
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Rejected
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import parser
@@ -127,6 +130,23 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )
         started = await asyncio.to_thread(application.start_go_live, today())
         log.info("go-live per municipality", go_live={t: str(d) for t, d in started.items()})
+        if application.go_live_before_first_run:
+            log.warning(
+                "go_live is set earlier than the day identify first ran: episodes found late "
+                "since then will be recorded with their real dates",
+                tenants=application.go_live_before_first_run,
+            )
+        # Watermarks are checked against their topic: its feed and its number of partitions.
+        counts: dict[str, int] = {}
+        for tp in await partitions_of(
+            settings.kafka_bootstrap_servers, [settings.topic(t) for t in FEED_BY_NAME.values()]
+        ):
+            counts[tp.topic] = counts.get(tp.topic, 0) + 1
+        application.feed_topics = {
+            settings.topic(topic): (feed, counts[settings.topic(topic)])
+            for feed, topic in FEED_BY_NAME.items()
+            if settings.topic(topic) in counts
+        }
         producer = idempotent_producer(settings)
         await producer.start()
 
@@ -197,9 +217,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     application.release_wanted.clear()
                     waited = 0.0
                     while True:  # in rounds of a batch, each its own transaction
-                        decided = await asyncio.to_thread(
-                            application.release_pending, today(), None, settings.batch_size
-                        )
+                        try:
+                            decided = await asyncio.to_thread(
+                                application.release_pending, today(), None, settings.batch_size
+                            )
+                        except IntegrityError:  # replicas deciding the same persons: later
+                            log.info("pending release met concurrent writes; tries again")
+                            application.release_wanted.set()
+                            break
                         if decided:
                             log.info("pending persons decided", persons=decided)
                         if decided < settings.batch_size:

@@ -53,3 +53,34 @@ def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> li
             "  the decision below is what the facts known now would give",
         ]
     return lines
+
+
+def pending(settings: ServiceSettings) -> list[str]:
+    """`kaa scope pending`: per municipality, the persons waiting for their feeds' watermarks."""
+    application = IdentifyApplication(
+        eventsourcing_env(settings.database_url.get_secret_value(), SCHEMA, create_table=False),
+        pseudonym_key=settings.pseudonym_key.get_secret_value(),
+        served=tenant_policies(settings),
+        master_key=settings.master_key.get_secret_value(),
+        settle=timedelta(seconds=settings.feed_settle),
+    )
+    try:
+        rows = application.pending_summary()
+    finally:
+        application.close()
+    if not rows:
+        return ["nobody waits for a feed: every person is decided"]
+    lines = []
+    for row in rows:
+        sources = ", ".join(
+            f"{s} {'complete up to ' + f'{at:%Y-%m-%d %H:%M} UTC' if at else 'has not reported'}"
+            for s, at in row["complete_up_to"].items()
+        )
+        lines.append(
+            f"{row['tenant']}: {row['waiting']} persons pending, {row['decidable']} decidable now; "
+            f"the oldest since {row['oldest_since']:%Y-%m-%d %H:%M} UTC (decided by "
+            f"{row['oldest_since'] + timedelta(seconds=settings.feed_settle):%Y-%m-%d %H:%M} UTC "
+            f"at the latest)"
+        )
+        lines.append(f"  waits for: {sources or '(no source: decided as read)'}")
+    return lines

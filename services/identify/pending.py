@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg import Cursor, sql
@@ -46,12 +46,14 @@ ON CONFLICT (tenant, source, partition) DO UPDATE SET
     partitions = EXCLUDED.partitions, complete_up_to = EXCLUDED.complete_up_to,
     watermark_id = EXCLUDED.watermark_id, recorded_at = now()
 """
-# While they wait, the earliest fact decides what a person waits for; `since` stays the first.
+# A person waits until the sources are complete up to the latest of their new facts (they are
+# decided on all of them); `since` stays the first, so the settle window bounds the wait.
 UPSERT_PENDING = """
 INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since)
 SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[])
 ON CONFLICT (person_id, tenant) DO UPDATE SET
-    fact_at = LEAST({schema}.scope_pending.fact_at, EXCLUDED.fact_at), touched = clock_timestamp()
+    fact_at = GREATEST({schema}.scope_pending.fact_at, EXCLUDED.fact_at),
+    touched = clock_timestamp()
 """
 # Only the rows as the release read them: one a concurrent writer touched since stays.
 DELETE_RELEASED = """
@@ -71,6 +73,19 @@ WHERE p.person_id IN (
         WHERE o.person_id = q.person_id AND o.tenant <> q.tenant
           AND o.since > %(settled)s AND NOT coalesce(o.fact_at <= oc.complete, false))
     LIMIT %(limit)s)
+"""
+
+
+CLOCK_SKEW = timedelta(hours=1)  # how far ahead of identify's clock a marker may be
+
+
+SUMMARY = """
+WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)s::text[], %(completes)s::timestamptz[]))
+SELECT p.tenant, count(*) AS waiting,
+       count(*) FILTER (WHERE p.since <= %(settled)s OR p.fact_at <= c.complete) AS decidable,
+       min(p.since) AS oldest
+FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
+GROUP BY p.tenant ORDER BY p.tenant
 """
 
 
@@ -98,13 +113,36 @@ class Watermarks:
             )
         return made
 
-    def take(self, marker: FeedWatermark, partition: int) -> bool:
-        """Take a marker read from `partition`; False when it says nothing new (a repeat).
-        `WatermarkRefused` when it goes backwards or names a partition the topic does not have."""
+    def take(
+        self,
+        marker: FeedWatermark,
+        partition: int,
+        *,
+        feed: str | None = None,
+        partitions: int | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Take a marker read from `partition` of the topic of `feed`, which has `partitions`
+        partitions; False when it says nothing new (a repeat). `WatermarkRefused` when it goes
+        backwards, lies ahead of `now` (beyond a clock's skew), names another number of
+        partitions than the topic has, or a source of another feed."""
+        if partitions is not None and marker.partitions != partitions:
+            raise WatermarkRefused(
+                f"partitions: the topic has {partitions}; a marker goes to every one of them"
+            )
         if partition >= marker.partitions:
             raise WatermarkRefused(
                 "partitions: the marker was read from a partition beyond the number it names"
             )
+        if feed is not None and not (
+            marker.source == feed or marker.source.startswith((f"{feed}:", f"{feed}."))
+        ):
+            raise WatermarkRefused(
+                f"source: a marker on the {feed} topic names {feed} or one of its own "
+                f"sources ({feed}:<name>)"
+            )
+        if now is not None and marker.complete_up_to > now + CLOCK_SKEW:
+            raise WatermarkRefused("complete_up_to: lies in the future")
         known = self.marks.setdefault((marker.tenant, marker.source), {})
         before = known.get(partition)
         if before is not None and marker.complete_up_to < before[1]:
@@ -156,7 +194,7 @@ class PendingBatch:
 
     def hold(self, person: uuid.UUID, tenant: str, fact_at: datetime) -> None:
         known = self.rows.get((person, tenant))
-        self.rows[(person, tenant)] = fact_at if known is None else min(known, fact_at)
+        self.rows[(person, tenant)] = fact_at if known is None else max(known, fact_at)
 
     def statements(
         self, schema: str, now: datetime
@@ -204,3 +242,36 @@ def released_statement(
         statement(DELETE_RELEASED, schema),
         [([r[0] for r in chosen], [r[1] for r in chosen], [r[2] for r in chosen])],
     )
+
+
+def summary(
+    cursor: Cursor[DictRow],
+    schema: str,
+    sources: dict[str, tuple[str, ...]],
+    settle: timedelta,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Per municipality with pending persons: how many wait, how many the release may decide
+    now, since when the oldest waits and which of its sources have not reported at all."""
+    marks = Watermarks.load(cursor, schema)
+    tenants = sorted(sources)
+    cursor.execute(
+        statement(SUMMARY, schema),
+        {
+            "tenants": tenants,
+            "completes": [marks.complete(t, sources[t]) for t in tenants],
+            "settled": now - settle,
+        },
+    )
+    return [
+        {
+            "tenant": row["tenant"],
+            "waiting": row["waiting"],
+            "decidable": row["decidable"],
+            "oldest_since": row["oldest"].astimezone(UTC),
+            "complete_up_to": {
+                s: marks.source_complete(row["tenant"], s) for s in sources.get(row["tenant"], ())
+            },
+        }
+        for row in cursor.fetchall()
+    ]

@@ -30,6 +30,8 @@ class ScheduleRecorder(BatchProcessRecorder):
         "CREATE TABLE IF NOT EXISTS {schema}.scope_schedule (person_id uuid PRIMARY KEY, due_on date)",
         "CREATE INDEX IF NOT EXISTS scope_schedule_due_on ON {schema}.scope_schedule (due_on)",
         *pending.DDL,
+        "CREATE TABLE IF NOT EXISTS {schema}.go_live (tenant text PRIMARY KEY, "
+        "first_run_on date NOT NULL)",
     )
 
     @property

@@ -63,10 +63,15 @@ IDLE = number(date(2009, 2, 2))  # never started upper-secondary school
 
 
 def population(
-    who: str, *, change: str = "baseline", kommun: str = TENANT, effective: date = date(2026, 3, 1)
+    who: str,
+    *,
+    change: str = "baseline",
+    kommun: str = TENANT,
+    effective: date = date(2026, 3, 1),
+    at: datetime = OBSERVED,
 ) -> PopulationFeedMessage:
     return PopulationFeedMessage(
-        record_id=uuid.uuid4(), tenant=TENANT, observed_at=OBSERVED,
+        record_id=uuid.uuid4(), tenant=TENANT, observed_at=at,
         record=PopulationRecord(
             personnummer=who, given_name="A", family_name="B", kommunkod=kommun,
             birth_date=personnummer.birth_date(who), change_type=change, effective_date=effective,
@@ -74,9 +79,11 @@ def population(
     )  # fmt: skip
 
 
-def school(who: str, start: date, end: date | None = None) -> Ss12000FeedMessage:
+def school(
+    who: str, start: date, end: date | None = None, at: datetime = OBSERVED
+) -> Ss12000FeedMessage:
     return Ss12000FeedMessage(
-        record_id=uuid.uuid4(), tenant=TENANT, observed_at=OBSERVED,
+        record_id=uuid.uuid4(), tenant=TENANT, observed_at=at,
         person=Ss12000Person(
             id=str(uuid.uuid4()), civicNo=CivicNo(value=who),
             enrolments=[Enrolment(enroledAt=ObjectReference(id="unit-1"), schoolType="GY",
@@ -85,11 +92,11 @@ def school(who: str, start: date, end: date | None = None) -> Ss12000FeedMessage
     )  # fmt: skip
 
 
-def completion(who: str, on: date) -> CompletionFeedMessage:
+def completion(who: str, on: date, at: datetime = OBSERVED) -> CompletionFeedMessage:
     return CompletionFeedMessage(
         record_id=uuid.uuid4(),
         tenant=TENANT,
-        observed_at=OBSERVED,
+        observed_at=at,
         completion=CompletionRecord(
             personnummer=who, kind="gymnasieexamen", completed_on=on, source="betygsdatabasen"
         ),
@@ -103,19 +110,31 @@ def watermark(source: str) -> FeedWatermark:
     )  # fmt: skip
 
 
+def hours_before(n: float) -> datetime:
+    return OBSERVED - timedelta(hours=n)
+
+
+# Each source's records observed at their own times; its watermark says complete up to its
+# extraction (OBSERVED). The dropout's school first says enrolled, then (later) that it ended.
 STREAMS: dict[str, list[FeedInput]] = {
     "population": [
-        population(SUMMER), population(DROPOUT), population(MOVER, effective=date(2026, 1, 1)), population(GRADUATE),
-        population(IDLE),
+        population(SUMMER, at=hours_before(5)), population(DROPOUT, at=hours_before(5)),
+        population(MOVER, effective=date(2026, 1, 1), at=hours_before(5)),
+        population(GRADUATE, at=hours_before(5)), population(IDLE, at=hours_before(4)),
         population(MOVER, change="moved_out", kommun="1480", effective=date(2026, 2, 1)),
         watermark("population"),
     ],
     "ss12000": [
-        school(SUMMER, date(2024, 8, 20)), school(DROPOUT, date(2024, 8, 20), date(2025, 12, 15)),
-        school(ELSEWHERE, date(2024, 8, 20)), school(GRADUATE, date(2022, 8, 20), date(2025, 6, 10)),
+        school(SUMMER, date(2024, 8, 20), at=hours_before(3)),
+        school(DROPOUT, date(2024, 8, 20), at=hours_before(3)),
+        school(ELSEWHERE, date(2024, 8, 20), at=hours_before(3)),
+        school(GRADUATE, date(2022, 8, 20), date(2025, 6, 10), at=hours_before(3)),
+        school(DROPOUT, date(2024, 8, 20), date(2025, 12, 15), at=hours_before(1)),
         watermark("ss12000"),
     ],
-    "completions": [completion(GRADUATE, date(2025, 6, 10)), watermark("completions")],
+    "completions": [
+        completion(GRADUATE, date(2025, 6, 10), at=hours_before(24)), watermark("completions")
+    ],
 }  # fmt: skip
 
 
@@ -256,7 +275,8 @@ def test_a_silent_source_holds_a_person_only_for_the_settle_window(infra: Runnin
         assert app.run_schedule(date(2026, 12, 31)) == 0, "the schedule leaves pending persons"
         later = NOW + timedelta(days=1)
         assert app.release_pending(TODAY, now=later) == 5, "decided once the window has passed"
-        assert len(scope_events(app)) >= 2
+        # On the population alone: all but the mover are in scope (nothing says otherwise).
+        assert [e[1] for e in scope_events(app)] == ["ScopeEntered"] * 4
         assert app.release_pending(TODAY, now=later) == 0, "and only once"
     finally:
         app.close()
@@ -274,12 +294,12 @@ def test_a_municipality_without_ss12000_is_decided_on_its_population_watermark(
         assert app.release_pending(TODAY, now=NOW) == 0
         app.take_in_feed_batch(STREAMS["population"][-1:], "population", 0, 7, TODAY, now=NOW)
         assert app.release_pending(TODAY, now=NOW) == 5
-        assert len(scope_events(app)) >= 2
+        assert [e[1] for e in scope_events(app)] == ["ScopeEntered"] * 4
         # Once complete, a record the watermark covers is decided as it is read.
         late = population(number(date(2009, 6, 6)))
         app.take_in_feed_batch([late], "population", 0, 8, TODAY, now=NOW)
         assert app.release_pending(TODAY, now=NOW) == 0
-        assert len(scope_events(app)) >= 3
+        assert [e[1] for e in scope_events(app)] == ["ScopeEntered"] * 5
     finally:
         app.close()
         drop_schema(infra, schema)
@@ -359,3 +379,24 @@ def test_without_a_go_live_setting_the_first_run_is_the_go_live(infra: RunningIn
     finally:
         app.close()
         drop_schema(infra, schema)
+
+
+def test_a_watermark_is_checked_against_its_topic_and_the_clock() -> None:
+    marks = Watermarks()
+    marker = FeedWatermark(
+        watermark_id=uuid.uuid4(), tenant=TENANT, source="ss12000",
+        complete_up_to=OBSERVED, partitions=3,
+    )  # fmt: skip
+    with pytest.raises(WatermarkRefused, match="partitions: the topic has 6"):
+        marks.take(marker, 0, feed="ss12000", partitions=6, now=NOW)
+    with pytest.raises(WatermarkRefused, match="source: a marker on the population topic"):
+        marks.take(marker, 0, feed="population", partitions=3, now=NOW)
+    with pytest.raises(WatermarkRefused, match="complete_up_to: lies in the future"):
+        marks.take(marker, 0, feed="ss12000", partitions=3, now=OBSERVED - timedelta(days=1))
+    organiser = marker.model_copy(update={"source": "ss12000:friskolan"})
+    assert marks.take(organiser, 0, feed="ss12000", partitions=3, now=NOW), "an organiser's own"
+    assert marks.take(marker, 0, feed="ss12000", partitions=3, now=NOW)
+    assert marks.marks == {
+        (TENANT, "ss12000:friskolan"): {0: (3, OBSERVED)},
+        (TENANT, "ss12000"): {0: (3, OBSERVED)},
+    }, "nothing refused was taken"
