@@ -301,26 +301,10 @@ class IdentifyApplication(KafkaFedApplication):
             if not rows:
                 return 0
             persons_ids = list(dict.fromkeys(r[0] for r in rows))
-            cache: dict[uuid.UUID, Person] = {}
-            # Verified against the store: another replica may have recorded their new facts.
-            self.preload(persons_ids, cache, verify=True)
-            persons = [p for p in (cache.get(i) for i in persons_ids) if p is not None]
-            for person in persons:
-                person.reevaluate(
-                    self.served,
-                    today,
-                    actor="system:identify-feeds",
-                    correlation_id=correlation_id,
-                    go_live=self.go_live,
-                )
-            self.save_tracked(
-                persons,
-                None,
-                0,
-                0,
-                schedule=self._schedule(persons, today),
-                read_model=[pending.released_statement(self._schema, rows)],
-            )
+            self._decide(
+                persons_ids, today, "system:identify-feeds", correlation_id,
+                [pending.released_statement(self._schema, rows)],
+            )  # fmt: skip
             return len(persons_ids)
 
         return self.retrying(work) or 0
@@ -462,21 +446,34 @@ class IdentifyApplication(KafkaFedApplication):
         def work() -> int:
             # One held for their feeds since `due` was read is decided by the release instead.
             waiting = self._pending_state(due)[1]
-            cache: dict[uuid.UUID, Person] = {}
-            self.preload([i for i in due if i not in waiting], cache, verify=True)
-            persons = [p for p in cache.values() if p is not None]
-            for person in persons:
-                person.reevaluate(
-                    self.served,
-                    today,
-                    actor="system:identify-scheduler",
-                    correlation_id=correlation_id,
-                    go_live=self.go_live,
-                )
-            self.save_tracked(persons, None, 0, 0, schedule=self._schedule(persons, today))
+            chosen = [i for i in due if i not in waiting]
+            self._decide(chosen, today, "system:identify-scheduler", correlation_id, [])
             return len(due)
 
         return self.retrying(work) or 0
+
+    def _decide(
+        self,
+        person_ids: list[uuid.UUID],
+        today: date,
+        actor: str,
+        correlation_id: uuid.UUID,
+        read_model: list[tuple[Any, list[tuple[Any, ...]]]],
+    ) -> None:
+        """Re-evaluate persons on what they know and save them with their next dates (and
+        `read_model`) in one transaction. They are verified against the store first: another
+        replica may have recorded new facts since this process cached them."""
+        cache: dict[uuid.UUID, Person] = {}
+        self.preload(person_ids, cache, verify=True)
+        persons = [p for p in (cache.get(i) for i in person_ids) if p is not None]
+        for person in persons:
+            person.reevaluate(
+                self.served, today, actor=actor, correlation_id=correlation_id,
+                go_live=self.go_live,
+            )  # fmt: skip
+        self.save_tracked(
+            persons, None, 0, 0, schedule=self._schedule(persons, today), read_model=read_model
+        )
 
     def _schedule(
         self, persons: Iterable[Person | None], today: date

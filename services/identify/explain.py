@@ -14,16 +14,21 @@ from shared.eventstore import eventsourcing_env
 from shared.settings import ServiceSettings
 
 
-def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> list[str]:
-    if tenant not in settings.tenants:
-        raise ValueError(f"tenant: {tenant} is not served by this deployment (KAA_TENANTS)")
-    application = IdentifyApplication(
+def _application(settings: ServiceSettings) -> IdentifyApplication:
+    """The identify service's store as its own code reads it (nothing is created)."""
+    return IdentifyApplication(
         eventsourcing_env(settings.database_url.get_secret_value(), SCHEMA, create_table=False),
         pseudonym_key=settings.pseudonym_key.get_secret_value(),
         served=tenant_policies(settings),
         master_key=settings.master_key.get_secret_value(),
         settle=timedelta(seconds=settings.feed_settle),
     )
+
+
+def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> list[str]:
+    if tenant not in settings.tenants:
+        raise ValueError(f"tenant: {tenant} is not served by this deployment (KAA_TENANTS)")
+    application = _application(settings)
     try:
         result = application.explain(number, tenant, at)
     finally:
@@ -57,13 +62,7 @@ def explain(settings: ServiceSettings, tenant: str, number: str, at: date) -> li
 
 def pending(settings: ServiceSettings) -> list[str]:
     """`kaa scope pending`: per municipality, the persons waiting for their feeds' watermarks."""
-    application = IdentifyApplication(
-        eventsourcing_env(settings.database_url.get_secret_value(), SCHEMA, create_table=False),
-        pseudonym_key=settings.pseudonym_key.get_secret_value(),
-        served=tenant_policies(settings),
-        master_key=settings.master_key.get_secret_value(),
-        settle=timedelta(seconds=settings.feed_settle),
-    )
+    application = _application(settings)
     try:
         rows = application.pending_summary()
     finally:
