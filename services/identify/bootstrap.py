@@ -206,6 +206,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     continue  # more may be due
                 await asyncio.sleep(settings.schedule_interval)
 
+        # Persons decided per release round (one transaction): they are in memory already, so a
+        # round takes more than a feed batch.
+        release_round = 4 * settings.batch_size
+
         async def release_pending() -> None:
             """Decide the persons who waited for their feeds' watermarks (or the settle window):
             at once when a watermark was taken, else every `schedule_interval` at the latest."""
@@ -219,7 +223,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                     while True:  # in rounds of a batch, each its own transaction
                         try:
                             decided = await asyncio.to_thread(
-                                application.release_pending, today(), None, settings.batch_size
+                                application.release_pending, today(), None, release_round
                             )
                         except IntegrityError:  # replicas deciding the same persons: later
                             log.info("pending release met concurrent writes; tries again")
@@ -227,7 +231,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                             break
                         if decided:
                             log.info("pending persons decided", persons=decided)
-                        if decided < settings.batch_size:
+                        if decided < release_round:
                             break
                 await asyncio.sleep(0.1)
                 waited += 0.1
