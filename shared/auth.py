@@ -33,6 +33,7 @@ import jwt
 from fastapi import Depends, HTTPException, Request, status
 
 from shared.contracts.text import text_problem
+from shared.logs import bind_caller, route_of
 
 Role = Literal[
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
@@ -360,13 +361,16 @@ def principal_dependency(
             )
         if chosen not in served:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"tenant {chosen} is not served here")
-        return Principal(
+        principal = Principal(
             subject=claims["sub"],
             tenant=chosen,
             roles=frozenset(claims["roles"]),
             tenants=tenants,
             grants=_grants_of(claims),
         )
+        # The request's log lines (and its `request` line) name the caller from here on.
+        bind_caller(principal.tenant, principal.actor, route_of(request.scope))
+        return principal
 
     return authenticate
 

@@ -32,6 +32,7 @@ from shared.contracts.topics import IDENTIFY_EVENTS, SUBSCRIPTIONS, dead_letter_
 from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import TenantScoped, reader_pool
+from shared.logs import correlation_id as request_correlation_id
 from shared.messaging.consumer import ExactlyOnceConsumer
 from shared.messaging.eventstore_sink import EventStoreSink
 from shared.messaging.parsing import event_parser
@@ -105,7 +106,7 @@ async def record_on_case(
     `add_refusal_handlers`).
     """
     application = application_of(request)
-    correlation_id = uuid.uuid4()
+    correlation_id = request_correlation_id()  # the request's: its events carry it
 
     def action(case: Any) -> bool:
         if not isinstance(case, case_class):

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import logging
 import os
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,27 +28,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
 from shared.infra.kafka_admin import ensure_topics
+from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """Structured logs: JSON lines on stderr, with the service name on every line."""
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-    )
-    structlog.contextvars.bind_contextvars(service=service)
+__all__ = ["BackgroundLoops", "configure_logging", "service_app"]
 
 
 def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -209,6 +192,7 @@ def service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        adopt_uvicorn_loggers()
         tune_garbage_collector()
         await ensure_topics(
             settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
@@ -229,6 +213,8 @@ def service_app(
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     document(app, title=title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # Outermost: a refused body's answer carries the correlation id and has its `request` line.
+    app.add_middleware(RequestContext)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

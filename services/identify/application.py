@@ -56,6 +56,8 @@ class SchoolNotification:
     school_unit: str
     reported_by: str
     reporting_organisation: str | None = None
+    # The request's; its events carry it (`correlation_id`). None: the notification's id.
+    correlation_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -419,12 +421,13 @@ class IdentifyApplication(KafkaFedApplication):
                 reported_by=notification.reported_by,
                 received_on=today,
                 reporting_organisation=notification.reporting_organisation,
+                correlation_id=notification.correlation_id,
             )
             person.reevaluate(
                 self.served,
                 today,
                 actor=notification.reported_by,
-                correlation_id=notification.notification_id,
+                correlation_id=notification.correlation_id or notification.notification_id,
                 go_live=self.go_live,
             )
             self.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))

@@ -247,6 +247,7 @@ class Person(Aggregate):
         reported_by: str,
         received_on: date | None = None,
         reporting_organisation: str | None = None,
+        correlation_id: uuid.UUID | None = None,
     ) -> bool:
         """A school's notification (skollagen 15 kap. 15 §) to the municipality `tenant`: started,
         left, or absent. False when it was recorded already (a repeat); `NotificationIdTaken` when
@@ -273,6 +274,7 @@ class Person(Aggregate):
             reported_by,
             received_on,
             reporting_organisation,
+            correlation_id,
         )
         return True
 
@@ -290,6 +292,7 @@ class Person(Aggregate):
         reported_by: str,
         received_on: date | None = None,
         reporting_organisation: str | None = None,
+        correlation_id: uuid.UUID | None = None,  # the request's (absent in older events)
     ) -> None:
         self.notification_ids.append(notification_id)
         self.notifications[f"{tenant}/{notification_id}"] = [

@@ -28,6 +28,7 @@ from shared.auth import TENANT_HEADER, Principal
 from shared.contracts.envelope import Kommunkod
 from shared.contracts.feeds import SCHOOL_TYPES
 from shared.contracts.text import Text
+from shared.logs import correlation_id
 
 
 class SchoolNotificationRequest(BaseModel):
@@ -110,6 +111,7 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
             school_unit=body.school_unit,
             reported_by=caller.actor,
             reporting_organisation=body.reporting_organisation,
+            correlation_id=correlation_id(),
         )
         try:
             youth_id = await asyncio.to_thread(

@@ -84,7 +84,7 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
         common = {
             "occurred_at": _at_start_of(domain_event.on),
             "actor": domain_event.reported_by,
-            "correlation_id": notification_id,
+            "correlation_id": getattr(domain_event, "correlation_id", None) or notification_id,
             "notification_id": notification_id,
             "school_type": domain_event.school_type,
             "school_unit": domain_event.school_unit,

@@ -29,6 +29,7 @@ from shared.contracts.events import EffortResponsible
 from shared.contracts.text import FreeText, Text
 from shared.crypto import SealedDataError
 from shared.free_text import Opener, content_shown, opener, plan_revision_shown
+from shared.logs import correlation_id
 
 Code = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 ShortText = Annotated[Text, Field(min_length=1, max_length=300)]
@@ -306,6 +307,7 @@ def routes(context: CaseRoutes) -> APIRouter:
         ]
 
         app = application(request)
+        correlation = correlation_id()  # the request's (the command runs in another thread)
 
         def revise(case: MeasuresCase) -> tuple[int, bool]:
             before = len(case.plan_revisions)
@@ -313,7 +315,7 @@ def routes(context: CaseRoutes) -> APIRouter:
                 valid_from=valid_from, goal=body.goal, mapping=body.mapping.model_dump(),
                 efforts=efforts, follow_up_on=body.follow_up_on,
                 evaluation_on=body.evaluation_on, actor=caller.actor,
-                correlation_id=uuid.uuid4(), sealer=app.sealer(case.tenant, case.id),
+                correlation_id=correlation, sealer=app.sealer(case.tenant, case.id),
                 revision_id=body.revision_id, valid_from_given=body.valid_from is not None,
             )  # fmt: skip
             return revision, len(case.plan_revisions) > before

@@ -17,15 +17,21 @@ next_offset)` where it has one (the register keeps it to re-apply after a fix). 
 moves past it and the other messages are applied once. A failure that is the world's (the
 database or broker unreachable, a serialization failure) is not
 the message's: it is retried, never parked (`failures.py`).
+
+While a batch is applied, its log lines carry `topic`, `partition`, `offset` (the first; and
+`last_offset`) and the events' `correlation_id` and `event_type` (`correlation_ids` and
+`event_types` when a batch holds several); a message applied or parked on its own carries its own.
+Each batch ends with a `batch applied` line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -92,6 +98,38 @@ Parser = Callable[[Delivery], "T | Rejected"]
 
 # How long a consumer waits before it tries again after a failure that is not the message's.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# A batch's log lines name at most this many distinct correlation ids (and how many they left out).
+MAX_TRACED = 50
+
+
+def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
+    """What a batch's log lines carry about its events: their correlation ids and types (ids and
+    codes only); one message's as `correlation_id` and `event_type`."""
+    ids = dict.fromkeys(
+        str(found)
+        for found in (getattr(item.message, "correlation_id", None) for item in items)
+        if found is not None
+    )
+    kinds = Counter(
+        str(getattr(item.message, "event_type", None) or type(item.message).__name__)
+        for item in items
+    )
+    fields: dict[str, Any] = {}
+    if items:
+        fields["offset"] = items[0].delivery.offset
+    if len(items) > 1:
+        fields["last_offset"] = items[-1].delivery.offset
+    if len(kinds) == 1 and len(items) == 1:
+        fields["event_type"] = next(iter(kinds))
+    elif kinds:
+        fields["event_types"] = dict(kinds)
+    if len(ids) == 1:
+        fields["correlation_id"] = next(iter(ids))
+    elif ids:
+        fields["correlation_ids"] = list(ids)[:MAX_TRACED]
+        if len(ids) > MAX_TRACED:
+            fields["correlation_ids_left_out"] = len(ids) - MAX_TRACED
+    return fields
 
 
 async def apply_isolated(
@@ -106,13 +144,14 @@ async def apply_isolated(
     fails on its own (not because the world did: that raises). The others are applied once (a
     sink ignores what it already applied), and the position ends at `next_offset`."""
     for item in items:
-        try:
-            await sink.apply(topic, partition, [item], item.delivery.offset + 1)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            what = getattr(item.message, "event_type", None) or "the message"
-            await park(item, failure_reason(exc, str(what)))
+        with structlog.contextvars.bound_contextvars(**traced([item])):
+            try:
+                await sink.apply(topic, partition, [item], item.delivery.offset + 1)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                what = getattr(item.message, "event_type", None) or "the message"
+                await park(item, failure_reason(exc, str(what)))
     await sink.apply(topic, partition, [], next_offset)
 
 
@@ -215,8 +254,11 @@ class ExactlyOnceConsumer(Generic[T]):
                         )
                         for r in records
                     ]
-                    async with self._lock:
-                        await self._process(tp, deliveries)
+                    with structlog.contextvars.bound_contextvars(
+                        topic=tp.topic, partition=tp.partition
+                    ):
+                        async with self._lock:
+                            await self._process(tp, deliveries)
         finally:
             with contextlib.suppress(Exception):
                 await stop_consumer(self.consumer)
@@ -258,7 +300,13 @@ class ExactlyOnceConsumer(Generic[T]):
             else:
                 items.append(Parsed(delivery, outcome))
         next_offset = deliveries[-1].offset + 1
-        await self._apply(tp, items, next_offset)
+        parked = self.parked.count
+        with structlog.contextvars.bound_contextvars(**traced(items)):
+            await self._apply(tp, items, next_offset)
+            log.info(
+                "batch applied", messages=len(items), rejected=len(deliveries) - len(items),
+                parked=self.parked.count - parked, next_offset=next_offset,
+            )  # fmt: skip
         self.next_offsets[tp] = next_offset
 
     def _parse(self, delivery: Delivery) -> T | Rejected:
@@ -322,6 +370,7 @@ class ExactlyOnceConsumer(Generic[T]):
             await self.sink.apply(tp.topic, tp.partition, [], next_offset)
         self.parked.count += 1
         self.parked.last_reason = reason
+        log.warning("message parked", reason=reason, **traced([item]))
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         headers = [

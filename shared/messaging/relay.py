@@ -31,7 +31,7 @@ from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
 from shared.eventstore import BatchProcessRecorder, Lease
-from shared.messaging.consumer import ParkedCount
+from shared.messaging.consumer import MAX_TRACED, ParkedCount
 from shared.messaging.failures import failure_reason
 
 log = structlog.get_logger(__name__)
@@ -154,6 +154,7 @@ class OutboxRelay:
         if not notifications:
             return None
         sends = []
+        correlations: dict[str, None] = {}
         for notification in notifications:
             if self.relayed is not None and notification.topic not in self.relayed:
                 continue
@@ -167,6 +168,7 @@ class OutboxRelay:
             except Exception as exc:
                 await self._park(notification, exc)
                 continue
+            correlations.update(dict.fromkeys(str(e.correlation_id) for e in events))
             for topic, value, key in messages:
                 try:
                     sends.append(await self.producer.send(topic, value=value, key=key))
@@ -181,6 +183,14 @@ class OutboxRelay:
                 self.recorder.insert_tracking, Tracking(RELAY_TRACKING_NAME, last)
             )
         self.published += len(sends)
+        if sends:
+            ids = list(correlations)
+            log.info(
+                "events published", events=len(sends), position=last,
+                correlation_ids=ids[:MAX_TRACED],
+                **({"correlation_ids_left_out": len(ids) - MAX_TRACED}
+                   if len(ids) > MAX_TRACED else {}),
+            )  # fmt: skip
         return last
 
     async def _park(self, notification: Any, exc: Exception) -> None:
