@@ -103,6 +103,17 @@ def _repeated(logger: WrappedLogger, method: str, event: EventDict) -> EventDict
     return event
 
 
+# pydantic's errors quote the value they refused (`input_value='…'`): a traceback must not.
+_INPUT_VALUE = re.compile(r"input_value=.*?, input_type=")
+
+
+def _without_values(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    text = event.get("exception")
+    if isinstance(text, str) and "input_value=" in text:
+        event["exception"] = _INPUT_VALUE.sub("input_value=(not logged), input_type=", text)
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO", stream: TextIO | None = None) -> None:
     """One JSON stream on stderr (or `stream`) for the process: kaa's lines and every library's."""
     threshold = logging.getLevelName(level.upper())
@@ -125,6 +136,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _without_values,
             structlog.processors.JSONRenderer(),
         ],
     )

@@ -544,6 +544,7 @@ def tracebacks(deployment: Deployment, since: dict[str, int]) -> dict[str, list[
         with proc.log_file.open("rb") as log:
             log.seek(since.get(name, 0))
             text = log.read().decode("utf-8", "replace")
+        text = "\n".join(_traceback_text(line) for line in text.splitlines())
         lines: list[str] = []
         frames = re.findall(r'File "[^"]*/((?:services|shared)/[^"]+)", line (\d+), in (\w+)', text)
         errors = re.findall(r"^(\w+(?:\.\w+)*(?:Error|Exception)\b[^\n]{0,200})$", text, re.M)
@@ -553,6 +554,15 @@ def tracebacks(deployment: Deployment, since: dict[str, int]) -> dict[str, list[
         if lines:
             found[name] = lines
     return found
+
+
+def _traceback_text(line: str) -> str:
+    """A log line's traceback as lines of text (a JSON line keeps it in `exception`)."""
+    try:
+        logged = json.loads(line)
+    except ValueError:
+        return line
+    return str(logged.get("exception", "")) if isinstance(logged, dict) else line
 
 
 @pytest.fixture(scope="module")

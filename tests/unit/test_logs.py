@@ -187,6 +187,22 @@ def test_a_librarys_line_is_json_and_its_chatter_is_held_back(logs: Lines) -> No
     assert line["timestamp"].endswith("Z")
 
 
+def test_a_traceback_does_not_quote_the_value_pydantic_refused(logs: Lines) -> None:
+    from pydantic import BaseModel
+
+    class Person(BaseModel):
+        personnummer: int
+
+    try:
+        Person.model_validate({"personnummer": "1990" + "0101-1234"})
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    [line] = logs.all()
+    assert "ValidationError" in line["exception"]
+    assert "input_value=(not logged)" in line["exception"]
+    assert "19900101" not in logs.stream.getvalue()
+
+
 def test_uvicorns_lines_are_json_and_its_access_line_is_replaced(logs: Lines) -> None:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
