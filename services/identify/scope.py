@@ -182,11 +182,17 @@ def twentieth_birthday(birth_date: date) -> date:
 
 def school_background(facts: YouthFacts, on: date) -> str | None:
     """The latest school-related occupation before `on` (SCB block 1): the school type of the
-    enrolment that ended most recently (`IM` for an introduction programme), None if none did."""
-    ended = [e for e in facts.enrolments if not e.current_on(on) and (e.start_date or on) <= on]
+    enrolment that ended most recently (`IM` for an introduction programme), None if none did.
+    A cancelled enrolment never happened; one that starts (or, undated, was first seen) after
+    `on` is not background to it."""
+    ended = [
+        e
+        for e in facts.enrolments
+        if not e.cancelled and not e.current_on(on) and (e.start_date or e.observed_on or on) <= on
+    ]
     if not ended:
         return None
-    latest = max(ended, key=lambda e: e.end_date or e.observed_on or e.start_date or date.min)
+    latest = max(ended, key=lambda e: e.end_date or date.min)  # ended: end_date is before `on`
     return "IM" if latest.introduction_programme else latest.school_type
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import pytest
@@ -12,8 +13,11 @@ from shared.crypto import (
     DataKeyCache,
     SealedDataError,
     TenantKeys,
+    YouthSealer,
+    json_rows,
     new_data_key,
     open_sealed,
+    open_text,
     seal,
 )
 
@@ -72,23 +76,112 @@ def test_data_keys_are_wrapped_per_tenant_and_youth() -> None:
             keys.unwrap(tenant, youth, wrapped)
     with pytest.raises(SealedDataError):
         TenantKeys("another master key entirely").unwrap("0180", YOUTH, wrapped)
-    with pytest.raises(ValueError, match="master_key"):
-        TenantKeys("short")
+    with pytest.raises(ValueError, match=r"^master_key: must be at least 16 characters of secret$"):
+        TenantKeys("fifteen chars..")
+    assert (
+        TenantKeys("sixteen chars...").unwrap(
+            "0180", YOUTH, TenantKeys("sixteen chars...").wrap("0180", YOUTH, data_key)
+        )
+        == data_key
+    )
+
+
+# Written once by this code and kept: what the keyring and the event stores already hold must open
+# after any change to the key derivation (HKDF-SHA256 with the tenant in `info`) or to the
+# associated data (tenant, youth and purpose).
+KNOWN_MASTER = "kaa known-answer master key, test only"
+KNOWN_DATA_KEY = bytes(range(32))
+KNOWN_WRAPPED = base64.b64decode(
+    "28fYCLN2s6x2OdtYhsWD6aCOT21wUBcLR3jLjRXmzdY3+wxdHw5JJWbwHv1wgQuITefcyrN8b02ssS4L"
+)
+KNOWN_SEALED = "kaa1.cD3NJI1vYC6514ktuQQLITsLNHrX8lWkyTg6drTtcAHB7z6aO-HRom5uq6KZ"
+
+
+def test_a_key_wrapped_before_still_opens_for_its_municipality_and_youth_only() -> None:
+    keys = TenantKeys(KNOWN_MASTER)
+    assert keys.unwrap("0180", YOUTH, KNOWN_WRAPPED) == KNOWN_DATA_KEY
+    with pytest.raises(SealedDataError) as refused:
+        keys.unwrap("0181", YOUTH, KNOWN_WRAPPED)
+    assert str(refused.value) == f"data key of youth {YOUTH} in tenant 0181 fails authentication"
+
+
+def test_text_sealed_before_still_opens() -> None:
+    assert open_sealed(KNOWN_DATA_KEY, KNOWN_SEALED, "0180", YOUTH, "personal-details") == (
+        b"Alva, Storgatan 1"
+    )
+    sealer = YouthSealer(KNOWN_DATA_KEY, "0180", YOUTH)
+    assert sealer.digest(b"Alva", "plan-goal") == (
+        "b43b3ca9af4df65ac978e0545ca851345dae941a7767abf110145fb7d6f3253f"
+    )
+    assert sealer.digest(b"Alva", "measure-content") != sealer.digest(b"Alva", "plan-goal")
+    assert (
+        open_sealed(KNOWN_DATA_KEY, sealer.seal(b"a goal", "plan-goal"), "0180", YOUTH, "plan-goal")
+        == b"a goal"
+    )
+
+
+def test_refusals_name_the_purpose_and_the_youth() -> None:
+    with pytest.raises(SealedDataError) as unknown:
+        open_sealed(KNOWN_DATA_KEY, "kaa0.abc", "0180", YOUTH, "personal-details")
+    assert str(unknown.value) == "personal-details: not sealed data of a known format"
+    with pytest.raises(SealedDataError) as foreign:
+        open_sealed(KNOWN_DATA_KEY, KNOWN_SEALED, "0180", OTHER, "personal-details")
+    assert str(foreign.value) == (
+        f"personal-details of youth {OTHER} fails authentication (tampered or not theirs)"
+    )
+
+
+def test_a_view_shows_open_redacted_or_tampered_text() -> None:
+    assert open_text(KNOWN_DATA_KEY, KNOWN_SEALED, "0180", YOUTH, "personal-details") == (
+        "open",
+        b"Alva, Storgatan 1",
+    )
+    assert open_text(None, KNOWN_SEALED, "0180", YOUTH, "personal-details") == ("redacted", None)
+    assert open_text(KNOWN_DATA_KEY, KNOWN_SEALED, "0180", OTHER, "personal-details") == (
+        "tampered",
+        None,
+    )
+
+
+def test_batch_rows_are_one_json_parameter_with_bytes_as_base64() -> None:
+    rows = [{"tenant": "0180", "wrapped": b"\x00\x01\xfe", "subject": None}]
+    assert json_rows(rows) == '[{"tenant":"0180","wrapped":"AAH+","subject":null}]'
+    assert json_rows([]) == "[]"
 
 
 def test_key_cache_is_bounded_and_reports_what_it_lacks() -> None:
     cache = DataKeyCache(capacity=2)
     first, second, third = (uuid.uuid4() for _ in range(3))
-    for youth in (first, second, third):
-        cache.put("0180", youth, new_data_key())
+    keys = {youth: new_data_key() for youth in (first, second, third)}
+    cache.put("0180", first, keys[first])
+    cache.put("0180", second, keys[second])
+    assert cache.get("0180", first) == keys[first], "a full cache keeps all it may"
+    assert cache.get("0180", second) == keys[second]
+    cache.put("0180", third, keys[third])
     assert cache.get("0180", first) is None, "the oldest key left when the cache was full"
+    assert cache.get("0180", third) == keys[third]
+    assert cache.get("0181", third) is None, "keys are per municipality"
     assert cache.missing([("0180", first), ("0180", third)]) == [("0180", first)]
     cache.drop("0180", third)
     assert cache.get("0180", third) is None
+    cache.drop("0180", third)  # dropping a key the cache does not hold is no error
     aged = DataKeyCache(max_age=0.0)
     aged.put("0180", first, new_data_key())
     assert aged.get("0180", first) is None, "an old key leaves memory (retention may destroy it)"
     assert aged.missing([("0180", first)]) == [("0180", first)]
+
+
+def test_a_cached_key_leaves_memory_after_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    cache = DataKeyCache()
+    assert (cache.capacity, cache.max_age) == (100_000, 600.0)
+    key = new_data_key()
+    cache.put("0180", YOUTH, key)
+    now[0] += 600.0
+    assert cache.get("0180", YOUTH) == key, "held for exactly max_age seconds"
+    now[0] += 0.001
+    assert cache.get("0180", YOUTH) is None
 
 
 def test_personal_data_goes_unsealed_only_in_a_benchmark_namespace() -> None:
