@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from services.identify import pending
 from services.identify.domain import NotificationIdTaken, Person
-from services.identify.pending import PendingBatch, Watermarks
+from services.identify.pending import CLOCK_SKEW, PendingBatch, Watermarks
 from services.identify.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
 from shared import intake, personnummer
@@ -197,7 +197,9 @@ class IdentifyApplication(KafkaFedApplication):
             sources = self.policy(message.tenant).feed_sources
             complete = marks.complete(message.tenant, sources)
             if pid in waiting or complete is None or message.observed_at > complete:
-                held.hold(pid, message.tenant, message.observed_at)
+                # No watermark may claim the future: a record observed ahead of the clock waits
+                # for the settle window (and its time is kept within what the database reads).
+                held.hold(pid, message.tenant, min(message.observed_at, now + CLOCK_SKEW))
                 waiting.add(pid)
                 continue
             person.reevaluate(

@@ -10,9 +10,11 @@ when SS 12000 was.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -154,15 +156,22 @@ def drop_schema(infra: RunningInfra, name: str) -> None:
         conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def application(
-    infra: RunningInfra, schema: str, sources: tuple[str, ...] = SOURCES
-) -> IdentifyApplication:
-    return IdentifyApplication(
+@contextlib.contextmanager
+def fresh(infra: RunningInfra, **policy: Any) -> Iterator[IdentifyApplication]:
+    """Identify on a schema of its own, dropped afterwards; `policy` overrides the municipality's
+    (by default it waits for all three sources)."""
+    schema = new_schema(infra)
+    app = IdentifyApplication(
         eventsourcing_env(infra.database_url, schema),
         pseudonym_key="feed-order-key",
-        served={TENANT: TenantPolicy(feed_sources=sources)},
+        served={TENANT: TenantPolicy(**({"feed_sources": SOURCES} | policy))},
         master_key="feed-order-master-key",
     )
+    try:
+        yield app
+    finally:
+        app.close()
+        drop_schema(infra, schema)
 
 
 def scope_events(app: IdentifyApplication) -> list[tuple[Any, ...]]:
@@ -203,9 +212,7 @@ def in_source_order() -> list[tuple[str, int]]:
 
 @pytest.fixture(scope="module")
 def expected(infra: RunningInfra) -> list[tuple[Any, ...]]:
-    schema = new_schema(infra)
-    app = application(infra, schema)
-    try:
+    with fresh(infra) as app:
         events = deliver(app, in_source_order())
         # What the law says on 2026-03-02, whatever the order: the dropout and the idle youth
         # are in scope; the summer youth, the mover, the graduate and the one elsewhere are not.
@@ -217,9 +224,6 @@ def expected(infra: RunningInfra) -> list[tuple[Any, ...]]:
             key=repr,
         )
         return events
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 steps = st.lists(
@@ -238,13 +242,8 @@ steps = st.lists(
 def test_any_interleaving_of_the_feeds_gives_the_same_episodes(
     infra: RunningInfra, expected: list[tuple[Any, ...]], order: list[tuple[str, int]]
 ) -> None:
-    schema = new_schema(infra)
-    app = application(infra, schema)
-    try:
+    with fresh(infra) as app:
         assert deliver(app, order) == expected
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 def test_population_first_no_longer_opens_an_episode_nobody_could_act_on(
@@ -252,20 +251,13 @@ def test_population_first_no_longer_opens_an_episode_nobody_could_act_on(
 ) -> None:
     """The issue's two orders, named: population before SS 12000 and the reverse."""
     for first in ("population", "ss12000"):
-        schema = new_schema(infra)
-        app = application(infra, schema)
-        try:
+        with fresh(infra) as app:
             order = [(first, 99), *((s, 99) for s in STREAMS if s != first)]
             assert deliver(app, order) == expected, first
-        finally:
-            app.close()
-            drop_schema(infra, schema)
 
 
 def test_a_silent_source_holds_a_person_only_for_the_settle_window(infra: RunningInfra) -> None:
-    schema = new_schema(infra)
-    app = application(infra, schema)
-    try:
+    with fresh(infra) as app:
         app.take_in_feed_batch(STREAMS["population"], "population", 0, 7, TODAY, now=NOW)
         assert app.release_pending(TODAY, now=NOW) == 0, "ss12000 and completions are silent"
         assert scope_events(app) == []
@@ -278,17 +270,12 @@ def test_a_silent_source_holds_a_person_only_for_the_settle_window(infra: Runnin
         # On the population alone: all but the mover are in scope (nothing says otherwise).
         assert [e[1] for e in scope_events(app)] == ["ScopeEntered"] * 4
         assert app.release_pending(TODAY, now=later) == 0, "and only once"
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 def test_a_municipality_without_ss12000_is_decided_on_its_population_watermark(
     infra: RunningInfra,
 ) -> None:
-    schema = new_schema(infra)
-    app = application(infra, schema, sources=("population",))
-    try:
+    with fresh(infra, feed_sources=("population",)) as app:
         app.take_in_feed_batch(STREAMS["population"][:-1], "population", 0, 6, TODAY, now=NOW)
         assert scope_events(app) == []
         assert app.release_pending(TODAY, now=NOW) == 0
@@ -300,9 +287,6 @@ def test_a_municipality_without_ss12000_is_decided_on_its_population_watermark(
         app.take_in_feed_batch([late], "population", 0, 8, TODAY, now=NOW)
         assert app.release_pending(TODAY, now=NOW) == 0
         assert [e[1] for e in scope_events(app)] == ["ScopeEntered"] * 5
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 def test_watermarks_refuse_going_backwards_and_wait_for_every_partition() -> None:
@@ -333,14 +317,7 @@ def test_an_episode_found_late_after_go_live_is_recorded_with_its_real_dates(
     so it is recorded, entered and left with its real dates. One whose episode ended before
     go-live gets none."""
     late, before = number(date(2009, 2, 2)), number(date(2009, 3, 3))
-    schema = new_schema(infra)
-    app = IdentifyApplication(
-        eventsourcing_env(infra.database_url, schema),
-        pseudonym_key="feed-order-key",
-        served={TENANT: TenantPolicy(go_live=date(2026, 1, 1), feed_sources=SOURCES[:2])},
-        master_key="feed-order-master-key",
-    )
-    try:
+    with fresh(infra, go_live=date(2026, 1, 1), feed_sources=SOURCES[:2]) as app:
         assert app.start_go_live(TODAY) == {TENANT: date(2026, 1, 1)}
         batch: list[FeedInput] = [
             population(late), school(late, date(2026, 2, 1)),
@@ -365,20 +342,12 @@ def test_an_episode_found_late_after_go_live_is_recorded_with_its_real_dates(
         app.release_pending(TODAY, now=NOW)
         app.run_schedule(date(2026, 12, 31))
         assert len(scope_events(app)) == 2
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 def test_without_a_go_live_setting_the_first_run_is_the_go_live(infra: RunningInfra) -> None:
-    schema = new_schema(infra)
-    app = application(infra, schema)
-    try:
+    with fresh(infra) as app:
         assert app.start_go_live(TODAY) == {TENANT: TODAY}
         assert app.start_go_live(TODAY + timedelta(days=30)) == {TENANT: TODAY}, "kept"
-    finally:
-        app.close()
-        drop_schema(infra, schema)
 
 
 def test_a_watermark_is_checked_against_its_topic_and_the_clock() -> None:
@@ -400,3 +369,18 @@ def test_a_watermark_is_checked_against_its_topic_and_the_clock() -> None:
         (TENANT, "ss12000:friskolan"): {0: (3, OBSERVED)},
         (TENANT, "ss12000"): {0: (3, OBSERVED)},
     }, "nothing refused was taken"
+
+
+def test_a_record_observed_far_ahead_waits_and_is_explained_without_failing(
+    infra: RunningInfra,
+) -> None:
+    """An `observed_at` at the end of year 9999 west of Greenwich is past year 10,000 in UTC: the
+    person waits (no watermark may claim the future) and explaining them must not fail."""
+    ahead = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
+    with fresh(infra) as app:
+        app.take_in_feed_batch([population(IDLE, at=ahead)], "population", 0, 1, TODAY, now=NOW)
+        waiting = app.waiting(pid(IDLE), TENANT)
+        assert waiting is not None
+        assert waiting.facts_observed_at <= NOW + timedelta(hours=1)
+        assert app.release_pending(TODAY, now=NOW) == 0
+        assert app.release_pending(TODAY, now=NOW + timedelta(days=1)) == 1, "the settle window"
