@@ -1,0 +1,1 @@
+"""identify's entry points: HTTP routes, Kafka consumers and commands (thin)."""

@@ -1,0 +1,1 @@
+"""The register's entry points: HTTP routes, Kafka consumers and commands (thin)."""

@@ -1,0 +1,385 @@
+"""The register's commands: data quality, rebuild and verify, re-applying parked events, the audit
+replay and retention. Mounted on the `kaa` command by the platform (`mount`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from shared.commandline import check_served, cli_reading, progress_bar, service_settings
+from shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from shared.access_log import Access
+
+commands = typer.Typer()
+register_app = typer.Typer(
+    help="The statutory register: rebuild, verify, re-apply parked events.", no_args_is_help=True
+)
+
+
+def mount(app: typer.Typer) -> None:
+    """Put the register's commands on the platform's `kaa` command."""
+    from services.register.entrypoints.cli_scb import scb_app
+
+    app.registered_commands.extend(commands.registered_commands)
+    app.add_typer(register_app, name="register")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(scb_app, name="scb")
+    app.add_typer(retention_app, name="retention")
+
+
+def half_year_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, Any]:
+    """Settings, the half-year and today for a command about a served municipality's half-year
+    that has begun (or a clear exit)."""
+    from datetime import date
+
+    from services.register.quality import half_year
+
+    settings = service_settings()
+    check_served(settings, tenant)
+    try:
+        half = half_year(period)
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    today = settings.today or date.today()
+    if half.start > today:
+        typer.echo(f"kaa: error: period: {period} has not begun", err=True)
+        raise typer.Exit(code=2)
+    return settings, half, today
+
+
+@commands.command("quality")
+def data_quality(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
+    currency_days: Annotated[
+        int, typer.Option(help="days an occupation stays known", min=14, max=365)
+    ] = 90,
+) -> None:
+    """Data-quality figures of a municipality's register for a half-year."""
+    import asyncio
+
+    import asyncpg
+
+    from services.register.projection import create_pool
+    from services.register.quality import quality
+
+    settings, half, today = half_year_context(tenant, period)
+
+    async def figures() -> dict[str, Any]:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        try:
+            return await quality(pool, tenant, half, today, currency_days)
+        finally:
+            await pool.close()
+
+    try:
+        result = asyncio.run(figures())
+    except asyncpg.UndefinedTableError:
+        typer.echo("kaa: error: no register here yet (start the register service once)", err=True)
+        raise typer.Exit(code=1) from None
+    for key, value in result.items():
+        typer.echo(f"{key:<40} {value}")
+
+
+@register_app.command("rebuild")
+def register_rebuild(
+    into: Annotated[
+        str, typer.Option(help="schema to build into, beside the live register")
+    ] = "register_rebuild",
+) -> None:
+    """Project every event on the topics afresh into a schema beside the live register."""
+    import asyncio
+
+    from services.register.rebuild import rebuild
+
+    settings = service_settings()
+    progress = progress_bar()
+    try:
+        result = asyncio.run(
+            rebuild(
+                settings.kafka_bootstrap_servers,
+                settings.database_url.get_secret_value(),
+                settings.namespace,
+                settings.tenants,
+                into,
+                progress,
+            )
+        )
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(
+        f"rebuilt into {result.schema}: {result.events} events read, {result.applied} applied, "
+        f"{result.rejected} not applicable (dead-lettered by the live register too)"
+    )
+
+
+@register_app.command("verify")
+def register_verify(
+    against: Annotated[str, typer.Option(help="the register to compare with")] = "register_rebuild",
+) -> None:
+    """Compare the live register's content with another (exit 1 when they differ)."""
+    import asyncio
+
+    import asyncpg
+
+    from services.register.rebuild import (
+        CONTENT_TABLES,
+        content_hashes,
+        dead_event_count,
+        orphan_youths,
+    )
+
+    settings = service_settings()
+    url = settings.database_url.get_secret_value()
+    try:
+        live = asyncio.run(content_hashes(url, "register"))
+        other = asyncio.run(content_hashes(url, against))
+    except asyncpg.UndefinedTableError:
+        typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
+        raise typer.Exit(code=2) from None
+    dead, waiting = asyncio.run(dead_event_count(url))
+    if dead:
+        typer.echo(f"the live register could not apply {dead} events (GET /v1/dead-events)")
+    if waiting:
+        typer.echo(
+            f"{waiting} casework events wait for their youth's identification (GET /v1/dead-events)"
+        )
+    orphans = asyncio.run(orphan_youths(url))
+    if orphans:
+        typer.echo(
+            f"{orphans} youths have casework in the live register but no scope episode "
+            "(their identification has not arrived)"
+        )
+    differ = [t for t in CONTENT_TABLES if live[t] != other[t]]
+    for table in CONTENT_TABLES:
+        mark = "DIFFERS" if table in differ else "same"
+        typer.echo(f"{table:<16} {live[table][0]:>8} rows  {other[table][0]:>8} rows  {mark}")
+    if differ:
+        typer.echo(f"kaa: the registers differ in {', '.join(differ)}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"the live register and {against} hold the same content")
+
+
+@contextlib.asynccontextmanager
+async def register_pool(settings: ServiceSettings) -> AsyncIterator[Any]:
+    """A small pool on the live register, its tables made where they are missing."""
+    from services.register.projection import create_pool, create_tables
+
+    pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+    try:
+        await create_tables(pool)
+        yield pool
+    finally:
+        await pool.close()
+
+
+@register_app.command("reapply")
+def register_reapply(
+    event_id: Annotated[
+        list[str] | None,
+        typer.Option("--event-id", help="only this parked event (repeatable); default: all"),
+    ] = None,
+) -> None:
+    """Apply the events the register parked again, after the fix (idempotent; exit 1 while some
+    still fail). The parked events are listed by `GET /v1/dead-events` and `kaa dlq list`."""
+    import asyncio
+    import uuid
+
+    from services.register.reapply import reapply
+
+    try:
+        wanted = [uuid.UUID(value) for value in event_id or []]
+    except ValueError:
+        typer.echo("kaa: error: --event-id: not an event id (a UUID)", err=True)
+        raise typer.Exit(code=2) from None
+    settings = service_settings()
+
+    async def work() -> Any:
+        async with register_pool(settings) as pool:
+            return await reapply(
+                pool, settings.tenants, wanted or None, progress_bar(stream_err=True)
+            )
+
+    result = asyncio.run(work())
+    typer.echo(
+        f"parked events re-applied: {result.applied}; applied already: "
+        f"{result.already_applied}; still failing: {len(result.still_failing)}; waiting behind "
+        f"them (same youth, kept in order): {result.waiting}"
+    )
+    for failing_id, reason in result.still_failing:
+        typer.echo(f"  {failing_id}: {reason}")
+    if result.still_failing:
+        raise typer.Exit(code=1)
+
+
+@register_app.command("discard")
+def register_discard(
+    event_id: Annotated[str, typer.Option("--event-id", help="the parked event to give up")],
+    why: Annotated[str, typer.Option(help="why no fix will take it (kept with the event)")],
+) -> None:
+    """Give up on a parked event no fix will take: it is never applied, the youth's events held
+    behind it are applied at the next `kaa register reapply`, and who, when and why are kept."""
+    import asyncio
+    import getpass
+    import uuid
+
+    from services.register.reapply import discard
+    from shared.contracts.text import text_problem
+
+    try:
+        chosen = uuid.UUID(event_id)
+    except ValueError:
+        typer.echo("kaa: error: --event-id: not an event id (a UUID)", err=True)
+        raise typer.Exit(code=2) from None
+    problem = text_problem(why) or ("is empty" if not why.strip() else None)
+    if problem is None and len(why) > 300:
+        problem = "is longer than 300 characters"
+    if problem is not None:
+        typer.echo(f"kaa: error: --why: {problem}", err=True)
+        raise typer.Exit(code=2)
+    settings = service_settings()
+
+    async def work() -> bool:
+        async with register_pool(settings) as pool:
+            return await discard(pool, chosen, f"cli:{getpass.getuser()}", why.strip())
+
+    if not asyncio.run(work()):
+        typer.echo("kaa: error: --event-id: no parked event waits with this id", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(
+        "discarded; the youth's events held behind it apply at the next kaa register reapply"
+    )
+
+
+audit_app = typer.Typer(
+    help="What the register said on a past date, and why.", no_args_is_help=True
+)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")],
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", help="the instant with its UTC offset, e.g. 2025-06-30T23:59:59+02:00"
+        ),
+    ],
+    youth_id: Annotated[
+        str | None, typer.Option(help="one youth's timeline instead of the whole register")
+    ] = None,
+    from_topics: Annotated[
+        bool,
+        typer.Option(
+            help="read every event topic from the start instead of the register's archive"
+        ),
+    ] = False,
+) -> None:
+    """The register exactly as it stood at an instant (only events recorded by then), as JSON."""
+    import asyncio
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from services.register.replay import replay, replay_from_topics
+
+    settings = service_settings()
+    check_served(settings, tenant)
+    try:
+        instant = datetime.fromisoformat(as_of)
+    except ValueError:
+        typer.echo(
+            "kaa: error: --as-of: not an instant such as 2025-06-30T23:59:59+02:00", err=True
+        )
+        raise typer.Exit(code=2) from None
+    try:
+        youth = uuid.UUID(youth_id) if youth_id else None
+    except ValueError:
+        typer.echo("kaa: error: --youth-id: not a youth id (a UUID)", err=True)
+        raise typer.Exit(code=2) from None
+    try:
+        progress = progress_bar(stream_err=True)  # stdout carries the JSON
+        url = settings.database_url.get_secret_value()
+        now = datetime.now(UTC)
+        result = asyncio.run(
+            replay_from_topics(
+                settings.kafka_bootstrap_servers, url, settings.namespace, settings.tenants,
+                tenant, instant, now, youth, progress,
+            )
+            if from_topics
+            else replay(url, tenant, instant, now, youth, progress)
+        )  # fmt: skip
+    except ValueError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    # Every youth the replay shows is in the access log, like every other read.
+    if youth is not None:
+        shown = [youth] if result.get("youth") is not None else []
+        what = f"register as of {instant}"
+    else:
+        shown = [row["youth_id"] for row in result.get("youths", [])]
+        what = f"whole register as of {instant}"
+    if shown:
+        asyncio.run(_record_reading(url, cli_reading(tenant, "audit-replay", what), shown))
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+async def _record_reading(database_url: str, reading: Access, youths: list[Any]) -> None:
+    import asyncpg
+
+    from shared import access_log
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        await access_log.create(conn)
+        await access_log.record(conn, reading, youths)
+    finally:
+        await conn.close()
+
+
+retention_app = typer.Typer(help="Retention of personal data (gallring).", no_args_is_help=True)
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Purge the personal data of every youth whose retention period has passed (crypto-shredding:
+    their data key is destroyed and PersonalDataPurged published). The register service also runs
+    this daily."""
+    import asyncio
+    from datetime import date
+
+    from services.register import retention
+    from services.register.projection import create_pool
+    from shared.contracts.topics import RETENTION_EVENTS
+    from shared.runtime import idempotent_producer
+
+    settings = service_settings()
+    today = settings.today or date.today()
+
+    async def work() -> Any:
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
+        producer = idempotent_producer(settings)
+        await producer.start()
+        try:
+            return await retention.run(
+                pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants, today,
+                settings.retention_days, progress_bar(stream_err=True, unit="youths"),
+            )  # fmt: skip
+        finally:
+            await producer.stop()
+            await pool.close()
+
+    result = asyncio.run(work())
+    typer.echo(
+        f"retention on {today}: {result.due} youths due, {result.keys_destroyed} data keys "
+        f"destroyed, {result.events_published} PersonalDataPurged published; intake keys "
+        f"destroyed: {result.intake_keys_destroyed} of purged youths, "
+        f"{result.expired_intake_keys_destroyed} unused for longer than the feed topics keep records"
+    )
