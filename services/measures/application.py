@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from services.measures.domain import CONSORTIUM, MeasureCatalogue, MeasuresCase
-from shared.cases import CaseApplication, CommandRefused, Rule
+from shared.casework.adapters.store import CaseApplication
+from shared.casework.domain import CommandRefused, Rule
 from shared.codelists import code_list
 
 RULE_BOOK = {

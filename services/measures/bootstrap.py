@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.measures.application import MeasuresApplication
 from services.measures.http import routes
 from services.measures.integration import RELAYED, to_integration_event
-from shared.case_service import create_case_service
+from shared.casework.bootstrap import create_case_service
 from shared.settings import ServiceSettings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from shared.cases import CommandRefused, ScopedYouthCase
+from shared.casework.domain import CommandRefused, ScopedYouthCase
 from shared.codelists import code_list
 from shared.contracts.events import EffortText, MeasureOffered, PlanMapping, PlanText
 from shared.crypto import YouthSealer

@@ -22,8 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.measures.application import MeasuresApplication
 from services.measures.domain import MeasuresCase
 from shared.auth import Principal
-from shared.case_http import rules_routes
-from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
+from shared.casework.commands import rules_of
+from shared.casework.entrypoints.http import (
+    CaseRoutes,
+    application_of,
+    record_on_case,
+    rules_routes,
+)
 from shared.codelists import free_text_warnings
 from shared.contracts.events import EffortResponsible
 from shared.contracts.text import FreeText, Text

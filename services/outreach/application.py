@@ -12,7 +12,8 @@ from eventsourcing.utils import get_topic
 from psycopg import sql
 
 from services.outreach.domain import OutreachCase
-from shared.cases import CaseApplication, Rule
+from shared.casework.adapters.store import CaseApplication
+from shared.casework.domain import Rule
 from shared.contracts.events import ContactDetails, FollowUpCompleted, FollowUpScheduled
 from shared.crypto import seal
 from shared.eventstore import BatchProcessRecorder

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.outreach.application import OutreachApplication
 from services.outreach.http import routes
 from services.outreach.integration import RELAYED, to_integration_event
-from shared.case_service import create_case_service
+from shared.casework.bootstrap import create_case_service
 from shared.contracts.topics import MEASURES_EVENTS
 from shared.settings import ServiceSettings
 

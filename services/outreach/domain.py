@@ -24,7 +24,7 @@ from typing import Any
 
 from eventsourcing.domain import event
 
-from shared.cases import CommandRefused, ScopedYouthCase
+from shared.casework.domain import CommandRefused, ScopedYouthCase
 from shared.codelists import code_list
 from shared.contracts.events import SchoolNotificationReceived
 

@@ -20,9 +20,14 @@ from services.outreach.domain import OutreachCase
 from services.outreach.worklists import Item, ListName, contact_clock, counts, worklist
 from shared import dates
 from shared.auth import Principal
-from shared.case_http import rules_routes
-from shared.case_service import CaseRoutes, application_of, record_on_case, rules_of
-from shared.cases import CommandRefused
+from shared.casework.commands import rules_of
+from shared.casework.domain import CommandRefused
+from shared.casework.entrypoints.http import (
+    CaseRoutes,
+    application_of,
+    record_on_case,
+    rules_routes,
+)
 from shared.codelists import code_list
 from shared.contracts.events import (
     ContactChannel,

@@ -13,7 +13,8 @@ import pytest
 
 from services.outreach.application import OutreachApplication
 from services.outreach.domain import OutreachCase
-from shared.cases import CaseNotFound, Command, CommandRefused, NotInScope
+from shared.casework.adapters.group_commit import Command
+from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
 from shared.contracts.events import YouthIdentified, YouthLeftScope
 from shared.eventstore import eventsourcing_env
 from tests.conftest import RunningInfra

@@ -13,7 +13,8 @@ import pytest
 from services.measures.domain import MeasuresCase
 from services.outreach.domain import OutreachCase
 from services.register.quality import half_year
-from shared.cases import Command, CommandQueue, CommandRefused
+from shared.casework.adapters.group_commit import Command, CommandQueue
+from shared.casework.domain import CommandRefused
 from shared.codelists import code_list, free_text_warnings, sensitive_categories
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 from shared.crypto import YouthSealer, new_data_key

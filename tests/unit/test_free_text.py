@@ -14,7 +14,7 @@ import pytest
 from services.measures.domain import MeasuresCase
 from services.measures.http import measure_shown
 from services.measures.integration import to_integration_event
-from shared.cases import CommandRefused
+from shared.casework.domain import CommandRefused
 from shared.contracts.events import (
     IndividualPlanRevised,
     MeasureOffered,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from services.measures.domain import MeasuresCase
-from shared.cases import CommandRefused
+from shared.casework.domain import CommandRefused
 from tests.unit.test_casework import ACTOR, SEALER, YOUTH, measures_case
 
 OFFERED = date(2026, 3, 3)

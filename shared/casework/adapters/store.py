@@ -1,297 +1,36 @@
-"""The youth case as outreach and measures both keep it: which municipality, whether in scope now.
-
-Both services learn scope from identify's `YouthIdentified` / `YouthLeftScope` and refuse work on a
-youth who is not in their municipality's scope. The case is looked up by youth id and checked against
-the caller's tenant, and a youth of another municipality is reported as not found (its existence is
-not disclosed).
-"""
+"""The event store of youth cases (outreach's, measures'): fed with identify's events, commanded by
+caseworkers through the group-commit writer, keeping the municipalities' time rules and the
+youths' data keys."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
-import structlog
-from eventsourcing.domain import Aggregate, event
-
-from shared import dates
+from shared.casework.adapters.group_commit import Command, CommandQueue
+from shared.casework.domain import (
+    REFUSALS,
+    CaseNotFound,
+    CommandRefused,
+    Rule,
+    ScopedYouthCase,
+    TenantRules,
+    rules_id,
+)
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 from shared.crypto import DataKeyCache, TenantKeys, YouthSealer, key_for, stored_key
 from shared.eventstore import KafkaFedApplication
 
-
-class CaseNotFound(LookupError):
-    """No such youth in the caller's municipality."""
-
-
-class NotInScope(RuntimeError):
-    """The youth is known but not in the municipality's activity responsibility now."""
-
-
-class CommandRefused(ValueError):
-    """A command the domain refuses before anything is recorded: the field and the reason.
-
-    `conflict` marks a refusal because of the case's state (a transition that is not allowed,
-    409) rather than because of the input itself (422).
-    """
-
-    def __init__(self, field: str, reason: str, *, conflict: bool = False) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.conflict = conflict
-
-
-REFUSALS: tuple[type[BaseException], ...] = (
-    CaseNotFound,
-    NotInScope,
-    CommandRefused,
-    dates.ImplausibleDate,
-)
-
-
-class ScopedYouthCase(Aggregate):
-    """Base of a service's case aggregate. A subclass declares its creation event, calling
-    `_start_case`, because the library derives each aggregate class's created event from that
-    class's own `__init__`:
-
-        @event("Opened")
-        def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
-            self._start_case(tenant)
-    """
-
-    @classmethod
-    def open(cls, youth_id: uuid.UUID, tenant: str) -> ScopedYouthCase:
-        return cls(youth_id=youth_id, tenant=tenant)  # type: ignore[call-arg]
-
-    @staticmethod
-    def create_id(youth_id: uuid.UUID, tenant: str) -> uuid.UUID:
-        return youth_id
-
-    def _start_case(self, tenant: str) -> None:
-        # Plain attributes: class-level annotations would become fields of the created event.
-        self.tenant: str = tenant
-        self.open_episode: str | None = None
-        self.closed_episodes: list[str] = []
-        self.entered_on: date | None = None
-        # The day identify recorded the episode: when the municipality could know of it.
-        self.identified_on: date | None = None
-        self.scope_ends_on: date | None = None
-        self.left_on: date | None = None
-        self.left_reason: str | None = None
-
-    @property
-    def in_scope(self) -> bool:
-        return self.open_episode is not None
-
-    @property
-    def born_on_or_after(self) -> date | None:
-        """The earliest day the youth can have been born: 20 years before scope ends at the latest
-        (the 20th birthday; a leap-day child's falls on 28 February)."""
-        ends = self.scope_ends_on
-        return None if ends is None else ends.replace(year=ends.year - 20)
-
-    def check_date(
-        self,
-        field: str,
-        value: date | datetime | None,
-        *,
-        today: date | None = None,
-        since_law: bool = True,
-    ) -> None:
-        """Refuse a date about the youth that cannot be true (`shared.dates`): before 1900, before
-        2015-01-01 (`since_law`), before the youth was born, after `today` when given."""
-        dates.check(field, value, today=today, born=self.born_on_or_after, since_law=since_law)
-
-    def on_identify_event(self, message: Any) -> None:
-        """Take in one of identify's events (scope opened or closed, a school notification)."""
-        if isinstance(message, YouthIdentified):
-            self.on_identified(message)
-        elif isinstance(message, YouthLeftScope):
-            self.on_left_scope(message)
-        elif isinstance(message, SchoolNotificationReceived):
-            self.on_school_notification(message)
-
-    def on_identified(self, message: YouthIdentified) -> None:
-        episode = str(message.scope_episode_id)
-        if episode != self.open_episode and episode not in self.closed_episodes:
-            self._scope_opened(
-                episode,
-                message.entered_on,
-                message.event_id,
-                message.scope_ends_on,
-                message.identified_on,
-            )
-
-    def on_left_scope(self, message: YouthLeftScope) -> None:
-        episode = str(message.scope_episode_id)
-        if episode not in self.closed_episodes:
-            self._scope_closed(episode, message.left_on, message.reason, message.event_id)
-
-    def on_school_notification(self, message: SchoolNotificationReceived) -> None:
-        """A school's notification about the youth; what it means is the subclass's business."""
-
-    @event("ScopeOpened")
-    def _scope_opened(
-        self,
-        scope_episode_id: str,
-        entered_on: date,
-        cause: uuid.UUID,
-        scope_ends_on: date | None = None,
-        identified_on: date | None = None,
-    ) -> None:
-        self.open_episode = scope_episode_id
-        self.entered_on = entered_on
-        self.identified_on = identified_on
-        self.scope_ends_on = scope_ends_on
-        self.left_on = None
-        self.left_reason = None
-        self.scope_opened()
-
-    def scope_opened(self) -> None:
-        """Hook: a new scope episode began (state only; runs inside the event's apply)."""
-
-    @event("ScopeClosed")
-    def _scope_closed(
-        self, scope_episode_id: str, left_on: date, reason: str, cause: uuid.UUID
-    ) -> None:
-        self.closed_episodes.append(scope_episode_id)
-        if self.open_episode == scope_episode_id:
-            self.open_episode = None
-            self.left_on = left_on
-            self.left_reason = reason
-
-    def check_tenant(self, tenant: str) -> None:
-        if tenant != self.tenant:
-            raise CaseNotFound
-
-    def check_in_scope(self) -> None:
-        if not self.in_scope:
-            raise NotInScope
-
-
-RULES_CACHE_SECONDS = 5.0
-_RULES_NAMESPACE = uuid.UUID("5b0f3c1e-8a57-4d2b-9c1a-6f0e2d7b4a93")
-
-
-class TenantRules(Aggregate):
-    """A municipality's own time rules for casework (no statutory day limits exist; DOMAIN.md
-    section 4), set by its coordinators. Every change is an event: the rules in force on any
-    past day can be shown."""
-
-    @staticmethod
-    def create_id(tenant: str, rules: dict[str, int], actor: str) -> uuid.UUID:
-        return uuid.uuid5(_RULES_NAMESPACE, tenant)
-
-    @event("Configured")
-    def __init__(self, tenant: str, rules: dict[str, int], actor: str) -> None:
-        self.tenant = tenant
-        self.rules = dict(rules)
-
-    @event("Reconfigured")
-    def reconfigure(self, rules: dict[str, int], actor: str) -> None:
-        self.rules = {**self.rules, **rules}
-
-
-@dataclass(frozen=True)
-class Rule:
-    default: int
-    minimum: int
-    maximum: int
-    description: str
-
-
-log = structlog.get_logger(__name__)
-C = TypeVar("C", bound=ScopedYouthCase)
 R = TypeVar("R")
-MAX_GROUP = 200
+RULES_CACHE_SECONDS = 5.0
 
 
 class _RunAlone(Exception):
     """A batch must be run one command at a time."""
-
-
-@dataclass
-class Command:
-    youth_id: uuid.UUID
-    tenant: str
-    action: Callable[[Any], Any]
-    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
-
-
-class CommandQueue:
-    """One writer thread takes the commands waiting and hands them over as a batch."""
-
-    def __init__(self, run: Callable[[list[Command]], None]) -> None:
-        self._run = run
-        self._queue: queue.SimpleQueue[Command | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    def submit(
-        self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], Any]
-    ) -> concurrent.futures.Future[Any]:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._loop, name="case-commands", daemon=True
-                )
-                self._thread.start()
-        command = Command(youth_id, tenant, action)
-        self._queue.put(command)
-        return command.future
-
-    def stop(self) -> None:
-        """Finish the batch being written, then answer whatever still waits with an error."""
-        with self._start_lock:
-            if self._thread is not None:
-                self._queue.put(None)
-                self._thread.join(timeout=10)
-                self._thread = None
-            self._refuse_waiting()
-
-    def _refuse_waiting(self) -> None:
-        while True:
-            try:
-                waiting = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if waiting is not None and not waiting.future.done():
-                waiting.future.set_exception(RuntimeError("the service is stopping; try again"))
-
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_GROUP:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
-            try:
-                self._run(batch)
-            except BaseException as exc:  # the writer must outlive a bad batch
-                log.exception("a batch of case commands failed", commands=len(batch))
-                for command in batch:
-                    if not command.future.done():
-                        command.future.set_exception(exc)
-            if stop:
-                return
 
 
 class CaseApplication(KafkaFedApplication):
@@ -356,7 +95,7 @@ class CaseApplication(KafkaFedApplication):
         cached = self.cached_rules(tenant)
         if cached is not None:
             return cached
-        configured: TenantRules | None = self.get_or_none(uuid.uuid5(_RULES_NAMESPACE, tenant), {})
+        configured: TenantRules | None = self.get_or_none(rules_id(tenant), {})
         rules = {name: rule.default for name, rule in self.rule_book.items()}
         if configured is not None:
             rules.update({k: v for k, v in configured.rules.items() if k in rules})
@@ -379,8 +118,7 @@ class CaseApplication(KafkaFedApplication):
                 raise CommandRefused(name, f"must be between {rule.minimum} and {rule.maximum}")
 
         def work() -> dict[str, int]:
-            rules_id = uuid.uuid5(_RULES_NAMESPACE, tenant)
-            configured: TenantRules | None = self.get_or_none(rules_id, {})
+            configured: TenantRules | None = self.get_or_none(rules_id(tenant), {})
             if configured is None:
                 configured = TenantRules(tenant, dict(changes), actor)
             else:

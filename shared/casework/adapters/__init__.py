@@ -1,0 +1,1 @@
+"""I/O of a caseworker service: the event store of cases, the group-commit writer."""

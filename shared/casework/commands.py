@@ -1,0 +1,92 @@
+"""Use cases every caseworker service has, callable alike from HTTP, Kafka, the CLI and tests: run a
+recording command on the caller's case, the dates casework may carry, the municipality's rules.
+
+Refusals are the domain's (`shared.casework.domain`): the entrypoints map them to their answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from shared import dates
+from shared.casework.adapters.store import CaseApplication
+from shared.casework.domain import CommandRefused, ScopedYouthCase
+from shared.logs import correlation_id as current_correlation_id
+
+C = TypeVar("C", bound=ScopedYouthCase)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CaseClock:
+    """What day it is for casework: Stockholm's, or the day the settings fix (tests, demos)."""
+
+    fixed_today: date | None = None
+
+    def today(self) -> date:
+        return self.fixed_today or datetime.now(STOCKHOLM).date()
+
+    def check_past(self, field: str, value: date | datetime) -> None:
+        """Refuse a date of something that has happened (casework under the activity
+        responsibility) that cannot be true: in the future, before 2015-01-01, before 1900
+        (`shared.dates`, the one rule)."""
+        now = datetime.now(UTC) + CLOCK_SKEW
+        if isinstance(value, datetime) and self.fixed_today is None and value > now:
+            raise CommandRefused(field, "is in the future")
+        dates.check(field, value, today=self.today(), since_law=True)
+
+    @staticmethod
+    def check_dates(values: dict[str, date | None]) -> None:
+        """Refuse a date of casework (a plan's, a measure's) that cannot be true whether past or
+        future: before 2015-01-01 or before 1900 (`shared.dates`)."""
+        for field, value in values.items():
+            dates.check(field, value, since_law=True)
+
+
+async def record_on_case(
+    application: CaseApplication,
+    youth_id: uuid.UUID,
+    tenant: str,
+    case_class: type[C],
+    record: Callable[[C, uuid.UUID], bool],
+    correlation_id: uuid.UUID | None = None,
+) -> bool:
+    """Run a recording command on the municipality's case of the youth, through the group-commit
+    writer (off the event loop): the case is loaded, checked to be the tenant's and in scope, and
+    saved with what `record(case, correlation_id)` recorded.
+
+    Returns what `record` returns: False when the thing was already recorded (a retry). Raises
+    `CaseNotFound`, `NotInScope`, `CommandRefused` or `dates.ImplausibleDate`.
+    """
+    correlation = correlation_id or current_correlation_id()  # the request's: events carry it
+
+    def action(case: Any) -> bool:
+        if not isinstance(case, case_class):
+            raise TypeError(f"expected a {case_class.__name__}")
+        return record(case, correlation)
+
+    recorded: bool = await application.submit(youth_id, tenant, action)
+    return recorded
+
+
+async def rules_of(application: CaseApplication, tenant: str) -> dict[str, int]:
+    """The tenant's rules: from memory when fresh, else read off the event loop."""
+    cached = application.cached_rules(tenant)
+    if cached is not None:
+        return cached
+    return await asyncio.to_thread(application.rules, tenant)
+
+
+async def configure_rules(
+    application: CaseApplication, tenant: str, changes: dict[str, int], actor: str
+) -> dict[str, int]:
+    """Set some of the municipality's time rules (each checked against its bounds); the rules
+    in force afterwards."""
+    return await asyncio.to_thread(application.configure_rules, tenant, changes, actor)

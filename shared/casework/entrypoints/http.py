@@ -1,0 +1,169 @@
+"""HTTP helpers and routes both caseworker services have: who may call, what day it is, recording
+on a case, refusals as answers, the municipality's own time rules.
+
+No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
+are built inside the route factories, as real objects.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import access_log, dates
+from shared.auth import Principal
+from shared.casework import commands
+from shared.casework.adapters.store import CaseApplication
+from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope, ScopedYouthCase
+from shared.isolation import TenantScoped
+from shared.settings import ServiceSettings
+
+C = TypeVar("C", bound=ScopedYouthCase)
+
+
+@dataclass(frozen=True)
+class CaseRoutes:
+    """What a caseworker service's routes need: who may call, and what day it is."""
+
+    caseworker: Callable[..., Awaitable[Principal]]
+    coordinator: Callable[..., Awaitable[Principal]]
+    settings: ServiceSettings
+    # Configuration (time rules, the measure catalogue): no personal data, so the consortium's
+    # administrator may keep it too.
+    configurer: Callable[..., Awaitable[Principal]]
+    configuration_reader: Callable[..., Awaitable[Principal]]
+    service: str = "case"
+
+    async def logged(
+        self, request: Request, caller: Principal, youth_id: uuid.UUID, what: str
+    ) -> None:
+        """The access log entry of a read of a youth's casework (shared/access_log.py)."""
+        async with TenantScoped(request.app.state.pool, caller.tenant).acquire() as conn:
+            entry = access_log.Access(caller.tenant, caller.actor, "casework", what, self.service)
+            await access_log.record(conn, entry, [youth_id])
+
+    @property
+    def clock(self) -> commands.CaseClock:
+        return commands.CaseClock(self.settings.today)
+
+    def today(self) -> date:
+        return self.clock.today()
+
+    def check_past(self, field: str, value: date | datetime) -> None:
+        """`CaseClock.check_past`: a date of something that has happened."""
+        self.clock.check_past(field, value)
+
+    def check_dates(self, values: dict[str, date | None]) -> None:
+        """`CaseClock.check_dates`: a date of casework, past or future."""
+        commands.CaseClock.check_dates(values)
+
+
+def application_of(request: Request) -> CaseApplication:
+    application: CaseApplication = request.app.state.application
+    return application
+
+
+def answer_recorded(response: Response, recorded: bool) -> bool:
+    """201 for something recorded now, 200 for a retried request that had been recorded."""
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
+    return recorded
+
+
+async def record_on_case(
+    request: Request,
+    response: Response,
+    caller: Principal,
+    youth_id: uuid.UUID,
+    case_class: type[C],
+    record: Callable[[C, uuid.UUID], bool],
+) -> bool:
+    """`commands.record_on_case` for a route: on the caller's case, answering 200 instead of 201
+    when the thing was already recorded (a retried request). Refusals become 404 / 409 / 422 (see
+    `add_refusal_handlers`)."""
+    recorded = await commands.record_on_case(
+        application_of(request), youth_id, caller.tenant, case_class, record
+    )
+    return answer_recorded(response, recorded)
+
+
+def add_refusal_handlers(app: FastAPI) -> None:
+    """Domain refusals as HTTP answers naming the field and the reason; another municipality's
+    youth is 'not found' (its existence is not disclosed)."""
+
+    def problem(code: int, detail: str, field: str, reason: str) -> JSONResponse:
+        return JSONResponse(
+            status_code=code,
+            content={"detail": detail, "errors": [{"field": field, "problem": reason}]},
+        )
+
+    @app.exception_handler(CaseNotFound)
+    async def _not_found(request: Request, exc: CaseNotFound) -> JSONResponse:
+        return problem(404, "not found", "youth_id", "no such youth in your municipality")
+
+    @app.exception_handler(NotInScope)
+    async def _not_in_scope(request: Request, exc: NotInScope) -> JSONResponse:
+        return problem(
+            409,
+            "not allowed now",
+            "youth_id",
+            "the youth is not in the municipality's activity responsibility now",
+        )
+
+    @app.exception_handler(CommandRefused)
+    async def _refused(request: Request, exc: CommandRefused) -> JSONResponse:
+        if exc.conflict:
+            return problem(409, "not allowed now", exc.field, exc.reason)
+        return problem(422, "invalid request", exc.field, exc.reason)
+
+    @app.exception_handler(dates.ImplausibleDate)
+    async def _implausible(request: Request, exc: dates.ImplausibleDate) -> JSONResponse:
+        return problem(422, "invalid request", exc.field, exc.reason)
+
+
+class RulesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: dict[str, int] = Field(description="Rule name → value; unnamed rules keep theirs.")
+
+
+class RulesView(BaseModel):
+    tenant: str
+    rules: dict[str, int]
+    descriptions: dict[str, str]
+
+
+def rules_routes(context: CaseRoutes) -> APIRouter:
+    """GET and PUT (coordinators, the consortium's administrator) of the municipality's time rules."""
+    router = APIRouter()  # included in the service's /v1 router
+
+    def view(application: CaseApplication, tenant: str, rules: dict[str, int]) -> RulesView:
+        return RulesView(
+            tenant=tenant,
+            rules=rules,
+            descriptions={k: r.description for k, r in application.rule_book.items()},
+        )
+
+    @router.get("/tenant-rules", response_model=RulesView)
+    async def get_rules(
+        request: Request, caller: Annotated[Principal, Depends(context.configuration_reader)]
+    ) -> RulesView:
+        application = application_of(request)
+        rules = await commands.rules_of(application, caller.tenant)
+        return view(application, caller.tenant, rules)
+
+    @router.put("/tenant-rules", response_model=RulesView)
+    async def put_rules(
+        body: RulesUpdate,
+        request: Request,
+        caller: Annotated[Principal, Depends(context.configurer)],
+    ) -> RulesView:
+        application = application_of(request)
+        rules = await commands.configure_rules(application, caller.tenant, body.rules, caller.actor)
+        return view(application, caller.tenant, rules)
+
+    return router
