@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from bench.pipeline import commit
+from kaa.deployment import Deployment, free_port
+from kaa.dev.launcher import InfraSettings, Infrastructure
+from kaa.feeds import publish
 from shared.contracts.topics import POPULATION_FEED
-from shared.deployment import Deployment, free_port
-from shared.feeds import publish
-from shared.infra import InfraSettings, Infrastructure
 from shared.personnummer import generate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,12 +21,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from bench.pipeline import commit, raw_kafka
+from kaa.deployment import Deployment, free_port
+from kaa.dev.launcher import InfraSettings, Infrastructure
+from kaa.dev.synthetic_feeds import generate
+from kaa.feeds import publish, read_lines
+from kaa.supervisor import consumer_lag
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
-from shared.deployment import Deployment, free_port
-from shared.feeds import generate, publish, read_lines
-from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
-from shared.platform import consumer_lag
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "identify.json"

@@ -25,14 +25,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.pipeline import write_result
+from kaa.deployment import Deployment
+from kaa.dev.launcher import InfraSettings, Infrastructure
+from kaa.dev.synthetic import KOMMUNKODER, generate
 from services.register.projection import create_pool, create_tables
 from services.register.rebuild import rebuild
 from services.register.replay import replay
 from shared.contracts.topics import EVENT_TOPICS
-from shared.deployment import Deployment
-from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
-from shared.synthetic import KOMMUNKODER, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "register.json"

@@ -32,13 +32,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import TypeAdapter
 
 from bench.pipeline import end_to_end, write_result
+from kaa.deployment import Deployment
+from kaa.dev.launcher import InfraSettings, Infrastructure
 from services.register import retention
 from services.register.projection import apply_events, create_pool, create_tables
 from shared.contracts.events import AnyEvent, PersonalDataPurged
 from shared.contracts.topics import RETENTION_EVENTS
 from shared.crypto import KEYRING_DDL, TenantKeys, new_data_key
-from shared.deployment import Deployment
-from shared.infra import InfraSettings, Infrastructure
 from shared.messaging import partitions_of, stop_consumer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 
-from shared.infra import InfraSettings, Infrastructure
+from kaa.dev.launcher import InfraSettings, Infrastructure
 from shared.infra.kafka_admin import TopicSpec, delete_topics, ensure_topics
 
 

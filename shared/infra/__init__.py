@@ -1,12 +1,6 @@
-"""The development launcher: a real Apache Kafka broker and a real PostgreSQL server, no Docker.
+"""What a running service needs from its infrastructure: `KAA_HOME` (where `infra.env` and the
+development secrets live) and explicit topic creation.
 
-Tests, CI and the demo bring the infrastructure up through `kaa infra up`; production points the
-services at existing clusters through `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL`, in which case
-the launcher starts nothing.
+The development launcher that starts a real Kafka and PostgreSQL is `kaa.dev.launcher`; production
+points the services at existing clusters through `KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL`.
 """
-
-from shared.infra.errors import InfraError
-from shared.infra.launcher import InfraStatus, Infrastructure
-from shared.infra.settings import InfraSettings
-
-__all__ = ["InfraError", "InfraSettings", "InfraStatus", "Infrastructure"]

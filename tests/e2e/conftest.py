@@ -14,7 +14,7 @@ from datetime import date
 import asyncpg
 import pytest
 
-from shared.deployment import Deployment
+from kaa.deployment import Deployment
 from tests.conftest import RunningInfra
 
 TODAY = date(2026, 3, 2)
@@ -73,7 +73,7 @@ def deployment(infra: RunningInfra) -> Iterator[Deployment]:
 def kaa(deployment: Deployment, *args: str) -> subprocess.CompletedProcess[str]:
     """The `kaa` command line, as an operator runs it against this deployment."""
     return subprocess.run(
-        [sys.executable, "-m", "shared", *args], env=deployment.env(dict(os.environ)),
+        [sys.executable, "-m", "kaa", *args], env=deployment.env(dict(os.environ)),
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

@@ -12,11 +12,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kaa.deployment import Deployment
 from services.identify.application import IdentifyApplication
 from services.identify.integration import to_integration_event
 from services.identify.scope import DEFAULT_POLICY
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
-from shared.deployment import Deployment
 from shared.eventstore import eventsourcing_env
 from shared.intake import PLAINTEXT_REFUSED
 from shared.messaging import read_topics

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import asyncpg
 import pytest
 
-from shared.deployment import Deployment
+from kaa.deployment import Deployment
 from shared.isolation import reader_password, reader_role, reader_url
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import running

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kaa.deployment import Deployment
 from services.register.projection import EARLY
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
@@ -29,7 +30,6 @@ from shared.contracts.events import (
     PlanMapping,
     YouthIdentified,
 )
-from shared.deployment import Deployment
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, kaa, running, sql
 

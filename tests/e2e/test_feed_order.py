@@ -11,9 +11,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from kaa.deployment import Deployment
+from kaa.dev.synthetic_feeds import generate
 from shared.contracts.topics import POPULATION_FEED
-from shared.deployment import Deployment
-from shared.feeds import generate
 from shared.messaging import partitions_of
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, kaa, running

@@ -24,11 +24,11 @@ from typing import Any
 import asyncpg
 import httpx
 
+from kaa.deployment import Deployment
 from shared import personnummer
 from shared.contracts.events import IndividualPlanRevised, MeasureOffered, parse_event
 from shared.contracts.topics import MEASURES_EVENTS, POPULATION_FEED
 from shared.crypto import TenantKeys
-from shared.deployment import Deployment
 from shared.intake import FeedOpener, stored_keys
 from shared.messaging import read_topics
 from shared.messaging.consumer import Delivery, Rejected
@@ -73,7 +73,7 @@ def school(number: str) -> bytes:
 
 def kaa(deployment: Deployment, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shared", *args],
+        [sys.executable, "-m", "kaa", *args],
         env={**deployment.env(dict(os.environ)), **env},
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

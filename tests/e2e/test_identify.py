@@ -12,9 +12,9 @@ import time
 import uuid
 from datetime import date
 
+from kaa.deployment import Deployment
 from shared import personnummer
 from shared.contracts.topics import IDENTIFY_EVENTS, SS12000_FEED
-from shared.deployment import Deployment
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_bad_input_and_republication import read_all
@@ -202,7 +202,7 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
 
     # An inspector's question: why was this youth in scope on that day?
     explained = subprocess.run(
-        [sys.executable, "-m", "shared", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
+        [sys.executable, "-m", "kaa", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
          "--personnummer", out_of_school],
         env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
@@ -212,7 +212,7 @@ def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
     assert "compulsory_school_ends: 2024-06-30" in explained.stdout
     assert out_of_school not in explained.stdout + explained.stderr
     in_gym = subprocess.run(
-        [sys.executable, "-m", "shared", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
+        [sys.executable, "-m", "kaa", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
          "--personnummer", in_gy],
         env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kaa.deployment import Deployment
 from shared import personnummer
-from shared.deployment import Deployment
 from shared.logs import CORRELATION_HEADER
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, new_deployment

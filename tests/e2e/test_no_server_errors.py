@@ -30,9 +30,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from kaa.deployment import Deployment
 from shared.auth import ROLES
 from shared.codelists import code_list
-from shared.deployment import Deployment
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_casework import MOVER_NUMBER, YOUTH_NUMBER, population

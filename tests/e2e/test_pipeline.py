@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.deployment import Deployment
-from shared.feeds import generate
+from kaa.deployment import Deployment
+from kaa.dev.synthetic_feeds import generate
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, running
 from tests.e2e.expected import expected_register

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from kaa.deployment import Deployment
 from shared.contracts.events import (
     IndividualPlanRevised,
     PlanMapping,
@@ -26,7 +27,6 @@ from shared.contracts.events import (
     YouthLeftScope,
 )
 from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, dead_letter_topic
-from shared.deployment import Deployment
 from shared.messaging import read_topics
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, kaa, running, sql

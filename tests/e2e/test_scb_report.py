@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from kaa.deployment import Deployment
 from services.register.projection import EARLY
 from services.register.replay import replay, replay_from_topics
 from shared.contracts.envelope import IntegrationEvent
@@ -40,7 +41,6 @@ from shared.contracts.events import (
     YouthLeftScope,
 )
 from shared.crypto import TenantKeys, new_data_key, seal
-from shared.deployment import Deployment
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import kaa, running
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from shared.deployment import database_url_for
+from kaa.deployment import database_url_for
 from shared.eventstore import NamespaceClash, claim_database, ensure_schema
 from tests.conftest import RunningInfra
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.infra import InfraError, InfraSettings, Infrastructure, processes
-from shared.infra.blocking import run_blocking
-from shared.infra.kafka import probe_topic_creation
-from shared.infra.postgres import PostgresServer
+from kaa.dev.launcher import InfraError, InfraSettings, Infrastructure, processes
+from kaa.dev.launcher.blocking import run_blocking
+from kaa.dev.launcher.kafka import probe_topic_creation
+from kaa.dev.launcher.postgres import PostgresServer
 from tests.conftest import RunningInfra
 
 pytestmark = pytest.mark.launcher

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from kaa.dev.synthetic import generate
 from services.register import queries
 from services.register.access import PROTECTED, READABLE, SERVICE, WRITABLE
 from services.register.projection import apply_items, create_pool, create_tables
@@ -21,7 +22,6 @@ from shared import access_log
 from shared.contracts.events import AnyEvent
 from shared.isolation import TenantScoped, protect, reader_password, reader_role, reader_url
 from shared.messaging.consumer import Delivery, Parsed
-from shared.synthetic import generate
 from tests.conftest import RunningInfra
 
 MASTER_KEY = "isolation-test-master-key-0123456789"

@@ -14,6 +14,7 @@ import pytest
 from jsonschema import Draft7Validator
 from pydantic import TypeAdapter, ValidationError
 
+from kaa.supervisor import CONSUMES
 from shared.contracts.events import (
     ALL_EVENTS,
     EVENTS_BY_TOPIC,
@@ -34,7 +35,6 @@ from shared.contracts.topics import (
 from shared.contracts.validation import describe
 from shared.messaging.consumer import Delivery, Rejected
 from shared.messaging.parsing import event_parser
-from shared.platform import CONSUMES
 
 # A copy of Skolverket's published sample (../shared/reference/ss12000/), with its licence.
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "ss12000" / "sample-person.json"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from kaa.dev.launcher import InfraError, InfraSettings, system
+from kaa.dev.launcher.blocking import run_blocking
+from kaa.dev.launcher.infrastructure import _redact
+from kaa.dev.launcher.processes import port_is_free, require_free_port
 from shared.eventstore import eventsourcing_env
-from shared.infra import InfraError, InfraSettings, system
-from shared.infra.blocking import run_blocking
-from shared.infra.launcher import _redact
-from shared.infra.processes import port_is_free, require_free_port
 
 
 def test_environment_variables_configure_the_launcher(
@@ -126,7 +126,7 @@ async def test_launcher_refuses_to_block_an_event_loop() -> None:
 
 
 def test_a_kraft_cluster_id_never_looks_like_an_option() -> None:
-    from shared.infra.kafka import new_cluster_id
+    from kaa.dev.launcher.kafka import new_cluster_id
 
     ids = [new_cluster_id() for _ in range(2000)]
     assert not any(i.startswith("-") for i in ids)
@@ -163,7 +163,7 @@ def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
     }
     args = [*command, str(feed)] if command[0] == "feed" else command
     done = subprocess.run(
-        [sys.executable, "-m", "shared", *args],
+        [sys.executable, "-m", "kaa", *args],
         env=env, capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
@@ -255,7 +255,7 @@ SERVICE_VALUES = {
 
 def test_up_with_external_servers_never_rewrites_infra_env(tmp_path: Path) -> None:
     """`kaa up` with `DATABASE_URL` set rewrote `.kaa/infra.env` with the external address."""
-    from shared.infra.launcher import Infrastructure
+    from kaa.dev.launcher.infrastructure import Infrastructure
 
     home = tmp_path / "home"
     home.mkdir()
@@ -302,7 +302,7 @@ def test_up_with_external_servers_never_rewrites_infra_env(tmp_path: Path) -> No
 
 
 def test_infra_env_lines_are_set_and_dropped_one_by_one() -> None:
-    from shared.infra.launcher import env_file_text
+    from kaa.dev.launcher.infrastructure import env_file_text
 
     assert env_file_text(None) is None
     assert env_file_text(None, values={"A": "1"}) == "A=1\n"

@@ -16,10 +16,10 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
 
+from kaa.supervisor import RESTART_DELAYS, Platform, ServiceProcess, Supervision
 from shared.messaging import consumer as consumer_module
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, Parsed
 from shared.messaging.failures import failure_reason, is_transient
-from shared.platform import RESTART_DELAYS, Platform, ServiceProcess, Supervision
 
 
 class Poison(Exception):

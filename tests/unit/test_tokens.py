@@ -365,7 +365,7 @@ def kaa_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Any:
     """`kaa token …` in a KAA_HOME of its own: (exit code, output, the claims of the token)."""
     from typer.testing import CliRunner
 
-    from shared.cli import app
+    from kaa.cli import app
 
     for name in ("KAA_TOKEN_SECRET", "KAA_TOKEN_MAX_LIFETIME", "KAA_NAMESPACE"):
         monkeypatch.delenv(name, raising=False)

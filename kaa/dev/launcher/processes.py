@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shared.infra.errors import InfraError
+from kaa.dev.launcher.errors import InfraError
 
 
 def cmdline(pid: int) -> str | None:

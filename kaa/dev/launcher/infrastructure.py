@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from shared.infra import processes
-from shared.infra.blocking import run_blocking
-from shared.infra.errors import InfraError
-from shared.infra.kafka import KafkaBroker, probe_topic_creation
-from shared.infra.postgres import PostgresServer, ping_database
-from shared.infra.settings import InfraSettings
+from kaa.dev.launcher import processes
+from kaa.dev.launcher.blocking import run_blocking
+from kaa.dev.launcher.errors import InfraError
+from kaa.dev.launcher.kafka import KafkaBroker, probe_topic_creation
+from kaa.dev.launcher.postgres import PostgresServer, ping_database
+from kaa.dev.launcher.settings import InfraSettings
 
 Component = Literal["kafka", "postgres"]
 Outcome = Literal["started", "running", "external", "stopped", "not running"]

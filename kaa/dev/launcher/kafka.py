@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from shared.infra import processes, system
-from shared.infra.blocking import ensure_blocking_allowed, run_blocking
-from shared.infra.errors import InfraError
+from kaa.dev.launcher import processes, system
+from kaa.dev.launcher.blocking import ensure_blocking_allowed, run_blocking
+from kaa.dev.launcher.errors import InfraError
+from kaa.dev.launcher.settings import InfraSettings
 from shared.infra.kafka_admin import TopicSpec, ensure_topics
-from shared.infra.settings import PROJECT_ROOT, InfraSettings
+from shared.infra.settings import PROJECT_ROOT
 
 DEPLOY_DIR = PROJECT_ROOT / "deploy" / "kafka"
 READINESS_TOPIC = "kaa.infra.readiness"

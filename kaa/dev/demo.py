@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kaa.deployment import Deployment
+from kaa.dev.synthetic_feeds import generate
+from kaa.feeds import read_lines
 from shared import personnummer
 from shared.contracts.topics import FEED_TOPICS
-from shared.deployment import Deployment
-from shared.feeds import generate, read_lines
 from shared.intake import is_sealed
 from shared.messaging import read_topics
 from shared.messaging.dead_letters import summarize

@@ -1,31 +1,30 @@
-"""The `kaa` command line: infrastructure, and (as the platform grows) services, feeds and reports."""
+"""The `kaa` command line: run a service, tokens, feeds, contracts, dead letters, and each service's
+own commands (mounted from `services/<name>/entrypoints/cli.py`).
+
+The development tools (`kaa infra`, `kaa up`, `kaa demo`, `kaa feed generate`) live in `kaa.dev`,
+which the built wheel leaves out: they are mounted only where `kaa.dev` is installed (a checkout,
+`pip install -e .[dev]`); elsewhere each says so in one line.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
-import time
-from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
-from shared.auth import issue_token
-
-if TYPE_CHECKING:
-    pass
+from kaa.supervisor import SERVICES
 from services.identify.entrypoints import cli as identify_cli
 from services.register.entrypoints import cli as register_cli
+from shared.auth import issue_token
 from shared.commandline import check_served, progress_bar, service_settings
 from shared.contracts.feeds import SOURCE_PATTERN
 from shared.contracts.topics import all_topic_specs
-from shared.infra import InfraError, InfraSettings, InfraStatus, Infrastructure
-from shared.infra.launcher import ComponentStatus
-from shared.platform import SERVICES, Platform, Supervision
 from shared.runtime import configure_logging
-from shared.settings import ensure_dev_secrets
 
 app = typer.Typer(
     name="kaa",
@@ -34,96 +33,6 @@ app = typer.Typer(
     # Locals in a traceback could hold a database password or personal data: never print them.
     pretty_exceptions_show_locals=False,
 )
-infra_app = typer.Typer(
-    help="Start, stop and inspect the development Kafka and PostgreSQL.", no_args_is_help=True
-)
-app.add_typer(infra_app, name="infra")
-
-T = TypeVar("T")
-
-
-def _run(action: Callable[[], T]) -> T:
-    """Run a launcher action; an InfraError becomes one readable line and exit code 1."""
-    try:
-        return action()
-    except InfraError as exc:
-        typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    except KeyboardInterrupt:
-        typer.echo("kaa: interrupted", err=True)
-        raise typer.Exit(code=130) from None
-
-
-def _line(c: ComponentStatus) -> str:
-    label = {"kafka": "Kafka", "postgres": "PostgreSQL"}[c.name]
-    pid = f" (pid {c.pid})" if c.pid else ""
-    return f"  {label:<11} {c.outcome:<12} {c.address}{pid}"
-
-
-def _print(status: InfraStatus, settings: InfraSettings) -> None:
-    typer.echo(_line(status.kafka))
-    typer.echo(_line(status.postgres))
-    if status.env:
-        typer.echo(f"  settings    {settings.env_file}")
-
-
-@infra_app.command("up")
-def infra_up() -> None:
-    """Start Kafka and PostgreSQL if they are not running; write .kaa/infra.env."""
-    settings = InfraSettings()
-    started = time.monotonic()
-    status = _run(Infrastructure(settings).up)
-    _print(status, settings)
-    typer.echo(f"  ready in {time.monotonic() - started:.1f} s; logs in {settings.logs_dir}")
-
-
-@infra_app.command("down")
-def infra_down() -> None:
-    """Stop the Kafka and PostgreSQL that `kaa infra up` started, and nothing else."""
-    settings = InfraSettings()
-    _print(_run(Infrastructure(settings).down), settings)
-
-
-@infra_app.command("status")
-def infra_status() -> None:
-    """Show what runs; exit code 3 when something is not running."""
-    settings = InfraSettings()
-    status = _run(Infrastructure(settings).status)
-    _print(status, settings)
-    if not status.healthy:
-        raise typer.Exit(code=3)
-
-
-@app.command("demo")
-def demo(
-    youths: Annotated[int, typer.Option(min=10, help="size of the generated municipality")] = 1000,
-) -> None:
-    """The platform's main job: infrastructure, four services, a municipality's feeds, caseworkers, register."""
-    from shared.demo import run_demo
-
-    settings = InfraSettings()
-    infra = Infrastructure(settings)
-    started = time.monotonic()
-    status = _run(infra.up)
-    typer.echo("kaa demo")
-    _print(status, settings)
-    typer.echo(f"  infra ready in {time.monotonic() - started:.1f} s")
-
-    def say(line: str) -> None:
-        typer.echo(f"  .. {line}")
-
-    try:
-        result = run_demo(
-            infra.bootstrap_servers(), infra.database_url(), settings.home, say, youths=youths
-        )
-    except (RuntimeError, TimeoutError) as exc:
-        typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    typer.echo("")
-    for line in result.lines:
-        typer.echo(f"  {line}")
-    typer.echo(f"Done in {time.monotonic() - started:.1f} s.")
-
 
 # -- the platform ----------------------------------------------------------------------------
 
@@ -161,48 +70,6 @@ def run_service(
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
-
-
-@app.command("up")
-def up() -> None:
-    """Start the infrastructure and all four services; Ctrl-C stops the services. A service that
-    stops is reported with the last error line of its log and started again after a pause; the
-    others keep running."""
-    import os
-    import signal as signals
-
-    infra_settings = InfraSettings()
-    infrastructure = Infrastructure(infra_settings)
-    _run(infrastructure.up)
-    ensure_dev_secrets()
-    env = {**os.environ, **infrastructure.env()}
-    platform = Platform(env=env, logs_dir=infra_settings.logs_dir)
-    try:
-        platform.start()
-    except RuntimeError as exc:
-        platform.stop()
-        typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    for name, proc in platform.processes.items():
-        typer.echo(f"  {name:<9} {proc.url}  (log {proc.log_file})")
-    typer.echo("kaa is up; Ctrl-C stops the services (kaa infra down stops Kafka and PostgreSQL).")
-    stop = False
-
-    def request_stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signals.signal(signals.SIGTERM, request_stop)
-    supervision: dict[str, Supervision] = {}
-    try:
-        while not stop:
-            for line in platform.supervise(supervision, time.monotonic()):
-                typer.echo(f"kaa: {line}", err=True)
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    codes = platform.stop()
-    typer.echo("stopped: " + ", ".join(f"{n} (exit {c})" for n, c in codes.items()))
 
 
 @app.command("token")
@@ -277,29 +144,6 @@ class FeedName(StrEnum):
     completions = "completions"
 
 
-@feed_app.command("generate")
-def feed_generate(
-    youths: Annotated[int, typer.Option(min=1, help="how many young people")],
-    out: Annotated[Path, typer.Option(help="directory for population.jsonl and ss12000.jsonl")],
-    tenant: Annotated[str, typer.Option(help="4-digit kommunkod")] = "0180",
-    seed: Annotated[int, typer.Option(help="same seed, same files")] = 1,
-    today: Annotated[
-        str | None, typer.Option(help="reference date YYYY-MM-DD (default today)")
-    ] = None,
-) -> None:
-    """Write a synthetic municipality (valid personnummer, ages 15–21, enrolled, dropped out, moved)."""
-    from datetime import date
-
-    from shared.feeds import generate
-
-    reference = date.fromisoformat(today) if today else date.today()
-    result = generate(youths, tenant, seed, out, reference)
-    typer.echo(
-        f"wrote {result.population_records} population records to {result.population} and "
-        f"{result.ss12000_records} SS 12000 records to {result.ss12000}"
-    )
-
-
 @feed_app.command("load")
 def feed_load(
     feed: FeedName,
@@ -315,8 +159,8 @@ def feed_load(
 ) -> None:
     """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
     key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
+    from kaa.feeds import FeedAdapter, read_lines
     from shared.contracts.topics import FEED_BY_NAME
-    from shared.feeds import FeedAdapter, read_lines
     from shared.infra.kafka_admin import ensure_topics
 
     if not file.is_file():
@@ -367,8 +211,8 @@ def feed_watermark(
 
     from aiokafka import AIOKafkaProducer
 
+    from kaa.feeds import publish_watermarks
     from shared.contracts.topics import FEED_BY_NAME
-    from shared.feeds import publish_watermarks
 
     settings = service_settings()
     check_served(settings, tenant)
@@ -457,6 +301,31 @@ def consortium_show() -> None:
 # Each service's own commands, mounted here.
 register_cli.mount(app)
 identify_cli.mount(app)
+
+NOT_INSTALLED = (
+    "kaa: error: `kaa {command}` is a development tool (kaa.dev), not part of this installation; "
+    "run it from a checkout (pip install -e '.[dev]')"
+)
+ANY_ARGUMENTS = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _not_installed(group: typer.Typer, name: str, command: str) -> None:
+    """A stand-in for a development command where `kaa.dev` is not installed: one line, exit 2."""
+
+    @group.command(name, hidden=True, context_settings=ANY_ARGUMENTS)
+    def unavailable() -> None:
+        typer.echo(NOT_INSTALLED.format(command=command), err=True)
+        raise typer.Exit(code=2)
+
+
+if importlib.util.find_spec("kaa.dev") is not None:
+    from kaa.dev import cli as dev_cli
+
+    dev_cli.mount(app, feed_app)
+else:  # a production install: the wheel ships no launcher, demo or generator
+    for name in ("infra", "up", "demo"):
+        _not_installed(app, name, name)
+    _not_installed(feed_app, "generate", "feed generate")
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ from urllib.parse import quote
 
 import asyncpg
 
-from shared.infra import processes, system
-from shared.infra.blocking import ensure_blocking_allowed, run_blocking
-from shared.infra.errors import InfraError
-from shared.infra.settings import InfraSettings
+from kaa.dev.launcher import processes, system
+from kaa.dev.launcher.blocking import ensure_blocking_allowed, run_blocking
+from kaa.dev.launcher.errors import InfraError
+from kaa.dev.launcher.settings import InfraSettings
 
 
 class PostgresServer:

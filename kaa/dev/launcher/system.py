@@ -12,8 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from shared.infra.errors import InfraError
-from shared.infra.settings import InfraSettings
+from kaa.dev.launcher.errors import InfraError
+from kaa.dev.launcher.settings import InfraSettings
 
 MIN_JAVA = 17
 DEBIAN_POSTGRES_ROOT = Path("/usr/lib/postgresql")

@@ -1,7 +1,7 @@
 """Running the platform's services as separate OS processes, and waiting for the pipeline to drain.
 
 Used by `kaa up`, the demo, the end-to-end and crash tests, and the benchmark: each service is
-`python -m shared run NAME` with its own HTTP port and its own log file.
+`python -m kaa run NAME` with its own HTTP port and its own log file.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ServiceProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "shared", "run", self.name],
+                [sys.executable, "-m", "kaa", "run", self.name],
                 env={**self.env, "KAA_HTTP_PORT": str(self.port)},
                 stdin=subprocess.DEVNULL,
                 stdout=log,

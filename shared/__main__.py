@@ -1,5 +1,0 @@
-"""`python -m shared …` is the `kaa` command line (used to start service processes)."""
-
-from shared.cli import main
-
-main()
