@@ -1,8 +1,9 @@
-"""Wiring of the `eventsourcing` library to the platform: PostgreSQL recorder, Kafka-fed processing.
+"""The application every event-sourced service builds on: Kafka in, tracked per topic partition,
+writes serialised per process, and the aggregates it saved kept in memory for the next batch.
 
-Each service owns its event store in its own PostgreSQL schema; no service reads another's tables.
-A service that consumes Kafka records its position per topic partition in the library's tracking
-table, in the same transaction as the events the batch produced (principle 3).
+`save_tracked` and `preload` go past the library's `Application.save` and `Repository.get` to its
+mapper and recorder directly (see their comments); the library-contract test
+(`tests/unit/test_eventstore_library_contract.py`) names what they rely on.
 """
 
 from __future__ import annotations
@@ -10,104 +11,25 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
-import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
-    Notification,
     ProcessRecorder,
     StoredEvent,
     Tracking,
     Transcoding,
 )
-from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import get_topic
-from psycopg import Cursor, sql
-from psycopg.rows import DictRow
+from psycopg import sql
 
-
-def eventsourcing_env(
-    database_url: str, schema: str, *, create_table: bool = True
-) -> dict[str, str]:
-    """The environment an `eventsourcing` Application needs to store its events in `schema`."""
-    parts = urlsplit(database_url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError(
-            f"DATABASE_URL must start with postgresql:// (got scheme {parts.scheme or 'none'!r})"
-        )
-    if not parts.hostname or not parts.path.strip("/"):
-        raise ValueError(
-            "DATABASE_URL must name a host and a database, e.g. postgresql://u:p@host:5432/kaa"
-        )
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
-        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")),
-        "POSTGRES_USER": unquote(parts.username or ""),
-        "POSTGRES_PASSWORD": unquote(parts.password or ""),
-        "POSTGRES_SCHEMA": schema,
-        "CREATE_TABLE": "y" if create_table else "n",
-    }
-
-
-class NamespaceClash(RuntimeError):
-    """The database belongs to another deployment namespace."""
-
-
-def claim_database(database_url: str, namespace: str) -> None:
-    """Record that this database belongs to the deployment `namespace`, or refuse.
-
-    A namespace (`KAA_NAMESPACE`) separates topics and consumer groups on one Kafka cluster, not
-    the database: the services' schemas (identify, outreach, measures, register, access_log,
-    keyring, …) have fixed names, so two namespaces on one database would share identify's event
-    store, the register and the keys. The first service to start records its namespace in
-    `kaa_deployment.namespace`; a service of another namespace is refused before it touches a
-    table. Give each namespace a database of its own (the demo, tests and benchmarks do).
-    """
-    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
-        # One claim at a time: several services start together on a fresh database.
-        conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('kaa_deployment', 0))")
-        conn.execute("CREATE SCHEMA IF NOT EXISTS kaa_deployment")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS kaa_deployment.namespace ("
-            "  single boolean PRIMARY KEY DEFAULT true CHECK (single),"
-            "  namespace text NOT NULL,"
-            "  claimed_at timestamptz NOT NULL DEFAULT now())"
-        )
-        conn.execute(
-            "INSERT INTO kaa_deployment.namespace (namespace) VALUES (%s) ON CONFLICT DO NOTHING",
-            (namespace,),
-        )
-        row = conn.execute("SELECT namespace FROM kaa_deployment.namespace").fetchone()
-    owner = row[0] if row else namespace
-    if owner != namespace:
-        raise NamespaceClash(
-            f"DATABASE_URL: this database belongs to the deployment namespace {owner or '(none)'!r}"
-            f", not {namespace or '(none)'!r} (KAA_NAMESPACE); a namespace separates topics and "
-            "consumer groups but not the database, so give each namespace a database of its own"
-        )
-
-
-def ensure_schema(database_url: str, schema: str, *, namespace: str | None = None) -> None:
-    """Create the service's schema (the library creates tables, not schemas), in a database that
-    belongs to this deployment's namespace (`claim_database`; by default the `KAA_NAMESPACE` the
-    service's settings read)."""
-    if namespace is None:
-        from shared.settings import current_namespace
-
-        namespace = current_namespace()
-    claim_database(database_url, namespace)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+from shared.eventstore.recorder import BatchProcessRecorder
 
 
 def tracking_name(topic: str, partition: int) -> str:
@@ -129,140 +51,6 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
-
-
-class Lease:
-    """An advisory lock held for as long as its connection lives: when the holder dies, the
-    database ends the session and the lease is free for another process."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
-
-    def held(self) -> bool:
-        try:
-            self.conn.execute("SELECT 1")
-        except psycopg.Error:
-            return False
-        return True
-
-    def release(self) -> None:
-        self.conn.close()
-
-
-class BatchProcessRecorder(PostgresProcessRecorder):
-    """The library's PostgreSQL process recorder, inserting a batch's events as four arrays.
-
-    The library sends a batch as one array of a composite type, which psycopg can only write as
-    escaped text (a regular-expression pass over every event's state); four plain arrays go in
-    psycopg's binary format at a fraction of the cost. Same table, same lock, same notification;
-    the new notification ids are not read back (the library's subscribers are not used here).
-
-    It also writes a service's read tables in the events' own transaction: a subclass lists their
-    DDL in `read_model_ddl` (`{schema}` stands for the service's schema), and a save passes
-    `read_model=[(statement, rows), ...]`, each statement run for its rows. A read table then
-    never disagrees with the events after a crash, and a redelivered batch rewrites the same rows.
-    """
-
-    read_model_ddl: tuple[str, ...] = ()
-
-    def __init__(
-        self,
-        datastore: PostgresDatastore,
-        *,
-        events_table_name: str = "stored_events",
-        tracking_table_name: str = "notification_tracking",
-    ) -> None:
-        super().__init__(
-            datastore, events_table_name=events_table_name, tracking_table_name=tracking_table_name
-        )
-        for ddl in self.read_model_ddl:
-            self.sql_create_statements.append(
-                sql.SQL(ddl).format(schema=sql.Identifier(datastore.schema))
-            )
-        self.insert_events_statement = sql.SQL(
-            "INSERT INTO {} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
-        ).format(sql.Identifier(datastore.schema, events_table_name))
-
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        for statement, rows in kwargs.get("read_model") or ():
-            if rows:
-                curs.executemany(statement, rows)
-
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(
-            self.insert_events_statement,
-            (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
-
-    def select_relay_batch(
-        self, after: int, limit: int, topics: Collection[str] | None
-    ) -> list[Notification]:
-        """The next notifications after `after`, with the state only of events of `topics`.
-
-        A relay publishes a few kinds of event out of many; the others are passed over without
-        their state leaving the database (they are most of the rows of a busy service).
-        """
-        table = sql.Identifier(self.datastore.schema, self.events_table_name)
-        if topics is None:
-            state = sql.SQL("state")
-            params: tuple[Any, ...] = (after, limit)
-        else:
-            state = sql.SQL("CASE WHEN topic = ANY(%s) THEN state END")
-            params = (list(topics), after, limit)
-        query = sql.SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, {} AS state "
-            "FROM {} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        ).format(state, table)
-        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(query, params, prepare=True)
-            return [
-                Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"] or b""),
-                )
-                for row in cursor.fetchall()
-            ]
-
-    def try_lease(self, name: str) -> Lease | None:
-        """Take the lease `name` in this schema if nobody holds it (a PostgreSQL advisory lock
-        held by a connection of its own); None when another process holds it."""
-        pool_kwargs = self.datastore.pool.kwargs
-        assert isinstance(pool_kwargs, dict), "the datastore's pool is configured with a dict"
-        kwargs = {k: v for k, v in pool_kwargs.items() if k != "row_factory"}
-        conn = psycopg.connect(**kwargs, autocommit=True)
-        try:
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
-                (f"{self.datastore.schema}.{name}",),
-            ).fetchone()
-        except BaseException:
-            conn.close()
-            raise
-        if row is None or not row[0]:
-            conn.close()
-            return None
-        return Lease(conn)
-
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        return None  # nothing here uses the new notification ids (the relay reads the table)
 
 
 class KafkaFedApplication(Application[uuid.UUID]):
