@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -15,13 +16,19 @@ from jsonschema import Draft7Validator
 from pydantic import TypeAdapter, ValidationError
 
 from kaa.supervisor import CONSUMES
+from shared.contracts import events as contract_events
+from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     ALL_EVENTS,
     EVENTS_BY_TOPIC,
     ContactAttempted,
     ContactDetailsRecorded,
     YouthIdentified,
+    identify,
+    measures,
+    outreach,
     parse_event,
+    retention,
 )
 from shared.contracts.export import SERVICES, export
 from shared.contracts.feeds import Ss12000FeedMessage
@@ -30,6 +37,7 @@ from shared.contracts.topics import (
     MEASURES_EVENTS,
     OUTREACH_EVENTS,
     PUBLISHER,
+    RETENTION_EVENTS,
     SUBSCRIPTIONS,
 )
 from shared.contracts.validation import describe
@@ -157,6 +165,37 @@ def test_every_event_of_the_union_is_exported_where_its_publisher_sends_it(
         }
         assert event.topic in sent, event
         assert event.__name__ in document["components"]["messages"], event
+
+
+EVENT_MODULES = {
+    identify: IDENTIFY_EVENTS,
+    outreach: OUTREACH_EVENTS,
+    measures: MEASURES_EVENTS,
+    retention: RETENTION_EVENTS,
+}
+
+
+@pytest.mark.parametrize("module", EVENT_MODULES, ids=lambda module: module.__name__)
+def test_every_event_a_module_declares_is_in_the_union_and_on_the_module_s_topic(
+    module: ModuleType,
+) -> None:
+    """An event written in its module but left out of the catalogue's union would be neither
+    parsable nor in the documents; one on another publisher's topic is in the wrong module."""
+    declared = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, IntegrationEvent)
+        and value.__module__ == module.__name__
+    ]
+    assert declared, f"{module.__name__} declares no event"
+    for event in declared:
+        assert event in ALL_EVENTS, f"{event.__name__}: missing from the catalogue's union"
+        assert event.__name__ in contract_events.__all__, (
+            f"{event.__name__}: not exported by the package"
+        )
+        assert event.topic == EVENT_MODULES[module], f"{event.__name__}: on another topic"
+    assert {e for e in ALL_EVENTS if e.topic == EVENT_MODULES[module]} == set(declared)
 
 
 def test_what_each_service_publishes_and_consumes_is_what_its_documents_say() -> None:
