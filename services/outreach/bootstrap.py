@@ -1,31 +1,43 @@
-"""Composition root of the outreach service."""
+"""Composition root of the outreach service: a caseworker service (`shared.casework`) with the
+outreach case, its handlers and routes, and the measures service's follow-ups as a further input."""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, FastAPI
 
-from fastapi import FastAPI
-
-from services.outreach.application import OutreachApplication
-from services.outreach.http import routes
-from services.outreach.integration import RELAYED, to_integration_event
+from services.outreach.adapters.outbound import RELAYED, to_integration_event
+from services.outreach.adapters.store import OutreachApplication
+from services.outreach.commands import OutreachHandlers
+from services.outreach.entrypoints.http import routes
+from shared.casework.adapters.store import CaseApplication
 from shared.casework.bootstrap import create_case_service
+from shared.casework.commands import CaseClock, CaseRuntime
+from shared.casework.entrypoints.consumers import BatchHandler
+from shared.casework.entrypoints.http import CaseRoutes
 from shared.contracts.topics import MEASURES_EVENTS
 from shared.settings import ServiceSettings
 
 
-def _measures_batches(application: Any) -> Any:
+def _measures_batches(application: CaseApplication) -> BatchHandler:
     assert isinstance(application, OutreachApplication)
     return application.take_in_measures_batch
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
+    # The event store and read pool, filled when the service starts; the use cases on them.
+    runtime = CaseRuntime[OutreachApplication]()
+    handlers = OutreachHandlers(runtime, CaseClock(settings.today))
+
+    def http_routes(context: CaseRoutes) -> APIRouter:
+        return routes(context, handlers)
+
     return create_case_service(
         name="outreach",
         settings=settings,
         application_class=OutreachApplication,
+        runtime=runtime,
         mapper=to_integration_event,
         relayed=RELAYED,
-        routes=routes,
+        routes=http_routes,
         also_consume={MEASURES_EVENTS: _measures_batches},
     )

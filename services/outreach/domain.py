@@ -27,6 +27,7 @@ from eventsourcing.domain import event
 from shared.casework.domain import CommandRefused, ScopedYouthCase
 from shared.codelists import code_list
 from shared.contracts.events import SchoolNotificationReceived
+from shared.workdays import add_working_days, working_days_between
 
 
 class OutreachCase(ScopedYouthCase):
@@ -336,25 +337,12 @@ class OutreachCase(ScopedYouthCase):
             raise CommandRefused(field, TAKEN, conflict=True)
         return True
 
-    # -- what the worklists read ----------------------------------------------------------------
+    # -- what the case view and the worklists read ----------------------------------------------
 
     def current_occupation(self) -> dict[str, Any] | None:
         """The latest confirmed occupation that is current (None: unknown)."""
         current = [o for o in self.occupations if o["tense"] == "current"]
         return max(current, key=lambda o: (o["confirmed_on"], o["from_date"]), default=None)
-
-    def summary(self) -> tuple[Any, ...]:
-        occupation = self.current_occupation()
-        clock = self.clock or {}
-        return (
-            self.id, self.tenant, self.in_scope, self.entered_on, self.scope_ends_on,
-            self.left_on, self.left_reason, self.assignee_kind, self.assignee,
-            clock.get("from"), clock.get("trigger"), clock.get("first_attempt_on"),
-            clock.get("first_contact_on"), self.last_attempt_on, self.last_attempt_outcome,
-            self.last_contact_on, occupation["category"] if occupation else None,
-            max((o["confirmed_on"] for o in self.occupations), default=None),
-            clock.get("event_on"),
-        )  # fmt: skip
 
 
 TAKEN = "already used for different content; choose a new id"
@@ -373,4 +361,33 @@ def _new_clock(start: date, trigger: str, event_on: date) -> dict[str, Any]:
         "event_on": event_on,
         "first_attempt_on": None,
         "first_contact_on": None,
+    }
+
+
+def contact_clock(clock: dict[str, Any] | None, as_of: date, limit: int) -> dict[str, Any] | None:
+    """The clock's figures as of a day: working days from its start (when the municipality could
+    know) to the first attempt and to the first contact, against the municipality's limit
+    (`first_contact_working_days`); `event_on` is the day of what started it (the scope entry,
+    the school's notification), which may lie before. None when no clock ever ran."""
+    if clock is None or clock.get("from") is None:
+        return None
+    start: date = clock["from"]
+    due = add_working_days(start, limit)
+    attempt: date | None = clock.get("first_attempt_on")
+    contact: date | None = clock.get("first_contact_on")
+    attempt_days = working_days_between(start, attempt or as_of)
+    return {
+        "started_on": start,
+        "trigger": clock.get("trigger"),
+        "event_on": clock.get("event_on"),
+        "limit_working_days": limit,
+        "due_on": due,
+        "first_attempt_on": attempt,
+        "working_days_to_first_attempt": attempt_days if attempt else None,
+        "working_days_waiting": None if attempt else attempt_days,
+        "first_contact_on": contact,
+        "working_days_to_first_contact": (
+            working_days_between(start, contact) if contact else None
+        ),
+        "within_limit": (attempt or as_of) <= due,
     }

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from shared import access_log
 from shared.auth import principal_dependency, require_role
 from shared.casework.adapters.store import CaseApplication
+from shared.casework.commands import CaseRuntime
 from shared.casework.entrypoints.consumers import LOOP, BatchHandler, inputs_consumer
 from shared.casework.entrypoints.http import CaseRoutes, add_refusal_handlers
 from shared.contracts.topics import dead_letter_topic
@@ -65,10 +66,12 @@ def create_case_service(
     relayed: tuple[type[Any], ...],
     routes: Callable[[CaseRoutes], APIRouter],
     also_consume: dict[str, Callable[[Any], BatchHandler]] | None = None,
+    runtime: CaseRuntime[Any] | None = None,
 ) -> FastAPI:
     """A caseworker service. `also_consume` maps further topics to what picks, from the
     application, the method that takes their batches (outreach reads the measures service's
-    follow-ups)."""
+    follow-ups); `runtime`, what the service's command handlers run on, is filled when the
+    service starts."""
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         # The event store.
@@ -98,6 +101,8 @@ def create_case_service(
         app.state.application = application
         app.state.pool = pool
         app.state.schema = name
+        if runtime is not None:
+            runtime.start(application, pool, name)
 
         async def teardown() -> None:
             await producer.stop()

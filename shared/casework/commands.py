@@ -1,5 +1,6 @@
 """Use cases every caseworker service has, callable alike from HTTP, Kafka, the CLI and tests: run a
-recording command on the caller's case, the dates casework may carry, the municipality's rules.
+recording command on the caller's case, the dates casework may carry, the municipality's rules,
+the access log of what was read.
 
 Refusals are the domain's (`shared.casework.domain`): the entrypoints map them to their answers.
 """
@@ -11,17 +12,41 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from shared import dates
+import asyncpg
+
+from shared import access_log, dates
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import CommandRefused, ScopedYouthCase
+from shared.isolation import TenantScoped
 from shared.logs import correlation_id as current_correlation_id
 
 C = TypeVar("C", bound=ScopedYouthCase)
+A = TypeVar("A", bound=CaseApplication)
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+class Caller(Protocol):
+    """Who runs a command: the municipality whose case it is and the actor recorded (a token's
+    principal over HTTP; `Actor` elsewhere)."""
+
+    @property
+    def tenant(self) -> str: ...
+
+    @property
+    def actor(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A caller outside HTTP: a CLI's operator, a consumer, a test (`actor` as recorded, e.g.
+    `user:<subject>` or `system:<name>`)."""
+
+    tenant: str
+    actor: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,46 @@ class CaseClock:
         future: before 2015-01-01 or before 1900 (`shared.dates`)."""
         for field, value in values.items():
             dates.check(field, value, since_law=True)
+
+
+class CaseRuntime(Generic[A]):
+    """What a caseworker service's handlers run on once the service has started: its event store
+    and the pool its read tables are read with (row-level security). Made empty by the
+    composition root, filled when the service starts: a handler refuses its input before it
+    touches either."""
+
+    def __init__(self) -> None:
+        self._application: A | None = None
+        self._pool: asyncpg.Pool | None = None
+        self.schema = ""
+
+    def start(self, application: A, pool: asyncpg.Pool, schema: str) -> None:
+        self._application, self._pool, self.schema = application, pool, schema
+
+    @property
+    def application(self) -> A:
+        if self._application is None:
+            raise RuntimeError("the service has not started")
+        return self._application
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the service has not started")
+        return self._pool
+
+    def scoped(self, tenant: str) -> TenantScoped:
+        """The read pool as the municipality (row-level security)."""
+        return TenantScoped(self.pool, tenant)
+
+
+async def record_access(
+    scoped: TenantScoped, tenant: str, actor: str, youth_id: uuid.UUID, what: str, service: str
+) -> None:
+    """The access log entry of a read of a youth's casework (shared/access_log.py)."""
+    async with scoped.acquire() as conn:
+        entry = access_log.Access(tenant, actor, "casework", what, service)
+        await access_log.record(conn, entry, [youth_id])
 
 
 async def record_on_case(

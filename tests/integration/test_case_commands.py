@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from services.outreach.application import OutreachApplication
+from services.outreach.adapters.store import OutreachApplication
 from services.outreach.domain import OutreachCase
 from shared.casework.adapters.group_commit import Command
 from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.outreach.http import AssignmentRequest
+from services.outreach.entrypoints.http import AssignmentRequest
 from shared import dates
 from shared.auth import issue_token
 from tests.unit.apps import SECRET, service_clients

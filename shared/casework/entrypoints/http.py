@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import access_log, dates
+from shared import dates
 from shared.auth import Principal
 from shared.casework import commands
 from shared.casework.adapters.store import CaseApplication
@@ -42,10 +42,11 @@ class CaseRoutes:
     async def logged(
         self, request: Request, caller: Principal, youth_id: uuid.UUID, what: str
     ) -> None:
-        """The access log entry of a read of a youth's casework (shared/access_log.py)."""
-        async with TenantScoped(request.app.state.pool, caller.tenant).acquire() as conn:
-            entry = access_log.Access(caller.tenant, caller.actor, "casework", what, self.service)
-            await access_log.record(conn, entry, [youth_id])
+        """The access log entry of a read of a youth's casework (`commands.record_access`)."""
+        scoped = TenantScoped(request.app.state.pool, caller.tenant)
+        await commands.record_access(
+            scoped, caller.tenant, caller.actor, youth_id, what, self.service
+        )
 
     @property
     def clock(self) -> commands.CaseClock:

@@ -1,5 +1,6 @@
-"""Use cases of the outreach service: cases fed by identify, commands from caseworkers, the
-worklist read model (one summary row per case, follow-ups from the measures service)."""
+"""The outreach service's event store: cases fed by identify, commanded by caseworkers, and the
+worklists' read model written in the same transaction (one summary row per case, the follow-ups
+the measures service scheduled)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,21 @@ CASE_COLUMNS = (
     "first_contact_on", "last_attempt_on", "last_attempt_outcome", "last_contact_on",
     "occupation_category", "occupation_confirmed_on", "clock_event_on",
 )  # fmt: skip
+
+
+def case_row(case: OutreachCase) -> tuple[Any, ...]:
+    """The case's summary row (`CASE_COLUMNS`), which the worklists and clock figures read."""
+    occupation = case.current_occupation()
+    clock = case.clock or {}
+    return (
+        case.id, case.tenant, case.in_scope, case.entered_on, case.scope_ends_on,
+        case.left_on, case.left_reason, case.assignee_kind, case.assignee,
+        clock.get("from"), clock.get("trigger"), clock.get("first_attempt_on"),
+        clock.get("first_contact_on"), case.last_attempt_on, case.last_attempt_outcome,
+        case.last_contact_on, occupation["category"] if occupation else None,
+        max((o["confirmed_on"] for o in case.occupations), default=None),
+        clock.get("event_on"),
+    )  # fmt: skip
 
 
 class OutreachRecorder(BatchProcessRecorder):
@@ -114,7 +130,7 @@ class OutreachApplication(CaseApplication):
         ).format(sql.Identifier(schema, "follow_ups"))
 
     def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
-        return [(self.upsert_case, [c.summary() for c in cases if isinstance(c, OutreachCase)])]
+        return [(self.upsert_case, [case_row(c) for c in cases if isinstance(c, OutreachCase)])]
 
     def take_in_measures_batch(
         self, messages: list[Any], topic: str, partition: int, next_offset: int

@@ -1,34 +1,27 @@
 """HTTP API of the outreach service: contact work, occupations, case ownership, worklists.
 
 Tenant and actor come from the token: `caseworker` records and reads its own municipality's
-youths, `coordinator` also assigns cases and sets the municipality's time rules.
+youths, `coordinator` also assigns cases and sets the municipality's time rules. Each route
+parses the request, calls its handler (`services.outreach.commands`) and renders the answer;
+refusals become 404 / 409 / 422 (`shared.casework.entrypoints.http.add_refusal_handlers`).
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
 """
 
-import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from services.outreach.application import OutreachApplication
-from services.outreach.domain import OutreachCase
-from services.outreach.worklists import Item, ListName, contact_clock, counts, worklist
+from services.outreach import commands
+from services.outreach.adapters.worklists import Item, ListName
+from services.outreach.commands import OutreachHandlers
 from shared import dates
 from shared.auth import Principal
-from shared.casework.commands import rules_of
-from shared.casework.domain import CommandRefused
-from shared.casework.entrypoints.http import (
-    CaseRoutes,
-    application_of,
-    record_on_case,
-    rules_routes,
-)
-from shared.codelists import code_list
+from shared.casework.entrypoints.http import CaseRoutes, answer_recorded, rules_routes
 from shared.contracts.events import (
     ContactChannel,
     ContactDetails,
@@ -36,7 +29,6 @@ from shared.contracts.events import (
     OccupationTense,
 )
 from shared.contracts.text import Text
-from shared.isolation import TenantScoped
 
 ClientId = Field(
     default=None,
@@ -173,7 +165,7 @@ class CaseView(BaseModel):
     occupations: list[dict[str, Any]]
 
 
-def routes(context: CaseRoutes) -> APIRouter:
+def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Caseworker = Annotated[Principal, Depends(context.caseworker)]
     Coordinator = Annotated[Principal, Depends(context.coordinator)]
@@ -184,23 +176,18 @@ def routes(context: CaseRoutes) -> APIRouter:
         response_model=ContactAttemptRecorded,
     )
     async def attempt_contact(
-        youth_id: uuid.UUID,
-        body: ContactAttemptRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
+        youth_id: uuid.UUID, body: ContactAttemptRequest, response: Response, caller: Caseworker
     ) -> ContactAttemptRecorded:
-        context.check_past("attempted_at", body.attempted_at)
-        attempt_id = body.contact_attempt_id or uuid.uuid4()
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, correlation_id: case.attempt_contact(
-                attempt_id, body.channel, body.outcome, body.attempted_at, caller.actor,
-                correlation_id,
+        done = await handlers.attempt_contact(
+            caller,
+            commands.AttemptContact(
+                youth_id, body.channel, body.outcome, body.attempted_at, body.contact_attempt_id
             ),
-        )  # fmt: skip
+        )
         return ContactAttemptRecorded(
-            contact_attempt_id=attempt_id, youth_id=youth_id, recorded=recorded
+            contact_attempt_id=done.contact_attempt_id,
+            youth_id=youth_id,
+            recorded=answer_recorded(response, done.recorded),
         )
 
     @router.post(
@@ -211,20 +198,12 @@ def routes(context: CaseRoutes) -> APIRouter:
         name="establish_contact",
     )
     async def establish_contact(
-        youth_id: uuid.UUID,
-        body: ContactRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
+        youth_id: uuid.UUID, body: ContactRequest, response: Response, caller: Caseworker
     ) -> Recorded:
-        context.check_past("at", body.at)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.establish_contact(
-                body.at, body.channel, caller.actor, cid, body.contact_id
-            ),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        done = await handlers.establish_contact(
+            caller, commands.EstablishContact(youth_id, body.at, body.channel, body.contact_id)
+        )
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, done.recorded))
 
     @router.post(
         "/youths/{youth_id}/information",
@@ -234,20 +213,12 @@ def routes(context: CaseRoutes) -> APIRouter:
         name="inform",
     )
     async def inform(
-        youth_id: uuid.UUID,
-        body: InformationRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
+        youth_id: uuid.UUID, body: InformationRequest, response: Response, caller: Caseworker
     ) -> Recorded:
-        context.check_past("at", body.at)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.inform(
-                body.at, body.channel, caller.actor, cid, body.information_id
-            ),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        done = await handlers.inform(
+            caller, commands.Inform(youth_id, body.at, body.channel, body.information_id)
+        )
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, done.recorded))
 
     @router.post(
         "/youths/{youth_id}/occupations",
@@ -255,93 +226,54 @@ def routes(context: CaseRoutes) -> APIRouter:
         response_model=OccupationRecorded,
     )
     async def record_occupation(
-        youth_id: uuid.UUID,
-        body: OccupationRequest,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
+        youth_id: uuid.UUID, body: OccupationRequest, response: Response, caller: Caseworker
     ) -> OccupationRecorded:
-        confirmed_on = body.confirmed_on or context.today()
-        context.check_past("confirmed_on", confirmed_on)
-        occupation_id = body.occupation_id or uuid.uuid4()
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.record_occupation(
-                occupation_id=occupation_id, category=body.category, tense=body.tense,
-                from_date=body.from_date, to_date=body.to_date, confirmed_on=confirmed_on,
-                actor=caller.actor, correlation_id=cid,
-                confirmed_on_given=body.confirmed_on is not None,
+        done = await handlers.record_occupation(
+            caller,
+            commands.RecordOccupation(
+                youth_id, body.category, body.tense, body.from_date, body.to_date,
+                body.confirmed_on, body.occupation_id,
             ),
         )  # fmt: skip
         return OccupationRecorded(
-            occupation_id=occupation_id,
+            occupation_id=done.occupation_id,
             youth_id=youth_id,
-            recorded=recorded,
-            code_list_version=code_list("occupation", on=confirmed_on).version,
+            recorded=answer_recorded(response, done.recorded),
+            code_list_version=done.code_list_version,
         )
 
     @router.put("/youths/{youth_id}/contact-details", response_model=Recorded)
     async def record_contact_details(
-        youth_id: uuid.UUID,
-        body: ContactDetails,
-        request: Request,
-        response: Response,
-        caller: Caseworker,
+        youth_id: uuid.UUID, body: ContactDetails, response: Response, caller: Caseworker
     ) -> Recorded:
         """How to reach the youth (e-mail, phone): sealed with the youth's data key before it is
         recorded; the register shows it to those who may read the youth's identity."""
-        application = application_of(request)
-        assert isinstance(application, OutreachApplication)
-        if body.email is None and body.phone is None:
-            raise CommandRefused("email", "give an e-mail address or a phone number")
-        # 404 for a youth the caller's municipality does not have, before any key is touched.
-        await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
-        sealed, digest = await asyncio.to_thread(
-            application.seal_contact_details, caller.tenant, youth_id, body
+        done = await handlers.record_contact_details(
+            caller, commands.RecordContactDetails(youth_id, body)
         )
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.record_contact_details(sealed, digest, caller.actor, cid),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, done.recorded))
 
     @router.put("/youths/{youth_id}/assignment", response_model=AssignmentRecorded)
     async def assign(
-        youth_id: uuid.UUID,
-        body: AssignmentRequest,
-        request: Request,
-        response: Response,
-        caller: Coordinator,
+        youth_id: uuid.UUID, body: AssignmentRequest, response: Response, caller: Coordinator
     ) -> AssignmentRecorded:
         """Give the case to a caseworker (`user:<subject>`) or a team (coordinators); a
         reassignment is an event."""
-        recorded = await record_on_case(
-            request, response, caller, youth_id, OutreachCase,
-            lambda case, cid: case.assign(body.assignee_kind, body.assignee, caller.actor, cid),
-        )  # fmt: skip
+        done = await handlers.assign(
+            caller, commands.Assign(youth_id, body.assignee_kind, body.assignee)
+        )
         return AssignmentRecorded(
             youth_id=youth_id,
-            recorded=recorded,
+            recorded=answer_recorded(response, done.recorded),
             assignee_kind=body.assignee_kind,
             assignee=body.assignee,
         )
 
     @router.get("/youths/{youth_id}/case", response_model=CaseView)
-    async def case_view(youth_id: uuid.UUID, request: Request, caller: Caseworker) -> CaseView:
+    async def case_view(youth_id: uuid.UUID, caller: Caseworker) -> CaseView:
         """The youth's outreach case: scope, owner, contact clock, contacts and occupations."""
-        application = application_of(request)
-        case: OutreachCase = await asyncio.to_thread(application.case_of, youth_id, caller.tenant)
-        await context.logged(request, caller, youth_id, "outreach case")
-        rules = await rules_of(application, caller.tenant)
-        clock = case.clock or {}
-        row = {
-            "clock_from": clock.get("from"),
-            "clock_trigger": clock.get("trigger"),
-            "first_attempt_on": clock.get("first_attempt_on"),
-            "first_contact_on": clock.get("first_contact_on"),
-            "clock_event_on": clock.get("event_on"),
-        }
-        current = case.current_occupation()
+        shown = await handlers.show_case(caller, youth_id)
+        case = shown.case
         return CaseView(
             youth_id=case.id,
             in_scope=case.in_scope,
@@ -352,36 +284,24 @@ def routes(context: CaseRoutes) -> APIRouter:
             left_reason=case.left_reason,
             assignee_kind=case.assignee_kind,
             assignee=case.assignee,
-            contact_clock=contact_clock(row, case.left_on or context.today(), rules),
+            contact_clock=shown.contact_clock,
             last_attempt_on=case.last_attempt_on,
             last_attempt_outcome=case.last_attempt_outcome,
             last_contact_on=case.last_contact_on,
             informed_on=case.informed_on,
-            occupation=current["category"] if current else "unknown",
+            occupation=shown.occupation,
             occupations=case.occupations,
         )
 
     @router.get("/worklists", response_model=WorklistCounts)
-    async def worklist_counts(request: Request, caller: Caseworker) -> WorklistCounts:
+    async def worklist_counts(caller: Caseworker) -> WorklistCounts:
         """How many open items each worklist has in the caller's municipality today."""
-        application = application_of(request)
-        rules = await rules_of(application, caller.tenant)
-        today = context.today()
-        return WorklistCounts(
-            today=today,
-            open=await counts(
-                TenantScoped(request.app.state.pool, caller.tenant),
-                request.app.state.schema,
-                caller.tenant,
-                today,
-                rules,
-            ),
-        )
+        today, open_items = await handlers.worklist_counts(caller)
+        return WorklistCounts(today=today, open=open_items)
 
     @router.get("/worklists/{name}", response_model=WorklistPage)
     async def get_worklist(
         name: ListName,
-        request: Request,
         caller: Caseworker,
         assignee: Annotated[
             Text | None,
@@ -402,27 +322,10 @@ def routes(context: CaseRoutes) -> APIRouter:
 
         first_contact, recontact, stale_occupation, turning_20, follow_up. `state=closed`: the
         items closed in the last 90 days because the youth left scope, with the reason."""
-        application = application_of(request)
-        rules = await rules_of(application, caller.tenant)
-        total, items = await worklist(
-            TenantScoped(request.app.state.pool, caller.tenant),
-            request.app.state.schema,
-            caller.tenant,
-            name,
-            context.today(),
-            rules,
-            assignee=caller.actor if mine else assignee,
-            closed=state == "closed",
-            limit=limit,
-            offset=offset,
-        )
+        query = commands.WorklistQuery(name, assignee, mine, state == "closed", limit, offset)
+        total, items = await handlers.worklist(caller, query)
         return WorklistPage(
-            worklist=name,
-            state=state,
-            total=total,
-            limit=limit,
-            offset=offset,
-            items=items,
+            worklist=name, state=state, total=total, limit=limit, offset=offset, items=items
         )
 
     router.include_router(rules_routes(context))

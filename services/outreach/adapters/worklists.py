@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import asyncpg
 
+from services.outreach.domain import contact_clock
 from shared.isolation import TenantScoped
-from shared.workdays import add_working_days, working_days_between
 
 ListName = Literal["first_contact", "recontact", "stale_occupation", "turning_20", "follow_up"]
 LIST_NAMES: tuple[ListName, ...] = (
@@ -175,7 +175,7 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
             if row["clock_trigger"] == "school_notification"
             else "in scope; no contact attempt yet"
         )
-        clock = contact_clock(row, as_of, rules)
+        clock = contact_clock(clock_of(row), as_of, rules["first_contact_working_days"])
     elif name == "recontact":
         reason = f"last attempt {row['last_attempt_on']} ended {row['last_attempt_outcome']}"
     elif name == "stale_occupation":
@@ -203,32 +203,14 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
     )
 
 
-def contact_clock(row: Any, today: date, rules: dict[str, int]) -> dict[str, Any] | None:
-    """Working days from the clock's start (when the municipality could know) to the first
-    attempt and to the first contact; `event_on` is the day of what started it (the scope entry,
-    the school's notification), which may lie before."""
-    start: date | None = row["clock_from"]
-    if start is None:
-        return None
-    limit = rules["first_contact_working_days"]
-    due = add_working_days(start, limit)
-    attempt: date | None = row["first_attempt_on"]
-    contact: date | None = row["first_contact_on"]
-    attempt_days = working_days_between(start, attempt or today)
+def clock_of(row: Any) -> dict[str, Any]:
+    """The contact clock as a case's summary row holds it (`domain.contact_clock` reads it)."""
     return {
-        "started_on": start,
+        "from": row["clock_from"],
         "trigger": row["clock_trigger"],
         "event_on": row["clock_event_on"],
-        "limit_working_days": limit,
-        "due_on": due,
-        "first_attempt_on": attempt,
-        "working_days_to_first_attempt": attempt_days if attempt else None,
-        "working_days_waiting": None if attempt else attempt_days,
-        "first_contact_on": contact,
-        "working_days_to_first_contact": (
-            working_days_between(start, contact) if contact else None
-        ),
-        "within_limit": (attempt or today) <= due,
+        "first_attempt_on": row["first_attempt_on"],
+        "first_contact_on": row["first_contact_on"],
     }
 
 
