@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from services.measures.application import MeasuresApplication
+from services.measures.adapters.store import MeasuresApplication
 from services.measures.domain import MeasuresCase
 from shared.contracts.events import YouthIdentified
 from shared.crypto import KEYRING_DDL, TenantKeys

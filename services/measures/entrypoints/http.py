@@ -7,11 +7,13 @@ answered with a warning (documentation must not hold such data). Free text is pe
 sealed with the youth's data key before it is recorded, and opened only in the views that show it
 (`shared/free_text.py`).
 
+The routes parse a request, hand a command to `MeasuresCommands` (the use cases) and render its
+answer; refusals become 404 / 409 / 422 (`shared.casework.entrypoints.http`).
+
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
 """
 
-import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -19,22 +21,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.measures.application import MeasuresApplication
-from services.measures.domain import MeasuresCase
+from services.measures import commands
+from services.measures.adapters.store import MeasuresApplication
+from services.measures.commands import MeasuresCommands, measure_shown
+from services.measures.domain import Step
 from shared.auth import Principal
-from shared.casework.commands import rules_of
 from shared.casework.entrypoints.http import (
     CaseRoutes,
+    answer_recorded,
     application_of,
-    record_on_case,
     rules_routes,
 )
-from shared.codelists import free_text_warnings
 from shared.contracts.events import EffortResponsible
 from shared.contracts.text import FreeText, Text
-from shared.crypto import SealedDataError
-from shared.free_text import Opener, content_shown, opener, plan_revision_shown
-from shared.logs import correlation_id
+from shared.free_text import plan_revision_shown
 
 Code = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 ShortText = Annotated[Text, Field(min_length=1, max_length=300)]
@@ -159,27 +159,10 @@ def routes(context: CaseRoutes) -> APIRouter:
     Configurer = Annotated[Principal, Depends(context.configurer)]
     ConfigurationReader = Annotated[Principal, Depends(context.configuration_reader)]
 
-    def application(request: Request) -> MeasuresApplication:
-        app = application_of(request)
-        assert isinstance(app, MeasuresApplication)
-        return app
-
-    async def case_and_opener(
-        request: Request, youth_id: uuid.UUID, caller: Principal
-    ) -> tuple[MeasuresCase, Opener]:
-        """The caller's case, and what opens its sealed text: the youth's key as the keyring
-        holds it now (none once retention destroyed it)."""
-        app = application(request)
-
-        def read() -> tuple[MeasuresCase, Opener]:
-            case: MeasuresCase = app.case_of(youth_id, caller.tenant)
-            try:
-                key = app.stored_data_key(caller.tenant, youth_id)
-            except SealedDataError:  # the wrapped key fails: every text shows `tampered`
-                return case, opener(None, caller.tenant, youth_id, key_refused=True)
-            return case, opener(key, caller.tenant, youth_id)
-
-        return await asyncio.to_thread(read)
+    def handle(request: Request) -> MeasuresCommands:
+        application = application_of(request)
+        assert isinstance(application, MeasuresApplication)
+        return MeasuresCommands(application, context.clock)
 
     @router.post(
         "/youths/{youth_id}/measure-offers",
@@ -194,29 +177,17 @@ def routes(context: CaseRoutes) -> APIRouter:
         caller: Caseworker,
     ) -> MeasureOfferRecorded:
         """Offer a measure from the catalogue (or offer a declined measure again)."""
-        context.check_past("offered_on", body.offered_on)
-        context.check_dates({"can_start_on": body.can_start_on})
-        await asyncio.to_thread(
-            application(request).check_measure_type, caller.tenant, body.measure_type
+        offered = await handle(request).offer_measure(
+            caller, commands.OfferMeasure(youth_id, **body.model_dump())
         )
-        measure_id = body.measure_id or uuid.uuid4()
-        app = application(request)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, MeasuresCase,
-            lambda case, cid: case.offer_measure(
-                measure_id, body.measure_type, body.offered_on, body.can_start_on, caller.actor,
-                cid, body.content,
-                app.sealer(case.tenant, case.id) if body.content is not None else None,
-            ),
-        )  # fmt: skip
         return MeasureOfferRecorded(
-            measure_id=measure_id,
+            measure_id=offered.measure_id,
             youth_id=youth_id,
-            recorded=recorded,
-            warnings=free_text_warnings({"content": body.content}),
+            recorded=answer_recorded(response, offered.recorded),
+            warnings=offered.warnings,
         )
 
-    def transition(path: str, verb: str, summary: str) -> None:
+    def transition(path: str, step: Step, summary: str) -> None:
         @router.post(
             f"/youths/{{youth_id}}/measures/{{measure_id}}/{path}",
             status_code=status.HTTP_201_CREATED,
@@ -232,23 +203,13 @@ def routes(context: CaseRoutes) -> APIRouter:
             response: Response,
             caller: Caseworker,
         ) -> Recorded:
-            context.check_past("on", body.on)
-            rules = await rules_of(application(request), caller.tenant)
+            command = commands.TakeStep(youth_id, measure_id, step, body.on)
+            recorded = await handle(request).take_step(caller, command)
+            return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
-            def act(case: MeasuresCase, cid: uuid.UUID) -> bool:
-                if verb == "decline":
-                    return case.decline(
-                        measure_id, body.on, rules["reoffer_after_days"], caller.actor, cid
-                    )
-                method = case.accept if verb == "accept" else case.start
-                return method(measure_id, body.on, caller.actor, cid)
-
-            recorded = await record_on_case(request, response, caller, youth_id, MeasuresCase, act)
-            return Recorded(youth_id=youth_id, recorded=recorded)
-
-    transition("acceptance", "accept", "The youth accepted the measure")
-    transition("decline", "decline", "The youth declined (a re-offer reminder is scheduled)")
-    transition("start", "start", "The accepted measure started")
+    transition("acceptance", Step.ACCEPT, "The youth accepted the measure")
+    transition("decline", Step.DECLINE, "The youth declined (a re-offer reminder is scheduled)")
+    transition("start", Step.START, "The accepted measure started")
 
     @router.post(
         "/youths/{youth_id}/measures/{measure_id}/end",
@@ -264,20 +225,15 @@ def routes(context: CaseRoutes) -> APIRouter:
         caller: Caseworker,
     ) -> Recorded:
         """The started measure ended: why, and what the youth does after it."""
-        context.check_past("on", body.on)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, MeasuresCase,
-            lambda case, cid: case.end(
-                measure_id, body.on, body.end_reason, body.occupation_after, caller.actor, cid
-            ),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        command = commands.EndMeasure(youth_id, measure_id, **body.model_dump())
+        recorded = await handle(request).end_measure(caller, command)
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.get("/youths/{youth_id}/measures")
     async def list_measures(
         youth_id: uuid.UUID, request: Request, caller: Caseworker
     ) -> dict[str, Any]:
-        case, open_ = await case_and_opener(request, youth_id, caller)
+        case, open_ = await handle(request).case_and_opener(caller, youth_id)
         await context.logged(request, caller, youth_id, "measures")
         return {
             "youth_id": youth_id,
@@ -300,45 +256,17 @@ def routes(context: CaseRoutes) -> APIRouter:
     ) -> PlanRevisionRecorded:
         """Record a new revision of the individual plan; earlier revisions stay as they were.
         With a `revision_id`, a retried request records it once (200, `recorded: false`)."""
-        valid_from = body.valid_from or context.today()
-        context.check_dates(
-            {"valid_from": valid_from, "follow_up_on": body.follow_up_on,
-             "evaluation_on": body.evaluation_on}
-            | {f"efforts[{n}].{k}": getattr(e, k) for n, e in enumerate(body.efforts)
-               for k in ("start_date", "end_date")}
+        command = commands.RevisePlan(
+            youth_id, body.goal, body.mapping.model_dump(),
+            tuple(commands.Effort(**e.model_dump()) for e in body.efforts), body.valid_from,
+            body.follow_up_on, body.evaluation_on, body.revision_id,
         )  # fmt: skip
-        efforts = [
-            {**e.model_dump(), "effort_id": str(e.effort_id or uuid.uuid4())} for e in body.efforts
-        ]
-
-        app = application(request)
-        correlation = correlation_id()  # the request's (the command runs in another thread)
-
-        def revise(case: MeasuresCase) -> tuple[int, bool]:
-            before = len(case.plan_revisions)
-            revision = case.revise_plan(
-                valid_from=valid_from, goal=body.goal, mapping=body.mapping.model_dump(),
-                efforts=efforts, follow_up_on=body.follow_up_on,
-                evaluation_on=body.evaluation_on, actor=caller.actor,
-                correlation_id=correlation, sealer=app.sealer(case.tenant, case.id),
-                revision_id=body.revision_id, valid_from_given=body.valid_from is not None,
-            )  # fmt: skip
-            return revision, len(case.plan_revisions) > before
-
-        revision, recorded = await app.submit(youth_id, caller.tenant, revise)
-        if not recorded:
-            response.status_code = status.HTTP_200_OK
-        texts: dict[str, str | None] = {"goal": body.goal}
-        for part, items in body.mapping.model_dump().items():
-            texts.update({f"mapping.{part}[{n}]": item for n, item in enumerate(items)})
-        for n, effort in enumerate(body.efforts):
-            texts[f"efforts[{n}].description"] = effort.description
-            texts[f"efforts[{n}].end_reason"] = effort.end_reason
+        revised = await handle(request).revise_plan(caller, command)
         return PlanRevisionRecorded(
             youth_id=youth_id,
-            revision=revision,
-            recorded=recorded,
-            warnings=free_text_warnings(texts),
+            revision=revised.revision,
+            recorded=answer_recorded(response, revised.recorded),
+            warnings=revised.warnings,
         )
 
     @router.get("/youths/{youth_id}/plan", response_model=PlanView)
@@ -350,7 +278,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     ) -> PlanView:
         """The individual plan as it was in force on a day (its text opened; `text` says
         `redacted` once retention destroyed the youth's key)."""
-        case, open_ = await case_and_opener(request, youth_id, caller)
+        case, open_ = await handle(request).case_and_opener(caller, youth_id)
         day = as_of or context.today()
         await context.logged(request, caller, youth_id, f"individual plan as of {day}")
         plan = case.plan_on(day)
@@ -361,7 +289,7 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def plan_revisions(
         youth_id: uuid.UUID, request: Request, caller: Caseworker
     ) -> dict[str, Any]:
-        case, open_ = await case_and_opener(request, youth_id, caller)
+        case, open_ = await handle(request).case_and_opener(caller, youth_id)
         await context.logged(request, caller, youth_id, "individual plan revisions")
         revisions = [plan_revision_shown(r, open_) for r in case.plan_revisions]
         return {"youth_id": youth_id, "revisions": revisions}
@@ -379,12 +307,9 @@ def routes(context: CaseRoutes) -> APIRouter:
         response: Response,
         caller: Caseworker,
     ) -> Recorded:
-        context.check_past("on", body.on)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, MeasuresCase,
-            lambda case, cid: case.complete_follow_up(follow_up_id, body.on, caller.actor, cid),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        command = commands.CompleteFollowUp(youth_id, follow_up_id, body.on)
+        recorded = await handle(request).complete_follow_up(caller, command)
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.post(
         "/youths/{youth_id}/objections",
@@ -399,34 +324,22 @@ def routes(context: CaseRoutes) -> APIRouter:
         caller: Caseworker,
     ) -> Recorded:
         """The youth objects: recorded; the youth stays in the register (förordning 2006:39 § 1)."""
-        context.check_past("on", body.on)
-        recorded = await record_on_case(
-            request, response, caller, youth_id, MeasuresCase,
-            lambda case, cid: case.record_objection(
-                body.on, caller.actor, cid, body.objection_id
-            ),
-        )  # fmt: skip
-        return Recorded(youth_id=youth_id, recorded=recorded)
+        command = commands.RecordObjection(youth_id, body.on, body.objection_id)
+        recorded = await handle(request).record_objection(caller, command)
+        return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.get("/catalogue")
     async def get_catalogue(request: Request, caller: ConfigurationReader) -> dict[str, Any]:
         """Standard measures, the municipality's own, and the consortium's partner offerings."""
-        entries = await asyncio.to_thread(application(request).catalogue, caller.tenant)
-        return {
-            "tenant": caller.tenant,
-            "entries": sorted(entries.values(), key=lambda e: e["code"]),
-        }
+        entries = await handle(request).catalogue(caller)
+        return {"tenant": caller.tenant, "entries": entries}
 
     @router.put("/catalogue/{code}")
     async def define_entry(
         code: Code, body: CatalogueEntryRequest, request: Request, caller: Configurer
     ) -> dict[str, Any]:
-        return await asyncio.to_thread(
-            lambda: application(request).define_entry(
-                caller.tenant, code, name=body.name, description=body.description,
-                provider=body.provider, shared=body.shared, actor=caller.actor,
-            )
-        )  # fmt: skip
+        command = commands.DefineEntry(code, **body.model_dump())
+        return await handle(request).define_entry(caller, command)
 
     @router.delete("/catalogue/{code}", status_code=status.HTTP_204_NO_CONTENT)
     async def retire_entry(
@@ -436,23 +349,8 @@ def routes(context: CaseRoutes) -> APIRouter:
         shared: Annotated[bool, Query()] = False,
     ) -> Response:
         """Retire an entry: no new offers of it; measures already offered keep their code."""
-        await asyncio.to_thread(
-            lambda: application(request).retire_entry(
-                caller.tenant, code, shared=shared, actor=caller.actor
-            )
-        )
+        await handle(request).retire_entry(caller, code, shared=shared)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     router.include_router(rules_routes(context))
     return router
-
-
-def measure_shown(measure_id: str, measure: dict[str, Any], open_: Opener) -> dict[str, Any]:
-    """A measure as the view shows it: its content opened (`text` says what became of it)."""
-    shown = {"measure_id": measure_id, **measure}
-    shown.pop("content_digest", None)
-    if measure.get("content_digest") is None:  # recorded before free text was sealed
-        shown["text"] = None if measure.get("content") is None else "open"
-        return shown
-    shown["content"], shown["text"] = content_shown(measure.get("content"), open_)
-    return shown

@@ -1,10 +1,12 @@
-"""Use cases of the measures service: cases fed by identify, the measure catalogue, the rules."""
+"""The measures service's event store: the youths' cases (fed by identify, commanded by
+caseworkers through the group-commit writer), the measure catalogues, the municipalities' rules."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
 from services.measures.domain import CONSORTIUM, MeasureCatalogue, MeasuresCase
+from services.measures.domain.catalogue import check_retirable, offerable
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import CommandRefused, Rule
 from shared.codelists import code_list
@@ -19,24 +21,12 @@ class MeasuresApplication(CaseApplication):
     rule_book = RULE_BOOK
 
     def catalogue(self, tenant: str) -> dict[str, dict[str, Any]]:
-        """The measures the municipality can offer: the standard ones, its own, and the partner
-        offerings of the consortium; a retired entry of its own or the consortium's is left out."""
-        entries: dict[str, dict[str, Any]] = {
-            code: {"code": code, "name": name, "description": None, "provider": None,
-                   "source": "standard"}
-            for code, name in code_list("measure-type").codes.items()
-        }  # fmt: skip
-        for owner, source in ((CONSORTIUM, "consortium"), (tenant, "municipality")):
-            catalogue: MeasureCatalogue | None = self.get_or_none(
-                MeasureCatalogue.create_id(owner), {}
-            )
-            for code, entry in (catalogue.entries if catalogue else {}).items():
-                if entry["retired"]:
-                    entries.pop(code, None)
-                else:
-                    entries[code] = {**entry, "source": source}
-                    entries[code].pop("retired")
-        return entries
+        """The measures the municipality can offer (`catalogue.offerable`). Blocking."""
+        return offerable(
+            code_list("measure-type").codes,
+            self.get_or_none(MeasureCatalogue.create_id(CONSORTIUM), {}),
+            self.get_or_none(MeasureCatalogue.create_id(tenant), {}),
+        )
 
     def check_measure_type(self, tenant: str, code: str) -> None:
         if code not in self.catalogue(tenant):
@@ -68,12 +58,7 @@ class MeasuresApplication(CaseApplication):
 
         def work() -> None:
             catalogue = self._catalogue_of(owner)
-            entry = catalogue.entries.get(code)
-            if entry is None or entry["retired"]:
-                raise CommandRefused(
-                    "code", f"not an active entry of the {'consortium' if shared else 'municipality'}"
-                    "'s own catalogue"
-                )  # fmt: skip
+            check_retirable(catalogue, code, shared)
             catalogue.retire(code, actor)
             self.save_tracked([catalogue], None, 0, 0)
 

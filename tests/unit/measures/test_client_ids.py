@@ -12,7 +12,7 @@ import pytest
 
 from services.measures.domain import MeasuresCase
 from shared.casework.domain import CommandRefused
-from tests.unit.test_casework import ACTOR, SEALER, YOUTH, measures_case
+from tests.unit.measures.support import ACTOR, SEALER, YOUTH, measures_case
 
 OFFERED = date(2026, 3, 3)
 

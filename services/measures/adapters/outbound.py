@@ -1,4 +1,5 @@
-"""Measures domain events → public integration events (the relay's mapper)."""
+"""Outbound: the measures domain events → the public events on `kaa.measures.events.v1` (the
+outbox relay's mapper). A fact about a day happened at its start; the words only sealed."""
 
 from __future__ import annotations
 

@@ -1,0 +1,312 @@
+"""Use cases of the measures service, callable alike from HTTP, Kafka, the CLI and tests: offer a
+measure and take its steps, revise the individual plan, complete a follow-up, record an
+objection, keep the measure catalogue; and read a youth's measures and plan with their words
+opened.
+
+A command is a frozen dataclass; `MeasuresCommands` handles it for a caller (`Principal`: the
+municipality and the actor). A recording command answers whether it recorded something now
+(False: the same request had been recorded, a retry). Refusals are the domain's (`CommandRefused`,
+`CaseNotFound`, `NotInScope`, `dates.ImplausibleDate`): the entrypoints map them to answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from services.measures.adapters.store import MeasuresApplication
+from services.measures.domain import MeasuresCase, Step
+from shared.auth import Principal
+from shared.casework import commands as casework
+from shared.casework.commands import CaseClock
+from shared.codelists import free_text_warnings
+from shared.crypto import SealedDataError
+from shared.free_text import Opener, content_shown, opener
+from shared.logs import correlation_id as current_correlation_id
+
+
+@dataclass(frozen=True)
+class OfferMeasure:
+    """Offer a measure of the catalogue, or (a declined measure's id) offer it again."""
+
+    youth_id: uuid.UUID
+    measure_type: str
+    offered_on: date
+    can_start_on: date | None = None
+    content: str | None = None
+    measure_id: uuid.UUID | None = None  # client-chosen; None: a new measure
+
+
+@dataclass(frozen=True)
+class TakeStep:
+    """The youth accepted or declined an offered measure, or the accepted measure started."""
+
+    youth_id: uuid.UUID
+    measure_id: uuid.UUID
+    step: Step
+    on: date
+
+
+@dataclass(frozen=True)
+class EndMeasure:
+    youth_id: uuid.UUID
+    measure_id: uuid.UUID
+    on: date
+    end_reason: str
+    occupation_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Effort:
+    description: str
+    responsible: str
+    other_actor: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    end_reason: str | None = None
+    effort_id: uuid.UUID | None = None  # None: a new effort
+
+
+@dataclass(frozen=True)
+class RevisePlan:
+    youth_id: uuid.UUID
+    goal: str
+    mapping: Mapping[str, list[str]] = field(default_factory=dict)
+    efforts: tuple[Effort, ...] = ()
+    valid_from: date | None = None  # None: today (and not part of the content, for a retry)
+    follow_up_on: date | None = None
+    evaluation_on: date | None = None
+    revision_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class CompleteFollowUp:
+    youth_id: uuid.UUID
+    follow_up_id: uuid.UUID
+    on: date
+
+
+@dataclass(frozen=True)
+class RecordObjection:
+    youth_id: uuid.UUID
+    on: date
+    objection_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class DefineEntry:
+    code: str
+    name: str
+    description: str | None = None
+    provider: str | None = None
+    shared: bool = False  # a partner offering of the consortium
+
+
+@dataclass(frozen=True)
+class OfferRecorded:
+    measure_id: uuid.UUID
+    recorded: bool
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class PlanRevisionRecorded:
+    revision: int
+    recorded: bool
+    warnings: list[str]
+
+
+DAY_STEPS = frozenset({Step.ACCEPT, Step.DECLINE, Step.START})
+"""The steps a measure takes with a day only (`TakeStep`); an offer and an end have their own."""
+
+
+class MeasuresCommands:
+    """The measures service's use cases on its event store, with the day of the clock."""
+
+    def __init__(self, application: MeasuresApplication, clock: CaseClock) -> None:
+        self.application = application
+        self.clock = clock
+
+    async def offer_measure(self, caller: Principal, command: OfferMeasure) -> OfferRecorded:
+        """Offer a measure (a date that has happened; a start date that can be true; a type of
+        the municipality's catalogue). Its content is sealed with the youth's data key."""
+        self.clock.check_past("offered_on", command.offered_on)
+        self.clock.check_dates({"can_start_on": command.can_start_on})
+        app = self.application
+        await asyncio.to_thread(app.check_measure_type, caller.tenant, command.measure_type)
+        measure_id = command.measure_id or uuid.uuid4()
+        c = command
+
+        def offer(case: MeasuresCase, correlation_id: uuid.UUID) -> bool:
+            sealer = app.sealer(case.tenant, case.id) if c.content is not None else None
+            return case.offer_measure(
+                measure_id, c.measure_type, c.offered_on, c.can_start_on, caller.actor,
+                correlation_id, c.content, sealer,
+            )  # fmt: skip
+
+        recorded = await self._record(caller, c.youth_id, offer)
+        warnings = free_text_warnings({"content": c.content})
+        return OfferRecorded(measure_id, recorded, warnings)
+
+    async def take_step(self, caller: Principal, command: TakeStep) -> bool:
+        """Accept, decline (a re-offer reminder falls due after the municipality's
+        `reoffer_after_days`) or start a measure."""
+        if command.step not in DAY_STEPS:
+            raise ValueError(f"step: {command.step} is not taken with a day only")
+        self.clock.check_past("on", command.on)
+        rules = await casework.rules_of(self.application, caller.tenant)
+        c = command
+
+        def step(case: MeasuresCase, correlation_id: uuid.UUID) -> bool:
+            if c.step is Step.DECLINE:
+                days = rules["reoffer_after_days"]
+                return case.decline(c.measure_id, c.on, days, caller.actor, correlation_id)
+            take = case.accept if c.step is Step.ACCEPT else case.start
+            return take(c.measure_id, c.on, caller.actor, correlation_id)
+
+        return await self._record(caller, c.youth_id, step)
+
+    async def end_measure(self, caller: Principal, command: EndMeasure) -> bool:
+        """The started measure ended: why, and what the youth does after it."""
+        self.clock.check_past("on", command.on)
+        c = command
+        return await self._record(
+            caller, c.youth_id,
+            lambda case, cid: case.end(
+                c.measure_id, c.on, c.end_reason, c.occupation_after, caller.actor, cid
+            ),
+        )  # fmt: skip
+
+    async def revise_plan(self, caller: Principal, command: RevisePlan) -> PlanRevisionRecorded:
+        """Record a new revision of the individual plan (earlier ones stay as they were). With a
+        `revision_id`, a retried request records it once."""
+        c = command
+        valid_from = c.valid_from or self.clock.today()
+        self.clock.check_dates(
+            {"valid_from": valid_from, "follow_up_on": c.follow_up_on,
+             "evaluation_on": c.evaluation_on}
+            | {f"efforts[{n}].{k}": getattr(e, k) for n, e in enumerate(c.efforts)
+               for k in ("start_date", "end_date")}
+        )  # fmt: skip
+        efforts = [effort_recorded(e) for e in c.efforts]
+        app = self.application
+        correlation = current_correlation_id()  # the request's (the command runs in another thread)
+
+        def revise(case: MeasuresCase) -> tuple[int, bool]:
+            before = len(case.plan_revisions)
+            revision = case.revise_plan(
+                valid_from=valid_from, goal=c.goal, mapping=dict(c.mapping), efforts=efforts,
+                follow_up_on=c.follow_up_on, evaluation_on=c.evaluation_on, actor=caller.actor,
+                correlation_id=correlation, sealer=app.sealer(case.tenant, case.id),
+                revision_id=c.revision_id, valid_from_given=c.valid_from is not None,
+            )  # fmt: skip
+            return revision, len(case.plan_revisions) > before
+
+        revision, recorded = await app.submit(c.youth_id, caller.tenant, revise)
+        return PlanRevisionRecorded(revision, recorded, free_text_warnings(plan_words(c)))
+
+    async def complete_follow_up(self, caller: Principal, command: CompleteFollowUp) -> bool:
+        self.clock.check_past("on", command.on)
+        c = command
+        return await self._record(
+            caller, c.youth_id,
+            lambda case, cid: case.complete_follow_up(c.follow_up_id, c.on, caller.actor, cid),
+        )  # fmt: skip
+
+    async def record_objection(self, caller: Principal, command: RecordObjection) -> bool:
+        """The youth objects: recorded; the youth stays in the register (förordning 2006:39 § 1)."""
+        self.clock.check_past("on", command.on)
+        c = command
+        return await self._record(
+            caller, c.youth_id,
+            lambda case, cid: case.record_objection(c.on, caller.actor, cid, c.objection_id),
+        )  # fmt: skip
+
+    async def catalogue(self, caller: Principal) -> list[dict[str, Any]]:
+        """Standard measures, the municipality's own, and the consortium's partner offerings."""
+        entries = await asyncio.to_thread(self.application.catalogue, caller.tenant)
+        return sorted(entries.values(), key=lambda e: e["code"])
+
+    async def define_entry(self, caller: Principal, command: DefineEntry) -> dict[str, Any]:
+        """Define (or redefine) an entry of the municipality's catalogue or the consortium's."""
+        c = command
+        return await asyncio.to_thread(
+            lambda: self.application.define_entry(
+                caller.tenant, c.code, name=c.name, description=c.description,
+                provider=c.provider, shared=c.shared, actor=caller.actor,
+            )
+        )  # fmt: skip
+
+    async def retire_entry(self, caller: Principal, code: str, shared: bool = False) -> None:
+        """Retire an entry: no new offers of it; measures already offered keep their code."""
+        await asyncio.to_thread(
+            lambda: self.application.retire_entry(
+                caller.tenant, code, shared=shared, actor=caller.actor
+            )
+        )
+
+    async def case_and_opener(
+        self, caller: Principal, youth_id: uuid.UUID
+    ) -> tuple[MeasuresCase, Opener]:
+        """The caller's case of the youth for reading, and what opens its sealed words: the
+        youth's key as the keyring holds it now (none once retention destroyed it)."""
+        app = self.application
+
+        def read() -> tuple[MeasuresCase, Opener]:
+            case: MeasuresCase = app.case_of(youth_id, caller.tenant)
+            try:
+                key = app.stored_data_key(caller.tenant, youth_id)
+            except SealedDataError:  # the wrapped key fails: every text shows `tampered`
+                return case, opener(None, caller.tenant, youth_id, key_refused=True)
+            return case, opener(key, caller.tenant, youth_id)
+
+        return await asyncio.to_thread(read)
+
+    async def _record(
+        self,
+        caller: Principal,
+        youth_id: uuid.UUID,
+        record: Callable[[MeasuresCase, uuid.UUID], bool],
+    ) -> bool:
+        return await casework.record_on_case(
+            self.application, youth_id, caller.tenant, MeasuresCase, record
+        )
+
+
+def effort_recorded(effort: Effort) -> dict[str, Any]:
+    """An effort as the case records it: a made-up id when it came without one."""
+    return {
+        "effort_id": str(effort.effort_id or uuid.uuid4()),
+        "description": effort.description,
+        "responsible": effort.responsible,
+        "other_actor": effort.other_actor,
+        "start_date": effort.start_date,
+        "end_date": effort.end_date,
+        "end_reason": effort.end_reason,
+    }
+
+
+def plan_words(command: RevisePlan) -> dict[str, str | None]:
+    """A revision's free text by field, for the warnings about sensitive personal data."""
+    texts: dict[str, str | None] = {"goal": command.goal}
+    for part, items in command.mapping.items():
+        texts.update({f"mapping.{part}[{n}]": item for n, item in enumerate(items)})
+    for n, effort in enumerate(command.efforts):
+        texts[f"efforts[{n}].description"] = effort.description
+        texts[f"efforts[{n}].end_reason"] = effort.end_reason
+    return texts
+
+
+def measure_shown(measure_id: str, measure: Mapping[str, Any], open_: Opener) -> dict[str, Any]:
+    """A measure as the view shows it: its content opened (`text` says what became of it)."""
+    shown = {"measure_id": measure_id, **measure}
+    shown.pop("content_digest", None)
+    if measure.get("content_digest") is None:  # recorded before free text was sealed
+        shown["text"] = None if measure.get("content") is None else "open"
+        return shown
+    shown["content"], shown["text"] = content_shown(measure.get("content"), open_)
+    return shown
