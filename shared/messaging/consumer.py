@@ -11,36 +11,30 @@ the batch (with the position past it) commit. A crash in between re-publishes th
 (at least once), it never loses it.
 
 No message stops the line. A batch the sink cannot apply is applied again message by message; a
-message that fails on its own is parked: published to the dead-letter topic with its original
-bytes and the reason, and handed to the sink's `park(topic, partition, item, reason,
-next_offset)` where it has one (the register keeps it to re-apply after a fix). The consumer
-moves past it and the other messages are applied once. A failure that is the world's (the
-database or broker unreachable, a serialization failure) is not
-the message's: it is retried, never parked (`failures.py`).
+message that fails on its own is parked (`parking.py`) and the others are applied once. A failure
+that is the world's (the database or broker unreachable) is retried, never parked (`failures.py`).
 
 While a batch is applied, its log lines carry `topic`, `partition`, `offset` (the first; and
-`last_offset`) and the events' `correlation_id` and `event_type` (`correlation_ids` and
-`event_types` when a batch holds several); a message applied or parked on its own carries its own.
-Each batch ends with a `batch applied` line.
+`last_offset`) and the events' `correlation_id` and `event_type` (`parking.traced`); a message
+applied or parked on its own carries its own. Each batch ends with a `batch applied` line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import OffsetAndMetadata
 
-from shared.contracts.topics import dead_letter_topic
 from shared.messaging import stop_consumer
-from shared.messaging.failures import failure_reason, is_transient
+from shared.messaging.failures import is_transient
+from shared.messaging.parking import Parking, apply_isolated, traced
 
 log = structlog.get_logger(__name__)
 
@@ -86,73 +80,10 @@ class BatchSink(Protocol[T]):
         ...
 
 
-@dataclass
-class ParkedCount:
-    """What a consumer parked since its process started: for /health and the operator."""
-
-    count: int = 0
-    last_reason: str | None = None
-
-
 Parser = Callable[[Delivery], "T | Rejected"]
 
 # How long a consumer waits before it tries again after a failure that is not the message's.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
-# A batch's log lines name at most this many distinct correlation ids (and how many they left out).
-MAX_TRACED = 50
-
-
-def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
-    """What a batch's log lines carry about its events: their correlation ids and types (ids and
-    codes only); one message's as `correlation_id` and `event_type`."""
-    ids = dict.fromkeys(
-        str(found)
-        for found in (getattr(item.message, "correlation_id", None) for item in items)
-        if found is not None
-    )
-    kinds = Counter(
-        str(getattr(item.message, "event_type", None) or type(item.message).__name__)
-        for item in items
-    )
-    fields: dict[str, Any] = {}
-    if items:
-        fields["offset"] = items[0].delivery.offset
-    if len(items) > 1:
-        fields["last_offset"] = items[-1].delivery.offset
-    if len(kinds) == 1 and len(items) == 1:
-        fields["event_type"] = next(iter(kinds))
-    elif kinds:
-        fields["event_types"] = dict(kinds)
-    if len(ids) == 1:
-        fields["correlation_id"] = next(iter(ids))
-    elif ids:
-        fields["correlation_ids"] = list(ids)[:MAX_TRACED]
-        if len(ids) > MAX_TRACED:
-            fields["correlation_ids_left_out"] = len(ids) - MAX_TRACED
-    return fields
-
-
-async def apply_isolated(
-    sink: BatchSink[T],
-    topic: str,
-    partition: int,
-    items: list[Parsed[T]],
-    next_offset: int,
-    park: Callable[[Parsed[T], str], Awaitable[None]],
-) -> None:
-    """Apply `items` one at a time, each with its own position; `park(item, reason)` each that
-    fails on its own (not because the world did: that raises). The others are applied once (a
-    sink ignores what it already applied), and the position ends at `next_offset`."""
-    for item in items:
-        with structlog.contextvars.bound_contextvars(**traced([item])):
-            try:
-                await sink.apply(topic, partition, [item], item.delivery.offset + 1)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                what = getattr(item.message, "event_type", None) or "the message"
-                await park(item, failure_reason(exc, str(what)))
-    await sink.apply(topic, partition, [], next_offset)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -189,11 +120,11 @@ class ExactlyOnceConsumer(Generic[T]):
         self.topics = list(topics)
         self.parse = parse
         self.sink = sink
-        self.dead_letters = dead_letters
-        self.service = service
         self.batch_size = batch_size
         self.consumer: AIOKafkaConsumer | None = None
-        self.parked = ParkedCount()
+        # Bad and failing messages go to the dead-letter topics; `parked` counts them for /health.
+        self.parking = Parking(sink, dead_letters, service)
+        self.parked = self.parking.parked
         # Rebalances run in aiokafka's background task: the lock keeps a seek to the stored
         # position from racing a batch that is being applied, and `next_offsets` drops records
         # fetched before such a seek.
@@ -296,7 +227,7 @@ class ExactlyOnceConsumer(Generic[T]):
         for delivery, readable in zip(deliveries, opened, strict=True):
             outcome = readable if isinstance(readable, Rejected) else self._parse(readable)
             if isinstance(outcome, Rejected):
-                await self.dead_letter(delivery, outcome.reason)
+                await self.parking.dead_letter(delivery, outcome.reason)
             else:
                 items.append(Parsed(delivery, outcome))
         next_offset = deliveries[-1].offset + 1
@@ -324,10 +255,10 @@ class ExactlyOnceConsumer(Generic[T]):
         while True:
             try:
                 if isolate:
+                    park = functools.partial(self.parking.park, tp.topic, tp.partition)
                     await apply_isolated(
-                        self.sink, tp.topic, tp.partition, items, next_offset,
-                        lambda item, reason: self.park(tp, item, reason),
-                    )  # fmt: skip
+                        self.sink, tp.topic, tp.partition, items, next_offset, park
+                    )
                 else:
                     await self.sink.apply(tp.topic, tp.partition, items, next_offset)
                 return
@@ -348,59 +279,3 @@ class ExactlyOnceConsumer(Generic[T]):
                 )  # fmt: skip
                 await asyncio.sleep(RETRY_DELAYS[attempt])
                 attempt += 1
-
-    async def park(self, tp: TopicPartition, item: Parsed[T], reason: str) -> None:
-        """Park a message the sink cannot apply: dead-letter topic first (its bytes and reason,
-        acknowledged), then the sink's own record of it with the position past it."""
-        await self.dead_letter(item.delivery, reason)
-        next_offset = item.delivery.offset + 1
-        park = getattr(self.sink, "park", None)
-        try:
-            if park is not None:
-                await park(tp.topic, tp.partition, item, reason, next_offset)
-            else:
-                await self.sink.apply(tp.topic, tp.partition, [], next_offset)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            # Keeping it failed too: the dead-letter topic has it; the line goes on.
-            log.error("keeping a parked message failed; it is on the dead-letter topic",
-                      topic=tp.topic, partition=tp.partition, offset=item.delivery.offset,
-                      error=type(exc).__name__)  # fmt: skip
-            await self.sink.apply(tp.topic, tp.partition, [], next_offset)
-        self.parked.count += 1
-        self.parked.last_reason = reason
-        log.warning("message parked", reason=reason, **traced([item]))
-
-    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        headers = [
-            ("kaa.dlq.reason", reason.encode()[:2000]),
-            ("kaa.dlq.source.topic", delivery.topic.encode()),
-            ("kaa.dlq.source.partition", str(delivery.partition).encode()),
-            ("kaa.dlq.source.offset", str(delivery.offset).encode()),
-            ("kaa.dlq.service", self.service.encode()),
-        ]
-        # Original key and value bytes, untouched: an operator can fix and replay them.
-        try:
-            await self.dead_letters.send_and_wait(
-                dead_letter_topic(delivery.topic),
-                value=delivery.value,
-                key=delivery.key,
-                headers=headers,
-            )
-        except MessageSizeTooLargeError:
-            # With the headers it no longer fits: the bytes stay where they were read (the
-            # source topic and offset the headers name).
-            await self.dead_letters.send_and_wait(
-                dead_letter_topic(delivery.topic),
-                value=None,
-                key=delivery.key,
-                headers=[*headers, ("kaa.dlq.value", b"omitted: too large; read it at the source")],
-            )
-        log.warning(
-            "message dead-lettered",
-            topic=delivery.topic,
-            partition=delivery.partition,
-            offset=delivery.offset,
-            reason=reason,
-        )

@@ -31,8 +31,8 @@ from eventsourcing.utils import get_topic
 
 from shared.contracts.envelope import IntegrationEvent
 from shared.eventstore import BatchProcessRecorder, Lease
-from shared.messaging.consumer import MAX_TRACED, ParkedCount
 from shared.messaging.failures import failure_reason
+from shared.messaging.parking import MAX_TRACED, ParkedCount
 
 log = structlog.get_logger(__name__)
 

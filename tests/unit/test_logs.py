@@ -23,7 +23,8 @@ from shared.logs import (
     configure_logging,
     correlation_id,
 )
-from shared.messaging.consumer import Delivery, Parsed, apply_isolated, traced
+from shared.messaging.consumer import Delivery, Parsed
+from shared.messaging.parking import apply_isolated, traced
 from shared.runtime import BackgroundLoops, service_app
 from shared.settings import ServiceSettings
 from tests.unit.apps import bearer, service_clients
