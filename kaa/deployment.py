@@ -178,7 +178,7 @@ class Deployment:
         import psycopg
         from psycopg.rows import dict_row
 
-        from services.identify import pending
+        from services.identify.adapters import pending
 
         defaults = ServiceSettings.model_fields
         sources = tuple(

@@ -13,9 +13,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from kaa.deployment import Deployment
-from services.identify.application import IdentifyApplication
-from services.identify.integration import to_integration_event
-from services.identify.scope import DEFAULT_POLICY
+from services.identify.adapters.outbound import to_integration_event
+from services.identify.adapters.store import IdentifyStore
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.eventstore import eventsourcing_env
 from shared.intake import PLAINTEXT_REFUSED
@@ -164,10 +163,8 @@ def test_republished_events_change_nothing(deployment: Deployment, tmp_path: Pat
 
     async def republish_identify_from_the_start() -> int:
         application = await asyncio.to_thread(
-            lambda: IdentifyApplication(
+            lambda: IdentifyStore(
                 eventsourcing_env(deployment.database_url, "identify", create_table=False),
-                pseudonym_key=deployment.pseudonym_key,
-                served={tenant: DEFAULT_POLICY for tenant in deployment.tenants},
                 master_key=deployment.master_key,
             )
         )

@@ -22,9 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.identify.application import IdentifyApplication
-from services.identify.pending import WatermarkRefused, Watermarks
-from services.identify.scope import TenantPolicy
+from services.identify.adapters.pending import WatermarkRefused, Watermarks
+from services.identify.adapters.store import IdentifyStore
+from services.identify.commands import IdentifyCommands
+from services.identify.domain.scope import TenantPolicy
 from shared import personnummer
 from shared.contracts.feeds import (
     CivicNo,
@@ -157,28 +158,29 @@ def drop_schema(infra: RunningInfra, name: str) -> None:
 
 
 @contextlib.contextmanager
-def fresh(infra: RunningInfra, **policy: Any) -> Iterator[IdentifyApplication]:
+def fresh(infra: RunningInfra, **policy: Any) -> Iterator[IdentifyCommands]:
     """Identify on a schema of its own, dropped afterwards; `policy` overrides the municipality's
     (by default it waits for all three sources)."""
     schema = new_schema(infra)
-    app = IdentifyApplication(
-        eventsourcing_env(infra.database_url, schema),
+    app = IdentifyCommands(
+        IdentifyStore(
+            eventsourcing_env(infra.database_url, schema), master_key="feed-order-master-key"
+        ),
         pseudonym_key="feed-order-key",
         served={TENANT: TenantPolicy(**({"feed_sources": SOURCES} | policy))},
-        master_key="feed-order-master-key",
     )
     try:
         yield app
     finally:
-        app.close()
+        app.store.close()
         drop_schema(infra, schema)
 
 
-def scope_events(app: IdentifyApplication) -> list[tuple[Any, ...]]:
+def scope_events(app: IdentifyCommands) -> list[tuple[Any, ...]]:
     """The scope episodes opened and closed, per person, without the random ids."""
     out = []
-    for stored in app.recorder.select_notifications(start=1, limit=10_000):
-        event: Any = app.mapper.to_domain_event(stored)
+    for stored in app.store.recorder.select_notifications(start=1, limit=10_000):
+        event: Any = app.store.mapper.to_domain_event(stored)
         kind = type(event).__name__
         if kind == "ScopeEntered":
             out.append((event.originator_id, kind, event.entered_on, None))
@@ -187,7 +189,7 @@ def scope_events(app: IdentifyApplication) -> list[tuple[Any, ...]]:
     return sorted(out, key=repr)
 
 
-def deliver(app: IdentifyApplication, order: list[tuple[str, int]]) -> list[tuple[Any, ...]]:
+def deliver(app: IdentifyCommands, order: list[tuple[str, int]]) -> list[tuple[Any, ...]]:
     """Deliver (stream, batch size) steps; the release runs after every batch, as its loop may."""
     offsets = dict.fromkeys(STREAMS, 0)
     for stream, size in order:
@@ -331,8 +333,8 @@ def test_an_episode_found_late_after_go_live_is_recorded_with_its_real_dates(
             (pid(late), "ScopeLeft", date(2026, 2, 1), "enrolled"),
         ]
         [entered] = [
-            e for e in (app.mapper.to_domain_event(n) for n in
-                        app.recorder.select_notifications(start=1, limit=100))
+            e for e in (app.store.mapper.to_domain_event(n) for n in
+                        app.store.recorder.select_notifications(start=1, limit=100))
             if type(e).__name__ == "ScopeEntered"
         ]  # fmt: skip
         assert entered.identified_on == TODAY  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from services.identify.application import IdentifyApplication
-from services.identify.scope import DEFAULT_POLICY
+from services.identify.adapters.store import IdentifyStore
+from services.identify.commands import IdentifyCommands
+from services.identify.domain.scope import DEFAULT_POLICY
 from shared.contracts.feeds import PopulationFeedMessage, PopulationRecord
 from shared.eventstore import eventsourcing_env
 from tests.conftest import RunningInfra
@@ -30,12 +31,11 @@ def schema(infra: RunningInfra) -> Iterator[str]:
         conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-def application(infra: RunningInfra, schema: str) -> IdentifyApplication:
-    return IdentifyApplication(
-        eventsourcing_env(infra.database_url, schema),
+def application(infra: RunningInfra, schema: str) -> IdentifyCommands:
+    return IdentifyCommands(
+        IdentifyStore(eventsourcing_env(infra.database_url, schema), master_key=MASTER_KEY),
         pseudonym_key="integration-test-key",
         served={"0180": DEFAULT_POLICY},
-        master_key=MASTER_KEY,
     )
 
 
@@ -52,10 +52,10 @@ def baseline(number: str = NUMBER, effective: date = date(2026, 1, 1)) -> Popula
     )  # fmt: skip
 
 
-def scope_events(app: IdentifyApplication) -> list[Any]:
+def scope_events(app: IdentifyCommands) -> list[Any]:
     events = []
-    for notification in app.recorder.select_notifications(start=1, limit=1000):
-        event = app.mapper.to_domain_event(notification)
+    for notification in app.store.recorder.select_notifications(start=1, limit=1000):
+        event = app.store.mapper.to_domain_event(notification)
         if type(event).__name__ in ("ScopeEntered", "ScopeLeft"):
             events.append(event)
     return events
@@ -72,7 +72,7 @@ def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
     [entered] = scope_events(app)
     assert (type(entered).__name__, entered.entered_on) == ("ScopeEntered", date(2026, 7, 1))
     assert app.run_schedule(date(2026, 7, 1)) == 0, "evaluated once; next due at the 20th birthday"
-    app.close()
+    app.store.close()
 
     restarted = application(infra, schema)
     assert restarted.run_schedule(date(2027, 1, 1)) == 0
@@ -80,7 +80,7 @@ def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
     kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in scope_events(restarted)]
     assert kinds == [("ScopeEntered", None), ("ScopeLeft", "turned_20")]
     assert restarted.run_schedule(date(2031, 1, 1)) == 0, "nothing left to schedule"
-    restarted.close()
+    restarted.store.close()
 
 
 def test_a_late_schedule_run_dates_the_transition_when_it_happened(
@@ -91,7 +91,7 @@ def test_a_late_schedule_run_dates_the_transition_when_it_happened(
     assert app.run_schedule(date(2026, 7, 10)) == 1  # the service was down for nine days
     [entered] = scope_events(app)
     assert entered.entered_on == date(2026, 7, 1)
-    app.close()
+    app.store.close()
 
 
 def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, schema: str) -> None:
@@ -100,8 +100,8 @@ def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, schema: s
     app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
     app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
     assert len(scope_events(app)) == 1
-    assert app.stored_positions("feed", [0]) == {0: 1}
-    app.close()
+    assert app.store.stored_positions("feed", [0]) == {0: 1}
+    app.store.close()
 
 
 def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, schema: str) -> None:
@@ -118,4 +118,4 @@ def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, schema: str) 
     assert before.decision is not None
     assert before.decision.facts["compulsory_school"] == "not yet completed"
     assert not app.explain("200801011230", "0180", date(2026, 8, 1)).known
-    app.close()
+    app.store.close()

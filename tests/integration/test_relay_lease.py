@@ -10,24 +10,20 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.identify.application import IdentifyApplication
-from services.identify.integration import RELAYED, to_integration_event
-from services.identify.scope import DEFAULT_POLICY
+from services.identify.adapters.outbound import RELAYED, to_integration_event
+from services.identify.adapters.store import IdentifyStore
 from shared.eventstore import BatchProcessRecorder, eventsourcing_env
 from shared.messaging.relay import RELAY_TRACKING_NAME, OutboxRelay
 from tests.conftest import RunningInfra
 
 
 @pytest.fixture
-def app(infra: RunningInfra) -> Iterator[IdentifyApplication]:
+def app(infra: RunningInfra) -> Iterator[IdentifyStore]:
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(infra.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    application = IdentifyApplication(
-        eventsourcing_env(infra.database_url, schema),
-        pseudonym_key="lease-test-key",
-        served={"0180": DEFAULT_POLICY},
-        master_key="lease-test-master-key",
+    application = IdentifyStore(
+        eventsourcing_env(infra.database_url, schema), master_key="lease-test-master-key"
     )
     yield application
     application.close()
@@ -35,13 +31,13 @@ def app(infra: RunningInfra) -> Iterator[IdentifyApplication]:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def recorder(app: IdentifyApplication) -> BatchProcessRecorder:
+def recorder(app: IdentifyStore) -> BatchProcessRecorder:
     assert isinstance(app.recorder, BatchProcessRecorder)
     return app.recorder
 
 
 def test_a_lease_has_one_holder_until_released_or_its_session_ends(
-    app: IdentifyApplication, infra: RunningInfra
+    app: IdentifyStore, infra: RunningInfra
 ) -> None:
     first = recorder(app).try_lease("relay")
     assert first is not None
@@ -65,7 +61,7 @@ def test_a_lease_has_one_holder_until_released_or_its_session_ends(
 
 
 async def test_of_two_relays_one_leads_and_the_other_takes_over(
-    app: IdentifyApplication, infra: RunningInfra
+    app: IdentifyStore, infra: RunningInfra
 ) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap_servers)
     await producer.start()

@@ -151,7 +151,7 @@ def test_a_school_reporter_notifies_only_the_municipality_its_token_acts_for(
 ) -> None:
     """Issue 13 section 3, both directions: naming another municipality as hemkommun is refused
     before anything is recorded (without `hemkommun` the notification counts for the token's own
-    municipality only: tests/unit/test_identify_scope.py and tests/e2e/test_identify.py)."""
+    municipality only: tests/unit/identify/test_identify_scope.py and tests/e2e/test_identify.py)."""
     identify = clients["identify"]
     reporter = bearer("school-reporter", tenant=tenant)
     refused = identify.post(

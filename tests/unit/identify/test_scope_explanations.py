@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.identify.scope import (
+from services.identify.domain.scope import (
     Completion,
     Decision,
     Enrolment,

@@ -19,10 +19,10 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from services.identify import pending
+from services.identify.adapters import pending
 from shared.eventstore import BatchProcessRecorder
 
-RECORDER_TOPIC = "services.identify.schedule:ScheduleRecorder"
+RECORDER_TOPIC = "services.identify.adapters.schedule:ScheduleRecorder"
 
 
 class ScheduleRecorder(BatchProcessRecorder):

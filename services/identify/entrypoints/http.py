@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.identify.application import IdentifyApplication, SchoolNotification
+from services.identify.commands import IdentifyCommands, SchoolNotification
 from services.identify.domain import NotificationIdTaken
 from shared import dates, personnummer
 from shared.auth import TENANT_HEADER, Principal
@@ -75,7 +75,11 @@ class SchoolNotificationAccepted(BaseModel):
     youth_id: uuid.UUID
 
 
-def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], date]) -> APIRouter:
+def routes(
+    commands: Callable[[], IdentifyCommands],
+    reporter: Callable[..., Awaitable[Principal]],
+    today: Callable[[], date],
+) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Reporter = Annotated[Principal, Depends(reporter)]
 
@@ -85,7 +89,7 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
         response_model=SchoolNotificationAccepted,
     )
     async def notify(
-        body: SchoolNotificationRequest, request: Request, caller: Reporter
+        body: SchoolNotificationRequest, caller: Reporter
     ) -> SchoolNotificationAccepted | JSONResponse:
         if body.hemkommun is not None and body.hemkommun != caller.tenant:
             raise HTTPException(
@@ -100,7 +104,6 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
             raise RequestValidationError(
                 [{"loc": ("body", "on"), "msg": reason, "type": "implausible_date"}]
             )
-        application: IdentifyApplication = request.app.state.application
         notification = SchoolNotification(
             notification_id=body.notification_id or uuid.uuid4(),
             tenant=caller.tenant,
@@ -115,7 +118,7 @@ def routes(reporter: Callable[..., Awaitable[Principal]], today: Callable[[], da
         )
         try:
             youth_id = await asyncio.to_thread(
-                application.take_in_school_notification, notification, today()
+                commands().take_in_school_notification, notification, today()
             )
         except NotificationIdTaken as taken:
             return JSONResponse(

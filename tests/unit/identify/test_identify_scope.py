@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kaa.dev.synthetic_feeds import generate
 from services.identify.domain import NotificationIdTaken, Person
-from services.identify.scope import DEFAULT_POLICY, TenantPolicy
+from services.identify.domain.records import EnrolmentRecord
+from services.identify.domain.scope import DEFAULT_POLICY, TenantPolicy
 from shared.contracts.feeds import PopulationFeedMessage
-from shared.feeds import generate
 
 TODAY = date(2026, 3, 2)
 BORN = date(2008, 5, 1)
@@ -45,17 +46,8 @@ def population(
     )
 
 
-def gy(cancelled: bool = False) -> list[dict[str, Any]]:
-    return [
-        {
-            "school_type": "GY",
-            "school_unit": "u1",
-            "cancelled": cancelled,
-            "start_date": None,
-            "end_date": None,
-            "education_code": "NA",
-        }
-    ]
+def gy(cancelled: bool = False) -> list[EnrolmentRecord]:
+    return [EnrolmentRecord("GY", "u1", cancelled=cancelled, education_code="NA")]
 
 
 def scope_events(person: Person) -> list[Any]:
@@ -149,7 +141,7 @@ def test_an_older_school_observation_is_ignored_and_the_same_one_adds_nothing() 
         gy(), NOON + timedelta(days=1), TODAY + timedelta(days=1), BORN
     )
     assert not person.observe_enrolments(gy(cancelled=True), NOON - timedelta(days=1), TODAY, BORN)
-    assert person.enrolments[0]["observed_on"] == TODAY.isoformat()
+    assert person.enrolments[0].observed_on == TODAY
 
 
 def test_a_school_leaver_is_back_in_scope_the_day_they_left() -> None:
@@ -284,9 +276,10 @@ def baseline(
     )  # fmt: skip
 
 
-def ended_gy(end: date) -> list[dict[str, Any]]:
-    return [{"school_type": "GY", "school_unit": "u1", "cancelled": False,
-             "start_date": "2023-08-20", "end_date": end.isoformat(), "education_code": "NA"}]  # fmt: skip
+def ended_gy(end: date) -> list[EnrolmentRecord]:
+    return [
+        EnrolmentRecord("GY", "u1", start_date=date(2023, 8, 20), end_date=end, education_code="NA")
+    ]
 
 
 def test_a_baseline_extract_date_is_not_the_day_the_youth_became_folkbokford() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.identify.scope import (
+from services.identify.domain.scope import (
     DEFAULT_POLICY,
     Completion,
     Enrolment,

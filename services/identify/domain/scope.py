@@ -70,7 +70,7 @@ class TenantPolicy:
     adult_education_keeps_in_scope: bool = True
     time_zone: str = "Europe/Stockholm"
     # Not scope law but the municipality's feeds: the sources whose watermarks a person waits for
-    # before they are decided (services/identify/pending.py; KAA_FEED_SOURCES by default).
+    # before they are decided (services/identify/adapters/pending.py; KAA_FEED_SOURCES by default).
     feed_sources: tuple[str, ...] = ()
     # The day the municipality started using kaa (None: the day identify first ran for it).
     go_live: date | None = None

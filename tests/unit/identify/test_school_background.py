@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from services.identify.scope import Enrolment, YouthFacts, school_background
+from services.identify.domain.scope import Enrolment, YouthFacts, school_background
 
 ON = date(2026, 3, 1)  # the day the youth entered scope
 

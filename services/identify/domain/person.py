@@ -1,0 +1,400 @@
+"""The person as the identify service knows them, and the scope episodes it opens and closes.
+
+A `Person` aggregate is identified by a keyed hash of the personnummer (never the number itself);
+each municipality gets its own random youth id for the person, so two municipalities' registers
+cannot be linked through it (DOMAIN.md section 7). The aggregate keeps the facts as histories (a
+population record is a fact from its effective date on), so a record that arrives late or out of
+order lands in its place instead of overwriting newer facts; the scope engine decides from them.
+
+Facts are dated by what they say, never by when an extract was taken: a baseline extract says where
+a person is folkbokförd as of its date, so the person counts as folkbokförd there from the day the
+record names (`registered_in_municipality_on`, as Navet gives it) or, without it, since before
+anything else known about them. A school notification is a fact for the municipality it was sent
+to only: a reporter can never change what another municipality's register decides.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from services.identify.domain.episodes import Enter, next_evaluation, scope_changes
+from services.identify.domain.records import (
+    EnrolmentRecord,
+    Episode,
+    Notified,
+    Registration,
+    adds_to,
+    after_left_notification,
+    is_repeat,
+    observation,
+    registration,
+    youth_facts,
+)
+from services.identify.domain.scope import Completion, Decision, TenantPolicy, YouthFacts
+from shared.pseudonym import person_id
+
+STATUS_BY_CHANGE = {"emigrated": "emigrated", "deceased": "deceased"}
+# The topics the events are stored under: they name the module the aggregate lived in when the
+# first events were stored, and must never change (stored events are found again by them).
+TOPIC = "services.identify.domain:Person"
+
+
+class Person(Aggregate):
+    TOPIC = TOPIC
+
+    class Created(Aggregate.Created):  # never recorded (`Registered` creates a person)
+        TOPIC = f"{TOPIC}.Created"
+
+    @staticmethod
+    def create_id(person_key: str) -> uuid.UUID:
+        return person_id(person_key)
+
+    @event("Registered", topic=f"{TOPIC}.Registered")
+    def __init__(self, person_key: str) -> None:
+        self.person_key = person_key
+        self.birth_date: date | None = None
+        self.registered_in_sweden_on: date | None = None
+        self.protected = False
+        self.registrations: tuple[Registration, ...] = ()  # sorted by effective date
+        self.enrolments: tuple[EnrolmentRecord, ...] = ()
+        self.enrolments_observed_at: datetime | None = None
+        self.completions: tuple[Completion, ...] = ()
+        # Per "<tenant>/<notification id>": what the notification said (a repeat adds nothing,
+        # the same id for something else is refused).
+        self.notifications: dict[str, Notified] = {}
+        self.notification_ids: list[str] = []
+        self.youth_ids: dict[str, str] = {}
+        self.open_episodes: dict[str, str] = {}
+        # Per municipality: every episode, in order.
+        self.episodes: dict[str, tuple[Episode, ...]] = {}
+        # Per municipality: the personal details it received, sealed with the youth's data key,
+        # and a keyed digest of them (to see a change without opening them).
+        self.personal_details: dict[str, str] = {}
+        self.details_digests: dict[str, str] = {}
+
+    # -- facts from the feeds -------------------------------------------------------------------
+
+    def record_population(
+        self,
+        *,
+        kommunkod: str,
+        birth_date: date,
+        protected: bool,
+        change_type: str,
+        effective_date: date,
+        observed_at: datetime,
+        registered_in_sweden_on: date | None,
+        record_id: uuid.UUID,
+        tenant: str,
+        details_digest: str,
+        seal: Callable[[uuid.UUID], str],
+        registered_in_municipality_on: date | None = None,
+    ) -> bool:
+        """Record a population register fact; False when it adds nothing (a repeat or stale).
+
+        The personal details the record carries are kept per receiving municipality, sealed by
+        `seal` with the key of the youth id the person has (or now gets) there."""
+        status = STATUS_BY_CHANGE.get(change_type, "resident")
+        details_changed = self.details_digests.get(tenant) != details_digest
+        if not adds_to(self.registrations, details_changed, registration(
+            kommunkod, status, change_type, effective_date, observed_at,
+            registered_in_municipality_on,
+        )):  # fmt: skip
+            return False
+        youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
+        sealed = seal(uuid.UUID(youth_id))
+        self._population_recorded(
+            kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
+            registered_in_sweden_on, record_id, tenant, youth_id, sealed, details_digest,
+            registered_in_municipality_on,
+        )  # fmt: skip
+        if details_changed and tenant in self.open_episodes:
+            # The municipality already has the youth in scope (entered perhaps on another
+            # municipality's report of a move): it receives the details it now holds.
+            self._details_announced(tenant, youth_id, sealed, record_id)
+        return True
+
+    @event("DetailsAnnounced", topic=f"{TOPIC}.DetailsAnnounced")
+    def _details_announced(
+        self, tenant: str, youth_id: str, personal_details: str, record_id: uuid.UUID
+    ) -> None:
+        pass
+
+    @event("PopulationRecorded", topic=f"{TOPIC}.PopulationRecorded")
+    def _population_recorded(
+        self,
+        kommunkod: str,
+        status: str,
+        birth_date: date,
+        protected: bool,
+        change_type: str,
+        effective_date: date,
+        observed_at: datetime,
+        registered_in_sweden_on: date | None,
+        record_id: uuid.UUID,
+        tenant: str | None = None,
+        youth_id: str | None = None,
+        personal_details: str | None = None,
+        details_digest: str | None = None,
+        registered_in_municipality_on: date | None = None,
+    ) -> None:
+        if tenant is not None and youth_id is not None:
+            self.youth_ids.setdefault(tenant, youth_id)
+            if personal_details is not None and details_digest is not None:
+                self.personal_details[tenant] = personal_details
+                self.details_digests[tenant] = details_digest
+        recorded = registration(
+            kommunkod, status, change_type, effective_date, observed_at,
+            registered_in_municipality_on,
+        )  # fmt: skip
+        self.registrations = tuple(
+            sorted(
+                (*(r for r in self.registrations if r.since != effective_date), recorded),
+                key=lambda r: r.since,
+            )
+        )
+        self.birth_date = birth_date
+        self.protected = protected
+        if registered_in_sweden_on is not None:
+            self.registered_in_sweden_on = registered_in_sweden_on
+
+    def observe_enrolments(
+        self,
+        enrolments: Sequence[EnrolmentRecord],
+        observed_at: datetime,
+        observed_on: date,
+        birth_date: date,
+    ) -> bool:
+        """Replace the known enrolments with an SS 12000 observation (a Person lists all of them).
+
+        An observation older than the last one is ignored; one that lists the same enrolments
+        adds nothing. An undated enrolment keeps the day it was first observed.
+        """
+        if self.enrolments_observed_at is not None and observed_at <= self.enrolments_observed_at:
+            return False
+        merged = observation(self.enrolments, enrolments, observed_on)
+        if merged is None:
+            return False
+        self._enrolments_observed([e.as_event() for e in merged], observed_at, birth_date)
+        return True
+
+    @event("EnrolmentsObserved", topic=f"{TOPIC}.EnrolmentsObserved")
+    def _enrolments_observed(
+        self, enrolments: list[dict[str, Any]], observed_at: datetime, birth_date: date
+    ) -> None:
+        self.enrolments = tuple(EnrolmentRecord.from_event(e) for e in enrolments)
+        self.enrolments_observed_at = observed_at
+        if self.birth_date is None:
+            self.birth_date = birth_date
+
+    def record_completion(
+        self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
+    ) -> bool:
+        if Completion(kind, completed_on) in self.completions:  # type: ignore[arg-type]
+            return False
+        self._completion_recorded(kind, completed_on, birth_date, record_id)
+        return True
+
+    @event("CompletionRecorded", topic=f"{TOPIC}.CompletionRecorded")
+    def _completion_recorded(
+        self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
+    ) -> None:
+        self.completions = (*self.completions, Completion(kind, completed_on))  # type: ignore[arg-type]
+        if self.birth_date is None:
+            self.birth_date = birth_date
+
+    def record_school_notification(
+        self,
+        *,
+        notification_id: uuid.UUID,
+        tenant: str,
+        kind: str,
+        on: date,
+        school_type: str,
+        school_unit: str,
+        birth_date: date,
+        reported_by: str,
+        received_on: date | None = None,
+        reporting_organisation: str | None = None,
+        correlation_id: uuid.UUID | None = None,
+    ) -> bool:
+        """A school's notification (skollagen 15 kap. 15 §) to the municipality `tenant`: started,
+        left, or absent. False when it was recorded already (a repeat); `NotificationIdTaken` when
+        its id names a different notification of this person (another reporter's, or other content).
+        """
+        said = Notified(tenant, kind, on, school_type, school_unit)
+        if is_repeat(self.notifications, self.notification_ids, str(notification_id), said):
+            return False
+        youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
+        self._school_notification_received(
+            str(notification_id),
+            tenant,
+            youth_id,
+            kind,
+            on,
+            school_type,
+            school_unit,
+            birth_date,
+            reported_by,
+            received_on,
+            reporting_organisation,
+            correlation_id,
+        )
+        return True
+
+    @event("SchoolNotificationReceived", topic=f"{TOPIC}.SchoolNotificationReceived")
+    def _school_notification_received(
+        self,
+        notification_id: str,
+        tenant: str,
+        youth_id: str,
+        kind: str,
+        on: date,
+        school_type: str,
+        school_unit: str,
+        birth_date: date,
+        reported_by: str,
+        received_on: date | None = None,
+        reporting_organisation: str | None = None,
+        correlation_id: uuid.UUID | None = None,  # the request's (absent in older events)
+    ) -> None:
+        self.notification_ids.append(notification_id)
+        self.notifications[f"{tenant}/{notification_id}"] = Notified(
+            tenant, kind, on, school_type, school_unit
+        )
+        self.youth_ids.setdefault(tenant, youth_id)
+        if self.birth_date is None:
+            self.birth_date = birth_date
+        # What a notification says counts for the municipality it was sent to, and only for it.
+        if kind == "started":
+            started = EnrolmentRecord(
+                school_type=school_type, school_unit=school_unit, start_date=on, observed_on=on,
+                notified_to=tenant,
+            )  # fmt: skip
+            self.enrolments = (*self.enrolments, started)
+        elif kind == "left":
+            self.enrolments = tuple(
+                after_left_notification(self.enrolments, tenant, school_type, on)
+            )
+
+    # -- scope episodes -------------------------------------------------------------------------
+
+    @event("ScopeEntered", topic=f"{TOPIC}.ScopeEntered")
+    def _enter_scope(
+        self,
+        tenant: str,
+        youth_id: str,
+        scope_episode_id: str,
+        entered_on: date,
+        scope_ends_on: date,
+        rule_version: str,
+        facts: dict[str, str],
+        actor: str,
+        correlation_id: uuid.UUID,
+        school_background: str | None = None,
+        personal_details: str | None = None,
+        identified_on: date | None = None,
+    ) -> None:
+        self.youth_ids[tenant] = youth_id
+        self.open_episodes[tenant] = scope_episode_id
+        self.episodes[tenant] = (*self.episodes.get(tenant, ()), Episode(entered_on))
+
+    @event("ScopeLeft", topic=f"{TOPIC}.ScopeLeft")
+    def _leave_scope(
+        self,
+        tenant: str,
+        youth_id: str,
+        scope_episode_id: str,
+        left_on: date,
+        reason: str,
+        rule_version: str,
+        facts: dict[str, str],
+        actor: str,
+        correlation_id: uuid.UUID,
+    ) -> None:
+        self.open_episodes.pop(tenant, None)
+        spans = self.episodes.get(tenant, ())
+        if spans and spans[-1].left_on is None:
+            self.episodes[tenant] = (*spans[:-1], Episode(spans[-1].entered_on, left_on))
+
+    def facts(self, tenant: str | None = None) -> YouthFacts | None:
+        """The facts as the scope engine takes them for the municipality `tenant` (school
+        notifications sent to it count; those sent elsewhere do not); without a tenant, the facts
+        of the feeds alone. Kept until the next event changes them."""
+        cached: tuple[int, dict[str | None, YouthFacts | None]] | None = getattr(
+            self, "_facts_at_version", None
+        )
+        if cached is None or cached[0] != self.version:
+            cached = (self.version, {})
+            self._facts_at_version = cached
+        if tenant not in cached[1]:
+            cached[1][tenant] = self._facts(tenant)
+        return cached[1][tenant]
+
+    def _facts(self, tenant: str | None) -> YouthFacts | None:
+        if self.birth_date is None:
+            return None
+        return youth_facts(
+            self.birth_date,
+            self.registrations,
+            self.enrolments,
+            self.completions,
+            self.registered_in_sweden_on,
+            tenant,
+        )
+
+    def reevaluate(
+        self,
+        served: dict[str, TenantPolicy],
+        on: date,
+        *,
+        actor: str,
+        correlation_id: uuid.UUID,
+        go_live: dict[str, date] | None = None,
+    ) -> list[Decision]:
+        """Open or close scope episodes in every served municipality the decision concerns
+        (`episodes.scope_changes`; with `go_live`, episodes found late are recorded too)."""
+        decisions, steps = scope_changes(
+            self.facts, served, on, set(self.open_episodes), self.episodes, go_live
+        )
+        for step in steps:
+            tenant, decision = step.tenant, step.decision
+            if isinstance(step, Enter):
+                self._enter_scope(
+                    tenant=tenant,
+                    youth_id=self.youth_ids.get(tenant) or str(uuid.uuid4()),
+                    scope_episode_id=str(uuid.uuid4()),
+                    entered_on=step.entered_on,
+                    scope_ends_on=step.scope_ends_on,
+                    rule_version=decision.rule_version,
+                    facts=decision.facts,
+                    actor=actor,
+                    correlation_id=correlation_id,
+                    school_background=step.school_background,
+                    personal_details=self.personal_details.get(tenant),
+                    identified_on=on,
+                )
+            else:
+                self._leave_scope(
+                    tenant=tenant,
+                    youth_id=self.youth_ids[tenant],
+                    scope_episode_id=self.open_episodes[tenant],
+                    left_on=step.left_on,
+                    reason=step.reason,
+                    rule_version=decision.rule_version,
+                    facts=decision.facts,
+                    actor=actor,
+                    correlation_id=correlation_id,
+                )
+        return decisions
+
+    def next_evaluation(self, served: dict[str, TenantPolicy], after: date) -> date | None:
+        """When time alone may change this person's scope in any served municipality."""
+        if self.birth_date is None:
+            return None
+        return next_evaluation(self.facts, served, after)

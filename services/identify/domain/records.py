@@ -1,0 +1,287 @@
+"""What the `Person` aggregate keeps: typed records of the facts the feeds and schools told it.
+
+The aggregate's state is made of these frozen records (dates as `date`, never strings). Its events
+keep the form they were stored in (an SS 12000 observation's enrolments are a list of dicts with
+ISO dates): `EnrolmentRecord.from_event` and `as_event` translate, so events stored before the
+records existed replay to the same state. `youth_facts` turns the records into what the scope
+engine takes for one municipality.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.identify.domain.scope import (
+    Completion,
+    Enrolment,
+    Residence,
+    ResidenceStatus,
+    YouthFacts,
+)
+
+# Records that describe a state (where the person lives now), not an arrival on their date.
+STATE_RECORDS = frozenset({"baseline", "address_changed", "protection_changed"})
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A population record as known: folkbokföring from its effective date `since`.
+
+    `registered_from` is the day the record says the person became folkbokförd in the
+    municipality (Navet's `registered_in_municipality_on`), kept for a resident only."""
+
+    since: date
+    kommunkod: str
+    status: ResidenceStatus
+    observed_at: datetime
+    change_type: str
+    registered_from: date | None = None
+
+
+@dataclass(frozen=True)
+class EnrolmentRecord:
+    """An enrolment as known: observed in SS 12000, or told by a school's notification.
+
+    `observed_on` is the day it was first observed (an undated enrolment counts from it);
+    `notified_to` names the municipality a school's "started" notification was sent to (None: from
+    the SS 12000 feed); `left_notified` holds, per municipality, the end a "left" notification sent
+    to it gave an enrolment of the feed (that municipality alone counts it)."""
+
+    school_type: str
+    school_unit: str
+    cancelled: bool = False
+    start_date: date | None = None
+    end_date: date | None = None
+    education_code: str | None = None
+    observed_on: date | None = None
+    notified_to: str | None = None
+    left_notified: tuple[tuple[str, date], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str, str, bool, date | None, date | None]:
+        """What makes two observations of an enrolment the same one."""
+        return (
+            self.school_type,
+            self.school_unit,
+            self.education_code or "",
+            self.cancelled,
+            self.start_date,
+            self.end_date,
+        )
+
+    def left_for(self, tenant: str | None) -> date | None:
+        return next((day for t, day in self.left_notified if t == tenant), None)
+
+    def for_tenant(self, tenant: str | None) -> Enrolment:
+        """The enrolment as the scope engine sees it in the municipality `tenant`."""
+        end_date = self.end_date
+        if end_date is None and tenant is not None:
+            end_date = self.left_for(tenant)  # the school told this municipality it ended
+        return Enrolment(
+            school_type=self.school_type,
+            cancelled=self.cancelled,
+            start_date=self.start_date,
+            end_date=end_date,
+            observed_on=self.observed_on,
+            education_code=self.education_code,
+        )
+
+    def as_event(self) -> dict[str, Any]:
+        """The form an `EnrolmentsObserved` event stores (ISO dates, in this key order)."""
+        return {
+            "school_type": self.school_type,
+            "school_unit": self.school_unit,
+            "cancelled": self.cancelled,
+            "start_date": _iso(self.start_date),
+            "end_date": _iso(self.end_date),
+            "education_code": self.education_code,
+            "observed_on": _iso(self.observed_on),
+        }
+
+    @classmethod
+    def from_event(cls, stored: Mapping[str, Any]) -> EnrolmentRecord:
+        """An enrolment of a stored event (older events may lack keys this form has)."""
+        left = stored.get("left_notified") or {}
+        return cls(
+            school_type=stored["school_type"],
+            school_unit=stored["school_unit"],
+            cancelled=bool(stored.get("cancelled")),
+            start_date=_day(stored.get("start_date")),
+            end_date=_day(stored.get("end_date")),
+            education_code=stored.get("education_code"),
+            observed_on=_day(stored.get("observed_on")),
+            notified_to=stored.get("notified_to"),
+            left_notified=tuple((t, date.fromisoformat(d)) for t, d in left.items()),
+        )
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What a school's notification said (its id names this and nothing else)."""
+
+    tenant: str
+    kind: str
+    on: date
+    school_type: str
+    school_unit: str
+
+
+class NotificationIdTaken(ValueError):
+    """A school notification's client-chosen id already names a different notification."""
+
+    field = "notification_id"
+    reason = "already used for a different notification; choose a new id"
+
+
+def is_repeat(
+    known: Mapping[str, Notified], ids: Collection[str], notification_id: str, said: Notified
+) -> bool:
+    """Whether a notification was recorded already (the same id, saying the same, to the same
+    municipality); `NotificationIdTaken` when its id names another notification of the person
+    (another reporter's, or other content)."""
+    before = known.get(f"{said.tenant}/{notification_id}")
+    if before is not None and before == said:
+        return True
+    if before is not None or notification_id in ids:
+        raise NotificationIdTaken(NotificationIdTaken.reason)
+    return False
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A scope episode in one municipality: entered on, left on (None: still open)."""
+
+    entered_on: date
+    left_on: date | None = None
+
+
+def registration(
+    kommunkod: str,
+    status: str,
+    change_type: str,
+    effective_date: date,
+    observed_at: datetime,
+    registered_in_municipality_on: date | None,
+) -> Registration:
+    """A population record as kept (the day the person became folkbokförd counts for a resident)."""
+    return Registration(
+        since=effective_date,
+        kommunkod=kommunkod,
+        status=status,  # type: ignore[arg-type]  # "resident", "emigrated" or "deceased"
+        observed_at=observed_at,
+        change_type=change_type,
+        registered_from=registered_in_municipality_on if status == "resident" else None,
+    )
+
+
+def adds_to(known: Iterable[Registration], details_changed: bool, record: Registration) -> bool:
+    """Whether a population record adds to the known ones: not when one of the same effective date
+    was observed later (on a tie, the later delivery wins), nor when it says the same as that one
+    and the personal details it carries did not change."""
+    for r in known:
+        if r.since == record.since:
+            same = (r.kommunkod, r.status, r.registered_from) == (
+                record.kommunkod,
+                record.status,
+                record.registered_from,
+            )
+            if r.observed_at > record.observed_at or (same and not details_changed):
+                return False
+    return True
+
+
+def observation(
+    known: Iterable[EnrolmentRecord], observed: Iterable[EnrolmentRecord], observed_on: date
+) -> list[EnrolmentRecord] | None:
+    """The enrolments an SS 12000 observation on `observed_on` lists, each keeping the day it was
+    first observed; None when they are the same as the known ones."""
+    before = list(known)
+    first_seen = {e.key: e.observed_on for e in before}
+    merged = [
+        replace(e, observed_on=first_seen.get(e.key) or observed_on, notified_to=None,
+                left_notified=())
+        for e in observed
+    ]  # fmt: skip
+    if Counter(e.key for e in merged) == Counter(e.key for e in before):
+        return None
+    return merged
+
+
+def after_left_notification(
+    enrolments: Iterable[EnrolmentRecord], tenant: str, school_type: str, left_on: date
+) -> list[EnrolmentRecord]:
+    """The enrolments after a school told `tenant` the student left `school_type` on `left_on`:
+    the open ones of that type end the day before, for that municipality only (one it was told of
+    by a notification ends; one of the feed keeps the first end told to each municipality)."""
+    ended = left_on - timedelta(days=1)
+    out = []
+    for enrolment in enrolments:
+        if enrolment.school_type == school_type and enrolment.end_date is None:
+            if enrolment.notified_to == tenant:
+                enrolment = replace(enrolment, end_date=ended)
+            elif enrolment.notified_to is None and enrolment.left_for(tenant) is None:
+                enrolment = replace(
+                    enrolment, left_notified=(*enrolment.left_notified, (tenant, ended))
+                )
+        out.append(enrolment)
+    return out
+
+
+def youth_facts(
+    birth_date: date,
+    registrations: Iterable[Registration],
+    enrolments: Iterable[EnrolmentRecord],
+    completions: Iterable[Completion],
+    registered_in_sweden_on: date | None,
+    tenant: str | None,
+) -> YouthFacts:
+    """The facts as the scope engine takes them for the municipality `tenant`: enrolments told
+    by a school's notification count only for the municipality it was sent to."""
+    return YouthFacts(
+        birth_date=birth_date,
+        residences=residences(registrations, birth_date),
+        enrolments=tuple(
+            e.for_tenant(tenant)
+            for e in enrolments
+            if e.notified_to is None or e.notified_to == tenant
+        ),
+        completions=tuple(completions),
+        registered_in_sweden_on=registered_in_sweden_on,
+    )
+
+
+def residences(registrations: Iterable[Registration], birth_date: date) -> tuple[Residence, ...]:
+    """Folkbokföring as a history, each residence from the day the facts give.
+
+    `registrations` are sorted by effective date. A move is dated by its effective date. A record
+    that describes a state (a baseline extract, an address or protection change) counts from the
+    day it says the person became folkbokförd in the municipality; without that day, from birth
+    when nothing earlier is known (the extract does not say they arrived on its date), else from
+    its own date, the latest the change can have happened.
+    """
+    out: list[Residence] = []
+    previous: date | None = None
+    for r in registrations:
+        start = r.since
+        if r.registered_from is not None:
+            start = min(r.registered_from, r.since)
+        elif r.status == "resident" and r.change_type in STATE_RECORDS:
+            start = birth_date if previous is None else r.since
+        if previous is not None and start <= previous:
+            start = previous + timedelta(days=1)  # never before the record it follows
+        start = min(start, r.since)
+        out.append(Residence(start, r.kommunkod, r.status))
+        previous = start
+    return tuple(out)
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

@@ -1,0 +1,67 @@
+"""identify's inputs from the clock: the scope schedule (time alone opens and closes scope) and the
+release of the persons who waited for their feeds' watermarks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from services.identify.commands import IdentifyCommands
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def scope_schedule(
+    settings: ServiceSettings, commands: IdentifyCommands, today: Callable[[], date]
+) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        """Time-based transitions (compulsory school ends, 20th birthday) with no input."""
+        while True:
+            due = await asyncio.to_thread(commands.run_schedule, today())
+            if due:
+                log.info("scope schedule evaluated persons", persons=due)
+                continue  # more may be due
+            await asyncio.sleep(settings.schedule_interval)
+
+    return run
+
+
+def pending_release(
+    settings: ServiceSettings, commands: IdentifyCommands, today: Callable[[], date]
+) -> Callable[[], Awaitable[None]]:
+    # Persons decided per release round (one transaction): they are in memory already, so a
+    # round takes more than a feed batch.
+    release_round = 4 * settings.batch_size
+
+    async def run() -> None:
+        """Decide the persons who waited for their feeds' watermarks (or the settle window):
+        at once when a watermark was taken, else every `schedule_interval` at the latest."""
+        waited = 0.0
+        while True:
+            if commands.release_wanted.is_set() or waited >= min(
+                settings.schedule_interval, max(settings.feed_settle, 1.0)
+            ):
+                commands.release_wanted.clear()
+                waited = 0.0
+                while True:  # in rounds of a batch, each its own transaction
+                    try:
+                        decided = await asyncio.to_thread(
+                            commands.release_pending, today(), None, release_round
+                        )
+                    except IntegrityError:  # replicas deciding the same persons: later
+                        log.info("pending release met concurrent writes; tries again")
+                        commands.release_wanted.set()
+                        break
+                    if decided:
+                        log.info("pending persons decided", persons=decided)
+                    if decided < release_round:
+                        break
+            await asyncio.sleep(0.1)
+            waited += 0.1
+
+    return run
