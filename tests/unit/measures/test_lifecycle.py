@@ -5,11 +5,14 @@ youth's measure events in their order and trusts this table, so every rule it on
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
+from kaa.dev.synthetic import generate
 from services.measures.domain.lifecycle import (
     TRANSITIONS,
     MeasureState,
@@ -19,6 +22,13 @@ from services.measures.domain.lifecycle import (
     take_step,
 )
 from shared.casework.domain import CommandRefused
+from shared.contracts.events import (
+    MeasureAccepted,
+    MeasureDeclined,
+    MeasureEnded,
+    MeasureOffered,
+    MeasureStarted,
+)
 
 OFFERED, ACCEPTED, DECLINED = MeasureState.OFFERED, MeasureState.ACCEPTED, MeasureState.DECLINED
 STARTED, ENDED = MeasureState.STARTED, MeasureState.ENDED
@@ -127,3 +137,28 @@ def test_a_measure_walks_the_whole_lifecycle_and_no_further() -> None:
     for step in Step:  # an ended measure takes no step: not even an offer again
         with pytest.raises(CommandRefused):
             take_step(measure, step, DAY + timedelta(days=30))
+
+
+def test_the_synthetic_histories_the_benchmarks_publish_follow_the_lifecycle() -> None:
+    """The register trusts the order of a youth's measure events: the histories the generator
+    publishes beside the measures service (`kaa/dev/synthetic.py`) must be ones it could record."""
+    steps: dict[type[Any], Step] = {
+        MeasureOffered: Step.OFFER,
+        MeasureAccepted: Step.ACCEPT,
+        MeasureDeclined: Step.DECLINE,
+        MeasureStarted: Step.START,
+        MeasureEnded: Step.END,
+    }
+    measures: dict[tuple[uuid.UUID, uuid.UUID], dict[str, Any]] = {}
+    taken = Counter[Step]()
+    for event in generate(3000, "synthetic-master-key-0123456789abcdef").events:
+        if type(event) not in steps:
+            continue
+        step = steps[type(event)]
+        day_field = TRANSITIONS[step].day  # the public events name their days alike
+        key = (event.youth_id, getattr(event, "measure_id"))  # noqa: B009 - measure events only
+        on: date = getattr(event, day_field)
+        state = take_step(measures.get(key), step, on)
+        measures[key] = {**measures.get(key, {}), "state": state.value, day_field: on}
+        taken[step] += 1
+    assert set(taken) == set(Step), "every step is exercised"
