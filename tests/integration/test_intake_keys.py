@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from services.register import retention
+from services.register.commands.retention import run_retention
 from shared.crypto import INSERT_KEYS, KEYRING_DDL, TenantKeys, ensure_keyring, json_rows
 from shared.intake import FeedOpener, FeedSealer, stored_keys
 from shared.messaging.consumer import Delivery
@@ -38,15 +38,22 @@ async def database(infra: RunningInfra) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def test_concurrent_adapters_agree_on_one_key_per_person(
-    database: str, infra: RunningInfra, topics: Topics
-) -> None:
-    sealer = FeedSealer(TenantKeys(MASTER), PSEUDONYM)
+SEALER = FeedSealer(TenantKeys(MASTER), PSEUDONYM)
+LAST_SEALED = "SELECT last_sealed_at FROM keyring.intake_keys WHERE subject = $1"
+
+
+async def seal_both(conn: asyncpg.Connection) -> list[str]:
+    """A record of each of the two people sealed; their intake subjects, in that order."""
+    batch = await SEALER.seal(conn, [population(NUMBER), population(OTHER)])
+    return [json.loads(value)["intake_subject"] for _, value in batch]
+
+
+async def test_concurrent_adapters_agree_on_one_key_per_person(database: str) -> None:
     conns = [await asyncpg.connect(database) for _ in range(4)]
     try:
         # Four adapters seal records of the same two people at the same time.
         batches = await asyncio.gather(*(
-            sealer.seal(c, [population(NUMBER), population(OTHER)])
+            SEALER.seal(c, [population(NUMBER), population(OTHER)])
             for c in conns
         ))  # fmt: skip
         assert await conns[0].fetchval("SELECT count(*) FROM keyring.intake_keys") == 2
@@ -61,48 +68,57 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         ]
         opened = await opener.open(deliveries)
         assert all(isinstance(o, Delivery) and o.opened for o in opened), opened
-        subjects = [json.loads(v)["intake_subject"] for _, v in batches[0]]
+    finally:
+        for conn in conns:
+            await conn.close()
 
-        # A key last used more than half a day ago is renewed when it seals again; a fresh one
-        # is left alone (no write per record).
-        await conns[0].execute(
+
+async def test_a_key_is_renewed_when_it_seals_after_half_a_day_and_not_before(
+    database: str,
+) -> None:
+    """A key last used more than half a day ago is renewed when it seals again; a fresh one is
+    left alone (no write per record)."""
+    conn, other = await asyncpg.connect(database), await asyncpg.connect(database)
+    try:
+        stale, fresh = await seal_both(conn)
+        await conn.execute(
             "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '20 hours' "
-            "WHERE subject = $1", subjects[0]
+            "WHERE subject = $1", stale
         )  # fmt: skip
-        before = await conns[0].fetchval(
-            "SELECT last_sealed_at FROM keyring.intake_keys WHERE subject = $1", subjects[1]
-        )
-        await sealer.seal(conns[1], [population(NUMBER), population(OTHER)])
-        rows = await conns[0].fetch(
+        before = await conn.fetchval(LAST_SEALED, fresh)
+        await seal_both(other)
+        rows = await conn.fetch(
             "SELECT subject, extract(epoch FROM now() - last_sealed_at) AS age "
             "FROM keyring.intake_keys"
         )
         ages = {r["subject"]: float(r["age"]) for r in rows}
-        assert ages[subjects[0]] < 60
-        assert (
-            await conns[0].fetchval(
-                "SELECT last_sealed_at FROM keyring.intake_keys WHERE subject = $1", subjects[1]
-            )
-            == before
-        )
+        assert ages[stale] < 60
+        assert await conn.fetchval(LAST_SEALED, fresh) == before
+    finally:
+        await conn.close()
+        await other.close()
 
-        # Identify stores the first person's keyed hash with their youth's data key (the second
-        # never became a youth); retention destroys the first's intake key with the data key,
-        # and the second's once nothing was sealed with it for longer than the topics keep it.
+
+async def test_retention_destroys_a_purged_youths_intake_key_and_an_unclaimed_expired_one(
+    database: str, infra: RunningInfra, topics: Topics
+) -> None:
+    """Identify stores the first person's keyed hash with their youth's data key (the second never
+    became a youth); retention destroys the first's intake key with the data key, and the second's
+    once nothing was sealed with it for longer than the topics keep it."""
+    conn = await asyncpg.connect(database)
+    try:
+        claimed, unclaimed = await seal_both(conn)
         youth = uuid.uuid4()
-        await conns[0].execute(
+        await conn.execute(
             INSERT_KEYS.replace("%s", "$1"),  # identify's statement, over asyncpg
-            json_rows(
-                [{"tenant": "0180", "youth_id": youth, "wrapped": b"w", "subject": subjects[0]}]
-            ),
+            json_rows([{"tenant": "0180", "youth_id": youth, "wrapped": b"w", "subject": claimed}]),
         )
-        await conns[0].execute(
+        await conn.execute(
             "UPDATE keyring.intake_keys SET last_sealed_at = now() - interval '40 days' "
-            "WHERE subject = $1", subjects[1]
+            "WHERE subject = $1", unclaimed
         )  # fmt: skip
     finally:
-        for conn in conns:
-            await conn.close()
+        await conn.close()
 
     pool = await asyncpg.create_pool(database, min_size=1, max_size=2)
     try:
@@ -117,7 +133,7 @@ async def test_concurrent_adapters_agree_on_one_key_per_person(
         await producer.start()
         try:
             topic = await topics.create("retention")
-            result = await retention.run(pool, producer, topic, ["0180"], date(2026, 7, 1))
+            result = await run_retention(pool, producer, topic, ["0180"], date(2026, 7, 1))
         finally:
             await producer.stop()
         assert (result.due, result.intake_keys_destroyed) == (1, 1)
