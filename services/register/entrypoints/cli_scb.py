@@ -28,8 +28,8 @@ def with_register(settings: ServiceSettings, work: Callable[[Any], Any]) -> Any:
 
     import asyncpg
 
-    from services.register.projection import create_pool
-    from services.register.scb import create_export_log
+    from services.register.adapters.database import create_pool
+    from services.register.adapters.export_log import create_export_log
     from shared import access_log
 
     async def run() -> Any:
@@ -57,7 +57,7 @@ def scb_export(
 ) -> None:
     """Check and write the period's SCB file, and record it (exit 1 when refused)."""
 
-    from services.register import scb
+    from services.register.commands import scb
 
     settings, half, today, keys = scb_context(tenant, period)
 
@@ -95,7 +95,7 @@ def scb_check(
     period: Annotated[str, typer.Option(help="a half-year: 2026H1 or 2026H2")],
 ) -> None:
     """The validation report only (nothing written or recorded; exit 1 with errors)."""
-    from services.register import scb
+    from services.register.commands import scb
 
     settings, half, today, keys = scb_context(tenant, period)
     reading = cli_reading(tenant, "scb-report", f"SCB check {period}")
@@ -121,7 +121,7 @@ def scb_status(
     import json
     from datetime import date
 
-    from services.register import scb
+    from services.register.commands import scb
     from shared.crypto import TenantKeys
 
     if period is None:

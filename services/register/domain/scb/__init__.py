@@ -1,0 +1,42 @@
+"""The half-year report to SCB, pure: its codes, the rows it is built from, its checks and file."""
+
+from services.register.domain.scb.checks import (
+    Checks,
+    Finding,
+    Severity,
+    occupation_on,
+    youth_records,
+)
+from services.register.domain.scb.codes import CODE_LIST, ScbCodes, scb_codes
+from services.register.domain.scb.report import ScbReport, build_report
+from services.register.domain.scb.rows import (
+    ContactDay,
+    Episode,
+    EventRange,
+    Measure,
+    Named,
+    Occupation,
+    ScbRows,
+    YouthRows,
+)
+
+__all__ = [
+    "CODE_LIST",
+    "Checks",
+    "ContactDay",
+    "Episode",
+    "EventRange",
+    "Finding",
+    "Measure",
+    "Named",
+    "Occupation",
+    "ScbCodes",
+    "ScbReport",
+    "ScbRows",
+    "Severity",
+    "YouthRows",
+    "build_report",
+    "occupation_on",
+    "scb_codes",
+    "youth_records",
+]
