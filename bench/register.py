@@ -28,9 +28,9 @@ from bench.pipeline import write_result
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic import KOMMUNKODER, generate
-from services.register.projection import create_pool, create_tables
-from services.register.rebuild import rebuild
-from services.register.replay import replay
+from services.register.adapters.database import create_pool, create_tables
+from services.register.commands.rebuild import rebuild
+from services.register.commands.replay import replay
 from shared.contracts.topics import EVENT_TOPICS
 from shared.messaging import partitions_of, stop_consumer
 

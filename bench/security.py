@@ -34,8 +34,9 @@ from pydantic import TypeAdapter
 from bench.pipeline import end_to_end, write_result
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
-from services.register import retention
-from services.register.projection import apply_events, create_pool, create_tables
+from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.projection.handlers import apply_events
+from services.register.commands.retention import run_retention
 from shared.contracts.events import AnyEvent, PersonalDataPurged
 from shared.contracts.topics import RETENTION_EVENTS
 from shared.crypto import KEYRING_DDL, TenantKeys, new_data_key
@@ -164,7 +165,7 @@ async def retention_run(
         topic = f"{deployment.namespace}{RETENTION_EVENTS}"
         try:
             started = time.perf_counter()
-            result = await retention.run(pool, producer, topic, ["0180"], today)
+            result = await run_retention(pool, producer, topic, ["0180"], today)
             run_seconds = time.perf_counter() - started
         finally:
             await producer.stop()

@@ -286,7 +286,7 @@ def dlq_list(
 @app.command("consortium")
 def consortium_show() -> None:
     """The municipalities this deployment serves, with each one's scope policy and retention."""
-    from services.register.retention import DEFAULT_RETENTION_DAYS
+    from services.register.adapters.retention import DEFAULT_RETENTION_DAYS
 
     settings = service_settings()
     source = settings.consortium_file or "KAA_TENANTS"

@@ -19,7 +19,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from kaa.deployment import Deployment
-from services.register.projection import EARLY
+from services.register.adapters.projection.parking import EARLY
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     ContactAttempted,

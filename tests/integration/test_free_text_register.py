@@ -16,9 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.register import queries
-from services.register.projection import apply_events, create_pool, create_tables
-from services.register.rebuild import content_hashes
+from services.register.adapters import readmodel
+from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.fingerprint import content_hashes
+from services.register.adapters.projection.handlers import apply_events
 from shared.contracts.events import (
     AnyEvent,
     EffortText,
@@ -134,9 +135,9 @@ async def test_free_text_is_kept_sealed_opened_for_the_view_and_shredded_in_eith
             "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped) VALUES ($1, $2, $3)",
             TENANT, youth, KEYS.wrap(TENANT, youth, key),
         )  # fmt: skip
-        timeline = await queries.youth_timeline(first, TENANT, youth)
+        timeline = await readmodel.youth_timeline(first, TENANT, youth)
         assert timeline is not None
-        shown = await queries.open_free_text(first, KEYS, TENANT, youth, timeline)
+        shown = await readmodel.open_free_text(first, KEYS, TENANT, youth, timeline)
         [revision], [measure] = shown["plan_revisions"], shown["measures"]
         assert (revision["text"], revision["goal"], revision["mapping"]["goals"]) == (
             "open", GOAL, [ITEM]
@@ -147,9 +148,9 @@ async def test_free_text_is_kept_sealed_opened_for_the_view_and_shredded_in_eith
         assert "sealed_content" not in measure
         # Retention destroys the key: the view says so, it does not fail.
         await conn.execute("DELETE FROM keyring.youth_keys WHERE youth_id = $1", youth)
-        timeline = await queries.youth_timeline(first, TENANT, youth)
+        timeline = await readmodel.youth_timeline(first, TENANT, youth)
         assert timeline is not None
-        shown = await queries.open_free_text(first, KEYS, TENANT, youth, timeline)
+        shown = await readmodel.open_free_text(first, KEYS, TENANT, youth, timeline)
         assert (shown["plan_revisions"][0]["text"], shown["plan_revisions"][0]["goal"]) == (
             "redacted", None
         )  # fmt: skip
@@ -163,9 +164,9 @@ async def test_free_text_is_kept_sealed_opened_for_the_view_and_shredded_in_eith
     await apply(second, events[:1], [gone], events[1:])
     for pool in (first, second):
         assert all("kaa1." not in str(v) for v in await held_text(pool))
-        timeline = await queries.youth_timeline(pool, TENANT, youth)
+        timeline = await readmodel.youth_timeline(pool, TENANT, youth)
         assert timeline is not None
-        shown = await queries.open_free_text(pool, KEYS, TENANT, youth, timeline)
+        shown = await readmodel.open_free_text(pool, KEYS, TENANT, youth, timeline)
         assert shown["personal_data"] == "purged"
         assert [r["text"] for r in shown["plan_revisions"]] == ["redacted"]
         assert [(m["text"], m["content"]) for m in shown["measures"]] == [("redacted", None)]

@@ -15,8 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.register import quality
-from services.register.projection import apply_events, create_pool, create_tables
+from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.projection.handlers import apply_events
+from services.register.commands.quality import quality
+from services.register.domain.period import half_year
 from shared.contracts.events import AnyEvent, ContactAttempted, YouthIdentified
 from tests.conftest import RunningInfra
 
@@ -71,7 +73,7 @@ async def test_the_wait_for_a_first_attempt_counts_from_the_identification(
     ]
     async with register.acquire() as conn, conn.transaction():
         await apply_events(conn, events)
-    figures = await quality.quality(register, TENANT, quality.half_year("2026H1"), date(2026, 3, 2))
+    figures = await quality(register, TENANT, half_year("2026H1"), date(2026, 3, 2))
     # 2, 1 and 5 working days; counted from the entry dates it would have been 22 and 1, the
     # long-entitled youth left out.
     assert figures["median_working_days_to_first_attempt"] == 2

@@ -14,10 +14,11 @@ import asyncpg
 import pytest
 
 from kaa.dev.synthetic import generate
-from services.register import queries
-from services.register.access import PROTECTED, READABLE, SERVICE, WRITABLE
-from services.register.projection import apply_items, create_pool, create_tables
-from services.register.scb import create_export_log
+from services.register.adapters import readmodel
+from services.register.adapters.access import PROTECTED, READABLE, SERVICE, WRITABLE
+from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.export_log import create_export_log
+from services.register.adapters.projection.applied import apply_items
 from shared import access_log
 from shared.contracts.events import AnyEvent
 from shared.isolation import TenantScoped, protect, reader_password, reader_role, reader_url
@@ -106,12 +107,12 @@ async def test_a_raw_select_under_one_municipality_sees_none_of_the_other(
 
 async def test_the_query_api_sees_its_municipality_only(reader: tuple[str, asyncpg.Pool]) -> None:
     _, pool = reader
-    mine = await queries.summary(TenantScoped(pool, "0180"), "0180")
+    mine = await readmodel.summary(TenantScoped(pool, "0180"), "0180")
     assert mine["known"] == 30
     # A query that forgot its tenant filter still cannot see the other municipality.
     rows = await TenantScoped(pool, "0180").fetch("SELECT DISTINCT tenant FROM youths")
     assert [r["tenant"] for r in rows] == ["0180"]
-    theirs = await queries.summary(TenantScoped(pool, "0180"), "0181")
+    theirs = await readmodel.summary(TenantScoped(pool, "0180"), "0181")
     assert theirs["known"] == 0, "asking for another municipality under your own setting: nothing"
 
 

@@ -37,7 +37,7 @@ def half_year_context(tenant: str, period: str) -> tuple[ServiceSettings, Any, A
     that has begun (or a clear exit)."""
     from datetime import date
 
-    from services.register.quality import half_year
+    from services.register.domain.period import half_year
 
     settings = service_settings()
     check_served(settings, tenant)
@@ -66,8 +66,8 @@ def data_quality(
 
     import asyncpg
 
-    from services.register.projection import create_pool
-    from services.register.quality import quality
+    from services.register.adapters.database import create_pool
+    from services.register.commands.quality import quality
 
     settings, half, today = half_year_context(tenant, period)
 
@@ -96,7 +96,7 @@ def register_rebuild(
     """Project every event on the topics afresh into a schema beside the live register."""
     import asyncio
 
-    from services.register.rebuild import rebuild
+    from services.register.commands.rebuild import rebuild
 
     settings = service_settings()
     progress = progress_bar()
@@ -129,35 +129,29 @@ def register_verify(
 
     import asyncpg
 
-    from services.register.rebuild import (
-        CONTENT_TABLES,
-        content_hashes,
-        dead_event_count,
-        orphan_youths,
-    )
+    from services.register.adapters.database import CONTENT_TABLES
+    from services.register.commands.rebuild import verification
 
     settings = service_settings()
-    url = settings.database_url.get_secret_value()
     try:
-        live = asyncio.run(content_hashes(url, "register"))
-        other = asyncio.run(content_hashes(url, against))
+        found = asyncio.run(verification(settings.database_url.get_secret_value(), against))
     except asyncpg.UndefinedTableError:
         typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
         raise typer.Exit(code=2) from None
-    dead, waiting = asyncio.run(dead_event_count(url))
-    if dead:
-        typer.echo(f"the live register could not apply {dead} events (GET /v1/dead-events)")
-    if waiting:
+    if found.dead:
+        typer.echo(f"the live register could not apply {found.dead} events (GET /v1/dead-events)")
+    if found.waiting:
         typer.echo(
-            f"{waiting} casework events wait for their youth's identification (GET /v1/dead-events)"
+            f"{found.waiting} casework events wait for their youth's identification "
+            "(GET /v1/dead-events)"
         )
-    orphans = asyncio.run(orphan_youths(url))
-    if orphans:
+    if found.orphans:
         typer.echo(
-            f"{orphans} youths have casework in the live register but no scope episode "
+            f"{found.orphans} youths have casework in the live register but no scope episode "
             "(their identification has not arrived)"
         )
-    differ = [t for t in CONTENT_TABLES if live[t] != other[t]]
+    differ = found.differ
+    live, other = found.live, found.other
     for table in CONTENT_TABLES:
         mark = "DIFFERS" if table in differ else "same"
         typer.echo(f"{table:<16} {live[table][0]:>8} rows  {other[table][0]:>8} rows  {mark}")
@@ -170,7 +164,7 @@ def register_verify(
 @contextlib.asynccontextmanager
 async def register_pool(settings: ServiceSettings) -> AsyncIterator[Any]:
     """A small pool on the live register, its tables made where they are missing."""
-    from services.register.projection import create_pool, create_tables
+    from services.register.adapters.database import create_pool, create_tables
 
     pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=2)
     try:
@@ -192,7 +186,7 @@ def register_reapply(
     import asyncio
     import uuid
 
-    from services.register.reapply import reapply
+    from services.register.commands.parked import reapply
 
     try:
         wanted = [uuid.UUID(value) for value in event_id or []]
@@ -230,7 +224,7 @@ def register_discard(
     import getpass
     import uuid
 
-    from services.register.reapply import discard
+    from services.register.commands.parked import discard
     from shared.contracts.text import text_problem
 
     try:
@@ -288,7 +282,7 @@ def audit_replay(
     import uuid
     from datetime import UTC, datetime
 
-    from services.register.replay import replay, replay_from_topics
+    from services.register.commands.replay import replay, replay_from_topics
 
     settings = service_settings()
     check_served(settings, tenant)
@@ -355,8 +349,8 @@ def retention_run() -> None:
     import asyncio
     from datetime import date
 
-    from services.register import retention
-    from services.register.projection import create_pool
+    from services.register.adapters.database import create_pool
+    from services.register.commands.retention import run_retention
     from shared.contracts.topics import RETENTION_EVENTS
     from shared.runtime import idempotent_producer
 
@@ -368,7 +362,7 @@ def retention_run() -> None:
         producer = idempotent_producer(settings)
         await producer.start()
         try:
-            return await retention.run(
+            return await run_retention(
                 pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants, today,
                 settings.retention_days, progress_bar(stream_err=True, unit="youths"),
             )  # fmt: skip

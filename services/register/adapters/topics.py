@@ -1,10 +1,10 @@
-"""Rebuild the register from the event topics, and verify a register against another.
+"""A register projected afresh from the event topics (what `kaa register rebuild` and an audit
+replay from the topics read).
 
 The register is a projection: everything in it follows from the events on the topics (kept
-forever). `rebuild` reads every event topic from the beginning up to where it ends when the rebuild
+forever). `project_topics` reads every event topic from the beginning up to where it ends when it
 starts, and applies it with the live projection's own code into a fresh schema beside the live
-register (the live one is not touched). `content_hashes` fingerprints a register's tables (every
-row, in a fixed order), so `verify` can tell whether two registers hold the same content.
+register (the live one is not touched).
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ from datetime import datetime
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.register.projection import RegisterProjection, create_pool, create_tables
+from services.register.adapters.database import SCHEMA, create_pool, create_tables
+from services.register.adapters.projection.sink import RegisterProjection
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
 from shared.messaging import partitions_of, stop_consumer
-from shared.messaging.consumer import Delivery, Parsed, Rejected, apply_isolated
+from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.failures import is_transient
+from shared.messaging.parking import apply_isolated
 from shared.messaging.parsing import event_parser
 
-CONTENT_TABLES = (
-    "youths", "scope_episodes", "identities", "contact_details", "contacts", "contact_log", "occupations", "measures",
-    "measure_status", "plan_revisions", "assignments", "objections",
-)  # fmt: skip
 REBUILD_SCHEMA = "register_rebuild"
 WRITERS = 3  # batches written at the same time
 
@@ -41,7 +39,7 @@ class RebuildResult:
     rejected: int
 
 
-async def rebuild(
+async def project_topics(
     bootstrap_servers: str,
     database_url: str,
     namespace: str,
@@ -53,7 +51,7 @@ async def rebuild(
     """Drop `schema` if it exists and project every event into it afresh; with `recorded_by`,
     only the events the platform had recorded by then (the register as it stood at that
     instant)."""
-    if schema == "register":
+    if schema == SCHEMA:
         raise ValueError("schema: the live register is rebuilt beside itself, not in place")
     conn = await asyncpg.connect(database_url)
     try:
@@ -136,70 +134,3 @@ async def _apply_or_park(
             await projection.park(tp.topic, tp.partition, item, reason, item.delivery.offset + 1)
 
         await apply_isolated(projection, tp.topic, tp.partition, items, end, park)
-
-
-async def content_hashes(database_url: str, schema: str) -> dict[str, tuple[int, str]]:
-    """Per content table: its row count and an MD5 of all its rows in a fixed order."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        hashes = {}
-        for table in CONTENT_TABLES:
-            row = await conn.fetchrow(
-                f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text),"  # noqa: S608
-                f" '')) AS h FROM \"{schema}\".{table} t"
-            )
-            assert row is not None
-            hashes[table] = (int(row["n"]), str(row["h"]))
-        return hashes
-    finally:
-        await conn.close()
-
-
-async def verify(
-    database_url: str, live: str, other: str
-) -> dict[str, tuple[tuple[int, str], ...]]:
-    """The tables whose content differs between two registers (empty: identical)."""
-    left = await content_hashes(database_url, live)
-    right = await content_hashes(database_url, other)
-    return {t: (left[t], right[t]) for t in CONTENT_TABLES if left[t] != right[t]}
-
-
-async def dead_event_count(database_url: str, schema: str = "register") -> tuple[int, int]:
-    """How many events a register could not apply (kept in its `dead_events` with the reason,
-    not re-applied since), and how much casework waits for its youth's identification; (0, 0) for
-    a register made before that table existed (it kept none)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        if await conn.fetchval("SELECT to_regclass($1)", f'"{schema}".dead_events') is None:
-            return 0, 0
-        counts = (
-            "count(*) FILTER (WHERE reapplied_at IS NULL AND NOT waits_for_youth) AS dead,"
-            " count(*) FILTER (WHERE reapplied_at IS NULL AND waits_for_youth) AS waiting"
-        )
-        row = await conn.fetchrow(f'SELECT {counts} FROM "{schema}".dead_events')  # noqa: S608
-        assert row is not None
-        return int(row["dead"]), int(row["waiting"])
-    finally:
-        await conn.close()
-
-
-_ORPHANS = """
-SELECT count(*) FROM (
-    SELECT tenant, youth_id FROM contacts UNION SELECT tenant, youth_id FROM contact_log
-    UNION SELECT tenant, youth_id FROM occupations UNION SELECT tenant, youth_id FROM measure_status
-    UNION SELECT tenant, youth_id FROM plan_revisions UNION SELECT tenant, youth_id FROM assignments
-    UNION SELECT tenant, youth_id FROM objections
-) r
-WHERE NOT EXISTS (SELECT 1 FROM youths y WHERE y.tenant = r.tenant AND y.youth_id = r.youth_id)
-"""
-
-
-async def orphan_youths(database_url: str, schema: str = "register") -> int:
-    """Youths with casework in the register but no scope episode: events about a youth the
-    register was never told had entered scope (from another service's topic, so they are kept,
-    and counted here until their identification arrives)."""
-    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema})
-    try:
-        return int(await conn.fetchval(_ORPHANS))
-    finally:
-        await conn.close()

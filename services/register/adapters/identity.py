@@ -14,7 +14,7 @@ from typing import Literal
 
 import structlog
 
-from services.register.projection import Connection
+from services.register.adapters.database import Connection
 from shared.contracts.events import ContactDetails, PersonalDetails
 from shared.crypto import SealedDataError, TenantKeys, open_sealed
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from services.register.access import Database
+from services.register.adapters.access import Database
 from shared.crypto import SealedDataError, TenantKeys
 from shared.free_text import content_shown, opener, plan_revision_shown
 
@@ -256,7 +256,7 @@ async def summary(pool: Database, tenant: str) -> dict[str, int]:
 async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:
     """Events the register could not apply, with the reason (ids, types and reasons only):
     `parked` ones failed to apply and can be re-applied after the fix (`reapplied_at` once they
-    were); the others are steps the register's state does not allow."""
+    were); the others are ends of scope episodes the register never saw."""
     rows = await pool.fetch(
         "SELECT event_id, youth_id, event_type, reason, recorded_at, dead_at, source,"
         " payload IS NOT NULL AS parked, reapplied_at, discarded_at, discarded_by, discarded_why"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.register.projection import SCHEMA
-from services.register.rebuild import CONTENT_TABLES
+from services.register.adapters.database import CONTENT_TABLES, SCHEMA
 from shared.isolation import TenantScoped
 
 PROTECTED = (*CONTENT_TABLES, "applied_events", "dead_events")

@@ -1,0 +1,56 @@
+"""The register's database: its schema (the SQL files in `schema/`, applied in the order of their
+names) and the pools its statements run on.
+
+The statements name tables without a schema; the pool's search path chooses the register they
+write: the live one (`register`), or a fresh one a rebuild or an audit replay writes into. The
+tables can be dropped and rebuilt from the topics at any time: they are a projection, not the
+source of truth.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.crypto import KEYRING_DDL
+
+SCHEMA = "register"
+Connection = asyncpg.Connection | PoolConnectionProxy
+SCHEMA_FILES = Path(__file__).with_name("schema")
+
+CONTENT_TABLES = (
+    "youths", "scope_episodes", "identities", "contact_details", "contacts", "contact_log", "occupations", "measures",
+    "measure_status", "plan_revisions", "assignments", "objections",
+)  # fmt: skip
+"""The tables that hold what the register says (the others record how it was read)."""
+
+
+@cache
+def schema_statements() -> tuple[str, ...]:
+    """The schema's SQL files, in the order of their names (each idempotent: `IF NOT EXISTS`)."""
+    return tuple(path.read_text("utf-8") for path in sorted(SCHEMA_FILES.glob("*.sql")))
+
+
+async def create_pool(database_url: str, schema: str = SCHEMA, **kwargs: Any) -> asyncpg.Pool:
+    """A pool whose statements name the register's tables without a schema: `schema` is the
+    live register, or another one a rebuild or a replay writes into."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        database_url, server_settings={"search_path": schema}, **kwargs
+    )
+    return pool
+
+
+async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
+    """Make the schema and its tables where they are missing (running it again changes nothing)."""
+    # The advisory lock serialises concurrent starts of several replicas on an empty database.
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        for statements in schema_statements():
+            await conn.execute(statements)
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(KEYRING_DDL)  # the data keys personal details are sealed with

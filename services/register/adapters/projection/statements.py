@@ -1,0 +1,179 @@
+"""The statements the register's event handlers run (`handlers.py`), one per kind of write.
+
+Each takes one array per column (`unnest`), so a batch of events of one kind is one statement; the
+tables rows are only ever added to are written with COPY.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDENTIFIED_YOUTH = """
+INSERT INTO youths AS y
+    (tenant, youth_id, status, scope_episode_id, entered_on, scope_ends_on, rule_version)
+SELECT tenant, youth_id, 'in_scope', episode, entered_on, scope_ends_on, rule_version
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::date[], $6::text[])
+    AS u(tenant, youth_id, episode, entered_on, scope_ends_on, rule_version)
+ON CONFLICT (tenant, youth_id) DO UPDATE SET
+    status = 'in_scope', scope_episode_id = EXCLUDED.scope_episode_id,
+    entered_on = EXCLUDED.entered_on, scope_ends_on = EXCLUDED.scope_ends_on,
+    rule_version = EXCLUDED.rule_version, left_on = NULL, left_reason = NULL
+"""
+IDENTIFIED_EPISODE = """
+INSERT INTO scope_episodes
+    (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
+     entered_facts, entered_actor, entered_recorded_at, school_background, identified_on)
+SELECT episode, tenant, youth_id, entered_on, scope_ends_on, rule_version, facts::jsonb, actor,
+       recorded_at, school_background, identified_on
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::date[], $6::text[],
+            $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::date[])
+    AS u(tenant, youth_id, episode, entered_on, scope_ends_on, rule_version, facts, actor,
+         recorded_at, school_background, identified_on)
+ON CONFLICT (scope_episode_id) DO NOTHING
+"""
+IDENTITY = """
+INSERT INTO identities AS i (tenant, youth_id, personal_details, recorded_at)
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::timestamptz[])
+ON CONFLICT (tenant, youth_id) DO UPDATE SET
+    personal_details = EXCLUDED.personal_details, recorded_at = EXCLUDED.recorded_at
+WHERE i.recorded_at <= EXCLUDED.recorded_at
+"""
+LEFT_YOUTH = """
+UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
+WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
+"""
+LEFT_EPISODE = """
+UPDATE scope_episodes e SET left_on = u.left_on, left_reason = u.reason,
+    left_rule_version = u.rule_version, left_actor = u.actor, left_recorded_at = u.recorded_at
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::text[], $6::text[],
+            $7::text[], $8::timestamptz[])
+    AS u(tenant, youth_id, episode, left_on, reason, rule_version, actor, recorded_at)
+WHERE e.scope_episode_id = u.episode AND e.tenant = u.tenant AND e.youth_id = u.youth_id
+RETURNING e.scope_episode_id
+"""
+DEAD = """
+INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
+SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::text[],
+                     $6::timestamptz[])
+ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason
+"""
+ASSIGNMENT = """
+INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
+ON CONFLICT (tenant, youth_id) DO UPDATE SET assignee_kind = EXCLUDED.assignee_kind,
+    assignee = EXCLUDED.assignee, assigned_at = EXCLUDED.assigned_at
+"""
+PURGED_YOUTH = """
+UPDATE youths y SET purged_at = u.at
+FROM unnest($1::char(4)[], $2::uuid[], $3::timestamptz[]) AS u(tenant, youth_id, at)
+WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id
+"""
+CONTACT_DETAILS = """
+INSERT INTO contact_details AS c (tenant, youth_id, contact_details, recorded_at)
+SELECT * FROM unnest($1::char(4)[], $2::uuid[], $3::text[], $4::timestamptz[])
+ON CONFLICT (tenant, youth_id) DO UPDATE SET
+    contact_details = EXCLUDED.contact_details, recorded_at = EXCLUDED.recorded_at
+WHERE c.recorded_at <= EXCLUDED.recorded_at
+"""
+PURGED_CONTACT_DETAILS = """
+DELETE FROM contact_details c USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id
+"""
+# Retention: the caseworkers' words about the youth go with the rest of their personal data (the
+# sealed ones are unreadable already; clear ones recorded before sealing began are removed).
+NO_PLAN_TEXT = """
+UPDATE plan_revisions p SET goal = NULL, sealed_text = NULL,
+    mapping = '{"goals": [], "needs": [], "expectations": [], "interests": []}',
+    efforts = coalesce((SELECT jsonb_agg(e - 'description' - 'other_actor' - 'end_reason')
+                        FROM jsonb_array_elements(p.efforts) AS e), '[]'::jsonb)
+"""
+PURGED_PLAN_TEXT = f"""{NO_PLAN_TEXT}
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE p.tenant = u.tenant AND p.youth_id = u.youth_id
+"""
+PURGED_MEASURE_CONTENT = """
+UPDATE measures m SET sealed_content = NULL
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE m.tenant = u.tenant AND m.youth_id = u.youth_id AND m.sealed_content IS NOT NULL
+"""
+# Text of a youth purged already (the retention topic was read before this casework's, e.g. in a
+# rebuild): not kept, so the register is the same whichever topic was read first.
+PLAN_TEXT_OF_PURGED = f"""{NO_PLAN_TEXT}
+FROM youths y
+WHERE p.youth_id = ANY($1::uuid[]) AND y.tenant = p.tenant AND y.youth_id = p.youth_id
+  AND y.purged_at IS NOT NULL
+"""
+MEASURE_CONTENT_OF_PURGED = """
+UPDATE measures m SET sealed_content = NULL FROM youths y
+WHERE m.youth_id = ANY($1::uuid[]) AND y.tenant = m.tenant AND y.youth_id = m.youth_id
+  AND y.purged_at IS NOT NULL AND m.sealed_content IS NOT NULL
+"""
+# A measure's step as it arrives (the measures service decided it may be taken: the register does
+# not decide it again): an offer (again) counts and dates the offer, a step sets the state and its
+# own date; the other dates stay. Run once per event, in the youth's order.
+MEASURE_STEP = """
+INSERT INTO measure_status AS m
+    (tenant, youth_id, measure_id, measure_type, state, offers, offered_on, accepted_on,
+     declined_on, started_on, ended_on, end_reason, occupation_after)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
+    state = EXCLUDED.state,
+    offers = m.offers + EXCLUDED.offers,
+    measure_type = CASE WHEN EXCLUDED.state = 'offered' THEN EXCLUDED.measure_type
+                        ELSE m.measure_type END,
+    offered_on = CASE WHEN EXCLUDED.state = 'offered' THEN EXCLUDED.offered_on
+                      ELSE m.offered_on END,
+    accepted_on = CASE WHEN EXCLUDED.state = 'accepted' THEN EXCLUDED.accepted_on
+                       ELSE m.accepted_on END,
+    declined_on = CASE WHEN EXCLUDED.state = 'declined' THEN EXCLUDED.declined_on
+                       ELSE m.declined_on END,
+    started_on = CASE WHEN EXCLUDED.state = 'started' THEN EXCLUDED.started_on
+                      ELSE m.started_on END,
+    ended_on = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.ended_on ELSE m.ended_on END,
+    end_reason = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.end_reason
+                      ELSE m.end_reason END,
+    occupation_after = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.occupation_after
+                            ELSE m.occupation_after END
+"""
+PURGED_IDENTITY = """
+DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
+"""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table rows are only ever added to (each keyed by the event that added it): written with
+    COPY, the cheapest way into PostgreSQL."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+APPLIED = Table(
+    "applied_events", ("event_id", "tenant", "event_type", "youth_id", "recorded_at", "payload")
+)
+CONTACTS = Table(
+    "contacts",
+    ("event_id", "tenant", "youth_id", "contact_attempt_id", "channel", "outcome",
+     "attempted_at", "actor"),
+)  # fmt: skip
+CONTACT_LOG = Table(
+    "contact_log", ("event_id", "tenant", "youth_id", "kind", "at", "channel", "actor")
+)
+OCCUPATIONS = Table(
+    "occupations",
+    ("event_id", "tenant", "youth_id", "occupation_id", "category", "code_list_version", "tense",
+     "from_date", "to_date", "confirmed_on", "actor"),
+)  # fmt: skip
+PLANS = Table(
+    "plan_revisions",
+    ("event_id", "tenant", "youth_id", "revision", "valid_from", "goal", "mapping", "efforts",
+     "follow_up_on", "evaluation_on", "actor", "recorded_at", "sealed_text"),
+)  # fmt: skip
+MEASURES = Table(
+    "measures",
+    ("event_id", "tenant", "youth_id", "measure_id", "measure_type", "offered_on", "can_start_on",
+     "actor", "sealed_content"),
+)  # fmt: skip
+OBJECTIONS = Table("objections", ("event_id", "tenant", "youth_id", "objected_on", "actor"))

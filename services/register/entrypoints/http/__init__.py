@@ -1,0 +1,1 @@
+"""The register's HTTP routes, by job: reads, audit and operations, identity, SCB."""

@@ -1,0 +1,156 @@
+"""The register's event handlers as a registry: which handler writes each kind of event, and the
+order a batch is applied in (no database: a connection that records what it is asked to run).
+
+The register trusts the order of one youth's events and applies what arrives: a measure's steps go
+to the database in the order they came, one statement per event, and a step is applied whatever
+state the measure is in (the measures domain decides which steps may be taken:
+tests/unit/measures, the lifecycle table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.register.adapters.projection import statements as sql
+from services.register.adapters.projection.handlers import HANDLERS, apply_events, measure_step
+from shared.contracts.events import (
+    ALL_EVENTS,
+    AbsenceReported,
+    AnyEvent,
+    FollowUpCompleted,
+    FollowUpScheduled,
+    MeasureAccepted,
+    MeasureDeclined,
+    MeasureEnded,
+    MeasureOffered,
+    MeasureStarted,
+    SchoolNotificationReceived,
+    YouthIdentified,
+    YouthLeftScope,
+)
+
+YOUTH, MEASURE = uuid.UUID(int=1), uuid.UUID(int=2)
+NOT_REGISTER_CONTENT = {SchoolNotificationReceived, AbsenceReported, FollowUpScheduled,
+                        FollowUpCompleted}  # fmt: skip
+
+
+class RecordingConnection:
+    """Records each statement (or COPY) in the order it is run; every scope episode exists."""
+
+    def __init__(self) -> None:
+        self.ran: list[tuple[str, Any]] = []
+
+    async def execute(self, statement: str, *args: Any) -> str:
+        self.ran.append((statement, args))
+        return "OK"
+
+    async def executemany(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        self.ran.append((statement, rows))
+
+    async def fetch(self, statement: str, *args: Any) -> list[dict[str, Any]]:
+        self.ran.append((statement, args))
+        return [{"scope_episode_id": episode} for episode in args[2]] if args else []
+
+    async def copy_records_to_table(self, table: str, **kwargs: Any) -> None:
+        self.ran.append((f"COPY {table}", kwargs["records"]))
+
+    def statements(self) -> list[str]:
+        return [statement for statement, _ in self.ran]
+
+    def measure_steps(self) -> list[tuple[Any, ...]]:
+        return [row for statement, rows in self.ran if statement == sql.MEASURE_STEP
+                for row in rows]  # fmt: skip
+
+
+def envelope(minute: int = 0) -> dict[str, Any]:
+    when = datetime(2026, 3, 2, 9, minute, tzinfo=UTC)
+    return {"event_id": uuid.uuid4(), "tenant": "0180", "youth_id": YOUTH, "occurred_at": when,
+            "recorded_at": when, "actor": "user:anna", "correlation_id": uuid.uuid4()}  # fmt: skip
+
+
+def offered(on: date, measure: uuid.UUID = MEASURE) -> MeasureOffered:
+    return MeasureOffered(**envelope(), measure_id=measure, measure_type="internship",
+                          offered_on=on)  # fmt: skip
+
+
+def identified(episode: uuid.UUID) -> YouthIdentified:
+    return YouthIdentified(
+        **envelope(), scope_episode_id=episode, entered_on=date(2026, 1, 5),
+        scope_ends_on=date(2028, 1, 1), rule_version="kaa-2018-07-01", facts={"age": "17"},
+    )  # fmt: skip
+
+
+def left(episode: uuid.UUID) -> YouthLeftScope:
+    return YouthLeftScope(**envelope(), scope_episode_id=episode, left_on=date(2026, 3, 1),
+                          reason="moved_out", rule_version="kaa-2018-07-01")  # fmt: skip
+
+
+def run(events: list[AnyEvent]) -> RecordingConnection:
+    conn = RecordingConnection()
+    asyncio.run(apply_events(conn, events))  # type: ignore[arg-type]
+    return conn
+
+
+def test_every_event_is_register_content_with_a_handler_or_named_as_not() -> None:
+    assert {kind for kind in ALL_EVENTS if kind not in HANDLERS} == NOT_REGISTER_CONTENT
+    assert not NOT_REGISTER_CONTENT & set(HANDLERS)
+
+
+def test_a_measures_steps_apply_one_by_one_in_the_order_they_came() -> None:
+    steps: list[AnyEvent] = [
+        offered(date(2026, 3, 3)),
+        MeasureDeclined(**envelope(1), measure_id=MEASURE, declined_on=date(2026, 3, 5)),
+        offered(date(2026, 4, 4)),
+        MeasureAccepted(**envelope(2), measure_id=MEASURE, accepted_on=date(2026, 4, 6)),
+        MeasureStarted(**envelope(3), measure_id=MEASURE, started_on=date(2026, 4, 13)),
+        MeasureEnded(**envelope(4), measure_id=MEASURE, ended_on=date(2026, 6, 12),
+                     end_reason="started_work", occupation_after="work"),
+    ]  # fmt: skip
+    conn = run(steps)
+    assert [row[4] for row in conn.measure_steps()] == [
+        "offered", "declined", "offered", "accepted", "started", "ended",
+    ]  # fmt: skip
+    [(_, offers)] = [(s, rows) for s, rows in conn.ran if s == "COPY measures"]
+    assert [row[5] for row in offers] == [date(2026, 3, 3), date(2026, 4, 4)]
+
+
+def test_a_step_is_applied_whatever_the_register_holds_of_its_measure() -> None:
+    """Started without an offer the register saw: applied as it came (nothing is refused)."""
+    started = MeasureStarted(**envelope(), measure_id=MEASURE, started_on=date(2026, 4, 13))
+    conn = run([started])
+    assert conn.measure_steps() == [measure_step(started)]
+    assert sql.DEAD not in conn.statements()
+
+
+def test_each_step_sets_its_state_and_its_own_date_only() -> None:
+    on = date(2026, 4, 6)
+    offer = offered(on)
+    assert measure_step(offer)[3:13] == ("internship", "offered", 1, on, *(None,) * 6)
+    accepted = MeasureAccepted(**envelope(), measure_id=MEASURE, accepted_on=on)
+    assert measure_step(accepted)[3:9] == (None, "accepted", 0, None, on, None)
+    declined = MeasureDeclined(**envelope(), measure_id=MEASURE, declined_on=on)
+    assert measure_step(declined)[4:9] == ("declined", 0, None, None, on)
+    ended = MeasureEnded(**envelope(), measure_id=MEASURE, ended_on=on, end_reason="moved",
+                         occupation_after=None)  # fmt: skip
+    assert measure_step(ended)[4:] == ("ended", 0, None, None, None, None, on, "moved", None)
+
+
+def test_every_start_of_a_batch_goes_before_any_end_and_casework_after() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    conn = run([offered(date(2026, 3, 3)), left(first), identified(second), identified(first)])
+    order = conn.statements()
+    entered = order.index(sql.IDENTIFIED_EPISODE)
+    assert entered < order.index(sql.LEFT_EPISODE) < order.index("COPY measures")
+    [(_, episodes)] = [(s, a) for s, a in conn.ran if s == sql.IDENTIFIED_EPISODE]
+    assert episodes[2] == [second, first], "the identifications in their order"
+
+
+def test_what_is_not_register_content_writes_nothing() -> None:
+    notice = SchoolNotificationReceived(
+        **envelope(), notification_id=uuid.uuid4(), kind="left", on=date(2026, 3, 1),
+        school_type="gy", school_unit="12345678",
+    )  # fmt: skip
+    assert run([notice]).ran == []
