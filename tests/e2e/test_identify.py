@@ -10,7 +10,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
+
+import pytest
 
 from kaa.deployment import Deployment
 from shared import personnummer
@@ -80,143 +84,176 @@ def identify_events(deployment: Deployment) -> list[dict[str, object]]:
     return [json.loads(value) for value, _ in records if value is not None]
 
 
-def test_feeds_and_notifications_produce_exactly_the_expected_scope_events(
-    deployment: Deployment,
-) -> None:
-    seventeen, eighteen = date(2008, 9, 14), date(2007, 11, 3)
-    out_of_school = number(seventeen)  # identified
-    in_gy = number(seventeen)  # enrolled: nothing
-    in_im = number(eighteen)  # introduktionsprogram after 2018-07-01: nothing
-    too_old = number(date(2005, 12, 1))  # 20: nothing
-    studiebevis = number(eighteen)  # identified: a studiebevis does not end scope
-    examen = number(eighteen)  # completed: nothing
-    samordning = samordningsnummer(seventeen)  # identified
-    dropout = number(eighteen)  # enrolled, then the school reports that the student left
+# One deployment: the fixture publishes the feeds and sends the school notifications, keeping what
+# each step answered; the tests each check one behaviour, and ask what no step changes themselves.
+Identified = dict[str, Any]
+SEVENTEEN, EIGHTEEN = date(2008, 9, 14), date(2007, 11, 3)
 
-    ns, bootstrap = deployment.namespace, deployment.bootstrap_servers
+
+def people() -> dict[str, tuple[str, date]]:
+    """Eight youths of the municipality, by what the feeds say of them; their number and birth."""
+    return {
+        "out_of_school": (number(SEVENTEEN), SEVENTEEN),  # identified
+        "in_gy": (number(SEVENTEEN), SEVENTEEN),  # enrolled: nothing
+        "in_im": (number(EIGHTEEN), EIGHTEEN),  # introduktionsprogram after 2018-07-01: nothing
+        "too_old": (number(date(2005, 12, 1)), date(2005, 12, 1)),  # 20: nothing
+        "studiebevis": (number(EIGHTEEN), EIGHTEEN),  # identified: a studiebevis does not end scope
+        "examen": (number(EIGHTEEN), EIGHTEEN),  # completed: nothing
+        "samordning": (samordningsnummer(SEVENTEEN), SEVENTEEN),  # identified
+        "dropout": (number(EIGHTEEN), EIGHTEEN),  # enrolled, then the school reports them leaving
+    }
+
+
+def publish_the_feeds(deployment: Deployment, pnr: dict[str, str], found: Identified) -> None:
+    """School records and completions first, then the population register."""
     asyncio.run(
         deployment.publish_feed("ss12000", [
-            school(in_gy, [enrolment("GY")]),
-            school(in_im, [enrolment("GY", "IMYRK")]),
-            school(dropout, [enrolment("GY")]),
-            school(out_of_school, [enrolment("XX")]),  # unknown school type: dead letter
-            school(studiebevis, [enrolment("GY", startDate="2025-08-20", endDate="2025-06-01")]),  # end before start
+            school(pnr["in_gy"], [enrolment("GY")]),
+            school(pnr["in_im"], [enrolment("GY", "IMYRK")]),
+            school(pnr["dropout"], [enrolment("GY")]),
+            school(pnr["out_of_school"], [enrolment("XX")]),  # unknown school type: dead letter
+            school(pnr["studiebevis"], [enrolment("GY", startDate="2025-08-20", endDate="2025-06-01")]),  # end before start
         ])
     )  # fmt: skip
-    asyncio.run(
-        deployment.publish_feed(
-            "completions",
-            [completion(studiebevis, "studiebevis"), completion(examen, "gymnasieexamen")],
-        )
-    )
+    completions = [completion(pnr["studiebevis"], "studiebevis"),
+                   completion(pnr["examen"], "gymnasieexamen")]  # fmt: skip
+    asyncio.run(deployment.publish_feed("completions", completions))
     asyncio.run(deployment.drained())
-    people = [(out_of_school, seventeen), (in_gy, seventeen), (in_im, eighteen), (too_old, date(2005, 12, 1)),
-              (studiebevis, eighteen), (examen, eighteen), (samordning, seventeen), (dropout, eighteen)]  # fmt: skip
-    asyncio.run(deployment.publish_feed("population", [population(p, b) for p, b in people]))
+    lines = [population(p, born) for p, born in found["people"].values()]
+    asyncio.run(deployment.publish_feed("population", lines))
     asyncio.run(deployment.drained())
+    found["events"] = identify_events(deployment)
+    ss12000_dlq = f"{deployment.namespace}{SS12000_FEED}.dlq"
+    found["dlq"] = asyncio.run(read_all(deployment.bootstrap_servers, ss12000_dlq))
 
-    events = identify_events(deployment)
-    assert [e["event_type"] for e in events] == ["YouthIdentified"] * 3
-    assert all(e["rule_version"] == "kaa-2018-07-01" for e in events)
-    assert {e["facts"]["age"] for e in events} == {"17", "18"}  # type: ignore[index]
 
-    dlq = asyncio.run(read_all(bootstrap, f"{ns}{SS12000_FEED}.dlq"))
-    reasons = sorted(h["kaa.dlq.reason"].decode() for _, h in dlq)
-    assert reasons == [
-        "person.enrolments.0.schoolType: unknown school type (not in SS 12000 Code_SchoolType)",
-        "person.enrolments.0: endDate is before startDate",
-    ]
-
-    # The school reports the dropout: the youth reaches the register within a second or so.
-    reporter = deployment.client("identify", "0180", "school-reporter")
-    register = deployment.client("register", "0180", "caseworker")
-    known_before = register.get("/v1/summary").json()["known"]
+def report_the_dropout(deployment: Deployment, pnr: dict[str, str], found: Identified) -> None:
+    """The school reports the dropout: how long until the youth is in the register."""
+    register, reporter = found["register"], found["reporter"]
+    found["known_before"] = register.get("/v1/summary").json()["known"]
+    left = {"personnummer": pnr["dropout"], "kind": "left", "on": TODAY.isoformat(),
+            "school_type": "GY", "school_unit": "unit-1"}  # fmt: skip
     started = time.monotonic()
-    accepted = reporter.post(
-        "/v1/school-notifications",
-        json={
-            "personnummer": dropout,
-            "kind": "left",
-            "on": TODAY.isoformat(),
-            "school_type": "GY",
-            "school_unit": "unit-1",
-        },
-    )
+    found["dropout"] = accepted = reporter.post("/v1/school-notifications", json=left)
     assert accepted.status_code == 202, accepted.text
-    youth_id = accepted.json()["youth_id"]
-    while register.get(f"/v1/youths/{youth_id}").status_code != 200:
+    while register.get(f"/v1/youths/{accepted.json()['youth_id']}").status_code != 200:
         assert time.monotonic() - started < 5, "the dropout did not reach the register"
         time.sleep(0.02)
-    latency = time.monotonic() - started
+    found["latency"] = latency = time.monotonic() - started
     print(f"dropout reported -> visible in the register: {latency:.3f} s")
-    assert latency < 2.0, f"dropout to register took {latency:.2f} s"
-    assert register.get("/v1/summary").json()["known"] == known_before + 1
+    found["known_after"] = register.get("/v1/summary").json()["known"]
 
-    absence = reporter.post(
-        "/v1/school-notifications",
-        json={
-            "personnummer": in_gy,
-            "kind": "absence",
-            "on": TODAY.isoformat(),
-            "school_type": "GY",
-            "school_unit": "unit-1",
-        },
-    )
-    assert absence.status_code == 202
+
+def report_an_absence(deployment: Deployment, pnr: dict[str, str], found: Identified) -> None:
+    absence = {"personnummer": pnr["in_gy"], "kind": "absence", "on": TODAY.isoformat(),
+               "school_type": "GY", "school_unit": "unit-1"}  # fmt: skip
+    found["absence"] = found["reporter"].post("/v1/school-notifications", json=absence)
     asyncio.run(deployment.drained())
-    kinds = [e["event_type"] for e in identify_events(deployment)]
-    assert kinds.count("YouthIdentified") == 4
-    assert kinds.count("SchoolNotificationReceived") == 2
-    assert kinds.count("AbsenceReported") == 1
-    assert "YouthLeftScope" not in kinds
+    found["kinds"] = [e["event_type"] for e in identify_events(deployment)]
 
-    # Refused with a reason: another municipality, a bad number, an unknown school type, a wrong role.
-    other = reporter.post(
-        "/v1/school-notifications",
-        json={
-            "personnummer": dropout,
-            "kind": "left",
-            "on": TODAY.isoformat(),
-            "school_type": "GY",
-            "school_unit": "u",
-            "hemkommun": "1480",
-        },
-    )
-    assert other.status_code == 403
-    assert "hemkommun" in other.json()["detail"]
-    bad = reporter.post(
-        "/v1/school-notifications",
-        json={
-            "personnummer": "200801011231",
-            "kind": "left",
-            "on": TODAY.isoformat(),
-            "school_type": "XX",
-            "school_unit": "u",
-        },
-    )
-    assert bad.status_code == 422
-    assert {e["field"] for e in bad.json()["errors"]} == {"body.personnummer", "body.school_type"}
-    assert "200801011231" not in bad.text
-    caseworker = deployment.client("identify", "0180", "caseworker")
-    assert caseworker.post("/v1/school-notifications", json={}).status_code == 403
 
-    # An inspector's question: why was this youth in scope on that day?
-    explained = subprocess.run(
+@pytest.fixture(scope="class")
+def identified(infra: RunningInfra) -> Iterator[Identified]:
+    with running(infra) as deployment:
+        found: Identified = {"deployment": deployment, "people": people()}
+        pnr = {name: p for name, (p, _) in found["people"].items()}
+        found["reporter"] = deployment.client("identify", "0180", "school-reporter")
+        found["register"] = deployment.client("register", "0180", "caseworker")
+        try:
+            for step in (publish_the_feeds, report_the_dropout, report_an_absence):
+                step(deployment, pnr, found)
+            yield found
+        finally:
+            found["reporter"].close()
+            found["register"].close()
+
+
+def explain(found: Identified, who: str) -> subprocess.CompletedProcess[str]:
+    """An inspector's question: why was this youth in scope on 2026-03-02, or not?"""
+    [pnr, _] = found["people"][who]
+    return subprocess.run(
         [sys.executable, "-m", "kaa", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
-         "--personnummer", out_of_school],
-        env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
+         "--personnummer", pnr],
+        env=found["deployment"].env(dict(os.environ)), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert explained.returncode == 0, explained.stderr
-    assert "0180 2026-03-02: IN SCOPE" in explained.stdout
-    assert "rule version: kaa-2018-07-01" in explained.stdout
-    assert "compulsory_school_ends: 2024-06-30" in explained.stdout
-    assert out_of_school not in explained.stdout + explained.stderr
-    in_gym = subprocess.run(
-        [sys.executable, "-m", "kaa", "scope", "explain", "--tenant", "0180", "--at", "2026-03-02",
-         "--personnummer", in_gy],
-        env=deployment.env(dict(os.environ)), capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert "not in scope (reason: enrolled)" in in_gym.stdout
+
+
+class TestFeedsAndNotificationsProduceExactlyTheExpectedScopeEvents:
+    def test_only_the_three_youths_out_of_school_are_identified(
+        self, identified: Identified
+    ) -> None:
+        events = identified["events"]
+        assert [e["event_type"] for e in events] == ["YouthIdentified"] * 3
+        assert all(e["rule_version"] == "kaa-2018-07-01" for e in events)
+        assert {e["facts"]["age"] for e in events} == {"17", "18"}
+
+    def test_a_bad_school_record_is_a_dead_letter_with_its_reason(
+        self, identified: Identified
+    ) -> None:
+        reasons = sorted(h["kaa.dlq.reason"].decode() for _, h in identified["dlq"])
+        assert reasons == [
+            "person.enrolments.0.schoolType: unknown school type (not in SS 12000 Code_SchoolType)",
+            "person.enrolments.0: endDate is before startDate",
+        ]
+
+    def test_a_reported_dropout_is_in_the_register_within_two_seconds(
+        self, identified: Identified
+    ) -> None:
+        assert identified["latency"] < 2.0, (
+            f"dropout to register took {identified['latency']:.2f} s"
+        )
+        assert identified["known_after"] == identified["known_before"] + 1
+
+    def test_notifications_are_recorded_and_end_no_scope(self, identified: Identified) -> None:
+        assert identified["absence"].status_code == 202
+        kinds = identified["kinds"]
+        assert kinds.count("YouthIdentified") == 4
+        assert kinds.count("SchoolNotificationReceived") == 2
+        assert kinds.count("AbsenceReported") == 1
+        assert "YouthLeftScope" not in kinds
+
+    def test_a_notification_for_another_hemkommun_is_forbidden(
+        self, identified: Identified
+    ) -> None:
+        [dropout, _] = identified["people"]["dropout"]
+        other = identified["reporter"].post("/v1/school-notifications", json={
+            "personnummer": dropout, "kind": "left", "on": TODAY.isoformat(),
+            "school_type": "GY", "school_unit": "u", "hemkommun": "1480",
+        })  # fmt: skip
+        assert other.status_code == 403
+        assert "hemkommun" in other.json()["detail"]
+
+    def test_a_bad_notification_names_its_fields_not_the_number(
+        self, identified: Identified
+    ) -> None:
+        bad = identified["reporter"].post("/v1/school-notifications", json={
+            "personnummer": "200801011231", "kind": "left", "on": TODAY.isoformat(),
+            "school_type": "XX", "school_unit": "u",
+        })  # fmt: skip
+        assert bad.status_code == 422
+        assert {e["field"] for e in bad.json()["errors"]} == {
+            "body.personnummer",
+            "body.school_type",
+        }
+        assert "200801011231" not in bad.text
+
+    def test_only_a_school_reporter_sends_notifications(self, identified: Identified) -> None:
+        with identified["deployment"].client("identify", "0180", "caseworker") as caseworker:
+            assert caseworker.post("/v1/school-notifications", json={}).status_code == 403
+
+    def test_an_inspector_is_told_why_a_youth_was_in_scope(self, identified: Identified) -> None:
+        explained = explain(identified, "out_of_school")
+        assert explained.returncode == 0, explained.stderr
+        assert "0180 2026-03-02: IN SCOPE" in explained.stdout
+        assert "rule version: kaa-2018-07-01" in explained.stdout
+        assert "compulsory_school_ends: 2024-06-30" in explained.stdout
+        [pnr, _] = identified["people"]["out_of_school"]
+        assert pnr not in explained.stdout + explained.stderr
+
+    def test_an_inspector_is_told_why_an_enrolled_youth_was_not(
+        self, identified: Identified
+    ) -> None:
+        assert "not in scope (reason: enrolled)" in explain(identified, "in_gy").stdout
 
 
 def test_a_school_notification_counts_only_for_the_municipality_it_was_sent_to(
