@@ -17,12 +17,14 @@ import random
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from kaa.deployment import Deployment
 from shared import personnummer
@@ -132,112 +134,180 @@ def opened_text(number: str) -> tuple[Any, ...]:
 REDACTED = ("redacted", None, None, None, None, None, "other_actor", "redacted", None)
 
 
-def test_feed_records_are_sealed_on_kafka_and_shredded_with_the_youth(
-    infra: RunningInfra, tmp_path: Path
-) -> None:
+# One deployment: the fixture takes the steps in order and keeps what each answered while it was
+# true (the views before the purge); the tests check one behaviour each, and read what no later
+# step changes (the views and topics after the purge) themselves.
+Sealed = dict[str, Any]
+SENSITIVE_GOAL_WARNING = (
+    "goal: may contain sensitive personal data (health); documentation under the "
+    "activity responsibility must not hold it"
+)
+
+
+def load_both_feeds(deployment: Deployment, folder: Path, sealed: Sealed) -> None:
+    """Two youths through `kaa feed load`: SS 12000 (with an e-mail address), then population."""
+    people, schools = folder / "population.jsonl", folder / "ss12000.jsonl"
+    people.write_bytes(population(LEAVER) + b"\n" + population(STAYER) + b"\n")
+    schools.write_bytes(school(LEAVER) + b"\n" + school(STAYER) + b"\n")
+    sealed["loads"] = [
+        kaa(deployment, "feed", "load", feed, str(path))
+        for feed, path in (("ss12000", schools), ("population", people))
+    ]
+    asyncio.run(deployment.drained())
+    youths = {y["youth_id"] for y in sealed["register"].get("/v1/youths").json()["items"]}
+    sealed["youths"] = youths
+    sealed["names"] = names = {
+        sealed["register"].get(f"/v1/youths/{y}/identity").json()["given_name"]: y for y in youths
+    }
+    sealed["leaver"], sealed["stayer"] = (
+        uuid.UUID(names["Zebulonia"]),
+        uuid.UUID(names["Ottiliana"]),
+    )
+
+
+def write_and_read_back(deployment: Deployment, sealed: Sealed) -> None:
+    """Each youth's plan and measure, written, then read in the views and on the topic."""
+    register, measures = sealed["register"], sealed["measures"]
+    youths = ((sealed["leaver"], LEAVER), (sealed["stayer"], STAYER))
+    sealed["warnings"] = [write_casework(measures, youth, number) for youth, number in youths]
+    asyncio.run(deployment.drained())
+    sealed["shown"] = [shown_text(register.get(f"/v1/youths/{y}").json()) for y, _ in youths]
+    sealed["plans"] = [measures.get(f"/v1/youths/{y}/plan").json()["plan"] for y, _ in youths]
+    sealed["measure_views"] = [
+        measures.get(f"/v1/youths/{y}/measures").json()["measures"] for y, _ in youths
+    ]
+    sealed["events"] = asyncio.run(_measures_events(deployment))
+    words = tuple(w for n in (LEAVER, STAYER) for w in WORDS[n].values())
+    sealed["words_on_kafka"] = asyncio.run(_scan_kafka(deployment, words))
+    sealed["words_in_postgres"] = asyncio.run(_scan_postgres(deployment.database_url, words))
+
+
+def move_out_and_purge(deployment: Deployment, sealed: Sealed) -> None:
+    """The leaver moves away; half a year later, with a retention period of a day, is purged."""
+    moved = population(LEAVER, "moved_out", "1480", "2026-03-02")
+    asyncio.run(deployment.publish_feed("population", [moved]))
+    asyncio.run(deployment.drained())
+    sealed["leaver_row"] = sealed["register"].get(f"/v1/youths/{sealed['leaver']}").json()
+    sealed["youths_with_subject"] = asyncio.run(_youths_with_subject(deployment))
+    sealed["retention"] = kaa(deployment, "retention", "run", KAA_TODAY="2026-07-01",
+                              KAA_RETENTION_DAYS='{"0180": 1}')  # fmt: skip
+    asyncio.run(deployment.drained())
+
+
+@pytest.fixture(scope="class")
+def sealed(infra: RunningInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sealed]:
     with running(infra, services=["identify", "measures", "register"]) as deployment:
-        people, schools = tmp_path / "population.jsonl", tmp_path / "ss12000.jsonl"
-        people.write_bytes(population(LEAVER) + b"\n" + population(STAYER) + b"\n")
-        schools.write_bytes(school(LEAVER) + b"\n" + school(STAYER) + b"\n")
-        for feed, path in (("ss12000", schools), ("population", people)):
-            loaded = kaa(deployment, "feed", "load", feed, str(path))
+        clients = {
+            "register": deployment.client("register", "0180", "caseworker", "coordinator"),
+            "measures": deployment.client("measures", "0180", "caseworker"),
+            "inspector": deployment.client("register", "0180", "inspector"),
+        }
+        answers: Sealed = {"deployment": deployment, **clients}
+        try:
+            load_both_feeds(deployment, tmp_path_factory.mktemp("feeds"), answers)
+            write_and_read_back(deployment, answers)
+            move_out_and_purge(deployment, answers)
+            yield answers
+        finally:
+            for client in clients.values():
+                client.close()
+
+
+class TestFeedRecordsAreSealedOnKafkaAndShreddedWithTheYouth:
+    def test_kaa_feed_load_publishes_each_file(self, sealed: Sealed) -> None:
+        for loaded in sealed["loads"]:
             assert loaded.returncode == 0, loaded.stderr
             assert "published 2 records" in loaded.stdout
-        asyncio.run(deployment.drained())
 
-        coordinator = deployment.client("register", "0180", "caseworker", "coordinator")
-        desk = deployment.client("measures", "0180", "caseworker")
-        inspector = deployment.client("register", "0180", "inspector")
-        try:
-            youths = {y["youth_id"] for y in coordinator.get("/v1/youths").json()["items"]}
-            assert len(youths) == 2, "identify opened both sealed records"
-            names = {coordinator.get(f"/v1/youths/{y}/identity").json()["given_name"]: y
-                     for y in youths}  # fmt: skip
-            assert set(names) == {"Zebulonia", "Ottiliana"}
-            leaver, stayer = uuid.UUID(names["Zebulonia"]), uuid.UUID(names["Ottiliana"])
+    def test_identify_opens_both_sealed_records(self, sealed: Sealed) -> None:
+        assert len(sealed["youths"]) == 2, "identify opened both sealed records"
+        assert set(sealed["names"]) == {"Zebulonia", "Ottiliana"}
 
-            # Free text about each youth: the sensitive-keyword warning still reads the words ...
-            for youth, number in ((leaver, LEAVER), (stayer, STAYER)):
-                assert write_casework(desk, youth, number) == [
-                    "goal: may contain sensitive personal data (health); documentation under the "
-                    "activity responsibility must not hold it"
-                ]
-            asyncio.run(deployment.drained())
-            # ... the views open them ...
-            for youth, number in ((leaver, LEAVER), (stayer, STAYER)):
-                assert shown_text(coordinator.get(f"/v1/youths/{youth}").json()) == opened_text(
-                    number
-                )
-                plan = desk.get(f"/v1/youths/{youth}/plan").json()["plan"]
-                assert (plan["text"], plan["goal"]) == opened_text(number)[:2]
-                assert not {"sealed_text", "text_digest"} & set(plan)
-                [measure] = desk.get(f"/v1/youths/{youth}/measures").json()["measures"]
-                assert (measure["text"], measure["content"]) == ("open", WORDS[number]["content"])
-            # ... and the events carry them only sealed, on the topic and everywhere else.
-            events = asyncio.run(_measures_events(deployment))
-            [revised] = [e for e in events if isinstance(e, IndividualPlanRevised)
-                         and e.youth_id == leaver]  # fmt: skip
-            assert (revised.goal, revised.mapping.goals) == (None, [])
-            assert (revised.sealed_text or "").startswith("kaa1.")
-            assert revised.efforts[0].description is None
-            assert revised.efforts[0].responsible == "other_actor", "codes and dates stay clear"
-            assert revised.efforts[0].end_date == date(2026, 2, 20)
-            offers = [e for e in events if isinstance(e, MeasureOffered)]
-            assert all((e.sealed_content or "").startswith("kaa1.") for e in offers)
-            words = tuple(w for n in (LEAVER, STAYER) for w in WORDS[n].values())
-            assert asyncio.run(_scan_kafka(deployment, words)) == []
-            assert asyncio.run(_scan_postgres(deployment.database_url, words)) == []
+    def test_the_sensitive_keyword_warning_still_reads_the_words(self, sealed: Sealed) -> None:
+        assert sealed["warnings"] == [[SENSITIVE_GOAL_WARNING], [SENSITIVE_GOAL_WARNING]]
 
-            asyncio.run(deployment.publish_feed(
-                "population", [population(LEAVER, "moved_out", "1480", "2026-03-02")]
-            ))  # fmt: skip
-            asyncio.run(deployment.drained())
-            assert coordinator.get(f"/v1/youths/{leaver}").json()["status"] == "out_of_scope"
-            assert asyncio.run(_youths_with_subject(deployment)) == {leaver, stayer}
+    def test_the_views_open_the_free_text(self, sealed: Sealed) -> None:
+        for n, number in enumerate((LEAVER, STAYER)):
+            assert sealed["shown"][n] == opened_text(number)
+            plan = sealed["plans"][n]
+            assert (plan["text"], plan["goal"]) == opened_text(number)[:2]
+            assert not {"sealed_text", "text_digest"} & set(plan)
+            [measure] = sealed["measure_views"][n]
+            assert (measure["text"], measure["content"]) == ("open", WORDS[number]["content"])
 
-            # Half a year later, with a retention period of a day: the leaver is due, the stayer is not.
-            ran = kaa(deployment, "retention", "run", KAA_TODAY="2026-07-01",
-                      KAA_RETENTION_DAYS='{"0180": 1}')  # fmt: skip
-            assert ran.returncode == 0, ran.stderr
-            assert "1 youths due, 1 data keys destroyed" in ran.stdout
-            assert "intake keys destroyed: 1 of purged youths" in ran.stdout
-            asyncio.run(deployment.drained())
-            assert coordinator.get(f"/v1/youths/{leaver}/identity").json()["state"] == "redacted"
-            assert coordinator.get(f"/v1/youths/{stayer}/identity").json()["state"] == "open"
+    def test_a_plan_revision_carries_its_words_sealed_and_its_codes_clear(
+        self, sealed: Sealed
+    ) -> None:
+        [revised] = [e for e in sealed["events"] if isinstance(e, IndividualPlanRevised)
+                     and e.youth_id == sealed["leaver"]]  # fmt: skip
+        assert (revised.goal, revised.mapping.goals) == (None, [])
+        assert (revised.sealed_text or "").startswith("kaa1.")
+        assert revised.efforts[0].description is None
+        assert revised.efforts[0].responsible == "other_actor", "codes and dates stay clear"
+        assert revised.efforts[0].end_date == date(2026, 2, 20)
 
-            # The purged youth's free text is gone from every view, said so (not an error); the
-            # stayer's still opens.
-            assert shown_text(coordinator.get(f"/v1/youths/{leaver}").json()) == REDACTED
-            assert shown_text(coordinator.get(f"/v1/youths/{stayer}").json()) == opened_text(STAYER)
-            now = datetime.now(UTC).isoformat()
-            for youth, expected in ((leaver, REDACTED), (stayer, opened_text(STAYER))):
-                audit = inspector.get(f"/v1/audit/youths/{youth}", params={"as_of": now})
-                assert audit.status_code == 200, audit.text
-                assert shown_text(audit.json()["youth"]) == expected
-            plan = desk.get(f"/v1/youths/{leaver}/plan/revisions")
-            assert plan.status_code == 200, plan.text
-            [revision] = plan.json()["revisions"]
-            assert (revision["text"], revision["goal"], revision["efforts"][0]["description"]) == (
-                "redacted",
-                None,
-                None,
-            )
-            [measure] = desk.get(f"/v1/youths/{leaver}/measures").json()["measures"]
-            assert (measure["text"], measure["content"]) == ("redacted", None)
-        finally:
-            coordinator.close()
-            desk.close()
-            inspector.close()
+    def test_a_measure_offer_carries_its_content_sealed(self, sealed: Sealed) -> None:
+        offers = [e for e in sealed["events"] if isinstance(e, MeasureOffered)]
+        assert all((e.sealed_content or "").startswith("kaa1.") for e in offers)
 
-        # Nobody's personal data is on any topic in the clear, the feed topics included ...
-        assert asyncio.run(_scan_kafka(deployment, secrets_of(LEAVER, STAYER))) == []
-        assert (
-            asyncio.run(_scan_postgres(deployment.database_url, secrets_of(LEAVER, STAYER))) == []
-        )
-        assert asyncio.run(read_all(deployment.bootstrap_servers,
-                                    f"{deployment.namespace}{POPULATION_FEED}.dlq")) == []  # fmt: skip
-        # ... and the purged youth's records on the feed topic no longer open; the stayer's do.
-        opened = asyncio.run(_open_feed_topic(deployment))
+    def test_no_topic_or_table_holds_the_words_in_the_clear(self, sealed: Sealed) -> None:
+        assert sealed["words_on_kafka"] == []
+        assert sealed["words_in_postgres"] == []
+
+    def test_the_leaver_leaves_scope_and_both_data_keys_name_their_subject(
+        self, sealed: Sealed
+    ) -> None:
+        assert sealed["leaver_row"]["status"] == "out_of_scope"
+        assert sealed["youths_with_subject"] == {sealed["leaver"], sealed["stayer"]}
+
+    def test_retention_purges_the_leaver_with_their_intake_keys(self, sealed: Sealed) -> None:
+        ran = sealed["retention"]
+        assert ran.returncode == 0, ran.stderr
+        assert "1 youths due, 1 data keys destroyed" in ran.stdout
+        assert "intake keys destroyed: 1 of purged youths" in ran.stdout
+        register = sealed["register"]
+        assert register.get(f"/v1/youths/{sealed['leaver']}/identity").json()["state"] == "redacted"
+        assert register.get(f"/v1/youths/{sealed['stayer']}/identity").json()["state"] == "open"
+
+    def test_the_register_shows_the_purged_text_redacted_and_the_stayers_open(
+        self, sealed: Sealed
+    ) -> None:
+        register = sealed["register"]
+        assert shown_text(register.get(f"/v1/youths/{sealed['leaver']}").json()) == REDACTED
+        stayer = register.get(f"/v1/youths/{sealed['stayer']}").json()
+        assert shown_text(stayer) == opened_text(STAYER)
+
+    def test_the_audit_replay_shows_the_purged_text_redacted(self, sealed: Sealed) -> None:
+        now = datetime.now(UTC).isoformat()
+        for youth, expected in (
+            (sealed["leaver"], REDACTED),
+            (sealed["stayer"], opened_text(STAYER)),
+        ):
+            audit = sealed["inspector"].get(f"/v1/audit/youths/{youth}", params={"as_of": now})
+            assert audit.status_code == 200, audit.text
+            assert shown_text(audit.json()["youth"]) == expected
+
+    def test_the_measures_views_show_the_purged_text_redacted(self, sealed: Sealed) -> None:
+        measures, leaver = sealed["measures"], sealed["leaver"]
+        plan = measures.get(f"/v1/youths/{leaver}/plan/revisions")
+        assert plan.status_code == 200, plan.text
+        [revision] = plan.json()["revisions"]
+        assert (revision["text"], revision["goal"], revision["efforts"][0]["description"]) == (
+            "redacted", None, None,
+        )  # fmt: skip
+        [measure] = measures.get(f"/v1/youths/{leaver}/measures").json()["measures"]
+        assert (measure["text"], measure["content"]) == ("redacted", None)
+
+    def test_nobodys_personal_data_is_anywhere_in_the_clear(self, sealed: Sealed) -> None:
+        deployment = sealed["deployment"]
+        secrets = secrets_of(LEAVER, STAYER)
+        assert asyncio.run(_scan_kafka(deployment, secrets)) == [], "the feed topics included"
+        assert asyncio.run(_scan_postgres(deployment.database_url, secrets)) == []
+        dlq = f"{deployment.namespace}{POPULATION_FEED}.dlq"
+        assert asyncio.run(read_all(deployment.bootstrap_servers, dlq)) == []
+
+    def test_the_purged_youths_feed_records_no_longer_open(self, sealed: Sealed) -> None:
+        opened = asyncio.run(_open_feed_topic(sealed["deployment"]))
         assert sorted(opened.values()) == ["no intake key", "no intake key", "open"]
 
 
