@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,12 +23,26 @@ from tests.conftest import RunningInfra
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
 
 
+class CountingApplication(OutreachApplication):
+    """The outreach store (its tables), noting the size of every batch its writer hands over."""
+
+    name = OutreachApplication.name
+
+    def __init__(self, env: dict[str, str]) -> None:
+        super().__init__(env)
+        self.batches: list[int] = []
+
+    def run_commands(self, batch: list[Command]) -> None:
+        self.batches.append(len(batch))
+        super().run_commands(batch)
+
+
 @pytest.fixture
-def app(infra: RunningInfra) -> Iterator[OutreachApplication]:
+def app(infra: RunningInfra) -> Iterator[CountingApplication]:
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(infra.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    application = OutreachApplication(eventsourcing_env(infra.database_url, schema))
+    application = CountingApplication(eventsourcing_env(infra.database_url, schema))
     yield application
     application.close()
     with psycopg.connect(infra.database_url, autocommit=True) as conn:
@@ -57,38 +72,30 @@ def attempt(case: OutreachCase) -> bool:
     return case.attempt_contact(uuid.uuid4(), "phone", "reached", NOW, "user:anna", uuid.uuid4())
 
 
-def test_commands_that_arrive_together_share_a_transaction_and_keep_their_own_answers(
-    app: OutreachApplication,
+async def test_commands_that_arrive_together_share_a_transaction_and_keep_their_own_answers(
+    app: CountingApplication,
 ) -> None:
     youths = [uuid.uuid4() for _ in range(20)]
     left = uuid.uuid4()
     in_scope(app, youths, left)
-    batches: list[int] = []
-    run = app.run_commands
-
-    def counting(batch: list[Command]) -> None:
-        batches.append(len(batch))
-        run(batch)
-
-    app._commands._run = counting
 
     def slow(case: OutreachCase) -> bool:
         time.sleep(0.3)  # the others queue up meanwhile
         return attempt(case)
 
-    first = app._commands.submit(youths[0], "0180", slow)
-    time.sleep(0.05)
+    first = app.submit(youths[0], "0180", slow)
+    await asyncio.sleep(0.05)
 
     def refused(case: OutreachCase) -> bool:
         raise CommandRefused("category", "unknown occupation code")
 
-    futures = [app._commands.submit(y, "0180", attempt) for y in youths[1:]]
-    futures.append(app._commands.submit(uuid.uuid4(), "0180", attempt))  # nobody
-    futures.append(app._commands.submit(youths[1], "1480", attempt))  # another municipality's
-    futures.append(app._commands.submit(left, "0180", attempt))  # not in scope any more
-    futures.append(app._commands.submit(youths[2], "0180", refused))
-    assert first.result(timeout=10) is True
-    outcomes = [f.exception(timeout=10) or f.result() for f in futures]
+    futures = [app.submit(y, "0180", attempt) for y in youths[1:]]
+    futures.append(app.submit(uuid.uuid4(), "0180", attempt))  # nobody
+    futures.append(app.submit(youths[1], "1480", attempt))  # another municipality's
+    futures.append(app.submit(left, "0180", attempt))  # not in scope any more
+    futures.append(app.submit(youths[2], "0180", refused))
+    assert await asyncio.wait_for(first, timeout=10) is True
+    outcomes = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 10)
     assert outcomes[:19] == [True] * 19
     assert [type(o) for o in outcomes[19:]] == [
         CaseNotFound,
@@ -96,8 +103,8 @@ def test_commands_that_arrive_together_share_a_transaction_and_keep_their_own_an
         NotInScope,
         CommandRefused,
     ]
-    assert batches[0] == 1
-    assert batches[1:] == [23], "the commands that waited went in one transaction"
+    assert app.batches[0] == 1
+    assert app.batches[1:] == [23], "the commands that waited went in one transaction"
 
     # Every accepted attempt is stored once, the refused ones not at all.
     fresh = OutreachApplication(dict(app.env))
@@ -109,7 +116,7 @@ def test_commands_that_arrive_together_share_a_transaction_and_keep_their_own_an
 
 
 def test_a_command_with_a_stale_copy_is_run_again_on_fresh_state(
-    app: OutreachApplication,
+    app: CountingApplication,
 ) -> None:
     youth = uuid.uuid4()
     in_scope(app, [youth], uuid.uuid4())
