@@ -286,14 +286,14 @@ def dlq_list(
 @app.command("consortium")
 def consortium_show() -> None:
     """The municipalities this deployment serves, with each one's scope policy and retention."""
-    from services.register.adapters.retention import DEFAULT_RETENTION_DAYS
+    from services.register.domain.retention import retention_days
 
     settings = service_settings()
     source = settings.consortium_file or "KAA_TENANTS"
     typer.echo(f"members (from {source}):")
     for code in settings.tenants:
         name = settings.tenant_names.get(code, "")
-        days = settings.retention_days.get(code, DEFAULT_RETENTION_DAYS)
+        days = retention_days(code, settings.retention_days)
         policy = settings.tenant_policies.get(code) or "default"
         typer.echo(f"  {code} {name:<24} retention {days} days; scope policy {policy}")
 
