@@ -125,11 +125,18 @@ DAY_STEPS = frozenset({Step.ACCEPT, Step.DECLINE, Step.START})
 
 
 class MeasuresCommands:
-    """The measures service's use cases on its event store, with the day of the clock."""
+    """The measures service's use cases on its event store, with the day of the clock.
 
-    def __init__(self, application: MeasuresApplication, clock: CaseClock) -> None:
-        self.application = application
+    `store` gives the event store when a command first needs it: a command's own checks (its
+    dates) come first, so a request refused by them never touches the store."""
+
+    def __init__(self, store: Callable[[], MeasuresApplication], clock: CaseClock) -> None:
+        self._store = store
         self.clock = clock
+
+    @property
+    def application(self) -> MeasuresApplication:
+        return self._store()
 
     async def offer_measure(self, caller: Principal, command: OfferMeasure) -> OfferRecorded:
         """Offer a measure (a date that has happened; a start date that can be true; a type of

@@ -160,9 +160,12 @@ def routes(context: CaseRoutes) -> APIRouter:
     ConfigurationReader = Annotated[Principal, Depends(context.configuration_reader)]
 
     def handle(request: Request) -> MeasuresCommands:
-        application = application_of(request)
-        assert isinstance(application, MeasuresApplication)
-        return MeasuresCommands(application, context.clock)
+        def store() -> MeasuresApplication:
+            application = application_of(request)
+            assert isinstance(application, MeasuresApplication)
+            return application
+
+        return MeasuresCommands(store, context.clock)
 
     @router.post(
         "/youths/{youth_id}/measure-offers",

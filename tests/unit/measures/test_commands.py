@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from services.measures.adapters.store import MeasuresApplication
 from services.measures.commands import (
     CompleteFollowUp,
     Effort,
@@ -44,7 +45,7 @@ def handlers(**store: Any) -> tuple[MeasuresCommands, InMemoryMeasures]:
     case = measures_case()
     case.collect_events()  # opened and in scope: what the commands record comes after
     memory = InMemoryMeasures(case, **store)
-    return MeasuresCommands(memory.as_application(), CaseClock(TODAY)), memory
+    return MeasuresCommands(memory.as_application, CaseClock(TODAY)), memory
 
 
 def offered(commands: MeasuresCommands, **changes: Any) -> uuid.UUID:
@@ -65,6 +66,28 @@ def test_an_offer_is_recorded_with_a_new_id_and_its_retry_records_nothing() -> N
     assert not run(commands.offer_measure(CALLER, again)).recorded
     assert kinds(memory) == ["MeasureOffered"]
     assert memory.recorded[0].actor == "user:anna"
+
+
+def test_a_date_that_cannot_be_true_is_refused_before_the_store_is_touched() -> None:
+    def untouched() -> MeasuresApplication:
+        raise AssertionError("the store was touched")
+
+    commands = MeasuresCommands(untouched, CaseClock(TODAY))
+    attempts: list[tuple[Coroutine[Any, Any, Any], str]] = [
+        (commands.offer_measure(CALLER, OfferMeasure(YOUTH, "internship", TODAY, date(1899, 1, 1))),
+         "can_start_on"),
+        (commands.take_step(CALLER, TakeStep(YOUTH, YOUTH, Step.ACCEPT, date(2014, 6, 30))), "on"),
+        (commands.end_measure(CALLER, EndMeasure(YOUTH, YOUTH, date(2026, 3, 21), "completed")),
+         "on"),
+        (commands.revise_plan(CALLER, RevisePlan(YOUTH, "g", evaluation_on=date(1899, 1, 1))),
+         "evaluation_on"),
+        (commands.complete_follow_up(CALLER, CompleteFollowUp(YOUTH, YOUTH, date(2014, 1, 1))),
+         "on"),
+    ]  # fmt: skip
+    for attempt, field in attempts:
+        with pytest.raises(ImplausibleDate) as refused:
+            run(attempt)
+        assert refused.value.field == field
 
 
 def test_an_offer_is_checked_before_anything_is_recorded() -> None:
@@ -145,7 +168,7 @@ def test_a_plan_revision_valid_from_today_by_default_is_the_same_request_the_nex
     first = run(commands.revise_plan(CALLER, plan(revision_id=revision)))
     assert (first.revision, first.recorded) == (1, True)
     assert memory.recorded[0].valid_from == TODAY
-    next_day = MeasuresCommands(commands.application, CaseClock(date(2026, 3, 21)))
+    next_day = MeasuresCommands(lambda: commands.application, CaseClock(date(2026, 3, 21)))
     again = run(next_day.revise_plan(CALLER, plan(revision_id=revision)))
     assert (again.revision, again.recorded) == (1, False)
 
