@@ -1,5 +1,5 @@
-"""HTTP helpers and routes both caseworker services have: who may call, what day it is, recording
-on a case, refusals as answers, the municipality's own time rules.
+"""HTTP helpers and routes both caseworker services have: who may call, what day it is, the
+answer to a retried recording, refusals as answers, the municipality's own time rules.
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside the route factories, as real objects.
@@ -8,8 +8,8 @@ are built inside the route factories, as real objects.
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Annotated, TypeVar
+from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -19,11 +19,9 @@ from shared import dates
 from shared.auth import Principal
 from shared.casework import commands
 from shared.casework.adapters.store import CaseApplication
-from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope, ScopedYouthCase
+from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
 from shared.isolation import TenantScoped
 from shared.settings import ServiceSettings
-
-C = TypeVar("C", bound=ScopedYouthCase)
 
 
 @dataclass(frozen=True)
@@ -55,14 +53,6 @@ class CaseRoutes:
     def today(self) -> date:
         return self.clock.today()
 
-    def check_past(self, field: str, value: date | datetime) -> None:
-        """`CaseClock.check_past`: a date of something that has happened."""
-        self.clock.check_past(field, value)
-
-    def check_dates(self, values: dict[str, date | None]) -> None:
-        """`CaseClock.check_dates`: a date of casework, past or future."""
-        commands.CaseClock.check_dates(values)
-
 
 def application_of(request: Request) -> CaseApplication:
     application: CaseApplication = request.app.state.application
@@ -74,23 +64,6 @@ def answer_recorded(response: Response, recorded: bool) -> bool:
     if not recorded:
         response.status_code = status.HTTP_200_OK
     return recorded
-
-
-async def record_on_case(
-    request: Request,
-    response: Response,
-    caller: Principal,
-    youth_id: uuid.UUID,
-    case_class: type[C],
-    record: Callable[[C, uuid.UUID], bool],
-) -> bool:
-    """`commands.record_on_case` for a route: on the caller's case, answering 200 instead of 201
-    when the thing was already recorded (a retried request). Refusals become 404 / 409 / 422 (see
-    `add_refusal_handlers`)."""
-    recorded = await commands.record_on_case(
-        application_of(request), youth_id, caller.tenant, case_class, record
-    )
-    return answer_recorded(response, recorded)
 
 
 def add_refusal_handlers(app: FastAPI) -> None:
