@@ -23,8 +23,8 @@ import asyncpg
 import pytest
 
 from kaa.deployment import Deployment
-from services.register.projection import EARLY
-from services.register.replay import replay, replay_from_topics
+from services.register.adapters.projection.parking import EARLY
+from services.register.commands.replay import replay, replay_from_topics
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     ContactAttempted,
@@ -231,11 +231,15 @@ def register_only(infra: RunningInfra) -> Iterator[Deployment]:
         yield made
 
 
-def test_the_scripted_half_year_gives_the_golden_scb_file(
-    register_only: Deployment, tmp_path: Path
-) -> None:
-    deployment = register_only
-    script = Script(deployment)
+# The half-year on one deployment: the fixture scripts it, exports, corrects and exports again,
+# keeping what each step answered; the tests of TestTheScriptedHalfYearGivesTheGoldenScbFile each
+# check one behaviour, and ask themselves what no step changes (roles, bad periods, the export log).
+HalfYear = dict[str, Any]
+H1 = {"period": "2026H1"}
+
+
+def script_the_half_year(script: Script) -> list[uuid.UUID]:
+    """Five youths' half-year onto the topics; the three the report names (A first)."""
     a, b, c, d, e = (uuid.uuid4() for _ in range(5))
     # A: in scope since before the half-year; working; contacted; a measure started and ended.
     script.identified(a, "2025-09-01", "GY", "200803142389", date(2008, 3, 14))
@@ -257,12 +261,68 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
     script.left(d, episode_d, "2025-12-01", "enrolled")
     script.identified(e, "2026-07-05", "GR", "200901012716", date(2009, 1, 1))
     script.publish()
+    return [a, b, c]
 
-    coordinator = deployment.client("register", TENANT, "coordinator")
-    caseworker = deployment.client("register", TENANT, "caseworker")
-    inspector = deployment.client("register", TENANT, "inspector")
-    try:
-        report = coordinator.get("/v1/scb/report", params={"period": "2026H1"})
+
+def check_and_export(half: HalfYear) -> None:
+    """The report checked, exported twice over HTTP and once by the CLI."""
+    coordinator, deployment, out = half["coordinator"], half["deployment"], half["out"]
+    half["published_before_export"] = half["script"].published
+    half["report"] = coordinator.get("/v1/scb/report", params=H1)
+    half["exports"] = [coordinator.post("/v1/scb/exports", params=H1) for _ in range(2)]
+    half["history"] = coordinator.get("/v1/scb/exports", params=H1).json()
+    half["cli_export"] = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+                             "--out", str(out))  # fmt: skip
+    half["cli_file"] = out.read_bytes() if out.exists() else None
+    half["cli_file_mode"] = out.stat().st_mode & 0o777 if out.exists() else None
+    half["access_log"] = half["inspector"].get("/v1/access-log").json()["items"]
+    out.unlink(missing_ok=True)
+
+
+def correct_after_the_period(half: HalfYear) -> None:
+    """A correction after the period closed: the file would change."""
+    half["script"].contact(half["a"], "2026-03-10")
+    half["script"].publish()
+    half["history_after_correction"] = half["coordinator"].get("/v1/scb/exports", params=H1).json()
+    half["cli_status"] = kaa(half["deployment"], "scb", "status", "--tenant", TENANT)
+
+
+def name_no_one(half: HalfYear) -> None:
+    """A youth no population record named; exported anyway, by force."""
+    coordinator, deployment, out = half["coordinator"], half["deployment"], half["out"]
+    half["script"].identified(uuid.uuid4(), "2026-03-01", None, None, date(2008, 1, 1))
+    half["script"].publish()
+    half["unnamed_refused"] = coordinator.post("/v1/scb/exports", params=H1)
+    half["cli_unnamed"] = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
+                              "--out", str(out))  # fmt: skip
+    half["cli_unnamed_wrote"] = out.exists()
+    half["forced"] = coordinator.post("/v1/scb/exports", params={**H1, "force": True})
+    half["history_after_forced"] = coordinator.get("/v1/scb/exports", params=H1).json()
+
+
+@pytest.fixture(scope="class")
+def half_year(infra: RunningInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HalfYear]:
+    tenants = (TENANT, "0181")
+    with running(infra, tenants=tenants, today=TODAY, services=["register"]) as deployment:
+        clients = {role: deployment.client("register", TENANT, role)
+                   for role in ("coordinator", "caseworker", "inspector")}  # fmt: skip
+        script = Script(deployment)
+        out = tmp_path_factory.mktemp("scb") / "scb-0180-2026H1.txt"
+        half: HalfYear = {"deployment": deployment, "script": script, "out": out, **clients}
+        try:
+            named = script_the_half_year(script)
+            half["a"], half["named"] = named[0], {str(youth) for youth in named}
+            for step in (check_and_export, correct_after_the_period, name_no_one):
+                step(half)
+            yield half
+        finally:
+            for client in clients.values():
+                client.close()
+
+
+class TestTheScriptedHalfYearGivesTheGoldenScbFile:
+    def test_the_checks_find_no_error_and_warn_of_an_own_measure(self, half_year: HalfYear) -> None:
+        report = half_year["report"]
         assert report.status_code == 200, report.text
         checked = report.json()
         assert checked["errors"] == 0, checked["findings"]
@@ -271,88 +331,99 @@ def test_the_scripted_half_year_gives_the_golden_scb_file(
             "the municipality's own measure has no SCB code of its own: a warning"
         )
 
-        first = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+    def test_the_export_is_the_golden_file(self, half_year: HalfYear) -> None:
+        first = half_year["exports"][0]
         assert first.status_code == 201, first.text
         assert first.content == GOLDEN.read_bytes()
-        second = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+
+    def test_the_same_register_gives_the_same_bytes(self, half_year: HalfYear) -> None:
+        first, second = half_year["exports"]
         assert second.content == first.content, "the same register gives the same bytes"
         assert second.headers["X-Content-SHA256"] == first.headers["X-Content-SHA256"]
 
-        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+    def test_a_later_export_supersedes_the_earlier(self, half_year: HalfYear) -> None:
+        history = half_year["history"]
         assert [x["superseded"] for x in history["exports"]] == [True, False]
         assert history["exports"][1]["supersedes"] == history["exports"][0]["export_id"]
-        assert history["exports"][1]["event_range"]["tenant_events"] == script.published == 20
+        event_range = history["exports"][1]["event_range"]
+        assert event_range["tenant_events"] == half_year["published_before_export"] == 20
         assert history["needs_resubmission"] is False
 
-        # The CLI writes the same file and records a third export.
-        out = tmp_path / "scb-0180-2026H1.txt"
-        cli = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
-                   "--out", str(out))  # fmt: skip
+    def test_the_cli_writes_the_same_file_for_its_owner_only(self, half_year: HalfYear) -> None:
+        cli = half_year["cli_export"]
         assert cli.returncode == 0, cli.stderr
-        assert out.read_bytes() == GOLDEN.read_bytes()
-        assert out.stat().st_mode & 0o777 == 0o600, "the file names youths: its owner only"
+        assert half_year["cli_file"] == GOLDEN.read_bytes()
+        assert half_year["cli_file_mode"] == 0o600, "the file names youths: its owner only"
         assert "errors: 0; warnings: 1" in cli.stderr
-        # Every reading of the youths' identities for the report is in the access log.
-        log = inspector.get("/v1/access-log").json()["items"]
-        reads: dict[str, set[str]] = {}
-        for entry in log:
-            reads.setdefault(entry["what"], set()).add(entry["youth_id"])
-        named = {str(a), str(b), str(c)}
-        assert reads["SCB check 2026H1"] == named
-        assert reads["SCB export 2026H1"] == named
-        assert reads["SCB resubmission check 2026H1"] == named
-        assert any(e["actor"].startswith("cli:") and e["service"] == "kaa-cli" for e in log)
-        out.unlink()
 
-        # Only a coordinator of the municipality exports; bad periods are named.
-        assert caseworker.post("/v1/scb/exports", params={"period": "2026H1"}).status_code == 403
-        assert inspector.get("/v1/scb/report", params={"period": "2026H1"}).status_code == 403
-        for bad, problem in (("2026H3", "is not a half-year"), ("2027H1", "has not begun")):
-            refused = coordinator.get("/v1/scb/report", params={"period": bad})
-            assert refused.status_code == 422, refused.text
-            assert problem in refused.text
-        cli = kaa(deployment, "scb", "check", "--tenant", "0380", "--period", "2026H1")
+    def test_every_identity_read_for_the_report_is_in_the_access_log(
+        self, half_year: HalfYear
+    ) -> None:
+        reads: dict[str, set[str]] = {}
+        for entry in half_year["access_log"]:
+            reads.setdefault(entry["what"], set()).add(entry["youth_id"])
+        assert reads["SCB check 2026H1"] == half_year["named"]
+        assert reads["SCB export 2026H1"] == half_year["named"]
+        assert reads["SCB resubmission check 2026H1"] == half_year["named"]
+        assert any(
+            e["actor"].startswith("cli:") and e["service"] == "kaa-cli"
+            for e in half_year["access_log"]
+        )
+
+    def test_only_a_coordinator_checks_and_exports(self, half_year: HalfYear) -> None:
+        caseworker, inspector = half_year["caseworker"], half_year["inspector"]
+        assert caseworker.post("/v1/scb/exports", params=H1).status_code == 403
+        assert inspector.get("/v1/scb/report", params=H1).status_code == 403
+
+    @pytest.mark.parametrize(
+        ("bad", "problem"), [("2026H3", "is not a half-year"), ("2027H1", "has not begun")]
+    )
+    def test_a_bad_period_is_refused_naming_the_problem(
+        self, half_year: HalfYear, bad: str, problem: str
+    ) -> None:
+        refused = half_year["coordinator"].get("/v1/scb/report", params={"period": bad})
+        assert refused.status_code == 422, refused.text
+        assert problem in refused.text
+
+    def test_the_cli_refuses_a_municipality_not_served(self, half_year: HalfYear) -> None:
+        cli = kaa(half_year["deployment"], "scb", "check", "--tenant", "0380", "--period", "2026H1")
         assert cli.returncode != 0
         assert "0380" in cli.stderr
 
-        # A correction after the period closed: the file would change, so it must be resubmitted.
-        script.contact(a, "2026-03-10")
-        script.publish()
-        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+    def test_a_correction_after_the_period_needs_a_resubmission(self, half_year: HalfYear) -> None:
+        history = half_year["history_after_correction"]
         assert history["register_changed_since_last_export"] is True
         assert history["needs_resubmission"] is True
         # Every half-year with a file at once: which closed ones must be resubmitted.
-        cli = kaa(deployment, "scb", "status", "--tenant", TENANT)
+        cli = half_year["cli_status"]
         assert cli.returncode == 0, cli.stderr
         states = json.loads(cli.stdout)
         assert [(x["period"], x["files"], x["needs_resubmission"]) for x in states] == [
             ("2026H1", 3, True)
         ]
 
-        # A youth no population record named: the checks refuse the export unless forced.
-        script.identified(uuid.uuid4(), "2026-03-01", None, None, date(2008, 1, 1))
-        script.publish()
-        refused = coordinator.post("/v1/scb/exports", params={"period": "2026H1"})
+    def test_an_unnamed_youth_makes_the_checks_refuse_the_export(self, half_year: HalfYear) -> None:
+        refused = half_year["unnamed_refused"]
         assert refused.status_code == 422
         detail = refused.json()["detail"]
         assert detail["errors"] == 1
         assert detail["findings"][0]["field"] == "personnummer"
         assert "no population record" in detail["findings"][0]["problem"]
-        cli = kaa(deployment, "scb", "export", "--tenant", TENANT, "--period", "2026H1",
-                   "--out", str(out))  # fmt: skip
+        cli = half_year["cli_unnamed"]
         assert cli.returncode == 1
         assert "refused" in cli.stderr
-        assert not out.exists()
-        forced = coordinator.post("/v1/scb/exports", params={"period": "2026H1", "force": True})
+        assert not half_year["cli_unnamed_wrote"]
+
+    def test_a_forced_export_is_recorded_as_forced(self, half_year: HalfYear) -> None:
+        forced = half_year["forced"]
         assert forced.status_code == 201
         assert b"2;200803142389;2026-03-10;01\n" in forced.content
-        history = coordinator.get("/v1/scb/exports", params={"period": "2026H1"}).json()
+        history = half_year["history_after_forced"]
         assert [x["forced"] for x in history["exports"]] == [False, False, False, True]
         assert history["needs_resubmission"] is False
-    finally:
-        for client in (coordinator, caseworker, inspector):
-            client.close()
-    asyncio.run(_export_log_is_append_only(deployment.database_url))
+
+    def test_the_export_log_is_append_only(self, half_year: HalfYear) -> None:
+        asyncio.run(_export_log_is_append_only(half_year["deployment"].database_url))
 
 
 def test_the_audit_replay_shows_the_register_before_a_later_correction(
