@@ -105,6 +105,11 @@ def test_out_of_scope_since_the_first_day_the_facts_know_of() -> None:
     assert status_since(youth(), "0180", date(2024, 6, 30)) == date(2008, 5, 1)
 
 
+def test_with_no_change_point_up_to_the_day_the_period_starts_that_day() -> None:
+    """No residence known and 2014: the first change point is 2015-01-01, the first rule."""
+    assert status_since(YouthFacts(BORN), "0180", date(2014, 6, 1)) == date(2014, 6, 1)
+
+
 def test_a_one_day_enrolment_is_a_period_of_its_own() -> None:
     """GY on 2025-01-10 only: out that day, in scope before and again from 2025-01-11."""
     facts = youth(Enrolment("GY", start_date=date(2025, 1, 10), end_date=date(2025, 1, 10)))
