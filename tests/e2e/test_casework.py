@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
-from services.register.rebuild import rebuild, verify
+from kaa.deployment import Deployment
+from services.register.commands.rebuild import rebuild, verify
 from shared.contracts.events import MeasureStarted
 from shared.contracts.topics import MEASURES_EVENTS
-from shared.deployment import Deployment
-from tests.e2e.conftest import TODAY
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import TODAY, running
 from tests.e2e.test_bad_input_and_republication import population_line, produce
 
 YOUTH_NUMBER = "200801011230"  # 18 on TODAY (2026-03-02), not enrolled: in scope
@@ -85,242 +88,318 @@ def refusal(response: httpx.Response, status: int) -> str:
     return field
 
 
-def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment) -> None:
-    # The youth moved in on 2026-01-15: the episode's legal entry date; identified TODAY.
+# The walkthrough: one youth on one deployment. The fixture takes each step in order and keeps what
+# it answered; the tests of TestAYouthWalkedThroughContactPlanAndMeasures each check one behaviour.
+Walk = dict[str, Any]
+
+ATTEMPTS = [("2026-02-10", "phone", "not_reached"), ("2026-02-20", "sms", "not_reached"),
+            ("2026-02-26", "letter", "reached")]  # fmt: skip
+PLAN = {
+    "valid_from": "2026-02-27", "goal": "Börja på komvux hösten 2026",
+    "mapping": {"goals": ["komvux"], "needs": ["studievägledning"], "expectations": ["kvällstid"]},
+    "efforts": [
+        {"description": "Träffa SYV", "responsible": "municipality", "start_date": "2026-03-02"},
+        {"description": "Söka komvux", "responsible": "youth"},
+        {"description": "Inskrivning", "responsible": "other_actor",
+         "other_actor": "Arbetsförmedlingen"},
+    ],
+    "follow_up_on": "2026-03-01", "evaluation_on": "2026-06-01",
+}  # fmt: skip
+SENSITIVE_GOAL_WARNING = (
+    "goal: may contain sensitive personal data (health); documentation under the "
+    "activity responsibility must not hold it"
+)
+
+
+def walk_identification(desk: Desk, walk: Walk) -> None:
+    """The youth moved in on 2026-01-15 (the episode's legal entry date); identified TODAY."""
     asyncio.run(
-        deployment.publish_feed("population", [population(YOUTH_NUMBER, change="moved_in")])
+        desk.deployment.publish_feed("population", [population(YOUTH_NUMBER, change="moved_in")])
     )
-    desk = Desk(deployment)
-    try:
+    desk.settle()
+    [row] = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
+    walk["youth"] = youth = row["youth_id"]
+    walk["case"] = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
+    walk["counts"] = desk.counts()
+    walk["first_contact"] = desk.items("first_contact")
+    walk["stale_occupation"] = desk.items("stale_occupation")
+
+
+def walk_tenant_rules(desk: Desk, walk: Walk) -> None:
+    """The municipality's own rules: re-contact after a week, re-offer a day after a decline."""
+    walk["outreach_rules"] = desk.ok(
+        desk.coordinator["outreach"].put("/v1/tenant-rules", json={"rules": {"recontact_days": 7}}),
+        200,
+    )  # fmt: skip
+    reoffer = {"rules": {"reoffer_after_days": 1}}
+    desk.ok(desk.coordinator["measures"].put("/v1/tenant-rules", json=reoffer), 200)
+
+
+def walk_contact_attempts(desk: Desk, walk: Walk) -> None:
+    """Three contact attempts, two not reached, the third reached: what each one left behind."""
+    youth, after = walk["youth"], []
+    for day, channel, outcome in ATTEMPTS:
+        attempt = {"channel": channel, "outcome": outcome, "attempted_at": f"{day}T10:00:00+01:00"}
+        desk.ok(desk.outreach.post(f"/v1/youths/{youth}/contact-attempts", json=attempt))
         desk.settle()
-        [row] = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
-        youth = row["youth_id"]
-        case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
-        entered = case["entered_on"]
-        assert (entered, case["identified_on"]) == ("2026-01-15", TODAY.isoformat())
+        contacts = len(desk.register_row(youth)["contacts"])
+        after.append({
+            "contacts": contacts, "at": datetime.now(UTC),  # the instant an inspector asks about
+            "counts": desk.counts(), "recontact": desk.items("recontact"),
+        })  # fmt: skip
+    walk["after_attempt"] = after
+    walk["contact_clock"] = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)[
+        "contact_clock"
+    ]
+
+
+def walk_contact_and_occupation(desk: Desk, walk: Walk) -> None:
+    youth = walk["youth"]
+    contact = {"at": "2026-02-26T11:00:00+01:00", "channel": "letter"}
+    desk.ok(desk.outreach.post(f"/v1/youths/{youth}/contacts", json=contact))
+    desk.ok(desk.outreach.post(f"/v1/youths/{youth}/information", json=contact))
+    occupation = {"category": "no_occupation", "tense": "current", "from_date": "2026-01-01",
+                  "confirmed_on": "2026-02-26"}  # fmt: skip
+    walk["occupation"] = desk.ok(
+        desk.outreach.post(f"/v1/youths/{youth}/occupations", json=occupation)
+    )
+    desk.settle()
+    walk["stale_after_occupation"] = desk.counts()["stale_occupation"]
+    walk["row_after_occupation"] = desk.register_row(youth)
+    walk["case_after_occupation"] = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
+
+
+def walk_plan(desk: Desk, walk: Walk) -> None:
+    """The individual plan, with a follow-up that is due today."""
+    youth = walk["youth"]
+    walk["plan"] = desk.ok(desk.measures.put(f"/v1/youths/{youth}/plan", json=PLAN))
+    desk.settle()
+    walk["plan_revisions"] = desk.register_row(youth)["plan_revisions"]
+    walk["follow_ups_after_plan"] = desk.items("follow_up")
+
+
+def walk_declined_measure(desk: Desk, walk: Walk) -> None:
+    """A measure offered, then declined (a re-offer is due a day later), then asked to start."""
+    youth = walk["youth"]
+    walk["measure"] = measure = str(uuid.uuid4())
+    walk["offer"] = offer = {
+        "measure_type": "internship", "offered_on": "2026-02-27", "measure_id": measure,
+    }  # fmt: skip
+    desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer))
+    desk.settle()
+    walk["measures_after_offer"] = len(desk.register_row(youth)["measures"])
+    base = f"/v1/youths/{youth}/measures/{measure}"
+    desk.ok(desk.measures.post(f"{base}/decline", json={"on": "2026-02-28"}))
+    desk.settle()
+    walk["status_after_decline"] = desk.register_row(youth)["measure_status"]
+    walk["follow_ups_after_decline"] = desk.items("follow_up")
+    walk["start_after_decline"] = desk.measures.post(f"{base}/start", json={"on": "2026-03-01"})
+
+
+def walk_measure_reoffered(desk: Desk, walk: Walk) -> None:
+    """Offered again, accepted, started and ended; then the plan's follow-up is completed."""
+    youth, base = walk["youth"], f"/v1/youths/{walk['youth']}/measures/{walk['measure']}"
+    again = {**walk["offer"], "offered_on": "2026-03-01"}
+    desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=again))
+    desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-03-01"}))
+    desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-03-02"}))
+    desk.settle()
+    walk["follow_ups_after_start"] = desk.items("follow_up")
+    walk["measures_after_start"] = len(desk.register_row(youth)["measures"])
+    ended = {"on": "2026-03-02", "end_reason": "started_work", "occupation_after": "work"}
+    desk.ok(desk.measures.post(f"{base}/end", json=ended))
+    walk["measures"] = desk.ok(desk.measures.get(f"/v1/youths/{youth}/measures"), 200)
+    plan_follow_up = next(
+        f["follow_up_id"]
+        for f in walk["measures"]["follow_ups"]
+        if f["subject"] == "plan_follow_up"
+    )
+    desk.ok(desk.measures.post(
+        f"/v1/youths/{youth}/follow-ups/{plan_follow_up}/completion", json={"on": "2026-03-02"}
+    ))  # fmt: skip
+
+
+def walk_second_plan(desk: Desk, walk: Walk) -> None:
+    """A second revision, with a sensitive word; and the plan of an earlier day."""
+    plan = f"/v1/youths/{walk['youth']}/plan"
+    second = {"valid_from": "2026-03-02", "goal": "Jobb först; har en ADHD-diagnos", "efforts": []}
+    walk["second_plan"] = desk.ok(desk.measures.put(plan, json=second))
+    walk["plan_as_of_earlier"] = desk.ok(desk.measures.get(f"{plan}?as_of=2026-02-28"), 200)
+    walk["plan_now"] = desk.ok(desk.measures.get(plan), 200)
+    walk["plan_revision_list"] = desk.ok(desk.measures.get(f"{plan}/revisions"), 200)
+
+
+def walk_objection(desk: Desk, walk: Walk) -> None:
+    """An objection is recorded (förordning 2006:39 § 1)."""
+    youth = walk["youth"]
+    desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
+    desk.settle()
+    walk["follow_up_after_objection"] = desk.counts()["follow_up"]
+    walk["row"] = desk.register_row(youth)
+
+
+def walk_quality(desk: Desk, walk: Walk) -> None:
+    """The data-quality figures of the half-year, and of periods that have not begun."""
+    quality = "/v1/quality"
+    walk["quality"] = desk.ok(desk.register.get(quality, params={"period": "2026H1"}), 200)
+    walk["quality_2026H2"] = desk.register.get(quality, params={"period": "2026H2"})
+    walk["quality_2026H3"] = desk.register.get(quality, params={"period": "2026H3"})
+
+
+def walk_rebuild(desk: Desk, walk: Walk) -> None:
+    """Rebuilt from the topics beside the live register, verified, then the copy tampered with."""
+    deployment, progress = desk.deployment, []
+    result = asyncio.run(
+        rebuild(
+            deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+            deployment.tenants, progress=lambda done, total: progress.append(done),
+        )
+    )  # fmt: skip
+    walk["rebuild"], walk["rebuild_progress"] = result, progress
+    walk["verified"] = asyncio.run(verify(deployment.database_url, "register", result.schema))
+    asyncio.run(tamper(deployment.database_url, result.schema))
+    walk["verified_tampered"] = asyncio.run(
+        verify(deployment.database_url, "register", result.schema)
+    )
+
+
+def walk_audit(desk: Desk, walk: Walk) -> None:
+    """An inspector replays the register as it stood after the first contact attempt."""
+    youth, as_of = walk["youth"], {"as_of": walk["after_attempt"][0]["at"].isoformat()}
+    with desk.deployment.client("register", "0180", "inspector") as inspector:
+        walk["audit"] = desk.ok(inspector.get("/v1/audit/register", params=as_of), 200)
+        walk["audit_youth"] = desk.ok(
+            inspector.get(f"/v1/audit/youths/{youth}", params=as_of), 200
+        )["youth"]
+        future = {"as_of": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
+        walk["audit_future"] = inspector.get("/v1/audit/register", params=future)
+    walk["audit_by_caseworker"] = desk.register.get("/v1/audit/register", params=as_of)
+    walk["row_after_replay"] = desk.register_row(youth)  # the live register, after the replay
+
+
+@pytest.fixture(scope="class")
+def walk(infra: RunningInfra) -> Iterator[Walk]:
+    with running(infra) as deployment:
+        desk, answers = Desk(deployment), Walk()
+        try:
+            for step in (walk_identification, walk_tenant_rules, walk_contact_attempts,
+                         walk_contact_and_occupation, walk_plan, walk_declined_measure,
+                         walk_measure_reoffered, walk_second_plan, walk_objection, walk_quality,
+                         walk_rebuild, walk_audit):  # fmt: skip
+                step(desk, answers)
+            yield answers
+        finally:
+            desk.close()
+
+
+class TestAYouthWalkedThroughContactPlanAndMeasures:
+    def test_the_episode_begins_on_the_move_and_is_identified_today(self, walk: Walk) -> None:
+        case = walk["case"]
+        assert (case["entered_on"], case["identified_on"]) == ("2026-01-15", TODAY.isoformat())
         assert case["in_scope"]
         assert case["occupation"] == "unknown"
 
-        # Identified: a first contact attempt is due, and the occupation is unknown. The clock of
-        # the municipality's response starts when it could know: the identification, today.
-        assert desk.counts() == {"first_contact": 1, "recontact": 0, "stale_occupation": 1,
-                                 "turning_20": 0, "follow_up": 0}  # fmt: skip
-        [item] = desk.items("first_contact")
+    def test_an_identified_youth_is_due_a_first_contact_and_an_occupation(self, walk: Walk) -> None:
+        assert walk["counts"] == {"first_contact": 1, "recontact": 0, "stale_occupation": 1,
+                                  "turning_20": 0, "follow_up": 0}  # fmt: skip
+        [item] = walk["first_contact"]
         assert (item["youth_id"], item["since"], item["entered_on"]) == (
-            youth, TODAY.isoformat(), entered,
+            walk["youth"], TODAY.isoformat(), "2026-01-15",
         )  # fmt: skip
         assert item["reason"] == "in scope; no contact attempt yet"
-        assert item["clock"]["limit_working_days"] == 10
-        assert (item["clock"]["started_on"], item["clock"]["event_on"]) == (
-            TODAY.isoformat(), entered,
-        )  # fmt: skip
-        assert item["clock"]["working_days_waiting"] == 0
-        [stale] = desk.items("stale_occupation")
+        [stale] = walk["stale_occupation"]
         assert stale["reason"] == "occupation never recorded: unknown"
 
-        # The municipality's own rules: re-contact after a week, re-offer a day after a decline.
-        rules = desk.ok(
-            desk.coordinator["outreach"].put("/v1/tenant-rules", json={"rules": {"recontact_days": 7}}),
-            200,
+    def test_the_response_clock_starts_when_the_municipality_could_know(self, walk: Walk) -> None:
+        [item] = walk["first_contact"]
+        assert item["clock"]["limit_working_days"] == 10
+        assert (item["clock"]["started_on"], item["clock"]["event_on"]) == (
+            TODAY.isoformat(), "2026-01-15",
         )  # fmt: skip
-        assert rules["rules"]["recontact_days"] == 7
-        assert rules["rules"]["first_contact_working_days"] == 10
-        desk.ok(
-            desk.coordinator["measures"].put(
-                "/v1/tenant-rules", json={"rules": {"reoffer_after_days": 1}}
-            ),
-            200,
-        )
+        assert item["clock"]["working_days_waiting"] == 0
 
-        # Three contact attempts: two not reached, the third reached.
-        attempts = [("2026-02-10", "phone", "not_reached"), ("2026-02-20", "sms", "not_reached"),
-                    ("2026-02-26", "letter", "reached")]  # fmt: skip
-        for n, (day, channel, outcome) in enumerate(attempts, start=1):
-            desk.ok(
-                desk.outreach.post(
-                    f"/v1/youths/{youth}/contact-attempts",
-                    json={
-                        "channel": channel,
-                        "outcome": outcome,
-                        "attempted_at": f"{day}T10:00:00+01:00",
-                    },
-                )
-            )
-            desk.settle()
-            assert len(desk.register_row(youth)["contacts"]) == n
-            if n == 1:
-                after_first_attempt = datetime.now(UTC)  # the instant an inspector asks about
-            counts = desk.counts()
-            assert counts["first_contact"] == 0
-            if outcome == "not_reached":
-                [again] = desk.items("recontact")
-                assert again["reason"] == f"last attempt {day} ended not_reached"
-            else:
-                assert counts["recontact"] == 0
+    def test_a_municipality_sets_its_own_rule_and_keeps_the_others(self, walk: Walk) -> None:
+        rules = walk["outreach_rules"]["rules"]
+        assert rules["recontact_days"] == 7
+        assert rules["first_contact_working_days"] == 10
 
-        case = desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)
-        clock = case["contact_clock"]
+    def test_each_attempt_reaches_the_register_and_answers_the_first_contact(
+        self, walk: Walk
+    ) -> None:
+        assert [a["contacts"] for a in walk["after_attempt"]] == [1, 2, 3]
+        assert [a["counts"]["first_contact"] for a in walk["after_attempt"]] == [0, 0, 0]
+
+    def test_an_unreached_attempt_asks_for_a_recontact_a_reached_one_not(self, walk: Walk) -> None:
+        first, second, third = walk["after_attempt"]
+        for (day, _, _), after in zip(ATTEMPTS[:2], (first, second), strict=True):
+            [again] = after["recontact"]
+            assert again["reason"] == f"last attempt {day} ended not_reached"
+        assert third["counts"]["recontact"] == 0
+
+    def test_attempts_made_before_the_identification_took_no_time(self, walk: Walk) -> None:
+        clock = walk["contact_clock"]
         assert (clock["first_attempt_on"], clock["first_contact_on"]) == (
             "2026-02-10",
             "2026-02-26",
         )
-        # Attempts the caseworker made before the identification still answer it: no wait.
         assert clock["working_days_to_first_attempt"] == 0
 
-        contact = {"at": "2026-02-26T11:00:00+01:00", "channel": "letter"}
-        desk.ok(desk.outreach.post(f"/v1/youths/{youth}/contacts", json=contact))
-        desk.ok(desk.outreach.post(f"/v1/youths/{youth}/information", json=contact))
-        occupation = desk.ok(
-            desk.outreach.post(
-                f"/v1/youths/{youth}/occupations",
-                json={
-                    "category": "no_occupation",
-                    "tense": "current",
-                    "from_date": "2026-01-01",
-                    "confirmed_on": "2026-02-26",
-                },
-            )
-        )
-        assert occupation["code_list_version"] == "2026-1"
-        desk.settle()
-        assert desk.counts()["stale_occupation"] == 0
-        row = desk.register_row(youth)
+    def test_contact_information_and_occupation_are_recorded(self, walk: Walk) -> None:
+        assert walk["occupation"]["code_list_version"] == "2026-1"
+        assert walk["stale_after_occupation"] == 0
+        row = walk["row_after_occupation"]
         assert [c["kind"] for c in row["contact_log"]] == ["established", "informed"]
         assert [(o["category"], o["tense"]) for o in row["occupations"]] == [
             ("no_occupation", "current")
         ]
-        assert desk.ok(desk.outreach.get(f"/v1/youths/{youth}/case"), 200)["occupation"] == (
-            "no_occupation"
-        )
+        assert walk["case_after_occupation"]["occupation"] == "no_occupation"
 
-        # The individual plan, with a follow-up that is due today.
-        plan = desk.ok(
-            desk.measures.put(
-                f"/v1/youths/{youth}/plan",
-                json={
-                    "valid_from": "2026-02-27",
-                    "goal": "Börja på komvux hösten 2026",
-                    "mapping": {
-                        "goals": ["komvux"],
-                        "needs": ["studievägledning"],
-                        "expectations": ["kvällstid"],
-                    },
-                    "efforts": [
-                        {
-                            "description": "Träffa SYV",
-                            "responsible": "municipality",
-                            "start_date": "2026-03-02",
-                        },
-                        {"description": "Söka komvux", "responsible": "youth"},
-                        {
-                            "description": "Inskrivning",
-                            "responsible": "other_actor",
-                            "other_actor": "Arbetsförmedlingen",
-                        },
-                    ],
-                    "follow_up_on": "2026-03-01",
-                    "evaluation_on": "2026-06-01",
-                },
-            )
-        )
-        assert (plan["revision"], plan["warnings"]) == (1, [])
-        desk.settle()
-        [revision] = desk.register_row(youth)["plan_revisions"]
+    def test_the_plan_is_recorded_with_its_efforts_and_a_follow_up_due(self, walk: Walk) -> None:
+        assert (walk["plan"]["revision"], walk["plan"]["warnings"]) == (1, [])
+        [revision] = walk["plan_revisions"]
         assert (revision["revision"], revision["goal"]) == (1, "Börja på komvux hösten 2026")
         assert [e["responsible"] for e in revision["efforts"]] == [
-            "municipality",
-            "youth",
-            "other_actor",
-        ]
-        [follow_up] = desk.items("follow_up")
+            "municipality", "youth", "other_actor",
+        ]  # fmt: skip
+        [follow_up] = walk["follow_ups_after_plan"]
         assert follow_up["reason"] == "follow-up due (plan_follow_up)"
 
-        # A measure offered, declined (a re-offer is due a day later), offered again, started, ended.
-        measure = str(uuid.uuid4())
-        offer = {"measure_type": "internship", "offered_on": "2026-02-27", "measure_id": measure}
-        desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer))
-        desk.settle()
-        assert len(desk.register_row(youth)["measures"]) == 1
-        base = f"/v1/youths/{youth}/measures/{measure}"
-        desk.ok(desk.measures.post(f"{base}/decline", json={"on": "2026-02-28"}))
-        desk.settle()
-        [status] = desk.register_row(youth)["measure_status"]
+    def test_a_declined_measure_is_due_a_reoffer_and_cannot_start(self, walk: Walk) -> None:
+        assert walk["measures_after_offer"] == 1
+        [status] = walk["status_after_decline"]
         assert (status["state"], status["declined_on"]) == ("declined", "2026-02-28")
-        reasons = sorted(i["reason"] for i in desk.items("follow_up"))
+        reasons = sorted(i["reason"] for i in walk["follow_ups_after_decline"])
         assert reasons == ["follow-up due (measure_reoffer)", "follow-up due (plan_follow_up)"]
-        assert refusal(desk.measures.post(f"{base}/start", json={"on": "2026-03-01"}), 409) == (
-            "measure_id"
-        )  # a declined measure cannot start
+        assert refusal(walk["start_after_decline"], 409) == "measure_id"
 
-        desk.ok(
-            desk.measures.post(
-                f"/v1/youths/{youth}/measure-offers", json={**offer, "offered_on": "2026-03-01"}
-            )
-        )
-        desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-03-01"}))
-        desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-03-02"}))
-        desk.settle()
-        assert [i["reason"] for i in desk.items("follow_up")] == ["follow-up due (plan_follow_up)"]
-        assert len(desk.register_row(youth)["measures"]) == 2  # two offers
-        desk.ok(
-            desk.measures.post(
-                f"{base}/end",
-                json={"on": "2026-03-02", "end_reason": "started_work", "occupation_after": "work"},
-            )
-        )
-        measures = desk.ok(desk.measures.get(f"/v1/youths/{youth}/measures"), 200)
-        [only] = measures["measures"]
+    def test_a_measure_offered_again_starts_and_ends(self, walk: Walk) -> None:
+        reasons = [i["reason"] for i in walk["follow_ups_after_start"]]
+        assert reasons == ["follow-up due (plan_follow_up)"], "the re-offer is no longer due"
+        assert walk["measures_after_start"] == 2, "two offers"
+        [only] = walk["measures"]["measures"]
         assert (only["state"], only["offers"], only["end_reason"]) == ("ended", 2, "started_work")
-        plan_follow_up = next(
-            f["follow_up_id"] for f in measures["follow_ups"] if f["subject"] == "plan_follow_up"
-        )
-        desk.ok(
-            desk.measures.post(
-                f"/v1/youths/{youth}/follow-ups/{plan_follow_up}/completion",
-                json={"on": "2026-03-02"},
-            )
-        )
 
-        # A second revision; the plan of an earlier day is still the first. A sensitive word warns.
-        second = desk.ok(
-            desk.measures.put(
-                f"/v1/youths/{youth}/plan",
-                json={
-                    "valid_from": "2026-03-02",
-                    "goal": "Jobb först; har en ADHD-diagnos",
-                    "efforts": [],
-                },
-            )
-        )
-        assert second["revision"] == 2
-        assert second["warnings"] == [
-            "goal: may contain sensitive personal data (health); documentation under the "
-            "activity responsibility must not hold it"
-        ]
-        earlier = desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan?as_of=2026-02-28"), 200)
-        assert earlier["plan"]["revision"] == 1
-        assert desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan"), 200)["plan"]["revision"] == 2
-        revisions = desk.ok(desk.measures.get(f"/v1/youths/{youth}/plan/revisions"), 200)
-        assert [r["revision"] for r in revisions["revisions"]] == [1, 2]
+    def test_a_second_revision_warns_and_an_earlier_day_keeps_the_first(self, walk: Walk) -> None:
+        assert walk["second_plan"]["revision"] == 2
+        assert walk["second_plan"]["warnings"] == [SENSITIVE_GOAL_WARNING]
+        assert walk["plan_as_of_earlier"]["plan"]["revision"] == 1
+        assert walk["plan_now"]["plan"]["revision"] == 2
+        assert [r["revision"] for r in walk["plan_revision_list"]["revisions"]] == [1, 2]
 
-        # An objection is recorded; the youth stays in the register (förordning 2006:39 § 1).
-        desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
-        desk.settle()
-        assert desk.counts()["follow_up"] == 0
-        row = desk.register_row(youth)
+    def test_after_an_objection_the_youth_stays_in_the_register(self, walk: Walk) -> None:
+        assert walk["follow_up_after_objection"] == 0
+        row = walk["row"]
         assert (row["status"], len(row["contacts"]), len(row["measures"])) == ("in_scope", 3, 2)
         [status] = row["measure_status"]
         assert (status["state"], status["offers"], status["end_reason"]) == (
-            "ended",
-            2,
-            "started_work",
-        )
+            "ended", 2, "started_work",
+        )  # fmt: skip
         assert (status["started_on"], status["ended_on"]) == ("2026-03-02", "2026-03-02")
         assert [r["revision"] for r in row["plan_revisions"]] == [1, 2]
         assert [o["objected_on"] for o in row["objections"]] == ["2026-03-02"]
 
-        # The half-year's data-quality figures follow from all of it.
-        figures = desk.ok(desk.register.get("/v1/quality", params={"period": "2026H1"}), 200)
+    def test_the_half_years_quality_figures_follow_from_the_walk(self, walk: Walk) -> None:
+        figures = walk["quality"]
         assert {k: figures[k] for k in (
             "youths_in_scope", "known_occupation_share", "contacted_share", "measure_share",
             "stale_records", "never_contacted", "episodes_begun_without_attempt", "to",
@@ -329,156 +408,217 @@ def test_a_youth_walked_through_contact_plan_and_measures(deployment: Deployment
             "measure_share": 1.0, "stale_records": 0, "never_contacted": 0,
             "episodes_begun_without_attempt": 0, "to": "2026-03-02",
         }  # fmt: skip
-        # Counted from when the municipality could know (identified today, after the entry):
-        # the attempts recorded afterwards for earlier days took no time of its response.
-        [episode] = row["scope_episodes"]
-        assert (episode["entered_on"], episode["identified_on"]) == (entered, TODAY.isoformat())
-        assert figures["median_working_days_to_first_attempt"] == 0
-        later = desk.register.get("/v1/quality", params={"period": "2026H2"})
-        assert later.status_code == 422
-        assert "has not begun" in later.text
-        assert desk.register.get("/v1/quality", params={"period": "2026H3"}).status_code == 422
 
-        # Rebuilt from the topics beside the live register: the same content, table by table.
-        seen: list[int] = []
-        result = asyncio.run(
-            rebuild(
-                deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
-                deployment.tenants, progress=lambda done, total: seen.append(done),
-            )
-        )  # fmt: skip
+    def test_the_median_wait_counts_from_the_identification(self, walk: Walk) -> None:
+        # Identified today, after the entry: the attempts recorded afterwards for earlier days took
+        # no time of the municipality's response.
+        [episode] = walk["row"]["scope_episodes"]
+        assert (episode["entered_on"], episode["identified_on"]) == (
+            "2026-01-15",
+            TODAY.isoformat(),
+        )
+        assert walk["quality"]["median_working_days_to_first_attempt"] == 0
+
+    def test_quality_of_a_period_not_begun_or_not_a_half_year_is_refused(self, walk: Walk) -> None:
+        assert walk["quality_2026H2"].status_code == 422
+        assert "has not begun" in walk["quality_2026H2"].text
+        assert walk["quality_2026H3"].status_code == 422
+
+    def test_a_rebuild_from_the_topics_equals_the_live_register(self, walk: Walk) -> None:
+        result = walk["rebuild"]
         assert result.applied == result.events > 0
-        assert seen[-1] == result.events
-        assert asyncio.run(verify(deployment.database_url, "register", result.schema)) == {}
-        asyncio.run(tamper(deployment.database_url, result.schema))
-        assert list(asyncio.run(verify(deployment.database_url, "register", result.schema))) == [
-            "occupations"
-        ]
+        assert walk["rebuild_progress"][-1] == result.events
+        assert walk["verified"] == {}
 
-        # An inspector replays the register as it stood after the first contact attempt.
-        with deployment.client("register", "0180", "inspector") as inspector:
-            as_of = {"as_of": after_first_attempt.isoformat()}
-            then = desk.ok(inspector.get("/v1/audit/register", params=as_of), 200)
-            assert (then["summary"]["contact_attempts"], then["summary"]["measure_offers"]) == (
-                1,
-                0,
-            )
-            assert [y["youth_id"] for y in then["youths"]] == [youth]
-            timeline = desk.ok(inspector.get(f"/v1/audit/youths/{youth}", params=as_of), 200)
-            past = timeline["youth"]
-            assert (len(past["contacts"]), past["occupations"], past["plan_revisions"]) == (
-                1,
-                [],
-                [],
-            )
-            [episode] = past["scope_episodes"]
-            assert episode["entered_rule_version"] == "kaa-2018-07-01"
-            assert episode["entered_actor"] == "feed:population"
-            assert episode["entered_facts"], "the facts the scope decision used"
-            future = {"as_of": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}
-            assert inspector.get("/v1/audit/register", params=future).status_code == 422
-        assert desk.register.get("/v1/audit/register", params=as_of).status_code == 403
-        today_row = desk.register_row(youth)  # the live register was not touched by the replay
-        assert (len(today_row["contacts"]), len(today_row["plan_revisions"])) == (3, 2)
-    finally:
-        desk.close()
+    def test_verify_names_the_table_that_differs(self, walk: Walk) -> None:
+        assert list(walk["verified_tampered"]) == ["occupations"]
+
+    def test_an_inspector_replays_the_register_after_the_first_attempt(self, walk: Walk) -> None:
+        summary = walk["audit"]["summary"]
+        assert (summary["contact_attempts"], summary["measure_offers"]) == (1, 0)
+        assert [y["youth_id"] for y in walk["audit"]["youths"]] == [walk["youth"]]
+        past = walk["audit_youth"]
+        assert (len(past["contacts"]), past["occupations"], past["plan_revisions"]) == (1, [], [])
+
+    def test_the_replayed_episode_shows_the_rule_the_actor_and_the_facts(self, walk: Walk) -> None:
+        [episode] = walk["audit_youth"]["scope_episodes"]
+        assert episode["entered_rule_version"] == "kaa-2018-07-01"
+        assert episode["entered_actor"] == "feed:population"
+        assert episode["entered_facts"], "the facts the scope decision used"
+
+    def test_the_replay_refuses_the_future_and_anyone_but_an_inspector(self, walk: Walk) -> None:
+        assert walk["audit_future"].status_code == 422
+        assert walk["audit_by_caseworker"].status_code == 403
+
+    def test_the_replay_leaves_the_live_register_alone(self, walk: Walk) -> None:
+        row = walk["row_after_replay"]
+        assert (len(row["contacts"]), len(row["plan_revisions"])) == (3, 2)
 
 
-def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
-    deployment: Deployment,
-) -> None:
-    desk = Desk(deployment)
-    try:
-        known: list[str] = []
-        for number in (YOUTH_NUMBER, MOVER_NUMBER):
-            asyncio.run(deployment.publish_feed("population", [population(number)]))
-            desk.settle()
-            rows = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
-            known += [r["youth_id"] for r in rows if r["youth_id"] not in known]
-        youth, mover = known
-        attempts = f"/v1/youths/{youth}/contact-attempts"
-        tomorrow = {
-            "channel": "phone",
-            "outcome": "reached",
-            "attempted_at": "2026-03-03T10:00:00+01:00",
-        }
-        assert refusal(desk.outreach.post(attempts, json=tomorrow), 422) == "attempted_at"
-        occupation = {"category": "astronaut", "tense": "current", "from_date": "2026-01-01"}
-        assert (
-            refusal(desk.outreach.post(f"/v1/youths/{youth}/occupations", json=occupation), 422)
-            == "category"
-        )
-        offer = {"measure_type": "space_camp", "offered_on": "2026-02-27"}
-        assert (
-            refusal(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer), 422)
-            == "measure_type"
-        )
-        measure = str(uuid.uuid4())
-        base = f"/v1/youths/{youth}/measures/{measure}"
-        good_offer = {
-            "measure_type": "study_visit",
-            "offered_on": "2026-02-20",
-            "measure_id": measure,
-        }
-        desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=good_offer))
-        desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-02-21"}))
-        desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-02-23"}))
-        ended_early = {"on": "2026-02-22", "end_reason": "completed"}
-        assert refusal(desk.measures.post(f"{base}/end", json=ended_early), 422) == "ended_on"
-        bad_rule = {"rules": {"recontact_days": 1}}
-        assert (
-            refusal(desk.coordinator["outreach"].put("/v1/tenant-rules", json=bad_rule), 422)
-            == "recontact_days"
-        )
-        assert desk.outreach.put("/v1/tenant-rules", json={"rules": {}}).status_code == 403
-        assignment = {"assignee_kind": "caseworker", "assignee": "user:test"}
-        assert (
-            desk.outreach.put(f"/v1/youths/{youth}/assignment", json=assignment).status_code == 403
-        )
+# Bad input, roles and a youth leaving scope: two youths on one deployment. The fixture makes each
+# request in order and keeps its answer; the tests of TestBadInputRolesAndLeavingScope check them.
+Office = dict[str, Any]
 
+ATTEMPT_TOMORROW = {
+    "channel": "phone", "outcome": "reached", "attempted_at": "2026-03-03T10:00:00+01:00",
+}  # fmt: skip
+ASSIGNMENT = {"assignee_kind": "caseworker", "assignee": "user:test"}
+
+
+def office_two_youths(desk: Desk, office: Office) -> None:
+    known: list[str] = []
+    for number in (YOUTH_NUMBER, MOVER_NUMBER):
+        asyncio.run(desk.deployment.publish_feed("population", [population(number)]))
         desk.settle()
-        row = desk.register_row(youth)
+        rows = desk.ok(desk.register.get("/v1/youths"), 200)["items"]
+        known += [r["youth_id"] for r in rows if r["youth_id"] not in known]
+    office["youth"], office["mover"] = known
+
+
+def office_bad_input(desk: Desk, office: Office) -> None:
+    """Each wrong value, by the field it is wrong in; and a started measure ended before it began."""
+    youth, refused = office["youth"], {}
+    refused["attempted_at"] = desk.outreach.post(
+        f"/v1/youths/{youth}/contact-attempts", json=ATTEMPT_TOMORROW
+    )
+    occupation = {"category": "astronaut", "tense": "current", "from_date": "2026-01-01"}
+    refused["category"] = desk.outreach.post(f"/v1/youths/{youth}/occupations", json=occupation)
+    offer = {"measure_type": "space_camp", "offered_on": "2026-02-27"}
+    refused["measure_type"] = desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=offer)
+    measure = str(uuid.uuid4())
+    base = f"/v1/youths/{youth}/measures/{measure}"
+    good = {"measure_type": "study_visit", "offered_on": "2026-02-20", "measure_id": measure}
+    desk.ok(desk.measures.post(f"/v1/youths/{youth}/measure-offers", json=good))
+    desk.ok(desk.measures.post(f"{base}/acceptance", json={"on": "2026-02-21"}))
+    desk.ok(desk.measures.post(f"{base}/start", json={"on": "2026-02-23"}))
+    ended_early = {"on": "2026-02-22", "end_reason": "completed"}
+    refused["ended_on"] = desk.measures.post(f"{base}/end", json=ended_early)
+    bad_rule = {"rules": {"recontact_days": 1}}
+    refused["recontact_days"] = desk.coordinator["outreach"].put("/v1/tenant-rules", json=bad_rule)
+    office["refused"] = refused
+
+
+def office_caseworker_overreach(desk: Desk, office: Office) -> None:
+    """A caseworker tries what only a coordinator may: set the rules, assign a case."""
+    youth = office["youth"]
+    office["caseworker_rules"] = desk.outreach.put("/v1/tenant-rules", json={"rules": {}})
+    office["caseworker_assigns"] = desk.outreach.put(
+        f"/v1/youths/{youth}/assignment", json=ASSIGNMENT
+    )
+    desk.settle()
+    office["row_after_refusals"] = desk.register_row(youth)
+    office["measures_after_refusals"] = desk.ok(
+        desk.measures.get(f"/v1/youths/{youth}/measures"), 200
+    )["measures"]
+
+
+def office_assignment(desk: Desk, office: Office) -> None:
+    """Case ownership: a coordinator assigns; the caseworker sees it on "mine"."""
+    youth = office["youth"]
+    desk.ok(
+        desk.coordinator["outreach"].put(f"/v1/youths/{youth}/assignment", json=ASSIGNMENT), 200
+    )
+    desk.settle()
+    office["mine"] = desk.items("first_contact", mine=True)
+    office["assigned_row"] = desk.register_row(youth)
+    office["first_contact_before_move"] = desk.items("first_contact")
+
+
+def office_mover_leaves(desk: Desk, office: Office) -> None:
+    """The mover leaves scope: their open items close with the reason."""
+    moved = population(MOVER_NUMBER, kommunkod="2480", change="moved_out", effective="2026-03-01")
+    asyncio.run(desk.deployment.publish_feed("population", [moved]))
+    desk.settle()
+    office["first_contact_after_move"] = desk.items("first_contact")
+    office["closed"] = desk.items("first_contact", state="closed")
+
+
+def office_impossible_event(desk: Desk, office: Office) -> None:
+    """A step of a measure the register never saw offered (the measures service would have
+    refused it), then an objection behind it."""
+    youth, deployment = office["youth"], desk.deployment
+    office["impossible"] = impossible = MeasureStarted(
+        event_id=uuid.uuid4(), tenant="0180", youth_id=uuid.UUID(youth),
+        occurred_at=datetime.now(UTC), recorded_at=datetime.now(UTC), actor="user:test",
+        correlation_id=uuid.uuid4(), measure_id=uuid.uuid4(), started_on=TODAY,
+    )  # fmt: skip
+    topic = f"{deployment.namespace}{MEASURES_EVENTS}"
+    asyncio.run(produce(deployment.bootstrap_servers, topic, [impossible.to_bytes()]))
+    desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
+    desk.settle()
+    office["dead"] = desk.ok(desk.register.get("/v1/dead-events"), 200)["items"]
+    office["objections"] = desk.register_row(youth)["objections"]
+
+
+def office_attempt_out_of_scope(desk: Desk, office: Office) -> None:
+    office["mover_attempt"] = desk.outreach.post(
+        f"/v1/youths/{office['mover']}/contact-attempts",
+        json={**ATTEMPT_TOMORROW, "attempted_at": "2026-03-02T09:00:00+01:00"},
+    )
+
+
+@pytest.fixture(scope="class")
+def office(infra: RunningInfra) -> Iterator[Office]:
+    with running(infra) as deployment:
+        desk = Desk(deployment)
+        answers = Office(desk=desk)  # the tests that only read use its clients
+        try:
+            for step in (office_two_youths, office_bad_input, office_caseworker_overreach,
+                         office_assignment, office_mover_leaves, office_impossible_event,
+                         office_attempt_out_of_scope):  # fmt: skip
+                step(desk, answers)
+            yield answers
+        finally:
+            desk.close()
+
+
+class TestBadInputRolesAndLeavingScope:
+    @pytest.mark.parametrize(
+        "field", ["attempted_at", "category", "measure_type", "ended_on", "recontact_days"]
+    )
+    def test_a_bad_value_is_refused_naming_its_field(self, office: Office, field: str) -> None:
+        assert refusal(office["refused"][field], 422) == field
+
+    def test_a_caseworker_may_not_set_the_rules_or_assign_a_case(self, office: Office) -> None:
+        assert office["caseworker_rules"].status_code == 403
+        assert office["caseworker_assigns"].status_code == 403
+
+    def test_what_was_refused_recorded_nothing(self, office: Office) -> None:
+        row = office["row_after_refusals"]
         assert (len(row["contacts"]), len(row["measures"])) == (0, 1), "refused: nothing recorded"
-        [measure_row] = desk.ok(desk.measures.get(f"/v1/youths/{youth}/measures"), 200)["measures"]
+        [measure_row] = office["measures_after_refusals"]
         assert measure_row["state"] == "started"
 
-        # Case ownership: a coordinator assigns; the caseworker sees it on "mine".
-        desk.ok(
-            desk.coordinator["outreach"].put(f"/v1/youths/{youth}/assignment", json=assignment), 200
-        )
-        desk.settle()
-        assert [i["youth_id"] for i in desk.items("first_contact", mine=True)] == [youth]
-        assert desk.register_row(youth)["assignment"]["assignee"] == "user:test"
-        assert {i["youth_id"] for i in desk.items("first_contact")} == {youth, mover}
+    def test_an_assigned_case_is_on_the_caseworkers_own_list(self, office: Office) -> None:
+        youth = office["youth"]
+        assert [i["youth_id"] for i in office["mine"]] == [youth]
+        assert office["assigned_row"]["assignment"]["assignee"] == "user:test"
+        assert {i["youth_id"] for i in office["first_contact_before_move"]} == {
+            youth, office["mover"],
+        }  # fmt: skip
 
-        # Another municipality's caseworker: not found, whatever they try.
-        with deployment.client("outreach", "1480", "caseworker") as stranger:
-            assert stranger.get(f"/v1/youths/{youth}/case").status_code in (401, 403, 404)
+    def test_another_municipalitys_caseworker_finds_nothing(self, office: Office) -> None:
+        with office["desk"].deployment.client("outreach", "1480", "caseworker") as stranger:
+            case = stranger.get(f"/v1/youths/{office['youth']}/case")
+        assert case.status_code in (401, 403, 404)
 
-        # The mover leaves scope: their open items close with the reason.
-        asyncio.run(
-            deployment.publish_feed(
-                "population",
-                [
-                    population(
-                        MOVER_NUMBER, kommunkod="2480", change="moved_out", effective="2026-03-01"
-                    )
-                ],
-            )
-        )
-        desk.settle()
-        assert [i["youth_id"] for i in desk.items("first_contact")] == [youth]
-        closed = desk.items("first_contact", state="closed")
-        assert [(i["youth_id"], i["closed_reason"], i["closed_on"]) for i in closed] == [
-            (mover, "moved_out", "2026-03-01")
+    def test_leaving_scope_closes_the_open_items_with_the_reason(self, office: Office) -> None:
+        assert [i["youth_id"] for i in office["first_contact_after_move"]] == [office["youth"]]
+        assert [(i["youth_id"], i["closed_reason"], i["closed_on"]) for i in office["closed"]] == [
+            (office["mover"], "moved_out", "2026-03-01")
         ]
 
-        # The register's list filters.
+    def test_no_contact_attempt_for_a_youth_out_of_scope(self, office: Office) -> None:
+        assert refusal(office["mover_attempt"], 409) == "youth_id"
+
+    def test_the_register_lists_by_each_filter(self, office: Office) -> None:
+        desk, youth = office["desk"], office["youth"]
+
         def listed(**params: Any) -> list[str]:
             page = desk.ok(desk.register.get("/v1/youths", params=params), 200)
             return [y["youth_id"] for y in page["items"]]
 
-        both = sorted([youth, mover])
+        both = sorted([youth, office["mover"]])
         assert listed(status="in_scope") == [youth]
         assert sorted(listed(in_scope_on="2026-02-15")) == both
         assert listed(in_scope_on="2026-03-02") == [youth]
@@ -490,43 +630,23 @@ def test_bad_casework_input_is_refused_naming_the_field_and_records_nothing(
         assert listed(contacted="true", contacted_from="2026-01-01") == []
         assert sorted(listed(occupation="unknown")) == both
         assert listed(sort="youth_id", order="desc") == sorted(both, reverse=True)
-        bad_period = {
-            "contacted": "true",
-            "contacted_from": "2026-03-01",
-            "contacted_to": "2026-02-01",
-        }
-        assert desk.register.get("/v1/youths", params=bad_period).status_code == 422
-        assert desk.register.get("/v1/youths", params={"measure_type": "x;DROP"}).status_code == 422
 
-        # An event the register cannot apply is kept with its reason; the projection goes on.
-        impossible = MeasureStarted(
-            event_id=uuid.uuid4(), tenant="0180", youth_id=uuid.UUID(youth),
-            occurred_at=datetime.now(UTC), recorded_at=datetime.now(UTC), actor="user:test",
-            correlation_id=uuid.uuid4(), measure_id=uuid.uuid4(), started_on=TODAY,
-        )  # fmt: skip
-        asyncio.run(
-            produce(
-                deployment.bootstrap_servers,
-                f"{deployment.namespace}{MEASURES_EVENTS}",
-                [impossible.to_bytes()],
-            )
-        )
-        desk.ok(desk.measures.post(f"/v1/youths/{youth}/objections", json={"on": "2026-03-02"}))
-        desk.settle()
-        [dead] = desk.ok(desk.register.get("/v1/dead-events"), 200)["items"]
-        assert (dead["event_id"], dead["reason"]) == (
-            str(impossible.event_id),
-            "measure_id: no such measure offered to this youth",
-        )
-        assert len(desk.register_row(youth)["objections"]) == 1, "applied after the dead one"
+    def test_the_register_refuses_a_bad_filter(self, office: Office) -> None:
+        register = office["desk"].register
+        bad_period = {"contacted": "true", "contacted_from": "2026-03-01",
+                      "contacted_to": "2026-02-01"}  # fmt: skip
+        assert register.get("/v1/youths", params=bad_period).status_code == 422
+        assert register.get("/v1/youths", params={"measure_type": "x;DROP"}).status_code == 422
 
-        moved_attempt = desk.outreach.post(
-            f"/v1/youths/{mover}/contact-attempts",
-            json={**tomorrow, "attempted_at": "2026-03-02T09:00:00+01:00"},
-        )
-        assert refusal(moved_attempt, 409) == "youth_id"
-    finally:
-        desk.close()
+    def test_a_measure_step_is_applied_as_it_came_and_the_rest_goes_on(
+        self, office: Office
+    ) -> None:
+        # The measures domain decides a measure's steps (tests/unit/measures/test_case.py, refused
+        # transitions); the register applies what arrives, in order. An event the register cannot
+        # apply is kept and the rest goes on: tests/integration/test_register_projection.py and
+        # tests/e2e/test_poison_events.py.
+        assert office["dead"] == []
+        assert len(office["objections"]) == 1, "applied after the step"
 
 
 def test_client_ids_record_once_and_an_assignee_has_one_form(deployment: Deployment) -> None:
