@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from services.register.adapters.access import Database
 from services.register.domain.scb.report import ScbReport
 from shared.contracts.text import StoredText
+from shared.contracts.validation import describe
 
 EVENT_TYPE = "ScbExportGenerated"
 
@@ -62,6 +63,10 @@ WHERE tenant = $1 AND event_type = 'ScbExportGenerated' ORDER BY period
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext('kaa.scb.' || $1 || '.' || $2))"
 
 Count = Annotated[int, Field(ge=0)]
+
+
+class ExportLogError(ValueError):
+    """A stored entry that breaks the contract (names the position and the field, no value)."""
 
 
 class ExportedRange(BaseModel):
@@ -150,14 +155,20 @@ async def entries(pool: Database, tenant: str, period: str) -> list[ExportEntry]
     async with pool.acquire() as conn:
         rows = await conn.fetch(_HISTORY, tenant, period)
     return [
-        ExportEntry(
-            ScbExportGenerated.model_validate_json(row["payload"]),
-            sequence,
-            row["recorded_at"],
-            row["actor"],
-        )
+        ExportEntry(read(row["position"], row["payload"]), sequence, row["recorded_at"],
+                    row["actor"])
         for sequence, row in enumerate(rows, start=1)
-    ]
+    ]  # fmt: skip
+
+
+def read(position: int, payload: str) -> ScbExportGenerated:
+    """The stored payload as the contract's event, or an error naming the entry and the field."""
+    try:
+        return ScbExportGenerated.model_validate_json(payload)
+    except ValidationError as error:
+        raise ExportLogError(
+            f"register_exports.events position {position}: {describe(error)}"
+        ) from None
 
 
 async def exported_periods(pool: Database, tenant: str) -> list[str]:

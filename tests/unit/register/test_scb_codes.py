@@ -79,18 +79,20 @@ def version(name: str, valid_from: str, fmt: str = "KAA-SCB") -> dict[str, Any]:
 
 
 # Listed newest first: the document's order is not the order of validity.
-TWO = parse_versions(
-    {"versions": [version("2027-1", "2027-07-01"), version("2015-1", "2015-01-01")]}
-)
+def two() -> tuple[ScbCodes, ...]:
+    return parse_versions(
+        {"versions": [version("2027-1", "2027-07-01"), version("2015-1", "2015-01-01")]}
+    )
 
 
 def test_versions_are_read_oldest_first_with_every_field() -> None:
+    versions = two()
     assert (
         ScbCodes("2015-1", date(2015, 1, 1), "KAA-SCB", "1", version("2015-1", "x")["maps"]),
         ScbCodes("2027-1", date(2027, 7, 1), "KAA-SCB", "1", version("2027-1", "x")["maps"]),
-    ) == TWO
-    assert TWO[1].code("occupation", "work") == ("2027-1", False)
-    assert TWO[1].code("occupation", "other") == ("9", True)
+    ) == versions
+    assert versions[1].code("occupation", "work") == ("2027-1", False)
+    assert versions[1].code("occupation", "other") == ("9", True)
 
 
 @pytest.mark.parametrize(
@@ -105,9 +107,9 @@ def test_versions_are_read_oldest_first_with_every_field() -> None:
 def test_a_period_is_coded_in_the_latest_version_valid_on_its_first_day(
     on: date, expected: str
 ) -> None:
-    assert in_force(TWO, on).version == expected
+    assert in_force(two(), on).version == expected
 
 
 def test_no_version_before_the_first() -> None:
     with pytest.raises(ValueError, match=r"^period: no scb-report code list is in force on 2014"):
-        in_force(TWO, date(2014, 12, 31))
+        in_force(two(), date(2014, 12, 31))
