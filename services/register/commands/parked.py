@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from services.register.adapters.projection import reapply as parked
 from shared.contracts.events import AnyEvent
+from shared.contracts.text import text_problem
 from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.failures import failure_reason, is_transient
 from shared.messaging.parsing import parser
@@ -96,7 +97,21 @@ async def _reapply_pass(
             result.already_applied += 1
 
 
+MAX_WHY = 300
+
+
+def discard_reason(why: str) -> str:
+    """Why an operator gives up on a parked event, as kept: one line of text, not empty, at most
+    300 characters; a ValueError naming `why` and the problem (never the value)."""
+    problem = text_problem(why) or ("is empty" if not why.strip() else None)
+    if problem is None and len(why) > MAX_WHY:
+        problem = f"is longer than {MAX_WHY} characters"
+    if problem is not None:
+        raise ValueError(f"why: {problem}")
+    return why.strip()
+
+
 async def discard(pool: asyncpg.Pool, event_id: uuid.UUID, actor: str, why: str) -> bool:
     """Give up on a parked event no fix will take (see `adapters/projection/reapply.py`); False
     when no open parked event has that id."""
-    return await parked.discard(pool, event_id, actor, why)
+    return await parked.discard(pool, event_id, actor, discard_reason(why))

@@ -13,10 +13,13 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
 from services.register.adapters.database import create_pool
 from services.register.adapters.topics import project_topics
+from shared import access_log
 
 Progress = Callable[[int, int], None]
 
@@ -113,3 +116,22 @@ async def _replayed(
         return {**head, "summary": await readmodel.summary(pool, tenant), "youths": youths}
     finally:
         await pool.close()
+
+
+def shown_in(replayed: dict[str, Any], youth_id: uuid.UUID | None) -> list[uuid.UUID]:
+    """The youths a replay's answer shows (each goes in the access log, like every other read)."""
+    if youth_id is not None:
+        return [youth_id] if replayed.get("youth") is not None else []
+    return [row["youth_id"] for row in replayed.get("youths", [])]
+
+
+async def record_reading(
+    database_url: str, reading: access_log.Access, youths: list[uuid.UUID]
+) -> None:
+    """Write the access log entries of a replay read outside the query API (the CLI)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await access_log.create(conn)
+        await access_log.record(conn, reading, youths)
+    finally:
+        await conn.close()

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from shared.commandline import check_served, cli_reading, progress_bar, service_settings
 from shared.settings import ServiceSettings
-
-if TYPE_CHECKING:
-    from shared.access_log import Access
 
 commands = typer.Typer()
 register_app = typer.Typer(
@@ -224,25 +221,23 @@ def register_discard(
     import getpass
     import uuid
 
-    from services.register.commands.parked import discard
-    from shared.contracts.text import text_problem
+    from services.register.commands.parked import discard, discard_reason
 
     try:
         chosen = uuid.UUID(event_id)
     except ValueError:
         typer.echo("kaa: error: --event-id: not an event id (a UUID)", err=True)
         raise typer.Exit(code=2) from None
-    problem = text_problem(why) or ("is empty" if not why.strip() else None)
-    if problem is None and len(why) > 300:
-        problem = "is longer than 300 characters"
-    if problem is not None:
-        typer.echo(f"kaa: error: --why: {problem}", err=True)
-        raise typer.Exit(code=2)
+    try:
+        reason = discard_reason(why)
+    except ValueError as exc:
+        typer.echo(f"kaa: error: --{exc}", err=True)
+        raise typer.Exit(code=2) from None
     settings = service_settings()
 
     async def work() -> bool:
         async with register_pool(settings) as pool:
-            return await discard(pool, chosen, f"cli:{getpass.getuser()}", why.strip())
+            return await discard(pool, chosen, f"cli:{getpass.getuser()}", reason)
 
     if not asyncio.run(work()):
         typer.echo("kaa: error: --event-id: no parked event waits with this id", err=True)
@@ -282,7 +277,12 @@ def audit_replay(
     import uuid
     from datetime import UTC, datetime
 
-    from services.register.commands.replay import replay, replay_from_topics
+    from services.register.commands.replay import (
+        record_reading,
+        replay,
+        replay_from_topics,
+        shown_in,
+    )
 
     settings = service_settings()
     check_served(settings, tenant)
@@ -314,28 +314,11 @@ def audit_replay(
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     # Every youth the replay shows is in the access log, like every other read.
-    if youth is not None:
-        shown = [youth] if result.get("youth") is not None else []
-        what = f"register as of {instant}"
-    else:
-        shown = [row["youth_id"] for row in result.get("youths", [])]
-        what = f"whole register as of {instant}"
+    shown = shown_in(result, youth)
+    what = f"register as of {instant}" if youth else f"whole register as of {instant}"
     if shown:
-        asyncio.run(_record_reading(url, cli_reading(tenant, "audit-replay", what), shown))
+        asyncio.run(record_reading(url, cli_reading(tenant, "audit-replay", what), shown))
     typer.echo(json.dumps(result, indent=2, default=str))
-
-
-async def _record_reading(database_url: str, reading: Access, youths: list[Any]) -> None:
-    import asyncpg
-
-    from shared import access_log
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        await access_log.create(conn)
-        await access_log.record(conn, reading, youths)
-    finally:
-        await conn.close()
 
 
 retention_app = typer.Typer(help="Retention of personal data (gallring).", no_args_is_help=True)

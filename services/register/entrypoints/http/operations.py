@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.register.adapters import readmodel as queries
+from services.register.commands.replay import shown_in
 from services.register.entrypoints.http.params import Instant, logged, scoped
 from shared.auth import Principal
 from shared.crypto import TenantKeys
@@ -43,7 +44,7 @@ def audit_routes(
         """The register exactly as it stood at `as_of` (inspectors; only events recorded by then;
         the live register is not touched). Every youth it shows is in the access log."""
         replay = await replayed(as_of, caller.tenant, None)
-        shown = [row["youth_id"] for row in replay["youths"]]
+        shown = shown_in(replay, None)
         await logged(request, caller, shown, "audit-replay", f"whole register as of {as_of}")
         return replay
 
