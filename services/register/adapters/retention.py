@@ -1,6 +1,6 @@
 """Retention (gallring) by crypto-shredding (DOMAIN.md section 7): the keyring and the topic.
 
-When a youth is due is the domain's (`domain/retention.py`); the run is `commands.run_retention`.
+When a youth is due is the domain's (`domain/retention.py`); the run is `commands/retention.py`.
 For each due youth:
 1. the data key is destroyed (deleted from the keyring, the destruction noted without key
    material): from that commit on, every sealed copy of their personal details and of the free

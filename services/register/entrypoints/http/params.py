@@ -101,7 +101,7 @@ def half_year_of(name: str, today: date) -> HalfYear:
 
 
 def scoped(request: Request, caller: Principal) -> TenantScoped:
-    """The reader pool as the caller's municipality sees it (row-level security, access.py)."""
+    """The reader pool as the caller's municipality sees it (row-level security, adapters/access.py)."""
     return TenantScoped(request.app.state.reader, caller.tenant)
 
 
