@@ -105,6 +105,15 @@ def test_a_school_type_without_its_own_code_is_reported_as_none_with_a_warning()
     ]  # fmt: skip
 
 
+def test_an_occupation_at_registration_without_its_own_code_is_a_warning() -> None:
+    out, findings = records(occupations=[occupation("gap_year", "2025-01-01")])
+    assert out == [(1, d("2025-09-01"), "99;21")]
+    assert findings == [
+        Finding("warning", "occupation_at_registration",
+                "'gap_year' has no code of its own in scb-report 2026-1; reported as 99", Y, 1)
+    ]  # fmt: skip
+
+
 # -- block 2: contacts ----------------------------------------------------------------------------
 
 BETWEEN = [episode("2026-02-01", "2026-03-31", "moved_out", n=1), episode("2026-05-01", n=2)]
@@ -240,6 +249,17 @@ def test_every_episode_that_ended_in_the_half_year_is_reported() -> None:
     twice = [episode("2025-09-01", "2026-02-01", "moved_out", n=1),
              episode("2026-03-01", "2026-05-10", "turned_20", n=2)]  # fmt: skip
     assert rest(records(twice)) == [(5, d("2026-02-01"), "4"), (5, d("2026-05-10"), "1")]
+
+
+def test_an_episode_not_ended_in_the_half_year_does_not_stop_the_next() -> None:
+    episodes = [
+        episode("2025-03-01", "2025-12-31", "moved_out", n=1),  # ended before the half-year
+        episode("2026-01-10", "2026-02-01", None, n=2),  # ended without a reason: an error
+        episode("2026-03-01", "2026-05-10", "turned_20", n=3),
+    ]
+    out, findings = records(episodes)
+    assert out[1:] == [(5, d("2026-05-10"), "1")]
+    assert [f.field for f in findings] == ["leaving_reason"]
 
 
 def test_responsibility_ended_without_a_reason_is_an_error_and_not_reported() -> None:

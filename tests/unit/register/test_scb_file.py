@@ -148,15 +148,15 @@ def test_a_youth_who_cannot_be_named_is_an_error_and_not_in_the_file(
     name: Named | None, problem: str
 ) -> None:
     rows = ScbRows(
-        episodes=(episode(A, "2025-09-01"), episode(B, "2026-02-01")),
-        names={A: Named("open", "200801011230"), **({B: name} if name else {})},
+        episodes=(episode(A, "2026-02-01"), episode(B, "2025-09-01")),
+        names={B: Named("open", "200801011230"), **({A: name} if name else {})},
     )
     made = report(rows)
     assert made.content == b"#KAA-SCB;1;0180;2026H1;2026-1\n1;200801011230;2025-09-01;99;21\n"
     assert made.youths == 2
-    assert made.findings == [Finding("error", "personnummer", problem, B, 1)]
+    assert made.findings == [Finding("error", "personnummer", problem, A, 1)]
     assert made.errors == made.findings
-    assert made.named == [A]
+    assert made.named == [B]
     assert made.records["1"] == 1
 
 
