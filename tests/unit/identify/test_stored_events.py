@@ -143,3 +143,26 @@ def test_events_recorded_now_are_stored_as_before(store: KafkaFedApplication) ->
     keep()
     evaluate(date(2026, 3, 6), "system", 9)
     assert [without_ids(s) for s in stored] == [without_ids(s) for s in STORED["events"]]
+
+
+def test_an_observation_stays_as_observed_when_a_school_notification_follows_before_saving(
+    store: KafkaFedApplication,
+) -> None:
+    """The state once shared the observation's dicts with its event, so a "left" notification
+    recorded before the batch was saved rewrote the stored observation (issue 15)."""
+    person = Person("key-aliasing")
+    gy = EnrolmentRecord("GY", "u1", start_date=date(2026, 2, 10), education_code="NA")
+    person.observe_enrolments([gy], NOON, date(2026, 3, 2), BORN)
+    person.record_school_notification(
+        notification_id=uuid.uuid4(), tenant="0180", kind="left", on=date(2026, 3, 1),
+        school_type="GY", school_unit="u1", birth_date=BORN, reported_by="user:s",
+    )  # fmt: skip
+    [observed] = [
+        json.loads(store.mapper.to_stored_event(e).state)
+        for e in person.collect_events()
+        if type(e).__name__ == "EnrolmentsObserved"
+    ]
+    assert observed["enrolments"] == [
+        {"school_type": "GY", "school_unit": "u1", "cancelled": False, "start_date": "2026-02-10",
+         "end_date": None, "education_code": "NA", "observed_on": "2026-03-02"},
+    ]  # fmt: skip
