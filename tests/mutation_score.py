@@ -52,6 +52,13 @@ EQUIVALENT: dict[str, str] = {
     "services.identify.domain.scope.x_closed_periods__mutmut_7": (
         "`since <= p` for `since < p`: `since` is one of the points anyway (a set)"
     ),
+    "services.register.domain.scb.report.x_build_report__mutmut_109": (
+        "`f.block or 1` for `f.block or 0` in the order of findings: only a finding of the whole "
+        "report has no block, and its empty youth key already sets it apart"
+    ),
+    "services.register.domain.scb.report.x_build_report__mutmut_134": (
+        "`encode('UTF-8')`: codec names ignore case"
+    ),
 }
 
 # Functions in the mutated modules that run SQL: adapters, not pure code. Their mutants are counted

@@ -195,23 +195,26 @@ def test_the_same_person_twice_is_an_error_naming_the_other_youth() -> None:
 def test_findings_go_errors_first_then_by_youth_block_and_field() -> None:
     rows = ScbRows(
         episodes=(
-            episode(B, "2025-09-01", "2026-03-01", None, n=1),  # error, block 5
-            episode(A, "2026-02-01", background="XX", n=2),  # warning, block 1
+            episode(A, "2025-09-01", "2026-03-01", None, n=1),  # error, block 5
+            episode(B, "2026-02-01", background="XX", n=2),  # warning, block 1
         ),
-        contacts=(ContactDay(A, d("2026-01-15")),),  # error, block 2
-        measures=(Measure(B, uuid.UUID(int=3), "own_mentoring", d("2026-02-01")),),  # warning, 3
+        contacts=(ContactDay(B, d("2026-01-15")),),  # error, block 2
+        measures=(  # warning, block 3 (no code of its own); error, block 4 (ended before it began)
+            Measure(A, uuid.UUID(int=3), "own_mentoring", d("2026-03-10"), d("2026-03-09")),
+        ),
         names={A: Named("open", "200801011230"), B: Named("open", "191212121212")},
     )
     made = report(rows, today=d("2026-06-01"))
     assert [(f.severity, f.youth_id, f.block, f.field) for f in made.findings] == [
-        ("error", A, 2, "contact_date"),
-        ("error", B, 5, "leaving_reason"),
+        ("error", A, 4, "measure_end_date"),
+        ("error", A, 5, "leaving_reason"),
+        ("error", B, 2, "contact_date"),
         ("warning", None, None, "period"),
-        ("warning", A, 1, "school_background"),
-        ("warning", B, 3, "measure_type"),
+        ("warning", A, 3, "measure_type"),
+        ("warning", B, 1, "school_background"),
     ]
-    assert [f.severity for f in made.errors] == ["error"] * 2
-    assert [f.field for f in made.warnings] == ["period", "school_background", "measure_type"]
+    assert [f.severity for f in made.errors] == ["error"] * 3
+    assert [f.field for f in made.warnings] == ["period", "measure_type", "school_background"]
 
 
 def test_by_youth_groups_each_youths_rows_with_the_first_episode_first() -> None:
