@@ -14,7 +14,6 @@ from datetime import date, datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.utils import register_topic
 
 from shared import dates
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
@@ -178,28 +177,35 @@ def rules_id(tenant: str) -> uuid.UUID:
     return uuid.uuid5(_RULES_NAMESPACE, tenant)
 
 
+RULES_TOPIC = "shared.cases:TenantRules"
+"""Stored events name their aggregate by topic: the rules were first recorded when this class
+lived in `shared/cases.py`, and keep that topic wherever the class lives (reading and writing)."""
+
+
 class TenantRules(Aggregate):
     """A municipality's own time rules for casework (no statutory day limits exist; DOMAIN.md
     section 4), set by its coordinators. Every change is an event: the rules in force on any
     past day can be shown."""
 
+    TOPIC = RULES_TOPIC
+
+    class Created(Aggregate.Created):  # never recorded (`Configured` creates the rules)
+        TOPIC = f"{RULES_TOPIC}.Created"
+
     @staticmethod
     def create_id(tenant: str, rules: dict[str, int], actor: str) -> uuid.UUID:
         return rules_id(tenant)
 
-    @event("Configured")
+    @event("Configured", topic=f"{RULES_TOPIC}.Configured")
     def __init__(self, tenant: str, rules: dict[str, int], actor: str) -> None:
         self.tenant = tenant
         self.rules = dict(rules)
 
-    @event("Reconfigured")
+    @event("Reconfigured", topic=f"{RULES_TOPIC}.Reconfigured")
     def reconfigure(self, rules: dict[str, int], actor: str) -> None:
         self.rules = {**self.rules, **rules}
 
 
-# Stored events name their aggregate class by topic; the rules were recorded as `shared.cases`'s
-# before the casework code became a package, and must still be read.
-register_topic("shared.cases:TenantRules", TenantRules)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ SCHEMA = "identify"
 class IdentifyStore(KafkaFedApplication):
     """The identify service's event store, with its read tables and the youths' data keys."""
 
+    # The library names the store's tables after the application (`identifyapplication_events`,
+    # `identifyapplication_tracking`): the name the tables were first made with, kept.
+    name = "IdentifyApplication"
+
     def __init__(self, env: dict[str, str], *, master_key: str) -> None:
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": RECORDER_TOPIC})
         self.tenant_keys = TenantKeys(master_key)
