@@ -4,7 +4,8 @@ The sink applies one topic partition's batch in one transaction with the partiti
 an event id applied once is never applied again (a redelivery, a re-published event, a second copy
 in one batch); a youth's events of a topic apply in their order, behind a parked one of theirs or
 until the youth is identified; a measure's steps are applied as they come (the measures domain
-decided them: the register decides nothing again).
+decided them: the register decides nothing again, it only keeps dead a step of a measure it holds
+no row of).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from services.register.adapters.database import create_pool, create_tables, sche
 from services.register.adapters.projection.handlers import UNKNOWN_EPISODE
 from services.register.adapters.projection.parking import EARLY, HELD
 from services.register.adapters.projection.sink import RegisterProjection
-from services.register.commands.parked import reapply
+from services.register.adapters.projection.statements import NO_SUCH_MEASURE
+from services.register.commands.parked import discard, reapply
 from shared.contracts.events import (
     AnyEvent,
     ContactAttempted,
@@ -169,18 +171,39 @@ async def test_a_measures_steps_apply_in_their_order_with_each_date(
     assert await dead(register) == {}
 
 
-async def test_a_step_the_register_never_saw_offered_is_applied_as_it_came(
+async def test_a_step_of_a_measure_the_register_holds_no_row_of_is_kept_dead(
     register: asyncpg.Pool,
 ) -> None:
-    """The measures domain refuses a step its measure's state does not allow (tests/unit/measures);
-    the register does not decide it again: what arrives on the topic is applied."""
+    """The measures domain decides which steps may be taken (tests/unit/measures); the register
+    only checks that the measure's row exists: a step without one (e.g. a replay over a topic
+    holding a step the register refused before) makes no row and is kept dead, as before."""
     youth = uuid.uuid4()
     await Partition(register, IDENTIFY_EVENTS).apply([identified(youth)])
     started = MeasureStarted(**envelope(youth), measure_id=MEASURE, started_on=date(2026, 4, 13))
-    await Partition(register, MEASURES_EVENTS).apply([started])
+    offer = offered(youth, date(2026, 4, 14), minute=1)
+    await Partition(register, MEASURES_EVENTS).apply([started, offer])
+    assert await dead(register) == {started.event_id: NO_SUCH_MEASURE}
     row = await measure_row(register, youth)
-    assert (row["state"], row["started_on"], row["offers"]) == ("started", date(2026, 4, 13), 0)
-    assert await dead(register) == {}
+    assert (row["state"], row["offers"], row["started_on"]) == ("offered", 1, None)
+
+
+async def test_a_step_held_behind_a_discarded_offer_stays_refused_at_reapply(
+    register: asyncpg.Pool,
+) -> None:
+    youth = uuid.uuid4()
+    await Partition(register, IDENTIFY_EVENTS).apply([identified(youth)])
+    measures = Partition(register, MEASURES_EVENTS)
+    offer = offered(youth, date(2026, 3, 3))
+    accepted = MeasureAccepted(**envelope(youth, 1), measure_id=MEASURE,
+                               accepted_on=date(2026, 3, 4))  # fmt: skip
+    [item] = measures.parsed([offer])
+    await measures.projection.park(MEASURES_EVENTS, 0, item, "a bug", measures.offset)
+    await measures.apply([accepted])
+    assert await discard(register, offer.event_id, "user:operator", "no fix will take it")
+    result = await reapply(register, [TENANT])
+    assert (result.applied, result.still_failing) == (0, [(accepted.event_id, NO_SUCH_MEASURE)])
+    assert await register.fetchval("SELECT count(*) FROM measure_status") == 0
+    assert (await dead(register))[accepted.event_id] == NO_SUCH_MEASURE
 
 
 async def test_casework_before_its_youth_waits_and_then_applies_in_order(

@@ -2,8 +2,8 @@
 order a batch is applied in (no database: a connection that records what it is asked to run).
 
 The register trusts the order of one youth's events and applies what arrives: a measure's steps go
-to the database in the order they came, one statement per event, and a step is applied whatever
-state the measure is in (the measures domain decides which steps may be taken:
+to the database in the order they came, one statement per event, and a step is not refused for
+the state its measure is in (the measures domain decides which steps may be taken:
 tests/unit/measures, the lifecycle table).
 """
 
@@ -117,25 +117,29 @@ def test_a_measures_steps_apply_one_by_one_in_the_order_they_came() -> None:
     assert [row[5] for row in offers] == [date(2026, 3, 3), date(2026, 4, 4)]
 
 
-def test_a_step_is_applied_whatever_the_register_holds_of_its_measure() -> None:
-    """Started without an offer the register saw: applied as it came (nothing is refused)."""
+def test_a_step_goes_to_the_database_as_it_came_with_what_its_dead_event_needs() -> None:
+    """Started without an offer the register saw: not refused here (the statement keeps it dead
+    when no row of its measure exists: tests/integration/test_register_projection.py)."""
     started = MeasureStarted(**envelope(), measure_id=MEASURE, started_on=date(2026, 4, 13))
     conn = run([started])
     assert conn.measure_steps() == [measure_step(started)]
+    assert measure_step(started)[8:] == (started.event_id, "MeasureStarted", started.recorded_at)
     assert sql.DEAD not in conn.statements()
 
 
 def test_each_step_sets_its_state_and_its_own_date_only() -> None:
     on = date(2026, 4, 6)
     offer = offered(on)
-    assert measure_step(offer)[3:13] == ("internship", "offered", 1, on, *(None,) * 6)
+    assert measure_step(offer)[3:8] == ("internship", "offered", on, None, None)
     accepted = MeasureAccepted(**envelope(), measure_id=MEASURE, accepted_on=on)
-    assert measure_step(accepted)[3:9] == (None, "accepted", 0, None, on, None)
+    assert measure_step(accepted)[3:8] == (None, "accepted", on, None, None)
     declined = MeasureDeclined(**envelope(), measure_id=MEASURE, declined_on=on)
-    assert measure_step(declined)[4:9] == ("declined", 0, None, None, on)
+    assert measure_step(declined)[3:8] == (None, "declined", on, None, None)
+    started = MeasureStarted(**envelope(), measure_id=MEASURE, started_on=on)
+    assert measure_step(started)[3:8] == (None, "started", on, None, None)
     ended = MeasureEnded(**envelope(), measure_id=MEASURE, ended_on=on, end_reason="moved",
-                         occupation_after=None)  # fmt: skip
-    assert measure_step(ended)[4:] == ("ended", 0, None, None, None, None, on, "moved", None)
+                         occupation_after="work")  # fmt: skip
+    assert measure_step(ended)[3:8] == (None, "ended", on, "moved", "work")
 
 
 def test_every_start_of_a_batch_goes_before_any_end_and_casework_after() -> None:

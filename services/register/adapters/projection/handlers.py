@@ -113,24 +113,25 @@ async def youths_left(conn: Connection, batch: list[YouthLeftScope]) -> None:
 
 
 def measure_step(e: MeasureEvent) -> tuple[Any, ...]:
-    """The arguments of `MEASURE_STEP` for one event: (tenant, youth, measure, type, state,
-    offers, offered_on, accepted_on, declined_on, started_on, ended_on, end_reason,
-    occupation_after)."""
+    """The arguments of `MEASURE_STEP` for one event: (tenant, youth, measure, type, state, the
+    step's date, end reason, occupation after, event id, event type, recorded at)."""
     head = (e.tenant, e.youth_id, e.measure_id)
+    tail = (e.event_id, e.event_type, e.recorded_at)
     if isinstance(e, MeasureOffered):
-        return (*head, e.measure_type, "offered", 1, e.offered_on, *(None,) * 6)
+        return (*head, e.measure_type, "offered", e.offered_on, None, None, *tail)
     if isinstance(e, MeasureAccepted):
-        return (*head, None, "accepted", 0, None, e.accepted_on, *(None,) * 5)
+        return (*head, None, "accepted", e.accepted_on, None, None, *tail)
     if isinstance(e, MeasureDeclined):
-        return (*head, None, "declined", 0, None, None, e.declined_on, *(None,) * 4)
+        return (*head, None, "declined", e.declined_on, None, None, *tail)
     if isinstance(e, MeasureStarted):
-        return (*head, None, "started", 0, None, None, None, e.started_on, None, None, None)
-    return (*head, None, "ended", 0, *(None,) * 4, e.ended_on, e.end_reason, e.occupation_after)
+        return (*head, None, "started", e.started_on, None, None, *tail)
+    return (*head, None, "ended", e.ended_on, e.end_reason, e.occupation_after, *tail)
 
 
 async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
     """A measure's events, in their order (one pipelined run): offers are recorded, and every
-    step moves the measure's status to what the event says it became."""
+    step moves the measure's status to what the event says it became; a step of a measure the
+    register holds no row of is kept dead (`NO_SUCH_MEASURE`)."""
     offers = [e for e in batch if isinstance(e, MeasureOffered)]
     await copy(
         conn,

@@ -109,32 +109,41 @@ WHERE m.youth_id = ANY($1::uuid[]) AND y.tenant = m.tenant AND y.youth_id = m.yo
   AND y.purged_at IS NOT NULL AND m.sealed_content IS NOT NULL
 """
 # A measure's step as it arrives (the measures service decided it may be taken: the register does
-# not decide it again): an offer (again) counts and dates the offer, a step sets the state and its
-# own date; the other dates stay. Run once per event, in the youth's order.
-MEASURE_STEP = """
-INSERT INTO measure_status AS m
-    (tenant, youth_id, measure_id, measure_type, state, offers, offered_on, accepted_on,
-     declined_on, started_on, ended_on, end_reason, occupation_after)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
-    state = EXCLUDED.state,
-    offers = m.offers + EXCLUDED.offers,
-    measure_type = CASE WHEN EXCLUDED.state = 'offered' THEN EXCLUDED.measure_type
-                        ELSE m.measure_type END,
-    offered_on = CASE WHEN EXCLUDED.state = 'offered' THEN EXCLUDED.offered_on
-                      ELSE m.offered_on END,
-    accepted_on = CASE WHEN EXCLUDED.state = 'accepted' THEN EXCLUDED.accepted_on
-                       ELSE m.accepted_on END,
-    declined_on = CASE WHEN EXCLUDED.state = 'declined' THEN EXCLUDED.declined_on
-                       ELSE m.declined_on END,
-    started_on = CASE WHEN EXCLUDED.state = 'started' THEN EXCLUDED.started_on
-                      ELSE m.started_on END,
-    ended_on = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.ended_on ELSE m.ended_on END,
-    end_reason = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.end_reason
-                      ELSE m.end_reason END,
-    occupation_after = CASE WHEN EXCLUDED.state = 'ended' THEN EXCLUDED.occupation_after
-                            ELSE m.occupation_after END
-"""
+# not decide it again): an offer (again) counts and dates the offer; a later step sets the state
+# and its own date, the other dates stay. A step of a measure the register holds no row of (its
+# offer discarded by an operator, or a replay over a topic holding steps the register refused
+# before) changes nothing and is kept dead: the register only checks that the row exists. Run
+# once per event, in the youth's order. Arguments: tenant, youth, measure, type, state, the step's
+# date, end reason, occupation after, event id, event type, recorded at.
+NO_SUCH_MEASURE = "measure_id: no such measure offered to this youth"
+MEASURE_STEP = f"""
+WITH offer AS (
+    INSERT INTO measure_status AS m
+        (tenant, youth_id, measure_id, measure_type, state, offers, offered_on)
+    SELECT $1::char(4), $2::uuid, $3::uuid, $4::text, 'offered', 1, $6::date
+    WHERE $5::text = 'offered'
+    ON CONFLICT (tenant, youth_id, measure_id) DO UPDATE SET
+        state = 'offered', measure_type = EXCLUDED.measure_type,
+        offered_on = EXCLUDED.offered_on, offers = m.offers + 1
+), step AS (
+    UPDATE measure_status SET
+        state = $5::text,
+        accepted_on = CASE WHEN $5::text = 'accepted' THEN $6::date ELSE accepted_on END,
+        declined_on = CASE WHEN $5::text = 'declined' THEN $6::date ELSE declined_on END,
+        started_on = CASE WHEN $5::text = 'started' THEN $6::date ELSE started_on END,
+        ended_on = CASE WHEN $5::text = 'ended' THEN $6::date ELSE ended_on END,
+        end_reason = CASE WHEN $5::text = 'ended' THEN $7::text ELSE end_reason END,
+        occupation_after = CASE WHEN $5::text = 'ended' THEN $8::text ELSE occupation_after END
+    WHERE tenant = $1::char(4) AND youth_id = $2::uuid AND measure_id = $3::uuid
+      AND $5::text <> 'offered'
+    RETURNING measure_id
+)
+INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
+SELECT $9::uuid, $1::char(4), $2::uuid, $10::text, '{NO_SUCH_MEASURE}', $11::timestamptz
+WHERE $5::text <> 'offered' AND NOT EXISTS (SELECT FROM step)
+-- A parked event re-applied (`reapply.py`) and refused again: its row says why now.
+ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason
+"""  # noqa: S608
 PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id

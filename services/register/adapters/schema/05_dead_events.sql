@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS dead_events (
 );
 -- Events parked because applying them failed (a value the store refuses, a bug), with their
 -- bytes as published, so `kaa register reapply` can apply them after the fix; `reapplied_at` is
--- set when it did. The other dead events (the end of a scope episode the register never saw) have
+-- set when it did. The other dead events (the end of a scope episode the register never saw, a
+-- step of a measure it holds no offer of) have
 -- no bytes.
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS payload bytea;
 ALTER TABLE dead_events ADD COLUMN IF NOT EXISTS source text;
