@@ -1,25 +1,37 @@
 """Composition root of the measures service, read top to bottom: the event store of cases and
-catalogues (`adapters.store`), the public events it publishes (`adapters.outbound`), and the HTTP
-API (`entrypoints.http`, whose routes hand commands to `commands.MeasuresCommands`), assembled as
-a caseworker service (`shared.casework.bootstrap`: identify's events in, the outbox relay out)."""
+catalogues (`adapters.store`), the public events it publishes (`adapters.outbound`), the use cases
+on them (`commands.MeasuresCommands`, built once), and the HTTP API (`entrypoints.http`, whose
+routes hand commands to them), assembled as a caseworker service (`shared.casework.bootstrap`:
+identify's events in, the outbox relay out)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from services.measures.adapters.outbound import RELAYED, to_integration_event
 from services.measures.adapters.store import MeasuresApplication
+from services.measures.commands import MeasuresCommands
 from services.measures.entrypoints.http import routes
 from shared.casework.bootstrap import create_case_service
+from shared.casework.commands import CaseClock, CaseRuntime
+from shared.casework.entrypoints.http import CaseRoutes
 from shared.settings import ServiceSettings
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
+    # The event store and read pool, filled when the service starts; the use cases on them.
+    runtime = CaseRuntime[MeasuresApplication]()
+    handlers = MeasuresCommands(runtime, CaseClock(settings.today))
+
+    def http_routes(context: CaseRoutes) -> APIRouter:
+        return routes(context, handlers)
+
     return create_case_service(
         name="measures",
         settings=settings,
         application_class=MeasuresApplication,
+        runtime=runtime,
         mapper=to_integration_event,
         relayed=RELAYED,
-        routes=routes,
+        routes=http_routes,
     )

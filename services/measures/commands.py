@@ -22,10 +22,10 @@ from services.measures.adapters.store import MeasuresApplication
 from services.measures.domain import MeasuresCase, Step
 from shared.auth import Principal
 from shared.casework import commands as casework
-from shared.casework.commands import CaseClock
+from shared.casework.commands import CaseClock, CaseRuntime, record_access
 from shared.codelists import free_text_warnings
 from shared.crypto import SealedDataError
-from shared.free_text import Opener, content_shown, opener
+from shared.free_text import Opener, content_shown, opener, plan_revision_shown
 from shared.logs import correlation_id as current_correlation_id
 
 
@@ -120,6 +120,24 @@ class PlanRevisionRecorded:
     warnings: list[str]
 
 
+@dataclass(frozen=True)
+class MeasuresShown:
+    """A youth's measures (their words opened), follow-ups and objections."""
+
+    measures: list[dict[str, Any]]
+    follow_ups: list[dict[str, Any]]
+    objections: list[Any]
+
+
+@dataclass(frozen=True)
+class PlanShown:
+    """The individual plan in force on a day (its words opened), or None."""
+
+    as_of: date
+    plan: dict[str, Any] | None
+
+
+SERVICE = "measures"
 DAY_STEPS = frozenset({Step.ACCEPT, Step.DECLINE, Step.START})
 """The steps a measure takes with a day only (`TakeStep`); an offer and an end have their own."""
 
@@ -127,16 +145,17 @@ DAY_STEPS = frozenset({Step.ACCEPT, Step.DECLINE, Step.START})
 class MeasuresCommands:
     """The measures service's use cases on its event store, with the day of the clock.
 
-    `store` gives the event store when a command first needs it: a command's own checks (its
-    dates) come first, so a request refused by them never touches the store."""
+    `runtime` holds the event store and the read pool once the service has started (built
+    empty by the composition root): a command's own checks (its dates) come first, so a request
+    refused by them never touches either."""
 
-    def __init__(self, store: Callable[[], MeasuresApplication], clock: CaseClock) -> None:
-        self._store = store
+    def __init__(self, runtime: CaseRuntime[MeasuresApplication], clock: CaseClock) -> None:
+        self.runtime = runtime
         self.clock = clock
 
     @property
     def application(self) -> MeasuresApplication:
-        return self._store()
+        return self.runtime.application
 
     async def offer_measure(self, caller: Principal, command: OfferMeasure) -> OfferRecorded:
         """Offer a measure (a date that has happened; a start date that can be true; a type of
@@ -272,6 +291,46 @@ class MeasuresCommands:
             return case, opener(key, caller.tenant, youth_id)
 
         return await asyncio.to_thread(read)
+
+    # -- reads: each opens the caller's case and writes the read to the access log -------------
+
+    async def show_measures(self, caller: Principal, youth_id: uuid.UUID) -> MeasuresShown:
+        """The youth's measures (their content opened), follow-ups and objections."""
+        case, open_ = await self._read(caller, youth_id, "measures")
+        return MeasuresShown(
+            [measure_shown(k, v, open_) for k, v in case.measures.items()],
+            list(case.follow_ups.values()),
+            case.objections,
+        )
+
+    async def show_plan(
+        self, caller: Principal, youth_id: uuid.UUID, as_of: date | None = None
+    ) -> PlanShown:
+        """The individual plan in force on `as_of` (default: today), its words opened."""
+        case, open_ = await self.case_and_opener(caller, youth_id)
+        day = as_of or self.clock.today()
+        await self._logged(caller, youth_id, f"individual plan as of {day}")
+        plan = case.plan_on(day)
+        return PlanShown(day, plan_revision_shown(plan, open_) if plan is not None else None)
+
+    async def show_plan_revisions(
+        self, caller: Principal, youth_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
+        """Every revision of the individual plan, oldest first, their words opened."""
+        case, open_ = await self._read(caller, youth_id, "individual plan revisions")
+        return [plan_revision_shown(r, open_) for r in case.plan_revisions]
+
+    async def _read(
+        self, caller: Principal, youth_id: uuid.UUID, what: str
+    ) -> tuple[MeasuresCase, Opener]:
+        """The caller's case and its opener (`CaseNotFound` first), the read then logged."""
+        read = await self.case_and_opener(caller, youth_id)
+        await self._logged(caller, youth_id, what)
+        return read
+
+    async def _logged(self, caller: Principal, youth_id: uuid.UUID, what: str) -> None:
+        scoped = self.runtime.scoped(caller.tenant)
+        await record_access(scoped, caller.tenant, caller.actor, youth_id, what, SERVICE)
 
     async def _record(
         self,

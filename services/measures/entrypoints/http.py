@@ -7,8 +7,8 @@ answered with a warning (documentation must not hold such data). Free text is pe
 sealed with the youth's data key before it is recorded, and opened only in the views that show it
 (`shared/free_text.py`).
 
-The routes parse a request, hand a command to `MeasuresCommands` (the use cases) and render its
-answer; refusals become 404 / 409 / 422 (`shared.casework.entrypoints.http`).
+The routes parse a request, hand a command to `MeasuresCommands` (the use cases, built once by
+the composition root) and render its answer; refusals become 404 / 409 / 422 (`shared.casework.entrypoints.http`).
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside `routes`, as real objects.
@@ -18,23 +18,16 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.measures import commands
-from services.measures.adapters.store import MeasuresApplication
-from services.measures.commands import MeasuresCommands, measure_shown
+from services.measures.commands import MeasuresCommands
 from services.measures.domain import Step
 from shared.auth import Principal
-from shared.casework.entrypoints.http import (
-    CaseRoutes,
-    answer_recorded,
-    application_of,
-    rules_routes,
-)
+from shared.casework.entrypoints.http import CaseRoutes, answer_recorded, rules_routes
 from shared.contracts.events import EffortResponsible
 from shared.contracts.text import FreeText, Text
-from shared.free_text import plan_revision_shown
 
 Code = Annotated[Text, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 ShortText = Annotated[Text, Field(min_length=1, max_length=300)]
@@ -153,19 +146,11 @@ class CatalogueEntryRequest(BaseModel):
     )
 
 
-def routes(context: CaseRoutes) -> APIRouter:
+def routes(context: CaseRoutes, handlers: MeasuresCommands) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Caseworker = Annotated[Principal, Depends(context.caseworker)]
     Configurer = Annotated[Principal, Depends(context.configurer)]
     ConfigurationReader = Annotated[Principal, Depends(context.configuration_reader)]
-
-    def handle(request: Request) -> MeasuresCommands:
-        def store() -> MeasuresApplication:
-            application = application_of(request)
-            assert isinstance(application, MeasuresApplication)
-            return application
-
-        return MeasuresCommands(store, context.clock)
 
     @router.post(
         "/youths/{youth_id}/measure-offers",
@@ -175,12 +160,11 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def offer_measure(
         youth_id: uuid.UUID,
         body: MeasureOfferRequest,
-        request: Request,
         response: Response,
         caller: Caseworker,
     ) -> MeasureOfferRecorded:
         """Offer a measure from the catalogue (or offer a declined measure again)."""
-        offered = await handle(request).offer_measure(
+        offered = await handlers.offer_measure(
             caller, commands.OfferMeasure(youth_id, **body.model_dump())
         )
         return MeasureOfferRecorded(
@@ -202,12 +186,11 @@ def routes(context: CaseRoutes) -> APIRouter:
             youth_id: uuid.UUID,
             measure_id: uuid.UUID,
             body: DayRequest,
-            request: Request,
             response: Response,
             caller: Caseworker,
         ) -> Recorded:
             command = commands.TakeStep(youth_id, measure_id, step, body.on)
-            recorded = await handle(request).take_step(caller, command)
+            recorded = await handlers.take_step(caller, command)
             return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     transition("acceptance", Step.ACCEPT, "The youth accepted the measure")
@@ -223,26 +206,22 @@ def routes(context: CaseRoutes) -> APIRouter:
         youth_id: uuid.UUID,
         measure_id: uuid.UUID,
         body: MeasureEndRequest,
-        request: Request,
         response: Response,
         caller: Caseworker,
     ) -> Recorded:
         """The started measure ended: why, and what the youth does after it."""
         command = commands.EndMeasure(youth_id, measure_id, **body.model_dump())
-        recorded = await handle(request).end_measure(caller, command)
+        recorded = await handlers.end_measure(caller, command)
         return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.get("/youths/{youth_id}/measures")
-    async def list_measures(
-        youth_id: uuid.UUID, request: Request, caller: Caseworker
-    ) -> dict[str, Any]:
-        case, open_ = await handle(request).case_and_opener(caller, youth_id)
-        await context.logged(request, caller, youth_id, "measures")
+    async def list_measures(youth_id: uuid.UUID, caller: Caseworker) -> dict[str, Any]:
+        shown = await handlers.show_measures(caller, youth_id)
         return {
             "youth_id": youth_id,
-            "measures": [measure_shown(k, v, open_) for k, v in case.measures.items()],
-            "follow_ups": list(case.follow_ups.values()),
-            "objections": case.objections,
+            "measures": shown.measures,
+            "follow_ups": shown.follow_ups,
+            "objections": shown.objections,
         }
 
     @router.put(
@@ -253,7 +232,6 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def revise_plan(
         youth_id: uuid.UUID,
         body: PlanRevisionRequest,
-        request: Request,
         response: Response,
         caller: Caseworker,
     ) -> PlanRevisionRecorded:
@@ -264,7 +242,7 @@ def routes(context: CaseRoutes) -> APIRouter:
             tuple(commands.Effort(**e.model_dump()) for e in body.efforts), body.valid_from,
             body.follow_up_on, body.evaluation_on, body.revision_id,
         )  # fmt: skip
-        revised = await handle(request).revise_plan(caller, command)
+        revised = await handlers.revise_plan(caller, command)
         return PlanRevisionRecorded(
             youth_id=youth_id,
             revision=revised.revision,
@@ -275,26 +253,17 @@ def routes(context: CaseRoutes) -> APIRouter:
     @router.get("/youths/{youth_id}/plan", response_model=PlanView)
     async def get_plan(
         youth_id: uuid.UUID,
-        request: Request,
         caller: Caseworker,
         as_of: Annotated[date | None, Query(description="Default: today.")] = None,
     ) -> PlanView:
         """The individual plan as it was in force on a day (its text opened; `text` says
         `redacted` once retention destroyed the youth's key)."""
-        case, open_ = await handle(request).case_and_opener(caller, youth_id)
-        day = as_of or context.today()
-        await context.logged(request, caller, youth_id, f"individual plan as of {day}")
-        plan = case.plan_on(day)
-        shown = plan_revision_shown(plan, open_) if plan is not None else None
-        return PlanView(youth_id=youth_id, as_of=day, plan=shown)
+        shown = await handlers.show_plan(caller, youth_id, as_of)
+        return PlanView(youth_id=youth_id, as_of=shown.as_of, plan=shown.plan)
 
     @router.get("/youths/{youth_id}/plan/revisions")
-    async def plan_revisions(
-        youth_id: uuid.UUID, request: Request, caller: Caseworker
-    ) -> dict[str, Any]:
-        case, open_ = await handle(request).case_and_opener(caller, youth_id)
-        await context.logged(request, caller, youth_id, "individual plan revisions")
-        revisions = [plan_revision_shown(r, open_) for r in case.plan_revisions]
+    async def plan_revisions(youth_id: uuid.UUID, caller: Caseworker) -> dict[str, Any]:
+        revisions = await handlers.show_plan_revisions(caller, youth_id)
         return {"youth_id": youth_id, "revisions": revisions}
 
     @router.post(
@@ -306,12 +275,11 @@ def routes(context: CaseRoutes) -> APIRouter:
         youth_id: uuid.UUID,
         follow_up_id: uuid.UUID,
         body: DayRequest,
-        request: Request,
         response: Response,
         caller: Caseworker,
     ) -> Recorded:
         command = commands.CompleteFollowUp(youth_id, follow_up_id, body.on)
-        recorded = await handle(request).complete_follow_up(caller, command)
+        recorded = await handlers.complete_follow_up(caller, command)
         return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.post(
@@ -322,37 +290,35 @@ def routes(context: CaseRoutes) -> APIRouter:
     async def record_objection(
         youth_id: uuid.UUID,
         body: ObjectionRequest,
-        request: Request,
         response: Response,
         caller: Caseworker,
     ) -> Recorded:
         """The youth objects: recorded; the youth stays in the register (förordning 2006:39 § 1)."""
         command = commands.RecordObjection(youth_id, body.on, body.objection_id)
-        recorded = await handle(request).record_objection(caller, command)
+        recorded = await handlers.record_objection(caller, command)
         return Recorded(youth_id=youth_id, recorded=answer_recorded(response, recorded))
 
     @router.get("/catalogue")
-    async def get_catalogue(request: Request, caller: ConfigurationReader) -> dict[str, Any]:
+    async def get_catalogue(caller: ConfigurationReader) -> dict[str, Any]:
         """Standard measures, the municipality's own, and the consortium's partner offerings."""
-        entries = await handle(request).catalogue(caller)
+        entries = await handlers.catalogue(caller)
         return {"tenant": caller.tenant, "entries": entries}
 
     @router.put("/catalogue/{code}")
     async def define_entry(
-        code: Code, body: CatalogueEntryRequest, request: Request, caller: Configurer
+        code: Code, body: CatalogueEntryRequest, caller: Configurer
     ) -> dict[str, Any]:
         command = commands.DefineEntry(code, **body.model_dump())
-        return await handle(request).define_entry(caller, command)
+        return await handlers.define_entry(caller, command)
 
     @router.delete("/catalogue/{code}", status_code=status.HTTP_204_NO_CONTENT)
     async def retire_entry(
         code: Code,
-        request: Request,
         caller: Configurer,
         shared: Annotated[bool, Query()] = False,
     ) -> Response:
         """Retire an entry: no new offers of it; measures already offered keep their code."""
-        await handle(request).retire_entry(caller, code, shared=shared)
+        await handlers.retire_entry(caller, code, shared=shared)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     router.include_router(rules_routes(context))

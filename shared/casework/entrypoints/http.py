@@ -1,14 +1,12 @@
-"""HTTP helpers and routes both caseworker services have: who may call, what day it is, the
-answer to a retried recording, refusals as answers, the municipality's own time rules.
+"""HTTP helpers and routes both caseworker services have: who may call, the answer to a
+retried recording, refusals as answers, the municipality's own time rules.
 
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations, which
 are built inside the route factories, as real objects.
 """
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
@@ -20,13 +18,12 @@ from shared.auth import Principal
 from shared.casework import commands
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
-from shared.isolation import TenantScoped
 from shared.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
 class CaseRoutes:
-    """What a caseworker service's routes need: who may call, and what day it is."""
+    """What a caseworker service's routes need: who may call."""
 
     caseworker: Callable[..., Awaitable[Principal]]
     coordinator: Callable[..., Awaitable[Principal]]
@@ -36,22 +33,6 @@ class CaseRoutes:
     configurer: Callable[..., Awaitable[Principal]]
     configuration_reader: Callable[..., Awaitable[Principal]]
     service: str = "case"
-
-    async def logged(
-        self, request: Request, caller: Principal, youth_id: uuid.UUID, what: str
-    ) -> None:
-        """The access log entry of a read of a youth's casework (`commands.record_access`)."""
-        scoped = TenantScoped(request.app.state.pool, caller.tenant)
-        await commands.record_access(
-            scoped, caller.tenant, caller.actor, youth_id, what, self.service
-        )
-
-    @property
-    def clock(self) -> commands.CaseClock:
-        return commands.CaseClock(self.settings.today)
-
-    def today(self) -> date:
-        return self.clock.today()
 
 
 def application_of(request: Request) -> CaseApplication:

@@ -6,18 +6,41 @@ out of scope is refused, a refusal records nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar, cast
+
+import asyncpg
 
 from services.measures.adapters.store import RULE_BOOK, MeasuresApplication
 from services.measures.domain import MeasuresCase
 from services.measures.domain.catalogue import offerable
+from shared.casework.commands import CaseRuntime
 from shared.casework.domain import REFUSALS, CaseNotFound, CommandRefused
 from shared.codelists import code_list
 from shared.crypto import SealedDataError, YouthSealer, new_data_key
 
 R = TypeVar("R")
+
+
+class StatementsNoted:
+    """A read pool in memory: the statements run on it, with their arguments (the access log's
+    entries among them)."""
+
+    def __init__(self) -> None:
+        self.executed: list[tuple[str, tuple[Any, ...]]] = []
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[StatementsNoted]:
+        yield self
+
+    async def execute(self, query: str, *args: Any) -> None:
+        self.executed.append((query, args))
+
+    def access_logged(self) -> list[tuple[Any, ...]]:
+        """The access log's entries written: (tenant, actor, youth ids, purpose, what, service)."""
+        return [args for query, args in self.executed if "access_log" in query]
 
 
 class InMemoryMeasures:
@@ -30,9 +53,17 @@ class InMemoryMeasures:
         if reoffer_after_days is not None:
             self.rules_given["reoffer_after_days"] = reoffer_after_days
 
+        self.pool = StatementsNoted()
+
     def as_application(self) -> MeasuresApplication:
         """Typed as what the commands take (they use only what this answers)."""
         return cast(MeasuresApplication, self)
+
+    def runtime(self) -> CaseRuntime[MeasuresApplication]:
+        """What the commands run on: this store and its read pool, started."""
+        runtime = CaseRuntime[MeasuresApplication]()
+        runtime.start(self.as_application(), cast(asyncpg.Pool, self.pool), "measures")
+        return runtime
 
     def catalogue(self, tenant: str) -> dict[str, dict[str, Any]]:
         return offerable(code_list("measure-type").codes, None, None)

@@ -25,7 +25,7 @@ from services.measures.commands import (
 )
 from services.measures.domain import Step
 from shared.auth import Principal
-from shared.casework.commands import CaseClock
+from shared.casework.commands import CaseClock, CaseRuntime
 from shared.casework.domain import CaseNotFound, CommandRefused
 from shared.dates import ImplausibleDate
 from shared.free_text import plan_revision_shown
@@ -45,7 +45,7 @@ def handlers(**store: Any) -> tuple[MeasuresCommands, InMemoryMeasures]:
     case = measures_case()
     case.collect_events()  # opened and in scope: what the commands record comes after
     memory = InMemoryMeasures(case, **store)
-    return MeasuresCommands(memory.as_application, CaseClock(TODAY)), memory
+    return MeasuresCommands(memory.runtime(), CaseClock(TODAY)), memory
 
 
 def offered(commands: MeasuresCommands, **changes: Any) -> uuid.UUID:
@@ -69,9 +69,7 @@ def test_an_offer_is_recorded_with_a_new_id_and_its_retry_records_nothing() -> N
 
 
 def test_a_date_that_cannot_be_true_is_refused_before_the_store_is_touched() -> None:
-    def untouched() -> MeasuresApplication:
-        raise AssertionError("the store was touched")
-
+    untouched = CaseRuntime[MeasuresApplication]()  # never started: touching it is a RuntimeError
     commands = MeasuresCommands(untouched, CaseClock(TODAY))
     attempts: list[tuple[Coroutine[Any, Any, Any], str]] = [
         (commands.offer_measure(CALLER, OfferMeasure(YOUTH, "internship", TODAY, date(1899, 1, 1))),
@@ -168,7 +166,7 @@ def test_a_plan_revision_valid_from_today_by_default_is_the_same_request_the_nex
     first = run(commands.revise_plan(CALLER, plan(revision_id=revision)))
     assert (first.revision, first.recorded) == (1, True)
     assert memory.recorded[0].valid_from == TODAY
-    next_day = MeasuresCommands(lambda: commands.application, CaseClock(date(2026, 3, 21)))
+    next_day = MeasuresCommands(commands.runtime, CaseClock(date(2026, 3, 21)))
     again = run(next_day.revise_plan(CALLER, plan(revision_id=revision)))
     assert (again.revision, again.recorded) == (1, False)
 
@@ -217,3 +215,30 @@ def test_the_catalogue_is_sorted_by_code() -> None:
     codes = [entry["code"] for entry in run(commands.catalogue(CALLER))]
     assert codes == sorted(codes)
     assert "internship" in codes
+
+
+def test_the_reads_show_the_words_opened_and_write_each_read_to_the_access_log() -> None:
+    commands, memory = handlers()
+    run(commands.revise_plan(CALLER, plan(valid_from=date(2026, 3, 10))))
+    measure = offered(commands, content="Praktik på biblioteket")
+    [shown] = run(commands.show_measures(CALLER, YOUTH)).measures
+    assert (shown["measure_id"], shown["content"]) == (str(measure), "Praktik på biblioteket")
+    assert run(commands.show_plan(CALLER, YOUTH)).plan["goal"] == "Börja på komvux"  # type: ignore[index]
+    before = run(commands.show_plan(CALLER, YOUTH, date(2026, 3, 9)))
+    assert (before.as_of, before.plan) == (date(2026, 3, 9), None)
+    [revision] = run(commands.show_plan_revisions(CALLER, YOUTH))
+    assert revision["goal"] == "Börja på komvux"
+    assert [(e[0], e[1], e[2], e[4], e[5]) for e in memory.pool.access_logged()] == [
+        ("0180", "user:anna", [YOUTH], what, "measures")
+        for what in ("measures", f"individual plan as of {TODAY}",
+                     "individual plan as of 2026-03-09", "individual plan revisions")
+    ]  # fmt: skip
+
+
+def test_a_read_of_another_municipality_s_youth_is_not_found_and_not_logged() -> None:
+    commands, memory = handlers()
+    other = Principal(subject="bo", tenant="0181", roles=frozenset({"caseworker"}))
+    for read in (commands.show_measures, commands.show_plan, commands.show_plan_revisions):
+        with pytest.raises(CaseNotFound):
+            run(read(other, YOUTH))
+    assert memory.pool.access_logged() == []
