@@ -3,8 +3,8 @@ measure and take its steps, revise the individual plan, complete a follow-up, re
 objection, keep the measure catalogue; and read a youth's measures and plan with their words
 opened.
 
-A command is a frozen dataclass; `MeasuresCommands` handles it for a caller (`Principal`: the
-municipality and the actor). A recording command answers whether it recorded something now
+A command is a frozen dataclass; `MeasuresCommands` handles it for a caller (`Caller`: the
+municipality and the actor, e.g. a token's `Principal`). A recording command answers whether it recorded something now
 (False: the same request had been recorded, a retry). Refusals are the domain's (`CommandRefused`,
 `CaseNotFound`, `NotInScope`, `dates.ImplausibleDate`): the entrypoints map them to answers.
 """
@@ -16,13 +16,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from services.measures.adapters.store import MeasuresApplication
 from services.measures.domain import MeasuresCase, Step
-from shared.auth import Principal
+from services.measures.domain.catalogue import catalogue_owner, check_offerable, check_retirable
 from shared.casework import commands as casework
-from shared.casework.commands import CaseClock, CaseRuntime, record_access
+from shared.casework.commands import Caller, CaseClock, CaseRuntime, record_access
+from shared.casework.domain import CommandRefused
 from shared.codelists import free_text_warnings
 from shared.crypto import SealedDataError
 from shared.free_text import Opener, content_shown, opener, plan_revision_shown
@@ -157,13 +158,13 @@ class MeasuresCommands:
     def application(self) -> MeasuresApplication:
         return self.runtime.application
 
-    async def offer_measure(self, caller: Principal, command: OfferMeasure) -> OfferRecorded:
+    async def offer_measure(self, caller: Caller, command: OfferMeasure) -> OfferRecorded:
         """Offer a measure (a date that has happened; a start date that can be true; a type of
         the municipality's catalogue). Its content is sealed with the youth's data key."""
         self.clock.check_past("offered_on", command.offered_on)
         self.clock.check_dates({"can_start_on": command.can_start_on})
         app = self.application
-        await asyncio.to_thread(app.check_measure_type, caller.tenant, command.measure_type)
+        check_offerable(await asyncio.to_thread(app.catalogue, caller.tenant), command.measure_type)
         measure_id = command.measure_id or uuid.uuid4()
         c = command
 
@@ -178,7 +179,7 @@ class MeasuresCommands:
         warnings = free_text_warnings({"content": c.content})
         return OfferRecorded(measure_id, recorded, warnings)
 
-    async def take_step(self, caller: Principal, command: TakeStep) -> bool:
+    async def take_step(self, caller: Caller, command: TakeStep) -> bool:
         """Accept, decline (a re-offer reminder falls due after the municipality's
         `reoffer_after_days`) or start a measure."""
         if command.step not in DAY_STEPS:
@@ -196,7 +197,7 @@ class MeasuresCommands:
 
         return await self._record(caller, c.youth_id, step)
 
-    async def end_measure(self, caller: Principal, command: EndMeasure) -> bool:
+    async def end_measure(self, caller: Caller, command: EndMeasure) -> bool:
         """The started measure ended: why, and what the youth does after it."""
         self.clock.check_past("on", command.on)
         c = command
@@ -207,7 +208,7 @@ class MeasuresCommands:
             ),
         )  # fmt: skip
 
-    async def revise_plan(self, caller: Principal, command: RevisePlan) -> PlanRevisionRecorded:
+    async def revise_plan(self, caller: Caller, command: RevisePlan) -> PlanRevisionRecorded:
         """Record a new revision of the individual plan (earlier ones stay as they were). With a
         `revision_id`, a retried request records it once."""
         c = command
@@ -235,7 +236,7 @@ class MeasuresCommands:
         revision, recorded = await app.submit(c.youth_id, caller.tenant, revise)
         return PlanRevisionRecorded(revision, recorded, free_text_warnings(plan_words(c)))
 
-    async def complete_follow_up(self, caller: Principal, command: CompleteFollowUp) -> bool:
+    async def complete_follow_up(self, caller: Caller, command: CompleteFollowUp) -> bool:
         self.clock.check_past("on", command.on)
         c = command
         return await self._record(
@@ -243,7 +244,7 @@ class MeasuresCommands:
             lambda case, cid: case.complete_follow_up(c.follow_up_id, c.on, caller.actor, cid),
         )  # fmt: skip
 
-    async def record_objection(self, caller: Principal, command: RecordObjection) -> bool:
+    async def record_objection(self, caller: Caller, command: RecordObjection) -> bool:
         """The youth objects: recorded; the youth stays in the register (förordning 2006:39 § 1)."""
         self.clock.check_past("on", command.on)
         c = command
@@ -252,31 +253,40 @@ class MeasuresCommands:
             lambda case, cid: case.record_objection(c.on, caller.actor, cid, c.objection_id),
         )  # fmt: skip
 
-    async def catalogue(self, caller: Principal) -> list[dict[str, Any]]:
+    async def catalogue(self, caller: Caller) -> list[dict[str, Any]]:
         """Standard measures, the municipality's own, and the consortium's partner offerings."""
         entries = await asyncio.to_thread(self.application.catalogue, caller.tenant)
         return sorted(entries.values(), key=lambda e: e["code"])
 
-    async def define_entry(self, caller: Principal, command: DefineEntry) -> dict[str, Any]:
-        """Define (or redefine) an entry of the municipality's catalogue or the consortium's."""
-        c = command
-        return await asyncio.to_thread(
-            lambda: self.application.define_entry(
-                caller.tenant, c.code, name=c.name, description=c.description,
-                provider=c.provider, shared=c.shared, actor=caller.actor,
-            )
-        )  # fmt: skip
+    async def define_entry(self, caller: Caller, command: DefineEntry) -> dict[str, Any]:
+        """Define (or redefine) an entry of the municipality's catalogue or the consortium's; the
+        entry as the municipality now sees it."""
+        c, app = command, self.application
+        owner = catalogue_owner(caller.tenant, c.shared)
 
-    async def retire_entry(self, caller: Principal, code: str, shared: bool = False) -> None:
+        def work() -> dict[str, Any]:
+            catalogue = app.catalogue_of(owner)
+            catalogue.define(c.code, c.name, c.description, c.provider, caller.actor)
+            app.save_catalogue(catalogue)
+            return app.catalogue(caller.tenant)[c.code]
+
+        return cast(dict[str, Any], await asyncio.to_thread(app.retrying, work))
+
+    async def retire_entry(self, caller: Caller, code: str, shared: bool = False) -> None:
         """Retire an entry: no new offers of it; measures already offered keep their code."""
-        await asyncio.to_thread(
-            lambda: self.application.retire_entry(
-                caller.tenant, code, shared=shared, actor=caller.actor
-            )
-        )
+        app = self.application
+        owner = catalogue_owner(caller.tenant, shared)
+
+        def work() -> None:
+            catalogue = app.catalogue_of(owner)
+            check_retirable(catalogue, code, shared)
+            catalogue.retire(code, caller.actor)
+            app.save_catalogue(catalogue)
+
+        await asyncio.to_thread(lambda: app.retrying(work, refusals=(CommandRefused,)))
 
     async def case_and_opener(
-        self, caller: Principal, youth_id: uuid.UUID
+        self, caller: Caller, youth_id: uuid.UUID
     ) -> tuple[MeasuresCase, Opener]:
         """The caller's case of the youth for reading, and what opens its sealed words: the
         youth's key as the keyring holds it now (none once retention destroyed it)."""
@@ -294,7 +304,7 @@ class MeasuresCommands:
 
     # -- reads: each opens the caller's case and writes the read to the access log -------------
 
-    async def show_measures(self, caller: Principal, youth_id: uuid.UUID) -> MeasuresShown:
+    async def show_measures(self, caller: Caller, youth_id: uuid.UUID) -> MeasuresShown:
         """The youth's measures (their content opened), follow-ups and objections."""
         case, open_ = await self._read(caller, youth_id, "measures")
         return MeasuresShown(
@@ -304,7 +314,7 @@ class MeasuresCommands:
         )
 
     async def show_plan(
-        self, caller: Principal, youth_id: uuid.UUID, as_of: date | None = None
+        self, caller: Caller, youth_id: uuid.UUID, as_of: date | None = None
     ) -> PlanShown:
         """The individual plan in force on `as_of` (default: today), its words opened."""
         case, open_ = await self.case_and_opener(caller, youth_id)
@@ -314,27 +324,27 @@ class MeasuresCommands:
         return PlanShown(day, plan_revision_shown(plan, open_) if plan is not None else None)
 
     async def show_plan_revisions(
-        self, caller: Principal, youth_id: uuid.UUID
+        self, caller: Caller, youth_id: uuid.UUID
     ) -> list[dict[str, Any]]:
         """Every revision of the individual plan, oldest first, their words opened."""
         case, open_ = await self._read(caller, youth_id, "individual plan revisions")
         return [plan_revision_shown(r, open_) for r in case.plan_revisions]
 
     async def _read(
-        self, caller: Principal, youth_id: uuid.UUID, what: str
+        self, caller: Caller, youth_id: uuid.UUID, what: str
     ) -> tuple[MeasuresCase, Opener]:
         """The caller's case and its opener (`CaseNotFound` first), the read then logged."""
         read = await self.case_and_opener(caller, youth_id)
         await self._logged(caller, youth_id, what)
         return read
 
-    async def _logged(self, caller: Principal, youth_id: uuid.UUID, what: str) -> None:
+    async def _logged(self, caller: Caller, youth_id: uuid.UUID, what: str) -> None:
         scoped = self.runtime.scoped(caller.tenant)
         await record_access(scoped, caller.tenant, caller.actor, youth_id, what, SERVICE)
 
     async def _record(
         self,
-        caller: Principal,
+        caller: Caller,
         youth_id: uuid.UUID,
         record: Callable[[MeasuresCase, uuid.UUID], bool],
     ) -> bool:

@@ -3,11 +3,13 @@ outreach case, its handlers and routes, and the measures service's follow-ups as
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, FastAPI
 
 from services.outreach.adapters.outbound import RELAYED, to_integration_event
 from services.outreach.adapters.store import OutreachApplication
-from services.outreach.commands import OutreachHandlers
+from services.outreach.commands import OutreachHandlers, take_in_measures_batch
 from services.outreach.entrypoints.http import routes
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.bootstrap import create_case_service
@@ -20,7 +22,7 @@ from shared.settings import ServiceSettings
 
 def _measures_batches(application: CaseApplication) -> BatchHandler:
     assert isinstance(application, OutreachApplication)
-    return application.take_in_measures_batch
+    return functools.partial(take_in_measures_batch, application)
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:

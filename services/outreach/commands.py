@@ -32,7 +32,14 @@ from shared.casework.commands import (
 )
 from shared.casework.domain import CommandRefused
 from shared.codelists import code_list
-from shared.contracts.events import ContactChannel, ContactDetails, ContactOutcome, OccupationTense
+from shared.contracts.events import (
+    ContactChannel,
+    ContactDetails,
+    ContactOutcome,
+    FollowUpCompleted,
+    FollowUpScheduled,
+    OccupationTense,
+)
 
 SERVICE = "outreach"
 
@@ -249,3 +256,23 @@ class OutreachHandlers:
             self.clock.today(), rules, assignee=caller.actor if query.mine else query.assignee,
             closed=query.closed, limit=query.limit, offset=query.offset,
         )  # fmt: skip
+
+
+def take_in_measures_batch(
+    application: OutreachApplication,
+    messages: list[Any],
+    topic: str,
+    partition: int,
+    next_offset: int,
+) -> None:
+    """Follow-ups the measures service scheduled or completed, into the worklists, once (a batch
+    whose position is stored is skipped). They are the measures service's facts, not outreach's:
+    only read rows and the position are saved. Blocking: the consumer's thread calls it."""
+    scheduled = [m for m in messages if isinstance(m, FollowUpScheduled)]
+    completed = [m for m in messages if isinstance(m, FollowUpCompleted)]
+    application.retrying_tracked(
+        lambda: application.save_follow_ups(scheduled, completed, topic, partition, next_offset),
+        topic,
+        partition,
+        next_offset,
+    )

@@ -1,6 +1,6 @@
-"""Use cases every caseworker service has, callable alike from HTTP, Kafka, the CLI and tests: run a
-recording command on the caller's case, the dates casework may carry, the municipality's rules,
-the access log of what was read.
+"""Use cases every caseworker service has, callable alike from HTTP, Kafka, the CLI and tests: take
+in identify's events, run a recording command on the caller's case, the dates casework may carry,
+the municipality's rules, the access log of what was read.
 
 Refusals are the domain's (`shared.casework.domain`): the entrypoints map them to their answers.
 """
@@ -19,7 +19,7 @@ import asyncpg
 
 from shared import access_log, dates
 from shared.casework.adapters.store import CaseApplication
-from shared.casework.domain import CommandRefused, ScopedYouthCase
+from shared.casework.domain import IDENTIFY_INPUTS, CommandRefused, ScopedYouthCase
 from shared.isolation import TenantScoped
 from shared.logs import correlation_id as current_correlation_id
 
@@ -104,6 +104,29 @@ class CaseRuntime(Generic[A]):
     def scoped(self, tenant: str) -> TenantScoped:
         """The read pool as the municipality (row-level security)."""
         return TenantScoped(self.pool, tenant)
+
+
+def take_in_identify_batch(
+    application: CaseApplication, messages: list[Any], topic: str, partition: int, next_offset: int
+) -> None:
+    """Identify's events (scope opened or closed, a school's notification) on the youths' cases,
+    a case opened for a youth not seen before; saved with the partition's position, once (a batch
+    whose position is already stored is skipped). Blocking: the consumer's thread calls it."""
+
+    def work() -> None:
+        relevant = [m for m in messages if isinstance(m, IDENTIFY_INPUTS)]
+        cache: dict[uuid.UUID, ScopedYouthCase] = {}
+        application.preload((m.youth_id for m in relevant), cache)
+        for message in relevant:
+            case: ScopedYouthCase | None = application.get_or_none(message.youth_id, cache)
+            if case is None:
+                case = application.case_class.open(message.youth_id, message.tenant)
+                cache[message.youth_id] = case
+            case.on_identify_event(message)
+        cases = [c for c in cache.values() if c is not None]
+        application.save_cases(cases, topic, partition, next_offset)
+
+    application.retrying_tracked(work, topic, partition, next_offset)
 
 
 async def record_access(

@@ -18,6 +18,9 @@ from eventsourcing.domain import Aggregate, event
 from shared import dates
 from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 
+# Identify's events a youth case takes in (`ScopedYouthCase.on_identify_event`); others pass by.
+IDENTIFY_INPUTS = (YouthIdentified, YouthLeftScope, SchoolNotificationReceived)
+
 
 class CaseNotFound(LookupError):
     """No such youth in the caller's municipality."""

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 
 from services.outreach.adapters.store import OutreachApplication
-from services.outreach.commands import OutreachHandlers
+from services.outreach.commands import OutreachHandlers, take_in_measures_batch
 from shared import access_log
-from shared.casework.commands import Actor, CaseClock, CaseRuntime
+from shared.casework.commands import Actor, CaseClock, CaseRuntime, take_in_identify_batch
 from shared.contracts.events import (
     FollowUpCompleted,
     FollowUpScheduled,
@@ -57,9 +57,9 @@ class Outreach:
         offset = self.offsets.get(topic, 0) + len(messages)
         self.offsets[topic] = offset
         if topic == "identify":
-            self.application.take_in_identify_batch(messages, topic, 0, offset)
+            take_in_identify_batch(self.application, messages, topic, 0, offset)
         else:
-            self.application.take_in_measures_batch(messages, topic, 0, offset)
+            take_in_measures_batch(self.application, messages, topic, 0, offset)
 
     def identify(
         self,

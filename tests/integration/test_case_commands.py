@@ -15,6 +15,7 @@ import pytest
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.domain import OutreachCase
 from shared.casework.adapters.group_commit import Command
+from shared.casework.commands import take_in_identify_batch
 from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
 from shared.contracts.events import YouthIdentified, YouthLeftScope
 from shared.eventstore import eventsourcing_env
@@ -65,7 +66,7 @@ def in_scope(app: OutreachApplication, youths: list[uuid.UUID], left: uuid.UUID)
         YouthLeftScope(**envelope(left), scope_episode_id=episodes[left], left_on=date(2026, 2, 1),
                        reason="moved_out", rule_version="r")
     )  # fmt: skip
-    app.take_in_identify_batch(messages, "identify", 0, len(messages))
+    take_in_identify_batch(app, messages, "identify", 0, len(messages))
 
 
 def attempt(case: OutreachCase) -> bool:

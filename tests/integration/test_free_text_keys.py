@@ -13,6 +13,7 @@ import pytest
 
 from services.measures.adapters.store import MeasuresApplication
 from services.measures.domain import MeasuresCase
+from shared.casework.commands import take_in_identify_batch
 from shared.contracts.events import YouthIdentified
 from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import eventsourcing_env
@@ -48,8 +49,8 @@ def test_sealing_reads_the_key_once_and_views_see_its_destruction_at_once(
     app: MeasuresApplication, infra: RunningInfra
 ) -> None:
     youth = uuid.uuid4()
-    app.take_in_identify_batch(
-        [YouthIdentified(event_id=uuid.uuid4(), tenant="0180", youth_id=youth, occurred_at=NOW,
+    take_in_identify_batch(
+        app, [YouthIdentified(event_id=uuid.uuid4(), tenant="0180", youth_id=youth, occurred_at=NOW,
                          recorded_at=NOW, actor="system:identify", correlation_id=uuid.uuid4(),
                          scope_episode_id=uuid.uuid4(), entered_on=date(2026, 1, 15),
                          scope_ends_on=date(2027, 5, 1), rule_version="r", facts={})],

@@ -1,14 +1,15 @@
-"""The measures service's event store: the youths' cases (fed by identify, commanded by
-caseworkers through the group-commit writer), the measure catalogues, the municipalities' rules."""
+"""The measures service's event store: loads and saves the youths' cases (fed by identify, commanded
+by caseworkers through the group-commit writer), the measure catalogues, the municipalities'
+rules."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from services.measures.domain import CONSORTIUM, MeasureCatalogue, MeasuresCase
-from services.measures.domain.catalogue import check_retirable, offerable
+from services.measures.domain.catalogue import offerable
 from shared.casework.adapters.store import CaseApplication
-from shared.casework.domain import CommandRefused, Rule
+from shared.casework.domain import Rule
 from shared.codelists import code_list
 
 RULE_BOOK = {
@@ -28,42 +29,10 @@ class MeasuresApplication(CaseApplication):
             self.get_or_none(MeasureCatalogue.create_id(tenant), {}),
         )
 
-    def check_measure_type(self, tenant: str, code: str) -> None:
-        if code not in self.catalogue(tenant):
-            raise CommandRefused("measure_type", "not in the municipality's measure catalogue")
-
-    def define_entry(
-        self,
-        tenant: str,
-        code: str,
-        *,
-        name: str,
-        description: str | None,
-        provider: str | None,
-        shared: bool,
-        actor: str,
-    ) -> dict[str, Any]:
-        owner = CONSORTIUM if shared else tenant
-
-        def work() -> dict[str, Any]:
-            catalogue = self._catalogue_of(owner)
-            catalogue.define(code, name, description, provider, actor)
-            self.save_tracked([catalogue], None, 0, 0)
-            return self.catalogue(tenant)[code]
-
-        return cast(dict[str, Any], self.retrying(work))
-
-    def retire_entry(self, tenant: str, code: str, *, shared: bool, actor: str) -> None:
-        owner = CONSORTIUM if shared else tenant
-
-        def work() -> None:
-            catalogue = self._catalogue_of(owner)
-            check_retirable(catalogue, code, shared)
-            catalogue.retire(code, actor)
-            self.save_tracked([catalogue], None, 0, 0)
-
-        self.retrying(work, refusals=(CommandRefused,))
-
-    def _catalogue_of(self, owner: str) -> MeasureCatalogue:
+    def catalogue_of(self, owner: str) -> MeasureCatalogue:
+        """The owner's catalogue (a municipality's, or the consortium's), new if it has none."""
         catalogue: MeasureCatalogue | None = self.get_or_none(MeasureCatalogue.create_id(owner), {})
         return catalogue if catalogue is not None else MeasureCatalogue(owner)
+
+    def save_catalogue(self, catalogue: MeasureCatalogue) -> None:
+        self.save_tracked([catalogue], None, 0, 0)

@@ -79,3 +79,15 @@ def check_retirable(catalogue: MeasureCatalogue, code: str, shared: bool) -> Non
     if entry is None or entry["retired"]:
         owner = "consortium" if shared else "municipality"
         raise CommandRefused("code", f"not an active entry of the {owner}'s own catalogue")
+
+
+def check_offerable(entries: Mapping[str, Any], code: str) -> None:
+    """A measure is offered only of a type the municipality can offer (`offerable`)."""
+    if code not in entries:
+        raise CommandRefused("measure_type", "not in the municipality's measure catalogue")
+
+
+def catalogue_owner(tenant: str, shared: bool) -> str:
+    """Whose catalogue an entry is kept in: the consortium's (a partner offering) or the
+    municipality's own."""
+    return CONSORTIUM if shared else tenant

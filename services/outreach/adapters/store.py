@@ -132,35 +132,19 @@ class OutreachApplication(CaseApplication):
     def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
         return [(self.upsert_case, [case_row(c) for c in cases if isinstance(c, OutreachCase)])]
 
-    def take_in_measures_batch(
-        self, messages: list[Any], topic: str, partition: int, next_offset: int
+    def save_follow_ups(
+        self,
+        scheduled: list[FollowUpScheduled],
+        completed: list[FollowUpCompleted],
+        topic: str,
+        partition: int,
+        next_offset: int,
     ) -> None:
-        """Follow-ups the measures service scheduled or completed, for the worklists.
-
-        Only read rows and the position: these are the measures service's facts, not outreach's.
-        """
-        scheduled = [
-            (m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on, m.measure_id)
-            for m in messages
-            if isinstance(m, FollowUpScheduled)
-        ]
-        completed = [
-            (m.follow_up_id, m.youth_id, m.tenant, m.completed_on, m.completed_on)
-            for m in messages
-            if isinstance(m, FollowUpCompleted)
-        ]
-        self.retrying_tracked(
-            lambda: self.save_tracked(
-                [],
-                topic,
-                partition,
-                next_offset,
-                read_model=[
-                    (self.upsert_follow_up, scheduled),
-                    (self.complete_follow_up, completed),
-                ],
-            ),
-            topic,
-            partition,
-            next_offset,
-        )
+        """The worklists' rows of follow-ups scheduled and completed, with the input's position
+        (read rows only: no events of outreach's own)."""
+        self.save_tracked([], topic, partition, next_offset, read_model=[
+            (self.upsert_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on,
+                                      m.measure_id) for m in scheduled]),
+            (self.complete_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, m.completed_on,
+                                        m.completed_on) for m in completed]),
+        ])  # fmt: skip

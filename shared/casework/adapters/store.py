@@ -1,6 +1,6 @@
-"""The event store of youth cases (outreach's, measures'): fed with identify's events, commanded by
-caseworkers through the group-commit writer, keeping the municipalities' time rules and the
-youths' data keys."""
+"""The event store of youth cases (outreach's, measures'): loads and saves the cases identify's
+events and caseworkers' commands change (the latter through the group-commit writer), keeping the
+municipalities' time rules and the youths' data keys."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from shared.casework.domain import (
     TenantRules,
     rules_id,
 )
-from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
 from shared.crypto import DataKeyCache, TenantKeys, YouthSealer, key_for, stored_key
 from shared.eventstore import KafkaFedApplication
 
@@ -129,33 +128,11 @@ class CaseApplication(KafkaFedApplication):
 
         return cast(dict[str, int], self.retrying(work))
 
-    def take_in_identify_batch(
-        self, messages: list[Any], topic: str, partition: int, next_offset: int
+    def save_cases(
+        self, cases: list[Any], topic: str | None, partition: int, next_offset: int
     ) -> None:
-        self.retrying_tracked(
-            lambda: self._apply_identify_batch(messages, topic, partition, next_offset),
-            topic,
-            partition,
-            next_offset,
-        )
-
-    def _apply_identify_batch(
-        self, messages: list[Any], topic: str, partition: int, next_offset: int
-    ) -> None:
-        relevant = [
-            m
-            for m in messages
-            if isinstance(m, YouthIdentified | YouthLeftScope | SchoolNotificationReceived)
-        ]
-        cache: dict[uuid.UUID, ScopedYouthCase] = {}
-        self.preload((m.youth_id for m in relevant), cache)
-        for message in relevant:
-            case: ScopedYouthCase | None = self.get_or_none(message.youth_id, cache)
-            if case is None:
-                case = self.case_class.open(message.youth_id, message.tenant)
-                cache[message.youth_id] = case
-            case.on_identify_event(message)
-        cases = [c for c in cache.values() if c is not None]
+        """Save the cases with their read-table rows in one transaction, and the position of the
+        input they came from (`topic` None: a caseworker's command, no position)."""
         self.save_tracked(cases, topic, partition, next_offset, read_model=self.read_model(cases))
 
     def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
@@ -231,8 +208,7 @@ class CaseApplication(KafkaFedApplication):
                     self.forget(case.id)
                     raise _RunAlone from refusal
                 outcomes.append((False, refusal))
-        cases = list(touched.values())
-        self.save_tracked(cases, None, 0, 0, read_model=self.read_model(cases))
+        self.save_cases(list(touched.values()), None, 0, 0)
         return outcomes
 
     def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:

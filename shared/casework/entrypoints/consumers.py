@@ -1,15 +1,18 @@
 """The Kafka inputs of a caseworker service: identify's events (scope, school notifications) and
 whatever further topics the service reads (outreach: the measures service's follow-ups), each
-batch handed to the application method that takes it, exactly once."""
+batch handed to the use case that takes it (`commands.take_in_identify_batch`, the service's
+own), exactly once."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from shared.casework.adapters.store import CaseApplication
+from shared.casework.commands import take_in_identify_batch
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import IDENTIFY_EVENTS, SUBSCRIPTIONS
 from shared.messaging.consumer import ExactlyOnceConsumer
@@ -30,11 +33,11 @@ def inputs_consumer(
     also_consume: dict[str, BatchHandler] | None = None,
 ) -> ExactlyOnceConsumer[AnyEvent]:
     """The consumer of the service's inputs: identify's events and `also_consume` (an unprefixed
-    topic → the method taking its batches). Its positions are stored with the application's
+    topic → the use case taking its batches). Its positions are stored with the application's
     events, under the consumer group `<namespace>kaa.<name>`. Refuses a set of topics other than
     what the service's contract declares (`SUBSCRIPTIONS`), which is what the documents show."""
     handlers: dict[str, BatchHandler] = {
-        settings.topic(IDENTIFY_EVENTS): application.take_in_identify_batch,
+        settings.topic(IDENTIFY_EVENTS): functools.partial(take_in_identify_batch, application),
         **{settings.topic(topic): take for topic, take in (also_consume or {}).items()},
     }
     declared = {settings.topic(topic) for topic in SUBSCRIPTIONS[name]}

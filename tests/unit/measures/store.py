@@ -17,7 +17,7 @@ from services.measures.adapters.store import RULE_BOOK, MeasuresApplication
 from services.measures.domain import MeasuresCase
 from services.measures.domain.catalogue import offerable
 from shared.casework.commands import CaseRuntime
-from shared.casework.domain import REFUSALS, CaseNotFound, CommandRefused
+from shared.casework.domain import REFUSALS, CaseNotFound
 from shared.codelists import code_list
 from shared.crypto import SealedDataError, YouthSealer, new_data_key
 
@@ -67,10 +67,6 @@ class InMemoryMeasures:
 
     def catalogue(self, tenant: str) -> dict[str, dict[str, Any]]:
         return offerable(code_list("measure-type").codes, None, None)
-
-    def check_measure_type(self, tenant: str, code: str) -> None:
-        if code not in self.catalogue(tenant):
-            raise CommandRefused("measure_type", "not in the municipality's measure catalogue")
 
     def cached_rules(self, tenant: str) -> dict[str, int] | None:
         return dict(self.rules_given)

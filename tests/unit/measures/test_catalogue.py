@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 
 from services.measures.domain import CONSORTIUM, MeasureCatalogue
-from services.measures.domain.catalogue import check_retirable, offerable
+from services.measures.domain.catalogue import (
+    catalogue_owner,
+    check_offerable,
+    check_retirable,
+    offerable,
+)
 from shared.casework.domain import CommandRefused
 
 STANDARD = {"internship": "Praktik", "study_visit": "Studiebesök"}
@@ -57,3 +62,18 @@ def test_only_an_active_entry_of_the_catalogue_itself_is_retired() -> None:
             check_retirable(own, code, shared)
         assert refused.value.field == "code"
         assert refused.value.reason == f"not an active entry of the {owner}'s own catalogue"
+
+
+def test_only_a_type_the_municipality_can_offer_is_offered() -> None:
+    entries = offerable(STANDARD, None, catalogue("0180", "mentor"))
+    check_offerable(entries, "mentor")
+    for code in ("no_such_measure", "Mentor", ""):
+        with pytest.raises(CommandRefused) as refused:
+            check_offerable(entries, code)
+        assert (refused.value.field, refused.value.conflict) == ("measure_type", False)
+        assert refused.value.reason == "not in the municipality's measure catalogue"
+
+
+def test_a_shared_entry_is_kept_in_the_consortium_s_catalogue() -> None:
+    assert catalogue_owner("0180", shared=True) == CONSORTIUM
+    assert catalogue_owner("0180", shared=False) == "0180"
