@@ -33,6 +33,7 @@ _PURGED = """
 SELECT youth_id FROM youths
 WHERE tenant = $1 AND youth_id = ANY($2::uuid[]) AND purged_at IS NOT NULL
 """
+_KNOWN = "SELECT 1 FROM youths WHERE tenant = $1 AND youth_id = $2"
 IdentityState = Literal["open", "missing", "redacted", "tampered"]
 
 
@@ -77,3 +78,8 @@ async def identities(
                       reason=str(error))  # fmt: skip
             found[youth_id] = Identity("tampered")
     return found
+
+
+async def youth_known(conn: Connection, tenant: str, youth_id: uuid.UUID) -> bool:
+    """Whether the register holds the youth in this municipality (in scope or not, ever)."""
+    return bool(await conn.fetchval(_KNOWN, tenant, youth_id))

@@ -3,13 +3,20 @@ log), and who has looked (inspectors)."""
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 
-from services.register.adapters.identity import identities
-from services.register.entrypoints.http.params import Instant, Offset, logged, refused, scoped
+from services.register.commands.identity import (
+    IdentityRefused,
+    NoSuchYouth,
+    ProtectedIdentity,
+    TamperedIdentity,
+    read_identity,
+)
+from services.register.entrypoints.http.params import Instant, Offset, refused, scoped
 from shared import access_log
 from shared.auth import Principal
 from shared.crypto import TenantKeys
@@ -33,7 +40,11 @@ class IdentityView(BaseModel):
     protected: bool = False
 
 
-PROTECTED_GRANT = "protected-identity"
+REFUSAL_STATUS: dict[type[IdentityRefused], int] = {
+    NoSuchYouth: status.HTTP_404_NOT_FOUND,
+    TamperedIdentity: status.HTTP_409_CONFLICT,
+    ProtectedIdentity: status.HTTP_403_FORBIDDEN,
+}
 
 
 def identity_routes(
@@ -58,47 +69,11 @@ def identity_routes(
         """Name, personnummer and address of a youth (opened from the sealed details; every
         read is in the access log). Under skyddad folkbokföring the address is never returned,
         and the record only to a caller with the `protected-identity` grant."""
-        database = scoped(request, caller)
-        async with database.acquire() as conn:
-            found = (await identities(conn, keys, caller.tenant, [youth_id]))[youth_id]
-            known = await conn.fetchval(
-                "SELECT 1 FROM youths WHERE tenant = $1 AND youth_id = $2", caller.tenant, youth_id
-            )
-        if not known:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality"
-            )
-        if found.state == "tampered":
-            await logged(request, caller, [youth_id], purpose, "identity refused: tampered")
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                "personal_details: the sealed details fail authentication (tampered or not this "
-                "youth's); refused, and the incident is logged",
-            )
-        details = found.details
-        if details is not None and details.protected and PROTECTED_GRANT not in caller.grants:
-            await logged(request, caller, [youth_id], purpose, "identity refused: protected")
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"youth_id: a protected identity; reading it requires the {PROTECTED_GRANT} grant",
-            )
-        await logged(request, caller, [youth_id], purpose, f"identity ({found.state})")
-        contact = found.contact
-        reach = {"email": contact.email, "phone": contact.phone} if contact else {}
-        if details is None:
-            return IdentityView(youth_id=youth_id, state=found.state, **reach)
-        return IdentityView(
-            youth_id=youth_id,
-            state=found.state,
-            personnummer=details.personnummer,
-            given_name=details.given_name,
-            family_name=details.family_name,
-            address=None
-            if details.protected
-            else Address(street=details.street, postal_code=details.postal_code, city=details.city),
-            protected=details.protected,
-            **reach,
-        )
+        try:
+            found = await read_identity(scoped(request, caller), keys, caller, youth_id, purpose)
+        except IdentityRefused as refusal:
+            raise HTTPException(REFUSAL_STATUS[type(refusal)], str(refusal)) from None
+        return IdentityView(**asdict(found))
 
     @router.get("/access-log")
     async def read_access_log(
