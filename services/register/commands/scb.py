@@ -33,6 +33,38 @@ async def build(
     return report
 
 
+class ExportRefused(Exception):
+    """The local checks found errors and the export was not forced: `report` says which."""
+
+    def __init__(self, report: ScbReport) -> None:
+        super().__init__(f"report: has {len(report.errors)} errors")
+        self.report = report
+
+
+def check_export(report: ScbReport, force: bool) -> None:
+    """A report is exported when the local checks find no errors, or when forced (warnings never
+    stop it); `ExportRefused` otherwise."""
+    if report.errors and not force:
+        raise ExportRefused(report)
+
+
+async def export(
+    pool: Database,
+    keys: TenantKeys,
+    tenant: str,
+    period: Period,
+    today: date,
+    reader: access_log.Access,
+    force: bool,
+) -> tuple[ScbReport, dict[str, Any]]:
+    """Build the period's file and record it as handed out by `reader.actor` (`ScbExportGenerated`,
+    superseding the period's earlier one): the report and the recorded entry; `ExportRefused`
+    (nothing recorded) when it has errors and is not forced."""
+    report = await build(pool, keys, tenant, period, today, reader)
+    check_export(report, force)
+    return report, await record_export(pool, report, reader.actor, force)
+
+
 async def record_export(
     pool: Database, report: ScbReport, actor: str, forced: bool
 ) -> dict[str, Any]:

@@ -61,22 +61,20 @@ def scb_export(
 
     settings, half, today, keys = scb_context(tenant, period)
 
-    async def work(pool: Any) -> tuple[Any, dict[str, Any] | None]:
-        reading = cli_reading(tenant, "scb-report", f"SCB export {period}")
-        report = await scb.build(pool, keys, tenant, half, today, reading)
-        if report.errors and not force:
-            return report, None
-        return report, await scb.record_export(pool, report, reading.actor, force)
-
-    report, recorded = with_register(settings, work)
-    typer.echo(report.text(), err=True, nl=False)
-    if recorded is None:
+    reading = cli_reading(tenant, "scb-report", f"SCB export {period}")
+    try:
+        report, recorded = with_register(
+            settings, lambda pool: scb.export(pool, keys, tenant, half, today, reading, force)
+        )
+    except scb.ExportRefused as refused:
+        typer.echo(refused.report.text(), err=True, nl=False)
         typer.echo(
-            f"kaa: error: refused: {len(report.errors)} errors (see above); correct them in the "
-            "register or export with --force",
+            f"kaa: error: refused: {len(refused.report.errors)} errors (see above); correct them "
+            "in the register or export with --force",
             err=True,
         )
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1) from None
+    typer.echo(report.text(), err=True, nl=False)
     tmp = out.with_name(out.name + ".tmp")
     tmp.unlink(missing_ok=True)
     tmp.touch(mode=0o600)  # the file names youths: readable by its owner only

@@ -49,19 +49,17 @@ def scb_routes(
     ) -> Response:
         """Generate the period's file (text/plain, UTF-8) and record it; refused (422, with the
         validation report) when the local checks find errors, unless forced."""
-        half = half_year(period)
-        pool = scoped(request, caller)
-        report = await scb.build(
-            pool, keys, caller.tenant, half, today(),
-            reading(caller, f"SCB export {period}"),
-        )  # fmt: skip
-        if report.errors and not force:
+        try:
+            report, recorded = await scb.export(
+                scoped(request, caller), keys, caller.tenant, half_year(period), today(),
+                reading(caller, f"SCB export {period}"), force,
+            )  # fmt: skip
+        except scb.ExportRefused as refused:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
-                {"problem": f"the report has {len(report.errors)} errors; correct them or "
-                 "export with force=true", **report.summary()},
-            )  # fmt: skip
-        recorded = await scb.record_export(pool, report, caller.actor, force)
+                {"problem": f"the report has {len(refused.report.errors)} errors; correct them "
+                 "or export with force=true", **refused.report.summary()},
+            ) from None  # fmt: skip
         return Response(
             content=report.content,
             media_type="text/plain; charset=utf-8",
