@@ -15,6 +15,13 @@ from shared.contracts.events.catalogue import (
     parse_event,
     topic_adapter,
 )
+from shared.contracts.events.corrections import (
+    Correction,
+    CorrectionFields,
+    CorrectionReasonCode,
+    MeasuresEntryWithdrawn,
+    OutreachEntryWithdrawn,
+)
 from shared.contracts.events.identify import (
     AbsenceReported,
     LeavingReason,
@@ -70,6 +77,9 @@ __all__ = [
     "ContactDetailsRecorded",
     "ContactEstablished",
     "ContactOutcome",
+    "Correction",
+    "CorrectionFields",
+    "CorrectionReasonCode",
     "EffortResponsible",
     "EffortText",
     "FollowUpCompleted",
@@ -82,10 +92,12 @@ __all__ = [
     "MeasureEnded",
     "MeasureOffered",
     "MeasureStarted",
+    "MeasuresEntryWithdrawn",
     "NotificationKind",
     "ObjectionRecorded",
     "OccupationRecorded",
     "OccupationTense",
+    "OutreachEntryWithdrawn",
     "PersonalDataPurged",
     "PersonalDetails",
     "PersonalDetailsRecorded",

@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events.corrections import MeasuresEntryWithdrawn, OutreachEntryWithdrawn
 from shared.contracts.events.identify import (
     AbsenceReported,
     PersonalDetailsRecorded,
@@ -62,6 +63,8 @@ _EVENTS = (
     | FollowUpCompleted
     | ObjectionRecorded
     | PersonalDataPurged
+    | OutreachEntryWithdrawn
+    | MeasuresEntryWithdrawn
 )
 
 

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events.corrections import CorrectionFields
 from shared.contracts.text import StoredText
 
 
-class MeasureOffered(IntegrationEvent):
+class MeasureOffered(CorrectionFields, IntegrationEvent):
     """A measure (åtgärd) was offered to the youth; taking it up is voluntary."""
 
     topic = topics.MEASURES_EVENTS
@@ -97,7 +98,7 @@ class PlanText(BaseModel):
     PURPOSE: ClassVar[str] = "plan-text"
 
 
-class IndividualPlanRevised(IntegrationEvent):
+class IndividualPlanRevised(CorrectionFields, IntegrationEvent):
     """A new revision of the youth's individual plan; earlier revisions stay as they were.
 
     Dates, who is responsible for each effort and the follow-up days travel in the clear; the
@@ -126,7 +127,7 @@ class IndividualPlanRevised(IntegrationEvent):
     )
 
 
-class MeasureAccepted(IntegrationEvent):
+class MeasureAccepted(CorrectionFields, IntegrationEvent):
     topic = topics.MEASURES_EVENTS
     event_type: Literal["MeasureAccepted"] = "MeasureAccepted"
     schema_version: Literal[1] = 1
@@ -134,7 +135,7 @@ class MeasureAccepted(IntegrationEvent):
     accepted_on: date
 
 
-class MeasureDeclined(IntegrationEvent):
+class MeasureDeclined(CorrectionFields, IntegrationEvent):
     """The youth said no; measures are voluntary. A re-offer reminder is scheduled."""
 
     topic = topics.MEASURES_EVENTS
@@ -144,7 +145,7 @@ class MeasureDeclined(IntegrationEvent):
     declined_on: date
 
 
-class MeasureStarted(IntegrationEvent):
+class MeasureStarted(CorrectionFields, IntegrationEvent):
     topic = topics.MEASURES_EVENTS
     event_type: Literal["MeasureStarted"] = "MeasureStarted"
     schema_version: Literal[1] = 1
@@ -152,7 +153,7 @@ class MeasureStarted(IntegrationEvent):
     started_on: date
 
 
-class MeasureEnded(IntegrationEvent):
+class MeasureEnded(CorrectionFields, IntegrationEvent):
     topic = topics.MEASURES_EVENTS
     event_type: Literal["MeasureEnded"] = "MeasureEnded"
     schema_version: Literal[1] = 1

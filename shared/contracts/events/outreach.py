@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events.corrections import CorrectionFields
 from shared.contracts.text import StoredText, Text
 
 ContactChannel = Literal[
@@ -33,7 +34,7 @@ class ContactDetails(BaseModel):
     PURPOSE: ClassVar[str] = "contact-details"
 
 
-class ContactDetailsRecorded(IntegrationEvent):
+class ContactDetailsRecorded(CorrectionFields, IntegrationEvent):
     """A caseworker recorded how to reach the youth; sealed like the personal details."""
 
     topic = topics.OUTREACH_EVENTS
@@ -42,7 +43,7 @@ class ContactDetailsRecorded(IntegrationEvent):
     contact_details: StoredText
 
 
-class ContactAttempted(IntegrationEvent):
+class ContactAttempted(CorrectionFields, IntegrationEvent):
     """A caseworker tried to reach the youth (kontaktförsök)."""
 
     topic = topics.OUTREACH_EVENTS
@@ -54,7 +55,7 @@ class ContactAttempted(IntegrationEvent):
     attempted_at: AwareDatetime
 
 
-class ContactEstablished(IntegrationEvent):
+class ContactEstablished(CorrectionFields, IntegrationEvent):
     """The caseworker and the youth are in contact (a conversation, a meeting)."""
 
     topic = topics.OUTREACH_EVENTS
@@ -64,7 +65,7 @@ class ContactEstablished(IntegrationEvent):
     channel: ContactChannel
 
 
-class YouthInformed(IntegrationEvent):
+class YouthInformed(CorrectionFields, IntegrationEvent):
     """The youth was told about the municipality's offer (what the activity responsibility gives)."""
 
     topic = topics.OUTREACH_EVENTS
@@ -77,7 +78,7 @@ class YouthInformed(IntegrationEvent):
 OccupationTense = Literal["previous", "current", "planned"]
 
 
-class OccupationRecorded(IntegrationEvent):
+class OccupationRecorded(CorrectionFields, IntegrationEvent):
     """What the youth does, did or will do (sysselsättning), coded in a versioned code list."""
 
     topic = topics.OUTREACH_EVENTS
@@ -92,7 +93,7 @@ class OccupationRecorded(IntegrationEvent):
     confirmed_on: date = Field(description="When the caseworker learnt or confirmed it.")
 
 
-class CaseAssigned(IntegrationEvent):
+class CaseAssigned(CorrectionFields, IntegrationEvent):
     """The youth's case was given to a caseworker or a team (a reassignment is a new event)."""
 
     topic = topics.OUTREACH_EVENTS
