@@ -209,8 +209,6 @@ class TenantRules(Aggregate):
         self.rules = {**self.rules, **rules}
 
 
-
-
 @dataclass(frozen=True)
 class Rule:
     default: int
