@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from services.register.adapters.database import Connection
+from services.register.adapters.projection import corrections as fix
 from services.register.adapters.projection import statements as sql
 from shared.contracts.events import (
     AnyEvent,
@@ -27,9 +28,11 @@ from shared.contracts.events import (
     MeasureDeclined,
     MeasureEnded,
     MeasureOffered,
+    MeasuresEntryWithdrawn,
     MeasureStarted,
     ObjectionRecorded,
     OccupationRecorded,
+    OutreachEntryWithdrawn,
     PersonalDataPurged,
     PersonalDetailsRecorded,
     YouthIdentified,
@@ -131,7 +134,8 @@ def measure_step(e: MeasureEvent) -> tuple[Any, ...]:
 async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
     """A measure's events, in their order (one pipelined run): offers are recorded, and every
     step moves the measure's status to what the event says it became; a step of a measure the
-    register holds no row of is kept dead (`NO_SUCH_MEASURE`)."""
+    register holds no row of is kept dead (`NO_SUCH_MEASURE`). A correction puts the step it
+    names right in its place and the measure's status is worked out again (`corrections.py`)."""
     offers = [e for e in batch if isinstance(e, MeasureOffered)]
     await copy(
         conn,
@@ -139,7 +143,18 @@ async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
         [(e.event_id, e.tenant, e.youth_id, e.measure_id, e.measure_type, e.offered_on,
           e.can_start_on, e.actor, e.sealed_content) for e in offers],
     )  # fmt: skip
-    await conn.executemany(sql.MEASURE_STEP, [measure_step(e) for e in batch])
+    await fix.corrections_of(conn, "measures", offers)
+    await conn.executemany(sql.MEASURE_STEP, [measure_step(e) for e in batch if e.corrects is None])
+    fixes = [e for e in batch if e.corrects is not None]
+    if fixes:
+        await fix.record(
+            conn, [fix.correction_row(e) for e in fixes if not isinstance(e, MeasureOffered)]
+        )
+        await conn.executemany(
+            fix.MEASURE_STEP_CORRECTED,
+            [(e.tenant, e.youth_id, e.corrects, *measure_step(e)[2:]) for e in fixes],
+        )
+        await fix.recompute_measures(conn, [(e.tenant, e.youth_id, e.measure_id) for e in fixes])
     if any(e.sealed_content is not None for e in offers):
         await conn.execute(sql.MEASURE_CONTENT_OF_PURGED, list({e.youth_id for e in offers}))
 
@@ -151,6 +166,7 @@ async def contacts_attempted(conn: Connection, batch: list[ContactAttempted]) ->
         [(e.event_id, e.tenant, e.youth_id, e.contact_attempt_id, e.channel, e.outcome,
           e.attempted_at, e.actor) for e in batch],
     )  # fmt: skip
+    await fix.corrections_of(conn, "contacts", batch)
 
 
 async def contacts_established(conn: Connection, batch: list[ContactEstablished]) -> None:
@@ -160,6 +176,7 @@ async def contacts_established(conn: Connection, batch: list[ContactEstablished]
         [(e.event_id, e.tenant, e.youth_id, "established", e.established_at, e.channel, e.actor)
          for e in batch],
     )  # fmt: skip
+    await fix.corrections_of(conn, "contact_log", batch)
 
 
 async def youths_informed(conn: Connection, batch: list[YouthInformed]) -> None:
@@ -169,6 +186,7 @@ async def youths_informed(conn: Connection, batch: list[YouthInformed]) -> None:
         [(e.event_id, e.tenant, e.youth_id, "informed", e.informed_at, e.channel, e.actor)
          for e in batch],
     )  # fmt: skip
+    await fix.corrections_of(conn, "contact_log", batch)
 
 
 async def occupations_recorded(conn: Connection, batch: list[OccupationRecorded]) -> None:
@@ -178,6 +196,7 @@ async def occupations_recorded(conn: Connection, batch: list[OccupationRecorded]
         [(e.event_id, e.tenant, e.youth_id, e.occupation_id, e.category, e.code_list_version,
           e.tense, e.from_date, e.to_date, e.confirmed_on, e.actor) for e in batch],
     )  # fmt: skip
+    await fix.corrections_of(conn, "occupations", batch)
 
 
 async def plans_revised(conn: Connection, batch: list[IndividualPlanRevised]) -> None:
@@ -190,17 +209,36 @@ async def plans_revised(conn: Connection, batch: list[IndividualPlanRevised]) ->
           e.follow_up_on, e.evaluation_on, e.actor, e.recorded_at, e.sealed_text)
          for e in batch],
     )  # fmt: skip
+    await fix.corrections_of(conn, "plan_revisions", batch)
     await conn.execute(sql.PLAN_TEXT_OF_PURGED, list({e.youth_id for e in batch}))
 
 
 async def cases_assigned(conn: Connection, batch: list[CaseAssigned]) -> None:
+    """The latest assignment is the youth's; a correction puts the one it names right in place
+    and the youth's is worked out again from the assignments that stand."""
+    new = [e for e in batch if e.corrects is None]
+    await copy(
+        conn,
+        sql.ASSIGNMENT_ENTRIES,
+        [(e.event_id, e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at)
+         for e in new],
+    )  # fmt: skip
     await bulk(
         conn,
         sql.ASSIGNMENT,
         last_per_youth(
-            [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at) for e in batch]
+            [(e.tenant, e.youth_id, e.assignee_kind, e.assignee, e.recorded_at) for e in new]
         ),
     )
+    fixes = [e for e in batch if e.corrects is not None]
+    if fixes:
+        await fix.record(conn, [fix.correction_row(e) for e in fixes])
+        await conn.executemany(
+            fix.ASSIGNMENT_CORRECTED,
+            [(e.tenant, e.youth_id, e.corrects, e.event_id, e.assignee_kind, e.assignee)
+             for e in fixes],
+        )  # fmt: skip
+        await fix.recompute_assignments(conn, [(e.tenant, e.youth_id) for e in fixes])
 
 
 async def objections_recorded(conn: Connection, batch: list[ObjectionRecorded]) -> None:
@@ -218,11 +256,27 @@ async def personal_details_recorded(conn: Connection, batch: list[PersonalDetail
 
 
 async def contact_details_recorded(conn: Connection, batch: list[ContactDetailsRecorded]) -> None:
+    """The latest recorded details are the youth's; a correction puts the ones it names right in
+    place and the youth's are worked out again from the details that stand."""
+    new = [e for e in batch if e.corrects is None]
+    await copy(
+        conn,
+        sql.CONTACT_DETAILS_ENTRIES,
+        [(e.event_id, e.tenant, e.youth_id, e.contact_details, e.recorded_at) for e in new],
+    )
     reached = sorted(
-        ((e.tenant, e.youth_id, e.contact_details, e.recorded_at) for e in batch),
+        ((e.tenant, e.youth_id, e.contact_details, e.recorded_at) for e in new),
         key=lambda row: row[3],
     )
     await bulk(conn, sql.CONTACT_DETAILS, last_per_youth(reached))
+    fixes = [e for e in batch if e.corrects is not None]
+    if fixes:
+        await fix.record(conn, [fix.correction_row(e) for e in fixes])
+        await conn.executemany(
+            fix.CONTACT_DETAILS_CORRECTED,
+            [(e.tenant, e.youth_id, e.corrects, e.event_id, e.contact_details) for e in fixes],
+        )
+        await fix.recompute_contact_details(conn, [(e.tenant, e.youth_id) for e in fixes])
 
 
 async def personal_data_purged(conn: Connection, batch: list[PersonalDataPurged]) -> None:
@@ -230,7 +284,8 @@ async def personal_data_purged(conn: Connection, batch: list[PersonalDataPurged]
     youths = [(e.tenant, e.youth_id) for e in batch]
     await bulk(conn, sql.PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in batch])
     for statement in (sql.PURGED_IDENTITY, sql.PURGED_CONTACT_DETAILS, sql.PURGED_PLAN_TEXT,
-                      sql.PURGED_MEASURE_CONTENT):  # fmt: skip
+                      sql.PURGED_MEASURE_CONTENT, sql.PURGED_CONTACT_DETAILS_ENTRIES,
+                      sql.PURGED_CORRECTION_NOTES):  # fmt: skip
         await bulk(conn, statement, youths)
 
 
@@ -253,12 +308,18 @@ HANDLERS: dict[type, Handler] = {
     ObjectionRecorded: objections_recorded,
     ContactDetailsRecorded: contact_details_recorded,
     PersonalDataPurged: personal_data_purged,
+    OutreachEntryWithdrawn: fix.entries_withdrawn,
+    MeasuresEntryWithdrawn: fix.entries_withdrawn,
 }
 """Each kind of event the register keeps, and what writes it."""
 
 FIRST: tuple[Handler, ...] = (youths_identified, youths_left, personal_details_recorded)
 """Run before the others, in this order: every start of a batch before any end, and the details
 a youth's identification carries before the details recorded later."""
+
+LAST: tuple[Handler, ...] = (fix.entries_withdrawn,)
+"""Run after the others: a withdrawal finds the entry it names (and its corrections) in place,
+whatever else the batch holds."""
 
 
 async def apply_events(conn: Connection, events: Sequence[AnyEvent]) -> None:
@@ -271,5 +332,6 @@ async def apply_events(conn: Connection, events: Sequence[AnyEvent]) -> None:
         if handler is not None:
             grouped.setdefault(handler, []).append(event)
     rank = {handler: place for place, handler in enumerate(FIRST)}
-    for handler in sorted(grouped, key=lambda h: rank.get(h, len(rank))):
+    rank.update({handler: len(FIRST) + 1 + place for place, handler in enumerate(LAST)})
+    for handler in sorted(grouped, key=lambda h: rank.get(h, len(FIRST))):
         await handler(conn, grouped[handler])

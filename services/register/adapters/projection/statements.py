@@ -137,6 +137,13 @@ WITH offer AS (
     WHERE tenant = $1::char(4) AND youth_id = $2::uuid AND measure_id = $3::uuid
       AND $5::text <> 'offered'
     RETURNING measure_id
+), kept AS (
+    INSERT INTO measure_steps (event_id, tenant, youth_id, measure_id, measure_type, state,
+        on_date, end_reason, occupation_after)
+    SELECT $9::uuid, $1::char(4), $2::uuid, $3::uuid, $4::text, $5::text, $6::date, $7::text,
+           $8::text
+    WHERE $5::text = 'offered' OR EXISTS (SELECT FROM step)
+    ON CONFLICT (event_id) DO NOTHING
 )
 INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
 SELECT $9::uuid, $1::char(4), $2::uuid, $10::text, '{NO_SUCH_MEASURE}', $11::timestamptz
@@ -144,6 +151,15 @@ WHERE $5::text <> 'offered' AND NOT EXISTS (SELECT FROM step)
 -- A parked event re-applied (`reapply.py`) and refused again: its row says why now.
 ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason
 """  # noqa: S608
+PURGED_CONTACT_DETAILS_ENTRIES = """
+DELETE FROM contact_details_entries c USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id
+"""
+PURGED_CORRECTION_NOTES = """
+UPDATE entry_corrections c SET sealed_note = NULL
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id AND c.sealed_note IS NOT NULL
+"""
 PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE i.tenant = u.tenant AND i.youth_id = u.youth_id
@@ -185,4 +201,11 @@ MEASURES = Table(
     ("event_id", "tenant", "youth_id", "measure_id", "measure_type", "offered_on", "can_start_on",
      "actor", "sealed_content"),
 )  # fmt: skip
+ASSIGNMENT_ENTRIES = Table(
+    "assignment_entries",
+    ("event_id", "tenant", "youth_id", "assignee_kind", "assignee", "assigned_at"),
+)
+CONTACT_DETAILS_ENTRIES = Table(
+    "contact_details_entries", ("event_id", "tenant", "youth_id", "contact_details", "recorded_at")
+)
 OBJECTIONS = Table("objections", ("event_id", "tenant", "youth_id", "objected_on", "actor"))
