@@ -19,8 +19,6 @@ from shared.contracts.events.corrections import (
     Correction,
     CorrectionFields,
     CorrectionReasonCode,
-    MeasuresEntryWithdrawn,
-    OutreachEntryWithdrawn,
 )
 from shared.contracts.events.identify import (
     AbsenceReported,
@@ -43,6 +41,7 @@ from shared.contracts.events.measures import (
     MeasureDeclined,
     MeasureEnded,
     MeasureOffered,
+    MeasuresEntryWithdrawn,
     MeasureStarted,
     ObjectionRecorded,
     PlanEffort,
@@ -59,6 +58,7 @@ from shared.contracts.events.outreach import (
     ContactOutcome,
     OccupationRecorded,
     OccupationTense,
+    OutreachEntryWithdrawn,
     YouthInformed,
 )
 from shared.contracts.events.retention import (

@@ -12,7 +12,6 @@ from pydantic import Field, TypeAdapter
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events.corrections import MeasuresEntryWithdrawn, OutreachEntryWithdrawn
 from shared.contracts.events.identify import (
     AbsenceReported,
     PersonalDetailsRecorded,
@@ -28,6 +27,7 @@ from shared.contracts.events.measures import (
     MeasureDeclined,
     MeasureEnded,
     MeasureOffered,
+    MeasuresEntryWithdrawn,
     MeasureStarted,
     ObjectionRecorded,
 )
@@ -37,6 +37,7 @@ from shared.contracts.events.outreach import (
     ContactDetailsRecorded,
     ContactEstablished,
     OccupationRecorded,
+    OutreachEntryWithdrawn,
     YouthInformed,
 )
 from shared.contracts.events.retention import PersonalDataPurged

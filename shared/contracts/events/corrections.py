@@ -8,7 +8,7 @@ as of an instant before the correction still shows what was recorded then. A cor
 correction names the correction.
 
 A **withdrawal** says an entry did not happen: `OutreachEntryWithdrawn` on outreach's topic,
-`MeasuresEntryWithdrawn` on the measures topic, naming the withdrawn event and its type. The
+`MeasuresEntryWithdrawn` on the measures topic (each declared with its publisher's events), naming the withdrawn event and its type. The
 entry stops counting everywhere (register, worklists, contact clocks, SCB) and stays in the
 history with who withdrew it, when and why.
 
@@ -23,7 +23,6 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.text import StoredText
 
@@ -66,25 +65,9 @@ class CorrectionFields(BaseModel):
     )
 
 
-class _Withdrawal(IntegrationEvent):
+class Withdrawal(IntegrationEvent):
+    """What every withdrawal carries; each publisher declares its own on its topic."""
+
     withdraws: uuid.UUID = Field(description="The event id of the entry that did not happen.")
     withdrawn_event_type: StoredText = Field(description="That entry's event type.")
     correction: Correction
-
-
-class OutreachEntryWithdrawn(_Withdrawal):
-    """A caseworker withdrew an outreach entry (contact attempt, contact, information, occupation,
-    contact details, assignment): it did not happen."""
-
-    topic = topics.OUTREACH_EVENTS
-    event_type: Literal["OutreachEntryWithdrawn"] = "OutreachEntryWithdrawn"
-    schema_version: Literal[1] = 1
-
-
-class MeasuresEntryWithdrawn(_Withdrawal):
-    """A caseworker withdrew a measures entry (a plan revision or a measure step): it did not
-    happen. A step others depend on cannot be withdrawn while they stand."""
-
-    topic = topics.MEASURES_EVENTS
-    event_type: Literal["MeasuresEntryWithdrawn"] = "MeasuresEntryWithdrawn"
-    schema_version: Literal[1] = 1

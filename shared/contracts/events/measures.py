@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events.corrections import CorrectionFields
+from shared.contracts.events.corrections import CorrectionFields, Withdrawal
 from shared.contracts.text import StoredText
 
 
@@ -197,3 +197,12 @@ class ObjectionRecorded(IntegrationEvent):
     event_type: Literal["ObjectionRecorded"] = "ObjectionRecorded"
     schema_version: Literal[1] = 1
     objected_on: date
+
+
+class MeasuresEntryWithdrawn(Withdrawal):
+    """A caseworker withdrew a measures entry (a plan revision or a measure step): it did not
+    happen. A step others depend on cannot be withdrawn while they stand."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["MeasuresEntryWithdrawn"] = "MeasuresEntryWithdrawn"
+    schema_version: Literal[1] = 1

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events.corrections import CorrectionFields
+from shared.contracts.events.corrections import CorrectionFields, Withdrawal
 from shared.contracts.text import StoredText, Text
 
 ContactChannel = Literal[
@@ -102,3 +102,12 @@ class CaseAssigned(CorrectionFields, IntegrationEvent):
     assignee_kind: Literal["caseworker", "team"]
     assignee: StoredText
     previous_assignee: StoredText | None = None
+
+
+class OutreachEntryWithdrawn(Withdrawal):
+    """A caseworker withdrew an outreach entry (contact attempt, contact, information, occupation,
+    contact details, assignment): it did not happen."""
+
+    topic = topics.OUTREACH_EVENTS
+    event_type: Literal["OutreachEntryWithdrawn"] = "OutreachEntryWithdrawn"
+    schema_version: Literal[1] = 1
