@@ -25,6 +25,8 @@ SCHEMA_FILES = Path(__file__).with_name("schema")
 CONTENT_TABLES = (
     "youths", "scope_episodes", "identities", "contact_details", "contacts", "contact_log", "occupations", "measures",
     "measure_status", "plan_revisions", "assignments", "objections",
+    # Corrections and what the register works the corrected truth out from (issue 16).
+    "entry_corrections", "measure_steps", "assignment_entries", "contact_details_entries",
 )  # fmt: skip
 """The tables that hold what the register says (the others record how it was read)."""
 

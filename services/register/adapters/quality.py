@@ -1,4 +1,7 @@
-"""What the data-quality figures count, read from the register (`domain/quality.py` counts it)."""
+"""What the data-quality figures count, read from the register (`domain/quality.py` counts it).
+
+A scope episode registered in error counts nowhere; corrected and withdrawn entries are gone from
+the tables read here already (the projection keeps the corrected truth)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ SELECT e.youth_id,
        bool_or(e.left_on IS NULL OR e.left_on > $3::date) AS in_scope_at_end
 FROM scope_episodes e
 WHERE e.tenant = $1 AND e.entered_on <= $3::date AND (e.left_on IS NULL OR e.left_on >= $2::date)
+  AND e.left_reason IS DISTINCT FROM 'registered_in_error'
 GROUP BY e.youth_id
 """
 _EPISODES_BEGUN = """
@@ -28,6 +32,7 @@ SELECT youth_id, known_on,
 FROM (SELECT *, GREATEST(entered_on, COALESCE(identified_on, entered_on)) AS known_on
         FROM scope_episodes) e
 WHERE e.tenant = $1 AND e.known_on BETWEEN $2::date AND $3::date
+  AND e.left_reason IS DISTINCT FROM 'registered_in_error'
 """
 _CONTACTED_IN_PERIOD = """
 SELECT DISTINCT youth_id FROM contacts WHERE tenant = $1 AND youth_id = ANY($2::uuid[])

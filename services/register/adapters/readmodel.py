@@ -9,10 +9,15 @@ from datetime import date
 from typing import Any, Literal
 
 from services.register.adapters.access import Database
+from shared.contracts.events import Correction
 from shared.crypto import SealedDataError, TenantKeys
 from shared.free_text import content_shown, opener, plan_revision_shown
 
 YouthStatus = Literal["in_scope", "out_of_scope"]
+
+IN_ERROR = "registered_in_error"
+"""A scope episode identify marked registered in error: not in today's register, its lists,
+figures or reports; shown (marked) only in the youth's own timeline and the audit replay."""
 
 SortKey = Literal["entered_on", "scope_ends_on", "left_on", "youth_id"]
 SORT_COLUMNS: dict[str, str] = {
@@ -41,7 +46,10 @@ class YouthFilter:
     descending: bool = False
 
     def where(self, tenant: str) -> tuple[str, list[Any]]:
-        clauses, params = ["y.tenant = $1"], [tenant]
+        clauses, params = (
+            ["y.tenant = $1", f"y.left_reason IS DISTINCT FROM '{IN_ERROR}'"],
+            [tenant],
+        )
 
         def param(value: Any) -> str:
             params.append(value)
@@ -54,6 +62,7 @@ class YouthFilter:
             clauses.append(
                 "EXISTS (SELECT 1 FROM scope_episodes e WHERE e.tenant = y.tenant"
                 f" AND e.youth_id = y.youth_id AND e.entered_on <= {day}::date"
+                f" AND e.left_reason IS DISTINCT FROM '{IN_ERROR}'"
                 f" AND (e.left_on IS NULL OR e.left_on > {day}::date))"
             )
         if self.occupation is not None:
@@ -149,7 +158,7 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
             "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, "
             "entered_facts::text AS entered_facts, entered_actor, entered_recorded_at, left_on, "
             "left_reason, left_rule_version, left_actor, left_recorded_at, school_background, "
-            "identified_on FROM scope_episodes "
+            "identified_on, in_error_actor, in_error_recorded_at FROM scope_episodes "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
             tenant,
             youth_id,
@@ -164,12 +173,15 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
     scope_episodes = [dict(r) for r in episodes]
     for episode in scope_episodes:  # the facts the decision used, as recorded
         episode["entered_facts"] = json.loads(episode["entered_facts"] or "null")
+        episode["registered_in_error"] = episode["left_reason"] == IN_ERROR
     for revision in more["plan_revisions"]:
         revision["mapping"] = json.loads(revision["mapping"])
         revision["efforts"] = json.loads(revision["efforts"])
     return {
         "youth_id": youth_id,
         "status": youth["status"] if youth else None,
+        # Every episode of the youth's registered in error: not in today's register.
+        "registered_in_error": bool(youth and youth["left_reason"] == IN_ERROR),
         # Retention: a purged youth's record stays, without anything that identifies them.
         "personal_data": "purged" if youth and youth["purged_at"] else "held",
         "purged_at": youth["purged_at"] if youth else None,
@@ -198,6 +210,10 @@ _MORE = {
     " WHERE tenant = $1 AND youth_id = $2 ORDER BY objected_on",
     "assignment": "SELECT assignee_kind, assignee, assigned_at FROM assignments"
     " WHERE tenant = $1 AND youth_id = $2",
+    # Who corrected or withdrew what, when and why (the note sealed: `open_free_text` opens it).
+    "corrections": "SELECT event_id, kind, event_type, target_event_id, target_event_type, reason,"
+    " sealed_note, actor, recorded_at FROM entry_corrections WHERE tenant = $1 AND youth_id = $2"
+    " ORDER BY recorded_at, event_id",
 }
 
 
@@ -213,9 +229,12 @@ async def open_free_text(
     key) or `tampered`; the sealed forms are not shown (shared/free_text.py)."""
     revisions: list[dict[str, Any]] = timeline.get("plan_revisions") or []
     measures: list[dict[str, Any]] = timeline.get("measures") or []
+    corrections: list[dict[str, Any]] = timeline.get("corrections") or []
     open_ = opener(None, tenant, youth_id)
-    if any(r.get("sealed_text") for r in revisions) or any(
-        m.get("sealed_content") for m in measures
+    if (
+        any(r.get("sealed_text") for r in revisions)
+        or any(m.get("sealed_content") for m in measures)
+        or any(c.get("sealed_note") for c in corrections)
     ):
         wrapped = await database.fetchval(_KEY, tenant, youth_id)
         try:
@@ -230,27 +249,40 @@ async def open_free_text(
         measure["content"], measure["text"] = (
             (None, "redacted") if purged and sealed is None else content_shown(sealed, open_)
         )
+    for correction in corrections:
+        sealed = correction.pop("sealed_note", None)
+        correction["note"], correction["note_text"] = (None, None)
+        if sealed is not None:
+            state, plain = open_(sealed, Correction.SEALED_PURPOSE)
+            correction["note"] = plain.decode() if plain is not None else None
+            correction["note_text"] = state
+        elif purged:
+            correction["note_text"] = "redacted"
     return timeline
 
 
 async def summary(pool: Database, tenant: str) -> dict[str, int]:
-    row = await pool.fetchrow(
-        """
-        SELECT
-          (SELECT count(*) FROM youths WHERE tenant = $1) AS known,
-          (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'in_scope') AS in_scope,
-          (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'out_of_scope')
-              AS left_scope,
-          (SELECT count(*) FROM scope_episodes WHERE tenant = $1) AS scope_episodes,
-          (SELECT count(DISTINCT youth_id) FROM contacts WHERE tenant = $1) AS contacted,
-          (SELECT count(*) FROM contacts WHERE tenant = $1) AS contact_attempts,
-          (SELECT count(DISTINCT youth_id) FROM measures WHERE tenant = $1) AS offered,
-          (SELECT count(*) FROM measures WHERE tenant = $1) AS measure_offers
-        """,
-        tenant,
-    )
+    """Today's register in figures (youths registered in error, and their casework, left out)."""
+    row = await pool.fetchrow(_SUMMARY, tenant)
     assert row is not None
     return {key: int(value) for key, value in dict(row).items()}
+
+
+_KEPT = f"""youth_id NOT IN (SELECT youth_id FROM youths
+                        WHERE tenant = $1 AND left_reason = '{IN_ERROR}')"""
+_SUMMARY = f"""
+SELECT
+  (SELECT count(*) FROM youths WHERE tenant = $1 AND {_KEPT}) AS known,
+  (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'in_scope' AND {_KEPT}) AS in_scope,
+  (SELECT count(*) FROM youths WHERE tenant = $1 AND status = 'out_of_scope' AND {_KEPT})
+      AS left_scope,
+  (SELECT count(*) FROM scope_episodes
+    WHERE tenant = $1 AND left_reason IS DISTINCT FROM '{IN_ERROR}') AS scope_episodes,
+  (SELECT count(DISTINCT youth_id) FROM contacts WHERE tenant = $1 AND {_KEPT}) AS contacted,
+  (SELECT count(*) FROM contacts WHERE tenant = $1 AND {_KEPT}) AS contact_attempts,
+  (SELECT count(DISTINCT youth_id) FROM measures WHERE tenant = $1 AND {_KEPT}) AS offered,
+  (SELECT count(*) FROM measures WHERE tenant = $1 AND {_KEPT}) AS measure_offers
+"""
 
 
 async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:

@@ -1,7 +1,9 @@
 """The register's rows an SCB report is built from, for one municipality and half-year.
 
 All are read in one repeatable-read, read-only transaction, so the report is built from one
-consistent snapshot of the register; the youths' identities are opened in the same snapshot.
+consistent snapshot of the register; the youths' identities are opened in the same snapshot. A
+scope episode registered in error is in no report (the youth is in none unless another episode
+of theirs is); corrected and withdrawn entries are gone from the tables already.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ EPISODES = """
 SELECT youth_id, scope_episode_id, entered_on, left_on, left_reason, school_background
 FROM scope_episodes
 WHERE tenant = $1 AND entered_on <= $3 AND (left_on IS NULL OR left_on >= $2)
+  AND left_reason IS DISTINCT FROM 'registered_in_error'
 ORDER BY youth_id, entered_on, scope_episode_id
 """
 CONTACT_DAYS = """
@@ -60,6 +63,7 @@ SELECT count(DISTINCT y.youth_id) FROM youths y JOIN scope_episodes e
     ON e.tenant = y.tenant AND e.youth_id = y.youth_id
 WHERE y.tenant = $1 AND y.purged_at IS NOT NULL
   AND e.entered_on <= $3 AND (e.left_on IS NULL OR e.left_on >= $2)
+  AND e.left_reason IS DISTINCT FROM 'registered_in_error'
 """
 
 

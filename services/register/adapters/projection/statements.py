@@ -43,14 +43,38 @@ UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
 WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
 """
 LEFT_EPISODE = """
-UPDATE scope_episodes e SET left_on = u.left_on, left_reason = u.reason,
-    left_rule_version = u.rule_version, left_actor = u.actor, left_recorded_at = u.recorded_at
+UPDATE scope_episodes e SET left_reason = u.reason,
+    left_on = CASE WHEN u.reason = 'registered_in_error' THEN coalesce(e.left_on, u.left_on)
+                   ELSE u.left_on END,
+    left_rule_version = CASE WHEN u.reason = 'registered_in_error'
+                             THEN coalesce(e.left_rule_version, u.rule_version)
+                             ELSE u.rule_version END,
+    left_actor = CASE WHEN u.reason = 'registered_in_error' THEN coalesce(e.left_actor, u.actor)
+                      ELSE u.actor END,
+    left_recorded_at = CASE WHEN u.reason = 'registered_in_error'
+                            THEN coalesce(e.left_recorded_at, u.recorded_at)
+                            ELSE u.recorded_at END,
+    in_error_actor = CASE WHEN u.reason = 'registered_in_error' THEN u.actor END,
+    in_error_recorded_at = CASE WHEN u.reason = 'registered_in_error' THEN u.recorded_at END
 FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::text[], $6::text[],
             $7::text[], $8::timestamptz[])
     AS u(tenant, youth_id, episode, left_on, reason, rule_version, actor, recorded_at)
 WHERE e.scope_episode_id = u.episode AND e.tenant = u.tenant AND e.youth_id = u.youth_id
 RETURNING e.scope_episode_id
 """
+# A scope episode registered in error (`IN_ERROR`) is not the youth's: the youth's row shows their
+# latest other episode again, or (none) keeps the reason, and every reader leaves the youth out.
+IN_ERROR = "registered_in_error"
+IN_ERROR_YOUTH = f"""
+UPDATE youths y SET status = CASE WHEN e.left_on IS NULL THEN 'in_scope' ELSE 'out_of_scope' END,
+    scope_episode_id = e.scope_episode_id, entered_on = e.entered_on,
+    scope_ends_on = e.scope_ends_on, rule_version = e.entered_rule_version, left_on = e.left_on,
+    left_reason = e.left_reason
+FROM (SELECT DISTINCT ON (tenant, youth_id) * FROM scope_episodes
+      WHERE youth_id = ANY($1::uuid[]) AND left_reason IS DISTINCT FROM '{IN_ERROR}'
+      ORDER BY tenant, youth_id, entered_on DESC, entered_recorded_at DESC) e
+WHERE y.tenant = e.tenant AND y.youth_id = e.youth_id AND y.left_reason = '{IN_ERROR}'
+"""  # noqa: S608
 DEAD = """
 INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
 SELECT * FROM unnest($1::uuid[], $2::char(4)[], $3::uuid[], $4::text[], $5::text[],
@@ -138,10 +162,12 @@ WITH offer AS (
       AND $5::text <> 'offered'
     RETURNING measure_id
 ), kept AS (
-    INSERT INTO measure_steps (event_id, tenant, youth_id, measure_id, measure_type, state,
+    INSERT INTO measure_steps (event_id, tenant, youth_id, measure_id, step, measure_type, state,
         on_date, end_reason, occupation_after)
-    SELECT $9::uuid, $1::char(4), $2::uuid, $3::uuid, $4::text, $5::text, $6::date, $7::text,
-           $8::text
+    SELECT $9::uuid, $1::char(4), $2::uuid, $3::uuid,
+           (SELECT coalesce(max(step), 0) + 1 FROM measure_steps
+             WHERE tenant = $1::char(4) AND youth_id = $2::uuid AND measure_id = $3::uuid),
+           $4::text, $5::text, $6::date, $7::text, $8::text
     WHERE $5::text = 'offered' OR EXISTS (SELECT FROM step)
     ON CONFLICT (event_id) DO NOTHING
 )
