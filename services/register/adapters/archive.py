@@ -35,11 +35,15 @@ async def project_archive(
     as_of: datetime,
     schema: str,
     progress: Callable[[int, int], None] | None = None,
+    archive_schema: str = SCHEMA,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
-    events it applied before it kept their copies."""
-    archive = await create_pool(database_url, SCHEMA, min_size=1, max_size=1)
+    events it applied before it kept their copies. The archive is the live register's
+    (`archive_schema`: another register's, e.g. a test's own). A correction or withdrawal
+    recorded by `as_of` is in it with who and why; one recorded later is not (the entry stands as
+    it was recorded then)."""
+    archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
     pool = await create_pool(database_url, schema, min_size=1, max_size=1)
     try:
         if await archive.fetchval(_UNARCHIVED, tenant):

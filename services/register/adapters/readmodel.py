@@ -285,6 +285,30 @@ SELECT
 """
 
 
+async def corrections(pool: Database, tenant: str) -> list[dict[str, Any]]:
+    """Who corrected or withdrew which entry, when and why (the reason code; the sealed note is
+    left out: it is opened only in the youth's own timeline)."""
+    rows = await pool.fetch(
+        "SELECT youth_id, event_id, kind, event_type, target_event_id, target_event_type, reason,"
+        " sealed_note IS NOT NULL AS has_note, actor, recorded_at FROM entry_corrections"
+        " WHERE tenant = $1 ORDER BY recorded_at, event_id",
+        tenant,
+    )
+    return [dict(row) for row in rows]
+
+
+async def registered_in_error(pool: Database, tenant: str) -> list[dict[str, Any]]:
+    """The scope episodes registered in error (not in today's register), with who marked them."""
+    rows = await pool.fetch(
+        "SELECT youth_id, scope_episode_id, entered_on, left_on, in_error_actor,"
+        " in_error_recorded_at FROM scope_episodes WHERE tenant = $1 AND left_reason = $2"
+        " ORDER BY youth_id, entered_on",
+        tenant,
+        IN_ERROR,
+    )
+    return [dict(row) for row in rows]
+
+
 async def dead_events(pool: Database, tenant: str) -> list[dict[str, Any]]:
     """Events the register could not apply, with the reason (ids, types and reasons only):
     `parked` ones failed to apply and can be re-applied after the fix (`reapplied_at` once they

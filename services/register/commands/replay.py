@@ -17,7 +17,7 @@ import asyncpg
 
 from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
-from services.register.adapters.database import create_pool
+from services.register.adapters.database import SCHEMA, create_pool
 from services.register.adapters.topics import project_topics
 from shared import access_log
 
@@ -52,15 +52,20 @@ async def replay(
     now: datetime,
     youth_id: uuid.UUID | None = None,
     progress: Progress | None = None,
+    archive_schema: str = SCHEMA,
 ) -> dict[str, Any]:
     """The tenant's register exactly as it stood at `as_of` (DOMAIN.md section 7): only the
     events recorded by then, read from the register's archive and projected with the live
     projection's own code into a schema dropped afterwards (the live register is never written;
-    a correction recorded later is not in it). A summary and every youth, or one youth's
-    timeline."""
+    a correction recorded later is not in it: before it, the entry as recorded then; after it,
+    the corrected truth and who corrected what, when and why). A summary and every youth, the
+    corrections and the episodes registered in error; or one youth's timeline (which holds
+    both)."""
     schema = _scratch_schema(as_of, now)
     try:
-        applied = await project_archive(database_url, tenant, as_of, schema, progress)
+        applied = await project_archive(
+            database_url, tenant, as_of, schema, progress, archive_schema
+        )
         return await _replayed(database_url, schema, tenant, as_of, applied, youth_id)
     finally:
         await drop_schema(database_url, schema)
@@ -113,7 +118,13 @@ async def _replayed(
         if youth_id is not None:
             return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
         _, youths = await readmodel.list_youths(pool, tenant, None, 100_000, 0)
-        return {**head, "summary": await readmodel.summary(pool, tenant), "youths": youths}
+        return {
+            **head,
+            "summary": await readmodel.summary(pool, tenant),
+            "youths": youths,
+            "corrections": await readmodel.corrections(pool, tenant),
+            "registered_in_error": await readmodel.registered_in_error(pool, tenant),
+        }
     finally:
         await pool.close()
 
@@ -122,7 +133,9 @@ def shown_in(replayed: dict[str, Any], youth_id: uuid.UUID | None) -> list[uuid.
     """The youths a replay's answer shows (each goes in the access log, like every other read)."""
     if youth_id is not None:
         return [youth_id] if replayed.get("youth") is not None else []
-    return [row["youth_id"] for row in replayed.get("youths", [])]
+    shown = [row["youth_id"] for row in replayed.get("youths", [])]
+    more = [*replayed.get("corrections", []), *replayed.get("registered_in_error", [])]
+    return list(dict.fromkeys([*shown, *(row["youth_id"] for row in more)]))
 
 
 async def record_reading(
