@@ -638,15 +638,17 @@ class TestBadInputRolesAndLeavingScope:
         assert register.get("/v1/youths", params=bad_period).status_code == 422
         assert register.get("/v1/youths", params={"measure_type": "x;DROP"}).status_code == 422
 
-    def test_a_measure_step_is_applied_as_it_came_and_the_rest_goes_on(
+    def test_a_step_of_a_measure_never_offered_is_kept_dead_and_the_rest_goes_on(
         self, office: Office
     ) -> None:
-        # The measures domain decides a measure's steps (tests/unit/measures/test_case.py, refused
-        # transitions); the register applies what arrives, in order. An event the register cannot
-        # apply is kept and the rest goes on: tests/integration/test_register_projection.py and
-        # tests/e2e/test_poison_events.py.
-        assert office["dead"] == []
-        assert len(office["objections"]) == 1, "applied after the step"
+        # The measures domain decides a measure's steps (tests/unit/measures/test_case.py); the
+        # register applies them in order and only checks that the measure exists.
+        [dead] = office["dead"]
+        assert (dead["event_id"], dead["reason"]) == (
+            str(office["impossible"].event_id),
+            "measure_id: no such measure offered to this youth",
+        )
+        assert len(office["objections"]) == 1, "applied after the dead one"
 
 
 def test_client_ids_record_once_and_an_assignee_has_one_form(deployment: Deployment) -> None:
