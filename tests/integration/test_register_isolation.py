@@ -26,7 +26,13 @@ from shared.messaging.consumer import Delivery, Parsed
 from tests.conftest import RunningInfra
 
 MASTER_KEY = "isolation-test-master-key-0123456789"
-SPARSE = ("dead_events", "objections", "contact_details")  # the generator makes none of these
+SPARSE = (
+    "dead_events",
+    "objections",
+    "contact_details",
+    "contact_details_entries",
+    "entry_corrections",
+)  # the generator makes none of these
 
 
 @pytest.fixture
