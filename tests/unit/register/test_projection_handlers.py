@@ -14,12 +14,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from services.register.adapters.projection import corrections as fix
 from services.register.adapters.projection import statements as sql
 from services.register.adapters.projection.handlers import HANDLERS, apply_events, measure_step
 from shared.contracts.events import (
     ALL_EVENTS,
     AbsenceReported,
     AnyEvent,
+    ContactAttempted,
+    Correction,
     FollowUpCompleted,
     FollowUpScheduled,
     MeasureAccepted,
@@ -27,6 +30,7 @@ from shared.contracts.events import (
     MeasureEnded,
     MeasureOffered,
     MeasureStarted,
+    OutreachEntryWithdrawn,
     SchoolNotificationReceived,
     YouthIdentified,
     YouthLeftScope,
@@ -158,3 +162,29 @@ def test_what_is_not_register_content_writes_nothing() -> None:
         school_type="gy", school_unit="12345678",
     )  # fmt: skip
     assert run([notice]).ran == []
+
+
+class NothingWithdrawn(RecordingConnection):
+    """The withdrawals find no step, assignment or contact details to take away."""
+
+    async def fetch(self, statement: str, *args: Any) -> list[dict[str, Any]]:
+        self.ran.append((statement, args))
+        return []
+
+
+def test_a_withdrawal_applies_after_the_rest_of_its_batch_and_a_correction_with_its_kind() -> None:
+    """Whatever the batch's order, a withdrawal finds the entry it names (recorded in the same
+    batch) in place; a correction deletes the row it names after its kind's rows were added."""
+    attempt = ContactAttempted(**envelope(), contact_attempt_id=uuid.uuid4(), channel="phone",
+                               outcome="reached", attempted_at=datetime(2026, 3, 2, tzinfo=UTC))  # fmt: skip
+    earlier = OutreachEntryWithdrawn(**envelope(), withdraws=uuid.uuid4(),
+                                     withdrawn_event_type="ContactAttempted",
+                                     correction=Correction(reason="did_not_happen"))  # fmt: skip
+    fixed = attempt.model_copy(update={"event_id": uuid.uuid4(), "corrects": attempt.event_id,
+                                       "correction": Correction(reason="wrong_date")})  # fmt: skip
+    conn = NothingWithdrawn()
+    asyncio.run(apply_events(conn, [earlier, attempt, fixed]))  # type: ignore[arg-type]
+    order = conn.statements()
+    assert order.index("COPY contacts") < order.index(fix.corrected_row("contacts"))
+    assert order.index(fix.corrected_row("contacts")) < order.index("COPY entry_corrections", 2)
+    assert order.index(fix.WITHDRAWN_FACTS[0]) > order.index("COPY contacts")
