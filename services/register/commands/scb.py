@@ -9,8 +9,9 @@ from typing import Any
 
 from services.register.adapters import export_log, scb_queries
 from services.register.adapters.access import Database
+from services.register.adapters.scb_codes import scb_codes
 from services.register.domain.period import Period, half_year
-from services.register.domain.scb import ScbReport, build_report, scb_codes
+from services.register.domain.scb import ScbReport, build_report
 from shared import access_log
 from shared.crypto import TenantKeys
 

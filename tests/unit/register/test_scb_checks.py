@@ -16,6 +16,7 @@ from datetime import date
 
 import pytest
 
+from services.register.adapters.scb_codes import scb_codes
 from services.register.domain.period import half_year
 from services.register.domain.scb.checks import (
     Checks,
@@ -23,7 +24,6 @@ from services.register.domain.scb.checks import (
     Record,
     youth_records,
 )
-from services.register.domain.scb.codes import scb_codes
 from services.register.domain.scb.rows import ContactDay, Episode, Measure, Occupation, YouthRows
 
 Y = uuid.UUID("00000000-0000-4000-8000-000000000001")

@@ -11,14 +11,8 @@ from typing import Any
 
 import pytest
 
-from services.register.domain.scb.codes import (
-    CODE_LIST,
-    ScbCodes,
-    code_versions,
-    in_force,
-    parse_versions,
-    scb_codes,
-)
+from services.register.adapters.scb_codes import code_versions, scb_codes
+from services.register.domain.scb.codes import CODE_LIST, ScbCodes, in_force, parse_versions
 
 
 def test_codes_come_from_the_versioned_list_with_a_fallback_reported() -> None:

@@ -9,9 +9,10 @@ from datetime import date
 
 import pytest
 
+from services.register.adapters.scb_codes import scb_codes
 from services.register.commands.scb import ExportRefused, check_export
 from services.register.domain.period import half_year
-from services.register.domain.scb import ScbReport, scb_codes
+from services.register.domain.scb import ScbReport
 from services.register.domain.scb.checks import Finding, Severity
 
 H1 = half_year("2026H1")

@@ -13,9 +13,9 @@ from datetime import date
 
 import pytest
 
+from services.register.adapters.scb_codes import scb_codes
 from services.register.domain.period import half_year
 from services.register.domain.scb.checks import Finding
-from services.register.domain.scb.codes import scb_codes
 from services.register.domain.scb.report import ScbReport, build_report
 from services.register.domain.scb.rows import (
     ContactDay,

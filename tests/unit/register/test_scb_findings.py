@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
+from services.register.adapters.scb_codes import scb_codes
 from services.register.domain.scb.checks import Checks, Finding, occupation_on
-from services.register.domain.scb.codes import scb_codes
 from services.register.domain.scb.rows import Occupation
 
 Y = uuid.UUID("00000000-0000-4000-8000-000000000007")

@@ -7,7 +7,7 @@ from services.register.domain.scb.checks import (
     occupation_on,
     youth_records,
 )
-from services.register.domain.scb.codes import CODE_LIST, ScbCodes, scb_codes
+from services.register.domain.scb.codes import CODE_LIST, ScbCodes, in_force, parse_versions
 from services.register.domain.scb.report import ScbReport, build_report
 from services.register.domain.scb.rows import (
     ContactDay,
@@ -36,7 +36,8 @@ __all__ = [
     "Severity",
     "YouthRows",
     "build_report",
+    "in_force",
     "occupation_on",
-    "scb_codes",
+    "parse_versions",
     "youth_records",
 ]

@@ -1,20 +1,17 @@
 """SCB's codes: the versioned `scb-report` code list that takes the register's codes to the file's.
 
-Codes come from the list (shared/codelists/scb-report.json), never from enums here. A period is
-coded in the version in force on its first day; a register code without an entry falls back to the
-map's fallback (reported as a warning), or has no code at all when the map has no fallback.
+Codes come from the list (shared/codelists/scb-report.json, read by `adapters/scb_codes.py` and
+passed in), never from enums here. A period is coded in the version in force on its first day; a
+register code without an entry falls back to the map's fallback (reported as a warning), or has no
+code at all when the map has no fallback.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Any
-
-from shared.codelists import HERE
 
 CODE_LIST = "scb-report"
 
@@ -69,14 +66,3 @@ def in_force(versions: Sequence[ScbCodes], on: date) -> ScbCodes:
     if not valid:
         raise ValueError(f"period: no {CODE_LIST} code list is in force on {on}")
     return valid[-1]
-
-
-@cache
-def code_versions() -> tuple[ScbCodes, ...]:
-    """The versions of the code list shipped with kaa."""
-    return parse_versions(json.loads((HERE / f"{CODE_LIST}.json").read_text(encoding="utf-8")))
-
-
-def scb_codes(on: date) -> ScbCodes:
-    """The code list version in force at the start of a period."""
-    return in_force(code_versions(), on)
