@@ -2,7 +2,7 @@
 
 `./run bench register [EVENTS]` brings the infrastructure up and, on the same machine in one run:
 (a) generates EVENTS integration events (default 1,000,000) with the platform's generator
-    (`shared/synthetic.py`) over 40 municipalities, the first with 5,000 youths, and publishes them
+    (`kaa/dev/synthetic.py`) over 40 municipalities, the first with 5,000 youths, and publishes them
     to a fresh namespace's event topics (keys go to the keyring);
 (b) reads the same events raw from Kafka (aiokafka, no parsing, no database): events/s;
 (c) rebuilds the register from the topics (`kaa register rebuild`'s code): events/s;
