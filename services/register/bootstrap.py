@@ -19,6 +19,7 @@ from services.register.adapters.export_log import create_export_log
 from services.register.commands.replay import replay
 from services.register.entrypoints.consumers import projection_consumer
 from services.register.entrypoints.http.identity import identity_routes
+from services.register.entrypoints.http.names import names_routes
 from services.register.entrypoints.http.operations import audit_routes, operations_routes
 from services.register.entrypoints.http.register import register_routes
 from services.register.entrypoints.http.scb import scb_routes
@@ -88,5 +89,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(scb_routes(require_role(authenticate, "coordinator"), today, keys))
     app.include_router(
         identity_routes(require_role(authenticate, "caseworker", "coordinator"), inspector, keys)
+    )
+    app.include_router(
+        names_routes(require_role(authenticate, "caseworker", "coordinator"), today, keys)
     )
     return app
