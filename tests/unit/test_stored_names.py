@@ -35,7 +35,8 @@ STORED: dict[type[Aggregate], tuple[str, tuple[str, ...]]] = {
         "services.measures.domain:MeasuresCase",
         (*CASE, "FollowUpCompleted", "FollowUpScheduled", "IndividualPlanRevised",
          "MeasureAccepted", "MeasureDeclined", "MeasureEnded", "MeasureOffered", "MeasureStarted",
-         "ObjectionRecorded"),
+         "ObjectionRecorded", "EntryWithdrawn", "IndividualPlanRevisionCorrected",
+         "MeasureStepCorrected"),
     ),
     MeasureCatalogue: (
         "services.measures.domain:MeasureCatalogue", ("Created", "EntryDefined", "EntryRetired")

@@ -11,13 +11,15 @@ content again is a retry (False, nothing new), with other content a conflict (th
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import event
 
 from services.measures.domain import lifecycle, plan
-from services.measures.domain.lifecycle import MeasureState, Step
+from services.measures.domain.corrections import Corrections
+from services.measures.domain.lifecycle import Step
+from services.measures.domain.record import Record
 from services.measures.domain.values import CONTENT, FollowUpSubject, follow_up_id, taken
 from shared.casework.domain import CommandRefused, ScopedYouthCase
 from shared.contracts.events import PlanText
@@ -26,7 +28,7 @@ from shared.crypto import YouthSealer
 REOFFER = FollowUpSubject.MEASURE_REOFFER
 
 
-class MeasuresCase(ScopedYouthCase):
+class MeasuresCase(Corrections, ScopedYouthCase):
     # Stored events name their class by topic (module:qualname), and the outbox relay selects
     # what it publishes by topic: the case's topics stay those recorded before the domain became
     # a package (`services.measures.domain` exports the class).
@@ -40,6 +42,8 @@ class MeasuresCase(ScopedYouthCase):
         self.plan_revisions: list[dict[str, Any]] = []
         self.follow_ups: dict[str, dict[str, Any]] = {}
         self.objections: list[date] = []
+        # Every step and revision as an entry (by its event's version), to correct or withdraw.
+        self.record = Record(self.measures, self.plan_revisions)
 
     # -- measures -------------------------------------------------------------------------------
 
@@ -94,18 +98,15 @@ class MeasuresCase(ScopedYouthCase):
     ) -> None:
         # `content` is sealed when `content_digest` is given (clear only in events recorded
         # before free text was sealed).
-        if measure_id not in self.measures:
+        if measure_id not in self.measure_ids:
             self.measure_ids = (*self.measure_ids, measure_id)
-        self.measures[measure_id] = {
-            **self.measures.get(measure_id, {}),
-            "measure_type": measure_type,
-            "state": MeasureState.OFFERED.value,
-            "offered_on": offered_on,
-            "can_start_on": can_start_on,
-            "content": content,
-            "content_digest": content_digest,
-            "offers": self.measures.get(measure_id, {}).get("offers", 0) + 1,
-        }
+        self._stepped(measure_id, Step.OFFER, actor, measure_type=measure_type,
+                      offered_on=offered_on, can_start_on=can_start_on, content=content,
+                      content_digest=content_digest)  # fmt: skip
+
+    def _stepped(self, measure_id: str, step: Step, actor: str, **values: Any) -> None:
+        """A step recorded (inside its event's apply: this event's version is the next)."""
+        self.record.step_recorded(self.version + 1, measure_id, step, values, actor)
 
     def _step(self, measure_id: uuid.UUID, step: Step, on: date) -> bool:
         """Check `step` on `on` against the lifecycle: False for a retry, else True (to record),
@@ -128,7 +129,7 @@ class MeasuresCase(ScopedYouthCase):
     def _measure_accepted(
         self, tenant: str, measure_id: str, accepted_on: date, actor: str, correlation_id: uuid.UUID
     ) -> None:
-        self.measures[measure_id].update(state=MeasureState.ACCEPTED.value, accepted_on=accepted_on)
+        self._stepped(measure_id, Step.ACCEPT, actor, accepted_on=accepted_on)
 
     def decline(
         self,
@@ -152,7 +153,7 @@ class MeasuresCase(ScopedYouthCase):
     def _measure_declined(
         self, tenant: str, measure_id: str, declined_on: date, actor: str, correlation_id: uuid.UUID
     ) -> None:
-        self.measures[measure_id].update(state=MeasureState.DECLINED.value, declined_on=declined_on)
+        self._stepped(measure_id, Step.DECLINE, actor, declined_on=declined_on)
 
     def start(self, measure_id: uuid.UUID, on: date, actor: str, correlation_id: uuid.UUID) -> bool:
         if not self._step(measure_id, Step.START, on):
@@ -164,7 +165,7 @@ class MeasuresCase(ScopedYouthCase):
     def _measure_started(
         self, tenant: str, measure_id: str, started_on: date, actor: str, correlation_id: uuid.UUID
     ) -> None:
-        self.measures[measure_id].update(state=MeasureState.STARTED.value, started_on=started_on)
+        self._stepped(measure_id, Step.START, actor, started_on=started_on)
 
     def end(
         self,
@@ -197,10 +198,8 @@ class MeasuresCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
     ) -> None:
-        self.measures[measure_id].update(
-            state=MeasureState.ENDED.value, ended_on=ended_on, end_reason=end_reason,
-            occupation_after=occupation_after,
-        )  # fmt: skip
+        self._stepped(measure_id, Step.END, actor, ended_on=ended_on, end_reason=end_reason,
+                      occupation_after=occupation_after)  # fmt: skip
 
     # -- the individual plan --------------------------------------------------------------------
 
@@ -239,7 +238,7 @@ class MeasuresCase(ScopedYouthCase):
                 raise taken("revision_id", "a plan revision")
             return int(earlier["revision"])
         plan.check_revision(self.plan_revisions, valid_from, efforts, follow_up_on, evaluation_on)
-        revision = len(self.plan_revisions) + 1
+        revision = self.record.revisions_made() + 1
         self._plan_revised(
             self.tenant, revision, valid_from, None, None, structure, follow_up_on,
             evaluation_on, actor, correlation_id,
@@ -260,38 +259,55 @@ class MeasuresCase(ScopedYouthCase):
 
     @event("IndividualPlanRevised")
     def _plan_revised(
-        self,
-        tenant: str,
-        revision: int,
-        valid_from: date,
-        goal: str | None,
-        mapping: dict[str, list[str]] | None,
-        efforts: list[dict[str, Any]],
-        follow_up_on: date | None,
-        evaluation_on: date | None,
-        actor: str,
-        correlation_id: uuid.UUID,
-        revision_id: str | None = None,
-        sealed_text: str | None = None,
-        text_digest: str | None = None,
-    ) -> None:
+        self, tenant: str, revision: int, valid_from: date, goal: str | None,
+        mapping: dict[str, list[str]] | None, efforts: list[dict[str, Any]],
+        follow_up_on: date | None, evaluation_on: date | None, actor: str,
+        correlation_id: uuid.UUID, revision_id: str | None = None,
+        sealed_text: str | None = None, text_digest: str | None = None,
+    ) -> None:  # fmt: skip
         # The words are in `sealed_text` (`PlanText`); `goal`, `mapping` and the efforts' words
         # are clear only in events recorded before free text was sealed.
-        self.plan_revisions.append(
-            {
-                "revision": revision,
-                "revision_id": revision_id,
-                "valid_from": valid_from,
-                "goal": goal,
-                "mapping": mapping,
-                "efforts": efforts,
-                "follow_up_on": follow_up_on,
-                "evaluation_on": evaluation_on,
-                "actor": actor,
-                "sealed_text": sealed_text,
-                "text_digest": text_digest,
-            }
+        self.record.revision_recorded(self.version + 1, {
+            "revision": revision, "revision_id": revision_id, "valid_from": valid_from,
+            "goal": goal, "mapping": mapping, "efforts": efforts, "follow_up_on": follow_up_on,
+            "evaluation_on": evaluation_on, "actor": actor, "sealed_text": sealed_text,
+            "text_digest": text_digest,
+        })  # fmt: skip
+
+    # -- corrections and withdrawals (the commands: `Corrections`) ------------------------------
+
+    @event("MeasureStepCorrected")
+    def _step_corrected(
+        self, tenant: str, corrects: int, measure_id: str, step: str, values: dict[str, Any],
+        actor: str, correlation_id: uuid.UUID, reason: str, sealed_note: str | None,
+        corrected_at: datetime,
+    ) -> None:  # fmt: skip
+        why = {"reason": reason, "sealed_note": sealed_note, "at": corrected_at}
+        self.record.step_recorded(
+            self.version + 1, measure_id, Step(step), values, actor, corrects, why
         )
+
+    @event("IndividualPlanRevisionCorrected")
+    def _plan_revision_corrected(
+        self, tenant: str, corrects: int, revision: int, valid_from: date,
+        efforts: list[dict[str, Any]], follow_up_on: date | None, evaluation_on: date | None,
+        actor: str, correlation_id: uuid.UUID, revision_id: str | None, sealed_text: str,
+        text_digest: str, reason: str, sealed_note: str | None, corrected_at: datetime,
+    ) -> None:  # fmt: skip
+        self.record.revision_recorded(self.version + 1, {
+            "revision": revision, "revision_id": revision_id, "valid_from": valid_from,
+            "goal": None, "mapping": None, "efforts": efforts, "follow_up_on": follow_up_on,
+            "evaluation_on": evaluation_on, "actor": actor, "sealed_text": sealed_text,
+            "text_digest": text_digest,
+        }, corrects, {"reason": reason, "sealed_note": sealed_note, "at": corrected_at})  # fmt: skip
+
+    @event("EntryWithdrawn")
+    def _entry_withdrawn(
+        self, tenant: str, withdraws: int, withdrawn_event_type: str, actor: str,
+        correlation_id: uuid.UUID, reason: str, sealed_note: str | None, withdrawn_at: datetime,
+    ) -> None:  # fmt: skip
+        how = {"actor": actor, "reason": reason, "sealed_note": sealed_note, "at": withdrawn_at}
+        self.record.withdrawn(self.version + 1, withdraws, how)
 
     def plan_on(self, day: date) -> dict[str, Any] | None:
         """The revision in force on `day` (the latest one valid from then or earlier)."""

@@ -154,10 +154,15 @@ def decide_end(
         if (measure["end_reason"], measure["occupation_after"]) != (end_reason, occupation_after):
             raise taken("measure_id", "an end")
         return False
+    check_end_codes(on, end_reason, occupation_after)
+    take_step(measure, Step.END, on)
+    return True
+
+
+def check_end_codes(on: date, end_reason: str, occupation_after: str | None) -> None:
+    """Refuse an end's code not in the day's `measure-end-reason` list or the `occupation` list."""
     reasons = code_list("measure-end-reason", on=on)
     if end_reason not in reasons.codes:
         raise CommandRefused("end_reason", f"unknown code (code list {reasons.name})")
     if occupation_after is not None and occupation_after not in code_list("occupation").codes:
         raise CommandRefused("occupation_after", "unknown code (code list occupation)")
-    take_step(measure, Step.END, on)
-    return True
