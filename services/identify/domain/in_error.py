@@ -26,6 +26,7 @@ class EpisodeRecord:
     youth_id: str
     scope_episode_id: str
     entered_on: date
+    rule_version: str
     left_on: date | None = None
     left_reason: str | None = None
 

@@ -15,11 +15,12 @@ from services.identify.domain.in_error import (
     episode_to_mark,
 )
 
-OPEN = EpisodeRecord("0180", "youth-a", "episode-1", date(2026, 1, 5))
-ENDED = EpisodeRecord("0180", "youth-a", "episode-2", date(2025, 1, 5)).left(
+RULE = "kaa-2018-07-01"
+OPEN = EpisodeRecord("0180", "youth-a", "episode-1", date(2026, 1, 5), RULE)
+ENDED = EpisodeRecord("0180", "youth-a", "episode-2", date(2025, 1, 5), RULE).left(
     date(2025, 6, 1), "enrolled"
 )
-ELSEWHERE = EpisodeRecord("0181", "youth-b", "episode-3", date(2026, 1, 5))
+ELSEWHERE = EpisodeRecord("0181", "youth-b", "episode-3", date(2026, 1, 5), RULE)
 EPISODES = {e.scope_episode_id: e for e in (OPEN, ENDED, ELSEWHERE)}
 
 
