@@ -7,10 +7,14 @@ import functools
 
 from fastapi import APIRouter, FastAPI
 
+from services.outreach.adapters import identities
+from services.outreach.adapters.letters import LetterStore
 from services.outreach.adapters.outbound import RELAYED, to_integration_event
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.commands import OutreachHandlers, take_in_measures_batch
+from services.outreach.commands.letters import LetterHandlers, LetterNotFound
 from services.outreach.entrypoints.http import routes
+from services.outreach.entrypoints.letters import letter_not_found, letter_routes
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.bootstrap import create_case_service
 from shared.casework.commands import CaseClock, CaseRuntime
@@ -25,15 +29,25 @@ def _measures_batches(application: CaseApplication) -> BatchHandler:
     return functools.partial(take_in_measures_batch, application)
 
 
+def _prepare_letters(application: OutreachApplication) -> None:
+    """Letters' tables, and the youths' sealed names and addresses kept from identify's events."""
+    schema = application.env["POSTGRES_SCHEMA"]
+    LetterStore(application.recorder.datastore, schema).create_tables()  # type: ignore[attr-defined]
+    application.identify_rows = identities.identify_rows(schema)
+
+
 def create_app(settings: ServiceSettings) -> FastAPI:
     # The event store and read pool, filled when the service starts; the use cases on them.
     runtime = CaseRuntime[OutreachApplication]()
     handlers = OutreachHandlers(runtime, CaseClock(settings.today))
+    letters = LetterHandlers(runtime, handlers)
 
     def http_routes(context: CaseRoutes) -> APIRouter:
-        return routes(context, handlers)
+        router = routes(context, handlers)
+        router.include_router(letter_routes(context, letters))
+        return router
 
-    return create_case_service(
+    app = create_case_service(
         name="outreach",
         settings=settings,
         application_class=OutreachApplication,
@@ -42,4 +56,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         relayed=RELAYED,
         routes=http_routes,
         also_consume={MEASURES_EVENTS: _measures_batches},
+        prepare=_prepare_letters,
     )
+    app.add_exception_handler(LetterNotFound, letter_not_found)
+    return app

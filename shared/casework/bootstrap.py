@@ -67,11 +67,13 @@ def create_case_service(
     routes: Callable[[CaseRoutes], APIRouter],
     also_consume: dict[str, Callable[[Any], BatchHandler]] | None = None,
     runtime: CaseRuntime[Any] | None = None,
+    prepare: Callable[[Any], None] | None = None,
 ) -> FastAPI:
     """A caseworker service. `also_consume` maps further topics to what picks, from the
     application, the method that takes their batches (outreach reads the measures service's
     follow-ups); `runtime`, what the service's command handlers run on, is filled when the
-    service starts."""
+    service starts; `prepare(application)`, run before any input is read, makes a service's
+    further tables and hooks (outreach: letters)."""
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         # The event store.
@@ -81,6 +83,8 @@ def create_case_service(
             application_class, env=eventsourcing_env(database_url, name)
         )
         application.tenant_keys = TenantKeys(settings.master_key.get_secret_value())
+        if prepare is not None:
+            await asyncio.to_thread(prepare, application)
         # The read side of the HTTP API.
         pool = await _read_pool(settings, name, application)
         # Kafka: the inputs, and the outbox relay publishing the service's own events.

@@ -124,7 +124,8 @@ def take_in_identify_batch(
                 cache[message.youth_id] = case
             case.on_identify_event(message)
         cases = [c for c in cache.values() if c is not None]
-        application.save_cases(cases, topic, partition, next_offset)
+        also = application.identify_rows(messages) if application.identify_rows else None
+        application.save_cases(cases, topic, partition, next_offset, also)
 
     application.retrying_tracked(work, topic, partition, next_offset)
 

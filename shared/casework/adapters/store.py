@@ -42,6 +42,9 @@ class CaseApplication(KafkaFedApplication):
 
     case_class: type[ScopedYouthCase] = ScopedYouthCase
     rule_book: ClassVar[dict[str, Rule]] = {}
+    # Further read rows a service keeps from a batch of identify's events, written in the batch's
+    # transaction (outreach: the youths' sealed personal details, for letters); set at start.
+    identify_rows: Callable[[list[Any]], list[tuple[Any, list[Any]]]] | None = None
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
@@ -129,11 +132,18 @@ class CaseApplication(KafkaFedApplication):
         return cast(dict[str, int], self.retrying(work))
 
     def save_cases(
-        self, cases: list[Any], topic: str | None, partition: int, next_offset: int
+        self,
+        cases: list[Any],
+        topic: str | None,
+        partition: int,
+        next_offset: int,
+        also: list[tuple[Any, list[Any]]] | None = None,
     ) -> None:
         """Save the cases with their read-table rows in one transaction, and the position of the
-        input they came from (`topic` None: a caseworker's command, no position)."""
-        self.save_tracked(cases, topic, partition, next_offset, read_model=self.read_model(cases))
+        input they came from (`topic` None: a caseworker's command, no position); `also`, further
+        read rows written in the same transaction."""
+        read_model = self.read_model(cases) + (also or [])
+        self.save_tracked(cases, topic, partition, next_offset, read_model=read_model)
 
     def read_model(self, cases: list[Any]) -> list[tuple[Any, list[Any]]]:
         """Hook: read-table rows for these cases, written in the same transaction (none here)."""

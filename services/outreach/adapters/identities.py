@@ -1,0 +1,81 @@
+"""The youths' names and addresses as identify published them, for letters: a read table of the
+sealed `PersonalDetails` (one row per youth, the newest), written in the transaction of the batch
+of identify's events that carried them, and opened only to write a letter, with the youth's data
+key from the shared keyring (as the register opens them). Outreach holds nothing in the clear: a
+key retention destroyed leaves a row nobody can open, which counts as no details."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+from psycopg import sql
+
+from shared.contracts.events import PersonalDetails, PersonalDetailsRecorded, YouthIdentified
+from shared.crypto import SealedDataError, TenantKeys, open_sealed
+
+log = structlog.get_logger(__name__)
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS {schema}.letter_identities ("
+    " tenant char(4) NOT NULL, youth_id uuid NOT NULL, personal_details text NOT NULL,"
+    " recorded_at timestamptz NOT NULL, PRIMARY KEY (tenant, youth_id))",
+)
+Rows = list[tuple[Any, list[Any]]]
+
+
+def create_tables(cursor: Any, schema: str) -> None:
+    for ddl in DDL:
+        cursor.execute(sql.SQL(ddl).format(schema=sql.Identifier(schema)))
+
+
+def identify_rows(schema: str) -> Callable[[list[Any]], Rows]:
+    """What takes a batch of identify's events to the rows of the sealed details it carried
+    (`CaseApplication.identify_rows`); a redelivered or older event does not replace newer."""
+    upsert = sql.SQL(
+        "INSERT INTO {table} AS t (tenant, youth_id, personal_details, recorded_at)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (tenant, youth_id) DO UPDATE"
+        " SET personal_details = EXCLUDED.personal_details, recorded_at = EXCLUDED.recorded_at"
+        " WHERE t.recorded_at <= EXCLUDED.recorded_at"
+    ).format(table=sql.Identifier(schema, "letter_identities"))
+
+    def rows(messages: list[Any]) -> Rows:
+        found = [
+            (m.tenant, m.youth_id, m.personal_details, m.recorded_at)
+            for m in messages
+            if isinstance(m, YouthIdentified | PersonalDetailsRecorded) and m.personal_details
+        ]
+        return [(upsert, found)] if found else []
+
+    return rows
+
+
+def open_details(
+    cursor: Any, schema: str, keys: TenantKeys, tenant: str, youth_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, PersonalDetails]:
+    """The details of those of the youths that have them and whose key is whole; a youth whose
+    details fail authentication is left out and logged by id only."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT i.youth_id, i.personal_details, k.wrapped FROM {table} i"
+            " JOIN keyring.youth_keys k ON k.tenant = i.tenant AND k.youth_id = i.youth_id"
+            " WHERE i.tenant = %s AND i.youth_id = ANY(%s)"
+        ).format(table=sql.Identifier(schema, "letter_identities")),
+        (tenant, list(youth_ids)),
+    )
+    opened: dict[uuid.UUID, PersonalDetails] = {}
+    for row in cursor.fetchall():
+        youth_id: uuid.UUID = row["youth_id"]
+        try:
+            data_key = keys.unwrap(tenant, youth_id, bytes(row["wrapped"]))
+            plain = open_sealed(
+                data_key, row["personal_details"], tenant, youth_id, PersonalDetails.PURPOSE
+            )
+        except SealedDataError as error:
+            log.error("sealed personal details refused", tenant=tenant, youth_id=str(youth_id),
+                      reason=str(error))  # fmt: skip
+            continue
+        opened[youth_id] = PersonalDetails.model_validate_json(plain)
+    return opened

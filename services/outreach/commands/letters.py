@@ -1,0 +1,234 @@
+"""Letters: the municipality's templates (a new version per save), a letter for one youth or a
+batch for the first-contact worklist as one PDF, and the confirmation that a batch was posted,
+which records each letter as a contact attempt (channel `letter`) through `attempt_contact`.
+
+Every letter is a batch (one of one for a single youth), so confirming works alike and records
+each attempt once: a letter's attempt id is fixed when the batch is made, and the time it was
+posted when the batch is first confirmed. Opening names and addresses is written to the access
+log (one entry per youth). A protected youth's letter has no address (`domain.letters`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.outreach.adapters.letter_pdf import letters_pdf
+from services.outreach.adapters.letters import Batch, BatchItem, LetterStore
+from services.outreach.adapters.store import OutreachApplication
+from services.outreach.commands import AttemptContact, OutreachHandlers, WorklistQuery
+from services.outreach.domain.letters import Addressee, Template, TemplateError, letter
+from shared import access_log
+from shared.casework.commands import Caller, CaseRuntime
+from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
+from shared.contracts.events import ContactOutcome, PersonalDetails
+
+SERVICE = "outreach"
+MAX_BATCH = 500  # a page of a worklist at most
+LETTER_OUTCOME: ContactOutcome = (
+    "not_reached"  # a posted letter: no contact yet; recontact follows if no answer
+)
+DEFAULT_SIGN_OFF = "Kommunens aktivitetsansvar"
+
+
+class LetterNotFound(LookupError):
+    """No such template or batch in the caller's municipality (`field` names which)."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: not found")
+
+
+@dataclass(frozen=True)
+class TemplateDraft:
+    name: str
+    subject: str
+    body: str
+    offer: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class MakeLetters:
+    """Letters by a template: for one youth (`youth_id`), or for a worklist's page."""
+
+    template: str
+    version: int | None = None
+    caseworker: str | None = None  # who signs; default the municipality's service
+    youth_id: uuid.UUID | None = None
+    worklist: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class Made:
+    batch: Batch
+    pdf: bytes
+    skipped: int  # youths of the list left out: no name and address on record
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    batch_id: uuid.UUID
+    sent_at: datetime
+    recorded: int
+    already_recorded: int
+    not_recorded: list[dict[str, Any]]
+
+
+class LetterHandlers:
+    def __init__(self, runtime: CaseRuntime[OutreachApplication], outreach: OutreachHandlers):
+        self.runtime = runtime
+        self.outreach = outreach
+
+    @property
+    def store(self) -> LetterStore:
+        application = self.runtime.application
+        return LetterStore(application.recorder.datastore, self.runtime.schema)  # type: ignore[attr-defined]
+
+    # -- templates ------------------------------------------------------------------------------
+
+    async def template(self, caller: Caller, name: str, version: int | None = None) -> Template:
+        found = await asyncio.to_thread(self.store.template, caller.tenant, name, version)
+        if found is None:
+            raise LetterNotFound("version" if version is not None else "name")
+        return found
+
+    async def save_template(self, caller: Caller, draft: TemplateDraft) -> Template:
+        """Check the template and save it as the municipality's next version."""
+        template = Template(draft.name, 0, draft.subject, draft.body, draft.offer, draft.contact)
+        try:
+            template.check()
+        except TemplateError as error:
+            raise CommandRefused(error.field, error.reason) from None
+        version = await asyncio.to_thread(
+            self.store.save_template, caller.tenant, template, caller.actor
+        )
+        return Template(draft.name, version, draft.subject, draft.body, draft.offer, draft.contact)
+
+    # -- letters --------------------------------------------------------------------------------
+
+    async def make(self, caller: Caller, command: MakeLetters) -> Made:
+        """A batch of letters and its PDF: the youth's, or the worklist's next youths not in a
+        batch awaiting confirmation (at most `limit`); refused when there is nobody to write to."""
+        template = await self.template(caller, command.template, command.version)
+        today = self.outreach.clock.today()
+        store = self.store
+        if command.youth_id is not None:
+            application = self.runtime.application
+            case = await asyncio.to_thread(application.case_of, command.youth_id, caller.tenant)
+            if not case.in_scope:
+                raise NotInScope
+            candidates = [command.youth_id]
+        else:
+            assert command.worklist is not None
+            query = WorklistQuery(command.worklist, limit=MAX_BATCH)  # type: ignore[arg-type]
+            _, items = await self.outreach.worklist(caller, query)
+            pending = await asyncio.to_thread(store.pending_youths, caller.tenant, today)
+            candidates = [i.youth_id for i in items if i.youth_id not in pending]
+        details = await self._open(caller, store, candidates)
+        chosen: list[uuid.UUID] = []
+        skipped = 0
+        for youth_id in candidates:
+            if len(chosen) == command.limit:
+                break
+            if youth_id in details:
+                chosen.append(youth_id)
+            else:
+                skipped += 1
+        if not chosen:
+            field = "youth_id" if command.youth_id else "worklist"
+            raise CommandRefused(field, "no youth with a name and address on record", conflict=True)
+        addressees = {y: _addressee(details[y]) for y in chosen}
+        batch = Batch(
+            batch_id=uuid.uuid4(), tenant=caller.tenant, worklist=command.worklist,
+            template=template.name, template_version=template.version,
+            caseworker=command.caseworker or DEFAULT_SIGN_OFF, made_on=today,
+            made_by=caller.actor, sent_at=None, confirmed_by=None,
+            items=tuple(BatchItem(y, addressees[y].protected, uuid.uuid4()) for y in chosen),
+        )  # fmt: skip
+        pdf = await asyncio.to_thread(_pdf, template, batch, addressees)
+        await asyncio.to_thread(store.save_batch, batch)
+        await self._log(caller, chosen)
+        return Made(batch, pdf, skipped)
+
+    async def batch(self, caller: Caller, batch_id: uuid.UUID) -> Batch:
+        found = await asyncio.to_thread(self.store.batch, caller.tenant, batch_id)
+        if found is None:
+            raise LetterNotFound("batch_id")
+        return found
+
+    async def pdf(self, caller: Caller, batch_id: uuid.UUID) -> bytes:
+        """The batch's PDF again, as it was made (the template version and sign-off it used)."""
+        batch = await self.batch(caller, batch_id)
+        template = await self.template(caller, batch.template, batch.template_version)
+        store = self.store
+        details = await self._open(caller, store, [i.youth_id for i in batch.items])
+        addressees = {y: _addressee(d) for y, d in details.items()}
+        pdf = await asyncio.to_thread(_pdf, template, batch, addressees)
+        await self._log(caller, list(addressees))
+        return pdf
+
+    async def confirm_sent(
+        self, caller: Caller, batch_id: uuid.UUID, sent_at: datetime | None = None
+    ) -> Confirmed:
+        """The batch was posted: each letter a contact attempt (channel `letter`), once — a
+        repeated confirmation records nothing new. A youth who left scope meanwhile is named in
+        `not_recorded`."""
+        batch = await self.batch(caller, batch_id)
+        when = sent_at or datetime.now(UTC)
+        self.outreach.clock.check_past("sent_at", when)
+        stored = await asyncio.to_thread(
+            self.store.mark_sent, caller.tenant, batch_id, when, caller.actor
+        )
+        recorded = again = 0
+        refused: list[dict[str, Any]] = []
+        for item in batch.items:
+            attempt = AttemptContact(
+                item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id
+            )
+            try:
+                done = await self.outreach.attempt_contact(caller, attempt)
+            except (CaseNotFound, NotInScope):
+                refused.append({"youth_id": item.youth_id, "reason": "not in scope"})
+                continue
+            recorded, again = recorded + done.recorded, again + (not done.recorded)
+        return Confirmed(batch_id, stored, recorded, again, refused)
+
+    async def _open(
+        self, caller: Caller, store: LetterStore, youth_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, PersonalDetails]:
+        """The youths' names and addresses, of those who have them (a protected youth's: the
+        name). Only those a letter shows are written to the access log (`_log`)."""
+        keys = self.runtime.application.tenant_keys
+        if keys is None:
+            raise RuntimeError("tenant keys: not configured")
+        details: dict[uuid.UUID, PersonalDetails] = await asyncio.to_thread(
+            store.open_details, keys, caller.tenant, youth_ids
+        )
+        return {y: d for y, d in details.items() if _addressee(d).has_address}
+
+    async def _log(self, caller: Caller, youth_ids: list[uuid.UUID]) -> None:
+        async with self.runtime.scoped(caller.tenant).acquire() as conn:
+            entry = access_log.Access(caller.tenant, caller.actor, "casework", "letter", SERVICE)
+            await access_log.record(conn, entry, youth_ids)
+
+
+def _addressee(details: PersonalDetails) -> Addressee:
+    return Addressee.of(
+        details.given_name, details.family_name, details.street, details.postal_code,
+        details.city, details.protected,
+    )  # fmt: skip
+
+
+def _pdf(template: Template, batch: Batch, addressees: dict[uuid.UUID, Addressee]) -> bytes:
+    made_on: date = batch.made_on
+    letters = [
+        letter(template, addressees[i.youth_id], batch.caseworker, made_on)
+        for i in batch.items
+        if i.youth_id in addressees
+    ]
+    return letters_pdf(letters, title=f"Brev {batch.batch_id}")
