@@ -1,6 +1,7 @@
 """Composition root of the measures service, read top to bottom: the event store of cases and
 catalogues (`adapters.store`), the public events it publishes (`adapters.outbound`), the use cases
-on them (`commands.MeasuresCommands`, built once), and the HTTP API (`entrypoints.http`, whose
+on them (`commands.MeasuresCommands`, `commands.corrections.MeasuresCorrections`, built once),
+and the HTTP API (`entrypoints.http`, whose
 routes hand commands to them), assembled as a caseworker service (`shared.casework.bootstrap`:
 identify's events in, the outbox relay out)."""
 
@@ -11,7 +12,9 @@ from fastapi import APIRouter, FastAPI
 from services.measures.adapters.outbound import RELAYED, to_integration_event
 from services.measures.adapters.store import MeasuresApplication
 from services.measures.commands import MeasuresCommands
+from services.measures.commands.corrections import MeasuresCorrections
 from services.measures.entrypoints.http import routes
+from services.measures.entrypoints.http_corrections import correction_routes
 from shared.casework.bootstrap import create_case_service
 from shared.casework.commands import CaseClock, CaseRuntime
 from shared.casework.entrypoints.http import CaseRoutes
@@ -21,10 +24,14 @@ from shared.settings import ServiceSettings
 def create_app(settings: ServiceSettings) -> FastAPI:
     # The event store and read pool, filled when the service starts; the use cases on them.
     runtime = CaseRuntime[MeasuresApplication]()
-    handlers = MeasuresCommands(runtime, CaseClock(settings.today))
+    clock = CaseClock(settings.today)
+    handlers = MeasuresCommands(runtime, clock)
+    corrections = MeasuresCorrections(runtime, clock)
 
     def http_routes(context: CaseRoutes) -> APIRouter:
-        return routes(context, handlers)
+        router = routes(context, handlers)
+        router.include_router(correction_routes(context, corrections))
+        return router
 
     return create_case_service(
         name="measures",

@@ -1,5 +1,9 @@
 """Outbound: the measures domain events → the public events on `kaa.measures.events.v1` (the
-outbox relay's mapper). A fact about a day happened at its start; the words only sealed."""
+outbox relay's mapper). A fact about a day happened at its start; the words only sealed.
+
+A corrected step or plan revision is its public event again, naming the event it corrects
+(`corrects`, the event id of the entry's version) and why (`correction`); a withdrawn entry is
+`MeasuresEntryWithdrawn`."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 from services.measures.domain import MeasuresCase
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
+    Correction,
     FollowUpCompleted,
     FollowUpScheduled,
     IndividualPlanRevised,
@@ -17,12 +22,13 @@ from shared.contracts.events import (
     MeasureDeclined,
     MeasureEnded,
     MeasureOffered,
+    MeasuresEntryWithdrawn,
     MeasureStarted,
     ObjectionRecorded,
     PlanEffort,
     PlanMapping,
 )
-from shared.messaging.relay import envelope_of
+from shared.messaging.relay import envelope_of, event_id_for
 
 Case: Any = MeasuresCase
 RELAYED = (
@@ -35,12 +41,47 @@ RELAYED = (
     Case.FollowUpScheduled,
     Case.FollowUpCompleted,
     Case.ObjectionRecorded,
+    Case.MeasureStepCorrected,
+    Case.IndividualPlanRevisionCorrected,
+    Case.EntryWithdrawn,
 )
+SERVICE = "measures"
+STEPS: dict[str, Any] = {
+    "offer": MeasureOffered,
+    "accept": MeasureAccepted,
+    "decline": MeasureDeclined,
+    "start": MeasureStarted,
+    "end": MeasureEnded,
+}
+
+
+def entry_event_id(youth_id: uuid.UUID, version: int) -> uuid.UUID:
+    """The event id callers know an entry of a youth's case by (its public event's id)."""
+    return event_id_for(SERVICE, youth_id, version)
+
+
+def _correction(e: Any) -> dict[str, Any]:
+    return {
+        "corrects": entry_event_id(e.originator_id, e.corrects),
+        "correction": Correction(reason=e.reason, sealed_note=e.sealed_note),
+    }
+
+
+def _step_corrected(e: Any) -> IntegrationEvent:
+    """A corrected step: its public event with the new values, naming the step it corrects."""
+    values = dict(e.values)
+    if e.step == "offer":
+        values["sealed_content"] = values.pop("content")
+        values.pop("content_digest", None)
+    day = next(v for k, v in values.items() if k.endswith("_on") and k != "can_start_on")
+    return STEPS[e.step](  # type: ignore[no-any-return]
+        **_envelope(e, day), measure_id=uuid.UUID(e.measure_id), **values, **_correction(e)
+    )
 
 
 def _envelope(e: Any, day: date | None = None) -> dict[str, Any]:
     """A fact about a day happened at its start (UTC); others when they were recorded."""
-    return envelope_of("measures", e, datetime.combine(day, time.min, tzinfo=UTC) if day else None)
+    return envelope_of(SERVICE, e, datetime.combine(day, time.min, tzinfo=UTC) if day else None)
 
 
 def to_integration_event(e: Any) -> IntegrationEvent | None:
@@ -80,6 +121,20 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
             end_reason=e.end_reason,
             occupation_after=e.occupation_after,
         )
+    if isinstance(e, Case.MeasureStepCorrected):
+        return _step_corrected(e)
+    if isinstance(e, Case.IndividualPlanRevisionCorrected):
+        return IndividualPlanRevised(
+            **_envelope(e, e.valid_from), revision=e.revision, valid_from=e.valid_from,
+            efforts=[PlanEffort(**effort) for effort in e.efforts], follow_up_on=e.follow_up_on,
+            evaluation_on=e.evaluation_on, sealed_text=e.sealed_text, **_correction(e),
+        )  # fmt: skip
+    if isinstance(e, Case.EntryWithdrawn):
+        return MeasuresEntryWithdrawn(
+            **_envelope(e), withdraws=entry_event_id(e.originator_id, e.withdraws),
+            withdrawn_event_type=e.withdrawn_event_type,
+            correction=Correction(reason=e.reason, sealed_note=e.sealed_note),
+        )  # fmt: skip
     if isinstance(e, Case.IndividualPlanRevised):
         sealed = getattr(e, "sealed_text", None)
         return IndividualPlanRevised(

@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any, cast
 
 from services.measures.adapters.store import MeasuresApplication
+from services.measures.commands import entries
 from services.measures.domain import MeasuresCase, Step
 from services.measures.domain.catalogue import catalogue_owner, check_offerable, check_retirable
 from shared.casework import commands as casework
@@ -26,7 +27,7 @@ from shared.casework.commands import Caller, CaseClock, CaseRuntime, record_acce
 from shared.casework.domain import CommandRefused
 from shared.codelists import free_text_warnings
 from shared.crypto import SealedDataError
-from shared.free_text import Opener, content_shown, opener, plan_revision_shown
+from shared.free_text import Opener, opener
 from shared.logs import correlation_id as current_correlation_id
 
 
@@ -308,7 +309,7 @@ class MeasuresCommands:
         """The youth's measures (their content opened), follow-ups and objections."""
         case, open_ = await self._read(caller, youth_id, "measures")
         return MeasuresShown(
-            [measure_shown(k, v, open_) for k, v in case.measures.items()],
+            entries.measures_shown(case, open_),
             list(case.follow_ups.values()),
             case.objections,
         )
@@ -321,14 +322,15 @@ class MeasuresCommands:
         day = as_of or self.clock.today()
         await self._logged(caller, youth_id, f"individual plan as of {day}")
         plan = case.plan_on(day)
-        return PlanShown(day, plan_revision_shown(plan, open_) if plan is not None else None)
+        return PlanShown(day, entries.revision_shown(case, plan, open_) if plan else None)
 
     async def show_plan_revisions(
         self, caller: Caller, youth_id: uuid.UUID
     ) -> list[dict[str, Any]]:
-        """Every revision of the individual plan, oldest first, their words opened."""
+        """Every revision of the individual plan, oldest first, their words opened (corrections
+        and withdrawn ones too, marked)."""
         case, open_ = await self._read(caller, youth_id, "individual plan revisions")
-        return [plan_revision_shown(r, open_) for r in case.plan_revisions]
+        return entries.revisions_shown(case, open_)
 
     async def _read(
         self, caller: Caller, youth_id: uuid.UUID, what: str
@@ -375,14 +377,3 @@ def plan_words(command: RevisePlan) -> dict[str, str | None]:
         texts[f"efforts[{n}].description"] = effort.description
         texts[f"efforts[{n}].end_reason"] = effort.end_reason
     return texts
-
-
-def measure_shown(measure_id: str, measure: Mapping[str, Any], open_: Opener) -> dict[str, Any]:
-    """A measure as the view shows it: its content opened (`text` says what became of it)."""
-    shown = {"measure_id": measure_id, **measure}
-    shown.pop("content_digest", None)
-    if measure.get("content_digest") is None:  # recorded before free text was sealed
-        shown["text"] = None if measure.get("content") is None else "open"
-        return shown
-    shown["content"], shown["text"] = content_shown(measure.get("content"), open_)
-    return shown

@@ -22,7 +22,7 @@ from typing import Any
 
 from services.measures.domain import lifecycle, plan
 from services.measures.domain.lifecycle import TRANSITIONS, MeasureState, Step
-from shared.casework.domain import CommandRefused
+from shared.casework.domain import CaseNotFound, CommandRefused
 
 EntryIds = Callable[[int], uuid.UUID]
 """An entry's version → the event id callers know it by (the public event's id)."""
@@ -49,9 +49,10 @@ UNCOMPARED = frozenset({"content", "sealed_text", "actor", "version", "revision_
 """Left out when a correction is compared with one recorded (sealed words by their digests)."""
 
 
-class EntryNotFound(LookupError):
+class EntryNotFound(CaseNotFound):
     """The event id named is no entry of this youth's measures (or not of the measure named): 404,
-    naming the field (`corrects`, `withdraws`)."""
+    naming the field (`corrects`, `withdraws`). A refusal like the youth not found: it refuses
+    its own command only."""
 
     def __init__(self, field: str) -> None:
         super().__init__(f"{field}: no such entry of this youth's measures")
@@ -59,7 +60,9 @@ class EntryNotFound(LookupError):
         self.reason = "no such entry of this youth's measures"
 
 
-def apply_step(measure: Mapping[str, Any] | None, step: Step, values: Mapping[str, Any]) -> dict:
+def apply_step(
+    measure: Mapping[str, Any] | None, step: Step, values: Mapping[str, Any]
+) -> dict[str, Any]:
     """The measure after `step` with its `values` (an offer counts the offers made)."""
     known = dict(measure or {})
     offers = known.get("offers", 0) + (1 if step is Step.OFFER else 0)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from services.measures.adapters.outbound import to_integration_event
-from services.measures.commands import measure_shown
+from services.measures.commands.entries import measure_shown
 from services.measures.domain import MeasuresCase
 from shared.casework.domain import CommandRefused
 from shared.contracts.events import (
