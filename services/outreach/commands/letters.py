@@ -179,8 +179,9 @@ class LetterHandlers:
         repeated confirmation records nothing new. A youth who left scope meanwhile is named in
         `not_recorded`."""
         batch = await self.batch(caller, batch_id)
-        when = sent_at or datetime.now(UTC)
-        self.outreach.clock.check_past("sent_at", when)
+        when = batch.sent_at or sent_at or datetime.now(UTC)  # a repeat keeps the first time
+        if batch.sent_at is None:
+            self.outreach.clock.check_past("sent_at", when)
         stored = await asyncio.to_thread(
             self.store.mark_sent, caller.tenant, batch_id, when, caller.actor
         )
