@@ -117,7 +117,8 @@ def test_a_correction_takes_the_place_of_the_step_and_is_published_naming_it() -
         date(2026, 3, 6),
         steps["start"],
     )
-    assert public.correction is not None and public.correction.reason == "wrong_date"
+    assert public.correction is not None
+    assert public.correction.reason == "wrong_date"
     assert public.event_id == ids(corrected.originator_version)
     # The same again is a retry; naming the corrected step again now names a superseded one.
     assert not case.correct_step(measure, steps["start"], StepGiven(date(2026, 3, 6)), why(), ids)
@@ -131,7 +132,8 @@ def test_a_correction_takes_the_place_of_the_step_and_is_published_naming_it() -
     assert case.measures[str(measure)]["started_on"] == date(2026, 3, 7)
     [twice] = case.collect_events()
     again = to_integration_event(twice)
-    assert isinstance(again, MeasureStarted) and again.corrects == public.event_id
+    assert isinstance(again, MeasureStarted)
+    assert again.corrects == public.event_id
     # The end depends on the corrected start now: withdrawing it is refused naming the end.
     withdraw = refusal(lambda: case.withdraw(again.event_id, measure, why(), ids))
     assert str(steps["end"]) in withdraw.reason
@@ -147,7 +149,8 @@ def test_a_correction_out_of_order_is_refused_as_recording_it_would_be() -> None
         lambda: case.correct_step(measure, steps["accept"], StepGiven(date(2026, 3, 8)), why(), ids)
     )
     assert (after.field, after.conflict) == ("accepted_on", True)
-    assert str(steps["start"]) in after.reason and "MeasureStarted" in after.reason
+    assert str(steps["start"]) in after.reason
+    assert "MeasureStarted" in after.reason
     wrong_field = refusal(
         lambda: case.correct_step(
             measure, steps["accept"], StepGiven(D, end_reason="completed"), why(), ids
@@ -170,7 +173,8 @@ def test_an_offer_is_corrected_with_its_content_sealed() -> None:
     assert case.measures[str(measure)]["offered_on"] == date(2026, 3, 2)
     [corrected] = case.collect_events()
     public = to_integration_event(corrected)
-    assert public is not None and "Praktik" not in public.to_bytes().decode()
+    assert public is not None
+    assert "Praktik" not in public.to_bytes().decode()
     assert public.sealed_content is not None  # type: ignore[attr-defined]
 
 
@@ -202,7 +206,12 @@ def test_a_plan_revision_is_corrected_in_its_place_or_withdrawn() -> None:
     case.collect_events()
     first = revised(case, date(2026, 3, 5), "Komvux")
     second = revised(case, date(2026, 3, 10), "Praktik")
-    revision = {"goal": "Komvux i höst", "mapping": {}, "efforts": [], "valid_from": None}
+    revision: dict[str, Any] = {
+        "goal": "Komvux i höst",
+        "mapping": {},
+        "efforts": [],
+        "valid_from": None,
+    }
     assert case.correct_plan_revision(first, revision, why("wrong_value"), ids, SEALER)
     assert [r["revision"] for r in case.plan_revisions] == [1, 2]
     [corrected] = case.collect_events()
