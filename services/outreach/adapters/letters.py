@@ -128,7 +128,7 @@ class LetterStore:
         confirmed as posted."""
         query = sql.SQL(
             "SELECT i.youth_id FROM {} b JOIN {} i USING (batch_id) WHERE b.tenant = %s"
-            " AND b.sent_at IS NULL AND b.made_on > %s::date - %s"
+            " AND b.sent_at IS NULL AND b.made_on > %s::date - %s::integer"
         ).format(self._table("letter_batches"), self._table("letter_batch_items"))
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(query, (tenant, today, PENDING_DAYS))

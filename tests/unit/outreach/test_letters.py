@@ -5,11 +5,14 @@ letter never holds an address; the PDF holds what the letters say."""
 from __future__ import annotations
 
 import io
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
 
+from services.outreach.adapters import identities
 from services.outreach.adapters.letter_pdf import letters_pdf
 from services.outreach.domain.letters import (
     FORWARDING,
@@ -21,6 +24,7 @@ from services.outreach.domain.letters import (
     letter,
     parse,
 )
+from shared.contracts.events import PersonalDetailsRecorded, YouthIdentified
 
 DAY = date(2026, 3, 2)
 ASA = Addressee.of("Åsa", "Öberg", "Storgatan 1", "123 45", "Ankeby", protected=False)
@@ -60,7 +64,8 @@ def test_a_bad_template_is_refused_naming_the_position(
 def test_a_refusal_never_echoes_text_that_is_not_a_field_name() -> None:
     with pytest.raises(TemplateError) as refused:
         parse("Hej {Åsa Öberg 19990101-1234}")
-    assert "Åsa" not in str(refused.value) and "1234" not in str(refused.value)
+    assert "Åsa" not in str(refused.value)
+    assert "1234" not in str(refused.value)
     assert "unknown field (known:" in refused.value.reason
 
 
@@ -100,7 +105,8 @@ def test_a_protected_youths_letter_has_no_address_anywhere() -> None:
     assert made.forwarding
     assert made.recipient == ("Li Wu", FORWARDING)
     assert made.body == f"Till Li Wu, {FORWARDING}"
-    assert HIDDEN.address_lines == () and HIDDEN.has_address
+    assert HIDDEN.address_lines == ()
+    assert HIDDEN.has_address
 
 
 def test_a_youth_without_an_address_cannot_be_written_to() -> None:
@@ -112,6 +118,30 @@ def test_the_pdf_holds_each_letter_and_marks_the_forwarded_one() -> None:
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(letters_pdf(made))).pages]
     text = "\n".join(pages)
     assert text.count(STANDARD_FIRST_LETTER.subject) == 2
-    assert "Storgatan 1" in pages[0] and "Åsa Öberg" in pages[0]
-    assert FORWARDING in pages[1] and "Hemliga" not in text
+    assert "Storgatan 1" in pages[0]
+    assert "Åsa Öberg" in pages[0]
+    assert FORWARDING in pages[1]
+    assert "Hemliga" not in text
     assert "Anna Handläggare" in text
+
+
+def test_the_sealed_details_identify_published_become_rows_of_the_letter_identities() -> None:
+    now = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    common = {"tenant": "0180", "occurred_at": now, "recorded_at": now, "actor": "system:identify"}
+
+    def event(kind: type[Any], youth: uuid.UUID, **fields: Any) -> Any:
+        return kind(event_id=uuid.uuid4(), youth_id=youth, correlation_id=uuid.uuid4(),
+                    **common, **fields)  # fmt: skip
+
+    named, unnamed, moved = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    episode = {"scope_episode_id": uuid.uuid4(), "entered_on": date(2026, 1, 15),
+               "scope_ends_on": date(2027, 5, 1), "rule_version": "r", "facts": {}}  # fmt: skip
+    messages = [
+        event(YouthIdentified, named, personal_details="kaa1.sealed-a", **episode),
+        event(YouthIdentified, unnamed, personal_details=None, **episode),
+        event(PersonalDetailsRecorded, moved, personal_details="kaa1.sealed-b"),
+    ]
+    [(statement, rows)] = identities.identify_rows("outreach")(messages)
+    assert rows == [("0180", named, "kaa1.sealed-a", now), ("0180", moved, "kaa1.sealed-b", now)]
+    assert "letter_identities" in statement.as_string(None)
+    assert identities.identify_rows("outreach")(messages[1:2]) == []
