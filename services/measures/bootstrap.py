@@ -29,7 +29,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     corrections = MeasuresCorrections(runtime, clock)
 
     def http_routes(context: CaseRoutes) -> APIRouter:
-        router = routes(context, handlers)
+        router = APIRouter()
+        router.include_router(routes(context, handlers))
         router.include_router(correction_routes(context, corrections))
         return router
 
