@@ -8,6 +8,7 @@ import functools
 from fastapi import APIRouter, FastAPI
 
 from services.outreach.adapters import identities
+from services.outreach.adapters.letter_mail import MailSettings
 from services.outreach.adapters.letters import LetterStore
 from services.outreach.adapters.outbound import RELAYED, to_integration_event
 from services.outreach.adapters.store import OutreachApplication
@@ -40,7 +41,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     # The event store and read pool, filled when the service starts; the use cases on them.
     runtime = CaseRuntime[OutreachApplication]()
     handlers = OutreachHandlers(runtime, CaseClock(settings.today))
-    letters = LetterHandlers(runtime, handlers)
+    letters = LetterHandlers(runtime, handlers, MailSettings())
 
     def http_routes(context: CaseRoutes) -> APIRouter:
         router = routes(context, handlers)

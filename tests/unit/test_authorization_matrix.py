@@ -45,6 +45,7 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("outreach", "GET", "/v1/letter-batches/{batch_id}"): CASEWORK,
     ("outreach", "GET", "/v1/letter-batches/{batch_id}/pdf"): CASEWORK,
     ("outreach", "POST", "/v1/letter-batches/{batch_id}/sent"): CASEWORK,
+    ("outreach", "POST", "/v1/letter-batches/{batch_id}/email"): CASEWORK,
     ("measures", "POST", "/v1/youths/{youth_id}/measure-offers"): CASEWORK,
     ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/acceptance"): CASEWORK,
     ("measures", "POST", "/v1/youths/{youth_id}/measures/{measure_id}/decline"): CASEWORK,

@@ -79,3 +79,14 @@ def open_details(
             continue
         opened[youth_id] = PersonalDetails.model_validate_json(plain)
     return opened
+
+
+def sealed_contact_details(application: Any, youth_id: uuid.UUID) -> str | None:
+    """The newest contact details recorded on the youth's case (sealed), read off its events; a
+    correction is a newer recording, so the newest is the truth. Blocking."""
+    newest = None
+    for stored in application.events.get(youth_id):
+        value = getattr(stored, "contact_details", None)
+        if isinstance(value, str):
+            newest = value
+    return newest

@@ -36,6 +36,8 @@ DDL = (
     " PRIMARY KEY (batch_id, youth_id))",
     "CREATE INDEX IF NOT EXISTS letter_batches_pending ON {schema}.letter_batches"
     " (tenant, made_on) WHERE sent_at IS NULL",
+    # When the letter was e-mailed (`adapters/letter_mail.py`), so it is e-mailed once.
+    "ALTER TABLE {schema}.letter_batch_items ADD COLUMN IF NOT EXISTS emailed_at timestamptz",
 )
 PENDING_DAYS = 14  # a batch not confirmed as posted keeps its youths out of new batches so long
 
@@ -45,6 +47,7 @@ class BatchItem:
     youth_id: uuid.UUID
     forwarding: bool  # a protected youth's letter: forwarded by Skatteverket, no address
     contact_attempt_id: uuid.UUID  # what confirming the batch records the attempt as
+    emailed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class LetterStore:
                 return None
             cursor.execute(
                 sql.SQL(
-                    "SELECT youth_id, forwarding, contact_attempt_id FROM {}"
+                    "SELECT youth_id, forwarding, contact_attempt_id, emailed_at FROM {}"
                     " WHERE batch_id = %s ORDER BY position"
                 ).format(self._table("letter_batch_items")),
                 (batch_id,),
@@ -192,6 +195,16 @@ class LetterStore:
             )
             stored: datetime = cursor.fetchone()["sent_at"]
         return stored
+
+    def mark_emailed(self, batch_id: uuid.UUID, youth_ids: list[uuid.UUID], at: datetime) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} SET emailed_at = coalesce(emailed_at, %s)"
+                    " WHERE batch_id = %s AND youth_id = ANY(%s)"
+                ).format(self._table("letter_batch_items")),
+                (at, batch_id, youth_ids),
+            )
 
     def open_details(self, keys: Any, tenant: str, youth_ids: list[uuid.UUID]) -> dict[Any, Any]:
         with self.datastore.transaction(commit=False) as cursor:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from services.outreach.adapters import identities
+from services.outreach.adapters.letter_mail import Mail, MailSettings, send
 from services.outreach.adapters.letter_pdf import letters_pdf
 from services.outreach.adapters.letters import Batch, BatchItem, LetterStore
 from services.outreach.adapters.store import OutreachApplication
@@ -24,7 +26,8 @@ from services.outreach.domain.letters import Addressee, Template, TemplateError,
 from shared import access_log
 from shared.casework.commands import Caller, CaseRuntime
 from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
-from shared.contracts.events import ContactOutcome, PersonalDetails
+from shared.contracts.events import ContactDetails, ContactOutcome, PersonalDetails
+from shared.crypto import open_text
 
 SERVICE = "outreach"
 MAX_BATCH = 500  # a page of a worklist at most
@@ -71,6 +74,15 @@ class Made:
 
 
 @dataclass(frozen=True)
+class Emailed:
+    batch_id: uuid.UUID
+    emailed: int
+    already_emailed: int
+    without_email: int  # no e-mail address recorded: the letter goes by post only
+    forwarded: int  # protected youths' letters: by Skatteverket only, never e-mailed
+
+
+@dataclass(frozen=True)
 class Confirmed:
     batch_id: uuid.UUID
     sent_at: datetime
@@ -80,9 +92,15 @@ class Confirmed:
 
 
 class LetterHandlers:
-    def __init__(self, runtime: CaseRuntime[OutreachApplication], outreach: OutreachHandlers):
+    def __init__(
+        self,
+        runtime: CaseRuntime[OutreachApplication],
+        outreach: OutreachHandlers,
+        mail: MailSettings | None = None,
+    ) -> None:
         self.runtime = runtime
         self.outreach = outreach
+        self.mail = mail or MailSettings(host=None)
 
     @property
     def store(self) -> LetterStore:
@@ -198,6 +216,65 @@ class LetterHandlers:
                 continue
             recorded, again = recorded + done.recorded, again + (not done.recorded)
         return Confirmed(batch_id, stored, recorded, again, refused)
+
+    async def email(
+        self, caller: Caller, batch_id: uuid.UUID, at: datetime | None = None
+    ) -> Emailed:
+        """E-mail the batch's letters to the youths whose e-mail address is recorded, each once,
+        and record each as a contact attempt (channel `email`). A protected youth's letter is
+        never e-mailed. Refused (409) when the settings name no SMTP server."""
+        if not self.mail.enabled:
+            raise CommandRefused("delivery", "e-mail delivery is not configured", conflict=True)
+        when = at or datetime.now(UTC)
+        self.outreach.clock.check_past("at", when)
+        batch = await self.batch(caller, batch_id)
+        template = await self.template(caller, batch.template, batch.template_version)
+        waiting = [i for i in batch.items if not i.forwarding and i.emailed_at is None]
+        addresses = await asyncio.to_thread(
+            self._emails, caller.tenant, [i.youth_id for i in waiting]
+        )
+        details = await self._open(caller, self.store, list(addresses))
+        chosen = [i for i in waiting if i.youth_id in details]
+        mails = []
+        for item in chosen:
+            made = letter(template, _addressee(details[item.youth_id]), batch.caseworker,
+                          batch.made_on)  # fmt: skip
+            pdf = await asyncio.to_thread(letters_pdf, [made], made.subject)
+            mails.append(Mail(addresses[item.youth_id], made.subject, made.body, pdf))
+        if mails:
+            await asyncio.to_thread(send, self.mail, mails)
+            youth_ids = [i.youth_id for i in chosen]
+            await asyncio.to_thread(self.store.mark_emailed, batch_id, youth_ids, when)
+            await self._log(caller, youth_ids)
+        for item in chosen:
+            attempt_id = uuid.uuid5(item.contact_attempt_id, "email")
+            attempt = AttemptContact(item.youth_id, "email", LETTER_OUTCOME, when, attempt_id)
+            try:
+                await self.outreach.attempt_contact(caller, attempt)
+            except (CaseNotFound, NotInScope):
+                continue
+        return Emailed(
+            batch_id=batch_id, emailed=len(chosen),
+            already_emailed=sum(i.emailed_at is not None for i in batch.items),
+            without_email=len(waiting) - len(chosen),
+            forwarded=sum(i.forwarding for i in batch.items),
+        )  # fmt: skip
+
+    def _emails(self, tenant: str, youth_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The e-mail address recorded for each youth who has one (blocking)."""
+        application = self.runtime.application
+        found = {}
+        for youth_id in youth_ids:
+            sealed = identities.sealed_contact_details(application, youth_id)
+            key = application.stored_data_key(tenant, youth_id) if sealed else None
+            if sealed is None or key is None:
+                continue
+            state, plain = open_text(key, sealed, tenant, youth_id, ContactDetails.PURPOSE)
+            if state == "open" and plain is not None:
+                email = ContactDetails.model_validate_json(plain).email
+                if email:
+                    found[youth_id] = str(email)
+        return found
 
     async def _open(
         self, caller: Caller, store: LetterStore, youth_ids: list[uuid.UUID]

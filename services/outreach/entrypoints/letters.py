@@ -93,6 +93,14 @@ class NotRecorded(BaseModel):
     reason: str
 
 
+class EmailedView(BaseModel):
+    batch_id: uuid.UUID
+    emailed: int
+    already_emailed: int
+    without_email: int = Field(description="No e-mail address recorded: by post only.")
+    forwarded: int = Field(description="Protected youths: by Skatteverket only, never e-mailed.")
+
+
 class ConfirmView(BaseModel):
     batch_id: uuid.UUID
     sent_at: dates.Instant
@@ -198,6 +206,17 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
             batch_id=done.batch_id, sent_at=done.sent_at, recorded=done.recorded,
             already_recorded=done.already_recorded,
             not_recorded=[NotRecorded(**n) for n in done.not_recorded],
+        )  # fmt: skip
+
+    @router.post("/letter-batches/{batch_id}/email", response_model=EmailedView)
+    async def email_batch(batch_id: uuid.UUID, caller: Caseworker) -> EmailedView:
+        """E-mail the batch's letters to the youths whose e-mail address is recorded (each once;
+        a protected youth's never), each a contact attempt (channel `email`); 409 when no SMTP
+        server is configured."""
+        done = await handlers.email(caller, batch_id)
+        return EmailedView(
+            batch_id=done.batch_id, emailed=done.emailed, already_emailed=done.already_emailed,
+            without_email=done.without_email, forwarded=done.forwarded,
         )  # fmt: skip
 
     return router

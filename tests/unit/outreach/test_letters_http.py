@@ -40,3 +40,15 @@ def test_a_template_name_and_a_batch_size_are_bounded() -> None:
     assert "Åsa" not in named.text
     assert batch.status_code == 422
     assert other_list.status_code == 422
+
+
+def test_e_mail_delivery_is_off_unless_an_smtp_server_is_configured() -> None:
+    with service_clients(services=("outreach",)) as clients:
+        answer = clients["outreach"].post(
+            "/v1/letter-batches/5b0c8a43-2a0f-4d47-9a41-3f5bb8f0c1de/email",
+            headers=bearer("caseworker"),
+        )
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["errors"] == [
+        {"field": "delivery", "problem": "e-mail delivery is not configured"}
+    ]
