@@ -203,18 +203,28 @@ class LetterHandlers:
         stored = await asyncio.to_thread(
             self.store.mark_sent, caller.tenant, batch_id, when, caller.actor
         )
+        # All at once: the group-commit writer saves them in a few transactions, not one each.
+        results = await asyncio.gather(
+            *(
+                self.outreach.attempt_contact(
+                    caller,
+                    AttemptContact(
+                        item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id
+                    ),
+                )  # fmt: skip
+                for item in batch.items
+            ),
+            return_exceptions=True,
+        )
         recorded = again = 0
         refused: list[dict[str, Any]] = []
-        for item in batch.items:
-            attempt = AttemptContact(
-                item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id
-            )
-            try:
-                done = await self.outreach.attempt_contact(caller, attempt)
-            except (CaseNotFound, NotInScope):
+        for item, result in zip(batch.items, results, strict=True):
+            if isinstance(result, CaseNotFound | NotInScope):
                 refused.append({"youth_id": item.youth_id, "reason": "not in scope"})
-                continue
-            recorded, again = recorded + done.recorded, again + (not done.recorded)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                recorded, again = recorded + result.recorded, again + (not result.recorded)
         return Confirmed(batch_id, stored, recorded, again, refused)
 
     async def email(
