@@ -204,16 +204,12 @@ class LetterHandlers:
             self.store.mark_sent, caller.tenant, batch_id, when, caller.actor
         )
         # All at once: the group-commit writer saves them in a few transactions, not one each.
+        attempts = [
+            AttemptContact(item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id)
+            for item in batch.items
+        ]
         results = await asyncio.gather(
-            *(
-                self.outreach.attempt_contact(
-                    caller,
-                    AttemptContact(
-                        item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id
-                    ),
-                )  # fmt: skip
-                for item in batch.items
-            ),
+            *(self.outreach.attempt_contact(caller, attempt) for attempt in attempts),
             return_exceptions=True,
         )
         recorded = again = 0
