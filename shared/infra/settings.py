@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def kaa_home() -> Path:
     """`KAA_HOME`, or `<repo>/.kaa`: the launcher's state, `infra.env` and the development secrets
-    (`secrets.env`). The launcher and every service read the same directory."""
+    (`secrets.env`). The launcher and every service read the same directory, by its real path: a
+    checkout whose `.kaa` links to another's finds the servers that one started as its own."""
     given = os.environ.get("KAA_HOME", "").strip()
-    return Path(given).expanduser() if given else PROJECT_ROOT / ".kaa"
+    return (Path(given).expanduser() if given else PROJECT_ROOT / ".kaa").resolve()
