@@ -27,7 +27,7 @@ from tests.integration.outreach_support import ANNA, TENANT, Outreach, envelope,
 
 __all__ = ["outreach"]  # the fixture
 DAY = date(2026, 3, 2)
-SENT = datetime(2026, 3, 3, 9, tzinfo=UTC)
+SENT = datetime(2026, 3, 2, 15, tzinfo=UTC)
 
 
 @dataclass
