@@ -34,6 +34,7 @@ from services.measures.domain import MeasuresCase, Step
 from shared.casework.commands import Actor, CaseClock, CaseRuntime, take_in_identify_batch
 from shared.casework.domain import CommandRefused
 from shared.contracts.events import MeasureEnded, MeasuresEntryWithdrawn, YouthIdentified
+from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import eventsourcing_env
 from tests.conftest import RunningInfra
 
@@ -46,7 +47,9 @@ def app(infra: RunningInfra) -> Iterator[MeasuresApplication]:
     schema = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(infra.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+        conn.execute(KEYRING_DDL)
     application = MeasuresApplication(eventsourcing_env(infra.database_url, schema))
+    application.tenant_keys = TenantKeys("integration-master-key-0123456789")
     yield application
     application.close()
     with psycopg.connect(infra.database_url, autocommit=True) as conn:
