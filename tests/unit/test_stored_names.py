@@ -29,7 +29,8 @@ STORED: dict[type[Aggregate], tuple[str, tuple[str, ...]]] = {
     OutreachCase: (
         "services.outreach.domain:OutreachCase",
         (*CASE, "CaseAssigned", "ContactAttempted", "ContactDetailsRecorded", "ContactEstablished",
-         "OccupationRecorded", "SchoolNotificationNoted", "YouthInformed"),
+         "OccupationRecorded", "SchoolNotificationNoted", "YouthInformed", "EntryCorrected",
+         "EntryWithdrawn"),
     ),
     MeasuresCase: (
         "services.measures.domain:MeasuresCase",

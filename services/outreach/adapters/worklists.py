@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.outreach.domain import contact_clock
+from services.outreach.domain.clock import contact_clock
 from shared.isolation import TenantScoped
 
 ListName = Literal["first_contact", "recontact", "stale_occupation", "turning_20", "follow_up"]

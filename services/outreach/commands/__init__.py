@@ -21,7 +21,8 @@ from typing import Any
 
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.adapters.worklists import Item, ListName, counts, worklist
-from services.outreach.domain import OutreachCase, contact_clock
+from services.outreach.domain import OutreachCase
+from services.outreach.domain.clock import contact_clock
 from shared.casework.commands import (
     Caller,
     CaseClock,

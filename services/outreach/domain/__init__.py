@@ -24,13 +24,13 @@ from typing import Any
 
 from eventsourcing.domain import event
 
+from services.outreach.domain.clock import new_clock
+from services.outreach.domain.corrections import Corrections, check_occupation
 from shared.casework.domain import CommandRefused, ScopedYouthCase
-from shared.codelists import code_list
 from shared.contracts.events import SchoolNotificationReceived
-from shared.workdays import add_working_days, working_days_between
 
 
-class OutreachCase(ScopedYouthCase):
+class OutreachCase(Corrections, ScopedYouthCase):
     @event("Opened")
     def __init__(self, youth_id: uuid.UUID, tenant: str) -> None:
         self._start_case(tenant)
@@ -45,15 +45,19 @@ class OutreachCase(ScopedYouthCase):
         self.notification_ids: tuple[str, ...] = ()
         self.contact_details_digest: str | None = None
         self.clock: dict[str, Any] | None = None
+        self.clock_since = 0  # the version of the event that started it
         # What each client-chosen id recorded ("attempt/<id>", "contact/<id>", "information/<id>").
         self.recorded_ids: dict[str, list[str]] = {}
+        # Every fact a caseworker recorded, by its event's version, to correct or withdraw.
+        self.entries: dict[int, dict[str, Any]] = {}
 
     # -- the contact clock ----------------------------------------------------------------------
 
     def scope_opened(self) -> None:
         assert self.entered_on is not None
         known = self.identified_on or self.entered_on  # events from before it was named
-        self.clock = _new_clock(max(known, self.entered_on), "scope_entry", self.entered_on)
+        self.clock = new_clock(max(known, self.entered_on), "scope_entry", self.entered_on)
+        self.clock_since = self.version + 1  # attempts recorded after it stop it
 
     def on_school_notification(self, message: SchoolNotificationReceived) -> None:
         if str(message.notification_id) in self.notification_ids:
@@ -80,7 +84,8 @@ class OutreachCase(ScopedYouthCase):
     ) -> None:
         self.notification_ids = (*self.notification_ids, notification_id)
         if starts_clock:
-            self.clock = _new_clock(max(received_on or on, on), "school_notification", on)
+            self.clock = new_clock(max(received_on or on, on), "school_notification", on)
+            self.clock_since = self.version + 1
 
     def _stop_clock(self, on: date, contact: bool) -> None:
         clock = self.clock
@@ -131,6 +136,8 @@ class OutreachCase(ScopedYouthCase):
         correlation_id: uuid.UUID,
     ) -> None:
         self.contact_attempt_ids = (*self.contact_attempt_ids, contact_attempt_id)
+        self._entered("ContactAttempted", actor, {"contact_attempt_id": contact_attempt_id,
+                      "channel": channel, "outcome": outcome, "attempted_at": attempted_at})  # fmt: skip
         self.recorded_ids[f"attempt/{contact_attempt_id}"] = [
             channel, outcome, _instant(attempted_at),
         ]  # fmt: skip
@@ -173,6 +180,8 @@ class OutreachCase(ScopedYouthCase):
     ) -> None:
         if contact_id is not None:
             self.recorded_ids[f"contact/{contact_id}"] = [channel, _instant(established_at)]
+        self._entered("ContactEstablished", actor, {"established_at": established_at,
+                      "channel": channel, "contact_id": contact_id})  # fmt: skip
         on = established_at.date()
         self.last_contact_on = max(on, self.last_contact_on or on)
         self._stop_clock(on, contact=True)
@@ -211,6 +220,8 @@ class OutreachCase(ScopedYouthCase):
         if information_id is not None:
             self.recorded_ids[f"information/{information_id}"] = [channel, _instant(informed_at)]
         self.informed_on = informed_at.date()
+        self._entered("YouthInformed", actor, {"informed_at": informed_at, "channel": channel,
+                      "information_id": information_id})  # fmt: skip
 
     def record_occupation(
         self,
@@ -232,7 +243,7 @@ class OutreachCase(ScopedYouthCase):
         self.check_date("from_date", from_date)
         self.check_date("to_date", to_date)
         self.check_date("confirmed_on", confirmed_on)
-        for known in self.occupations:
+        for known in self.originals("OccupationRecorded"):
             if known["occupation_id"] == str(occupation_id):
                 same = [known[k] for k in ("category", "tense", "from_date", "to_date")] == [
                     category, tense, from_date, to_date,
@@ -240,24 +251,9 @@ class OutreachCase(ScopedYouthCase):
                 if not same or (confirmed_on_given and known["confirmed_on"] != confirmed_on):
                     raise CommandRefused("occupation_id", TAKEN, conflict=True)
                 return False
-        codes = code_list("occupation", on=confirmed_on)
-        if category not in codes.codes:
-            raise CommandRefused(
-                "category",
-                f"unknown occupation code (code list {codes.name} version {codes.version})",
-            )
-        if to_date is not None and to_date < from_date:
-            raise CommandRefused("to_date", "is before from_date")
-        if tense == "previous" and (to_date is None or to_date > confirmed_on):
-            raise CommandRefused("to_date", "a previous occupation has ended by confirmed_on")
-        if tense == "current" and (
-            from_date > confirmed_on or (to_date is not None and to_date < confirmed_on)
-        ):
-            raise CommandRefused("from_date", "a current occupation includes confirmed_on")
-        if tense == "planned" and from_date <= confirmed_on:
-            raise CommandRefused("from_date", "a planned occupation starts after confirmed_on")
+        codes = check_occupation(category, tense, from_date, to_date, confirmed_on)
         self._occupation_recorded(
-            self.tenant, str(occupation_id), category, codes.version, tense, from_date, to_date, confirmed_on,
+            self.tenant, str(occupation_id), category, codes, tense, from_date, to_date, confirmed_on,
             actor, correlation_id,
         )  # fmt: skip
         return True
@@ -276,17 +272,13 @@ class OutreachCase(ScopedYouthCase):
         actor: str,
         correlation_id: uuid.UUID,
     ) -> None:
-        self.occupations.append(
-            {
-                "occupation_id": occupation_id,
-                "category": category,
-                "code_list_version": code_list_version,
-                "tense": tense,
-                "from_date": from_date,
-                "to_date": to_date,
-                "confirmed_on": confirmed_on,
-            }
-        )
+        values = {
+            "occupation_id": occupation_id, "category": category,
+            "code_list_version": code_list_version, "tense": tense, "from_date": from_date,
+            "to_date": to_date, "confirmed_on": confirmed_on,
+        }  # fmt: skip
+        self.occupations.append(dict(values))
+        self._entered("OccupationRecorded", actor, values)
 
     def record_contact_details(
         self, sealed: str, digest: str, actor: str, correlation_id: uuid.UUID
@@ -303,6 +295,8 @@ class OutreachCase(ScopedYouthCase):
         self, tenant: str, contact_details: str, digest: str, actor: str, correlation_id: uuid.UUID
     ) -> None:
         self.contact_details_digest = digest
+        self._entered("ContactDetailsRecorded", actor,
+                      {"contact_details": contact_details, "digest": digest})  # fmt: skip
 
     def assign(
         self, assignee_kind: str, assignee: str, actor: str, correlation_id: uuid.UUID
@@ -327,6 +321,26 @@ class OutreachCase(ScopedYouthCase):
     ) -> None:
         self.assignee_kind = assignee_kind
         self.assignee = assignee
+        self._entered("CaseAssigned", actor, {"assignee_kind": assignee_kind,
+                      "assignee": assignee, "previous_assignee": previous_assignee})  # fmt: skip
+
+    # -- corrections and withdrawals (the commands: `Corrections`) ------------------------------
+
+    @event("EntryCorrected")
+    def _entry_corrected(
+        self, tenant: str, corrects: int, event_type: str, values: dict[str, Any], actor: str,
+        correlation_id: uuid.UUID, reason: str, sealed_note: str | None, corrected_at: datetime,
+    ) -> None:  # fmt: skip
+        why = {"reason": reason, "sealed_note": sealed_note, "at": corrected_at}
+        self._entered(event_type, actor, values, corrects, why)
+
+    @event("EntryWithdrawn")
+    def _entry_withdrawn(
+        self, tenant: str, withdraws: int, withdrawn_event_type: str, actor: str,
+        correlation_id: uuid.UUID, reason: str, sealed_note: str | None, withdrawn_at: datetime,
+    ) -> None:  # fmt: skip
+        self._withdrawn(withdraws, actor, {"reason": reason, "sealed_note": sealed_note,
+                                           "at": withdrawn_at})  # fmt: skip
 
     def _seen(self, kind: str, client_id: uuid.UUID, said: list[str], field: str) -> bool:
         """True when this client id recorded the same already; refused when something else."""
@@ -350,44 +364,3 @@ TAKEN = "already used for different content; choose a new id"
 
 def _instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat()
-
-
-def _new_clock(start: date, trigger: str, event_on: date) -> dict[str, Any]:
-    """A clock from `start` (when the municipality could know) about what happened on `event_on`
-    (the scope entry, the day the school reported)."""
-    return {
-        "from": start,
-        "trigger": trigger,
-        "event_on": event_on,
-        "first_attempt_on": None,
-        "first_contact_on": None,
-    }
-
-
-def contact_clock(clock: dict[str, Any] | None, as_of: date, limit: int) -> dict[str, Any] | None:
-    """The clock's figures as of a day: working days from its start (when the municipality could
-    know) to the first attempt and to the first contact, against the municipality's limit
-    (`first_contact_working_days`); `event_on` is the day of what started it (the scope entry,
-    the school's notification), which may lie before. None when no clock ever ran."""
-    if clock is None or clock.get("from") is None:
-        return None
-    start: date = clock["from"]
-    due = add_working_days(start, limit)
-    attempt: date | None = clock.get("first_attempt_on")
-    contact: date | None = clock.get("first_contact_on")
-    attempt_days = working_days_between(start, attempt or as_of)
-    return {
-        "started_on": start,
-        "trigger": clock.get("trigger"),
-        "event_on": clock.get("event_on"),
-        "limit_working_days": limit,
-        "due_on": due,
-        "first_attempt_on": attempt,
-        "working_days_to_first_attempt": attempt_days if attempt else None,
-        "working_days_waiting": None if attempt else attempt_days,
-        "first_contact_on": contact,
-        "working_days_to_first_contact": (
-            working_days_between(start, contact) if contact else None
-        ),
-        "within_limit": (attempt or as_of) <= due,
-    }

@@ -7,7 +7,8 @@ import uuid
 from datetime import date
 
 from services.outreach.adapters.store import case_row
-from services.outreach.domain import OutreachCase, contact_clock
+from services.outreach.domain import OutreachCase
+from services.outreach.domain.clock import contact_clock
 from tests.unit.casework.events import TENANT, YOUTH, identified, notification
 from tests.unit.outreach.support import ACTOR, at, outreach_case
 
