@@ -13,7 +13,9 @@ from services.outreach.adapters.letters import LetterStore
 from services.outreach.adapters.outbound import RELAYED, to_integration_event
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.commands import OutreachHandlers, take_in_measures_batch
+from services.outreach.commands.corrections import OutreachCorrections
 from services.outreach.commands.letters import LetterHandlers, LetterNotFound
+from services.outreach.entrypoints.corrections import correction_routes
 from services.outreach.entrypoints.http import routes
 from services.outreach.entrypoints.letters import letter_not_found, letter_routes
 from shared.casework.adapters.store import CaseApplication
@@ -42,10 +44,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     runtime = CaseRuntime[OutreachApplication]()
     handlers = OutreachHandlers(runtime, CaseClock(settings.today))
     letters = LetterHandlers(runtime, handlers, MailSettings())
+    corrections = OutreachCorrections(runtime, CaseClock(settings.today))
 
     def http_routes(context: CaseRoutes) -> APIRouter:
         router = routes(context, handlers)
         router.include_router(letter_routes(context, letters))
+        router.include_router(correction_routes(context, corrections))
         return router
 
     app = create_case_service(

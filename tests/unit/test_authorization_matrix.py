@@ -34,6 +34,8 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("outreach", "PUT", "/v1/youths/{youth_id}/contact-details"): CASEWORK,
     ("outreach", "PUT", "/v1/youths/{youth_id}/assignment"): {"coordinator"},
     ("outreach", "GET", "/v1/youths/{youth_id}/case"): CASEWORK,
+    ("outreach", "POST", "/v1/youths/{youth_id}/corrections"): CASEWORK,
+    ("outreach", "POST", "/v1/youths/{youth_id}/withdrawals"): CASEWORK,
     ("outreach", "GET", "/v1/worklists"): CASEWORK,
     ("outreach", "GET", "/v1/worklists/{name}"): CASEWORK,
     ("outreach", "GET", "/v1/tenant-rules"): CASEWORK | CONFIGURATION,

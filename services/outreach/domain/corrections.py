@@ -130,7 +130,14 @@ class Corrections:
         assignee: str | None
         contact_details_digest: str | None
 
-        def check_date(self, field: str, value: date | datetime | None) -> None: ...
+        def check_date(
+            self,
+            field: str,
+            value: date | datetime | None,
+            *,
+            today: date | None = None,
+            since_law: bool = True,
+        ) -> None: ...
 
         def _stop_clock(self, on: date, contact: bool) -> None: ...
 

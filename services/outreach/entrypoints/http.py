@@ -14,11 +14,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.outreach import commands
 from services.outreach.adapters.worklists import Item, ListName
 from services.outreach.commands import OutreachHandlers
+from services.outreach.commands.corrections import AssignmentValues, entries_shown
 from shared import dates
 from shared.auth import Principal
 from shared.casework.entrypoints.http import CaseRoutes, answer_recorded, rules_routes
@@ -88,39 +89,10 @@ class OccupationRecorded(BaseModel):
     code_list_version: str
 
 
-USER = "user:"
-
-
-class AssignmentRequest(BaseModel):
+class AssignmentRequest(AssignmentValues):
     """One form for assignees: a caseworker is their actor `user:<subject>` (the token's `sub`;
     a bare subject is taken as that caseworker's and written `user:<subject>`), so the case shows
     in their `mine=true` worklists; a team is its code."""
-
-    model_config = ConfigDict(extra="forbid")
-    assignee_kind: Literal["caseworker", "team"]
-    assignee: Text = Field(
-        min_length=1,
-        max_length=120,
-        pattern=r"^[A-Za-z0-9_.@:-]+$",
-        description="A caseworker: 'user:<subject>' (their token's sub; a bare subject is written "
-        "so); a team: its code (letters, digits, '_', '.', '-').",
-    )
-
-    @field_validator("assignee")
-    @classmethod
-    def _one_form(cls, value: str, info: ValidationInfo) -> str:
-        kind = info.data.get("assignee_kind")
-        if kind == "caseworker":
-            subject = value.removeprefix(USER)
-            if not subject or subject.startswith(USER):
-                raise ValueError("a caseworker is written 'user:<subject>' (their token's sub)")
-            return USER + subject
-        if kind == "team" and (":" in value or "@" in value):
-            raise ValueError(
-                "a team is named by its code (letters, digits, '_', '.', '-'); "
-                "a caseworker is assigned with assignee_kind 'caseworker'"
-            )
-        return value
 
 
 class AssignmentRecorded(BaseModel):
@@ -163,6 +135,11 @@ class CaseView(BaseModel):
     informed_on: date | None
     occupation: str = Field(description="The current occupation's code, or 'unknown'.")
     occupations: list[dict[str, Any]]
+    entries: list[dict[str, Any]] = Field(
+        description="Every fact recorded, corrections too, in the order recorded: its event_id "
+        "(what a correction or withdrawal names), event_type, actor, values, what it corrects "
+        "and whether it was corrected or withdrawn since (by which event, who, when, reason)."
+    )
 
 
 def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
@@ -291,6 +268,7 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
             informed_on=case.informed_on,
             occupation=shown.occupation,
             occupations=case.occupations,
+            entries=entries_shown(case),
         )
 
     @router.get("/worklists", response_model=WorklistCounts)
