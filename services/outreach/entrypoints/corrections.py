@@ -86,7 +86,7 @@ async def answered(
 
 
 def correction_routes(context: CaseRoutes, handlers: OutreachCorrections) -> APIRouter:
-    router = APIRouter(prefix="/v1")
+    router = APIRouter()  # included in the service's /v1 router
     Caseworker = Annotated[Principal, Depends(context.caseworker)]
 
     @router.post(
