@@ -18,6 +18,7 @@ from services.register.adapters.database import SCHEMA, create_pool, create_tabl
 from services.register.adapters.export_log import create_export_log
 from services.register.commands.replay import replay
 from services.register.entrypoints.consumers import projection_consumer
+from services.register.entrypoints.http.extract import extract_routes
 from services.register.entrypoints.http.identity import identity_routes
 from services.register.entrypoints.http.names import names_routes
 from services.register.entrypoints.http.operations import audit_routes, operations_routes
@@ -92,5 +93,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     app.include_router(
         names_routes(require_role(authenticate, "caseworker", "coordinator"), today, keys)
+    )
+    app.include_router(
+        extract_routes(require_role(authenticate, "coordinator"), keys, settings.retention_days)
     )
     return app
