@@ -20,6 +20,7 @@ register_app = typer.Typer(
 
 def mount(app: typer.Typer) -> None:
     """Put the register's commands on the platform's `kaa` command."""
+    from services.register.entrypoints import cli_extract  # noqa: F401 (kaa register extract)
     from services.register.entrypoints.cli_scb import scb_app
 
     app.registered_commands.extend(commands.registered_commands)
