@@ -1,6 +1,6 @@
-"""Composition root of the identify service, read top to bottom: settings, the event store and
-the handlers on it, go-live, the feed consumer, the outbox relay, the clock's loops and the
-school-notification API."""
+"""Composition root of the identify service, read top to bottom: settings, the feed topics'
+partitions, the event store and the handlers on it, go-live, the feed consumer, the outbox relay,
+the clock's loops and the school-notification API."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from services.identify import commands as handlers
 from services.identify.adapters.outbound import RELAYED, to_integration_event
 from services.identify.adapters.policies import tenant_policies
 from services.identify.adapters.store import SCHEMA
-from services.identify.commands import IdentifyCommands
 from services.identify.entrypoints.consumers import feed_consumer
-from services.identify.entrypoints.http import routes
+from services.identify.entrypoints.http import IdentifyRuntime, routes
 from services.identify.entrypoints.schedule import pending_release, scope_schedule
 from shared.auth import principal_dependency, require_role
 from shared.contracts.topics import FEED_BY_NAME, IDENTIFY_EVENTS, dead_letter_topic
@@ -39,15 +38,29 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def today() -> date:
         return settings.today or datetime.now(zone).date()
 
-    started: list[IdentifyCommands] = []  # the handlers, once the store is open
+    runtime = IdentifyRuntime()  # the handlers, once the store is open
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
-        # The event store and the handlers on it.
+        # Watermarks are checked against their topic: its feed and its number of partitions.
+        counts: dict[str, int] = {}
+        for tp in await partitions_of(
+            settings.kafka_bootstrap_servers, [settings.topic(t) for t in FEED_BY_NAME.values()]
+        ):
+            counts[tp.topic] = counts.get(tp.topic, 0) + 1
+        feed_topics = {
+            settings.topic(topic): (feed, counts[settings.topic(topic)])
+            for feed, topic in FEED_BY_NAME.items()
+            if settings.topic(topic) in counts
+        }
+
+        # The event store and the handlers on it, which the routes run on from now.
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(ensure_schema, database_url, SCHEMA, namespace=settings.namespace)
-        commands = await asyncio.to_thread(handlers.from_settings, settings)
+        commands = await asyncio.to_thread(
+            lambda: handlers.from_settings(settings, feed_topics=feed_topics)
+        )
         store = commands.store
-        started.append(commands)
+        runtime.start(commands)
 
         # Go-live per municipality.
         go_live = await asyncio.to_thread(commands.start_go_live, today())
@@ -58,18 +71,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 "since then will be recorded with their real dates",
                 tenants=commands.go_live_before_first_run,
             )
-
-        # Watermarks are checked against their topic: its feed and its number of partitions.
-        counts: dict[str, int] = {}
-        for tp in await partitions_of(
-            settings.kafka_bootstrap_servers, [settings.topic(t) for t in FEED_BY_NAME.values()]
-        ):
-            counts[tp.topic] = counts.get(tp.topic, 0) + 1
-        commands.feed_topics = {
-            settings.topic(topic): (feed, counts[settings.topic(topic)])
-            for feed, topic in FEED_BY_NAME.items()
-            if settings.topic(topic) in counts
-        }
 
         # Kafka: the feeds in, the events out.
         producer = idempotent_producer(settings)
@@ -101,7 +102,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     # HTTP: school notifications, for the role school-reporter.
     app = service_app(title="kaa identify", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
-    app.include_router(
-        routes(lambda: started[0], require_role(authenticate, "school-reporter"), today)
-    )
+    app.include_router(routes(runtime, require_role(authenticate, "school-reporter"), today))
     return app

@@ -22,7 +22,7 @@ from services.identify.adapters.policies import tenant_policies
 from services.identify.adapters.store import SCHEMA, IdentifyStore
 from services.identify.domain import NotificationIdTaken, Person
 from services.identify.domain.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
-from shared import personnummer
+from shared import dates, personnummer
 from shared.contracts.feeds import FeedInput, FeedWatermark, PopulationFeedMessage
 from shared.eventstore import eventsourcing_env
 from shared.pseudonym import person_id, person_key
@@ -42,6 +42,16 @@ class SchoolNotification:
     reporting_organisation: str | None = None
     # The request's; its events carry it (`correlation_id`). None: the notification's id.
     correlation_id: uuid.UUID | None = None
+    # The municipality the school says it notifies (the student's hemkommun), if it says; it must
+    # be `tenant`, the one the notification is sent as.
+    hemkommun: str | None = None
+
+
+class NotTheNotifiedMunicipality(PermissionError):
+    """A school notification names a hemkommun other than the municipality it is sent as."""
+
+    field = "hemkommun"
+    reason = "not the municipality the notification is sent as"
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class IdentifyCommands:
         served: dict[str, TenantPolicy],
         settle: timedelta = timedelta(days=1),
         seal_personal_data: bool = True,
+        feed_topics: dict[str, tuple[str, int]] | None = None,
     ) -> None:
         self.store = store
         self.pseudonym_key = pseudonym_key
@@ -88,8 +99,8 @@ class IdentifyCommands:
         # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
         self.go_live: dict[str, date] = {}
         # Per physical feed topic: its feed's name and partition count, to check watermarks
-        # against (the bootstrap sets it; empty: not checked).
-        self.feed_topics: dict[str, tuple[str, int]] = {}
+        # against (empty: not checked).
+        self.feed_topics: dict[str, tuple[str, int]] = dict(feed_topics or {})
         self.go_live_before_first_run: list[str] = []
 
     def policy(self, tenant: str) -> TenantPolicy:
@@ -250,9 +261,13 @@ class IdentifyCommands:
     def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
         """Record a school's notification and re-evaluate at once; returns the youth id.
 
-        It is a fact for the municipality it was sent to (`notification.tenant`) only.
-        `NotificationIdTaken` when its id already names a different notification of the person.
+        It is a fact for the municipality it was sent to (`notification.tenant`) only. Refused
+        before anything is read: `NotTheNotifiedMunicipality` when it names another hemkommun,
+        `dates.ImplausibleDate` (field `on`) for a day that cannot be true (in the future, before
+        the student was born, before 1900). `NotificationIdTaken` when its id already names a
+        different notification of the person.
         """
+        check_school_notification(notification, today)
         key = person_key(notification.personnummer, self.pseudonym_key)
 
         def work() -> str:
@@ -349,9 +364,26 @@ class IdentifyCommands:
         )
 
 
-def from_settings(settings: ServiceSettings, *, create_table: bool = True) -> IdentifyCommands:
+def check_school_notification(notification: SchoolNotification, today: date) -> None:
+    """A notification is sent to the student's hemkommun, and its day can be true: it has
+    happened, and not before the student was born or 1900 (`shared.dates`)."""
+    if notification.hemkommun is not None and notification.hemkommun != notification.tenant:
+        raise NotTheNotifiedMunicipality
+    born = personnummer.birth_date(notification.personnummer)
+    reason = dates.problem(notification.on, today=today, born=born)
+    if reason is not None:
+        raise dates.ImplausibleDate("on", reason)
+
+
+def from_settings(
+    settings: ServiceSettings,
+    *,
+    create_table: bool = True,
+    feed_topics: dict[str, tuple[str, int]] | None = None,
+) -> IdentifyCommands:
     """The handlers on the service's own store, as the settings say (`create_table=False`: a
-    reader such as `kaa scope explain`, which creates nothing)."""
+    reader such as `kaa scope explain`, which creates nothing; `feed_topics`: each physical feed
+    topic's feed and partition count, to check watermarks against)."""
     database_url = settings.database_url.get_secret_value()
     return IdentifyCommands(
         IdentifyStore(
@@ -362,4 +394,5 @@ def from_settings(settings: ServiceSettings, *, create_table: bool = True) -> Id
         served=tenant_policies(settings),
         settle=timedelta(seconds=settings.feed_settle),
         seal_personal_data=settings.personal_data == "sealed",
+        feed_topics=feed_topics,
     )

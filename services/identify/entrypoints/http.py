@@ -21,7 +21,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.identify.commands import IdentifyCommands, SchoolNotification
+from services.identify.commands import (
+    IdentifyCommands,
+    NotTheNotifiedMunicipality,
+    SchoolNotification,
+    check_school_notification,
+)
 from services.identify.domain import NotificationIdTaken
 from shared import dates, personnummer
 from shared.auth import TENANT_HEADER, Principal
@@ -70,13 +75,37 @@ class SchoolNotificationRequest(BaseModel):
         return value
 
 
+class IdentifyRuntime:
+    """The handlers as the HTTP API holds them from the start: made empty by the composition root,
+    filled when the service has started (`start`). A notification is checked (the command's own
+    rules) before the handlers are needed, so a refused one never waits for, or touches, the
+    store."""
+
+    def __init__(self) -> None:
+        self._handlers: IdentifyCommands | None = None
+
+    def start(self, handlers: IdentifyCommands) -> None:
+        self._handlers = handlers
+
+    @property
+    def handlers(self) -> IdentifyCommands:
+        if self._handlers is None:
+            raise RuntimeError("the service has not started")
+        return self._handlers
+
+    def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
+        """`IdentifyCommands.take_in_school_notification`, its refusals before the store."""
+        check_school_notification(notification, today)
+        return self.handlers.take_in_school_notification(notification, today)
+
+
 class SchoolNotificationAccepted(BaseModel):
     notification_id: uuid.UUID
     youth_id: uuid.UUID
 
 
 def routes(
-    commands: Callable[[], IdentifyCommands],
+    runtime: IdentifyRuntime,
     reporter: Callable[..., Awaitable[Principal]],
     today: Callable[[], date],
 ) -> APIRouter:
@@ -91,19 +120,6 @@ def routes(
     async def notify(
         body: SchoolNotificationRequest, caller: Reporter
     ) -> SchoolNotificationAccepted | JSONResponse:
-        if body.hemkommun is not None and body.hemkommun != caller.tenant:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                "hemkommun: your token does not act for this municipality (a token covering "
-                f"several names the one a request acts for in {TENANT_HEADER})",
-            )
-        reason = dates.problem(
-            body.on, today=today(), born=personnummer.birth_date(body.personnummer)
-        )
-        if reason is not None:
-            raise RequestValidationError(
-                [{"loc": ("body", "on"), "msg": reason, "type": "implausible_date"}]
-            )
         notification = SchoolNotification(
             notification_id=body.notification_id or uuid.uuid4(),
             tenant=caller.tenant,
@@ -115,11 +131,23 @@ def routes(
             reported_by=caller.actor,
             reporting_organisation=body.reporting_organisation,
             correlation_id=correlation_id(),
+            hemkommun=body.hemkommun,
         )
         try:
             youth_id = await asyncio.to_thread(
-                commands().take_in_school_notification, notification, today()
+                runtime.take_in_school_notification, notification, today()
             )
+        except NotTheNotifiedMunicipality as refused:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"{refused.field}: your token does not act for this municipality (a token "
+                f"covering several names the one a request acts for in {TENANT_HEADER})",
+            ) from None
+        except dates.ImplausibleDate as refused:
+            raise RequestValidationError(
+                [{"loc": ("body", refused.field), "msg": refused.reason,
+                  "type": "implausible_date"}]
+            ) from None  # fmt: skip
         except NotificationIdTaken as taken:
             return JSONResponse(
                 status_code=status.HTTP_409_CONFLICT,
