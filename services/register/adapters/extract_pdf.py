@@ -1,5 +1,6 @@
-"""The youth's extract as a PDF (fpdf2): a title and document language (Swedish) in the file's
-metadata, headings as the document outline and in its structure tree, short paragraphs beneath.
+"""The youth's extract as a PDF (fpdf2): a title (shown as the window's title) and the document
+language (Swedish) in the file, a marked PDF whose headings are the document outline and the
+structure tree, short paragraphs beneath (fpdf2 tags the headings, not the paragraphs).
 
 The text is set in DejaVu Sans where the system has it (every name); without it in the PDF core
 font, whose Latin-1 covers Swedish (other characters are replaced)."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpdf import FPDF, TextStyle
+from fpdf import FPDF, TextStyle, ViewerPreferences
 
 from services.register.domain.extract_document import Section
 
@@ -35,6 +36,7 @@ def extract_pdf(sections: Sequence[Section], title: str) -> bytes:
     pdf.set_subject("Registerutdrag enligt artikel 15 i dataskyddsförordningen")
     pdf.set_creator("kaa")
     pdf.set_display_mode("fullwidth")
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     font = _font()
     family = "body" if font is not None else "Helvetica"
     if font is not None:
@@ -50,6 +52,7 @@ def extract_pdf(sections: Sequence[Section], title: str) -> bytes:
     )  # fmt: skip
     pdf.add_page()
     for section in sections:
+        pdf.set_font(family, "B", HEADING_SIZES[min(section.level, 1)])
         pdf.start_section(text(section.heading), level=min(section.level, 1))
         pdf.set_font(family, "", 11)
         for paragraph in section.paragraphs:
