@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 from pypdf import PdfReader
 
 from services.register.adapters.database import create_pool, create_tables
@@ -26,7 +28,9 @@ from services.register.commands.extract import (
     produce_extract,
 )
 from services.register.domain.extract_wording import swedish_date, swedish_instant, years_or_days
+from services.register.entrypoints.http.extract import extract_routes
 from shared import access_log
+from shared.auth import Principal
 from shared.contracts.events import (
     AnyEvent,
     CaseAssigned,
@@ -322,3 +326,38 @@ async def test_another_municipalitys_youth_is_not_found_and_nothing_logged(
     with pytest.raises(NoSuchYouth):
         await extract(register, uuid.uuid4())
     assert await register.logged(youth.id) == []
+
+
+async def test_the_route_answers_json_or_a_pdf_and_404_for_another_municipality(
+    register: Register,
+) -> None:
+    youth = Youth()
+    await register.apply(youth, youth.identified(), *youth.outreach())
+    caller = {"tenant": TENANT}
+
+    async def coordinator() -> Principal:
+        return Principal(subject="cecilia", tenant=caller["tenant"],
+                         roles=frozenset({"coordinator"}))  # fmt: skip
+
+    app = FastAPI()
+    app.state.reader = register.pool
+    app.include_router(extract_routes(coordinator, KEYS, {TENANT: 365}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://register") as client:
+        url = f"/v1/youths/{youth.id}/extract"
+        answer = await client.get(url)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["youth_id"] == str(youth.id)
+        assert answer.json()["retention"]["days"] == 365
+        pdf = await client.get(url, params={"format": "pdf"})
+        assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.headers["content-disposition"].endswith(f'"registerutdrag-{youth.id}.pdf"')
+        assert pdf.content.startswith(b"%PDF")
+        assert (await client.get(url, params={"format": "xml"})).status_code == 422
+        assert (await client.get(url, params={"purpose": "casework"})).status_code == 422
+        caller["tenant"] = "0181"
+        elsewhere = await client.get(url)
+        assert elsewhere.status_code == 404
+        assert elsewhere.json()["detail"] == "youth_id: no such youth in your municipality"
+    purposes = [purpose for _, purpose, _ in await register.logged(youth.id)]
+    assert purposes == ["extract", "extract"]
