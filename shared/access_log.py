@@ -18,7 +18,13 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 Purpose = Literal[
-    "casework", "identity", "register", "audit-replay", "scb-report", "retention", "inspection",
+    "casework",
+    "identity",
+    "register",
+    "audit-replay",
+    "scb-report",
+    "retention",
+    "inspection",
     "extract",  # the youth's own extract (GDPR art. 15)
 ]
 
