@@ -35,6 +35,10 @@ TemplateName = Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,40}$")]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+MAX_VERSION = 2**31 - 1
+"""A template version is a PostgreSQL integer: a larger number names no version (422)."""
+
+
 class TemplateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: Text = Field(max_length=200)
@@ -56,7 +60,9 @@ class TemplateView(BaseModel):
 class LetterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     template: Text = Field(default="first_letter", pattern=r"^[a-z0-9_-]{1,40}$")
-    version: int | None = Field(default=None, ge=0, description="Default: the newest.")
+    version: int | None = Field(
+        default=None, ge=0, le=MAX_VERSION, description="Default: the newest."
+    )
     caseworker: Text | None = Field(default=None, max_length=120, description="Who signs.")
 
 
@@ -142,7 +148,7 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
     async def get_template(
         name: TemplateName,
         caller: Caseworker,
-        version: Annotated[int | None, Query(ge=0)] = None,
+        version: Annotated[int | None, Query(ge=0, le=MAX_VERSION)] = None,
     ) -> TemplateView:
         """The municipality's template (newest version, or `version`); `first_letter` is the
         standard first letter until the municipality saves its own."""
