@@ -1,6 +1,6 @@
 """Composition root of the identify service, read top to bottom: settings, the feed topics'
 partitions, the event store and the handlers on it, go-live, the feed consumer, the outbox relay,
-the clock's loops and the school-notification API."""
+the clock's loops, the school-notification API and the coordinator's registered-in-error API."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from services.identify.adapters.outbound import RELAYED, to_integration_event
 from services.identify.adapters.policies import tenant_policies
 from services.identify.adapters.store import SCHEMA
 from services.identify.entrypoints.consumers import feed_consumer
-from services.identify.entrypoints.http import IdentifyRuntime, routes
+from services.identify.entrypoints.http import IdentifyRuntime, in_error_routes, routes
 from services.identify.entrypoints.schedule import pending_release, scope_schedule
 from shared.auth import principal_dependency, require_role
 from shared.contracts.topics import FEED_BY_NAME, IDENTIFY_EVENTS, dead_letter_topic
@@ -103,4 +103,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = service_app(title="kaa identify", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
     app.include_router(routes(runtime, require_role(authenticate, "school-reporter"), today))
+    # Episodes registered in error, for the municipality's coordinator.
+    app.include_router(in_error_routes(runtime, require_role(authenticate, "coordinator")))
     return app

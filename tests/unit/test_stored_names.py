@@ -24,7 +24,8 @@ STORED: dict[type[Aggregate], tuple[str, tuple[str, ...]]] = {
     Person: (
         "services.identify.domain:Person",
         ("Created", "Registered", "DetailsAnnounced", "PopulationRecorded", "EnrolmentsObserved",
-         "CompletionRecorded", "SchoolNotificationReceived", "ScopeEntered", "ScopeLeft"),
+         "CompletionRecorded", "SchoolNotificationReceived", "ScopeEntered", "ScopeLeft",
+         "RegisteredInError"),
     ),
     OutreachCase: (
         "services.outreach.domain:OutreachCase",

@@ -37,6 +37,7 @@ RELAYED: tuple[type[Any], ...] = (
     Person.ScopeEntered,  # type: ignore[attr-defined]
     Person.DetailsAnnounced,  # type: ignore[attr-defined]
     Person.ScopeLeft,  # type: ignore[attr-defined]
+    Person.RegisteredInError,  # type: ignore[attr-defined]
     Person.SchoolNotificationReceived,  # type: ignore[attr-defined]
 )
 
@@ -77,6 +78,19 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             scope_episode_id=uuid.UUID(domain_event.scope_episode_id),
             left_on=domain_event.left_on,
             reason=domain_event.reason,
+            rule_version=domain_event.rule_version,
+        )
+    if isinstance(domain_event, Person.RegisteredInError):  # type: ignore[attr-defined]
+        # The episode should never have been: it ends, registered in error, the day it began.
+        return YouthLeftScope(
+            **_envelope(domain_event),
+            occurred_at=_at_start_of(domain_event.entered_on),
+            actor=domain_event.actor,
+            correlation_id=domain_event.correlation_id,
+            causation_id=domain_event.correlation_id,
+            scope_episode_id=uuid.UUID(domain_event.scope_episode_id),
+            left_on=domain_event.entered_on,
+            reason="registered_in_error",
             rule_version=domain_event.rule_version,
         )
     if isinstance(domain_event, Person.SchoolNotificationReceived):  # type: ignore[attr-defined]

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from psycopg import sql
+
 from services.identify import domain
 from services.identify.adapters import pending
 from services.identify.adapters.pending import Watermarks
@@ -72,6 +74,31 @@ class IdentifyStore(KafkaFedApplication):
             person = domain.Person(key)
             cache[pid] = person
         return person
+
+    def person_of_youth(self, tenant: str, youth_id: uuid.UUID) -> uuid.UUID | None:
+        """The person behind a municipality's youth id (a coordinator's rare look-up): from the
+        keyring, where identify stored the person's keyed hash with the youth's data key; a key
+        from before the hash was kept there is found by the person's `ScopeEntered` events."""
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                "SELECT subject FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
+                (tenant, youth_id),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            if row["subject"] is not None:
+                return person_id(row["subject"])
+            table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
+            cursor.execute(
+                sql.SQL(
+                    "SELECT originator_id FROM {} WHERE topic = %s "
+                    "AND position(%s::bytea in state) > 0 LIMIT 1"
+                ).format(table),
+                (f"{domain.person.TOPIC}.ScopeEntered", str(youth_id).encode()),
+            )
+            found = cursor.fetchone()
+        return None if found is None else found["originator_id"]
 
     # -- feed watermarks and pending persons ----------------------------------------------------
 

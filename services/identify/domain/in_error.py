@@ -11,9 +11,10 @@ gets the same answer as an unknown one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Protocol, TypeVar
 
 IN_ERROR = "registered_in_error"
 
@@ -64,3 +65,27 @@ def episode_to_mark(
     if found.left_reason == IN_ERROR:
         raise AlreadyInError
     return found
+
+
+class _Step(Protocol):
+    @property
+    def tenant(self) -> str: ...
+
+
+Step = TypeVar("Step", bound=_Step)
+Facts = TypeVar("Facts")
+
+
+def without_marked(
+    steps: Iterable[Step],
+    marked_on: Mapping[str, Facts | None],
+    facts_of: Callable[[str], Facts | None],
+) -> Iterator[Step]:
+    """The scope steps less those of a municipality where an episode was marked registered in
+    error on the very facts the person has now: the coordinator has said these facts do not put
+    the youth in scope there, so no episode re-opens on them; once a fact changes (a new
+    registration, enrolment or notification), the scope engine decides afresh."""
+    for step in steps:
+        if step.tenant in marked_on and marked_on[step.tenant] == facts_of(step.tenant):
+            continue
+        yield step

@@ -23,13 +23,19 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.identify.domain.episodes import Enter, next_evaluation, scope_changes
+from services.identify.domain.in_error import (
+    IN_ERROR,
+    EpisodeRecord,
+    episode_to_mark,
+    without_marked,
+)
 from services.identify.domain.records import (
     EnrolmentRecord,
     Episode,
     Notified,
     Registration,
     adds_to,
-    after_left_notification,
+    after_notification,
     is_repeat,
     observation,
     registration,
@@ -76,6 +82,11 @@ class Person(Aggregate):
         # and a keyed digest of them (to see a change without opening them).
         self.personal_details: dict[str, str] = {}
         self.details_digests: dict[str, str] = {}
+        # Every scope episode by id (`in_error.py`: which one a coordinator may mark).
+        self.scope_episodes: dict[str, EpisodeRecord] = {}
+        # Per municipality: the facts an episode was marked registered in error on (none re-opens
+        # on those same facts; a changed fact is decided afresh).
+        self.in_error_on: dict[str, YouthFacts | None] = {}
 
     # -- facts from the feeds -------------------------------------------------------------------
 
@@ -232,19 +243,9 @@ class Person(Aggregate):
             return False
         youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
         self._school_notification_received(
-            str(notification_id),
-            tenant,
-            youth_id,
-            kind,
-            on,
-            school_type,
-            school_unit,
-            birth_date,
-            reported_by,
-            received_on,
-            reporting_organisation,
-            correlation_id,
-        )
+            str(notification_id), tenant, youth_id, kind, on, school_type, school_unit, birth_date,
+            reported_by, received_on, reporting_organisation, correlation_id,
+        )  # fmt: skip
         return True
 
     @event("SchoolNotificationReceived", topic=f"{TOPIC}.SchoolNotificationReceived")
@@ -263,61 +264,68 @@ class Person(Aggregate):
         reporting_organisation: str | None = None,
         correlation_id: uuid.UUID | None = None,  # the request's (absent in older events)
     ) -> None:
+        said = Notified(tenant, kind, on, school_type, school_unit)
         self.notification_ids.append(notification_id)
-        self.notifications[f"{tenant}/{notification_id}"] = Notified(
-            tenant, kind, on, school_type, school_unit
-        )
+        self.notifications[f"{tenant}/{notification_id}"] = said
         self.youth_ids.setdefault(tenant, youth_id)
         if self.birth_date is None:
             self.birth_date = birth_date
         # What a notification says counts for the municipality it was sent to, and only for it.
-        if kind == "started":
-            started = EnrolmentRecord(
-                school_type=school_type, school_unit=school_unit, start_date=on, observed_on=on,
-                notified_to=tenant,
-            )  # fmt: skip
-            self.enrolments = (*self.enrolments, started)
-        elif kind == "left":
-            self.enrolments = tuple(
-                after_left_notification(self.enrolments, tenant, school_type, on)
-            )
+        self.enrolments = after_notification(self.enrolments, said)
 
     # -- scope episodes -------------------------------------------------------------------------
 
     @event("ScopeEntered", topic=f"{TOPIC}.ScopeEntered")
     def _enter_scope(
-        self,
-        tenant: str,
-        youth_id: str,
-        scope_episode_id: str,
-        entered_on: date,
-        scope_ends_on: date,
-        rule_version: str,
-        facts: dict[str, str],
-        actor: str,
-        correlation_id: uuid.UUID,
-        school_background: str | None = None,
-        personal_details: str | None = None,
-        identified_on: date | None = None,
-    ) -> None:
+        self, tenant: str, youth_id: str, scope_episode_id: str, entered_on: date,
+        scope_ends_on: date, rule_version: str, facts: dict[str, str], actor: str,
+        correlation_id: uuid.UUID, school_background: str | None = None,
+        personal_details: str | None = None, identified_on: date | None = None,
+    ) -> None:  # fmt: skip
         self.youth_ids[tenant] = youth_id
         self.open_episodes[tenant] = scope_episode_id
         self.episodes[tenant] = (*self.episodes.get(tenant, ()), Episode(entered_on))
+        self.scope_episodes[scope_episode_id] = EpisodeRecord(
+            tenant, youth_id, scope_episode_id, entered_on, rule_version
+        )
 
     @event("ScopeLeft", topic=f"{TOPIC}.ScopeLeft")
     def _leave_scope(
-        self,
-        tenant: str,
-        youth_id: str,
-        scope_episode_id: str,
-        left_on: date,
-        reason: str,
-        rule_version: str,
-        facts: dict[str, str],
-        actor: str,
-        correlation_id: uuid.UUID,
-    ) -> None:
+        self, tenant: str, youth_id: str, scope_episode_id: str, left_on: date, reason: str,
+        rule_version: str, facts: dict[str, str], actor: str, correlation_id: uuid.UUID,
+    ) -> None:  # fmt: skip
         self.open_episodes.pop(tenant, None)
+        self._close_span(tenant, left_on)
+        if (kept := self.scope_episodes.get(scope_episode_id)) is not None:
+            self.scope_episodes[scope_episode_id] = kept.left(left_on, reason)
+
+    def mark_registered_in_error(
+        self, tenant: str, youth_id: str, scope_episode_id: str, reason: str, *, actor: str,
+        correlation_id: uuid.UUID, sealed_note: str | None = None,
+    ) -> EpisodeRecord:  # fmt: skip
+        """A coordinator of `tenant` says the episode should never have been recorded: it ends
+        registered in error as of the day it began (`in_error.episode_to_mark` refuses others)."""
+        episode = episode_to_mark(self.scope_episodes, tenant, youth_id, scope_episode_id)
+        self._registered_in_error(
+            tenant, youth_id, scope_episode_id, episode.entered_on, episode.rule_version, reason,
+            actor, correlation_id, sealed_note,
+        )  # fmt: skip
+        return self.scope_episodes[scope_episode_id]
+
+    @event("RegisteredInError", topic=f"{TOPIC}.RegisteredInError")
+    def _registered_in_error(
+        self, tenant: str, youth_id: str, scope_episode_id: str, entered_on: date,
+        rule_version: str, reason: str, actor: str, correlation_id: uuid.UUID,
+        sealed_note: str | None = None,
+    ) -> None:  # fmt: skip
+        marked = self.scope_episodes[scope_episode_id].left(entered_on, IN_ERROR)
+        self.scope_episodes[scope_episode_id] = marked
+        self.in_error_on[tenant] = self.facts(tenant)
+        if self.open_episodes.get(tenant) == scope_episode_id:
+            del self.open_episodes[tenant]
+            self._close_span(tenant, entered_on)
+
+    def _close_span(self, tenant: str, left_on: date) -> None:
         spans = self.episodes.get(tenant, ())
         if spans and spans[-1].left_on is None:
             self.episodes[tenant] = (*spans[:-1], Episode(spans[-1].entered_on, left_on))
@@ -332,21 +340,12 @@ class Person(Aggregate):
         if cached is None or cached[0] != self.version:
             cached = (self.version, {})
             self._facts_at_version = cached
-        if tenant not in cached[1]:
-            cached[1][tenant] = self._facts(tenant)
-        return cached[1][tenant]
-
-    def _facts(self, tenant: str | None) -> YouthFacts | None:
-        if self.birth_date is None:
-            return None
-        return youth_facts(
-            self.birth_date,
-            self.registrations,
-            self.enrolments,
-            self.completions,
-            self.registered_in_sweden_on,
-            tenant,
-        )
+        if tenant not in cached[1] and self.birth_date is not None:
+            cached[1][tenant] = youth_facts(
+                self.birth_date, self.registrations, self.enrolments, self.completions,
+                self.registered_in_sweden_on, tenant,
+            )  # fmt: skip
+        return cached[1].get(tenant)
 
     def reevaluate(
         self,
@@ -362,7 +361,7 @@ class Person(Aggregate):
         decisions, steps = scope_changes(
             self.facts, served, on, set(self.open_episodes), self.episodes, go_live
         )
-        for step in steps:
+        for step in without_marked(steps, self.in_error_on, self.facts):
             tenant, decision = step.tenant, step.decision
             if isinstance(step, Enter):
                 self._enter_scope(

@@ -285,3 +285,19 @@ def _iso(day: date | None) -> str | None:
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+def after_notification(
+    enrolments: tuple[EnrolmentRecord, ...], said: Notified
+) -> tuple[EnrolmentRecord, ...]:
+    """The enrolments after a school's notification to a municipality (`said.tenant`): a start is
+    an enrolment for that municipality; a leaving ends it there (`after_left_notification`)."""
+    if said.kind == "started":
+        started = EnrolmentRecord(
+            school_type=said.school_type, school_unit=said.school_unit, start_date=said.on,
+            observed_on=said.on, notified_to=said.tenant,
+        )  # fmt: skip
+        return (*enrolments, started)
+    if said.kind == "left":
+        return tuple(after_left_notification(enrolments, said.tenant, said.school_type, said.on))
+    return enrolments

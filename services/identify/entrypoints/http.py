@@ -27,12 +27,15 @@ from services.identify.commands import (
     SchoolNotification,
     check_school_notification,
 )
+from services.identify.commands.in_error import MarkInError, mark_registered_in_error
 from services.identify.domain import NotificationIdTaken
+from services.identify.domain.in_error import AlreadyInError, MarkRefused
 from shared import dates, personnummer
 from shared.auth import TENANT_HEADER, Principal
 from shared.contracts.envelope import Kommunkod
+from shared.contracts.events.corrections import NOTE_MAX_LENGTH, CorrectionReasonCode
 from shared.contracts.feeds import SCHOOL_TYPES
-from shared.contracts.text import Text
+from shared.contracts.text import FreeText, Text
 from shared.logs import correlation_id
 
 
@@ -159,5 +162,61 @@ def routes(
         return SchoolNotificationAccepted(
             notification_id=notification.notification_id, youth_id=uuid.UUID(youth_id)
         )
+
+    return router
+
+
+class InErrorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: CorrectionReasonCode = Field(description="Why the episode should never have been.")
+    note: FreeText | None = Field(
+        default=None,
+        max_length=NOTE_MAX_LENGTH,
+        description="Optional note, sealed with the youth's data key (never in logs or events).",
+    )
+
+
+class EpisodeMarked(BaseModel):
+    scope_episode_id: uuid.UUID
+    youth_id: uuid.UUID
+    entered_on: date
+    left_on: date
+    left_reason: Literal["registered_in_error"]
+    rule_version: str
+
+
+def in_error_routes(
+    runtime: IdentifyRuntime, coordinator: Callable[..., Awaitable[Principal]]
+) -> APIRouter:
+    """A coordinator marks one of the municipality's scope episodes registered in error: it
+    leaves today's register and reports (as of the day it began) and stays in the audit replay."""
+    router = APIRouter(prefix="/v1")
+    Coordinator = Annotated[Principal, Depends(coordinator)]
+
+    @router.post(
+        "/youths/{youth_id}/scope-episodes/{scope_episode_id}/registered-in-error",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=EpisodeMarked,
+        responses={404: {"description": "No such youth or episode in your municipality"},
+                   409: {"description": "The episode is already marked"}},
+    )  # fmt: skip
+    async def registered_in_error(
+        youth_id: uuid.UUID, scope_episode_id: uuid.UUID, body: InErrorRequest, caller: Coordinator
+    ) -> EpisodeMarked:
+        command = MarkInError(caller.tenant, youth_id, scope_episode_id, body.reason,
+                              caller.actor, correlation_id(), body.note)  # fmt: skip
+        try:
+            marked = await asyncio.to_thread(
+                mark_registered_in_error, runtime.handlers.store, command
+            )
+        except MarkRefused as refusal:
+            code = 409 if isinstance(refusal, AlreadyInError) else 404
+            raise HTTPException(code, str(refusal)) from None
+        assert marked.left_on is not None
+        return EpisodeMarked(
+            scope_episode_id=scope_episode_id, youth_id=youth_id, entered_on=marked.entered_on,
+            left_on=marked.left_on, left_reason="registered_in_error",
+            rule_version=marked.rule_version,
+        )  # fmt: skip
 
     return router
