@@ -89,7 +89,7 @@ def test_the_person_records_the_mark_and_publishes_the_episode_left_in_error() -
 
 
 def test_no_episode_reopens_on_the_facts_it_was_marked_on_but_a_changed_fact_is_decided() -> None:
-    from tests.unit.identify.test_identify_scope import NOON, TODAY, evaluate, gy
+    from tests.unit.identify.test_identify_scope import BORN, NOON, TODAY, evaluate, gy
 
     person = _in_scope("key-2")
     youth, episode = person.youth_ids["0180"], person.open_episodes["0180"]
@@ -100,7 +100,7 @@ def test_no_episode_reopens_on_the_facts_it_was_marked_on_but_a_changed_fact_is_
     assert evaluate(person, on=TODAY + timedelta(days=30)) == [], "nor a later day"
 
     # A school reports an enrolment and it ends: the youth is decided afresh.
-    person.observe_enrolments(gy(), NOON, TODAY, person.birth_date)
+    person.observe_enrolments(gy(), NOON, TODAY, BORN)
     assert evaluate(person) == []
     person.observe_enrolments(
         gy(cancelled=True), NOON + timedelta(hours=1), TODAY, person.birth_date
