@@ -102,9 +102,7 @@ def test_no_episode_reopens_on_the_facts_it_was_marked_on_but_a_changed_fact_is_
     # A school reports an enrolment and it ends: the youth is decided afresh.
     person.observe_enrolments(gy(), NOON, TODAY, BORN)
     assert evaluate(person) == []
-    person.observe_enrolments(
-        gy(cancelled=True), NOON + timedelta(hours=1), TODAY, person.birth_date
-    )
+    person.observe_enrolments(gy(cancelled=True), NOON + timedelta(hours=1), TODAY, BORN)
     [again] = evaluate(person)
     assert type(again).__name__ == "ScopeEntered"
     assert person.youth_ids["0180"] == youth
