@@ -146,10 +146,14 @@ async def record_on_case(
     case_class: type[C],
     record: Callable[[C, uuid.UUID], bool],
     correlation_id: uuid.UUID | None = None,
+    *,
+    in_scope_only: bool = True,
 ) -> bool:
     """Run a recording command on the municipality's case of the youth, through the group-commit
     writer (off the event loop): the case is loaded, checked to be the tenant's and in scope, and
-    saved with what `record(case, correlation_id)` recorded.
+    saved with what `record(case, correlation_id)` recorded. `in_scope_only` False skips the
+    scope check: for putting right what was recorded while the youth was in scope (a correction,
+    a withdrawal), which the record needs after the youth left too.
 
     Returns what `record` returns: False when the thing was already recorded (a retry). Raises
     `CaseNotFound`, `NotInScope`, `CommandRefused` or `dates.ImplausibleDate`.
@@ -161,7 +165,10 @@ async def record_on_case(
             raise TypeError(f"expected a {case_class.__name__}")
         return record(case, correlation)
 
-    recorded: bool = await application.submit(youth_id, tenant, action)
+    if in_scope_only:  # the writer's default, so an application without the option serves it
+        recorded: bool = await application.submit(youth_id, tenant, action)
+    else:
+        recorded = await application.submit(youth_id, tenant, action, in_scope_only=False)
     return recorded
 
 

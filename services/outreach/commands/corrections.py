@@ -5,10 +5,18 @@ note (at most 300 characters, sealed with the youth's data key). The rules are t
 (`domain.corrections`); an entry is named by the event id the case view shows, and the new
 values are the fact's fields as for recording it (`VALUES`), checked as recording them is.
 
+An entry stays correctable after the youth left scope (the case closed): what was recorded while
+they were in scope must stay right for the SCB resubmission and the audit. Recording a new fact
+for a youth out of scope stays refused (`commands.OutreachHandlers`).
+
+Who: a caseworker or coordinator of the youth's municipality, except for an assignment
+(`CaseAssigned`): it is corrected or withdrawn by whom may assign (`ASSIGNING_ROLES`, as
+`PUT /v1/youths/{id}/assignment`), anyone else refused with `NotAllowedToAssign`.
+
 Refusals: `EntryNotFound` (a `CaseNotFound`: the event id is no entry of this youth's case, or the
 youth is another municipality's) naming `corrects` / `withdraws`; `CommandRefused` for a bad
 reason, note or value (422 naming the field, `values.<name>` for a value), an entry withdrawn or
-corrected since (409).
+corrected since (409); `NotAllowedToAssign` (403 naming the field and why).
 """
 
 from __future__ import annotations
@@ -39,6 +47,28 @@ from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.contracts.text import Text
 
 USER = "user:"
+ASSIGNING_ROLES = frozenset({"coordinator"})
+"""Who may assign a case (`PUT /v1/youths/{id}/assignment`), and so correct or withdraw an
+assignment."""
+
+
+class NotAllowedToAssign(CommandRefused):
+    """An assignment corrected or withdrawn by a caller who may not assign: 403 naming the field
+    (`corrects` / `withdraws`) and why. A refusal of the command alone (a `CommandRefused`), so
+    the other commands of its group commit go on."""
+
+    def __init__(self, field: str) -> None:
+        roles = " or ".join(sorted(ASSIGNING_ROLES))
+        super().__init__(
+            field, f"names an assignment: only whom may assign a case ({roles}) corrects it"
+        )
+
+
+def may_assign(caller: Caller) -> bool:
+    """Whether the caller holds a role that assigns cases (a token's principal has `roles`; a
+    caller without roles, e.g. a script's `Actor`, does not)."""
+    roles: frozenset[str] = getattr(caller, "roles", frozenset())
+    return not ASSIGNING_ROLES.isdisjoint(roles)
 
 
 class AttemptValues(BaseModel):
@@ -141,6 +171,12 @@ def check_why(reason: str, note: str | None) -> None:
         raise CommandRefused("note", f"is longer than {NOTE_MAX_LENGTH} characters")
 
 
+def check_who(caller: Caller, kind: str, field: str) -> None:
+    """Refuse a caller who may not assign a case an assignment's correction or withdrawal."""
+    if kind == "CaseAssigned" and not may_assign(caller):
+        raise NotAllowedToAssign(field)
+
+
 def parsed(kind: str, given: Mapping[str, Any]) -> BaseModel:
     """The values given for a fact of `kind`, or the refusal naming the first field wrong (the
     value never echoed)."""
@@ -196,6 +232,7 @@ class OutreachCorrections:
             ids = _ids(case)
             version = case.entry_named(c.corrects, "corrects", ids)
             kind = case.entry_type(version)
+            check_who(caller, kind, "corrects")
             values = self.values(case, version, kind, parsed(kind, c.values))
             if case.correct(version, values, why, ids):
                 return True, kind, case.version
@@ -213,6 +250,7 @@ class OutreachCorrections:
             ids = _ids(case)
             version = case.entry_named(c.withdraws, "withdraws", ids)
             kind = case.entry_type(version)
+            check_who(caller, kind, "withdraws")
             if case.withdraw(version, why, ids):
                 return True, kind, case.version
             return False, kind, case.entries[version]["withdrawn"]["by"]
@@ -239,7 +277,10 @@ class OutreachCorrections:
             outcome[:] = [record(case, why)]
             return outcome[0][0]
 
-        await record_on_case(app, youth_id, caller.tenant, OutreachCase, recorded)
+        # Out of scope too: an entry recorded while the youth was in scope stays correctable.
+        await record_on_case(
+            app, youth_id, caller.tenant, OutreachCase, recorded, in_scope_only=False
+        )
         done, kind, version = outcome[0]
         return Done(youth_id, done, kind, entry_event_id(youth_id, version))
 

@@ -9,7 +9,9 @@ code, an optional note (at most 300 characters, sealed), and for a correction `v
 fields as for recording it (an attempt's channel, outcome, attempted_at; a contact's or an
 information's at, channel; an occupation's category, tense, from_date, to_date, confirmed_on;
 contact details' email, phone; an assignment's assignee_kind, assignee). 201 when recorded, 200
-with `recorded: false` for a retry. An event id that is no entry of this youth's case, or a youth
+with `recorded: false` for a retry. An entry stays correctable after the youth left scope. An
+assignment is put right only by whom may assign (a coordinator): anyone else 403 naming the
+field and why. An event id that is no entry of this youth's case, or a youth
 of another municipality: 404 naming `corrects` / `withdraws`; an entry withdrawn or corrected since:
 409 naming the field (and the newer event id); a bad reason, note or value: 422 naming it
 (`values.<field>`). Values never echoed.
@@ -25,7 +27,13 @@ from fastapi import APIRouter, Depends, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.outreach.commands.corrections import Correct, Done, OutreachCorrections, Withdraw
+from services.outreach.commands.corrections import (
+    Correct,
+    Done,
+    NotAllowedToAssign,
+    OutreachCorrections,
+    Withdraw,
+)
 from shared.auth import Principal
 from shared.casework.domain import CaseNotFound
 from shared.casework.entrypoints.http import CaseRoutes, answer_recorded
@@ -67,9 +75,17 @@ class CorrectionRecorded(BaseModel):
 async def answered(
     field: str, response: Response, work: Awaitable[Done]
 ) -> CorrectionRecorded | JSONResponse:
-    """The command's answer; the entry (or the youth) not found is 404 naming `field`."""
+    """The command's answer; the entry (or the youth) not found is 404 naming `field`; an
+    assignment put right by a caller who may not assign is 403 naming `field` and why."""
     try:
         done = await work
+    except NotAllowedToAssign as refused:
+        return JSONResponse(
+            status_code=status.HTTP_403_FORBIDDEN,
+            content={"detail": "forbidden", "errors": [
+                {"field": refused.field, "problem": refused.reason}
+            ]},
+        )  # fmt: skip
     except CaseNotFound:
         return JSONResponse(
             status_code=status.HTTP_404_NOT_FOUND,

@@ -23,6 +23,8 @@ class Command:
     tenant: str
     action: Callable[[Any], Any]
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    # False: the case may be out of scope (putting right what was recorded while it was in).
+    in_scope_only: bool = True
 
 
 class CommandQueue:
@@ -35,7 +37,12 @@ class CommandQueue:
         self._start_lock = threading.Lock()
 
     def submit(
-        self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], Any]
+        self,
+        youth_id: uuid.UUID,
+        tenant: str,
+        action: Callable[[Any], Any],
+        *,
+        in_scope_only: bool = True,
     ) -> concurrent.futures.Future[Any]:
         with self._start_lock:
             if self._thread is None:
@@ -43,7 +50,7 @@ class CommandQueue:
                     target=self._loop, name="case-commands", daemon=True
                 )
                 self._thread.start()
-        command = Command(youth_id, tenant, action)
+        command = Command(youth_id, tenant, action, in_scope_only=in_scope_only)
         self._queue.put(command)
         return command.future
 

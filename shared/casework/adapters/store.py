@@ -157,10 +157,17 @@ class CaseApplication(KafkaFedApplication):
         return cast(R, self._commands.submit(youth_id, tenant, action).result())
 
     def submit(
-        self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]
+        self,
+        youth_id: uuid.UUID,
+        tenant: str,
+        action: Callable[[Any], R],
+        *,
+        in_scope_only: bool = True,
     ) -> asyncio.Future[R]:
-        """`command()` for the event loop: the answer arrives when the command is saved."""
-        return asyncio.wrap_future(self._commands.submit(youth_id, tenant, action))
+        """`command()` for the event loop: the answer arrives when the command is saved.
+        `in_scope_only` False runs `action` on a case out of scope too (a correction)."""
+        future = self._commands.submit(youth_id, tenant, action, in_scope_only=in_scope_only)
+        return asyncio.wrap_future(future)
 
     def run_commands(self, batch: list[Command]) -> None:
         """Run a batch of commands and save them in one transaction (group commit).
@@ -210,7 +217,8 @@ class CaseApplication(KafkaFedApplication):
                 if case is None:
                     raise CaseNotFound
                 case.check_tenant(command.tenant)
-                case.check_in_scope()
+                if command.in_scope_only:
+                    case.check_in_scope()
                 outcomes.append((True, command.action(case)))
                 touched[case.id] = case
             except REFUSALS as refusal:
