@@ -9,9 +9,17 @@ A **withdrawal** deletes the withdrawn entry, and every correction of it since, 
 Both are kept in `entry_corrections` with who, when and why (the reason code and the sealed note):
 the audit replay and the youth's extract show them.
 
+A correction or withdrawal naming an entry the register does not hold (none, another youth's, one
+withdrawn or corrected since) changes nothing: `NoSuchEntry` fails its batch, and the consumer
+applies the batch one event at a time and parks it with its bytes and the reason (never a value),
+for `kaa register reapply` or `kaa register discard`; the youth's later events of its topic wait
+behind it, as behind any parked event. It is parked, not held for its entry: an entry and what
+corrects or withdraws it are on one topic with one key (the youth), so the entry came first (or is
+itself parked, and they wait behind it).
+
 Whatever order a batch holds, the result is the same as applying its events one by one: a fact's
 correction is applied with its kind (after the fact, which came first), a withdrawal after every
-other handler of the batch (`handlers.LAST`).
+other handler of the batch (`handlers.LAST`), one at a time.
 """
 
 from __future__ import annotations
@@ -24,7 +32,15 @@ from services.register.adapters.projection import statements as sql
 from shared.contracts.events import Correction, MeasuresEntryWithdrawn, OutreachEntryWithdrawn
 
 Withdrawal = OutreachEntryWithdrawn | MeasuresEntryWithdrawn
-NO_SUCH_ENTRY = "corrects: no such entry of this youth in the register"
+NO_SUCH_ENTRY = "no such entry of this youth in the register"
+
+
+class NoSuchEntry(Exception):
+    """A correction (`corrects`) or withdrawal (`withdraws`) names an entry the register does not
+    hold: the event is parked with this reason (the field, never a value)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: {NO_SUCH_ENTRY}")
 
 
 class Correcting(Protocol):
@@ -116,23 +132,15 @@ JOIN (SELECT DISTINCT * FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[])) AS u
   ON s.tenant = u.tenant AND s.youth_id = u.youth_id AND s.measure_id = u.measure_id
 GROUP BY s.tenant, s.youth_id, s.measure_id
 """  # noqa: S608
-# A step put right in its place (it keeps its order); a correction of a step the register holds no
-# row of changes nothing and is kept dead. $1 tenant, $2 youth, $3 corrected event id, then the
-# step as `MEASURE_STEP` takes it from $4: measure, type, state, date, end reason, occupation
-# after, event id, event type, recorded at.
-MEASURE_STEP_CORRECTED = f"""
-WITH fixed AS (
-    UPDATE measure_steps SET event_id = $10::uuid, measure_type = $5::text, state = $6::text,
-        on_date = $7::date, end_reason = $8::text, occupation_after = $9::text
-    WHERE tenant = $1::char(4) AND youth_id = $2::uuid AND event_id = $3::uuid
-      AND measure_id = $4::uuid
-    RETURNING event_id
-)
-INSERT INTO dead_events (event_id, tenant, youth_id, event_type, reason, recorded_at)
-SELECT $10::uuid, $1::char(4), $2::uuid, $11::text, '{NO_SUCH_ENTRY}', $12::timestamptz
-WHERE NOT EXISTS (SELECT FROM fixed)
-ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason
-"""  # noqa: S608
+# A step put right in its place (it keeps its order). $1 tenant, $2 youth, $3 corrected event id,
+# then the step as `MEASURE_STEP` takes it from $4: measure, type, state, date, end reason,
+# occupation after, event id (event type and recorded at unused).
+MEASURE_STEP_CORRECTED = """
+UPDATE measure_steps SET event_id = $10::uuid, measure_type = $5::text, state = $6::text,
+    on_date = $7::date, end_reason = $8::text, occupation_after = $9::text
+WHERE tenant = $1::char(4) AND youth_id = $2::uuid AND event_id = $3::uuid AND measure_id = $4::uuid
+RETURNING event_id
+"""
 # The youth's current assignment and contact details: the latest entry that stands (none: none).
 ASSIGNMENTS_RECOMPUTED = """
 INSERT INTO assignments (tenant, youth_id, assignee_kind, assignee, assigned_at)
@@ -163,11 +171,27 @@ WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id
 ASSIGNMENT_CORRECTED = """
 UPDATE assignment_entries SET event_id = $4, assignee_kind = $5, assignee = $6
 WHERE tenant = $1 AND youth_id = $2 AND event_id = $3
+RETURNING event_id
 """
 CONTACT_DETAILS_CORRECTED = """
 UPDATE contact_details_entries SET event_id = $4, contact_details = $5
 WHERE tenant = $1 AND youth_id = $2 AND event_id = $3
+RETURNING event_id
 """
+# Whether the rows of a fact table hold the entries a batch's corrections name.
+_HELD_ROWS = """
+SELECT count(DISTINCT t.event_id) FROM {table} t
+JOIN unnest($1::char(4)[], $2::uuid[], $3::uuid[]) AS u(tenant, youth_id, corrects)
+  ON t.event_id = u.corrects AND t.tenant = u.tenant AND t.youth_id = u.youth_id
+"""
+ENTRY_TABLES = (*FACT_TABLES, "measure_steps", "assignment_entries", "contact_details_entries")
+# Whether the register holds a row of the entry named or a correction of it since ($1-$3, one).
+_HELD_IN = " OR ".join(
+    f"EXISTS (SELECT FROM {table} t JOIN chain c ON t.event_id = c.event_id"
+    f" AND t.tenant = c.tenant AND t.youth_id = c.youth_id)"
+    for table in ENTRY_TABLES
+)
+ENTRY_HELD = f"{_CHAIN} SELECT {_HELD_IN}"
 
 
 def columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -197,10 +221,15 @@ async def record(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
 
 async def corrections_of(conn: Connection, table: str, batch: Sequence[Correcting]) -> None:
     """After a batch of facts kept by their event was added: the rows its corrections name go,
-    and the corrections are recorded."""
+    and the corrections are recorded; `NoSuchEntry` when one names a row the table does not hold
+    (or one another correction of the batch names too: applied one by one, it would be gone)."""
     fixes = [e for e in batch if e.corrects is not None]
     if not fixes:
         return
+    named = columns([(e.tenant, e.youth_id, e.corrects) for e in fixes])
+    held = await conn.fetchval(_HELD_ROWS.format(table=table), *named)
+    if held != len(fixes):
+        raise NoSuchEntry("corrects")
     await record(conn, [correction_row(e) for e in fixes])
     await conn.execute(
         corrected_row(table), *columns([(e.tenant, e.youth_id, e.corrects) for e in fixes])
@@ -229,9 +258,28 @@ async def recompute_contact_details(conn: Connection, youths: Sequence[tuple[Any
         await conn.execute(CONTACT_DETAILS_RECOMPUTED, *targets)
 
 
+async def corrected_in_place(
+    conn: Connection, statement: str, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Put entries right in place, in their order (a correction of a correction in the same
+    batch finds the row its predecessor put right); `NoSuchEntry` when one names no row."""
+    for row in rows:
+        if await conn.fetchval(statement, *row) is None:
+            raise NoSuchEntry("corrects")
+
+
 async def entries_withdrawn(conn: Connection, batch: list[Withdrawal]) -> None:
-    """Withdrawals: the entry named (and every correction of it since) stops counting; the
-    withdrawal is recorded with who, when and why."""
+    """Withdrawals, one at a time in their order: the entry named (and every correction of it
+    since) stops counting, and the withdrawal is recorded with who, when and why; `NoSuchEntry`
+    when the register holds no row of it (none, or withdrawn already)."""
+    for withdrawal in batch:
+        named = [[withdrawal.tenant], [withdrawal.youth_id], [withdrawal.withdraws]]
+        if not await conn.fetchval(ENTRY_HELD, *named):
+            raise NoSuchEntry("withdraws")
+        await _withdrawn(conn, [withdrawal])
+
+
+async def _withdrawn(conn: Connection, batch: list[Withdrawal]) -> None:
     await record(conn, [withdrawal_row(e) for e in batch])
     named = columns([(e.tenant, e.youth_id, e.withdraws) for e in batch])
     for statement in WITHDRAWN_FACTS:

@@ -153,9 +153,10 @@ async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
         await fix.record(
             conn, [fix.correction_row(e) for e in fixes if not isinstance(e, MeasureOffered)]
         )
-        await conn.executemany(
+        await fix.corrected_in_place(
+            conn,
             fix.MEASURE_STEP_CORRECTED,
-            [(e.tenant, e.youth_id, e.corrects, *measure_step(e)[2:]) for e in fixes],
+            [(e.tenant, e.youth_id, e.corrects, *measure_step(e)[2:-2]) for e in fixes],
         )
         await fix.recompute_measures(conn, [(e.tenant, e.youth_id, e.measure_id) for e in fixes])
     if any(e.sealed_content is not None for e in offers):
@@ -236,7 +237,8 @@ async def cases_assigned(conn: Connection, batch: list[CaseAssigned]) -> None:
     fixes = [e for e in batch if e.corrects is not None]
     if fixes:
         await fix.record(conn, [fix.correction_row(e) for e in fixes])
-        await conn.executemany(
+        await fix.corrected_in_place(
+            conn,
             fix.ASSIGNMENT_CORRECTED,
             [(e.tenant, e.youth_id, e.corrects, e.event_id, e.assignee_kind, e.assignee)
              for e in fixes],
@@ -275,7 +277,8 @@ async def contact_details_recorded(conn: Connection, batch: list[ContactDetailsR
     fixes = [e for e in batch if e.corrects is not None]
     if fixes:
         await fix.record(conn, [fix.correction_row(e) for e in fixes])
-        await conn.executemany(
+        await fix.corrected_in_place(
+            conn,
             fix.CONTACT_DETAILS_CORRECTED,
             [(e.tenant, e.youth_id, e.corrects, e.event_id, e.contact_details) for e in fixes],
         )
