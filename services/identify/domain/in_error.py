@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol, TypeVar
 
+from services.identify.domain.episodes import Enter
+
 IN_ERROR = "registered_in_error"
 
 
@@ -81,11 +83,14 @@ def without_marked(
     marked_on: Mapping[str, Facts | None],
     facts_of: Callable[[str], Facts | None],
 ) -> Iterator[Step]:
-    """The scope steps less those of a municipality where an episode was marked registered in
-    error on the very facts the person has now: the coordinator has said these facts do not put
+    """The scope steps less the openings in a municipality where an episode was marked registered
+    in error on the very facts the person has now: the coordinator has said these facts do not put
     the youth in scope there, so no episode re-opens on them; once a fact changes (a new
-    registration, enrolment or notification), the scope engine decides afresh."""
+    registration, enrolment or notification), the scope engine decides afresh. A closing is never
+    held back: an episode open beside an earlier one marked in error still ends (the 20th
+    birthday comes on the same facts)."""
     for step in steps:
-        if step.tenant in marked_on and marked_on[step.tenant] == facts_of(step.tenant):
+        opens = isinstance(step, Enter)
+        if opens and step.tenant in marked_on and marked_on[step.tenant] == facts_of(step.tenant):
             continue
         yield step
