@@ -38,7 +38,8 @@ STORED: dict[type[Aggregate], tuple[str, tuple[str, ...]]] = {
         (*CASE, "FollowUpCompleted", "FollowUpScheduled", "IndividualPlanRevised",
          "MeasureAccepted", "MeasureDeclined", "MeasureEnded", "MeasureOffered", "MeasureStarted",
          "ObjectionRecorded", "EntryWithdrawn", "IndividualPlanRevisionCorrected",
-         "MeasureStepCorrected"),
+         "MeasureStepCorrected", "FollowUpCancelled", "FollowUpCompletionCorrected",
+         "ObjectionCorrected"),
     ),
     MeasureCatalogue: (
         "services.measures.domain:MeasureCatalogue", ("Created", "EntryDefined", "EntryRetired")

@@ -3,7 +3,10 @@ outbox relay's mapper). A fact about a day happened at its start; the words only
 
 A corrected step or plan revision is its public event again, naming the event it corrects
 (`corrects`, the event id of the entry's version) and why (`correction`); a withdrawn entry is
-`MeasuresEntryWithdrawn`."""
+`MeasuresEntryWithdrawn`. A follow-up's completion and an objection are corrected the same way. A
+follow-up no longer due (what scheduled it was withdrawn or corrected) is published closed: a
+`FollowUpCompleted` on the day it was closed (the worklists drop it); one due again is its
+`FollowUpScheduled` again."""
 
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ RELAYED = (
     Case.MeasureStepCorrected,
     Case.IndividualPlanRevisionCorrected,
     Case.EntryWithdrawn,
+    Case.FollowUpCancelled,
+    Case.FollowUpCompletionCorrected,
+    Case.ObjectionCorrected,
 )
 SERVICE = "measures"
 STEPS: dict[str, Any] = {
@@ -165,4 +171,17 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
         )
     if isinstance(e, Case.ObjectionRecorded):
         return ObjectionRecorded(**_envelope(e, e.objected_on), objected_on=e.objected_on)
+    if isinstance(e, Case.FollowUpCancelled):
+        return FollowUpCompleted(
+            **_envelope(e, e.on), follow_up_id=uuid.UUID(e.follow_up_id), completed_on=e.on
+        )
+    if isinstance(e, Case.FollowUpCompletionCorrected):
+        return FollowUpCompleted(
+            **_envelope(e, e.completed_on), follow_up_id=uuid.UUID(e.follow_up_id),
+            completed_on=e.completed_on, **_correction(e),
+        )  # fmt: skip
+    if isinstance(e, Case.ObjectionCorrected):
+        return ObjectionRecorded(
+            **_envelope(e, e.objected_on), objected_on=e.objected_on, **_correction(e)
+        )
     return None

@@ -18,17 +18,18 @@ from eventsourcing.domain import event
 
 from services.measures.domain import lifecycle, plan
 from services.measures.domain.corrections import Corrections
+from services.measures.domain.follow_ups import FollowUpBook, FollowUps
 from services.measures.domain.lifecycle import Step
 from services.measures.domain.record import Record
 from services.measures.domain.values import CONTENT, FollowUpSubject, follow_up_id, taken
-from shared.casework.domain import CommandRefused, ScopedYouthCase
+from shared.casework.domain import ScopedYouthCase
 from shared.contracts.events import PlanText
 from shared.crypto import YouthSealer
 
 REOFFER = FollowUpSubject.MEASURE_REOFFER
 
 
-class MeasuresCase(Corrections, ScopedYouthCase):
+class MeasuresCase(Corrections, FollowUps, ScopedYouthCase):
     # Stored events name their class by topic (module:qualname), and the outbox relay selects
     # what it publishes by topic: the case's topics stay those recorded before the domain became
     # a package (`services.measures.domain` exports the class).
@@ -44,6 +45,8 @@ class MeasuresCase(Corrections, ScopedYouthCase):
         self.objections: list[date] = []
         # Every step and revision as an entry (by its event's version), to correct or withdraw.
         self.record = Record(self.measures, self.plan_revisions)
+        # Follow-ups and objections, with every completion and objection as an entry.
+        self.book = FollowUpBook(self.follow_ups, self.objections)
 
     # -- measures -------------------------------------------------------------------------------
 
@@ -80,7 +83,9 @@ class MeasuresCase(Corrections, ScopedYouthCase):
         reminder = follow_up_id(self.id, REOFFER, str(measure_id))
         pending = self.follow_ups.get(reminder)
         if known is not None and pending is not None and pending["completed_on"] is None:
-            self._follow_up_completed(self.tenant, reminder, offered_on, actor, correlation_id)
+            self._follow_up_completed(
+                self.tenant, reminder, offered_on, actor, correlation_id, self.version
+            )
         return True
 
     @event("MeasureOffered")
@@ -245,16 +250,7 @@ class MeasuresCase(Corrections, ScopedYouthCase):
             str(revision_id) if revision_id is not None else None,
             sealer.seal(plain, PlanText.PURPOSE), digest,
         )  # fmt: skip
-        for subject, day in (
-            (FollowUpSubject.PLAN_FOLLOW_UP, follow_up_on),
-            (FollowUpSubject.PLAN_EVALUATION, evaluation_on),
-        ):
-            due = follow_up_id(self.id, subject)
-            known = self.follow_ups.get(due)
-            if day is not None and (known is None or known["due_on"] != day):
-                self._follow_up_scheduled(
-                    self.tenant, due, subject.value, day, None, actor, correlation_id
-                )
+        self.plan_follow_ups_derived(actor, correlation_id, valid_from)
         return revision
 
     @event("IndividualPlanRevised")
@@ -307,93 +303,61 @@ class MeasuresCase(Corrections, ScopedYouthCase):
         correlation_id: uuid.UUID, reason: str, sealed_note: str | None, withdrawn_at: datetime,
     ) -> None:  # fmt: skip
         how = {"actor": actor, "reason": reason, "sealed_note": sealed_note, "at": withdrawn_at}
-        self.record.withdrawn(self.version + 1, withdraws, how)
+        entries = self.record if withdraws in self.record.entries else self.book
+        entries.withdrawn(self.version + 1, withdraws, how)
 
     def plan_on(self, day: date) -> dict[str, Any] | None:
         """The revision in force on `day` (the latest one valid from then or earlier)."""
         return plan.plan_on(self.plan_revisions, day)
 
-    # -- follow-ups and objections --------------------------------------------------------------
+    # -- follow-ups and objections (the commands: `FollowUps`) ---------------------------------
 
     @event("FollowUpScheduled")
     def _follow_up_scheduled(
-        self,
-        tenant: str,
-        follow_up_id: str,
-        subject: str,
-        due_on: date,
-        measure_id: str | None,
-        actor: str,
-        correlation_id: uuid.UUID,
-    ) -> None:
-        self.follow_ups[follow_up_id] = {
-            "follow_up_id": follow_up_id,
-            "subject": subject,
-            "due_on": due_on,
-            "measure_id": measure_id,
-            "completed_on": None,
-        }
-
-    def complete_follow_up(
-        self, follow_up_id: uuid.UUID, on: date, actor: str, correlation_id: uuid.UUID
-    ) -> bool:
-        known = self.follow_ups.get(str(follow_up_id))
-        if known is None:
-            raise CommandRefused("follow_up_id", "no such follow-up for this youth")
-        if known["completed_on"] is not None:
-            if known["completed_on"] != on:
-                raise CommandRefused("follow_up_id", "was completed on another day", conflict=True)
-            return False
-        self._follow_up_completed(self.tenant, str(follow_up_id), on, actor, correlation_id)
-        return True
+        self, tenant: str, follow_up_id: str, subject: str, due_on: date,
+        measure_id: str | None, actor: str, correlation_id: uuid.UUID,
+    ) -> None:  # fmt: skip
+        measure = self.measures.get(measure_id) if measure_id is not None else None
+        self.book.scheduled(follow_up_id, subject, due_on, measure_id, measure)
 
     @event("FollowUpCompleted")
     def _follow_up_completed(
-        self,
-        tenant: str,
-        follow_up_id: str,
-        completed_on: date,
-        actor: str,
-        correlation_id: uuid.UUID,
+        self, tenant: str, follow_up_id: str, completed_on: date, actor: str,
+        correlation_id: uuid.UUID, reoffer: int | None = None,
+    ) -> None:  # fmt: skip
+        # `reoffer`: the version of the offer again that closed a re-offer reminder.
+        self.book.completed(self.version + 1, follow_up_id, completed_on, actor, reoffer)
+
+    @event("FollowUpCancelled")
+    def _follow_up_cancelled(
+        self, tenant: str, follow_up_id: str, on: date, actor: str, correlation_id: uuid.UUID
     ) -> None:
-        self.follow_ups[follow_up_id]["completed_on"] = completed_on
+        # What scheduled it was withdrawn or corrected: no longer due (published as closed `on`).
+        self.book.cancelled(follow_up_id)
 
-    def record_objection(
-        self,
-        on: date,
-        actor: str,
-        correlation_id: uuid.UUID,
-        objection_id: uuid.UUID | None = None,
-    ) -> bool:
-        """Record an objection; False for a repeated request (the same client id with the same
-        day, or without an id an objection already recorded that day)."""
-        if objection_id is not None:
-            known = self.objection_days().get(str(objection_id))
-            if known is not None:
-                if known != on:
-                    raise taken("objection_id", "an objection")
-                return False
-        elif on in self.objections:
-            return False
-        self._objection_recorded(
-            self.tenant, on, actor, correlation_id,
-            str(objection_id) if objection_id is not None else None,
-        )  # fmt: skip
-        return True
-
-    def objection_days(self) -> dict[str, date]:
-        """The objections recorded with a client id: id → day."""
-        return dict(getattr(self, "objection_ids", {}))
+    @event("FollowUpCompletionCorrected")
+    def _completion_corrected(
+        self, tenant: str, corrects: int, follow_up_id: str, completed_on: date, actor: str,
+        correlation_id: uuid.UUID, reason: str, sealed_note: str | None, corrected_at: datetime,
+    ) -> None:  # fmt: skip
+        why = {"reason": reason, "sealed_note": sealed_note, "at": corrected_at}
+        self.book.completed(
+            self.version + 1, follow_up_id, completed_on, actor, None, corrects, why
+        )
 
     @event("ObjectionRecorded")
     def _objection_recorded(
-        self,
-        tenant: str,
-        objected_on: date,
-        actor: str,
-        correlation_id: uuid.UUID,
+        self, tenant: str, objected_on: date, actor: str, correlation_id: uuid.UUID,
         objection_id: str | None = None,
-    ) -> None:
-        self.objections.append(objected_on)
+    ) -> None:  # fmt: skip
+        self.book.objected(self.version + 1, objected_on, actor)
         if objection_id is not None:
             self.objection_ids = {**self.objection_days(), objection_id: objected_on}
+
+    @event("ObjectionCorrected")
+    def _objection_corrected(
+        self, tenant: str, corrects: int, objected_on: date, actor: str,
+        correlation_id: uuid.UUID, reason: str, sealed_note: str | None, corrected_at: datetime,
+    ) -> None:  # fmt: skip
+        why = {"reason": reason, "sealed_note": sealed_note, "at": corrected_at}
+        self.book.objected(self.version + 1, objected_on, actor, corrects, why)

@@ -1,5 +1,6 @@
 """Correcting and withdrawing what was recorded on a measures case: a plan revision or a measure's
-step (offer, acceptance, decline, start, end). The rules are the record's (`record.Record`): the
+step (offer, acceptance, decline, start, end), and the follow-ups they scheduled worked out again
+(`follow_ups`: a withdrawn decline's re-offer reminder closed, a corrected one's moved). The rules are the record's (`record.Record`): the
 entry named must be this youth's (404 naming the field), the latest of its corrections and not
 withdrawn (409); a correction is checked against the lifecycle as recording it would be; a step
 others depend on cannot be withdrawn while they stand (409 naming them). A correction of a
@@ -117,6 +118,11 @@ class Corrections:
             withdrawn_at: datetime,
         ) -> None: ...  # fmt: skip
 
+        def reminder_derived(self, measure_id: str, why: Why) -> None: ...
+        def plan_follow_ups_derived(
+            self, actor: str, correlation_id: uuid.UUID, on: date
+        ) -> None: ...
+
     def correct_step(
         self,
         measure_id: uuid.UUID,
@@ -138,6 +144,7 @@ class Corrections:
             self.tenant, version, str(measure_id), step.value, values, why.actor,
             why.correlation_id, why.reason, why.sealed_note, why.at,
         )  # fmt: skip
+        self.reminder_derived(str(measure_id), why)
         return True
 
     def correct_plan_revision(
@@ -172,6 +179,7 @@ class Corrections:
             evaluation_on, why.actor, why.correlation_id, known.get("revision_id"),
             sealer.seal(plain, PlanText.PURPOSE), digest, why.reason, why.sealed_note, why.at,
         )  # fmt: skip
+        self.plan_follow_ups_derived(why.actor, why.correlation_id, why.at.date())
         return True
 
     def withdraw(
@@ -190,4 +198,8 @@ class Corrections:
             self.tenant, version, self.record.entries[version]["event_type"], why.actor,
             why.correlation_id, why.reason, why.sealed_note, why.at,
         )  # fmt: skip
+        if measure_id is not None:
+            self.reminder_derived(str(measure_id), why)
+        else:
+            self.plan_follow_ups_derived(why.actor, why.correlation_id, why.at.date())
         return True

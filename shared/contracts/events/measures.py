@@ -180,7 +180,7 @@ class FollowUpScheduled(IntegrationEvent):
     measure_id: uuid.UUID | None = None
 
 
-class FollowUpCompleted(IntegrationEvent):
+class FollowUpCompleted(CorrectionFields, IntegrationEvent):
     topic = topics.MEASURES_EVENTS
     event_type: Literal["FollowUpCompleted"] = "FollowUpCompleted"
     schema_version: Literal[1] = 1
@@ -188,7 +188,7 @@ class FollowUpCompleted(IntegrationEvent):
     completed_on: date
 
 
-class ObjectionRecorded(IntegrationEvent):
+class ObjectionRecorded(CorrectionFields, IntegrationEvent):
     """The youth objected to being in the register or to the municipality's efforts. Processing
     is lawful all the same (förordning 2006:39 § 1): the youth stays in the register; measures
     remain voluntary."""
