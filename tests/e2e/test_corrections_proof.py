@@ -239,6 +239,16 @@ class TestCorrectionsLettersAndRebuild:
         assert corrected["with_note"] is True
         assert entries[proof["correction"]["event_id"]]["corrects"] == proof["attempt_event"]
 
+    def test_the_register_lists_who_corrected_or_withdrew_what_and_why(self, proof: Proof) -> None:
+        row = proof["final"]["row"]
+        assert corrections_of(row) == [
+            ("corrected", "ContactAttempted", "wrong_date", f"user:{CORRECTOR}"),
+            ("withdrawn", "OccupationRecorded", "wrong_value", f"user:{CORRECTOR}"),
+        ]
+        assert [c["target_event_id"] for c in row["corrections"]] == [
+            proof["attempt_event"], proof["occupation_event"],
+        ]  # fmt: skip
+
     def test_a_withdrawn_occupation_stands_no_more_and_the_right_one_does(
         self, proof: Proof
     ) -> None:
