@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from kaa.deployment import Deployment
+from services.register.commands.rebuild import rebuild, verify
 from shared import personnummer
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, running
@@ -138,6 +139,16 @@ def a_changed_fact(deployment: Deployment, found: Found) -> None:
     found["changed"] = ok(found["clients"]["register"].get(f"/v1/youths/{found['youth']}"))
 
 
+def rebuilt(deployment: Deployment, found: Found) -> None:
+    """The register rebuilt from the topics beside the live one, after all of it."""
+    result = asyncio.run(
+        rebuild(deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+                deployment.tenants)
+    )  # fmt: skip
+    found["rebuild"] = result
+    found["verified"] = asyncio.run(verify(deployment.database_url, "register", result.schema))
+
+
 @pytest.fixture(scope="class")
 def found(infra: RunningInfra) -> Iterator[Found]:
     with running(infra, tenants=("0180", "1480")) as deployment:
@@ -160,6 +171,7 @@ def found(infra: RunningInfra) -> Iterator[Found]:
             replay(found)
             same_facts_again(deployment, found)
             a_changed_fact(deployment, found)
+            rebuilt(deployment, found)
             yield found
         finally:
             for client in clients.values():
@@ -266,6 +278,10 @@ class TestAnEpisodeRegisteredInError:
         assert record["registered_in_error"] is False
         marked = [e for e in record["scope_episodes"] if e["registered_in_error"]]
         assert [e["scope_episode_id"] for e in marked] == [found["episode"]]
+
+    def test_a_rebuild_from_the_topics_equals_the_live_register(self, found: Found) -> None:
+        assert found["rebuild"].applied == found["rebuild"].events > 0
+        assert found["verified"] == {}
 
 
 class TestRefusals:
