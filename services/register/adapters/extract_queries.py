@@ -4,7 +4,9 @@ opened, and every access log entry about the youth (never another youth's), olde
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from services.register.adapters import readmodel
@@ -13,6 +15,10 @@ from services.register.adapters.identity import Identity, identities, youth_know
 from services.register.domain.extract import ShownIdentity
 from shared.crypto import TenantKeys
 
+_ARCHIVED = """
+SELECT event_id, payload FROM applied_events
+WHERE tenant = $1 AND youth_id = $2 AND event_id = ANY($3::uuid[]) AND payload IS NOT NULL
+"""
 _ACCESS = """
 SELECT at, actor, purpose, service FROM access_log.entries
 WHERE tenant = $1 AND youth_id = $2 ORDER BY position
@@ -59,3 +65,21 @@ async def access_entries(
     """Every access log entry about the youth in this municipality, oldest first."""
     async with database.acquire() as conn:
         return [dict(row) for row in await conn.fetch(_ACCESS, tenant, youth_id)]
+
+
+async def archived(
+    database: Database, tenant: str, youth_id: uuid.UUID, event_ids: Sequence[uuid.UUID]
+) -> dict[str, dict[str, Any]]:
+    """The youth's events named, as the register's archive keeps them (by event id as text): what
+    a correction put right and what replaced it. An event the archive lacks is left out."""
+    if not event_ids:
+        return {}
+    async with database.acquire() as conn:
+        rows = await conn.fetch(_ARCHIVED, tenant, youth_id, list(event_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        try:
+            found[str(row["event_id"])] = json.loads(bytes(row["payload"]))
+        except ValueError:
+            continue  # a copy that no longer reads: stated as kept in the archive
+    return found

@@ -46,7 +46,12 @@ async def produce_extract(
     await _logged(database, reader, youth_id, f"{reader.what} ({shown.state})")
     timeline = await queries.timeline(database, keys, tenant, youth_id)
     access = await queries.access_entries(database, tenant, youth_id)
-    return assemble(Held(tenant, youth_id, shown, timeline, access), retention_days, now)
+    named = [
+        c[key] for c in timeline.get("corrections") or [] for key in ("event_id", "target_event_id")
+    ]
+    entries = await queries.archived(database, tenant, youth_id, named)
+    held = Held(tenant, youth_id, shown, timeline, access, entries)
+    return assemble(held, retention_days, now)
 
 
 def as_pdf(extract: dict[str, Any]) -> bytes:

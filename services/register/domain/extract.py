@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from services.register.domain import extract_values as values
 from services.register.domain import extract_wording as words
 
 PROTECTED_ADDRESS = "skyddad adress"
@@ -49,6 +50,8 @@ class Held:
     identity: ShownIdentity
     timeline: Mapping[str, Any]
     access: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    archived: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The corrected and correcting events as the register's archive keeps them (by event id)."""
 
 
 def _iso(value: date | datetime | None) -> str | None:
@@ -173,13 +176,23 @@ def measures(
     return shown
 
 
-def correction(row: Mapping[str, Any]) -> Data:
+def correction(row: Mapping[str, Any], archived: Mapping[str, Mapping[str, Any]]) -> Data:
+    """A correction or withdrawal: what, who (by role), when and why, and the values recorded
+    before beside those recorded in their place (`extract_values.py`)."""
     target, kind, reason = row["target_event_type"], row["kind"], row["reason"]
+    before = archived.get(str(row["target_event_id"]))
+    after = archived.get(str(row["event_id"])) if kind == "corrected" else None
+    kept = before is None or values.has_sealed(before) or values.has_sealed(after)
     return {"kind": kind, "kind_text": words.label(words.CORRECTION_KINDS, kind),
             "target_event_type": target,
             "target_event_type_text": words.label(words.ENTRIES, target),
             "reason": reason, "reason_text": words.label(words.CORRECTION_REASONS, reason),
-            "note": row.get("note"), "recorded_at": _iso(row["recorded_at"])}  # fmt: skip
+            "role_text": words.actor_role(str(row.get("actor") or "")),
+            "note": row.get("note"), "recorded_at": _iso(row["recorded_at"]),
+            "earlier_values": values.entry_values(before),
+            "new_values": values.entry_values(after) if kind == "corrected" else None,
+            "earlier_values_text": (values.ON_REQUEST if before is None
+                                    else values.SEALED_ON_REQUEST if kept else None)}  # fmt: skip
 
 
 def access_entry(row: Mapping[str, Any], tenant: str) -> Data:
@@ -229,7 +242,7 @@ def assemble(held: Held, retention_days: int, produced_at: datetime) -> Data:
         }
         if assignment
         else None,
-        "corrections": [correction(r) for r in timeline.get("corrections") or []],
+        "corrections": [correction(r, held.archived) for r in timeline.get("corrections") or []],
         "access_log": [access_entry(r, held.tenant) for r in held.access],
         "retention": {
             "days": retention_days,

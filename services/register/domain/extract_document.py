@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from services.register.domain.extract_values import values_sentence
 from services.register.domain.extract_wording import swedish_date, swedish_instant
 
 NOTHING = "Inga uppgifter."
@@ -123,9 +124,13 @@ def _measure(m: Mapping[str, Any]) -> str:
 
 def _correction(c: Mapping[str, Any]) -> str:
     return _sentences(
-        f"{c['target_event_type_text']} {c['kind_text']} {_t(c['recorded_at'])}.",
+        f"{c['target_event_type_text']} {c['kind_text']} {_t(c['recorded_at'])}"
+        f" av {c['role_text']}.",
         f"Skäl: {c['reason_text']}.",
         f"Anteckning: {c['note']}" if c.get("note") else None,
+        values_sentence("Tidigare uppgifter", c.get("earlier_values")),
+        values_sentence("Nya uppgifter", c.get("new_values")),
+        c.get("earlier_values_text"),
     )
 
 
