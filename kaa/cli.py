@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from kaa.supervisor import SERVICES
+from kaa.supervisor import SERVICES, WEB_PORT
 from services.identify.entrypoints import cli as identify_cli
 from services.register.entrypoints import cli as register_cli
 from shared.auth import issue_token
@@ -42,13 +42,17 @@ class ServiceName(StrEnum):
     outreach = "outreach"
     measures = "measures"
     register = "register"
+    web = "web"
 
 
 @app.command("run")
 def run_service(
     service: ServiceName,
     port: Annotated[
-        int | None, typer.Option(help="HTTP port (default: KAA_HTTP_PORT or 810x)")
+        int | None,
+        typer.Option(
+            help="HTTP port (default: KAA_HTTP_PORT, or 8100 for web and 8101-8104 for the others)"
+        ),
     ] = None,
 ) -> None:
     """Run one service in the foreground (SIGTERM / Ctrl-C stops it cleanly)."""
@@ -57,7 +61,8 @@ def run_service(
 
     import uvicorn
 
-    chosen = port or (None if os.environ.get("KAA_HTTP_PORT") else SERVICES[service.value])
+    default = SERVICES.get(service.value, WEB_PORT)
+    chosen = port or (None if os.environ.get("KAA_HTTP_PORT") else default)
     settings = service_settings(**({"http_port": chosen} if chosen else {}))
     configure_logging(service.value, settings.log_level)
     module = importlib.import_module(f"services.{service.value}.bootstrap")

@@ -25,6 +25,7 @@ from shared.contracts.topics import SUBSCRIPTIONS
 from shared.messaging import partitions_of, stop_consumer
 
 SERVICES: dict[str, int] = {"identify": 8101, "outreach": 8102, "measures": 8103, "register": 8104}
+WEB_PORT = 8100  # the web application (`kaa run web`), in front of the four
 
 # Which topics each service's consumer group reads (for lag).
 CONSUMES: dict[str, tuple[str, ...]] = SUBSCRIPTIONS
@@ -166,6 +167,23 @@ class Platform:
         proc.wait_healthy()
         self.processes[key] = proc
         return key
+
+    def start_web(
+        self, port: int = WEB_PORT, *, dev_signin: bool = False, key: str = "web"
+    ) -> ServiceProcess:
+        """Start a web application process in front of the running services (`key` names it:
+        `web`, `web-2`, …); `dev_signin` offers the development sign-in page."""
+        env = {
+            **self.env,
+            **{f"KAA_WEB_{n.upper()}_URL": self.processes[n].url for n in SERVICES
+               if n in self.processes},
+            "KAA_WEB_DEV_SIGNIN": "1" if dev_signin else "0",
+        }  # fmt: skip
+        proc = ServiceProcess("web", port, self.logs_dir / f"{key}.log", env)
+        proc.start()
+        proc.wait_healthy()
+        self.processes[key] = proc
+        return proc
 
     def restart(self, name: str) -> None:
         self.processes[name].start()

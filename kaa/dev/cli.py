@@ -105,10 +105,19 @@ def demo(
     typer.echo(f"Done in {time.monotonic() - started:.1f} s.")
 
 
-def up() -> None:
-    """Start the infrastructure and all four services; Ctrl-C stops the services. A service that
-    stops is reported with the last error line of its log and started again after a pause; the
-    others keep running."""
+def up(
+    dev_signin: Annotated[
+        bool,
+        typer.Option(
+            "--dev-signin",
+            help="offer the web application's development sign-in page (choose municipality "
+            "and role): for a developer's own machine only",
+        ),
+    ] = False,
+) -> None:
+    """Start the infrastructure, the four services and the web application; Ctrl-C stops the
+    services. A service that stops is reported with the last error line of its log and started
+    again after a pause; the others keep running."""
     import os
     import signal as signals
 
@@ -120,6 +129,7 @@ def up() -> None:
     platform = Platform(env=env, logs_dir=infra_settings.logs_dir)
     try:
         platform.start()
+        platform.start_web(dev_signin=dev_signin or os.environ.get("KAA_WEB_DEV_SIGNIN") == "1")
     except RuntimeError as exc:
         platform.stop()
         typer.echo(f"kaa: error: {exc}", err=True)

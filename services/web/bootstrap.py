@@ -1,0 +1,62 @@
+"""Composition root of the web application, read top to bottom: its settings, the services' APIs,
+the sessions in PostgreSQL, the pages and their static files, and the security headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.web.adapters.config import WebConfig
+from services.web.adapters.services_api import ServicesApi
+from services.web.adapters.sessions import SessionStore
+from services.web.entrypoints.pages import Web, error_pages, pages
+from services.web.entrypoints.security import SecurityHeaders
+from shared.runtime import BackgroundLoops, service_app
+from shared.settings import ServiceSettings
+
+STATIC = Path(__file__).resolve().parent / "static"
+SWEEP_SECONDS = 600.0
+
+
+def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> FastAPI:
+    config = config or WebConfig()
+    web = Web(
+        config=config,
+        api=ServicesApi(config),
+        store=None,
+        token_secret=settings.token_secret.get_secret_value(),
+        tenants=list(settings.tenants),
+    )
+
+    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+        web.store = await SessionStore.open(
+            settings.database_url.get_secret_value(),
+            idle=timedelta(minutes=config.session_idle_minutes),
+            absolute=timedelta(hours=config.session_absolute_hours),
+        )
+
+        async def sweep() -> None:  # sessions past their absolute end
+            while True:
+                await web.sessions.sweep()
+                await asyncio.sleep(SWEEP_SECONDS)
+
+        loops.add("session-sweep", sweep)
+
+        async def teardown() -> None:
+            await web.api.close()
+            await web.sessions.close()
+
+        return teardown
+
+    app = service_app(title="kaa web", settings=settings, setup=setup)
+    app.add_middleware(SecurityHeaders)
+    for exception, handler in error_pages().items():
+        app.add_exception_handler(exception, handler)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(pages(web))
+    return app

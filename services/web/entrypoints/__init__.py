@@ -1,0 +1,1 @@
+"""The web application's pages (`pages`) and what every answer carries (`security`)."""
