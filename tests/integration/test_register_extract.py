@@ -374,6 +374,7 @@ async def test_a_correction_shows_the_values_before_and_after_and_a_withdrawal_t
     await register.apply(youth, youth.identified(), *outreach)
     details, wrong, fixed, work = outreach[0], outreach[1], outreach[2], outreach[5]
     assert isinstance(details, ContactDetailsRecorded)
+    assert isinstance(wrong, ContactAttempted) and isinstance(fixed, ContactAttempted)
     withdrawn = OutreachEntryWithdrawn(
         **youth.envelope("user:bertil"), withdraws=work.event_id,
         withdrawn_event_type=work.event_type, correction=Correction(reason="did_not_happen"),
@@ -388,10 +389,10 @@ async def test_a_correction_shows_the_values_before_and_after_and_a_withdrawal_t
     attempt = by_target["ContactAttemptedcorrected"]
     assert attempt["role_text"] == "en medarbetare"
     shown = {v["field"]: v["value_text"] for v in attempt["earlier_values"]}
-    assert shown["attempted_at"] == swedish_instant(wrong.attempted_at)  # type: ignore[attr-defined]
+    assert shown["attempted_at"] == swedish_instant(wrong.attempted_at)
     assert shown["outcome"] == "vi nådde dig inte"
     now = {v["field"]: v["value_text"] for v in attempt["new_values"]}
-    assert now["attempted_at"] == swedish_instant(fixed.attempted_at)  # type: ignore[attr-defined]
+    assert now["attempted_at"] == swedish_instant(fixed.attempted_at)
     assert attempt["earlier_values_text"] is None, "everything it held is shown"
     taken = by_target["OccupationRecordedwithdrawn"]
     assert taken["new_values"] is None
