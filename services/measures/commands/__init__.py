@@ -124,11 +124,13 @@ class PlanRevisionRecorded:
 
 @dataclass(frozen=True)
 class MeasuresShown:
-    """A youth's measures (their words opened), follow-ups and objections."""
+    """A youth's measures (their words opened), follow-ups (each with its completions as
+    entries), the standing objections' days, and every objection as an entry."""
 
     measures: list[dict[str, Any]]
     follow_ups: list[dict[str, Any]]
     objections: list[Any]
+    objection_entries: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -310,8 +312,9 @@ class MeasuresCommands:
         case, open_ = await self._read(caller, youth_id, "measures")
         return MeasuresShown(
             entries.measures_shown(case, open_),
-            list(case.follow_ups.values()),
-            case.objections,
+            entries.follow_ups_shown(case, open_),
+            list(case.objections),
+            entries.objections_shown(case, open_),
         )
 
     async def show_plan(

@@ -1,5 +1,6 @@
-"""Use cases that put a recorded entry right: correct a measure's step or a plan revision (the
-fact recorded again with new values) or withdraw one (it did not happen), with a reason code and
+"""Use cases that put a recorded entry right: correct a measure's step, a plan revision, a
+follow-up's completion or an objection (the fact recorded again with new values) or withdraw one
+(it did not happen), with a reason code and
 an optional note (at most 300 characters, sealed with the youth's data key). The rules are the
 case's (`domain.corrections`); an entry is named by the event id the case views show.
 
@@ -77,6 +78,31 @@ class Withdraw:
     note: str | None = None
 
 
+@dataclass(frozen=True)
+class CorrectDay:
+    """Record a follow-up's completion (`follow_up_id`) or, without one, an objection again on
+    another day (`on`)."""
+
+    youth_id: uuid.UUID
+    corrects: uuid.UUID
+    reason: str
+    on: date
+    follow_up_id: uuid.UUID | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawDay:
+    """Withdraw a follow-up's completion (`follow_up_id`: the follow-up is due again) or,
+    without one, an objection."""
+
+    youth_id: uuid.UUID
+    withdraws: uuid.UUID
+    reason: str
+    follow_up_id: uuid.UUID | None = None
+    note: str | None = None
+
+
 def check_why(reason: str, note: str | None) -> None:
     """Refuse an unknown reason code or a note over the cap (naming the field, not the value)."""
     if reason not in REASONS:
@@ -140,6 +166,27 @@ class MeasuresCorrections:
 
         def withdraw(case: MeasuresCase, why: Why, sealer: YouthSealer) -> bool:
             return case.withdraw(c.withdraws, c.measure_id, why, _ids(case))
+
+        return await self._record(caller, c.youth_id, c.reason, c.note, withdraw)
+
+    async def correct_day(self, caller: Caller, command: CorrectDay) -> bool:
+        """Correct a follow-up's completion or an objection; False for a retry."""
+        c = command
+        check_why(c.reason, c.note)
+        self.clock.check_past("on", c.on)
+
+        def correct(case: MeasuresCase, why: Why, sealer: YouthSealer) -> bool:
+            return case.correct_completion(c.follow_up_id, c.corrects, c.on, why, _ids(case))
+
+        return await self._record(caller, c.youth_id, c.reason, c.note, correct)
+
+    async def withdraw_day(self, caller: Caller, command: WithdrawDay) -> bool:
+        """Withdraw a follow-up's completion or an objection; False for a retry."""
+        c = command
+        check_why(c.reason, c.note)
+
+        def withdraw(case: MeasuresCase, why: Why, sealer: YouthSealer) -> bool:
+            return case.withdraw_completion(c.follow_up_id, c.withdraws, why, _ids(case))
 
         return await self._record(caller, c.youth_id, c.reason, c.note, withdraw)
 

@@ -1,5 +1,5 @@
 """The entries of a youth's measures case as the views show them, so a caseworker can name what to
-correct or withdraw: each step and plan revision with its event id, what it corrects, and whether
+correct or withdraw: each step, plan revision, follow-up completion and objection with its event id, what it corrects, and whether
 (by which entry, who, when, why: the reason code and the note opened) it was corrected since or
 withdrawn."""
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from services.measures.adapters.outbound import entry_event_id
 from services.measures.domain import MeasuresCase
+from services.measures.domain.follow_ups import OBJECTION
 from shared.contracts.events import Correction
 from shared.free_text import Opener, content_shown, plan_revision_shown
 
@@ -105,3 +106,38 @@ def measures_shown(case: MeasuresCase, open_: Opener) -> list[dict[str, Any]]:
         }
         for k in case.measure_ids
     ]  # fmt: skip
+
+
+def day_entry_shown(case: MeasuresCase, version: int, open_: Opener) -> dict[str, Any]:
+    """A follow-up's completion or an objection as an entry: its event id and type, its day, who
+    recorded it, what it corrects and why, whether it was corrected since or withdrawn."""
+    entry = case.book.entries[version]
+    corrects = entry["corrects"]
+    return {
+        "event_id": entry_event_id(case.id, version),
+        "event_type": entry["event_type"],
+        "actor": entry["actor"],
+        **entry["values"],
+        "corrects": entry_event_id(case.id, corrects) if corrects is not None else None,
+        "correction": _mark(case, entry["correction"], open_),
+        "corrected": _mark(case, entry["corrected"], open_),
+        "withdrawn": _mark(case, entry["withdrawn"], open_),
+    }
+
+
+def follow_ups_shown(case: MeasuresCase, open_: Opener) -> list[dict[str, Any]]:
+    """The youth's follow-ups, each with its completions as entries (in the order recorded)."""
+    return [
+        {**known, "entries": [day_entry_shown(case, v, open_)
+                              for v, e in case.book.entries.items() if e["follow_up_id"] == fid]}
+        for fid, known in case.follow_ups.items()
+    ]  # fmt: skip
+
+
+def objections_shown(case: MeasuresCase, open_: Opener) -> list[dict[str, Any]]:
+    """Every objection recorded as an entry, corrections and withdrawn ones too."""
+    return [
+        day_entry_shown(case, v, open_)
+        for v, e in case.book.entries.items()
+        if e["event_type"] == OBJECTION
+    ]

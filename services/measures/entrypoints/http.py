@@ -222,6 +222,7 @@ def routes(context: CaseRoutes, handlers: MeasuresCommands) -> APIRouter:
             "measures": shown.measures,
             "follow_ups": shown.follow_ups,
             "objections": shown.objections,
+            "objection_entries": shown.objection_entries,
         }
 
     @router.put(

@@ -5,6 +5,10 @@ the youth's municipality):
     POST /v1/youths/{youth_id}/measures/{measure_id}/withdrawals   a step that did not happen
     POST /v1/youths/{youth_id}/plan/corrections                     a plan revision recorded again
     POST /v1/youths/{youth_id}/plan/withdrawals                     a plan revision withdrawn
+    POST /v1/youths/{youth_id}/follow-ups/{follow_up_id}/corrections a completion on another day
+    POST /v1/youths/{youth_id}/follow-ups/{follow_up_id}/withdrawals a completion withdrawn
+    POST /v1/youths/{youth_id}/objections/corrections               an objection on another day
+    POST /v1/youths/{youth_id}/objections/withdrawals               an objection withdrawn
 
 The body names the entry by the event id the views show (`corrects` / `withdraws`), a reason
 code, an optional note (at most 300 characters, sealed), and for a correction the fact's fields
@@ -27,10 +31,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.measures.commands import Effort
 from services.measures.commands.corrections import (
+    CorrectDay,
     CorrectPlanRevision,
     CorrectStep,
     MeasuresCorrections,
     Withdraw,
+    WithdrawDay,
 )
 from services.measures.entrypoints.http import Code, Mapping, Recorded
 from services.measures.entrypoints.http import Effort as EffortBody
@@ -71,6 +77,16 @@ class StepCorrectionRequest(BaseModel):
     content: FreeText | None = Field(default=None, max_length=500)
     end_reason: Code | None = None
     occupation_after: Code | None = None
+
+
+class DayCorrectionRequest(BaseModel):
+    """A follow-up's completion or an objection recorded again on another day (`on`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    corrects: uuid.UUID = Field(description="The event id of the entry it corrects (the latest).")
+    reason: CorrectionReasonCode
+    note: FreeText | None = Note
+    on: date
 
 
 class PlanCorrectionRequest(BaseModel):
@@ -174,5 +190,47 @@ def correction_routes(context: CaseRoutes, handlers: MeasuresCorrections) -> API
         """Withdraw a revision of the individual plan: it was never made."""
         command = Withdraw(youth_id, body.withdraws, body.reason, None, body.note)
         return await answered(youth_id, "withdraws", response, handlers.withdraw(caller, command))
+
+    @post("/youths/{youth_id}/follow-ups/{follow_up_id}/corrections")
+    async def correct_completion(
+        youth_id: uuid.UUID,
+        follow_up_id: uuid.UUID,
+        body: DayCorrectionRequest,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded | JSONResponse:
+        """Correct the day a follow-up was completed."""
+        command = CorrectDay(youth_id, body.corrects, body.reason, body.on, follow_up_id, body.note)
+        return await answered(youth_id, "corrects", response, handlers.correct_day(caller, command))
+
+    @post("/youths/{youth_id}/follow-ups/{follow_up_id}/withdrawals")
+    async def withdraw_completion(
+        youth_id: uuid.UUID,
+        follow_up_id: uuid.UUID,
+        body: WithdrawalRequest,
+        response: Response,
+        caller: Caseworker,
+    ) -> Recorded | JSONResponse:
+        """Withdraw a follow-up's completion: it was not done, the follow-up is due again."""
+        command = WithdrawDay(youth_id, body.withdraws, body.reason, follow_up_id, body.note)
+        work = handlers.withdraw_day(caller, command)
+        return await answered(youth_id, "withdraws", response, work)
+
+    @post("/youths/{youth_id}/objections/corrections")
+    async def correct_objection(
+        youth_id: uuid.UUID, body: DayCorrectionRequest, response: Response, caller: Caseworker
+    ) -> Recorded | JSONResponse:
+        """Correct the day of an objection."""
+        command = CorrectDay(youth_id, body.corrects, body.reason, body.on, None, body.note)
+        return await answered(youth_id, "corrects", response, handlers.correct_day(caller, command))
+
+    @post("/youths/{youth_id}/objections/withdrawals")
+    async def withdraw_objection(
+        youth_id: uuid.UUID, body: WithdrawalRequest, response: Response, caller: Caseworker
+    ) -> Recorded | JSONResponse:
+        """Withdraw an objection: it was not made."""
+        command = WithdrawDay(youth_id, body.withdraws, body.reason, None, body.note)
+        work = handlers.withdraw_day(caller, command)
+        return await answered(youth_id, "withdraws", response, work)
 
     return router
