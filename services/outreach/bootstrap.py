@@ -3,16 +3,22 @@ outreach case, its handlers and routes, and the measures service's follow-ups as
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+from collections.abc import AsyncIterator
 
+import structlog
 from fastapi import APIRouter, FastAPI
 
 from services.outreach.adapters import identities
+from services.outreach.adapters.identify_topic import IdentifyTopic
 from services.outreach.adapters.letter_mail import MailSettings
 from services.outreach.adapters.letters import LetterStore
 from services.outreach.adapters.outbound import RELAYED, to_integration_event
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.commands import OutreachHandlers, take_in_measures_batch
+from services.outreach.commands.backfill import backfill_identities
 from services.outreach.commands.corrections import OutreachCorrections
 from services.outreach.commands.letters import LetterHandlers, LetterNotFound
 from services.outreach.entrypoints.corrections import correction_routes
@@ -26,6 +32,8 @@ from shared.casework.entrypoints.http import CaseRoutes
 from shared.contracts.topics import MEASURES_EVENTS
 from shared.settings import ServiceSettings
 
+log = structlog.get_logger(__name__)
+
 
 def _measures_batches(application: CaseApplication) -> BatchHandler:
     assert isinstance(application, OutreachApplication)
@@ -37,6 +45,39 @@ def _prepare_letters(application: OutreachApplication) -> None:
     schema = application.env["POSTGRES_SCHEMA"]
     LetterStore(application.recorder.datastore, schema).create_tables()  # type: ignore[attr-defined]
     application.identify_rows = identities.identify_rows(schema)
+
+
+async def _backfill(runtime: CaseRuntime[OutreachApplication], settings: ServiceSettings) -> None:
+    """Fill the names and addresses a store from before letters lacks (once; `commands.backfill`).
+    A failure is logged and tried again at the next start: the service runs on meanwhile."""
+    application = runtime.application
+    store = identities.BackfillStore(application.recorder.datastore, runtime.schema)  # type: ignore[attr-defined]
+    topic = IdentifyTopic(settings.kafka_bootstrap_servers, settings.namespace, settings.tenants)
+    try:
+        await backfill_identities(store, topic)
+    except Exception as error:
+        log.error("letters: filling names and addresses failed; tried again at the next start",
+                  error=type(error).__name__)  # fmt: skip
+
+
+def _with_backfill(
+    app: FastAPI, runtime: CaseRuntime[OutreachApplication], settings: ServiceSettings
+) -> None:
+    """Run the backfill beside the service once it has started, stopped before it stops."""
+    started = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with started(app):
+            task = asyncio.create_task(_backfill(runtime, settings), name="identities-backfill")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app.router.lifespan_context = lifespan
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -64,4 +105,5 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         prepare=_prepare_letters,
     )
     app.add_exception_handler(LetterNotFound, letter_not_found)
+    _with_backfill(app, runtime, settings)
     return app

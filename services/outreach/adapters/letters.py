@@ -38,6 +38,9 @@ DDL = (
     " (tenant, made_on) WHERE sent_at IS NULL",
     # When the letter was e-mailed (`adapters/letter_mail.py`), so it is e-mailed once.
     "ALTER TABLE {schema}.letter_batch_items ADD COLUMN IF NOT EXISTS emailed_at timestamptz",
+    # The list's youths left out of the batch because their address is not known.
+    "ALTER TABLE {schema}.letter_batches"
+    " ADD COLUMN IF NOT EXISTS address_not_known uuid[] NOT NULL DEFAULT '{{}}'",
 )
 PENDING_DAYS = 14  # a batch not confirmed as posted keeps its youths out of new batches so long
 
@@ -63,6 +66,8 @@ class Batch:
     sent_at: datetime | None
     confirmed_by: str | None
     items: tuple[BatchItem, ...]
+    # The list's youths left out: no name and address on record (not yet kept from identify).
+    address_not_known: tuple[uuid.UUID, ...] = ()
 
 
 class LetterStore:
@@ -142,10 +147,12 @@ class LetterStore:
             cursor.execute(
                 sql.SQL(
                     "INSERT INTO {} (batch_id, tenant, worklist, template, template_version,"
-                    " caseworker, made_on, made_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                    " caseworker, made_on, made_by, address_not_known)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 ).format(self._table("letter_batches")),
                 (batch.batch_id, batch.tenant, batch.worklist, batch.template,
-                 batch.template_version, batch.caseworker, batch.made_on, batch.made_by),
+                 batch.template_version, batch.caseworker, batch.made_on, batch.made_by,
+                 list(batch.address_not_known)),
             )  # fmt: skip
             cursor.executemany(
                 sql.SQL(
@@ -162,7 +169,7 @@ class LetterStore:
             cursor.execute(
                 sql.SQL(
                     "SELECT batch_id, tenant, worklist, template, template_version, caseworker,"
-                    " made_on, made_by, sent_at, confirmed_by FROM {}"
+                    " made_on, made_by, sent_at, confirmed_by, address_not_known FROM {}"
                     " WHERE batch_id = %s AND tenant = %s"
                 ).format(self._table("letter_batches")),
                 (batch_id, tenant),
@@ -170,6 +177,7 @@ class LetterStore:
             row = cursor.fetchone()
             if row is None:
                 return None
+            unaddressed = row.pop("address_not_known")
             cursor.execute(
                 sql.SQL(
                     "SELECT youth_id, forwarding, contact_attempt_id, emailed_at FROM {}"
@@ -178,7 +186,7 @@ class LetterStore:
                 (batch_id,),
             )
             items = tuple(BatchItem(**r) for r in cursor.fetchall())
-        return Batch(**row, items=items)
+        return Batch(**row, items=items, address_not_known=tuple(unaddressed))
 
     def mark_sent(
         self, tenant: str, batch_id: uuid.UUID, sent_at: datetime, actor: str

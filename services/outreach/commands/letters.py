@@ -6,6 +6,11 @@ Every letter is a batch (one of one for a single youth), so confirming works ali
 each attempt once: a letter's attempt id is fixed when the batch is made, and the time it was
 posted when the batch is first confirmed. Opening names and addresses is written to the access
 log (one entry per youth). A protected youth's letter has no address (`domain.letters`).
+
+A youth whose name and address outreach does not keep (identify has published none, or a store
+from before letters not yet filled: `commands.backfill`) gets no letter: one youth's letter is
+refused (409 naming `youth_id`, "address not known"), and a worklist's batch leaves them out and
+names them in the batch (`address_not_known`). Never a letter without an address.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ LETTER_OUTCOME: ContactOutcome = (
     "not_reached"  # a posted letter: no contact yet; recontact follows if no answer
 )
 DEFAULT_SIGN_OFF = "Kommunens aktivitetsansvar"
+NOT_KNOWN = (
+    "address not known: no name and address on record for this youth (kept from identify's "
+    "events; none published yet)"
+)
 
 
 class LetterNotFound(LookupError):
@@ -70,7 +79,7 @@ class MakeLetters:
 class Made:
     batch: Batch
     pdf: bytes
-    skipped: int  # youths of the list left out: no name and address on record
+    skipped: int  # youths of the list left out: address not known (`batch.address_not_known`)
 
 
 @dataclass(frozen=True)
@@ -149,17 +158,16 @@ class LetterHandlers:
             candidates = [i.youth_id for i in items if i.youth_id not in pending]
         details = await self._open(caller, store, candidates)
         chosen: list[uuid.UUID] = []
-        skipped = 0
+        not_known: list[uuid.UUID] = []
         for youth_id in candidates:
             if len(chosen) == command.limit:
                 break
-            if youth_id in details:
-                chosen.append(youth_id)
-            else:
-                skipped += 1
+            (chosen if youth_id in details else not_known).append(youth_id)
+        if command.youth_id is not None and not chosen:
+            raise CommandRefused("youth_id", NOT_KNOWN, conflict=True)
         if not chosen:
-            field = "youth_id" if command.youth_id else "worklist"
-            raise CommandRefused(field, "no youth with a name and address on record", conflict=True)
+            reason = f"no youth on the list with an address known ({len(not_known)} not known)"
+            raise CommandRefused("worklist", reason, conflict=True)
         addressees = {y: _addressee(details[y]) for y in chosen}
         batch = Batch(
             batch_id=uuid.uuid4(), tenant=caller.tenant, worklist=command.worklist,
@@ -167,11 +175,12 @@ class LetterHandlers:
             caseworker=command.caseworker or DEFAULT_SIGN_OFF, made_on=today,
             made_by=caller.actor, sent_at=None, confirmed_by=None,
             items=tuple(BatchItem(y, addressees[y].protected, uuid.uuid4()) for y in chosen),
+            address_not_known=tuple(not_known),
         )  # fmt: skip
         pdf = await asyncio.to_thread(_pdf, template, batch, addressees)
         await asyncio.to_thread(store.save_batch, batch)
         await self._log(caller, chosen)
-        return Made(batch, pdf, skipped)
+        return Made(batch, pdf, len(not_known))
 
     async def batch(self, caller: Caller, batch_id: uuid.UUID) -> Batch:
         found = await asyncio.to_thread(self.store.batch, caller.tenant, batch_id)

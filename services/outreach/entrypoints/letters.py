@@ -92,6 +92,9 @@ class BatchView(BaseModel):
     sent_at: dates.Instant | None
     forwarded: int
     letters: list[LetterItem]
+    address_not_known: list[uuid.UUID] = Field(
+        description="The list's youths left out of the batch: no name and address on record."
+    )
 
 
 class NotRecorded(BaseModel):
@@ -184,7 +187,8 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
 
     @router.get("/letter-batches/{batch_id}", response_model=BatchView)
     async def get_batch(batch_id: uuid.UUID, caller: Caseworker) -> BatchView:
-        """The batch's letters in order, each youth's flagged `forwarding` when protected."""
+        """The batch's letters in order, each youth's flagged `forwarding` when protected, and
+        the list's youths left out because their address is not known."""
         batch = await handlers.batch(caller, batch_id)
         return BatchView(
             batch_id=batch.batch_id, worklist=batch.worklist, template=batch.template,
@@ -193,6 +197,7 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
             forwarded=sum(i.forwarding for i in batch.items),
             letters=[LetterItem(youth_id=i.youth_id, forwarding=i.forwarding,
                                 contact_attempt_id=i.contact_attempt_id) for i in batch.items],
+            address_not_known=list(batch.address_not_known),
         )  # fmt: skip
 
     @router.get("/letter-batches/{batch_id}/pdf", response_class=Response)
