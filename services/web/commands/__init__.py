@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from services.web.adapters.services_api import ServicesApi
+from services.web.adapters.services_api import ServicesApi, Unavailable
 from services.web.adapters.sessions import Session
 from services.web.domain import swedish
 from services.web.domain.clock import ClockShown, shown
@@ -19,12 +19,22 @@ PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
+class Name:
+    """Who a youth on a list is, as the register opened it for this page (`text`: the name and
+    age, or what stands instead: a protected or purged identity)."""
+
+    text: str
+    protected: bool = False
+
+
+@dataclass(frozen=True)
 class ListItem:
     youth_id: uuid.UUID
     reason: str
     since: date
     assignee: str | None
     clock: ClockShown | None
+    name: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class MyDay:
     whose: Whose
     total: int
     items: list[ListItem] = field(default_factory=list)
+    names_missing: bool = False  # the register did not answer: the list without names
 
 
 async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> MyDay:
@@ -48,15 +59,21 @@ async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> 
         api.call("outreach", "GET", f"/v1/worklists/{chosen}", user.token, user.tenant,
                  params=params),
     )  # fmt: skip
+    ids = [uuid.UUID(item["youth_id"]) for item in page["items"]]
+    try:
+        names = await names_of(api, user, ids)
+    except Unavailable:
+        names = None
     items = [
         ListItem(
-            youth_id=uuid.UUID(item["youth_id"]),
+            youth_id=youth_id,
             reason=item["reason"],
             since=date.fromisoformat(item["since"]),
             assignee=item.get("assignee"),
             clock=shown(item.get("clock")),
+            name=(names or {}).get(youth_id),
         )
-        for item in page["items"]
+        for youth_id, item in zip(ids, page["items"], strict=True)
     ]
     return MyDay(
         today=date.fromisoformat(counts["today"]),
@@ -65,7 +82,37 @@ async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> 
         whose=whose,
         total=int(page["total"]),
         items=items,
+        names_missing=names is None,
     )
+
+
+NAME_STATES = {
+    "protected": "Skyddad identitet",
+    "purged": "Gallrad",
+    "missing": "Namn saknas",
+    "tampered": "Namnet kunde inte läsas",
+}
+
+
+async def names_of(
+    api: ServicesApi, user: Session, youth_ids: list[uuid.UUID], purpose: str = "casework"
+) -> dict[uuid.UUID, Name]:
+    """The names and ages of one page of youths (the register's batch read: each youth shown is
+    in its access log with the purpose)."""
+    if not youth_ids:
+        return {}
+    found = await api.call("register", "POST", "/v1/identities/batch", user.token, user.tenant,
+                           body={"youth_ids": [str(y) for y in youth_ids], "purpose": purpose})  # fmt: skip
+    names: dict[uuid.UUID, Name] = {}
+    for item in found["items"]:
+        if item["state"] == "open":
+            age = f", {item['age']} år" if item.get("age") is not None else ""
+            text = f"{item.get('given_name') or ''} {item.get('family_name') or ''}".strip()
+            names[uuid.UUID(item["youth_id"])] = Name(f"{text}{age}")
+        else:
+            shown_as = NAME_STATES.get(item["state"], item["state"])
+            names[uuid.UUID(item["youth_id"])] = Name(shown_as, item["state"] == "protected")
+    return names
 
 
 async def take_case(api: ServicesApi, user: Session, youth_id: uuid.UUID) -> None:
