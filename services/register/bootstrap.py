@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from services.register.adapters import access
 from services.register.adapters.database import SCHEMA, create_pool, create_tables
 from services.register.adapters.export_log import create_export_log
+from services.register.adapters.upgrade import stamp, upgrade
 from services.register.commands.replay import replay
 from services.register.entrypoints.consumers import projection_consumer
 from services.register.entrypoints.http.extract import extract_routes
@@ -47,8 +48,14 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         # One database, one deployment: the register's schemas have fixed names (eventstore).
         await asyncio.to_thread(claim_database, database_url, settings.namespace)
+        # A register an older projection version built is rebuilt from the topics first.
+        await upgrade(
+            database_url, settings.kafka_bootstrap_servers, settings.namespace, settings.tenants
+        )
         pool = await create_pool(database_url, min_size=1, max_size=8)
         await create_tables(pool)
+        async with pool.acquire() as conn:
+            await stamp(conn)
         await create_export_log(pool)
         await access_log.create(pool)
         # The query API reads as a role row-level security applies to (shared/isolation.py).
