@@ -320,8 +320,9 @@ class Person(Aggregate):
     ) -> None:  # fmt: skip
         marked = self.scope_episodes[scope_episode_id].left(entered_on, IN_ERROR)
         self.scope_episodes[scope_episode_id] = marked
-        self.in_error_on[tenant] = self.facts(tenant)
         if self.open_episodes.get(tenant) == scope_episode_id:
+            # No episode re-opens on the facts it was open on (an ended one holds nothing back).
+            self.in_error_on[tenant] = self.facts(tenant)
             del self.open_episodes[tenant]
             self._close_span(tenant, entered_on)
 

@@ -40,3 +40,32 @@ def test_an_earlier_episode_marked_in_error_does_not_keep_the_open_one_past_the_
     assert (left.scope_episode_id, left.reason) == (second, "turned_20")
     assert person.open_episodes == {}
     assert person.scope_episodes[first].left_reason == IN_ERROR
+
+
+def test_marking_an_ended_episode_holds_back_no_later_episode_of_the_youth() -> None:
+    """Episode 1 ends (enrolled), episode 2 opens (the enrolment cancelled); the coordinator marks
+    episode 1, the ended one. The youth enrols again and drops out again the same day: the facts
+    are those the mark was made on, but the mark was about episode 1, not these facts; episode 2
+    was rightly open on them, and the youth is in scope again."""
+    person = Person("key-ended")
+    population(person)
+    evaluate(person)
+    first = person.open_episodes["0180"]
+    person.observe_enrolments(gy(), NOON, TODAY, BORN)
+    evaluate(person)
+    person.observe_enrolments(gy(cancelled=True), NOON + timedelta(hours=1), TODAY, BORN)
+    evaluate(person)
+    second = person.open_episodes["0180"]
+    person.mark_registered_in_error(
+        "0180", person.youth_ids["0180"], first, "recorded_twice", actor="user:coord",
+        correlation_id=uuid.uuid4(),
+    )  # fmt: skip
+    person.collect_events()
+
+    person.observe_enrolments(gy(), NOON + timedelta(hours=2), TODAY, BORN)
+    [left] = evaluate(person)
+    assert (type(left).__name__, left.scope_episode_id) == ("ScopeLeft", second)
+    person.observe_enrolments(gy(cancelled=True), NOON + timedelta(hours=3), TODAY, BORN)
+    [again] = evaluate(person)
+    assert type(again).__name__ == "ScopeEntered"
+    assert again.scope_episode_id not in (first, second)
