@@ -374,7 +374,8 @@ async def test_a_correction_shows_the_values_before_and_after_and_a_withdrawal_t
     await register.apply(youth, youth.identified(), *outreach)
     details, wrong, fixed, work = outreach[0], outreach[1], outreach[2], outreach[5]
     assert isinstance(details, ContactDetailsRecorded)
-    assert isinstance(wrong, ContactAttempted) and isinstance(fixed, ContactAttempted)
+    assert isinstance(wrong, ContactAttempted)
+    assert isinstance(fixed, ContactAttempted)
     withdrawn = OutreachEntryWithdrawn(
         **youth.envelope("user:bertil"), withdraws=work.event_id,
         withdrawn_event_type=work.event_type, correction=Correction(reason="did_not_happen"),
