@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.outreach.commands import Assign, AttemptContact
+from services.outreach.commands import Assign, AttemptContact, RecordContactDetails
 from services.outreach.commands.corrections import (
     Correct,
     NotAllowedToAssign,
@@ -21,7 +21,8 @@ from services.outreach.commands.corrections import (
     entries_shown,
 )
 from shared.casework.commands import CaseClock
-from shared.casework.domain import NotInScope
+from shared.casework.domain import CommandRefused, NotInScope
+from shared.contracts.events import ContactDetails
 from tests.integration.outreach_support import ANNA, TENANT, Outreach, outreach
 
 __all__ = ["outreach"]  # the fixture
@@ -130,3 +131,41 @@ async def test_a_caseworker_still_corrects_other_facts(outreach: Outreach) -> No
     corrections = OutreachCorrections(outreach.runtime, CaseClock(TODAY))
     done = await corrections.withdraw(CASEWORKER, Withdraw(youth, attempt, "did_not_happen"))
     assert done.recorded
+
+
+async def test_after_retention_purged_the_youth_no_note_or_details_are_sealed_anew(
+    outreach: Outreach,
+) -> None:
+    """A purged youth's data key is destroyed: a correction may still put the record right, but
+    sealing a note or contact details would make the youth a new key (personal data again)."""
+    youth = outreach.identify(identified_on=DAY)
+    handlers = outreach.on(TODAY)
+    corrections = OutreachCorrections(outreach.runtime, CaseClock(TODAY))
+    await handlers.attempt_contact(ANNA, AttemptContact(youth, "phone", "not_reached",
+                                                        at(date(2026, 3, 10))))  # fmt: skip
+    await handlers.record_contact_details(ANNA, RecordContactDetails(youth, ContactDetails(
+        phone="070-1234567")))  # fmt: skip
+    ids = await entry_ids(outreach, youth)
+    outreach.leave(youth, date(2026, 3, 15))
+    # Retention, as `kaa retention run` does it: the key destroyed, that recorded.
+    await outreach.pool.execute("DELETE FROM keyring.youth_keys WHERE youth_id = $1", youth)
+    await outreach.pool.execute(
+        "INSERT INTO keyring.destroyed_keys (tenant, youth_id, reason) VALUES ($1, $2, 'retention')",
+        TENANT, youth,
+    )  # fmt: skip
+    outreach.application.data_keys.drop(TENANT, youth)
+    attempt = ids["ContactAttempted"]
+    with pytest.raises(CommandRefused) as refused:
+        await corrections.withdraw(ANNA, Withdraw(youth, attempt, "other", note="fel ungdom"))
+    assert (refused.value.field, refused.value.conflict) == ("note", True)
+    details = ids["ContactDetailsRecorded"]
+    with pytest.raises(CommandRefused) as refused:
+        await corrections.correct(ANNA, Correct(youth, details, "wrong_value",
+                                                {"phone": "070-7654321"}))  # fmt: skip
+    assert (refused.value.field, refused.value.conflict) == ("values", True)
+    keys = await outreach.pool.fetchval(
+        "SELECT count(*) FROM keyring.youth_keys WHERE youth_id = $1", youth
+    )
+    assert keys == 0, "no new key made for a purged youth"
+    done = await corrections.withdraw(ANNA, Withdraw(youth, attempt, "wrong_youth"))
+    assert done.recorded, "without a note the record is still put right"

@@ -101,6 +101,16 @@ class OutreachApplication(CaseApplication):
         sealed = seal(data_key, plain, tenant, youth_id, ContactDetails.PURPOSE)
         return sealed, hmac.new(data_key, plain, hashlib.sha256).hexdigest()
 
+    def purged(self, tenant: str, youth_id: uuid.UUID) -> bool:
+        """Whether retention destroyed the youth's data key: nothing may be sealed for them anew
+        (sealing would make them a new key). Blocking."""
+        with self.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                "SELECT 1 FROM keyring.destroyed_keys WHERE tenant = %s AND youth_id = %s",
+                (tenant, youth_id),
+            )
+            return cursor.fetchone() is not None
+
     case_class = OutreachCase
     rule_book = RULE_BOOK
 

@@ -16,7 +16,9 @@ Who: a caseworker or coordinator of the youth's municipality, except for an assi
 Refusals: `EntryNotFound` (a `CaseNotFound`: the event id is no entry of this youth's case, or the
 youth is another municipality's) naming `corrects` / `withdraws`; `CommandRefused` for a bad
 reason, note or value (422 naming the field, `values.<name>` for a value), an entry withdrawn or
-corrected since (409); `NotAllowedToAssign` (403 naming the field and why).
+corrected since (409); `NotAllowedToAssign` (403 naming the field and why). After retention
+purged the youth (their data key destroyed), a note or contact details would have to be sealed
+with a new key: refused (409 naming `note` / `values`); the record is put right without them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.contracts.text import Text
 
 USER = "user:"
+PURGED = (
+    "the youth's personal data was purged (retention): nothing is sealed for them anew; "
+    "put the record right without it"
+)
 ASSIGNING_ROLES = frozenset({"coordinator"})
 """Who may assign a case (`PUT /v1/youths/{id}/assignment`), and so correct or withdraw an
 assignment."""
@@ -218,6 +224,8 @@ class OutreachCorrections:
             if details.email is None and details.phone is None:
                 raise CommandRefused("values.email", "give an e-mail address or a phone number")
             app = self.runtime.application
+            if app.purged(case.tenant, case.id):
+                raise CommandRefused("values", PURGED, conflict=True)
             sealed, digest = app.seal_contact_details(case.tenant, case.id, details)
             return {"contact_details": sealed, "digest": digest}
         return v
@@ -270,6 +278,8 @@ class OutreachCorrections:
 
         def recorded(case: OutreachCase, correlation_id: uuid.UUID) -> bool:
             sealed = None
+            if note is not None and app.purged(case.tenant, case.id):
+                raise CommandRefused("note", PURGED, conflict=True)
             if note is not None:
                 sealer = app.sealer(case.tenant, case.id)
                 sealed = sealer.seal(note.encode(), Correction.SEALED_PURPOSE)
