@@ -14,8 +14,11 @@ from fastapi.staticfiles import StaticFiles
 from services.web.adapters.config import WebConfig
 from services.web.adapters.services_api import ServicesApi
 from services.web.adapters.sessions import SessionStore
-from services.web.entrypoints.pages import Web, error_pages, pages
+from services.web.entrypoints.common import Web
+from services.web.entrypoints.errors import error_pages
+from services.web.entrypoints.pages import pages
 from services.web.entrypoints.security import SecurityHeaders
+from services.web.entrypoints.signin import signin_routes
 from shared.runtime import BackgroundLoops, service_app
 from shared.settings import ServiceSettings
 
@@ -58,5 +61,6 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     for exception, handler in error_pages().items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(signin_routes(web))
     app.include_router(pages(web))
     return app

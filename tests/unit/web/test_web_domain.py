@@ -65,3 +65,25 @@ def test_every_code_the_services_send_has_a_swedish_word() -> None:
     assert set(swedish.OUTCOMES) == set(get_args(ContactOutcome))
     assert set(swedish.ROLES) == set(ROLES)
     assert set(swedish.LEAVING_REASONS) == set(get_args(LeavingReason))
+
+
+def test_a_refusal_is_said_in_swedish_by_the_field_it_names() -> None:
+    from services.web.domain.forms import FORM, field_errors
+
+    labels = {"at": "Tidpunkten", "channel": "Kanalen"}
+    shown = field_errors(
+        [
+            {"field": "body.at", "problem": "is in the future"},
+            {"field": "body.channel", "problem": "Input should be 'letter', 'sms' or 'phone'"},
+            {"field": "body.unknown_thing", "problem": "Extra inputs are not permitted"},
+        ],
+        labels,
+    )
+    assert shown == {
+        "at": "Tidpunkten får inte ligga i framtiden",
+        "channel": "Kanalen har ett värde som inte finns i listan",
+        FORM: "Det gick inte att spara: har ett värde som inte godtogs",
+    }
+    assert field_errors([], labels, "youth_id: not in scope") == {
+        FORM: "Det gick inte att spara: ungdomen är inte i aktivitetsansvaret"
+    }
