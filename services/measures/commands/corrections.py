@@ -208,7 +208,10 @@ class MeasuresCorrections:
             why = Why(reason, sealed, caller.actor, correlation_id, datetime.now(UTC))
             return record(case, why, sealer)
 
-        return await casework.record_on_case(app, youth_id, caller.tenant, MeasuresCase, recorded)
+        # What was recorded while the youth was in scope is put right after they left it too.
+        return await casework.record_on_case(
+            app, youth_id, caller.tenant, MeasuresCase, recorded, in_scope_only=False
+        )
 
 
 def _ids(case: MeasuresCase) -> Callable[[int], uuid.UUID]:

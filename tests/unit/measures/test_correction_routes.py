@@ -1,5 +1,5 @@
 """The measures correction routes before a handler touches a database: a reason not in the code
-list, a note over the cap, a step correction without its day, each refused 422 naming the field
+list, a note over the cap, a step's, a completion's or an objection's correction without its day, each refused 422 naming the field
 and never echoing the value."""
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ def post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
         ("plan/withdrawals", {"withdraws": str(ENTRY), "reason": "other",
                               "note": SECRETLY * 20}, "body.note"),
         ("plan/corrections", {"corrects": str(ENTRY), "reason": "nope", "goal": "Komvux"},
+         "body.reason"),
+        (f"follow-ups/{MEASURE}/corrections",
+         {"corrects": str(ENTRY), "reason": SECRETLY, "on": "2026-03-04"}, "body.reason"),
+        (f"follow-ups/{MEASURE}/corrections", {"corrects": str(ENTRY), "reason": "other"},
+         "body.on"),
+        (f"follow-ups/{MEASURE}/withdrawals", {"withdraws": str(ENTRY), "reason": "other",
+                                              "note": SECRETLY * 20}, "body.note"),
+        ("objections/corrections", {"corrects": SECRETLY, "reason": "other", "on": "2026-03-04"},
+         "body.corrects"),
+        ("objections/withdrawals", {"withdraws": str(ENTRY), "reason": SECRETLY},
          "body.reason"),
     ],
 )  # fmt: skip
