@@ -21,6 +21,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
@@ -33,11 +34,22 @@ LOG_EVERY = 10.0  # seconds between progress lines
 
 
 class Topic(Protocol):
+    """Identify's events from the beginning (`adapters.identify_topic.IdentifyTopic`)."""
+
     def read_through(self) -> AsyncIterator[tuple[list[Any], Progress]]: ...
 
 
+class Kept(Protocol):
+    """The details outreach keeps (`adapters.identities.BackfillStore`); blocking."""
+
+    def done(self) -> bool: ...
+    def without_details(self) -> set[tuple[str, uuid.UUID]]: ...
+    def fill(self, found: list[tuple[str, uuid.UUID, str, datetime]]) -> None: ...
+    def mark_done(self, youths_without: int, filled: int) -> None: ...
+
+
 async def backfill_identities(
-    store: identities.BackfillStore, topic: Topic, log_every: float = LOG_EVERY
+    store: Kept, topic: Topic, log_every: float = LOG_EVERY
 ) -> int | None:
     """Fill the sealed details of the youths in scope that lack them, once per store; how many
     youths it filled, or None when it had run already."""
