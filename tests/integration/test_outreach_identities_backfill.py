@@ -158,3 +158,28 @@ async def test_a_batch_names_the_youths_left_out_because_their_address_is_not_kn
         await letters.make(Caller(), MakeLetters("first_letter", worklist="first_contact"))
     assert (refused.value.field, refused.value.conflict) == ("worklist", True)
     assert "1 not known" in refused.value.reason
+
+
+async def test_a_batch_printed_again_leaves_out_and_counts_letters_whose_address_is_gone(
+    outreach: Outreach,
+) -> None:
+    LetterStore(outreach.application.recorder.datastore, outreach.schema).create_tables()  # type: ignore[attr-defined]
+    outreach.application.identify_rows = identities.identify_rows(outreach.schema)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    outreach._take("identify", [identified(outreach, y, sealed(outreach, y, f"Brevgatan {n}"))
+                                for n, y in enumerate((first, second))])  # fmt: skip
+    letters = LetterHandlers(outreach.runtime, outreach.on(DAY))
+    made = await letters.make(Caller(), MakeLetters("first_letter", worklist="first_contact"))
+    assert len(made.batch.items) == 2
+    for gone, expected in ((first, 1), (second, None)):  # retention destroys the key
+        await outreach.pool.execute("DELETE FROM keyring.youth_keys WHERE youth_id = $1", gone)
+        if expected is None:
+            with pytest.raises(CommandRefused) as refused:
+                await letters.pdf(Caller(), made.batch.batch_id)
+            assert (refused.value.field, refused.value.conflict) == ("batch_id", True)
+            continue
+        pdf, skipped = await letters.pdf(Caller(), made.batch.batch_id)
+        text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        assert skipped == expected
+        assert "Brevgatan 0" not in text
+        assert "Brevgatan 1" in text

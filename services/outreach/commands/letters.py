@@ -188,16 +188,21 @@ class LetterHandlers:
             raise LetterNotFound("batch_id")
         return found
 
-    async def pdf(self, caller: Caller, batch_id: uuid.UUID) -> bytes:
-        """The batch's PDF again, as it was made (the template version and sign-off it used)."""
+    async def pdf(self, caller: Caller, batch_id: uuid.UUID) -> tuple[bytes, int]:
+        """The batch's PDF again, as it was made (the template version and sign-off it used),
+        and how many of its letters it leaves out: their address is no longer known (retention
+        destroyed the key). Refused (409 naming `batch_id`) when that is every letter."""
         batch = await self.batch(caller, batch_id)
         template = await self.template(caller, batch.template, batch.template_version)
         store = self.store
         details = await self._open(caller, store, [i.youth_id for i in batch.items])
         addressees = {y: _addressee(d) for y, d in details.items()}
+        if not addressees:
+            reason = "address not known for any of its letters (no longer on record)"
+            raise CommandRefused("batch_id", reason, conflict=True)
         pdf = await asyncio.to_thread(_pdf, template, batch, addressees)
         await self._log(caller, list(addressees))
-        return pdf
+        return pdf, len(batch.items) - len(addressees)
 
     async def confirm_sent(
         self, caller: Caller, batch_id: uuid.UUID, sent_at: datetime | None = None

@@ -202,9 +202,11 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
 
     @router.get("/letter-batches/{batch_id}/pdf", response_class=Response)
     async def get_batch_pdf(batch_id: uuid.UUID, caller: Caseworker) -> Response:
-        """The batch's PDF again."""
-        pdf = await handlers.pdf(caller, batch_id)
-        return Response(content=pdf, media_type="application/pdf", headers=NO_STORE)
+        """The batch's PDF again; letters whose address is no longer known are left out and
+        counted in `Kaa-Skipped` (none left: 409)."""
+        pdf, skipped = await handlers.pdf(caller, batch_id)
+        headers = {**NO_STORE, "Kaa-Skipped": str(skipped)}
+        return Response(content=pdf, media_type="application/pdf", headers=headers)
 
     @router.post("/letter-batches/{batch_id}/sent", response_model=ConfirmView)
     async def confirm_sent(
