@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
-
-import psycopg
-import pytest
 
 from services.identify.adapters.store import IdentifyStore
 from services.identify.commands import IdentifyCommands
@@ -19,16 +15,6 @@ from tests.conftest import RunningInfra
 
 NUMBER = "201005011232"  # born 2010-05-01: compulsory school ends 2026-06-30
 MASTER_KEY = "integration-test-master-key"
-
-
-@pytest.fixture
-def schema(infra: RunningInfra) -> Iterator[str]:
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(infra.database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    yield name
-    with psycopg.connect(infra.database_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 def application(infra: RunningInfra, schema: str) -> IdentifyCommands:
@@ -62,9 +48,9 @@ def scope_events(app: IdentifyCommands) -> list[Any]:
 
 
 def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
-    infra: RunningInfra, schema: str
+    infra: RunningInfra, db_schema: str
 ) -> None:
-    app = application(infra, schema)
+    app = application(infra, db_schema)
     app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 6, 20))
     assert scope_events(app) == []
     assert app.run_schedule(date(2026, 6, 30)) == 0
@@ -74,7 +60,7 @@ def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
     assert app.run_schedule(date(2026, 7, 1)) == 0, "evaluated once; next due at the 20th birthday"
     app.store.close()
 
-    restarted = application(infra, schema)
+    restarted = application(infra, db_schema)
     assert restarted.run_schedule(date(2027, 1, 1)) == 0
     assert restarted.run_schedule(date(2030, 5, 1)) == 1
     kinds = [(type(e).__name__, getattr(e, "reason", None)) for e in scope_events(restarted)]
@@ -84,9 +70,9 @@ def test_time_alone_opens_and_closes_scope_once_even_across_restarts(
 
 
 def test_a_late_schedule_run_dates_the_transition_when_it_happened(
-    infra: RunningInfra, schema: str
+    infra: RunningInfra, db_schema: str
 ) -> None:
-    app = application(infra, schema)
+    app = application(infra, db_schema)
     app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 6, 20))
     assert app.run_schedule(date(2026, 7, 10)) == 1  # the service was down for nine days
     [entered] = scope_events(app)
@@ -94,8 +80,8 @@ def test_a_late_schedule_run_dates_the_transition_when_it_happened(
     app.store.close()
 
 
-def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, schema: str) -> None:
-    app = application(infra, schema)
+def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, db_schema: str) -> None:
+    app = application(infra, db_schema)
     batch = [baseline()]
     app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
     app.take_in_feed_batch(batch, "feed", 0, 1, today=date(2026, 8, 1))
@@ -104,8 +90,8 @@ def test_a_redelivered_batch_has_no_second_effect(infra: RunningInfra, schema: s
     app.store.close()
 
 
-def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, schema: str) -> None:
-    app = application(infra, schema)
+def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, db_schema: str) -> None:
+    app = application(infra, db_schema)
     app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 8, 1))
     result = app.explain(NUMBER, "0180", date(2026, 8, 1))
     assert result.known
