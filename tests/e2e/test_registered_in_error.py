@@ -315,3 +315,30 @@ class TestRefusals:
             for value in given:
                 assert value not in refused.text, (name, "echoes a value it was given")
         assert "mistaken_identity" not in found["refused"]["unknown_reason"].text
+
+
+def test_a_youth_known_from_another_municipalitys_report_of_a_move_can_be_marked(
+    infra: RunningInfra,
+) -> None:
+    """0180's population feed reports a youth moved to 1480: 1480's register has them, though no
+    record of 1480's own feed named them yet (no data key of theirs in 1480). 1480's coordinator
+    can still mark the episode registered in error (it was 404 `youth_id`: the youth was looked
+    up by their data key alone)."""
+    number = personnummer.generate(date(2008, 2, 3), RNG)
+    moved = population_line(number, kommunkod="1480")
+    with running(infra, tenants=("0180", "1480")) as deployment:
+        asyncio.run(deployment.publish_feed("population", [moved]))
+        asyncio.run(deployment.drained())
+        with (
+            deployment.client("register", "1480", "caseworker") as register,
+            deployment.client("identify", "1480", "coordinator") as coordinator,
+        ):
+            [row] = ok(register.get("/v1/youths"))["items"]
+            youth, episode = row["youth_id"], row["scope_episode_id"]
+            marked = coordinator.post(
+                f"/v1/youths/{youth}/scope-episodes/{episode}/registered-in-error",
+                json={"reason": "wrong_youth", "note": NOTE},  # sealed with a key made for it
+            )
+            assert marked.status_code == 202, marked.text
+            asyncio.run(deployment.drained())
+            assert ok(register.get("/v1/youths"))["items"] == []

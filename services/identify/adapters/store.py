@@ -77,17 +77,17 @@ class IdentifyStore(KafkaFedApplication):
 
     def person_of_youth(self, tenant: str, youth_id: uuid.UUID) -> uuid.UUID | None:
         """The person behind a municipality's youth id (a coordinator's rare look-up): from the
-        keyring, where identify stored the person's keyed hash with the youth's data key; a key
-        from before the hash was kept there is found by the person's `ScopeEntered` events."""
+        keyring, where identify stored the person's keyed hash with the youth's data key; else by
+        the person's `ScopeEntered` events: a key from before the hash was kept there, or no key at
+        all (a youth who entered on another municipality's report of a move, whom no record of
+        this municipality's own feed has named yet)."""
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(
                 "SELECT subject FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
                 (tenant, youth_id),
             )
             row = cursor.fetchone()
-            if row is None:
-                return None
-            if row["subject"] is not None:
+            if row is not None and row["subject"] is not None:
                 return person_id(row["subject"])
             table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
             cursor.execute(
