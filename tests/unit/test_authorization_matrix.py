@@ -27,6 +27,11 @@ READERS = {"caseworker", "coordinator", "inspector"}
 
 MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("identify", "POST", "/v1/school-notifications"): {"school-reporter"},
+    (
+        "identify",
+        "POST",
+        "/v1/youths/{youth_id}/scope-episodes/{scope_episode_id}/registered-in-error",
+    ): {"coordinator"},
     ("outreach", "POST", "/v1/youths/{youth_id}/contact-attempts"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/contacts"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/information"): CASEWORK,
@@ -92,6 +97,7 @@ PATH_VALUES = {
     "youth_id": str(uuid.uuid4()),
     "measure_id": str(uuid.uuid4()),
     "follow_up_id": str(uuid.uuid4()),
+    "scope_episode_id": str(uuid.uuid4()),
     "batch_id": str(uuid.uuid4()),
     "name": "first_contact",
     "code": "own_mentoring",
