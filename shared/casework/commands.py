@@ -58,6 +58,14 @@ class CaseClock:
     def today(self) -> date:
         return self.fixed_today or datetime.now(STOCKHOLM).date()
 
+    def now(self) -> datetime:
+        """This instant, on the day the settings fix if they do (the time of day is the real
+        one): the default time of what a caseworker records as happening now."""
+        real = datetime.now(STOCKHOLM)
+        if self.fixed_today is None:
+            return real
+        return datetime.combine(self.fixed_today, real.timetz())
+
     def check_past(self, field: str, value: date | datetime) -> None:
         """Refuse a date of something that has happened (casework under the activity
         responsibility) that cannot be true: in the future, before 2015-01-01, before 1900

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.outreach.adapters import identities
@@ -211,7 +211,7 @@ class LetterHandlers:
         repeated confirmation records nothing new. A youth who left scope meanwhile is named in
         `not_recorded`."""
         batch = await self.batch(caller, batch_id)
-        when = batch.sent_at or sent_at or datetime.now(UTC)  # a repeat keeps the first time
+        when = batch.sent_at or sent_at or self.outreach.clock.now()  # a repeat keeps the first
         if batch.sent_at is None:
             self.outreach.clock.check_past("sent_at", when)
         stored = await asyncio.to_thread(
@@ -245,7 +245,7 @@ class LetterHandlers:
         never e-mailed. Refused (409) when the settings name no SMTP server."""
         if not self.mail.enabled:
             raise CommandRefused("delivery", "e-mail delivery is not configured", conflict=True)
-        when = at or datetime.now(UTC)
+        when = at or self.outreach.clock.now()
         self.outreach.clock.check_past("at", when)
         batch = await self.batch(caller, batch_id)
         template = await self.template(caller, batch.template, batch.template_version)

@@ -46,3 +46,14 @@ def test_planned_casework_may_lie_ahead_but_not_before_the_law() -> None:
     with pytest.raises(ImplausibleDate) as refused:
         CaseClock.check_dates({"follow_up_on": date(2026, 4, 1), "valid_from": date(2014, 1, 1)})
     assert refused.value.field == "valid_from"
+
+
+def test_now_is_on_the_fixed_day_and_passes_its_own_check() -> None:
+    # Before: letters' e-mail and "sent" defaulted to the machine's clock, which a fixed earlier
+    # day refused as "in the future" (tests, demos).
+    clock = CaseClock(date(2026, 3, 2))
+    now = clock.now()
+    assert now.date() == date(2026, 3, 2)
+    assert now.tzinfo is not None
+    clock.check_past("at", now)
+    assert abs(CaseClock().now() - datetime.now(UTC)) < timedelta(seconds=5)
