@@ -36,6 +36,7 @@ PATH_VALUES = {
     "youth_id": str(uuid.uuid4()),
     "measure_id": str(uuid.uuid4()),
     "follow_up_id": str(uuid.uuid4()),
+    "scope_episode_id": str(uuid.uuid4()),
     "name": "first_contact",
     "code": "own_mentoring",
 }
