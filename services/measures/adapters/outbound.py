@@ -4,8 +4,8 @@ outbox relay's mapper). A fact about a day happened at its start; the words only
 A corrected step or plan revision is its public event again, naming the event it corrects
 (`corrects`, the event id of the entry's version) and why (`correction`); a withdrawn entry is
 `MeasuresEntryWithdrawn`. A follow-up's completion and an objection are corrected the same way. A
-follow-up no longer due (what scheduled it was withdrawn or corrected) is published closed: a
-`FollowUpCompleted` on the day it was closed (the worklists drop it); one due again is its
+follow-up no longer due (what scheduled it was withdrawn or corrected) is `FollowUpCancelled` on
+the day it was closed (the worklists drop it; it was not done); one due again is its
 `FollowUpScheduled` again."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from services.measures.domain import MeasuresCase
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     Correction,
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpScheduled,
     IndividualPlanRevised,
@@ -172,8 +173,8 @@ def to_integration_event(e: Any) -> IntegrationEvent | None:
     if isinstance(e, Case.ObjectionRecorded):
         return ObjectionRecorded(**_envelope(e, e.objected_on), objected_on=e.objected_on)
     if isinstance(e, Case.FollowUpCancelled):
-        return FollowUpCompleted(
-            **_envelope(e, e.on), follow_up_id=uuid.UUID(e.follow_up_id), completed_on=e.on
+        return FollowUpCancelled(
+            **_envelope(e, e.on), follow_up_id=uuid.UUID(e.follow_up_id), cancelled_on=e.on
         )
     if isinstance(e, Case.FollowUpCompletionCorrected):
         return FollowUpCompleted(

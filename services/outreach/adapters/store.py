@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from datetime import date
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -15,7 +16,12 @@ from psycopg import sql
 from services.outreach.domain import OutreachCase
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import Rule
-from shared.contracts.events import ContactDetails, FollowUpCompleted, FollowUpScheduled
+from shared.contracts.events import (
+    ContactDetails,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpScheduled,
+)
 from shared.crypto import seal
 from shared.eventstore import BatchProcessRecorder
 
@@ -145,7 +151,7 @@ class OutreachApplication(CaseApplication):
     def save_follow_ups(
         self,
         scheduled: list[FollowUpScheduled],
-        completed: list[FollowUpCompleted],
+        completed: list[FollowUpCompleted | FollowUpCancelled],
         topic: str,
         partition: int,
         next_offset: int,
@@ -155,6 +161,11 @@ class OutreachApplication(CaseApplication):
         self.save_tracked([], topic, partition, next_offset, read_model=[
             (self.upsert_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on,
                                       m.measure_id) for m in scheduled]),
-            (self.complete_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, m.completed_on,
-                                        m.completed_on) for m in completed]),
+            (self.complete_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, _closed_on(m),
+                                        _closed_on(m)) for m in completed]),
         ])  # fmt: skip
+
+
+def _closed_on(closed: FollowUpCompleted | FollowUpCancelled) -> date:
+    """The day a follow-up left the worklist: done, or no longer due."""
+    return closed.completed_on if isinstance(closed, FollowUpCompleted) else closed.cancelled_on

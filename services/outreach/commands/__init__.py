@@ -37,6 +37,7 @@ from shared.contracts.events import (
     ContactChannel,
     ContactDetails,
     ContactOutcome,
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpScheduled,
     OccupationTense,
@@ -270,7 +271,8 @@ def take_in_measures_batch(
     whose position is stored is skipped). They are the measures service's facts, not outreach's:
     only read rows and the position are saved. Blocking: the consumer's thread calls it."""
     scheduled = [m for m in messages if isinstance(m, FollowUpScheduled)]
-    completed = [m for m in messages if isinstance(m, FollowUpCompleted)]
+    # A cancelled follow-up leaves the worklist as a completed one does (on the day it closed).
+    completed = [m for m in messages if isinstance(m, FollowUpCompleted | FollowUpCancelled)]
     application.retrying_tracked(
         lambda: application.save_follow_ups(scheduled, completed, topic, partition, next_offset),
         topic,

@@ -33,6 +33,7 @@ from shared.contracts.events.identify import (
 from shared.contracts.events.measures import (
     EffortResponsible,
     EffortText,
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpScheduled,
     FollowUpSubject,
@@ -82,6 +83,7 @@ __all__ = [
     "CorrectionReasonCode",
     "EffortResponsible",
     "EffortText",
+    "FollowUpCancelled",
     "FollowUpCompleted",
     "FollowUpScheduled",
     "FollowUpSubject",

@@ -20,6 +20,7 @@ from shared.contracts.events.identify import (
     YouthLeftScope,
 )
 from shared.contracts.events.measures import (
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpScheduled,
     IndividualPlanRevised,
@@ -62,6 +63,7 @@ _EVENTS = (
     | MeasureEnded
     | FollowUpScheduled
     | FollowUpCompleted
+    | FollowUpCancelled
     | ObjectionRecorded
     | PersonalDataPurged
     | OutreachEntryWithdrawn

@@ -188,6 +188,17 @@ class FollowUpCompleted(CorrectionFields, IntegrationEvent):
     completed_on: date
 
 
+class FollowUpCancelled(IntegrationEvent):
+    """A follow-up is no longer due: the plan revision or the decline that set it was corrected
+    or withdrawn (not done: the worklists drop it all the same)."""
+
+    topic = topics.MEASURES_EVENTS
+    event_type: Literal["FollowUpCancelled"] = "FollowUpCancelled"
+    schema_version: Literal[1] = 1
+    follow_up_id: uuid.UUID
+    cancelled_on: date
+
+
 class ObjectionRecorded(CorrectionFields, IntegrationEvent):
     """The youth objected to being in the register or to the municipality's efforts. Processing
     is lawful all the same (förordning 2006:39 § 1): the youth stays in the register; measures

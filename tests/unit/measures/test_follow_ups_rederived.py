@@ -14,7 +14,7 @@ from services.measures.domain import MeasuresCase
 from services.measures.domain.corrections import StepGiven, Why
 from services.measures.domain.values import FollowUpSubject, follow_up_id
 from shared.contracts.envelope import IntegrationEvent
-from shared.contracts.events import FollowUpCompleted, FollowUpScheduled
+from shared.contracts.events import FollowUpCancelled, FollowUpCompleted, FollowUpScheduled
 from tests.unit.measures.support import ACTOR, SEALER, YOUTH, measures_case
 
 D = date(2026, 3, 3)
@@ -34,7 +34,11 @@ def published(case: MeasuresCase) -> list[IntegrationEvent]:
 
 
 def follow_up_events(events: list[IntegrationEvent]) -> list[IntegrationEvent]:
-    return [e for e in events if isinstance(e, FollowUpScheduled | FollowUpCompleted)]
+    return [
+        e
+        for e in events
+        if isinstance(e, FollowUpScheduled | FollowUpCompleted | FollowUpCancelled)
+    ]
 
 
 def declined(days: int = 30) -> tuple[MeasuresCase, uuid.UUID, uuid.UUID, str]:
@@ -56,9 +60,9 @@ def test_a_withdrawn_decline_closes_its_re_offer_reminder() -> None:
     assert case.withdraw(decline, measure, why(), ids)
     assert reminder not in case.follow_ups
     closed = follow_up_events(published(case))
-    assert [type(e) for e in closed] == [FollowUpCompleted]
-    assert isinstance(closed[0], FollowUpCompleted)
-    assert (str(closed[0].follow_up_id), closed[0].completed_on) == (reminder, WHEN.date())
+    assert [type(e) for e in closed] == [FollowUpCancelled], "not done: cancelled"
+    assert isinstance(closed[0], FollowUpCancelled)
+    assert (str(closed[0].follow_up_id), closed[0].cancelled_on) == (reminder, WHEN.date())
 
 
 def test_a_corrected_decline_moves_its_re_offer_reminder_by_as_many_days() -> None:
@@ -122,7 +126,7 @@ def test_a_corrected_plan_revision_moves_its_follow_up() -> None:
     fixed = events[0].event_id
     assert case.correct_plan_revision(fixed, corrected(None), why("wrong_value"), ids, SEALER)
     assert due not in case.follow_ups, "a revision corrected to no follow-up has none"
-    assert [type(e) for e in follow_up_events(published(case))] == [FollowUpCompleted]
+    assert [type(e) for e in follow_up_events(published(case))] == [FollowUpCancelled]
 
 
 def test_a_withdrawn_plan_revision_drops_the_follow_up_it_scheduled_or_falls_back() -> None:
@@ -139,5 +143,5 @@ def test_a_withdrawn_plan_revision_drops_the_follow_up_it_scheduled_or_falls_bac
     assert due not in case.follow_ups
     closed = follow_up_events(published(case))
     assert [(type(e), str(getattr(e, "follow_up_id", None))) for e in closed] == [
-        (FollowUpCompleted, due)
+        (FollowUpCancelled, due)
     ]

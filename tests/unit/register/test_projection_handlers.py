@@ -23,6 +23,7 @@ from shared.contracts.events import (
     AnyEvent,
     ContactAttempted,
     Correction,
+    FollowUpCancelled,
     FollowUpCompleted,
     FollowUpScheduled,
     MeasureAccepted,
@@ -38,7 +39,7 @@ from shared.contracts.events import (
 
 YOUTH, MEASURE = uuid.UUID(int=1), uuid.UUID(int=2)
 NOT_REGISTER_CONTENT = {SchoolNotificationReceived, AbsenceReported, FollowUpScheduled,
-                        FollowUpCompleted}  # fmt: skip
+                        FollowUpCompleted, FollowUpCancelled}  # fmt: skip
 
 
 class RecordingConnection:
