@@ -15,6 +15,7 @@ from shared.contracts.events import (
     YouthIdentified,
     YouthLeftScope,
 )
+from shared.contracts.events.corrections import Correction
 from shared.messaging.relay import event_id_for
 
 
@@ -92,6 +93,9 @@ def to_integration_event(domain_event: Any) -> IntegrationEvent | list[Integrati
             left_on=domain_event.entered_on,
             reason="registered_in_error",
             rule_version=domain_event.rule_version,
+            correction=Correction(
+                reason=domain_event.reason, sealed_note=getattr(domain_event, "sealed_note", None)
+            ),
         )
     if isinstance(domain_event, Person.SchoolNotificationReceived):  # type: ignore[attr-defined]
         notification_id = uuid.UUID(domain_event.notification_id)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts import topics
 from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events.corrections import Correction
 from shared.contracts.text import StoredText
 
 LeavingReason = Literal[
@@ -96,6 +97,12 @@ class YouthLeftScope(IntegrationEvent):
     left_on: date
     reason: LeavingReason
     rule_version: StoredText
+    correction: Correction | None = Field(
+        default=None,
+        description="Why a coordinator marked the episode registered in error (the reason code "
+        "and the optional sealed note); absent on every other end, and on marks published "
+        "before it was carried.",
+    )
 
 
 NotificationKind = Literal["started", "left", "absence"]

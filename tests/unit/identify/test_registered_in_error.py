@@ -18,6 +18,7 @@ from services.identify.domain.in_error import (
     episode_to_mark,
 )
 from shared.contracts.events import YouthLeftScope
+from shared.contracts.events.corrections import Correction
 
 RULE = "kaa-2018-07-01"
 OPEN = EpisodeRecord("0180", "youth-a", "episode-1", date(2026, 1, 5), RULE)
@@ -82,6 +83,7 @@ def test_the_person_records_the_mark_and_publishes_the_episode_left_in_error() -
     assert (out.reason, out.left_on) == ("registered_in_error", marked.entered_on)
     assert out.youth_id == uuid.UUID(youth)
     assert out.scope_episode_id == uuid.UUID(episode)
+    assert out.correction == Correction(reason="wrong_youth", sealed_note=None)
     with pytest.raises(AlreadyInError):
         person.mark_registered_in_error(
             "0180", youth, episode, "other", actor="user:coord", correlation_id=uuid.uuid4()
@@ -126,3 +128,32 @@ def test_a_replayed_person_keeps_the_mark() -> None:
     assert replayed.scope_episodes[episode].left_reason == IN_ERROR
     assert replayed.open_episodes == {}
     assert evaluate(replayed) == []
+
+
+def test_the_published_end_carries_the_reason_and_the_sealed_note_not_the_words() -> None:
+    person = _in_scope("key-4")
+    youth, episode = person.youth_ids["0180"], person.open_episodes["0180"]
+    person.mark_registered_in_error(
+        "0180", youth, episode, "recorded_twice", actor="user:coord",
+        correlation_id=uuid.uuid4(), sealed_note="kaa1.c2VhbGVk",
+    )  # fmt: skip
+    [*_, last] = person.collect_events()
+    out = to_integration_event(last)
+    assert isinstance(out, YouthLeftScope)
+    assert out.correction == Correction(reason="recorded_twice", sealed_note="kaa1.c2VhbGVk")
+    again = YouthLeftScope.model_validate_json(out.model_dump_json())
+    assert again.correction == out.correction
+
+
+def test_an_end_published_before_the_reason_was_carried_still_reads() -> None:
+    person = _in_scope("key-5")
+    youth, episode = person.youth_ids["0180"], person.open_episodes["0180"]
+    person.mark_registered_in_error(
+        "0180", youth, episode, "other", actor="user:coord", correlation_id=uuid.uuid4()
+    )
+    [*_, last] = person.collect_events()
+    out = to_integration_event(last)
+    assert isinstance(out, YouthLeftScope)
+    stored = out.model_dump(mode="json")
+    del stored["correction"]  # as stored before issue 16 carried it
+    assert YouthLeftScope.model_validate(stored).correction is None
