@@ -157,7 +157,9 @@ class Deployment:
         """Until the consumers of the services this deployment started have no lag, and identify
         has no pending person it could decide now (their events would follow)."""
         services = (
-            sorted({p.name for p in self.platform.processes.values()}) if self.platform else None
+            sorted({p.name for p in self.platform.processes.values() if p.name in SERVICES})
+            if self.platform
+            else None  # the web application has no consumer group of its own to wait for
         )
         started = time.monotonic()
         while True:
