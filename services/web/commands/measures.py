@@ -28,7 +28,7 @@ OFFER_LABELS = {
     "content": "Vad insatsen innehåller",
 }
 STEP_LABELS = {
-    "on": "Datum",
+    "on": "Datum för steget",
     "end_reason": "Skäl till att insatsen avslutades",
     "occupation_after": "Sysselsättning efter insatsen",
 }
@@ -106,7 +106,11 @@ async def measures_page(
         today=day,
         measures=[shown(m, names, day) for m in reversed(found["measures"])],
         catalogue=offered,
-        objections=[o for o in found["objection_entries"] if not o.get("withdrawn")],
+        objections=[
+            o
+            for o in found.get("objection_entries") or []
+            if not o.get("withdrawn") and not o.get("corrected")
+        ],
         end_reasons=end_reasons(day),
         occupations=occupations(),
     )
