@@ -159,3 +159,24 @@ def test_the_security_headers_arrive_and_the_browser_refuses_inline_script(
         "document.body.appendChild(s); return window.kaaInline === 1;"
     )
     assert ran is False, "an inline script ran: the CSP does not hold"
+
+
+def test_the_checks_themselves_catch_a_missing_label_and_a_hidden_focus(browser: Browser) -> None:
+    """The harness can fail: an input without a label is an axe violation, and a focus whose
+    outline and shadow a style sheet takes away is not visible."""
+    browser.open("/logga-in")
+    browser.driver.find_element(By.ID, "subject").send_keys("")  # focuses the field
+    assert visibly_focused(browser.focus_style())
+    browser.driver.execute_script(
+        "const i = document.createElement('input'); i.id = 'unlabelled';"
+        "document.querySelector('main').appendChild(i);"
+        "const sheet = new CSSStyleSheet();"
+        "sheet.replaceSync('*:focus { outline: none !important; box-shadow: none !important }');"
+        "document.adoptedStyleSheets = [sheet];"
+    )
+    found = axe(browser.driver)
+    assert any(v["id"] == "label" and "#unlabelled" in v["targets"] for v in found), found
+    style = browser.focus_style()
+    assert style is not None
+    assert style["tag"] == "INPUT"
+    assert not visibly_focused(style)
