@@ -3,6 +3,7 @@ screenshots, and read what the browser saw on the network."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -163,14 +164,15 @@ class Browser:
         copied to `docs/screenshots/` when KAA_UPDATE_SCREENSHOTS=1."""
         SCREENSHOTS.mkdir(exist_ok=True)
         target = SCREENSHOTS / f"{name}.png"
-        size = self.driver.get_window_size()
-        width, height = size["width"], size["height"]
-        full: int = self.driver.execute_script("return document.documentElement.scrollHeight")
-        self.driver.set_window_size(width, max(height, min(full, 4000)))
-        try:
-            assert self.driver.save_screenshot(str(target)), f"no screenshot of {name}"
-        finally:
-            self.driver.set_window_size(width, height)
+        width, height = self.driver.execute_script(
+            "const e = document.documentElement; return [e.clientWidth, e.scrollHeight];"
+        )
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True,
+             "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 4000), "scale": 1}},
+        )  # fmt: skip
+        target.write_bytes(base64.b64decode(shot["data"]))
         if readme and os.environ.get("KAA_UPDATE_SCREENSHOTS") == "1":
             README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(target, README_SCREENSHOTS / target.name)
