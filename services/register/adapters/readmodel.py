@@ -11,7 +11,7 @@ from typing import Any, Literal
 from services.register.adapters.access import Database
 from shared.contracts.events import Correction
 from shared.crypto import SealedDataError, TenantKeys
-from shared.free_text import content_shown, opener, plan_revision_shown
+from shared.free_text import Opener, content_shown, opener, plan_revision_shown
 
 YouthStatus = Literal["in_scope", "out_of_scope"]
 
@@ -158,7 +158,8 @@ async def youth_timeline(pool: Database, tenant: str, youth_id: uuid.UUID) -> di
             "SELECT scope_episode_id, entered_on, scope_ends_on, entered_rule_version, "
             "entered_facts::text AS entered_facts, entered_actor, entered_recorded_at, left_on, "
             "left_reason, left_rule_version, left_actor, left_recorded_at, school_background, "
-            "identified_on, in_error_actor, in_error_recorded_at FROM scope_episodes "
+            "identified_on, in_error_actor, in_error_recorded_at, in_error_reason, "
+            "in_error_sealed_note FROM scope_episodes "
             "WHERE tenant = $1 AND youth_id = $2 ORDER BY entered_on",
             tenant,
             youth_id,
@@ -230,11 +231,13 @@ async def open_free_text(
     revisions: list[dict[str, Any]] = timeline.get("plan_revisions") or []
     measures: list[dict[str, Any]] = timeline.get("measures") or []
     corrections: list[dict[str, Any]] = timeline.get("corrections") or []
+    episodes: list[dict[str, Any]] = timeline.get("scope_episodes") or []
     open_ = opener(None, tenant, youth_id)
     if (
         any(r.get("sealed_text") for r in revisions)
         or any(m.get("sealed_content") for m in measures)
         or any(c.get("sealed_note") for c in corrections)
+        or any(e.get("in_error_sealed_note") for e in episodes)
     ):
         wrapped = await database.fetchval(_KEY, tenant, youth_id)
         try:
@@ -250,15 +253,24 @@ async def open_free_text(
             (None, "redacted") if purged and sealed is None else content_shown(sealed, open_)
         )
     for correction in corrections:
-        sealed = correction.pop("sealed_note", None)
-        correction["note"], correction["note_text"] = (None, None)
-        if sealed is not None:
-            state, plain = open_(sealed, Correction.SEALED_PURPOSE)
-            correction["note"] = plain.decode() if plain is not None else None
-            correction["note_text"] = state
-        elif purged:
-            correction["note_text"] = "redacted"
+        correction["note"], correction["note_text"] = _note(
+            correction.pop("sealed_note", None), open_, purged
+        )
+    for episode in episodes:  # why it was registered in error, in the same words
+        sealed = episode.pop("in_error_sealed_note", None)
+        episode["in_error_note"], episode["in_error_note_text"] = (
+            _note(sealed, open_, purged) if episode.get("registered_in_error") else (None, None)
+        )
     return timeline
+
+
+def _note(sealed: str | None, open_: Opener, purged: bool) -> tuple[str | None, str | None]:
+    """A correction's sealed note as shown: (the words, `open`/`tampered`/`redacted`), or
+    (None, None) when none was written (`redacted` for a purged youth's, deleted with the key)."""
+    if sealed is None:
+        return None, "redacted" if purged else None
+    state, plain = open_(sealed, Correction.SEALED_PURPOSE)
+    return (plain.decode() if plain is not None else None), state
 
 
 async def summary(pool: Database, tenant: str) -> dict[str, int]:
@@ -298,10 +310,13 @@ async def corrections(pool: Database, tenant: str) -> list[dict[str, Any]]:
 
 
 async def registered_in_error(pool: Database, tenant: str) -> list[dict[str, Any]]:
-    """The scope episodes registered in error (not in today's register), with who marked them."""
+    """The scope episodes registered in error (not in today's register), with who marked them,
+    when and why (the reason code; the sealed note, like a correction's, is left out: it is opened
+    only in the youth's own timeline)."""
     rows = await pool.fetch(
         "SELECT youth_id, scope_episode_id, entered_on, left_on, in_error_actor,"
-        " in_error_recorded_at FROM scope_episodes WHERE tenant = $1 AND left_reason = $2"
+        " in_error_recorded_at, in_error_reason, in_error_sealed_note IS NOT NULL AS has_note"
+        " FROM scope_episodes WHERE tenant = $1 AND left_reason = $2"
         " ORDER BY youth_id, entered_on",
         tenant,
         IN_ERROR,

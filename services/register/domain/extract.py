@@ -88,6 +88,8 @@ def episode(row: Mapping[str, Any]) -> Data:
                 value = words.swedish_date(date.fromisoformat(value))
             explained.append(template.format("ingen" if value == "none" else value))
     left_reason = row.get("left_reason")
+    in_error = left_reason == "registered_in_error"
+    why = row.get("in_error_reason") if in_error else None
     return {
         "entered_on": _iso(row["entered_on"]),
         "scope_ends_on": _iso(row["scope_ends_on"]),
@@ -96,7 +98,15 @@ def episode(row: Mapping[str, Any]) -> Data:
         "left_on": _iso(row.get("left_on")),
         "left_reason": left_reason,
         "left_reason_text": words.label(words.LEAVING_REASONS, left_reason) or None,
-        "registered_in_error": left_reason == "registered_in_error",
+        "registered_in_error": in_error,
+        # Who marked it in error (by role), when and why: as for the corrections.
+        "in_error_role_text": words.actor_role(str(row.get("in_error_actor") or ""))
+        if in_error and row.get("in_error_actor")
+        else None,
+        "in_error_recorded_at": _iso(row.get("in_error_recorded_at")) if in_error else None,
+        "in_error_reason": why,
+        "in_error_reason_text": words.label(words.CORRECTION_REASONS, why) or None,
+        "in_error_note": row.get("in_error_note") if in_error else None,
     }
 
 

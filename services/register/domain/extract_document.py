@@ -75,9 +75,15 @@ def _episode(e: Mapping[str, Any]) -> str:
     left = None
     if e["left_on"]:
         left = f"Ansvaret upphörde {_d(e['left_on'])}. {e['left_reason_text'] or ''}"
+    marked = None
+    if e.get("in_error_recorded_at"):
+        by = f" av {e['in_error_role_text']}" if e.get("in_error_role_text") else ""
+        marked = f"Markerades som registrerad av misstag {_t(e['in_error_recorded_at'])}{by}."
     return _sentences(
         f"Från {_d(e['entered_on'])}.", e["entered_text"], *e["entered_facts_text"],
-        f"Ansvaret gäller längst till {_d(e['scope_ends_on'])}.", left,
+        f"Ansvaret gäller längst till {_d(e['scope_ends_on'])}.", left, marked,
+        f"Skäl: {e['in_error_reason_text']}." if e.get("in_error_reason_text") else None,
+        f"Anteckning: {e['in_error_note']}" if e.get("in_error_note") else None,
     )  # fmt: skip
 
 

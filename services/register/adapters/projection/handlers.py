@@ -99,7 +99,8 @@ async def youths_left(conn: Connection, batch: list[YouthLeftScope]) -> None:
     its end: an end whose episode the register never saw cannot be applied and is kept dead."""
     left = [
         (e.tenant, e.youth_id, e.scope_episode_id, e.left_on, e.reason, e.rule_version, e.actor,
-         e.recorded_at)
+         e.recorded_at, e.correction.reason if e.correction else None,
+         e.correction.sealed_note if e.correction else None)
         for e in batch
     ]  # fmt: skip
     ended = {
@@ -291,7 +292,7 @@ async def personal_data_purged(conn: Connection, batch: list[PersonalDataPurged]
     await bulk(conn, sql.PURGED_YOUTH, [(e.tenant, e.youth_id, e.recorded_at) for e in batch])
     for statement in (sql.PURGED_IDENTITY, sql.PURGED_CONTACT_DETAILS, sql.PURGED_PLAN_TEXT,
                       sql.PURGED_MEASURE_CONTENT, sql.PURGED_CONTACT_DETAILS_ENTRIES,
-                      sql.PURGED_CORRECTION_NOTES):  # fmt: skip
+                      sql.PURGED_CORRECTION_NOTES, sql.PURGED_IN_ERROR_NOTES):  # fmt: skip
         await bulk(conn, statement, youths)
 
 

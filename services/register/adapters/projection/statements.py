@@ -55,10 +55,15 @@ UPDATE scope_episodes e SET left_reason = u.reason,
                             THEN coalesce(e.left_recorded_at, u.recorded_at)
                             ELSE u.recorded_at END,
     in_error_actor = CASE WHEN u.reason = 'registered_in_error' THEN u.actor END,
-    in_error_recorded_at = CASE WHEN u.reason = 'registered_in_error' THEN u.recorded_at END
+    in_error_recorded_at = CASE WHEN u.reason = 'registered_in_error' THEN u.recorded_at END,
+    in_error_reason = CASE WHEN u.reason = 'registered_in_error' THEN u.why END,
+    -- A youth purged already (the retention topic read first, e.g. in a rebuild): no note kept.
+    in_error_sealed_note = CASE WHEN u.reason = 'registered_in_error' AND NOT EXISTS (
+            SELECT FROM youths y WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id
+              AND y.purged_at IS NOT NULL) THEN u.note END
 FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::text[], $6::text[],
-            $7::text[], $8::timestamptz[])
-    AS u(tenant, youth_id, episode, left_on, reason, rule_version, actor, recorded_at)
+            $7::text[], $8::timestamptz[], $9::text[], $10::text[])
+    AS u(tenant, youth_id, episode, left_on, reason, rule_version, actor, recorded_at, why, note)
 WHERE e.scope_episode_id = u.episode AND e.tenant = u.tenant AND e.youth_id = u.youth_id
 RETURNING e.scope_episode_id
 """
@@ -185,6 +190,11 @@ PURGED_CORRECTION_NOTES = """
 UPDATE entry_corrections c SET sealed_note = NULL
 FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
 WHERE c.tenant = u.tenant AND c.youth_id = u.youth_id AND c.sealed_note IS NOT NULL
+"""
+PURGED_IN_ERROR_NOTES = """
+UPDATE scope_episodes e SET in_error_sealed_note = NULL
+FROM unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
+WHERE e.tenant = u.tenant AND e.youth_id = u.youth_id AND e.in_error_sealed_note IS NOT NULL
 """
 PURGED_IDENTITY = """
 DELETE FROM identities i USING unnest($1::char(4)[], $2::uuid[]) AS u(tenant, youth_id)
