@@ -204,6 +204,8 @@ class TestAnEpisodeRegisteredInError:
             identified["entered_on"],
         )
         assert left["actor"] == "user:test"
+        assert left["correction"]["reason"] == "wrong_youth"
+        assert left["correction"]["sealed_note"].startswith("kaa1."), "the note, sealed"
         raw = str(found["events_after_mark"])
         assert NOTE not in raw, "the note is sealed, never on a topic"
 
@@ -216,6 +218,7 @@ class TestAnEpisodeRegisteredInError:
         assert after["lookup"]["status"] != "in_scope"
         [episode] = after["lookup"]["scope_episodes"]
         assert episode["registered_in_error"] is True
+        assert (episode["in_error_reason"], episode["in_error_note"]) == ("wrong_youth", NOTE)
         for count in ("known", "in_scope", "scope_episodes"):
             assert (before["summary"][count], after["summary"][count]) == (2, 1), count
 
@@ -231,6 +234,7 @@ class TestAnEpisodeRegisteredInError:
         then = found["replay_before"]["youth"]
         assert then["status"] == "in_scope"
         assert then["registered_in_error"] is False
+        assert [e["in_error_reason"] for e in then["scope_episodes"]] == [None]
         assert youth in {r["youth_id"] for r in found["whole_before"]["youths"]}
         assert found["whole_before"]["registered_in_error"] == []
 
@@ -240,10 +244,15 @@ class TestAnEpisodeRegisteredInError:
         assert episode["registered_in_error"] is True
         assert episode["in_error_actor"] == "user:test"
         assert episode["left_reason"] == "registered_in_error"
+        # Why: the reason code, and the coordinator's note opened for the inspector.
+        assert (episode["in_error_reason"], episode["in_error_note"]) == ("wrong_youth", NOTE)
+        assert episode["in_error_note_text"] == "open"
         assert youth not in {r["youth_id"] for r in found["whole_after"]["youths"]}
         [listed] = found["whole_after"]["registered_in_error"]
         assert (listed["youth_id"], listed["scope_episode_id"]) == (youth, found["episode"])
         assert listed["in_error_actor"] == "user:test"
+        assert (listed["in_error_reason"], listed["has_note"]) == ("wrong_youth", True)
+        assert NOTE not in str(found["whole_after"]), "the list names the reason, not the note"
 
     def test_outreach_and_measures_close_the_youths_case(self, found: Found) -> None:
         youth = found["youth"]
