@@ -1,5 +1,6 @@
 """How the web application answers what is not a page: no session (to the sign-in page), a
-service's refusal (403, 404, other), a service that does not answer (503), a malformed address."""
+service's refusal (403, 404, other), a service that does not answer (503), a malformed address,
+and a fault of its own (500: a page in Swedish, never a traceback)."""
 
 from typing import Any
 
@@ -40,7 +41,13 @@ def error_pages() -> dict[Any, Any]:
         assert isinstance(exc, StarletteHTTPException)
         return shown(request, exc.status_code)
 
+    async def failed(request: Request, exc: Exception) -> Response:
+        # Logged by the request log with its correlation id (never the exception's text, which
+        # may hold what the user typed); the page says what to do, in Swedish.
+        return shown(request, 500, name="failed.html")
+
     return {
+        Exception: failed,
         SignInNeeded: sign_in_needed,
         Refused: refused,
         Unavailable: unavailable,
