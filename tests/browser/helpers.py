@@ -18,6 +18,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from services.web.domain.swedish import ROLES
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "web" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -122,12 +124,13 @@ class Browser:
         WebDriverWait(self.driver, 30).until(lambda d: self.path.startswith(start))
 
     def sign_in(self, subject: str = "anna.andersson", role: str = "caseworker") -> None:
-        """Through the development sign-in page, with the keyboard: the user name typed, the
-        role chosen, Enter in the field submits."""
+        """Through the development sign-in page with the keyboard alone: the role's Swedish name
+        typed into its list, the user name into its field, Enter submits."""
         self.open("/logga-in")
-        Select(self.driver.find_element(By.ID, "role")).select_by_value(role)
-        field = self.driver.find_element(By.ID, "subject")
-        field.send_keys(subject, Keys.ENTER)
+        roles = self.driver.find_element(By.ID, "role")
+        roles.send_keys(ROLES[role])
+        assert Select(roles).first_selected_option.get_attribute("value") == role
+        self.driver.find_element(By.ID, "subject").send_keys(subject, Keys.ENTER)
         self.wait_for_path("/min-dag")
 
     def requested_urls(self) -> list[str]:
