@@ -18,7 +18,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from shared.personnummer import generate
 from tests.browser.conftest import Site
-from tests.browser.helpers import Browser, axe, violations_text, visibly_focused
+from tests.browser.helpers import Browser, assert_accessible, axe, visibly_focused
 from tests.e2e.test_bad_input_and_republication import population_line
 
 YOUTH_ID_PATH = re.compile(
@@ -59,8 +59,7 @@ def youths(site: Site) -> list[Youth]:
 
 
 def accessible(browser: Browser, page: str) -> None:
-    found = axe(browser.driver)
-    assert not found, f"axe-core on {page}:\n{violations_text(found)}"
+    assert_accessible(browser.driver, page)
 
 
 def test_the_sign_in_page_has_no_accessibility_violations(browser: Browser) -> None:
