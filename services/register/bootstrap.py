@@ -21,6 +21,7 @@ from services.register.commands.replay import replay
 from services.register.entrypoints.consumers import projection_consumer
 from services.register.entrypoints.http.extract import extract_routes
 from services.register.entrypoints.http.identity import identity_routes
+from services.register.entrypoints.http.lookup import lookup_routes
 from services.register.entrypoints.http.names import names_routes
 from services.register.entrypoints.http.operations import audit_routes, operations_routes
 from services.register.entrypoints.http.register import register_routes
@@ -100,6 +101,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     app.include_router(
         names_routes(require_role(authenticate, "caseworker", "coordinator"), today, keys)
+    )
+    app.include_router(
+        lookup_routes(
+            require_role(authenticate, "caseworker", "coordinator"),
+            settings.pseudonym_key.get_secret_value(),
+        )
     )
     app.include_router(
         extract_routes(require_role(authenticate, "coordinator"), keys, settings.retention_days)

@@ -86,6 +86,7 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("register", "GET", "/v1/summary"): READERS,
     ("register", "GET", "/v1/youths/{youth_id}/identity"): CASEWORK,
     ("register", "POST", "/v1/identities/batch"): CASEWORK,
+    ("register", "POST", "/v1/youths/lookup"): CASEWORK,
     ("register", "GET", "/v1/youths/{youth_id}/extract"): {"coordinator"},
     ("register", "GET", "/v1/access-log"): {"inspector"},
     ("register", "GET", "/v1/scb/report"): {"coordinator"},
