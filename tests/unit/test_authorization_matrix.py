@@ -37,7 +37,7 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("outreach", "POST", "/v1/youths/{youth_id}/information"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/occupations"): CASEWORK,
     ("outreach", "PUT", "/v1/youths/{youth_id}/contact-details"): CASEWORK,
-    ("outreach", "PUT", "/v1/youths/{youth_id}/assignment"): {"coordinator"},
+    ("outreach", "PUT", "/v1/youths/{youth_id}/assignment"): CASEWORK,
     ("outreach", "GET", "/v1/youths/{youth_id}/case"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/corrections"): CASEWORK,
     ("outreach", "POST", "/v1/youths/{youth_id}/withdrawals"): CASEWORK,

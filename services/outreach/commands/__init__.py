@@ -218,9 +218,23 @@ class OutreachHandlers:
         return Recorded(command.youth_id, await self._record(caller, command.youth_id, record))
 
     async def assign(self, caller: Caller, command: Assign) -> Recorded:
-        """Give the case to a caseworker or a team; a reassignment is an event."""
+        """Give the case to a caseworker or a team (a coordinator); a reassignment is an event.
+        A caseworker may take an unassigned case for themselves, nothing more: another assignee
+        is `NotAllowedToAssign` (403), a case someone else has is 409 (a coordinator
+        reassigns it)."""
+        from services.outreach.commands.corrections import NotAllowedToAssign, may_assign
+
+        coordinator = may_assign(caller)
+        taking = command.assignee_kind == "caseworker" and command.assignee == caller.actor
+        if not coordinator and not taking:
+            raise NotAllowedToAssign("assignee", "assigns a case to someone else")
 
         def record(case: OutreachCase, correlation_id: uuid.UUID) -> bool:
+            if not coordinator and case.assignee not in (None, caller.actor):
+                raise CommandRefused(
+                    "assignee", "the case is assigned already: a coordinator reassigns it",
+                    conflict=True,
+                )  # fmt: skip
             return case.assign(
                 command.assignee_kind, command.assignee, caller.actor, correlation_id
             )

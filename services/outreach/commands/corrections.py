@@ -63,11 +63,9 @@ class NotAllowedToAssign(CommandRefused):
     (`corrects` / `withdraws`) and why. A refusal of the command alone (a `CommandRefused`), so
     the other commands of its group commit go on."""
 
-    def __init__(self, field: str) -> None:
+    def __init__(self, field: str, what: str = "names an assignment") -> None:
         roles = " or ".join(sorted(ASSIGNING_ROLES))
-        super().__init__(
-            field, f"names an assignment: only whom may assign a case ({roles}) corrects it"
-        )
+        super().__init__(field, f"{what}: only whom may assign a case ({roles}) does that")
 
 
 def may_assign(caller: Caller) -> bool:

@@ -14,12 +14,17 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.outreach import commands
 from services.outreach.adapters.worklists import Item, ListName
 from services.outreach.commands import OutreachHandlers
-from services.outreach.commands.corrections import AssignmentValues, entries_shown
+from services.outreach.commands.corrections import (
+    AssignmentValues,
+    NotAllowedToAssign,
+    entries_shown,
+)
 from shared import dates
 from shared.auth import Principal
 from shared.casework.entrypoints.http import CaseRoutes, answer_recorded, rules_routes
@@ -145,7 +150,6 @@ class CaseView(BaseModel):
 def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
     router = APIRouter(prefix="/v1")
     Caseworker = Annotated[Principal, Depends(context.caseworker)]
-    Coordinator = Annotated[Principal, Depends(context.coordinator)]
 
     @router.post(
         "/youths/{youth_id}/contact-attempts",
@@ -232,13 +236,22 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
 
     @router.put("/youths/{youth_id}/assignment", response_model=AssignmentRecorded)
     async def assign(
-        youth_id: uuid.UUID, body: AssignmentRequest, response: Response, caller: Coordinator
-    ) -> AssignmentRecorded:
+        youth_id: uuid.UUID, body: AssignmentRequest, response: Response, caller: Caseworker
+    ) -> AssignmentRecorded | JSONResponse:
         """Give the case to a caseworker (`user:<subject>`) or a team (coordinators); a
-        reassignment is an event."""
-        done = await handlers.assign(
-            caller, commands.Assign(youth_id, body.assignee_kind, body.assignee)
-        )
+        reassignment is an event. A caseworker may take an unassigned case for themselves
+        (`{"assignee_kind": "caseworker", "assignee": "user:<their sub>"}`); anything else of
+        theirs is 403, a case another has 409."""
+        try:
+            done = await handlers.assign(
+                caller, commands.Assign(youth_id, body.assignee_kind, body.assignee)
+            )
+        except NotAllowedToAssign as refused:
+            return JSONResponse(
+                status_code=status.HTTP_403_FORBIDDEN,
+                content={"detail": "forbidden",
+                         "errors": [{"field": refused.field, "problem": refused.reason}]},
+            )  # fmt: skip
         return AssignmentRecorded(
             youth_id=youth_id,
             recorded=answer_recorded(response, done.recorded),
