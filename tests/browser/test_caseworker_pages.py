@@ -87,9 +87,8 @@ def test_a_youth_published_to_the_feeds_is_on_min_dag_by_name(
 def test_a_case_is_taken_with_the_keyboard_alone_and_every_focus_is_visible(
     browser: Browser, youths: list[Youth]
 ) -> None:
-    # outreach lets only a coordinator assign a case (PUT .../assignment); a caseworker's "Ta
-    # ärendet" is refused with the forbidden page today.
-    browser.sign_in("karin.berg", role="coordinator")
+    # A caseworker takes an unassigned case for themselves (outreach's PUT .../assignment).
+    browser.sign_in("karin.berg", role="caseworker")
     visited = browser.tab_to("Visa hela kommunens")
     browser.keys(Keys.ENTER)
     browser.wait_for_path("/min-dag?lista=first_contact&vems=all")
