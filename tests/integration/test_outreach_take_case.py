@@ -56,3 +56,16 @@ async def test_a_caseworker_takes_an_unassigned_case_for_themselves_only(
 
     assert (await handlers.assign(CECILIA, Assign(youth, "caseworker", "user:bertil"))).recorded
     assert (await handlers.show_case(ANNA, youth)).case.assignee == "user:bertil"
+
+
+async def test_the_counts_of_my_cases_are_mine_only(outreach: Outreach) -> None:
+    # Before: Min dag's "mine" view showed the whole municipality's counts above its own list.
+    taken, other = outreach.identify(identified_on=DAY), outreach.identify(identified_on=DAY)
+    handlers = outreach.on(DAY)
+    await handlers.assign(ANNA, Assign(taken, "caseworker", "user:anna"))
+    _, everyone = await handlers.worklist_counts(ANNA)
+    _, annas = await handlers.worklist_counts(ANNA, mine=True)
+    _, bertils = await handlers.worklist_counts(BERTIL, mine=True)
+    assert everyone["first_contact"] == 2, other
+    assert annas["first_contact"] == 1
+    assert bertils["first_contact"] == 0

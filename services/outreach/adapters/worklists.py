@@ -215,9 +215,17 @@ def clock_of(row: Any) -> dict[str, Any]:
 
 
 async def counts(
-    pool: asyncpg.Pool | TenantScoped, schema: str, tenant: str, today: date, rules: dict[str, int]
+    pool: asyncpg.Pool | TenantScoped,
+    schema: str,
+    tenant: str,
+    today: date,
+    rules: dict[str, int],
+    assignee: str | None = None,
 ) -> dict[str, int]:
+    """Each list's open items today (only those assigned to `assignee`, when given)."""
     return {
-        name: (await worklist(pool, schema, tenant, name, today, rules, limit=0))[0]
+        name: (
+            await worklist(pool, schema, tenant, name, today, rules, assignee=assignee, limit=0)
+        )[0]
         for name in LIST_NAMES
     }

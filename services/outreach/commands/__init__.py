@@ -257,12 +257,17 @@ class OutreachHandlers:
         current = case.current_occupation()
         return CaseShown(case, clock, current["category"] if current else "unknown")
 
-    async def worklist_counts(self, caller: Caller) -> tuple[date, dict[str, int]]:
-        """Today, and how many open items each worklist has in the caller's municipality."""
+    async def worklist_counts(
+        self, caller: Caller, mine: bool = False
+    ) -> tuple[date, dict[str, int]]:
+        """Today, and how many open items each worklist has in the caller's municipality (only
+        the caller's own cases with `mine`)."""
         rules = await rules_of(self.runtime.application, caller.tenant)
         today = self.clock.today()
         scoped = self.runtime.scoped(caller.tenant)
-        return today, await counts(scoped, self.runtime.schema, caller.tenant, today, rules)
+        assignee = caller.actor if mine else None
+        return today, await counts(scoped, self.runtime.schema, caller.tenant, today, rules,
+                                   assignee)  # fmt: skip
 
     async def worklist(self, caller: Caller, query: WorklistQuery) -> tuple[int, list[Item]]:
         """One page of a worklist (oldest first) and how many items it has in all."""

@@ -285,9 +285,15 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         )
 
     @router.get("/worklists", response_model=WorklistCounts)
-    async def worklist_counts(caller: Caseworker) -> WorklistCounts:
-        """How many open items each worklist has in the caller's municipality today."""
-        today, open_items = await handlers.worklist_counts(caller)
+    async def worklist_counts(
+        caller: Caseworker,
+        mine: Annotated[
+            bool, Query(description="Only cases assigned to the caller (user:<sub>).")
+        ] = False,
+    ) -> WorklistCounts:
+        """How many open items each worklist has in the caller's municipality today (only the
+        caller's own cases with `mine=true`)."""
+        today, open_items = await handlers.worklist_counts(caller, mine)
         return WorklistCounts(today=today, open=open_items)
 
     @router.get("/worklists/{name}", response_model=WorklistPage)

@@ -55,7 +55,8 @@ async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> 
         chosen = "first_contact"
     params: dict[str, Any] = {"limit": PAGE_SIZE, "mine": whose == "mine"}
     counts, page = await asyncio.gather(
-        api.call("outreach", "GET", "/v1/worklists", user.token, user.tenant),
+        api.call("outreach", "GET", "/v1/worklists", user.token, user.tenant,
+                 params={"mine": whose == "mine"}),
         api.call("outreach", "GET", f"/v1/worklists/{chosen}", user.token, user.tenant,
                  params=params),
     )  # fmt: skip
