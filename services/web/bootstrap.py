@@ -20,6 +20,7 @@ from services.web.entrypoints.pages import pages
 from services.web.entrypoints.plan_pages import plan_routes
 from services.web.entrypoints.security import SecurityHeaders
 from services.web.entrypoints.signin import signin_routes
+from services.web.entrypoints.youth_pages import youth_routes
 from shared.runtime import BackgroundLoops, service_app
 from shared.settings import ServiceSettings
 
@@ -64,5 +65,6 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin_routes(web))
     app.include_router(pages(web))
+    app.include_router(youth_routes(web))
     app.include_router(plan_routes(web))
     return app

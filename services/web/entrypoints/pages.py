@@ -1,4 +1,4 @@
-"""The caseworker's pages: Min dag (the worklists) and the youth's page.
+"""The caseworker's pages: Min dag (the worklists) and taking a case (youth pages: `youth_pages`).
 
 Thin: each page asks its use case (`services.web.commands`) and renders a template. The youth id
 in a path is the pseudonymous UUID; nothing personal goes in a URL.
@@ -38,10 +38,5 @@ def pages(web: Web) -> APIRouter:
         web.checked(user, csrf)
         await commands.take_case(web.api, user, youth_id)
         return RedirectResponse(f"/ungdomar/{youth_id}", status.HTTP_303_SEE_OTHER)
-
-    @router.get("/ungdomar/{youth_id}", response_class=HTMLResponse)
-    async def youth(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        case = await commands.youth_case(web.api, user, youth_id)
-        return web.page(request, "ungdom.html", user, youth_id=youth_id, case=case)
 
     return router
