@@ -1,0 +1,141 @@
+"""The youth's pages in the web application over the real services: a caseworker signs in
+(development sign-in), finds the youth by personnummer (posted, looked up by the keyed hash,
+access-logged with the purpose), reads why the youth is in scope, opens the identity with a
+purpose, records a contact attempt (a wrong and a future time refused in Swedish next to the field
+with what was typed kept, then a right one seen in the log) and an occupation. A school's reporter
+gets the forbidden page; a malformed youth id is no page."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kaa.deployment import Deployment, free_port
+from tests.conftest import RunningInfra
+from tests.e2e.conftest import running
+from tests.e2e.test_bad_input_and_republication import population_line
+
+NUMBER = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
+TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+class Browser:
+    """A signed-in user of the web application, as httpx sees its pages."""
+
+    def __init__(self, base_url: str, role: str) -> None:
+        self.client = httpx.Client(base_url=base_url, timeout=30.0)
+        found = TOKEN.search(self.client.get("/logga-in").text)
+        assert found is not None
+        signed = self.client.post("/logga-in", data={"tenant": "0180", "role": role,
+                                                     "subject": "anna", "csrf": found.group(1)})  # fmt: skip
+        assert signed.status_code == 303, signed.text
+
+    def get(self, path: str, status: int = 200) -> str:
+        response = self.client.get(path)
+        assert response.status_code == status, response.text
+        return html.unescape(response.text)
+
+    def post(self, path: str, data: dict[str, str], status: int = 303) -> httpx.Response:
+        found = TOKEN.search(self.client.get("/sok").text)
+        assert found is not None
+        response = self.client.post(path, data={"csrf": found.group(1), **data})
+        assert response.status_code == status, response.text
+        return response
+
+
+@pytest.fixture(scope="module")
+def web(infra: RunningInfra) -> Iterator[tuple[Deployment, str, str]]:
+    """A deployment with one youth in scope and a web process in front of it (its cookie not
+    Secure, so that httpx sends it over http)."""
+    with running(infra) as made:
+        line = population_line(NUMBER, change="moved_in", effective="2026-01-15")
+        asyncio.run(made.publish_feed("population", [line]))
+        asyncio.run(made.drained())
+        with made.client("register", "0180", "caseworker") as register:
+            [row] = register.get("/v1/youths").json()["items"]
+        assert made.platform is not None
+        made.platform.env = {**made.platform.env, "KAA_WEB_COOKIE_SECURE": "0"}
+        proc = made.platform.start_web(free_port(), dev_signin=True)
+        yield made, proc.url, row["youth_id"]
+
+
+@pytest.fixture
+def caseworker(web: tuple[Deployment, str, str]) -> Iterator[Browser]:
+    browser = Browser(web[1], "caseworker")
+    yield browser
+    browser.client.close()
+
+
+def test_a_caseworker_finds_the_youth_by_personnummer_and_reads_why_and_who(
+    web: tuple[Deployment, str, str], caseworker: Browser
+) -> None:
+    made, _, youth = web
+    wrong = caseworker.post("/sok", {"personnummer": "200801011231", "purpose": "casework"}, 422)
+    assert "kontrollsiffran är fel" in html.unescape(wrong.text)
+    assert 'id="sok-personnummer-fel"' in wrong.text
+    absent = caseworker.post("/sok", {"personnummer": "200802021238", "purpose": "casework"}, 404)
+    assert "Ingen ungdom med det personnumret" in html.unescape(absent.text)
+    found = caseworker.post("/sok", {"personnummer": "20080101-1230", "purpose": "casework"})
+    assert found.headers["location"] == f"/ungdomar/{youth}"
+    overview = caseworker.get(f"/ungdomar/{youth}")
+    for said in ("Reglerna från 1 juli 2018", "Folkbokförd i kommunen", "18 år", "Okänd"):
+        assert said in overview, said
+    assert "Testsson" not in overview  # the identity only on request
+    opened = caseworker.post(f"/ungdomar/{youth}/identitet", {"purpose": "identity"}, 200)
+    assert "Test Testsson" in opened.text
+    with made.client("register", "0180", "inspector") as register:
+        log = register.get("/v1/access-log", params={"youth_id": youth}).json()["items"]
+    seen = {(item["purpose"], item["what"]) for item in log}
+    assert ("casework", "lookup by personnummer") in seen
+    assert any(purpose == "identity" for purpose, _ in seen)
+
+
+def test_a_contact_attempt_refused_in_swedish_then_recorded_and_seen_in_the_log(
+    web: tuple[Deployment, str, str], caseworker: Browser
+) -> None:
+    youth = web[2]
+    path = f"/ungdomar/{youth}/kontakter/forsok"
+    attempt = {"channel": "phone", "outcome": "not_reached"}
+    for typed, said in (("2026-03-40 10:00", "Tidpunkt måste vara en tidpunkt"),
+                        ("2026-03-09 10:00", "Tidpunkt får inte ligga i framtiden")):  # fmt: skip
+        refused = caseworker.post(path, {**attempt, "attempted_at": typed}, 422)
+        page = html.unescape(refused.text)
+        assert said in page
+        assert 'id="forsok-attempted_at-fel"' in page
+        assert f'value="{typed}"' in page
+        assert '<option value="phone" selected>' in page
+    done = caseworker.post(path, {**attempt, "attempted_at": "2026-03-02 09:15"})
+    assert done.headers["location"] == f"/ungdomar/{youth}/kontakter?sparat=forsok"
+    log = caseworker.get(done.headers["location"])
+    assert "Kontaktförsöket är registrerat." in log
+    for said in ("Kontaktförsök", "Telefon", "Inte nådd", "2 mars 2026 kl. 09:15", "anna"):
+        assert said in log, said
+    occupation = {"category": "work", "tense": "current", "from_date": "2026-02-01"}
+    caseworker.post(f"/ungdomar/{youth}/kontakter/sysselsattning", occupation)
+    occupations = caseworker.get(f"/ungdomar/{youth}/kontakter")
+    assert "1 februari 2026" in occupations
+    assert "Nuvarande" in occupations
+
+
+def test_a_schools_reporter_gets_the_forbidden_page_and_a_malformed_id_no_page(
+    web: tuple[Deployment, str, str],
+) -> None:
+    _, url, youth = web
+    reporter = Browser(url, "school-reporter")
+    try:
+        for page in (f"/ungdomar/{youth}", f"/ungdomar/{youth}/kontakter"):
+            assert "Du har inte behörighet" in reporter.get(page, 403)
+        reporter.post("/sok", {"personnummer": NUMBER, "purpose": "casework"}, 403)
+    finally:
+        reporter.client.close()
+    caseworker = Browser(url, "caseworker")
+    try:
+        assert "Sidan finns inte" in caseworker.get("/ungdomar/inte-ett-id", 404)
+        assert "Sidan finns inte" in caseworker.get("/ungdomar/inte-ett-id/kontakter", 404)
+    finally:
+        caseworker.client.close()
