@@ -146,12 +146,18 @@ def test_an_occupation_is_sent_with_its_code_tense_and_days() -> None:
     ]
 
 
-def test_the_assignment_form_is_a_coordinators_and_a_caseworker_is_told_who_assigns() -> None:
+def test_a_caseworker_takes_an_unassigned_case_and_a_coordinator_assigns_any() -> None:
     api = FakeApi()
     assert (
         'action="/ungdomar/' + str(YOUTH) + '/tilldelning"'
         not in client(api).get(f"/ungdomar/{YOUTH}").text
     )
+    assert f'action="/ungdomar/{YOUTH}/ta-arende"' in client(api).get(f"/ungdomar/{YOUTH}").text
+    taken = {**CASE, "assignee_kind": "caseworker", "assignee": "user:berit"}
+    api.answers[("outreach", "GET", f"/v1/youths/{YOUTH}/case")] = taken
+    held = client(api).get(f"/ungdomar/{YOUTH}").text
+    assert "Ärendet är tilldelat: berit." in held
+    assert "ta-arende" not in held  # someone else's: a coordinator reassigns
     web = client(api, user("coordinator"))
     assert "Tilldela ärendet" in web.get(f"/ungdomar/{YOUTH}").text
     done = web.post(f"/ungdomar/{YOUTH}/tilldelning",
