@@ -18,6 +18,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.register.adapters.database import SCHEMA, create_pool, create_tables
+from services.register.adapters.projection.parking import release_known
 from services.register.adapters.projection.sink import RegisterProjection
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS
@@ -113,6 +114,10 @@ async def project_topics(
                 if progress is not None:
                     progress(done, total)
         await asyncio.gather(*writing.values())
+        # Casework read before its youth's identification was released when the youth was
+        # identified (as live); any still waiting for a youth known now is applied here.
+        async with pool.acquire() as writer, writer.transaction():
+            await release_known(writer)
         return RebuildResult(schema, total, applied, rejected)
     finally:
         await stop_consumer(consumer)

@@ -52,6 +52,11 @@ SELECT event_id, youth_id, event_type, payload, topic FROM dead_events
 WHERE {OPEN_PARKED} AND waits_for_youth AND youth_id = ANY($1::uuid[])
 ORDER BY parked_seq
 """  # noqa: S608
+_WAITING_KNOWN = f"""
+SELECT DISTINCT youth_id FROM dead_events d
+WHERE {OPEN_PARKED} AND waits_for_youth
+  AND EXISTS (SELECT FROM youths y WHERE y.tenant = d.tenant AND y.youth_id = d.youth_id)
+"""  # noqa: S608
 _STILL_STUCK = "UPDATE dead_events SET reason = $2, waits_for_youth = false WHERE event_id = $1"
 # Topics whose events need no youth identified first (they identify, or they only purge).
 _NEEDS_NO_YOUTH = frozenset({IDENTIFY_EVENTS, RETENTION_EVENTS})
@@ -95,12 +100,22 @@ async def hold_behind_parked(
     others go on."""
     if not items:
         return items
+    youths = list({i.message.youth_id for i in items})
     waiting = {
-        row["youth_id"]: row["for_youth"]
-        for row in await conn.fetch(_WAITING, list({i.message.youth_id for i in items}), topic)
+        row["youth_id"]: row["for_youth"] for row in await conn.fetch(_WAITING, youths, topic)
     }
     if not waiting:
         return items
+    if any(waiting.values()):
+        # Serialised with the transaction that identifies the youth, as in `park_early`: read
+        # without the lock, the casework it is releasing looked still waiting, and an event held
+        # behind it waited for a youth already identified (until KAA_EARLY_EVENT_WAIT).
+        await _lock_youths(conn, [y for y, for_youth in waiting.items() if for_youth])
+        waiting = {
+            row["youth_id"]: row["for_youth"] for row in await conn.fetch(_WAITING, youths, topic)
+        }
+        if not waiting:
+            return items
     held = [i for i in items if i.message.youth_id in waiting]
     # Behind casework that waits for its youth, an event waits for the youth too.
     await _keep(conn, topic, partition, held,
@@ -142,8 +157,20 @@ async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]])
     a savepoint of its own: one that fails stays parked with the reason, and the rest of its
     topic's events of that youth stay parked behind it (for `kaa register reapply`)."""
     identified = list({i.message.youth_id for i in applied if type(i.message) is YouthIdentified})
-    if not identified:
-        return
+    if identified:
+        await _release(conn, identified)
+
+
+async def release_known(conn: Connection) -> None:
+    """Casework still waiting for a youth the register knows now, applied in its order (as
+    `release_waiting` does when the youth is identified): what a rebuild does after its last
+    batch, so it ends with every event applied that the live register applied."""
+    known = await conn.fetch(_WAITING_KNOWN)
+    if known:
+        await _release(conn, [row["youth_id"] for row in known])
+
+
+async def _release(conn: Connection, identified: list[uuid.UUID]) -> None:
     await _lock_youths(conn, identified)  # see park_early
     rows = await conn.fetch(_RELEASABLE, identified)
     stuck: set[tuple[uuid.UUID, str]] = set()
