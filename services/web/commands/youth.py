@@ -202,6 +202,7 @@ async def assign(
 PNR_PROBLEMS = {
     "century": "Personnummer ska skrivas med 12 siffror, med århundradet (ÅÅÅÅMMDDNNNN).",
     "check digit": "Personnumret stämmer inte: kontrollsiffran är fel.",
+    "calendar date": "Personnumrets födelsedatum finns inte i almanackan.",
 }
 
 

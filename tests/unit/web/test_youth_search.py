@@ -30,7 +30,7 @@ def test_an_invalid_personnummer_is_refused_in_swedish_without_asking_the_regist
     api = FakeApi()
     web = client(api)
     for typed, said in (("200803022384", "kontrollsiffran är fel"),
-                        ("0803022383", "med århundradet"), ("", "Fyll i personnummer.")):  # fmt: skip
+                        ("0803022383", "med århundradet"), ("200813011234", "födelsedatum finns inte"), ("", "Fyll i personnummer.")):  # fmt: skip
         page = web.post("/sok", data={"csrf": CSRF, "personnummer": typed, "purpose": "casework"})
         assert page.status_code == 422
         assert said in page.text
