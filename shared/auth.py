@@ -10,7 +10,8 @@ public key, an unsigned token (`alg: none`) never passes. Audience, expiry and i
 
 Claims: `sub`, `roles` (list), and `tenant` (one kommunkod) or `tenants` (a consortium user's
 several), optionally `grants` (list). With several tenants, the request names the municipality it
-acts for in `X-Kaa-Tenant`. Every HTTP command takes tenant and actor from here, never from the
+acts for in `X-Kaa-Tenant`; the provider's own claim names map onto these by `KAA_TOKEN_CLAIMS`
+(`shared.token_claims`). Every HTTP command takes tenant and actor from here, never from the
 body, so an event can never be written for another municipality than the caller's.
 
 The claims are strings that reach kaa like any other (the actor is written into events and the
@@ -34,6 +35,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from shared.contracts.text import text_problem
 from shared.logs import bind_caller, route_of
+from shared.token_claims import ClaimMap
 
 Role = Literal[
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
@@ -123,8 +125,10 @@ class TokenVerifier:
         audience: str = AUDIENCE,
         leeway: float = 30.0,
         max_lifetime: float = MAX_LIFETIME_SECONDS,
+        claim_map: ClaimMap | None = None,
     ) -> None:
         self.secret = secret
+        self.claim_map = claim_map or ClaimMap()  # the provider's claim names (KAA_TOKEN_CLAIMS)
         self.jwks_url = jwks_url
         self.issuer = issuer
         self.audience = audience
@@ -140,7 +144,7 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"invalid token: {_jwt_problem(exc)}") from None
-        algorithm = header.get("alg")
+        algorithm, mapped = header.get("alg"), False
         if not isinstance(algorithm, str):
             raise _unauthorized("invalid token: header alg is not a string")
         if algorithm == "HS256" and self.secret:
@@ -148,7 +152,7 @@ class TokenVerifier:
             issuer = ISSUER
         elif algorithm in ASYMMETRIC and self.jwks_url:
             key = await self._public_key(str(header.get("kid") or ""))
-            issuer = self.issuer or ISSUER
+            issuer, mapped = self.issuer or ISSUER, not self.claim_map.is_identity
         else:
             named = repr(algorithm) if algorithm in KNOWN_ALGORITHMS else "of this token"
             raise _unauthorized(f"invalid token: algorithm {named} is not accepted here")
@@ -160,8 +164,9 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=issuer,
                 leeway=self.leeway,
-                options={"require": ["exp", "sub", "roles"]},
+                options={"require": ["exp", "sub"] if mapped else ["exp", "sub", "roles"]},
             )
+            claims = self.claim_map.apply(claims) if mapped else claims
         except jwt.ExpiredSignatureError:
             raise _unauthorized("token expired") from None
         except jwt.PyJWTError as exc:

@@ -28,6 +28,7 @@ from shared.auth import MAX_LIFETIME_SECONDS, TokenVerifier
 from shared.contracts.feeds import SOURCE_PATTERN
 from shared.contracts.topics import namespace_prefix
 from shared.infra.settings import kaa_home
+from shared.token_claims import ClaimMap
 
 
 def secrets_file() -> Path:
@@ -138,6 +139,11 @@ class ServiceSettings(BaseSettings):
         default=None, description="The `iss` the identity provider's tokens carry."
     )
     token_audience: str = Field(default="kaa-api", description="The `aud` every token must carry.")
+    token_claims: ClaimMap = Field(
+        default_factory=ClaimMap,
+        description="Which claims of the identity provider's tokens hold the roles (and a map "
+        "from its group names to kaa's roles) and the kommunkod, as JSON (`shared.token_claims`).",
+    )
     token_max_lifetime: float = Field(
         default=MAX_LIFETIME_SECONDS,
         gt=0,
@@ -272,6 +278,7 @@ class ServiceSettings(BaseSettings):
             issuer=self.token_issuer,
             audience=self.token_audience,
             max_lifetime=self.token_max_lifetime,
+            claim_map=self.token_claims,
         )
 
     def topic(self, name: str) -> str:

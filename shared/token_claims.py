@@ -1,0 +1,82 @@
+"""Which claims of the identity provider's tokens say kaa's roles and municipality
+(`KAA_TOKEN_CLAIMS`), read alike by the services (`shared.auth`, the access token) and by the web
+application's sign-in (the same access token), so both see the same user.
+
+A municipality's identity provider rarely names its claims as kaa does (`roles`, `tenant`): it
+may put its groups in `groups` and the kommunkod in `kommunkod`, with group names of its own. The
+setting is JSON:
+
+    {"roles": "groups", "role_map": {"KAA-Handlaggare": "caseworker"}, "tenant": "kommunkod"}
+
+- `roles`: the claim holding the roles or groups (a list, or one string);
+- `role_map`: the provider's group name -> kaa role; when given, only the groups it names count
+  (every other group is ignored); when empty, the claim's values are kaa's role names themselves;
+- `tenant`: the claim holding the kommunkod (one string; a list of several is a consortium user's).
+
+The defaults are kaa's own claim names, so a token that already speaks kaa's claims passes as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# kaa's roles, as `shared.auth.ROLES` (kept here too: auth imports this module).
+KAA_ROLES = frozenset(
+    {"caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"}
+)
+_CLAIM = r"^[A-Za-z0-9_.:/-]{1,100}$"
+
+
+class ClaimMap(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    roles: str = Field(default="roles", pattern=_CLAIM)
+    role_map: dict[str, str] = Field(default_factory=dict, max_length=200)
+    tenant: str = Field(default="tenant", pattern=_CLAIM)
+
+    @field_validator("role_map")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted({role for role in value.values() if role not in KAA_ROLES})
+        if unknown:
+            raise ValueError(
+                f"role_map: {len(unknown)} value(s) are not kaa roles "
+                f"(known: {', '.join(sorted(KAA_ROLES))})"
+            )
+        if any(not group or len(group) > 200 for group in value):
+            raise ValueError("role_map: a group name is empty or longer than 200 characters")
+        return value
+
+    @property
+    def is_identity(self) -> bool:
+        return self.roles == "roles" and self.tenant == "tenant" and not self.role_map
+
+    def apply(self, claims: dict[str, Any]) -> dict[str, Any]:
+        """The claims with kaa's `roles` and `tenant`/`tenants` taken from the provider's
+        claims; values that are not of their shape are left for `shared.auth` to refuse."""
+        if self.is_identity:
+            return claims
+        mapped = {k: v for k, v in claims.items() if k not in ("roles", "tenant", "tenants")}
+        groups = claims.get(self.roles)
+        if isinstance(groups, str):
+            groups = [groups]
+        if self.role_map and isinstance(groups, list):
+            groups = sorted(
+                {self.role_map[g] for g in groups if isinstance(g, str) and g in self.role_map}
+            )
+        mapped["roles"] = groups if groups is not None else []
+        where = claims.get(self.tenant)
+        if isinstance(where, list):
+            mapped["tenants"] = where
+        elif where is not None:
+            mapped["tenant"] = where
+        return mapped
+
+
+def known_roles(roles: object) -> list[str]:
+    """The kaa roles among a mapped token's `roles`."""
+    if not isinstance(roles, list):
+        return []
+    return sorted({r for r in roles if isinstance(r, str) and r in KAA_ROLES})
