@@ -11,7 +11,7 @@ import random
 import re
 from datetime import date
 
-_PATTERN = re.compile(r"^(\d{8})-?(\d{4})$|^(\d{6})[-+]?(\d{4})$")
+_PATTERN = re.compile(r"^([0-9]{8})-?([0-9]{4})$|^([0-9]{6})[-+]?([0-9]{4})$")
 
 
 class InvalidPersonnummer(ValueError):

@@ -110,3 +110,10 @@ def test_generated_serial_numbers_cover_000_to_999() -> None:
 def test_age_counts_whole_years() -> None:
     assert personnummer.age_on(date(2008, 6, 30), date(2026, 6, 29)) == 17
     assert personnummer.age_on(date(2008, 6, 30), date(2026, 6, 30)) == 18
+
+
+def test_digits_of_other_scripts_are_no_personnummer() -> None:
+    # Full-width digits match `\d` in Python's regular expressions; a personnummer is ASCII.
+    with pytest.raises(personnummer.InvalidPersonnummer) as caught:
+        personnummer.normalize("２００８０１０１１２３０")
+    assert str(caught.value) == FORMAT
