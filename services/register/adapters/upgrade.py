@@ -25,8 +25,10 @@ from services.register.adapters.topics import project_topics
 
 log = structlog.get_logger(__name__)
 
-PROJECTION_VERSION = 2
-"""1: before issue 16 (no history tables); 2: corrections and withdrawals applied against them."""
+PROJECTION_VERSION = 3
+"""1: before issue 16 (no history tables); 2: corrections and withdrawals applied against them;
+3: an objection corrected in place of the one it names, and a withdrawn one gone (version 2 kept
+a corrected objection as a second row and parked a withdrawal of one)."""
 
 State = Literal["fresh", "current", "older"]
 _LOCK = "SELECT pg_advisory_lock(hashtext('kaa.register.upgrade'))"

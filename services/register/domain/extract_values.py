@@ -69,6 +69,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "ended_on": ("avslutades", _day),
     "end_reason": ("varför den slutade", _listed("measure-end-reason")),
     "occupation_after": ("sysselsättning efter", _listed("occupation")),
+    "objected_on": ("invändningen gjordes", _day),
 }
 """The fields an extract shows of an entry, in this order, with their Swedish words."""
 

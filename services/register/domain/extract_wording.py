@@ -87,6 +87,7 @@ ENTRIES = {
     "MeasureDeclined": "Ditt nej till en insats",
     "MeasureStarted": "Starten av en insats",
     "MeasureEnded": "Avslutet av en insats",
+    "ObjectionRecorded": "Din invändning mot registreringen",
 }
 PURPOSES = {
     "casework": "handläggning av ditt ärende",

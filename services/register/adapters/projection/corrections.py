@@ -2,8 +2,8 @@
 
 A **correction** is the fact recorded again naming the event it corrects: the corrected row goes
 and the new one stands in its place (a contact attempt, an occupation, a contact or information
-given, a plan revision and a measure's offer are kept by their event, so the corrected event's row
-is deleted; a measure's step, an assignment and contact details are put right in place, in the
+given, a plan revision, a measure's offer and an objection are kept by their event, so the
+corrected event's row is deleted; a measure's step, an assignment and contact details are put right in place, in the
 order they had, and what the register shows for the youth is worked out again from what stands).
 A **withdrawal** deletes the withdrawn entry, and every correction of it since, the same way.
 Both are kept in `entry_corrections` with who, when and why (the reason code and the sealed note):
@@ -91,7 +91,7 @@ RETURNING {returning}
 """  # noqa: S608
 
 
-FACT_TABLES = ("contacts", "contact_log", "occupations", "plan_revisions", "measures")
+FACT_TABLES = ("contacts", "contact_log", "occupations", "plan_revisions", "measures", "objections")
 WITHDRAWN_FACTS = tuple(_gone(table, "t.event_id") for table in FACT_TABLES)
 WITHDRAWN_STEPS = _gone("measure_steps", "t.tenant, t.youth_id, t.measure_id")
 WITHDRAWN_ASSIGNMENTS = _gone("assignment_entries", "t.tenant, t.youth_id")

@@ -248,11 +248,14 @@ async def cases_assigned(conn: Connection, batch: list[CaseAssigned]) -> None:
 
 
 async def objections_recorded(conn: Connection, batch: list[ObjectionRecorded]) -> None:
+    """An objection is kept by its event, as a contact attempt is: a corrected one's row goes and
+    the correction's stands in its place (a withdrawn one goes: `corrections.FACT_TABLES`)."""
     await copy(
         conn,
         sql.OBJECTIONS,
         [(e.event_id, e.tenant, e.youth_id, e.objected_on, e.actor) for e in batch],
     )
+    await fix.corrections_of(conn, "objections", batch)
 
 
 async def personal_details_recorded(conn: Connection, batch: list[PersonalDetailsRecorded]) -> None:
