@@ -113,8 +113,9 @@ async def test_the_replay_shows_the_objection_as_recorded_then_and_afresh_equals
     now = datetime.now(UTC)
 
     async def as_of(instant: datetime) -> dict[str, Any]:
-        return (await replay(infra.database_url, TENANT, instant, now, youth.id,
-                             archive_schema=db_schema))["youth"]  # fmt: skip
+        shown = await replay(infra.database_url, TENANT, instant, now, youth.id,
+                             archive_schema=db_schema)  # fmt: skip
+        return dict(shown["youth"])
 
     before = await as_of(fixed.recorded_at - timedelta(seconds=1))
     assert [o["objected_on"] for o in before["objections"]] == [date(2026, 3, 2), date(2026, 3, 4)]
