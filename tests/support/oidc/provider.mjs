@@ -8,7 +8,8 @@
 // OIDC_USERS    JSON object: account id -> extra claims (e.g. {"groups": [...], "kommunkod": "0180"})
 //
 // Discovery, JWKS (a fresh RSA key per start), the dev login and consent pages (any password), and
-// access tokens for the resource `kaa-api` as JWTs signed RS256 that carry the account's claims.
+// access tokens for the resource `urn:kaa:api` (audience `kaa-api`) as JWTs signed RS256 that
+// carry the account's claims.
 // Prints "ready <issuer>" once listening.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
@@ -18,7 +19,8 @@ const port = Number(process.env.OIDC_PORT);
 const issuer = `http://127.0.0.1:${port}`;
 const clients = JSON.parse(process.env.OIDC_CLIENTS ?? '[]');
 const users = JSON.parse(process.env.OIDC_USERS ?? '{}');
-const RESOURCE = process.env.OIDC_RESOURCE ?? 'kaa-api';
+const RESOURCE = process.env.OIDC_RESOURCE ?? 'urn:kaa:api'; // an absolute URI (RFC 8707)
+const AUDIENCE = process.env.OIDC_AUDIENCE ?? 'kaa-api'; // the services' KAA_TOKEN_AUDIENCE
 const claimNames = [...new Set(Object.values(users).flatMap((claims) => Object.keys(claims)))];
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -54,7 +56,7 @@ const provider = new Provider(issuer, {
       useGrantedResource: () => true,
       getResourceServerInfo: () => ({
         scope: 'kaa',
-        audience: RESOURCE,
+        audience: AUDIENCE,
         accessTokenTTL: 3600,
         accessTokenFormat: 'jwt',
         jwt: { sign: { alg: 'RS256' } },
