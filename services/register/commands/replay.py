@@ -16,10 +16,12 @@ from typing import Any
 import asyncpg
 
 from services.register.adapters import readmodel
+from services.register.adapters.access import Database
 from services.register.adapters.archive import drop_schema, project_archive
 from services.register.adapters.database import SCHEMA, create_pool
 from services.register.adapters.topics import project_topics
 from shared import access_log
+from shared.crypto import TenantKeys
 
 Progress = Callable[[int, int], None]
 
@@ -148,3 +150,24 @@ async def record_reading(
         await access_log.record(conn, reading, youths)
     finally:
         await conn.close()
+
+
+async def youth_read(
+    database: Database,
+    keys: TenantKeys,
+    reading: access_log.Access,
+    youth_id: uuid.UUID,
+    replayed: dict[str, Any],
+) -> dict[str, Any]:
+    """One youth's replay (`replay(..., youth_id)`, the youth in it) as it is shown, the same to
+    an inspector's HTTP request and to `kaa audit replay --youth-id`: the reading in the access
+    log first (purpose `audit-replay`), then the words caseworkers wrote (plan texts, measures'
+    content, correction notes, why an episode was registered in error) opened with the youth's
+    data key as the keyring holds it now; their sealed forms are not shown
+    (`readmodel.open_free_text`)."""
+    async with database.acquire() as conn:
+        await access_log.record(conn, reading, [youth_id])
+    replayed["youth"] = await readmodel.open_free_text(
+        database, keys, reading.tenant, youth_id, replayed["youth"]
+    )
+    return replayed

@@ -272,7 +272,9 @@ def audit_replay(
         ),
     ] = False,
 ) -> None:
-    """The register exactly as it stood at an instant (only events recorded by then), as JSON."""
+    """The register exactly as it stood at an instant (only events recorded by then), as JSON.
+    With --youth-id, the youth's timeline as the inspectors' HTTP route shows it: the words
+    caseworkers wrote opened (plan texts, measures' content, correction notes), never sealed."""
     import asyncio
     import json
     import uuid
@@ -283,7 +285,10 @@ def audit_replay(
         replay,
         replay_from_topics,
         shown_in,
+        youth_read,
     )
+    from shared import access_log
+    from shared.crypto import TenantKeys
 
     settings = service_settings()
     check_served(settings, tenant)
@@ -315,10 +320,24 @@ def audit_replay(
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     # Every youth the replay shows is in the access log, like every other read.
-    shown = shown_in(result, youth)
-    what = f"register as of {instant}" if youth else f"whole register as of {instant}"
-    if shown:
-        asyncio.run(record_reading(url, cli_reading(tenant, "audit-replay", what), shown))
+    if youth is not None:
+        if result["youth"] is None:
+            typer.echo("kaa: error: --youth-id: no such youth in this municipality then", err=True)
+            raise typer.Exit(code=1)
+        keys = TenantKeys(settings.master_key.get_secret_value())
+        reading = cli_reading(tenant, "audit-replay", f"register as of {instant}")
+
+        async def opened(chosen: uuid.UUID) -> dict[str, Any]:
+            async with register_pool(settings) as pool:
+                await access_log.create(pool)
+                return await youth_read(pool, keys, reading, chosen, result)
+
+        result = asyncio.run(opened(youth))
+    else:
+        shown = shown_in(result, None)
+        what = f"whole register as of {instant}"
+        if shown:
+            asyncio.run(record_reading(url, cli_reading(tenant, "audit-replay", what), shown))
     typer.echo(json.dumps(result, indent=2, default=str))
 
 

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.register.adapters import readmodel as queries
-from services.register.commands.replay import shown_in
+from services.register.commands.replay import shown_in, youth_read
 from services.register.entrypoints.http.params import Instant, logged, scoped
+from shared import access_log
 from shared.auth import Principal
 from shared.crypto import TenantKeys
 
@@ -62,11 +63,10 @@ def audit_routes(
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, "youth_id: no such youth in your municipality then"
             )
-        await logged(request, caller, [youth_id], "audit-replay", f"register as of {as_of}")
-        replay["youth"] = await queries.open_free_text(
-            scoped(request, caller), keys, caller.tenant, youth_id, replay["youth"]
+        reading = access_log.Access(
+            caller.tenant, caller.actor, "audit-replay", f"register as of {as_of}", "register"
         )
-        return replay
+        return await youth_read(scoped(request, caller), keys, reading, youth_id, replay)
 
     return router
 
