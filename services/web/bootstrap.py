@@ -12,15 +12,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.web.adapters.config import WebConfig
+from services.web.adapters.live import LiveHub, LiveSubscriber
 from services.web.adapters.services_api import ServicesApi
 from services.web.adapters.sessions import SessionStore
 from services.web.entrypoints.common import Web
 from services.web.entrypoints.errors import error_pages
+from services.web.entrypoints.live import live_routes
 from services.web.entrypoints.pages import pages
 from services.web.entrypoints.plan_pages import plan_routes
 from services.web.entrypoints.security import SecurityHeaders
 from services.web.entrypoints.signin import signin_routes
 from services.web.entrypoints.youth_pages import youth_routes
+from shared.contracts.topics import namespace_prefix
 from shared.runtime import BackgroundLoops, service_app
 from shared.settings import ServiceSettings
 
@@ -37,6 +40,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
         token_secret=settings.token_secret.get_secret_value(),
         tenants=list(settings.tenants),
     )
+    hub = LiveHub()  # the open pages' live-update streams
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         web.store = await SessionStore.open(
@@ -51,6 +55,9 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
                 await asyncio.sleep(SWEEP_SECONDS)
 
         loops.add("session-sweep", sweep)
+        live = LiveSubscriber(settings.kafka_bootstrap_servers,
+                              namespace_prefix(settings.namespace), settings.tenants, hub)  # fmt: skip
+        loops.add("live-updates", live.run)
 
         async def teardown() -> None:
             await web.api.close()
@@ -65,6 +72,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin_routes(web))
     app.include_router(pages(web))
+    app.include_router(live_routes(web, hub))
     app.include_router(youth_routes(web))
     app.include_router(plan_routes(web))
     return app

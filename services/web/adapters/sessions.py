@@ -103,9 +103,10 @@ class SessionStore:
         )  # fmt: skip
         return session_id
 
-    async def get(self, session_id: str) -> Session | None:
+    async def get(self, session_id: str, *, touch: bool = True) -> Session | None:
         """The session of a cookie, or None (unknown, idle too long, or past its absolute end;
-        an expired one is deleted)."""
+        an expired one is deleted). `touch=False` reads it without counting as activity (the
+        live updates' stream checks the session so, and keeps no session alive)."""
         if not session_id or len(session_id) > 100:
             return None
         row = await self.pool.fetchrow(
@@ -119,7 +120,7 @@ class SessionStore:
             return None
         sealed = bytes(row["token_sealed"])
         token = _aead(session_id).decrypt(sealed[:12], sealed[12:], _hash(session_id)).decode()
-        if now - row["seen_at"] > SEEN_EVERY:
+        if touch and now - row["seen_at"] > SEEN_EVERY:
             await self.pool.execute(
                 self.sql("UPDATE {schema}.sessions SET seen_at = $2 WHERE id_hash = $1"),
                 _hash(session_id),
