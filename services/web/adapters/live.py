@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import TypeAdapter, ValidationError
 
@@ -249,17 +249,25 @@ class LiveSubscriber:
 
     async def _listen(self) -> None:
         consumer = AIOKafkaConsumer(
-            *(f"{self.prefix}{topic}" for topic in LIVE_TOPICS),
             bootstrap_servers=self.bootstrap_servers,
             group_id=self.group_id,
             auto_offset_reset="latest",
             enable_auto_commit=False,
             isolation_level="read_committed",
         )
+        hub = self.hub
+
+        class Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: object) -> None:
+                return None
+
+            async def on_partitions_assigned(self, assigned: object) -> None:
+                # Reading from here on: whatever happened before, every open page refreshes once.
+                hub.publish(RESYNC)
+                log.info("live updates: listening")
+
         await consumer.start()
-        # Whatever happened while nobody listened: every open page refreshes once.
-        self.hub.publish(RESYNC)
-        log.info("live updates: listening", group=self.group_id)
+        consumer.subscribe([f"{self.prefix}{topic}" for topic in LIVE_TOPICS], listener=Assigned())
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=int(GATE_POLL_SECONDS * 1000))
