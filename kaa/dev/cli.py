@@ -79,7 +79,10 @@ def demo(
     youths: Annotated[int, typer.Option(min=10, help="size of the generated municipality")] = 1000,
 ) -> None:
     """The platform's main job: infrastructure, four services, a municipality's feeds, caseworkers, register."""
-    from kaa.dev.demo import run_demo
+    import sys
+
+    from kaa.dev.demo import TENANT, run_demo, stopped
+    from kaa.dev.demo_web import in_a_terminal, serve
 
     settings = InfraSettings()
     infra = Infrastructure(settings)
@@ -92,10 +95,13 @@ def demo(
     def say(line: str) -> None:
         typer.echo(f"  .. {line}")
 
+    # In a terminal the demo ends by leaving the platform and the web application running.
+    stay = in_a_terminal(sys.stdin, sys.stdout)
     try:
         result = run_demo(
-            infra.bootstrap_servers(), infra.database_url(), settings.home, say, youths=youths
-        )
+            infra.bootstrap_servers(), infra.database_url(), settings.home, say, youths=youths,
+            keep_running=stay,
+        )  # fmt: skip
     except (RuntimeError, TimeoutError) as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -103,6 +109,9 @@ def demo(
     for line in result.lines:
         typer.echo(f"  {line}")
     typer.echo(f"Done in {time.monotonic() - started:.1f} s.")
+    if result.running is not None:
+        typer.echo("")
+        typer.echo(f"  {stopped(serve(result.running, typer.echo, TENANT))}")
 
 
 def up(

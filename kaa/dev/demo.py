@@ -2,7 +2,8 @@
 
 Brings the four services up as separate processes in a fresh demo deployment, loads a generated
 municipality of 1,000 youths (plus three deliberately bad records), lets caseworkers record contact
-attempts and offer measures over HTTP, prints what the register then says, and stops the services.
+attempts and offer measures over HTTP, prints what the register then says, and stops the services
+(in a terminal, `keep_running` leaves them up for the web application: `demo_web.py`).
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def _exit(code: int | None) -> str:
 @dataclass
 class DemoResult:
     lines: list[str]
+    # Still running (keep_running): the caller serves it (`demo_web.serve`) and stops it.
+    running: Deployment | None = None
 
 
 def run_demo(
@@ -95,6 +98,7 @@ def run_demo(
     home: Path,
     say: Callable[[str], None],
     youths: int = 1000,
+    keep_running: bool = False,
 ) -> DemoResult:
     today = datetime.now(STOCKHOLM).date()  # the services' calendar
     deployment = Deployment(
@@ -212,8 +216,10 @@ def run_demo(
         feed_records, sealed, readable = asyncio.run(
             _scan_feeds(deployment, _numbers(feeds.population))
         )
-    finally:
-        codes = deployment.stop()
+    except BaseException:
+        deployment.stop()
+        raise
+    codes = None if keep_running else deployment.stop()
     dead_total = sum(item.count for item in dead)
     lines = [
         f"Municipality {TENANT}: {youths} youths generated ({feeds.population_records} population "
@@ -244,5 +250,11 @@ def run_demo(
     ]
     for item in dead:
         lines.extend(f"    {reason}" for reason in item.latest)
-    lines.append("Services stopped: " + ", ".join(f"{n} ({_exit(c)})" for n, c in codes.items()))
+    if codes is None:
+        return DemoResult(lines, running=deployment)
+    lines.append(stopped(codes))
     return DemoResult(lines)
+
+
+def stopped(codes: dict[str, int | None]) -> str:
+    return "Services stopped: " + ", ".join(f"{n} ({_exit(c)})" for n, c in codes.items())

@@ -16,7 +16,7 @@ event arrives (htmx); without JavaScript, a reload of /min-dag shows the same.
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, status
@@ -77,7 +77,7 @@ def live_routes(web: Web, hub: LiveHub) -> APIRouter:
 
 async def events(
     hub: LiveHub, connection: Connection, signed_in: Callable[[], Awaitable[bool]]
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The stream of one open page, until it goes, is dropped, or the session ends."""
     try:
         yield "retry: 5000\n\n"
