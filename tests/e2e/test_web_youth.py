@@ -85,9 +85,12 @@ def test_a_caseworker_finds_the_youth_by_personnummer_and_reads_why_and_who(
     overview = caseworker.get(f"/ungdomar/{youth}")
     for said in ("Reglerna från 1 juli 2018", "Folkbokförd i kommunen", "18 år", "Okänd"):
         assert said in overview, said
-    assert "Testsson" not in overview  # the identity only on request
+    # The page is headed with the name and age (the register's name read, for casework); the
+    # identity itself (personnummer, address, contact details) only on request with a purpose.
+    assert "Test Testsson, 18 år" in overview
+    assert "Personnummer" not in overview
     opened = caseworker.post(f"/ungdomar/{youth}/identitet", {"purpose": "identity"}, 200)
-    assert "Test Testsson" in opened.text
+    assert "Personnummer" in opened.text
     with made.client("register", "0180", "inspector") as register:
         log = register.get("/v1/access-log", params={"youth_id": youth}).json()["items"]
     seen = {(item["purpose"], item["what"]) for item in log}

@@ -5,6 +5,7 @@ No `from __future__ import annotations` in the routers' modules: FastAPI must se
 annotations, built inside each router function, as real objects.
 """
 
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from fastapi import HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from services.web import commands
 from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import ServicesApi
+from services.web.adapters.services_api import Refused, ServicesApi, Unavailable
 from services.web.adapters.sessions import Session, SessionStore
 from services.web.domain import swedish
 from services.web.entrypoints.security import same_token, session_cookie_name
@@ -78,6 +80,15 @@ class Web:
             request, name, {"user": user, "csrf": user.csrf if user else None, **context},
             status_code=code,
         )  # fmt: skip
+
+    async def youth_name(self, user: Session, youth_id: uuid.UUID) -> commands.Name | None:
+        """What a youth's page is headed with: the name and age, as the register opens them for
+        casework (in its access log; a protected identity as such); none when it cannot say."""
+        try:
+            names = await commands.names_of(self.api, user, [youth_id])
+        except (Unavailable, Refused):
+            return None
+        return names.get(youth_id)
 
     @staticmethod
     def checked(user: Session, csrf: str | None) -> None:

@@ -43,6 +43,7 @@ def plan_routes(web: Web) -> APIRouter:
         page = await plan_cases.plan_page(web.api, user, youth_id)
         form = form or plan_cases.form_from_plan(page.plan, page.today)
         return web.page(request, "ungdom_plan.html", user, code=code, youth_id=youth_id,
+                        youth_name=await web.youth_name(user, youth_id),
                         page=page, form=form, RESPONSIBLE=plan_cases.RESPONSIBLE,
                         **context)  # fmt: skip
 
@@ -71,6 +72,7 @@ def plan_routes(web: Web) -> APIRouter:
         page = await plan_cases.plan_page(web.api, user, youth_id)
         # No user given to the frame: no menu, no sign-out; only the plan.
         return web.page(request, "ungdom_plan_utskrift.html", None, youth_id=youth_id,
+                        youth_name=await web.youth_name(user, youth_id),
                         plan=page.plan, today=page.today, tenant=user.tenant,
                         RESPONSIBLE=plan_cases.RESPONSIBLE)  # fmt: skip
 
@@ -80,6 +82,7 @@ def plan_routes(web: Web) -> APIRouter:
         page = await measure_cases.measures_page(web.api, user, youth_id, plan_cases.today())
         context = {"given": {}, **context}
         return web.page(request, "ungdom_insatser.html", user, code=code, youth_id=youth_id,
+                        youth_name=await web.youth_name(user, youth_id),
                         page=page, new_measure_id=uuid.uuid4(), new_objection_id=uuid.uuid4(),
                         **context)  # fmt: skip
 

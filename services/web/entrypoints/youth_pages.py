@@ -52,6 +52,7 @@ def youth_routes(web: Web) -> APIRouter:
         view = await youth_cases.overview(web.api, user, youth_id)
         context = {"given": {}, "saved": None, "identity": None, **context}
         page = web.page(request, "ungdom.html", user, code=code, youth_id=youth_id, view=view,
+                        youth_name=await web.youth_name(user, youth_id),
                         PURPOSES=PURPOSES, ASSIGNEE_KINDS=youth_cases.ASSIGNEE_KINDS,
                         coordinator="coordinator" in user.roles, **context)  # fmt: skip
         page.headers["Cache-Control"] = "no-store"
@@ -110,6 +111,7 @@ def youth_routes(web: Web) -> APIRouter:
         page = await contact_cases.contacts_page(web.api, user, youth_id)
         context = {"given": {}, "saved": None, **context}
         return web.page(request, "ungdom_kontakter.html", user, code=code, youth_id=youth_id,
+                        youth_name=await web.youth_name(user, youth_id),
                         page=page, TENSES=TENSES, new_id=uuid.uuid4(), **context)  # fmt: skip
 
     @router.get("/ungdomar/{youth_id}/kontakter", response_class=HTMLResponse)

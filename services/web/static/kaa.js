@@ -5,3 +5,9 @@ document.addEventListener("DOMContentLoaded", function () {
   var summary = document.querySelector("[data-kaa-error-summary]");
   if (summary) { summary.focus(); }
 });
+
+// Nothing of kaa's in the browser's storage: htmx notes the page's path in sessionStorage when it
+// loads (history support, which kaa turns off), so the note is taken away again.
+document.addEventListener("DOMContentLoaded", function () {
+  try { window.sessionStorage.removeItem("htmx-current-path-for-history"); } catch (e) { /* none */ }
+});

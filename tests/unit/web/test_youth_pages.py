@@ -175,3 +175,12 @@ def test_a_service_that_refuses_the_role_shows_the_forbidden_page() -> None:
     assert page.status_code == 403
     assert "Du har inte behörighet" in page.text
     assert client(api).get("/ungdomar/inte-ett-id").status_code == 404
+
+
+def test_the_youths_pages_are_headed_with_the_name_read_for_casework() -> None:
+    api = FakeApi()
+    page = client(api).get(f"/ungdomar/{YOUTH}")
+    assert page.status_code == 200
+    assert "Alva Olsson, 17 år" in page.text
+    [read] = [body for service, _, path, _, body in api.calls if path == "/v1/identities/batch"]
+    assert read == {"youth_ids": [str(YOUTH)], "purpose": "casework"}

@@ -47,6 +47,13 @@ TIMELINE: dict[str, Any] = {
 }  # fmt: skip
 
 
+NAMES: dict[str, Any] = {
+    "items": [{"youth_id": str(YOUTH), "state": "open", "given_name": "Alva",
+               "family_name": "Olsson", "age": 17, "protected": False}],
+    "not_found": [],
+}  # fmt: skip
+
+
 class FakeApi:
     """Answers by (service, method, path); an answer that is an exception is raised."""
 
@@ -54,6 +61,7 @@ class FakeApi:
         self.answers: dict[tuple[str, str, str], Any] = {
             ("outreach", "GET", f"/v1/youths/{YOUTH}/case"): CASE,
             ("register", "GET", f"/v1/youths/{YOUTH}"): TIMELINE,
+            ("register", "POST", "/v1/identities/batch"): NAMES,
         }
         self.calls: list[tuple[str, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
 
