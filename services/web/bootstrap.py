@@ -70,7 +70,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     for exception, handler in error_pages().items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(signin_routes(web))
+    app.include_router(signin_routes(web, settings))
     app.include_router(pages(web))
     app.include_router(live_routes(web, hub))
     app.include_router(youth_routes(web))
