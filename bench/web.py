@@ -306,15 +306,20 @@ Walk = Callable[[float, Timings, int], Awaitable[int]]
 
 
 async def concurrently(walks: list[Walk], seconds: float, timings: Timings,
-                       beside: Awaitable[None] | None = None) -> tuple[int, float]:  # fmt: skip
+                       beside: Awaitable[None] | None = None) -> tuple[int, float, bool]:  # fmt: skip
     """Warm-up (2 s: connections opened, caches filled; not measured), then the walks for
-    `seconds` beside `beside`; returns the rounds walked and the seconds taken."""
+    `seconds` with `beside` running meanwhile; returns the rounds walked, the seconds the walks
+    took, and whether `beside` was done before the walks ended (it is awaited either way)."""
     warm_until = time.monotonic() + 2
     await asyncio.gather(*(walk(warm_until, Timings(), n) for n, walk in enumerate(walks)))
+    other = asyncio.ensure_future(beside) if beside is not None else None
     started = time.monotonic()
     jobs = [walk(started + seconds, timings, 1000 + n) for n, walk in enumerate(walks)]
-    rounds = await asyncio.gather(*jobs, *([beside] if beside is not None else []))
-    return sum(r for r in rounds if isinstance(r, int)), time.monotonic() - started
+    rounds = sum(await asyncio.gather(*jobs))
+    elapsed, within = time.monotonic() - started, other is None or other.done()
+    if other is not None:
+        await other
+    return rounds, elapsed, within
 
 
 async def measure(made: Deployment, web_urls: list[str], dropouts: list[str], sessions: int,
@@ -329,7 +334,7 @@ async def measure(made: Deployment, web_urls: list[str], dropouts: list[str], se
                 n: httpx.AsyncClient(base_url=u, headers=auth, timeout=30.0)
                 for n, u in services.items()
             }
-        )  # fmt: skip
+        )
         for _ in range(sessions)
     ]
     ids = await youth_ids(clients[0].clients["outreach"])
@@ -338,7 +343,7 @@ async def measure(made: Deployment, web_urls: list[str], dropouts: list[str], se
     cpu = time.process_time()
 
     api = Timings()
-    api_rounds, api_elapsed = await concurrently(
+    api_rounds, api_elapsed, _ = await concurrently(
         [partial(api_walk, c, ids) for c in clients], seconds, api
     )
     for c in clients:
@@ -355,8 +360,8 @@ async def measure(made: Deployment, web_urls: list[str], dropouts: list[str], se
     half = (len(dropouts) - 1) // 2
     walkers = [await signed_in(web_urls[n % len(web_urls)], f"anna-{n}") for n in range(sessions)]
     pages = Timings()
-    spacing = max(1.2, seconds / max(1, half) - 0.5)
-    page_rounds, page_elapsed = await concurrently(
+    spacing = max(0.3, seconds / max(1, half) - 1.5)  # all of them within the load
+    page_rounds, page_elapsed, within = await concurrently(
         [partial(page_walk, client, csrf, ids) for client, csrf in walkers],
         seconds,
         pages,
@@ -387,6 +392,7 @@ async def measure(made: Deployment, web_urls: list[str], dropouts: list[str], se
         **quiet.figures("quiet_dropout"),
         "dropouts_under_load": half,
         "dropouts_quiet": len(dropouts) - 1 - half,
+        "dropouts_all_under_load": within,
         "pages_per_s": round(sum(len(s) for s in pages.samples.values()) / page_elapsed, 1),
         "api_pages_per_s": round(sum(len(s) for s in api.samples.values()) / api_elapsed, 1),
         "walk_rounds": page_rounds,
