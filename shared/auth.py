@@ -9,7 +9,7 @@ The algorithm decides the key and nothing else does: an HS256 token is never che
 public key, an unsigned token (`alg: none`) never passes. Audience, expiry and issuer are checked.
 
 Claims: `sub`, `roles` (list), and `tenant` (one kommunkod) or `tenants` (a consortium user's
-several), optionally `grants` (list). With several tenants, the request names the municipality it
+several), optionally `grants` and `teams` (lists). With several tenants, the request names the municipality it
 acts for in `X-Kaa-Tenant`; the provider's own claim names map onto these by `KAA_TOKEN_CLAIMS`
 (`shared.token_claims`). Every HTTP command takes tenant and actor from here, never from the
 body, so an event can never be written for another municipality than the caller's.
@@ -35,7 +35,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from shared.contracts.text import text_problem
 from shared.logs import bind_caller, route_of
-from shared.token_claims import ClaimMap
+from shared.token_claims import ClaimMap, teams_of
 
 Role = Literal[
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
@@ -65,6 +65,7 @@ class Principal:
     # Explicit grants beyond the role, e.g. `protected-identity`: may see a youth under
     # skyddad folkbokföring / sekretessmarkering.
     grants: frozenset[str] = field(default_factory=frozenset)
+    teams: frozenset[str] = field(default_factory=frozenset)  # team codes ("my team")
 
     @property
     def actor(self) -> str:
@@ -81,6 +82,7 @@ def issue_token(
     lifetime: timedelta = timedelta(hours=12),
     audience: str = AUDIENCE,
     grants: list[str] | None = None,
+    teams: list[str] | None = None,
 ) -> str:
     """A development token (HS256, the local secret) for one municipality or several."""
     covered = [tenant] if tenant is not None else list(tenants or [])
@@ -110,6 +112,8 @@ def issue_token(
         claims["tenants"] = sorted(covered)
     if grants:
         claims["grants"] = sorted(grants)
+    if teams:
+        claims["teams"] = sorted(teams)
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -181,6 +185,7 @@ class TokenVerifier:
             raise _unauthorized(f"invalid token: claim sub {problem}")
         _text_list(claims, "roles", required=True)
         _text_list(claims, "grants", required=False)
+        _text_list(claims, "teams", required=False)
         tenants = _tenants_of(claims)
         expires, issued = claims.get("exp"), claims.get("iat")
         start = issued if _is_number(issued) else time.time()
@@ -372,6 +377,7 @@ def principal_dependency(
             roles=frozenset(claims["roles"]),
             tenants=tenants,
             grants=_grants_of(claims),
+            teams=teams_of(claims),
         )
         # The request's log lines (and its `request` line) name the caller from here on.
         bind_caller(principal.tenant, principal.actor, route_of(request.scope))

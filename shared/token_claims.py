@@ -11,13 +11,17 @@ setting is JSON:
 - `roles`: the claim holding the roles or groups (a list, or one string);
 - `role_map`: the provider's group name -> kaa role; when given, only the groups it names count
   (every other group is ignored); when empty, the claim's values are kaa's role names themselves;
-- `tenant`: the claim holding the kommunkod (one string; a list of several is a consortium user's).
+- `tenant`: the claim holding the kommunkod (one string; a list of several is a consortium user's);
+- `teams`: the claim holding the user's teams (a list, or one string), as team codes the way a
+  coordinator assigns a case to a team (letters, digits, `_ . -`); other values are ignored.
+  Optional: a user without teams simply has no "my team" list.
 
 The defaults are kaa's own claim names, so a token that already speaks kaa's claims passes as is.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +31,7 @@ KAA_ROLES = frozenset(
     {"caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"}
 )
 _CLAIM = r"^[A-Za-z0-9_.:/-]{1,100}$"
+_TEAM = re.compile(r"[A-Za-z0-9_.-]{1,120}")  # as an assignment names a team
 
 
 class ClaimMap(BaseModel):
@@ -35,6 +40,7 @@ class ClaimMap(BaseModel):
     roles: str = Field(default="roles", pattern=_CLAIM)
     role_map: dict[str, str] = Field(default_factory=dict, max_length=200)
     tenant: str = Field(default="tenant", pattern=_CLAIM)
+    teams: str = Field(default="teams", pattern=_CLAIM)
 
     @field_validator("role_map")
     @classmethod
@@ -51,14 +57,23 @@ class ClaimMap(BaseModel):
 
     @property
     def is_identity(self) -> bool:
-        return self.roles == "roles" and self.tenant == "tenant" and not self.role_map
+        return (
+            self.roles == "roles"
+            and self.tenant == "tenant"
+            and self.teams == "teams"
+            and not self.role_map
+        )
 
     def apply(self, claims: dict[str, Any]) -> dict[str, Any]:
         """The claims with kaa's `roles` and `tenant`/`tenants` taken from the provider's
         claims; values that are not of their shape are left for `shared.auth` to refuse."""
         if self.is_identity:
             return claims
-        mapped = {k: v for k, v in claims.items() if k not in ("roles", "tenant", "tenants")}
+        kaas = ("roles", "tenant", "tenants", "teams")
+        mapped = {k: v for k, v in claims.items() if k not in kaas}
+        teams = claims.get(self.teams)
+        if teams is not None:
+            mapped["teams"] = [teams] if isinstance(teams, str) else teams
         groups = claims.get(self.roles)
         if isinstance(groups, str):
             groups = [groups]
@@ -80,3 +95,11 @@ def known_roles(roles: object) -> list[str]:
     if not isinstance(roles, list):
         return []
     return sorted({r for r in roles if isinstance(r, str) and r in KAA_ROLES})
+
+
+def teams_of(claims: dict[str, Any]) -> frozenset[str]:
+    """The team codes among a checked token's `teams` (none when it has no such claim)."""
+    teams = claims.get("teams")
+    if not isinstance(teams, list):
+        return frozenset()
+    return frozenset(t for t in teams if isinstance(t, str) and _TEAM.fullmatch(t))

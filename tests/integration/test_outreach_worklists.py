@@ -16,6 +16,7 @@ from services.outreach.commands import (
     RecordOccupation,
     WorklistQuery,
 )
+from shared.auth import Principal
 from shared.casework.commands import Actor, configure_rules
 from tests.integration.outreach_support import ANNA, TENANT, Outreach, outreach
 
@@ -152,7 +153,7 @@ async def test_leaving_scope_closes_the_open_items_with_the_reason_for_90_days(
 
 async def test_the_callers_own_list_holds_the_cases_assigned_to_them(outreach: Outreach) -> None:
     mine, theirs = outreach.identify(), outreach.identify()
-    coordinator = Actor(TENANT, "user:coord")
+    coordinator = Principal("coord", TENANT, frozenset({"coordinator"}))  # who may assign
     await outreach.on(DAY).assign(coordinator, Assign(mine, "caseworker", "user:anna"))
     await outreach.on(DAY).assign(coordinator, Assign(theirs, "team", "team-north"))
     [item] = await listed(outreach, "first_contact", DAY, mine=True)

@@ -116,8 +116,13 @@ async def worklist(
     closed: bool = False,
     limit: int = 50,
     offset: int = 0,
+    teams: frozenset[str] | None = None,
+    unassigned: bool = False,
 ) -> tuple[int, list[Item]]:
-    """One page of a worklist (oldest first) and how many items it has in all."""
+    """One page of a worklist (oldest first) and how many items it has in all: every case, or
+    only those assigned to `assignee` (a caseworker 'user:<sub>' or a team code), to any of
+    `teams` (assigned as a team), or to nobody (`unassigned`). The list's partial index serves
+    each: the holder is a filter on its scan."""
     rule = rules.get(_RULE_OF.get(name, ""), 0)
     day = "c.left_on" if closed else "$2::date"
     scope = (
@@ -127,7 +132,12 @@ async def worklist(
     )
     params: list[Any] = [tenant, today, rule, CLOSED_WINDOW_DAYS]
     who = ""
-    if assignee is not None:
+    if unassigned:
+        who = " AND c.assignee IS NULL"
+    elif teams is not None:
+        params.append(tuple(sorted(teams)))
+        who = f" AND c.assignee_kind = 'team' AND c.assignee = ANY(${len(params)}::text[])"
+    elif assignee is not None:
         params.append(assignee)
         who = f" AND c.assignee = ${len(params)}"
     table = f'"{schema}".cases'
@@ -221,11 +231,13 @@ async def counts(
     today: date,
     rules: dict[str, int],
     assignee: str | None = None,
+    *,
+    teams: frozenset[str] | None = None,
+    unassigned: bool = False,
 ) -> dict[str, int]:
-    """Each list's open items today (only those assigned to `assignee`, when given)."""
+    """Each list's open items today (only those of the holder given, as `worklist` reads it)."""
+    whose: dict[str, Any] = {"assignee": assignee, "teams": teams, "unassigned": unassigned}
     return {
-        name: (
-            await worklist(pool, schema, tenant, name, today, rules, assignee=assignee, limit=0)
-        )[0]
+        name: (await worklist(pool, schema, tenant, name, today, rules, limit=0, **whose))[0]
         for name in LIST_NAMES
     }

@@ -17,7 +17,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.adapters.worklists import Item, ListName, counts, worklist
@@ -124,6 +124,11 @@ class CaseShown:
     occupation: str  # the current occupation's code, or 'unknown'
 
 
+# Whose cases a list holds, from the caller's side: their own ('me', as `mine`), their teams'
+# (cases assigned to one of the teams their token names), or nobody's yet ('none').
+Assigned = Literal["me", "my_teams", "none"]
+
+
 @dataclass(frozen=True)
 class WorklistQuery:
     name: ListName
@@ -132,6 +137,34 @@ class WorklistQuery:
     closed: bool = False  # the items closed in the last 90 days because the youth left scope
     limit: int = 50
     offset: int = 0
+    assigned: Assigned | None = None  # contradicting `mine` or `assignee`: 422 naming it
+    teams: frozenset[str] = frozenset()  # the caller's teams (their token's), for 'my_teams'
+
+
+def holder(
+    caller: Caller,
+    *,
+    mine: bool = False,
+    assignee: str | None = None,
+    assigned: Assigned | None = None,
+    teams: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """The worklist filter on the holder a caller asks for (`adapters.worklists.worklist`'s
+    `assignee`, `teams`, `unassigned`); asking for two different holders at once is refused
+    naming `assigned`."""
+    if assigned is not None and assignee is not None:
+        raise CommandRefused("assigned", "give either assigned or assignee, not both")
+    if assigned not in (None, "me") and mine:
+        raise CommandRefused("assigned", "contradicts mine=true (the caller's own cases)")
+    if mine or assigned == "me":
+        return {"assignee": caller.actor}
+    if assigned == "none":
+        return {"unassigned": True}
+    if assigned == "my_teams":
+        if not teams:
+            raise CommandRefused("assigned", "the caller's token names no team (claim teams)")
+        return {"teams": teams}
+    return {"assignee": assignee}
 
 
 class OutreachHandlers:
@@ -258,24 +291,30 @@ class OutreachHandlers:
         return CaseShown(case, clock, current["category"] if current else "unknown")
 
     async def worklist_counts(
-        self, caller: Caller, mine: bool = False
+        self,
+        caller: Caller,
+        mine: bool = False,
+        assigned: Assigned | None = None,
+        teams: frozenset[str] = frozenset(),
     ) -> tuple[date, dict[str, int]]:
         """Today, and how many open items each worklist has in the caller's municipality (only
-        the caller's own cases with `mine`)."""
+        the caller's own cases with `mine`; with `assigned`, as `holder` reads it)."""
+        whose = holder(caller, mine=mine, assigned=assigned, teams=teams)
         rules = await rules_of(self.runtime.application, caller.tenant)
         today = self.clock.today()
         scoped = self.runtime.scoped(caller.tenant)
-        assignee = caller.actor if mine else None
         return today, await counts(scoped, self.runtime.schema, caller.tenant, today, rules,
-                                   assignee)  # fmt: skip
+                                   **whose)  # fmt: skip
 
     async def worklist(self, caller: Caller, query: WorklistQuery) -> tuple[int, list[Item]]:
         """One page of a worklist (oldest first) and how many items it has in all."""
+        whose = holder(caller, mine=query.mine, assignee=query.assignee,
+                       assigned=query.assigned, teams=query.teams)  # fmt: skip
         rules = await rules_of(self.runtime.application, caller.tenant)
         return await worklist(
             self.runtime.scoped(caller.tenant), self.runtime.schema, caller.tenant, query.name,
-            self.clock.today(), rules, assignee=caller.actor if query.mine else query.assignee,
-            closed=query.closed, limit=query.limit, offset=query.offset,
+            self.clock.today(), rules, closed=query.closed, limit=query.limit,
+            offset=query.offset, **whose,
         )  # fmt: skip
 
 

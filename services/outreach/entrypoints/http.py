@@ -119,6 +119,17 @@ class WorklistPage(BaseModel):
 class WorklistCounts(BaseModel):
     today: date
     open: dict[str, int]
+    teams: list[str] = Field(description="The caller's teams, as their token names them.")
+
+
+AssignedQuery = Annotated[
+    commands.Assigned | None,
+    Query(
+        description="Whose cases: 'me' (as mine=true), 'my_teams' (assigned to one of the "
+        "teams the caller's token names), 'none' (unassigned). With assignee, or other than "
+        "'me' with mine=true: 422 naming assigned."
+    ),
+]
 
 
 class CaseView(BaseModel):
@@ -290,11 +301,12 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         mine: Annotated[
             bool, Query(description="Only cases assigned to the caller (user:<sub>).")
         ] = False,
+        assigned: AssignedQuery = None,
     ) -> WorklistCounts:
         """How many open items each worklist has in the caller's municipality today (only the
-        caller's own cases with `mine=true`)."""
-        today, open_items = await handlers.worklist_counts(caller, mine)
-        return WorklistCounts(today=today, open=open_items)
+        caller's own cases with `mine=true`, only those of `assigned`), and the caller's teams."""
+        today, open_items = await handlers.worklist_counts(caller, mine, assigned, caller.teams)
+        return WorklistCounts(today=today, open=open_items, teams=sorted(caller.teams))
 
     @router.get("/worklists/{name}", response_model=WorklistPage)
     async def get_worklist(
@@ -314,12 +326,16 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         state: Annotated[Literal["open", "closed"], Query()] = "open",
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        assigned: AssignedQuery = None,
     ) -> WorklistPage:
         """One worklist, oldest first: each item says why it is there and since when.
 
         first_contact, recontact, stale_occupation, turning_20, follow_up. `state=closed`: the
-        items closed in the last 90 days because the youth left scope, with the reason."""
-        query = commands.WorklistQuery(name, assignee, mine, state == "closed", limit, offset)
+        items closed in the last 90 days because the youth left scope, with the reason.
+        `assigned=none`: the unassigned cases only; `assigned=my_teams`: those of the caller's
+        teams."""
+        query = commands.WorklistQuery(name, assignee, mine, state == "closed", limit, offset,
+                                       assigned, caller.teams)  # fmt: skip
         total, items = await handlers.worklist(caller, query)
         return WorklistPage(
             worklist=name, state=state, total=total, limit=limit, offset=offset, items=items
