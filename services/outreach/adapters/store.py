@@ -150,20 +150,28 @@ class OutreachApplication(CaseApplication):
 
     def save_follow_ups(
         self,
-        scheduled: list[FollowUpScheduled],
-        completed: list[FollowUpCompleted | FollowUpCancelled],
+        follow_ups: list[FollowUpScheduled | FollowUpCompleted | FollowUpCancelled],
         topic: str,
         partition: int,
         next_offset: int,
     ) -> None:
-        """The worklists' rows of follow-ups scheduled and completed, with the input's position
+        """The worklists' rows of follow-ups scheduled, completed and cancelled, applied in the
+        order published (each run of one kind as one statement), with the input's position
         (read rows only: no events of outreach's own)."""
-        self.save_tracked([], topic, partition, next_offset, read_model=[
-            (self.upsert_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on,
-                                      m.measure_id) for m in scheduled]),
-            (self.complete_follow_up, [(m.follow_up_id, m.youth_id, m.tenant, _closed_on(m),
-                                        _closed_on(m)) for m in completed]),
-        ])  # fmt: skip
+        runs: list[tuple[Any, list[Any]]] = []
+        for m in follow_ups:
+            row: tuple[Any, ...]
+            if isinstance(m, FollowUpScheduled):
+                statement = self.upsert_follow_up
+                row = (m.follow_up_id, m.youth_id, m.tenant, m.subject, m.due_on, m.measure_id)
+            else:
+                statement = self.complete_follow_up
+                row = (m.follow_up_id, m.youth_id, m.tenant, _closed_on(m), _closed_on(m))
+            if runs and runs[-1][0] is statement:
+                runs[-1][1].append(row)
+            else:
+                runs.append((statement, [row]))
+        self.save_tracked([], topic, partition, next_offset, read_model=runs)
 
 
 def _closed_on(closed: FollowUpCompleted | FollowUpCancelled) -> date:

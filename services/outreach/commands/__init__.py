@@ -328,11 +328,15 @@ def take_in_measures_batch(
     """Follow-ups the measures service scheduled or completed, into the worklists, once (a batch
     whose position is stored is skipped). They are the measures service's facts, not outreach's:
     only read rows and the position are saved. Blocking: the consumer's thread calls it."""
-    scheduled = [m for m in messages if isinstance(m, FollowUpScheduled)]
-    # A cancelled follow-up leaves the worklist as a completed one does (on the day it closed).
-    completed = [m for m in messages if isinstance(m, FollowUpCompleted | FollowUpCancelled)]
+    # In the order published: a follow-up closed and then due again in one batch stays due. A
+    # cancelled one leaves the worklist as a completed one does (on the day it closed).
+    follow_ups = [
+        m
+        for m in messages
+        if isinstance(m, FollowUpScheduled | FollowUpCompleted | FollowUpCancelled)
+    ]
     application.retrying_tracked(
-        lambda: application.save_follow_ups(scheduled, completed, topic, partition, next_offset),
+        lambda: application.save_follow_ups(follow_ups, topic, partition, next_offset),
         topic,
         partition,
         next_offset,
