@@ -89,7 +89,7 @@ def test_a_case_is_taken_with_the_keyboard_alone_and_every_focus_is_visible(
 ) -> None:
     # A caseworker takes an unassigned case for themselves (outreach's PUT .../assignment).
     browser.sign_in("karin.berg", role="caseworker")
-    visited = browser.tab_to("Visa hela kommunens")
+    visited = browser.tab_to("Hela kommunen")
     browser.keys(Keys.ENTER)
     browser.wait_for_path("/min-dag?lista=first_contact&vems=all")
     youth = youths[0]

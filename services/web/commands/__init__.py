@@ -9,13 +9,35 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from services.web.adapters.services_api import ServicesApi, Unavailable
+from services.web.adapters.services_api import Refused, ServicesApi, Unavailable
 from services.web.adapters.sessions import Session
 from services.web.domain import swedish
 from services.web.domain.clock import ClockShown, shown
 
-Whose = Literal["mine", "all"]
+Whose = Literal["mine", "team", "unassigned", "all"]
 PAGE_SIZE = 25
+# Min dag's choice of whose cases, in Swedish (the link, and the line under the heading).
+WHOSE: dict[str, tuple[str, str]] = {
+    "mine": ("Mina", "mina ärenden"),
+    "team": ("Mitt team", "mitt teams ärenden"),
+    "unassigned": ("Ej tilldelade", "ärenden som ingen har tagit"),
+    "all": ("Hela kommunen", "hela kommunens ärenden"),
+}
+# How outreach's worklists are asked for each (`assigned`, see its GET /v1/worklists).
+_HOLDER: dict[str, dict[str, Any]] = {
+    "mine": {"mine": True},
+    "team": {"assigned": "my_teams"},
+    "unassigned": {"assigned": "none"},
+    "all": {},
+}
+
+
+def whose_of(vems: str) -> Whose:
+    """The `vems` of Min dag's address as a choice (anything else: the user's own cases)."""
+    for whose in ("team", "unassigned", "all"):
+        if vems == whose:
+            return whose
+    return "mine"
 
 
 @dataclass(frozen=True)
@@ -46,20 +68,33 @@ class MyDay:
     total: int
     items: list[ListItem] = field(default_factory=list)
     names_missing: bool = False  # the register did not answer: the list without names
+    teams: list[str] = field(default_factory=list)  # the user's teams, as their token names them
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """Min dag's choices of whose cases: (vems, link text); "my team" only with a team."""
+        team = "Mina team" if len(self.teams) > 1 else WHOSE["team"][0]
+        return [(whose, team if whose == "team" else text) for whose, (text, _) in WHOSE.items()
+                if whose != "team" or self.teams]  # fmt: skip
+
+    @property
+    def whose_text(self) -> str:
+        return WHOSE[self.whose][1]
 
 
 async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> MyDay:
-    """Min dag: every worklist's count, and the chosen list's first page (the user's own cases,
-    or all of the municipality's)."""
+    """Min dag: every worklist's count, and the chosen list's first page, of the same cases: the
+    user's own, their team's (cases assigned to a team their token names), the unassigned, or
+    all of the municipality's. "My team" for a user without a team is their own cases."""
     if chosen not in swedish.WORKLISTS:
         chosen = "first_contact"
-    params: dict[str, Any] = {"limit": PAGE_SIZE, "mine": whose == "mine"}
-    counts, page = await asyncio.gather(
-        api.call("outreach", "GET", "/v1/worklists", user.token, user.tenant,
-                 params={"mine": whose == "mine"}),
-        api.call("outreach", "GET", f"/v1/worklists/{chosen}", user.token, user.tenant,
-                 params=params),
-    )  # fmt: skip
+    try:
+        counts, page = await _lists(api, user, chosen, whose)
+    except Refused as refused:
+        if whose != "team" or refused.status != 422:
+            raise
+        whose = "mine"
+        counts, page = await _lists(api, user, chosen, whose)
     ids = [uuid.UUID(item["youth_id"]) for item in page["items"]]
     try:
         names = await names_of(api, user, ids)
@@ -84,7 +119,21 @@ async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> 
         total=int(page["total"]),
         items=items,
         names_missing=names is None,
+        teams=[str(team) for team in counts.get("teams", [])],
     )
+
+
+async def _lists(
+    api: ServicesApi, user: Session, chosen: str, whose: Whose
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The counts and the chosen list's first page, asked for the same holder."""
+    holder = _HOLDER[whose]
+    counts, page = await asyncio.gather(
+        api.call("outreach", "GET", "/v1/worklists", user.token, user.tenant, params=holder),
+        api.call("outreach", "GET", f"/v1/worklists/{chosen}", user.token, user.tenant,
+                 params={"limit": PAGE_SIZE, **holder}),
+    )  # fmt: skip
+    return counts, page
 
 
 NAME_STATES = {

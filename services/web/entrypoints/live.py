@@ -68,8 +68,7 @@ def live_routes(web: Web, hub: LiveHub) -> APIRouter:
             if hx_request:  # the page moves to the sign-in page, not the list to it
                 return Response(headers={"HX-Redirect": SIGNIN})
             raise SignInNeeded
-        whose: commands.Whose = "all" if vems == "all" else "mine"
-        day = await commands.my_day(web.api, user, lista, whose)
+        day = await commands.my_day(web.api, user, lista, commands.whose_of(vems))
         return web.page(request, "min_dag_lista.html", user, day=day)
 
     return router

@@ -1,5 +1,8 @@
 """The caseworker's pages: Min dag (the worklists) and taking a case (youth pages: `youth_pages`).
 
+Min dag's address says which list (`lista`) and whose cases (`vems`: mine, team, unassigned,
+all); the counts above it are of the same cases.
+
 Thin: each page asks its use case (`services.web.commands`) and renders a template. The youth id
 in a path is the pseudonymous UUID; nothing personal goes in a URL.
 """
@@ -27,8 +30,7 @@ def pages(web: Web) -> APIRouter:
     async def my_day(
         request: Request, user: User, lista: str = "first_contact", vems: str = "mine"
     ) -> Response:
-        whose: commands.Whose = "all" if vems == "all" else "mine"
-        day = await commands.my_day(web.api, user, lista, whose)
+        day = await commands.my_day(web.api, user, lista, commands.whose_of(vems))
         return web.page(request, "min_dag.html", user, day=day)
 
     @router.post("/ungdomar/{youth_id}/ta-arende")
