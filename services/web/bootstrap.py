@@ -67,7 +67,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
 
     app = service_app(title="kaa web", settings=settings, setup=setup)
     app.add_middleware(SecurityHeaders)
-    for exception, handler in error_pages().items():
+    for exception, handler in error_pages(web).items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin_routes(web, settings))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import jwt
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -32,6 +33,8 @@ CREATE TABLE IF NOT EXISTS {schema}.sessions (
     seen_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_created ON {schema}.sessions (created_at);
+-- When the user's token expires: the session ends then, if before its absolute end.
+ALTER TABLE {schema}.sessions ADD COLUMN IF NOT EXISTS token_expires_at timestamptz;
 """
 SCHEMA = "web"
 SEEN_EVERY = timedelta(seconds=60)  # how often a busy session's `seen_at` is written
@@ -53,6 +56,17 @@ class Session:
     @property
     def actor(self) -> str:
         return f"user:{self.subject}"
+
+
+def token_expiry(token: str) -> datetime | None:
+    """When a bearer token expires (its `exp`, read without verifying: the services verify it;
+    here it only ends the session no later than the token can be used)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    exp = claims.get("exp")
+    return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None
 
 
 def _hash(session_id: str) -> bytes:
@@ -98,13 +112,17 @@ class SessionStore:
         sealed = nonce + _aead(session_id).encrypt(nonce, token.encode(), _hash(session_id))
         now = datetime.now(UTC)
         await self.pool.execute(
-            self.sql("INSERT INTO {schema}.sessions VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"),
+            self.sql("INSERT INTO {schema}.sessions (id_hash, subject, tenant, roles, "
+                     "token_sealed, csrf, created_at, seen_at, token_expires_at) "
+                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)"),
             _hash(session_id), subject, tenant, roles, sealed, secrets.token_urlsafe(32), now,
+            token_expiry(token),
         )  # fmt: skip
         return session_id
 
     async def get(self, session_id: str, *, touch: bool = True) -> Session | None:
-        """The session of a cookie, or None (unknown, idle too long, or past its absolute end;
+        """The session of a cookie, or None (unknown, idle too long, past its absolute end or
+        its token's expiry;
         an expired one is deleted). `touch=False` reads it without counting as activity (the
         live updates' stream checks the session so, and keeps no session alive)."""
         if not session_id or len(session_id) > 100:
@@ -115,7 +133,9 @@ class SessionStore:
         if row is None:
             return None
         now = datetime.now(UTC)
-        if now - row["seen_at"] > self.idle or now - row["created_at"] > self.absolute:
+        expires = row["token_expires_at"]
+        if (now - row["seen_at"] > self.idle or now - row["created_at"] > self.absolute
+                or (expires is not None and now >= expires)):  # fmt: skip
             await self.end(session_id)
             return None
         sealed = bytes(row["token_sealed"])

@@ -10,12 +10,14 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.web.adapters.services_api import Refused, Unavailable
-from services.web.entrypoints.common import SIGNIN, SignInNeeded, templates
+from services.web.entrypoints.common import SIGNIN, SignInNeeded, Web, templates
 
 PAGES = {403: "forbidden.html", 404: "not_found.html"}
 
 
-def error_pages() -> dict[Any, Any]:
+def error_pages(web: Web | None = None) -> dict[Any, Any]:
+    """The handlers; with `web`, a service's 401 (the user's token expired or was revoked at the
+    identity provider) ends the session and sends the user to sign in again."""
     views = templates()
 
     def shown(request: Request, code: int, **context: Any) -> Response:
@@ -28,6 +30,12 @@ def error_pages() -> dict[Any, Any]:
 
     async def refused(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refused)
+        if exc.status == 401 and web is not None:
+            await web.sessions.end(request.cookies.get(web.cookie, ""))
+            again = RedirectResponse(SIGNIN, status.HTTP_303_SEE_OTHER)
+            again.delete_cookie(web.cookie, path="/", secure=web.config.cookie_secure,
+                                httponly=True)  # fmt: skip
+            return again
         return shown(request, exc.status)
 
     async def unavailable(request: Request, exc: Exception) -> Response:
