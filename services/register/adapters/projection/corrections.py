@@ -17,6 +17,11 @@ behind it, as behind any parked event. It is parked, not held for its entry: an 
 corrects or withdraws it are on one topic with one key (the youth), so the entry came first (or is
 itself parked, and they wait behind it).
 
+A withdrawal or correction of an entry that is not register content (`HELD_ENTRIES` lists what
+is: a follow-up's completion is not, förordning 2006:39 § 4) is skipped: nothing is written and
+nothing parked, so the youth's later events are not held behind it (a correction of one is its
+own event type, which the register has no handler for).
+
 Whatever order a batch holds, the result is the same as applying its events one by one: a fact's
 correction is applied with its kind (after the fact, which came first), a withdrawal after every
 other handler of the batch (`handlers.LAST`), one at a time.
@@ -184,6 +189,13 @@ SELECT count(DISTINCT t.event_id) FROM {table} t
 JOIN unnest($1::char(4)[], $2::uuid[], $3::uuid[]) AS u(tenant, youth_id, corrects)
   ON t.event_id = u.corrects AND t.tenant = u.tenant AND t.youth_id = u.youth_id
 """
+# The correctable event types the register keeps entries of (a handler each): a withdrawal of
+# another type (a follow-up's completion) names nothing the register holds, and is skipped.
+HELD_ENTRIES = frozenset({
+    "ContactAttempted", "ContactEstablished", "YouthInformed", "OccupationRecorded",
+    "ContactDetailsRecorded", "CaseAssigned", "IndividualPlanRevised", "MeasureOffered",
+    "MeasureAccepted", "MeasureDeclined", "MeasureStarted", "MeasureEnded", "ObjectionRecorded",
+})  # fmt: skip
 ENTRY_TABLES = (*FACT_TABLES, "measure_steps", "assignment_entries", "contact_details_entries")
 # Whether the register holds a row of the entry named or a correction of it since ($1-$3, one).
 _HELD_IN = " OR ".join(
@@ -271,8 +283,11 @@ async def corrected_in_place(
 async def entries_withdrawn(conn: Connection, batch: list[Withdrawal]) -> None:
     """Withdrawals, one at a time in their order: the entry named (and every correction of it
     since) stops counting, and the withdrawal is recorded with who, when and why; `NoSuchEntry`
-    when the register holds no row of it (none, or withdrawn already)."""
+    when the register holds no row of it (none, or withdrawn already). A withdrawal of an entry
+    that is not register content (not in `HELD_ENTRIES`) is skipped."""
     for withdrawal in batch:
+        if withdrawal.withdrawn_event_type not in HELD_ENTRIES:
+            continue
         named = [[withdrawal.tenant], [withdrawal.youth_id], [withdrawal.withdraws]]
         if not await conn.fetchval(ENTRY_HELD, *named):
             raise NoSuchEntry("withdraws")
