@@ -30,6 +30,7 @@ HEARTBEAT_SECONDS = 15.0
 COALESCE_SECONDS = 0.1
 MIN_GAP_SECONDS = 1.0
 MAX_YOUTHS_PER_EVENT = 50
+LIVE_ROLES = frozenset({"caseworker", "coordinator"})  # who has worklists to keep current
 
 
 def live_routes(web: Web, hub: LiveHub) -> APIRouter:
@@ -41,6 +42,8 @@ def live_routes(web: Web, hub: LiveHub) -> APIRouter:
         user = await web.sessions.get(cookie)
         if user is None:
             return Response("inte inloggad", status.HTTP_401_UNAUTHORIZED)
+        if not LIVE_ROLES.intersection(user.roles):  # the worklists' users only
+            return Response("ingen behörighet", status.HTTP_403_FORBIDDEN)
         try:
             connection = hub.connect(user.tenant)
         except TooManyConnections:
@@ -81,14 +84,22 @@ async def events(
     try:
         yield "retry: 5000\n\n"
         last_sent = float("-inf")
+        checked = time.monotonic()
         while True:
             try:
                 first = await asyncio.wait_for(connection.queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
                 if connection.dropped or not await signed_in():
                     return
+                checked = time.monotonic()
                 yield ": \n\n"
                 continue
+            # However busy the municipality, the session is checked as often as when quiet: a
+            # signed-out or timed-out page gets nothing more.
+            if time.monotonic() - checked >= HEARTBEAT_SECONDS:
+                if not await signed_in():
+                    return
+                checked = time.monotonic()
             youths = {first.youth_id}
             pause = max(COALESCE_SECONDS, last_sent + MIN_GAP_SECONDS - time.monotonic())
             await asyncio.sleep(pause)

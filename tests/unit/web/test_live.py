@@ -191,3 +191,34 @@ def test_a_stream_ends_when_the_session_does(monkeypatch: pytest.MonkeyPatch) ->
         return [line async for line in stream.events(hub, hub.connect("0180"), signed_out)]
 
     assert asyncio.run(scenario()) == ["retry: 5000\n\n"]
+
+
+def test_a_busy_stream_still_ends_when_the_session_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the session was checked only after a quiet heartbeat, so a busy municipality's
+    # changes kept reaching a page whose user had signed out.
+    monkeypatch.setattr(stream, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(stream, "MIN_GAP_SECONDS", 0.0)
+    monkeypatch.setattr(stream, "COALESCE_SECONDS", 0.02)
+
+    async def scenario() -> list[str]:
+        hub = LiveHub()
+        page = hub.connect("0180")
+        checks: list[bool] = []
+
+        async def signed_in_once() -> bool:
+            checks.append(True)
+            return False  # signed out by now
+
+        async def busy() -> None:
+            for n in range(200):
+                hub.publish(Signal("0180", f"youth-{n}"))
+                await asyncio.sleep(0.01)
+
+        feeding = asyncio.create_task(busy())
+        got = [line async for line in stream.events(hub, page, signed_in_once)]
+        feeding.cancel()
+        assert checks, "the session was checked"
+        return got
+
+    got = asyncio.run(scenario())
+    assert len(got) < 10, "the stream ended soon after the session did"

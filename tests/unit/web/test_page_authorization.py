@@ -46,14 +46,14 @@ SIGNED_IN = frozenset(ROLES)  # any signed-in user, whatever the role
 PUBLIC = None  # no session needed at all
 
 # Who may use each page. Casework pages show or record a youth's case: the services allow their
-# data to caseworkers and coordinators only. Sign-out, the blank search form and the live stream
-# (pseudonymous ids of the user's own municipality, nothing else) are for anyone signed in.
+# data to caseworkers and coordinators only; so is the live stream of their worklists (pseudonymous
+# ids of the user's own municipality). Sign-out and the blank search form are for anyone signed in.
 PAGES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/logga-in"): PUBLIC,
     ("POST", "/logga-in"): PUBLIC,
     ("GET", "/"): PUBLIC,  # only a redirect to /min-dag
     ("POST", "/logga-ut"): SIGNED_IN,
-    ("GET", "/live"): SIGNED_IN,
+    ("GET", "/live"): CASEWORK,
     ("GET", "/min-dag"): CASEWORK,
     ("GET", "/min-dag/lista"): CASEWORK,
     ("POST", "/ungdomar/{youth_id}/ta-arende"): CASEWORK,
@@ -307,3 +307,11 @@ def test_the_sign_in_page_and_the_root_need_no_session() -> None:
     root = client.get("/")
     assert root.status_code == 303
     assert root.headers["location"] == "/min-dag"
+
+
+@pytest.mark.parametrize("role", sorted(set(ROLES) - CASEWORK))
+def test_the_live_stream_is_for_the_worklists_users_only(role: str) -> None:
+    client, web, _ = site()
+    client.cookies.set(web.cookie, f"cookie-{role}")
+    answer = client.get("/live")
+    assert answer.status_code == 403
