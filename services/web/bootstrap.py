@@ -39,6 +39,8 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
         store=None,
         token_secret=settings.token_secret.get_secret_value(),
         tenants=list(settings.tenants),
+        fixed_today=settings.today,
+        max_token_seconds=settings.token_max_lifetime,
     )
     hub = LiveHub()  # the open pages' live-update streams
 

@@ -8,7 +8,6 @@ was born) by the service, both as `FormRefused` next to the field.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,13 +41,11 @@ TIME_PROBLEM = "måste vara en tidpunkt, till exempel 2026-03-02 14:30"
 DAY_PROBLEM = "måste vara ett datum, till exempel 2026-03-02"
 
 
-def now_typed() -> str:
-    """Now as the forms show it by default: the casework day (`KAA_TODAY` in demos and tests) at
-    Stockholm's time of day."""
+def now_typed(fixed_today: date | None = None) -> str:
+    """Now as the forms show it by default: the casework day (the deployment's fixed day in demos
+    and tests, `ServiceSettings.today`) at Stockholm's time of day."""
     at = datetime.now(STOCKHOLM)
-    fixed = os.environ.get("KAA_TODAY", "").strip()
-    day = date.fromisoformat(fixed) if fixed else at.date()
-    return f"{day.isoformat()} {at:%H:%M}"
+    return f"{(fixed_today or at.date()).isoformat()} {at:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,9 @@ def occupation_shown(raw: Mapping[str, Any], codes: Mapping[str, str]) -> Occupa
 CONTACT_LOG = ("ContactAttempted", "ContactEstablished", "YouthInformed")
 
 
-async def contacts_page(api: ServicesApi, user: Session, youth_id: uuid.UUID) -> ContactsPage:
+async def contacts_page(
+    api: ServicesApi, user: Session, youth_id: uuid.UUID, fixed_today: date | None = None
+) -> ContactsPage:
     case = await youth_case(api, user, youth_id)
     codes = occupations()
     log = [e for e in case.get("entries") or [] if e.get("event_type") in CONTACT_LOG]
@@ -93,7 +92,7 @@ async def contacts_page(api: ServicesApi, user: Session, youth_id: uuid.UUID) ->
         entries=[entry_shown(e) for e in reversed(log)],  # newest first
         occupations=[occupation_shown(o, codes) for o in case.get("occupations") or []],
         codes=codes,
-        now=now_typed(),
+        now=now_typed(fixed_today),
     )
 
 

@@ -9,7 +9,6 @@ the service's refusal next to the form's own fields.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -67,10 +66,10 @@ EFFORT_PATH = re.compile(r"efforts(?:\[|\.)(?P<n>\d+)\]?\.(?P<field>\w+)")
 MAPPING_PATH = re.compile(r"mapping\.(?P<part>[a-z]+)")
 
 
-def today() -> date:
-    """The casework day: the deployment's fixed day (`KAA_TODAY`, demos and tests) or Stockholm's."""
-    fixed = os.environ.get("KAA_TODAY", "").strip()
-    return date.fromisoformat(fixed) if fixed else datetime.now(ZoneInfo("Europe/Stockholm")).date()
+def today(fixed_today: date | None = None) -> date:
+    """The casework day: the deployment's fixed day (`ServiceSettings.today`, demos and tests) or
+    Stockholm's."""
+    return fixed_today or datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
 
 @dataclass

@@ -7,6 +7,7 @@ annotations, built inside each router function, as real objects.
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class Web:
     token_secret: str
     tenants: list[str]
     views: Jinja2Templates = field(default_factory=templates)
+    fixed_today: date | None = None  # the deployment's fixed day (demos, tests)
+    max_token_seconds: float = 12 * 3600.0  # the longest token the services accept
 
     @property
     def sessions(self) -> SessionStore:

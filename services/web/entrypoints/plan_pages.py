@@ -79,7 +79,9 @@ def plan_routes(web: Web) -> APIRouter:
     async def measures_shown(
         request: Request, user: Session, youth_id: uuid.UUID, code: int = 200, **context: object
     ) -> Response:
-        page = await measure_cases.measures_page(web.api, user, youth_id, plan_cases.today())
+        page = await measure_cases.measures_page(
+            web.api, user, youth_id, plan_cases.today(web.fixed_today)
+        )
         context = {"given": {}, **context}
         return web.page(request, "ungdom_insatser.html", user, code=code, youth_id=youth_id,
                         youth_name=await web.youth_name(user, youth_id),

@@ -87,7 +87,10 @@ def signin_routes(web: Web, settings: ServiceSettings | None = None) -> APIRoute
         if errors:
             given = {"tenant": tenant, "role": role, "subject": subject}
             return form(request, code=422, errors=errors, given=given)
-        lifetime = timedelta(hours=web.config.session_absolute_hours)
+        # No longer than the services accept a token (else every page would be refused).
+        lifetime = timedelta(
+            seconds=min(web.config.session_absolute_hours * 3600.0, web.max_token_seconds)
+        )
         token = issue_token(web.token_secret, subject=subject, tenant=tenant, roles=[role],
                             lifetime=lifetime)  # fmt: skip
         session_id = await web.sessions.start(subject, tenant, [role], token)

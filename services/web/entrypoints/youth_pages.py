@@ -108,7 +108,7 @@ def youth_routes(web: Web) -> APIRouter:
     async def contacts_shown(
         request: Request, user: Session, youth_id: uuid.UUID, code: int = 200, **context: object
     ) -> Response:
-        page = await contact_cases.contacts_page(web.api, user, youth_id)
+        page = await contact_cases.contacts_page(web.api, user, youth_id, web.fixed_today)
         context = {"given": {}, "saved": None, **context}
         return web.page(request, "ungdom_kontakter.html", user, code=code, youth_id=youth_id,
                         youth_name=await web.youth_name(user, youth_id),
