@@ -98,3 +98,28 @@ def test_an_unknown_holder_is_refused_naming_the_parameter(outreach: TestClient)
                           params={"assigned": "someone"})  # fmt: skip
     assert answer.status_code == 422
     assert "assigned" in answer.text
+
+
+def test_the_route_asks_for_the_teams_the_callers_token_names(
+    outreach: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.outreach.commands import OutreachHandlers, WorklistQuery
+
+    asked: list[WorklistQuery] = []
+
+    async def worklist(
+        self: object, caller: object, query: WorklistQuery
+    ) -> tuple[int, list[object]]:
+        asked.append(query)
+        return 0, []
+
+    monkeypatch.setattr(OutreachHandlers, "worklist", worklist)
+    answer = outreach.get("/v1/worklists/recontact", params={"assigned": "my_teams"},
+                          headers=bearer("caseworker", teams=["team-north"]))  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    [query] = asked
+    assert (query.name, query.assigned, query.teams) == (
+        "recontact",
+        "my_teams",
+        frozenset({"team-north"}),
+    )
