@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS keyring.youth_keys (
 -- The person's keyed hash where identify made the key: the subject of their intake keys
 -- (shared/intake.py), which retention destroys with the data key.
 ALTER TABLE keyring.youth_keys ADD COLUMN IF NOT EXISTS subject text;
+-- The register's look-up by personnummer finds a youth by it.
+CREATE INDEX IF NOT EXISTS youth_keys_subject ON keyring.youth_keys (tenant, subject);
 -- Keys destroyed by retention: when and why (no key material).
 CREATE TABLE IF NOT EXISTS keyring.destroyed_keys (
     tenant char(4) NOT NULL,
@@ -70,6 +72,7 @@ _KEYRING_CURRENT = """
 SELECT to_regclass('keyring.intake_keys') IS NOT NULL AND EXISTS (
     SELECT 1 FROM information_schema.columns
     WHERE table_schema = 'keyring' AND table_name = 'youth_keys' AND column_name = 'subject')
+AND to_regclass('keyring.youth_keys_subject') IS NOT NULL
 """
 
 

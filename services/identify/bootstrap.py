@@ -60,6 +60,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             lambda: handlers.from_settings(settings, feed_topics=feed_topics)
         )
         store = commands.store
+        # Once: the persons' keyed hashes for keys made before identify kept them (counts only).
+        filled = await asyncio.to_thread(
+            store.fill_subjects,
+            lambda made, of: log.info(
+                "keyring: keys made for youths without one", made=made, of=of
+            ),
+        )
+        if not filled.done_before:
+            log.info(
+                "keyring: persons' keyed hashes filled in",
+                filled=filled.filled, keys_made=filled.made, skipped=filled.skipped,
+                without_subject=filled.left,
+            )  # fmt: skip
         runtime.start(commands)
 
         # Go-live per municipality.

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from psycopg import sql
-
 from services.identify import domain
-from services.identify.adapters import pending
+from services.identify.adapters import pending, subjects
 from services.identify.adapters.pending import Watermarks
 from services.identify.adapters.schedule import RECORDER_TOPIC, ScheduleRecorder
+from services.identify.adapters.subjects import Filled
 from shared import intake
 from shared.crypto import (
     INSERT_KEYS,
@@ -33,6 +32,12 @@ from shared.eventstore import KafkaFedApplication
 from shared.pseudonym import person_id
 
 SCHEMA = "identify"
+ENTERED: type = domain.Person.ScopeEntered  # type: ignore[attr-defined]  # made by @event
+# Which of these (tenant, youth) pairs have a data key already.
+HELD_KEYS = (
+    "SELECT tenant, youth_id FROM keyring.youth_keys WHERE (tenant, youth_id) IN "
+    "(SELECT * FROM json_to_recordset(%s::json) AS r(tenant char(4), youth_id uuid))"
+)
 
 
 class IdentifyStore(KafkaFedApplication):
@@ -75,30 +80,67 @@ class IdentifyStore(KafkaFedApplication):
             cache[pid] = person
         return person
 
+    def fill_subjects(self, progress: Callable[[int, int], None] | None = None) -> Filled:
+        """Start-up, once: the persons' keyed hashes for the keys made before identify stored
+        them, and keys for youths who entered scope without one (`adapters/subjects.py`)."""
+        table = self.recorder.events_table_name  # type: ignore[attr-defined]
+        return subjects.fill_subjects(self.recorder.datastore, table, self.tenant_keys, progress)  # type: ignore[attr-defined]
+
     def person_of_youth(self, tenant: str, youth_id: uuid.UUID) -> uuid.UUID | None:
-        """The person behind a municipality's youth id (a coordinator's rare look-up): from the
-        keyring, where identify stored the person's keyed hash with the youth's data key; else by
-        the person's `ScopeEntered` events: a key from before the hash was kept there, or no key at
-        all (a youth who entered on another municipality's report of a move, whom no record of
-        this municipality's own feed has named yet)."""
+        """The person behind a municipality's youth id (a coordinator's look-up), from the
+        keyring by its primary key: identify stores the person's keyed hash with every youth's
+        data key, made at the latest when the youth enters scope there (`save_tracked`); keys made
+        before that were given it at start-up (`adapters/subjects.py`). None: not identify's."""
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(
                 "SELECT subject FROM keyring.youth_keys WHERE tenant = %s AND youth_id = %s",
                 (tenant, youth_id),
             )
             row = cursor.fetchone()
-            if row is not None and row["subject"] is not None:
-                return person_id(row["subject"])
-            table = sql.Identifier(self.schema, self.recorder.events_table_name)  # type: ignore[attr-defined]
-            cursor.execute(
-                sql.SQL(
-                    "SELECT originator_id FROM {} WHERE topic = %s "
-                    "AND position(%s::bytea in state) > 0 LIMIT 1"
-                ).format(table),
-                (f"{domain.person.TOPIC}.ScopeEntered", str(youth_id).encode()),
-            )
-            found = cursor.fetchone()
-        return None if found is None else found["originator_id"]
+        return None if row is None or row["subject"] is None else person_id(row["subject"])
+
+    def save_tracked(
+        self,
+        aggregates: Iterable[Any],
+        topic: str | None,
+        partition: int,
+        next_offset: int,
+        **recorder_kwargs: Any,
+    ) -> None:
+        """Save as the base does, and give every youth who enters scope in a municipality where
+        they have no data key yet (one who entered on another municipality's report of a move, or
+        on a school's notification alone) a key there, stored with the person's keyed hash in the
+        same transaction: the register's look-up by personnummer and `person_of_youth` find
+        them by it."""
+        persons = [a for a in aggregates if a is not None]
+        entered = self._entry_keys(persons)
+        if entered:
+            recorder_kwargs["read_model"] = [*(recorder_kwargs.get("read_model") or ()), *entered]
+        super().save_tracked(persons, topic, partition, next_offset, **recorder_kwargs)
+
+    def _entry_keys(self, persons: list[domain.Person]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statement storing a key for each youth entering scope without one (none: empty).
+        The keys are not kept in memory: a later use loads the stored one (`load_data_keys`)."""
+        events: list[tuple[Any, str]] = [
+            (e, person.person_key)
+            for person in persons
+            for e in person.pending_events
+            if isinstance(e, ENTERED)
+        ]
+        entered = {(e.tenant, uuid.UUID(e.youth_id)): subject for e, subject in events}
+        wanted = [pair for pair in entered if self.data_keys.get(*pair) is None]
+        if not wanted:
+            return []
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(HELD_KEYS, (json_rows({"tenant": t, "youth_id": y} for t, y in wanted),))
+            held = {(r["tenant"], r["youth_id"]) for r in cursor.fetchall()}
+        rows = [
+            {"tenant": t, "youth_id": y, "subject": entered[(t, y)],
+             "wrapped": self.tenant_keys.wrap(t, y, new_data_key())}
+            for t, y in wanted
+            if (t, y) not in held
+        ]  # fmt: skip
+        return [(INSERT_KEYS, [(json_rows(rows),)])] if rows else []
 
     # -- feed watermarks and pending persons ----------------------------------------------------
 
