@@ -70,6 +70,7 @@ def signin_routes(web: Web, settings: ServiceSettings | None = None) -> APIRoute
         tenant: Annotated[str, Form(max_length=4)] = "",
         role: Annotated[str, Form(max_length=32)] = "",
         subject: Annotated[str, Form(max_length=64)] = "",
+        team: Annotated[str, Form(max_length=64)] = "",
         csrf: Annotated[str, Form(max_length=100)] = "",
     ) -> Response:
         if not web.config.dev_signin:
@@ -84,15 +85,19 @@ def signin_routes(web: Web, settings: ServiceSettings | None = None) -> APIRoute
         if not subject.strip() or not all(c.isalnum() or c in "._-@" for c in subject):
             errors["subject"] = ("Ange ett användarnamn med bokstäver, siffror, punkt, "
                                  "bindestreck eller understreck")  # fmt: skip
+        team = team.strip()
+        if team and not all(c.isalnum() or c in "._-" for c in team):
+            errors["team"] = ("Ange teamets kod med bokstäver, siffror, punkt, bindestreck eller "
+                              "understreck, eller lämna fältet tomt")  # fmt: skip
         if errors:
-            given = {"tenant": tenant, "role": role, "subject": subject}
+            given = {"tenant": tenant, "role": role, "subject": subject, "team": team}
             return form(request, code=422, errors=errors, given=given)
         # No longer than the services accept a token (else every page would be refused).
         lifetime = timedelta(
             seconds=min(web.config.session_absolute_hours * 3600.0, web.max_token_seconds)
         )
         token = issue_token(web.token_secret, subject=subject, tenant=tenant, roles=[role],
-                            lifetime=lifetime)  # fmt: skip
+                            lifetime=lifetime, teams=[team] if team else None)  # fmt: skip
         session_id = await web.sessions.start(subject, tenant, [role], token)
         signed = RedirectResponse("/min-dag", status.HTTP_303_SEE_OTHER)
         signed.set_cookie(web.cookie, session_id, httponly=True, secure=web.config.cookie_secure,

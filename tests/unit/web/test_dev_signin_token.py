@@ -48,3 +48,24 @@ def test_a_dev_token_lives_no_longer_than_the_services_accept() -> None:
 def test_the_forms_default_day_is_the_deployments_fixed_day() -> None:
     assert now_typed(date(2026, 3, 2)).startswith("2026-03-02 ")
     assert today(date(2026, 3, 2)) == date(2026, 3, 2)
+
+
+def test_a_dev_sign_in_may_name_a_team_and_a_bad_team_code_is_said_in_swedish() -> None:
+    store = Store()
+    web = Web(config=WebConfig(dev_signin=True, cookie_secure=False),
+              api=ServicesApi.__new__(ServicesApi), store=store,  # type: ignore[arg-type]
+              token_secret="s" * 32, tenants=["0180"])  # fmt: skip
+    app = FastAPI()
+    app.include_router(signin_routes(web))
+    client = TestClient(app, follow_redirects=False)
+    client.cookies.set(SIGNIN_CSRF_COOKIE, "token-1")
+    form = {"tenant": "0180", "role": "caseworker", "subject": "anna", "csrf": "token-1"}
+    refused = client.post("/logga-in", data={**form, "team": "team norr!"})
+    assert refused.status_code == 422
+    assert "Ange teamets kod" in refused.text
+    assert "team norr!" not in refused.text.replace('value="team norr!"', "")
+    fresh = refused.cookies[SIGNIN_CSRF_COOKIE]  # the refused form came with a new form token
+    again = client.post("/logga-in", data={**form, "csrf": fresh, "team": "team-norr"})
+    assert again.status_code == 303
+    [token] = store.tokens
+    assert jwt.decode(token, options={"verify_signature": False})["teams"] == ["team-norr"]
