@@ -67,14 +67,17 @@ class ContactsPage:
     now: str = ""
 
 
-def occupation_shown(raw: Mapping[str, Any], codes: Mapping[str, str]) -> OccupationShown:
+def occupation_shown(
+    raw: Mapping[str, Any], codes: Mapping[str, str], actor: str | None = None
+) -> OccupationShown:
+    """An occupation as the table shows it; `actor`: who recorded it (the case's entries say)."""
     return OccupationShown(
         category=codes.get(str(raw.get("category")), str(raw.get("category"))),
         tense=swedish.label(TENSES, raw.get("tense")),
         from_date=swedish.swedish_iso_date(raw.get("from_date")),
         to_date=swedish.swedish_iso_date(raw.get("to_date")),
         confirmed_on=swedish.swedish_iso_date(raw.get("confirmed_on")),
-        actor=who(raw.get("actor")),
+        actor=who(actor or raw.get("actor")),
     )
 
 
@@ -87,10 +90,18 @@ async def contacts_page(
     case = await youth_case(api, user, youth_id)
     codes = occupations()
     log = [e for e in case.get("entries") or [] if e.get("event_type") in CONTACT_LOG]
+    recorded_by = {  # the latest entry of each occupation: who recorded (or corrected) it
+        str((e.get("values") or {}).get("occupation_id")): e.get("actor")
+        for e in case.get("entries") or []
+        if e.get("event_type") == "OccupationRecorded"
+    }
     return ContactsPage(
         case=case,
         entries=[entry_shown(e) for e in reversed(log)],  # newest first
-        occupations=[occupation_shown(o, codes) for o in case.get("occupations") or []],
+        occupations=[
+            occupation_shown(o, codes, recorded_by.get(str(o.get("occupation_id"))))
+            for o in case.get("occupations") or []
+        ],
         codes=codes,
         now=now_typed(fixed_today),
     )

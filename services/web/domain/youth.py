@@ -94,12 +94,22 @@ def rule_shown(version: str | None) -> str:
     return f"Reglerna från {swedish.swedish_iso_date(found.group(1))} ({version})"
 
 
+FEEDS = {
+    "population": "folkbokföringen",
+    "ss12000": "skolornas elevregister",
+    "completions": "registret över slutförda utbildningar",
+}
+
+
 def who(actor: str | None) -> str:
-    """An actor as a person reads it: `user:anna` → `anna`, a system as "systemet"."""
+    """An actor as a person reads it: `user:anna` → `anna`, a feed by its source in Swedish
+    (`feed:population` → "folkbokföringen"), a system as "systemet"."""
     if not actor:
         return "–"
     if actor.startswith("system:"):
         return "systemet"
+    if actor.startswith("feed:"):
+        return FEEDS.get(actor.removeprefix("feed:"), "en inläst fil")
     return actor.removeprefix("user:")
 
 

@@ -184,3 +184,32 @@ def test_the_youths_pages_are_headed_with_the_name_read_for_casework() -> None:
     assert "Alva Olsson, 17 år" in page.text
     [read] = [body for service, _, path, _, body in api.calls if path == "/v1/identities/batch"]
     assert read == {"youth_ids": [str(YOUTH)], "purpose": "casework"}
+
+
+def test_who_recorded_an_occupation_and_a_feed_are_said_in_words() -> None:
+    from services.web.commands.contacts import occupation_shown
+    from services.web.domain.youth import who
+
+    assert who("feed:population") == "folkbokföringen"
+    assert who("user:anna") == "anna"
+    assert who("system:identify-feeds") == "systemet"
+    raw = {"occupation_id": "o1", "category": "work", "tense": "current",
+           "from_date": "2026-03-01", "to_date": None, "confirmed_on": "2026-03-02"}  # fmt: skip
+    assert occupation_shown(raw, {"work": "Arbete"}, "user:anna").actor == "anna"
+
+
+def test_the_occupation_table_names_who_recorded_each() -> None:
+    api = FakeApi()
+    occupation = {"occupation_id": "o1", "category": "work", "tense": "current",
+                  "from_date": "2026-03-01", "to_date": None, "confirmed_on": "2026-03-02"}  # fmt: skip
+    entry = {"event_id": "e1", "event_type": "OccupationRecorded", "actor": "user:bertil",
+             "values": occupation, "corrects": None, "correction": None, "corrected": None,
+             "withdrawn": None}  # fmt: skip
+    api.answers[("outreach", "GET", f"/v1/youths/{YOUTH}/case")] = {
+        **CASE,
+        "occupations": [occupation],
+        "entries": [entry],
+    }
+    page = client(api).get(f"/ungdomar/{YOUTH}/kontakter")
+    assert page.status_code == 200
+    assert "bertil" in page.text
