@@ -1,6 +1,10 @@
 """Composition root of the register service: the projection consumer, the schedules and the query
 API, wired from the settings. Reads top to bottom: the database, the reader, the producer, the
-consumer and schedules (at start-up), then the routes with the roles each needs."""
+consumer and schedules (at start-up), then the routes with the roles each needs.
+
+A register an older projection version built is rebuilt first (`adapters/upgrade.py`): in the
+background, so `/health` answers at once and says how far it is, the routes answer 503 and the
+consumer and schedules start once the rebuilt register is in place."""
 
 from __future__ import annotations
 
@@ -11,12 +15,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, HTTPException
 
 from services.register.adapters import access
 from services.register.adapters.database import SCHEMA, create_pool, create_tables
 from services.register.adapters.export_log import create_export_log
-from services.register.adapters.upgrade import stamp, upgrade
+from services.register.adapters.upgrade import Upgrade, needs_upgrade, stamp, upgrade
 from services.register.commands.replay import replay
 from services.register.entrypoints.consumers import projection_consumer
 from services.register.entrypoints.http.extract import extract_routes
@@ -39,6 +43,8 @@ from shared.isolation import reader_pool
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
 
+Loop = Callable[[], Awaitable[None]]
+
 
 def create_app(settings: ServiceSettings) -> FastAPI:
     database_url = settings.database_url.get_secret_value()
@@ -46,39 +52,92 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def today() -> date:
         return settings.today or datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
+    # A register an older projection version built is rebuilt from the topics in the background:
+    # /health answers at once and says why the register is not serving yet (adapters/upgrade.py).
+    upgrading = Upgrade()
+
+    async def serving() -> None:
+        why = upgrading.why()
+        if why is not None:
+            raise HTTPException(503, f"register: {why}", headers={"Retry-After": "30"})
+
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         # One database, one deployment: the register's schemas have fixed names (eventstore).
         await asyncio.to_thread(claim_database, database_url, settings.namespace)
-        # A register an older projection version built is rebuilt from the topics first.
-        await upgrade(
-            database_url, settings.kafka_bootstrap_servers, settings.namespace, settings.tenants
+        opened: dict[str, Any] = {}
+        in_place = asyncio.Event()
+
+        async def open_register() -> None:
+            await upgrade(
+                database_url, settings.kafka_bootstrap_servers, settings.namespace,
+                settings.tenants, shown=upgrading,
+            )  # fmt: skip
+            pool = opened["pool"] = await create_pool(database_url, min_size=1, max_size=8)
+            await create_tables(pool)
+            async with pool.acquire() as conn:
+                await stamp(conn)
+            await create_export_log(pool)
+            await access_log.create(pool)
+            # The query API reads as a role row-level security applies to (shared/isolation.py).
+            given = settings.reader_database_url
+            app.state.reader = opened["reader"] = await reader_pool(
+                pool, database_url, given.get_secret_value() if given else None,
+                settings.master_key.get_secret_value(), access.SERVICE, readable=access.READABLE,
+                writable=access.WRITABLE, untenanted=access.UNTENANTED,
+                min_size=1, max_size=8, server_settings={"search_path": SCHEMA},
+            )  # fmt: skip
+            app.state.pool = pool
+            producer = opened["producer"] = idempotent_producer(settings)
+            await producer.start()
+            upgrading.active = False
+            in_place.set()
+
+        def once_in_place(loop: Callable[[], Loop]) -> Loop:
+            """A loop that starts when the register is in place (made then, of what is open)."""
+
+            async def run() -> None:
+                await in_place.wait()
+                await loop()()
+
+            return run
+
+        if await needs_upgrade(database_url):
+            upgrading.active = True
+
+            async def projection() -> None:
+                await open_register()
+                await projection_consumer(settings, opened["pool"], opened["producer"]).run()
+
+            loops.add("projection", projection)
+        else:
+            await open_register()
+            loops.add(
+                "projection", projection_consumer(settings, opened["pool"], opened["producer"]).run
+            )
+        loops.check(upgrading.problems)
+
+        async def parked() -> list[str]:
+            return await parked_events_check(opened["pool"])() if in_place.is_set() else []
+
+        loops.check(parked)
+        loops.add(
+            "early-events",
+            once_in_place(lambda: early_events_loop(opened["pool"], settings.early_event_wait)),
         )
-        pool = await create_pool(database_url, min_size=1, max_size=8)
-        await create_tables(pool)
-        async with pool.acquire() as conn:
-            await stamp(conn)
-        await create_export_log(pool)
-        await access_log.create(pool)
-        # The query API reads as a role row-level security applies to (shared/isolation.py).
-        given = settings.reader_database_url
-        app.state.reader = await reader_pool(
-            pool, database_url, given.get_secret_value() if given else None,
-            settings.master_key.get_secret_value(), access.SERVICE, readable=access.READABLE,
-            writable=access.WRITABLE, untenanted=access.UNTENANTED,
-            min_size=1, max_size=8, server_settings={"search_path": SCHEMA},
-        )  # fmt: skip
-        app.state.pool = pool
-        producer = idempotent_producer(settings)
-        await producer.start()
-        loops.add("projection", projection_consumer(settings, pool, producer).run)
-        loops.check(parked_events_check(pool))
-        loops.add("early-events", early_events_loop(pool, settings.early_event_wait))
-        loops.add("retention", retention_loop(settings, pool, producer, today))
+        loops.add(
+            "retention",
+            once_in_place(
+                lambda: retention_loop(settings, opened["pool"], opened["producer"], today)
+            ),
+        )
 
         async def teardown() -> None:
-            await producer.stop()
-            await app.state.reader.close()
-            await pool.close()
+            if "producer" in opened:
+                await opened["producer"].stop()
+            if "reader" in opened:
+                await opened["reader"].close()
+            if "pool" in opened:
+                await opened["pool"].close()
 
         return teardown
 
@@ -92,23 +151,17 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     inspector = require_role(authenticate, "inspector")
     # Dead events: ids, types and reasons only.
     operations = require_role(authenticate, "caseworker", "coordinator", "inspector", "operator")
-    app.include_router(audit_routes(inspector, replayer, keys))
-    app.include_router(register_routes(reader, today, keys))
-    app.include_router(operations_routes(operations))
-    app.include_router(scb_routes(require_role(authenticate, "coordinator"), today, keys))
-    app.include_router(
-        identity_routes(require_role(authenticate, "caseworker", "coordinator"), inspector, keys)
-    )
-    app.include_router(
-        names_routes(require_role(authenticate, "caseworker", "coordinator"), today, keys)
-    )
-    app.include_router(
-        lookup_routes(
-            require_role(authenticate, "caseworker", "coordinator"),
-            settings.pseudonym_key.get_secret_value(),
-        )
-    )
-    app.include_router(
-        extract_routes(require_role(authenticate, "coordinator"), keys, settings.retention_days)
-    )
+    casework = require_role(authenticate, "caseworker", "coordinator")
+    routers = [
+        audit_routes(inspector, replayer, keys),
+        register_routes(reader, today, keys),
+        operations_routes(operations),
+        scb_routes(require_role(authenticate, "coordinator"), today, keys),
+        identity_routes(casework, inspector, keys),
+        names_routes(casework, today, keys),
+        lookup_routes(casework, settings.pseudonym_key.get_secret_value()),
+        extract_routes(require_role(authenticate, "coordinator"), keys, settings.retention_days),
+    ]
+    for router in routers:  # each answers 503 while the register is being rebuilt
+        app.include_router(router, dependencies=[Depends(serving)])
     return app

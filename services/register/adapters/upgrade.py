@@ -10,11 +10,21 @@ built by an older one (or before versions were recorded) is rebuilt from the top
 old one is kept as `<schema>_before_v<version>` for the operator to compare and drop. A fresh
 register is stamped with the current version. Replicas starting together wait for the one that
 rebuilds (an advisory lock).
+
+The rebuild of a sizeable register takes longer than a supervisor or an orchestrator waits for
+`/health`, so the service runs it in the background (`bootstrap.py`): `/health` answers at once,
+degraded, with what `Upgrade.problems` says (waiting for another process's upgrade, or "rebuilding
+the register from the topics (n of m events read)"); its reads answer 503; the projection starts
+when the register is in place. A process stopped mid-rebuild leaves the old register as it was
+(the swap is one transaction): the next start drops the unfinished `<schema>_upgrade` and rebuilds
+from the beginning.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
@@ -33,6 +43,40 @@ a corrected objection as a second row and parked a withdrawal of one)."""
 State = Literal["fresh", "current", "older"]
 _LOCK = "SELECT pg_advisory_lock(hashtext('kaa.register.upgrade'))"
 _UNLOCK = "SELECT pg_advisory_unlock(hashtext('kaa.register.upgrade'))"
+
+
+@dataclass
+class Upgrade:
+    """What a start-up upgrade running in the background is doing (for `/health` and the 503
+    answers of the register's reads); `active` from when it is started until the register is in
+    place."""
+
+    active: bool = False
+    stage: Literal["waiting", "rebuilding", "swapping"] = "waiting"
+    read: int = 0
+    events: int = 0
+
+    def progress(self, done: int, total: int) -> None:
+        self.stage, self.read, self.events = "rebuilding", done, total
+
+    def why(self) -> str | None:
+        """Why the register does not serve yet (None: it does)."""
+        if not self.active:
+            return None
+        doing = {
+            "waiting": "waiting for the upgrade another process of the register runs",
+            "rebuilding": "rebuilding the register from the topics after an upgrade "
+            + (f"({self.read} of {self.events} events read)" if self.events else "(starting)"),
+            "swapping": "putting the rebuilt register in place",
+        }[self.stage]
+        return (
+            f"{doing}; its reads answer 503 and the projection waits until it is in place "
+            f"(the old register is kept as {SCHEMA}_before_v{PROJECTION_VERSION})"
+        )
+
+    async def problems(self) -> list[str]:
+        why = self.why()
+        return [f"register upgrade: {why}"] if why else []
 
 
 def _table(schema: str, table: str) -> str:
@@ -56,6 +100,16 @@ async def projection_state(conn: asyncpg.Connection, schema: str = SCHEMA) -> St
     return "older" if holds else "fresh"
 
 
+async def needs_upgrade(database_url: str, schema: str = SCHEMA) -> bool:
+    """Whether the register was built by an older projection version (a quick look: the rebuild
+    itself is `upgrade`, which looks again under the lock)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await projection_state(conn, schema) == "older"
+    finally:
+        await conn.close()
+
+
 async def stamp(
     conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, schema: str = SCHEMA
 ) -> None:
@@ -75,10 +129,13 @@ async def upgrade(
     namespace: str,
     tenants: Collection[str],
     schema: str = SCHEMA,
+    shown: Upgrade | None = None,
 ) -> State:
     """At start-up, before the register's pool is opened: rebuild an older register from the
-    topics and put it in place (progress logged); returns the state found. The caller then makes
-    the tables and stamps the register (`stamp`: a fresh one gets the current version)."""
+    topics and put it in place (progress logged, and kept in `shown`); returns the state found.
+    The caller then makes the tables and stamps the register (`stamp`: a fresh one gets the
+    current version)."""
+    shown = shown or Upgrade()
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute(_LOCK)
@@ -86,6 +143,7 @@ async def upgrade(
         if state != "older":
             return state
         beside, kept = f"{schema}_upgrade", f"{schema}_before_v{PROJECTION_VERSION}"
+        shown.stage = "rebuilding"
         log.warning(
             "register built by an older projection version: rebuilding it from the topics",
             schema=schema, version=PROJECTION_VERSION, kept_as=kept,
@@ -93,6 +151,7 @@ async def upgrade(
         reported = [-1]
 
         def progress(done: int, total: int) -> None:
+            shown.progress(done, total)
             percent = 100 * done // total if total else 100
             if percent // 10 > reported[0]:
                 reported[0] = percent // 10
@@ -101,6 +160,7 @@ async def upgrade(
         result = await project_topics(
             bootstrap_servers, database_url, namespace, tenants, beside, progress
         )
+        shown.stage = "swapping"
         async with conn.transaction():
             await conn.execute(f'DROP SCHEMA IF EXISTS "{kept}" CASCADE')
             await conn.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{kept}"')
@@ -112,5 +172,7 @@ async def upgrade(
         )  # fmt: skip
         return state
     finally:
-        await conn.execute(_UNLOCK)
+        # Stopped while waiting or rebuilding: closing the session releases the lock as well.
+        with contextlib.suppress(Exception):
+            await conn.execute(_UNLOCK)
         await conn.close()
