@@ -25,9 +25,10 @@ from kaa.deployment import database_url_for
 from services.register.adapters.database import create_pool, create_tables
 from shared import access_log
 from tests.conftest import RunningInfra
-from tests.integration.test_register_extract import Register, Youth
+from tests.integration.extract_support import Extracts, Youth
+from tests.integration.register_support import Register
 
-MASTER = "extract-test-master-key-0123456789"  # test_register_extract.KEYS
+MASTER = "register-test-master-key-0123456789"  # register_support.KEYS
 SEALED = ("sealed_note", "sealed_text", "sealed_content", "in_error_sealed_note")
 
 
@@ -55,7 +56,9 @@ async def seeded(url: str, youth: Youth) -> None:
     try:
         await create_tables(pool)
         await access_log.create(pool)
-        await Register(pool).apply(youth, youth.identified(), *youth.outreach(), *youth.measures())
+        await Extracts(Register(pool)).apply(
+            youth, youth.identified(), *youth.outreach(), *youth.measures()
+        )
     finally:
         await pool.close()
 

@@ -15,16 +15,19 @@ from services.register.adapters.extract_queries import timeline
 from services.register.commands.replay import replay
 from shared.contracts.events import Correction, PersonalDataPurged, YouthLeftScope
 from tests.conftest import RunningInfra
-from tests.integration.test_register_extract import (
+from tests.integration.extract_support import (
     KEYS,
     TENANT,
-    Register,
+    Extracts,
     Youth,
     extract,
+    extracts,
     facts,
     pdf_text,
-    register,  # noqa: F401 - the fixture
 )
+from tests.integration.register_support import register
+
+__all__ = ["extracts", "register"]  # the fixtures
 
 NOTE = "Personnumret gällde en annan person"
 
@@ -43,22 +46,22 @@ def why(youth: Youth) -> Correction:
 
 
 async def marked(
-    register: Register,  # noqa: F811
+    extracts: Extracts,
     noted: bool = True,
 ) -> tuple[Youth, YouthLeftScope]:
     youth = Youth()
     entered = youth.identified()
     end = in_error(youth, entered.scope_episode_id, why(youth) if noted else None)
-    await register.apply(youth, entered, end)
+    await extracts.apply(youth, entered, end)
     return youth, end
 
 
 async def test_the_replay_lists_who_marked_the_episode_when_and_why(
     infra: RunningInfra,
-    register: Register,  # noqa: F811
+    extracts: Extracts,
     db_schema: str,
 ) -> None:
-    youth, end = await marked(register)
+    youth, end = await marked(extracts)
     now = datetime.now(UTC)
     replayed = await replay(infra.database_url, TENANT, now, now, archive_schema=db_schema)
     [listed] = replayed["registered_in_error"]
@@ -66,7 +69,7 @@ async def test_the_replay_lists_who_marked_the_episode_when_and_why(
         youth.id, "user:cecilia", end.recorded_at)  # fmt: skip
     assert (listed["in_error_reason"], listed["has_note"]) == ("wrong_youth", True)
     assert NOTE not in str(replayed), "the note is opened only in the youth's own timeline"
-    assert await readmodel.registered_in_error(register.pool, TENANT) == [listed]
+    assert await readmodel.registered_in_error(extracts.pool, TENANT) == [listed]
     before = await replay(infra.database_url, TENANT, end.recorded_at - timedelta(seconds=1),
                           now, archive_schema=db_schema)  # fmt: skip
     assert before["registered_in_error"] == []
@@ -74,15 +77,15 @@ async def test_the_replay_lists_who_marked_the_episode_when_and_why(
 
 
 async def test_the_youths_timeline_and_extract_open_the_note_and_word_the_reason(
-    register: Register,  # noqa: F811
+    extracts: Extracts,
 ) -> None:
-    youth, _ = await marked(register)
-    shown = await timeline(register.pool, KEYS, TENANT, youth.id)
+    youth, _ = await marked(extracts)
+    shown = await timeline(extracts.pool, KEYS, TENANT, youth.id)
     [episode] = shown["scope_episodes"]
     assert (episode["in_error_reason"], episode["in_error_note"]) == ("wrong_youth", NOTE)
     assert episode["in_error_note_text"] == "open"
     assert "in_error_sealed_note" not in episode, "the sealed form is not shown"
-    found = await extract(register, youth.id)
+    found = await extract(extracts, youth.id)
     [told] = found["scope_episodes"]
     assert (told["in_error_reason_text"], told["in_error_note"]) == (
         "registrerat på fel person", NOTE)  # fmt: skip
@@ -94,25 +97,25 @@ async def test_the_youths_timeline_and_extract_open_the_note_and_word_the_reason
 
 
 async def test_retention_shreds_the_note_whichever_topic_was_read_first(
-    register: Register,  # noqa: F811
+    extracts: Extracts,
 ) -> None:
     def purged(youth: Youth) -> PersonalDataPurged:
         return PersonalDataPurged(
             **youth.envelope("system:retention"), left_on=date(2026, 1, 5), retention_days=730
         )
 
-    live, _ = await marked(register)
-    assert await register.pool.fetchval(
+    live, _ = await marked(extracts)
+    assert await extracts.pool.fetchval(
         "SELECT in_error_sealed_note IS NOT NULL FROM scope_episodes WHERE youth_id = $1", live.id
     )
-    await register.apply(live, purged(live))
+    await extracts.apply(live, purged(live))
     rebuilt = Youth()  # a rebuild that read the retention topic before identify's end
     entered = rebuilt.identified()
     end = in_error(rebuilt, entered.scope_episode_id, why(rebuilt))
-    await register.apply(rebuilt, entered)
-    await register.apply(rebuilt, purged(rebuilt))
-    await register.apply(rebuilt, end)
-    rows = await register.pool.fetch(
+    await extracts.apply(rebuilt, entered)
+    await extracts.apply(rebuilt, purged(rebuilt))
+    await extracts.apply(rebuilt, end)
+    rows = await extracts.pool.fetch(
         "SELECT youth_id, in_error_reason, in_error_sealed_note FROM scope_episodes"
         " WHERE youth_id = ANY($1)",
         [live.id, rebuilt.id],
@@ -122,12 +125,12 @@ async def test_retention_shreds_the_note_whichever_topic_was_read_first(
 
 
 async def test_an_end_published_before_the_reason_was_carried_reads_without_one(
-    register: Register,  # noqa: F811
+    extracts: Extracts,
 ) -> None:
-    youth, _ = await marked(register, noted=False)
-    [listed] = await readmodel.registered_in_error(register.pool, TENANT)
+    youth, _ = await marked(extracts, noted=False)
+    [listed] = await readmodel.registered_in_error(extracts.pool, TENANT)
     assert (listed["in_error_reason"], listed["has_note"]) == (None, False)
-    found = await extract(register, youth.id)
+    found = await extract(extracts, youth.id)
     [told] = found["scope_episodes"]
     assert told["registered_in_error"]
     assert (told["in_error_reason_text"], told["in_error_note"]) == (None, None)
