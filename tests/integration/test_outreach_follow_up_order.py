@@ -18,6 +18,7 @@ DUE = date(2026, 3, 10)
 async def due(outreach: Outreach, day: date) -> list[uuid.UUID | None]:
     query = WorklistQuery("follow_up")
     _, items = await outreach.on(day).worklist(ANNA, query)
+    assert all(item.why == {"code": "follow_up", "subject": "plan_follow_up"} for item in items)
     return [item.follow_up_id for item in items]
 
 

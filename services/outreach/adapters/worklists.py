@@ -66,6 +66,9 @@ class Item:
     follow_up_id: uuid.UUID | None = None
     closed_on: date | None = None
     closed_reason: str | None = None
+    # Why, as data: `code` (new_in_scope, school_reported, not_reached, occupation_unknown,
+    # occupation_stale, turning_20, follow_up) and the facts it names, for a client's own words.
+    why: dict[str, Any] | None = None
 
 
 # Each list: the condition on a case as of day $2 (open: today; closed: the day the youth left),
@@ -180,14 +183,18 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
     as_of: date = row["left_on"] if closed else today
     clock = None
     if name == "first_contact":
+        school = row["clock_trigger"] == "school_notification"
         reason = (
             "a school reported the youth; no contact attempt since"
-            if row["clock_trigger"] == "school_notification"
+            if school
             else "in scope; no contact attempt yet"
         )
+        why: dict[str, Any] = {"code": "school_reported" if school else "new_in_scope"}
         clock = contact_clock(clock_of(row), as_of, rules["first_contact_working_days"])
     elif name == "recontact":
         reason = f"last attempt {row['last_attempt_on']} ended {row['last_attempt_outcome']}"
+        why = {"code": "not_reached", "last_attempt_on": row["last_attempt_on"],
+               "outcome": row["last_attempt_outcome"]}  # fmt: skip
     elif name == "stale_occupation":
         confirmed = row["occupation_confirmed_on"]
         reason = (
@@ -195,14 +202,19 @@ def _item(name: ListName, row: Any, today: date, rules: dict[str, int], closed: 
             if confirmed is None
             else f"occupation last confirmed {confirmed}: now unknown"
         )
+        why = {"code": "occupation_unknown" if confirmed is None else "occupation_stale",
+               "confirmed_on": confirmed}  # fmt: skip
     elif name == "turning_20":
         reason = f"turns 20 on {row['scope_ends_on']}; scope ends then"
+        why = {"code": "turning_20", "scope_ends_on": row["scope_ends_on"]}
     else:
         reason = f"follow-up due ({row['subject']})"
+        why = {"code": "follow_up", "subject": row["subject"]}
     return Item(
         youth_id=row["youth_id"],
         worklist=name,
         reason=reason,
+        why=why,
         since=since,
         assignee=row["assignee"],
         clock=clock,

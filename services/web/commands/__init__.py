@@ -103,7 +103,7 @@ async def my_day(api: ServicesApi, user: Session, chosen: str, whose: Whose) -> 
     items = [
         ListItem(
             youth_id=youth_id,
-            reason=item["reason"],
+            reason=swedish.why_said(item.get("why"), swedish.WORKLISTS[chosen][1]),
             since=date.fromisoformat(item["since"]),
             assignee=item.get("assignee"),
             clock=shown(item.get("clock")),

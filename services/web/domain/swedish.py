@@ -82,3 +82,39 @@ def working_days(count: int) -> str:
 def swedish_iso_date(value: str | None) -> str:
     """An ISO date as the services send it, in Swedish; none as "–"."""
     return swedish_date(date.fromisoformat(value[:10])) if value else "–"
+
+
+FOLLOW_UPS: dict[str, str] = {
+    "plan_follow_up": "Uppföljning av den individuella planen",
+    "plan_evaluation": "Utvärdering av den individuella planen",
+    "measure_reoffer": "Dags att erbjuda den avböjda insatsen igen",
+}
+
+
+def why_said(why: dict[str, object] | None, fallback: str) -> str:
+    """Why a youth is on a worklist, in Swedish, from the outreach service's `why` (its code and
+    the facts it names); `fallback` (the list's own sentence) for a code this page does not know."""
+    if not why:
+        return fallback
+    code = why.get("code")
+    if code == "new_in_scope":
+        return "Nytt i aktivitetsansvaret, inget kontaktförsök än"
+    if code == "school_reported":
+        return "Skolan har anmält att eleven slutat, inget kontaktförsök sedan dess"
+    if code == "not_reached":
+        outcome = label(OUTCOMES, str(why.get("outcome"))).lower()
+        return f"Senaste kontaktförsöket {_day(why, 'last_attempt_on')}: {outcome}"
+    if code == "occupation_unknown":
+        return "Sysselsättningen har aldrig registrerats"
+    if code == "occupation_stale":
+        return f"Sysselsättningen bekräftades senast {_day(why, 'confirmed_on')}"
+    if code == "turning_20":
+        return f"Fyller 20 den {_day(why, 'scope_ends_on')}, då upphör aktivitetsansvaret"
+    if code == "follow_up":
+        return FOLLOW_UPS.get(str(why.get("subject")), "Uppföljning")
+    return fallback
+
+
+def _day(why: dict[str, object], key: str) -> str:
+    value = why.get(key)
+    return swedish_iso_date(str(value)) if value else "–"

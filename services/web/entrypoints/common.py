@@ -20,6 +20,7 @@ from services.web.adapters.config import WebConfig
 from services.web.adapters.services_api import Refused, ServicesApi, Unavailable
 from services.web.adapters.sessions import Session, SessionStore
 from services.web.domain import swedish
+from services.web.domain.youth import who
 from services.web.entrypoints.security import same_token, session_cookie_name
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -40,6 +41,7 @@ def templates() -> Jinja2Templates:
         datum=swedish.swedish_date,
         datum_iso=swedish.swedish_iso_date,
         label_of=lambda code, codes: swedish.label(codes, code),
+        vem=who,
     )
     return made
 

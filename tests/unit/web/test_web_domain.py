@@ -87,3 +87,24 @@ def test_a_refusal_is_said_in_swedish_by_the_field_it_names() -> None:
     assert field_errors([], labels, "youth_id: not in scope") == {
         FORM: "Det gick inte att spara: ungdomen är inte i aktivitetsansvaret"
     }
+
+
+def test_each_item_says_why_it_is_on_its_list_in_swedish() -> None:
+    said = swedish.why_said
+    fallback = "listans egen mening"
+    assert said({"code": "new_in_scope"}, fallback).startswith("Nytt i aktivitetsansvaret")
+    assert said({"code": "school_reported"}, fallback).startswith("Skolan har anmält")
+    assert said({"code": "not_reached", "last_attempt_on": "2026-03-02",
+                 "outcome": "wrong_contact_details"}, fallback) == (
+        "Senaste kontaktförsöket 2 mars 2026: fel kontaktuppgifter")  # fmt: skip
+    assert said({"code": "occupation_stale", "confirmed_on": "2025-09-01"}, fallback) == (
+        "Sysselsättningen bekräftades senast 1 september 2025"
+    )
+    assert said({"code": "turning_20", "scope_ends_on": "2026-05-01"}, fallback) == (
+        "Fyller 20 den 1 maj 2026, då upphör aktivitetsansvaret"
+    )
+    assert said({"code": "follow_up", "subject": "measure_reoffer"}, fallback) == (
+        "Dags att erbjuda den avböjda insatsen igen"
+    )
+    assert said({"code": "a_newer_code"}, fallback) == fallback
+    assert said(None, fallback) == fallback
