@@ -499,11 +499,13 @@ def office_bad_input(desk: Desk, office: Office) -> None:
 
 
 def office_caseworker_overreach(desk: Desk, office: Office) -> None:
-    """A caseworker tries what only a coordinator may: set the rules, assign a case."""
+    """A caseworker tries what only a coordinator may: set the rules, assign a case to someone
+    else (taking an unassigned case for oneself is a caseworker's own)."""
     youth = office["youth"]
     office["caseworker_rules"] = desk.outreach.put("/v1/tenant-rules", json={"rules": {}})
     office["caseworker_assigns"] = desk.outreach.put(
-        f"/v1/youths/{youth}/assignment", json=ASSIGNMENT
+        f"/v1/youths/{youth}/assignment",
+        json={"assignee_kind": "caseworker", "assignee": "user:someone-else"},
     )
     desk.settle()
     office["row_after_refusals"] = desk.register_row(youth)
