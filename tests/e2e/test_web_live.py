@@ -9,26 +9,22 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from kaa.deployment import Deployment, free_port
+from kaa.deployment import Deployment
 from shared.contracts.topics import IDENTIFY_EVENTS
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import TODAY, running
-from tests.e2e.test_identify import enrolment, number, population, school
+from tests.e2e.conftest import running
+from tests.e2e.web_support import enrolled_seventeen_year_olds, notify, signed_in, start_web
 
-SEVENTEEN = date(2008, 9, 14)
 SAMPLES = 3
-TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @dataclass
@@ -68,18 +64,12 @@ class Stream:
         return None
 
 
-def signed_in(url: str, tenant: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=httpx.Timeout(30.0, read=40.0))
-    found = TOKEN.search(client.get("/logga-in").text)
-    assert found is not None
-    done = client.post("/logga-in", data={"tenant": tenant, "role": "caseworker",
-                                          "subject": f"live-{tenant}", "csrf": found.group(1)})  # fmt: skip
-    assert done.status_code == 303, done.text
-    return client
-
-
 def stream_of(url: str, tenant: str) -> Stream:
-    stream = Stream(signed_in(url, tenant))
+    stream = Stream(
+        signed_in(
+            url, tenant=tenant, subject=f"live-{tenant}", timeout=httpx.Timeout(30.0, read=40.0)
+        )
+    )
     threading.Thread(target=stream.read, daemon=True).start()
     return stream
 
@@ -89,23 +79,8 @@ def live(infra: RunningInfra) -> Iterator[tuple[Deployment, str, list[str]]]:
     """Two municipalities; SAMPLES + 1 enrolled 17-year-olds of 0180 (not in scope), and a web
     process (its cookie not Secure, so that httpx sends it over http)."""
     with running(infra, tenants=("0180", "1480")) as made:
-        numbers = [number(SEVENTEEN) for _ in range(SAMPLES + 1)]
-        asyncio.run(made.publish_feed("population", [population(n, SEVENTEEN) for n in numbers]))
-        enrolled = [school(n, [enrolment("GY", startDate="2024-08-20")]) for n in numbers]
-        asyncio.run(made.publish_feed("ss12000", enrolled))
-        asyncio.run(made.drained())
-        assert made.platform is not None
-        made.platform.env = {**made.platform.env, "KAA_WEB_COOKIE_SECURE": "0"}
-        proc = made.platform.start_web(free_port(), dev_signin=True)
-        yield made, proc.url, numbers
-
-
-def notify(reporter: httpx.Client, personnummer: str, kind: str) -> str:
-    answer = reporter.post("/v1/school-notifications", json={
-        "personnummer": personnummer, "kind": kind, "on": TODAY.isoformat(),
-        "school_type": "GY", "school_unit": "unit-1"})  # fmt: skip
-    assert answer.status_code == 202, answer.text
-    return str(answer.json()["youth_id"])
+        numbers = enrolled_seventeen_year_olds(made, SAMPLES + 1)
+        yield made, start_web(made), numbers
 
 
 async def garbage(made: Deployment) -> None:

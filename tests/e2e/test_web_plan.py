@@ -5,47 +5,22 @@ A refused step is said in Swedish next to its field, with what was typed kept.""
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import httpx
 import pytest
 
-from kaa.deployment import Deployment, free_port
+from kaa.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import running
-from tests.e2e.test_bad_input_and_republication import population_line
+from tests.e2e.web_support import Browser, signed_in, web_with_one_youth
 
 YOUTH_NUMBER = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
 MEASURE = re.compile(r'action="/ungdomar/[0-9a-f-]{36}/insatser/([0-9a-f-]{36})"')
 
 
-@dataclass
-class Browser:
-    """A signed-in user of the web application, as httpx sees its pages."""
-
-    client: httpx.Client
-    youth: str
-
-    def form_token(self) -> str:
-        """The session's form token, as every signed-in page's sign-out form holds it."""
-        page = self.client.get("/min-dag").text
-        found = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert found is not None, page
-        return found.group(1)
-
-    def get(self, path: str, status: int = 200) -> str:
-        response = self.client.get(path)
-        assert response.status_code == status, response.text
-        return html.unescape(response.text)
-
-    def post(self, path: str, data: dict[str, str], status: int = 303) -> httpx.Response:
-        response = self.client.post(path, data={"csrf": self.form_token(), **data})
-        assert response.status_code == status, response.text
-        return response
+class PlanBrowser(Browser):
+    """A signed-in user on the youth's measures page."""
 
     def measures(self) -> str:
         return self.get(f"/ungdomar/{self.youth}/insatser")
@@ -55,35 +30,18 @@ class Browser:
         return html.unescape(response.text)
 
 
-def sign_in(base_url: str, role: str, youth: str) -> Browser:
-    client = httpx.Client(base_url=base_url, timeout=30.0)
-    page = client.get("/logga-in").text
-    token = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert token is not None
-    signed = client.post("/logga-in", data={"tenant": "0180", "role": role, "subject": "anna",
-                                            "csrf": token.group(1)})  # fmt: skip
-    assert signed.status_code == 303, signed.text
-    return Browser(client, youth)
+def sign_in(base_url: str, role: str, youth: str) -> PlanBrowser:
+    return PlanBrowser(signed_in(base_url, role), youth)
 
 
 @pytest.fixture(scope="module")
 def web(infra: RunningInfra) -> Iterator[tuple[Deployment, str, str]]:
-    """A deployment with one youth in scope and a web process in front of it (its cookie not
-    Secure, so that httpx sends it over http)."""
-    with running(infra) as made:
-        line = population_line(YOUTH_NUMBER, change="moved_in", effective="2026-01-15")
-        asyncio.run(made.publish_feed("population", [line]))
-        asyncio.run(made.drained())
-        with made.client("register", "0180", "caseworker") as register:
-            [row] = register.get("/v1/youths").json()["items"]
-        assert made.platform is not None
-        made.platform.env = {**made.platform.env, "KAA_WEB_COOKIE_SECURE": "0"}
-        proc = made.platform.start_web(free_port(), dev_signin=True)
-        yield made, proc.url, row["youth_id"]
+    with web_with_one_youth(infra, YOUTH_NUMBER) as site:
+        yield site
 
 
 @pytest.fixture
-def caseworker(web: tuple[Deployment, str, str]) -> Iterator[Browser]:
+def caseworker(web: tuple[Deployment, str, str]) -> Iterator[PlanBrowser]:
     _, url, youth = web
     browser = sign_in(url, "caseworker", youth)
     yield browser
@@ -111,7 +69,7 @@ PLAN = {
 
 
 def test_a_plan_written_in_the_editor_shows_its_seven_items_revision_and_print_view(
-    caseworker: Browser,
+    caseworker: PlanBrowser,
 ) -> None:
     youth = caseworker.youth
     assert "Ungdomen har ingen individuell plan än" in caseworker.get(f"/ungdomar/{youth}/plan")
@@ -166,7 +124,7 @@ def buttons(page: str, measure: str) -> set[str]:
 
 
 def test_a_measure_is_taken_through_its_lifecycle_with_only_the_allowed_buttons(
-    caseworker: Browser,
+    caseworker: PlanBrowser,
 ) -> None:
     youth = caseworker.youth
     page = caseworker.measures()
@@ -221,7 +179,7 @@ def test_a_measure_is_taken_through_its_lifecycle_with_only_the_allowed_buttons(
 
 
 def test_the_plan_and_measures_pages_are_refused_as_the_services_refuse_them(
-    web: tuple[Deployment, str, str], caseworker: Browser
+    web: tuple[Deployment, str, str], caseworker: PlanBrowser
 ) -> None:
     _, url, youth = web
     reporter = sign_in(url, "school-reporter", youth)

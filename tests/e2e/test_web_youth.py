@@ -7,66 +7,31 @@ gets the forbidden page; a malformed youth id is no page."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from kaa.deployment import Deployment, free_port
+from kaa.deployment import Deployment
 from tests.conftest import RunningInfra
-from tests.e2e.conftest import running
-from tests.e2e.test_bad_input_and_republication import population_line
+from tests.e2e.web_support import Browser, signed_in, web_with_one_youth
 
 NUMBER = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
-TOKEN = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-class Browser:
-    """A signed-in user of the web application, as httpx sees its pages."""
-
-    def __init__(self, base_url: str, role: str) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=30.0)
-        found = TOKEN.search(self.client.get("/logga-in").text)
-        assert found is not None
-        signed = self.client.post("/logga-in", data={"tenant": "0180", "role": role,
-                                                     "subject": "anna", "csrf": found.group(1)})  # fmt: skip
-        assert signed.status_code == 303, signed.text
-
-    def get(self, path: str, status: int = 200) -> str:
-        response = self.client.get(path)
-        assert response.status_code == status, response.text
-        return html.unescape(response.text)
-
-    def post(self, path: str, data: dict[str, str], status: int = 303) -> httpx.Response:
-        found = TOKEN.search(self.client.get("/sok").text)
-        assert found is not None
-        response = self.client.post(path, data={"csrf": found.group(1), **data})
-        assert response.status_code == status, response.text
-        return response
+def sign_in(base_url: str, role: str) -> Browser:
+    return Browser(signed_in(base_url, role), token_page="/sok")
 
 
 @pytest.fixture(scope="module")
 def web(infra: RunningInfra) -> Iterator[tuple[Deployment, str, str]]:
-    """A deployment with one youth in scope and a web process in front of it (its cookie not
-    Secure, so that httpx sends it over http)."""
-    with running(infra) as made:
-        line = population_line(NUMBER, change="moved_in", effective="2026-01-15")
-        asyncio.run(made.publish_feed("population", [line]))
-        asyncio.run(made.drained())
-        with made.client("register", "0180", "caseworker") as register:
-            [row] = register.get("/v1/youths").json()["items"]
-        assert made.platform is not None
-        made.platform.env = {**made.platform.env, "KAA_WEB_COOKIE_SECURE": "0"}
-        proc = made.platform.start_web(free_port(), dev_signin=True)
-        yield made, proc.url, row["youth_id"]
+    with web_with_one_youth(infra, NUMBER) as site:
+        yield site
 
 
 @pytest.fixture
 def caseworker(web: tuple[Deployment, str, str]) -> Iterator[Browser]:
-    browser = Browser(web[1], "caseworker")
+    browser = sign_in(web[1], "caseworker")
     yield browser
     browser.client.close()
 
@@ -129,14 +94,14 @@ def test_a_schools_reporter_gets_the_forbidden_page_and_a_malformed_id_no_page(
     web: tuple[Deployment, str, str],
 ) -> None:
     _, url, youth = web
-    reporter = Browser(url, "school-reporter")
+    reporter = sign_in(url, "school-reporter")
     try:
         for page in (f"/ungdomar/{youth}", f"/ungdomar/{youth}/kontakter"):
             assert "Du har inte behörighet" in reporter.get(page, 403)
         reporter.post("/sok", {"personnummer": NUMBER, "purpose": "casework"}, 403)
     finally:
         reporter.client.close()
-    caseworker = Browser(url, "caseworker")
+    caseworker = sign_in(url, "caseworker")
     try:
         assert "Sidan finns inte" in caseworker.get("/ungdomar/inte-ett-id", 404)
         assert "Sidan finns inte" in caseworker.get("/ungdomar/inte-ett-id/kontakter", 404)
