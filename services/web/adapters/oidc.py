@@ -30,12 +30,10 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import HTTPException
 
 from services.web.adapters.config import WebConfig
+from services.web.adapters.sealing import SealingKey
 from shared.auth import ASYMMETRIC, TokenVerifier
 from shared.token_claims import ClaimMap, known_roles
 
@@ -90,13 +88,11 @@ class Sealer:
     """Seals small JSON values for a cookie: unreadable and unforgeable without the key."""
 
     def __init__(self, secret: str, purpose: str) -> None:
-        key = HKDF(hashes.SHA256(), 32, salt=None, info=f"kaa web {purpose}".encode())
-        self._aead = AESGCM(key.derive(secret.encode()))
+        self._key = SealingKey(secret.encode(), f"kaa web {purpose}".encode())
         self._purpose = purpose.encode()
 
     def seal(self, value: dict[str, Any]) -> str:
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + self._aead.encrypt(nonce, json.dumps(value).encode(), self._purpose)
+        sealed = self._key.seal(json.dumps(value).encode(), self._purpose)
         return base64.urlsafe_b64encode(sealed).decode("ascii")
 
     def open(self, value: str | None) -> dict[str, Any] | None:
@@ -104,7 +100,7 @@ class Sealer:
             return None
         try:
             raw = base64.urlsafe_b64decode(value.encode("ascii"))
-            opened = json.loads(self._aead.decrypt(raw[:12], raw[12:], self._purpose))
+            opened = json.loads(self._key.open(raw, self._purpose))
         except Exception:  # tampered, truncated, another key: not ours
             return None
         return opened if isinstance(opened, dict) else None

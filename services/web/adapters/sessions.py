@@ -15,9 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import jwt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from services.web.adapters.sealing import SealingKey
 
 SCHEMA_DDL = """
 SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'));
@@ -73,11 +72,8 @@ def _hash(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode()).digest()
 
 
-def _aead(session_id: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"kaa-web-session").derive(
-        session_id.encode()
-    )
-    return AESGCM(key)
+def _key(session_id: str) -> SealingKey:
+    return SealingKey(session_id.encode(), b"kaa-web-session")
 
 
 class SessionStore:
@@ -108,8 +104,7 @@ class SessionStore:
     async def start(self, subject: str, tenant: str, roles: list[str], token: str) -> str:
         """A new session; returns its id, for the cookie (and nowhere else)."""
         session_id = secrets.token_urlsafe(32)
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + _aead(session_id).encrypt(nonce, token.encode(), _hash(session_id))
+        sealed = _key(session_id).seal(token.encode(), _hash(session_id))
         now = datetime.now(UTC)
         await self.pool.execute(
             self.sql("INSERT INTO {schema}.sessions (id_hash, subject, tenant, roles, "
@@ -139,7 +134,7 @@ class SessionStore:
             await self.end(session_id)
             return None
         sealed = bytes(row["token_sealed"])
-        token = _aead(session_id).decrypt(sealed[:12], sealed[12:], _hash(session_id)).decode()
+        token = _key(session_id).open(sealed, _hash(session_id)).decode()
         if touch and now - row["seen_at"] > SEEN_EVERY:
             await self.pool.execute(
                 self.sql("UPDATE {schema}.sessions SET seen_at = $2 WHERE id_hash = $1"),
