@@ -10,12 +10,22 @@ from __future__ import annotations
 import random
 import re
 from datetime import date
+from typing import Literal
 
 _PATTERN = re.compile(r"^([0-9]{8})-?([0-9]{4})$|^([0-9]{6})[-+]?([0-9]{4})$")
 
 
+Problem = Literal["format", "century", "not_a_date", "check_digit"]
+
+
 class InvalidPersonnummer(ValueError):
-    """The value is not a valid personnummer; the message never repeats the value."""
+    """The value is not a valid personnummer; the message never repeats the value. `code` says
+    why, stable for callers that word it themselves: `format` (not 12 digits), `century` (10
+    digits, no century), `not_a_date` (the date part is no calendar date), `check_digit`."""
+
+    def __init__(self, message: str, code: Problem = "format") -> None:
+        super().__init__(message)
+        self.code: Problem = code
 
 
 def luhn_check_digit(nine_digits: str) -> int:
@@ -31,17 +41,17 @@ def normalize(value: str) -> str:
     match = _PATTERN.match(value.strip())
     if not match:
         raise InvalidPersonnummer(
-            "must be 12 digits YYYYMMDDNNNC (a hyphen before the last four is allowed)"
+            "must be 12 digits YYYYMMDDNNNC (a hyphen before the last four is allowed)", "format"
         )
     if match.group(1):
         digits = match.group(1) + match.group(2)
     else:
         raise InvalidPersonnummer(
-            "must include the century (YYYYMMDDNNNC), 10-digit forms are ambiguous"
+            "must include the century (YYYYMMDDNNNC), 10-digit forms are ambiguous", "century"
         )
     birth_date(digits)
     if luhn_check_digit(digits[2:11]) != int(digits[11]):
-        raise InvalidPersonnummer("check digit does not match")
+        raise InvalidPersonnummer("check digit does not match", "check_digit")
     return digits
 
 
@@ -53,7 +63,7 @@ def birth_date(digits: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise InvalidPersonnummer("the date part is not a calendar date") from None
+        raise InvalidPersonnummer("the date part is not a calendar date", "not_a_date") from None
 
 
 def age_on(born: date, on: date) -> int:

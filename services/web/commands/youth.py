@@ -199,25 +199,22 @@ async def assign(
         raise refusal(refused, "tilldelning", ASSIGN_LABELS) from None
 
 
-PNR_PROBLEMS = {
+PNR_PROBLEMS: dict[personnummer.Problem, str] = {
+    "format": "Personnummer ska skrivas med 12 siffror (ÅÅÅÅMMDD-NNNN).",
     "century": "Personnummer ska skrivas med 12 siffror, med århundradet (ÅÅÅÅMMDDNNNN).",
-    "check digit": "Personnumret stämmer inte: kontrollsiffran är fel.",
-    "calendar date": "Personnumrets födelsedatum finns inte i almanackan.",
+    "check_digit": "Personnumret stämmer inte: kontrollsiffran är fel.",
+    "not_a_date": "Personnumrets födelsedatum finns inte i almanackan.",
 }
 
 
 def personnummer_problem(number: str) -> str | None:
     """Why `number` is no personnummer, in Swedish (never repeating it), or None."""
+    if not number.strip():
+        return "Fyll i personnummer."
     try:
         personnummer.normalize(number)
     except personnummer.InvalidPersonnummer as invalid:
-        said = str(invalid)
-        for known, message in PNR_PROBLEMS.items():
-            if known in said:
-                return message
-        if not number.strip():
-            return "Fyll i personnummer."
-        return "Personnummer ska skrivas med 12 siffror (ÅÅÅÅMMDD-NNNN)."
+        return PNR_PROBLEMS[invalid.code]
     return None
 
 
