@@ -21,7 +21,7 @@ from services.web.entrypoints.live import live_routes
 from services.web.entrypoints.pages import pages
 from services.web.entrypoints.plan_pages import plan_routes
 from services.web.entrypoints.security import SecurityHeaders
-from services.web.entrypoints.signin import signin_routes
+from services.web.entrypoints.signin import OidcFlow, signin_routes
 from services.web.entrypoints.youth_pages import youth_routes
 from shared.contracts.topics import namespace_prefix
 from shared.runtime import BackgroundLoops, service_app
@@ -43,6 +43,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
         max_token_seconds=settings.token_max_lifetime,
     )
     hub = LiveHub()  # the open pages' live-update streams
+    oidc = OidcFlow(web, settings) if config.oidc_configured else None  # the provider's sign-in
 
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
         web.store = await SessionStore.open(
@@ -64,6 +65,8 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
         async def teardown() -> None:
             await web.api.close()
             await web.sessions.close()
+            if oidc is not None:
+                await oidc.close()
 
         return teardown
 
@@ -72,7 +75,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     for exception, handler in error_pages(web).items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(signin_routes(web, settings))
+    app.include_router(signin_routes(web, oidc))
     app.include_router(pages(web))
     app.include_router(live_routes(web, hub))
     app.include_router(youth_routes(web))

@@ -41,10 +41,11 @@ REFUSALS = {"flow": 400, "provider": 502, "no_role": 403, "tenant": 403}
 log = logging.getLogger("kaa.web.signin")
 
 
-def signin_routes(web: Web, settings: ServiceSettings | None = None) -> APIRouter:
+def signin_routes(web: Web, oidc: "OidcFlow | None" = None) -> APIRouter:
+    """The sign-in pages; with the identity provider when `oidc` is given (the composition root
+    makes it when the provider is configured, and closes it at shutdown)."""
     router = APIRouter()
     User = Annotated[Session, Depends(web.signed_in)]
-    oidc = OidcFlow(web, settings) if web.config.oidc_configured else None
     if oidc is not None:
         router.include_router(oidc_routes(web, oidc))
 
@@ -139,6 +140,12 @@ class OidcFlow:
                 claim_map=settings.token_claims, max_lifetime=settings.token_max_lifetime,
             )  # fmt: skip
         return self._client
+
+    async def close(self) -> None:
+        """Close the provider client's connections, if it was ever made."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
 
     def cookie(self, response: Response, name: str, value: str, path: str, seconds: int) -> None:
         response.set_cookie(name, value, max_age=seconds, path=path, httponly=True,
