@@ -100,3 +100,19 @@ class Web:
         """A form's token is the session's, or 403."""
         if not same_token(user.csrf, csrf):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "form token missing or wrong")
+
+
+async def posted(
+    request: Request, user: Session, *, max_fields: int, max_chars: int
+) -> dict[str, str]:
+    """The form's text fields as posted (a file or an overlong value is cut, never echoed), once
+    its token is found to be the session's (or 403)."""
+    form = await request.form(max_files=0, max_fields=max_fields)
+    fields = {k: v[:max_chars] for k, v in form.items() if isinstance(v, str)}
+    Web.checked(user, fields.get("csrf"))
+    return fields
+
+
+def kept(prefix: str, fields: dict[str, str]) -> dict[str, str]:
+    """What was typed in a form, by element id (`<prefix>-<field>`), to show again."""
+    return {f"{prefix}-{k}": v for k, v in fields.items() if k != "csrf"}

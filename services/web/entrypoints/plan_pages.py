@@ -7,6 +7,7 @@ page's step is refused in Swedish.
 """
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -17,15 +18,13 @@ from services.web.adapters.sessions import Session
 from services.web.commands import measures as measure_cases
 from services.web.commands import plan as plan_cases
 from services.web.domain.measures import Action
-from services.web.entrypoints.common import Web
+from services.web.entrypoints import common
+from services.web.entrypoints.common import Web, kept
 
 MAX_FIELD = 4000  # characters of one posted field kept (the services cap theirs lower)
 
 
-async def posted(request: Request) -> dict[str, str]:
-    """The form's text fields as posted (a file or an overlong value is cut, never echoed)."""
-    form = await request.form(max_files=0, max_fields=400)
-    return {k: v[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
+posted = partial(common.posted, max_fields=400, max_chars=MAX_FIELD)  # a plan has many rows
 
 
 def plan_routes(web: Web) -> APIRouter:
@@ -53,8 +52,7 @@ def plan_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/plan", response_class=HTMLResponse)
     async def revise(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         form = plan_cases.form_of(fields)
         try:
             warnings = await plan_cases.revise_plan(web.api, user, youth_id, form)
@@ -101,9 +99,8 @@ def plan_routes(web: Web) -> APIRouter:
         if refused.status not in (409, 422):
             raise refused
         errors = measure_cases.step_refusal(refused, prefix, labels, day)
-        given = {f"{prefix}-{k}": v for k, v in fields.items() if k != "csrf"}
         return await measures_shown(request, user, youth_id, refused.status, errors=errors,
-                                    given=given)  # fmt: skip
+                                    given=kept(prefix, fields))  # fmt: skip
 
     def back(youth_id: uuid.UUID, anchor: str = "") -> Response:
         return RedirectResponse(f"/ungdomar/{youth_id}/insatser{anchor}",
@@ -115,8 +112,7 @@ def plan_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/insatser/erbjud", response_class=HTMLResponse)
     async def offer(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             await measure_cases.offer(web.api, user, youth_id, fields)
         except Refused as refused:
@@ -126,8 +122,7 @@ def plan_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/insatser/invandning", response_class=HTMLResponse)
     async def objection(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             await measure_cases.record_objection(web.api, user, youth_id, fields)
         except Refused as refused:
@@ -139,8 +134,7 @@ def plan_routes(web: Web) -> APIRouter:
     async def step(
         request: Request, youth_id: uuid.UUID, measure_id: uuid.UUID, user: User
     ) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         prefix = f"m-{measure_id}"
         try:
             action = Action(fields.get("steg", ""))

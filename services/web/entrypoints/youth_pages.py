@@ -7,6 +7,7 @@ redirects back (a reload records nothing twice). The personnummer is posted, nev
 """
 
 import uuid
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
@@ -17,7 +18,8 @@ from services.web.commands import contacts as contact_cases
 from services.web.commands import youth as youth_cases
 from services.web.commands.youth import FormRefused
 from services.web.domain.youth import PURPOSES, TENSES
-from services.web.entrypoints.common import Web
+from services.web.entrypoints import common
+from services.web.entrypoints.common import Web, kept
 
 MAX_FIELD = 1000  # characters of one posted field kept (the services cap theirs lower)
 SAVED = {
@@ -31,15 +33,7 @@ SAVED = {
 CONTACT_FORMS = ("forsok", "kontakt", "information", "sysselsattning")
 
 
-async def posted(request: Request) -> dict[str, str]:
-    """The form's text fields as posted (a file or an overlong value is cut, never echoed)."""
-    form = await request.form(max_files=0, max_fields=50)
-    return {k: v[:MAX_FIELD] for k, v in form.items() if isinstance(v, str)}
-
-
-def kept(prefix: str, fields: dict[str, str]) -> dict[str, str]:
-    """What was typed in a form, by element id, to show again."""
-    return {f"{prefix}-{k}": v for k, v in fields.items() if k != "csrf"}
+posted = partial(common.posted, max_fields=50, max_chars=MAX_FIELD)
 
 
 def youth_routes(web: Web) -> APIRouter:
@@ -70,8 +64,7 @@ def youth_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/identitet", response_class=HTMLResponse)
     async def identity(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         purpose = fields.get("purpose", "")
         try:
             opened = await youth_cases.identity(web.api, user, youth_id, purpose)
@@ -83,8 +76,7 @@ def youth_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/kontaktuppgifter", response_class=HTMLResponse)
     async def contact_details(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             await youth_cases.record_contact_details(web.api, user, youth_id, fields)
         except FormRefused as refused:
@@ -95,8 +87,7 @@ def youth_routes(web: Web) -> APIRouter:
 
     @router.post("/ungdomar/{youth_id}/tilldelning", response_class=HTMLResponse)
     async def assignment(request: Request, youth_id: uuid.UUID, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             await youth_cases.assign(web.api, user, youth_id, fields)
         except FormRefused as refused:
@@ -124,8 +115,7 @@ def youth_routes(web: Web) -> APIRouter:
     async def record(request: Request, youth_id: uuid.UUID, form: str, user: User) -> Response:
         if form not in CONTACT_FORMS:
             return web.page(request, "not_found.html", user, code=404)
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             if form == "forsok":
                 await contact_cases.record_attempt(web.api, user, youth_id, fields)
@@ -144,8 +134,7 @@ def youth_routes(web: Web) -> APIRouter:
 
     @router.post("/sok", response_class=HTMLResponse)
     async def find(request: Request, user: User) -> Response:
-        fields = await posted(request)
-        web.checked(user, fields.get("csrf"))
+        fields = await posted(request, user)
         try:
             found = await youth_cases.find_youth(
                 web.api, user, fields.get("personnummer", ""), fields.get("purpose", "")
