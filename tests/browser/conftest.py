@@ -22,6 +22,9 @@ from kaa.deployment import Deployment, free_port
 from tests.browser.helpers import Browser
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import running
+from tests.e2e.test_bad_input_and_republication import population_line
+
+IN_SCOPE = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -76,3 +79,18 @@ def browser(chromium: webdriver.Chrome, site: Site) -> Browser:
     made = Browser(chromium, site.base_url)
     made.reset()
     return made
+
+
+@pytest.fixture(scope="module")
+def youth(site: Site) -> str:
+    """One youth in scope (IN_SCOPE moved in), the module's only youth: their id."""
+    site.publish(population_line(IN_SCOPE, change="moved_in", effective="2026-01-15"))
+    with site.deployment.client("register", "0180", "caseworker") as register:
+        [row] = register.get("/v1/youths").json()["items"]
+    return str(row["youth_id"])
+
+
+@pytest.fixture
+def caseworker(browser: Browser) -> Browser:
+    browser.sign_in("anna.andersson")
+    return browser

@@ -7,6 +7,8 @@ import base64
 import json
 import os
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.web.domain.swedish import ROLES
@@ -24,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "web" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+HEARD = "document.body.dataset.kaaHeard"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 _RUN_AXE = """
@@ -187,3 +191,35 @@ class Browser:
             README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(target, README_SCREENSHOTS / target.name)
         return target
+
+
+def typed(browser: Browser, field: str, text: str) -> None:
+    element = browser.driver.find_element(By.ID, field)
+    element.clear()
+    element.send_keys(text)
+
+
+def submit(browser: Browser, label: str) -> None:
+    """The button with `label` pressed with the keyboard (focused, then Enter); the next page."""
+    button = browser.driver.find_element(By.XPATH, f"//button[contains(., '{label}')]")
+    button.send_keys(Keys.ENTER)
+    WebDriverWait(browser.driver, 30).until(staleness_of(button))
+
+
+def listening(browser: Browser) -> None:
+    """A mark on the page shown now (gone if it reloads) and a note of each live event it hears."""
+    browser.driver.execute_script(
+        "document.body.dataset.kaaMark = 'kept';"
+        "document.body.addEventListener('htmx:sseMessage', function () {"
+        f"  {HEARD} = 'yes'; }});"
+    )
+
+
+def heard_live(browser: Browser, poke: Callable[[], object]) -> None:
+    """`poke` (a report that changes nothing) until the open page hears a live event: the web's
+    subscriber listens from the latest offset once it has its partitions."""
+    deadline = time.monotonic() + 60
+    while browser.driver.execute_script(f"return {HEARD} || ''") != "yes":
+        assert time.monotonic() < deadline, "the page never heard a live event"
+        poke()
+        time.sleep(2)

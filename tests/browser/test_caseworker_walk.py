@@ -11,10 +11,8 @@ Last, an attempt recorded on the contact form with the keyboard alone, every foc
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, ClassVar
 
@@ -23,21 +21,25 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from shared.personnummer import generate
 from tests.browser.conftest import Site
-from tests.browser.helpers import Browser, assert_accessible, visibly_focused
+from tests.browser.helpers import (
+    Browser,
+    assert_accessible,
+    heard_live,
+    listening,
+    submit,
+    typed,
+    visibly_focused,
+)
 from tests.browser.test_caseworker_pages import Youth
-from tests.e2e.conftest import TODAY
-from tests.e2e.test_identify import enrolment, number, population, school
+from tests.e2e.web_support import enrolled_seventeen_year_olds, notify
 
 RNG = random.Random(1717)
 WALKER = Youth(generate(date(2008, 6, 15), RNG), "Wilma", "Åkesson")  # 17, in scope
 KEYS = Youth(generate(date(2008, 5, 5), RNG), "Kim", "Tangentsson")
-SEVENTEEN = date(2008, 9, 14)
-HEARD = "document.body.dataset.kaaHeard"
 
 
 def seen(browser: Browser, page: str) -> None:
@@ -50,12 +52,6 @@ def main_text(browser: Browser) -> str:
     return text
 
 
-def typed(browser: Browser, field: str, text: str) -> None:
-    element = browser.driver.find_element(By.ID, field)
-    element.clear()
-    element.send_keys(text)
-
-
 def chosen(browser: Browser, field: str, value: str | None = None) -> None:
     """`value` chosen in the list `field` (its first real option when None)."""
     select = Select(browser.driver.find_element(By.ID, field))
@@ -63,13 +59,6 @@ def chosen(browser: Browser, field: str, value: str | None = None) -> None:
         select.select_by_index(1)
     else:
         select.select_by_value(value)
-
-
-def submit(browser: Browser, label: str) -> None:
-    """The button with `label` pressed with the keyboard (focused, then Enter); the next page."""
-    button = browser.driver.find_element(By.XPATH, f"//button[contains(., '{label}')]")
-    button.send_keys(Keys.ENTER)
-    WebDriverWait(browser.driver, 30).until(staleness_of(button))
 
 
 def field_error(browser: Browser, field: str) -> str:
@@ -97,16 +86,6 @@ def measure_step(browser: Browser, label: str, on: str, **choices: str) -> None:
         chosen(browser, f"{prefix}-{name}", value or None)
     submit(browser, label)
     browser.wait_for_path(browser.path.split("?")[0])
-
-
-def heard_live(browser: Browser, poke: Callable[[], object]) -> None:
-    """`poke` (a report that changes nothing) until the open page hears a live event: the web's
-    subscriber listens from the latest offset once it has its partitions."""
-    deadline = time.monotonic() + 60
-    while browser.driver.execute_script(f"return {HEARD} || ''") != "yes":
-        assert time.monotonic() < deadline, "the page never heard a live event"
-        poke()
-        time.sleep(2)
 
 
 @pytest.fixture(scope="class")
@@ -235,30 +214,13 @@ class TestACaseworkersDay:
         self, walker: Browser, site: Site
     ) -> None:
         made = site.deployment
-        warm, dropout = number(SEVENTEEN), number(SEVENTEEN)
-        lines = [population(n, SEVENTEEN) for n in (warm, dropout)]
-        asyncio.run(made.publish_feed("population", lines))
-        enrolled = [school(n, [enrolment("GY", startDate="2024-08-20")]) for n in (warm, dropout)]
-        asyncio.run(made.publish_feed("ss12000", enrolled))
-        asyncio.run(made.drained())
+        warm, dropout = enrolled_seventeen_year_olds(made, 2)
         walker.open("/min-dag?lista=first_contact&vems=all")
         seen(walker, "Min dag, open for live updates")
-        walker.driver.execute_script(
-            "document.body.dataset.kaaMark = 'kept';"
-            "document.body.addEventListener('htmx:sseMessage', function () {"
-            f"  {HEARD} = 'yes'; }});"
-        )
+        listening(walker)
         with made.client("identify", "0180", "school-reporter") as reporter:
-
-            def notify(personnummer: str, kind: str) -> str:
-                answer = reporter.post("/v1/school-notifications", json={
-                    "personnummer": personnummer, "kind": kind, "on": TODAY.isoformat(),
-                    "school_type": "GY", "school_unit": "unit-1"})  # fmt: skip
-                assert answer.status_code == 202, answer.text
-                return str(answer.json()["youth_id"])
-
-            heard_live(walker, lambda: notify(warm, "absence"))
-            youth = notify(dropout, "left")
+            heard_live(walker, lambda: notify(reporter, warm, "absence"))
+            youth = notify(reporter, dropout, "left")
         WebDriverWait(walker.driver, 10).until(
             lambda driver: driver.find_elements(By.ID, f"ungdom-{youth}"),
             "the reported youth did not appear on the open page",

@@ -4,56 +4,18 @@ black on white without the header, menu or tabs."""
 
 from __future__ import annotations
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import Site
-from tests.browser.helpers import Browser, axe, violations_text
-from tests.e2e.test_bad_input_and_republication import population_line
-
-NUMBER = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
-
-
-@pytest.fixture(scope="module")
-def youth(site: Site) -> str:
-    site.publish(population_line(NUMBER, change="moved_in", effective="2026-01-15"))
-    with site.deployment.client("register", "0180", "caseworker") as register:
-        [row] = register.get("/v1/youths").json()["items"]
-    return str(row["youth_id"])
-
-
-@pytest.fixture
-def caseworker(browser: Browser) -> Browser:
-    browser.sign_in("anna.andersson")
-    return browser
-
-
-def accessible(browser: Browser, page: str) -> None:
-    found = axe(browser.driver)
-    assert not found, f"axe-core on {page}:\n{violations_text(found)}"
-
-
-def typed(browser: Browser, field: str, text: str) -> None:
-    element = browser.driver.find_element(By.ID, field)
-    element.clear()
-    element.send_keys(text)
-
-
-def submit(browser: Browser, label: str) -> None:
-    """The button with `label` pressed with the keyboard (focused, then Enter)."""
-    button = browser.driver.find_element(By.XPATH, f"//button[contains(., '{label}')]")
-    button.send_keys(Keys.ENTER)
-    WebDriverWait(browser.driver, 30).until(staleness_of(button))  # the next page is shown
+from tests.browser.helpers import Browser, assert_accessible, submit, typed
 
 
 def test_the_plan_page_editor_refusal_and_print_view_are_accessible(
     caseworker: Browser, youth: str
 ) -> None:
     caseworker.open(f"/ungdomar/{youth}/plan")
-    accessible(caseworker, "the plan page, no plan yet")
+    assert_accessible(caseworker.driver, "the plan page, no plan yet")
     typed(caseworker, "goal", "Börja på komvux hösten 2026")
     typed(caseworker, "goals", "komvux\nkörkort")
     typed(caseworker, "insats-0-description", "Träffa SYV")
@@ -67,20 +29,20 @@ def test_the_plan_page_editor_refusal_and_print_view_are_accessible(
     assert caseworker.driver.find_element(By.ID, "goal").get_attribute("value") == (
         "Börja på komvux hösten 2026"
     )
-    accessible(caseworker, "the plan editor with a refusal")
+    assert_accessible(caseworker.driver, "the plan editor with a refusal")
     caseworker.screenshot("plan-fel")
 
     typed(caseworker, "insats-0-end_date", "")
     submit(caseworker, "Spara ny version av planen")
     caseworker.wait_for_path(f"/ungdomar/{youth}/plan?sparad=1")
     assert "Träffa SYV" in caseworker.driver.find_element(By.TAG_NAME, "main").text
-    accessible(caseworker, "the plan page with a revision")
+    assert_accessible(caseworker.driver, "the plan page with a revision")
     caseworker.screenshot("plan", readme=True)
 
     caseworker.driver.find_element(By.LINK_TEXT, "Skriv ut planen").send_keys(Keys.ENTER)
     caseworker.wait_for_path(f"/ungdomar/{youth}/plan/utskrift")
     assert not caseworker.driver.find_elements(By.TAG_NAME, "nav")
-    accessible(caseworker, "the plan's print view")
+    assert_accessible(caseworker.driver, "the plan's print view")
     caseworker.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     try:
         shown = caseworker.driver.execute_script(
@@ -99,14 +61,14 @@ def test_the_measures_page_is_accessible_in_each_state_and_with_a_refusal(
     caseworker: Browser, youth: str
 ) -> None:
     caseworker.open(f"/ungdomar/{youth}/insatser")
-    accessible(caseworker, "the measures page, none yet")
+    assert_accessible(caseworker.driver, "the measures page, none yet")
     Select(caseworker.driver.find_element(By.ID, "erbjud-measure_type")).select_by_value(
         "internship"
     )
     typed(caseworker, "erbjud-offered_on", "2026-02-27")
     submit(caseworker, "Erbjud insatsen")
     caseworker.wait_for_path(f"/ungdomar/{youth}/insatser")
-    accessible(caseworker, "a measure offered")
+    assert_accessible(caseworker.driver, "a measure offered")
 
     [day] = caseworker.driver.find_elements(By.CSS_SELECTOR, "input[id$='-on'][name='on']")[:1]
     day.clear()
@@ -114,7 +76,7 @@ def test_the_measures_page_is_accessible_in_each_state_and_with_a_refusal(
     submit(caseworker, "Ungdomen tackade nej")
     summary = caseworker.driver.find_element(By.CSS_SELECTOR, "[data-kaa-error-summary]")
     assert "får inte vara före datumet insatsen erbjöds" in summary.text
-    accessible(caseworker, "a step refused")
+    assert_accessible(caseworker.driver, "a step refused")
 
     for label, on in (
         ("Ungdomen tackade ja", "2026-03-01"),
@@ -126,5 +88,5 @@ def test_the_measures_page_is_accessible_in_each_state_and_with_a_refusal(
         submit(caseworker, label)
         caseworker.wait_for_path(f"/ungdomar/{youth}/insatser")
     assert caseworker.driver.find_elements(By.XPATH, "//button[contains(., 'Avsluta insatsen')]")
-    accessible(caseworker, "a started measure with its end form")
+    assert_accessible(caseworker.driver, "a started measure with its end form")
     caseworker.screenshot("insatser", readme=True)

@@ -4,44 +4,12 @@ the focus on the error summary and keeps what was typed."""
 
 from __future__ import annotations
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import Site
-from tests.browser.helpers import Browser, assert_accessible
-from tests.e2e.test_bad_input_and_republication import population_line
-
-NUMBER = "200801011230"  # 18 on the deployment's day (2026-03-02), not enrolled: in scope
-
-
-@pytest.fixture(scope="module")
-def youth(site: Site) -> str:
-    site.publish(population_line(NUMBER, change="moved_in", effective="2026-01-15"))
-    with site.deployment.client("register", "0180", "caseworker") as register:
-        [row] = register.get("/v1/youths").json()["items"]
-    return str(row["youth_id"])
-
-
-@pytest.fixture
-def caseworker(browser: Browser) -> Browser:
-    browser.sign_in("anna.andersson")
-    return browser
-
-
-def typed(browser: Browser, field: str, text: str) -> None:
-    element = browser.driver.find_element(By.ID, field)
-    element.clear()
-    element.send_keys(text)
-
-
-def submit(browser: Browser, label: str) -> None:
-    """The button with `label` pressed with the keyboard (focused, then Enter)."""
-    button = browser.driver.find_element(By.XPATH, f"//button[contains(., '{label}')]")
-    button.send_keys(Keys.ENTER)
-    WebDriverWait(browser.driver, 30).until(staleness_of(button))
+from tests.browser.conftest import IN_SCOPE
+from tests.browser.helpers import Browser, assert_accessible, submit, typed
 
 
 def test_the_youths_overview_and_contact_pages_are_accessible(
@@ -81,7 +49,7 @@ def test_finding_a_youth_and_its_refusal_are_accessible(caseworker: Browser, you
     submit(caseworker, "Sök")
     assert "kontrollsiffran är fel" in caseworker.driver.find_element(By.TAG_NAME, "main").text
     assert_accessible(caseworker.driver, "Hitta en ungdom with a refusal")
-    typed(caseworker, "sok-personnummer", NUMBER)
+    typed(caseworker, "sok-personnummer", IN_SCOPE)
     submit(caseworker, "Sök")
     caseworker.wait_for_path(f"/ungdomar/{youth}")
-    assert NUMBER not in caseworker.driver.current_url
+    assert IN_SCOPE not in caseworker.driver.current_url
