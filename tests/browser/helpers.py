@@ -21,7 +21,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from kaa.deployment import Deployment
 from services.web.domain.swedish import ROLES
+from tests.e2e.web_support import notify
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "services" / "web" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
@@ -223,3 +225,17 @@ def heard_live(browser: Browser, poke: Callable[[], object]) -> None:
         assert time.monotonic() < deadline, "the page never heard a live event"
         poke()
         time.sleep(2)
+
+
+def dropout_appears_live(browser: Browser, made: Deployment, warm: str, dropout: str) -> None:
+    """On the open Min dag: `warm` reported absent until the page hears a live event, then
+    `dropout` reported as having left; the youth appears without a reload (the page's mark kept)."""
+    listening(browser)
+    with made.client("identify", "0180", "school-reporter") as reporter:
+        heard_live(browser, lambda: notify(reporter, warm, "absence"))
+        youth = notify(reporter, dropout, "left")
+    WebDriverWait(browser.driver, 10).until(
+        lambda driver: driver.find_elements(By.ID, f"ungdom-{youth}"),
+        "the reported youth did not appear on the open page",
+    )
+    assert browser.driver.execute_script("return document.body.dataset.kaaMark") == "kept"

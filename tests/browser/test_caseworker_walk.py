@@ -28,14 +28,13 @@ from tests.browser.conftest import Site
 from tests.browser.helpers import (
     Browser,
     assert_accessible,
-    heard_live,
-    listening,
+    dropout_appears_live,
     submit,
     typed,
     visibly_focused,
 )
 from tests.browser.test_caseworker_pages import Youth
-from tests.e2e.web_support import enrolled_seventeen_year_olds, notify
+from tests.e2e.web_support import enrolled_seventeen_year_olds
 
 RNG = random.Random(1717)
 WALKER = Youth(generate(date(2008, 6, 15), RNG), "Wilma", "Åkesson")  # 17, in scope
@@ -217,15 +216,7 @@ class TestACaseworkersDay:
         warm, dropout = enrolled_seventeen_year_olds(made, 2)
         walker.open("/min-dag?lista=first_contact&vems=all")
         seen(walker, "Min dag, open for live updates")
-        listening(walker)
-        with made.client("identify", "0180", "school-reporter") as reporter:
-            heard_live(walker, lambda: notify(reporter, warm, "absence"))
-            youth = notify(reporter, dropout, "left")
-        WebDriverWait(walker.driver, 10).until(
-            lambda driver: driver.find_elements(By.ID, f"ungdom-{youth}"),
-            "the reported youth did not appear on the open page",
-        )
-        assert walker.driver.execute_script("return document.body.dataset.kaaMark") == "kept"
+        dropout_appears_live(walker, made, warm, dropout)
         seen(walker, "Min dag after the live update")
 
 

@@ -3,12 +3,9 @@ page without a reload (htmx's SSE extension under the page's Content-Security-Po
 
 from __future__ import annotations
 
-from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
-
 from tests.browser.conftest import Site
-from tests.browser.helpers import Browser, assert_accessible, heard_live, listening
-from tests.e2e.web_support import enrolled_seventeen_year_olds, notify
+from tests.browser.helpers import Browser, assert_accessible, dropout_appears_live
+from tests.e2e.web_support import enrolled_seventeen_year_olds
 
 
 def test_a_reported_dropout_appears_on_the_open_min_dag_without_a_reload(
@@ -19,13 +16,5 @@ def test_a_reported_dropout_appears_on_the_open_min_dag_without_a_reload(
     browser.sign_in("live.lisa")
     browser.open("/min-dag?vems=all")
     assert_accessible(browser.driver, "Min dag with live updates")
-    listening(browser)
-    with made.client("identify", "0180", "school-reporter") as reporter:
-        heard_live(browser, lambda: notify(reporter, warm, "absence"))
-        youth = notify(reporter, dropout, "left")
-    WebDriverWait(browser.driver, 10).until(
-        lambda driver: driver.find_elements(By.ID, f"ungdom-{youth}"),
-        "the reported youth did not appear on the open page",
-    )
-    assert browser.driver.execute_script("return document.body.dataset.kaaMark") == "kept"
+    dropout_appears_live(browser, made, warm, dropout)
     assert_accessible(browser.driver, "Min dag after a live update")
