@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from kaa.deployment import Deployment
@@ -205,7 +206,22 @@ def submit(browser: Browser, label: str) -> None:
     """The button with `label` pressed with the keyboard (focused, then Enter); the next page."""
     button = browser.driver.find_element(By.XPATH, f"//button[contains(., '{label}')]")
     button.send_keys(Keys.ENTER)
-    WebDriverWait(browser.driver, 30).until(staleness_of(button))
+    WebDriverWait(browser.driver, 30).until(gone(button))
+
+
+def gone(element: WebElement) -> Callable[[WebDriver], bool]:
+    """The page the element was on has been replaced. Chromium answers a question about an
+    element of a page being torn down either as stale or, mid-navigation, as an inspector error
+    ("Node with given id does not belong to the document"): both mean gone."""
+
+    def check(_: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return check
 
 
 def listening(browser: Browser) -> None:
