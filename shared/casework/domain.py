@@ -11,12 +11,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 
 from eventsourcing.domain import Aggregate, event
 
 from shared import dates
-from shared.contracts.events import SchoolNotificationReceived, YouthIdentified, YouthLeftScope
+from shared.contracts.events import (
+    CorrectionReasonCode,
+    SchoolNotificationReceived,
+    YouthIdentified,
+    YouthLeftScope,
+)
+from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 
 # Identify's events a youth case takes in (`ScopedYouthCase.on_identify_event`); others pass by.
 IDENTIFY_INPUTS = (YouthIdentified, YouthLeftScope, SchoolNotificationReceived)
@@ -42,6 +48,35 @@ class CommandRefused(ValueError):
         self.field = field
         self.reason = reason
         self.conflict = conflict
+
+
+CORRECTION_REASONS = frozenset(get_args(CorrectionReasonCode))
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why, by whom and when an entry of a case is corrected or withdrawn (outreach's and
+    measures'): a reason code and the note sealed with the youth's data key (purpose
+    `Correction.SEALED_PURPOSE`), or None."""
+
+    reason: str
+    sealed_note: str | None
+    actor: str
+    correlation_id: uuid.UUID
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.reason not in CORRECTION_REASONS:
+            raise CommandRefused("reason", "unknown code (the reasons for a correction)")
+
+
+def check_why(reason: str, note: str | None) -> None:
+    """Refuse an unknown reason code or a note over the cap (naming the field, not the value),
+    before anything is sealed or recorded."""
+    if reason not in CORRECTION_REASONS:
+        raise CommandRefused("reason", "unknown code (the reasons for a correction)")
+    if note is not None and len(note) > NOTE_MAX_LENGTH:
+        raise CommandRefused("note", f"is longer than {NOTE_MAX_LENGTH} characters")
 
 
 REFUSALS: tuple[type[BaseException], ...] = (

@@ -22,12 +22,11 @@ from services.measures.adapters.store import MeasuresApplication
 from services.measures.commands import Effort, effort_recorded
 from services.measures.domain import MeasuresCase
 from services.measures.domain.catalogue import check_offerable
-from services.measures.domain.corrections import REASONS, StepGiven, Why
+from services.measures.domain.corrections import StepGiven
 from shared.casework import commands as casework
 from shared.casework.commands import Caller, CaseClock, CaseRuntime
-from shared.casework.domain import CommandRefused
+from shared.casework.domain import Why, check_why
 from shared.contracts.events import Correction
-from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.crypto import YouthSealer
 
 
@@ -101,14 +100,6 @@ class WithdrawDay:
     reason: str
     follow_up_id: uuid.UUID | None = None
     note: str | None = None
-
-
-def check_why(reason: str, note: str | None) -> None:
-    """Refuse an unknown reason code or a note over the cap (naming the field, not the value)."""
-    if reason not in REASONS:
-        raise CommandRefused("reason", "unknown code (the reasons for a correction)")
-    if note is not None and len(note) > NOTE_MAX_LENGTH:
-        raise CommandRefused("note", f"is longer than {NOTE_MAX_LENGTH} characters")
 
 
 class MeasuresCorrections:

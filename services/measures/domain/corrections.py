@@ -17,33 +17,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from services.measures.domain import lifecycle, plan
 from services.measures.domain.lifecycle import Step
 from services.measures.domain.record import STEP_FIELDS, EntryIds, Record
 from services.measures.domain.values import CONTENT
-from shared.casework.domain import CommandRefused
-from shared.contracts.events import CorrectionReasonCode, PlanText
+from shared.casework.domain import CommandRefused, Why
+from shared.contracts.events import PlanText
 from shared.crypto import YouthSealer
-
-REASONS = frozenset(get_args(CorrectionReasonCode))
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why, by whom and when an entry is corrected or withdrawn: a reason code and the note
-    sealed with the youth's data key (purpose `Correction.SEALED_PURPOSE`), or None."""
-
-    reason: str
-    sealed_note: str | None
-    actor: str
-    correlation_id: uuid.UUID
-    at: datetime
-
-    def __post_init__(self) -> None:
-        if self.reason not in REASONS:
-            raise CommandRefused("reason", "unknown code (the reasons for a correction)")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from services.measures.domain.values import FollowUpSubject, follow_up_id, taken
 from shared.casework.domain import CommandRefused
 
 if TYPE_CHECKING:
-    from services.measures.domain.corrections import Why
+    from shared.casework.domain import Why
 
 COMPLETION = "FollowUpCompleted"
 OBJECTION = "ObjectionRecorded"

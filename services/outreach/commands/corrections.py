@@ -34,10 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from services.outreach.adapters.outbound import entry_event_id
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.domain import OutreachCase
-from services.outreach.domain.corrections import REASONS, Why
 from shared import dates
 from shared.casework.commands import Caller, CaseClock, CaseRuntime, record_on_case
-from shared.casework.domain import CommandRefused
+from shared.casework.domain import CommandRefused, Why, check_why
 from shared.contracts.events import (
     ContactChannel,
     ContactDetails,
@@ -45,7 +44,6 @@ from shared.contracts.events import (
     Correction,
     OccupationTense,
 )
-from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.contracts.text import Text
 
 USER = "user:"
@@ -165,14 +163,6 @@ class Done:
     recorded: bool
     event_type: str  # of the fact corrected or withdrawn
     event_id: uuid.UUID
-
-
-def check_why(reason: str, note: str | None) -> None:
-    """Refuse an unknown reason code or a note over the cap (naming the field, not the value)."""
-    if reason not in REASONS:
-        raise CommandRefused("reason", "unknown code (the reasons for a correction)")
-    if note is not None and len(note) > NOTE_MAX_LENGTH:
-        raise CommandRefused("note", f"is longer than {NOTE_MAX_LENGTH} characters")
 
 
 def check_who(caller: Caller, kind: str, field: str) -> None:

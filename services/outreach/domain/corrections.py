@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
-from shared.casework.domain import CaseNotFound, CommandRefused
+from shared.casework.domain import CaseNotFound, CommandRefused, Why
 from shared.codelists import code_list
-from shared.contracts.events import CorrectionReasonCode
 
 EntryIds = Callable[[int], uuid.UUID]
 """An entry's version → the event id callers know it by (the public event's id)."""
 
-REASONS = frozenset(get_args(CorrectionReasonCode))
 
 KEPT: Mapping[str, tuple[str, ...]] = {
     "ContactAttempted": ("contact_attempt_id",),
@@ -60,22 +57,6 @@ class EntryNotFound(CaseNotFound):
     def __init__(self, field: str) -> None:
         super().__init__(f"{field}: no such entry of this youth's outreach case")
         self.field = field
-
-
-@dataclass(frozen=True)
-class Why:
-    """Why, by whom and when an entry is corrected or withdrawn: a reason code and the note
-    sealed with the youth's data key (purpose `Correction.SEALED_PURPOSE`), or None."""
-
-    reason: str
-    sealed_note: str | None
-    actor: str
-    correlation_id: uuid.UUID
-    at: datetime
-
-    def __post_init__(self) -> None:
-        if self.reason not in REASONS:
-            raise CommandRefused("reason", "unknown code (the reasons for a correction)")
 
 
 def check_occupation(

@@ -13,9 +13,9 @@ import pytest
 
 from services.measures.adapters.outbound import entry_event_id, to_integration_event
 from services.measures.domain import MeasuresCase
-from services.measures.domain.corrections import StepGiven, Why
+from services.measures.domain.corrections import StepGiven
 from services.measures.domain.record import EntryNotFound
-from shared.casework.domain import CommandRefused
+from shared.casework.domain import CommandRefused, Why
 from shared.contracts.events import IndividualPlanRevised, MeasuresEntryWithdrawn, MeasureStarted
 from tests.unit.measures.support import ACTOR, SEALER, YOUTH, measures_case
 

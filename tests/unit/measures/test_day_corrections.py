@@ -15,10 +15,9 @@ import pytest
 
 from services.measures.adapters.outbound import entry_event_id, to_integration_event
 from services.measures.domain import MeasuresCase
-from services.measures.domain.corrections import Why
 from services.measures.domain.record import EntryNotFound
 from services.measures.domain.values import FollowUpSubject, follow_up_id
-from shared.casework.domain import CommandRefused
+from shared.casework.domain import CommandRefused, Why
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import (
     FollowUpCompleted,

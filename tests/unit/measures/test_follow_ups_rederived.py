@@ -11,8 +11,9 @@ from typing import Any
 
 from services.measures.adapters.outbound import entry_event_id, to_integration_event
 from services.measures.domain import MeasuresCase
-from services.measures.domain.corrections import StepGiven, Why
+from services.measures.domain.corrections import StepGiven
 from services.measures.domain.values import FollowUpSubject, follow_up_id
+from shared.casework.domain import Why
 from shared.contracts.envelope import IntegrationEvent
 from shared.contracts.events import FollowUpCancelled, FollowUpCompleted, FollowUpScheduled
 from tests.unit.measures.support import ACTOR, SEALER, YOUTH, measures_case

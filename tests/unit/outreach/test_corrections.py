@@ -11,10 +11,10 @@ import pytest
 
 from services.outreach.adapters.outbound import entry_event_id, to_integration_event
 from services.outreach.adapters.store import case_row
-from services.outreach.commands.corrections import check_why, entries_shown, parsed
+from services.outreach.commands.corrections import entries_shown, parsed
 from services.outreach.domain import OutreachCase
-from services.outreach.domain.corrections import EntryNotFound, Why
-from shared.casework.domain import CaseNotFound, CommandRefused
+from services.outreach.domain.corrections import EntryNotFound
+from shared.casework.domain import CaseNotFound, CommandRefused, Why, check_why
 from shared.contracts.events import ContactAttempted, OccupationRecorded, OutreachEntryWithdrawn
 from tests.unit.casework.events import YOUTH
 from tests.unit.outreach.support import ACTOR, at, outreach_case
