@@ -42,23 +42,9 @@ from services.measures.entrypoints.http import Code, Mapping, Recorded
 from services.measures.entrypoints.http import Effort as EffortBody
 from shared.auth import Principal
 from shared.casework.domain import CaseNotFound
-from shared.casework.entrypoints.http import CaseRoutes, answer_recorded
+from shared.casework.entrypoints.http import CaseRoutes, Note, WithdrawalRequest, answer_recorded
 from shared.contracts.events import CorrectionReasonCode
-from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.contracts.text import FreeText
-
-Note = Field(
-    default=None,
-    max_length=NOTE_MAX_LENGTH,
-    description="Optional short note why (sealed with the youth's data key).",
-)
-
-
-class WithdrawalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    withdraws: uuid.UUID = Field(description="The event id of the entry that did not happen.")
-    reason: CorrectionReasonCode
-    note: FreeText | None = Note
 
 
 class StepCorrectionRequest(BaseModel):

@@ -36,16 +36,9 @@ from services.outreach.commands.corrections import (
 )
 from shared.auth import Principal
 from shared.casework.domain import CaseNotFound
-from shared.casework.entrypoints.http import CaseRoutes, answer_recorded
+from shared.casework.entrypoints.http import CaseRoutes, Note, WithdrawalRequest, answer_recorded
 from shared.contracts.events import CorrectionReasonCode
-from shared.contracts.events.corrections import NOTE_MAX_LENGTH
 from shared.contracts.text import FreeText
-
-Note = Field(
-    default=None,
-    max_length=NOTE_MAX_LENGTH,
-    description="Optional short note why (sealed with the youth's data key).",
-)
 
 
 class CorrectionRequest(BaseModel):
@@ -56,13 +49,6 @@ class CorrectionRequest(BaseModel):
     values: dict[str, Any] = Field(
         max_length=10, description="The fact's fields as for recording it (its ids aside)."
     )
-
-
-class WithdrawalRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    withdraws: uuid.UUID = Field(description="The event id of the entry that did not happen.")
-    reason: CorrectionReasonCode
-    note: FreeText | None = Note
 
 
 class CorrectionRecorded(BaseModel):

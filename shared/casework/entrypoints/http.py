@@ -5,6 +5,7 @@ No `from __future__ import annotations` here: FastAPI must see the dependency an
 are built inside the route factories, as real objects.
 """
 
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -18,7 +19,26 @@ from shared.auth import Principal
 from shared.casework import commands
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import CaseNotFound, CommandRefused, NotInScope
+from shared.contracts.events import CorrectionReasonCode
+from shared.contracts.events.corrections import NOTE_MAX_LENGTH
+from shared.contracts.text import FreeText
 from shared.settings import ServiceSettings
+
+# A correction's or withdrawal's optional note, as both caseworker services take it.
+Note = Field(
+    default=None,
+    max_length=NOTE_MAX_LENGTH,
+    description="Optional short note why (sealed with the youth's data key).",
+)
+
+
+class WithdrawalRequest(BaseModel):
+    """`POST .../withdrawals`: the entry that did not happen, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    withdraws: uuid.UUID = Field(description="The event id of the entry that did not happen.")
+    reason: CorrectionReasonCode
+    note: FreeText | None = Note
 
 
 @dataclass(frozen=True)
