@@ -29,7 +29,7 @@ import httpx
 from bench.pipeline import commit
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
-from kaa.feeds import publish
+from shared.feed_adapter import publish
 from shared.contracts.topics import POPULATION_FEED
 from shared.personnummer import generate
 

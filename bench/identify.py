@@ -24,7 +24,7 @@ from bench.pipeline import commit, raw_kafka
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
-from kaa.feeds import publish, read_lines
+from shared.feed_adapter import publish, read_lines
 from kaa.supervisor import consumer_lag
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
 from shared.messaging import partitions_of, stop_consumer

@@ -164,7 +164,7 @@ def feed_load(
 ) -> None:
     """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
     key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
-    from kaa.feeds import FeedAdapter, read_lines
+    from shared.feed_adapter import FeedAdapter, read_lines
     from shared.contracts.topics import FEED_BY_NAME
     from shared.infra.kafka_admin import ensure_topics
 
@@ -216,7 +216,7 @@ def feed_watermark(
 
     from aiokafka import AIOKafkaProducer
 
-    from kaa.feeds import publish_watermarks
+    from shared.feed_adapter import publish_watermarks
     from shared.contracts.topics import FEED_BY_NAME
 
     settings = service_settings()

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from kaa.feeds import FeedAdapter
+from shared.feed_adapter import FeedAdapter
 from kaa.supervisor import SERVICES, Platform, wait_drained
 from shared.auth import issue_token
 from shared.contracts.topics import FEED_BY_NAME, all_topic_specs, namespace_prefix

@@ -210,6 +210,22 @@ class ServiceSettings(BaseSettings):
         "facts known (one day by default: the population register and school systems deliver "
         "at least daily).",
     )
+    connectors_file: Path | None = Field(
+        default=None,
+        description="The SS 12000 organisers each municipality reads (shared/connectors.py): the "
+        "connect service syncs them, identify waits for their watermarks in place of 'ss12000'.",
+    )
+    population_dir: Path | None = Field(
+        default=None,
+        description="A directory the connect service watches for population delivery files "
+        "(like `kaa feed watch DIR`): each loaded once, then moved to done/ or quarantine/.",
+    )
+    connect_public_url: str | None = Field(
+        default=None,
+        description="The address the organisers' systems reach the connect service at, for the "
+        "subscriptions' callbacks (https://kaa.example.se/connect); unset: no subscription is "
+        "made and polling alone keeps the organisers current.",
+    )
     early_event_wait: float = Field(
         default=7 * 86400.0,
         ge=1,

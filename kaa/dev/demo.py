@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from kaa.deployment import Deployment
 from kaa.dev.synthetic_feeds import generate
-from kaa.feeds import read_lines
+from shared.feed_adapter import read_lines
 from shared import personnummer
 from shared.contracts.topics import FEED_TOPICS
 from shared.intake import is_sealed

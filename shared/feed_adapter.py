@@ -1,7 +1,8 @@
 """The feed-file loader: publishes a JSON-lines feed file to its topic, each record sealed with its
 person's intake key (only the envelope stays readable), and a source's watermarks.
 
-Used by `kaa feed load` and `kaa feed watermark`, the demo, the tests and the benchmarks. The
+Used by `kaa feed load`, `kaa feed watermark` and `kaa feed watch`, the connect service (SS 12000
+organisers, population deliveries), the demo, the tests and the benchmarks. The
 synthetic feed files themselves are written by `kaa.dev.synthetic_feeds` (development only).
 """
 

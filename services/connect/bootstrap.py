@@ -1,0 +1,1 @@
+"""Composition root of the connect service (filled in as the connectors land)."""
