@@ -29,8 +29,8 @@ import httpx
 from bench.pipeline import commit
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
-from shared.feed_adapter import publish
 from shared.contracts.topics import POPULATION_FEED
+from shared.feed_adapter import publish
 from shared.personnummer import generate
 
 ROOT = Path(__file__).resolve().parents[1]

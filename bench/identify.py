@@ -24,9 +24,9 @@ from bench.pipeline import commit, raw_kafka
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
-from shared.feed_adapter import publish, read_lines
 from kaa.supervisor import consumer_lag
 from shared.contracts.topics import IDENTIFY_EVENTS, POPULATION_FEED, SS12000_FEED
+from shared.feed_adapter import publish, read_lines
 from shared.messaging import partitions_of, stop_consumer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,8 +28,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
-from shared.feed_adapter import keyed_lines, publish, read_lines
 from shared.contracts.topics import FEED_BY_NAME
+from shared.feed_adapter import keyed_lines, publish, read_lines
 from shared.infra.kafka_admin import TopicSpec, delete_topics, ensure_topics
 from shared.messaging import stop_consumer
 

@@ -164,8 +164,8 @@ def feed_load(
 ) -> None:
     """Publish a JSON-lines file to the feed's topic, each record sealed with its person's intake
     key (only the envelope stays readable); bad lines end up in the dead-letter topic."""
-    from shared.feed_adapter import FeedAdapter, read_lines
     from shared.contracts.topics import FEED_BY_NAME
+    from shared.feed_adapter import FeedAdapter, read_lines
     from shared.infra.kafka_admin import ensure_topics
 
     if not file.is_file():
@@ -216,8 +216,8 @@ def feed_watermark(
 
     from aiokafka import AIOKafkaProducer
 
-    from shared.feed_adapter import publish_watermarks
     from shared.contracts.topics import FEED_BY_NAME
+    from shared.feed_adapter import publish_watermarks
 
     settings = service_settings()
     check_served(settings, tenant)

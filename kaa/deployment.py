@@ -19,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from shared.feed_adapter import FeedAdapter
 from kaa.supervisor import SERVICES, Platform, wait_drained
 from shared.auth import issue_token
 from shared.contracts.topics import FEED_BY_NAME, all_topic_specs, namespace_prefix
+from shared.feed_adapter import FeedAdapter
 from shared.infra.kafka_admin import delete_topics, ensure_topics
 from shared.settings import ServiceSettings
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from kaa.deployment import Deployment
 from kaa.dev.synthetic_feeds import generate
-from shared.feed_adapter import read_lines
 from shared import personnummer
 from shared.contracts.topics import FEED_TOPICS
+from shared.feed_adapter import read_lines
 from shared.intake import is_sealed
 from shared.messaging import read_topics
 from shared.messaging.dead_letters import summarize

@@ -51,7 +51,9 @@ def test_the_wheel_ships_the_platform_layer_without_development_tools(wheel: Pat
         names = archive.namelist()
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         scripts = archive.read(entry_points).decode()
-    assert {"kaa/cli.py", "kaa/__main__.py", "kaa/supervisor.py", "shared/feed_adapter.py"} <= set(names)
+    assert {"kaa/cli.py", "kaa/__main__.py", "kaa/supervisor.py", "shared/feed_adapter.py"} <= set(
+        names
+    )
     assert {"shared/runtime.py", "services/register/bootstrap.py"} <= set(names)
     assert [n for n in names if n.startswith("kaa/dev/")] == []
     assert [n for n in names if "launcher" in n or "synthetic" in n] == []
