@@ -195,6 +195,68 @@ def feed_load(
     typer.echo(f"published {count} records to {topic}{marked}")
 
 
+@feed_app.command("watch")
+def feed_watch(
+    directory: Path,
+    feed: Annotated[str, typer.Option(help="population or completions")] = "population",
+    ready: Annotated[
+        str,
+        typer.Option(
+            help="rename: a file counts once it has its final name (write name.jsonl.part, .tmp "
+            "or a dotfile, then rename); marker: once name.jsonl.ready stands beside it"
+        ),
+    ] = "rename",
+    interval: Annotated[float, typer.Option(min=0.1, help="seconds between scans")] = 5.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="scan once and exit (1 when one was quarantined)")
+    ] = False,
+) -> None:
+    """Load delivery files (*.jsonl) as they land in DIRECTORY, each content exactly once (a
+    content loaded before is skipped), each ending with its source's watermark; then move it to
+    done/, or to quarantine/ with <name>.reason.txt when it cannot be read. Runs until Ctrl-C."""
+    import signal
+
+    from services.connect.domain.deliveries import DeliveryFeed, Outcome, ReadyRule, Taken
+    from services.connect.entrypoints.deliveries import watcher
+    from shared.infra.kafka_admin import ensure_topics
+
+    if feed not in DeliveryFeed.__members__:
+        typer.echo("kaa: error: --feed: population or completions", err=True)
+        raise typer.Exit(code=2)
+    if ready not in ReadyRule.__members__:
+        typer.echo("kaa: error: --ready: rename or marker", err=True)
+        raise typer.Exit(code=2)
+    if not directory.is_dir():
+        typer.echo(f"kaa: error: {directory}: no such directory", err=True)
+        raise typer.Exit(code=2)
+    settings = service_settings()
+    watching = watcher(settings, directory, DeliveryFeed(feed), ReadyRule(ready))
+    quarantined: list[Taken] = []
+
+    def heard(taken: Taken) -> None:
+        if taken.outcome is Outcome.quarantined:
+            quarantined.append(taken)
+        typer.echo(taken.line())
+
+    async def watch() -> None:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
+        )
+        if once:
+            await watching.scan(heard)
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo(f"watching {directory} for {feed} deliveries (Ctrl-C stops)", err=True)
+        await watching.run(stop, interval, heard, lambda problem: typer.echo(problem, err=True))
+        typer.echo("stopped", err=True)
+
+    asyncio.run(watch())
+    raise typer.Exit(code=1 if once and quarantined else 0)
+
+
 @feed_app.command("watermark")
 def feed_watermark(
     feed: FeedName,
