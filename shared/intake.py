@@ -41,7 +41,7 @@ T = TypeVar("T")
 PURPOSE = "feed-intake"
 SEALED = "sealed"
 SUBJECT = "intake_subject"
-ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at")
+ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at", "source", "live")
 
 # The adapter, per batch: the stored keys of its subjects; new keys for the others (a concurrent
 # adapter's key wins, read afterwards); `last_sealed_at` renewed where it is half a day old, which

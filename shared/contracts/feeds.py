@@ -33,6 +33,9 @@ SCHOOL_TYPES = frozenset(
     }
 )  # fmt: skip
 
+# A source's name: `population`, `ss12000`, `completions`, or one of an SS 12000 organiser's own.
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
+
 PopulationChange = Literal[
     "baseline",
     "moved_in",
@@ -192,6 +195,18 @@ class Ss12000FeedMessage(BaseModel):
     observed_at: AwareDatetime = Field(
         description="When the school data was read; enrolments without dates count as of this time."
     )
+    source: Text | None = Field(
+        default=None,
+        pattern=SOURCE_PATTERN,
+        description="The organiser's source (`ss12000.<id>`, the connect service): the person's "
+        "enrolments listed replace that organiser's only. Absent: the feed's files (`ss12000`).",
+    )
+    live: bool = Field(
+        default=False,
+        description="A change the organiser's system reported after its first complete sync (a "
+        "delta or a callback): decided as soon as it is read, like a school's notification, "
+        "instead of waiting for the other sources' watermarks; their later facts decide again.",
+    )
     person: Ss12000Person
 
 
@@ -229,9 +244,6 @@ class CompletionFeedMessage(BaseModel):
 
 
 FeedMessage = PopulationFeedMessage | Ss12000FeedMessage | CompletionFeedMessage
-
-# A source's name: `population`, `ss12000`, `completions`, or one of an SS 12000 organiser's own.
-SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.:-]{0,63}$"
 
 
 class FeedWatermark(BaseModel):

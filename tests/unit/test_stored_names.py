@@ -23,7 +23,7 @@ CASE = ("Created", "Opened", "ScopeOpened", "ScopeClosed")
 STORED: dict[type[Aggregate], tuple[str, tuple[str, ...]]] = {
     Person: (
         "services.identify.domain:Person",
-        ("Created", "Registered", "DetailsAnnounced", "PopulationRecorded", "EnrolmentsObserved",
+        ("Created", "Registered", "DetailsAnnounced", "PopulationRecorded", "EnrolmentsObserved", "OrganiserEnrolmentsObserved",
          "CompletionRecorded", "SchoolNotificationReceived", "ScopeEntered", "ScopeLeft",
          "RegisteredInError"),
     ),

@@ -57,6 +57,11 @@ class FeedFacts:
         self.policy = policy
         self.seal_personal_data = seal_personal_data  # False only in a benchmark (settings)
 
+    @staticmethod
+    def decided_at_once(message: FeedMessage) -> bool:
+        """A change an organiser's system reported live is decided like a school's notification."""
+        return isinstance(message, Ss12000FeedMessage) and message.live
+
     def record(self, person: Person, message: FeedMessage) -> bool:
         if isinstance(message, PopulationFeedMessage):
             return self._population(person, message)
@@ -77,6 +82,7 @@ class FeedFacts:
                 observed_at=message.observed_at,
                 observed_on=message.observed_at.astimezone(zone).date(),
                 birth_date=personnummer.birth_date(message.person.civicNo.value),
+                source=message.source,
             )
         completion = message.completion
         return person.record_completion(

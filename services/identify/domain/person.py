@@ -37,6 +37,7 @@ from services.identify.domain.records import (
     adds_to,
     after_notification,
     is_repeat,
+    newer_observation,
     observation,
     registration,
     youth_facts,
@@ -68,7 +69,7 @@ class Person(Aggregate):
         self.protected = False
         self.registrations: tuple[Registration, ...] = ()  # sorted by effective date
         self.enrolments: tuple[EnrolmentRecord, ...] = ()
-        self.enrolments_observed_at: datetime | None = None
+        self.enrolments_observed: dict[str, datetime] = {}  # per source ("": the feed's files)
         self.completions: tuple[Completion, ...] = ()
         # Per "<tenant>/<notification id>": what the notification said (a repeat adds nothing,
         # the same id for something else is refused).
@@ -175,33 +176,36 @@ class Person(Aggregate):
             self.registered_in_sweden_on = registered_in_sweden_on
 
     def observe_enrolments(
-        self,
-        enrolments: Sequence[EnrolmentRecord],
-        observed_at: datetime,
-        observed_on: date,
-        birth_date: date,
-    ) -> bool:
-        """Replace the known enrolments with an SS 12000 observation (a Person lists all of them).
-
-        An observation older than the last one is ignored; one that lists the same enrolments
-        adds nothing. An undated enrolment keeps the day it was first observed.
-        """
-        if self.enrolments_observed_at is not None and observed_at <= self.enrolments_observed_at:
+        self, enrolments: Sequence[EnrolmentRecord], observed_at: datetime, observed_on: date,
+        birth_date: date, source: str | None = None,
+    ) -> bool:  # fmt: skip
+        """Replace `source`'s enrolments by its newer SS 12000 observation (`observation`)."""
+        merged = newer_observation(self.enrolments_observed, source, observed_at) and observation(
+            self.enrolments, enrolments, observed_on, source
+        )
+        if not merged:
             return False
-        merged = observation(self.enrolments, enrolments, observed_on)
-        if merged is None:
-            return False
-        self._enrolments_observed([e.as_event() for e in merged], observed_at, birth_date)
+        listed = [e.as_event() for e in merged]
+        if source is None:  # the feed's files: stored as before there were organisers
+            self._enrolments_observed(listed, observed_at, birth_date)
+        else:
+            self._organiser_observed(listed, observed_at, birth_date, source)
         return True
 
     @event("EnrolmentsObserved", topic=f"{TOPIC}.EnrolmentsObserved")
     def _enrolments_observed(
-        self, enrolments: list[dict[str, Any]], observed_at: datetime, birth_date: date
+        self, enrolments: Any, observed_at: datetime, birth_date: date
     ) -> None:
+        self._observed(enrolments, observed_at, birth_date, "")
+
+    @event("OrganiserEnrolmentsObserved", topic=f"{TOPIC}.OrganiserEnrolmentsObserved")
+    def _organiser_observed(self, enrolments: Any, at: datetime, born: date, source: str) -> None:
+        self._observed(enrolments, at, born, source)
+
+    def _observed(self, enrolments: Any, at: datetime, birth_date: date, source: str) -> None:
         self.enrolments = tuple(EnrolmentRecord.from_event(e) for e in enrolments)
-        self.enrolments_observed_at = observed_at
-        if self.birth_date is None:
-            self.birth_date = birth_date
+        self.enrolments_observed[source] = at
+        self.birth_date = self.birth_date or birth_date
 
     def record_completion(
         self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
@@ -216,24 +220,13 @@ class Person(Aggregate):
         self, kind: str, completed_on: date, birth_date: date, record_id: uuid.UUID
     ) -> None:
         self.completions = (*self.completions, Completion(kind, completed_on))  # type: ignore[arg-type]
-        if self.birth_date is None:
-            self.birth_date = birth_date
+        self.birth_date = self.birth_date or birth_date
 
     def record_school_notification(
-        self,
-        *,
-        notification_id: uuid.UUID,
-        tenant: str,
-        kind: str,
-        on: date,
-        school_type: str,
-        school_unit: str,
-        birth_date: date,
-        reported_by: str,
-        received_on: date | None = None,
-        reporting_organisation: str | None = None,
-        correlation_id: uuid.UUID | None = None,
-    ) -> bool:
+        self, *, notification_id: uuid.UUID, tenant: str, kind: str, on: date, school_type: str,
+        school_unit: str, birth_date: date, reported_by: str, received_on: date | None = None,
+        reporting_organisation: str | None = None, correlation_id: uuid.UUID | None = None,
+    ) -> bool:  # fmt: skip
         """A school's notification (skollagen 15 kap. 15 §) to the municipality `tenant`: started,
         left, or absent. False when it was recorded already (a repeat); `NotificationIdTaken` when
         its id names a different notification of this person (another reporter's, or other content).

@@ -60,6 +60,7 @@ class EnrolmentRecord:
     observed_on: date | None = None
     notified_to: str | None = None
     left_notified: tuple[tuple[str, date], ...] = ()
+    source: str | None = None  # the SS 12000 organiser's source (None: the `ss12000` feed's files)
 
     @property
     def key(self) -> tuple[str, str, str, bool, date | None, date | None]:
@@ -100,7 +101,7 @@ class EnrolmentRecord:
             "end_date": _iso(self.end_date),
             "education_code": self.education_code,
             "observed_on": _iso(self.observed_on),
-        }
+        } | ({"source": self.source} if self.source else {})
 
     @classmethod
     def from_event(cls, stored: Mapping[str, Any]) -> EnrolmentRecord:
@@ -116,6 +117,7 @@ class EnrolmentRecord:
             observed_on=_day(stored.get("observed_on")),
             notified_to=stored.get("notified_to"),
             left_notified=tuple((t, date.fromisoformat(d)) for t, d in left.items()),
+            source=stored.get("source"),
         )
 
 
@@ -195,20 +197,54 @@ def adds_to(known: Iterable[Registration], details_changed: bool, record: Regist
 
 
 def observation(
-    known: Iterable[EnrolmentRecord], observed: Iterable[EnrolmentRecord], observed_on: date
+    known: Iterable[EnrolmentRecord],
+    observed: Iterable[EnrolmentRecord],
+    observed_on: date,
+    source: str | None = None,
 ) -> list[EnrolmentRecord] | None:
-    """The enrolments an SS 12000 observation on `observed_on` lists, each keeping the day it was
-    first observed; None when they are the same as the known ones."""
+    """The enrolments after an SS 12000 observation on `observed_on` by `source` (an organiser, or
+    None for the feed's files); None when nothing changed.
+
+    An observation lists all the enrolments the source knows of: it replaces that source's own
+    (each keeping the day it was first observed) and leaves the other organisers' as they are. An
+    open enrolment the source no longer lists (ended, or the person deleted by the organiser)
+    ends the day before the observation; one that had not started by then is dropped, as is a
+    cancelled one. What a school's notification told gives way to the observation."""
     before = list(known)
-    first_seen = {e.key: e.observed_on for e in before}
+    feed = [e for e in before if e.notified_to is None]
+    mine = [e for e in feed if e.source == source]
+    first_seen = {e.key: e.observed_on for e in mine}
     merged = [
         replace(e, observed_on=first_seen.get(e.key) or observed_on, notified_to=None,
-                left_notified=())
+                left_notified=(), source=source)
         for e in observed
     ]  # fmt: skip
-    if Counter(e.key for e in merged) == Counter(e.key for e in before):
+    listed = {e.key for e in merged}
+    gone = (_ended(e, observed_on) for e in mine if e.key not in listed)
+    after = [*(e for e in feed if e.source != source), *merged, *(e for e in gone if e)]
+    if Counter((e.source, e.key) for e in after) == Counter((e.source, e.key) for e in before):
         return None
-    return merged
+    return after
+
+
+def _ended(enrolment: EnrolmentRecord, observed_on: date) -> EnrolmentRecord | None:
+    """An enrolment its source stopped listing: open, it ends the day before `observed_on`."""
+    if enrolment.cancelled:
+        return None
+    if enrolment.end_date is not None:
+        return enrolment
+    ended = observed_on - timedelta(days=1)
+    if enrolment.start_date is not None and enrolment.start_date > ended:
+        return None
+    return replace(enrolment, end_date=ended, left_notified=())
+
+
+def newer_observation(
+    observed: Mapping[str, datetime], source: str | None, observed_at: datetime
+) -> bool:
+    """Whether an observation by `source` at `observed_at` is newer than its last one."""
+    last = observed.get(source or "")
+    return last is None or observed_at > last
 
 
 def after_left_notification(
