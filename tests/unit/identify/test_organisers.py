@@ -88,7 +88,7 @@ def test_the_feeds_files_keep_their_stored_form_and_leave_organisers_alone() -> 
     assert person.observe_enrolments([gy("file")], NOON + timedelta(hours=1), TODAY, BORN)
     [event] = person.collect_events()
     assert type(event).__name__ == "EnrolmentsObserved"
-    sources = {e["school_unit"]: e.get("source") for e in event.enrolments}
+    sources = {e["school_unit"]: e.get("source") for e in event.enrolments}  # type: ignore[attr-defined]
     assert sources == {"city": "ss12000.city", "free": "ss12000.free", "file": None}
     assert {e.school_unit for e in person.enrolments} == {"city", "free", "file"}
 
