@@ -3,14 +3,20 @@ only, and an enrolment its organiser stops listing ends the day before (pure, no
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from services.identify.adapters.feeds import FeedFacts
+from services.identify.adapters.policies import tenant_policies
 from services.identify.domain import Person
 from services.identify.domain.records import EnrolmentRecord
 from shared.contracts.feeds import Ss12000FeedMessage
+from shared.settings import ServiceSettings
 from tests.unit.identify.test_identify_scope import BORN, NOON, evaluate, population
 
 TODAY = date(2026, 3, 2)
@@ -106,3 +112,16 @@ def ss12000(live: bool) -> Ss12000FeedMessage:
 def test_a_live_change_is_decided_at_once_and_a_bulk_record_waits() -> None:
     assert FeedFacts.decided_at_once(ss12000(live=True))
     assert not FeedFacts.decided_at_once(ss12000(live=False))
+
+
+def test_identify_waits_for_each_organiser_in_place_of_the_ss12000_source(tmp_path: Path) -> None:
+    file = tmp_path / "connectors.json"
+    organiser = {"id": "city", "name": "Staden", "base_url": "http://127.0.0.1:9/ss12000"}
+    file.write_text(json.dumps({"0180": {"organisers": [organiser, {**organiser, "id": "free"}]}}))
+    settings = ServiceSettings(tenants=["0180", "1480"], connectors_file=file)
+    policies = tenant_policies(settings)
+    assert policies["0180"].feed_sources == ("population", "ss12000.city", "ss12000.free")
+    assert policies["1480"].feed_sources == ("population", "ss12000"), "no organisers: the files"
+    file.write_text(json.dumps({"0181": {"organisers": [organiser]}}))
+    with pytest.raises(ValueError, match="0181 not served"):
+        tenant_policies(settings)
