@@ -230,6 +230,7 @@ def feed_watch(
         typer.echo(f"kaa: error: {directory}: no such directory", err=True)
         raise typer.Exit(code=2)
     settings = service_settings()
+    configure_logging("kaa-feed-watch", settings.log_level)  # JSON on stderr; the lines on stdout
     watching = watcher(settings, directory, DeliveryFeed(feed), ReadyRule(ready))
     quarantined: list[Taken] = []
 

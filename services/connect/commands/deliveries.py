@@ -52,7 +52,8 @@ class DeliveryWatcher:
         """Take every delivery that is ready now, in name order; `heard` hears each as it is
         done. A file that cannot be read never stops the others."""
         taken: list[Taken] = []
-        for name in ready_deliveries(self.directory.files(), self.rule):
+        files = await asyncio.to_thread(self.directory.files)
+        for name in ready_deliveries(files, self.rule):
             one = await self.take(name)
             taken.append(one)
             self.status.note(one, datetime.now(UTC))
@@ -66,7 +67,7 @@ class DeliveryWatcher:
         """Load, skip or quarantine one delivery. Errors of the platform (PostgreSQL or Kafka
         unreachable) propagate: the file stays where it is for the next scan."""
         try:
-            seen = self.directory.inspect(name)
+            seen = await asyncio.to_thread(self.directory.inspect, name)  # hashing: off the loop
         except FileNotFoundError:
             return self._quarantine(name, VANISHED)
         except OSError as exc:
