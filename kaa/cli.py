@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from kaa.supervisor import SERVICES, WEB_PORT
+from kaa.supervisor import PORTS, WEB_PORT
 from services.identify.entrypoints import cli as identify_cli
 from services.register.entrypoints import cli as register_cli
 from shared.auth import issue_token
@@ -43,6 +43,7 @@ class ServiceName(StrEnum):
     measures = "measures"
     register = "register"
     web = "web"
+    connect = "connect"
 
 
 @app.command("run")
@@ -51,7 +52,8 @@ def run_service(
     port: Annotated[
         int | None,
         typer.Option(
-            help="HTTP port (default: KAA_HTTP_PORT, or 8100 for web and 8101-8104 for the others)"
+            help="HTTP port (default: KAA_HTTP_PORT, or 8100 for web, 8101-8104 for the four services "
+            "and 8105 for connect)"
         ),
     ] = None,
 ) -> None:
@@ -61,7 +63,7 @@ def run_service(
 
     import uvicorn
 
-    default = SERVICES.get(service.value, WEB_PORT)
+    default = PORTS.get(service.value, WEB_PORT)
     chosen = port or (None if os.environ.get("KAA_HTTP_PORT") else default)
     settings = service_settings(**({"http_port": chosen} if chosen else {}))
     configure_logging(service.value, settings.log_level)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from kaa.supervisor import SERVICES, Platform, wait_drained
+from kaa.supervisor import PORTS, SERVICES, Platform, wait_drained
 from shared.auth import issue_token
 from shared.contracts.topics import FEED_BY_NAME, all_topic_specs, namespace_prefix
 from shared.feed_adapter import FeedAdapter
@@ -124,7 +124,7 @@ class Deployment:
         )
 
     def start(self, base_env: dict[str, str], names: list[str] | None = None) -> Platform:
-        ports = {name: free_port() for name in SERVICES}
+        ports = {name: free_port() for name in PORTS}
         self.platform = Platform(env=self.env(base_env), logs_dir=self.logs_dir, ports=ports)
         self.platform.start(names)
         return self.platform

@@ -26,6 +26,9 @@ from shared.messaging import partitions_of, stop_consumer
 
 SERVICES: dict[str, int] = {"identify": 8101, "outreach": 8102, "measures": 8103, "register": 8104}
 WEB_PORT = 8100  # the web application (`kaa run web`), in front of the four
+# The connectors (`kaa run connect`): SS 12000 organisers and population deliveries into the feeds.
+CONNECT_PORT = 8105
+PORTS: dict[str, int] = {**SERVICES, "connect": CONNECT_PORT}
 
 # Which topics each service's consumer group reads (for lag).
 CONSUMES: dict[str, tuple[str, ...]] = SUBSCRIPTIONS
@@ -146,7 +149,7 @@ class Supervision:
 class Platform:
     env: Mapping[str, str]
     logs_dir: Path
-    ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICES))
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def start(self, names: list[str] | None = None) -> None:

@@ -106,7 +106,7 @@ class FeedSealer:
         )
         return _Line(raw, data, tenant, subject, person)
 
-    async def _keys(
+    async def intake_keys(
         self, conn: Any, wanted: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], bytes]:
         """The intake keys of (tenant, subject) pairs, made where there are none."""
@@ -146,7 +146,7 @@ class FeedSealer:
         nothing to be sealed for: it is returned as it is (identify parks it with its reason)."""
         read = [self._read(raw) for raw in lines]
         wanted = sorted({(r.tenant, r.subject) for r in read if r.tenant and r.subject})
-        stored = await self._keys(conn, wanted)
+        stored = await self.intake_keys(conn, wanted)
         out: list[tuple[bytes | None, bytes]] = []
         for line in read:
             if line.data is None or line.tenant is None or line.subject is None:

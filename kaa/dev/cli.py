@@ -13,7 +13,7 @@ import typer
 
 from kaa.dev.launcher import InfraError, InfraSettings, InfraStatus, Infrastructure
 from kaa.dev.launcher.infrastructure import ComponentStatus
-from kaa.supervisor import Platform, Supervision
+from kaa.supervisor import SERVICES, Platform, Supervision
 from shared.settings import ensure_dev_secrets
 
 infra_app = typer.Typer(
@@ -124,9 +124,9 @@ def up(
         ),
     ] = False,
 ) -> None:
-    """Start the infrastructure, the four services and the web application; Ctrl-C stops the
-    services. A service that stops is reported with the last error line of its log and started
-    again after a pause; the others keep running."""
+    """Start the infrastructure, the four services, the connectors and the web application; Ctrl-C
+    stops the services. A service that stops is reported with the last error line of its log and
+    started again after a pause; the others keep running."""
     import os
     import signal as signals
 
@@ -137,7 +137,7 @@ def up(
     env = {**os.environ, **infrastructure.env()}
     platform = Platform(env=env, logs_dir=infra_settings.logs_dir)
     try:
-        platform.start()
+        platform.start([*SERVICES, "connect"])
         platform.start_web(dev_signin=dev_signin or os.environ.get("KAA_WEB_DEV_SIGNIN") == "1")
     except RuntimeError as exc:
         platform.stop()

@@ -1,1 +1,95 @@
-"""Composition root of the connect service (filled in as the connectors land)."""
+"""Composition root of the connect service, read top to bottom: settings and the organisers
+(`KAA_CONNECTORS_FILE`), the state in PostgreSQL, the producer and the feed publisher, a loop per
+organiser, the population directory's watcher (`KAA_POPULATION_DIR`), the callback and operator
+routes.
+
+Its own service rather than a part of identify's intake: it talks HTTP outwards to many
+organisers with their own credentials, waits on their rate limits and takes their callbacks from
+outside, none of which may slow or stop identify's consumer; and what it produces goes through
+the very intake a loaded file does (sealed per person onto the feed topics, validated and
+dead-lettered by identify), so identify needs nothing new to trust it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import httpx
+import structlog
+from fastapi import FastAPI
+
+from services.connect.adapters.publisher import FeedPublisher
+from services.connect.adapters.ss12000 import Ss12000Client
+from services.connect.adapters.state import ConnectState
+from services.connect.commands.sync import OrganiserSync
+from services.connect.entrypoints.deliveries import (
+    delivery_loop,
+    delivery_problems,
+    delivery_status,
+)
+from services.connect.entrypoints.http import ConnectRuntime, routes
+from services.connect.entrypoints.loops import OrganiserLoop
+from shared import connectors
+from shared.auth import principal_dependency, require_role
+from shared.contracts.topics import SS12000_FEED
+from shared.crypto import TenantKeys
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def create_app(settings: ServiceSettings) -> FastAPI:
+    connected = (
+        connectors.load(settings.connectors_file, settings.tenants)
+        if settings.connectors_file
+        else connectors.Connectors({})
+    )
+    runtime = ConnectRuntime()
+
+    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+        keys = TenantKeys(settings.master_key.get_secret_value())
+        pseudonym = settings.pseudonym_key.get_secret_value()
+        pool = await asyncpg.create_pool(
+            settings.database_url.get_secret_value(), min_size=1, max_size=4
+        )
+        state = ConnectState(pool, keys, pseudonym)
+        await state.ensure((t, o.id, o.source, o.name) for t, o in connected.all())
+        producer = idempotent_producer(settings)
+        await producer.start()
+        publisher = FeedPublisher(producer, pool, keys, pseudonym, settings.topic(SS12000_FEED))
+        http = httpx.AsyncClient()
+
+        organiser_loops = []
+        for tenant, organiser in connected.all():
+            client = Ss12000Client(organiser, organiser.client_secret(), http)
+            sync = OrganiserSync(tenant, organiser, client, state, publisher)
+            organiser_loops.append(OrganiserLoop(sync, settings.connect_public_url))
+        for loop in organiser_loops:
+            loops.add(loop.name, loop.run)
+        runtime.callbacks = {
+            (loop.sync.tenant, loop.sync.organiser.id): loop.callback for loop in organiser_loops
+        }
+        runtime.state = state
+        if settings.population_dir is not None:
+            loops.add("population deliveries", delivery_loop(settings))
+            runtime.deliveries = delivery_status
+            loops.check(delivery_problems)
+        log.info(
+            "connect: organisers", count=len(organiser_loops),
+            subscriptions=settings.connect_public_url is not None,
+            population_dir=settings.population_dir is not None,
+        )  # fmt: skip
+
+        async def teardown() -> None:
+            await http.aclose()
+            await producer.stop()
+            await pool.close()
+
+        return teardown
+
+    app = service_app(title="kaa connect", settings=settings, setup=setup)
+    authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
+    app.include_router(routes(runtime, require_role(authenticate, "operator")))
+    return app
