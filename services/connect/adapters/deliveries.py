@@ -90,6 +90,7 @@ class DeliveryDirectory:
         target = self.path / QUARANTINE
         target.mkdir(exist_ok=True)
         moved = self._move(name, QUARANTINE) if (self.path / name).exists() else None
+        (self.path / marker_of(name)).unlink(missing_ok=True)
         (target / reason_name(moved or free_name(name, self._names(target)))).write_text(
             f"{reason}\n", encoding="utf-8"
         )
@@ -179,15 +180,6 @@ class DeliveryLedger:
                 "finished_at = now() WHERE connect.delivery_files.state = 'quarantined'",
                 content_hash, feed, directory, name, reason,
             )  # fmt: skip
-
-    async def state(self, content_hash: str) -> Earlier | None:
-        async with self._connection() as conn:
-            row = await conn.fetchrow(
-                "SELECT file_name, state, finished_at FROM connect.delivery_files "
-                "WHERE content_hash = $1",
-                content_hash,
-            )
-        return Earlier(row["file_name"], row["state"], row["finished_at"]) if row else None
 
 
 @dataclass(frozen=True)

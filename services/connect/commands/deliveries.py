@@ -48,12 +48,17 @@ class DeliveryWatcher:
     def __post_init__(self) -> None:
         self.status = DirectoryStatus(str(self.directory.path), self.feed)
 
-    async def scan(self, heard: Callable[[Taken], None] | None = None) -> list[Taken]:
+    async def scan(
+        self, heard: Callable[[Taken], None] | None = None, stop: asyncio.Event | None = None
+    ) -> list[Taken]:
         """Take every delivery that is ready now, in name order; `heard` hears each as it is
-        done. A file that cannot be read never stops the others."""
+        done. A file that cannot be read never stops the others; `stop` ends the scan between
+        two files."""
         taken: list[Taken] = []
         files = await asyncio.to_thread(self.directory.files)
         for name in ready_deliveries(files, self.rule):
+            if stop is not None and stop.is_set():
+                break
             one = await self.take(name)
             taken.append(one)
             self.status.note(one, datetime.now(UTC))
@@ -109,7 +114,7 @@ class DeliveryWatcher:
         the broker unreachable, the directory gone) is noted and tried again at the next one."""
         while not stop.is_set():
             try:
-                await self.scan(heard)
+                await self.scan(heard, stop)
             except Exception as exc:  # one failed scan never ends the watch
                 problem = f"scan failed ({type(exc).__name__}); trying again in {interval:g} s"
                 self.status.last_error = problem

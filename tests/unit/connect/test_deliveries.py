@@ -1,12 +1,18 @@
 """The watched directory's rules: which names are ready, where a file goes, why it cannot be read
-(never quoting a value from it), and what the operator is told."""
+(never quoting a value from it), and what the operator is told; and the directory's moves on a
+temporary directory (no database, no broker)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
+from services.connect.adapters.deliveries import DeliveryDirectory
 from services.connect.domain.deliveries import (
     NOT_AN_OBJECT,
+    VANISHED,
     DirectoryStatus,
     Outcome,
     ReadyRule,
@@ -90,3 +96,27 @@ def test_the_status_counts_each_outcome_and_keeps_the_last_ones() -> None:
     assert (shown["loaded"], shown["skipped"], shown["quarantined"]) == (2, 1, 1)
     assert (shown["last_loaded"], shown["last_loaded_at"]) == ("d.jsonl", later.isoformat())
     assert shown["last_quarantine_reason"] == NOT_AN_OBJECT
+
+
+def test_a_vanished_delivery_leaves_its_reason_in_quarantine_and_its_marker_goes(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "gone.jsonl.ready").touch()
+    (tmp_path / "quarantine").mkdir()
+    (tmp_path / "quarantine" / "gone.jsonl").write_bytes(b"an earlier one")
+    directory = DeliveryDirectory(tmp_path)
+    assert directory.quarantine("gone.jsonl", VANISHED) is None
+    assert (tmp_path / "quarantine" / "gone.1.jsonl.reason.txt").read_text() == f"{VANISHED}\n"
+    assert (tmp_path / "quarantine" / "gone.jsonl").read_bytes() == b"an earlier one"
+    assert sorted(os.listdir(tmp_path)) == ["quarantine"]
+
+
+def test_the_content_hash_is_the_files_sha256_whatever_its_line_endings(tmp_path: Path) -> None:
+    content = OBJECT + b"\r\n" + OBJECT  # no newline at the end
+    (tmp_path / "a.jsonl").write_bytes(content)
+    seen = DeliveryDirectory(tmp_path).inspect("a.jsonl")
+    assert (seen.content_hash, seen.reason) == (hashlib.sha256(content).hexdigest(), None)
+    assert DeliveryDirectory(tmp_path).done("a.jsonl") == "a.jsonl"
+    (tmp_path / "a.jsonl").write_bytes(b"other")
+    assert DeliveryDirectory(tmp_path).done("a.jsonl") == "a.1.jsonl"
+    assert (tmp_path / "done" / "a.jsonl").read_bytes() == content
