@@ -247,8 +247,10 @@ class Ss12000Server:
 
     @property
     def subscriptions(self) -> dict[str, dict[str, Any]]:
-        """id -> Subscription as stored (name, target, resourceTypes, expires), expired ones too."""
-        return self._store.subscriptions
+        """id -> Subscription as stored (name, target, resourceTypes, expires), expired ones too
+        (until deleted); a copy taken under the lock."""
+        with self._lock:
+            return {sid: dict(s) for sid, s in self._store.subscriptions.items()}
 
     def notify(self, *, modified: Sequence[str] = ("Person",), deleted: bool = False) -> list[int]:
         """POSTs a webhook_callback to every unexpired subscription's target that takes one of the
