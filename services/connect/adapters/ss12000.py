@@ -91,6 +91,8 @@ class Ss12000Client:
     ) -> httpx.Response:
         for attempt in (0, 1):
             headers = await self._bearer(renew=attempt == 1)
+            if body is not None:
+                headers = {**headers, "Content-Type": "application/json"}
             try:
                 answer = await self.http.request(
                     method, self.base + path, params=params, headers=headers, timeout=TIMEOUT,
