@@ -92,9 +92,8 @@ def dispatch(store: Store, credentials: Credentials, incoming: Incoming) -> Repl
         incoming.method, incoming.path, incoming.query, incoming.body, incoming.content_type
     )
     if problem is not None:
-        reply = error(
-            problem.status, "bad_request" if problem.status == 400 else "not_found", problem.message
-        )
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+        reply = error(problem.status, codes[problem.status], problem.message)
         reply.in_spec = problem.status == 400
         return reply
     return _route(store, incoming)
