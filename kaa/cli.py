@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from kaa.supervisor import PORTS, WEB_PORT
+from services.connect.entrypoints import cli as connect_cli
 from services.identify.entrypoints import cli as identify_cli
 from services.register.entrypoints import cli as register_cli
 from shared.auth import issue_token
@@ -371,6 +372,7 @@ def consortium_show() -> None:
 # Each service's own commands, mounted here.
 register_cli.mount(app)
 identify_cli.mount(app)
+connect_cli.mount(app)
 
 NOT_INSTALLED = (
     "kaa: error: `kaa {command}` is a development tool (kaa.dev), not part of this installation; "

@@ -9,8 +9,6 @@ cause a fetch. `GET /v1/connectors` (role operator) shows per organiser the last
 the lag, the subscription and the errors; never personal data.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
