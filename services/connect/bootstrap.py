@@ -72,6 +72,12 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             (loop.sync.tenant, loop.sync.organiser.id): loop.callback for loop in organiser_loops
         }
         runtime.state = state
+
+        async def failing() -> list[str]:  # /health: degraded while an organiser fails
+            rows = await state.all(settings.tenants)
+            return [f"{r.last_error}" for r in rows if r.errors_in_a_row and r.last_error]
+
+        loops.check(failing)
         if settings.population_dir is not None:
             loops.add("population deliveries", delivery_loop(settings))
             runtime.deliveries = delivery_status

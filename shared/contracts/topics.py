@@ -24,12 +24,17 @@ PUBLISHER = {
     OUTREACH_EVENTS: "outreach",
     MEASURES_EVENTS: "measures",
     RETENTION_EVENTS: "register",
+    # The connectors publish what the organisers and the population deliveries give (so do
+    # `kaa feed load` and upstream writers: the feeds are the platform's input, not an event log).
+    POPULATION_FEED: "connect",
+    SS12000_FEED: "connect",
 }
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "identify": FEED_TOPICS,
     "outreach": (IDENTIFY_EVENTS, MEASURES_EVENTS),
     "measures": (IDENTIFY_EVENTS,),
     "register": EVENT_TOPICS,
+    "connect": (),
 }
 FEED_BY_NAME = {
     "population": POPULATION_FEED,

@@ -139,6 +139,9 @@ def test_three_organisers_one_refusing_one_failing_and_a_callback_to_the_worklis
         assert city["subscription"]["expires"] is not None
         assert found["other"]["error"] is None, "the 503s were retried with backoff"
         assert sum(1 for _, p, _ in c.other.requests if p == "/persons") >= 3, "2 failed, then"
+        health = httpx.get(made.platform.url("connect") + "/health").json()
+        assert health["status"] == "degraded"
+        assert [p for p in health["problems"] if "Friskolan AB" in p], health
         status = kaa(made, "connect", "status", "--tenant", "0180")
         assert status.returncode == 1, status.stdout + status.stderr
         assert "Friskolan AB" in status.stdout

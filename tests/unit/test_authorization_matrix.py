@@ -92,8 +92,12 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("register", "GET", "/v1/scb/report"): {"coordinator"},
     ("register", "POST", "/v1/scb/exports"): {"coordinator"},
     ("register", "GET", "/v1/scb/exports"): {"coordinator"},
+    ("connect", "GET", "/v1/connectors"): {"operator"},
 }
-SERVICES = ("identify", "outreach", "measures", "register")
+# Called by the organisers' systems, which hold no kaa token: the address's random token is the
+# credential (services/connect/entrypoints/http.py), an unknown one is 404.
+PUBLIC = {("connect", "POST", "/v1/ss12000/callbacks/{token}")}
+SERVICES = ("identify", "outreach", "measures", "register", "connect")
 PATH_VALUES = {
     "youth_id": str(uuid.uuid4()),
     "measure_id": str(uuid.uuid4()),
@@ -102,12 +106,13 @@ PATH_VALUES = {
     "batch_id": str(uuid.uuid4()),
     "name": "first_contact",
     "code": "own_mentoring",
+    "token": "A" * 43,
 }
 
 
 @pytest.fixture(scope="module")
 def clients() -> Iterator[dict[str, TestClient]]:
-    with service_clients(tenants="0180,0181") as built:
+    with service_clients(tenants="0180,0181", services=SERVICES) as built:
         yield built
 
 
@@ -131,7 +136,15 @@ def bearer(*roles: str, tenant: str = "0180", **extra: Any) -> dict[str, str]:
 
 
 def test_the_matrix_lists_every_endpoint(clients: dict[str, TestClient]) -> None:
-    assert endpoints(clients) == set(MATRIX), "decide who may call a new endpoint here"
+    assert endpoints(clients) == set(MATRIX) | PUBLIC, "decide who may call a new endpoint here"
+
+
+def test_a_callback_to_an_address_no_subscription_has_is_refused(
+    clients: dict[str, TestClient],
+) -> None:
+    for token in ("A" * 43, "x", "../../v1/connectors"):
+        answer = clients["connect"].post(f"/v1/ss12000/callbacks/{token}", json={})
+        assert answer.status_code == 404, token
 
 
 @pytest.mark.parametrize("role", ROLES)
