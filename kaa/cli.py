@@ -69,7 +69,11 @@ def run_service(
     settings = service_settings(**({"http_port": chosen} if chosen else {}))
     configure_logging(service.value, settings.log_level)
     module = importlib.import_module(f"services.{service.value}.bootstrap")
-    application = module.create_app(settings)
+    try:
+        application = module.create_app(settings)
+    except ValueError as exc:  # the configuration refused (connectors file, tenant policies …)
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     uvicorn.run(
         application,
         host=settings.http_host,

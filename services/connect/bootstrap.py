@@ -55,7 +55,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             settings.database_url.get_secret_value(), min_size=1, max_size=4
         )
         state = ConnectState(pool, keys, pseudonym)
-        await state.ensure((t, o.id, o.source, o.name) for t, o in connected.all())
+        await state.ensure(
+            [(t, o.id, o.source, o.name) for t, o in connected.all()], settings.tenants
+        )
         producer = idempotent_producer(settings)
         await producer.start()
         publisher = FeedPublisher(producer, pool, keys, pseudonym, settings.topic(SS12000_FEED))

@@ -64,11 +64,12 @@ async def stack(infra: RunningInfra, topics: Topics, server: Ss12000Server) -> A
     await producer.start()
     async with httpx.AsyncClient() as http:
         state = ConnectState(pool, keys, "pseudonym-key")
-        await state.ensure([("0180", organiser.id, organiser.source, organiser.name)])
+        await state.ensure([("0180", organiser.id, organiser.source, organiser.name)], ["0180"])
         publisher = FeedPublisher(producer, pool, keys, "pseudonym-key", topic)
         client = Ss12000Client(organiser, "s3cret", http)
         yield Stack(OrganiserSync("0180", organiser, client, state, publisher), state, topic,
                     infra.bootstrap_servers)  # fmt: skip
+    await state.ensure([], ["0180"])  # forgets this test's organiser
     await producer.stop()
     await pool.close()
 

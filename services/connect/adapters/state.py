@@ -78,15 +78,25 @@ class ConnectState:
         self.sealer = FeedSealer(keys, pseudonym_key)
         self.pseudonym_key = pseudonym_key
 
-    async def ensure(self, organisers: Iterable[tuple[str, str, str, str]]) -> None:
-        """The tables, and a row per (tenant, organiser id, source, name) configured."""
-        async with self.pool.acquire() as conn:
+    async def ensure(
+        self, organisers: Iterable[tuple[str, str, str, str]], tenants: Sequence[str]
+    ) -> None:
+        """The tables, and a row per (tenant, organiser id, source, name) configured; an
+        organiser of `tenants` no longer configured is forgotten (added again, it syncs anew)."""
+        configured = list(organisers)
+        async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(DDL)
+            for table in ("organisers", "persons"):
+                await conn.execute(
+                    f"DELETE FROM connect.{table} WHERE tenant = ANY($1::text[]) "  # noqa: S608
+                    "AND (tenant, organiser) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+                    list(tenants), [t for t, *_ in configured], [o for _, o, *_ in configured],
+                )  # fmt: skip
             await conn.executemany(
                 "INSERT INTO connect.organisers (tenant, organiser, source, name) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, organiser) DO UPDATE SET "
                 "source = EXCLUDED.source, name = EXCLUDED.name",
-                list(organisers),
+                configured,
             )
 
     async def status(self, tenant: str, organiser: str) -> Status:
