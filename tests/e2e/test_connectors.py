@@ -1,5 +1,5 @@
 """Connected to the schools, over the real services: a municipality with three SS 12000 organisers
-(servers that follow Skolverket's openapi.yml), one refusing kaa's credentials, one failing twice
+(servers that follow Skolverket's openapi.yml), one denying kaa access (403), one failing twice
 with 503 before it answers. The third syncs regardless; the operator sees each one's state; the
 youths are decided on every source's facts. Then a school's system ends a student's enrolment, its
 subscription calls kaa back, and the youth is on the caseworker's worklist: measured. A forged
@@ -83,7 +83,7 @@ def connected(infra: RunningInfra, tmp_path: Path) -> Iterator[Connected]:
         env = {
             **os.environ, "KAA_CONNECTORS_FILE": str(tmp_path / "connectors.json"),
             "KAA_SS12000_SECRET_CITY": "s3cret", "KAA_SS12000_SECRET_OTHER": "s3cret",
-            "KAA_SS12000_SECRET_FREE": "not-the-secret",
+            "KAA_SS12000_SECRET_FREE": "s3cret",
         }  # fmt: skip
         try:
             platform = made.start(env, list(SERVICES))
@@ -117,6 +117,7 @@ def test_three_organisers_one_refusing_one_failing_and_a_callback_to_the_worklis
         c.other.put_person(student(c.other, at_other), modified=made_at(-1))
         c.free.put_person(student(c.free, number(BORN)), modified=made_at(-1))
         c.other.fail(503, times=2)
+        c.free.fail_always(403, path="/")  # kaa's client is not granted reading (its token is fine)
         asyncio.run(
             made.publish_feed(
                 "population", [population(p, BORN) for p in [*at_city, at_other, nowhere]]
@@ -131,8 +132,8 @@ def test_three_organisers_one_refusing_one_failing_and_a_callback_to_the_worklis
         free, city = found["free"], found["city"]
         assert free["state"] == "failing"
         assert free["error"]["message"].startswith(
-            "Friskolan AB: the organiser refused kaa's credentials (HTTP 401): check client_id, "
-            "the secret in KAA_SS12000_SECRET_FREE"
+            "Friskolan AB: the organiser denied access (HTTP 403): check that kaa's client is "
+            "granted reading persons"
         )
         assert free["last_complete_sync"] is None
         assert city["state"] == "ok"
