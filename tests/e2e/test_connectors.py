@@ -118,38 +118,12 @@ def test_three_organisers_one_refusing_one_failing_and_a_callback_to_the_worklis
         c.free.put_person(student(c.free, number(BORN)), modified=made_at(-1))
         c.other.fail(503, times=2)
         c.free.fail_always(403, path="/")  # kaa's client is not granted reading (its token is fine)
-        asyncio.run(
-            made.publish_feed(
-                "population", [population(p, BORN) for p in [*at_city, at_other, nowhere]]
-            )
-        )
+        lines = [population(p, BORN) for p in [*at_city, at_other, nowhere]]
+        asyncio.run(made.publish_feed("population", lines))
         assert made.platform is not None
         made.platform.start(["connect"])
 
-        # The city syncs while the free school refuses kaa's credentials; the other recovers.
-        found = until(lambda: (o := c.organisers())["city"]["last_complete_sync"]
-                      and o["other"]["last_complete_sync"] and o["free"]["error"] and o, 60)  # fmt: skip
-        free, city = found["free"], found["city"]
-        assert free["state"] == "failing"
-        assert free["error"]["message"].startswith(
-            "Friskolan AB: the organiser denied access (HTTP 403): check that kaa's client is "
-            "granted reading persons"
-        )
-        assert free["last_complete_sync"] is None
-        assert city["state"] == "ok"
-        assert city["subscription"]["expires"] is not None
-        assert found["other"]["error"] is None, "the 503s were retried with backoff"
-        assert sum(1 for _, p, _ in c.other.requests if p == "/persons") >= 3, "2 failed, then"
-        health = httpx.get(made.platform.url("connect") + "/health").json()
-        assert health["status"] == "degraded"
-        assert [p for p in health["problems"] if "Friskolan AB" in p], health
-        status = kaa(made, "connect", "status", "--tenant", "0180")
-        assert status.returncode == 1, status.stdout + status.stderr
-        assert "Friskolan AB" in status.stdout
-        assert "failing" in status.stdout
-        text = json.dumps(found) + status.stdout
-        assert not any(p in text for p in [*at_city, at_other]), "no personal data"
-        assert "Elin" not in text
+        the_operator_sees_each_organiser(c, personal=[*at_city, at_other])
 
         # Decided once the silent organiser's settle window passed: only the one at no school.
         summary = until(lambda: (s := c.get("register", "/v1/summary"))["known"] >= 1 and s, 30)
@@ -158,52 +132,75 @@ def test_three_organisers_one_refusing_one_failing_and_a_callback_to_the_worklis
         reasons = [r for d in dead if "ss12000" in d.topic for r in d.latest]
         assert any("civicNo" in r for r in reasons), reasons
 
-        # The school ends a student's enrolment; its system calls kaa back.
-        before = {i["youth_id"] for i in c.get("outreach", "/v1/worklists/first_contact")["items"]}
         leaver = at_city[0]
-        c.city.put_person(
-            student(c.city, leaver, end=TODAY - timedelta(days=1)) | {"id": people[leaver]["id"]}
-        )
-        started = time.monotonic()
-        assert c.city.notify() == [202]
-        new = until(
-            lambda: (
-                {i["youth_id"] for i in c.get("outreach", "/v1/worklists/first_contact")["items"]}
-                - before
-            ),
-            10,
-            0.02,
-        )
-        elapsed = time.monotonic() - started
-        print(
-            f"\nfrom the school system's callback to the caseworker's worklist: {elapsed * 1000:.0f} ms"
-        )
-        assert elapsed < 2.0
-        with made.client("register", "0180", "caseworker") as register:
-            found_youth = register.post(
-                "/v1/youths/lookup", json={"personnummer": leaver, "purpose": "casework"}
-            )
-        assert found_youth.json()["youth_id"] in new
-
-        # A callback to any other address is refused; a forged body only makes kaa fetch.
-        with httpx.Client(base_url=made.platform.url("connect")) as outside:
-            assert (
-                outside.post(
-                    "/v1/ss12000/callbacks/" + secrets.token_urlsafe(32), json={}
-                ).status_code
-                == 404
-            )
-            assert outside.post("/v1/ss12000/callbacks/x", json={}).status_code == 404
-        [target] = [s["target"] for s in c.city.subscriptions.values()]
-        fetched = sum(1 for _, p, _ in c.city.requests if p == "/persons")
-        assert (
-            httpx.post(
-                target, json={"modifiedEntites": ["Person"], "evil": "drop everything"}
-            ).status_code
-            == 202
-        )
-        until(lambda: sum(1 for _, p, _ in c.city.requests if p == "/persons") > fetched, 10)
+        ended = student(c.city, leaver, end=TODAY - timedelta(days=1))
+        a_callback_puts_the_leaver_on_the_worklist(c, ended | {"id": people[leaver]["id"]}, leaver)
+        a_forged_callback_is_refused_or_only_makes_kaa_fetch(c)
         assert c.get("register", "/v1/summary")["in_scope"] == 2, "nothing changed but a fetch"
+
+
+def the_operator_sees_each_organiser(c: Connected, personal: list[str]) -> None:
+    """The city syncs while the free school denies kaa access; the other recovers from 503s."""
+    made = c.deployment
+    assert made.platform is not None
+    found = until(lambda: (o := c.organisers())["city"]["last_complete_sync"]
+                  and o["other"]["last_complete_sync"] and o["free"]["error"] and o, 60)  # fmt: skip
+    free, city = found["free"], found["city"]
+    assert free["state"] == "failing"
+    assert free["error"]["message"].startswith(
+        "Friskolan AB: the organiser denied access (HTTP 403): check that kaa's client is "
+        "granted reading persons"
+    )
+    assert free["last_complete_sync"] is None
+    assert city["state"] == "ok"
+    assert city["subscription"]["expires"] is not None
+    assert found["other"]["error"] is None, "the 503s were retried with backoff"
+    assert sum(1 for _, p, _ in c.other.requests if p == "/persons") >= 3, "2 failed, then"
+    health = httpx.get(made.platform.url("connect") + "/health").json()
+    assert health["status"] == "degraded"
+    assert [p for p in health["problems"] if "Friskolan AB" in p], health
+    status = kaa(made, "connect", "status", "--tenant", "0180")
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "Friskolan AB" in status.stdout
+    assert "failing" in status.stdout
+    text = json.dumps(found) + status.stdout
+    assert not any(p in text for p in personal), "no personal data"
+    assert "Elin" not in text
+
+
+def a_callback_puts_the_leaver_on_the_worklist(
+    c: Connected, ended: dict[str, Any], leaver: str
+) -> None:
+    """The school ends a student's enrolment; its system calls kaa back: measured to the list."""
+
+    def first_contact() -> set[str]:
+        return {i["youth_id"] for i in c.get("outreach", "/v1/worklists/first_contact")["items"]}
+
+    before = first_contact()
+    c.city.put_person(ended)
+    started = time.monotonic()
+    assert c.city.notify() == [202]
+    new = until(lambda: first_contact() - before, 10, 0.02)
+    elapsed = time.monotonic() - started
+    print(f"\nfrom the school system's callback to the worklist: {elapsed * 1000:.0f} ms")
+    assert elapsed < 2.0
+    with c.deployment.client("register", "0180", "caseworker") as register:
+        body = {"personnummer": leaver, "purpose": "casework"}
+        found = register.post("/v1/youths/lookup", json=body)
+    assert found.json()["youth_id"] in new
+
+
+def a_forged_callback_is_refused_or_only_makes_kaa_fetch(c: Connected) -> None:
+    assert c.deployment.platform is not None
+    with httpx.Client(base_url=c.deployment.platform.url("connect")) as outside:
+        unknown = "/v1/ss12000/callbacks/" + secrets.token_urlsafe(32)
+        assert outside.post(unknown, json={}).status_code == 404
+        assert outside.post("/v1/ss12000/callbacks/x", json={}).status_code == 404
+    [target] = [s["target"] for s in c.city.subscriptions.values()]
+    fetched = sum(1 for _, p, _ in c.city.requests if p == "/persons")
+    forged = {"modifiedEntites": ["Person"], "evil": "drop everything"}
+    assert httpx.post(target, json=forged).status_code == 202
+    until(lambda: sum(1 for _, p, _ in c.city.requests if p == "/persons") > fetched, 10)
 
 
 def made_at(days: int) -> Any:
