@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS connect.organisers (
     callback_token_hash text UNIQUE, last_callback_at timestamptz, callbacks int NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, organiser));
+ALTER TABLE connect.organisers ADD COLUMN IF NOT EXISTS subscription_error text;
 CREATE TABLE IF NOT EXISTS connect.persons (
     tenant text NOT NULL, organiser text NOT NULL, person_id text NOT NULL,
     subject text NOT NULL, sealed_civic_no text NOT NULL,
@@ -66,6 +67,7 @@ class Status:
     subscription_renewed_at: datetime | None
     last_callback_at: datetime | None
     callbacks: int
+    subscription_error: str | None
 
     @classmethod
     def of(cls, row: Any) -> Status:

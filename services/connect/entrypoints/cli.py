@@ -43,6 +43,8 @@ def status_lines(views: list[dict[str, Any]]) -> list[str]:
             if sub
             else "  no subscription: polled only"
         )
+        if v["subscription_error"]:
+            lines.append(f"  subscription refused, polled only: {v['subscription_error']}")
         if v["syncing"]:
             s = v["syncing"]
             lines.append(

@@ -50,6 +50,7 @@ def status_view(s: Status, now: datetime) -> dict[str, Any]:
             "expires": s.subscription_expires, "renewed_at": s.subscription_renewed_at,
             "last_callback_at": s.last_callback_at, "callbacks": s.callbacks,
         },
+        "subscription_error": s.subscription_error,
         "error": None if not s.errors_in_a_row else {
             "message": s.last_error, "at": s.last_error_at, "in_a_row": s.errors_in_a_row,
             "next_attempt_at": s.next_attempt_at,

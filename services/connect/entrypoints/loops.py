@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -18,6 +18,7 @@ from services.connect.commands.sync import OrganiserSync
 from services.connect.domain.organisers import CREDENTIALS_RETRY, retry_delay
 
 log = structlog.get_logger(__name__)
+SUBSCRIPTION_RETRY = timedelta(minutes=10)
 
 
 class OrganiserLoop:
@@ -38,8 +39,8 @@ class OrganiserLoop:
         interval = self.sync.organiser.poll_interval
         while True:
             self.wanted.clear()
+            renew_at = await self._subscription()
             try:
-                renew_at = await self.sync.keep_subscription(self.public_url)
                 await self.sync.sync()
                 self.failures = 0
                 wait = interval
@@ -61,6 +62,28 @@ class OrganiserLoop:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wanted.wait(), timeout=wait)
+
+    async def _subscription(self) -> datetime | None:
+        """Keep the subscription; one the organiser refuses leaves polling alone (said to the
+        operator, tried again in ten minutes), never the sync."""
+        try:
+            renew_at = await self.sync.keep_subscription(self.public_url)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # recorded; the sync goes on
+            problem = str(exc) if isinstance(exc, Ss12000Error) else type(exc).__name__
+            log.warning("ss12000: no subscription; polling", loop=self.name, problem=problem)
+            with contextlib.suppress(Exception):
+                await self.sync.state.update(
+                    self.sync.tenant, self.sync.organiser.id, subscription_error=problem
+                )
+            return datetime.now(UTC) + SUBSCRIPTION_RETRY
+        if renew_at is not None:
+            with contextlib.suppress(Exception):
+                await self.sync.state.update(
+                    self.sync.tenant, self.sync.organiser.id, subscription_error=None
+                )
+        return renew_at
 
     def _delay(self, exc: Exception) -> float:
         if isinstance(exc, Ss12000Error) and exc.credentials:
