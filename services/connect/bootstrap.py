@@ -19,6 +19,7 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
+from services.connect.adapters.leadership import Leadership, key
 from services.connect.adapters.publisher import FeedPublisher
 from services.connect.adapters.ss12000 import Ss12000Client
 from services.connect.adapters.state import ConnectState
@@ -63,17 +64,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         publisher = FeedPublisher(producer, pool, keys, pseudonym, settings.topic(SS12000_FEED))
         http = httpx.AsyncClient()
 
+        # One process of the deployment runs the loops; a callback reaches it by NOTIFY.
+        leadership = Leadership(settings.database_url.get_secret_value())
+        loops.add("leadership", leadership.run)
         organiser_loops = []
         for tenant, organiser in connected.all():
             client = Ss12000Client(organiser, organiser.client_secret(), http)
             sync = OrganiserSync(tenant, organiser, client, state, publisher)
-            organiser_loops.append(OrganiserLoop(sync, settings.connect_public_url))
-        for loop in organiser_loops:
+            loop = OrganiserLoop(sync, settings.connect_public_url, leadership.held)
+            organiser_loops.append(loop)
             loops.add(loop.name, loop.run)
-        runtime.callbacks = {
-            (loop.sync.tenant, loop.sync.organiser.id): loop.callback for loop in organiser_loops
-        }
+            leadership.callbacks[key(tenant, organiser.id)] = loop.callback
         runtime.state = state
+        runtime.wake = lambda tenant, organiser: leadership.notify(pool, tenant, organiser)
 
         async def failing() -> list[str]:  # /health: degraded while an organiser fails
             rows = await state.all(settings.tenants)
@@ -81,7 +84,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         loops.check(failing)
         if settings.population_dir is not None:
-            loops.add("population deliveries", delivery_loop(settings))
+            watch = delivery_loop(settings)
+
+            async def led_watch() -> None:
+                await leadership.held.wait()
+                await watch()
+
+            loops.add("population deliveries", led_watch)
             runtime.deliveries = delivery_status
             loops.check(delivery_problems)
         log.info(
@@ -91,6 +100,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )  # fmt: skip
 
         async def teardown() -> None:
+            await leadership.close()
             await http.aclose()
             await producer.stop()
             await pool.close()

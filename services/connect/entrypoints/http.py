@@ -10,7 +10,7 @@ the lag, the subscription and the errors; never personal data.
 """
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,7 +28,7 @@ class ConnectRuntime:
     """What the routes use once the service has started."""
 
     state: ConnectState | None = None
-    callbacks: Mapping[tuple[str, str], Callable[[], None]] = {}
+    wake: Callable[[str, str], Awaitable[None]] | None = None  # the loop of (tenant, organiser)
     deliveries: Callable[[], list[dict[str, Any]]] | None = None
 
 
@@ -67,10 +67,10 @@ def routes(runtime: ConnectRuntime, operator: Callable[..., Awaitable[Principal]
         found = None
         if re.fullmatch(CALLBACK_ADDRESS, token) and runtime.state is not None:
             found = await runtime.state.by_callback(token)
-        if found is None or found not in runtime.callbacks:
+        if found is None or runtime.wake is None:
             log.warning("ss12000: callback refused: no subscription has this address")
             raise HTTPException(status.HTTP_404_NOT_FOUND, "token: no subscription has it")
-        runtime.callbacks[found]()
+        await runtime.wake(*found)
         log.info("ss12000: callback", tenant=found[0], organiser=found[1])
         return {"status": "accepted: what changed is fetched from the organiser"}
 

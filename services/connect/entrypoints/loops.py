@@ -22,9 +22,12 @@ SUBSCRIPTION_RETRY = timedelta(minutes=10)
 
 
 class OrganiserLoop:
-    def __init__(self, sync: OrganiserSync, public_url: str | None) -> None:
+    def __init__(
+        self, sync: OrganiserSync, public_url: str | None, leader: asyncio.Event | None = None
+    ) -> None:
         self.sync = sync
         self.public_url = public_url
+        self.leader = leader  # set while this process holds the leadership (None: always)
         self.wanted = asyncio.Event()  # set by a callback: fetch what changed now
         self.failures = 0
 
@@ -38,6 +41,8 @@ class OrganiserLoop:
     async def run(self) -> None:
         interval = self.sync.organiser.poll_interval
         while True:
+            if self.leader is not None:
+                await self.leader.wait()
             self.wanted.clear()
             renew_at = await self._subscription()
             try:
