@@ -5,19 +5,27 @@
 1. First sync. PERSONS 17-year-olds of 0180, each with a GY enrolment at one of six school units,
    are split over three SS 12000 servers (`tests/support/ss12000`, real HTTP on loopback, OAuth2
    client credentials, every 20th answer validated against Skolverket's openapi.yml), configured
-   as three organisers of 0180 with page_size 1000. Their population is loaded as a file first, so
-   identify can decide them once every organiser has reported. Measured: persons/s from the
-   connect process answering /health to the last organiser's `last_complete_sync` in `GET
-   /v1/connectors` (its records and watermark on the feed topic), and on to the pipeline drained
-   (identify decided them, the other services caught up). The baseline, in a second fresh
-   deployment in the same run: the same SS 12000 records as a JSON-lines file through the feed
-   adapter (`Deployment.load("ss12000", ...)`, sealed and published with its watermark), timed
+   as three organisers of 0180 with page_size 1000. Their population is loaded as a file first.
+   The connect service is then started (its public address set, so each organiser gets a
+   subscription) and timed from the first organiser's sync beginning (`last_complete_sync` of a
+   first sync is the instant it began) to `GET /v1/connectors` showing all three complete (read
+   every 0.1 s): records and watermarks on the feed topic. The times from /health and from the
+   process's launch are reported beside it (the loops start while the process starts up).
+   Then to "decided": identify decides a person once every source is complete up to the
+   person's latest fact, so the run sends the population's next delivery with no changes (its
+   watermark: otherwise everyone waits for the settle window, a day) and, once identify has
+   read the sync, each organiser's next delta (a webhook each: otherwise the persons of an
+   organiser whose sync began after another's wait for that other's next poll), and waits
+   until the pipeline has drained with no person left undecided. The baseline, in a second fresh deployment in the same run: the
+   same SS 12000 records as a JSON-lines file through the feed adapter (`Deployment.load
+   ("ss12000", ...)`: sealed, published, its watermark), then the population's watermark, timed
    the same two ways.
-2. Webhook to worklist. With `KAA_CONNECT_PUBLIC_URL` set the organisers hold subscriptions.
-   SAMPLES times, one after the other: a youth of organiser 1 has their enrolment ended on the
-   server (`endDate` yesterday), the server's webhook is posted (`notify()`, from a thread), and
-   outreach's `GET /v1/worklists/first_contact` is read every 20 ms until the youth is on it:
-   milliseconds from the webhook to the youth on the worklist (target p95 < 2,000 ms).
+2. Webhook to worklist. SAMPLES times, one after the other: a youth of organiser 1 has their
+   enrolment ended on the server (`endDate` yesterday), the server posts its webhook
+   (`notify()`, from a thread), and outreach's `GET /v1/worklists/first_contact` (caseworker) is
+   read every 20 ms until the youth is on it: milliseconds from the webhook to the youth on the
+   worklist (target p95 < 2,000 ms); beside it, from the webhook to the connector asking the
+   organiser's /persons (its reaction to the callback).
 
 Writes bench/results/connectors.json. The SS 12000 servers run inside this process (threads):
 their CPU is the `bench` entry of `cpu_seconds`. Figures are noisy on a shared machine.
@@ -294,9 +302,13 @@ def first_sync(made: Deployment, organisers: list[School], persons: int) -> dict
     with made.client("connect", TENANT, "operator") as connect:
         rows = wait_first_sync(connect, len(organisers), max_wait=3600)
         synced, synced_at = time.monotonic(), datetime.now(UTC)
-        next_deltas(connect, organisers, rows)
         asyncio.run(population_current(made))
         pids = pids_of(made)
+        # The deltas once identify has read the first sync's watermarks: two watermarks of one
+        # source on one partition in one of identify's batches make it apply that batch message
+        # by message (the watermark upsert meets the same row twice), seconds per batch.
+        asyncio.run(made.drained(max_wait=1800))
+        next_deltas(connect, organisers, rows)
         drained = asyncio.run(made.drained(max_wait=1800))
         used = cpu_used(cpu, cpu_seconds(pids))
     began = min(datetime.fromisoformat(r["last_complete_sync"]) for r in rows)
@@ -325,6 +337,12 @@ def organiser_view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def persons_asked(server: Ss12000Server, since: int) -> bool:
+    """Whether the organiser's server was asked for /persons after its `since`-th request (the
+    connector's delta, after the callback). Read every 20 ms with the worklist."""
+    return any(path == "/persons" for _, path, _ in server.requests[since:])
+
+
 def on_first_contact(outreach: httpx.Client) -> set[str]:
     page = outreach.get("/v1/worklists/first_contact", params={"limit": 500}).json()
     return {item["youth_id"] for item in page["items"]}
@@ -336,6 +354,7 @@ def webhooks(made: Deployment, school: School, samples: int, today: date) -> dic
     chosen = school.persons[:samples]
     ended = today - timedelta(days=1)
     timings: list[float] = []
+    fetched: list[float] = []  # ms from the webhook to the organiser's /persons being asked
     statuses: list[int] = []
     missed = 0
     with made.client("outreach", TENANT, "caseworker") as outreach:
@@ -346,16 +365,21 @@ def webhooks(made: Deployment, school: School, samples: int, today: date) -> dic
             for enrolment in person["enrolments"]:
                 enrolment["endDate"] = ended.isoformat()
             school.server.put_person(person)
+            asked = len(school.server.requests)
             posted = time.perf_counter()
             notify = threading.Thread(target=lambda: statuses.extend(school.server.notify()))
             notify.start()
+            heard = None
             while not on_first_contact(outreach) - before:
+                if heard is None and persons_asked(school.server, asked):
+                    heard = time.perf_counter()
                 if time.perf_counter() - posted > SEEN_WITHIN:
                     missed += 1
                     break
                 time.sleep(POLL)
             else:
                 timings.append((time.perf_counter() - posted) * 1000)
+                fetched.append(((heard or time.perf_counter()) - posted) * 1000)
             notify.join()
             time.sleep(0.5)
     return {
@@ -363,6 +387,8 @@ def webhooks(made: Deployment, school: School, samples: int, today: date) -> dic
         "webhook_to_worklist_p95_ms": percentile(timings, 95) if timings else None,
         "webhook_to_worklist_max_ms": round(max(timings), 1) if timings else None,
         "webhook_to_worklist_samples_ms": [round(t, 1) for t in timings],
+        "webhook_to_fetch_p50_ms": percentile(fetched, 50) if fetched else None,
+        "webhook_to_fetch_p95_ms": percentile(fetched, 95) if fetched else None,
         "webhook_missed": missed,
         "webhook_answers": sorted(set(statuses)),
     }
@@ -399,6 +425,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=20)
     args = parser.parse_args()
+    if not 1 <= args.samples <= min(400, args.persons // ORGANISERS):
+        parser.error("--samples: from 1 to 400, and at most a third of --persons")
     infrastructure = Infrastructure(InfraSettings())
     infrastructure.up()
     today = date.today()
