@@ -56,7 +56,7 @@ from bench.casework import percentile
 from bench.pipeline import commit, cpu_seconds
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
-from kaa.supervisor import SERVICES
+from kaa.supervisor import SERVICES, consumer_lag
 from shared import connectors
 from shared.contracts.topics import POPULATION_FEED
 from shared.feed_adapter import publish_watermarks
@@ -262,6 +262,15 @@ def wait_first_sync(connect: httpx.Client, count: int, max_wait: float) -> list[
         time.sleep(0.1)
 
 
+async def identify_read(made: Deployment, max_wait: float = 1800) -> None:
+    """Until identify's consumer has read everything on its topics (no settle time)."""
+    deadline = time.monotonic() + max_wait
+    while await consumer_lag(made.bootstrap_servers, made.namespace, ["identify"]):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"identify did not catch up within {max_wait:.0f} s")
+        await asyncio.sleep(0.1)
+
+
 def next_deltas(
     connect: httpx.Client, organisers: list[School], rows: list[dict[str, Any]]
 ) -> None:
@@ -307,7 +316,7 @@ def first_sync(made: Deployment, organisers: list[School], persons: int) -> dict
         # The deltas once identify has read the first sync's watermarks: two watermarks of one
         # source on one partition in one of identify's batches make it apply that batch message
         # by message (the watermark upsert meets the same row twice), seconds per batch.
-        asyncio.run(made.drained(max_wait=1800))
+        asyncio.run(identify_read(made))
         next_deltas(connect, organisers, rows)
         drained = asyncio.run(made.drained(max_wait=1800))
         used = cpu_used(cpu, cpu_seconds(pids))
@@ -386,6 +395,11 @@ def webhooks(made: Deployment, school: School, samples: int, today: date) -> dic
         "webhook_to_worklist_p50_ms": percentile(timings, 50) if timings else None,
         "webhook_to_worklist_p95_ms": percentile(timings, 95) if timings else None,
         "webhook_to_worklist_max_ms": round(max(timings), 1) if timings else None,
+        # The first webhook after the start has taken about a second in every run (outreach's
+        # side): with 20 samples the house p95 is the largest, so the rest's p95 is beside it.
+        "webhook_to_worklist_p95_ms_without_first": (
+            percentile(timings[1:], 95) if len(timings) > 1 else None
+        ),
         "webhook_to_worklist_samples_ms": [round(t, 1) for t in timings],
         "webhook_to_fetch_p50_ms": percentile(fetched, 50) if fetched else None,
         "webhook_to_fetch_p95_ms": percentile(fetched, 95) if fetched else None,
