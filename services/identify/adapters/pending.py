@@ -202,7 +202,10 @@ class PendingBatch:
         out: list[tuple[sql.Composed, list[tuple[Any, ...]]]] = []
         if self.markers:
             columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
-            for marker, partition in self.markers:
+            # One row per (tenant, source, partition): the batch's latest marker of it (an
+            # upsert may not touch a row twice; markers were checked to go forward, in order).
+            latest = {(m.tenant, m.source, p): (m, p) for m, p in self.markers}
+            for marker, partition in latest.values():
                 for column, value in zip(
                     columns,
                     (marker.tenant, marker.source, partition, marker.partitions,
