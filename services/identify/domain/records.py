@@ -63,6 +63,11 @@ class EnrolmentRecord:
     source: str | None = None  # the SS 12000 organiser's source (None: the `ss12000` feed's files)
 
     @property
+    def identity(self) -> tuple[str, str, date | None]:
+        """Which enrolment it is, whatever its end, cancel flag or education code says."""
+        return (self.school_type, self.school_unit, self.start_date)
+
+    @property
     def key(self) -> tuple[str, str, str, bool, date | None, date | None]:
         """What makes two observations of an enrolment the same one."""
         return (
@@ -101,7 +106,16 @@ class EnrolmentRecord:
             "end_date": _iso(self.end_date),
             "education_code": self.education_code,
             "observed_on": _iso(self.observed_on),
-        } | ({"source": self.source} if self.source else {})
+        } | self._told()
+
+    def _told(self) -> dict[str, Any]:
+        """What only some enrolments have: an organiser's source, a school's notification."""
+        told: dict[str, Any] = {"source": self.source} if self.source else {}
+        if self.notified_to:
+            told["notified_to"] = self.notified_to
+        if self.left_notified:
+            told["left_notified"] = {t: d.isoformat() for t, d in self.left_notified}
+        return told
 
     @classmethod
     def from_event(cls, stored: Mapping[str, Any]) -> EnrolmentRecord:
@@ -206,25 +220,36 @@ def observation(
     None for the feed's files); None when nothing changed.
 
     An observation lists all the enrolments the source knows of: it replaces that source's own
-    (each keeping the day it was first observed) and leaves the other organisers' as they are. An
-    open enrolment the source no longer lists (ended, or the person deleted by the organiser)
-    ends the day before the observation; one that had not started by then is dropped, as is a
-    cancelled one. What a school's notification told gives way to the observation."""
+    (each keeping the day it was first observed; an enrolment listed again with a new end, cancel
+    flag or education code is the same one, by type, unit and start) and leaves the other
+    organisers' as they are. An open enrolment the source no longer lists (ended without a date,
+    or the person deleted by the organiser) ends the day before the observation; one that had not
+    started by then is dropped, as is a cancelled one. What a school's notification told stays
+    until the observation lists an enrolment of that type at that unit."""
     before = list(known)
-    feed = [e for e in before if e.notified_to is None]
-    mine = [e for e in feed if e.source == source]
-    first_seen = {e.key: e.observed_on for e in mine}
+    mine = [e for e in before if e.notified_to is None and e.source == source]
+    first_seen = {e.identity: e.observed_on for e in mine}
     merged = [
-        replace(e, observed_on=first_seen.get(e.key) or observed_on, notified_to=None,
+        replace(e, observed_on=first_seen.get(e.identity) or observed_on, notified_to=None,
                 left_notified=(), source=source)
         for e in observed
     ]  # fmt: skip
-    listed = {e.key for e in merged}
-    gone = (_ended(e, observed_on) for e in mine if e.key not in listed)
-    after = [*(e for e in feed if e.source != source), *merged, *(e for e in gone if e)]
-    if Counter((e.source, e.key) for e in after) == Counter((e.source, e.key) for e in before):
+    listed = {e.identity for e in merged}
+    units = {(e.school_type, e.school_unit) for e in merged}
+    gone = (_ended(e, observed_on) for e in mine if e.identity not in listed)
+    kept = [
+        e for e in before
+        if (e.notified_to is None and e.source != source)
+        or (e.notified_to is not None and (e.school_type, e.school_unit) not in units)
+    ]  # fmt: skip
+    after = [*kept, *merged, *(e for e in gone if e)]
+    if Counter(_seen(e) for e in after) == Counter(_seen(e) for e in before):
         return None
     return after
+
+
+def _seen(e: EnrolmentRecord) -> tuple[object, ...]:
+    return (e.source, e.notified_to, e.key)
 
 
 def _ended(enrolment: EnrolmentRecord, observed_on: date) -> EnrolmentRecord | None:

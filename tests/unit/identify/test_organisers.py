@@ -125,3 +125,31 @@ def test_identify_waits_for_each_organiser_in_place_of_the_ss12000_source(tmp_pa
     file.write_text(json.dumps({"0181": {"organisers": [organiser]}}))
     with pytest.raises(ValueError, match="0181 not served"):
         tenant_policies(settings)
+
+
+def test_a_back_dated_end_is_the_same_enrolment_ended_on_its_own_day() -> None:
+    person = Person("key-back-dated")
+    person.observe_enrolments([gy("city")], NOON, TODAY - timedelta(days=45), BORN, "ss12000.c")
+    ended = gy("city", end_date=date(2026, 1, 15))
+    assert person.observe_enrolments([ended], NOON + timedelta(days=1), TODAY, BORN, "ss12000.c")
+    [only] = person.enrolments
+    assert only.end_date == date(2026, 1, 15), "not also ended the day before the observation"
+    assert only.observed_on == TODAY - timedelta(days=45), "first observed then"
+
+
+def test_a_school_notification_stays_until_an_observation_lists_its_unit() -> None:
+    person = Person("key-notified")
+    person.record_school_notification(
+        notification_id=uuid.uuid4(), tenant="0180", kind="started", on=date(2026, 2, 1),
+        school_type="GY", school_unit="free", birth_date=BORN, reported_by="user:s",
+    )  # fmt: skip
+    person.observe_enrolments([gy("city")], NOON, TODAY, BORN, "ss12000.city")
+    assert {(e.school_unit, e.notified_to) for e in person.enrolments} == {
+        ("free", "0180"),
+        ("city", None),
+    }, "another organiser's list leaves what the free school told"
+    person.observe_enrolments([gy("free")], NOON, TODAY, BORN, "ss12000.free")
+    assert {(e.school_unit, e.notified_to) for e in person.enrolments} == {
+        ("free", None),
+        ("city", None),
+    }, "its own organiser's list takes its place"
