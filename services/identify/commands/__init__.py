@@ -173,7 +173,7 @@ class IdentifyCommands:
                 continue
             sources = self.policy(message.tenant).feed_sources
             complete = marks.complete(message.tenant, sources)
-            live = self.feeds.decided_at_once(message) and pid not in waiting and bool(complete)
+            live = self.feeds.decided_at_once(message) and pid not in waiting
             if not live and (pid in waiting or complete is None or message.observed_at > complete):
                 # No watermark may claim the future: a record observed ahead of the clock waits
                 # for the settle window (and its time is kept within what the database reads).
