@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
 
@@ -60,6 +61,16 @@ class Organiser(BaseModel):
         le=86_400,
         description="Seconds between deltas read without a callback.",
     )
+
+    @field_validator("base_url", "token_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        """Credentials and personal data travel only encrypted (plain http on loopback alone)."""
+        if value is not None and not value.startswith("https://"):
+            host = urlsplit(value).hostname or ""
+            if host not in ("127.0.0.1", "localhost", "::1"):
+                raise ValueError("must be https:// (plain http only on this machine's loopback)")
+        return value
 
     @field_validator("school_types")
     @classmethod
@@ -127,11 +138,11 @@ def load(path: Path, tenants: Iterable[str] | None = None) -> Connectors:
         unknown = sorted(set(connectors.root) - set(tenants))
         if unknown:
             raise ValueError(f"connectors_file: {', '.join(unknown)} not served (KAA_TENANTS)")
-    for tenant, municipality in connectors.root.items():
-        ids = [o.id for o in municipality.organisers]
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        if twice:
-            raise ValueError(
-                f"connectors_file: {tenant}.organisers: id {', '.join(twice)} used more than once"
-            )
+    ids = [o.id for _, o in connectors.all()]
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:  # an id names its feed source, and a person's enrolments are kept per source
+        raise ValueError(
+            f"connectors_file: organiser id {', '.join(twice)} used more than once (an id is "
+            "unique in the file; one organiser read for two municipalities needs two ids)"
+        )
     return connectors

@@ -41,7 +41,9 @@ T = TypeVar("T")
 PURPOSE = "feed-intake"
 SEALED = "sealed"
 SUBJECT = "intake_subject"
-ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at", "source", "live")
+# `live` is read before the record is opened; an organiser's `source` is sealed with the person (which
+# organiser a person attends may say more than the person would like).
+ENVELOPE = ("feed", "schema_version", "record_id", "tenant", "observed_at", "live")
 
 # The adapter, per batch: the stored keys of its subjects; new keys for the others (a concurrent
 # adapter's key wins, read afterwards); `last_sealed_at` renewed where it is half a day old, which

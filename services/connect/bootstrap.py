@@ -56,9 +56,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             settings.database_url.get_secret_value(), min_size=1, max_size=4
         )
         state = ConnectState(pool, keys, pseudonym)
-        await state.ensure(
-            [(t, o.id, o.source, o.name) for t, o in connected.all()], settings.tenants
-        )
+        await state.ensure([(t, o.id, o.source, o.name) for t, o in connected.all()])
         producer = idempotent_producer(settings)
         await producer.start()
         publisher = FeedPublisher(producer, pool, keys, pseudonym, settings.topic(SS12000_FEED))
@@ -71,26 +69,21 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         for tenant, organiser in connected.all():
             client = Ss12000Client(organiser, organiser.client_secret(), http)
             sync = OrganiserSync(tenant, organiser, client, state, publisher)
-            loop = OrganiserLoop(sync, settings.connect_public_url, leadership.held)
+            loop = OrganiserLoop(sync, settings.connect_public_url)
             organiser_loops.append(loop)
-            loops.add(loop.name, loop.run)
+            loops.add(loop.name, leadership.leading(loop.run))
             leadership.callbacks[key(tenant, organiser.id)] = loop.callback
         runtime.state = state
+        runtime.configured = {(t, o.id) for t, o in connected.all()}
         runtime.wake = lambda tenant, organiser: leadership.notify(pool, tenant, organiser)
 
         async def failing() -> list[str]:  # /health: degraded while an organiser fails
-            rows = await state.all(settings.tenants)
+            rows = await state.all(settings.tenants, runtime.configured)
             return [f"{r.last_error}" for r in rows if r.errors_in_a_row and r.last_error]
 
         loops.check(failing)
         if settings.population_dir is not None:
-            watch = delivery_loop(settings)
-
-            async def led_watch() -> None:
-                await leadership.held.wait()
-                await watch()
-
-            loops.add("population deliveries", led_watch)
+            loops.add("population deliveries", leadership.leading(delivery_loop(settings)))
             runtime.deliveries = delivery_status
             loops.check(delivery_problems)
         log.info(

@@ -59,17 +59,18 @@ async def stack(infra: RunningInfra, topics: Topics, server: Ss12000Server) -> A
         token_url=server.token_url, client_id="kaa", page_size=2, school_types=["GY", "GYS"],
     )  # fmt: skip
     keys = TenantKeys(secrets.token_urlsafe(32))
+    pseudonym = secrets.token_urlsafe(16)  # the test's own subjects in the shared keyring
     pool = await asyncpg.create_pool(infra.database_url, min_size=1, max_size=2)
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap_servers, enable_idempotence=True)
     await producer.start()
     async with httpx.AsyncClient() as http:
-        state = ConnectState(pool, keys, "pseudonym-key")
-        await state.ensure([("0180", organiser.id, organiser.source, organiser.name)], ["0180"])
-        publisher = FeedPublisher(producer, pool, keys, "pseudonym-key", topic)
+        state = ConnectState(pool, keys, pseudonym)
+        await state.ensure([("0180", organiser.id, organiser.source, organiser.name)])
+        publisher = FeedPublisher(producer, pool, keys, pseudonym, topic)
         client = Ss12000Client(organiser, "s3cret", http)
         yield Stack(OrganiserSync("0180", organiser, client, state, publisher), state, topic,
                     infra.bootstrap_servers)  # fmt: skip
-    await state.ensure([], ["0180"])  # forgets this test's organiser
+    await state.forget_organiser("0180", organiser.id)
     await producer.stop()
     await pool.close()
 
@@ -98,9 +99,8 @@ async def test_first_sync_reads_every_page_then_a_delta_and_a_deletion(
     sent = persons_of(records)
     assert len(sent) == 5
     assert all("sealed" in r and "person" not in r for r in sent), "the person is sealed"
-    assert {(r["source"], r["live"], r["tenant"]) for r in sent} == {
-        (stack.sync.organiser.source, False, "0180")
-    }
+    assert {(r["live"], r["tenant"]) for r in sent} == {(False, "0180")}
+    assert all("source" not in r for r in sent), "which organiser is sealed with the person"
     marks = [r for r in records if r.get("feed") == "watermark"]
     assert len(marks) == 2, "the watermark on every partition"
     assert all(datetime.fromisoformat(m["complete_up_to"]) == first.complete_up_to for m in marks)
@@ -116,7 +116,9 @@ async def test_first_sync_reads_every_page_then_a_delta_and_a_deletion(
     assert (delta.first, delta.published, delta.deleted) == (False, 1, 1)
     sent = persons_of(await stack.records())
     assert len(sent) == 7
-    assert sum(r["live"] for r in sent) == 2, "a delta's records are decided at once"
+    live = sorted((r for r in sent if r["live"]), key=lambda r: r["observed_at"])
+    assert len(live) == 2, "a delta's records are decided at once"
+    assert live[0]["observed_at"] < live[1]["observed_at"], "the deletion is read after the page"
     modified_after = [
         q for m, p, q in server.requests if p == "/persons" and "meta.modified.after" in q
     ]
@@ -200,3 +202,22 @@ async def test_the_subscription_is_made_renewed_at_half_time_and_made_again_when
     [new_sid] = set(server.subscriptions) - {sid}
     again = await stack.state.status("0180", stack.sync.organiser.id)
     assert again.subscription_id == new_sid
+
+
+async def test_a_daily_full_sync_passes_on_whom_the_organiser_dropped_without_saying(
+    server: Ss12000Server, stack: Stack
+) -> None:
+    kept, dropped = student(server), student(server)
+    server.put_persons([kept, dropped], modified=DAY_AGO)
+    await stack.sync.sync()
+    server.delete_person(dropped["id"], at=DAY_AGO)  # gone, and too long ago for a delta to ask
+    assert (await stack.sync.sync()).deleted == 0, "a delta sees no deletion"
+    await stack.state.update("0180", stack.sync.organiser.id,
+                             last_full_sync=datetime.now(UTC) - timedelta(days=1, minutes=1))  # fmt: skip
+    full = await stack.sync.sync()
+    assert (full.deleted, full.published) == (1, 1), "every person again, the dropped one deleted"
+    last = [q for _, p, q in server.requests if p == "/persons"][-1]
+    assert "meta.modified.after" not in last, "the full sync asked for every person"
+    status = await stack.state.status("0180", stack.sync.organiser.id)
+    assert status.last_full_sync == full.complete_up_to
+    assert await stack.state.unlisted("0180", stack.sync.organiser.id, {kept["id"]}) == []

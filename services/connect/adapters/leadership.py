@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -29,6 +29,7 @@ class Leadership:
         self.channel = channel
         self.recheck = recheck
         self.held = asyncio.Event()
+        self.lost = asyncio.Event()  # set when the leadership goes, cleared when it is taken
         self.callbacks: dict[str, Callable[[], None]] = {}
         self._conn: Any = None
 
@@ -51,15 +52,40 @@ class Leadership:
         if self.held.is_set():
             await self._conn.fetchval("SELECT 1")  # still connected, so still holding it
         elif await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock):
+            self.lost.clear()
             self.held.set()
             log.info("connect: this process runs the organisers and the deliveries")
 
     async def _drop(self) -> None:
+        if self.held.is_set():
+            self.lost.set()
         self.held.clear()
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=2)
+
+    def leading(self, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`work` run while this process holds the leadership: started when it is taken,
+        cancelled when it is lost (and started again when it is taken again)."""
+
+        async def led() -> None:
+            while True:
+                await self.held.wait()
+                task = asyncio.ensure_future(work())
+                lost = asyncio.ensure_future(self.lost.wait())
+                try:
+                    done, _ = await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+                    if task in done:
+                        await task  # it ended by itself: its error (if any) is the loop's
+                        return
+                finally:
+                    for pending in (task, lost):
+                        pending.cancel()
+                    await asyncio.gather(task, lost, return_exceptions=True)
+                log.warning("connect: leadership lost; the organisers' work stopped here")
+
+        return led
 
     async def close(self) -> None:
         await self._drop()

@@ -4,6 +4,7 @@ organiser and what to check, never a value from the answer (it may hold personal
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from services.connect.domain.organisers import problem_text
 from shared.connectors import Organiser
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")  # a uuid in openapi.yml
 
 
 class Ss12000Error(Exception):
@@ -127,6 +129,7 @@ class Ss12000Client:
         params: dict[str, Any] = {"limit": limit}
         if modified_after is not None:
             params["meta.modified.after"] = _instant(modified_after)
+        seen: set[str] = set()
         while True:
             body = await self._json("/persons", params)
             if not isinstance(body["data"], list):
@@ -135,6 +138,9 @@ class Ss12000Client:
             token = body.get("pageToken")
             if not token:
                 return
+            if token in seen:  # a server that hands the same page back: never done
+                raise self._error(None, "/persons gave a pageToken it had given before")
+            seen.add(token)
             params = {"pageToken": token}
 
     async def deleted_persons(self, after: datetime) -> list[str]:
@@ -160,6 +166,8 @@ class Ss12000Client:
 
     async def renew(self, subscription_id: str) -> datetime:
         """Renew the subscription; its new expiry (404: it is gone, subscribe again)."""
+        if not SUBSCRIPTION_ID.fullmatch(subscription_id):
+            raise self._error(404, "the subscription's id is not one to put in a path")
         answer = await self._call("PATCH", f"/subscriptions/{subscription_id}", body={})
         return self._subscription(answer)[1]
 
@@ -167,6 +175,8 @@ class Ss12000Client:
         try:
             body = orjson.loads(answer.content)
             expires = datetime.fromisoformat(str(body["expires"]).replace("Z", "+00:00"))
+            if not SUBSCRIPTION_ID.fullmatch(str(body["id"])):
+                raise ValueError("id")
             return str(body["id"]), expires if expires.tzinfo else expires.replace(tzinfo=UTC)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             raise self._error(None, "a subscription answer without id and expires") from None

@@ -7,7 +7,7 @@ destroys that key, it cannot be opened any more either."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS connect.organisers (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant, organiser));
 ALTER TABLE connect.organisers ADD COLUMN IF NOT EXISTS subscription_error text;
+ALTER TABLE connect.organisers ADD COLUMN IF NOT EXISTS last_full_sync timestamptz;
 CREATE TABLE IF NOT EXISTS connect.persons (
     tenant text NOT NULL, organiser text NOT NULL, person_id text NOT NULL,
     subject text NOT NULL, sealed_civic_no text NOT NULL,
@@ -68,6 +69,7 @@ class Status:
     last_callback_at: datetime | None
     callbacks: int
     subscription_error: str | None
+    last_full_sync: datetime | None
 
     @classmethod
     def of(cls, row: Any) -> Status:
@@ -80,26 +82,26 @@ class ConnectState:
         self.sealer = FeedSealer(keys, pseudonym_key)
         self.pseudonym_key = pseudonym_key
 
-    async def ensure(
-        self, organisers: Iterable[tuple[str, str, str, str]], tenants: Sequence[str]
-    ) -> None:
-        """The tables, and a row per (tenant, organiser id, source, name) configured; an
-        organiser of `tenants` no longer configured is forgotten (added again, it syncs anew)."""
-        configured = list(organisers)
+    async def ensure(self, organisers: Iterable[tuple[str, str, str, str]]) -> None:
+        """The tables, and a row per (tenant, organiser id, source, name) configured. A row of an
+        organiser no longer configured is kept (a rolling restart may still run the old file)
+        and left out of the views; `forget_organiser` drops it."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(DDL)
-            for table in ("organisers", "persons"):
-                await conn.execute(
-                    f"DELETE FROM connect.{table} WHERE tenant = ANY($1::text[]) "  # noqa: S608
-                    "AND (tenant, organiser) NOT IN (SELECT * FROM unnest($2::text[], $3::text[]))",
-                    list(tenants), [t for t, *_ in configured], [o for _, o, *_ in configured],
-                )  # fmt: skip
             await conn.executemany(
                 "INSERT INTO connect.organisers (tenant, organiser, source, name) "
                 "VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, organiser) DO UPDATE SET "
                 "source = EXCLUDED.source, name = EXCLUDED.name",
-                configured,
+                list(organisers),
             )
+
+    async def forget_organiser(self, tenant: str, organiser: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            for table in ("organisers", "persons"):
+                await conn.execute(
+                    f"DELETE FROM connect.{table} WHERE tenant = $1 AND organiser = $2",  # noqa: S608
+                    tenant, organiser,
+                )  # fmt: skip
 
     async def status(self, tenant: str, organiser: str) -> Status:
         row = await self.pool.fetchrow(
@@ -108,13 +110,19 @@ class ConnectState:
         )  # fmt: skip
         return Status.of(row)
 
-    async def all(self, tenants: Sequence[str]) -> list[Status]:
+    async def all(
+        self, tenants: Sequence[str], configured: Collection[tuple[str, str]] | None = None
+    ) -> list[Status]:
+        """The organisers of `tenants` (those `configured`, when it is given)."""
         rows = await self.pool.fetch(
             "SELECT * FROM connect.organisers WHERE tenant = ANY($1::text[]) "
             "ORDER BY tenant, organiser",
             list(tenants),
         )
-        return [Status.of(r) for r in rows]
+        found = [Status.of(r) for r in rows]
+        return found if configured is None else [
+            s for s in found if (s.tenant, s.organiser) in configured
+        ]  # fmt: skip
 
     async def update(self, tenant: str, organiser: str, **values: Any) -> None:
         names = sorted(values)
@@ -204,6 +212,22 @@ class ConnectState:
                 continue
             refs.append(PersonRef(row["person_id"], civic.decode()))
         return refs, lost
+
+    async def unlisted(self, tenant: str, organiser: str, listed: Collection[str]) -> list[str]:
+        """The persons this organiser's records named before that a full listing no longer has;
+        first, those whose civic number retention made unopenable are forgotten."""
+        await self.pool.execute(
+            "DELETE FROM connect.persons p WHERE p.tenant = $1 AND p.organiser = $2 AND NOT "
+            "EXISTS (SELECT 1 FROM keyring.intake_keys k WHERE k.tenant = p.tenant "
+            "AND k.subject = p.subject)",
+            tenant, organiser,
+        )  # fmt: skip
+        rows = await self.pool.fetch(
+            "SELECT person_id FROM connect.persons WHERE tenant = $1 AND organiser = $2 "
+            "AND NOT person_id = ANY($3::text[])",
+            tenant, organiser, list(listed),
+        )  # fmt: skip
+        return [r["person_id"] for r in rows]
 
     async def forget(self, tenant: str, organiser: str, person_ids: Sequence[str]) -> None:
         await self.pool.execute(

@@ -23,6 +23,8 @@ from services.connect.adapters.publisher import FeedPublisher
 from services.connect.adapters.ss12000 import Ss12000Client, Ss12000Error
 from services.connect.adapters.state import ConnectState, token_hash
 from services.connect.domain.organisers import (
+    FULL_SYNC_EVERY,
+    MIN_SUBSCRIPTION,
     OVERLAP,
     deleted_person,
     feed_line,
@@ -64,16 +66,22 @@ class OrganiserSync:
         self.clock = clock
 
     async def sync(self) -> SyncResult:
-        """One sync: the first if the organiser never completed one, else a delta."""
+        """One sync: the first if the organiser never completed one; a full one (every person
+        again, and any it no longer lists passed on as deleted) once a day; else a delta."""
         o, tenant = self.organiser, self.tenant
         status = await self.state.status(tenant, o.id)
         began, started = self.clock(), time.monotonic()
         first = status.last_complete_sync is None
-        since = None if status.last_complete_sync is None else status.last_complete_sync - OVERLAP
+        full = status.last_full_sync is None or began - status.last_full_sync >= FULL_SYNC_EVERY
+        since = None if full or status.last_complete_sync is None else (
+            status.last_complete_sync - OVERLAP
+        )  # fmt: skip
         await self.state.update(tenant, o.id, syncing_since=began, pages_read=0, persons_read=0)
+        listed: set[str] = set()
         pages = published = skipped = 0
         async for items in self.client.persons(since, o.page_size):
             ids = [i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)]
+            listed.update(ids)
             known = await self.state.known(tenant, o.id, ids)
             chosen, refs, left_out = to_publish(items, known, o.school_types, o.school_units)
             lines = [self._line(item, began, live=not first) for item in chosen]
@@ -81,29 +89,35 @@ class OrganiserSync:
             await self.state.remember(tenant, o.id, refs)
             pages, published, skipped = pages + 1, published + len(lines), skipped + left_out
             await self.state.count(tenant, o.id, 1, len(lines))
-        deleted = 0 if since is None else await self._deletions(since, began)
+        if since is not None:
+            deleted = await self._deleted(await self.client.deleted_persons(since))
+        else:  # a full listing: whom the organiser no longer lists is gone from it
+            deleted = (
+                0 if first else await self._deleted(await self.state.unlisted(tenant, o.id, listed))
+            )
         await self.publisher.watermark(tenant, o.source, began)
         await self.state.update(
             tenant, o.id, last_complete_sync=began, syncing_since=None,
             last_sync_persons=published + deleted, last_sync_seconds=time.monotonic() - started,
             last_error=None, errors_in_a_row=0, next_attempt_at=None,
+            **({"last_full_sync": began} if full else {}),
         )  # fmt: skip
         log.info(
-            "ss12000: sync complete", tenant=tenant, organiser=o.id, first=first, pages=pages,
-            published=published, not_read=skipped, deleted=deleted,
+            "ss12000: sync complete", tenant=tenant, organiser=o.id, first=first, full=full,
+            pages=pages, published=published, not_read=skipped, deleted=deleted,
         )  # fmt: skip
         return SyncResult(first, pages, published, skipped, deleted, began)
 
-    async def _deletions(self, since: datetime, began: datetime) -> int:
-        o, tenant = self.organiser, self.tenant
-        ids = await self.client.deleted_persons(since)
-        if not ids:
+    async def _deleted(self, person_ids: list[str]) -> int:
+        """Pass on the persons the organiser deleted (or no longer lists) with no enrolments,
+        observed now (after the sync's own records of them)."""
+        if not person_ids:
             return 0
-        refs, lost = await self.state.deleted(tenant, o.id, ids)
-        await self.publisher.publish(
-            [self._line(deleted_person(r), began, live=True) for r in refs]
-        )
-        await self.state.forget(tenant, o.id, [r.person_id for r in refs])
+        o, tenant = self.organiser, self.tenant
+        refs, lost = await self.state.deleted(tenant, o.id, person_ids)
+        now = self.clock()
+        await self.publisher.publish([self._line(deleted_person(r), now, live=True) for r in refs])
+        await self.state.forget(tenant, o.id, person_ids)
         if lost:
             log.warning(
                 "ss12000: deleted persons whose details retention destroyed were not passed on",
@@ -153,17 +167,27 @@ class OrganiserSync:
                 if exc.status != 404:
                     raise
             else:
+                if expires - now < MIN_SUBSCRIPTION:
+                    raise Ss12000Error(f"{o.name}: the renewed subscription expires within minutes")
                 await self.state.update(
-                    tenant, o.id, subscription_expires=expires, subscription_renewed_at=now
-                )
+                    tenant, o.id, subscription_expires=expires, subscription_renewed_at=now,
+                    subscription_error=None,
+                )  # fmt: skip
                 log.info("ss12000: subscription renewed", tenant=tenant, organiser=o.id)
                 return now + (expires - now) / 2
         token = secrets.token_urlsafe(32)
         target = public_url.rstrip("/") + CALLBACK_PATH + token
         subscription_id, expires = await self.client.subscribe(f"kaa {tenant} {o.id}", target)
+        if expires - now < MIN_SUBSCRIPTION:
+            raise Ss12000Error(f"{o.name}: the organiser's subscription expires within minutes")
         await self.state.update(
             tenant, o.id, subscription_id=subscription_id, subscription_expires=expires,
             subscription_renewed_at=now, callback_token_hash=token_hash(token),
+            subscription_error=None,
         )  # fmt: skip
         log.info("ss12000: subscribed", tenant=tenant, organiser=o.id)
         return now + (expires - now) / 2
+
+    async def subscription_refused(self, problem: str) -> None:
+        """The organiser would not keep a subscription: polling alone, said to the operator."""
+        await self.state.update(self.tenant, self.organiser.id, subscription_error=problem)

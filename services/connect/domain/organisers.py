@@ -21,8 +21,14 @@ from typing import Any
 import orjson
 
 # Deltas ask for what changed since a little before the last complete sync began: the
-# organiser's clock and ours differ, and a repeat is harmless (identify ignores it).
-OVERLAP = timedelta(minutes=5)
+# organiser's clock and ours may differ by a little, and a repeat is harmless (identify ignores it).
+OVERLAP = timedelta(minutes=1)
+# Once a day every person is read again: a person the organiser dropped without listing them in
+# /deletedEntities (many systems do) is then passed on as deleted.
+FULL_SYNC_EVERY = timedelta(days=1)
+# A subscription that expires sooner than this is no use (renewed at half its time).
+MIN_SUBSCRIPTION = timedelta(minutes=5)
+RETRY_AFTER_CAP = 3600.0
 # After credentials are refused, the operator must act: try again now and then, not hammer.
 CREDENTIALS_RETRY = 300.0
 BACKOFF_BASE = 1.0
@@ -118,11 +124,12 @@ def retry_delay(
     attempt: int, retry_after: float | None = None, rand: Callable[[], float] | None = None
 ) -> float:
     """Seconds to wait before attempt `attempt + 1` after `attempt` failures in a row:
-    exponential with full jitter (1 s, 2 s, 4 s … at most 5 minutes), never less than the
-    organiser's `Retry-After`."""
-    ceiling: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** max(0, attempt - 1))
+    exponential (1 s, 2 s, 4 s … at most 5 minutes), each between half and all of it at random
+    so that organisers failing together do not retry together; never less than the organiser's
+    `Retry-After` (itself at most an hour)."""
+    ceiling: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(max(0, attempt - 1), 20))
     delay = ceiling * (0.5 + 0.5 * (rand() if rand else 1.0))
-    return max(delay, retry_after or 0.0)
+    return max(delay, min(retry_after or 0.0, RETRY_AFTER_CAP))
 
 
 def problem_text(name: str, status: int | None, reason: str, variable: str) -> str:

@@ -70,6 +70,7 @@ def status(
 
     from services.connect.adapters.state import ConnectState
     from services.connect.entrypoints.http import status_view
+    from shared import connectors
     from shared.crypto import TenantKeys
 
     settings = service_settings()
@@ -84,7 +85,12 @@ def status(
                 return []
             state = ConnectState(pool, TenantKeys(settings.master_key.get_secret_value()), "")
             now = datetime.now(UTC)
-            return [status_view(s, now) for s in await state.all(tenants)]
+            configured = (
+                {(t, o.id) for t, o in connectors.load(settings.connectors_file).all()}
+                if settings.connectors_file
+                else None
+            )
+            return [status_view(s, now) for s in await state.all(tenants, configured)]
         finally:
             await pool.close()
 

@@ -11,6 +11,7 @@ the lag, the subscription and the errors; never personal data.
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,11 +25,14 @@ log = structlog.get_logger(__name__)
 CALLBACK_ADDRESS = r"^[A-Za-z0-9_-]{20,100}$"
 
 
+@dataclass
 class ConnectRuntime:
-    """What the routes use once the service has started."""
+    """What the routes use once the service has started (a callback is answered 200, as
+    openapi.yml's subscription callback declares)."""
 
     state: ConnectState | None = None
     wake: Callable[[str, str], Awaitable[None]] | None = None  # the loop of (tenant, organiser)
+    configured: set[tuple[str, str]] = field(default_factory=set)
     deliveries: Callable[[], list[dict[str, Any]]] | None = None
 
 
@@ -61,13 +65,13 @@ def status_view(s: Status, now: datetime) -> dict[str, Any]:
 def routes(runtime: ConnectRuntime, operator: Callable[..., Awaitable[Principal]]) -> APIRouter:
     router = APIRouter()
 
-    @router.post("/v1/ss12000/callbacks/{token}", status_code=status.HTTP_202_ACCEPTED)
+    @router.post("/v1/ss12000/callbacks/{token}")
     async def callback(token: str, request: Request) -> dict[str, str]:
         """An organiser's subscription says persons changed: fetch them from the organiser."""
         found = None
         if re.fullmatch(CALLBACK_ADDRESS, token) and runtime.state is not None:
             found = await runtime.state.by_callback(token)
-        if found is None or runtime.wake is None:
+        if found is None or runtime.wake is None or found not in runtime.configured:
             log.warning("ss12000: callback refused: no subscription has this address")
             raise HTTPException(status.HTTP_404_NOT_FOUND, "token: no subscription has it")
         await runtime.wake(*found)
@@ -81,7 +85,7 @@ def routes(runtime: ConnectRuntime, operator: Callable[..., Awaitable[Principal]
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "connect: starting")
         tenants = sorted(principal.tenants or {principal.tenant})
         now = datetime.now(UTC)
-        rows = await runtime.state.all(tenants)
+        rows = await runtime.state.all(tenants, runtime.configured)
         deliveries = runtime.deliveries() if runtime.deliveries else []
         return {"organisers": [status_view(s, now) for s in rows], "deliveries": deliveries}
 

@@ -22,12 +22,9 @@ SUBSCRIPTION_RETRY = timedelta(minutes=10)
 
 
 class OrganiserLoop:
-    def __init__(
-        self, sync: OrganiserSync, public_url: str | None, leader: asyncio.Event | None = None
-    ) -> None:
+    def __init__(self, sync: OrganiserSync, public_url: str | None) -> None:
         self.sync = sync
         self.public_url = public_url
-        self.leader = leader  # set while this process holds the leadership (None: always)
         self.wanted = asyncio.Event()  # set by a callback: fetch what changed now
         self.failures = 0
 
@@ -41,8 +38,6 @@ class OrganiserLoop:
     async def run(self) -> None:
         interval = self.sync.organiser.poll_interval
         while True:
-            if self.leader is not None:
-                await self.leader.wait()
             self.wanted.clear()
             renew_at = await self._subscription()
             try:
@@ -79,15 +74,8 @@ class OrganiserLoop:
             problem = str(exc) if isinstance(exc, Ss12000Error) else type(exc).__name__
             log.warning("ss12000: no subscription; polling", loop=self.name, problem=problem)
             with contextlib.suppress(Exception):
-                await self.sync.state.update(
-                    self.sync.tenant, self.sync.organiser.id, subscription_error=problem
-                )
+                await self.sync.subscription_refused(problem)
             return datetime.now(UTC) + SUBSCRIPTION_RETRY
-        if renew_at is not None:
-            with contextlib.suppress(Exception):
-                await self.sync.state.update(
-                    self.sync.tenant, self.sync.organiser.id, subscription_error=None
-                )
         return renew_at
 
     def _delay(self, exc: Exception) -> float:

@@ -43,6 +43,9 @@ class FakeSync:
         if outcome is not None:
             raise outcome
 
+    async def subscription_refused(self, problem: str) -> None:
+        await self.state.update(self.tenant, self.organiser.id, subscription_error=problem)
+
     async def failed(self, error: Exception, retry_in: float) -> None:
         self.failures.append((str(error), retry_in))
 
