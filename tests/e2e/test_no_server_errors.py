@@ -42,7 +42,7 @@ from tests.e2e.seeded_requests import RESERVED, Key, Seed, Seeds, smtp_server
 from tests.e2e.test_casework import MOVER_NUMBER, YOUTH_NUMBER, population
 from tests.unit.test_authorization_matrix import MATRIX
 
-SERVICES = ("identify", "outreach", "measures", "register")
+SERVICES = ("identify", "outreach", "measures", "register", "connect")
 EXAMPLES_PER_OPERATION = 25
 TENANT = "0180"
 
@@ -635,7 +635,7 @@ def platform(infra: RunningInfra) -> Iterator[tuple[Deployment, Known]]:
     with smtp_server() as (_, port), pytest.MonkeyPatch.context() as env:
         env.setenv("KAA_LETTERS_SMTP_HOST", "127.0.0.1")
         env.setenv("KAA_LETTERS_SMTP_PORT", str(port))
-        with running(infra) as deployment:
+        with running(infra, services=list(SERVICES)) as deployment:
             yield deployment, fixture_data(deployment)
 
 
