@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.web.adapters.config import WebConfig
@@ -16,10 +16,15 @@ from services.web.adapters.live import LiveHub, LiveSubscriber
 from services.web.adapters.services_api import ServicesApi
 from services.web.adapters.sessions import SessionStore
 from services.web.entrypoints.common import Web
+from services.web.entrypoints.coordinator_pages import coordinator_routes
 from services.web.entrypoints.errors import error_pages
+from services.web.entrypoints.inspector_pages import inspector_routes
 from services.web.entrypoints.live import live_routes
+from services.web.entrypoints.operator_pages import operator_routes
 from services.web.entrypoints.pages import pages
 from services.web.entrypoints.plan_pages import plan_routes
+from services.web.entrypoints.scb_pages import scb_routes
+from services.web.entrypoints.school_pages import school_routes
 from services.web.entrypoints.security import SecurityHeaders
 from services.web.entrypoints.signin import OidcFlow, signin_routes
 from services.web.entrypoints.youth_pages import youth_routes
@@ -75,9 +80,23 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     for exception, handler in error_pages(web).items():
         app.add_exception_handler(exception, handler)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(signin_routes(web, oidc))
-    app.include_router(pages(web))
-    app.include_router(live_routes(web, hub))
-    app.include_router(youth_routes(web))
-    app.include_router(plan_routes(web))
+    for router in routers(web, hub, oidc):
+        app.include_router(router)
     return app
+
+
+def routers(web: Web, hub: LiveHub, oidc: OidcFlow | None) -> list[APIRouter]:
+    """Every page of the web application, by whom they are for (the page matrix test builds the
+    same list)."""
+    return [
+        signin_routes(web, oidc),
+        pages(web),  # Min dag
+        live_routes(web, hub),
+        youth_routes(web),  # a youth's case
+        plan_routes(web),  # a youth's plan and measures
+        coordinator_routes(web),
+        scb_routes(web),
+        inspector_routes(web),
+        school_routes(web),
+        operator_routes(web),
+    ]

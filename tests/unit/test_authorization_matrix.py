@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from shared.auth import ROLES, TENANT_HEADER, issue_token
 from tests.unit.apps import SECRET, service_clients
+from tests.unit.service_matrix import EXTRA
 
 CASEWORK = {"caseworker", "coordinator"}
 CONFIGURATION = {"coordinator", "consortium-admin"}
@@ -94,6 +95,7 @@ MATRIX: dict[tuple[str, str, str], set[str]] = {
     ("register", "GET", "/v1/scb/exports"): {"coordinator"},
     ("connect", "GET", "/v1/connectors"): {"operator"},
 }
+MATRIX.update(EXTRA)  # the endpoints added for the web application's parts
 # Called by the organisers' systems, which hold no kaa token: the address's random token is the
 # credential (services/connect/entrypoints/http.py), an unknown one is 404.
 PUBLIC = {("connect", "POST", "/v1/ss12000/callbacks/{token}")}

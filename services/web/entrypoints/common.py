@@ -20,6 +20,7 @@ from services.web.adapters.config import WebConfig
 from services.web.adapters.services_api import Refused, ServicesApi, Unavailable
 from services.web.adapters.sessions import Session, SessionStore
 from services.web.domain import swedish
+from services.web.domain.menu import menu
 from services.web.domain.youth import who
 from services.web.entrypoints.security import same_token, session_cookie_name
 
@@ -35,7 +36,7 @@ def templates() -> Jinja2Templates:
     made = Jinja2Templates(directory=str(TEMPLATES))
     made.env.globals.update(
         WORKLISTS=swedish.WORKLISTS, CHANNELS=swedish.CHANNELS, OUTCOMES=swedish.OUTCOMES,
-        ROLES=swedish.ROLES, LEAVING_REASONS=swedish.LEAVING_REASONS,
+        ROLES=swedish.ROLES, LEAVING_REASONS=swedish.LEAVING_REASONS, MENU=menu,
     )  # fmt: skip
     made.env.filters.update(
         datum=swedish.swedish_date,

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.web import commands
 from services.web.adapters.sessions import Session
+from services.web.domain.menu import start_page
 from services.web.entrypoints.common import Web
 
 
@@ -23,8 +24,13 @@ def pages(web: Web) -> APIRouter:
     User = Annotated[Session, Depends(web.signed_in)]
 
     @router.get("/")
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/min-dag", status.HTTP_303_SEE_OTHER)
+    async def root(request: Request) -> RedirectResponse:
+        """The signed-in user's start page (their role's first page); else Min dag, which asks
+        to sign in."""
+        found = await web.sessions.get(request.cookies.get(web.cookie, ""), touch=False)
+        return RedirectResponse(
+            start_page(found.roles) if found else "/min-dag", status.HTTP_303_SEE_OTHER
+        )
 
     @router.get("/min-dag", response_class=HTMLResponse)
     async def my_day(

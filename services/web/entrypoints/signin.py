@@ -27,6 +27,7 @@ from services.web.adapters.oidc import (
     SignInRefused,
 )
 from services.web.adapters.sessions import Session
+from services.web.domain.menu import start_page
 from services.web.entrypoints.common import SIGNIN, Web
 from services.web.entrypoints.security import SIGNIN_CSRF_COOKIE, new_form_token, same_token
 from shared.auth import ROLES, is_kommunkod, issue_token
@@ -100,7 +101,7 @@ def signin_routes(web: Web, oidc: "OidcFlow | None" = None) -> APIRouter:
         token = issue_token(web.token_secret, subject=subject, tenant=tenant, roles=[role],
                             lifetime=lifetime, teams=[team] if team else None)  # fmt: skip
         session_id = await web.sessions.start(subject, tenant, [role], token)
-        signed = RedirectResponse("/min-dag", status.HTTP_303_SEE_OTHER)
+        signed = RedirectResponse(start_page([role]), status.HTTP_303_SEE_OTHER)
         signed.set_cookie(web.cookie, session_id, httponly=True, secure=web.config.cookie_secure,
                           samesite="lax", path="/")  # fmt: skip
         signed.delete_cookie(SIGNIN_CSRF_COOKIE)
@@ -186,7 +187,7 @@ class OidcFlow:
         web = self.web
         session_id = await web.sessions.start(signed.subject, signed.tenant, signed.roles,
                                               signed.access_token)  # fmt: skip
-        response = RedirectResponse("/min-dag", status.HTTP_303_SEE_OTHER)
+        response = RedirectResponse(start_page(signed.roles), status.HTTP_303_SEE_OTHER)
         lifetime = web.config.session_absolute_hours * 3600
         self.cookie(response, web.cookie, session_id, "/", lifetime)
         self.cookie(response, END_COOKIE, self.sealer.seal({"id_token": signed.id_token}),

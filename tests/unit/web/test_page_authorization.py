@@ -27,18 +27,14 @@ from services.web.adapters.config import WebConfig
 from services.web.adapters.live import LiveHub
 from services.web.adapters.services_api import Refused, ServicesApi
 from services.web.adapters.sessions import Session
-from services.web.bootstrap import create_app
+from services.web.bootstrap import create_app, routers
 from services.web.commands.youth import occupations
 from services.web.entrypoints.common import SIGNIN, Web
 from services.web.entrypoints.errors import error_pages
-from services.web.entrypoints.live import live_routes
-from services.web.entrypoints.pages import pages
-from services.web.entrypoints.plan_pages import plan_routes
-from services.web.entrypoints.signin import signin_routes
-from services.web.entrypoints.youth_pages import youth_routes
 from shared.auth import ROLES
 from shared.settings import ServiceSettings
 from tests.unit.test_authorization_matrix import MATRIX
+from tests.unit.web import page_matrix
 from tests.unit.web.youth_support import CASE, NAMES, TIMELINE, YOUTH
 
 CASEWORK = frozenset({"caseworker", "coordinator"})
@@ -73,6 +69,7 @@ PAGES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/ungdomar/{youth_id}/insatser/invandning"): CASEWORK,
     ("POST", "/ungdomar/{youth_id}/insatser/{measure_id}"): CASEWORK,
 }
+PAGES.update(page_matrix.PAGES)  # the coordinator's, inspector's, school's, operator's pages
 MEASURE = uuid.UUID("0c6a3f64-2b1e-4d35-9b0e-3f1c2d4e5a6b")
 AT = "2026-03-02 09:00"
 # A form each page accepts as far as the services (so that what decides is the services' answer).
@@ -120,6 +117,8 @@ ANSWERS: dict[tuple[str, str, str], Any] = {
     ("measures", "GET", "/v1/youths/{youth_id}/plan"): {"as_of": "2026-03-02", "plan": None},
     ("measures", "GET", "/v1/youths/{youth_id}/plan/revisions"): {"revisions": []},
 }
+FORMS.update(page_matrix.FORMS)
+ANSWERS.update(page_matrix.ANSWERS)
 READS = {("register", "POST", "/v1/identities/batch"), ("register", "POST", "/v1/youths/lookup")}
 
 
@@ -206,8 +205,7 @@ def site() -> tuple[TestClient, Web, Services]:
     app = FastAPI()
     for exception, handler in error_pages().items():
         app.add_exception_handler(exception, handler)
-    for router in (signin_routes(web), pages(web), live_routes(web, LiveHub()),
-                   youth_routes(web), plan_routes(web)):  # fmt: skip
+    for router in routers(web, LiveHub(), None):
         app.include_router(router)
     return TestClient(app, raise_server_exceptions=False, follow_redirects=False), web, services
 

@@ -1,0 +1,4 @@
+"""Service endpoints added for the school pages of the web application (issue 19): who may call
+each, merged into `tests/unit/test_authorization_matrix.py`'s MATRIX."""
+
+MATRIX: dict[tuple[str, str, str], set[str]] = {}
