@@ -23,6 +23,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from kaa.deployment import Deployment
+from services.web.domain.menu import start_page
 from services.web.domain.swedish import ROLES
 from tests.e2e.web_support import notify
 
@@ -145,7 +146,7 @@ class Browser:
         roles.send_keys(ROLES[role])
         assert Select(roles).first_selected_option.get_attribute("value") == role
         self.driver.find_element(By.ID, "subject").send_keys(subject, Keys.ENTER)
-        self.wait_for_path("/min-dag")
+        self.wait_for_path(start_page([role]))  # the role's first page (Min dag for casework)
 
     def requested_urls(self) -> list[str]:
         """Every URL the browser requested since the last call (documents, scripts, styles,
