@@ -11,6 +11,8 @@ The youths counted are those in scope at any time during the half-year. Figures:
   dated) to the first contact attempt, for episodes known in the half-year that have had an
   attempt (and how many have had none) — the municipality's response, not how long ago the youth
   became entitled;
+- the distribution of those working days (`first_attempt_waits`: how many episodes had their
+  first attempt after each number of working days), to draw against the municipality's limit;
 - stale records: in scope at the end of the half-year (or today, if sooner) with no occupation
   confirmed within the currency limit;
 - never contacted: no contact attempt at all.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -91,6 +94,10 @@ def figures(
         "contacted_share": share(len(facts.contacted_in_period)),
         "measure_share": share(len(facts.offered_in_period)),
         "median_working_days_to_first_attempt": statistics.median(waits) if waits else None,
+        "first_attempt_waits": [
+            {"working_days": days, "episodes": count}
+            for days, count in sorted(Counter(waits).items())
+        ],
         "episodes_begun": len(facts.begun),
         "episodes_begun_without_attempt": len(facts.begun) - len(waits),
         "stale_records": sum(1 for y, r in youths.items() if r.at_end and not known_on(y, end)),
