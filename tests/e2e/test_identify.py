@@ -293,6 +293,7 @@ def test_a_school_notification_counts_only_for_the_municipality_it_was_sent_to(
             )
             assert again.status_code == 202, "the same notification again: a repeat"
             assert again.json()["youth_id"] == sent.json()["youth_id"]
+            assert (sent.json()["repeat"], again.json()["repeat"]) == (False, True)
             asyncio.run(deployment.drained())
             assert register.get("/v1/youths").json()["items"] == [], "1480 is not changed by 0180"
             events = identify_events(deployment)

@@ -260,7 +260,14 @@ class IdentifyCommands:
     # -- school notifications -------------------------------------------------------------------
 
     def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
-        """Record a school's notification and re-evaluate at once; returns the youth id.
+        """`school_notification_taken`'s youth id."""
+        return self.school_notification_taken(notification, today)[0]
+
+    def school_notification_taken(
+        self, notification: SchoolNotification, today: date
+    ) -> tuple[str, bool]:
+        """Record a school's notification and re-evaluate at once; returns the youth id and
+        whether it was new (False: the same notification, its id and content, recorded before).
 
         It is a fact for the municipality it was sent to (`notification.tenant`) only. Refused
         before anything is read: `NotTheNotifiedMunicipality` when it names another hemkommun,
@@ -271,9 +278,9 @@ class IdentifyCommands:
         check_school_notification(notification, today)
         key = person_key(notification.personnummer, self.pseudonym_key)
 
-        def work() -> str:
+        def work() -> tuple[str, bool]:
             person = self.store.person(key, {})
-            person.record_school_notification(
+            new = person.record_school_notification(
                 notification_id=notification.notification_id,
                 tenant=notification.tenant,
                 kind=notification.kind,
@@ -294,11 +301,11 @@ class IdentifyCommands:
                 go_live=self.go_live,
             )
             self.store.save_tracked([person], None, 0, 0, schedule=self._schedule([person], today))
-            return person.youth_ids[notification.tenant]
+            return person.youth_ids[notification.tenant], new
 
-        youth_id = self.store.retrying(work, refusals=(NotificationIdTaken,))
-        assert youth_id is not None
-        return youth_id
+        taken = self.store.retrying(work, refusals=(NotificationIdTaken,))
+        assert taken is not None
+        return taken
 
     # -- the scope schedule ---------------------------------------------------------------------
 

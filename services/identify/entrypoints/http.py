@@ -96,15 +96,22 @@ class IdentifyRuntime:
             raise RuntimeError("the service has not started")
         return self._handlers
 
-    def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
-        """`IdentifyCommands.take_in_school_notification`, its refusals before the store."""
+    def take_in_school_notification(
+        self, notification: SchoolNotification, today: date
+    ) -> tuple[str, bool]:
+        """`IdentifyCommands.school_notification_taken`, its refusals before the store."""
         check_school_notification(notification, today)
-        return self.handlers.take_in_school_notification(notification, today)
+        return self.handlers.school_notification_taken(notification, today)
 
 
 class SchoolNotificationAccepted(BaseModel):
     notification_id: uuid.UUID
     youth_id: uuid.UUID
+    repeat: bool = Field(
+        default=False,
+        description="True when this notification (its id and content) was recorded before: "
+        "nothing new was recorded.",
+    )
 
 
 def routes(
@@ -137,7 +144,7 @@ def routes(
             hemkommun=body.hemkommun,
         )
         try:
-            youth_id = await asyncio.to_thread(
+            youth_id, new = await asyncio.to_thread(
                 runtime.take_in_school_notification, notification, today()
             )
         except NotTheNotifiedMunicipality as refused:
@@ -160,7 +167,9 @@ def routes(
                 },
             )
         return SchoolNotificationAccepted(
-            notification_id=notification.notification_id, youth_id=uuid.UUID(youth_id)
+            notification_id=notification.notification_id,
+            youth_id=uuid.UUID(youth_id),
+            repeat=not new,
         )
 
     return router
