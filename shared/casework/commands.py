@@ -194,3 +194,8 @@ async def configure_rules(
     """Set some of the municipality's time rules (each checked against its bounds); the rules
     in force afterwards."""
     return await asyncio.to_thread(application.configure_rules, tenant, changes, actor)
+
+
+async def rules_history(application: CaseApplication, tenant: str) -> list[dict[str, Any]]:
+    """Every change of the municipality's time rules, oldest first (read off the event loop)."""
+    return await asyncio.to_thread(application.rules_history, tenant)

@@ -36,3 +36,24 @@ class MeasuresApplication(CaseApplication):
 
     def save_catalogue(self, catalogue: MeasureCatalogue) -> None:
         self.save_tracked([catalogue], None, 0, 0)
+
+    def catalogue_history(self, tenant: str) -> list[dict[str, Any]]:
+        """Every change of the municipality's own catalogue and of the consortium's shared one
+        (each an event), oldest first: when, who, which catalogue, the entry and whether it was
+        added, changed or retired. Blocking."""
+        history: list[dict[str, Any]] = []
+        for owner, kind in ((tenant, "municipality"), (CONSORTIUM, "consortium")):
+            known: set[str] = set()
+            for stored in self.events.get(MeasureCatalogue.create_id(owner)):
+                code = getattr(stored, "code", None)
+                if code is None:  # the catalogue's creation: no entry changed
+                    continue
+                retired = not hasattr(stored, "name")
+                change = "retired" if retired else ("changed" if code in known else "added")
+                known.add(code)
+                history.append({
+                    "at": getattr(stored, "timestamp", None), "actor": getattr(stored, "actor", None),
+                    "catalogue": kind, "change": change, "code": code,
+                    **{k: getattr(stored, k, None) for k in ("name", "description", "provider")},
+                })  # fmt: skip
+        return sorted(history, key=lambda h: h["at"])

@@ -261,6 +261,10 @@ class MeasuresCommands:
         entries = await asyncio.to_thread(self.application.catalogue, caller.tenant)
         return sorted(entries.values(), key=lambda e: e["code"])
 
+    async def catalogue_history(self, caller: Caller) -> list[dict[str, Any]]:
+        """Every change of the municipality's catalogue and the consortium's, oldest first."""
+        return await asyncio.to_thread(self.application.catalogue_history, caller.tenant)
+
     async def define_entry(self, caller: Caller, command: DefineEntry) -> dict[str, Any]:
         """Define (or redefine) an entry of the municipality's catalogue or the consortium's; the
         entry as the municipality now sees it."""

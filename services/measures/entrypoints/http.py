@@ -15,8 +15,8 @@ are built inside `routes`, as real objects.
 """
 
 import uuid
-from datetime import date
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -144,6 +144,22 @@ class CatalogueEntryRequest(BaseModel):
     shared: bool = Field(
         default=False, description="A partner offering every municipality of the consortium sees."
     )
+
+
+class CatalogueChange(BaseModel):
+    at: datetime = Field(description="When the change was recorded.")
+    actor: str | None = Field(description="Who made it ('user:<subject>').")
+    catalogue: Literal["municipality", "consortium"]
+    change: Literal["added", "changed", "retired"]
+    code: str
+    name: str | None = Field(description="As defined (null for a retirement).")
+    description: str | None
+    provider: str | None
+
+
+class CatalogueHistory(BaseModel):
+    tenant: str
+    changes: list[CatalogueChange] = Field(description="Oldest first.")
 
 
 def routes(context: CaseRoutes, handlers: MeasuresCommands) -> APIRouter:
@@ -304,6 +320,14 @@ def routes(context: CaseRoutes, handlers: MeasuresCommands) -> APIRouter:
         """Standard measures, the municipality's own, and the consortium's partner offerings."""
         entries = await handlers.catalogue(caller)
         return {"tenant": caller.tenant, "entries": entries}
+
+    @router.get("/catalogue/history", response_model=CatalogueHistory)
+    async def get_catalogue_history(caller: ConfigurationReader) -> CatalogueHistory:
+        """Every change of the municipality's own catalogue and the consortium's shared one (each
+        an event), oldest first: when, who, the entry, added, changed or retired."""
+        changes = await handlers.catalogue_history(caller)
+        return CatalogueHistory(tenant=caller.tenant,
+                                changes=[CatalogueChange(**c) for c in changes])  # fmt: skip
 
     @router.put("/catalogue/{code}")
     async def define_entry(

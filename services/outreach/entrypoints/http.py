@@ -25,6 +25,7 @@ from services.outreach.commands.corrections import (
     NotAllowedToAssign,
     entries_shown,
 )
+from services.outreach.entrypoints.caseload import caseload_routes
 from shared import dates
 from shared.auth import Principal
 from shared.casework.entrypoints.http import CaseRoutes, answer_recorded, rules_routes
@@ -342,4 +343,5 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         )
 
     router.include_router(rules_routes(context))
+    router.include_router(caseload_routes(context, handlers))
     return router

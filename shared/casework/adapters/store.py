@@ -111,6 +111,19 @@ class CaseApplication(KafkaFedApplication):
             return None
         return dict(cached[1])
 
+    def rules_history(self, tenant: str) -> list[dict[str, Any]]:
+        """Every change of the tenant's rules as stored (each an event), oldest first: when, who,
+        and each rule it changed, from what to what. Blocking."""
+        values = {name: rule.default for name, rule in self.rule_book.items()}
+        history: list[dict[str, Any]] = []
+        for stored in self.events.get(rules_id(tenant)):
+            given = {k: v for k, v in dict(getattr(stored, "rules", {})).items() if k in values}
+            changed = {k: {"from": values[k], "to": v} for k, v in given.items() if values[k] != v}
+            values.update(given)
+            history.append({"at": getattr(stored, "timestamp", None), "actor": getattr(stored, "actor", None),
+                            "version": stored.originator_version, "changes": changed})  # fmt: skip
+        return history
+
     def configure_rules(self, tenant: str, changes: dict[str, int], actor: str) -> dict[str, int]:
         for name, value in changes.items():
             rule = self.rule_book.get(name)

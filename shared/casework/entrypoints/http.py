@@ -8,6 +8,7 @@ are built inside the route factories, as real objects.
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
@@ -112,6 +113,24 @@ class RulesView(BaseModel):
     descriptions: dict[str, str]
 
 
+class RuleChanged(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    before: int = Field(alias="from", serialization_alias="from")
+    after: int = Field(alias="to", serialization_alias="to")
+
+
+class RulesChange(BaseModel):
+    at: datetime = Field(description="When the change was recorded.")
+    actor: str | None = Field(description="Who made it ('user:<subject>').")
+    version: int = Field(description="The rules' version the change made.")
+    changes: dict[str, RuleChanged] = Field(description="Rule name → from and to.")
+
+
+class RulesHistory(BaseModel):
+    tenant: str
+    changes: list[RulesChange] = Field(description="Oldest first.")
+
+
 def rules_routes(context: CaseRoutes) -> APIRouter:
     """GET and PUT (coordinators, the consortium's administrator) of the municipality's time rules."""
     router = APIRouter()  # included in the service's /v1 router
@@ -130,6 +149,15 @@ def rules_routes(context: CaseRoutes) -> APIRouter:
         application = application_of(request)
         rules = await commands.rules_of(application, caller.tenant)
         return view(application, caller.tenant, rules)
+
+    @router.get("/tenant-rules/history", response_model=RulesHistory)
+    async def get_rules_history(
+        request: Request, caller: Annotated[Principal, Depends(context.configuration_reader)]
+    ) -> RulesHistory:
+        """Every change of the municipality's rules (each an event), oldest first: when, who,
+        and each rule changed from what to what."""
+        changes = await commands.rules_history(application_of(request), caller.tenant)
+        return RulesHistory(tenant=caller.tenant, changes=[RulesChange(**c) for c in changes])
 
     @router.put("/tenant-rules", response_model=RulesView)
     async def put_rules(
