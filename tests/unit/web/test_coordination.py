@@ -50,12 +50,14 @@ def test_the_overview_shows_the_caseload_per_holder_and_the_unassigned_by_name()
     page = site(api).get("/samordning")
     assert page.status_code == 200
     text = page.text
-    assert "Team teamet" in text and "Ärenden per handläggare och team" in text
+    assert "Team teamet" in text
+    assert "Ärenden per handläggare och team" in text
     assert "Alva Olsson, 17 år" in text  # the name as Min dag shows it
     assert f'href="/ungdomar/{YOUTH}"' in text
     assert "Ej tilldelade ungdomar (1)" in text
     key = coordination.holder_key(SECRET, "team", "teamet")
-    assert f"vem={key}" in text and "teamet" not in key
+    assert f"vem={key}" in text
+    assert "teamet" not in key
     # the names were read for casework (in the register's access log)
     assert any(c[2] == "/v1/identities/batch" and c[4]["purpose"] == "casework"
                for c in api.calls if c[4])  # fmt: skip
@@ -81,7 +83,8 @@ def test_first_contacts_past_the_limit_only_are_listed() -> None:
          "why": {"code": "new_in_scope"}},
     ]}  # fmt: skip
     page = site(api).get("/samordning?visa=forsta-kontakt")
-    assert str(YOUTH) in page.text and str(OTHER) not in page.text
+    assert str(YOUTH) in page.text
+    assert str(OTHER) not in page.text
     assert "4 arbetsdagar över gränsen" in page.text
 
 
@@ -92,7 +95,8 @@ def test_many_youths_are_assigned_at_once_and_the_answer_holds_no_name() -> None
     answer = site(api).post("/samordning/tilldela", data=form)
     assert answer.status_code == 303
     location = answer.headers["location"]
-    assert "tilldelade=2" in location and "anna" not in location
+    assert "tilldelade=2" in location
+    assert "anna" not in location
     assert api.posted(f"/v1/youths/{YOUTH}/assignment") == [
         {"assignee_kind": "caseworker", "assignee": "anna"}
     ]
@@ -114,7 +118,8 @@ def test_assigning_without_a_youth_or_an_assignee_says_so_by_the_fields() -> Non
     api = services()
     page = site(api).post("/samordning/tilldela", data={"csrf": CSRF, "assignee_kind": "team"})
     assert page.status_code == 422
-    assert 'href="#tilldela-ungdomar"' in page.text and 'href="#tilldela-assignee"' in page.text
+    assert 'href="#tilldela-ungdomar"' in page.text
+    assert 'href="#tilldela-assignee"' in page.text
     assert not [c for c in api.calls if c[1] == "PUT"]
 
 
@@ -122,7 +127,8 @@ def test_a_caseworker_gets_the_forbidden_page_and_no_service_is_asked() -> None:
     api = services()
     for path in ("/samordning", "/samordning/regler"):
         page = site(api, user("caseworker")).get(path)
-        assert page.status_code == 403 and "Du har inte behörighet" in page.text
+        assert page.status_code == 403
+        assert "Du har inte behörighet" in page.text
     assert api.calls == []
 
 
@@ -132,7 +138,8 @@ def test_the_rules_page_explains_each_rule_and_shows_the_history() -> None:
     for text in coordination.RULES.values():
         assert text.label in page.text
     assert "Gräns för första kontaktförsök: 10 arbetsdagar → 7 arbetsdagar" in page.text
-    assert "sara" in page.text and "Lades till: Egen praktik (kod egen_praktik)" in page.text
+    assert "sara" in page.text
+    assert "Lades till: Egen praktik (kod egen_praktik)" in page.text
 
 
 def test_only_the_rules_changed_are_sent_each_to_its_service() -> None:
@@ -154,7 +161,8 @@ def test_a_rule_out_of_bounds_is_said_in_swedish_next_to_its_field() -> None:
     form = {"csrf": CSRF, **{k: str(v) for k, v in RULES.items()}, "recontact_days": "900"}
     page = site(api).post("/samordning/regler", data=form)
     assert page.status_code == 422
-    assert "måste vara mellan 1 och 365" in page.text and 'value="900"' in page.text
+    assert "måste vara mellan 1 och 365" in page.text
+    assert 'value="900"' in page.text
     bad = site(api).post("/samordning/regler", data={**form, "recontact_days": "tio"})
     assert "måste vara ett helt antal dagar" in bad.text
 
@@ -167,4 +175,5 @@ def test_an_own_measure_is_added_and_a_bad_code_is_refused_here() -> None:
         {"name": "Egen praktik", "description": None, "provider": None, "shared": True}
     ]
     bad = site(api).post("/samordning/insatser", data={**form, "code": "Egen praktik"})
-    assert bad.status_code == 422 and "små bokstäver" in bad.text
+    assert bad.status_code == 422
+    assert "små bokstäver" in bad.text
