@@ -16,18 +16,17 @@ read from the environment variable `client_secret_env` names (by default
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 
 from shared.contracts.envelope import Kommunkod
 from shared.contracts.feeds import SCHOOL_TYPES
-from shared.contracts.validation import describe
+from shared.contracts.validation import load_document
 
 LEGACY_SOURCE = "ss12000"  # the SS 12000 feed as files load it: replaced by the organisers
 
@@ -122,18 +121,7 @@ def sources(default: Iterable[str], organisers: Iterable[Organiser]) -> tuple[st
 
 def load(path: Path, tenants: Iterable[str] | None = None) -> Connectors:
     """The connectors document, or a ValueError naming the field and the problem (never a value)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"connectors_file: cannot read {path} ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"connectors_file: {path} is not JSON ({exc.msg}, line {exc.lineno})"
-        ) from None
-    try:
-        connectors = Connectors.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError(f"connectors_file: {describe(exc)}") from None
+    connectors = load_document(path, Connectors, "connectors_file")
     if tenants is not None:
         unknown = sorted(set(connectors.root) - set(tenants))
         if unknown:

@@ -14,14 +14,13 @@ consortium level in the measures service.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.contracts.envelope import Kommunkod
-from shared.contracts.validation import describe
+from shared.contracts.validation import load_document
 
 
 class Member(BaseModel):
@@ -48,15 +47,4 @@ class Consortium(BaseModel):
 
 def load(path: Path) -> Consortium:
     """The consortium document, or a ValueError naming the field and the problem."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ValueError(f"consortium_file: cannot read {path} ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"consortium_file: {path} is not JSON ({exc.msg}, line {exc.lineno})"
-        ) from None
-    try:
-        return Consortium.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError(f"consortium_file: {describe(exc)}") from None
+    return load_document(path, Consortium, "consortium_file")

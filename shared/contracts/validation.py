@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def describe(exc: ValidationError, limit: int = 5) -> str:
@@ -16,3 +22,18 @@ def describe(exc: ValidationError, limit: int = 5) -> str:
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)
+
+
+def load_document(path: Path, model: type[M], setting: str) -> M:
+    """A JSON configuration document read into `model`, or a ValueError that names the setting,
+    the field and the problem (never a value from the file)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{setting}: {path} is not JSON ({exc.msg}, line {exc.lineno})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"{setting}: {describe(exc)}") from None
