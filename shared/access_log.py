@@ -63,11 +63,12 @@ SELECT $1, $2, y, $4, $5, $6 FROM unnest($3::uuid[]) AS y
 _MATCHING = """
 WHERE tenant = $1 AND ($2::uuid IS NULL OR youth_id = $2)
   AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)
+  AND ($5::text IS NULL OR actor = $5)
 """
 _READ = f"""
 SELECT position, at, actor, youth_id, purpose, what, service FROM access_log.entries
 {_MATCHING}
-ORDER BY position DESC LIMIT $5 OFFSET $6
+ORDER BY position DESC LIMIT $6 OFFSET $7
 """  # noqa: S608 (fixed fragments; every value is a parameter)
 _COUNT = f"SELECT count(*) FROM access_log.entries {_MATCHING}"  # noqa: S608
 
@@ -104,8 +105,11 @@ async def entries(
     until: datetime | None = None,
     limit: int = 500,
     offset: int = 0,
+    *,
+    actor: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """How many entries match in all, and one page of them, newest first."""
-    total = await conn.fetchval(_COUNT, tenant, youth_id, since, until)
-    rows = await conn.fetch(_READ, tenant, youth_id, since, until, limit, offset)
+    """How many entries match in all, and one page of them, newest first (of one reader's,
+    `actor`, when given)."""
+    total = await conn.fetchval(_COUNT, tenant, youth_id, since, until, actor)
+    rows = await conn.fetch(_READ, tenant, youth_id, since, until, actor, limit, offset)
     return int(total), [dict(row) for row in rows]

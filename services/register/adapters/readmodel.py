@@ -297,6 +297,18 @@ SELECT
 """
 
 
+async def occupations_now(pool: Database, tenant: str) -> dict[uuid.UUID, str]:
+    """Each youth's current occupation as the register holds it (the category code of the latest
+    confirmed `current` one): what an inspector compares between two instants."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT ON (youth_id) youth_id, category FROM occupations"
+        " WHERE tenant = $1 AND tense = 'current'"
+        " ORDER BY youth_id, confirmed_on DESC, from_date DESC, event_id DESC",
+        tenant,
+    )
+    return {row["youth_id"]: str(row["category"]) for row in rows}
+
+
 async def corrections(pool: Database, tenant: str) -> list[dict[str, Any]]:
     """Who corrected or withdrew which entry, when and why (the reason code; the sealed note is
     left out: it is opened only in the youth's own timeline)."""

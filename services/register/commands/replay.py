@@ -120,6 +120,9 @@ async def _replayed(
         if youth_id is not None:
             return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
         _, youths = await readmodel.list_youths(pool, tenant, None, 100_000, 0)
+        occupation = await readmodel.occupations_now(pool, tenant)
+        for row in youths:  # the current occupation then (a correction since changes it)
+            row["occupation"] = occupation.get(row["youth_id"])
         return {
             **head,
             "summary": await readmodel.summary(pool, tenant),

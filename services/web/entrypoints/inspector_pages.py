@@ -1,13 +1,117 @@
 """The inspector's pages (granskare): the register as of an instant beside another, a youth's timeline as of an instant, the access log; read-only.
 
 No `from __future__ import annotations`: FastAPI must see the dependency annotations.
+
+Every page is a GET (no form records anything): the instants and the search go in the query
+string (they are no personal data; youth ids are pseudonymous). A user without the inspector's
+role gets the forbidden page before any service is asked; the register decides again.
 """
 
-from fastapi import APIRouter
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.web.adapters.services_api import Refused
+from services.web.adapters.sessions import Session
+from services.web.commands import inspection as cases
+from services.web.commands.youth import FormRefused
+from services.web.domain.inspection import instant_field, instant_said
 from services.web.entrypoints.common import Web
+
+ROLE = "inspector"
+Typed = Annotated[str, Query(max_length=100)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
 
 
 def inspector_routes(web: Web) -> APIRouter:
     router = APIRouter()
+    User = Annotated[Session, Depends(web.signed_in)]
+
+    def shown(
+        request: Request, user: Session, name: str, code: int = 200, **context: Any
+    ) -> Response:
+        if ROLE not in user.roles:
+            return web.page(request, "forbidden.html", user, code=403)
+        page = web.page(
+            request, name, user, code=code, **{"said": instant_said, "errors": None, **context}
+        )
+        page.headers["Cache-Control"] = "no-store"
+        return page
+
+    def linker(path: str, fields: dict[str, str]) -> Callable[..., str]:
+        def link(number: int, **changes: str) -> str:
+            kept = {k: v for k, v in {**fields, **changes}.items() if v}
+            return f"{path}?{urlencode({**kept, 'sida': number})}"
+
+        return link
+
+    @router.get("/granskning", response_class=HTMLResponse)
+    async def register_as_of(
+        request: Request, user: User, vid: Typed = "", jamfor: Typed = "", visa: Typed = "",
+        sida: Page = 1,
+    ) -> Response:  # fmt: skip
+        given = {"vid": vid, "jamfor": jamfor}
+        if ROLE not in user.roles or not (vid or jamfor):
+            return shown(request, user, "granskning_register.html", given=given, view=None)
+        now = datetime.now(UTC)
+        try:
+            asked = cases.instants(vid, jamfor, now)
+        except FormRefused as refused:
+            return shown(request, user, "granskning_register.html", refused.status, given=given,
+                         view=None, errors=refused.errors)  # fmt: skip
+        view = await cases.register_as_of(web.api, user, asked, now, sida, visa == "skillnader")
+        fields = {"vid": instant_field(asked.first), "jamfor": jamfor.strip() and
+                  instant_field(view.second), "visa": visa if visa == "skillnader" else ""}  # fmt: skip
+        return shown(request, user, "granskning_register.html", given=given, view=view,
+                     link=linker("/granskning", fields),
+                     youth_query=urlencode({"vid": fields["vid"]}))  # fmt: skip
+
+    @router.get("/granskning/ungdomar/{youth_id}", response_class=HTMLResponse)
+    async def youth_as_of(
+        request: Request, youth_id: uuid.UUID, user: User, vid: Typed = ""
+    ) -> Response:
+        now = datetime.now(UTC)
+        context: dict[str, Any] = {"youth_id": youth_id, "given": {"vid": vid}, "printed": now,
+                                   "timeline": None, "at": None, "missing": False,
+                                   "back_query": ""}  # fmt: skip
+        if ROLE not in user.roles or not vid:
+            return shown(request, user, "granskning_ungdom.html", **context)
+        try:
+            asked = cases.instants(vid, "", now, prefix="tidslinje")
+        except FormRefused as refused:
+            return shown(request, user, "granskning_ungdom.html", refused.status,
+                         errors=refused.errors, **context)  # fmt: skip
+        context.update(at=asked.first, back_query=urlencode({"vid": instant_field(asked.first)}))
+        try:
+            context["timeline"] = await cases.youth_as_of(web.api, user, youth_id, asked.first)
+        except Refused as refused:
+            if refused.status != 404:
+                raise
+            return shown(
+                request, user, "granskning_ungdom.html", 404, **{**context, "missing": True}
+            )
+        return shown(request, user, "granskning_ungdom.html", **context)
+
+    @router.get("/granskning/atkomstlogg", response_class=HTMLResponse)
+    async def access_log(
+        request: Request, user: User, ungdom: Typed = "", anvandare: Typed = "",
+        fran: Typed = "", till: Typed = "", sida: Page = 1,
+    ) -> Response:  # fmt: skip
+        given = {"ungdom": ungdom, "anvandare": anvandare, "fran": fran, "till": till}
+        if ROLE not in user.roles:
+            return shown(request, user, "granskning_atkomstlogg.html", given=given, found=None)
+        search = cases.AccessSearch(ungdom, anvandare, fran, till)
+        try:
+            found = await cases.access_log(web.api, user, search, sida)
+        except FormRefused as refused:
+            return shown(request, user, "granskning_atkomstlogg.html", refused.status,
+                         given=given, found=None, errors=refused.errors)  # fmt: skip
+        return shown(request, user, "granskning_atkomstlogg.html", given=given, found=found,
+                     link=linker("/granskning/atkomstlogg", given))  # fmt: skip
+
     return router

@@ -82,16 +82,25 @@ def identity_routes(
         youth_id: Annotated[uuid.UUID | None, Query()] = None,
         since: Annotated[Instant | None, Query(description="From this instant on.")] = None,
         until: Annotated[Instant | None, Query(description="Before this instant.")] = None,
+        actor: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                description="Only this reader's entries "
+                "(the actor as the log holds it, e.g. user:anna.andersson).",
+            ),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """Who read which youth's data, when and why (inspectors of the municipality), newest
-        first: one page, and how many entries match in all."""
+        first: one page, and how many entries match in all (of one reader, `actor`, if given)."""
         if since is not None and until is not None and until < since:
             raise refused("until", "is before since")
         async with scoped(request, caller).acquire() as conn:
             total, items = await access_log.entries(
-                conn, caller.tenant, youth_id, since, until, limit, offset
+                conn, caller.tenant, youth_id, since, until, limit, offset, actor=actor
             )
         return {
             "tenant": caller.tenant,
