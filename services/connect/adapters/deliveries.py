@@ -143,6 +143,8 @@ class DeliveryLedger:
         """Mark the content `loading` unless it was loaded before; returns the earlier row
         (loaded: skip it; loading: a load that was interrupted; None: new)."""
         async with self._connection() as conn, conn.transaction():
+            # Two claims of one content queue here (a row that does not exist yet locks nothing).
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", content_hash)
             row = await conn.fetchrow(
                 "SELECT file_name, state, finished_at FROM connect.delivery_files "
                 "WHERE content_hash = $1 FOR UPDATE",
