@@ -91,6 +91,11 @@ def number(value: int) -> str:
     return f"{value:,}".replace(",", "\u00a0")
 
 
+def counted(value: int, one: str, many: str) -> str:
+    """`1 meddelande`, `3 meddelanden`."""
+    return f"{number(value)} {one if value == 1 else many}"
+
+
 @dataclass(frozen=True)
 class ServiceHealth:
     service: str
@@ -126,6 +131,15 @@ class GroupLag:
     @property
     def total(self) -> int:
         return sum(row.lag for row in self.rows)
+
+    @property
+    def topics(self) -> list[str]:
+        return list(dict.fromkeys(row.topic for row in self.rows))
+
+    @property
+    def behind(self) -> list[LagRow]:
+        """The partitions the group has not caught up with."""
+        return [row for row in self.rows if row.lag]
 
 
 def groups_of(rows: Sequence[tuple[str, str, LagRow]]) -> list[GroupLag]:
@@ -255,17 +269,24 @@ class Drift:
     unreadable: list[str] = field(default_factory=list)
 
     @property
+    def behind(self) -> list[tuple[GroupLag, LagRow]]:
+        """Every partition some consumer group has not caught up with."""
+        return [(group, row) for group in self.lag or [] for row in group.behind]
+
+    @property
     def problems(self) -> list[str]:
         """What needs the operator, in Swedish, for the summary at the top."""
         found = [f"{h.label}: {h.state.lower()}" for h in self.health if h.colour != "green"]
         letters = sum(d.count for d in self.dead_letters or [])
         if letters:
-            found.append(f"{number(letters)} meddelanden i felköerna")
+            found.append(f"{counted(letters, 'meddelande', 'meddelanden')} i felköerna")
         if self.replay_waiting:
-            found.append(f"{number(self.replay_waiting)} parkerade händelser i registret")
+            waiting = counted(self.replay_waiting, "parkerad händelse", "parkerade händelser")
+            found.append(f"{waiting} i registret")
         failing = [c for c in self.connectors or [] if c.colour == "red"]
         if failing:
-            found.append(f"{len(failing)} huvudmän vars synkronisering misslyckas")
+            found.append(f"{counted(len(failing), 'huvudman', 'huvudmän')} vars synkronisering "
+                         "misslyckas")  # fmt: skip
         found.extend(f"{what} kunde inte läsas" for what in self.unreadable)
         return found
 

@@ -132,7 +132,7 @@ def test_drift_shows_health_lag_outboxes_dead_letters_dead_events_rebuild_and_re
     assert answer.status_code == 200
     text = answer.text
     for said in ("<h1 class=\"govuk-heading-l\">Drift</h1>", "Uppsökande", "Svarar inte",
-                 "Registret (grupp kaa.register): 5 meddelanden efter", "ingen ännu",
+                 "Partitioner som ligger efter", "ingen ännu",
                  "Utkorgarna", ">14<", REASON, "ContactRecorded", "contact_id: unknown contact",
                  "Parkerad, väntar på återspelning", "Registrets version", "3, byggd 2026-03-01 kl. 13.00",
                  "0180 Stockholm", "Gallringen körs var 24 tim", "2026-03-01 kl. 13.00",
@@ -140,8 +140,11 @@ def test_drift_shows_health_lag_outboxes_dead_letters_dead_events_rebuild_and_re
                  'hx-trigger="every 10s"'):  # fmt: skip
         assert said in text, said
     assert YOUTH not in text  # the dead event's youth is not shown
+    lag = text.split('id="efterslapning"', 1)[1].split("</table>", 1)[0]
+    assert "kaa.register" in lag
+    assert "<strong>5</strong>" in lag  # the group's total: 2 + 3
     assert "Uppsökande: svarar inte" in text
-    assert "1 meddelanden i felköerna" in text
+    assert "1 meddelande i felköerna" in text
 
 
 def test_a_read_that_fails_is_named_and_the_rest_is_shown() -> None:
@@ -165,7 +168,7 @@ def test_the_organisers_status_when_the_connect_service_runs() -> None:
     assert "Skolhuvudman AB (kommun 0180)" in text
     assert "Misslyckas" in text
     assert "3 i rad" in text
-    assert "1 huvudmän vars synkronisering misslyckas" in text
+    assert "1 huvudman vars synkronisering misslyckas" in text
 
 
 def test_the_register_rebuilding_is_said() -> None:

@@ -1,0 +1,116 @@
+"""The operator's Drift page and the consortium administrator's Konsortiet in Chromium, over the
+real services, Kafka and PostgreSQL (issue 19's proof for these roles).
+
+An operator signs in and lands on Drift; a bad record is loaded through the feed adapter; the open
+page, refreshing by itself, shows the dead letter's reason (never the record: its personnummer is
+nowhere on the page) and says politely that the summary changed. axe-core finds no WCAG 2.1 AA
+violation on either page; the operator reaches the reload link with the keyboard alone, every
+focus visible. A caseworker gets the forbidden page for Drift, an operator for Konsortiet.
+"""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from services.web.domain.menu import start_page
+from services.web.domain.swedish import ROLES
+from tests.browser.conftest import Site
+from tests.browser.helpers import Browser, assert_accessible, visibly_focused
+from tests.e2e.test_bad_input_and_republication import population_line
+
+BAD_NUMBER = "200801011231"  # its check digit is wrong: identify parks the record
+REASON = "record.personnummer: check digit does not match"
+
+
+def sign_in(browser: Browser, subject: str, role: str) -> None:
+    """The development sign-in as `role`: its form offers the casework roles only
+    (`entrypoints/signin.py` DEV_ROLES) while it accepts every role, so the role's option is
+    added to the list first when missing; then the keyboard, as `Browser.sign_in`."""
+    browser.open("/logga-in")
+    browser.driver.execute_script(
+        "const s = document.getElementById('role');"
+        "if (![...s.options].some(o => o.value === arguments[0])) {"
+        "  s.add(new Option(arguments[1], arguments[0])); }",
+        role,
+        ROLES[role],
+    )
+    roles = browser.driver.find_element(By.ID, "role")
+    roles.send_keys(ROLES[role])
+    assert Select(roles).first_selected_option.get_attribute("value") == role
+    browser.driver.find_element(By.ID, "subject").send_keys(subject, Keys.ENTER)
+    browser.wait_for_path(start_page([role]))
+
+
+def text_of(browser: Browser, element_id: str) -> str:
+    found: str = browser.driver.find_element(By.ID, element_id).text
+    return found
+
+
+def test_an_operator_sees_a_dead_letters_reason_on_the_page_refreshing_itself(
+    browser: Browser, site: Site
+) -> None:
+    sign_in(browser, "olle.drift", "operator")
+    assert browser.path == "/drift"
+    assert browser.heading() == "Drift"
+    for service in ("Identifiering", "Uppsökande", "Insatser", "Registret"):
+        assert service in text_of(browser, "drift-innehall")
+    assert "Svarar inte" not in text_of(browser, "drift-innehall")
+    assert REASON not in text_of(browser, "felkoer")
+    assert_accessible(browser.driver, "/drift")
+
+    site.publish(population_line(BAD_NUMBER))  # through the feed adapter, sealed; then drained
+    WebDriverWait(browser.driver, 60, poll_frequency=1).until(
+        lambda _: REASON in text_of(browser, "felkoer")
+    )
+    assert browser.path == "/drift"  # swapped in by the page itself, not reloaded
+    assert "Läget har ändrats" in text_of(browser, "drift-status")
+    assert "1 meddelande i felköerna" in text_of(browser, "drift-problem")
+    page = browser.driver.find_element(By.TAG_NAME, "body").get_attribute("innerHTML") or ""
+    assert BAD_NUMBER not in page
+    assert_accessible(browser.driver, "/drift after a refresh")
+    assert browser.storage() == {"local": 0, "session": 0}
+    assert not any(BAD_NUMBER in url for url in browser.requested_urls())
+    browser.screenshot("drift-oversikt", readme=True)
+
+    browser.open("/drift")  # without the refresh: the same, rendered by the server
+    assert REASON in text_of(browser, "felkoer")
+
+
+def test_the_operator_reloads_drift_with_the_keyboard_alone(browser: Browser) -> None:
+    sign_in(browser, "olle.drift", "operator")
+    passed = browser.tab_to("läs in sidan igen")
+    assert all(visibly_focused(style) for style in passed), passed
+    browser.keys(Keys.ENTER)
+    WebDriverWait(browser.driver, 30).until(lambda _: browser.heading() == "Drift")
+    assert browser.path == "/drift"
+
+
+def test_a_caseworker_may_not_see_drift_nor_an_operator_konsortiet(browser: Browser) -> None:
+    browser.sign_in("anna.andersson", "caseworker")
+    browser.open("/drift")
+    assert browser.heading() == "Du har inte behörighet"
+    browser.open("/drift/innehall")
+    assert browser.heading() == "Du har inte behörighet"
+    browser.reset()
+    sign_in(browser, "olle.drift", "operator")
+    browser.open("/konsortium")
+    assert browser.heading() == "Du har inte behörighet"
+    assert_accessible(browser.driver, "the forbidden page")
+
+
+def test_the_consortium_administrator_sees_the_members_and_the_catalogue(
+    browser: Browser,
+) -> None:
+    sign_in(browser, "karin.konsortium", "consortium-admin")
+    assert browser.path == "/konsortium"
+    assert browser.heading().startswith("Konsortiet")
+    members = text_of(browser, "medlemmar")
+    assert "0180" in members
+    assert "730 (standard)" in members
+    assert "Praktik" in text_of(browser, "katalog")  # a standard measure, as 0180 may offer it
+    assert_accessible(browser.driver, "/konsortium")
+    passed = browser.tab_to("Logga ut")
+    assert all(visibly_focused(style) for style in passed), passed
+    browser.screenshot("konsortium-oversikt", readme=True)
