@@ -33,7 +33,7 @@ from services.web.entrypoints.security import SIGNIN_CSRF_COOKIE, new_form_token
 from shared.auth import ROLES, is_kommunkod, issue_token
 from shared.settings import ServiceSettings
 
-DEV_ROLES = ["caseworker", "coordinator"]
+DEV_ROLES = list(ROLES)  # every role, to try each part of the application
 CALLBACK = "/logga-in/svar"
 SIGNED_OUT = "/utloggad"
 PENDING_COOKIE = "kaa-oidc-pending"  # the flow's state, nonce and PKCE verifier, sealed
