@@ -101,15 +101,22 @@ def test_a_caseworker_may_not_see_drift_nor_an_operator_konsortiet(browser: Brow
 
 
 def test_the_consortium_administrator_sees_the_members_and_the_catalogue(
-    browser: Browser,
+    browser: Browser, site: Site
 ) -> None:
+    shared = {"name": "Byggkollo", "provider": "Byggföretagen i länet", "shared": True,
+              "description": "Fyra veckors sommarpraktik på en byggarbetsplats."}  # fmt: skip
+    with site.deployment.client("measures", "0180", "consortium-admin") as measures:
+        assert measures.put("/v1/catalogue/byggkollo", json=shared).status_code == 200
     sign_in(browser, "karin.konsortium", "consortium-admin")
     assert browser.path == "/konsortium"
     assert browser.heading().startswith("Konsortiet")
     members = text_of(browser, "medlemmar")
     assert "0180" in members
     assert "730 (standard)" in members
-    assert "Praktik" in text_of(browser, "katalog")  # a standard measure, as 0180 may offer it
+    catalogue = text_of(browser, "katalog")
+    assert "Praktik" in catalogue  # a standard measure, as 0180 may offer it
+    assert catalogue.index("Byggkollo") < catalogue.index("Praktik")  # the shared ones first
+    assert "Konsortiets gemensamma" in catalogue
     assert_accessible(browser.driver, "/konsortium")
     passed = browser.tab_to("Logga ut")
     assert all(visibly_focused(style) for style in passed), passed

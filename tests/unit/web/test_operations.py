@@ -216,7 +216,7 @@ def test_konsortiet_shows_members_policies_retention_and_the_shared_catalogue_fi
     text = site(FakePlatform(), ("consortium-admin",))[0].get("/konsortium").text
     for said in ("Konsortiet: Södra konsortiet", "Stockholm", "Södertälje",
                  "Vuxenutbildning håller kvar i aktivitetsansvaret: Nej", "1095", "730 (standard)",
-                 "Nationella regler, utan avvikelser", "1 gemensamma insatser",
+                 "Nationella regler, utan avvikelser", "1 gemensam insats i konsortiet",
                  "Konsortiets gemensamma", "Byggarna"):  # fmt: skip
         assert said in text, said
     assert text.index("Byggkollo") < text.index("Praktik")
