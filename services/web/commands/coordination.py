@@ -212,8 +212,8 @@ def _checked(fields: Mapping[str, str], youths: list[uuid.UUID]) -> dict[str, st
         errors["tilldela-assignee"] = "Fyll i handläggarens användarnamn eller teamets kod."
     elif not ASSIGNEE_PATTERN.match(assignee) or (kind == "team" and ":" in assignee):
         errors["tilldela-assignee"] = (
-            "Skriv handläggaren som user:användarnamn och ett team med dess kod "
-            "(bokstäver, siffror, punkt, bindestreck)."
+            "Skriv handläggarens användarnamn eller teamets kod (bokstäver, siffror, punkt, "
+            "understreck, bindestreck)."
         )
     return errors
 

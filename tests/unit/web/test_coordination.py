@@ -177,3 +177,22 @@ def test_an_own_measure_is_added_and_a_bad_code_is_refused_here() -> None:
     bad = site(api).post("/samordning/insatser", data={**form, "code": "Egen praktik"})
     assert bad.status_code == 422
     assert "små bokstäver" in bad.text
+
+
+def test_an_own_measure_is_shown_for_editing_and_removed_from_its_catalogue() -> None:
+    api = services()
+    own = {"code": "egen_praktik", "name": "Egen praktik", "description": "Fyra veckor",
+           "provider": "Kommunen", "source": "consortium"}  # fmt: skip
+    api.answers[("measures", "GET", "/v1/catalogue")] = {"entries": [own]}
+    page = site(api).get("/samordning/regler?andra=egen_praktik")
+    assert "Ändra Egen praktik" in page.text
+    assert 'value="egen_praktik"' in page.text
+    assert 'id="insats-shared" name="shared" type="checkbox" value="ja" checked' in page.text
+    form = {"csrf": CSRF, "code": "egen_praktik", "shared": "ja"}
+    assert site(api).post("/samordning/insatser/ta-bort", data=form).status_code == 303
+    removed = [c[3] for c in api.calls if c[1] == "DELETE"]
+    assert removed == [{"shared": "true"}]
+    api.answers[("measures", "DELETE", "/v1/catalogue/egen_praktik")] = Refused(422, "no")
+    again = site(api).post("/samordning/insatser/ta-bort", data=form)
+    assert again.status_code == 422
+    assert "Insatsen kunde inte tas bort" in again.text
