@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from services.web.domain.swedish import swedish_date, swedish_iso_date
+from services.web.domain.youth import when_shown
 
 FIRST_YEAR = 2015  # the register holds half-years from 2015
 
@@ -43,8 +44,8 @@ class Half:
 
     @property
     def short(self) -> str:
-        """For a chart's axis: `VT 2026` (spring) or `HT 2026` (autumn), as Swedish schools say."""
-        return f"{'VT' if self.half == 1 else 'HT'} {self.year}"
+        """For a chart's axis: `jan–jun 2026` or `jul–dec 2026`."""
+        return f"{'jan–jun' if self.half == 1 else 'jul–dec'} {self.year}"
 
 
 def _before(half: Half) -> Half:
@@ -164,14 +165,25 @@ def findings(report: dict[str, Any]) -> list[FindingShown]:
 
 
 def event_range(described: dict[str, Any] | None) -> str:
-    """The events a file was built from, in words: how many, until when, and the positions."""
+    """The events a file was built from, in words: how many of the municipality's, until when."""
     if not described:
         return "–"
     count = int(described.get("tenant_events") or 0)
     last = described.get("last_recorded_at")
-    until = f" till och med {swedish_iso_date(str(last))} {str(last)[11:16]}" if last else ""
-    positions = ", ".join(f"{k}: {v}" for k, v in sorted(described.get("positions", {}).items()))
-    return f"{count} händelser{until}" + (f" (positioner {positions})" if positions else "")
+    return f"{count} händelser" + (f" till och med {when_shown(str(last))}" if last else "")
+
+
+def positions(described: dict[str, Any] | None) -> list[str]:
+    """Where in each topic's partition the register had read to: `identify.events.v1, del 3:
+    position 12` (the deployment's prefix left out)."""
+    out = []
+    for key, offset in sorted((described or {}).get("positions", {}).items()):
+        topic, _, partition = str(key).rpartition("/")
+        name = topic.split("kaa.", 1)[-1]
+        out.append(
+            f"{name}, del {partition}: position {offset}" if partition else f"{key}: {offset}"
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -182,6 +194,7 @@ class FileShown:
     sha256: str
     youths: int
     events: str
+    positions: list[str]
     forced: bool
     errors: int
     warnings: int
@@ -193,11 +206,12 @@ def history(state: dict[str, Any]) -> list[FileShown]:
     out = [
         FileShown(
             sequence=int(e["sequence"]),
-            made=f"{swedish_iso_date(str(e['recorded_at']))} {str(e['recorded_at'])[11:16]}",
+            made=when_shown(str(e["recorded_at"])),
             actor=str(e.get("actor", "")),
             sha256=str(e.get("content_sha256", "")),
             youths=int(e.get("youths", 0)),
             events=event_range(e.get("event_range")),
+            positions=positions(e.get("event_range")),
             forced=bool(e.get("forced")),
             errors=int(e.get("errors", 0)),
             warnings=int(e.get("warnings", 0)),

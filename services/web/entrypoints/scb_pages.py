@@ -73,6 +73,7 @@ def scb_routes(web: Web) -> APIRouter:
                         period_words=scb.period_words(half, today()), report=report,
                         findings=scb.findings(report) if report else [],
                         report_events=scb.event_range(report.get("event_range") if report else None),
+                        report_positions=scb.positions(report.get("event_range") if report else None),
                         state=state, files=scb.history(state), errors=errors,
                         BLOCKS=scb.BLOCKS)  # fmt: skip
 

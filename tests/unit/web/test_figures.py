@@ -124,7 +124,7 @@ def test_each_chart_is_an_image_named_by_its_title_and_described_with_its_figure
         title, desc = labelled.split()
         assert f'<title id="{title}">' in page
         assert f'<desc id="{desc}">' in page
-    assert "VT 2026: 67 %" in page  # the share in the description
+    assert "jan–jun 2026: 67 %" in page  # the share in the description
     assert "2 första kontaktförsök. 1 inom gränsen på 10 arbetsdagar, 1 över den." in page
     assert "<script" not in page.split("</head>")[1]  # drawn on the server, no script
 
