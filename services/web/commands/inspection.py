@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.web.adapters.services_api import ServicesApi
+from services.web.adapters.services_api import Refused, ServicesApi
 from services.web.adapters.sessions import Session
 from services.web.commands.youth import FormRefused
 from services.web.domain import inspection as shown
 from services.web.domain.inspection_timeline import Timeline, Words, timeline_shown
 from shared.codelists import code_list
 
+REPLAY_REFUSED = "Registret kan inte visas vid den tidpunkten. Välj en tidpunkt som har passerat."
 NOW_MARGIN = timedelta(seconds=2)  # "now" asked a little before now: the clocks may differ
 
 
@@ -67,9 +68,17 @@ def instants(
 async def _replay(
     api: ServicesApi, user: Session, at: datetime, youth_id: uuid.UUID | None = None
 ) -> dict[str, Any]:
+    """The register's replay at `at`; its refusal of the instant (422: in the future by its clock,
+    or outside what it holds) as the field's error."""
     path = "/v1/audit/register" if youth_id is None else f"/v1/audit/youths/{youth_id}"
-    found: dict[str, Any] = await api.call("register", "GET", path, user.token, user.tenant,
-                                           params={"as_of": at.isoformat()})  # fmt: skip
+    try:
+        found: dict[str, Any] = await api.call("register", "GET", path, user.token, user.tenant,
+                                               params={"as_of": at.isoformat()})  # fmt: skip
+    except Refused as refused:
+        if refused.status != 422:
+            raise
+        field = "granskning-vid" if youth_id is None else "tidslinje-vid"
+        raise FormRefused({field: REPLAY_REFUSED}) from None
     return found
 
 

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from services.web.domain import swedish
@@ -61,10 +61,13 @@ def instant_problem(text: str, label: str, now: datetime, *, required: bool = Tr
     return None
 
 
-def instant_said(at: datetime) -> str:
-    """`1 mars 2026 kl. 14:30` (with the seconds when there are any), Stockholm's time."""
+def instant_said(at: datetime, *, seconds: bool = False) -> str:
+    """`1 mars 2026 kl. 14:30` (with the seconds when there are any, or when asked for),
+    Stockholm's time."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
     local = at.astimezone(STOCKHOLM)
-    clock = f"{local:%H:%M:%S}" if local.second else f"{local:%H:%M}"
+    clock = f"{local:%H:%M:%S}" if local.second or seconds else f"{local:%H:%M}"
     return f"{swedish.swedish_date(local.date())} kl. {clock}"
 
 
@@ -272,7 +275,11 @@ def what_said(what: str) -> tuple[str, bool]:
     found = AS_OF.match(what)
     if found:
         whole = "Hela registret" if found.group(1) else "Ungdomens tidslinje"
-        return f"{whole} vid {when_shown(found.group(2).replace(' ', 'T', 1))}", True
+        try:
+            at = datetime.fromisoformat(found.group(2).replace("Z", "+00:00"))
+        except ValueError:
+            return what, False
+        return f"{whole} vid {instant_said(at, seconds=True)}", True
     if what in WHAT:
         return WHAT[what], True
     return what, False
@@ -292,8 +299,12 @@ class AccessShown:
 def access_shown(entry: Mapping[str, Any]) -> AccessShown:
     """One entry of the register's access log (`GET /v1/access-log`) in Swedish."""
     what, in_swedish = what_said(str(entry.get("what", "")))
+    try:
+        at = instant_said(datetime.fromisoformat(str(entry.get("at"))), seconds=True)
+    except ValueError:
+        at = when_shown(str(entry.get("at") or ""))
     return AccessShown(
-        at=when_shown(str(entry.get("at") or "")),
+        at=at,
         reader=who(entry.get("actor")),
         youth_id=str(entry.get("youth_id")),
         purpose=swedish.label(PURPOSES, entry.get("purpose")),

@@ -61,10 +61,10 @@ def inspector_routes(web: Web) -> APIRouter:
         now = datetime.now(UTC)
         try:
             asked = cases.instants(vid, jamfor, now)
+            view = await cases.register_as_of(web.api, user, asked, now, sida, visa == "skillnader")
         except FormRefused as refused:
             return shown(request, user, "granskning_register.html", refused.status, given=given,
                          view=None, errors=refused.errors)  # fmt: skip
-        view = await cases.register_as_of(web.api, user, asked, now, sida, visa == "skillnader")
         fields = {"vid": instant_field(asked.first), "jamfor": jamfor.strip() and
                   instant_field(view.second), "visa": visa if visa == "skillnader" else ""}  # fmt: skip
         return shown(request, user, "granskning_register.html", given=given, view=view,
@@ -89,6 +89,9 @@ def inspector_routes(web: Web) -> APIRouter:
         context.update(at=asked.first, back_query=urlencode({"vid": instant_field(asked.first)}))
         try:
             context["timeline"] = await cases.youth_as_of(web.api, user, youth_id, asked.first)
+        except FormRefused as refused:
+            return shown(request, user, "granskning_ungdom.html", refused.status,
+                         errors=refused.errors, **context)  # fmt: skip
         except Refused as refused:
             if refused.status != 404:
                 raise

@@ -34,11 +34,11 @@ def row(youth: uuid.UUID, occupation: str | None = "work", **more: Any) -> dict[
             "occupation": occupation, **more}  # fmt: skip
 
 
-SUMMARY = {"known": 2, "in_scope": 2, "left_scope": 0, "contacted": 1, "contact_attempts": 1,
+SUMMARY: dict[str, int] = {"known": 2, "in_scope": 2, "left_scope": 0, "contacted": 1, "contact_attempts": 1,
            "offered": 0, "measure_offers": 0}  # fmt: skip
-THEN = {"events_recorded_by_then": 7, "summary": SUMMARY,
+THEN: dict[str, Any] = {"events_recorded_by_then": 7, "summary": SUMMARY,
         "youths": [row(STAYED), row(GONE)]}  # fmt: skip
-NOW = {"events_recorded_by_then": 12, "summary": {**SUMMARY, "in_scope": 2, "left_scope": 1},
+NOW: dict[str, Any] = {"events_recorded_by_then": 12, "summary": {**SUMMARY, "in_scope": 2, "left_scope": 1},
        "youths": [row(STAYED, "studies_komvux"),
                   row(GONE, status="out_of_scope", left_on="2026-02-20", left_reason="enrolled"),
                   row(NEW, occupation=None)]}  # fmt: skip

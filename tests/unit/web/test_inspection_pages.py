@@ -4,6 +4,7 @@ searched by youth, user and period; refusals next to their fields; other roles f
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -57,7 +58,7 @@ def test_a_second_instant_is_compared_instead_of_now() -> None:
 
 
 def test_a_large_register_is_paged(monkeypatch: pytest.MonkeyPatch) -> None:
-    many = [row(support.uuid.uuid4()) for _ in range(PAGE_SIZE * 2 + 5)]
+    many = [row(uuid.uuid4()) for _ in range(PAGE_SIZE * 2 + 5)]
     monkeypatch.setitem(support.THEN, "youths", many)
     monkeypatch.setitem(support.NOW, "youths", many)
     page = client(FakeRegister()).get("/granskning", params={"vid": "2026-03-01 14:30", "sida": 3})
@@ -136,7 +137,7 @@ def test_the_access_log_is_searched_by_youth_user_and_period_and_paged() -> None
                       "limit": PAGE_SIZE, "offset": PAGE_SIZE}  # fmt: skip
     text = page.text
     assert "Granskning (registret vid en tidpunkt)" in text
-    assert "Hela registret vid 1 mars 2026 kl. 14:30" in text
+    assert "Hela registret vid 1 mars 2026 kl. 14:30:00" in text
     assert "granskare" in text
     assert "Läsningar (120)" in text
     nxt = next(line for line in text.splitlines() if 'rel="next"' in line)
@@ -179,3 +180,12 @@ def test_no_page_of_the_inspector_has_a_form_that_posts() -> None:
         page = web.get(path).text
         assert page.count('method="post"') == 1
         assert 'action="/logga-ut"' in page
+
+
+def test_an_instant_the_register_refuses_is_said_next_to_the_field() -> None:
+    api = FakeRegister()
+    api.youth = Refused(422, "as_of: is in the future; the register cannot be replayed beyond now")
+    page = client(api).get(f"/granskning/ungdomar/{STAYED}", params={"vid": "2026-03-01 14:30"})
+    assert page.status_code == 422
+    assert 'href="#tidslinje-vid"' in page.text
+    assert "Välj en tidpunkt som har passerat." in page.text
