@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from services.web.domain.menu import start_page
 from services.web.domain.swedish import ROLES
-from tests.browser.conftest import Site
+from tests.browser.conftest import IN_SCOPE, Site
 from tests.browser.helpers import Browser, assert_accessible, visibly_focused
 from tests.e2e.test_bad_input_and_republication import population_line
 
@@ -48,6 +48,14 @@ def text_of(browser: Browser, element_id: str) -> str:
     return found
 
 
+def outbox(browser: Browser, service: str) -> tuple[int, ...]:
+    """The outbox table's numbers for `service`: recorded, published, waiting."""
+    row = browser.driver.find_element(
+        By.XPATH, f"//table[@id='utkorgar']//tr[th[normalize-space()='{service}']]"
+    )
+    return tuple(int(cell.text) for cell in row.find_elements(By.TAG_NAME, "td"))
+
+
 def test_an_operator_sees_a_dead_letters_reason_on_the_page_refreshing_itself(
     browser: Browser, site: Site
 ) -> None:
@@ -60,7 +68,8 @@ def test_an_operator_sees_a_dead_letters_reason_on_the_page_refreshing_itself(
     assert REASON not in text_of(browser, "felkoer")
     assert_accessible(browser.driver, "/drift")
 
-    site.publish(population_line(BAD_NUMBER))  # through the feed adapter, sealed; then drained
+    moved_in = population_line(IN_SCOPE, change="moved_in", effective="2026-01-15")
+    site.publish(population_line(BAD_NUMBER), moved_in)  # through the feed adapter; drained
     WebDriverWait(browser.driver, 60, poll_frequency=1).until(
         lambda _: REASON in text_of(browser, "felkoer")
     )
@@ -69,6 +78,14 @@ def test_an_operator_sees_a_dead_letters_reason_on_the_page_refreshing_itself(
     assert "1 meddelande i felköerna" in text_of(browser, "drift-problem")
     page = browser.driver.find_element(By.TAG_NAME, "body").get_attribute("innerHTML") or ""
     assert BAD_NUMBER not in page
+    assert IN_SCOPE not in page
+    # The good record's events went out through identify's outbox: recorded, none waiting.
+    WebDriverWait(browser.driver, 30, poll_frequency=1).until(
+        lambda _: outbox(browser, "Identifiering")[0] > 0
+    )
+    recorded, published, waiting = outbox(browser, "Identifiering")
+    assert (published, waiting) == (recorded, 0)
+    assert "Ingen partition ligger efter" in text_of(browser, "partitioner-efter")
     assert_accessible(browser.driver, "/drift after a refresh")
     assert browser.storage() == {"local": 0, "session": 0}
     assert not any(BAD_NUMBER in url for url in browser.requested_urls())
