@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 56
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 48, 56  # the limit's label above the plot
 INK = "#0b0c0c"  # text and axes: 19.8:1 on white
 GRID = "#b1b4b6"  # decorative grid lines
 BLUE = "#1d70b8"  # bars: 5.2:1 on white
@@ -79,7 +79,7 @@ def _axis(top: float, step: float, as_percent: bool) -> list[str]:
         text = f"{round(value)} %" if as_percent else number(value)
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                      f'stroke="{GRID}" stroke-width="1"/>')  # fmt: skip
-        parts.append(f'<text x="{LEFT - 8}" y="{y + 5:.1f}" text-anchor="end" font-size="13" '
+        parts.append(f'<text x="{LEFT - 8}" y="{y + 5:.1f}" text-anchor="end" font-size="14" '
                      f'fill="{INK}" {FONT}>{text}</text>')  # fmt: skip
         value += step
     base = HEIGHT - BOTTOM
@@ -124,7 +124,7 @@ def bars(
         parts.append(f'<text x="{middle:.1f}" y="{y - 6:.1f}" text-anchor="middle" '
                      f'font-size="14" font-weight="bold" fill="{INK}" {FONT}>{text}</text>')  # fmt: skip
         parts.append(f'<text x="{middle:.1f}" y="{HEIGHT - BOTTOM + 22}" text-anchor="middle" '
-                     f'font-size="14" fill="{INK}" {FONT}>{escape(label)}</text>')  # fmt: skip
+                     f'font-size="15" fill="{INK}" {FONT}>{escape(label)}</text>')  # fmt: skip
     parts.append("</svg>")
     return Chart(chart_id, title, desc, "".join(parts))
 
@@ -184,19 +184,19 @@ def waits_chart(chart_id: str, title: str, waits: list[tuple[int, int]], limit: 
                          f'stroke="{RED if column.over else BLUE}" stroke-width="1"/>')  # fmt: skip
             if len(columns) <= 16:
                 parts.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - BOTTOM - height - 5:.1f}" '
-                             f'text-anchor="middle" font-size="13" fill="{INK}" {FONT}>'
+                             f'text-anchor="middle" font-size="14" fill="{INK}" {FONT}>'
                              f"{column.count}</text>")  # fmt: skip
         if i % every == 0 or i == len(columns) - 1:
             parts.append(f'<text x="{x + slot / 2:.1f}" y="{HEIGHT - BOTTOM + 18}" '
-                         f'text-anchor="middle" font-size="13" fill="{INK}" {FONT}>'
+                         f'text-anchor="middle" font-size="14" fill="{INK}" {FONT}>'
                          f"{escape(column.label)}</text>")  # fmt: skip
     line_x = LEFT + slot * (limit + 1)
-    parts.append(f'<line x1="{line_x:.1f}" x2="{line_x:.1f}" y1="{TOP - 10}" '
+    parts.append(f'<line x1="{line_x:.1f}" x2="{line_x:.1f}" y1="{TOP - 26}" '
                  f'y2="{HEIGHT - BOTTOM}" stroke="{INK}" stroke-width="2" '
                  f'stroke-dasharray="6 4"/>')  # fmt: skip
     anchor = "end" if line_x > WIDTH / 2 else "start"
     offset = -6 if anchor == "end" else 6
-    parts.append(f'<text x="{line_x + offset:.1f}" y="{TOP + 4}" text-anchor="{anchor}" '
+    parts.append(f'<text x="{line_x + offset:.1f}" y="{TOP - 30}" text-anchor="{anchor}" '
                  f'font-size="14" font-weight="bold" fill="{INK}" {FONT}>'
                  f"Gräns: {limit} arbetsdagar</text>")  # fmt: skip
     parts.append(f'<text x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" '
