@@ -178,7 +178,7 @@ class Platform:
         `web`, `web-2`, …); `dev_signin` offers the development sign-in page."""
         env = {
             **self.env,
-            **{f"KAA_WEB_{n.upper()}_URL": self.processes[n].url for n in SERVICES
+            **{f"KAA_WEB_{n.upper()}_URL": self.processes[n].url for n in PORTS
                if n in self.processes},
             "KAA_WEB_DEV_SIGNIN": "1" if dev_signin else "0",
         }  # fmt: skip

@@ -143,7 +143,7 @@ class Browser:
         typed into its list, the user name into its field, Enter submits."""
         self.open("/logga-in")
         roles = self.driver.find_element(By.ID, "role")
-        roles.send_keys(ROLES[role])
+        roles.send_keys(ROLES[role].lower())  # Chromium's type-ahead in a list ignores capitals
         assert Select(roles).first_selected_option.get_attribute("value") == role
         self.driver.find_element(By.ID, "subject").send_keys(subject, Keys.ENTER)
         self.wait_for_path(start_page([role]))  # the role's first page (Min dag for casework)

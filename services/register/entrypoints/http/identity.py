@@ -87,6 +87,7 @@ def identity_routes(
             Query(
                 min_length=1,
                 max_length=200,
+                pattern=r"^[^\x00-\x1f\x7f]+$",
                 description="Only this reader's entries "
                 "(the actor as the log holds it, e.g. user:anna.andersson).",
             ),

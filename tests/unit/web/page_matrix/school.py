@@ -26,7 +26,7 @@ FORMS: dict[str, list[dict[str, str]]] = {
             "school_type": "GY",
             "school_unit": "enhet-1",
         },
-    ],  # fmt: skip
+    ],
     "/skola/fil": [{"rader": ROWS}],  # pasted rows (the test client posts no file)
 }
 ANSWERS: dict[tuple[str, str, str], Any] = {
