@@ -259,10 +259,6 @@ class IdentifyCommands:
 
     # -- school notifications -------------------------------------------------------------------
 
-    def take_in_school_notification(self, notification: SchoolNotification, today: date) -> str:
-        """`school_notification_taken`'s youth id."""
-        return self.school_notification_taken(notification, today)[0]
-
     def school_notification_taken(
         self, notification: SchoolNotification, today: date
     ) -> tuple[str, bool]:
@@ -281,18 +277,14 @@ class IdentifyCommands:
         def work() -> tuple[str, bool]:
             person = self.store.person(key, {})
             new = person.record_school_notification(
-                notification_id=notification.notification_id,
-                tenant=notification.tenant,
-                kind=notification.kind,
-                on=notification.on,
-                school_type=notification.school_type,
+                notification_id=notification.notification_id, tenant=notification.tenant,
+                kind=notification.kind, on=notification.on, school_type=notification.school_type,
                 school_unit=notification.school_unit,
                 birth_date=personnummer.birth_date(notification.personnummer),
-                reported_by=notification.reported_by,
-                received_on=today,
+                reported_by=notification.reported_by, received_on=today,
                 reporting_organisation=notification.reporting_organisation,
                 correlation_id=notification.correlation_id,
-            )
+            )  # fmt: skip
             person.reevaluate(
                 self.served,
                 today,
