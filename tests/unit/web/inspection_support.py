@@ -7,15 +7,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import ServicesApi
 from services.web.adapters.sessions import Session
-from services.web.entrypoints.common import Web
-from services.web.entrypoints.errors import error_pages
 from services.web.entrypoints.inspector_pages import inspector_routes
+from tests.unit.web.site_support import page_client
 
 STAYED = uuid.UUID("11111111-1111-4111-8111-111111111111")  # occupation corrected since
 NEW = uuid.UUID("22222222-2222-4222-8222-222222222222")  # entered since
@@ -105,13 +101,4 @@ class FakeRegister:
 
 
 def client(api: FakeRegister, session: Session | None = None) -> TestClient:
-    web = Web(config=WebConfig(), api=ServicesApi.__new__(ServicesApi), store=None,
-              token_secret="secret", tenants=["0180"])  # fmt: skip
-    web.api = api  # type: ignore[assignment]
-    app = FastAPI()
-    for exception, handler in error_pages().items():
-        app.add_exception_handler(exception, handler)
-    app.include_router(inspector_routes(web))
-    signed_in = session or user()
-    app.dependency_overrides[web.signed_in] = lambda: signed_in
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return page_client(api, inspector_routes, session or user())

@@ -8,17 +8,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import Refused, ServicesApi
+from services.web.adapters.services_api import Refused
 from services.web.adapters.sessions import Session
 from services.web.domain import coordination
-from services.web.entrypoints.common import Web
 from services.web.entrypoints.coordinator_pages import coordinator_routes
-from services.web.entrypoints.errors import error_pages
 from tests.unit.web.page_matrix.coordinator import ANSWERS, RULES
+from tests.unit.web.site_support import page_client
 from tests.unit.web.youth_support import CSRF, YOUTH, FakeApi, user
 
 OTHER = uuid.UUID("0d6f1c2a-3b4e-4f5a-8b9c-1d2e3f4a5b6c")
@@ -26,16 +23,7 @@ SECRET = "secret"
 
 
 def site(api: FakeApi, session: Session | None = None) -> TestClient:
-    web = Web(config=WebConfig(), api=ServicesApi.__new__(ServicesApi), store=None,
-              token_secret=SECRET, tenants=["0180"])  # fmt: skip
-    web.api = api  # type: ignore[assignment]
-    app = FastAPI()
-    for exception, handler in error_pages().items():
-        app.add_exception_handler(exception, handler)
-    app.include_router(coordinator_routes(web))
-    signed_in = session or user("coordinator")
-    app.dependency_overrides[web.signed_in] = lambda: signed_in
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return page_client(api, coordinator_routes, session or user("coordinator"), secret=SECRET)
 
 
 def services() -> FakeApi:

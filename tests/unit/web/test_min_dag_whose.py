@@ -9,15 +9,12 @@ import re
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import Refused, ServicesApi
+from services.web.adapters.services_api import Refused
 from services.web.commands import whose_of
-from services.web.entrypoints.common import Web
-from services.web.entrypoints.errors import error_pages
 from services.web.entrypoints.pages import pages
+from tests.unit.web.site_support import page_client
 from tests.unit.web.youth_support import YOUTH, FakeApi, user
 
 COUNTS = "/v1/worklists"
@@ -27,16 +24,7 @@ ITEM = {"youth_id": str(YOUTH), "reason": "in scope; no contact attempt yet",
 
 
 def min_dag(api: FakeApi) -> TestClient:
-    web = Web(config=WebConfig(), api=ServicesApi.__new__(ServicesApi), store=None,
-              token_secret="secret", tenants=["0180"])  # fmt: skip
-    web.api = api  # type: ignore[assignment]
-    app = FastAPI()
-    for exception, handler in error_pages().items():
-        app.add_exception_handler(exception, handler)
-    app.include_router(pages(web))
-    signed_in = user()
-    app.dependency_overrides[web.signed_in] = lambda: signed_in
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return page_client(api, pages, user())
 
 
 def services(teams: list[str], total: int = 1) -> FakeApi:

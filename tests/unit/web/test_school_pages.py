@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import Refused, ServicesApi, Unavailable
-from services.web.entrypoints.common import Web
-from services.web.entrypoints.errors import error_pages
+from services.web.adapters.services_api import Refused, Unavailable
 from services.web.entrypoints.school_pages import school_routes
+from tests.unit.web.site_support import page_client
 from tests.unit.web.youth_support import CSRF, user
 
 NOTIFY = "/v1/school-notifications"
@@ -50,16 +47,7 @@ class Identify:
 
 
 def client(api: Identify, role: str = "school-reporter") -> TestClient:
-    web = Web(config=WebConfig(), api=ServicesApi.__new__(ServicesApi), store=None,
-              token_secret="secret", tenants=["0180"])  # fmt: skip
-    web.api = api  # type: ignore[assignment]
-    app = FastAPI()
-    for exception, handler in error_pages().items():
-        app.add_exception_handler(exception, handler)
-    app.include_router(school_routes(web))
-    signed_in = user(role)
-    app.dependency_overrides[web.signed_in] = lambda: signed_in
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return page_client(api, school_routes, user(role))
 
 
 def test_a_report_from_the_form_is_accepted_then_said_to_be_already_reported() -> None:

@@ -8,15 +8,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.web.adapters.config import WebConfig
-from services.web.adapters.services_api import ServicesApi
 from services.web.adapters.sessions import Session
-from services.web.entrypoints.common import Web
-from services.web.entrypoints.errors import error_pages
 from services.web.entrypoints.youth_pages import youth_routes
+from tests.unit.web.site_support import page_client
 
 YOUTH = uuid.UUID("5b0a3f1e-7a59-4c1e-9c1d-0a1b2c3d4e5f")
 CSRF = "form-token-0123456789"
@@ -80,13 +76,4 @@ class FakeApi:
 
 
 def client(api: FakeApi, session: Session | None = None) -> TestClient:
-    web = Web(config=WebConfig(), api=ServicesApi.__new__(ServicesApi), store=None,
-              token_secret="secret", tenants=["0180"])  # fmt: skip
-    web.api = api  # type: ignore[assignment]
-    app = FastAPI()
-    for exception, handler in error_pages().items():
-        app.add_exception_handler(exception, handler)
-    app.include_router(youth_routes(web))
-    signed_in = session or user()
-    app.dependency_overrides[web.signed_in] = lambda: signed_in
-    return TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    return page_client(api, youth_routes, session or user())
