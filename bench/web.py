@@ -23,6 +23,11 @@ dropout figures, and the client's own CPU seconds (the load generator shares the
 cores with everything it measures). Each session walks without pause (a closed loop: what the
 platform does flat out); `KAA_BENCH_THINK=S` has each pause 0.5-1.5 times S seconds after a page,
 as a caseworker reading it would. Writes bench/results/web.json (web-think<S>s.json with a pause).
+
+Then (without a pause only; `KAA_BENCH_WEB_FIGURES=0` leaves it out) `bench/web_figures.py` in a
+deployment of its own: the inspector's register as of an instant and the coordinator's
+data-quality page of a 5,000-youth municipality, merged into web.json (`asof_page_p95_ms`,
+`quality_page_p95_ms`, `asof_and_quality`); `./run bench web_figures` runs that part alone.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from typing import Any
 
 import httpx
 
+from bench import web_figures
 from bench.casework import TODAY, percentile, population, youth_ids
 from bench.pipeline import commit
 from kaa.deployment import Deployment, free_port
@@ -472,6 +478,8 @@ def main() -> None:
           f"(ratio {result['page_to_api_p95_ratio']}); dropout to screen p95 "
           f"{result['dropout_to_screen_p95_ms']} ms under load (target < 1000), "
           f"{result['quiet_dropout_to_screen_p95_ms']} ms quiet")  # fmt: skip
+    if think == 0 and os.environ.get("KAA_BENCH_WEB_FIGURES", "1") != "0":
+        web_figures.main(web_figures.YOUTHS, web_figures.ROUNDS)  # merged into web.json
 
 
 if __name__ == "__main__":
