@@ -15,9 +15,10 @@ the development sign-in. Once every consumer has caught up:
 2. the coordinator's `GET /datakvalitet` (four half-years' `GET /v1/quality` and outreach's `GET
    /v1/tenant-rules`, at once) the same way, 3 x ROUNDS pages;
 3. where the as-of page's time goes, with nothing else running: the register's replay command
-   in-process (its projection of the archive into a scratch schema, then its read-model queries),
-   the same over HTTP (plus the access log of every youth shown, and the JSON), and the web's own
-   work on the two answers (JSON decoded, compared, summarised); the rest is the rendering.
+   in-process (its projection of the archive into a scratch schema, then its read-model
+   queries), its answer encoded as FastAPI does, the same over HTTP (plus the access log of every
+   youth shown, and the transfer), and the web's own work on the two answers (JSON decoded,
+   compared, summarised); the rest of the page's time is the rendering.
 
 The sequential pages' p95 are the figures (`asof_page_p95_ms`, target < 2,000 ms;
 `quality_page_p95_ms`, target < 300 ms); the rest goes under `asof_and_quality`. They are merged
@@ -40,6 +41,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from fastapi.encoders import jsonable_encoder
 
 from bench.casework import percentile
 from bench.pipeline import commit
@@ -184,12 +186,16 @@ class Timed:
         return out
 
 
-async def sequential(call: Call, rounds: int) -> dict[str, Any]:
-    await call(-1)  # warm: connections opened, the first of each kind not counted
-    timed = Timed()
+async def sequential(page_call: Call, api_call: Call, rounds: int) -> dict[str, Any]:
+    """`rounds` pages one after another, each followed by its calls straight to the services
+    (interleaved: both see the same machine)."""
+    await page_call(-1)  # warm: connections opened, the first of each kind not counted
+    await api_call(-1)
+    pages, api = Timed(), Timed()
     for n in range(rounds):
-        await timed.run(call, n)
-    return timed.figures()
+        await pages.run(page_call, n)
+        await api.run(api_call, n)
+    return both(pages.figures(), api.figures())
 
 
 async def concurrent(calls: list[Call], rounds: int) -> dict[str, Any]:
@@ -216,13 +222,14 @@ def both(page_figures: dict[str, Any], api_figures: dict[str, Any]) -> dict[str,
 async def split(database_url: str, register: httpx.AsyncClient) -> dict[str, Any]:
     """Per instant (the page asks two at once; here one at a time, with nothing else running):
     the register's projection of its archive into a scratch schema, the whole replay command
-    (projection and read-model queries), the replay over HTTP (and the access log, and the JSON),
-    and the web's own work on a page's two answers (decoded, compared, summarised)."""
+    (projection and read-model queries), its answer encoded as FastAPI does, the replay over HTTP
+    (all of that, the access log of every youth shown, and the transfer), and the web's own work
+    on a page's two answers (decoded, compared, summarised)."""
     words = dict(code_list("occupation").codes)
     out: dict[str, Any] = {}
     asked = [(vid, instants_of({"vid": vid})[0]) for vid, _ in INSTANTS[:3]]
     for name, at in [*asked, ("nu", datetime.now(UTC) - timedelta(seconds=2))]:
-        projected, commanded, served = [], [], []
+        projected, commanded, encoded, served = [], [], [], []
         for _ in range(SPLIT_ROUNDS):
             schema = f"bench_{uuid.uuid4().hex[:12]}"
             started = time.perf_counter()
@@ -232,13 +239,17 @@ async def split(database_url: str, register: httpx.AsyncClient) -> dict[str, Any
             finally:
                 await drop_schema(database_url, schema)
             started = time.perf_counter()
-            await replay(database_url, TENANT, at, datetime.now(UTC))
+            answered = await replay(database_url, TENANT, at, datetime.now(UTC))
             commanded.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            json.dumps(jsonable_encoder(answered))  # what FastAPI does with the route's dict
+            encoded.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             answer = await register.get("/v1/audit/register", params={"as_of": at.isoformat()})
             served.append((time.perf_counter() - started) * 1000)
         out[name] = {"projection_ms": median(projected),
                               "replay_command_ms": median(commanded),
+                              "answer_encoding_ms": median(encoded),
                               "replay_http_ms": median(served),
                               "answer_bytes": len(answer.content),
                               "youths": len(answer.json().get("youths") or [])}  # fmt: skip
@@ -313,9 +324,8 @@ async def measure(deployment: Deployment, url: str, rounds: int) -> dict[str, An
     try:
         say(f"the as-of page, {rounds} one after another, and the register's calls ...")
         asof = {
-            "sequential": both(
-                await sequential(partial_of(asof_page, inspectors[0]), rounds),
-                await sequential(partial_of(asof_api, registers[0]), rounds),
+            "sequential": await sequential(
+                partial_of(asof_page, inspectors[0]), partial_of(asof_api, registers[0]), rounds
             )
         }
         say(f"  p95 {asof['sequential']['page']['p95_ms']} ms; {SESSIONS} sessions at once ...")
@@ -324,15 +334,21 @@ async def measure(deployment: Deployment, url: str, rounds: int) -> dict[str, An
             await concurrent([partial_of(asof_api, c) for c in registers], rounds),
         )  # fmt: skip
         say("the quality page ...")
-        quality = {"sequential": both(
-            await sequential(partial_of(quality_page, coordinators[0]), 3 * rounds),
-            await sequential(partial_of(quality_api, figures[0]), 3 * rounds))}  # fmt: skip
+        quality = {
+            "sequential": await sequential(
+                partial_of(quality_page, coordinators[0]),
+                partial_of(quality_api, figures[0]),
+                3 * rounds,
+            )
+        }
         quality["concurrent"] = both(
             await concurrent([partial_of(quality_page, c) for c in coordinators], 3 * rounds),
             await concurrent([partial_of(quality_api, c) for c in figures], 3 * rounds),
         )  # fmt: skip
         say(f"  p95 {quality['sequential']['page']['p95_ms']} ms; the as-of page's split ...")
         parts = await split(deployment.database_url, registers[0])
+        seq = asof["sequential"]  # the web's own share: the page beside its two calls
+        parts["page_minus_api_p50_ms"] = round(seq["page"]["p50_ms"] - seq["api"]["p50_ms"], 1)
     finally:
         clients = [
             *inspectors,
@@ -385,7 +401,9 @@ def run(youths: int, rounds: int) -> dict[str, Any]:
             f"{archived} events in the register's archive")  # fmt: skip
         platform.env = {**platform.env, "KAA_WEB_COOKIE_SECURE": "0"}  # httpx sends it over http
         url = platform.start_web(free_port(), dev_signin=True, key="web").url
+        before = os.getloadavg()[0]  # the machine is shared: how busy it was around the run
         measured = asyncio.run(measure(deployment, url, rounds))
+        measured["load_average_1min"] = [round(before, 2), round(os.getloadavg()[0], 2)]
     finally:
         deployment.stop()
         asyncio.run(deployment.drop())
