@@ -79,8 +79,11 @@ def say(text: str) -> None:
 
 
 def stats(samples: list[float]) -> dict[str, Any]:
+    """p50/p95/max of the answered requests (None when none was: never NaN in the JSON)."""
+    if not samples:
+        return {"p50_ms": None, "p95_ms": None, "max_ms": None, "n": 0}
     return {"p50_ms": percentile(samples, 50), "p95_ms": percentile(samples, 95),
-            "max_ms": round(max(samples), 1) if samples else None, "n": len(samples)}  # fmt: skip
+            "max_ms": round(max(samples), 1), "n": len(samples)}  # fmt: skip
 
 
 def ratio(page: dict[str, Any], api: dict[str, Any]) -> float | None:
