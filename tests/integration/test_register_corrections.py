@@ -16,6 +16,7 @@ import pytest
 from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
 from services.register.adapters.database import create_pool, create_tables
+from services.register.commands import replay as replay_module
 from services.register.commands.rebuild import verify
 from services.register.commands.replay import replay
 from shared.contracts.events import (
@@ -324,3 +325,34 @@ async def test_a_register_projected_afresh_equals_the_live_one_after_corrections
         assert await verify(infra.database_url, db_schema, other) == {}
     finally:
         await drop_schema(infra.database_url, other)
+
+
+async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_again_after_more(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    youth, _ = await identified_youth(register)
+    outreach = Partition(register, OUTREACH_EVENTS)
+    await outreach.apply([youth.attempt(uuid.uuid4(), 3)])
+    projected: list[datetime] = []
+    real = replay_module._project
+
+    async def counted(*args: Any) -> dict[str, Any]:
+        projected.append(args[2])
+        return await real(*args)
+
+    monkeypatch.setattr(replay_module, "_project", counted)
+    first_at = datetime.now(UTC)
+    first = await replay(infra.database_url, TENANT, first_at, first_at, archive_schema=db_schema)
+    later_at = datetime.now(UTC)
+    again = await replay(infra.database_url, TENANT, later_at, later_at, archive_schema=db_schema)
+    assert len(projected) == 1, "the same archived events: the replay already made"
+    assert (again["as_of"], again["youths"]) == (later_at, first["youths"])
+    await outreach.apply([youth.attempt(uuid.uuid4(), 4)])
+    now = datetime.now(UTC)
+    after = await replay(infra.database_url, TENANT, now, now, archive_schema=db_schema)
+    assert len(projected) == 2, "an event recorded since: replayed afresh"
+    assert after["events_recorded_by_then"] == first["events_recorded_by_then"] + 1
+    # The test's events are dated before `first_at`: the one archived since belongs to that
+    # instant too, so the replay kept for it no longer stands.
+    past = await replay(infra.database_url, TENANT, first_at, now, archive_schema=db_schema)
+    assert past["events_recorded_by_then"] == after["events_recorded_by_then"]

@@ -74,6 +74,24 @@ async def project_archive(
         await pool.close()
 
 
+async def archived_by(
+    database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
+) -> tuple[int, int]:
+    """How many of the tenant's archived events were recorded by `as_of`, and the last one's
+    position: what a replay at `as_of` is made of (the same pair, the same replay)."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
+    try:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n, coalesce(max(position), 0) AS last FROM applied_events "
+            "WHERE tenant = $1 AND recorded_at <= $2",
+            tenant, as_of,
+        )  # fmt: skip
+        assert row is not None
+        return int(row["n"]), int(row["last"])
+    finally:
+        await conn.close()
+
+
 async def drop_schema(database_url: str, schema: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:

@@ -8,7 +8,10 @@ same story).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
@@ -17,7 +20,7 @@ import asyncpg
 
 from services.register.adapters import readmodel
 from services.register.adapters.access import Database
-from services.register.adapters.archive import drop_schema, project_archive
+from services.register.adapters.archive import archived_by, drop_schema, project_archive
 from services.register.adapters.database import SCHEMA, create_pool
 from services.register.adapters.topics import project_topics
 from shared import access_log
@@ -63,6 +66,32 @@ async def replay(
     the corrected truth and who corrected what, when and why). A summary and every youth, the
     corrections and the episodes registered in error; or one youth's timeline (which holds
     both)."""
+    check_instant(as_of, now)
+    if youth_id is not None or progress is not None:
+        return await _project(database_url, tenant, as_of, now, youth_id, progress, archive_schema)
+    # The whole register: the same archived events make the same register, whatever the instant
+    # between them (an inspector paging through it, "now" asked again): replayed once, kept.
+    made = await archived_by(database_url, tenant, as_of, archive_schema)
+    key = (database_url, archive_schema, tenant, *made)
+    cache = replays()
+    async with cache.lock(key):
+        kept = cache.get(key)
+        if kept is None:
+            async with cache.running:
+                kept = await _project(database_url, tenant, as_of, now, None, None, archive_schema)
+            cache.put(key, kept)
+    return {**kept, "as_of": as_of}
+
+
+async def _project(
+    database_url: str,
+    tenant: str,
+    as_of: datetime,
+    now: datetime,
+    youth_id: uuid.UUID | None,
+    progress: Progress | None,
+    archive_schema: str,
+) -> dict[str, Any]:
     schema = _scratch_schema(as_of, now)
     try:
         applied = await project_archive(
@@ -71,6 +100,48 @@ async def replay(
         return await _replayed(database_url, schema, tenant, as_of, applied, youth_id)
     finally:
         await drop_schema(database_url, schema)
+
+
+class ReplayCache:
+    """The last few whole-register replays of this process, by what they were made of (the
+    tenant's archived events by then: their count and the last position), so that a replay
+    already made is not projected again; one replay of a key at a time, and at most two
+    projections at once (several inspectors at once queue rather than time out together)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self.kept: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()
+        self.locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        self.running = asyncio.Semaphore(2)
+
+    def lock(self, key: tuple[object, ...]) -> asyncio.Lock:
+        return self.locks.setdefault(key, asyncio.Lock())
+
+    def get(self, key: tuple[object, ...]) -> dict[str, Any] | None:
+        found = self.kept.get(key)
+        if found is not None:
+            self.kept.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, ...], replayed: dict[str, Any]) -> None:
+        self.kept[key] = replayed
+        while len(self.kept) > self.size:
+            old, _ = self.kept.popitem(last=False)
+            self.locks.pop(old, None)
+
+
+_CACHES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReplayCache] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def replays() -> ReplayCache:
+    """This event loop's cache (its locks belong to the loop that made them)."""
+    loop = asyncio.get_running_loop()
+    cache = _CACHES.get(loop)
+    if cache is None:
+        cache = _CACHES[loop] = ReplayCache()
+    return cache
 
 
 async def replay_from_topics(
