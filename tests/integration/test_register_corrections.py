@@ -327,12 +327,13 @@ async def test_a_register_projected_afresh_equals_the_live_one_after_corrections
         await drop_schema(infra.database_url, other)
 
 
-async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_again_after_more(
+async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_now_is_the_live_one(
     infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     youth, _ = await identified_youth(register)
     outreach = Partition(register, OUTREACH_EVENTS)
-    await outreach.apply([youth.attempt(uuid.uuid4(), 3)])
+    first = youth.attempt(uuid.uuid4(), 3)
+    await outreach.apply([first, youth.attempt(uuid.uuid4(), 4)])
     projected: list[datetime] = []
     real = replay_module._project
 
@@ -341,18 +342,20 @@ async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_agai
         return await real(*args)
 
     monkeypatch.setattr(replay_module, "_project", counted)
-    first_at = datetime.now(UTC)
-    first = await replay(infra.database_url, TENANT, first_at, first_at, archive_schema=db_schema)
-    later_at = datetime.now(UTC)
-    again = await replay(infra.database_url, TENANT, later_at, later_at, archive_schema=db_schema)
-    assert len(projected) == 1, "the same archived events: the replay already made"
-    assert (again["as_of"], again["youths"]) == (later_at, first["youths"])
-    await outreach.apply([youth.attempt(uuid.uuid4(), 4)])
     now = datetime.now(UTC)
-    after = await replay(infra.database_url, TENANT, now, now, archive_schema=db_schema)
-    assert len(projected) == 2, "an event recorded since: replayed afresh"
-    assert after["events_recorded_by_then"] == first["events_recorded_by_then"] + 1
-    # The test's events are dated before `first_at`: the one archived since belongs to that
-    # instant too, so the replay kept for it no longer stands.
-    past = await replay(infra.database_url, TENANT, first_at, now, archive_schema=db_schema)
-    assert past["events_recorded_by_then"] == after["events_recorded_by_then"]
+
+    async def as_of(instant: datetime) -> dict[str, Any]:
+        return await replay(infra.database_url, TENANT, instant, now, archive_schema=db_schema)
+
+    live = await as_of(now)
+    assert projected == [], "nothing recorded since: the live register is the register now"
+    fresh = await real(infra.database_url, TENANT, now, now, None, None, db_schema)
+    assert {k: v for k, v in live.items() if k != "as_of"} == {
+        k: v for k, v in fresh.items() if k != "as_of"
+    }, "and it is what a replay projects"
+    between = first.recorded_at + timedelta(seconds=1)
+    then = await as_of(between)
+    again = await as_of(between + timedelta(seconds=1))
+    assert projected == [between], "the same archived events: the replay already made"
+    assert (again["as_of"], again["youths"]) == (between + timedelta(seconds=1), then["youths"])
+    assert then["events_recorded_by_then"] == live["events_recorded_by_then"] - 1

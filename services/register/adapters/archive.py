@@ -76,18 +76,20 @@ async def project_archive(
 
 async def archived_by(
     database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
-) -> tuple[int, int]:
-    """How many of the tenant's archived events were recorded by `as_of`, and the last one's
-    position: what a replay at `as_of` is made of (the same pair, the same replay)."""
+) -> tuple[int, int, int]:
+    """How many of the tenant's archived events were recorded by `as_of` and the last one's
+    position (what a replay at `as_of` is made of: the same pair, the same replay), and how many
+    the archive holds in all (the same count: the live register is that register)."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
     try:
         row = await conn.fetchrow(
-            "SELECT count(*) AS n, coalesce(max(position), 0) AS last FROM applied_events "
-            "WHERE tenant = $1 AND recorded_at <= $2",
+            "SELECT count(*) FILTER (WHERE recorded_at <= $2) AS n, coalesce(max(position) "
+            "FILTER (WHERE recorded_at <= $2), 0) AS last, count(*) AS total FROM applied_events "
+            "WHERE tenant = $1",
             tenant, as_of,
         )  # fmt: skip
         assert row is not None
-        return int(row["n"]), int(row["last"])
+        return int(row["n"]), int(row["last"]), int(row["total"])
     finally:
         await conn.close()
 

@@ -69,10 +69,13 @@ async def replay(
     check_instant(as_of, now)
     if youth_id is not None or progress is not None:
         return await _project(database_url, tenant, as_of, now, youth_id, progress, archive_schema)
-    # The whole register: the same archived events make the same register, whatever the instant
-    # between them (an inspector paging through it, "now" asked again): replayed once, kept.
-    made = await archived_by(database_url, tenant, as_of, archive_schema)
-    key = (database_url, archive_schema, tenant, *made)
+    # The whole register: as of now (nothing recorded since), the live register itself; else the
+    # same archived events make the same register, whatever the instant between them (an
+    # inspector paging through it): replayed once, kept.
+    recorded, last, total = await archived_by(database_url, tenant, as_of, archive_schema)
+    if recorded == total:  # every event the register holds: the live register is the answer
+        return await _replayed(database_url, archive_schema, tenant, as_of, total, None)
+    key = (database_url, archive_schema, tenant, recorded, last)
     cache = replays()
     async with cache.lock(key):
         kept = cache.get(key)
