@@ -76,20 +76,22 @@ async def project_archive(
 
 async def archived_by(
     database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """How many of the tenant's archived events were recorded by `as_of` and the last one's
-    position (what a replay at `as_of` is made of: the same pair, the same replay), and how many
-    the archive holds in all (the same count: the live register is that register)."""
+    position (what a replay at `as_of` is made of: the same pair, the same replay), how many the
+    archive holds in all (the same count: the live register is that register), and which table
+    the archive is (a rebuilt register swapped in under the same name is another)."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
     try:
         row = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE recorded_at <= $2) AS n, coalesce(max(position) "
-            "FILTER (WHERE recorded_at <= $2), 0) AS last, count(*) AS total FROM applied_events "
+            "FILTER (WHERE recorded_at <= $2), 0) AS last, count(*) AS total, "
+            "'applied_events'::regclass::oid::bigint AS archive FROM applied_events "
             "WHERE tenant = $1",
             tenant, as_of,
         )  # fmt: skip
         assert row is not None
-        return int(row["n"]), int(row["last"]), int(row["total"])
+        return int(row["n"]), int(row["last"]), int(row["total"]), int(row["archive"])
     finally:
         await conn.close()
 

@@ -2,7 +2,8 @@
 
 The figures are a function of the register's content, the half-year and the day: kept for the
 last few asks in this process, by what the register held (its schema, and the municipality's
-applied events: their count and the last position), so a coordinator's page asked again, or four
+applied events: their count and the last position; the table itself, so a rebuilt register
+swapped in under the same name is another), so a coordinator's page asked again, or four
 half-years asked at once again, costs a count rather than the queries.
 """
 
@@ -19,7 +20,8 @@ from services.register.domain.quality import DEFAULT_CURRENCY_DAYS, figures
 
 KEPT = 64
 _VERSION = (
-    "SELECT current_database() || '.' || current_schema() AS place, count(*) AS n, "
+    "SELECT current_database() || '.' || current_schema() AS place, "
+    "'applied_events'::regclass::oid::bigint AS archive, count(*) AS n, "
     "coalesce(max(position), 0) AS last FROM applied_events WHERE tenant = $1"
 )
 _kept: OrderedDict[tuple[object, ...], dict[str, Any]] = OrderedDict()

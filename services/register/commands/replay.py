@@ -72,10 +72,12 @@ async def replay(
     # The whole register: as of now (nothing recorded since), the live register itself; else the
     # same archived events make the same register, whatever the instant between them (an
     # inspector paging through it): replayed once, kept.
-    recorded, last, total = await archived_by(database_url, tenant, as_of, archive_schema)
-    if recorded == total:  # every event the register holds: the live register is the answer
-        return await _replayed(database_url, archive_schema, tenant, as_of, total, None)
-    key = (database_url, archive_schema, tenant, recorded, last)
+    recorded, last, total, archive = await archived_by(database_url, tenant, as_of, archive_schema)
+    if recorded == total:  # every event the register holds: the live register is the answer,
+        live = await _replayed(database_url, archive_schema, tenant, as_of, total, None)
+        if (await archived_by(database_url, tenant, as_of, archive_schema))[2] == total:
+            return live  # unless the projection applied more while it was read
+    key = (database_url, archive_schema, archive, tenant, recorded, last)
     cache = replays()
     async with cache.lock(key):
         kept = cache.get(key)

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -90,6 +91,9 @@ def xlsx_bytes(sheet: Sheet) -> bytes:
 
 
 def _cell(value: Cell) -> Cell:
+    """A value as a workbook takes it (control characters, which no cell may hold, left out)."""
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value if value is not None else ""
 
 

@@ -42,10 +42,10 @@ def period_bound(text: str, *, end: bool) -> datetime | None:
     text = text.strip()
     if ISO_DAY.match(text):
         try:
-            day = date.fromisoformat(text)
-        except ValueError:
+            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+        except (ValueError, OverflowError):  # not a day, or the day after 9999-12-31
             return None
-        return datetime.combine(day + timedelta(days=1 if end else 0), time(), tzinfo=STOCKHOLM)
+        return datetime.combine(day, time(), tzinfo=STOCKHOLM)
     return instant_typed(text)
 
 

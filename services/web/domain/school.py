@@ -238,6 +238,8 @@ def read_upload(raw: bytes) -> Upload:
     except csv.Error:
         return Upload(problem="Filen kunde inte läsas som CSV (ett citattecken avslutas aldrig)")
     records = [(n, r) for n, r in records if any(cell.strip() for cell in r)]
+    if not records:  # only separators
+        return Upload(problem="Filen är tom")
     header_at, header = records[0]
     columns = [COLUMNS.get(plain(name)) for name in header]
     missing = [name for name in REQUIRED_COLUMNS if COLUMNS[name] not in columns]
