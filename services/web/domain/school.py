@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from services.web.domain.exports import FORMULA_START
 from shared import personnummer
 from shared.contracts.feeds import SCHOOL_TYPES as SS12000_SCHOOL_TYPES
 
@@ -93,7 +94,6 @@ KIND_WORDS: dict[str, Kind] = {
 MAX_BYTES = 1_000_000
 MAX_ROWS = 1000
 UNIT_MAX = 100
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 PNR_PROBLEMS: dict[personnummer.Problem, str] = {
