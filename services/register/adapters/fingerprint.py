@@ -1,10 +1,14 @@
 """Fingerprints of a register: what `kaa register verify` compares, and what it reports besides.
 
 `content_hashes` fingerprints a register's tables (every row, in a fixed order), so two registers
-(the live one and a rebuild) can be told to hold the same content or not.
+(the live one and a rebuild) can be told to hold the same content or not; `content_hash` makes
+one value of them, which an operator writes down before a disaster recovery drill and compares
+after it (`kaa register fingerprint`).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import asyncpg
 
@@ -26,6 +30,12 @@ async def content_hashes(database_url: str, schema: str) -> dict[str, tuple[int,
         return hashes
     finally:
         await conn.close()
+
+
+def content_hash(hashes: dict[str, tuple[int, str]]) -> str:
+    """One value for a register's whole content: every content table's rows and hash, in order."""
+    joined = "\n".join(f"{t} {hashes[t][0]} {hashes[t][1]}" for t in CONTENT_TABLES)
+    return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
 async def dead_event_count(database_url: str, schema: str = SCHEMA) -> tuple[int, int]:

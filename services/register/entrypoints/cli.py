@@ -20,7 +20,10 @@ register_app = typer.Typer(
 
 def mount(app: typer.Typer) -> None:
     """Put the register's commands on the platform's `kaa` command."""
-    from services.register.entrypoints import cli_extract  # noqa: F401 (kaa register extract)
+    from services.register.entrypoints import (
+        cli_extract,  # noqa: F401 (kaa register extract)
+        cli_rebuild,  # noqa: F401 (rebuild, verify, …)
+    )
     from services.register.entrypoints.cli_scb import scb_app
 
     app.registered_commands.extend(commands.registered_commands)
@@ -83,80 +86,6 @@ def data_quality(
         raise typer.Exit(code=1) from None
     for key, value in result.items():
         typer.echo(f"{key:<40} {value}")
-
-
-@register_app.command("rebuild")
-def register_rebuild(
-    into: Annotated[
-        str, typer.Option(help="schema to build into, beside the live register")
-    ] = "register_rebuild",
-) -> None:
-    """Project every event on the topics afresh into a schema beside the live register."""
-    import asyncio
-
-    from services.register.commands.rebuild import rebuild
-
-    settings = service_settings()
-    progress = progress_bar()
-    try:
-        result = asyncio.run(
-            rebuild(
-                settings.kafka_bootstrap_servers,
-                settings.database_url.get_secret_value(),
-                settings.namespace,
-                settings.tenants,
-                into,
-                progress,
-            )
-        )
-    except ValueError as exc:
-        typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    typer.echo(
-        f"rebuilt into {result.schema}: {result.events} events read, {result.applied} applied, "
-        f"{result.rejected} not applicable (dead-lettered by the live register too)"
-    )
-
-
-@register_app.command("verify")
-def register_verify(
-    against: Annotated[str, typer.Option(help="the register to compare with")] = "register_rebuild",
-) -> None:
-    """Compare the live register's content with another (exit 1 when they differ)."""
-    import asyncio
-
-    import asyncpg
-
-    from services.register.adapters.database import CONTENT_TABLES
-    from services.register.commands.rebuild import verification
-
-    settings = service_settings()
-    try:
-        found = asyncio.run(verification(settings.database_url.get_secret_value(), against))
-    except asyncpg.UndefinedTableError:
-        typer.echo(f"kaa: error: no register in schema register or {against}", err=True)
-        raise typer.Exit(code=2) from None
-    if found.dead:
-        typer.echo(f"the live register could not apply {found.dead} events (GET /v1/dead-events)")
-    if found.waiting:
-        typer.echo(
-            f"{found.waiting} casework events wait for their youth's identification "
-            "(GET /v1/dead-events)"
-        )
-    if found.orphans:
-        typer.echo(
-            f"{found.orphans} youths have casework in the live register but no scope episode "
-            "(their identification has not arrived)"
-        )
-    differ = found.differ
-    live, other = found.live, found.other
-    for table in CONTENT_TABLES:
-        mark = "DIFFERS" if table in differ else "same"
-        typer.echo(f"{table:<16} {live[table][0]:>8} rows  {other[table][0]:>8} rows  {mark}")
-    if differ:
-        typer.echo(f"kaa: the registers differ in {', '.join(differ)}", err=True)
-        raise typer.Exit(code=1)
-    typer.echo(f"the live register and {against} hold the same content")
 
 
 @contextlib.asynccontextmanager
