@@ -2,6 +2,12 @@
 
 Event topics keep their data forever (`retention.ms=-1`, also the broker default here, set again per
 topic so the guarantee survives a broker with other defaults).
+
+Replication is asked of the cluster when a topic is created, not configured: the number of brokers
+the cluster reports decides it (`replication_for`), so one setting can never disagree with the
+cluster it describes (a replication factor above the broker count fails the creation; one below it
+silently gives up the copies). A production cluster has its topics made beforehand (Strimzi's
+KafkaTopic resources), and topics that exist are never changed here.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import for_code
 
 TOPIC_ALREADY_EXISTS = 36
@@ -21,8 +28,30 @@ EVENT_LOG_CONFIG: Mapping[str, str] = {"retention.ms": "-1", "retention.bytes": 
 class TopicSpec:
     name: str
     partitions: int = 3
-    replication_factor: int = 1
+    # None: as the cluster allows (`replication_for` its broker count), with its min.insync.replicas.
+    replication_factor: int | None = None
     config: Mapping[str, str] = field(default_factory=lambda: dict(EVENT_LOG_CONFIG))
+
+
+@dataclass(frozen=True)
+class PartitionState:
+    """Who leads a partition, who holds copies and which copies are in sync (broker ids)."""
+
+    topic: str
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) on a cluster of `brokers` brokers.
+
+    Three copies from three brokers on, two of them in sync before a write (acks=all) counts: one
+    broker may die or restart without a write lost or refused. Fewer brokers keep a copy on each
+    and require one in sync (two of two would stop every write while either restarts)."""
+    replication = max(1, min(brokers, 3))
+    return replication, 2 if replication >= 3 else 1
 
 
 async def ensure_topics(
@@ -35,17 +64,8 @@ async def ensure_topics(
     )
     await admin.start()
     try:
-        response = await admin.create_topics(
-            [
-                NewTopic(
-                    name=spec.name,
-                    num_partitions=spec.partitions,
-                    replication_factor=spec.replication_factor,
-                    topic_configs=dict(spec.config),
-                )
-                for spec in specs
-            ]
-        )
+        automatic = replication_for(await broker_count(admin))
+        response = await admin.create_topics([_new_topic(spec, automatic) for spec in specs])
     finally:
         await admin.close()
     created: list[str] = []
@@ -59,6 +79,25 @@ async def ensure_topics(
     return created
 
 
+def _new_topic(spec: TopicSpec, automatic: tuple[int, int]) -> NewTopic:
+    config = dict(spec.config)
+    replication = spec.replication_factor
+    if replication is None:
+        replication, min_insync = automatic
+        config.setdefault("min.insync.replicas", str(min_insync))
+    return NewTopic(
+        name=spec.name,
+        num_partitions=spec.partitions,
+        replication_factor=replication,
+        topic_configs=config,
+    )
+
+
+async def broker_count(admin: AIOKafkaAdminClient) -> int:
+    """The brokers the cluster's metadata lists now (the live ones)."""
+    return len((await admin.describe_cluster())["brokers"])
+
+
 async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -66,3 +105,49 @@ async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> None:
         await admin.delete_topics(list(names))
     finally:
         await admin.close()
+
+
+async def partition_states(
+    bootstrap_servers: str, topics: Iterable[str], *, request_timeout_ms: int = 10000
+) -> list[PartitionState]:
+    """Leader, replicas and in-sync replicas of every partition of `topics` (for the operator's
+    questions: which broker leads most, is anything under-replicated)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms
+    )
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return [
+        PartitionState(
+            topic=t["topic"],
+            partition=p["partition"],
+            leader=p["leader"],
+            replicas=tuple(p["replicas"]),
+            isr=tuple(p["isr"]),
+        )
+        for t in described
+        for p in t["partitions"]
+    ]
+
+
+async def topic_config(
+    bootstrap_servers: str, topic: str, keys: Iterable[str]
+) -> dict[str, str | None]:
+    """The values a topic has for the configuration `keys` (its own or the broker's default)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, dict.fromkeys(keys))]
+        )
+    finally:
+        await admin.close()
+    values: dict[str, str | None] = {}
+    for response in responses:
+        for resource in response.resources:
+            for entry in resource[4]:  # (name, value, read_only, ...)
+                values[entry[0]] = entry[1]
+    return values

@@ -1,7 +1,8 @@
 """`kaa infra up | down | status`: bring the development infrastructure to a known state.
 
 `up` is idempotent: it finds what is already running (by the pids in `$KAA_HOME/infra.json`, checked
-against each process's command line) and starts only what is missing. `down` stops only what `up`
+against each process's command line) and starts only what is missing: also a single node of a Kafka
+cluster (`KAA_KAFKA_BROKERS`) that died or was killed. `down` stops only what `up`
 started. When `up` fails half-way, whatever that call started is stopped again, so a failure never
 leaves a half-started platform behind.
 """
@@ -19,12 +20,13 @@ from typing import Literal
 from kaa.dev.launcher import processes
 from kaa.dev.launcher.blocking import run_blocking
 from kaa.dev.launcher.errors import InfraError
-from kaa.dev.launcher.kafka import KafkaBroker, probe_topic_creation
+from kaa.dev.launcher.kafka import KafkaCluster, probe_topic_creation
 from kaa.dev.launcher.postgres import PostgresServer, ping_database
 from kaa.dev.launcher.settings import InfraSettings
 
 Component = Literal["kafka", "postgres"]
-Outcome = Literal["started", "running", "external", "stopped", "not running"]
+# degraded: some nodes of the Kafka cluster run, not all (`kaa infra up` starts the others).
+Outcome = Literal["started", "running", "external", "stopped", "not running", "degraded"]
 
 
 @dataclass
@@ -41,6 +43,8 @@ class InfraStatus:
     kafka: ComponentStatus
     postgres: ComponentStatus
     env: dict[str, str] = field(default_factory=dict)
+    # Each node of the launched Kafka (one line each); empty when Kafka is external.
+    kafka_nodes: list[ComponentStatus] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -50,11 +54,11 @@ class InfraStatus:
 
 
 class Infrastructure:
-    """The Kafka broker and PostgreSQL server the platform runs on, launched or external."""
+    """The Kafka cluster and PostgreSQL server the platform runs on, launched or external."""
 
     def __init__(self, settings: InfraSettings | None = None) -> None:
         self.settings = settings or InfraSettings()
-        self.kafka = KafkaBroker(self.settings)
+        self.kafka = KafkaCluster(self.settings)
         self.postgres = PostgresServer(self.settings)
 
     # -- state ---------------------------------------------------------------------------------
@@ -72,13 +76,20 @@ class Infrastructure:
         tmp.write_text(json.dumps({"pids": pids}, indent=2) + "\n")
         tmp.replace(self.settings.state_file)
 
-    def _owner(self, name: Component) -> KafkaBroker | PostgresServer:
-        return self.kafka if name == "kafka" else self.postgres
+    def _managed_postgres(self, state: dict[str, int]) -> int | None:
+        """The pid of the PostgreSQL `up` started, if that very process still runs."""
+        pid = state.get("postgres")
+        return pid if self.postgres.is_ours(pid) else None
 
-    def _managed_pid(self, name: Component) -> int | None:
-        """The pid of the component `up` started, if that very process still runs."""
-        pid = self._read_state().get(name)
-        return pid if self._owner(name).is_ours(pid) else None
+    def kafka_pids(self) -> dict[str, int]:
+        """The running Kafka nodes `up` started, by state key (`kafka`, `kafka-2`, …)."""
+        return self.kafka.running(self._read_state())
+
+    def _stop(self, key: str, pid: int) -> None:
+        if key == "postgres":
+            self.postgres.stop(pid)
+        else:
+            self.kafka.stop({key: pid})
 
     def bootstrap_servers(self) -> str:
         return self.settings.kafka_bootstrap_servers or self.kafka.bootstrap_servers
@@ -118,33 +129,49 @@ class Infrastructure:
     def up(self) -> InfraStatus:
         """Make Kafka and PostgreSQL available; start only what is not already there."""
         self.settings.logs_dir.mkdir(parents=True, exist_ok=True)
+        state = self._read_state()
         pids: dict[str, int] = {}
-        for name in ("kafka", "postgres"):
-            pid = self._managed_pid(name)
-            if pid is not None:
-                pids[name] = pid
+        postgres_pid = self._managed_postgres(state)
+        if postgres_pid is not None:
+            pids["postgres"] = postgres_pid
+        launch_kafka = not self.settings.kafka_bootstrap_servers
+        if launch_kafka:
+            self._refuse_strays(state)
+            pids.update(self.kafka.running(state))
         # Everything that can fail without a running process (ports, Java, Maven download,
         # PostgreSQL binaries) is checked first, so a missing tool starts nothing at all.
         if not self.settings.database_url and "postgres" not in pids:
             self.postgres.prepare()
-        if not self.settings.kafka_bootstrap_servers and "kafka" not in pids:
-            self.kafka.prepare()
-        started: list[tuple[Component, int]] = []
+        if launch_kafka and self.kafka.missing(pids):
+            self.kafka.prepare(pids)
+        started: list[tuple[str, int]] = []
         try:
             postgres = self._up_postgres(pids, started)
             kafka = self._up_kafka(pids, started)
         except BaseException:
-            for name, pid in reversed(started):
-                self._owner(name).stop(pid)
-                pids.pop(name, None)
+            for key, pid in reversed(started):
+                self._stop(key, pid)
+                pids.pop(key, None)
             self._write_state(pids)
             raise
         self._write_state(pids)
-        return InfraStatus(kafka=kafka, postgres=postgres, env=self._write_env())
+        return InfraStatus(
+            kafka=kafka,
+            postgres=postgres,
+            env=self._write_env(),
+            kafka_nodes=self._node_lines(pids, "running") if launch_kafka else [],
+        )
 
-    def _up_postgres(
-        self, pids: dict[str, int], started: list[tuple[Component, int]]
-    ) -> ComponentStatus:
+    def _refuse_strays(self, state: dict[str, int]) -> None:
+        strays = self.kafka.strays(state)
+        if strays:
+            raise InfraError(
+                f"a Kafka of another size from an earlier 'kaa infra up' runs (pids "
+                f"{', '.join(map(str, strays.values()))}); run 'kaa infra down' first, then "
+                f"'kaa infra up' with KAA_KAFKA_BROKERS={self.settings.kafka_brokers}"
+            )
+
+    def _up_postgres(self, pids: dict[str, int], started: list[tuple[str, int]]) -> ComponentStatus:
         s = self.settings
         if s.database_url:
             _check_external(
@@ -162,9 +189,7 @@ class Infrastructure:
         self._write_state(pids)
         return ComponentStatus("postgres", "started", address, pid)
 
-    def _up_kafka(
-        self, pids: dict[str, int], started: list[tuple[Component, int]]
-    ) -> ComponentStatus:
+    def _up_kafka(self, pids: dict[str, int], started: list[tuple[str, int]]) -> ComponentStatus:
         s = self.settings
         if s.kafka_bootstrap_servers:
             servers = s.kafka_bootstrap_servers
@@ -172,30 +197,63 @@ class Infrastructure:
                 lambda: probe_topic_creation(servers), "KAFKA_BOOTSTRAP_SERVERS", "Kafka"
             )
             return ComponentStatus("kafka", "external", servers)
-        pid = pids.get("kafka")
-        if pid is not None:
-            self.kafka.wait_ready(pid)
-            return ComponentStatus("kafka", "running", self.kafka.bootstrap_servers, pid)
-        pid = self.kafka.start()
-        started.append(("kafka", pid))
-        pids["kafka"] = pid
+        running = self.kafka.running(pids)
+        if not self.kafka.missing(running):
+            self.kafka.wait_ready(running)
+            return self._kafka_status("running", running)
+        new = self.kafka.start(running)
+        started.extend(new.items())
+        pids.update(new)
         self._write_state(pids)
-        return ComponentStatus("kafka", "started", self.kafka.bootstrap_servers, pid)
+        return self._kafka_status("started", pids, new)
+
+    def _kafka_status(
+        self, outcome: Outcome, pids: dict[str, int], new: dict[str, int] | None = None
+    ) -> ComponentStatus:
+        nodes = len(self.kafka.nodes)
+        if nodes == 1:
+            detail = ""
+        elif new is not None and len(new) < nodes:
+            detail = f"{nodes} nodes ({len(new)} started now)"
+        else:
+            detail = f"{nodes} nodes"
+        return ComponentStatus(
+            "kafka", outcome, self.kafka.bootstrap_servers, pids.get("kafka"), detail
+        )
+
+    def _node_lines(self, pids: dict[str, int], absent: Outcome) -> list[ComponentStatus]:
+        """One line per node of the launched Kafka: running with its pid, or `absent`."""
+        return [
+            ComponentStatus(
+                "kafka",
+                "running" if self.kafka.key(node) in pids else absent,
+                node.bootstrap_servers,
+                pids.get(self.kafka.key(node)),
+                f"node {node.node_id}",
+            )
+            for node in self.kafka.nodes
+        ]
 
     def down(self) -> InfraStatus:
         """Stop what `up` started (by pid), and nothing else."""
         pids = self._read_state()
         result: dict[Component, ComponentStatus] = {}
-        names: tuple[Component, ...] = ("kafka", "postgres")
-        for name in names:
-            address = self._address(name)
-            pid = self._managed_pid(name)
-            if pid is not None:
-                self._owner(name).stop(pid)
-                result[name] = ComponentStatus(name, "stopped", address, pid)
-            else:
-                result[name] = ComponentStatus(name, "not running", address)
-            pids.pop(name, None)
+        # Every node of this home's Kafka, also one started with another KAA_KAFKA_BROKERS.
+        nodes = {**self.kafka.running(pids), **self.kafka.strays(pids)}
+        address = self._address("kafka")
+        if nodes:
+            self.kafka.stop(nodes)
+            result["kafka"] = ComponentStatus("kafka", "stopped", address, nodes.get("kafka"))
+        else:
+            result["kafka"] = ComponentStatus("kafka", "not running", address)
+        postgres_pid = self._managed_postgres(pids)
+        address = self._address("postgres")
+        if postgres_pid is not None:
+            self.postgres.stop(postgres_pid)
+            result["postgres"] = ComponentStatus("postgres", "stopped", address, postgres_pid)
+        else:
+            result["postgres"] = ComponentStatus("postgres", "not running", address)
+        pids = {k: v for k, v in pids.items() if k != "postgres" and not self.kafka.is_key(k)}
         self._write_state(pids)
         # The lines of the servers this launcher runs go; a line it did not write stays.
         stopped = {ENV_KEY[n] for n, c in result.items() if c.outcome == "stopped"}
@@ -222,16 +280,26 @@ class Infrastructure:
         With `crash=True` the process is killed with SIGKILL first, as a power cut or an OOM kill
         would: what was acknowledged before must still be there afterwards.
         """
-        pid = self._managed_pid(name)
+        pids = self._read_state()
+        if name == "kafka":
+            nodes = self.kafka.running(pids)
+            if not nodes:
+                raise InfraError(
+                    "kafka is not running under this launcher; run 'kaa infra up' first"
+                )
+            self.kafka.stop(nodes, crash=crash)
+            new = self.kafka.start({})
+            pids.update(new)
+            self._write_state(pids)
+            return self._kafka_status("started", pids, new)
+        pid = self._managed_postgres(pids)
         if pid is None:
             raise InfraError(f"{name} is not running under this launcher; run 'kaa infra up' first")
-        owner = self._owner(name)
         if crash:
             processes.stop(pid, first_signal=signal.SIGKILL, timeout=10)
         else:
-            owner.stop(pid)
-        new_pid = owner.start()
-        pids = self._read_state()
+            self.postgres.stop(pid)
+        new_pid = self.postgres.start()
         pids[name] = new_pid
         self._write_state(pids)
         return ComponentStatus(name, "started", self._address(name), new_pid)
@@ -239,30 +307,32 @@ class Infrastructure:
     def status(self) -> InfraStatus:
         """What runs now, without starting or stopping anything."""
         s = self.settings
-        kafka = (
-            ComponentStatus("kafka", "external", s.kafka_bootstrap_servers)
-            if s.kafka_bootstrap_servers
-            else self._status_of("kafka")
-        )
-        postgres = (
-            ComponentStatus("postgres", "external", _redact(s.database_url))
-            if s.database_url
-            else self._status_of("postgres")
-        )
+        state = self._read_state()
+        nodes: list[ComponentStatus] = []
+        if s.kafka_bootstrap_servers:
+            kafka = ComponentStatus("kafka", "external", s.kafka_bootstrap_servers)
+        else:
+            running = self.kafka.running(state)
+            outcome: Outcome = "running" if running else "not running"
+            if running and self.kafka.missing(running):
+                outcome = "degraded"
+            kafka = self._kafka_status(outcome, running)
+            nodes = self._node_lines(running, "not running")
+        if s.database_url:
+            postgres = ComponentStatus("postgres", "external", _redact(s.database_url))
+        else:
+            pid = self._managed_postgres(state)
+            address = self._address("postgres")
+            postgres = ComponentStatus(
+                "postgres", "running" if pid else "not running", address, pid
+            )
         env = self.env() if self.settings.env_file.is_file() else {}
-        return InfraStatus(kafka=kafka, postgres=postgres, env=env)
+        return InfraStatus(kafka=kafka, postgres=postgres, env=env, kafka_nodes=nodes)
 
     def _address(self, name: Component) -> str:
         if name == "kafka":
             return self.kafka.bootstrap_servers
         return f"{self.settings.postgres_host}:{self.settings.postgres_port}"
-
-    def _status_of(self, name: Component) -> ComponentStatus:
-        address = self._address(name)
-        pid = self._managed_pid(name)
-        if pid is None:
-            return ComponentStatus(name, "not running", address)
-        return ComponentStatus(name, "running", address, pid)
 
 
 ENV_KEY: dict[Component, str] = {"kafka": "KAFKA_BOOTSTRAP_SERVERS", "postgres": "DATABASE_URL"}

@@ -39,7 +39,14 @@ class InfraSettings(BaseSettings):
     kafka_host: str = "127.0.0.1"
     kafka_port: int = Field(default=19092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
-    kafka_heap: str = Field(default="768m", pattern=r"^\d+[mg]$")
+    kafka_brokers: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="Kafka nodes (broker and controller each) on loopback; 3 gives replicated "
+        "topics (factor 3, min.insync.replicas 2). Ports: KAA_KAFKA_PORT and the next ones.",
+    )
+    kafka_heap: str = Field(default="768m", pattern=r"^\d+[mg]$", description="Per node.")
     kafka_ready_timeout: float = Field(default=120.0, gt=0)
     kafka_partitions: int = Field(default=6, ge=1, description="Default partitions of a new topic.")
     postgres_host: str = "127.0.0.1"
