@@ -193,9 +193,9 @@ def describe_restore(found: Restored, into: str) -> list[str]:
     )
     lines.append("not restorable from the log (only the database and its backups hold them):")
     for kept in found.kept:
-        held = (
-            f"{kept.rows} rows kept" if kept.rows is not None else "GONE: the log cannot restore it"
-        )
+        held = "GONE: the log cannot restore it"
+        if kept.rows is not None:
+            held = f"{kept.rows} row{'' if kept.rows == 1 else 's'} kept"
         lines.append(f"  {kept.what}: {kept.table}, {held}")
     if found.missing and not found.placed:
         lines.append(
