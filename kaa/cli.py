@@ -59,8 +59,10 @@ def run_service(
     ] = None,
 ) -> None:
     """Run one service in the foreground (SIGTERM / Ctrl-C stops it cleanly)."""
+    import contextlib
     import importlib
     import os
+    from collections.abc import Iterator
 
     import uvicorn
 
@@ -74,7 +76,19 @@ def run_service(
     except ValueError as exc:  # the configuration refused (connectors file, tenant policies …)
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    uvicorn.run(
+    from shared.resilience import given_up
+
+    class Server(uvicorn.Server):
+        """uvicorn raises the signal that stopped it again once it has shut down, so a clean
+        stop would end with 143: here a clean stop (SIGTERM, Ctrl-C) exits 0."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            with super().capture_signals():
+                yield
+                self._captured_signals.clear()
+
+    config = uvicorn.Config(
         application,
         host=settings.http_host,
         port=settings.http_port,
@@ -82,6 +96,9 @@ def run_service(
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+    Server(config).run()
+    if given_up() is not None:  # a background loop kept failing: a fault, not a stop
+        raise typer.Exit(code=1)
 
 
 @app.command("token")

@@ -130,9 +130,11 @@ def _shorten(line: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-# A stopped service is started again after these pauses; one that keeps stopping is left stopped
-# (and reported) once it stopped this many times within RESTART_WINDOW seconds.
-RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+# A stopped service is started again after these pauses (1 s, doubling); one that keeps
+# stopping is left stopped (and reported) once it stopped this many times within RESTART_WINDOW
+# seconds. A service rides out a database or broker outage in-process: it stops only on a fault
+# it cannot recover from (shared/loops.py), or when it is stopped.
+RESTART_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
 RESTART_WINDOW = 300.0
 
 

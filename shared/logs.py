@@ -39,10 +39,12 @@ QUIET_LIBRARIES = (
     "aiokafka", "kafka", "eventsourcing", "asyncio", "httpx", "httpcore", "psycopg", "asyncpg",
     "uvicorn", "uvicorn.error", "multipart",
 )  # fmt: skip
-# Libraries that repeat one complaint while the world is down (a broker unreachable): the same
-# message is written once per window, then once more with how often it was repeated.
-RATE_LIMITED = ("aiokafka", "kafka")
-REPEAT_WINDOW_SECONDS = 60.0
+# Libraries that repeat one complaint while the world is down (a broker or the database
+# unreachable; aiokafka writes `Unable connect to node …` some 75 times a second): the same message
+# template is written once per window, then once more with how often it was repeated. kaa says in
+# its own words when a dependency goes and comes back (shared/health.py).
+RATE_LIMITED = ("aiokafka", "kafka", "asyncpg", "psycopg", "eventsourcing", "asyncio")
+REPEAT_WINDOW_SECONDS = 30.0
 
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"

@@ -1,8 +1,11 @@
 """What every service process shares at run time: logging, the producer, topics, background loops.
 
 A service is a FastAPI app (HTTP commands and queries) whose lifespan runs the service's Kafka loops
-(consumers, outbox relay) as background tasks. If a loop dies, the process exits non-zero so the
-supervisor restarts it; it never keeps serving HTTP with a dead consumer behind it.
+(consumers, outbox relay) as background tasks (`shared/loops.py`). The process rides out an outage
+of PostgreSQL or Kafka: start-up waits for both, a loop that fails for the world's reasons is
+restarted with backoff, `/health/ready` says what is missing (`shared/health.py`), and a command
+that needs the database while it is unreachable is answered 503 at once, to be retried with the
+same client id. Only a loop that keeps failing for another reason (a bug) makes the process exit 1.
 """
 
 from __future__ import annotations
@@ -10,25 +13,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import os
 import re
-import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
+import psycopg
 import structlog
 from aiokafka import AIOKafkaProducer
+from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import metrics
 from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
+from shared.health import DependencyWatch, add_health_routes
 from shared.infra.kafka_admin import ensure_topics
-from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging
+from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
+from shared.loops import BackgroundLoops
+from shared.messaging.failures import is_transient
+from shared.resilience import dependency_of, until_done
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -43,70 +52,6 @@ def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         linger_ms=5,
     )
-
-
-@dataclass
-class BackgroundLoops:
-    """The Kafka loops of one process; any of them failing stops the process."""
-
-    loops: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    # What /health asks besides: each returns the problems it sees (no personal data), or [].
-    checks: list[Callable[[], Awaitable[list[str]]]] = field(default_factory=list)
-
-    def add(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        self.loops[name] = loop
-
-    def check(self, problems: Callable[[], Awaitable[list[str]]]) -> None:
-        """Have /health report what `problems()` returns (the service is then degraded)."""
-        self.checks.append(problems)
-
-    def parked(self, name: str, count: Callable[[], tuple[int, str | None]]) -> None:
-        """Report messages a consumer parked since the process started (count, last reason)."""
-
-        async def problems() -> list[str]:
-            parked, last = count()
-            if not parked:
-                return []
-            return [
-                f"{name}: {parked} message{'s' if parked != 1 else ''} could not be applied and "
-                f"{'were' if parked != 1 else 'was'} parked in the "
-                f"dead-letter topics since the start (kaa dlq list); the last: {last}"
-            ]
-
-        self.check(problems)
-
-    async def problems(self) -> list[str]:
-        """Why the process is degraded: a loop that ended, and what the checks report."""
-        found = [f"{task.get_name()}: stopped" for task in self.tasks if task.done()]
-        for check in self.checks:
-            try:
-                found.extend(await check())
-            except Exception as exc:
-                found.append(f"a health check failed ({type(exc).__name__})")
-        return found
-
-    def start(self) -> None:
-        for name, loop in self.loops.items():
-            task = asyncio.create_task(self._guard(name, loop), name=name)
-            self.tasks.append(task)
-
-    async def _guard(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        try:
-            await loop()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background loop failed; stopping the process", loop=name)
-            # The supervisor restarts us; positions in the database make the restart safe.
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
 
 
 _FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*")
@@ -179,13 +124,118 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class Measured:
+    """ASGI middleware: every request's duration into `kaa_http_request_seconds`, labelled with
+    the route template it matched (never its path, which may hold ids), method and status."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def answer(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
+        finally:
+            metrics.http_request(
+                route_of(scope), str(scope.get("method")), status, time.perf_counter() - started
+            )
+
+
+DATABASE_UNAVAILABLE = b'{"detail": "the database is unavailable; try again (same client id)"}'
+RETRY_AFTER_SECONDS = 2
+# Answered whatever the database's state: health, metrics, the documentation, static files.
+_UNGATED = ("/health", "/metrics", "/docs", "/openapi", "/static/", "/favicon")
+
+
+class DatabaseGate:
+    """ASGI middleware: while the process's last check found PostgreSQL unreachable, a request
+    that may need it is answered 503 with Retry-After at once, instead of waiting for a
+    connection the pool cannot make (a client retries a command with its client id)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        watch = getattr(scope.get("app"), "state", None)
+        watch = getattr(watch, "dependencies", None) if watch is not None else None
+        if (
+            scope["type"] != "http"
+            or not isinstance(watch, DependencyWatch)
+            or not watch.down("PostgreSQL")
+            or str(scope.get("path", "")).startswith(_UNGATED)
+        ):
+            await self.app(scope, receive, send)
+            return
+        await database_unavailable(send)
+
+
+async def database_unavailable(send: Any) -> None:
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(DATABASE_UNAVAILABLE)).encode()),
+                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": DATABASE_UNAVAILABLE})
+
+
+# The database clients' errors a request may meet while PostgreSQL is unreachable; only those
+# `is_transient` calls the world's are answered 503 (the others stay server errors).
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.Error, asyncpg.PostgresError, asyncpg.exceptions._base.InterfaceError,
+    persistence.PersistenceError, ConnectionError,
+)  # fmt: skip
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    if not is_transient(exc) or dependency_of(exc) == "Kafka":
+        raise exc
+    log.warning("a request met the database unavailable; answered 503",
+                error=type(exc).__name__)  # fmt: skip
+    return Response(
+        DATABASE_UNAVAILABLE, status_code=503, media_type="application/json",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )  # fmt: skip
+
+
+async def _start(
+    app: FastAPI,
+    settings: ServiceSettings,
+    setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
+) -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
+    """Wait for PostgreSQL and Kafka, create the topics, run `setup`: each waits and tries
+    again while the world fails it (one line per change, no traceback per attempt)."""
+    watch: DependencyWatch = app.state.dependencies
+    await watch.wait_until_up()
+    specs = all_topic_specs(prefix=settings.namespace)
+    await until_done(
+        lambda: ensure_topics(settings.kafka_bootstrap_servers, specs), "creating topics"
+    )
+
+    async def attempt() -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
+        loops = BackgroundLoops()  # a failed attempt's loops are forgotten with it
+        return loops, await setup(app, loops)
+
+    return await until_done(attempt, "start-up")
+
+
 def service_app(
     *,
     title: str,
     settings: ServiceSettings,
     setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
 ) -> FastAPI:
-    """A FastAPI app whose lifespan creates topics, runs `setup`, and starts the loops it added.
+    """A FastAPI app whose lifespan waits for its dependencies, creates topics, runs `setup`, and
+    starts the loops it added; health, metrics and the database gate around its routes.
 
     `setup` returns a teardown coroutine function, run after the loops stopped.
     """
@@ -194,12 +244,17 @@ def service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         adopt_uvicorn_loggers()
         tune_garbage_collector()
-        await ensure_topics(
-            settings.kafka_bootstrap_servers, all_topic_specs(prefix=settings.namespace)
+        watch = DependencyWatch.of(
+            settings.database_url.get_secret_value(), settings.kafka_bootstrap_servers
         )
-        loops = BackgroundLoops()
+        app.state.dependencies = watch
+        try:
+            loops, teardown = await _start(app, settings, setup)
+        except BaseException:
+            await watch.close()
+            raise
         app.state.loops = loops
-        teardown = await setup(app, loops)
+        watching = asyncio.create_task(watch.run(), name="dependency-watch")
         loops.start()
         log.info("service started", port=settings.http_port)
         try:
@@ -207,14 +262,22 @@ def service_app(
         finally:
             await loops.stop()
             await teardown()
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await watch.close()
             log.info("service stopped")
 
     # Docs served from files kaa ships (shared/api_docs.py); FastAPI's own load a CDN.
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     document(app, title=title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(DatabaseGate)
+    app.add_middleware(Measured)
     # Outermost: a refused body's answer carries the correlation id and has its `request` line.
     app.add_middleware(RequestContext)
+    for error in _DATABASE_ERRORS:
+        app.add_exception_handler(error, _database_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -236,14 +299,10 @@ def service_app(
             status_code=422, content={"detail": "invalid request", "errors": errors}
         )
 
-    @app.get("/health", include_in_schema=False)
-    async def health(request: Request) -> dict[str, Any]:
-        """`ok`, or `degraded` with the problems (a stopped loop, parked messages): the process
-        answers either way; an operator reads why."""
-        loops: BackgroundLoops | None = getattr(request.app.state, "loops", None)
-        problems = await loops.problems() if loops is not None else []
-        if not problems:
-            return {"status": "ok", "service": title}
-        return {"status": "degraded", "service": title, "problems": problems}
+    add_health_routes(app, title)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def _metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE_LATEST)
 
     return app

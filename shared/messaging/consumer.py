@@ -12,7 +12,15 @@ the batch (with the position past it) commit. A crash in between re-publishes th
 
 No message stops the line. A batch the sink cannot apply is applied again message by message; a
 message that fails on its own is parked (`parking.py`) and the others are applied once. A failure
-that is the world's (the database or broker unreachable) is retried, never parked (`failures.py`).
+that is the world's (the database or broker unreachable) is retried, never parked (`failures.py`):
+a few times in place, then the loop ends with it and its guard (`shared/loops.py`) starts it again
+with backoff, a new group member that seeks to the stored positions once the database answers.
+Until a partition's stored position is known (the seek on assignment failed), none of its records
+is applied.
+
+`request_stop()` ends the loop after the batch being applied: it commits the positions to the
+group and leaves it, so a clean stop hands the partitions over at once. Each batch is counted in
+the process's metrics (size, time, event types, the partition's lag).
 
 While a batch is applied, its log lines carry `topic`, `partition`, `offset` (the first; and
 `last_offset`) and the events' `correlation_id` and `event_type` (`parking.traced`); a message
@@ -24,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -32,9 +41,10 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from shared import metrics
 from shared.messaging import stop_consumer
 from shared.messaging.failures import is_transient
-from shared.messaging.parking import Parking, apply_isolated, traced
+from shared.messaging.parking import Parking, apply_isolated, event_type_of, traced
 
 log = structlog.get_logger(__name__)
 
@@ -82,8 +92,9 @@ class BatchSink(Protocol[T]):
 
 Parser = Callable[[Delivery], "T | Rejected"]
 
-# How long a consumer waits before it tries again after a failure that is not the message's.
-RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# How long a consumer waits before it tries a batch again after a failure that is not the
+# message's; after the last, the loop ends and its guard restarts it with backoff.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -94,7 +105,11 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.runner._seek_to_stored(assigned)
+        # aiokafka logs and swallows a listener's failure: the runner raises it in its loop.
+        try:
+            await self.runner._seek_to_stored(assigned)
+        except Exception as exc:
+            self.runner.seek_failed = exc
 
 
 class ExactlyOnceConsumer(Generic[T]):
@@ -134,6 +149,15 @@ class ExactlyOnceConsumer(Generic[T]):
         # database (for lag monitoring); after a crash between the database commit and the Kafka
         # commit they lag until the next sync, which always sends the current positions.
         self._committed: dict[TopicPartition, int] = {}
+        self.seek_failed: Exception | None = None
+        # Partitions assigned whose stored position could not be read yet.
+        self.unknown: set[TopicPartition] = set()
+        self.stopping = False
+        self._commit_failing = False
+
+    def request_stop(self) -> None:
+        """End the loop after the batch being applied (commit, leave the group)."""
+        self.stopping = True
 
     async def _seek_to_stored(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:
@@ -144,6 +168,7 @@ class ExactlyOnceConsumer(Generic[T]):
         by_topic: dict[str, list[int]] = {}
         for tp in assigned:
             by_topic.setdefault(tp.topic, []).append(tp.partition)
+        self.unknown.update(assigned)  # nothing is applied before its position is known
         for topic, partitions in by_topic.items():
             stored = await self.sink.positions(topic, partitions)
             for partition in partitions:
@@ -155,6 +180,7 @@ class ExactlyOnceConsumer(Generic[T]):
                 else:
                     await self.consumer.seek_to_beginning(tp)
                     self.next_offsets[tp] = 0
+                self.unknown.discard(tp)
 
     async def run(self) -> None:
         self.consumer = AIOKafkaConsumer(
@@ -168,9 +194,12 @@ class ExactlyOnceConsumer(Generic[T]):
         await self.consumer.start()
         try:
             self.consumer.subscribe(self.topics, listener=_SeekToStoredPositions(self))  # type: ignore[arg-type]
-            while True:
+            while not self.stopping:
                 await self._sync_committed()
                 batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+                if self.seek_failed is not None:
+                    failed, self.seek_failed = self.seek_failed, None
+                    raise failed
                 if not batches:
                     continue
                 for tp, records in batches.items():
@@ -190,6 +219,7 @@ class ExactlyOnceConsumer(Generic[T]):
                     ):
                         async with self._lock:
                             await self._process(tp, deliveries)
+            await self._sync_committed()
         finally:
             with contextlib.suppress(Exception):
                 await stop_consumer(self.consumer)
@@ -211,16 +241,24 @@ class ExactlyOnceConsumer(Generic[T]):
         try:
             await self.consumer.commit({tp: OffsetAndMetadata(o, "") for tp, o in pending.items()})
         except Exception as exc:
-            log.warning(
-                "committing positions to the group failed; will retry", error=str(exc)[:200]
+            # Once per outage: the loop tries again every round.
+            (log.debug if self._commit_failing else log.warning)(
+                "committing positions to the group failed; will retry", error=type(exc).__name__
             )
+            self._commit_failing = True
         else:
+            if self._commit_failing:
+                log.info("committing positions to the group works again")
+            self._commit_failing = False
             self._committed.update(pending)
 
     async def _process(self, tp: TopicPartition, deliveries: list[Delivery]) -> None:
+        if tp in self.unknown:
+            return  # its stored position is not known (yet): fetched from elsewhere
         deliveries = [d for d in deliveries if d.offset >= self.next_offsets.get(tp, 0)]
         if not deliveries:
             return
+        started = time.perf_counter()
         items: list[Parsed[T]] = []
         # Sealed records are opened for parsing only: a rejected one is parked as it arrived.
         opened = await self.open_sealed(deliveries) if self.open_sealed else deliveries
@@ -232,6 +270,7 @@ class ExactlyOnceConsumer(Generic[T]):
                 items.append(Parsed(delivery, outcome))
         next_offset = deliveries[-1].offset + 1
         parked = self.parked.count
+        self.parking.parked_offsets.clear()
         with structlog.contextvars.bound_contextvars(**traced(items)):
             await self._apply(tp, items, next_offset)
             log.info(
@@ -239,6 +278,22 @@ class ExactlyOnceConsumer(Generic[T]):
                 parked=self.parked.count - parked, next_offset=next_offset,
             )  # fmt: skip
         self.next_offsets[tp] = next_offset
+        applied = [i for i in items if i.delivery.offset not in self.parking.parked_offsets]
+        self._measure(tp, applied, len(deliveries) - len(applied), time.perf_counter() - started)
+
+    def _measure(
+        self, tp: TopicPartition, items: list[Parsed[T]], rejected: int, seconds: float
+    ) -> None:
+        """The batch into the process's metrics: its size, time, event types, the lag after it."""
+        metrics.consumer_batch(
+            self.group_id, tp.topic, applied=len(items), rejected=rejected, seconds=seconds,
+            event_types=[event_type_of(item) for item in items],
+        )  # fmt: skip
+        highwater = self.consumer.highwater(tp) if self.consumer is not None else None
+        if highwater is not None:
+            metrics.consumer_lag(
+                self.group_id, tp.topic, tp.partition, highwater - self.next_offsets[tp]
+            )
 
     def _parse(self, delivery: Delivery) -> T | Rejected:
         try:
@@ -250,7 +305,8 @@ class ExactlyOnceConsumer(Generic[T]):
         """Apply a batch; when it fails because of what it holds, find and park the culprits.
 
         A failure that is the world's (the database restarting) is retried with a pause and, if
-        it lasts, ends the loop (the process's supervisor takes over); nothing is parked for it."""
+        it lasts (or the process is stopping), ends the loop, which its guard starts again with
+        backoff; nothing is parked for it."""
         attempt, isolate = 0, False
         while True:
             try:
@@ -271,9 +327,9 @@ class ExactlyOnceConsumer(Generic[T]):
                     )  # fmt: skip
                     isolate = True
                     continue
-                if attempt >= len(RETRY_DELAYS):
+                if attempt >= len(RETRY_DELAYS) or self.stopping:
                     raise
-                log.warning(
+                (log.debug if attempt else log.warning)(
                     "applying a batch failed; retrying", topic=tp.topic, partition=tp.partition,
                     error=type(exc).__name__, attempt=attempt + 1,
                 )  # fmt: skip

@@ -22,6 +22,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
+from shared import metrics
 from shared.contracts.topics import dead_letter_topic
 from shared.messaging.failures import failure_reason, is_transient
 
@@ -44,6 +45,12 @@ class ParkedCount:
     last_reason: str | None = None
 
 
+def event_type_of(item: Parsed[Any]) -> str:
+    """The event type a log line and the metrics name for a parsed message (its class's name
+    when it carries none)."""
+    return str(getattr(item.message, "event_type", None) or type(item.message).__name__)
+
+
 def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
     """What a batch's log lines carry about its events: their correlation ids and types (ids and
     codes only); one message's as `correlation_id` and `event_type`."""
@@ -52,10 +59,7 @@ def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
         for found in (getattr(item.message, "correlation_id", None) for item in items)
         if found is not None
     )
-    kinds = Counter(
-        str(getattr(item.message, "event_type", None) or type(item.message).__name__)
-        for item in items
-    )
+    kinds = Counter(event_type_of(item) for item in items)
     fields: dict[str, Any] = {}
     if items:
         fields["offset"] = items[0].delivery.offset
@@ -105,6 +109,8 @@ class Parking(Generic[T]):
         self.dead_letters = dead_letters
         self.service = service
         self.parked = ParkedCount()
+        # The offsets parked since the consumer last cleared it (the batch being applied).
+        self.parked_offsets: set[int] = set()
 
     async def park(self, topic: str, partition: int, item: Parsed[T], reason: str) -> None:
         """Park a message the sink cannot apply: dead-letter topic first (its bytes and reason,
@@ -127,6 +133,7 @@ class Parking(Generic[T]):
             await self.sink.apply(topic, partition, [], next_offset)
         self.parked.count += 1
         self.parked.last_reason = reason
+        self.parked_offsets.add(item.delivery.offset)
         log.warning("message parked", reason=reason, **traced([item]))
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
@@ -156,6 +163,7 @@ class Parking(Generic[T]):
                 key=delivery.key,
                 headers=[*headers, ("kaa.dlq.value", b"omitted: too large; read it at the source")],
             )
+        metrics.dead_letter(delivery.topic, reason)
         log.warning(
             "message dead-lettered",
             topic=delivery.topic,

@@ -11,6 +11,10 @@ again; their `event_id` is derived from the domain event, so consumers recognise
 A stored event that cannot be made into its public event (one recorded before a contract became
 stricter, a mapper's bug) is parked, not retried forever: its stored bytes go to the service's
 dead-letter topic with the reason, it is counted (/health), and the relay goes on with the next.
+
+`request_stop()` ends the relay after the batch it is publishing has been acknowledged and its
+position recorded. What it published is counted in the process's metrics, with how many stored
+events wait after its position (read at most once a second; 0 when a poll found nothing new).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic, resolve_topic
 
+from shared import metrics
 from shared.contracts.envelope import IntegrationEvent
 from shared.eventstore import BatchProcessRecorder, Lease
 from shared.messaging.failures import failure_reason
@@ -108,6 +113,12 @@ class OutboxRelay:
         self.published = 0
         self.standby_interval = standby_interval
         self.leading = False
+        self.stopping = False
+        self._lag_measured = float("-inf")
+
+    def request_stop(self) -> None:
+        """Stop after the batch being published (acknowledged, its position recorded)."""
+        self.stopping = True
 
     def position(self) -> int:
         return self.recorder.max_tracking_id(RELAY_TRACKING_NAME) or 0
@@ -138,7 +149,7 @@ class OutboxRelay:
         would only publish the same events again), and a standby takes over within a second or
         two of the leader's process or connection dying.
         """
-        while True:
+        while not self.stopping:
             lease = await asyncio.to_thread(self.recorder.try_lease, RELAY_TRACKING_NAME)
             if lease is None:
                 await asyncio.sleep(self.standby_interval)
@@ -150,21 +161,32 @@ class OutboxRelay:
             finally:
                 self.leading = False
                 await asyncio.to_thread(lease.release)
-            log.warning("outbox relay lost its lease; standing by")
+            if not self.stopping:
+                log.warning("outbox relay lost its lease; standing by")
 
     async def _lead(self, lease: Lease) -> None:
         position = await asyncio.to_thread(self.position)
         checked = time.monotonic()
-        while True:
+        while not self.stopping:
             if time.monotonic() - checked >= self.standby_interval:
                 if not await asyncio.to_thread(lease.held):
                     return
                 checked = time.monotonic()
             published = await self.publish_after(position)
             if published is None:
+                metrics.relay_lag(self.service, 0)
                 await asyncio.sleep(self.poll_interval)
                 continue
             position = published
+            await self._measure_lag(position)
+
+    async def _measure_lag(self, position: int) -> None:
+        """Stored events after `position` (some may be internal ones the relay skips)."""
+        if time.monotonic() - self._lag_measured < 1.0:
+            return
+        self._lag_measured = time.monotonic()
+        newest = await asyncio.to_thread(self.recorder.max_notification_id)
+        metrics.relay_lag(self.service, (newest or 0) - position)
 
     async def publish_after(self, position: int) -> int | None:
         """Publish one batch after `position`; return the new position, None when none were new."""
@@ -204,6 +226,7 @@ class OutboxRelay:
                 self.recorder.insert_tracking, Tracking(RELAY_TRACKING_NAME, last)
             )
         self.published += len(sends)
+        metrics.relay_published(self.service, len(sends))
         if sends:
             ids = list(correlations)
             log.info(
