@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -50,6 +51,7 @@ __all__ = [
     "correlation_headers",
     "extract_context",
     "inject_headers",
+    "traced",
     "tracing_enabled",
 ]
 
@@ -124,6 +126,14 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> boo
     # a global one is set, and its spans carry the raw path (youth ids) and exception messages.
     _provider = provider
     return True
+
+
+def traced(app: FastAPI, service: str) -> FastAPI:
+    """A service's app, traced when a collector is named: `configure_tracing(service)` and, if it
+    traces, `TracingMiddleware` outermost. Called last in each service's `create_app`."""
+    if configure_tracing(service):
+        app.add_middleware(TracingMiddleware)
+    return app
 
 
 def tracing_enabled() -> bool:

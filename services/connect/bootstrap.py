@@ -37,6 +37,7 @@ from shared.contracts.topics import SS12000_FEED
 from shared.crypto import TenantKeys
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 log = structlog.get_logger(__name__)
 
@@ -103,4 +104,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = service_app(title="kaa connect", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_verifier(), settings.tenants)
     app.include_router(routes(runtime, require_role(authenticate, "operator")))
-    return app
+    return traced(app, "connect")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -26,6 +26,7 @@ from shared.messaging import partitions_of
 from shared.messaging.relay import OutboxRelay
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 log = structlog.get_logger(__name__)
 
@@ -118,4 +119,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app.include_router(routes(runtime, require_role(authenticate, "school-reporter"), today))
     # Episodes registered in error, for the municipality's coordinator.
     app.include_router(in_error_routes(runtime, require_role(authenticate, "coordinator")))
-    return app
+    return traced(app, "identify")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -19,6 +19,7 @@ from shared.casework.bootstrap import create_case_service
 from shared.casework.commands import CaseClock, CaseRuntime
 from shared.casework.entrypoints.http import CaseRoutes
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 
 def create_app(settings: ServiceSettings) -> FastAPI:
@@ -34,7 +35,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         router.include_router(correction_routes(context, corrections))
         return router
 
-    return create_case_service(
+    app = create_case_service(
         name="measures",
         settings=settings,
         application_class=MeasuresApplication,
@@ -43,3 +44,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         relayed=RELAYED,
         routes=http_routes,
     )
+    return traced(app, "measures")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
@@ -24,6 +25,7 @@ from services.outreach.commands.letters import LetterHandlers, LetterNotFound
 from services.outreach.entrypoints.corrections import correction_routes
 from services.outreach.entrypoints.http import routes
 from services.outreach.entrypoints.letters import letter_not_found, letter_routes
+from services.outreach.entrypoints.metrics import first_contact_figures
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.bootstrap import create_case_service
 from shared.casework.commands import CaseClock, CaseRuntime
@@ -31,6 +33,7 @@ from shared.casework.entrypoints.consumers import BatchHandler
 from shared.casework.entrypoints.http import CaseRoutes
 from shared.contracts.topics import MEASURES_EVENTS
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 log = structlog.get_logger(__name__)
 
@@ -60,22 +63,23 @@ async def _backfill(runtime: CaseRuntime[OutreachApplication], settings: Service
                   error=type(error).__name__)  # fmt: skip
 
 
-def _with_backfill(
-    app: FastAPI, runtime: CaseRuntime[OutreachApplication], settings: ServiceSettings
-) -> None:
-    """Run the backfill beside the service once it has started, stopped before it stops."""
+def _beside(app: FastAPI, tasks: dict[str, Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Run `tasks` beside the service once it has started, stopped before it stops: the
+    backfill, and the loop counting the overdue first contacts for `GET /metrics`."""
     started = app.router.lifespan_context
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with started(app):
-            task = asyncio.create_task(_backfill(runtime, settings), name="identities-backfill")
+            running = [asyncio.create_task(run(), name=name) for name, run in tasks.items()]
             try:
                 yield
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                for task in running:
+                    task.cancel()
+                for task in running:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app.router.lifespan_context = lifespan
 
@@ -105,5 +109,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         prepare=_prepare_letters,
     )
     app.add_exception_handler(LetterNotFound, letter_not_found)
-    _with_backfill(app, runtime, settings)
-    return app
+    _beside(app, {
+        "identities-backfill": lambda: _backfill(runtime, settings),
+        "first-contact-figures": first_contact_figures(runtime, handlers.clock, settings.tenants),
+    })  # fmt: skip
+    return traced(app, "outreach")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -42,6 +42,7 @@ from shared.eventstore import claim_database
 from shared.isolation import reader_pool
 from shared.runtime import BackgroundLoops, idempotent_producer, service_app
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 Loop = Callable[[], Awaitable[None]]
 
@@ -164,4 +165,4 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     ]
     for router in routers:  # each answers 503 while the register is being rebuilt
         app.include_router(router, dependencies=[Depends(serving)])
-    return app
+    return traced(app, "register")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)

@@ -31,6 +31,7 @@ from services.web.entrypoints.youth_pages import youth_routes
 from shared.contracts.topics import namespace_prefix
 from shared.runtime import BackgroundLoops, service_app
 from shared.settings import ServiceSettings
+from shared.tracing import traced
 
 STATIC = Path(__file__).resolve().parent / "static"
 SWEEP_SECONDS = 600.0
@@ -82,7 +83,7 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in routers(web, hub, oidc):
         app.include_router(router)
-    return app
+    return traced(app, "web")  # when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT)
 
 
 def routers(web: Web, hub: LiveHub, oidc: OidcFlow | None) -> list[APIRouter]:

@@ -64,3 +64,13 @@ class ScheduleRecorder(BatchProcessRecorder):
         with self.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(query, (on, limit))
             return [row["person_id"] for row in cursor.fetchall()]
+
+    def backlog(self, on: date) -> int:
+        """How many persons are due by `on` and not yet evaluated: those `due` returns and those
+        waiting for a feed's watermark (the release decides them). The schedule's backlog:
+        near 0 when the scheduler and the release keep up."""
+        query = SQL("SELECT count(*) AS n FROM {} WHERE due_on <= %s").format(self.schedule_table)
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(query, (on,))
+            row = cursor.fetchone()
+            return int(row["n"]) if row is not None else 0

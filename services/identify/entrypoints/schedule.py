@@ -10,6 +10,7 @@ from datetime import date
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from services.identify.adapters.metrics import SCOPE_SCHEDULE_BACKLOG
 from services.identify.commands import IdentifyCommands
 from shared.settings import ServiceSettings
 
@@ -23,6 +24,9 @@ def scope_schedule(
         """Time-based transitions (compulsory school ends, 20th birthday) with no input."""
         while True:
             due = await asyncio.to_thread(commands.run_schedule, today())
+            # What is left due (those waiting for a feed's watermark too): `GET /metrics`.
+            left = await asyncio.to_thread(commands.store.schedule.backlog, today())
+            SCOPE_SCHEDULE_BACKLOG.set(left)
             if due:
                 log.info("scope schedule evaluated persons", persons=due)
                 continue  # more may be due

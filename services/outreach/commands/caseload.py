@@ -1,5 +1,6 @@
 """The coordinator's caseload use cases: every holder's open cases (with the first contacts past
-the municipality's limit and the stale occupations among them), and one holder's open cases."""
+the municipality's limit and the stale occupations among them), one holder's open cases, and the
+municipality's overdue first contacts (`GET /metrics`, the same figure)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,13 @@ async def cases_held(
     """One holder's open cases (`assignee` None: the unassigned), one page, and their number."""
     return await held_cases(runtime.scoped(caller.tenant), runtime.schema, caller.tenant,
                             assignee=assignee, limit=limit, offset=offset)  # fmt: skip
+
+
+async def overdue_first_contacts(
+    runtime: CaseRuntime[OutreachApplication], clock: CaseClock, tenant: str
+) -> int:
+    """Youths in scope in the municipality whose first contact attempt is past its limit: the
+    caseload's figure (the coordinator's overview) summed over the holders, one definition."""
+    rules = await rules_of(runtime.application, tenant)
+    holders = await caseload(runtime.scoped(tenant), runtime.schema, tenant, clock.today(), rules)
+    return sum(h.first_contact_overdue for h in holders)

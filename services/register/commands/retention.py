@@ -5,7 +5,7 @@ topic are `adapters/retention.py`'s."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -26,6 +26,8 @@ class RetentionResult:
     events_published: int
     intake_keys_destroyed: int = 0
     expired_intake_keys_destroyed: int = 0
+    # Youths purged per municipality (kommunkod), for `GET /metrics`.
+    purged_by_tenant: dict[str, int] = field(default_factory=dict)
 
 
 async def run_retention(
@@ -56,4 +58,7 @@ async def run_retention(
         published += await retention.publish(producer, topic, events)
         if progress is not None:
             progress(published, len(due))
-    return RetentionResult(len(due), destroyed, published, intake_destroyed, expired)
+    by_tenant: dict[str, int] = {}
+    for tenant, _, _ in due:
+        by_tenant[tenant] = by_tenant.get(tenant, 0) + 1
+    return RetentionResult(len(due), destroyed, published, intake_destroyed, expired, by_tenant)

@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from services.register.adapters.projection.parking import OPEN_PARKED, expire_waiting
 from services.register.commands.retention import run_retention
+from services.register.entrypoints.metrics import retention_ran
 from shared.contracts.topics import RETENTION_EVENTS
 from shared.settings import ServiceSettings
 
@@ -74,6 +75,7 @@ def retention_loop(
                     pool, producer, settings.topic(RETENTION_EVENTS), settings.tenants, today(),
                     settings.retention_days,
                 )  # fmt: skip
+                retention_ran(settings.tenants, result.purged_by_tenant)
                 if result.due or result.expired_intake_keys_destroyed:
                     log.info("retention purged personal data", youths=result.due,
                              keys_destroyed=result.keys_destroyed,
