@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -30,6 +31,7 @@ from shared.crypto import SealedDataError, TenantKeys
 
 VARIABLE = "KAA_MASTER_KEY"
 LABEL = b"kaa/master-key-check/v1"
+log = structlog.get_logger(__name__)
 
 DDL = """
 SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'));
@@ -136,5 +138,8 @@ async def require_master_key(database_url: str, master_key: str) -> KeyCheck:
     conn = await asyncpg.connect(database_url)
     try:
         return await record_or_refuse(conn, master_key)
+    except MasterKeyMismatch as refused:
+        log.error(f"start-up refused: {refused}")  # one line an operator reads (no key in it)
+        raise
     finally:
         await conn.close()
