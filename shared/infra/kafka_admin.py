@@ -111,7 +111,8 @@ async def partition_states(
     bootstrap_servers: str, topics: Iterable[str], *, request_timeout_ms: int = 10000
 ) -> list[PartitionState]:
     """Leader, replicas and in-sync replicas of every partition of `topics` (for the operator's
-    questions: which broker leads most, is anything under-replicated)."""
+    questions: which broker leads most, is anything under-replicated). A topic the metadata does
+    not describe yet (just created, or no leader now) has no entries."""
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=request_timeout_ms
     )
@@ -129,6 +130,7 @@ async def partition_states(
             isr=tuple(p["isr"]),
         )
         for t in described
+        if t["error_code"] == 0
         for p in t["partitions"]
     ]
 
