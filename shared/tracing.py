@@ -52,6 +52,7 @@ __all__ = [
     "extract_context",
     "inject_headers",
     "traced",
+    "tracer_provider",
     "tracing_enabled",
 ]
 
@@ -138,6 +139,12 @@ def traced(app: FastAPI, service: str) -> FastAPI:
 
 def tracing_enabled() -> bool:
     return _provider is not None
+
+
+def tracer_provider() -> TracerProvider | None:
+    """This process's provider (None: not tracing), for an instrumentation given it explicitly
+    (`AsyncPGInstrumentor().instrument(tracer_provider=...)`), never through the global one."""
+    return _provider
 
 
 def _tracer() -> trace.Tracer:

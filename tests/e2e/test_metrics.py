@@ -6,9 +6,13 @@ them, a retention run), and no label and no log line holds a youth's personal da
 from __future__ import annotations
 
 import asyncio
+import gzip
+import http.server
 import json
 import os
+import random
 import re
+import threading
 import time
 import uuid
 from collections import Counter
@@ -16,18 +20,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
 from kaa.deployment import Deployment, free_port
 from kaa.dev.synthetic_feeds import generate
+from shared import personnummer
 from shared.contracts.topics import EVENT_TOPICS, POPULATION_FEED
 from shared.messaging import read_topics
 from tests.conftest import RunningInfra
 from tests.e2e.conftest import TODAY, new_deployment
+from tests.e2e.test_logs import EIGHTEEN, PEOPLE, enrolled, person
 
 # The deliberately bad records: each is dead-lettered by identify; their people are as personal
 # as the good ones (no label or log line may hold them). (number, given, family, street, postal).
@@ -265,3 +273,114 @@ def assert_no_personal_data_in_logs(logs: Path, secrets: set[str]) -> None:
         assert text.strip(), f"{file.name} is empty"
         leaked = _leaks(text, secrets)
         assert leaked == 0, f"{file.name} holds personal data ({leaked} values)"
+
+
+@dataclass(frozen=True)
+class ExportedSpan:
+    service: str
+    name: str
+    trace_id: str
+    attributes: dict[str, str]
+
+
+def _value(value: Any) -> str:
+    """An OTLP attribute's value, whichever kind it is, as text."""
+    return str(getattr(value, value.WhichOneof("value")))
+
+
+class _Collector(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP trace receiver: keeps what the services export (protobuf)."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        request = trace_service_pb2.ExportTraceServiceRequest()
+        request.ParseFromString(body)
+        spans: list[ExportedSpan] = self.server.spans  # type: ignore[attr-defined]
+        for resource in request.resource_spans:
+            said = {a.key: a.value.string_value for a in resource.resource.attributes}
+            for scope in resource.scope_spans:
+                spans.extend(
+                    ExportedSpan(said["service.name"], s.name, s.trace_id.hex(),
+                                 {a.key: _value(a.value) for a in s.attributes})
+                    for s in scope.spans
+                )  # fmt: skip
+        answer = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the spans."""
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[ExportedSpan]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    server.spans = []  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.spans  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+
+
+def test_traces_reach_the_collector_the_standard_variable_names(
+    infra: RunningInfra, tmp_path: Path, collector: tuple[str, list[ExportedSpan]]
+) -> None:
+    endpoint, spans = collector
+    made = new_deployment(infra)
+    made.logs_dir = tmp_path / "logs"
+    asyncio.run(made.reset())
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    try:
+        made.start(env, ["identify", "register"])
+        number = personnummer.generate(EIGHTEEN, random.Random(20))
+        asyncio.run(made.publish_feed("ss12000", [enrolled(number)]))
+        asyncio.run(made.drained())
+        asyncio.run(made.publish_feed("population", [person(number, *PEOPLE[0])]))
+        asyncio.run(made.drained())
+        correlation = uuid.uuid4()
+        with made.client("identify", "0180", "school-reporter") as school:
+            notified = school.post(
+                "/v1/school-notifications",
+                json={"personnummer": number, "kind": "left", "on": TODAY.isoformat(),
+                      "school_type": "GY", "school_unit": "unit-1"},
+                headers={"X-Correlation-Id": str(correlation)},
+            )  # fmt: skip
+        assert notified.status_code == 202, notified.text
+        youth = notified.json()["youth_id"]
+        asyncio.run(made.drained())
+        with made.client("register", "0180", "caseworker") as register:
+            assert register.get(f"/v1/youths/{youth}").status_code == 200
+        route = "/v1/youths/{youth_id}"
+        wanted = {
+            ("kaa-identify", "POST /v1/school-notifications"),
+            ("kaa-register", f"GET {route}"),
+        }
+        for _ in range(100):
+            if wanted <= {(s.service, s.name) for s in spans}:
+                break
+            time.sleep(0.1)
+    finally:
+        made.stop()
+        asyncio.run(made.drop())
+    [request] = [s for s in spans if s.name == "POST /v1/school-notifications"]
+    assert request.trace_id == correlation.hex, "the trace id is the request's correlation id"
+    assert set(request.attributes) == {
+        "http.request.method",
+        "http.route",
+        "http.response.status_code",
+    }
+    [read] = [s for s in spans if s.service == "kaa-register" and s.name == f"GET {route}"]
+    assert (read.attributes["http.route"], read.attributes["http.response.status_code"]) == (
+        route, "200",
+    )  # fmt: skip
+    said = "\n".join(f"{s.name} {s.attributes}" for s in spans)
+    secrets = personal_data([]) | {number, number[2:], *PEOPLE[0]}
+    assert _leaks(said, secrets) == 0, "a span holds personal data"
+    assert youth not in said, "a span holds an id"
+    assert uuid.UUID(youth).hex not in said, "a span holds an id"
