@@ -7,6 +7,7 @@ connection to B on port P?": egress of A's policies and ingress of B's, both mus
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,6 @@ def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 
 def _in_block(ip: str, block: dict[str, Any]) -> bool:
-    import ipaddress
-
     address = ipaddress.ip_address(ip)
     inside = address in ipaddress.ip_network(block["cidr"])
     return inside and not any(address in ipaddress.ip_network(e) for e in block.get("except", []))
