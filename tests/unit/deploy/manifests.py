@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,14 @@ def crd_problems(obj: Obj) -> list[str]:
 
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
+
+
+def instructions(text: str) -> list[tuple[str, str]]:
+    """The Containerfile's instructions, (KEYWORD, arguments), continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    lines = [line.strip() for line in joined.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]

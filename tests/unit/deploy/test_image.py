@@ -14,18 +14,7 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.unit.deploy.manifests import DEPLOY, ROOT, VENDOR
-
-
-def instructions(text: str) -> list[tuple[str, str]]:
-    """The Containerfile's instructions, (KEYWORD, arguments), continuation lines joined."""
-    joined = re.sub(r"\\\n\s*", " ", text)
-    lines = [line.strip() for line in joined.splitlines()]
-    return [
-        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
-        for line in lines
-        if line and not line.startswith("#")
-    ]
+from tests.unit.deploy.manifests import DEPLOY, ROOT, VENDOR, instructions
 
 
 def image_problems(text: str) -> list[str]:
