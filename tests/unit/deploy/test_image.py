@@ -121,3 +121,11 @@ def test_vendored_files_are_the_ones_listed() -> None:
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
     for folder in {name.split("/")[0] for name, _ in listed}:
         assert "Apache License" in (VENDOR / folder / "LICENSE").read_text()[:200], folder
+
+
+def test_the_image_version_is_the_projects_everywhere() -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"ARG KAA_VERSION={version}" in (DEPLOY / "Containerfile").read_text()
+    assert f"${{KAA_IMAGE:-kaa:{version}}}" in (DEPLOY / "compose.yaml").read_text()
+    base = (DEPLOY / "kubernetes" / "base" / "kustomization.yaml").read_text()
+    assert f"newTag: {version}" in base
