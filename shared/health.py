@@ -11,8 +11,8 @@
 
 The dependencies are checked by one watcher per process (`DependencyWatch`): a `SELECT 1` on a
 connection it keeps to the service's database, and a metadata request through a Kafka client it
-keeps, each with a 2-second timeout, every 2 seconds and on a probe when the last check is older
-than 1.5 seconds. A change is one log line in kaa's words ("PostgreSQL unavailable: …",
+keeps, each with a 2-second timeout, every second, at once when a loop failed for its reason, and
+on a probe when the last check is older than 1.5 seconds. A change is one log line in kaa's words ("PostgreSQL unavailable: …",
 "PostgreSQL reachable again after 14.2 s") and the `kaa_dependency_up` gauge.
 """
 
@@ -37,7 +37,7 @@ from shared.resilience import Backoff
 log = structlog.get_logger(__name__)
 
 PROBE_TIMEOUT = 2.0
-PROBE_INTERVAL = 2.0
+PROBE_INTERVAL = 1.0
 FRESH_SECONDS = 1.5
 # A dependency that timed out (rather than refused) counts as down from the second time in a row:
 # one slow answer on a busy machine does not turn the service away.
@@ -123,6 +123,8 @@ class DependencyWatch:
         self.dependencies = {d.name: d for d in dependencies}
         self.clock = clock
         self._locks = {d.name: asyncio.Lock() for d in dependencies}
+        self._down = {d.name: asyncio.Event() for d in dependencies}
+        self._wake = asyncio.Event()
 
     @classmethod
     def of(cls, database_url: str, bootstrap_servers: str) -> DependencyWatch:
@@ -135,6 +137,17 @@ class DependencyWatch:
         """True when the last check found `name` unreachable (no check now)."""
         dependency = self.dependencies.get(name)
         return dependency is not None and dependency.up is False
+
+    async def went_down(self, name: str) -> None:
+        """Return when a check finds `name` unreachable."""
+        await self._down[name].wait()
+
+    def suspect(self, name: str) -> None:
+        """Check `name` now (a loop just failed for its reason), not at the next interval."""
+        dependency = self.dependencies.get(name)
+        if dependency is not None:
+            dependency.checked = float("-inf")
+            self._wake.set()
 
     async def check(self, fresh: float = FRESH_SECONDS) -> list[str]:
         """Check each dependency not checked within `fresh` seconds; the problems, in words."""
@@ -167,6 +180,10 @@ class DependencyWatch:
             return
         dependency.up = up
         metrics.dependency(dependency.metric, up)
+        if up:
+            self._down[dependency.name].clear()
+        else:
+            self._down[dependency.name].set()
         if not up:
             log.warning(f"{dependency.name} unavailable: {reason}")
         elif was is False:
@@ -190,9 +207,11 @@ class DependencyWatch:
     async def run(self) -> None:
         """Check every PROBE_INTERVAL seconds, so outages are seen (and logged) without probes."""
         while True:
+            self._wake.clear()
             with contextlib.suppress(Exception):
                 await self.check(fresh=PROBE_INTERVAL / 2)
-            await asyncio.sleep(PROBE_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), PROBE_INTERVAL)
 
     async def close(self) -> None:
         for dependency in self.dependencies.values():

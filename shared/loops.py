@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 
 from shared.messaging.failures import is_transient
-from shared.resilience import Backoff, failure_kind, give_up, given_up
+from shared.resilience import Backoff, failure_kind, give_up
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,11 @@ class BackgroundLoops:
     stoppers: dict[str, Callable[[], None]] = field(default_factory=dict)
     # Called once a loop gave up: stops the process (uvicorn shuts down; `kaa run` exits 1).
     on_give_up: Callable[[], None] = _signal_self
+    # Told of each failure (the dependency watch checks the dependency it names at once).
+    on_failure: Callable[[Exception], None] = lambda exc: None
     clock: Callable[[], float] = time.monotonic
+    # The pauses between a loop's attempts (0.5 s doubling to 30 s, with jitter).
+    backoff: Callable[[], Backoff] = Backoff
     stopping: bool = False
     gave_up: str | None = None
 
@@ -135,11 +139,11 @@ class BackgroundLoops:
 
     def live(self) -> str | None:
         """None while the process can go on; else why not (a loop gave up)."""
-        return self.gave_up or given_up()
+        return self.gave_up
 
     def start(self) -> None:
         for name, loop in self.loops.items():
-            self.states[name] = LoopState()
+            self.states[name] = LoopState(backoff=self.backoff())
             task = asyncio.create_task(self._guard(name, loop), name=name)
             self.tasks.append(task)
 
@@ -188,6 +192,8 @@ class BackgroundLoops:
         """Count the failure and say so; the pause before the next attempt, or None (gave up)."""
         transient = is_transient(exc)
         kind = failure_kind(exc)
+        with contextlib.suppress(Exception):
+            self.on_failure(exc)
         state.failures += 1
         state.since = state.since if state.since is not None else self.clock()
         state.bugs = 0 if transient else state.bugs + 1

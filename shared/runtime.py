@@ -161,7 +161,8 @@ _UNGATED = ("/health", "/metrics", "/docs", "/openapi", "/static/", "/favicon")
 class DatabaseGate:
     """ASGI middleware: while the process's last check found PostgreSQL unreachable, a request
     that may need it is answered 503 with Retry-After at once, instead of waiting for a
-    connection the pool cannot make (a client retries a command with its client id)."""
+    connection the pool cannot make (a client retries a command with its client id); a request
+    under way when the database is found unreachable is answered so at that moment."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -172,12 +173,48 @@ class DatabaseGate:
         if (
             scope["type"] != "http"
             or not isinstance(watch, DependencyWatch)
-            or not watch.down("PostgreSQL")
             or str(scope.get("path", "")).startswith(_UNGATED)
         ):
             await self.app(scope, receive, send)
+        elif watch.down("PostgreSQL"):
+            await database_unavailable(send)
+        else:
+            await self._guarded(watch, scope, receive, send)
+
+    async def _guarded(self, watch: DependencyWatch, scope: Any, receive: Any, send: Any) -> None:
+        """Run the request; if the database is found unreachable before it answered, answer 503
+        at once. The request itself is not cancelled (its write may still commit once the
+        database is back): the client's retry with the same client id records it once."""
+        answered = started = False
+
+        async def send_once(message: Any) -> None:
+            nonlocal started
+            if answered:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        request = asyncio.ensure_future(self.app(scope, receive, send_once))
+        went_down = asyncio.ensure_future(watch.went_down("PostgreSQL"))
+        try:
+            await asyncio.wait({request, went_down}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            went_down.cancel()
+        if request.done() or started:
+            await request
             return
+        answered = True
+        request.add_done_callback(_retrieve)
         await database_unavailable(send)
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """The outcome of a request answered 503 before it ended: logged, never raised."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning(
+            "a request answered 503 ended later with an error",
+            error=type(task.exception()).__name__,
+        )
 
 
 async def database_unavailable(send: Any) -> None:
@@ -254,6 +291,7 @@ def service_app(
             await watch.close()
             raise
         app.state.loops = loops
+        loops.on_failure = lambda exc: watch.suspect(dependency_of(exc) or "PostgreSQL")
         watching = asyncio.create_task(watch.run(), name="dependency-watch")
         loops.start()
         log.info("service started", port=settings.http_port)
