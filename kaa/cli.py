@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from kaa import keys as keys_cli
 from kaa.supervisor import PORTS, WEB_PORT
 from services.connect.entrypoints import cli as connect_cli
 from services.identify.entrypoints import cli as identify_cli
@@ -394,6 +395,7 @@ def consortium_show() -> None:
 register_cli.mount(app)
 identify_cli.mount(app)
 connect_cli.mount(app)
+keys_cli.mount(app)
 
 NOT_INSTALLED = (
     "kaa: error: `kaa {command}` is a development tool (kaa.dev), not part of this installation; "
