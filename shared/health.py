@@ -125,6 +125,8 @@ class DependencyWatch:
         self._locks = {d.name: asyncio.Lock() for d in dependencies}
         self._down = {d.name: asyncio.Event() for d in dependencies}
         self._wake = asyncio.Event()
+        # Told when a dependency is reachable again (the loops waiting to retry try at once).
+        self.on_back: Callable[[str], None] = lambda name: None
 
     @classmethod
     def of(cls, database_url: str, bootstrap_servers: str) -> DependencyWatch:
@@ -188,6 +190,8 @@ class DependencyWatch:
             log.warning(f"{dependency.name} unavailable: {reason}")
         elif was is False:
             log.info(f"{dependency.name} reachable again after {now - dependency.since:.1f} s")
+            with contextlib.suppress(Exception):
+                self.on_back(dependency.name)
         dependency.since = now
 
     async def wait_until_up(self) -> None:

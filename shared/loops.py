@@ -52,6 +52,7 @@ class LoopState:
     reason: str | None = None
     ended: bool = False
     gave_up: bool = False
+    waiting: bool = False  # pausing before the next attempt
     backoff: Backoff = field(default_factory=Backoff)
 
     def recovered(self) -> None:
@@ -83,6 +84,7 @@ class BackgroundLoops:
     backoff: Callable[[], Backoff] = Backoff
     stopping: bool = False
     gave_up: str | None = None
+    _woken: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, name: str, loop: Loop, stop: Callable[[], None] | None = None) -> None:
         """Run `loop` in the background; `stop()` (or the loop's object's `request_stop()`)
@@ -120,7 +122,7 @@ class BackgroundLoops:
                 found.append(f"{name}: gave up after {state.failures} failures ({state.reason})")
             elif state.ended:
                 found.append(f"{name}: stopped")
-            elif state.failures:
+            elif state.waiting:
                 found.append(
                     f"{name}: retrying after {state.failures} failure"
                     f"{'s' if state.failures != 1 else ''} ({state.reason})"
@@ -136,6 +138,11 @@ class BackgroundLoops:
             except Exception as exc:
                 found.append(f"a health check failed ({type(exc).__name__})")
         return found
+
+    def wake(self) -> None:
+        """End the pauses of the loops waiting to try again (a dependency is back)."""
+        self._woken.set()
+        self._woken = asyncio.Event()
 
     def live(self) -> str | None:
         """None while the process can go on; else why not (a loop gave up)."""
@@ -163,7 +170,10 @@ class BackgroundLoops:
                 delay = self._failed(name, state, exc)
                 if delay is None:
                     return
-                await asyncio.sleep(delay)
+                state.waiting = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), delay)
+                state.waiting = False
                 continue
             state.ended = True
             log.info("background loop ended", loop=name)

@@ -292,6 +292,7 @@ def service_app(
             raise
         app.state.loops = loops
         loops.on_failure = lambda exc: watch.suspect(dependency_of(exc) or "PostgreSQL")
+        watch.on_back = lambda name: loops.wake()
         watching = asyncio.create_task(watch.run(), name="dependency-watch")
         loops.start()
         log.info("service started", port=settings.http_port)

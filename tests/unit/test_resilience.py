@@ -76,11 +76,15 @@ async def test_a_loop_failing_for_the_worlds_reasons_is_restarted_and_said_so_on
     loops = BackgroundLoops(backoff=quick, on_give_up=lambda: gave_up.append(True))
     loops.add("feed-consumer", consumer)
     loops.start()
-    while attempts <= 20:  # noqa: ASYNC110 (the fake counts its attempts)
-        await asyncio.sleep(0.01)
-    assert loops.loop_problems() == [
-        "feed-consumer: retrying after 20 failures (PostgreSQL unavailable (OperationalError))"
-    ]
+    seen: set[str] = set()
+    while attempts <= 20:
+        seen.update(loops.loop_problems())
+        await asyncio.sleep(0.001)
+    assert (
+        "feed-consumer: retrying after 10 failures (PostgreSQL unavailable (OperationalError))"
+        in seen
+    )
+    assert loops.loop_problems() == [], "running again: ready, before it ran steadily"
     await asyncio.sleep(0.3)  # runs steadily again
     assert loops.loop_problems() == []
     assert loops.live() is None
@@ -243,3 +247,27 @@ async def test_a_partition_whose_stored_position_cannot_be_read_applies_nothing(
     await listener.on_partitions_assigned([tp])
     await running._process(tp, [*fetched, Delivery("t", 0, 5, b"k", b"v")])
     assert sink.applied == [5], "from the stored position on"
+
+
+async def test_a_loop_waiting_to_retry_tries_at_once_when_woken() -> None:
+    attempts = 0
+
+    async def relay() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionRefusedError("refused")
+        await asyncio.sleep(3600)
+
+    loops = BackgroundLoops(backoff=lambda: Backoff(first=60.0, jitter=0.0))
+    loops.add("outbox-relay", relay)
+    loops.start()
+    await asyncio.sleep(0.05)
+    assert loops.loop_problems() == [
+        "outbox-relay: retrying after 1 failure (a connection failed (ConnectionRefusedError))"
+    ]
+    loops.wake()  # the dependency watch: PostgreSQL is reachable again
+    await asyncio.sleep(0.05)
+    assert attempts == 2
+    assert loops.loop_problems() == []
+    await loops.stop()
