@@ -35,6 +35,9 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     KafkaError,
     asyncpg_base.InterfaceError,  # the connection is closed or in a broken state
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # "cannot switch to state …; another operation is in progress": a connection that broke in
+    # the middle of an operation (seen when the server was killed under a batch), not the data.
+    asyncpg_base.InternalClientError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
     persistence.OperationalError,

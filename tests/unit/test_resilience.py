@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import psycopg
 import pytest
 import structlog
@@ -20,6 +21,7 @@ from shared import loops as loops_module
 from shared.logs import configure_logging
 from shared.loops import GIVE_UP_AFTER, BackgroundLoops
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, _SeekToStoredPositions
+from shared.messaging.failures import is_transient
 from shared.resilience import Backoff, failure_kind, until_done
 
 
@@ -195,6 +197,13 @@ async def test_start_up_waits_through_the_worlds_failures_and_raises_a_bug(
 
     with pytest.raises(KeyError):
         await until_done(broken, "start-up", backoff=quick())
+
+
+def test_a_connection_broken_under_an_operation_is_the_worlds_failure() -> None:
+    broken = asyncpg.exceptions._base.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"
+    )
+    assert is_transient(broken), "retried, never parked"
 
 
 def test_a_failure_is_said_in_words_without_its_message() -> None:
