@@ -311,6 +311,18 @@ def measure_fault(
     print(f"{fault.name}: {fault.figures}", flush=True)
 
 
+def kafka_memory(run: Run) -> dict[str, float]:
+    """Each Kafka node's peak resident memory (VmHWM, MiB) over its life (the killed node's
+    since its restart)."""
+    peaks: dict[str, float] = {}
+    for key, pid in run.infra.kafka_pids().items():
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    peaks[key] = round(int(line.split()[1]) / 1024, 1)
+    return peaks
+
+
 def series_5s(sampler: Sampler, t0: float) -> list[str]:
     """The run's rates in 5-second steps, one line each: seconds since the measured start,
     population records identify consumed a second, identify's events the register applied."""
@@ -390,6 +402,7 @@ def measured(run: Run, which: str) -> dict[str, Any]:
         )
         faults.append(postgres)
     drained = asyncio.run(deployment.drained(max_wait=900))
+    memory = kafka_memory(run)
     sampler.halt.set()
     sampler.join(timeout=10)
     result = compare(run)
@@ -419,6 +432,7 @@ def measured(run: Run, which: str) -> dict[str, Any]:
         },
         "machine": f"{os.cpu_count()} cores, shared with other sessions' tests; three Kafka "
         "nodes (768m heap each), PostgreSQL and five service processes on the same machine",
+        "kafka_node_peak_rss_mb": memory,
         "every_5_s": series_5s(sampler, t0),
     }
 

@@ -78,6 +78,8 @@ def all_topic_specs(partitions: int = PARTITIONS, prefix: str = "") -> list[Topi
     the feed topics (and their dead letters) 30 days.
 
     Six partitions: a consumer group of 1, 2, 3 or 6 members gets an even share of every topic.
+    Replication is left to the cluster (`TopicSpec.replication_factor` None): `ensure_topics` gives
+    three copies and min.insync.replicas 2 on a cluster of three brokers or more.
     """
     events = [f"{prefix}{name}" for name in EVENT_TOPICS]
     feeds = [f"{prefix}{name}" for name in FEED_TOPICS]
