@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 
 from shared.contracts.validation import describe
-from shared.settings import ServiceSettings, ensure_dev_secrets
+from shared.settings import MissingSecretError, ServiceSettings, ensure_dev_secrets
 
 if TYPE_CHECKING:
     from shared.access_log import Access, Purpose
@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
 def service_settings(**overrides: Any) -> ServiceSettings:
     """The deployment's settings, or exit 2 naming the setting that is wrong."""
-    ensure_dev_secrets()
+    try:
+        ensure_dev_secrets()
+    except MissingSecretError as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     try:
         return ServiceSettings(**overrides)
     except ValidationError as exc:

@@ -7,7 +7,9 @@ the `KAA_HOME` of the moment the settings are read, and real environment variabl
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import secrets
 from datetime import date
@@ -49,6 +51,10 @@ def _of(member: consortium.Member, setting: str) -> bool:
     )
 
 
+class MissingSecretError(ValueError):
+    """A secret the installed platform needs is not set (the message names the variable)."""
+
+
 def ensure_dev_secrets(path: Path | None = None) -> Path:
     """Create the development secrets once (`$KAA_HOME/secrets.env` unless `path` is given):
     token secret, pseudonym key, master key."""
@@ -56,7 +62,16 @@ def ensure_dev_secrets(path: Path | None = None) -> Path:
     wanted = ("KAA_TOKEN_SECRET", "KAA_PSEUDONYM_KEY", "KAA_MASTER_KEY")
     lines = path.read_text().splitlines() if path.is_file() else []
     present = {line.split("=", 1)[0] for line in lines}
-    missing = [name for name in wanted if name not in present]
+    # A secret the environment sets is never generated nor written (a production container has a
+    # read-only file system and its secrets from its secret store).
+    missing = [name for name in wanted if name not in present and not os.environ.get(name)]
+    if missing and importlib.util.find_spec("kaa.dev") is None:
+        # The wheel production installs has no development launcher: a key made up here would
+        # seal personal data with a key nobody backed up.
+        raise MissingSecretError(
+            f"{missing[0]}: not set; an installed platform never generates it "
+            "(set it from the deployment's secret store)"
+        )
     if missing:  # a file from an older version gains the secrets it lacks, the others are kept
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

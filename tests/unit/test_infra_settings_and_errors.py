@@ -311,3 +311,44 @@ def test_infra_env_lines_are_set_and_dropped_one_by_one() -> None:
     )
     assert env_file_text("A=1\nB=2\n", drop={"A"}) == "B=2\n"
     assert env_file_text("A=1\n\n", drop={"A", "B"}) is None
+
+
+def test_secrets_set_in_the_environment_are_never_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A container with its secrets from the secret store writes no secrets file (its root file
+    system is read-only); a development checkout makes only the ones not set."""
+    from shared.settings import ensure_dev_secrets
+
+    monkeypatch.setenv("KAA_HOME", str(tmp_path / "home"))
+    for name in ("KAA_TOKEN_SECRET", "KAA_PSEUDONYM_KEY", "KAA_MASTER_KEY"):
+        monkeypatch.setenv(name, "set-by-the-secret-store-" + name.lower())
+    path = ensure_dev_secrets()
+    assert not path.exists()
+    assert not (tmp_path / "home").exists()
+    monkeypatch.delenv("KAA_MASTER_KEY")
+    made = dict(line.split("=", 1) for line in ensure_dev_secrets().read_text().split())
+    assert set(made) == {"KAA_MASTER_KEY"}
+
+
+def test_an_installed_platform_never_makes_up_a_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the development launcher (the wheel), a missing key is an error naming it."""
+    import importlib.util
+
+    from shared import settings
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "kaa.dev" else real(name, *a),
+    )
+    monkeypatch.setenv("KAA_HOME", str(tmp_path))
+    monkeypatch.setenv("KAA_TOKEN_SECRET", "t" * 40)
+    monkeypatch.setenv("KAA_PSEUDONYM_KEY", "p" * 40)
+    monkeypatch.delenv("KAA_MASTER_KEY", raising=False)
+    with pytest.raises(settings.MissingSecretError, match=r"^KAA_MASTER_KEY: not set"):
+        settings.ensure_dev_secrets()
+    assert not (tmp_path / "secrets.env").exists()
