@@ -91,6 +91,25 @@ def while_down(deployment: Deployment, youth_id: str, seconds: float) -> dict[st
     return seen
 
 
+def restarted_while_down(deployment: Deployment, name: str) -> int | None:
+    """SIGTERM `name` while the database is down and start it again: it stops cleanly and its
+    start-up waits (running, not answering yet) instead of failing; the exit code of the stop."""
+    assert deployment.platform is not None
+    proc = deployment.platform.processes[name]
+    size = proc.log_file.stat().st_size
+    code = proc.stop(timeout=30)
+    proc.start()
+    time.sleep(6.0)
+    assert proc.running(), f"{name} waits for the database instead of exiting"
+    assert health(deployment, name, "/health/live") == (0, {}), "it serves once started"
+    with proc.log_file.open("rb") as log:
+        log.seek(size)
+        said = [json.loads(line).get("event", "") for line in log if line.startswith(b"{")]
+    assert "start-up waits for its dependencies" in said
+    assert "Application startup failed. Exiting." not in said
+    return code
+
+
 def test_postgres_killed_mid_stream_is_ridden_out_and_nothing_lost_or_doubled(
     outage: tuple[OwnPostgres, Deployment], tmp_path: Path
 ) -> None:
@@ -109,6 +128,7 @@ def test_postgres_killed_mid_stream_is_ridden_out_and_nothing_lost_or_doubled(
 
     server.kill()
     seen = while_down(deployment, youth, 14.0)
+    stopped_while_down = restarted_while_down(deployment, "measures")
     server.start()
     back = wait_for(
         lambda: all(health(deployment, n, "/health/ready")[0] == 200 for n in FOUR),
@@ -116,14 +136,16 @@ def test_postgres_killed_mid_stream_is_ridden_out_and_nothing_lost_or_doubled(
     )  # fmt: skip
     assert back < 30.0, "the loops waiting to retry try at once when the database is back"
 
+    assert stopped_while_down == 0, "a clean stop exits 0, the database down or not"
     for name in FOUR:
         assert {"not ready: PostgreSQL", "degraded"} <= seen[name], (name, seen[name])
         assert not [s for s in seen[name] if s.startswith("not live")], (name, seen[name])
+    asyncio.run(deployment.drained(max_wait=240))  # outreach knows every youth in scope
     caseworker = RetryingCaseworker(deployment)
     for youth_id in youths_in_scope(deployment, 8):
         caseworker.contact_attempt(youth_id)
     assert caseworker.errors == []
-    asyncio.run(deployment.drained(max_wait=240))
+    asyncio.run(deployment.drained(max_wait=120))
 
     after = summary(deployment)
     assert after["known"] == expected.identified

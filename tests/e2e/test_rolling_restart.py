@@ -13,7 +13,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kaa.deployment import Deployment
 from kaa.dev.synthetic_feeds import generate
@@ -52,6 +54,16 @@ def commands_while(
             return
         caseworker.contact_attempt(youths[count % len(youths)])
         time.sleep(0.2)
+
+
+def scrape(deployment: Deployment, name: str) -> dict[str, list[dict[str, str]]]:
+    """A service's metrics by family: the labels of each sample."""
+    assert deployment.platform is not None
+    text = httpx.get(f"{deployment.platform.url(name)}/metrics", timeout=10).text
+    return {
+        family.name: [sample.labels for sample in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
 
 
 def test_a_rolling_restart_loses_nothing_and_each_stop_is_clean(
@@ -97,5 +109,10 @@ def test_a_rolling_restart_loses_nothing_and_each_stop_is_clean(
     assert after["contact_attempts"] == len(caseworker.recorded), "every command exactly once"
     assert len(set(caseworker.recorded)) == len(caseworker.recorded)
     assert all(deployment.platform.processes[n].running() for n in FOUR)
+    scraped = scrape(deployment, "outreach")
+    assert scraped["kaa_consumer_batch_messages"], "the consumer counts its batches"
+    routes = {labels["route"] for labels in scraped["kaa_http_request_seconds"]}
+    assert "/v1/youths/{youth_id}/contact-attempts" in routes, "requests under their template"
+    assert scraped["kaa_relay_published"], "the relay counts what it published"
     print("stops (exit, seconds):", {n: (c, round(s, 2)) for n, (c, s) in stops.items()},
           "commands:", len(caseworker.recorded), "retried:", caseworker.retried)  # fmt: skip
