@@ -35,7 +35,7 @@ from shared.contracts.topics import all_topic_specs
 from shared.health import DependencyWatch, add_health_routes
 from shared.infra.kafka_admin import ensure_topics
 from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
-from shared.loops import BackgroundLoops
+from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
 from shared.messaging.failures import is_transient
 from shared.resilience import dependency_of, until_done
 from shared.settings import ServiceSettings
@@ -299,7 +299,8 @@ def service_app(
         try:
             yield
         finally:
-            await loops.stop()
+            # With the database down a batch cannot finish: no grace to wait for it.
+            await loops.stop(grace=1.0 if watch.down("PostgreSQL") else STOP_GRACE_SECONDS)
             await teardown()
             watching.cancel()
             with contextlib.suppress(asyncio.CancelledError):
