@@ -64,6 +64,7 @@ def run_service(
     import importlib
     import os
     from collections.abc import Iterator
+    from typing import Any
 
     import uvicorn
 
@@ -77,11 +78,16 @@ def run_service(
     except ValueError as exc:  # the configuration refused (connectors file, tenant policies …)
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    from shared.resilience import given_up
+    from shared.resilience import given_up, request_stop
 
     class Server(uvicorn.Server):
         """uvicorn raises the signal that stopped it again once it has shut down, so a clean
-        stop would end with 143: here a clean stop (SIGTERM, Ctrl-C) exits 0."""
+        stop would end with 143: here a clean stop (SIGTERM, Ctrl-C) exits 0. A stop asked for
+        while the start-up waits for its dependencies ends the wait."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            request_stop()
+            super().handle_exit(sig, frame)
 
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:

@@ -32,7 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shared import metrics
-from shared.resilience import Backoff
+from shared.resilience import Backoff, pause
 
 log = structlog.get_logger(__name__)
 
@@ -196,8 +196,8 @@ class DependencyWatch:
 
     async def wait_until_up(self) -> None:
         """Return once every dependency answers (start-up waits instead of failing); each
-        change is logged by `_record`."""
-        pause = Backoff(cap=5.0)
+        change is logged by `_record`. `Interrupted` when the process is asked to stop."""
+        backoff = Backoff(cap=5.0)
         waited = False
         while True:
             await self.check(fresh=0.0)
@@ -206,7 +206,7 @@ class DependencyWatch:
             if not waited:
                 log.warning("start-up waits for its dependencies")
                 waited = True
-            await asyncio.sleep(pause.next())
+            await pause(backoff.next())
 
     async def run(self) -> None:
         """Check every PROBE_INTERVAL seconds, so outages are seen (and logged) without probes."""

@@ -38,6 +38,7 @@ log = structlog.get_logger(__name__)
 GIVE_UP_AFTER = 5
 STEADY_SECONDS = 10.0
 STOP_GRACE_SECONDS = 8.0
+CANCEL_WAIT_SECONDS = 2.0
 
 Loop = Callable[[], Awaitable[None]]
 
@@ -252,6 +253,7 @@ class BackgroundLoops:
             await asyncio.wait(finishing, timeout=grace)
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        # A cancelled loop may still wait in its clean-up for the database (a relay releasing its
+        # lease in a thread): not for long, the teardown that follows closes the pools it waits on.
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=CANCEL_WAIT_SECONDS)

@@ -94,6 +94,36 @@ def failure_kind(exc: BaseException) -> str:
     return kind
 
 
+class Interrupted(Exception):
+    """The process was asked to stop while it waited (`kaa run` on SIGTERM or Ctrl-C)."""
+
+
+class _Stop:
+    requested = False
+
+
+def request_stop() -> None:
+    """Called from the signal handler: waits end at once (a start-up waiting for its database
+    stops cleanly instead of ignoring the signal until the database is back)."""
+    _Stop.requested = True
+
+
+def stop_requested() -> bool:
+    return _Stop.requested
+
+
+async def pause(seconds: float) -> None:
+    """Sleep `seconds`, in steps of at most a quarter second; raise `Interrupted` as soon as the
+    process is asked to stop."""
+    ends = time.monotonic() + seconds
+    while not _Stop.requested:
+        left = ends - time.monotonic()
+        if left <= 0:
+            return
+        await asyncio.sleep(min(left, 0.25))
+    raise Interrupted
+
+
 class GiveUp:
     """Why this process gave up (a loop that kept failing), or None: `kaa run` exits 1 then."""
 
@@ -117,8 +147,9 @@ async def until_done(
 ) -> T:
     """Run `step` until it succeeds, waiting between attempts while it fails for the world's
     reasons; one line when it starts waiting and one when it succeeded after waiting, never a
-    traceback per attempt. A failure that is not the world's is raised at once."""
-    pause = backoff or Backoff()
+    traceback per attempt. A failure that is not the world's is raised at once; `Interrupted`
+    when the process is asked to stop while it waits."""
+    pauses = backoff or Backoff()
     since: float | None = None
     said: str | None = None
     while True:
@@ -129,12 +160,12 @@ async def until_done(
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            kind, delay = failure_kind(exc), pause.next()
+            kind, delay = failure_kind(exc), pauses.next()
             if kind != said:
                 log.warning(f"{what}: waiting; {kind}", retrying_in_s=round(delay, 1))
                 said = kind
             since = since if since is not None else clock()
-            await asyncio.sleep(delay)
+            await pause(delay)
             continue
         if since is not None:
             log.info(f"{what}: done after waiting {clock() - since:.1f} s")

@@ -37,7 +37,7 @@ from shared.infra.kafka_admin import ensure_topics
 from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
 from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
 from shared.messaging.failures import is_transient
-from shared.resilience import dependency_of, until_done
+from shared.resilience import Interrupted, dependency_of, until_done
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -287,6 +287,11 @@ def service_app(
         app.state.dependencies = watch
         try:
             loops, teardown = await _start(app, settings, setup)
+        except Interrupted:  # stopped while it waited: nothing to stop but the watch
+            log.info("service stopped while it waited for its dependencies")
+            await watch.close()
+            yield
+            return
         except BaseException:
             await watch.close()
             raise

@@ -18,11 +18,12 @@ import structlog
 from aiokafka import TopicPartition
 
 from shared import loops as loops_module
+from shared import resilience
 from shared.logs import configure_logging
 from shared.loops import GIVE_UP_AFTER, BackgroundLoops
 from shared.messaging.consumer import Delivery, ExactlyOnceConsumer, _SeekToStoredPositions
 from shared.messaging.failures import is_transient
-from shared.resilience import Backoff, failure_kind, until_done
+from shared.resilience import Backoff, Interrupted, failure_kind, until_done
 
 
 @pytest.fixture
@@ -280,3 +281,18 @@ async def test_a_loop_waiting_to_retry_tries_at_once_when_woken() -> None:
     assert attempts == 2
     assert loops.loop_problems() == []
     await loops.stop()
+
+
+async def test_a_stop_asked_for_while_start_up_waits_ends_the_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def database_down() -> None:
+        raise ConnectionRefusedError("refused")
+
+    waiting = asyncio.create_task(
+        until_done(database_down, "start-up", backoff=Backoff(first=60.0, jitter=0.0))
+    )
+    await asyncio.sleep(0.05)
+    monkeypatch.setattr(resilience._Stop, "requested", True)  # what SIGTERM does in `kaa run`
+    with pytest.raises(Interrupted):
+        await asyncio.wait_for(waiting, 1.0)
