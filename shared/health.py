@@ -32,7 +32,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from shared import metrics
-from shared.resilience import Backoff, pause
 
 log = structlog.get_logger(__name__)
 
@@ -193,20 +192,6 @@ class DependencyWatch:
             with contextlib.suppress(Exception):
                 self.on_back(dependency.name)
         dependency.since = now
-
-    async def wait_until_up(self) -> None:
-        """Return once every dependency answers (start-up waits instead of failing); each
-        change is logged by `_record`. `Interrupted` when the process is asked to stop."""
-        backoff = Backoff(cap=5.0)
-        waited = False
-        while True:
-            await self.check(fresh=0.0)
-            if all(d.up for d in self.dependencies.values()):
-                return
-            if not waited:
-                log.warning("start-up waits for its dependencies")
-                waited = True
-            await pause(backoff.next())
 
     async def run(self) -> None:
         """Check every PROBE_INTERVAL seconds, so outages are seen (and logged) without probes."""

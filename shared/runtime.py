@@ -249,13 +249,13 @@ async def _start(
     settings: ServiceSettings,
     setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
 ) -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
-    """Wait for PostgreSQL and Kafka, create the topics, run `setup`: each waits and tries
-    again while the world fails it (one line per change, no traceback per attempt)."""
-    watch: DependencyWatch = app.state.dependencies
-    await watch.wait_until_up()
+    """Create the topics and run `setup`, each waiting and trying again while the world fails
+    it (PostgreSQL or Kafka unreachable): one line when it starts waiting, one when done, never a
+    traceback per attempt; the dependency watch says when each goes and comes back. A failure of
+    another kind fails the start-up (uvicorn exits 3)."""
     specs = all_topic_specs(prefix=settings.namespace)
     await until_done(
-        lambda: ensure_topics(settings.kafka_bootstrap_servers, specs), "creating topics"
+        lambda: ensure_topics(settings.kafka_bootstrap_servers, specs), "start-up: creating topics"
     )
 
     async def attempt() -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
@@ -263,6 +263,13 @@ async def _start(
         return loops, await setup(app, loops)
 
     return await until_done(attempt, "start-up")
+
+
+async def _unwatch(watching: asyncio.Task[None], watch: DependencyWatch) -> None:
+    watching.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watching
+    await watch.close()
 
 
 def service_app(
@@ -285,20 +292,20 @@ def service_app(
             settings.database_url.get_secret_value(), settings.kafka_bootstrap_servers
         )
         app.state.dependencies = watch
+        watching = asyncio.create_task(watch.run(), name="dependency-watch")
         try:
             loops, teardown = await _start(app, settings, setup)
         except Interrupted:  # stopped while it waited: nothing to stop but the watch
             log.info("service stopped while it waited for its dependencies")
-            await watch.close()
+            await _unwatch(watching, watch)
             yield
             return
         except BaseException:
-            await watch.close()
+            await _unwatch(watching, watch)
             raise
         app.state.loops = loops
         loops.on_failure = lambda exc: watch.suspect(dependency_of(exc) or "PostgreSQL")
         watch.on_back = lambda name: loops.wake()
-        watching = asyncio.create_task(watch.run(), name="dependency-watch")
         loops.start()
         log.info("service started", port=settings.http_port)
         try:
@@ -307,10 +314,7 @@ def service_app(
             # With the database down a batch cannot finish: no grace to wait for it.
             await loops.stop(grace=1.0 if watch.down("PostgreSQL") else STOP_GRACE_SECONDS)
             await teardown()
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
-            await watch.close()
+            await _unwatch(watching, watch)
             log.info("service stopped")
 
     # Docs served from files kaa ships (shared/api_docs.py); FastAPI's own load a CDN.
