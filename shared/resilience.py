@@ -100,6 +100,12 @@ class Interrupted(Exception):
 
 class _Stop:
     requested = False
+    nudges = 0  # how often a waiting step was told to try again at once
+
+
+def nudge() -> None:
+    """End the current pauses early (a dependency is back): the step is tried again at once."""
+    _Stop.nudges += 1
 
 
 def request_stop() -> None:
@@ -113,12 +119,12 @@ def stop_requested() -> bool:
 
 
 async def pause(seconds: float) -> None:
-    """Sleep `seconds`, in steps of at most a quarter second; raise `Interrupted` as soon as the
-    process is asked to stop."""
-    ends = time.monotonic() + seconds
+    """Sleep `seconds`, in steps of at most a quarter second, or until `nudge()`; raise
+    `Interrupted` as soon as the process is asked to stop."""
+    ends, nudges = time.monotonic() + seconds, _Stop.nudges
     while not _Stop.requested:
         left = ends - time.monotonic()
-        if left <= 0:
+        if left <= 0 or _Stop.nudges != nudges:
             return
         await asyncio.sleep(min(left, 0.25))
     raise Interrupted

@@ -37,7 +37,7 @@ from shared.infra.kafka_admin import ensure_topics
 from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
 from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
 from shared.messaging.failures import is_transient
-from shared.resilience import Interrupted, dependency_of, until_done
+from shared.resilience import Interrupted, dependency_of, nudge, until_done
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -292,6 +292,7 @@ def service_app(
             settings.database_url.get_secret_value(), settings.kafka_bootstrap_servers
         )
         app.state.dependencies = watch
+        watch.on_back = lambda name: nudge()  # a start-up waiting tries again at once
         watching = asyncio.create_task(watch.run(), name="dependency-watch")
         try:
             loops, teardown = await _start(app, settings, setup)

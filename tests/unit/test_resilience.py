@@ -296,3 +296,21 @@ async def test_a_stop_asked_for_while_start_up_waits_ends_the_wait(
     monkeypatch.setattr(resilience._Stop, "requested", True)  # what SIGTERM does in `kaa run`
     with pytest.raises(Interrupted):
         await asyncio.wait_for(waiting, 1.0)
+
+
+async def test_a_start_up_waiting_tries_again_at_once_when_a_dependency_is_back() -> None:
+    calls = 0
+
+    async def database() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionRefusedError("refused")
+        return "started"
+
+    waiting = asyncio.create_task(
+        until_done(database, "start-up", backoff=Backoff(first=60.0, jitter=0.0))
+    )
+    await asyncio.sleep(0.05)
+    resilience.nudge()  # the dependency watch: PostgreSQL is reachable again
+    assert await asyncio.wait_for(waiting, 1.0) == "started"
