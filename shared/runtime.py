@@ -34,6 +34,7 @@ from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
 from shared.health import DependencyWatch, add_health_routes
 from shared.infra.kafka_admin import ensure_topics
+from shared.key_backup import require_master_key
 from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
 from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
 from shared.messaging.failures import is_transient
@@ -257,6 +258,13 @@ async def _start(
     await until_done(
         lambda: ensure_topics(settings.kafka_bootstrap_servers, specs), "start-up: creating topics"
     )
+    # Before anything sealed is opened: a key other than the keyring's is refused in one line.
+    await until_done(
+        lambda: require_master_key(
+            settings.database_url.get_secret_value(), settings.master_key.get_secret_value()
+        ),
+        "start-up: checking the master key",
+    )
 
     async def attempt() -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
         loops = BackgroundLoops()  # a failed attempt's loops are forgotten with it
@@ -319,7 +327,12 @@ def service_app(
             log.info("service stopped")
 
     # Docs served from files kaa ships (shared/api_docs.py); FastAPI's own load a CDN.
-    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # FastAPI's own telemetry stays off whatever the environment says: its spans hold raw paths
+    # (youth ids) and exception messages; kaa's own (shared/tracing.py) hold route templates.
+    app = FastAPI(
+        title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )  # fmt: skip
     document(app, title=title)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(DatabaseGate)

@@ -32,6 +32,9 @@ def eventsourcing_env(
         "POSTGRES_USER": unquote(parts.username or ""),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": schema,
+        # Also how long a command waits for a pooled connection: during a database outage a
+        # thread gives up after 5 s (the library's 30 s held threads long after the 503).
+        "POSTGRES_CONNECT_TIMEOUT": "5",
         "CREATE_TABLE": "y" if create_table else "n",
     }
 

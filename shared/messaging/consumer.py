@@ -45,6 +45,7 @@ from shared import metrics
 from shared.messaging import stop_consumer
 from shared.messaging.failures import is_transient
 from shared.messaging.parking import Parking, apply_isolated, event_type_of, traced
+from shared.tracing import consumer_batch_span
 
 log = structlog.get_logger(__name__)
 
@@ -271,7 +272,11 @@ class ExactlyOnceConsumer(Generic[T]):
         next_offset = deliveries[-1].offset + 1
         parked = self.parked.count
         self.parking.parked_offsets.clear()
-        with structlog.contextvars.bound_contextvars(**traced(items)):
+        with (
+            structlog.contextvars.bound_contextvars(**traced(items)),
+            consumer_batch_span(self.group_id, tp.topic, tp.partition,
+                                [d.headers for d in deliveries]),
+        ):  # fmt: skip
             await self._apply(tp, items, next_offset)
             log.info(
                 "batch applied", messages=len(items), rejected=len(deliveries) - len(items),

@@ -38,6 +38,7 @@ from shared.contracts.envelope import IntegrationEvent
 from shared.eventstore import BatchProcessRecorder, Lease
 from shared.messaging.failures import failure_reason
 from shared.messaging.parking import MAX_TRACED, ParkedCount
+from shared.tracing import correlation_headers
 
 log = structlog.get_logger(__name__)
 
@@ -205,16 +206,23 @@ class OutboxRelay:
                 domain_event = self.app.mapper.to_domain_event(notification)
                 mapped = self.mapper(domain_event)
                 events = [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
+                # The request's trace travels with its events (only when tracing is on).
                 messages = [
-                    (f"{self.topic_prefix}{e.topic}", e.to_bytes(), e.key()) for e in events
-                ]
+                    (f"{self.topic_prefix}{e.topic}", e.to_bytes(), e.key(),
+                     correlation_headers(e.correlation_id))
+                    for e in events
+                ]  # fmt: skip
             except Exception as exc:
                 await self._park(notification, exc)
                 continue
             correlations.update(dict.fromkeys(str(e.correlation_id) for e in events))
-            for topic, value, key in messages:
+            for topic, value, key, headers in messages:
                 try:
-                    sends.append(await self.producer.send(topic, value=value, key=key))
+                    sends.append(
+                        await self.producer.send(
+                            topic, value=value, key=key, headers=headers or None
+                        )
+                    )
                 except MessageSizeTooLargeError as exc:
                     await self._park(notification, exc)
         if sends:

@@ -328,6 +328,16 @@ def collector() -> Iterator[tuple[str, list[ExportedSpan]]]:
         server.shutdown()
 
 
+def _joined(spans: list[ExportedSpan], correlation: uuid.UUID) -> bool:
+    """The register applied the notification's events in a span of the request's trace (the
+    context went from identify's request through its outbox relay and Kafka's headers)."""
+    return any(
+        s.service == "kaa-register" and s.name.startswith("process ")
+        and s.trace_id == correlation.hex
+        for s in spans
+    )  # fmt: skip
+
+
 def test_traces_reach_the_collector_the_standard_variable_names(
     infra: RunningInfra, tmp_path: Path, collector: tuple[str, list[ExportedSpan]]
 ) -> None:
@@ -362,7 +372,7 @@ def test_traces_reach_the_collector_the_standard_variable_names(
             ("kaa-register", f"GET {route}"),
         }
         for _ in range(100):
-            if wanted <= {(s.service, s.name) for s in spans}:
+            if wanted <= {(s.service, s.name) for s in spans} and _joined(spans, correlation):
                 break
             time.sleep(0.1)
     finally:
@@ -370,6 +380,7 @@ def test_traces_reach_the_collector_the_standard_variable_names(
         asyncio.run(made.drop())
     [request] = [s for s in spans if s.name == "POST /v1/school-notifications"]
     assert request.trace_id == correlation.hex, "the trace id is the request's correlation id"
+    assert _joined(spans, correlation), "the register's batch is in the request's trace"
     assert set(request.attributes) == {
         "http.request.method",
         "http.route",

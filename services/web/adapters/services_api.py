@@ -15,6 +15,7 @@ import httpx
 
 from services.web.adapters.config import WebConfig
 from shared.auth import TENANT_HEADER
+from shared.tracing import inject_headers
 
 Service = Literal["identify", "outreach", "measures", "register"]
 
@@ -67,6 +68,7 @@ class ServicesApi:
     ) -> Any:
         """The service's JSON answer; `Refused` for a 4xx, `Unavailable` otherwise."""
         headers = {"Authorization": f"Bearer {token}", TENANT_HEADER: tenant}
+        headers.update((k, v.decode()) for k, v in inject_headers())  # the page's trace goes on
         try:
             response = await self.clients[service].request(
                 method, path, params=params, json=body, headers=headers
