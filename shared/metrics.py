@@ -11,6 +11,7 @@ schedule's backlog, retention runs, overdue first-contact clocks) with the metri
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ __all__ = [
     "dead_letter",
     "dependency",
     "exposition",
+    "forget_consumer_lag",
     "http_request",
     "reason_kind",
     "relay_lag",
@@ -134,6 +136,12 @@ def consumer_batch(
 
 def consumer_lag(group: str, topic: str, partition: int, lag: int) -> None:
     CONSUMER_LAG.labels(group, topic, str(partition)).set(max(lag, 0))
+
+
+def forget_consumer_lag(group: str, topic: str, partition: int) -> None:
+    """The partition went to another member of the group: its lag is that member's to say."""
+    with contextlib.suppress(KeyError):  # never measured here
+        CONSUMER_LAG.remove(group, topic, str(partition))
 
 
 def dead_letter(source_topic: str, reason: str) -> None:

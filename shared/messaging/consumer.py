@@ -103,7 +103,8 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        for tp in revoked:  # a partition given up keeps no stale lag in this process's figures
+            metrics.forget_consumer_lag(self.runner.group_id, tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         # aiokafka logs and swallows a listener's failure: the runner raises it in its loop.
@@ -150,6 +151,7 @@ class ExactlyOnceConsumer(Generic[T]):
         # database (for lag monitoring); after a crash between the database commit and the Kafka
         # commit they lag until the next sync, which always sends the current positions.
         self._committed: dict[TopicPartition, int] = {}
+        self._lag_refreshed = 0.0  # when the idle loop last refreshed the lag gauges
         self.seek_failed: Exception | None = None
         # Partitions assigned whose stored position could not be read yet.
         self.unknown: set[TopicPartition] = set()
@@ -202,6 +204,7 @@ class ExactlyOnceConsumer(Generic[T]):
                     failed, self.seek_failed = self.seek_failed, None
                     raise failed
                 if not batches:
+                    self._refresh_lag()  # idle or stuck: the lag still says what waits
                     continue
                 for tp, records in batches.items():
                     deliveries = [
@@ -285,6 +288,20 @@ class ExactlyOnceConsumer(Generic[T]):
         self.next_offsets[tp] = next_offset
         applied = [i for i in items if i.delivery.offset not in self.parking.parked_offsets]
         self._measure(tp, applied, len(deliveries) - len(applied), time.perf_counter() - started)
+
+    def _refresh_lag(self) -> None:
+        """The lag of every assigned partition, at most once a second, from the high water marks
+        the fetches bring (no request of its own)."""
+        now = time.monotonic()
+        if self.consumer is None or now - self._lag_refreshed < 1.0:
+            return
+        self._lag_refreshed = now
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and tp in self.next_offsets:
+                metrics.consumer_lag(
+                    self.group_id, tp.topic, tp.partition, highwater - self.next_offsets[tp]
+                )
 
     def _measure(
         self, tp: TopicPartition, items: list[Parsed[T]], rejected: int, seconds: float
