@@ -179,13 +179,17 @@ class DatabaseGate:
             await self.app(scope, receive, send)
         elif watch.down("PostgreSQL"):
             await database_unavailable(send)
-        else:
+        elif scope.get("method") in _SAFE_METHODS:
             await self._guarded(watch, scope, receive, send)
+        else:
+            # A command under way runs to its own end (at most the pool's 5 s connect timeout,
+            # then 503 from `_database_error`): answered 503 early, its write could still
+            # commit, and a client retrying without a client id would record it twice.
+            await self.app(scope, receive, send)
 
     async def _guarded(self, watch: DependencyWatch, scope: Any, receive: Any, send: Any) -> None:
-        """Run the request; if the database is found unreachable before it answered, answer 503
-        at once. The request itself is not cancelled (its write may still commit once the
-        database is back): the client's retry with the same client id records it once."""
+        """Run a read; if the database is found unreachable before it answered, answer 503 at
+        once (the read is left to end by itself; nothing it does is kept)."""
         answered = started = False
 
         async def send_once(message: Any) -> None:
@@ -207,6 +211,9 @@ class DatabaseGate:
         answered = True
         request.add_done_callback(_retrieve)
         await database_unavailable(send)
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:

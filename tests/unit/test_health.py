@@ -177,25 +177,36 @@ def test_a_librarys_repeated_complaint_is_written_once_per_30_seconds(
     ]  # fmt: skip
 
 
-async def test_a_command_under_way_when_the_database_goes_is_answered_503_then() -> None:
+async def test_a_read_under_way_when_the_database_goes_is_answered_503_a_command_runs_out() -> None:
+    """A read is answered 503 at once; a command is left to its own end (answered 503 early, its
+    write could still commit and a retry without a client id would record it twice)."""
     database = Switch()
     app = app_with(database, Switch(), BackgroundLoops())
     hung = asyncio.Event()
 
-    @app.post("/v1/hangs")
-    async def hangs() -> dict[str, str]:
+    @app.get("/v1/reads")
+    async def reads() -> dict[str, str]:
         await hung.wait()  # a connection the pool cannot make
-        return {"recorded": "late"}
+        return {"read": "late"}
+
+    @app.post("/v1/writes")
+    async def writes() -> dict[str, str]:
+        await hung.wait()
+        return {"recorded": "once"}
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
-        under_way = asyncio.create_task(client.post("/v1/hangs"))
+        read = asyncio.create_task(client.get("/v1/reads"))
+        write = asyncio.create_task(client.post("/v1/writes"))
         await asyncio.sleep(0.05)
-        assert not under_way.done()
+        assert not read.done()
         database.up = False
         await app.state.dependencies.check(fresh=0.0)
-        answer = await asyncio.wait_for(under_way, 2.0)
+        answer = await asyncio.wait_for(read, 2.0)
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "2"
-        hung.set()  # the request itself ends later; its answer goes nowhere
+        await asyncio.sleep(0.1)
+        assert not write.done(), "a command under way is not answered before it ended"
+        hung.set()
+        assert (await asyncio.wait_for(write, 2.0)).json() == {"recorded": "once"}
         await asyncio.sleep(0.05)
