@@ -162,23 +162,34 @@ class BackgroundLoops:
             try:
                 await self._run(name, loop, state)
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if self.stopping or task is None or task.cancelling():
+                    raise  # stopped, as asked
+                # Cancelled from inside the loop (a library's timeout), not by us: a failure, or
+                # the loop would end unseen while readiness still said every loop runs.
+                if not await self._again(name, state, started, RuntimeError("cancelled within")):
+                    return
+                continue
             except Exception as exc:
-                if self.stopping:
+                if self.stopping or not await self._again(name, state, started, exc):
                     return
-                if self.clock() - started >= STEADY_SECONDS:
-                    state.recovered()
-                delay = self._failed(name, state, exc)
-                if delay is None:
-                    return
-                state.waiting = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._woken.wait(), delay)
-                state.waiting = False
                 continue
             state.ended = True
             log.info("background loop ended", loop=name)
             return
+
+    async def _again(self, name: str, state: LoopState, started: float, exc: Exception) -> bool:
+        """After a failure: wait the pause and say to run again, or False when it gave up."""
+        if self.clock() - started >= STEADY_SECONDS:
+            state.recovered()
+        delay = self._failed(name, state, exc)
+        if delay is None:
+            return False
+        state.waiting = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), delay)
+        state.waiting = False
+        return True
 
     async def _run(self, name: str, loop: Loop, state: LoopState) -> None:
         """Run the loop; once it has run steadily after failures, say it runs again."""

@@ -103,7 +103,8 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        for tp in revoked:  # a partition given up keeps no stale lag in this process's figures
+        for tp in revoked:  # a partition given up keeps no stale offset or lag here
+            self.runner.next_offsets.pop(tp, None)
             metrics.forget_consumer_lag(self.runner.group_id, tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
@@ -238,7 +239,8 @@ class ExactlyOnceConsumer(Generic[T]):
         pending = {
             tp: offset
             for tp, offset in self.next_offsets.items()
-            if tp in assigned and self._committed.get(tp) != offset
+            # Not one whose stored position is not read yet: its offset may be an old one.
+            if tp in assigned and tp not in self.unknown and self._committed.get(tp) != offset
         }
         if not pending:
             return
@@ -298,7 +300,7 @@ class ExactlyOnceConsumer(Generic[T]):
         self._lag_refreshed = now
         for tp in self.consumer.assignment():
             highwater = self.consumer.highwater(tp)
-            if highwater is not None and tp in self.next_offsets:
+            if highwater is not None and tp in self.next_offsets and tp not in self.unknown:
                 metrics.consumer_lag(
                     self.group_id, tp.topic, tp.partition, highwater - self.next_offsets[tp]
                 )

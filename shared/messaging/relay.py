@@ -161,6 +161,7 @@ class OutboxRelay:
                 await self._lead(lease)
             finally:
                 self.leading = False
+                metrics.relay_lag(self.service, 0)  # the new leader's figure is the one that counts
                 await asyncio.to_thread(lease.release)
             if not self.stopping:
                 log.warning("outbox relay lost its lease; standing by")

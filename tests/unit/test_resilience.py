@@ -314,3 +314,28 @@ async def test_a_start_up_waiting_tries_again_at_once_when_a_dependency_is_back(
     await asyncio.sleep(0.05)
     resilience.nudge()  # the dependency watch: PostgreSQL is reachable again
     assert await asyncio.wait_for(waiting, 1.0) == "started"
+
+
+async def test_a_loop_cancelled_from_within_is_restarted_not_lost() -> None:
+    """A library's own cancellation ending a loop is a failure (restarted, counted), never a loop
+    gone while readiness still says every loop runs; a stop still cancels it at once."""
+    attempts = 0
+
+    async def relay() -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise asyncio.CancelledError  # as asyncio.timeout() inside a library may leave it
+        await asyncio.sleep(3600)
+
+    loops = BackgroundLoops(backoff=quick)
+    loops.add("outbox-relay", relay)
+    loops.start()
+    for _ in range(200):
+        if attempts >= 2:
+            break
+        await asyncio.sleep(0.01)
+    assert attempts == 2, "the cancelled loop was started again"
+    assert loops.live() is None
+    await loops.stop()
+    assert all(task.done() for task in loops.tasks)
