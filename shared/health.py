@@ -14,6 +14,10 @@ connection it keeps to the service's database, and a metadata request through a 
 keeps, each with a 2-second timeout, every second, at once when a loop failed for its reason, and
 on a probe when the last check is older than 1.5 seconds. A change is one log line in kaa's words ("PostgreSQL unavailable: …",
 "PostgreSQL reachable again after 14.2 s") and the `kaa_dependency_up` gauge.
+
+`kaa_ready` says at each scrape what `/health/ready` would answer, from the watch's last round
+(at most a second old) and the loops' state, without a probe: a process that is not ready still
+answers `/metrics`, so Prometheus' `up` cannot tell; this can (the alert `KaaServiceNotReady`).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -153,8 +158,16 @@ class DependencyWatch:
     async def check(self, fresh: float = FRESH_SECONDS) -> list[str]:
         """Check each dependency not checked within `fresh` seconds; the problems, in words."""
         await asyncio.gather(*(self._check(d, fresh) for d in self.dependencies.values()))
+        return self.problems()
+
+    def problems(self) -> list[str]:
+        """The problems the last checks found (no check now)."""
         now = self.clock()
         return [p for d in self.dependencies.values() if (p := d.problem(now)) is not None]
+
+    def all_up(self) -> bool:
+        """True when the last check of every dependency found it reachable (no check now)."""
+        return all(d.up is True for d in self.dependencies.values())
 
     async def _check(self, dependency: Dependency, fresh: float) -> None:
         async with self._locks[dependency.name]:  # one probe at a time; the others read it
@@ -220,8 +233,22 @@ def _kind(exc: BaseException) -> str:
     return name
 
 
+def ready_now(app: FastAPI | None) -> bool:
+    """What `/health/ready` would answer, from the state at hand (no probe): started, every
+    dependency reachable at the watch's last round, no loop ended, retrying or given up."""
+    state = getattr(app, "state", None)
+    loops = getattr(state, "loops", None)
+    watch = getattr(state, "dependencies", None)
+    if loops is None or not isinstance(watch, DependencyWatch):
+        return False
+    return watch.all_up() and not loops.loop_problems()
+
+
 def add_health_routes(app: FastAPI, title: str) -> None:
-    """`/health`, `/health/live` and `/health/ready` on `app` (see the module's docstring)."""
+    """`/health`, `/health/live` and `/health/ready` on `app` (see the module's docstring), and
+    `kaa_ready` read from it (one app per process; a weak reference, so a test's app can go)."""
+    this = weakref.ref(app)
+    metrics.readiness(lambda: ready_now(this()))
 
     def parts(request: Request) -> tuple[Any, DependencyWatch | None]:
         state = request.app.state

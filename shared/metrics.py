@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import (
@@ -34,6 +34,7 @@ __all__ = [
     "exposition",
     "forget_consumer_lag",
     "http_request",
+    "readiness",
     "reason_kind",
     "relay_lag",
     "relay_published",
@@ -95,6 +96,11 @@ DEPENDENCY_UP = Gauge(
     "kaa_dependency_up",
     "1 while the process reaches the dependency (kafka, postgresql), 0 while it does not.",
     ["dependency"],
+)
+READY = Gauge(
+    "kaa_ready",
+    "1 while the process is ready (its dependencies reachable, every loop running: what "
+    "/health/ready answers), 0 while it is not; a process that is not ready still answers here.",
 )
 HTTP_SECONDS = Histogram(
     "kaa_http_request_seconds",
@@ -160,6 +166,19 @@ def relay_lag(relay: str, pending: int) -> None:
 
 def dependency(name: str, up: bool) -> None:
     DEPENDENCY_UP.labels(name).set(1 if up else 0)
+
+
+def readiness(ready: Callable[[], bool]) -> None:
+    """Have `kaa_ready` read `ready()` at each scrape (0 if it fails): the figure is the state
+    at the scrape, whether or not anyone asked /health/ready since."""
+
+    def value() -> float:
+        try:
+            return 1.0 if ready() else 0.0
+        except Exception:
+            return 0.0
+
+    READY.set_function(value)
 
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:
