@@ -92,8 +92,10 @@ def run_service(
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             with super().capture_signals():
-                yield
-                self._captured_signals.clear()
+                try:
+                    yield
+                finally:  # also when a start-up failure after a signal passes through
+                    self._captured_signals.clear()
 
     config = uvicorn.Config(
         application,

@@ -135,7 +135,7 @@ async def _opens_the_keyring(conn: Any, master_key: str) -> None:
 async def require_master_key(database_url: str, master_key: str) -> KeyCheck:
     """What a service runs once at start, before it opens anything sealed: the key is recorded
     (first start) or compared, and a wrong key raises `MasterKeyMismatch`."""
-    conn = await asyncpg.connect(database_url)
+    conn = await asyncpg.connect(database_url, timeout=5)  # a start-up never hangs on it
     try:
         return await record_or_refuse(conn, master_key)
     except MasterKeyMismatch as refused:

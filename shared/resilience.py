@@ -19,13 +19,10 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
-import asyncpg
-import psycopg
 import structlog
 from aiokafka.errors import KafkaError
-from eventsourcing import persistence
 
-from shared.messaging.failures import is_transient
+from shared.messaging.failures import POSTGRES_ERRORS, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -56,14 +53,6 @@ class Backoff:
         self.attempts = 0
 
 
-_POSTGRES_TYPES: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.exceptions._base.InterfaceError,
-    psycopg.Error,
-    persistence.PersistenceError,
-)
-
-
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -76,7 +65,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def dependency_of(exc: BaseException) -> str | None:
     """`PostgreSQL` or `Kafka` when the failure comes from that client, else None."""
     for error in _chain(exc):
-        if isinstance(error, _POSTGRES_TYPES) or getattr(error, "sqlstate", None):
+        if isinstance(error, POSTGRES_ERRORS) or getattr(error, "sqlstate", None):
             return "PostgreSQL"
         if isinstance(error, KafkaError):
             return "Kafka"

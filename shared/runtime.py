@@ -19,11 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import asyncpg
-import psycopg
 import structlog
 from aiokafka import AIOKafkaProducer
-from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -37,13 +34,13 @@ from shared.infra.kafka_admin import ensure_topics
 from shared.key_backup import require_master_key
 from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
 from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
-from shared.messaging.failures import is_transient
+from shared.messaging.failures import POSTGRES_ERRORS, is_transient
 from shared.resilience import Interrupted, dependency_of, nudge, until_done
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["BackgroundLoops", "configure_logging", "service_app"]
+__all__ = ["BackgroundLoops", "configure_logging", "service_app", "with_closing"]
 
 
 def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -235,10 +232,7 @@ async def database_unavailable(send: Any) -> None:
 
 # The database clients' errors a request may meet while PostgreSQL is unreachable; only those
 # `is_transient` calls the world's are answered 503 (the others stay server errors).
-_DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    psycopg.Error, asyncpg.PostgresError, asyncpg.exceptions._base.InterfaceError,
-    persistence.PersistenceError, ConnectionError,
-)  # fmt: skip
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (*POSTGRES_ERRORS, ConnectionError)
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
@@ -252,11 +246,37 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     )  # fmt: skip
 
 
+Teardown = Callable[[], Awaitable[None]]
+Setup = Callable[[FastAPI, BackgroundLoops], Awaitable[Teardown]]
+
+
+def with_closing(
+    build: Callable[[FastAPI, BackgroundLoops, contextlib.AsyncExitStack], Awaitable[None]],
+) -> Setup:
+    """A service's `setup` that registers each close on `closing` right after each open: an
+    attempt that fails (PostgreSQL or Kafka unreachable) closes what it opened, last first, before
+    the start-up tries again; the teardown of the attempt that succeeded closes each once."""
+
+    async def setup(app: FastAPI, loops: BackgroundLoops) -> Teardown:
+        closing = contextlib.AsyncExitStack()
+        try:
+            await build(app, loops, closing)
+        except BaseException:
+            try:
+                await closing.aclose()
+            except Exception as failed:  # the attempt's own failure is what is said and retried
+                log.warning(
+                    "start-up: closing a failed attempt failed", error=type(failed).__name__
+                )
+            raise
+        return closing.aclose
+
+    return setup
+
+
 async def _start(
-    app: FastAPI,
-    settings: ServiceSettings,
-    setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
-) -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
+    app: FastAPI, settings: ServiceSettings, setup: Setup
+) -> tuple[BackgroundLoops, Teardown]:
     """Create the topics and run `setup`, each waiting and trying again while the world fails
     it (PostgreSQL or Kafka unreachable): one line when it starts waiting, one when done, never a
     traceback per attempt; the dependency watch says when each goes and comes back. A failure of
@@ -270,11 +290,12 @@ async def _start(
         lambda: require_master_key(
             settings.database_url.get_secret_value(), settings.master_key.get_secret_value()
         ),
-        "start-up: checking the master key",
+        "start-up",
     )
 
-    async def attempt() -> tuple[BackgroundLoops, Callable[[], Awaitable[None]]]:
-        loops = BackgroundLoops()  # a failed attempt's loops are forgotten with it
+    async def attempt() -> tuple[BackgroundLoops, Teardown]:
+        # A failed attempt's loops are forgotten with it, what it opened closed (`with_closing`).
+        loops = BackgroundLoops()
         return loops, await setup(app, loops)
 
     return await until_done(attempt, "start-up")
@@ -291,12 +312,12 @@ def service_app(
     *,
     title: str,
     settings: ServiceSettings,
-    setup: Callable[[FastAPI, BackgroundLoops], Awaitable[Callable[[], Awaitable[None]]]],
+    setup: Setup,
 ) -> FastAPI:
     """A FastAPI app whose lifespan waits for its dependencies, creates topics, runs `setup`, and
     starts the loops it added; health, metrics and the database gate around its routes.
 
-    `setup` returns a teardown coroutine function, run after the loops stopped.
+    `setup` (made by `with_closing`) returns a teardown, run after the loops stopped.
     """
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ dead-lettered by identify), so identify needs nothing new to trust it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import asyncpg
 import httpx
@@ -35,7 +35,7 @@ from shared import connectors
 from shared.auth import principal_dependency, require_role
 from shared.contracts.topics import SS12000_FEED
 from shared.crypto import TenantKeys
-from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app, with_closing
 from shared.settings import ServiceSettings
 from shared.tracing import traced
 
@@ -50,21 +50,26 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     runtime = ConnectRuntime()
 
-    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+    @with_closing
+    async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
         keys = TenantKeys(settings.master_key.get_secret_value())
         pseudonym = settings.pseudonym_key.get_secret_value()
         pool = await asyncpg.create_pool(
             settings.database_url.get_secret_value(), min_size=1, max_size=4
         )
+        closing.push_async_callback(pool.close)
         state = ConnectState(pool, keys, pseudonym)
         await state.ensure([(t, o.id, o.source, o.name) for t, o in connected.all()])
         producer = idempotent_producer(settings)
+        closing.push_async_callback(producer.stop)  # also what a start that failed left open
         await producer.start()
         publisher = FeedPublisher(producer, pool, keys, pseudonym, settings.topic(SS12000_FEED))
         http = httpx.AsyncClient()
+        closing.push_async_callback(http.aclose)
 
         # One process of the deployment runs the loops; a callback reaches it by NOTIFY.
         leadership = Leadership(settings.database_url.get_secret_value())
+        closing.push_async_callback(leadership.close)
         loops.add("leadership", leadership.run)
         organiser_loops = []
         for tenant, organiser in connected.all():
@@ -92,14 +97,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             subscriptions=settings.connect_public_url is not None,
             population_dir=settings.population_dir is not None,
         )  # fmt: skip
-
-        async def teardown() -> None:
-            await leadership.close()
-            await http.aclose()
-            await producer.stop()
-            await pool.close()
-
-        return teardown
 
     app = service_app(title="kaa connect", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_verifier(), settings.tenants)

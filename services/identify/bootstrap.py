@@ -5,7 +5,7 @@ the clock's loops, the school-notification API and the coordinator's registered-
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ from shared.contracts.topics import FEED_BY_NAME, IDENTIFY_EVENTS, dead_letter_t
 from shared.eventstore import ensure_schema
 from shared.messaging import partitions_of
 from shared.messaging.relay import OutboxRelay
-from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app, with_closing
 from shared.settings import ServiceSettings
 from shared.tracing import traced
 
@@ -41,7 +41,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     runtime = IdentifyRuntime()  # the handlers, once the store is open
 
-    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+    @with_closing
+    async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
         # Watermarks are checked against their topic: its feed and its number of partitions.
         counts: dict[str, int] = {}
         for tp in await partitions_of(
@@ -61,6 +62,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             lambda: handlers.from_settings(settings, feed_topics=feed_topics)
         )
         store = commands.store
+        closing.push_async_callback(asyncio.to_thread, store.close)
         # Once: the persons' keyed hashes for keys made before identify kept them (counts only).
         filled = await asyncio.to_thread(
             store.fill_subjects,
@@ -88,6 +90,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
         # Kafka: the feeds in, the events out.
         producer = idempotent_producer(settings)
+        closing.push_async_callback(producer.stop)  # also what a start that failed left open
         await producer.start()
         consumer = feed_consumer(settings, store, commands, producer, today)
         relay = OutboxRelay(
@@ -106,12 +109,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         loops.parked("outbox-relay", lambda: (relay.parked.count, relay.parked.last_reason))
         loops.add("outbox-relay", relay.run)
         loops.add("scope-schedule", scope_schedule(settings, commands, today))
-
-        async def teardown() -> None:
-            await producer.stop()
-            await asyncio.to_thread(store.close)
-
-        return teardown
 
     # HTTP: school notifications, for the role school-reporter.
     app = service_app(title="kaa identify", settings=settings, setup=setup)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +41,7 @@ from shared.auth import principal_dependency, require_role
 from shared.crypto import TenantKeys
 from shared.eventstore import claim_database
 from shared.isolation import reader_pool
-from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app, with_closing
 from shared.settings import ServiceSettings
 from shared.tracing import traced
 
@@ -62,34 +63,46 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         if why is not None:
             raise HTTPException(503, f"register: {why}", headers={"Retry-After": "30"})
 
-    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+    @with_closing
+    async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
         # One database, one deployment: the register's schemas have fixed names (eventstore).
         await asyncio.to_thread(claim_database, database_url, settings.namespace)
         opened: dict[str, Any] = {}
         in_place = asyncio.Event()
 
         async def open_register() -> None:
-            await upgrade(
-                database_url, settings.kafka_bootstrap_servers, settings.namespace,
-                settings.tenants, shown=upgrading,
-            )  # fmt: skip
-            pool = opened["pool"] = await create_pool(database_url, min_size=1, max_size=8)
-            await create_tables(pool)
-            async with pool.acquire() as conn:
-                await stamp(conn)
-            await create_export_log(pool)
-            await access_log.create(pool)
-            # The query API reads as a role row-level security applies to (shared/isolation.py).
-            given = settings.reader_database_url
-            app.state.reader = opened["reader"] = await reader_pool(
-                pool, database_url, given.get_secret_value() if given else None,
-                settings.master_key.get_secret_value(), access.SERVICE, readable=access.READABLE,
-                writable=access.WRITABLE, untenanted=access.UNTENANTED,
-                min_size=1, max_size=8, server_settings={"search_path": SCHEMA},
-            )  # fmt: skip
-            app.state.pool = pool
-            producer = opened["producer"] = idempotent_producer(settings)
-            await producer.start()
+            """Once (a projection loop restarted after an upgrade finds it open); an attempt that
+            fails closes what it opened, one that succeeds hands it to the service's teardown."""
+            if in_place.is_set():
+                return
+            async with AsyncExitStack() as opening:
+                await upgrade(
+                    database_url, settings.kafka_bootstrap_servers, settings.namespace,
+                    settings.tenants, shown=upgrading,
+                )  # fmt: skip
+                pool = await create_pool(database_url, min_size=1, max_size=8)
+                opening.push_async_callback(pool.close)
+                await create_tables(pool)
+                async with pool.acquire() as conn:
+                    await stamp(conn)
+                await create_export_log(pool)
+                await access_log.create(pool)
+                # The query API reads as a role row-level security applies to (shared/isolation.py).
+                given = settings.reader_database_url
+                reader = await reader_pool(
+                    pool, database_url, given.get_secret_value() if given else None,
+                    settings.master_key.get_secret_value(), access.SERVICE,
+                    readable=access.READABLE, writable=access.WRITABLE,
+                    untenanted=access.UNTENANTED, min_size=1, max_size=8,
+                    server_settings={"search_path": SCHEMA},
+                )  # fmt: skip
+                opening.push_async_callback(reader.close)
+                producer = idempotent_producer(settings)
+                opening.push_async_callback(producer.stop)  # also what a failed start left open
+                await producer.start()
+                closing.push_async_exit(opening.pop_all())
+            opened.update(pool=pool, reader=reader, producer=producer)
+            app.state.pool, app.state.reader = pool, reader
             upgrading.active = False
             in_place.set()
 
@@ -103,7 +116,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             return run
 
         if await needs_upgrade(database_url):
-            upgrading.active = True
+            upgrading.active = True  # rebuilt by the projection loop, in the background
 
             async def projection() -> None:
                 await open_register()
@@ -131,16 +144,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 lambda: retention_loop(settings, opened["pool"], opened["producer"], today)
             ),
         )
-
-        async def teardown() -> None:
-            if "producer" in opened:
-                await opened["producer"].stop()
-            if "reader" in opened:
-                await opened["reader"].close()
-            if "pool" in opened:
-                await opened["pool"].close()
-
-        return teardown
 
     async def replayer(tenant: str, as_of: datetime, youth_id: uuid.UUID | None) -> dict[str, Any]:
         return await replay(database_url, tenant, as_of, datetime.now(UTC), youth_id)

@@ -4,7 +4,7 @@ the sessions in PostgreSQL, the pages and their static files, and the security h
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from services.web.entrypoints.security import SecurityHeaders
 from services.web.entrypoints.signin import OidcFlow, signin_routes
 from services.web.entrypoints.youth_pages import youth_routes
 from shared.contracts.topics import namespace_prefix
-from shared.runtime import BackgroundLoops, service_app
+from shared.runtime import BackgroundLoops, service_app, with_closing
 from shared.settings import ServiceSettings
 from shared.tracing import traced
 
@@ -51,12 +51,14 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
     hub = LiveHub()  # the open pages' live-update streams
     oidc = OidcFlow(web, settings) if config.oidc_configured else None  # the provider's sign-in
 
-    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
-        web.store = await SessionStore.open(
+    @with_closing
+    async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
+        store = web.store = await SessionStore.open(
             settings.database_url.get_secret_value(),
             idle=timedelta(minutes=config.session_idle_minutes),
             absolute=timedelta(hours=config.session_absolute_hours),
         )
+        closing.push_async_callback(store.close)
 
         async def sweep() -> None:  # sessions past their absolute end
             while True:
@@ -67,14 +69,10 @@ def create_app(settings: ServiceSettings, config: WebConfig | None = None) -> Fa
         live = LiveSubscriber(settings.kafka_bootstrap_servers,
                               namespace_prefix(settings.namespace), settings.tenants, hub)  # fmt: skip
         loops.add("live-updates", live.run)
-
-        async def teardown() -> None:
-            await web.api.close()
-            await web.sessions.close()
-            if oidc is not None:
-                await oidc.close()
-
-        return teardown
+        # Made with the app, not by an attempt: closed by the teardown only (first, as before).
+        if oidc is not None:
+            closing.push_async_callback(oidc.close)
+        closing.push_async_callback(web.api.close)
 
     app = service_app(title="kaa web", settings=settings, setup=setup)
     app.add_middleware(SecurityHeaders)

@@ -8,7 +8,8 @@ inputs differ; each service's own `bootstrap.py` names those.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import asyncpg
@@ -25,7 +26,7 @@ from shared.crypto import KEYRING_DDL, TenantKeys
 from shared.eventstore import ensure_schema, eventsourcing_env
 from shared.isolation import reader_pool
 from shared.messaging.relay import Mapper, OutboxRelay
-from shared.runtime import BackgroundLoops, idempotent_producer, service_app
+from shared.runtime import BackgroundLoops, idempotent_producer, service_app, with_closing
 from shared.settings import ServiceSettings
 
 
@@ -75,20 +76,24 @@ def create_case_service(
     service starts; `prepare(application)`, run before any input is read, makes a service's
     further tables and hooks (outreach: letters)."""
 
-    async def setup(app: FastAPI, loops: BackgroundLoops) -> Callable[[], Awaitable[None]]:
+    @with_closing
+    async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
         # The event store.
         database_url = settings.database_url.get_secret_value()
         await asyncio.to_thread(ensure_schema, database_url, name, namespace=settings.namespace)
         application = await asyncio.to_thread(
             application_class, env=eventsourcing_env(database_url, name)
         )
+        closing.push_async_callback(asyncio.to_thread, application.close)
         application.tenant_keys = TenantKeys(settings.master_key.get_secret_value())
         if prepare is not None:
             await asyncio.to_thread(prepare, application)
         # The read side of the HTTP API.
         pool = await _read_pool(settings, name, application)
+        closing.push_async_callback(pool.close)
         # Kafka: the inputs, and the outbox relay publishing the service's own events.
         producer = idempotent_producer(settings)
+        closing.push_async_callback(producer.stop)  # also what a start that failed left open
         await producer.start()
         consumer = inputs_consumer(
             name, settings, application, producer,
@@ -107,13 +112,6 @@ def create_case_service(
         app.state.schema = name
         if runtime is not None:
             runtime.start(application, pool, name)
-
-        async def teardown() -> None:
-            await producer.stop()
-            await pool.close()
-            await asyncio.to_thread(application.close)
-
-        return teardown
 
     # The HTTP API: refusals as answers, who may call what, the service's routes.
     app = service_app(title=f"kaa {name}", settings=settings, setup=setup)

@@ -29,6 +29,14 @@ _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 # States that say the deployment is wrong for every message alike (a missing table or grant after a
 # bad migration, a wrong database or password): parking would empty the line into the dead letters.
 _DEPLOYMENT_STATES = frozenset({"42501", "42P01", "3D000", "3F000", "28000", "28P01"})
+# The database clients' errors, transient or not: the one list of them (which dependency a failure
+# names, `shared.resilience.dependency_of`; which a request answers 503, `shared.runtime`).
+POSTGRES_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg_base.InterfaceError,
+    psycopg.Error,
+    persistence.PersistenceError,
+)
 _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionError and friends
     asyncio.TimeoutError,
