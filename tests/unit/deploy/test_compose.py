@@ -103,6 +103,7 @@ def test_three_kraft_brokers_postgresql_and_one_address() -> None:
     caddyfile = (DEPLOY / "compose" / "Caddyfile").read_text()
     assert "dynamic a web 8080" in caddyfile
     assert "handle /v1/ss12000/callbacks/*" in caddyfile
+    assert "@ops path /metrics /metrics/* /health /health/*" in caddyfile  # test_edge.py runs it
 
 
 def test_the_env_file_example_names_every_variable_the_compose_file_requires() -> None:
