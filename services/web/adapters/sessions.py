@@ -90,8 +90,12 @@ class SessionStore:
     ) -> SessionStore:
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=8)
         store = cls(pool, idle=idle, absolute=absolute, schema=schema)
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(store.sql(SCHEMA_DDL))
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute(store.sql(SCHEMA_DDL))
+        except BaseException:
+            await pool.close()  # a start-up tried again opens a pool of its own
+            raise
         return store
 
     def sql(self, statement: str) -> str:
