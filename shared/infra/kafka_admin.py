@@ -64,7 +64,7 @@ async def ensure_topics(
     )
     await admin.start()
     try:
-        automatic = replication_for(await broker_count(admin))
+        automatic = replication_for(await cluster_size(admin))
         response = await admin.create_topics([_new_topic(spec, automatic) for spec in specs])
     finally:
         await admin.close()
@@ -96,6 +96,27 @@ def _new_topic(spec: TopicSpec, automatic: tuple[int, int]) -> NewTopic:
 async def broker_count(admin: AIOKafkaAdminClient) -> int:
     """The brokers the cluster's metadata lists now (the live ones)."""
     return len((await admin.describe_cluster())["brokers"])
+
+
+async def cluster_size(admin: AIOKafkaAdminClient) -> int:
+    """How many brokers the cluster is made for: the live ones, or more when a broker says its
+    `default.replication.factor` is higher (a broker down while topics are made). A topic is then
+    asked for the cluster's replication, which Kafka refuses while too few brokers live (a
+    failure of the world's: the start-up waits) — never made with fewer copies for good."""
+    brokers = (await admin.describe_cluster())["brokers"]
+    if not brokers:
+        return 0
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.BROKER, str(brokers[0]["node_id"]),
+                        {"default.replication.factor": None})]
+    )  # fmt: skip
+    configured = 1
+    for response in responses:
+        for resource in response.resources:
+            for entry in resource[4]:  # (name, value, read_only, ...)
+                if entry[0] == "default.replication.factor" and str(entry[1]).isdigit():
+                    configured = int(entry[1])
+    return max(len(brokers), configured)
 
 
 async def delete_topics(bootstrap_servers: str, names: Iterable[str]) -> None:

@@ -10,18 +10,28 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from kaa.dev.launcher import InfraSettings, processes
 from kaa.dev.launcher.kafka import node_ports
 from shared.contracts.topics import all_topic_specs, namespace_prefix
-from shared.infra.kafka_admin import ensure_topics, replication_for, topic_config
+from shared.infra.kafka_admin import (
+    TopicSpec,
+    broker_count,
+    ensure_topics,
+    replication_for,
+    topic_config,
+)
 from shared.messaging import stop_consumer
+from shared.messaging.failures import is_transient
 from tests.conftest import RunningInfra
 from tests.support.kafka_cluster import PrivateCluster
 
@@ -74,6 +84,23 @@ async def produce_and_read_back(bootstrap: str, topic: str, count: int) -> list[
     return seen
 
 
+def wait_for_live_brokers(bootstrap: str, count: int, seconds: float = 60.0) -> bool:
+    async def live() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            return await broker_count(admin)
+        finally:
+            await admin.close()
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if asyncio.run(live()) == count:
+            return True
+        time.sleep(1.0)
+    return False
+
+
 def test_three_brokers_replicate_every_topic_and_survive_a_killed_one(
     cluster: PrivateCluster,
 ) -> None:
@@ -107,6 +134,18 @@ def test_three_brokers_replicate_every_topic_and_survive_a_killed_one(
     # Every write is acknowledged by two in-sync copies, with the leader of most partitions gone.
     seen = asyncio.run(produce_and_read_back(cluster.bootstrap_servers, topic, 300))
     assert sorted(seen, key=int) == [f"{n}".encode() for n in range(300)]
+    # Once the cluster lists the node no more, a topic made then still gets the cluster's three
+    # copies (the broker's default.replication.factor; KRaft places one on the registered node),
+    # never two for good — or, where Kafka refuses, the world's failure: a start-up waits.
+    assert wait_for_live_brokers(cluster.bootstrap_servers, 2), "the dead node fenced"
+    late = TopicSpec(f"{prefix}kaa.late.v1", partitions=1, replication_factor=None)
+    try:
+        asyncio.run(ensure_topics(cluster.bootstrap_servers, [late]))
+    except KafkaError as refused:
+        kept = is_transient(refused)
+    else:
+        kept = {len(p.replicas) for p in cluster.partitions([late.name])} == {3}
+    assert kept, "three copies, or refused until the node is back"
 
     cluster.up()  # starts the killed node only
     assert cluster.infra.status().kafka.outcome == "running"
