@@ -337,7 +337,7 @@ def feed_watermark(
 
     async def send() -> int:
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True
+            bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, acks="all"
         )
         await producer.start()
         try:

@@ -43,6 +43,10 @@ def _line(c: ComponentStatus) -> str:
 
 def _print(status: InfraStatus, settings: InfraSettings) -> None:
     typer.echo(_line(status.kafka))
+    if len(status.kafka_nodes) > 1:  # a cluster: each node on a line of its own
+        for node in status.kafka_nodes:
+            pid = f" (pid {node.pid})" if node.pid else ""
+            typer.echo(f"    {node.detail:<9} {node.outcome:<12} {node.address}{pid}")
     typer.echo(_line(status.postgres))
     if status.env:
         typer.echo(f"  settings    {settings.env_file}")
