@@ -15,7 +15,8 @@ and the consumers' batch spans join the request's trace without anything stored 
 The provider is this module's, not OpenTelemetry's global one: FastAPI traces by itself once a
 global provider is set, with the raw path and exception messages (so `FASTAPI_OTEL_AUTO_CONFIGURE`
 must stay unset). Span attributes are codes only: the route template, the method, the status, a
-topic, a group, a partition, counts. Never a path, a query, a key, a value or an exception's message.
+topic, a group, a partition, counts, a SQL statement's first keyword (`shared.tracing_postgres`).
+Never a path, a query, a key, a value, a statement's text or an exception's message.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, Statu
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared.logs import accepted_correlation_id, route_of
+from shared.tracing_postgres import instrument_postgres, uninstrument_postgres
 
 __all__ = [
     "TracingMiddleware",
@@ -111,6 +113,7 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> boo
     if exporter is None:
         if not _wanted():
             _provider = None
+            uninstrument_postgres()  # untraced: the database clients' own methods, unpatched
             return False
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -126,6 +129,7 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> boo
     # Kept to ourselves, never made the global provider: FastAPI's own telemetry turns on when
     # a global one is set, and its spans carry the raw path (youth ids) and exception messages.
     _provider = provider
+    instrument_postgres(tracer_provider)  # a span per SQL statement (shared/tracing_postgres.py)
     return True
 
 
@@ -143,7 +147,7 @@ def tracing_enabled() -> bool:
 
 def tracer_provider() -> TracerProvider | None:
     """This process's provider (None: not tracing), for an instrumentation given it explicitly
-    (`AsyncPGInstrumentor().instrument(tracer_provider=...)`), never through the global one."""
+    (`shared.tracing_postgres` asks for it at each statement), never through the global one."""
     return _provider
 
 
