@@ -55,6 +55,7 @@ def test_eventsourcing_env_from_database_url() -> None:
         "POSTGRES_USER": "kaa",
         "POSTGRES_PASSWORD": "p@ss",
         "POSTGRES_SCHEMA": "identify",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
         "CREATE_TABLE": "y",
     }
     with pytest.raises(ValueError, match="DATABASE_URL must start with postgresql://"):
