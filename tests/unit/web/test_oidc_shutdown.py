@@ -62,6 +62,7 @@ def test_the_web_applications_teardown_closes_the_providers_client(
         return FakeStore()
 
     monkeypatch.setattr("shared.runtime.ensure_topics", nothing)
+    monkeypatch.setattr("shared.runtime.require_master_key", nothing)  # no database here
     monkeypatch.setattr(SessionStore, "open", store)
     monkeypatch.setattr(LiveSubscriber, "run", nothing)
     monkeypatch.setattr(OidcFlow, "close", close)
