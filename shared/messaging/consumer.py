@@ -103,8 +103,10 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        for tp in revoked:  # a partition given up keeps no stale offset or lag here
-            self.runner.next_offsets.pop(tp, None)
+        # A partition given up shows no stale lag here. Its next offset is kept: a batch fetched
+        # before the rebalance is still filtered by it (dropping it let such a batch be applied
+        # from offset 0 while the rebalance waited for the lock).
+        for tp in revoked:
             metrics.forget_consumer_lag(self.runner.group_id, tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
