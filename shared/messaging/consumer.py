@@ -154,7 +154,6 @@ class ExactlyOnceConsumer(Generic[T]):
         # database (for lag monitoring); after a crash between the database commit and the Kafka
         # commit they lag until the next sync, which always sends the current positions.
         self._committed: dict[TopicPartition, int] = {}
-        self._lag_refreshed = 0.0  # when the idle loop last refreshed the lag gauges
         self.seek_failed: Exception | None = None
         # Partitions assigned whose stored position could not be read yet.
         self.unknown: set[TopicPartition] = set()
@@ -207,7 +206,6 @@ class ExactlyOnceConsumer(Generic[T]):
                     failed, self.seek_failed = self.seek_failed, None
                     raise failed
                 if not batches:
-                    self._refresh_lag()  # idle or stuck: the lag still says what waits
                     continue
                 for tp, records in batches.items():
                     deliveries = [
@@ -292,20 +290,6 @@ class ExactlyOnceConsumer(Generic[T]):
         self.next_offsets[tp] = next_offset
         applied = [i for i in items if i.delivery.offset not in self.parking.parked_offsets]
         self._measure(tp, applied, len(deliveries) - len(applied), time.perf_counter() - started)
-
-    def _refresh_lag(self) -> None:
-        """The lag of every assigned partition, at most once a second, from the high water marks
-        the fetches bring (no request of its own)."""
-        now = time.monotonic()
-        if self.consumer is None or now - self._lag_refreshed < 1.0:
-            return
-        self._lag_refreshed = now
-        for tp in self.consumer.assignment():
-            highwater = self.consumer.highwater(tp)
-            if highwater is not None and tp in self.next_offsets and tp not in self.unknown:
-                metrics.consumer_lag(
-                    self.group_id, tp.topic, tp.partition, highwater - self.next_offsets[tp]
-                )
 
     def _measure(
         self, tp: TopicPartition, items: list[Parsed[T]], rejected: int, seconds: float
