@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
 from aiokafka.errors import KafkaError
 
-from shared.messaging.failures import POSTGRES_ERRORS, is_transient
+from shared.messaging.failures import POSTGRES_ERRORS, causes, is_transient
 
 log = structlog.get_logger(__name__)
 
@@ -53,18 +53,9 @@ class Backoff:
         self.attempts = 0
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def dependency_of(exc: BaseException) -> str | None:
     """`PostgreSQL` or `Kafka` when the failure comes from that client, else None."""
-    for error in _chain(exc):
+    for error in causes(exc):
         if isinstance(error, POSTGRES_ERRORS) or getattr(error, "sqlstate", None):
             return "PostgreSQL"
         if isinstance(error, KafkaError):

@@ -55,7 +55,8 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The failure, then what caused it, outward in; each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -65,7 +66,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def sqlstate_of(exc: BaseException) -> str | None:
-    for error in _chain(exc):
+    for error in causes(exc):
         state = getattr(error, "sqlstate", None)
         if isinstance(state, str) and state:
             return state
@@ -77,7 +78,7 @@ def is_transient(exc: BaseException) -> bool:
 
     The outermost error that says something decides (a wrapper's cause only when the wrapper
     says nothing): a database state, an argument that cannot be encoded, a broken connection."""
-    for error in _chain(exc):
+    for error in causes(exc):
         state = getattr(error, "sqlstate", None)
         if isinstance(state, str) and state:
             return state[:2] in _TRANSIENT_CLASSES or state in _DEPLOYMENT_STATES
