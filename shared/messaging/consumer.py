@@ -179,12 +179,13 @@ class ExactlyOnceConsumer(Generic[T]):
             for partition in partitions:
                 tp = TopicPartition(topic, partition)
                 self._committed.pop(tp, None)  # another member may have committed meanwhile
-                if partition in stored:
-                    self.consumer.seek(tp, stored[partition])
-                    self.next_offsets[tp] = stored[partition]
-                else:
-                    await self.consumer.seek_to_beginning(tp)
-                    self.next_offsets[tp] = 0
+                # Never an awaited seek here: the group's heartbeats start only after this
+                # listener returns, and `seek_to_beginning` waits for an offset lookup per
+                # partition (24 of them took up to 9 s: the member was expelled after 10 s, again
+                # at each rejoin). Offset 0 of a topic whose head was deleted is out of range,
+                # which `auto_offset_reset="earliest"` turns into its first offset.
+                self.next_offsets[tp] = stored.get(partition, 0)
+                self.consumer.seek(tp, self.next_offsets[tp])
                 self.unknown.discard(tp)
 
     async def run(self) -> None:

@@ -22,6 +22,22 @@ SECRET = "unit-test-secret-of-sufficient-length"
 SERVICES = ("identify", "outreach", "measures", "register")
 
 
+def offline_settings(**overrides: Any) -> ServiceSettings:
+    """Settings that name no reachable server and carry their own secrets.
+
+    Never read from the developer's `.kaa/secrets.env`: on a clean clone it does not exist until
+    the infrastructure has been started, and a unit test must not depend on that order.
+    """
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": "127.0.0.1:9",
+        "database_url": "postgresql://n:n@127.0.0.1:9/n",
+        "token_secret": SECRET,
+        "pseudonym_key": "unit-pseudonym-key-0123456789",
+        "master_key": "unit-master-key-0123456789abcdef",
+    }
+    return ServiceSettings(**{**values, **overrides})
+
+
 @contextlib.contextmanager
 def service_clients(
     tenants: str = "0180", today: str | None = None, services: tuple[str, ...] = SERVICES

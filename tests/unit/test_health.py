@@ -24,7 +24,7 @@ from shared.health import Dependency, DependencyWatch
 from shared.logs import REPEAT_WINDOW_SECONDS, RepeatLimiter, configure_logging
 from shared.loops import BackgroundLoops
 from shared.runtime import service_app
-from shared.settings import ServiceSettings
+from tests.unit.apps import offline_settings
 
 
 class Switch:
@@ -59,9 +59,7 @@ def app_with(database: Switch, kafka: Switch, loops: BackgroundLoops) -> FastAPI
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Any:
         raise AssertionError("the lifespan does not run here")
 
-    settings = ServiceSettings(
-        kafka_bootstrap_servers="127.0.0.1:9", database_url="postgresql://n:n@127.0.0.1:9/n"
-    )
+    settings = offline_settings()
     app = service_app(title="probe", settings=settings, setup=setup)
 
     @app.post("/v1/youths/{youth_id}/contact-attempts", status_code=201)

@@ -26,8 +26,7 @@ from shared.logs import (
 from shared.messaging.consumer import Delivery, Parsed
 from shared.messaging.parking import apply_isolated, traced
 from shared.runtime import BackgroundLoops, service_app
-from shared.settings import ServiceSettings
-from tests.unit.apps import bearer, service_clients
+from tests.unit.apps import bearer, offline_settings, service_clients
 
 ROUTE = "/v1/youths/{youth_id}/contact-attempts"
 
@@ -145,9 +144,7 @@ def probe_app() -> FastAPI:
     async def setup(app: FastAPI, loops: BackgroundLoops) -> Any:
         raise AssertionError("the lifespan does not run here")
 
-    settings = ServiceSettings(
-        kafka_bootstrap_servers="127.0.0.1:9", database_url="postgresql://n:n@127.0.0.1:9/n"
-    )
+    settings = offline_settings()
     app = service_app(title="probe", settings=settings, setup=setup)
 
     @app.get("/v1/probe/{thing}")

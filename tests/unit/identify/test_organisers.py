@@ -16,7 +16,7 @@ from services.identify.adapters.policies import tenant_policies
 from services.identify.domain import Person
 from services.identify.domain.records import EnrolmentRecord
 from shared.contracts.feeds import Ss12000FeedMessage
-from shared.settings import ServiceSettings
+from tests.unit.apps import offline_settings
 from tests.unit.identify.test_identify_scope import BORN, NOON, evaluate, population
 
 TODAY = date(2026, 3, 2)
@@ -118,7 +118,7 @@ def test_identify_waits_for_each_organiser_in_place_of_the_ss12000_source(tmp_pa
     file = tmp_path / "connectors.json"
     organiser = {"id": "city", "name": "Staden", "base_url": "http://127.0.0.1:9/ss12000"}
     file.write_text(json.dumps({"0180": {"organisers": [organiser, {**organiser, "id": "free"}]}}))
-    settings = ServiceSettings(tenants=["0180", "1480"], connectors_file=file)
+    settings = offline_settings(tenants=["0180", "1480"], connectors_file=file)
     policies = tenant_policies(settings)
     assert policies["0180"].feed_sources == ("population", "ss12000.city", "ss12000.free")
     assert policies["1480"].feed_sources == ("population", "ss12000"), "no organisers: the files"
