@@ -47,7 +47,10 @@ _STORED = "SELECT check_value, recorded_at FROM keyring.master_key"
 _RECORD = "INSERT INTO keyring.master_key (check_value) VALUES ($1) ON CONFLICT DO NOTHING"
 # One key already in the keyring (a youth's, else an intake key), to try the master key on.
 _A_YOUTH_KEY = "SELECT tenant, youth_id::text AS owner, wrapped FROM keyring.youth_keys LIMIT 1"
-_AN_INTAKE_KEY = "SELECT tenant, subject AS owner, wrapped FROM keyring.intake_keys LIMIT 1"
+# An intake key is wrapped for `intake:<subject>` (`shared.intake.owner`), never for a UUID.
+_AN_INTAKE_KEY = (
+    "SELECT tenant, 'intake:' || subject AS owner, wrapped FROM keyring.intake_keys LIMIT 1"
+)
 
 
 class MasterKeyMismatch(RuntimeError):

@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from shared.crypto import KEYRING_DDL, SealedDataError, TenantKeys, new_data_key, open_sealed, seal
+from shared.intake import FeedSealer
 from shared.key_backup import MasterKeyMismatch, check_value, require_master_key
 from tests.conftest import RunningInfra
 
@@ -121,6 +122,22 @@ async def test_a_keyring_older_than_the_check_value_is_never_stamped_with_a_wron
     assert await stored_rows(database) == [], "the wrong key's check value was not recorded"
     assert (await require_master_key(database, KEY)).stored == check_value(KEY)
     assert await opened_phone(database, KEY, sealed) == PHONE
+
+
+async def test_intake_keys_sealed_before_the_first_start_are_opened_by_the_right_key(
+    database: str,
+) -> None:
+    """A feed loaded before any service started (the feed adapter made the keyring's first keys,
+    intake keys wrapped for `intake:<subject>`): the right key is accepted, a wrong one refused."""
+    conn = await asyncpg.connect(database)
+    try:
+        made = await FeedSealer(TenantKeys(KEY), "p" * 32).intake_keys(conn, [(TENANT, "s-1")])
+    finally:
+        await conn.close()
+    assert list(made) == [(TENANT, "s-1")]
+    with pytest.raises(MasterKeyMismatch, match="does not open the data keys already in"):
+        await require_master_key(database, WRONG)
+    assert (await require_master_key(database, KEY)).stored == check_value(KEY)
 
 
 def keys_check(url: str, master_key: str, *args: str, stdin: str = "") -> tuple[int, str]:
