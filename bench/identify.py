@@ -3,8 +3,9 @@
 `./run bench identify [PERSONS]` (default 100,000): population + SS 12000 records of one
 municipality go through the running identify service: two processes in one consumer group by
 default (one per core here; `KAA_BENCH_REPLICAS=N` runs N); measured in one run:
-persons/s until the last YouthIdentified is on Kafka, and the raw aiokafka produce+consume rate of
-the same records as the baseline. Writes bench/results/identify.json.
+persons/s until the last YouthIdentified is on Kafka, the CPU seconds per 1,000 records of each
+component (identify, PostgreSQL, Kafka, this process publishing), and the raw aiokafka
+produce+consume rate of the same records as the baseline. Writes bench/results/identify.json.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from bench.pipeline import commit, raw_kafka
+from bench.pipeline import commit, cpu_seconds, per_thousand, raw_kafka
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
@@ -91,8 +92,10 @@ def main() -> None:
         replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
         for _ in range(replicas - 1):
             platform.add_replica("identify", free_port())
+        pids = {p.name: p.process.pid for p in platform.processes.values() if p.process}
         try:
             print(f"identify ingesting {len(lines)} records ...", flush=True)
+            cpu_before = cpu_seconds(pids)
             started = time.time()
             asyncio.run(
                 publish(
@@ -112,6 +115,7 @@ def main() -> None:
             )
             published = time.time()
             asyncio.run(wait_for_identify(deployment))
+            cpu_after = cpu_seconds(pids)
             events, newest = asyncio.run(
                 last_event_time(
                     deployment.bootstrap_servers, f"{deployment.namespace}{IDENTIFY_EVENTS}"
@@ -135,6 +139,9 @@ def main() -> None:
         "identify_events": events,
         "raw_kafka_events_per_s": round(kafka, 1),
         "ratio_records_to_raw_kafka": round(len(lines) / seconds / kafka, 4),
+        "cpu_seconds_per_1000_records": per_thousand(
+            {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}, len(lines)
+        ),
         "cores": os.cpu_count(),
         "commit": commit(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
