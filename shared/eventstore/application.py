@@ -58,7 +58,9 @@ class KafkaFedApplication(Application[uuid.UUID]):
 
     Writes go through `write()`: one at a time per process (the consumer, the scheduler and HTTP
     commands run in different threads), and aggregates that were saved stay in memory for the
-    next batch (`KAA_AGGREGATE_CACHE_SIZE`, default 200,000; a person takes about 2.5 KB). A
+    next batch (`KAA_AGGREGATE_CACHE_SIZE`, default 100,000: identify's process grew 6.3 MB per
+    1,000 persons in the sizing benchmark, so the cache keeps it under 1 GiB whatever the size of
+    the country; the least recently used aggregate goes first). A
     cached aggregate that another process changed meanwhile fails the insert on its version; the
     cache is then dropped and the work retried on fresh state, so the cache can make a batch
     faster but never wrong.
@@ -70,7 +72,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
         )
         self._write_lock = threading.RLock()
         self._recent: OrderedDict[uuid.UUID, Any] = OrderedDict()
-        self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 200_000)
+        self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 100_000)
 
     def retrying(
         self,
