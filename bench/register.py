@@ -5,7 +5,8 @@
     (`kaa/dev/synthetic.py`) over 40 municipalities, the first with 5,000 youths, and publishes them
     to a fresh namespace's event topics (keys go to the keyring);
 (b) reads the same events raw from Kafka (aiokafka, no parsing, no database): events/s;
-(c) rebuilds the register from the topics (`kaa register rebuild`'s code): events/s;
+(c) rebuilds the register from the topics (`kaa register rebuild`'s code): events/s, and the CPU
+    seconds per 1,000 events of this process, PostgreSQL's backends and the Kafka broker;
 (d) replays the 5,000-youth municipality as of several instants from the rebuilt register's archive
     (`kaa audit replay`'s code): seconds for each, the slowest reported.
 Writes bench/results/register.json. Figures are noisy on a shared machine: read the ratio.
@@ -14,9 +15,11 @@ Writes bench/results/register.json. Figures are noisy on a shared machine: read 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,10 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.pipeline import write_result
+from bench.pipeline import _cpu_of, write_result
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
+from kaa.dev.launcher.kafka import KafkaPaths
 from kaa.dev.synthetic import KOMMUNKODER, generate
 from services.register.adapters.database import create_pool, create_tables
 from services.register.commands.rebuild import rebuild
@@ -41,6 +45,69 @@ SCHEMA = "register"  # the rebuilt register the replays read (this deployment ha
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def kafka_pid(settings: InfraSettings) -> int | None:
+    """The launcher's Kafka broker (the java process started with its config), if running."""
+    config = str(KafkaPaths.of(settings).config).encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if config in handle.read():
+                        return int(entry)
+            except OSError:
+                continue
+    return None
+
+
+class CpuMeter:
+    """CPU seconds a step costs each component: this process (the rebuild runs in it), the
+    PostgreSQL backends serving the deployment's database (sampled while the step runs, so a
+    backend that ends is counted up to its last sample, at most `every` seconds short), and the
+    Kafka broker (all its clients: other users of the machine's broker count too). Less noisy than
+    wall time on a shared machine."""
+
+    def __init__(self, database_url: str, kafka: int | None, every: float = 0.2) -> None:
+        self.database_url, self.kafka, self.every = database_url, kafka, every
+        self.backends: dict[int, tuple[float, float]] = {}  # pid: (first seen, last seen)
+
+    async def _sample(self, conn: asyncpg.Connection) -> None:
+        pids = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        for row in pids:
+            try:
+                seconds = _cpu_of(row["pid"])[1]
+            except (OSError, ValueError, IndexError):
+                continue
+            first = self.backends.get(row["pid"], (seconds, seconds))[0]
+            self.backends[row["pid"]] = (first, seconds)
+
+    async def measure(self, step: Awaitable[Any]) -> tuple[Any, dict[str, float]]:
+        """Run `step`; returns its result and the CPU seconds of each component."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            await self._sample(conn)
+            self.backends = {pid: (last, last) for pid, (_, last) in self.backends.items()}
+            bench, kafka = time.process_time(), self._kafka()
+            task = asyncio.ensure_future(step)
+            while not task.done():
+                await asyncio.wait([task], timeout=self.every)
+                await self._sample(conn)
+            result = task.result()
+            used = {
+                "bench": time.process_time() - bench,
+                "postgresql": sum(last - first for first, last in self.backends.values()),
+                "kafka": self._kafka() - kafka,
+            }
+            return result, used
+        finally:
+            await conn.close()
+
+    def _kafka(self) -> float:
+        return _cpu_of(self.kafka)[1] if self.kafka is not None else float("nan")
 
 
 async def publish(deployment: Deployment, events: list[Any]) -> float:
@@ -106,7 +173,7 @@ async def raw_read(deployment: Deployment) -> tuple[int, float]:
         await stop_consumer(consumer)
 
 
-async def run(deployment: Deployment, target: int) -> dict[str, Any]:
+async def run(deployment: Deployment, target: int, kafka: int | None = None) -> dict[str, Any]:
     say(f"generating {target} events over {len(KOMMUNKODER)} municipalities ...")
     started = time.perf_counter()
     generated = generate(target, deployment.master_key)
@@ -134,13 +201,17 @@ async def run(deployment: Deployment, target: int) -> dict[str, Any]:
             say(f"  {done}/{total}")
 
     started = time.perf_counter()
-    result = await rebuild(
-        deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
-        KOMMUNKODER, "register_rebuild", progress,
+    result, cpu = await CpuMeter(deployment.database_url, kafka).measure(
+        rebuild(
+            deployment.bootstrap_servers, deployment.database_url, deployment.namespace,
+            KOMMUNKODER, "register_rebuild", progress,
+        )
     )  # fmt: skip
     rebuild_s = time.perf_counter() - started
     rebuild_rate = result.events / rebuild_s
     say(f"  {result.applied} applied in {rebuild_s:.1f} s: {rebuild_rate:,.0f} events/s")
+    per_1000 = {part: round(seconds * 1000 / result.events, 4) for part, seconds in cpu.items()}
+    say(f"  CPU seconds per 1,000 events: {per_1000}")
     conn = await asyncpg.connect(deployment.database_url)
     try:  # the rebuilt register becomes this deployment's register, whose archive replays read
         await conn.execute("ALTER SCHEMA register_rebuild RENAME TO register_built")
@@ -179,6 +250,7 @@ async def run(deployment: Deployment, target: int) -> dict[str, Any]:
         "rebuild_seconds": round(rebuild_s, 1),
         "raw_kafka_events_per_s": round(raw_rate),
         "rebuild_to_raw_ratio": round(rebuild_rate / raw_rate, 3),
+        "cpu_seconds_per_1000_events": per_1000,
         "replay_tenant": first_tenant,
         "replay_tenant_youths": youths,
         "replay_tenant_events": tenant_events,
@@ -200,7 +272,7 @@ def main() -> None:
     )
     asyncio.run(deployment.reset())
     try:
-        figures = asyncio.run(run(deployment, target))
+        figures = asyncio.run(run(deployment, target, kafka_pid(infrastructure.settings)))
     finally:
         asyncio.run(deployment.drop())
     write_result(RESULTS, "register", figures)

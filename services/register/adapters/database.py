@@ -37,13 +37,23 @@ def schema_statements() -> tuple[str, ...]:
     return tuple(path.read_text("utf-8") for path in sorted(SCHEMA_FILES.glob("*.sql")))
 
 
-async def create_pool(database_url: str, schema: str = SCHEMA, **kwargs: Any) -> asyncpg.Pool:
+async def create_pool(
+    database_url: str, schema: str = SCHEMA, settings: dict[str, str] | None = None, **kwargs: Any
+) -> asyncpg.Pool:
     """A pool whose statements name the register's tables without a schema: `schema` is the
-    live register, or another one a rebuild or a replay writes into."""
+    live register, or another one a rebuild or a replay writes into (`settings`: more of the
+    sessions' settings)."""
     pool: asyncpg.Pool = await asyncpg.create_pool(
-        database_url, server_settings={"search_path": schema}, **kwargs
+        database_url, server_settings={"search_path": schema, **(settings or {})}, **kwargs
     )
     return pool
+
+
+SCRATCH = {"synchronous_commit": "off"}
+"""The settings of a register written from scratch (a rebuild, a replay): a commit does not wait
+for its WAL to reach the disk. A crash loses at most the last commits, each whole with its position,
+and such a register is made again from the beginning anyway; it becomes the live one only in a
+transaction that commits as usual (and flushes everything written before it)."""
 
 
 async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:

@@ -13,15 +13,16 @@ import asyncio
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.register.adapters.database import SCHEMA, create_pool, create_tables
+from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.parking import release_known
 from services.register.adapters.projection.sink import RegisterProjection
 from shared.contracts.events import AnyEvent
-from shared.contracts.topics import EVENT_TOPICS
+from shared.contracts.topics import EVENT_TOPICS, IDENTIFY_EVENTS
 from shared.messaging import partitions_of, stop_consumer
 from shared.messaging.consumer import Delivery, Parsed, Rejected
 from shared.messaging.failures import is_transient
@@ -30,6 +31,7 @@ from shared.messaging.parsing import event_parser
 
 REBUILD_SCHEMA = "register_rebuild"
 WRITERS = 3  # batches written at the same time
+BATCH = 8000  # records read at a time (of all partitions)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ async def project_topics(
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
-    pool = await create_pool(database_url, schema, min_size=1, max_size=WRITERS)
+    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=WRITERS)
     parse = event_parser(EVENT_TOPICS, namespace, tenants)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -74,32 +76,60 @@ async def project_topics(
         )
         await consumer.start()
         consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        total, done, applied, rejected = sum(ends.values()), 0, 0, 0
+        reading = _Reading(projection, parse, recorded_by, sum(ends.values()), progress)
+        # The identifications first, then the casework: read together, much of the casework came
+        # before its youth and was parked and released one event at a time (the same register
+        # either way: the projection does not depend on the order between topics).
+        first = f"{namespace}{IDENTIFY_EVENTS}"
+        for phase in ([tp for tp in partitions if tp.topic == first],
+                      [tp for tp in partitions if tp.topic != first]):  # fmt: skip
+            consumer.assign(phase)
+            await consumer.seek_to_beginning(*phase)
+            await reading.read(consumer, {tp: ends[tp] for tp in phase})
+        # Casework read before its youth's identification was released when the youth was
+        # identified (as live); any still waiting for a youth known now is applied here.
+        async with pool.acquire() as writer, writer.transaction():
+            await release_known(writer)
+        return RebuildResult(schema, reading.total, reading.applied, reading.rejected)
+    finally:
+        await stop_consumer(consumer)
+        await pool.close()
+
+
+class _Reading:
+    """Partitions read to their ends and applied, with counts across the phases of a rebuild."""
+
+    def __init__(
+        self,
+        projection: RegisterProjection,
+        parse: Callable[[Delivery], AnyEvent | Rejected],
+        recorded_by: datetime | None,
+        total: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.projection, self.parse, self.recorded_by = projection, parse, recorded_by
+        self.total, self.progress = total, progress
+        self.done = self.applied = self.rejected = 0
+
+    async def read(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        """Read the assigned partitions up to `ends` and apply what they hold."""
         # Batches of different partitions are written concurrently (they concern different
         # youths), so parsing the next batch overlaps the database's work on the last; one
         # partition's batches are written one after the other, in order.
         writing: dict[TopicPartition, asyncio.Task[None]] = {}
-        while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
-            batches = await consumer.getmany(timeout_ms=1000, max_records=2000)
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+            batches = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
             for tp, records in batches.items():
                 records = [r for r in records if r.offset < ends[tp]]
                 if not records:
                     continue
-                items: list[Parsed[AnyEvent]] = []
-                for r in records:
-                    delivery = Delivery(tp.topic, tp.partition, r.offset, r.key, r.value)
-                    outcome = parse(delivery)
-                    if isinstance(outcome, Rejected):
-                        rejected += 1  # the live consumer dead-lettered it too
-                    elif recorded_by is None or outcome.recorded_at <= recorded_by:
-                        items.append(Parsed(delivery, outcome))
+                items = self._parsed(tp, records)
                 previous = writing.get(tp)
                 if previous is not None:
                     await previous
                 writing[tp] = asyncio.create_task(
-                    _apply_or_park(projection, tp, items, records[-1].offset + 1)
+                    _apply_or_park(self.projection, tp, items, records[-1].offset + 1)
                 )
                 while sum(not task.done() for task in writing.values()) >= WRITERS:
                     await asyncio.wait(
@@ -109,19 +139,22 @@ async def project_topics(
                 for task in writing.values():
                     if task.done():
                         task.result()  # a failed write fails the rebuild
-                done += len(records)
-                applied += len(items)
-                if progress is not None:
-                    progress(done, total)
+                self.done += len(records)
+                self.applied += len(items)
+                if self.progress is not None:
+                    self.progress(self.done, self.total)
         await asyncio.gather(*writing.values())
-        # Casework read before its youth's identification was released when the youth was
-        # identified (as live); any still waiting for a youth known now is applied here.
-        async with pool.acquire() as writer, writer.transaction():
-            await release_known(writer)
-        return RebuildResult(schema, total, applied, rejected)
-    finally:
-        await stop_consumer(consumer)
-        await pool.close()
+
+    def _parsed(self, tp: TopicPartition, records: list[Any]) -> list[Parsed[AnyEvent]]:
+        items: list[Parsed[AnyEvent]] = []
+        for r in records:
+            delivery = Delivery(tp.topic, tp.partition, r.offset, r.key, r.value)
+            outcome = self.parse(delivery)
+            if isinstance(outcome, Rejected):
+                self.rejected += 1  # the live consumer dead-lettered it too
+            elif self.recorded_by is None or outcome.recorded_at <= self.recorded_by:
+                items.append(Parsed(delivery, outcome))
+        return items
 
 
 async def _apply_or_park(

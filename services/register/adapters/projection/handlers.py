@@ -161,7 +161,9 @@ async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
         )
         await fix.recompute_measures(conn, [(e.tenant, e.youth_id, e.measure_id) for e in fixes])
     if any(e.sealed_content is not None for e in offers):
-        await conn.execute(sql.MEASURE_CONTENT_OF_PURGED, list({e.youth_id for e in offers}))
+        await bulk(
+            conn, sql.MEASURE_CONTENT_OF_PURGED, list({(e.tenant, e.youth_id) for e in offers})
+        )
 
 
 async def contacts_attempted(conn: Connection, batch: list[ContactAttempted]) -> None:
@@ -215,7 +217,7 @@ async def plans_revised(conn: Connection, batch: list[IndividualPlanRevised]) ->
          for e in batch],
     )  # fmt: skip
     await fix.corrections_of(conn, "plan_revisions", batch)
-    await conn.execute(sql.PLAN_TEXT_OF_PURGED, list({e.youth_id for e in batch}))
+    await bulk(conn, sql.PLAN_TEXT_OF_PURGED, list({(e.tenant, e.youth_id) for e in batch}))
 
 
 async def cases_assigned(conn: Connection, batch: list[CaseAssigned]) -> None:

@@ -46,7 +46,12 @@ SELECT youth_id, bool_and(waits_for_youth) AS for_youth FROM dead_events
 WHERE {OPEN_PARKED} AND topic = $2 AND youth_id = ANY($1::uuid[])
 GROUP BY youth_id
 """  # noqa: S608
-_KNOWN = "SELECT tenant, youth_id FROM youths WHERE youth_id = ANY($1::uuid[])"
+# By the youths' key (tenant, youth): a lookup by youth id alone scanned every youth per batch.
+_KNOWN = """
+SELECT y.tenant, y.youth_id FROM youths y
+JOIN (SELECT DISTINCT * FROM unnest($1::char(4)[], $2::uuid[])) AS u(tenant, youth_id)
+  ON y.tenant = u.tenant AND y.youth_id = u.youth_id
+"""
 _RELEASABLE = f"""
 SELECT event_id, youth_id, event_type, payload, topic FROM dead_events
 WHERE {OPEN_PARKED} AND waits_for_youth AND youth_id = ANY($1::uuid[])
@@ -131,25 +136,30 @@ async def park_early(
     casework = [i for i in items if type(i.message).topic not in _NEEDS_NO_YOUTH]
     if not casework:
         return items
-    known = {
-        (row["tenant"], row["youth_id"])
-        for row in await conn.fetch(_KNOWN, list({i.message.youth_id for i in casework}))
-    }
+    known = await _known(conn, {(i.message.tenant, i.message.youth_id) for i in casework})
     early = [i for i in casework if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
     # Serialised with the transaction that identifies the youth (`release_waiting` takes the
     # same locks): either it committed before (then the youth is known now) or it releases what
     # this one parks. Without it, concurrent writers (replicas, a rebuild) left casework waiting.
-    unknown = list({i.message.youth_id for i in early})
-    await _lock_youths(conn, unknown)
-    known |= {(row["tenant"], row["youth_id"]) for row in await conn.fetch(_KNOWN, unknown)}
+    unknown = {(i.message.tenant, i.message.youth_id) for i in early}
+    await _lock_youths(conn, [youth for _, youth in unknown])
+    known |= await _known(conn, unknown)
     early = [i for i in early if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
     await _keep(conn, topic, partition, early, lambda e: (EARLY, True))
     parked = {id(i) for i in early}
     return [i for i in items if id(i) not in parked]
+
+
+async def _known(
+    conn: Connection, youths: set[tuple[str, uuid.UUID]]
+) -> set[tuple[str, uuid.UUID]]:
+    """Which of these (tenant, youth)s the register knows (has identified)."""
+    rows = await conn.fetch(_KNOWN, *map(list, zip(*youths, strict=True)))
+    return {(row["tenant"], row["youth_id"]) for row in rows}
 
 
 async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]]) -> None:

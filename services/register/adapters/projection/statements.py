@@ -127,16 +127,23 @@ WHERE m.tenant = u.tenant AND m.youth_id = u.youth_id AND m.sealed_content IS NO
 """
 # Text of a youth purged already (the retention topic was read before this casework's, e.g. in a
 # rebuild): not kept, so the register is the same whichever topic was read first.
-PLAN_TEXT_OF_PURGED = f"""{NO_PLAN_TEXT}
+# Driven from the batch's (tenant, youth)s through the youths' key ($1 tenants, $2 youths): a
+# filter on purged youths alone scanned every youth per batch.
+_PURGED_OF_BATCH = """
 FROM youths y
-WHERE p.youth_id = ANY($1::uuid[]) AND y.tenant = p.tenant AND y.youth_id = p.youth_id
-  AND y.purged_at IS NOT NULL
+JOIN (SELECT DISTINCT * FROM unnest($1::char(4)[], $2::uuid[])) AS u(tenant, youth_id)
+  ON y.tenant = u.tenant AND y.youth_id = u.youth_id
 """
-MEASURE_CONTENT_OF_PURGED = """
-UPDATE measures m SET sealed_content = NULL FROM youths y
-WHERE m.youth_id = ANY($1::uuid[]) AND y.tenant = m.tenant AND y.youth_id = m.youth_id
+PLAN_TEXT_OF_PURGED = f"""{NO_PLAN_TEXT}
+{_PURGED_OF_BATCH}
+WHERE y.tenant = p.tenant AND y.youth_id = p.youth_id AND y.purged_at IS NOT NULL
+"""
+MEASURE_CONTENT_OF_PURGED = f"""
+UPDATE measures m SET sealed_content = NULL
+{_PURGED_OF_BATCH}
+WHERE y.tenant = m.tenant AND y.youth_id = m.youth_id
   AND y.purged_at IS NOT NULL AND m.sealed_content IS NOT NULL
-"""
+"""  # noqa: S608
 # A measure's step as it arrives (the measures service decided it may be taken: the register does
 # not decide it again): an offer (again) counts and dates the offer; a later step sets the state
 # and its own date, the other dates stay. A step of a measure the register holds no row of (its
