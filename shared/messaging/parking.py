@@ -13,6 +13,7 @@ A batch's log lines carry its events' `correlation_id` and `event_type` (`correl
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -45,10 +46,23 @@ class ParkedCount:
     last_reason: str | None = None
 
 
+@functools.cache
+def _may_carry(kind: Any, name: str) -> bool:
+    """Whether a message of `kind` can have the attribute `name`. Asking a pydantic model for a
+    field it does not have goes through its `__getattr__` and an exception: twice per message of
+    every batch of a feed (which carries neither an event type nor a correlation id)."""
+    fields = getattr(kind, "model_fields", None)
+    return fields is None or name in fields or hasattr(kind, name)
+
+
+def _attribute(message: Any, name: str) -> Any:
+    return getattr(message, name, None) if _may_carry(type(message), name) else None
+
+
 def event_type_of(item: Parsed[Any]) -> str:
     """The event type a log line and the metrics name for a parsed message (its class's name
     when it carries none)."""
-    return str(getattr(item.message, "event_type", None) or type(item.message).__name__)
+    return str(_attribute(item.message, "event_type") or type(item.message).__name__)
 
 
 def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
@@ -56,7 +70,7 @@ def traced(items: Sequence[Parsed[Any]]) -> dict[str, Any]:
     codes only); one message's as `correlation_id` and `event_type`."""
     ids = dict.fromkeys(
         str(found)
-        for found in (getattr(item.message, "correlation_id", None) for item in items)
+        for found in (_attribute(item.message, "correlation_id") for item in items)
         if found is not None
     )
     kinds = Counter(event_type_of(item) for item in items)
