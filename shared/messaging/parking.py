@@ -56,7 +56,8 @@ def _may_carry(kind: Any, name: str) -> bool:
 
 
 def _attribute(message: Any, name: str) -> Any:
-    return getattr(message, name, None) if _may_carry(type(message), name) else None
+    kind: Any = type(message)
+    return getattr(message, name, None) if _may_carry(kind, name) else None
 
 
 def event_type_of(item: Parsed[Any]) -> str:
