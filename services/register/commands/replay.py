@@ -100,8 +100,9 @@ async def _project(
     schema = _scratch_schema(as_of, now)
     try:
         applied = await project_archive(
-            database_url, tenant, as_of, schema, progress, archive_schema
-        )
+            database_url, tenant, as_of, schema, progress, archive_schema,
+            answer_only=youth_id is None,
+        )  # fmt: skip
         return await _replayed(database_url, schema, tenant, as_of, applied, youth_id)
     finally:
         await drop_schema(database_url, schema)

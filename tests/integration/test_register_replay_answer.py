@@ -1,0 +1,136 @@
+"""An audit replay of a whole municipality projects only what its answer reads (issue 21: the
+contact log, plans, a measure's later steps, assignments, contact details and objections are left
+out), and answers exactly what the projection of every archived event answers: for a year of
+synthetic histories at several instants, and with a correction and a withdrawal recorded (then
+every event is projected, since a correction's entry may be one of those left out). On the
+database (no Kafka, no processes).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+
+from kaa.dev.synthetic import generate
+from services.register.adapters.archive import drop_schema, project_archive
+from services.register.adapters.database import create_pool, create_tables
+from services.register.commands import replay as replay_module
+from shared.contracts.events import (
+    AnyEvent,
+    ContactAttempted,
+    Correction,
+    IndividualPlanRevised,
+    MeasuresEntryWithdrawn,
+)
+from shared.contracts.topics import IDENTIFY_EVENTS
+from tests.conftest import RunningInfra
+from tests.integration.test_register_projection import Partition
+
+TENANT = "0180"
+INSTANTS = ("2025-03-31T23:59:59+02:00", "2025-09-30T23:59:59+02:00", "2026-12-31T23:59:59+01:00")
+
+
+@pytest.fixture
+async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
+    await create_tables(pool, db_schema)
+    yield pool
+    await pool.close()
+
+
+def histories() -> list[AnyEvent]:
+    """A year and a half of 120 youths' casework in one municipality (and a few in another)."""
+    made = generate(3000, "replay-answer-test-master-key-0123", tenants=(TENANT, "0114"),
+                    first_tenant_youths=120)  # fmt: skip
+    return list(made.events)  # type: ignore[arg-type]
+
+
+async def applied(register: asyncpg.Pool, events: Sequence[AnyEvent]) -> None:
+    """Apply as the live register does: each topic's events in their order, in batches, the
+    identifications first."""
+    topics: dict[str, list[AnyEvent]] = {}
+    for event in events:
+        topics.setdefault(type(event).topic, []).append(event)
+    for topic in sorted(topics, key=lambda t: t != IDENTIFY_EVENTS):
+        partition, pending = Partition(register, topic), topics[topic]
+        for start in range(0, len(pending), 400):
+            await partition.apply(pending[start : start + 400])
+
+
+async def answer(
+    infra: RunningInfra, archive: str, as_of: datetime, answer_only: bool
+) -> tuple[dict[str, Any], int]:
+    """A whole-register replay's answer from a projection of the archive, and how many rows the
+    projection put in the contact log (none: the fast path left it out)."""
+    scratch = f"{archive}_r{int(answer_only)}"
+    try:
+        count = await project_archive(infra.database_url, TENANT, as_of, scratch,
+                                      archive_schema=archive, answer_only=answer_only)  # fmt: skip
+        replayed = await replay_module._replayed(
+            infra.database_url, scratch, TENANT, as_of, count, None
+        )
+        conn = await asyncpg.connect(infra.database_url)
+        try:
+            logged = await conn.fetchval(f'SELECT count(*) FROM "{scratch}".contact_log')  # noqa: S608
+        finally:
+            await conn.close()
+        return replayed, int(logged)
+    finally:
+        await drop_schema(infra.database_url, scratch)
+
+
+async def test_a_replay_projecting_what_its_answer_reads_answers_as_the_whole_projection(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str
+) -> None:
+    await applied(register, histories())
+    for instant in INSTANTS:
+        as_of = datetime.fromisoformat(instant)
+        full, logged = await answer(infra, db_schema, as_of, answer_only=False)
+        fast, left_out = await answer(infra, db_schema, as_of, answer_only=True)
+        assert fast == full, instant
+        assert full["youths"]
+        assert full["summary"]["contact_attempts"] > 0
+        assert logged > 0  # the whole projection held the contact log ...
+        assert left_out == 0  # ... the fast path was taken, and left it out
+
+
+def why() -> Correction:
+    return Correction(reason="wrong_date")
+
+
+async def test_after_a_correction_and_a_withdrawal_every_event_is_projected_and_the_same_answered(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str
+) -> None:
+    events = histories()
+    await applied(register, events)
+    plan = next(e for e in events if isinstance(e, IndividualPlanRevised) and e.tenant == TENANT)
+    attempt = next(e for e in events if isinstance(e, ContactAttempted) and e.tenant == TENANT)
+    later = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def envelope(of: AnyEvent) -> dict[str, Any]:
+        return {"event_id": uuid.uuid4(), "tenant": TENANT, "youth_id": of.youth_id,
+                "occurred_at": later, "recorded_at": later, "actor": "user:anna",
+                "correlation_id": uuid.uuid4()}  # fmt: skip
+
+    fixed = attempt.model_copy(
+        update={
+            **envelope(attempt),
+            "attempted_at": later,
+            "corrects": attempt.event_id,
+            "correction": why(),
+        }
+    )
+    withdrawn = MeasuresEntryWithdrawn(**envelope(plan), withdraws=plan.event_id,
+                                       withdrawn_event_type=plan.event_type, correction=why())  # fmt: skip
+    await applied(register, [fixed, withdrawn])
+    as_of = datetime.fromisoformat(INSTANTS[-1])
+    full, _ = await answer(infra, db_schema, as_of, answer_only=False)
+    fast, logged = await answer(infra, db_schema, as_of, answer_only=True)
+    assert fast == full
+    assert {row["kind"] for row in full["corrections"]} == {"corrected", "withdrawn"}
+    assert logged > 0  # every event projected
