@@ -6,7 +6,11 @@ per core here, the clients spread over them as by a load balancer; `KAA_BENCH_RE
 N); then CLIENTS concurrent clients
 each loop over: record a contact attempt on a random youth, read a worklist page, call the
 service's health endpoint (the baseline: the same app and HTTP stack doing nothing). Reported:
-p50/p95/p99 latency per kind and requests/s over the run. Writes bench/results/casework.json.
+p50/p95/p99 latency per kind and requests/s over the run, and the CPU seconds each component
+used per 1,000 requests (of all three kinds) in the measured window: each outreach process,
+PostgreSQL (the backends of the benchmark's own database), Kafka (the launcher's broker, which
+other work on the machine may share) and this process (the clients). Writes
+bench/results/casework.json.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,7 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.pipeline import commit
+from bench.pipeline import _cpu_of, commit, cpu_seconds
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from shared.contracts.topics import POPULATION_FEED
@@ -164,11 +169,45 @@ async def caseworker(
         timings.add("health", time.perf_counter() - started, status, 200)
 
 
+def component_cpu(services: dict[str, int], database: str, kafka_home: Path) -> dict[str, float]:
+    """CPU seconds used so far by each service process and this one (`cpu_seconds`), PostgreSQL
+    narrowed to the backends of this benchmark's database (other work on the machine has its
+    own databases, even its own server) and Kafka to the launcher's broker."""
+    out = {k: v for k, v in cpu_seconds(services).items() if k not in ("postgres", "kafka")}
+    out["postgres"] = out["kafka"] = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            name, seconds = _cpu_of(int(entry))
+            command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        if name == "postgres" and f" {database} " in command:
+            out["postgres"] += seconds
+        elif name == "java" and str(kafka_home) in command:
+            out["kafka"] += seconds
+    return out
+
+
+def per_thousand(
+    before: dict[str, float], after: dict[str, float], requests: int
+) -> dict[str, float]:
+    """CPU seconds per 1,000 requests of each component between two `component_cpu` readings."""
+    used = {k: (after[k] - before.get(k, 0.0)) * 1000 / max(requests, 1) for k in after}
+    return {**{k: round(v, 3) for k, v in used.items()}, "total": round(sum(used.values()), 3)}
+
+
 async def load(
-    base_urls: list[str], token: str, clients: int, seconds: float
-) -> tuple[Timings, float]:
+    base_urls: list[str],
+    token: str,
+    clients: int,
+    seconds: float,
+    cpu: Callable[[], dict[str, float]] = dict,
+) -> tuple[Timings, float, dict[str, float], dict[str, float]]:
     """Each simulated caseworker has a connection of its own; with several outreach processes
-    the caseworkers are spread over them, as a load balancer would."""
+    the caseworkers are spread over them, as a load balancer would. Returns the timings, the
+    seconds measured and the `cpu()` readings at the start and the end of the measured run."""
     async with httpx.AsyncClient(
         base_url=base_urls[0], headers={"Authorization": f"Bearer {token}"}, timeout=30.0
     ) as first:
@@ -182,6 +221,7 @@ async def load(
             *(caseworker(c, ids, warm_until, Timings(), n) for n, c in enumerate(workers))
         )
         timings = Timings()
+        cpu_before = cpu()
         started = time.monotonic()
         await asyncio.gather(
             *(
@@ -189,7 +229,8 @@ async def load(
                 for n, c in enumerate(workers)
             )
         )
-        return timings, time.monotonic() - started
+        elapsed = time.monotonic() - started
+        return timings, elapsed, cpu_before, cpu()
     finally:
         await asyncio.gather(*(c.close() for c in workers))
 
@@ -227,9 +268,12 @@ def main() -> None:
             )
         )
         asyncio.run(deployment.drained(max_wait=300))
-        timings, elapsed = asyncio.run(
-            load(urls, deployment.token("0180", "caseworker"), clients, seconds)
-        )
+        pids = {k: p.process.pid for k, p in platform.processes.items() if p.process is not None}
+        home = infrastructure.settings.home
+        timings, elapsed, cpu_before, cpu_after = asyncio.run(
+            load(urls, deployment.token("0180", "caseworker"), clients, seconds,
+                 lambda: component_cpu(pids, deployment.database, home))
+        )  # fmt: skip
     finally:
         deployment.stop()
         asyncio.run(deployment.drop())
@@ -251,6 +295,8 @@ def main() -> None:
         "health_per_s": round(len(timings.samples["health"]) / elapsed, 1),
         "command_mean_ms": round(statistics.fmean(timings.samples["command"]), 2),
         "errors": timings.errors,
+        # Per 1,000 requests of all three kinds (a caseworker's loop is three requests).
+        "cpu_seconds_per_1000_requests": per_thousand(cpu_before, cpu_after, total),
         "cores": os.cpu_count(),
         "commit": commit(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

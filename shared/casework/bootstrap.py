@@ -17,6 +17,8 @@ from fastapi import APIRouter, FastAPI
 
 from shared import access_log
 from shared.auth import principal_dependency, require_role
+from shared.casework.adapters.loop_writer import LoopWriter
+from shared.casework.adapters.reader import TenantConnection
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.commands import CaseRuntime
 from shared.casework.entrypoints.consumers import LOOP, BatchHandler, inputs_consumer
@@ -31,8 +33,8 @@ from shared.settings import ServiceSettings
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
-    """The read pool's connections hold no session state but the municipality, which is set anew
-    on every acquire (`TenantScoped`), so a connection goes back to the pool as it is instead of
+    """The read pool's connections hold no session state but the municipality, which each
+    acquire checks (`adapters.reader`), so a connection goes back to the pool as it is instead of
     being reset: a round trip per request."""
 
 
@@ -53,6 +55,7 @@ async def _read_pool(
             owner, database_url, given.get_secret_value() if given else None,
             settings.master_key.get_secret_value(), name, readable=read_tables,
             writable=["access_log.entries"], min_size=2, max_size=10, reset=_keep_session,
+            connection_class=TenantConnection,
         )  # fmt: skip
     finally:
         await owner.close()
@@ -91,6 +94,13 @@ def create_case_service(
         # The read side of the HTTP API.
         pool = await _read_pool(settings, name, application)
         closing.push_async_callback(pool.close)
+        # Caseworkers' commands recorded on the event loop (those whose actions do no I/O).
+        writer_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
+        closing.push_async_callback(writer_pool.close)
+        writer = LoopWriter(application, writer_pool)
+        await writer.start()
+        closing.push_async_callback(writer.close)
+        application.loop_writer = writer
         # Kafka: the inputs, and the outbox relay publishing the service's own events.
         producer = idempotent_producer(settings)
         closing.push_async_callback(producer.stop)  # also what a start that failed left open

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from shared import access_log, dates
+from shared.casework.adapters.reader import RememberedTenant
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.domain import IDENTIFY_INPUTS, CommandRefused, ScopedYouthCase
 from shared.isolation import TenantScoped
@@ -110,8 +111,9 @@ class CaseRuntime(Generic[A]):
         return self._pool
 
     def scoped(self, tenant: str) -> TenantScoped:
-        """The read pool as the municipality (row-level security)."""
-        return TenantScoped(self.pool, tenant)
+        """The read pool as the municipality (row-level security), set on a connection only when
+        it is not known to hold it (`adapters.reader`)."""
+        return RememberedTenant(self.pool, tenant)
 
 
 def take_in_identify_batch(
@@ -156,12 +158,15 @@ async def record_on_case(
     correlation_id: uuid.UUID | None = None,
     *,
     in_scope_only: bool = True,
+    on_loop: bool = False,
 ) -> bool:
     """Run a recording command on the municipality's case of the youth, through the group-commit
     writer (off the event loop): the case is loaded, checked to be the tenant's and in scope, and
     saved with what `record(case, correlation_id)` recorded. `in_scope_only` False skips the
     scope check: for putting right what was recorded while the youth was in scope (a correction,
-    a withdrawal), which the record needs after the youth left too.
+    a withdrawal), which the record needs after the youth left too. `on_loop`: `record` does no
+    I/O (no key to fetch, nothing to look up), so the event-loop writer may run it
+    (`adapters.loop_writer`), without a hand-off to a thread.
 
     Returns what `record` returns: False when the thing was already recorded (a retry). Raises
     `CaseNotFound`, `NotInScope`, `CommandRefused` or `dates.ImplausibleDate`.
@@ -173,8 +178,12 @@ async def record_on_case(
             raise TypeError(f"expected a {case_class.__name__}")
         return record(case, correlation)
 
-    if in_scope_only:  # the writer's default, so an application without the option serves it
-        recorded: bool = await application.submit(youth_id, tenant, action)
+    if on_loop:
+        recorded: bool = await application.submit_on_loop(
+            youth_id, tenant, action, in_scope_only=in_scope_only
+        )
+    elif in_scope_only:  # the writer's default, so an application without the option serves it
+        recorded = await application.submit(youth_id, tenant, action)
     else:
         recorded = await application.submit(youth_id, tenant, action, in_scope_only=False)
     return recorded
