@@ -1,9 +1,9 @@
 """The register's event handlers as a registry: which handler writes each kind of event, and the
 order a batch is applied in (no database: a connection that records what it is asked to run).
 
-The register trusts the order of one youth's events and applies what arrives: a measure's steps go
-to the database in the order they came, one statement per event, and a step is not refused for
-the state its measure is in (the measures domain decides which steps may be taken:
+The register trusts the order of one youth's events and applies what arrives: a measure's steps are
+folded onto its status in the order they came and kept in that order (`steps.py`), and a step is
+not refused for the state its measure is in (the measures domain decides which steps may be taken:
 tests/unit/measures, the lifecycle table).
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from services.register.adapters.projection import corrections as fix
 from services.register.adapters.projection import statements as sql
+from services.register.adapters.projection import steps
 from services.register.adapters.projection.handlers import HANDLERS, apply_events, measure_step
 from shared.contracts.events import (
     ALL_EVENTS,
@@ -57,6 +58,8 @@ class RecordingConnection:
 
     async def fetch(self, statement: str, *args: Any) -> list[dict[str, Any]]:
         self.ran.append((statement, args))
+        if statement in (steps._STATUS, steps._LAST_STEP):
+            return []  # a fresh register: no measure yet
         return [{"scope_episode_id": episode} for episode in args[2]] if args else []
 
     async def copy_records_to_table(self, table: str, **kwargs: Any) -> None:
@@ -65,9 +68,15 @@ class RecordingConnection:
     def statements(self) -> list[str]:
         return [statement for statement, _ in self.ran]
 
+    def rows(self, statement: str) -> list[tuple[Any, ...]]:
+        """The rows a statement taking one array per column was run with."""
+        return [row for ran, columns in self.ran if ran == statement
+                for row in zip(*columns, strict=True)]  # fmt: skip
+
     def measure_steps(self) -> list[tuple[Any, ...]]:
-        return [row for statement, rows in self.ran if statement == sql.MEASURE_STEP
-                for row in rows]  # fmt: skip
+        """The steps kept, in their order: (event id, tenant, youth, measure, step, type, state,
+        date, end reason, occupation after)."""
+        return self.rows(steps._STEPS_KEPT)
 
 
 def envelope(minute: int = 0) -> dict[str, Any]:
@@ -105,7 +114,7 @@ def test_every_event_is_register_content_with_a_handler_or_named_as_not() -> Non
 
 
 def test_a_measures_steps_apply_one_by_one_in_the_order_they_came() -> None:
-    steps: list[AnyEvent] = [
+    events: list[AnyEvent] = [
         offered(date(2026, 3, 3)),
         MeasureDeclined(**envelope(1), measure_id=MEASURE, declined_on=date(2026, 3, 5)),
         offered(date(2026, 4, 4)),
@@ -114,22 +123,32 @@ def test_a_measures_steps_apply_one_by_one_in_the_order_they_came() -> None:
         MeasureEnded(**envelope(4), measure_id=MEASURE, ended_on=date(2026, 6, 12),
                      end_reason="started_work", occupation_after="work"),
     ]  # fmt: skip
-    conn = run(steps)
-    assert [row[4] for row in conn.measure_steps()] == [
+    conn = run(events)
+    assert [row[6] for row in conn.measure_steps()] == [
         "offered", "declined", "offered", "accepted", "started", "ended",
     ]  # fmt: skip
+    assert [row[4] for row in conn.measure_steps()] == [1, 2, 3, 4, 5, 6]
+    [status] = conn.rows(steps._STATUS_WRITTEN)  # the measure as the last step left it
+    assert dict(zip(steps.COLUMNS[4:], status[4:], strict=True)) == {
+        "state": "ended", "offers": 2, "offered_on": date(2026, 4, 4),
+        "accepted_on": date(2026, 4, 6), "declined_on": date(2026, 3, 5),
+        "started_on": date(2026, 4, 13), "ended_on": date(2026, 6, 12),
+        "end_reason": "started_work", "occupation_after": "work",
+    }  # fmt: skip
     [(_, offers)] = [(s, rows) for s, rows in conn.ran if s == "COPY measures"]
     assert [row[5] for row in offers] == [date(2026, 3, 3), date(2026, 4, 4)]
 
 
-def test_a_step_goes_to_the_database_as_it_came_with_what_its_dead_event_needs() -> None:
-    """Started without an offer the register saw: not refused here (the statement keeps it dead
-    when no row of its measure exists: tests/integration/test_register_projection.py)."""
+def test_a_step_of_a_measure_with_no_row_is_kept_dead_with_what_its_dead_event_needs() -> None:
+    """Started without an offer the register saw: kept dead, not a step (the same on the database:
+    tests/integration/test_register_projection.py)."""
     started = MeasureStarted(**envelope(), measure_id=MEASURE, started_on=date(2026, 4, 13))
     conn = run([started])
-    assert conn.measure_steps() == [measure_step(started)]
+    assert conn.measure_steps() == []
     assert measure_step(started)[8:] == (started.event_id, "MeasureStarted", started.recorded_at)
-    assert sql.DEAD not in conn.statements()
+    assert conn.rows(sql.DEAD) == [(started.event_id, "0180", YOUTH, "MeasureStarted",
+                                    sql.NO_SUCH_MEASURE, started.recorded_at)]  # fmt: skip
+    assert steps._STATUS_WRITTEN not in conn.statements()
 
 
 def test_each_step_sets_its_state_and_its_own_date_only() -> None:

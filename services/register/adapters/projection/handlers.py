@@ -17,6 +17,7 @@ from typing import Any
 from services.register.adapters.database import Connection
 from services.register.adapters.projection import corrections as fix
 from services.register.adapters.projection import statements as sql
+from services.register.adapters.projection.steps import apply_steps
 from shared.contracts.events import (
     AnyEvent,
     CaseAssigned,
@@ -136,7 +137,7 @@ def measure_step(e: MeasureEvent) -> tuple[Any, ...]:
 
 
 async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
-    """A measure's events, in their order (one pipelined run): offers are recorded, and every
+    """A measure's events, in their order (`steps.py`): offers are recorded, and every
     step moves the measure's status to what the event says it became; a step of a measure the
     register holds no row of is kept dead (`NO_SUCH_MEASURE`). A correction puts the step it
     names right in its place and the measure's status is worked out again (`corrections.py`)."""
@@ -148,7 +149,7 @@ async def measure_steps(conn: Connection, batch: list[MeasureEvent]) -> None:
           e.can_start_on, e.actor, e.sealed_content) for e in offers],
     )  # fmt: skip
     await fix.corrections_of(conn, "measures", offers)
-    await conn.executemany(sql.MEASURE_STEP, [measure_step(e) for e in batch if e.corrects is None])
+    await apply_steps(conn, [measure_step(e) for e in batch if e.corrects is None])
     fixes = [e for e in batch if e.corrects is not None]
     if fixes:
         await fix.record(

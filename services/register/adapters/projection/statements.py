@@ -149,8 +149,10 @@ WHERE y.tenant = m.tenant AND y.youth_id = m.youth_id
 # and its own date, the other dates stay. A step of a measure the register holds no row of (its
 # offer discarded by an operator, or a replay over a topic holding steps the register refused
 # before) changes nothing and is kept dead: the register only checks that the row exists. Run
-# once per event, in the youth's order. Arguments: tenant, youth, measure, type, state, the step's
-# date, end reason, occupation after, event id, event type, recorded at.
+# once per event, in the youth's order (the definition: `steps.py` folds a batch in four
+# statements the same way, tests/integration/test_register_measure_steps.py). Arguments: tenant,
+# youth, measure, type, state, the step's date, end reason, occupation after, event id, event
+# type, recorded at.
 NO_SUCH_MEASURE = "measure_id: no such measure offered to this youth"
 MEASURE_STEP = f"""
 WITH offer AS (
