@@ -94,8 +94,9 @@ def create_case_service(
         # The read side of the HTTP API.
         pool = await _read_pool(settings, name, application)
         closing.push_async_callback(pool.close)
-        # Caseworkers' commands recorded on the event loop (those whose actions do no I/O).
-        writer_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1, timeout=5)
+        # Caseworkers' commands recorded on the event loop (those whose actions do no I/O), in
+        # as many batches at once as the pool has connections.
+        writer_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3, timeout=5)
         closing.push_async_callback(writer_pool.close)
         writer = LoopWriter(application, writer_pool)
         await writer.start()

@@ -200,3 +200,57 @@ async def test_a_batch_that_fails_leaves_nothing_and_the_next_runs_on_stored_sta
     case = app.case_of(youth, "0180")
     assert len(case.contact_attempt_ids) == 1, "the broken command's change was not kept"
     assert case.entered_on == date(2026, 1, 15)
+
+
+class GatedWriter(CountingWriter):
+    """Holds the first batch's write until `gate` opens."""
+
+    def __init__(self, application: Any, pool: asyncpg.Pool) -> None:
+        super().__init__(application, pool)
+        self.gate = asyncio.Event()
+
+    async def _write(self, conn: Any, cases: list[Any]) -> None:
+        if len(self.batches) == 1:
+            await self.gate.wait()
+        await super()._write(conn, cases)
+
+
+async def test_a_command_on_a_case_another_batch_has_in_hand_waits_for_it(
+    replica: Replica, pool: asyncpg.Pool
+) -> None:
+    app = replica()
+    writer = GatedWriter(app, pool)
+    app.loop_writer = writer
+    await writer.start()
+    assert writer.runners > 1, "the pool lets batches run at once"
+    held, free = uuid.uuid4(), uuid.uuid4()
+    in_scope(app, [held, free], uuid.uuid4())
+    first = app.submit_on_loop(held, "0180", attempt())
+    await asyncio.sleep(0.2)  # the first batch waits at its write
+    second = app.submit_on_loop(held, "0180", attempt())
+    other = app.submit_on_loop(free, "0180", attempt())
+    assert await asyncio.wait_for(other, 5), "another case's command runs meanwhile"
+    await asyncio.sleep(0.2)
+    assert not second.done(), "the same case's waits for the batch that has it"
+    writer.gate.set()
+    assert list(await asyncio.wait_for(asyncio.gather(first, second), 5)) == [True, True]
+    versions = [e.originator_version for e in app.recorder.select_events(held)]
+    assert versions == [1, 2, 3, 4]
+    await writer.close()
+
+
+async def test_runners_in_one_process_never_change_one_case_at_once(replica: Replica) -> None:
+    app = replica()
+    writer = await started(app)
+    assert writer.runners > 1, "the pool lets batches run at once"
+    youths = [uuid.uuid4() for _ in range(3)]
+    in_scope(app, youths, uuid.uuid4())
+    futures = []
+    for _ in range(15):  # each round's commands queue while the runners are busy
+        futures += [app.submit_on_loop(y, "0180", attempt()) for y in youths]
+        await asyncio.sleep(0.002)
+    assert await asyncio.wait_for(asyncio.gather(*futures), 20) == [True] * 45
+    assert len(writer.batches) > 1
+    for youth in youths:  # every version stored once, none skipped
+        versions = [e.originator_version for e in app.recorder.select_events(youth)]
+        assert versions == list(range(1, 2 + 15 + 1))

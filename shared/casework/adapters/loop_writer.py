@@ -13,6 +13,10 @@ does the same work as a task on the event loop with asyncpg, in two round trips 
    dependency, so in this order, as the event library's recorder does) the events table locked in
    EXCLUSIVE mode, its channel notified and the events inserted, by `kaa_insert_events`.
 
+Batches run at once, one per connection of the writer's pool, so a command waits for its own
+batch's answers, not also for the batch before it; a case is in one batch at a time (a command on a
+case another batch has in hand waits for that batch).
+
 The events are the event library's own stored events (its mapper makes them, the same topic and
 state), in the same table under the same lock, so the outbox relay, the audit replay and every
 reader see exactly what they saw. A version another writer took first fails the insert on the
@@ -82,7 +86,12 @@ class LoopWriter:
         self.schema, self.table, self.channel = schema, table, recorder.channel_name
         self.lock_timeout = int(recorder.datastore.lock_timeout)
         self._queue: asyncio.Queue[LoopCommand | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        # Batches run at once (each on a connection of the pool): a command waits for the
+        # database's answer to its own batch, not for the batch before it too.
+        self.runners = max(1, pool.get_max_size())
+        self._in_hand: set[uuid.UUID] = set()  # the cases of the batches being run
+        self._held: dict[uuid.UUID, list[LoopCommand]] = {}  # commands on those cases, waiting
         self._copies: OrderedDict[uuid.UUID, ScopedYouthCase] = OrderedDict()
         self._copies_max = int(application.env.get("KAA_COMMAND_CACHE_SIZE") or 20_000)
         # Identifiers quoted, every value a parameter: no request's text reaches the SQL.
@@ -132,42 +141,55 @@ class LoopWriter:
             # The lock every service's schema set-up takes (shared/isolation.py).
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
             await conn.execute(ddl)
-        self._task = asyncio.create_task(self._loop(), name="case-commands-on-loop")
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"case-commands-on-loop-{n}")
+            for n in range(self.runners)
+        ]
 
     def submit(
         self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], Any], in_scope_only: bool
     ) -> asyncio.Future[Any]:
-        if self._task is None or self._task.done():
+        if not self._tasks or all(task.done() for task in self._tasks):
             raise RuntimeError("the service is stopping; try again")
         command = LoopCommand(youth_id, tenant, action, in_scope_only)
         self._queue.put_nowait(command)
         return command.future
 
     async def close(self) -> None:
-        """Finish the batch being written, then answer whatever still waits with an error."""
-        if self._task is not None:
-            self._queue.put_nowait(None)
+        """Finish the batches being written, then answer whatever still waits with an error."""
+        if self._tasks:
+            self._queue.put_nowait(None)  # each runner puts it back for the next
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=10)
-            self._task.cancel()
-            self._task = None
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*self._tasks)), timeout=10)
+            for task in self._tasks:
+                task.cancel()
+            self._tasks = []
+        waiting = [c for held in self._held.values() for c in held]
         while not self._queue.empty():
-            waiting = self._queue.get_nowait()
-            if waiting is not None and not waiting.future.done():
-                waiting.future.set_exception(RuntimeError("the service is stopping; try again"))
+            queued = self._queue.get_nowait()
+            if queued is not None:
+                waiting.append(queued)
+        self._held.clear()
+        for command in waiting:
+            if not command.future.done():
+                command.future.set_exception(RuntimeError("the service is stopping; try again"))
 
     async def _loop(self) -> None:
+        """One runner: takes the commands waiting, runs those whose case no other runner has in
+        hand, and holds back the others until that runner is done with the case."""
         while True:
             first = await self._queue.get()
             if first is None:
+                self._queue.put_nowait(None)
                 return
-            batch, stop = [first], False
-            while len(batch) < MAX_GROUP and not self._queue.empty():
-                more = self._queue.get_nowait()
-                if more is None:
-                    stop = True
-                    break
-                batch.append(more)
+            batch, stop = self._take(first)
+            if not batch:  # all held back
+                if stop:
+                    self._queue.put_nowait(None)
+                    return
+                continue
+            ids = {c.youth_id for c in batch}
+            self._in_hand |= ids
             try:
                 await self.run(batch)
             except BaseException as exc:  # the writer must outlive a bad batch
@@ -175,8 +197,31 @@ class LoopWriter:
                     raise
                 log.exception("a batch of case commands failed", commands=len(batch))
                 self._answer_all(batch, exc)
+            finally:
+                self._in_hand -= ids
+                for youth_id in ids:
+                    for held in self._held.pop(youth_id, []):
+                        self._queue.put_nowait(held)
             if stop:
+                self._queue.put_nowait(None)
                 return
+
+    def _take(self, first: LoopCommand) -> tuple[list[LoopCommand], bool]:
+        """The batch: the first command and those waiting behind it, but a command on a case
+        another runner has in hand is held back (two runners never change one case at once)."""
+        batch: list[LoopCommand] = []
+        stop = False
+        command: LoopCommand | None = first
+        while command is not None:
+            if command.youth_id in self._in_hand:
+                self._held.setdefault(command.youth_id, []).append(command)
+            else:
+                batch.append(command)
+            if len(batch) >= MAX_GROUP or self._queue.empty():
+                break
+            command = self._queue.get_nowait()
+            stop = command is None
+        return batch, stop
 
     @staticmethod
     def _answer_all(batch: list[LoopCommand], exc: BaseException) -> None:
