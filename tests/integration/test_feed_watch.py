@@ -279,8 +279,8 @@ async def test_the_connect_service_loop_watches_the_population_dir_and_shows_its
     topic = await topics.create(FEED_BY_NAME["population"], partitions=1)
     settings = ServiceSettings(
         kafka_bootstrap_servers=infra.bootstrap_servers, database_url=database,
-        master_key=MASTER, pseudonym_key=PSEUDONYM, namespace=topics.prefix,
-        population_dir=tmp_path,
+        master_key=MASTER, pseudonym_key=PSEUDONYM, token_secret="t" * 32,
+        namespace=topics.prefix, population_dir=tmp_path,
     )  # fmt: skip
     stop = asyncio.Event()
     running = asyncio.ensure_future(delivery_loop(settings, interval=0.2, stop=stop)())
