@@ -1,6 +1,7 @@
 """An audit replay of a whole municipality projects only what its answer reads (issue 21: the
 contact log, plans, a measure's later steps, assignments, contact details and objections are left
-out), and answers exactly what the projection of every archived event answers: for a year of
+out; contact attempts, measure offers and occupations are copied from the archive unparsed), and
+answers exactly what the projection of every archived event answers: for a year of
 synthetic histories at several instants, and with a correction and a withdrawal recorded (then
 every event is projected, since a correction's entry may be one of those left out). On the
 database (no Kafka, no processes).
@@ -26,6 +27,7 @@ from shared.contracts.events import (
     Correction,
     IndividualPlanRevised,
     MeasuresEntryWithdrawn,
+    OccupationRecorded,
 )
 from shared.contracts.topics import IDENTIFY_EVENTS
 from tests.conftest import RunningInfra
@@ -47,7 +49,12 @@ def histories() -> list[AnyEvent]:
     """A year and a half of 120 youths' casework in one municipality (and a few in another)."""
     made = generate(3000, "replay-answer-test-master-key-0123", tenants=(TENANT, "0114"),
                     first_tenant_youths=120)  # fmt: skip
-    return list(made.events)  # type: ignore[arg-type]
+    tenses = ("previous", "current", "planned")
+    events: list[AnyEvent] = list(made.events)  # type: ignore[arg-type]
+    return [  # occupations of every tense (the generator records current ones)
+        e.model_copy(update={"tense": tenses[n % 3]}) if isinstance(e, OccupationRecorded) else e
+        for n, e in enumerate(events)
+    ]
 
 
 async def applied(register: asyncpg.Pool, events: Sequence[AnyEvent]) -> None:
@@ -62,11 +69,21 @@ async def applied(register: asyncpg.Pool, events: Sequence[AnyEvent]) -> None:
             await partition.apply(pending[start : start + 400])
 
 
+COUNTED_ROWS = (
+    "SELECT count(*) FROM contact_log",
+    "SELECT * FROM contacts ORDER BY event_id",
+    "SELECT event_id, tenant, youth_id, measure_id, measure_type, offered_on, can_start_on, actor"
+    " FROM measures ORDER BY event_id",
+    "SELECT * FROM occupations ORDER BY event_id",
+)
+
+
 async def answer(
     infra: RunningInfra, archive: str, as_of: datetime, answer_only: bool
-) -> tuple[dict[str, Any], int]:
-    """A whole-register replay's answer from a projection of the archive, and how many rows the
-    projection put in the contact log (none: the fast path left it out)."""
+) -> tuple[dict[str, Any], list[list[asyncpg.Record]]]:
+    """A whole-register replay's answer from a projection of the archive, with how many rows the
+    projection put in the contact log (none: the fast path left it out) and its contact attempts
+    and measure offers (the fast path copied them from the archive)."""
     scratch = f"{archive}_r{int(answer_only)}"
     try:
         count = await project_archive(infra.database_url, TENANT, as_of, scratch,
@@ -74,12 +91,11 @@ async def answer(
         replayed = await replay_module._replayed(
             infra.database_url, scratch, TENANT, as_of, count, None
         )
-        conn = await asyncpg.connect(infra.database_url)
+        conn = await asyncpg.connect(infra.database_url, server_settings={"search_path": scratch})
         try:
-            logged = await conn.fetchval(f'SELECT count(*) FROM "{scratch}".contact_log')  # noqa: S608
+            return replayed, [await conn.fetch(query) for query in COUNTED_ROWS]
         finally:
             await conn.close()
-        return replayed, int(logged)
     finally:
         await drop_schema(infra.database_url, scratch)
 
@@ -90,13 +106,16 @@ async def test_a_replay_projecting_what_its_answer_reads_answers_as_the_whole_pr
     await applied(register, histories())
     for instant in INSTANTS:
         as_of = datetime.fromisoformat(instant)
-        full, logged = await answer(infra, db_schema, as_of, answer_only=False)
-        fast, left_out = await answer(infra, db_schema, as_of, answer_only=True)
+        full, (logged, *rows) = await answer(infra, db_schema, as_of, False)
+        fast, (left_out, *copied) = await answer(infra, db_schema, as_of, True)
         assert fast == full, instant
         assert full["youths"]
         assert full["summary"]["contact_attempts"] > 0
-        assert logged > 0  # the whole projection held the contact log ...
-        assert left_out == 0  # ... the fast path was taken, and left it out
+        assert logged[0][0] > 0  # the whole projection held the contact log ...
+        assert left_out[0][0] == 0  # ... the fast path was taken, and left it out
+        # Attempts, offers and occupations: copied from the archive as their handlers write them.
+        assert copied == rows
+        assert all(rows)
 
 
 def why() -> Correction:
@@ -130,7 +149,7 @@ async def test_after_a_correction_and_a_withdrawal_every_event_is_projected_and_
     await applied(register, [fixed, withdrawn])
     as_of = datetime.fromisoformat(INSTANTS[-1])
     full, _ = await answer(infra, db_schema, as_of, answer_only=False)
-    fast, logged = await answer(infra, db_schema, as_of, answer_only=True)
+    fast, (logged, *_) = await answer(infra, db_schema, as_of, answer_only=True)
     assert fast == full
     assert {row["kind"] for row in full["corrections"]} == {"corrected", "withdrawn"}
-    assert logged > 0  # every event projected
+    assert logged[0][0] > 0  # every event projected

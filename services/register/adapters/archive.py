@@ -38,7 +38,39 @@ youths and their episodes, contact attempts and measure offers counted, occupati
 episodes registered in error): the contact log, plans, a measure's later steps, assignments,
 contact details, objections, sealed personal details. Left out of such a replay (most of its
 work) unless a correction or withdrawal was recorded by then: it is in the answer, and the entry
-it names may be one of theirs."""
+it names may be one of theirs. The contact attempts, measure offers and occupations are then
+copied from the archive unparsed (`COUNTED`)."""
+# Contact attempts and measure offers (counted by the answer, per youth and in the summary) and
+# occupations (each youth's current one): without corrections each archived one is one row, as its
+# handler writes it (a measure's status, which an offer also sets, and its sealed content are read
+# by no answer). In such a replay they go from the archive to the scratch register in one
+# statement each, unparsed. $1 tenant, $2 recorded by.
+_ARCHIVED_JSON = """
+FROM "{archive}".applied_events a
+CROSS JOIN LATERAL (SELECT convert_from(a.payload, 'UTF8')::jsonb AS e) j
+WHERE a.tenant = $1 AND a.recorded_at <= $2 AND a.event_type = '{event_type}'
+"""
+COUNTED = {
+    "ContactAttempted": """
+INSERT INTO contacts (event_id, tenant, youth_id, contact_attempt_id, channel, outcome,
+                      attempted_at, actor)
+SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'contact_attempt_id')::uuid, j.e->>'channel',
+       j.e->>'outcome', (j.e->>'attempted_at')::timestamptz, j.e->>'actor'
+""",
+    "MeasureOffered": """
+INSERT INTO measures (event_id, tenant, youth_id, measure_id, measure_type, offered_on,
+                      can_start_on, actor)
+SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'measure_id')::uuid, j.e->>'measure_type',
+       (j.e->>'offered_on')::date, (j.e->>'can_start_on')::date, j.e->>'actor'
+""",
+    "OccupationRecorded": """
+INSERT INTO occupations (event_id, tenant, youth_id, occupation_id, category, code_list_version,
+                         tense, from_date, to_date, confirmed_on, actor)
+SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'occupation_id')::uuid, j.e->>'category',
+       j.e->>'code_list_version', j.e->>'tense', (j.e->>'from_date')::date,
+       (j.e->>'to_date')::date, (j.e->>'confirmed_on')::date, j.e->>'actor'
+""",
+}
 WITHDRAWALS = ("OutreachEntryWithdrawn", "MeasuresEntryWithdrawn")
 _CORRECTED_BY = """
 SELECT EXISTS (SELECT FROM entry_corrections WHERE tenant = $1 AND recorded_at <= $2)
@@ -76,7 +108,11 @@ async def project_archive(
         await create_tables(pool, schema)
         left_out: list[str] = []
         if answer_only and not await archive.fetchval(_CORRECTED_BY, tenant, as_of, WITHDRAWALS):
-            left_out = list(NOT_IN_THE_ANSWER)
+            left_out = [*NOT_IN_THE_ANSWER, *COUNTED]
+            async with pool.acquire() as conn, conn.transaction():
+                for event_type, insert in COUNTED.items():
+                    source = _ARCHIVED_JSON.format(archive=archive_schema, event_type=event_type)
+                    await conn.execute(insert + source, tenant, as_of)
         applied, after = 0, 0
         total = await archive.fetchval(
             "SELECT count(*) FROM applied_events WHERE tenant = $1 AND recorded_at <= $2",
