@@ -7,6 +7,7 @@ crash tests and the benchmark each get one, so they never see each other's data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import socket
 import time
@@ -31,6 +32,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different free ports: each held open until all are chosen (one released before the
+    next is asked for may be handed out again, and two services of a deployment then share it)."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
 
 
 def database_url_for(url: str, database: str) -> str:
@@ -124,7 +135,7 @@ class Deployment:
         )
 
     def start(self, base_env: dict[str, str], names: list[str] | None = None) -> Platform:
-        ports = {name: free_port() for name in PORTS}
+        ports = dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         self.platform = Platform(env=self.env(base_env), logs_dir=self.logs_dir, ports=ports)
         self.platform.start(names)
         return self.platform

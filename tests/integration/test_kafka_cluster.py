@@ -115,7 +115,7 @@ def test_three_brokers_replicate_every_topic_and_survive_a_killed_one(
     names = [spec.name for spec in specs]
     assert sorted(asyncio.run(ensure_topics(cluster.bootstrap_servers, specs))) == sorted(names)
     cluster.wait_in_sync(names)
-    partitions = cluster.partitions(names)
+    partitions = cluster.described(names)
     assert len(partitions) == sum(spec.partitions for spec in specs)
     assert {len(p.replicas) for p in partitions} == {3}
     assert {len(p.isr) for p in partitions} == {3}

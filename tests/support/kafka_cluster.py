@@ -74,10 +74,21 @@ class PrivateCluster:
     def partitions(self, topics: Iterable[str]) -> list[PartitionState]:
         return run_blocking(partition_states(self.bootstrap_servers, list(topics)))
 
+    def described(self, topics: Iterable[str], timeout: float = 30.0) -> list[PartitionState]:
+        """Every partition of `topics`, once the node asked describes them all: the nodes learn of
+        a new topic one after another, and the one asked now may not be the one asked before."""
+        topics = list(topics)
+        deadline = time.monotonic() + timeout
+        while True:
+            partitions = self.partitions(topics)
+            if {p.topic for p in partitions} == set(topics) or time.monotonic() > deadline:
+                return partitions
+            time.sleep(0.5)
+
     def most_leading(self, topics: Iterable[str], besides: Iterable[int] = ()) -> int:
         """The node that leads most partitions of `topics` (of those not in `besides`)."""
         skip = set(besides)
-        leaders = Counter(p.leader for p in self.partitions(topics) if p.leader not in skip)
+        leaders = Counter(p.leader for p in self.described(topics) if p.leader not in skip)
         return leaders.most_common(1)[0][0]
 
     def wait_in_sync(self, topics: Iterable[str], timeout: float = 60.0) -> float:
