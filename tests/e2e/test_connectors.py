@@ -45,7 +45,13 @@ class Connected:
     def get(self, service: str, path: str, role: str = "caseworker", **params: Any) -> Any:
         with self.deployment.client(service, "0180", role) as client:
             answer = client.get(path, params=params)
-        assert answer.status_code == 200, answer.text
+        if answer.status_code != 200:  # who answered, for a failure seen only in CI
+            platform = self.deployment.platform
+            assert platform is not None
+            ports = {n: (p.port, p.running()) for n, p in platform.processes.items()}
+            organisers = [s.base_url for s in (self.city, self.free, self.other)]
+            raise AssertionError(f"{service} {path}: {answer.status_code} {answer.text} "
+                                 f"(processes: {ports}; organisers: {organisers})")  # fmt: skip
         return answer.json()
 
     def organisers(self) -> dict[str, dict[str, Any]]:
