@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
-from shared.contracts.events import AnyEvent
+from shared.contracts.events import AnyEvent, YouthIdentified
 from shared.contracts.validation import describe
 
 CHUNK = 5000
@@ -36,18 +36,19 @@ NOT_IN_THE_ANSWER = (
 """The event types whose rows no whole-register replay answer reads (`commands/replay.py`: the
 youths and their episodes, contact attempts and measure offers counted, occupations, corrections,
 episodes registered in error): the contact log, plans, a measure's later steps, assignments,
-contact details, objections, sealed personal details. Left out of such a replay (most of its
-work) unless a correction or withdrawal was recorded by then: it is in the answer, and the entry
-it names may be one of theirs. The contact attempts, measure offers and occupations are then
+contact details, objections, sealed personal details (an identification's too). Left out of
+such a replay (most of its work) unless a correction or withdrawal was recorded by then: it is in
+the answer, and the entry it names may be one of theirs. The contact attempts, measure offers and occupations are then
 copied from the archive unparsed (`COUNTED`)."""
 # Contact attempts and measure offers (counted by the answer, per youth and in the summary) and
 # occupations (each youth's current one): without corrections each archived one is one row, as its
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
 # by no answer). In such a replay they go from the archive to the scratch register in one
-# statement each, unparsed. $1 tenant, $2 recorded by.
+# statement each, unparsed. $1 tenant, $2 recorded by. (OFFSET 0: each payload is read as JSON once,
+# not once per field.)
 _ARCHIVED_JSON = """
 FROM "{archive}".applied_events a
-CROSS JOIN LATERAL (SELECT convert_from(a.payload, 'UTF8')::jsonb AS e) j
+CROSS JOIN LATERAL (SELECT convert_from(a.payload, 'UTF8')::jsonb AS e OFFSET 0) j
 WHERE a.tenant = $1 AND a.recorded_at <= $2 AND a.event_type = '{event_type}'
 """
 COUNTED = {
@@ -72,12 +73,16 @@ SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'occupation_id')::uuid, j.e->>'c
 """,
 }
 WITHDRAWALS = ("OutreachEntryWithdrawn", "MeasuresEntryWithdrawn")
-_CORRECTED_BY = """
-SELECT EXISTS (SELECT FROM entry_corrections WHERE tenant = $1 AND recorded_at <= $2)
-    OR EXISTS (SELECT FROM applied_events
-               WHERE tenant = $1 AND recorded_at <= $2 AND event_type = ANY($3::text[]))
+# In one pass over the tenant's archive: events applied before their copies were kept, the events
+# recorded by $2, and whether a correction or withdrawal ($3) was recorded by then.
+_ARCHIVE_BY = """
+SELECT count(*) FILTER (WHERE payload IS NULL) AS unarchived,
+       count(*) FILTER (WHERE recorded_at <= $2) AS recorded,
+       EXISTS (SELECT FROM entry_corrections WHERE tenant = $1 AND recorded_at <= $2)
+       OR coalesce(bool_or(recorded_at <= $2 AND event_type = ANY($3::text[])), false)
+           AS corrected
+FROM applied_events WHERE tenant = $1
 """
-_UNARCHIVED = "SELECT count(*) FROM applied_events WHERE tenant = $1 AND payload IS NULL"
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 
@@ -98,49 +103,77 @@ async def project_archive(
     it was recorded then). With `answer_only`, what a whole-register replay's answer reads only
     (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete."""
     archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
-    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=1)
+    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
+    # The scratch register's tables are made while the archive is first read (and awaited before
+    # anything is written into them).
+    tables = asyncio.create_task(create_tables(pool, schema))
     try:
-        if await archive.fetchval(_UNARCHIVED, tenant):
+        found = await archive.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
+        assert found is not None
+        if found["unarchived"]:
             raise ValueError(
                 "register: holds events applied before it kept their copies; run "
                 "`kaa register rebuild` and switch to it, or replay from the topics"
             )
-        await create_tables(pool, schema)
         left_out: list[str] = []
-        if answer_only and not await archive.fetchval(_CORRECTED_BY, tenant, as_of, WITHDRAWALS):
-            left_out = [*NOT_IN_THE_ANSWER, *COUNTED]
-            async with pool.acquire() as conn, conn.transaction():
-                for event_type, insert in COUNTED.items():
-                    source = _ARCHIVED_JSON.format(archive=archive_schema, event_type=event_type)
-                    await conn.execute(insert + source, tenant, as_of)
-        applied, after = 0, 0
-        total = await archive.fetchval(
-            "SELECT count(*) FROM applied_events WHERE tenant = $1 AND recorded_at <= $2",
-            tenant, as_of,
-        )  # fmt: skip
+        applied, after, total = 0, 0, int(found["recorded"])
         writing: asyncio.Task[None] | None = None
+        copying: asyncio.Task[None] | None = None
+        if answer_only and not found["corrected"]:
+            left_out = [*NOT_IN_THE_ANSWER, *COUNTED]
+            # Copied by the database while the other events are read and applied (no handler
+            # of those touches the tables copied into).
+            copying = asyncio.create_task(
+                _copy_counted(pool, tables, archive_schema, tenant, as_of)
+            )
         try:
             while rows := await archive.fetch(_ARCHIVED, tenant, as_of, after, CHUNK, left_out):
                 # The archive holds each event once, in the order the register applied them.
                 # The next chunk is read while the last is written.
                 events = [_archived(row) for row in rows if row["payload"] is not None]
-                if writing is not None:
-                    await writing
+                if left_out:
+                    events = [_unsealed(event) for event in events]
+                await (tables if writing is None else writing)
                 writing = asyncio.create_task(_apply(pool, events))
                 applied += len(rows)
                 after = rows[-1]["position"]
                 if progress is not None:
-                    progress(applied, int(total))
-            if writing is not None:
-                await writing
+                    progress(applied, total)
+            await asyncio.gather(tables, *(task for task in (writing, copying) if task))
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
+            for task in (writing, copying):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
         return applied
     finally:
+        if not tables.done():
+            tables.cancel()
+        await asyncio.gather(tables, return_exceptions=True)
         await archive.close()
         await pool.close()
+
+
+def _unsealed(event: AnyEvent) -> AnyEvent:
+    """An identification without the sealed personal details it carries: read by no answer (as
+    `PersonalDetailsRecorded`, left out), and a third of the identifications' work."""
+    if type(event) is YouthIdentified and event.personal_details is not None:
+        return event.model_copy(update={"personal_details": None})
+    return event
+
+
+async def _copy_counted(
+    pool: asyncpg.Pool,
+    tables: asyncio.Task[None],
+    archive_schema: str,
+    tenant: str,
+    as_of: datetime,
+) -> None:
+    await tables
+    async with pool.acquire() as conn, conn.transaction():
+        for event_type, insert in COUNTED.items():
+            source = _ARCHIVED_JSON.format(archive=archive_schema, event_type=event_type)
+            await conn.execute(insert + source, tenant, as_of)
 
 
 async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
