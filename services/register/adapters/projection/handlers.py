@@ -108,7 +108,8 @@ async def youths_left(conn: Connection, batch: list[YouthLeftScope]) -> None:
         row["scope_episode_id"]
         for row in await conn.fetch(sql.LEFT_EPISODE, *map(list, zip(*left, strict=True)))
     }
-    await conn.executemany(sql.LEFT_YOUTH, [row[:5] for row in left if row[2] in ended])
+    ends = {tuple(row[:3]): row[:5] for row in left if row[2] in ended}  # the last of each
+    await bulk(conn, sql.LEFT_YOUTH, list(ends.values()))
     in_error = [e.youth_id for e in batch if e.reason == sql.IN_ERROR]
     if in_error:  # the youth's row shows their latest other episode again, if any
         await conn.execute(sql.IN_ERROR_YOUTH, in_error)

@@ -38,9 +38,13 @@ ON CONFLICT (tenant, youth_id) DO UPDATE SET
     personal_details = EXCLUDED.personal_details, recorded_at = EXCLUDED.recorded_at
 WHERE i.recorded_at <= EXCLUDED.recorded_at
 """
+# One row per (tenant, youth, episode): a youth's row shows one episode, so at most one row
+# touches it (the caller keeps the last end of each episode, as applying them in order would).
 LEFT_YOUTH = """
-UPDATE youths SET status = 'out_of_scope', left_on = $4, left_reason = $5
-WHERE tenant = $1 AND youth_id = $2 AND scope_episode_id = $3
+UPDATE youths y SET status = 'out_of_scope', left_on = u.left_on, left_reason = u.reason
+FROM unnest($1::char(4)[], $2::uuid[], $3::uuid[], $4::date[], $5::text[])
+    AS u(tenant, youth_id, episode, left_on, reason)
+WHERE y.tenant = u.tenant AND y.youth_id = u.youth_id AND y.scope_episode_id = u.episode
 """
 LEFT_EPISODE = """
 UPDATE scope_episodes e SET left_reason = u.reason,
