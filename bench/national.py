@@ -18,8 +18,11 @@ services, and the run reports:
   (`KAA_BENCH_REPLICAS=0` skips it).
 
 The feed adapter's sealing is done before the clock starts, into a file (never the whole
-country in a list). Writes bench/results/national.json. PostgreSQL and Kafka are shared with the
-rest of the machine: their CPU seconds count what else ran meanwhile.
+country in a list). Writes bench/results/national.json, with the sizes that failed and why (a
+register that stays inconsistent, a service process past `KAA_BENCH_RSS_LIMIT_MB`, default 8 GiB,
+stopped before the shared machine runs out of memory). Tiny sizes work (`./run bench national
+2000`). PostgreSQL and Kafka are shared with the rest of the machine: their CPU seconds count
+what else ran meanwhile.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ PUBLISH_CHUNK = 100_000  # records per producer run (a progress line after each)
 NOTIFYING = 8  # school notifications in flight at once
 # The environment the figures depend on, written with them (the services read KAA_*).
 SETTINGS = ("KAA_BENCH_BATCH", "KAA_SCHEDULE_INTERVAL", "KAA_BENCH_REPLICAS")
+# A service process past this is stopped, the run reported failed: the target is 1 GiB, and the
+# machine (shared with the infrastructure and others) must not run out of memory.
+RSS_LIMIT_MB = int(os.environ.get("KAA_BENCH_RSS_LIMIT_MB", "8192"))
 STUCK = 120.0  # seconds drained with the register's counts unchanged and wrong: a failure
 
 
@@ -164,9 +170,18 @@ async def consistent(
     want = sum(expected.values())
     services = sorted({p.name for p in deployment.platform.processes.values()} & set(SERVICES))  # type: ignore[union-attr]
 
+    pids = {k: p.process.pid for k, p in deployment.platform.processes.items() if p.process}  # type: ignore[union-attr]
+    main = asyncio.current_task()
+    too_big: list[str] = []
+
     async def progress() -> None:
         while True:
             await asyncio.sleep(10)
+            rss = {key: resident_mb(pid) for key, pid in pids.items()}
+            too_big.extend(f"{k} {mb:.0f} MB" for k, mb in rss.items() if mb > RSS_LIMIT_MB)
+            if too_big and main is not None:
+                main.cancel()  # before the machine runs out of memory (others use it too)
+                return
             lag = await lag_by_partition(
                 deployment.bootstrap_servers, deployment.namespace, services
             )
@@ -176,7 +191,8 @@ async def consistent(
             counted = sum((await in_scope_counts(deployment.database_url)).values())
             say(f"  draining ({time.monotonic() - started:.0f} s): lag {by_service or 0}, "
                 f"identify waiting {await waiting(deployment)}, "
-                f"register in scope {counted}/{want}")  # fmt: skip
+                f"register in scope {counted}/{want}, largest process "
+                f"{max(rss, key=rss.__getitem__)} {max(rss.values()):.0f} MB")  # fmt: skip
 
     reporter = asyncio.create_task(progress())
     deadline = time.monotonic() + max_wait
@@ -198,6 +214,13 @@ async def consistent(
                     f"municipality where they differ: {differences}"
                 )
             await asyncio.sleep(1.0)
+    except asyncio.CancelledError:
+        if not too_big:
+            raise
+        raise RuntimeError(
+            f"stopped: a service process grew past {RSS_LIMIT_MB} MB resident "
+            f"(KAA_BENCH_RSS_LIMIT_MB): {', '.join(too_big)}"
+        ) from None
     finally:
         reporter.cancel()
 
@@ -238,13 +261,20 @@ async def notify(deployment: Deployment, country: Country) -> int:
     return country.notifications
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the most resident memory the process ever had."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """VmHWM: the most resident memory the process ever had (VmRSS: what it has now)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass  # gone
     return 0.0
+
+
+def resident_mb(pid: int) -> float:
+    return peak_rss_mb(pid, "VmRSS")
 
 
 def kafka_mb(settings: InfraSettings, namespace: str) -> float:
@@ -360,17 +390,24 @@ def main() -> None:
     began = time.monotonic()
     runs: dict[int, dict[str, Any]] = {}
     replicated: dict[str, Any] | None = None
+    failures: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for persons in sizes:
             say(f"== {persons} persons, one process per service")
-            runs[persons] = run(infrastructure, persons, Path(tmp))
+            try:
+                runs[persons] = run(infrastructure, persons, Path(tmp))
+            except (RuntimeError, TimeoutError) as failure:  # the sizes before it are written
+                say(f"  FAILED at {persons} persons: {failure}")
+                failures[str(persons)] = str(failure)
             shutil.rmtree(Path(tmp) / f"country-{persons}")
-        if replicas > 1:
-            say(
-                f"== {replicas_size} persons, {replicas} identify and {replicas} register processes"
-            )
-            replicated = run(infrastructure, replicas_size, Path(tmp), replicas)
-    single = runs.get(replicas_size) or next(iter(runs.values()))
+        if replicas > 1 and replicas_size in runs:
+            say(f"== {replicas_size} persons, {replicas} identify and register processes each")
+            try:
+                replicated = run(infrastructure, replicas_size, Path(tmp), replicas)
+            except (RuntimeError, TimeoutError) as failure:
+                say(f"  FAILED with replicas: {failure}")
+                failures[f"{replicas_size} replicated"] = str(failure)
+    single = runs.get(replicas_size, {"seconds": 0.0})
     result = {
         "benchmark": "national",
         "persons": sizes,
@@ -405,6 +442,7 @@ def main() -> None:
             "speedup": round(single["seconds"] / replicated["seconds"], 2),
             "peak_rss_mb": replicated["peak_rss_mb"],
         },
+        "failures": failures,
         "benchmark_seconds": round(time.monotonic() - began),
         "settings": {name: os.environ[name] for name in SETTINGS if name in os.environ},
         "cores": os.cpu_count(),
