@@ -7,6 +7,8 @@ Two kinds of token are accepted:
   (at most every few seconds) and kept.
 The algorithm decides the key and nothing else does: an HS256 token is never checked against a
 public key, an unsigned token (`alg: none`) never passes. Audience, expiry and issuer are checked.
+A token that passed is not checked again until it expires, for five minutes at most
+(`shared.token_cache`).
 
 Claims: `sub`, `roles` (list), and `tenant` (one kommunkod) or `tenants` (a consortium user's
 several), optionally `grants` and `teams` (lists). With several tenants, the request names the municipality it
@@ -22,7 +24,6 @@ than the deployment's maximum (`KAA_TOKEN_MAX_LIFETIME`, 12 hours by default): `
 """
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ from fastapi import Depends, HTTPException, Request, status
 
 from shared.contracts.text import text_problem
 from shared.logs import bind_caller, route_of
-from shared.token_claims import ClaimMap, teams_of
+from shared.token_cache import VerifiedTokens
+from shared.token_claims import ClaimMap, is_kommunkod, subject_problem, teams_of
 
 Role = Literal[
     "caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"
@@ -50,10 +52,7 @@ TENANT_HEADER = "X-Kaa-Tenant"
 ASYMMETRIC = ("RS256", "ES256")
 JWKS_REFRESH_SECONDS = 10.0
 MAX_LIFETIME_SECONDS = 12 * 3600.0
-# OpenID Connect allows 255 ASCII characters; kaa records `user:<sub>` in an Actor of at most 120.
-MAX_SUBJECT_LENGTH = 115
 MAX_CLAIM_ITEMS = 64
-_KOMMUNKOD = re.compile(r"[0-9]{4}")
 
 
 @dataclass(frozen=True)
@@ -141,9 +140,17 @@ class TokenVerifier:
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._fetching = asyncio.Lock()
+        self._verified = VerifiedTokens(leeway)
 
     async def verify(self, token: str) -> tuple[dict[str, Any], frozenset[str]]:
         """The token's claims and the municipalities it covers; 401 when it does not pass."""
+        if (verified := self._verified.get(token)) is not None:
+            return verified  # the same token verified before (`shared.token_cache`)
+        verified = await self._verify(token)
+        self._verified.put(token, verified)
+        return verified
+
+    async def _verify(self, token: str) -> tuple[dict[str, Any], frozenset[str]]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -226,31 +233,6 @@ class TokenVerifier:
 
 
 KNOWN_ALGORITHMS = frozenset(jwt.algorithms.get_default_algorithms()) | {"none"}
-
-
-def is_kommunkod(value: object) -> bool:
-    return isinstance(value, str) and _KOMMUNKOD.fullmatch(value) is not None
-
-
-_SUBJECT = re.compile(r"[A-Za-z0-9_.@:-]+")
-
-
-def subject_problem(subject: object) -> str | None:
-    """Why `subject` cannot be a token's `sub` (the actor of everything the caller does)."""
-    if not isinstance(subject, str):
-        return "is not a string"
-    if not subject.strip():
-        return "is empty"
-    if len(subject) > MAX_SUBJECT_LENGTH:
-        return f"is longer than {MAX_SUBJECT_LENGTH} characters"
-    problem = text_problem(subject)
-    if problem is not None:
-        return problem
-    if _SUBJECT.fullmatch(subject) is None:
-        # Everything the caller does is recorded as `user:<sub>` (the events' Actor): a subject
-        # that cannot be recorded would be accepted and then never reach the register.
-        return "is not an identifier kaa can record (letters A-Z, digits and _ . @ : -)"
-    return None
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:

@@ -26,6 +26,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.contracts.text import text_problem
+
 # kaa's roles, as `shared.auth.ROLES` (kept here too: auth imports this module).
 KAA_ROLES = frozenset(
     {"caseworker", "coordinator", "school-reporter", "inspector", "consortium-admin", "operator"}
@@ -103,3 +105,33 @@ def teams_of(claims: dict[str, Any]) -> frozenset[str]:
     if not isinstance(teams, list):
         return frozenset()
     return frozenset(t for t in teams if isinstance(t, str) and _TEAM.fullmatch(t))
+
+
+# OpenID Connect allows 255 ASCII characters; kaa records `user:<sub>` in an Actor of at most 120.
+MAX_SUBJECT_LENGTH = 115
+_KOMMUNKOD = re.compile(r"[0-9]{4}")
+
+
+def is_kommunkod(value: object) -> bool:
+    return isinstance(value, str) and _KOMMUNKOD.fullmatch(value) is not None
+
+
+_SUBJECT = re.compile(r"[A-Za-z0-9_.@:-]+")
+
+
+def subject_problem(subject: object) -> str | None:
+    """Why `subject` cannot be a token's `sub` (the actor of everything the caller does)."""
+    if not isinstance(subject, str):
+        return "is not a string"
+    if not subject.strip():
+        return "is empty"
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"is longer than {MAX_SUBJECT_LENGTH} characters"
+    problem = text_problem(subject)
+    if problem is not None:
+        return problem
+    if _SUBJECT.fullmatch(subject) is None:
+        # Everything the caller does is recorded as `user:<sub>` (the events' Actor): a subject
+        # that cannot be recorded would be accepted and then never reach the register.
+        return "is not an identifier kaa can record (letters A-Z, digits and _ . @ : -)"
+    return None
