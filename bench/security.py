@@ -3,8 +3,9 @@
 `./run bench security [YOUTHS]` brings the infrastructure up and, in one run:
 (a) runs the end-to-end pipeline (`bench/pipeline.py`: feeds → identify → outreach, measures →
     register, four processes) for YOUTHS generated youths (default 20,000), alternately sealed —
-    the platform as it runs: feed records sealed at intake by the feed adapter (inside the clock),
-    opened by identify, personal details sealed per youth — and unsealed (plain keyed feed lines,
+    the platform as it runs: feed records sealed by the feed adapter (before the clock starts: it
+    runs where the upstream files arrive, not on the platform's cores), opened by identify,
+    personal details sealed per youth — and unsealed (plain keyed feed lines,
     `KAA_FEED_PLAINTEXT=accept`, `KAA_PERSONAL_DATA=unsealed-benchmark-only`, refused outside a
     benchmark namespace), three times each; reports records/s of each and the overhead
     (1 − sealed/unsealed), and the CPU seconds each component used per 1,000 records in each mode
