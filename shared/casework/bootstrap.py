@@ -17,7 +17,6 @@ from fastapi import APIRouter, FastAPI
 
 from shared import access_log
 from shared.auth import principal_dependency, require_role
-from shared.casework.adapters.loop_writer import LoopWriter
 from shared.casework.adapters.reader import TenantConnection
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.commands import CaseRuntime
@@ -94,14 +93,6 @@ def create_case_service(
         # The read side of the HTTP API.
         pool = await _read_pool(settings, name, application)
         closing.push_async_callback(pool.close)
-        # Caseworkers' commands recorded on the event loop (those whose actions do no I/O), in
-        # as many batches at once as the pool has connections.
-        writer_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=3, timeout=5)
-        closing.push_async_callback(writer_pool.close)
-        writer = LoopWriter(application, writer_pool)
-        await writer.start()
-        closing.push_async_callback(writer.close)
-        application.loop_writer = writer
         # Kafka: the inputs, and the outbox relay publishing the service's own events.
         producer = idempotent_producer(settings)
         closing.push_async_callback(producer.stop)  # also what a start that failed left open

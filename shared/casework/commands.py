@@ -133,7 +133,10 @@ def take_in_identify_batch(
                 case = application.case_class.open(message.youth_id, message.tenant)
                 cache[message.youth_id] = case
             case.on_identify_event(message)
-        cases = [c for c in cache.values() if c is not None]
+        # Only the cases this batch changed: a case it held without a change (a redelivered
+        # event) may be an older copy than the database's (another replica recorded since), and
+        # its read row written from it would take that back.
+        cases = [c for c in cache.values() if c is not None and c.pending_events]
         also = application.identify_rows(messages) if application.identify_rows else None
         application.save_cases(cases, topic, partition, next_offset, also)
 
@@ -158,15 +161,12 @@ async def record_on_case(
     correlation_id: uuid.UUID | None = None,
     *,
     in_scope_only: bool = True,
-    on_loop: bool = False,
 ) -> bool:
     """Run a recording command on the municipality's case of the youth, through the group-commit
     writer (off the event loop): the case is loaded, checked to be the tenant's and in scope, and
     saved with what `record(case, correlation_id)` recorded. `in_scope_only` False skips the
     scope check: for putting right what was recorded while the youth was in scope (a correction,
-    a withdrawal), which the record needs after the youth left too. `on_loop`: `record` does no
-    I/O (no key to fetch, nothing to look up), so the event-loop writer may run it
-    (`adapters.loop_writer`), without a hand-off to a thread.
+    a withdrawal), which the record needs after the youth left too.
 
     Returns what `record` returns: False when the thing was already recorded (a retry). Raises
     `CaseNotFound`, `NotInScope`, `CommandRefused` or `dates.ImplausibleDate`.
@@ -178,12 +178,8 @@ async def record_on_case(
             raise TypeError(f"expected a {case_class.__name__}")
         return record(case, correlation)
 
-    if on_loop:
-        recorded: bool = await application.submit_on_loop(
-            youth_id, tenant, action, in_scope_only=in_scope_only
-        )
-    elif in_scope_only:  # the writer's default, so an application without the option serves it
-        recorded = await application.submit(youth_id, tenant, action)
+    if in_scope_only:  # the writer's default, so an application without the option serves it
+        recorded: bool = await application.submit(youth_id, tenant, action)
     else:
         recorded = await application.submit(youth_id, tenant, action, in_scope_only=False)
     return recorded

@@ -17,7 +17,6 @@ import pytest
 from services.outreach.adapters.store import OutreachApplication
 from services.outreach.commands import OutreachHandlers, take_in_measures_batch
 from shared import access_log
-from shared.casework.adapters.loop_writer import LoopWriter
 from shared.casework.commands import Actor, CaseClock, CaseRuntime, take_in_identify_batch
 from shared.contracts.events import (
     FollowUpCompleted,
@@ -125,14 +124,9 @@ async def outreach(infra: RunningInfra) -> AsyncIterator[Outreach]:
     await pool.execute(KEYRING_DDL)
     runtime = CaseRuntime[OutreachApplication]()
     runtime.start(application, pool, schema)
-    # Commands through the event-loop writer, as the running service records them.
-    writer = LoopWriter(application, pool)
-    await writer.start()
-    application.loop_writer = writer
     try:
         yield Outreach(application, runtime, schema, pool)
     finally:
-        await writer.close()
         await pool.close()
         application.close()
         with psycopg.connect(infra.database_url, autocommit=True) as conn:

@@ -33,13 +33,6 @@ CASE_COLUMNS = (
 )  # fmt: skip
 
 
-# The SQL type of each of `CASE_COLUMNS` (the table's DDL below), for the event-loop writer.
-CASE_TYPES = (
-    "uuid", "text", "boolean", "date", "date", "date", "text", "text", "text", "date", "text",
-    "date", "date", "date", "text", "date", "text", "date", "date",
-)  # fmt: skip
-
-
 def case_row(case: OutreachCase) -> tuple[Any, ...]:
     """The case's summary row (`CASE_COLUMNS`), which the worklists and clock figures read."""
     occupation = case.current_occupation()
@@ -126,10 +119,6 @@ class OutreachApplication(CaseApplication):
 
     case_class = OutreachCase
     rule_book = RULE_BOOK
-    case_table = ("cases", tuple(zip(CASE_COLUMNS, CASE_TYPES, strict=True)))
-
-    def case_rows(self, cases: list[Any]) -> list[tuple[Any, ...]]:
-        return [case_row(c) for c in cases if isinstance(c, OutreachCase)]
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": get_topic(OutreachRecorder)})

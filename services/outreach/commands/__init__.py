@@ -175,10 +175,8 @@ class OutreachHandlers:
         self.clock = clock
 
     async def _record(self, caller: Caller, youth_id: uuid.UUID, record: Any) -> bool:
-        """Every `record` here does no I/O (what it seals is sealed before): the event-loop
-        writer may run it."""
         return await record_on_case(
-            self.runtime.application, youth_id, caller.tenant, OutreachCase, record, on_loop=True
+            self.runtime.application, youth_id, caller.tenant, OutreachCase, record
         )
 
     async def attempt_contact(self, caller: Caller, command: AttemptContact) -> AttemptRecorded:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, cast
 
 from shared.casework.adapters.group_commit import Command, CommandQueue
-from shared.casework.adapters.loop_writer import LoopWriter
 from shared.casework.domain import (
     REFUSALS,
     CaseNotFound,
@@ -46,13 +45,6 @@ class CaseApplication(KafkaFedApplication):
     # Further read rows a service keeps from a batch of identify's events, written in the batch's
     # transaction (outreach: the youths' sealed personal details, for letters); set at start.
     identify_rows: Callable[[list[Any]], list[tuple[Any, list[Any]]]] | None = None
-    # The read table of one summary row per case that the event-loop writer upserts with the
-    # case's events (`case_rows`): its name in the service's schema and its columns, the key
-    # first, each with its SQL type; None: the cases have no such row.
-    case_table: tuple[str, tuple[tuple[str, str], ...]] | None = None
-    # The event-loop writer (`loop_writer`) once the service has started; None: every command
-    # goes through the group-commit writer's thread.
-    loop_writer: LoopWriter | None = None
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
@@ -170,48 +162,6 @@ class CaseApplication(KafkaFedApplication):
         """Hook: read-table rows for these cases, written in the same transaction (none here)."""
         return []
 
-    def case_rows(self, cases: list[Any]) -> list[tuple[Any, ...]]:
-        """Hook: the `case_table` rows of these cases, in its columns' order (none here)."""
-        return []
-
-    def forget_later(self, aggregate_ids: list[uuid.UUID]) -> None:
-        """Drop aggregates the event-loop writer changed from the memory the consumer's thread
-        works with (their copies there are behind now): at once when no write holds the lock,
-        else in a thread once it is free. Callable on the event loop; never waits."""
-
-        def forget() -> None:
-            for aggregate_id in aggregate_ids:
-                self.forget(aggregate_id)
-
-        if not aggregate_ids:
-            return
-        if self._write_lock.acquire(blocking=False):
-            try:
-                forget()
-            finally:
-                self._write_lock.release()
-            return
-
-        def locked() -> None:
-            with self._write_lock:
-                forget()
-
-        asyncio.get_running_loop().run_in_executor(None, locked)
-
-    def submit_on_loop(
-        self,
-        youth_id: uuid.UUID,
-        tenant: str,
-        action: Callable[[Any], R],
-        *,
-        in_scope_only: bool = True,
-    ) -> asyncio.Future[R]:
-        """`submit()` through the event-loop writer when the service has one: `action` must do
-        no I/O (it runs on the event loop)."""
-        if self.loop_writer is None:
-            return self.submit(youth_id, tenant, action, in_scope_only=in_scope_only)
-        return self.loop_writer.submit(youth_id, tenant, action, in_scope_only)
-
     def command(self, youth_id: uuid.UUID, tenant: str, action: Callable[[Any], R]) -> R:
         """Load the case, check tenant and scope, run `action`, save; retried on a concurrent write.
 
@@ -293,13 +243,8 @@ class CaseApplication(KafkaFedApplication):
         return outcomes
 
     def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:
-        """The caller's case for reading (in scope or not); CaseNotFound for another tenant's.
-        Checked against the store's version first (the copy in memory is behind when the
-        event-loop writer or another replica wrote the case since). Blocking."""
-        cache: dict[uuid.UUID, Any] = {}
-        with self.write():
-            self.preload([youth_id], cache, verify=True)
-        case: ScopedYouthCase | None = self.get_or_none(youth_id, cache)
+        """The caller's case for reading (in scope or not); CaseNotFound for another tenant's."""
+        case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
         if case is None:
             raise CaseNotFound
         case.check_tenant(tenant)
