@@ -239,7 +239,8 @@ class CaseApplication(KafkaFedApplication):
                     self.forget(case.id)
                     raise _RunAlone from refusal
                 outcomes.append((False, refusal))
-        self.save_cases(list(touched.values()), None, 0, 0)
+        # A command that changed nothing (a retry) writes no row from a copy that may be older.
+        self.save_cases([c for c in touched.values() if c.pending_events], None, 0, 0)
         return outcomes
 
     def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:
