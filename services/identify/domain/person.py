@@ -387,7 +387,14 @@ class Person(Aggregate):
         return decisions
 
     def next_evaluation(self, served: dict[str, TenantPolicy], after: date) -> date | None:
-        """When time alone may change this person's scope in any served municipality."""
+        """When time alone may change this person's scope in any served municipality: one they
+        are, were or will be folkbokförd in, or one that knows them (a youth id, an open
+        episode). In any other the scope rule cannot take them in, and a consortium of the whole
+        country would otherwise work out, and keep, 290 municipalities' facts for every person."""
         if self.birth_date is None:
             return None
-        return next_evaluation(self.facts, served, after)
+        where = {r.kommunkod for r in self.registrations} | set(self.youth_ids)
+        where |= set(self.open_episodes)
+        return next_evaluation(
+            self.facts, {t: p for t, p in served.items() if t in where}, after
+        )

@@ -63,7 +63,9 @@ def pending_release(
                         break
                     if decided:
                         log.info("pending persons decided", persons=decided)
-                    if decided < release_round:
+                    # Until a round decides nobody: its limit counts a person's rows (one per
+                    # municipality), so a full round may decide fewer persons than the limit.
+                    if not decided:
                         break
             await asyncio.sleep(0.1)
             waited += 0.1
