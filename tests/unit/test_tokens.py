@@ -456,8 +456,8 @@ def test_every_accepted_subject_can_be_recorded_as_an_actor() -> None:
     """What the token check lets through, the events' contract accepts as `user:<sub>`."""
     from pydantic import TypeAdapter
 
-    from shared.auth import subject_problem
     from shared.contracts.envelope import Actor
+    from shared.token_claims import subject_problem
 
     actor = TypeAdapter(Actor)
     for subject in ("anna.andersson", "a" * 115, "0f3c-42@idp.kommun.se", "x:y_z"):

@@ -30,8 +30,9 @@ from services.web.adapters.sessions import Session
 from services.web.domain.menu import start_page
 from services.web.entrypoints.common import SIGNIN, Web
 from services.web.entrypoints.security import SIGNIN_CSRF_COOKIE, new_form_token, same_token
-from shared.auth import ROLES, is_kommunkod, issue_token
+from shared.auth import ROLES, issue_token
 from shared.settings import ServiceSettings
+from shared.token_claims import is_kommunkod
 
 DEV_ROLES = list(ROLES)  # every role, to try each part of the application
 CALLBACK = "/logga-in/svar"
