@@ -5,26 +5,14 @@ log searched by reader (`actor`), and each youth's current occupation as the reg
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
-import pytest
 
 from services.register.adapters import readmodel
-from services.register.adapters.database import create_pool, create_tables
 from shared import access_log
-from tests.conftest import RunningInfra
 
 TENANT = "9911"  # a municipality of its own: the access log is one table for every test
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 async def test_the_access_log_is_searched_by_reader(db: asyncpg.Connection) -> None:

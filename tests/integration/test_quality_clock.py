@@ -8,29 +8,17 @@ then, not from the legal entry date (issue 13, section 4).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-import pytest
 
-from services.register.adapters.database import create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
 from services.register.commands.quality import quality
 from services.register.domain.period import half_year
 from shared.contracts.events import AnyEvent, ContactAttempted, YouthIdentified
-from tests.conftest import RunningInfra
 
 TENANT = "0180"
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def envelope(youth: uuid.UUID, day: date, actor: str) -> dict[str, Any]:

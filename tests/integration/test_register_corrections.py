@@ -6,7 +6,6 @@ and why, the audit replay the register as it stood, and a register projected afr
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 
 from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
-from services.register.adapters.database import create_pool, create_tables
 from services.register.commands import replay as replay_module
 from services.register.commands.rebuild import verify
 from services.register.commands.replay import replay
@@ -41,14 +39,6 @@ from tests.integration.test_register_projection import Partition
 
 TENANT = "0180"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 class Youth:

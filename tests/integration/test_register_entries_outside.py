@@ -12,14 +12,11 @@ register does not hold stays parked (test_register_unknown_entries.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
-import pytest
 
 from services.register.adapters.archive import drop_schema, project_archive
-from services.register.adapters.database import create_pool, create_tables
 from services.register.commands.rebuild import verify
 from shared.contracts.events import FollowUpCompleted
 from shared.contracts.topics import MEASURES_EVENTS
@@ -33,14 +30,6 @@ from tests.integration.test_register_corrections import (
 )
 from tests.integration.test_register_projection import Partition
 from tests.integration.test_register_unknown_entries import consume, parked
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def completed(youth: Youth, follow_up: uuid.UUID, day: int,

@@ -6,16 +6,13 @@ shows the objection as recorded then; a register projected afresh is the same as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import pytest
 
 from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
-from services.register.adapters.database import create_pool, create_tables
 from services.register.commands.rebuild import verify
 from services.register.commands.replay import replay
 from shared.contracts.events import AnyEvent, ObjectionRecorded
@@ -30,14 +27,6 @@ from tests.integration.test_register_corrections import (
 )
 from tests.integration.test_register_projection import Partition
 from tests.integration.test_register_unknown_entries import consume
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def objected(youth: Youth, day: int, corrects: AnyEvent | None = None) -> ObjectionRecorded:

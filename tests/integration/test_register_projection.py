@@ -11,14 +11,12 @@ no row of).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
-import pytest
 
-from services.register.adapters.database import create_pool, create_tables, schema_statements
+from services.register.adapters.database import create_tables, schema_statements
 from services.register.adapters.projection.handlers import UNKNOWN_EPISODE
 from services.register.adapters.projection.parking import EARLY, HELD
 from services.register.adapters.projection.sink import RegisterProjection
@@ -38,18 +36,9 @@ from shared.contracts.events import (
 )
 from shared.contracts.topics import IDENTIFY_EVENTS, MEASURES_EVENTS, OUTREACH_EVENTS
 from shared.messaging.consumer import Delivery, Parsed
-from tests.conftest import RunningInfra
 
 TENANT = "0180"
 MEASURE = uuid.UUID(int=2)
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def envelope(youth: uuid.UUID, minute: int = 0) -> dict[str, Any]:

@@ -10,16 +10,14 @@ database (no Kafka, no processes).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import pytest
 
 from kaa.dev.synthetic import generate
 from services.register.adapters.archive import drop_schema, project_archive
-from services.register.adapters.database import create_pool, create_tables
 from services.register.commands import replay as replay_module
 from shared.contracts.events import (
     AnyEvent,
@@ -35,14 +33,6 @@ from tests.integration.test_register_projection import Partition
 
 TENANT = "0180"
 INSTANTS = ("2025-03-31T23:59:59+02:00", "2025-09-30T23:59:59+02:00", "2026-12-31T23:59:59+01:00")
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def histories() -> list[AnyEvent]:

@@ -10,19 +10,15 @@ be early (an entry that is itself parked holds them behind it), so it is parked,
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
-import pytest
 
-from services.register.adapters.database import create_pool, create_tables
 from services.register.commands.parked import discard, reapply
 from shared.contracts.events import AnyEvent, CaseAssigned, MeasureStarted
 from shared.contracts.topics import MEASURES_EVENTS, OUTREACH_EVENTS
 from shared.messaging.consumer import Parsed
 from shared.messaging.parking import apply_isolated
-from tests.conftest import RunningInfra
 from tests.integration.test_register_corrections import (
     TENANT,
     Youth,
@@ -33,14 +29,6 @@ from tests.integration.test_register_corrections import (
 from tests.integration.test_register_projection import Partition
 
 NO_SUCH = "no such entry of this youth in the register"
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 async def consume(partition: Partition, events: list[AnyEvent]) -> None:
