@@ -11,7 +11,6 @@ produce+consume rate of the same records as the baseline. Writes bench/results/i
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from bench.pipeline import commit, cpu_seconds, per_thousand, raw_kafka
+from bench.pipeline import cpu_seconds, per_thousand, raw_kafka, write_result
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
@@ -128,7 +127,6 @@ def main() -> None:
     print(f"raw Kafka: {len(lines)} records produced and consumed ...", flush=True)
     kafka = asyncio.run(raw_kafka(infrastructure.bootstrap_servers(), lines))
     result = {
-        "benchmark": "identify",
         "persons": persons,
         "identify_processes": replicas,
         "records": len(lines),
@@ -142,13 +140,8 @@ def main() -> None:
         "cpu_seconds_per_1000_records": per_thousand(
             {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}, len(lines)
         ),
-        "cores": os.cpu_count(),
-        "commit": commit(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, "identify", result)
 
 
 if __name__ == "__main__":

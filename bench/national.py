@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import shutil
 import sys
@@ -45,7 +44,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from bench.pipeline import commit, cpu_seconds
+from bench.pipeline import cpu_seconds, per_thousand, write_result
 from kaa.deployment import Deployment, free_port
 from kaa.dev.country import KOMMUNKODER, Country, generate_country
 from kaa.dev.launcher import InfraSettings, Infrastructure
@@ -409,7 +408,6 @@ def main() -> None:
                 failures[f"{replicas_size} replicated"] = str(failure)
     single = runs.get(replicas_size, {"seconds": 0.0})
     result = {
-        "benchmark": "national",
         "persons": sizes,
         "municipalities": len(KOMMUNKODER),
         "records": {str(n): r["records"] for n, r in runs.items()},
@@ -429,8 +427,7 @@ def main() -> None:
         "postgres_mb": {str(n): r["postgres_mb"] for n, r in runs.items()},
         "kafka_mb": {str(n): r["kafka_mb"] for n, r in runs.items()},
         "cpu_seconds_per_1000_persons": {
-            str(n): {k: round(v * 1000 / n, 3) for k, v in r["cpu_seconds"].items()}
-            for n, r in runs.items()
+            str(n): per_thousand(r["cpu_seconds"], n) for n, r in runs.items()
         },
         "replicas_speedup": None
         if replicated is None
@@ -445,13 +442,8 @@ def main() -> None:
         "failures": failures,
         "benchmark_seconds": round(time.monotonic() - began),
         "settings": {name: os.environ[name] for name in SETTINGS if name in os.environ},
-        "cores": os.cpu_count(),
-        "commit": commit(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, "national", result)
 
 
 if __name__ == "__main__":

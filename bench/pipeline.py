@@ -268,7 +268,6 @@ def main() -> None:
     print(f"raw PostgreSQL: {len(lines)} rows inserted ...", flush=True)
     postgres = asyncio.run(raw_postgres(infrastructure.database_url(), len(lines)))
     result = {
-        "benchmark": "pipeline",
         "youths": youths,
         "records": e2e["records"],
         "end_to_end_events_per_s": round(e2e["events_per_s"], 1),
@@ -280,13 +279,8 @@ def main() -> None:
         "register_in_scope": e2e["register_in_scope"],
         "cpu_seconds_per_1000_records": per_thousand(e2e["cpu_seconds"], e2e["records"]),
         "feeds_sealed_before_the_clock": True,
-        "cores": os.cpu_count(),
-        "commit": commit(),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_result(RESULTS, "pipeline", result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from tests.conftest import RunningInfra
 @pytest.fixture
 async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
     """The register's tables in this test's own schema, and a pool on it."""
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=2)
+    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=3)
     await create_tables(pool, db_schema)
     yield pool
     await pool.close()

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
-from services.register.adapters.database import create_pool, create_tables
 from services.register.adapters.projection.applied import apply_items
 from services.register.adapters.projection.parking import (
     EARLY,
@@ -24,17 +21,8 @@ from services.register.adapters.projection.parking import (
 )
 from shared.contracts.events import CaseAssigned
 from shared.contracts.topics import IDENTIFY_EVENTS, OUTREACH_EVENTS
-from tests.conftest import RunningInfra
 from tests.integration.test_register_corrections import Youth
 from tests.integration.test_register_projection import Partition
-
-
-@pytest.fixture
-async def register(infra: RunningInfra, db_schema: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(infra.database_url, db_schema, min_size=1, max_size=3)
-    await create_tables(pool, db_schema)
-    yield pool
-    await pool.close()
 
 
 def assigned(youth: Youth, to: str) -> CaseAssigned:
