@@ -153,19 +153,27 @@ def test_leading_node_killed_then_another_loses_and_doubles_nothing(
     wait_until(lambda: summary(deployment)["known"] > 0, "the register grows with a node down")
     cluster.up()
     cluster.wait_in_sync(topics)
+    # The caseworkers' list is everyone in scope: taken while the register still grew, it could
+    # be too short to outlast the second outage.
+    wait_until(
+        lambda: summary(deployment)["in_scope"] == expected.in_scope, "everyone in scope", 180
+    )
 
     # 2. Another node dies while caseworkers record contacts, one after another.
-    caseworkers = Caseworkers(deployment, in_scope_ids(deployment))
+    youth_ids = in_scope_ids(deployment)
+    assert len(youth_ids) == expected.in_scope
+    caseworkers = Caseworkers(deployment, youth_ids)
     caseworkers.start()
     wait_until(lambda: caseworkers.posted >= 40, "caseworkers at work")
     second = cluster.most_leading(topics, besides=[first])
     cluster.kill(second)
     posted_at_kill = caseworkers.posted
+    assert caseworkers.is_alive(), "the kill fell while the commands still came"
+    assert posted_at_kill + 80 < len(youth_ids), "enough commands left to come during the outage"
     wait_until(
         lambda: summary(deployment)["contacted"] > posted_at_kill + 40,
         "contacts recorded after the kill reach the register with the node down",
     )
-    assert caseworkers.is_alive(), "the kill fell while the commands still came"
     assert not still_running(deployment), still_running(deployment)
     cluster.up()
     caseworkers.halt.set()
