@@ -5,14 +5,14 @@
 - `recorder`: the PostgreSQL recorder (batched inserts, read tables in the events' transaction,
   the relay's reads), which replaces private steps of the library's recorder;
 - `leases`: one process at a time per job, by advisory locks that die with their holder;
-- `application`: the Kafka-fed application, its serialised writes and its aggregate cache.
+- `application`: the Kafka-fed application, its serialised writes and its aggregate cache;
+- `transcoder`: the library's JSON format for stored events, written and read by orjson.
 
 Services import the names below from `shared.eventstore`.
 """
 
 from shared.eventstore.application import (
     WRITE_ATTEMPTS,
-    DateAsISO,
     KafkaFedApplication,
     tracking_name,
 )
@@ -24,6 +24,7 @@ from shared.eventstore.environment import (
 )
 from shared.eventstore.leases import Lease, try_lease
 from shared.eventstore.recorder import BatchProcessRecorder
+from shared.eventstore.transcoder import DateAsISO, OrjsonTranscoder
 
 __all__ = [
     "WRITE_ATTEMPTS",
@@ -32,6 +33,7 @@ __all__ = [
     "KafkaFedApplication",
     "Lease",
     "NamespaceClash",
+    "OrjsonTranscoder",
     "claim_database",
     "ensure_schema",
     "eventsourcing_env",

@@ -4,9 +4,11 @@ fails here, loudly, naming the member and the code of ours to revisit.
 `BatchProcessRecorder` (shared/eventstore/recorder.py) replaces three private steps of the
 library's PostgreSQL recorder and calls two more; identify's schedule recorder overrides one of
 them too. `KafkaFedApplication` (shared/eventstore/application.py) goes past `Application.save` and
-`Repository.get` to the library's mapper and recorder. A renamed step would not fail anywhere: the
-library would silently run its own and our override would be dead code (read tables not written,
-events inserted the slow way, notification ids read back from a statement that returns none).
+`Repository.get` to the library's mapper and recorder. `OrjsonTranscoder` (shared/eventstore/
+transcoder.py) writes the library's JSON format itself and falls back on the library's own
+transcoder. A renamed step would not fail anywhere: the library would silently run its own and our
+override would be dead code (read tables not written, events inserted the slow way, notification
+ids read back from a statement that returns none).
 
 Written against eventsourcing 9.5.6 (pyproject: `eventsourcing[postgres]>=9.5,<10`). No database:
 the recorder runs its insert on a recording connection.
@@ -42,6 +44,7 @@ from shared.eventstore import BatchProcessRecorder, KafkaFedApplication, eventso
 LIBRARY = f"eventsourcing {version('eventsourcing')}"
 RECORDER = "shared/eventstore/recorder.py BatchProcessRecorder"
 APPLICATION = "shared/eventstore/application.py KafkaFedApplication"
+TRANSCODER = "shared/eventstore/transcoder.py"
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,14 @@ RELIED = (
            f"{APPLICATION}.construct_recorder (a process recorder, with tracking)"),
     Relied(JSONTranscoder, "register", ("self", "transcoding"),
            f"{APPLICATION}.register_transcodings", exact=False),
-    Relied(Transcoding, "encode", ("self", "obj"), "application.py DateAsISO.encode"),
-    Relied(Transcoding, "decode", ("self", "data"), "application.py DateAsISO.decode"),
+    Relied(Transcoding, "encode", ("self", "obj"), f"{TRANSCODER} DateAsISO.encode"),
+    Relied(Transcoding, "decode", ("self", "data"), f"{TRANSCODER} DateAsISO.decode"),
+    Relied(JSONTranscoder, "__init__", ("self",),
+           f"{TRANSCODER} OrjsonTranscoder.__init__ (the factory builds it without arguments)"),
+    Relied(JSONTranscoder, "register", ("self", "transcoding"),
+           f"{TRANSCODER} OrjsonTranscoder.register"),
+    Relied(JSONTranscoder, "encode", ("self", "obj"), f"{TRANSCODER} OrjsonTranscoder.encode"),
+    Relied(JSONTranscoder, "decode", ("self", "data"), f"{TRANSCODER} OrjsonTranscoder.decode"),
     Relied(Mapper, "to_stored_event", ("self", "domain_event"),
            f"{APPLICATION}.save_tracked", exact=False),
     Relied(Mapper, "to_domain_event", ("self", "stored_event"),
