@@ -6,7 +6,8 @@
   the relay's reads), which replaces private steps of the library's recorder;
 - `leases`: one process at a time per job, by advisory locks that die with their holder;
 - `application`: the Kafka-fed application, its serialised writes and its aggregate cache;
-- `transcoder`: the library's JSON format for stored events, written and read by orjson.
+- `transcoder`, `mapper`: the library's format for stored events, written and read by orjson
+  with the per-class look-ups done once.
 
 Services import the names below from `shared.eventstore`.
 """
@@ -23,6 +24,7 @@ from shared.eventstore.environment import (
     eventsourcing_env,
 )
 from shared.eventstore.leases import Lease, try_lease
+from shared.eventstore.mapper import EventMapper
 from shared.eventstore.recorder import BatchProcessRecorder
 from shared.eventstore.transcoder import DateAsISO, OrjsonTranscoder
 
@@ -30,6 +32,7 @@ __all__ = [
     "WRITE_ATTEMPTS",
     "BatchProcessRecorder",
     "DateAsISO",
+    "EventMapper",
     "KafkaFedApplication",
     "Lease",
     "NamespaceClash",

@@ -27,6 +27,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
+from shared.eventstore.mapper import EventMapper
 from shared.eventstore.recorder import BatchProcessRecorder
 from shared.eventstore.transcoder import DateAsISO, OrjsonTranscoder
 
@@ -49,8 +50,9 @@ class KafkaFedApplication(Application[uuid.UUID]):
     the country; the least recently used aggregate goes first). A
     cached aggregate that another process changed meanwhile fails the insert on its version; the
     cache is then dropped and the work retried on fresh state, so the cache can make a batch
-    faster but never wrong. Events are written and read in the library's JSON format by
-    `OrjsonTranscoder` (`transcoder.py`), at about two thirds of the library's cost.
+    faster but never wrong. Events are written and read in the library's format by
+    `EventMapper` and `OrjsonTranscoder` (`mapper.py`, `transcoder.py`), at about two thirds of
+    the library's cost.
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -58,6 +60,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
             env={
                 "PROCESS_RECORDER_TOPIC": get_topic(BatchProcessRecorder),
                 "TRANSCODER_TOPIC": get_topic(OrjsonTranscoder),
+                "MAPPER_TOPIC": get_topic(EventMapper),
                 **(env or {}),
             }
         )
@@ -212,7 +215,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
         if verify and held:
             versions = sql.SQL(
                 "SELECT originator_id, max(originator_version) AS version FROM {} "
-                "WHERE originator_id = ANY(%s) GROUP BY originator_id"
+                "WHERE originator_id = ANY(%b) GROUP BY originator_id"
             ).format(table)
             with datastore.get_connection() as conn, conn.cursor() as cursor:
                 cursor.execute(versions, (held,))
@@ -226,7 +229,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
             return
         query = sql.SQL(
             "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+            "WHERE originator_id = ANY(%b) ORDER BY originator_id, originator_version"
         ).format(table)
         with datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(query, (wanted,))

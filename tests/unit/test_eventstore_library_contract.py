@@ -4,11 +4,11 @@ fails here, loudly, naming the member and the code of ours to revisit.
 `BatchProcessRecorder` (shared/eventstore/recorder.py) replaces three private steps of the
 library's PostgreSQL recorder and calls two more; identify's schedule recorder overrides one of
 them too. `KafkaFedApplication` (shared/eventstore/application.py) goes past `Application.save` and
-`Repository.get` to the library's mapper and recorder. `OrjsonTranscoder` (shared/eventstore/
-transcoder.py) writes the library's JSON format itself and falls back on the library's own
-transcoder. A renamed step would not fail anywhere: the library would silently run its own and our
-override would be dead code (read tables not written, events inserted the slow way, notification
-ids read back from a statement that returns none).
+`Repository.get` to the library's mapper and recorder. `OrjsonTranscoder` and `EventMapper`
+(shared/eventstore/transcoder.py, mapper.py) write the library's format themselves and fall back on
+the library's own steps. A renamed step would not fail anywhere: the library would silently run its
+own and our override would be dead code (read tables not written, events inserted the slow way,
+notification ids read back from a statement that returns none).
 
 Written against eventsourcing 9.5.6 (pyproject: `eventsourcing[postgres]>=9.5,<10`). No database:
 the recorder runs its insert on a recording connection.
@@ -45,6 +45,7 @@ LIBRARY = f"eventsourcing {version('eventsourcing')}"
 RECORDER = "shared/eventstore/recorder.py BatchProcessRecorder"
 APPLICATION = "shared/eventstore/application.py KafkaFedApplication"
 TRANSCODER = "shared/eventstore/transcoder.py"
+MAPPER = "shared/eventstore/mapper.py EventMapper"
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,12 @@ RELIED = (
            f"{TRANSCODER} OrjsonTranscoder.register"),
     Relied(JSONTranscoder, "encode", ("self", "obj"), f"{TRANSCODER} OrjsonTranscoder.encode"),
     Relied(JSONTranscoder, "decode", ("self", "data"), f"{TRANSCODER} OrjsonTranscoder.decode"),
+    Relied(Mapper, "__init__", ("self", "transcoder", "compressor", "cipher"),
+           f"{MAPPER}.__init__ (the factory builds it with these)"),
     Relied(Mapper, "to_stored_event", ("self", "domain_event"),
-           f"{APPLICATION}.save_tracked", exact=False),
+           f"{MAPPER}.to_stored_event and {APPLICATION}.save_tracked"),
     Relied(Mapper, "to_domain_event", ("self", "stored_event"),
-           f"{APPLICATION}.preload and shared/messaging/relay.py", exact=False),
+           f"{MAPPER}.to_domain_event, {APPLICATION}.preload and shared/messaging/relay.py"),
     Relied(Repository, "get", ("self", "aggregate_id"),
            f"{APPLICATION}.get_or_none", exact=False),
     Relied(ProcessingEvent, "__init__", ("self", "tracking"),
