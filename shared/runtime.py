@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import gc
 import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,9 +29,16 @@ from shared import metrics
 from shared.api_docs import document
 from shared.contracts.topics import all_topic_specs
 from shared.health import DependencyWatch, add_health_routes
+from shared.http_middleware import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    BodyLimit,
+    DatabaseGate,
+    Measured,
+)
 from shared.infra.kafka_admin import ensure_topics
 from shared.key_backup import require_master_key
-from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging, route_of
+from shared.logs import RequestContext, adopt_uvicorn_loggers, configure_logging
 from shared.loops import STOP_GRACE_SECONDS, BackgroundLoops
 from shared.messaging.failures import POSTGRES_ERRORS, is_transient
 from shared.resilience import Interrupted, dependency_of, nudge, until_done
@@ -40,7 +46,7 @@ from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["BackgroundLoops", "configure_logging", "service_app", "with_closing"]
+__all__ = ["BackgroundLoops", "BodyLimit", "configure_logging", "service_app", "with_closing"]
 
 
 def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -65,169 +71,6 @@ def tune_garbage_collector() -> None:
     """
     _, middle, old = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """Refuse a request body over `limit` bytes with 413 before any route parses it: at once when
-    Content-Length declares it, or as soon as a streamed body grows past it."""
-
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
-            return
-        received = 0
-        started = False
-
-        async def counted() -> Any:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
-
-        async def watched(message: Any) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, watched)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Any) -> None:
-        body = (
-            b'{"detail": "request body: larger than the '
-            + str(self.limit).encode()
-            + b' bytes a request may carry"}'
-        )
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
-
-
-class Measured:
-    """ASGI middleware: every request's duration into `kaa_http_request_seconds`, labelled with
-    the route template it matched (never its path, which may hold ids), method and status."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def answer(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, answer)
-        finally:
-            metrics.http_request(
-                route_of(scope), str(scope.get("method")), status, time.perf_counter() - started
-            )
-
-
-DATABASE_UNAVAILABLE = b'{"detail": "the database is unavailable; try again (same client id)"}'
-RETRY_AFTER_SECONDS = 2
-# Answered whatever the database's state: health, metrics, the documentation, static files.
-_UNGATED = ("/health", "/metrics", "/docs", "/openapi", "/static/", "/favicon")
-
-
-class DatabaseGate:
-    """ASGI middleware: while the process's last check found PostgreSQL unreachable, a request
-    that may need it is answered 503 with Retry-After at once, instead of waiting for a
-    connection the pool cannot make (a client retries a command with its client id); a request
-    under way when the database is found unreachable is answered so at that moment."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        watch = getattr(scope.get("app"), "state", None)
-        watch = getattr(watch, "dependencies", None) if watch is not None else None
-        if (
-            scope["type"] != "http"
-            or not isinstance(watch, DependencyWatch)
-            or str(scope.get("path", "")).startswith(_UNGATED)
-        ):
-            await self.app(scope, receive, send)
-        elif watch.down("PostgreSQL"):
-            await database_unavailable(send)
-        elif scope.get("method") in _SAFE_METHODS:
-            await self._guarded(watch, scope, receive, send)
-        else:
-            # A command under way runs to its own end (at most the pool's 5 s connect timeout,
-            # then 503 from `_database_error`): answered 503 early, its write could still
-            # commit, and a client retrying without a client id would record it twice.
-            await self.app(scope, receive, send)
-
-    async def _guarded(self, watch: DependencyWatch, scope: Any, receive: Any, send: Any) -> None:
-        """Run a read; if the database is found unreachable before it answered, answer 503 at
-        once (the read is left to end by itself; nothing it does is kept)."""
-        answered = started = False
-
-        async def send_once(message: Any) -> None:
-            nonlocal started
-            if answered:
-                return
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        request = asyncio.ensure_future(self.app(scope, receive, send_once))
-        went_down = asyncio.ensure_future(watch.went_down("PostgreSQL"))
-        try:
-            await asyncio.wait({request, went_down}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            went_down.cancel()
-        if request.done() or started:
-            await request
-            return
-        answered = True
-        request.add_done_callback(_retrieve)
-        await database_unavailable(send)
-
-
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _retrieve(task: asyncio.Future[None]) -> None:
-    """The outcome of a request answered 503 before it ended: logged, never raised."""
-    if not task.cancelled() and task.exception() is not None:
-        log.warning(
-            "a request answered 503 ended later with an error",
-            error=type(task.exception()).__name__,
-        )
-
-
-async def database_unavailable(send: Any) -> None:
-    await send({"type": "http.response.start", "status": 503,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(DATABASE_UNAVAILABLE)).encode()),
-                            (b"retry-after", str(RETRY_AFTER_SECONDS).encode())]})  # fmt: skip
-    await send({"type": "http.response.body", "body": DATABASE_UNAVAILABLE})
 
 
 # The database clients' errors a request may meet while PostgreSQL is unreachable; only those

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from shared.logs import (
     CORRELATION_HEADER,
     RepeatLimiter,
+    _request_line,
     accepted_correlation_id,
     adopt_uvicorn_loggers,
     configure_logging,
@@ -291,3 +292,25 @@ def test_a_batch_names_its_events_correlation_ids_and_types() -> None:
     many = [Parsed(Delivery("t", 1, n, None, b""), _Event("A", uuid.uuid4())) for n in range(60)]
     fields = traced(many)
     assert (len(fields["correlation_ids"]), fields["correlation_ids_left_out"]) == (50, 10)
+
+
+def test_the_request_line_written_directly_is_the_line_the_chain_writes(logs: Lines) -> None:
+    """The `request` line skips structlog's and logging's chains when the process's handler is
+    the only one; with another handler beside it, it goes through them: both lines alike."""
+    fields = {"method": "GET", "route": "/v1/worklists/{name}", "status": 200,
+              "duration_ms": 1.5, "tenant": "0180", "actor": "user:unit"}  # fmt: skip
+    structlog.contextvars.bind_contextvars(correlation_id="c0ffee")
+    _request_line(logging.INFO, dict(fields))
+    _request_line(logging.DEBUG, dict(fields))  # below the level: not written
+    root = logging.getLogger()
+    beside = logging.NullHandler()
+    root.addHandler(beside)
+    try:
+        _request_line(logging.INFO, dict(fields))
+    finally:
+        root.removeHandler(beside)
+    direct, chained = logs.all()
+    assert direct.pop("timestamp").endswith("Z")
+    assert chained.pop("timestamp").endswith("Z")
+    assert direct == chained == {**fields, "event": "request", "correlation_id": "c0ffee",
+                                 "level": "info", "logger": "shared.logs", "service": "unit"}  # fmt: skip
