@@ -13,6 +13,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -157,6 +158,14 @@ class CaseView(BaseModel):
         "(what a correction or withdrawal names), event_type, actor, values, what it corrects "
         "and whether it was corrected or withdrawn since (by which event, who, when, reason)."
     )
+
+
+def page_answer(page: dict[str, Any]) -> Response:
+    """A worklist page as JSON, serialised at once: the same bytes as `WorklistPage` (a test
+    holds them equal), without validating the page's items again and serialising them through
+    the model, which took a third of a worklist request's CPU (measured). The documented schema
+    stays `WorklistPage` (`response_model`)."""
+    return Response(orjson.dumps(page), media_type="application/json")
 
 
 def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
@@ -328,7 +337,7 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         assigned: AssignedQuery = None,
-    ) -> WorklistPage:
+    ) -> Response:
         """One worklist, oldest first: each item says why it is there and since when.
 
         first_contact, recontact, stale_occupation, turning_20, follow_up. `state=closed`: the
@@ -338,9 +347,10 @@ def routes(context: CaseRoutes, handlers: OutreachHandlers) -> APIRouter:
         query = commands.WorklistQuery(name, assignee, mine, state == "closed", limit, offset,
                                        assigned, caller.teams)  # fmt: skip
         total, items = await handlers.worklist(caller, query)
-        return WorklistPage(
-            worklist=name, state=state, total=total, limit=limit, offset=offset, items=items
-        )
+        return page_answer(
+            {"worklist": name, "state": state, "total": total, "limit": limit, "offset": offset,
+             "items": items}
+        )  # fmt: skip
 
     router.include_router(rules_routes(context))
     router.include_router(caseload_routes(context, handlers))
