@@ -1,11 +1,13 @@
 """A worklist page is serialised at once (`page_answer`), not through its documented model: the
 bytes must be the model's, for every kind of item a list holds (clocks, reasons with dates,
-follow-ups, closed items, holders)."""
+follow-ups, closed items, holders), with ids as the database driver gives them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+
+from asyncpg.pgproto.pgproto import UUID as DriversUUID
 
 from services.outreach.adapters.worklists import Item
 from services.outreach.domain.clock import contact_clock, new_clock
@@ -25,10 +27,12 @@ def items() -> list[Item]:
              why={"code": "not_reached", "last_attempt_on": date(2026, 2, 2),
                   "outcome": "not_reached"}),
         Item(uuid.uuid4(), "follow_up", "follow-up due (plan review)", date(2026, 2, 1),
-             "team-nord", None, None, follow_up_id=uuid.uuid4(), closed_on=date(2026, 2, 20),
-             closed_reason="moved_away", why={"code": "follow_up", "subject": "plan review"}),
-        Item(uuid.uuid4(), "stale_occupation", "occupation never recorded: unknown", entered,
-             None, why={"code": "occupation_unknown", "confirmed_on": None}),
+             "team-nord", None, None, follow_up_id=DriversUUID(str(uuid.uuid4())),
+             closed_on=date(2026, 2, 20), closed_reason="moved_away",
+             why={"code": "follow_up", "subject": "plan review"}),
+        Item(DriversUUID(str(uuid.uuid4())), "stale_occupation",
+             "occupation never recorded: unknown", entered, None,
+             why={"code": "occupation_unknown", "confirmed_on": None}),
     ]  # fmt: skip
 
 
