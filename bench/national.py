@@ -46,6 +46,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.pipeline import cpu_seconds, per_thousand, write_result
 from kaa.deployment import Deployment, free_port
+from kaa.dev import country_check
 from kaa.dev.country import KOMMUNKODER, Country, generate_country
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.launcher.kafka import KafkaPaths
@@ -65,6 +66,14 @@ SETTINGS = ("KAA_BENCH_BATCH", "KAA_SCHEDULE_INTERVAL", "KAA_BENCH_REPLICAS")
 # machine (shared with the infrastructure and others) must not run out of memory.
 RSS_LIMIT_MB = int(os.environ.get("KAA_BENCH_RSS_LIMIT_MB", "8192"))
 STUCK = 120.0  # seconds drained with the register's counts unchanged and wrong: a failure
+
+
+class Inconsistent(RuntimeError):
+    """Drained, and the register's counts stay other than the country implies."""
+
+    def __init__(self, text: str, tenants: list[str]) -> None:
+        super().__init__(text)
+        self.tenants = tenants
 
 
 def say(text: str) -> None:
@@ -207,10 +216,11 @@ async def consistent(
                 last, same_since = counted, time.monotonic()
             # Drained and nothing changes: no more is coming (a person waiting for a source).
             if time.monotonic() > min(deadline, same_since + STUCK):
-                raise RuntimeError(
+                raise Inconsistent(
                     f"the register is not consistent: drained, identify waiting for "
                     f"{await waiting(deployment)} persons; (expected, counted) in scope per "
-                    f"municipality where they differ: {differences}"
+                    f"municipality where they differ: {differences}",
+                    sorted(differences),
                 )
             await asyncio.sleep(1.0)
     except asyncio.CancelledError:
@@ -295,6 +305,27 @@ async def postgres_mb(deployment: Deployment) -> float:
         await conn.close()
 
 
+def explain(
+    deployment: Deployment, country: Country, phase: str, tenants: list[str], workdir: Path
+) -> str:
+    """Name the persons behind differing counts in a file in the run's private directory
+    (`kaa.dev.country_check`); returns the numbers and the file's path (for the console)."""
+    say(f"  finding the persons who differ in {len(tenants)} municipalities ...")
+    where = country_check.Where(
+        database_url=deployment.database_url, bootstrap_servers=deployment.bootstrap_servers,
+        namespace=deployment.namespace, pseudonym_key=deployment.pseudonym_key,
+        master_key=deployment.master_key, today=country.today,
+    )  # fmt: skip
+    try:
+        found = country_check.find(where, country, phase, tenants)
+        path = country_check.write_report(where, country, phase, found, workdir)
+    except (Exception, asyncio.CancelledError) as failure:  # the run's failure is reported
+        return f"the persons could not be named ({type(failure).__name__}: {failure})"
+    say(f"  {found.summary()}")
+    say(f"  the persons (pseudonymous ids) and explanations: {path}")
+    return f"{found.summary()}; the persons: {path}"
+
+
 # -- one run ----------------------------------------------------------------------------------
 
 
@@ -340,14 +371,22 @@ def run(
             asyncio.run(publish_sealed(deployment, feed, path, latest, count))
         published = time.monotonic()
         say("draining the feeds ...")
-        feeds_done = asyncio.run(
-            consistent(deployment, country.expected_after_feeds, started, max_wait)
-        )
+
+        def checked(phase: str, expected: dict[str, int]) -> float:
+            try:
+                return asyncio.run(consistent(deployment, expected, started, max_wait))
+            except Inconsistent as failure:
+                raise Inconsistent(
+                    f"{failure}; {explain(deployment, country, phase, failure.tenants, workdir)}",
+                    failure.tenants,
+                ) from None
+
+        feeds_done = checked("after_feeds", country.expected_after_feeds)
         say(f"  consistent after the feeds: {feeds_done - started:.1f} s; "
             f"posting {country.notifications} school notifications ...")  # fmt: skip
         asyncio.run(notify(deployment, country))
         notified = time.monotonic()
-        done = asyncio.run(consistent(deployment, country.expected_in_scope, started, max_wait))
+        done = checked("in_scope", country.expected_in_scope)
         cpu_after = cpu_seconds(pids)
         rss = {key: peak_rss_mb(pid) for key, pid in pids.items()}
         database_mb = asyncio.run(postgres_mb(deployment))
@@ -390,7 +429,9 @@ def main() -> None:
     runs: dict[int, dict[str, Any]] = {}
     replicated: dict[str, Any] | None = None
     failures: dict[str, str] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    # Private (0700); kept when a size failed, for the file naming the persons who differ.
+    tmp = tempfile.mkdtemp(prefix="kaa-national-")
+    try:
         for persons in sizes:
             say(f"== {persons} persons, one process per service")
             try:
@@ -398,7 +439,7 @@ def main() -> None:
             except (RuntimeError, TimeoutError) as failure:  # the sizes before it are written
                 say(f"  FAILED at {persons} persons: {failure}")
                 failures[str(persons)] = str(failure)
-            shutil.rmtree(Path(tmp) / f"country-{persons}")
+            shutil.rmtree(Path(tmp) / f"country-{persons}", ignore_errors=True)
         if replicas > 1 and replicas_size in runs:
             say(f"== {replicas_size} persons, {replicas} identify and register processes each")
             try:
@@ -406,6 +447,13 @@ def main() -> None:
             except (RuntimeError, TimeoutError) as failure:
                 say(f"  FAILED with replicas: {failure}")
                 failures[f"{replicas_size} replicated"] = str(failure)
+    finally:
+        for made in Path(tmp).glob("country-*"):  # the feeds and expectations: personnummer
+            shutil.rmtree(made, ignore_errors=True)
+        if failures:
+            say(f"the run's directory is kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     single = runs.get(replicas_size, {"seconds": 0.0})
     result = {
         "persons": sizes,

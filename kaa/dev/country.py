@@ -14,7 +14,9 @@ day), to be published in name order; `notifications.jsonl` holds school notifica
 body of identify's `/v1/school-notifications` and the municipality it is sent to). The generator
 also counts, per municipality, the youths in scope on `today` after the feeds
 (`expected_after_feeds`) and after the notifications too (`expected_in_scope`): what the
-register must hold. Record shapes are those of `kaa.dev.synthetic_feeds`. Deterministic for a
+register must hold. `expected.jsonl` says the same per person (their personnummer, where they are
+expected in scope and the story of why), so a run that ends with other counts can name the
+persons who differ; it holds personnummer, so it stays in the run's private directory. Record shapes are those of `kaa.dev.synthetic_feeds`. Deterministic for a
 seed; personnummer are synthetic but valid.
 """
 
@@ -112,6 +114,12 @@ class Country:
     def notifications_file(self) -> Path:
         return self.directory / "notifications.jsonl"
 
+    @property
+    def expected_file(self) -> Path:
+        """Per person: `personnummer`, `home`, `after_feeds` and `in_scope` (the municipality
+        where in scope, or None) and `why` (what the month did to them, and the rule's reason)."""
+        return self.directory / "expected.jsonl"
+
 
 @dataclass
 class _Enrolment:
@@ -129,6 +137,12 @@ class _Enrolment:
         if self.cancelled or (self.start or self.observed) > on:
             return False
         return self.end is None or self.end >= on
+
+    def describe(self) -> str:
+        """The enrolment in a few words (codes and dates only), for the expectation's story."""
+        when = f"from {self.start}" if self.start else f"undated, seen {self.observed}"
+        ends = f" to {self.end}" if self.end else ""
+        return f"{self.school_type}{' cancelled' if self.cancelled else ''} {when}{ends}"
 
     def ss12000(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -158,14 +172,25 @@ def _years_after(day: date, years: int) -> date:
         return date(day.year + years, 2, 28)
 
 
-def in_scope_on(born: date, enrolments: list[_Enrolment], on: date) -> bool:
-    """In the activity responsibility's scope on `on` in the municipality where folkbokförd:
+IN_SCOPE = "in scope: under 20, compulsory school over, no current enrolment"
+
+
+def scope_reason(born: date, enrolments: list[_Enrolment], on: date) -> str:
+    """Why the person is or is not in scope on `on` where folkbokförd (`IN_SCOPE` if they are):
     under 20, compulsory school over (30 June of the year of 16), not in gymnasieskola (nor still
     in compulsory school). The persons made here have no completions and arrived at birth."""
-    if on >= twentieth_birthday(born) or on <= date(born.year + 16, 6, 30):
-        return False
+    if on >= twentieth_birthday(born):
+        return "not in scope: turned 20"
+    if on <= date(born.year + 16, 6, 30):
+        return "not in scope: compulsory school not over"
     schooled = UPPER_SECONDARY + COMPULSORY
-    return not any(e.school_type in schooled and e.current_on(on) for e in enrolments)
+    current = [e.school_type for e in enrolments if e.school_type in schooled and e.current_on(on)]
+    return f"not in scope: enrolled in {','.join(current)}" if current else IN_SCOPE
+
+
+def in_scope_on(born: date, enrolments: list[_Enrolment], on: date) -> bool:
+    """In the activity responsibility's scope on `on` (`scope_reason`)."""
+    return scope_reason(born, enrolments, on) == IN_SCOPE
 
 
 class _Files:
@@ -179,9 +204,13 @@ class _Files:
                 name = "00-baseline.jsonl" if day == 0 else f"day-{day:02d}.jsonl"
                 self.handles[feed, day] = stack.enter_context((directory / feed / name).open("w"))
         self.notifications = stack.enter_context((directory / "notifications.jsonl").open("w"))
+        self.expected = stack.enter_context((directory / "expected.jsonl").open("w"))
 
     def write(self, feed: str, day: int, envelope: dict[str, Any]) -> None:
         self.handles[feed, day].write(json.dumps(envelope) + "\n")
+
+    def expect(self, expectation: dict[str, Any]) -> None:
+        self.expected.write(json.dumps(expectation) + "\n")
 
 
 class _Person:
@@ -208,6 +237,8 @@ class _Person:
         if rng.random() < 0.2:  # moved in some day between birth and the extract
             self.registered += timedelta(days=rng.randrange((self.extract - self.born).days + 1))
         self.enrolments = self._baseline_enrolments()
+        listed = "; ".join(e.describe() for e in self.enrolments) or "none"
+        self.story = [f"baseline in {home}: enrolments {listed}"]
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -260,6 +291,9 @@ class _Person:
 
     def in_scope(self) -> bool:
         return in_scope_on(self.born, self.enrolments, self.country.today)
+
+    def reason(self) -> str:
+        return scope_reason(self.born, self.enrolments, self.country.today)
 
     # -- what is written ---------------------------------------------------------------------
 
@@ -318,11 +352,19 @@ class _Person:
         country.ss12000_records += 1
         changed = self._school_change(files) | self._population_change(files, pick)
         after_feeds = self.in_scope()
+        self.story.append(f"after the feeds: {self.reason()}")
         if not changed:
             self._notification(files)
+        final = self.in_scope()
         for expected, now in ((country.expected_after_feeds, after_feeds),
-                              (country.expected_in_scope, self.in_scope())):  # fmt: skip
+                              (country.expected_in_scope, final)):  # fmt: skip
             expected[self.home] = expected.get(self.home, 0) + now
+        self.story.append(f"after the notifications: {self.reason()}")
+        files.expect({
+            "personnummer": self.number, "home": self.home,
+            "after_feeds": self.home if after_feeds else None,
+            "in_scope": self.home if final else None, "why": self.story,
+        })  # fmt: skip
 
     def _school_change(self, files: _Files) -> bool:
         """An enrolment ends (a dropout) or begins (one not enrolled starts), on a day of the
@@ -337,12 +379,20 @@ class _Person:
             # (the platform ends it the day before the observation: the same day).
             if enrolled.start is not None:
                 enrolled.end = self.day(day) - timedelta(days=1)
+                self.story.append(
+                    f"day {day} SS 12000 in {self.home}: ended, {enrolled.describe()}"
+                )
             else:
                 self.enrolments.remove(enrolled)
+                self.story.append(
+                    f"day {day} SS 12000 in {self.home}: undated one no longer listed"
+                )
         elif enrolled is None and rng.random() < shares.starts:
             day = rng.randint(1, DAYS)
-            self.enrolments.append(_Enrolment("GY", self._uuid(), self.day(day),
-                                              start=self.day(day), education_code="NA", year=1))  # fmt: skip
+            started = _Enrolment("GY", self._uuid(), self.day(day), start=self.day(day),
+                                 education_code="NA", year=1)  # fmt: skip
+            self.enrolments.append(started)
+            self.story.append(f"day {day} SS 12000 in {self.home}: started, {started.describe()}")
         else:
             return False
         files.write("ss12000", day, self.envelope("ss12000", self.home, day,
@@ -365,10 +415,12 @@ class _Person:
             moved = self.population(there, "moved_in", day, self.day(day))
             files.write("population", day, self.envelope("population", there, day, record=moved))
             self.country.population_records += 2
+            self.story.append(f"day {day} population: moved from {home} to {there}")
             self.home = there
             return True
         if roll < shares.moves + shares.address:
             day = rng.randint(1, DAYS)
+            self.story.append(f"day {day} population: new address in {home}")
             record = self.population(home, "address_changed", day, self.registered)
             files.write("population", day, self.envelope("population", home, day, record=record))
             self.country.population_records += 1
@@ -391,6 +443,7 @@ class _Person:
             self.enrolments.append(_Enrolment("GY", unit, self.day(day), start=self.day(day)))
         else:
             return
+        self.story.append(f"notification to {self.home}: {kind} {school_type} on {self.day(day)}")
         body = {
             "personnummer": self.number, "kind": kind, "on": self.day(day).isoformat(),
             "school_type": school_type, "school_unit": unit, "hemkommun": self.home,

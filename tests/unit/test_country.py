@@ -83,6 +83,29 @@ def test_a_realistic_share_is_in_scope_and_the_notifications_move_it(country: Co
     assert final - after_feeds == notified["left"] - notified["started"]
 
 
+def test_the_expectation_per_person_adds_up_to_the_counts_and_says_why(country: Country) -> None:
+    """`expected.jsonl` names every person once, in scope where they live at the end, with the
+    story of their month: what a failed national run uses to name the persons who differ."""
+    after_feeds: Counter[str | None] = Counter()
+    final: Counter[str | None] = Counter()
+    numbers = set()
+    for line in country.expected_file.open():
+        person = json.loads(line)
+        numbers.add(person["personnummer"])
+        assert person["after_feeds"] in (None, person["home"])
+        assert person["in_scope"] in (None, person["home"])
+        after_feeds[person["after_feeds"]] += 1
+        final[person["in_scope"]] += 1
+        assert person["why"][0].startswith("baseline in ")
+        verdict = "in scope: " if person["in_scope"] else "not in scope: "
+        assert person["why"][-1].startswith(f"after the notifications: {verdict}")
+        assert not any("born" in step for step in person["why"])  # codes and dates only
+    assert len(numbers) == PERSONS
+    del after_feeds[None], final[None]
+    assert after_feeds == +Counter[str | None](country.expected_after_feeds)
+    assert final == +Counter[str | None](country.expected_in_scope)
+
+
 def test_every_record_of_the_month_is_valid_against_the_feed_contracts(country: Country) -> None:
     extract = TODAY - timedelta(days=DAYS)
     changes: Counter[str] = Counter()
