@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
+from services.register.adapters.collector import young_collections_less_often
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
 from shared.contracts.events import AnyEvent, YouthIdentified
@@ -102,6 +103,21 @@ async def project_archive(
     recorded by `as_of` is in it with who and why; one recorded later is not (the entry stands as
     it was recorded then). With `answer_only`, what a whole-register replay's answer reads only
     (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete."""
+    with young_collections_less_often():
+        return await _project(
+            database_url, tenant, as_of, schema, progress, archive_schema, answer_only
+        )
+
+
+async def _project(
+    database_url: str,
+    tenant: str,
+    as_of: datetime,
+    schema: str,
+    progress: Callable[[int, int], None] | None,
+    archive_schema: str,
+    answer_only: bool,
+) -> int:
     archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
     pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     # The scratch register's tables are made while the archive is first read (and awaited before

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.register.adapters.projection.applied import apply_items
+from services.register.adapters.projection.applied import apply_items, is_applied_twice
 from services.register.adapters.projection.parking import (
     PARKED,
     hold_behind_parked,
@@ -48,10 +48,26 @@ class RegisterProjection:
     async def apply(
         self, topic: str, partition: int, items: list[Parsed[AnyEvent]], next_offset: int
     ) -> None:
+        try:
+            await self._apply(topic, partition, items, next_offset, checked=False)
+        except Exception as exc:
+            if not is_applied_twice(exc):
+                raise
+            # A redelivery or a re-published event: applied again, each event checked.
+            await self._apply(topic, partition, items, next_offset, checked=True)
+
+    async def _apply(
+        self,
+        topic: str,
+        partition: int,
+        items: list[Parsed[AnyEvent]],
+        next_offset: int,
+        checked: bool,
+    ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             items = await hold_behind_parked(conn, topic, partition, items)
             items = await park_early(conn, topic, partition, items)
-            await apply_items(conn, items)
+            await apply_items(conn, items, checked)
             await release_waiting(conn, items)
             await conn.execute(POSITION, topic, partition, next_offset)
 

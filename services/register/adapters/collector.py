@@ -1,0 +1,27 @@
+"""The garbage collector while the register is projected in bulk (a rebuild, an audit replay)."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from shared.runtime import GC_YOUNG_THRESHOLD
+
+
+@contextmanager
+def young_collections_less_often() -> Iterator[None]:
+    """Collect the young generation every `GC_YOUNG_THRESHOLD` allocations while the block runs,
+    as the services do all the time (`shared.runtime.tune_garbage_collector`); the thresholds are
+    put back after it. A bulk projection holds a few batches of parsed events (thousands of
+    objects each) and allocates far more: with the default threshold (700) the collector walked
+    them so often that it took a third of the rebuild's own CPU (measured: 1,000,000 events,
+    49.5 against 28.5 CPU µs per event). `kaa register rebuild` and `kaa audit replay` run in a
+    process of their own, whose collector nobody tuned. Nothing here relies on prompt collection
+    of reference cycles."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_YOUNG_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
