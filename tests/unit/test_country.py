@@ -13,15 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kaa.dev.country import (
-    DAYS,
-    KOMMUNKODER,
-    LARGEST,
-    Country,
-    _Enrolment,
-    generate_country,
-    in_scope_on,
-)
+from kaa.dev import country_rules
+from kaa.dev.country import DAYS, KOMMUNKODER, LARGEST, Country, generate_country, in_scope_on
 from services.identify.domain.scope import Enrolment, Residence, YouthFacts, decide
 from services.identify.entrypoints.http import SchoolNotificationRequest
 from shared.contracts.feeds import PopulationFeedMessage, Ss12000FeedMessage
@@ -152,7 +145,7 @@ def test_the_notifications_are_bodies_identify_accepts_for_their_hemkommun(
 
 
 enrolments = st.builds(
-    _Enrolment,
+    country_rules.Enrolment,
     school_type=st.sampled_from(["GY", "GYS", "GR", "VUX"]),
     unit=st.just("u"),
     observed=st.dates(date(2026, 10, 1), date(2026, 12, 1)),
@@ -168,7 +161,7 @@ enrolments = st.builds(
     listed=st.lists(enrolments, max_size=3),
 )
 def test_the_expected_scope_is_what_the_scope_engine_decides(
-    born: date, listed: list[_Enrolment]
+    born: date, listed: list[country_rules.Enrolment]
 ) -> None:
     """The generator's count of youths in scope agrees with identify's rules for every
     enrolment state it can make (resident since birth, no completions)."""
