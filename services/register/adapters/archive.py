@@ -44,35 +44,43 @@ copied from the archive unparsed (`COUNTED`)."""
 # Contact attempts and measure offers (counted by the answer, per youth and in the summary) and
 # occupations (each youth's current one): without corrections each archived one is one row, as its
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
-# by no answer). In such a replay they go from the archive to the scratch register in one
-# statement each, unparsed. $1 tenant, $2 recorded by. (OFFSET 0: each payload is read as JSON once,
-# not once per field.)
-_ARCHIVED_JSON = """
-FROM "{archive}".applied_events a
-CROSS JOIN LATERAL (SELECT convert_from(a.payload, 'UTF8')::jsonb AS e OFFSET 0) j
-WHERE a.tenant = $1 AND a.recorded_at <= $2 AND a.event_type = '{event_type}'
-"""
+# by no answer). In such a replay they go from the archive to the scratch register unparsed, in one
+# statement over one pass of the archive, each payload read as JSON once. $1 tenant, $2 recorded by.
 COUNTED = {
-    "ContactAttempted": """
-INSERT INTO contacts (event_id, tenant, youth_id, contact_attempt_id, channel, outcome,
+    "ContactAttempted": """contacts (event_id, tenant, youth_id, contact_attempt_id, channel, outcome,
                       attempted_at, actor)
-SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'contact_attempt_id')::uuid, j.e->>'channel',
-       j.e->>'outcome', (j.e->>'attempted_at')::timestamptz, j.e->>'actor'
-""",
-    "MeasureOffered": """
-INSERT INTO measures (event_id, tenant, youth_id, measure_id, measure_type, offered_on,
+SELECT event_id, tenant, youth_id, (e->>'contact_attempt_id')::uuid, e->>'channel', e->>'outcome',
+       (e->>'attempted_at')::timestamptz, e->>'actor'""",
+    "MeasureOffered": """measures (event_id, tenant, youth_id, measure_id, measure_type, offered_on,
                       can_start_on, actor)
-SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'measure_id')::uuid, j.e->>'measure_type',
-       (j.e->>'offered_on')::date, (j.e->>'can_start_on')::date, j.e->>'actor'
-""",
-    "OccupationRecorded": """
-INSERT INTO occupations (event_id, tenant, youth_id, occupation_id, category, code_list_version,
-                         tense, from_date, to_date, confirmed_on, actor)
-SELECT a.event_id, a.tenant, a.youth_id, (j.e->>'occupation_id')::uuid, j.e->>'category',
-       j.e->>'code_list_version', j.e->>'tense', (j.e->>'from_date')::date,
-       (j.e->>'to_date')::date, (j.e->>'confirmed_on')::date, j.e->>'actor'
-""",
+SELECT event_id, tenant, youth_id, (e->>'measure_id')::uuid, e->>'measure_type',
+       (e->>'offered_on')::date, (e->>'can_start_on')::date, e->>'actor'""",
+    "OccupationRecorded": """occupations (event_id, tenant, youth_id, occupation_id, category,
+                         code_list_version, tense, from_date, to_date, confirmed_on, actor)
+SELECT event_id, tenant, youth_id, (e->>'occupation_id')::uuid, e->>'category',
+       e->>'code_list_version', e->>'tense', (e->>'from_date')::date, (e->>'to_date')::date,
+       (e->>'confirmed_on')::date, e->>'actor'""",
 }
+_COUNTED_ROWS = """
+WITH archived AS MATERIALIZED (
+    SELECT event_id, tenant, youth_id, event_type, convert_from(payload, 'UTF8')::jsonb AS e
+    FROM "{archive}".applied_events
+    WHERE tenant = $1 AND recorded_at <= $2 AND event_type IN ({types})
+){inserts}
+SELECT
+"""
+
+
+def _counted_copy(archive_schema: str) -> str:
+    """The one statement that copies the `COUNTED` events from the archive."""
+    inserts = "".join(
+        f", copied_{n} AS (\nINSERT INTO {insert}\nFROM archived WHERE event_type = '{event_type}'\n)"
+        for n, (event_type, insert) in enumerate(COUNTED.items())
+    )
+    types = ", ".join(f"'{event_type}'" for event_type in COUNTED)
+    return _COUNTED_ROWS.format(archive=archive_schema, types=types, inserts=inserts)
+
+
 WITHDRAWALS = ("OutreachEntryWithdrawn", "MeasuresEntryWithdrawn")
 # In one pass over the tenant's archive: events applied before their copies were kept, the events
 # recorded by $2, and whether a correction or withdrawal ($3) was recorded by then.
@@ -186,10 +194,8 @@ async def _copy_counted(
     as_of: datetime,
 ) -> None:
     await tables
-    async with pool.acquire() as conn, conn.transaction():
-        for event_type, insert in COUNTED.items():
-            source = _ARCHIVED_JSON.format(archive=archive_schema, event_type=event_type)
-            await conn.execute(insert + source, tenant, as_of)
+    async with pool.acquire() as conn:
+        await conn.execute(_counted_copy(archive_schema), tenant, as_of)
 
 
 async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
