@@ -130,7 +130,7 @@ async def _project(
     pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     # The scratch register's tables are made while the archive is first read (and awaited before
     # anything is written into them).
-    tables = asyncio.create_task(create_tables(pool, schema))
+    tables = asyncio.create_task(create_tables(pool, schema, unlogged=True))
     try:
         found = await archive.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
         assert found is not None

@@ -56,13 +56,24 @@ and such a register is made again from the beginning anyway; it becomes the live
 transaction that commits as usual (and flushes everything written before it)."""
 
 
-async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA) -> None:
-    """Make the schema and its tables where they are missing (running it again changes nothing)."""
+@cache
+def unlogged_statements() -> tuple[str, ...]:
+    """The schema's SQL files with every table made unlogged."""
+    made = "CREATE TABLE IF NOT EXISTS"
+    return tuple(
+        s.replace(made, "CREATE UNLOGGED TABLE IF NOT EXISTS") for s in schema_statements()
+    )
+
+
+async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA, unlogged: bool = False) -> None:
+    """Make the schema and its tables where they are missing (running it again changes nothing).
+    `unlogged`: tables whose writes cost no WAL and are emptied by a crash, for a scratch register
+    dropped after use (an audit replay's)."""
     # The advisory lock serialises concurrent starts of several replicas on an empty database.
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
         await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for statements in schema_statements():
+        for statements in unlogged_statements() if unlogged else schema_statements():
             await conn.execute(statements)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(KEYRING_DDL)  # the data keys personal details are sealed with
