@@ -11,6 +11,10 @@ services, and the run reports:
   not trusted to have caught up): the feeds first, then the school notifications over HTTP;
 - the peak resident memory (VmHWM) of each service process, PostgreSQL's database size and the
   size of Kafka's logs of the deployment's topics;
+- the feed records identify dead-lettered (none is right: each is a fact a person never got);
+  when the register stays inconsistent, a file in the run's private directory (kept, its path
+  on the console) names the persons who differ by pseudonymous ids and explains a few
+  (`kaa.dev.country_check`);
 - the cost curve: seconds per 10,000 persons at each size, and CPU seconds per 1,000 persons of
   each component (each service, PostgreSQL, Kafka, this process: the notifications' client);
 - then, at one size (`KAA_BENCH_REPLICAS_SIZE`, default the first), the same run with two
@@ -34,6 +38,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -311,11 +316,7 @@ def explain(
     """Name the persons behind differing counts in a file in the run's private directory
     (`kaa.dev.country_check`); returns the numbers and the file's path (for the console)."""
     say(f"  finding the persons who differ in {len(tenants)} municipalities ...")
-    where = country_check.Where(
-        database_url=deployment.database_url, bootstrap_servers=deployment.bootstrap_servers,
-        namespace=deployment.namespace, pseudonym_key=deployment.pseudonym_key,
-        master_key=deployment.master_key, today=country.today,
-    )  # fmt: skip
+    where = _where(deployment, country)
     try:
         found = country_check.find(where, country, phase, tenants)
         path = country_check.write_report(where, country, phase, found, workdir)
@@ -324,6 +325,25 @@ def explain(
     say(f"  {found.summary()}")
     say(f"  the persons (pseudonymous ids) and explanations: {path}")
     return f"{found.summary()}; the persons: {path}"
+
+
+def _where(deployment: Deployment, country: Country) -> country_check.Where:
+    return country_check.Where(
+        database_url=deployment.database_url, bootstrap_servers=deployment.bootstrap_servers,
+        namespace=deployment.namespace, pseudonym_key=deployment.pseudonym_key,
+        master_key=deployment.master_key, today=country.today,
+    )  # fmt: skip
+
+
+def dead_lettered(deployment: Deployment, country: Country) -> int:
+    """How many feed records identify dead-lettered (each a fact a person never got, even when
+    the counts happen to agree); the reasons on the console."""
+    reasons = Counter(
+        r for r, _ in asyncio.run(country_check.dead_letters(_where(deployment, country)))
+    )
+    if reasons:
+        say(f"  identify dead-lettered feed records: {dict(reasons)}")
+    return sum(reasons.values())
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -388,6 +408,7 @@ def run(
         notified = time.monotonic()
         done = checked("in_scope", country.expected_in_scope)
         cpu_after = cpu_seconds(pids)
+        letters = dead_lettered(deployment, country)
         rss = {key: peak_rss_mb(pid) for key, pid in pids.items()}
         database_mb = asyncio.run(postgres_mb(deployment))
         logs_mb = kafka_mb(infrastructure.settings, deployment.namespace)
@@ -416,6 +437,7 @@ def run(
         "postgres_mb": database_mb,
         "kafka_mb": logs_mb,
         "cpu_seconds": {part: round(s, 2) for part, s in sorted(cpu.items())},
+        "dead_lettered": letters,
     }
 
 
@@ -487,6 +509,7 @@ def main() -> None:
             "speedup": round(single["seconds"] / replicated["seconds"], 2),
             "peak_rss_mb": replicated["peak_rss_mb"],
         },
+        "feed_records_dead_lettered": {str(n): r["dead_lettered"] for n, r in runs.items()},
         "failures": failures,
         "benchmark_seconds": round(time.monotonic() - began),
         "settings": {name: os.environ[name] for name in SETTINGS if name in os.environ},
