@@ -217,7 +217,11 @@ class FeedOpener:
             _envelope(d.value) if is_sealed(d.value) else None for d in deliveries
         ]
         pairs = {(e["tenant"], e[SUBJECT]) for e in envelopes if isinstance(e, dict)}
-        missing = [p for p in sorted(pairs) if self.cache.get(p[0], owner(p[1])) is None]
+        # The batch's keys are held here, each taken once: putting the fetched ones in the bounded
+        # cache pushes out its oldest, which may be keys this batch needs (read again from the
+        # cache, such a record was refused as having no key).
+        keys = {p: self.cache.get(p[0], owner(p[1])) for p in pairs}
+        missing = sorted(p for p, key in keys.items() if key is None)
         if missing:
             for (tenant, subject), wrapped in (await self.fetch(missing)).items():
                 try:
@@ -225,6 +229,7 @@ class FeedOpener:
                 except SealedDataError:
                     continue  # reported per record below as a key that does not open
                 self.cache.put(tenant, owner(subject), key)
+                keys[(tenant, subject)] = key
         out: list[Delivery | Rejected] = []
         for delivery, envelope in zip(deliveries, envelopes, strict=True):
             if envelope is None:
@@ -232,12 +237,14 @@ class FeedOpener:
             elif isinstance(envelope, Rejected):
                 out.append(envelope)
             else:
-                out.append(self._open_one(delivery, envelope))
+                key = keys.get((envelope["tenant"], envelope[SUBJECT]))
+                out.append(self._open_one(delivery, envelope, key))
         return out
 
-    def _open_one(self, delivery: Delivery, envelope: dict[str, Any]) -> Delivery | Rejected:
+    def _open_one(
+        self, delivery: Delivery, envelope: dict[str, Any], key: bytes | None
+    ) -> Delivery | Rejected:
         tenant, subject = envelope["tenant"], envelope[SUBJECT]
-        key = self.cache.get(tenant, owner(subject))
         if key is None:
             return Rejected(
                 "sealed: no intake key for this record in the keyring (destroyed by retention, "

@@ -30,12 +30,6 @@ from shared.messaging.consumer import Delivery, Rejected
 
 KEYS = TenantKeys("feed-opener-test-master-key")
 PSEUDONYM_KEY = "feed-opener-test-pseudonym-key"
-# The fix is in shared/intake.py (FeedOpener.open takes each key once, into the batch's own
-# dict), which this helper does not own: until it is applied these tests fail, as the national
-# run did. Remove the marker with the fix.
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="shared/intake.py: FeedOpener.open must take the batch's keys once"
-)
 
 
 class Keyring:
