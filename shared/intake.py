@@ -237,8 +237,8 @@ class FeedOpener:
             elif isinstance(envelope, Rejected):
                 out.append(envelope)
             else:
-                key = keys.get((envelope["tenant"], envelope[SUBJECT]))
-                out.append(self._open_one(delivery, envelope, key))
+                held = keys.get((envelope["tenant"], envelope[SUBJECT]))
+                out.append(self._open_one(delivery, envelope, held))
         return out
 
     def _open_one(
