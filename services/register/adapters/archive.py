@@ -34,21 +34,22 @@ NOT_IN_THE_ANSWER = (
     "MeasureDeclined", "MeasureStarted", "MeasureEnded", "CaseAssigned", "ContactDetailsRecorded",
     "ObjectionRecorded", "PersonalDetailsRecorded",
 )  # fmt: skip
-"""The event types whose rows no whole-register replay answer reads (`commands/replay.py`: the
-youths and their episodes, contact attempts and measure offers counted, occupations, corrections,
-episodes registered in error): the contact log, plans, a measure's later steps, assignments,
-contact details, objections, sealed personal details (an identification's too). Left out of
-such a replay (most of its work) unless a correction or withdrawal was recorded by then: it is in
-the answer, and the entry it names may be one of theirs. The contact attempts, measure offers and occupations are then
-copied from the archive unparsed (`COUNTED`)."""
+"""The event types whose rows no whole-register replay answer reads (`commands/replay.py` reads
+the youths and their episodes, contact attempts and measure offers counted, occupations,
+corrections and episodes registered in error; not the contact log, plans, a measure's later
+steps, assignments, contact details, objections or sealed personal details, an identification's
+too). Such a replay leaves them out (most of its work) unless a correction or withdrawal was
+recorded by then: that is in the answer, and the entry it names may be one of theirs. Left out,
+the contact attempts, measure offers and occupations are copied from the archive unparsed
+(`COUNTED`)."""
 # Contact attempts and measure offers (counted by the answer, per youth and in the summary) and
 # occupations (each youth's current one): without corrections each archived one is one row, as its
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
 # by no answer). In such a replay they go from the archive to the scratch register unparsed, in one
 # statement over one pass of the archive, each payload read as JSON once. $1 tenant, $2 recorded by.
 COUNTED = {
-    "ContactAttempted": """contacts (event_id, tenant, youth_id, contact_attempt_id, channel, outcome,
-                      attempted_at, actor)
+    "ContactAttempted": """contacts (event_id, tenant, youth_id, contact_attempt_id, channel,
+                      outcome, attempted_at, actor)
 SELECT event_id, tenant, youth_id, (e->>'contact_attempt_id')::uuid, e->>'channel', e->>'outcome',
        (e->>'attempted_at')::timestamptz, e->>'actor'""",
     "MeasureOffered": """measures (event_id, tenant, youth_id, measure_id, measure_type, offered_on,
@@ -74,8 +75,8 @@ SELECT
 def _counted_copy(archive_schema: str) -> str:
     """The one statement that copies the `COUNTED` events from the archive."""
     inserts = "".join(
-        f", copied_{n} AS (\nINSERT INTO {insert}\nFROM archived WHERE event_type = '{event_type}'\n)"
-        for n, (event_type, insert) in enumerate(COUNTED.items())
+        f", copied_{n} AS (\nINSERT INTO {insert}\nFROM archived WHERE event_type = '{kind}'\n)"
+        for n, (kind, insert) in enumerate(COUNTED.items())
     )
     types = ", ".join(f"'{event_type}'" for event_type in COUNTED)
     return _COUNTED_ROWS.format(archive=archive_schema, types=types, inserts=inserts)

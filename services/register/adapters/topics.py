@@ -10,9 +10,10 @@ register (the live one is not touched).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -135,36 +136,21 @@ class _Reading:
 
     async def read(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
         """Read the assigned partitions up to `ends` and apply what they hold."""
-        # Batches of different partitions are written concurrently (they concern different
-        # youths), so parsing the next batch overlaps the database's work on the last; one
-        # partition's batches are written one after the other, in order.
-        writing: dict[TopicPartition, asyncio.Task[None]] = {}
-        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+        writers = _Writers()
+        while await _unread(consumer, ends):
             batches = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
             for tp, records in batches.items():
                 records = [r for r in records if r.offset < ends[tp]]
                 if not records:
                     continue
                 items = self._parsed(tp, records)
-                previous = writing.get(tp)
-                if previous is not None:
-                    await previous
-                writing[tp] = asyncio.create_task(
-                    _apply_or_park(self.projection, tp, items, records[-1].offset + 1)
-                )
-                while sum(not task.done() for task in writing.values()) >= WRITERS:
-                    await asyncio.wait(
-                        [t for t in writing.values() if not t.done()],
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                for task in writing.values():
-                    if task.done():
-                        task.result()  # a failed write fails the rebuild
+                end = records[-1].offset + 1
+                await writers.write(tp, partial(_apply_or_park, self.projection, tp, items, end))
                 self.done += len(records)
                 self.applied += len(items)
                 if self.progress is not None:
                     self.progress(self.done, self.total)
-        await asyncio.gather(*writing.values())
+        await writers.finish()
 
     def _parsed(self, tp: TopicPartition, records: list[Any]) -> list[Parsed[AnyEvent]]:
         items: list[Parsed[AnyEvent]] = []
@@ -176,6 +162,38 @@ class _Reading:
             elif self.recorded_by is None or outcome.recorded_at <= self.recorded_by:
                 items.append(Parsed(delivery, outcome))
         return items
+
+
+async def _unread(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
+    """Whether any assigned partition is not read up to its end yet."""
+    return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+
+class _Writers:
+    """The batches being written: at most `WRITERS` at once, one partition's one after the other,
+    in order. Batches of different partitions concern different youths, so they are written
+    concurrently, and parsing the next batch overlaps the database's work on the last."""
+
+    def __init__(self) -> None:
+        self.last: dict[TopicPartition, asyncio.Task[None]] = {}
+
+    async def write(
+        self, tp: TopicPartition, batch: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Start writing a partition's batch once its last one is written; return when fewer
+        than `WRITERS` are being written. A failed write fails the rebuild."""
+        previous = self.last.get(tp)
+        if previous is not None:
+            await previous
+        self.last[tp] = asyncio.create_task(batch())
+        while len(running := [t for t in self.last.values() if not t.done()]) >= WRITERS:
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in self.last.values():
+            if task.done():
+                task.result()
+
+    async def finish(self) -> None:
+        await asyncio.gather(*self.last.values())
 
 
 async def _apply_or_park(
