@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import psycopg
-import pytest
 
 from services.identify.adapters.store import IdentifyStore
 from services.identify.commands import IdentifyCommands
@@ -37,12 +36,6 @@ TODAY = date(2026, 12, 1)
 MASTER_KEY = "national-data-keys-master-key"
 PSEUDONYM_KEY = "national-data-keys-pseudonym"
 NUMBERS = [personnummer.generate(date(2008, 3, 1 + n), random.Random(n)) for n in range(3)]
-
-# The fix is in services/identify/adapters/store.py (not this helper's file): `data_key` must
-# use the key the batch loaded. Remove the marker with it.
-pytestmark = pytest.mark.xfail(
-    strict=True, reason="identify's store: data_key must use the keys the batch loaded"
-)
 
 
 def record(number: str, street: str, effective: date, change: str) -> PopulationFeedMessage:

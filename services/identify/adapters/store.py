@@ -51,6 +51,9 @@ class IdentifyStore(KafkaFedApplication):
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": RECORDER_TOPIC})
         self.tenant_keys = TenantKeys(master_key)
         self.data_keys = DataKeyCache()
+        # The keys of the batch being applied, each taken once (`load_data_keys`): read again
+        # from the bounded cache, a key pushed out by the batch's own puts would be made anew.
+        self.batch_keys: dict[tuple[str, uuid.UUID], bytes] = {}
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
         self.new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
@@ -222,34 +225,42 @@ class IdentifyStore(KafkaFedApplication):
     # -- data keys ------------------------------------------------------------------------------
 
     def load_data_keys(self, pairs: Iterable[tuple[str, uuid.UUID]]) -> None:
-        """Bring known youths' data keys into memory with one query."""
-        missing = self.data_keys.missing(pairs)
+        """Hold known youths' data keys for the batch being applied (one query for those not
+        in memory); `data_key` reads them from here first."""
+        self.batch_keys = {}
+        missing = []
+        for pair in set(pairs):
+            if (key := self.data_keys.get(*pair)) is None:
+                missing.append(pair)
+            else:
+                self.batch_keys[pair] = key
         if not missing:
             return
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(
-                SELECT_KEYS, (json_rows({"tenant": t, "youth_id": y} for t, y in missing),)
+                SELECT_KEYS, (json_rows({"tenant": t, "youth_id": y} for t, y in sorted(missing)),)
             )
             for row in cursor.fetchall():
-                self.data_keys.put(
-                    row["tenant"],
-                    row["youth_id"],
-                    self.tenant_keys.unwrap(row["tenant"], row["youth_id"], row["wrapped"]),
-                )
+                tenant, youth_id = row["tenant"], row["youth_id"]
+                key = self.tenant_keys.unwrap(tenant, youth_id, row["wrapped"])
+                self.data_keys.put(tenant, youth_id, key)
+                self.batch_keys[(tenant, youth_id)] = key
 
     def forget_unsaved_keys(self) -> None:
         """Drop the keys an attempt made that was not saved (it is retried afresh)."""
         for made_for, made_id, _, _ in self.new_keys:
             self.data_keys.drop(made_for, made_id)
         self.new_keys = []
+        self.batch_keys = {}
 
     def data_key(self, tenant: str, youth_id: uuid.UUID, subject: str) -> bytes:
         """The youth's data key; a new one is stored with the person's keyed hash, the subject
         of their intake keys (retention destroys those with it), by `keys_to_store`."""
-        key = self.data_keys.get(tenant, youth_id)
+        key = self.batch_keys.get((tenant, youth_id)) or self.data_keys.get(tenant, youth_id)
         if key is None:  # a youth new to this municipality (or known only from a school)
             key = new_data_key()
             self.data_keys.put(tenant, youth_id, key)
+            self.batch_keys[(tenant, youth_id)] = key
             self.new_keys.append((tenant, youth_id, key, subject))
         return key
 
