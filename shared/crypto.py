@@ -226,8 +226,9 @@ def _data_aad(tenant: str, youth_id: Owner, purpose: str) -> bytes:
 
 
 class DataKeyCache:
-    """Unwrapped data keys a process holds, newest last: bounded in number and in age, so a key
-    destroyed by retention leaves a process's memory within `max_age` seconds too."""
+    """Unwrapped data keys a process holds, the most recently used last (the least recently used
+    go first when it is full): bounded in number and in age, so a key destroyed by retention
+    leaves a process's memory within `max_age` seconds of being taken in."""
 
     def __init__(self, capacity: int = 100_000, max_age: float = 600.0) -> None:
         self.capacity = capacity
@@ -241,6 +242,7 @@ class DataKeyCache:
         if time.monotonic() - held[1] > self.max_age:
             del self._keys[(tenant, youth_id)]
             return None
+        self._keys.move_to_end((tenant, youth_id))
         return held[0]
 
     def put(self, tenant: str, youth_id: Owner, key: bytes) -> None:

@@ -171,6 +171,17 @@ def test_key_cache_is_bounded_and_reports_what_it_lacks() -> None:
     assert aged.missing([("0180", first)]) == [("0180", first)]
 
 
+def test_a_full_key_cache_lets_the_least_recently_used_key_go() -> None:
+    cache = DataKeyCache(capacity=2)
+    first, second, third = (uuid.uuid4() for _ in range(3))
+    cache.put("0180", first, new_data_key())
+    cache.put("0180", second, new_data_key())
+    assert cache.get("0180", first) is not None  # used again: the second is now the oldest use
+    cache.put("0180", third, new_data_key())
+    assert cache.get("0180", second) is None, "the least recently used key left"
+    assert cache.get("0180", first) is not None, "a key in use stays"
+
+
 def test_a_cached_key_leaves_memory_after_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: now[0])
