@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
-from bench.pipeline import cpu_seconds, per_thousand, raw_kafka, write_result
+from bench.pipeline import cpu_seconds, per_thousand, raw_kafka, used, write_result
 from kaa.deployment import Deployment, free_port
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.synthetic_feeds import generate
@@ -91,7 +91,8 @@ def main() -> None:
         replicas = int(os.environ.get("KAA_BENCH_REPLICAS", "2"))
         for _ in range(replicas - 1):
             platform.add_replica("identify", free_port())
-        pids = {p.name: p.process.pid for p in platform.processes.values() if p.process}
+        # Keyed by process (`identify`, `identify-2`): both replicas are named identify.
+        pids = {k: p.process.pid for k, p in platform.processes.items() if p.process}
         try:
             print(f"identify ingesting {len(lines)} records ...", flush=True)
             cpu_before = cpu_seconds(pids)
@@ -137,9 +138,7 @@ def main() -> None:
         "identify_events": events,
         "raw_kafka_events_per_s": round(kafka, 1),
         "ratio_records_to_raw_kafka": round(len(lines) / seconds / kafka, 4),
-        "cpu_seconds_per_1000_records": per_thousand(
-            {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}, len(lines)
-        ),
+        "cpu_seconds_per_1000_records": per_thousand(used(cpu_before, cpu_after), len(lines)),
     }
     write_result(RESULTS, "identify", result)
 

@@ -49,7 +49,7 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from bench.pipeline import cpu_seconds, per_thousand, write_result
+from bench.pipeline import cpu_seconds, per_thousand, used, write_result
 from kaa.deployment import Deployment, free_port
 from kaa.dev import country_check
 from kaa.dev.country import KOMMUNKODER, Country, generate_country
@@ -420,10 +420,7 @@ def run(
     seconds = done - started
     say(f"  consistent register after {seconds:.1f} s "
         f"({seconds / persons * 10_000:.2f} s per 10,000 persons)")  # fmt: skip
-    cpu: dict[str, float] = {}
-    for key, value in cpu_after.items():
-        part = key.split("-")[0]  # identify-2 counts as identify
-        cpu[part] = cpu.get(part, 0.0) + value - cpu_before.get(key, 0.0)
+    cpu = used(cpu_before, cpu_after)
     return {
         "persons": persons,
         "records": sum(count for _, count, _ in sealed.values()),

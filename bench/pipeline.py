@@ -246,6 +246,16 @@ def end_to_end(
     }
 
 
+def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds used between two `cpu_seconds` readings per component, a service's replicas
+    counted together (processes keyed `identify`, `identify-2`, … count as `identify`)."""
+    out: dict[str, float] = {}
+    for key, value in after.items():
+        part = key.split("-")[0]
+        out[part] = out.get(part, 0.0) + value - before.get(key, 0.0)
+    return out
+
+
 def per_thousand(cpu: dict[str, float], count: int) -> dict[str, float]:
     """CPU seconds per 1,000 records (or events, persons) per component: a run's cost, which a
     noisy machine changes less than its speed, so figures from different machines compare."""

@@ -38,10 +38,12 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS scope_pending_fact_at ON {schema}.scope_pending (tenant, fact_at)",
 )
 
+# Arrays go as binary parameters (`%b`): as text, psycopg builds them with a regular expression
+# per element (about 3 µs a UUID, 6 µs a timestamp, against 0.3 µs).
 UPSERT_WATERMARKS = """
 INSERT INTO {schema}.feed_watermarks (tenant, source, partition, partitions, complete_up_to,
                                       watermark_id)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[], %s::timestamptz[], %s::uuid[])
+SELECT * FROM unnest(%b::text[], %b::text[], %b::int[], %b::int[], %b::timestamptz[], %b::uuid[])
 ON CONFLICT (tenant, source, partition) DO UPDATE SET
     partitions = EXCLUDED.partitions, complete_up_to = EXCLUDED.complete_up_to,
     watermark_id = EXCLUDED.watermark_id, recorded_at = now()
@@ -50,7 +52,7 @@ ON CONFLICT (tenant, source, partition) DO UPDATE SET
 # decided on all of them); `since` stays the first, so the settle window bounds the wait.
 UPSERT_PENDING = """
 INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since)
-SELECT * FROM unnest(%s::uuid[], %s::text[], %s::timestamptz[], %s::timestamptz[])
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[])
 ON CONFLICT (person_id, tenant) DO UPDATE SET
     fact_at = GREATEST({schema}.scope_pending.fact_at, EXCLUDED.fact_at),
     touched = clock_timestamp()
@@ -58,12 +60,12 @@ ON CONFLICT (person_id, tenant) DO UPDATE SET
 # Only the rows as the release read them: one a concurrent writer touched since stays.
 DELETE_RELEASED = """
 DELETE FROM {schema}.scope_pending p
-USING unnest(%s::uuid[], %s::text[], %s::timestamptz[]) AS r(person_id, tenant, touched)
+USING unnest(%b::uuid[], %b::text[], %b::timestamptz[]) AS r(person_id, tenant, touched)
 WHERE p.person_id = r.person_id AND p.tenant = r.tenant AND p.touched = r.touched
 """
 # Persons every one of whose pending rows may be decided: complete sources, or settled.
 RELEASABLE = """
-WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)s::text[], %(completes)s::timestamptz[]))
+WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
 WHERE p.person_id IN (
     SELECT q.person_id FROM {schema}.scope_pending q LEFT JOIN c ON c.tenant = q.tenant
@@ -80,7 +82,7 @@ CLOCK_SKEW = timedelta(hours=1)  # how far ahead of identify's clock a marker ma
 
 
 SUMMARY = """
-WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)s::text[], %(completes)s::timestamptz[]))
+WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT p.tenant, count(*) AS waiting,
        count(*) FILTER (WHERE p.since <= %(settled)s OR p.fact_at <= c.complete) AS decidable,
        min(p.since) AS oldest

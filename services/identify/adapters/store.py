@@ -156,7 +156,7 @@ class IdentifyStore(KafkaFedApplication):
             cursor.execute(
                 pending.statement(
                     "SELECT DISTINCT person_id FROM {schema}.scope_pending "
-                    "WHERE person_id = ANY(%s)",
+                    "WHERE person_id = ANY(%b)",
                     self.schema,
                 ),
                 (ids,),
@@ -214,7 +214,7 @@ class IdentifyStore(KafkaFedApplication):
             curs.execute(
                 pending.statement(
                     "INSERT INTO {schema}.go_live (tenant, first_run_on) "
-                    "SELECT unnest(%s::text[]), %s ON CONFLICT (tenant) DO NOTHING",
+                    "SELECT unnest(%b::text[]), %s ON CONFLICT (tenant) DO NOTHING",
                     self.schema,
                 ),
                 (sorted(tenants), today),
