@@ -104,6 +104,7 @@ async def project_archive(
     progress: Callable[[int, int], None] | None = None,
     archive_schema: str = SCHEMA,
     answer_only: bool = False,
+    pool: asyncpg.Pool | None = None,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
@@ -111,14 +112,23 @@ async def project_archive(
     (`archive_schema`: another register's, e.g. a test's own). A correction or withdrawal
     recorded by `as_of` is in it with who and why; one recorded later is not (the entry stands as
     it was recorded then). With `answer_only`, what a whole-register replay's answer reads only
-    (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete."""
-    with young_collections_less_often():
-        return await _project(
-            database_url, tenant, as_of, schema, progress, archive_schema, answer_only
-        )
+    (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete. Written through `pool`
+    (on `schema`: the caller reads the answer on it), or a pool of its own."""
+    own = pool is None
+    if pool is None:
+        pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
+    try:
+        with young_collections_less_often():
+            return await _project(
+                pool, database_url, tenant, as_of, schema, progress, archive_schema, answer_only
+            )
+    finally:
+        if own:
+            await pool.close()
 
 
 async def _project(
+    pool: asyncpg.Pool,
     database_url: str,
     tenant: str,
     as_of: datetime,
@@ -128,7 +138,6 @@ async def _project(
     answer_only: bool,
 ) -> int:
     archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
-    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     # The scratch register's tables are made while the archive is first read (and awaited before
     # anything is written into them).
     tables = asyncio.create_task(create_tables(pool, schema, unlogged=True))
@@ -176,7 +185,6 @@ async def _project(
             tables.cancel()
         await asyncio.gather(tables, return_exceptions=True)
         await archive.close()
-        await pool.close()
 
 
 def _unsealed(event: AnyEvent) -> AnyEvent:

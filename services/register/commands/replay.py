@@ -21,7 +21,7 @@ import asyncpg
 from services.register.adapters import readmodel
 from services.register.adapters.access import Database
 from services.register.adapters.archive import archived_by, drop_schema, project_archive
-from services.register.adapters.database import SCHEMA, create_pool
+from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
 from services.register.adapters.topics import project_topics
 from shared import access_log
 from shared.crypto import TenantKeys
@@ -98,14 +98,20 @@ async def _project(
     archive_schema: str,
 ) -> dict[str, Any]:
     schema = _scratch_schema(as_of, now)
+    # One pool writes the scratch register, reads the answer from it and drops it: connections
+    # made and warmed once.
+    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         applied = await project_archive(
             database_url, tenant, as_of, schema, progress, archive_schema,
-            answer_only=youth_id is None,
+            answer_only=youth_id is None, pool=pool,
         )  # fmt: skip
-        return await _replayed(database_url, schema, tenant, as_of, applied, youth_id)
+        return await _answer(pool, tenant, as_of, applied, youth_id)
     finally:
-        await drop_schema(database_url, schema)
+        try:
+            await pool.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await pool.close()
 
 
 class ReplayCache:
@@ -182,33 +188,44 @@ async def _replayed(
     applied: int | None,
     youth_id: uuid.UUID | None,
 ) -> dict[str, Any]:
-    """A replayed register's answer; `applied` None: count the tenant's events it applied."""
+    """A replayed register's answer (`_answer`), read on a pool of its own."""
     pool = await create_pool(database_url, schema, min_size=1, max_size=1)
     try:
-        if applied is None:
-            applied = int(
-                await pool.fetchval("SELECT count(*) FROM applied_events WHERE tenant = $1", tenant)
-            )
-        head: dict[str, Any] = {
-            "tenant": tenant,
-            "as_of": as_of,
-            "events_recorded_by_then": applied,
-        }
-        if youth_id is not None:
-            return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
-        _, youths = await readmodel.list_youths(pool, tenant, None, 100_000, 0)
-        occupation = await readmodel.occupations_now(pool, tenant)
-        for row in youths:  # the current occupation then (a correction since changes it)
-            row["occupation"] = occupation.get(row["youth_id"])
-        return {
-            **head,
-            "summary": await readmodel.summary(pool, tenant),
-            "youths": youths,
-            "corrections": await readmodel.corrections(pool, tenant),
-            "registered_in_error": await readmodel.registered_in_error(pool, tenant),
-        }
+        return await _answer(pool, tenant, as_of, applied, youth_id)
     finally:
         await pool.close()
+
+
+async def _answer(
+    pool: asyncpg.Pool,
+    tenant: str,
+    as_of: datetime,
+    applied: int | None,
+    youth_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """A replayed register's answer; `applied` None: count the tenant's events it applied."""
+    if applied is None:
+        applied = int(
+            await pool.fetchval("SELECT count(*) FROM applied_events WHERE tenant = $1", tenant)
+        )
+    head: dict[str, Any] = {
+        "tenant": tenant,
+        "as_of": as_of,
+        "events_recorded_by_then": applied,
+    }
+    if youth_id is not None:
+        return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
+    _, youths = await readmodel.list_youths(pool, tenant, None, 100_000, 0)
+    occupation = await readmodel.occupations_now(pool, tenant)
+    for row in youths:  # the current occupation then (a correction since changes it)
+        row["occupation"] = occupation.get(row["youth_id"])
+    return {
+        **head,
+        "summary": await readmodel.summary(pool, tenant),
+        "youths": youths,
+        "corrections": await readmodel.corrections(pool, tenant),
+        "registered_in_error": await readmodel.registered_in_error(pool, tenant),
+    }
 
 
 def shown_in(replayed: dict[str, Any], youth_id: uuid.UUID | None) -> list[uuid.UUID]:
