@@ -16,6 +16,7 @@ plaintext or a key in the message.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 SEALED_PREFIX = "kaa1."
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
 NONCE_BYTES = 12
 KEY_BYTES = 32
 
@@ -169,7 +171,8 @@ def open_sealed(data_key: bytes, sealed: str, tenant: str, youth_id: Owner, purp
     if not sealed.startswith(SEALED_PREFIX):
         raise SealedDataError(f"{purpose}: not sealed data of a known format")
     try:
-        raw = base64.urlsafe_b64decode(sealed[len(SEALED_PREFIX) :])
+        # base64url as `base64.urlsafe_b64decode` reads it, without its two wrapper calls.
+        raw = binascii.a2b_base64(sealed[len(SEALED_PREFIX) :].encode("ascii").translate(_URLSAFE))
         return AESGCM(data_key).decrypt(
             raw[:NONCE_BYTES], raw[NONCE_BYTES:], _data_aad(tenant, youth_id, purpose)
         )

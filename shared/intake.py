@@ -191,8 +191,11 @@ def person_key_of(data: dict[str, Any], pseudonym_key: str) -> str | None:
         return None
 
 
+_SEALED_FIELD = f'"{SEALED}"'.encode()
+
+
 def is_sealed(value: bytes | None) -> bool:
-    return value is not None and b'"' + SEALED.encode() + b'"' in value
+    return value is not None and _SEALED_FIELD in value
 
 
 class FeedOpener:
@@ -213,9 +216,7 @@ class FeedOpener:
         self.cache = cache or DataKeyCache()
 
     async def open(self, deliveries: Sequence[Delivery]) -> list[Delivery | Rejected]:
-        envelopes: list[dict[str, Any] | Rejected | None] = [
-            _envelope(d.value) if is_sealed(d.value) else None for d in deliveries
-        ]
+        envelopes = [_envelope(d.value) for d in deliveries]
         pairs = {(e["tenant"], e[SUBJECT]) for e in envelopes if isinstance(e, dict)}
         # The batch's keys are held here, each taken once: putting the fetched ones in the bounded
         # cache pushes out its oldest, which may be keys this batch needs (read again from the
@@ -259,7 +260,9 @@ class FeedOpener:
             return Rejected("sealed: the sealed body is not a JSON object")
         # The record as the feed contract has it: the envelope's fields, then the body's (the
         # adapter sealed a JSON object without envelope fields; the parser checks the whole).
-        clear = orjson.dumps({k: v for k, v in envelope.items() if k not in (SUBJECT, SEALED)})
+        # The envelope is this record's own parsed copy: its sealing fields are dropped in place.
+        del envelope[SUBJECT], envelope[SEALED]
+        clear = orjson.dumps(envelope)
         value = clear if body == b"{}" else clear[:-1] + b"," + body[1:]
         return Delivery(delivery.topic, delivery.partition, delivery.offset, delivery.key,
                         value, delivery.headers, opened=True)  # fmt: skip

@@ -120,7 +120,10 @@ class _OpenObject(BaseModel):
 
     @model_validator(mode="after")
     def _extra_is_text(self) -> _OpenObject:
-        problems = extra_text_problems(self.model_extra)
+        extra = self.model_extra
+        if not extra:  # the common case: an object with only the fields kaa names
+            return self
+        problems = extra_text_problems(extra)
         if problems:
             raise ValueError("; ".join(problems))
         return self
