@@ -298,9 +298,11 @@ def refuse_plaintext(
     """Wrap a parser: a valid record that was not opened from a sealed one is refused (except
     the `unsealed` kinds, which carry no personal data: a feed's watermark)."""
 
+    passed = (Rejected, *unsealed)
+
     def checked(delivery: Delivery) -> T | Rejected:
         outcome = parse(delivery)
-        if isinstance(outcome, (Rejected, *unsealed)) or delivery.opened:
+        if delivery.opened or isinstance(outcome, passed):
             return outcome
         return Rejected(PLAINTEXT_REFUSED)
 
