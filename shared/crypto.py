@@ -230,8 +230,9 @@ def _data_aad(tenant: str, youth_id: Owner, purpose: str) -> bytes:
 
 class DataKeyCache:
     """Unwrapped data keys a process holds, the most recently used last (the least recently used
-    go first when it is full): bounded in number and in age, so a key destroyed by retention
-    leaves a process's memory within `max_age` seconds of being taken in."""
+    go first when it is full): bounded in number, and in age for use: a key is never handed out
+    more than `max_age` seconds after it was taken in, so one destroyed by retention seals and
+    opens nothing from then on (one nobody asks for again stays until it is pushed out)."""
 
     def __init__(self, capacity: int = 100_000, max_age: float = 600.0) -> None:
         self.capacity = capacity

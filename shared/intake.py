@@ -228,7 +228,7 @@ class FeedOpener:
                 try:
                     key = self.keys.unwrap(tenant, owner(subject), wrapped)
                 except SealedDataError:
-                    continue  # reported per record below as a key that does not open
+                    continue  # its records are refused below as having no intake key
                 self.cache.put(tenant, owner(subject), key)
                 keys[(tenant, subject)] = key
         out: list[Delivery | Rejected] = []

@@ -215,7 +215,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
         if verify and held:
             versions = sql.SQL(
                 "SELECT originator_id, max(originator_version) AS version FROM {} "
-                "WHERE originator_id = ANY(%b) GROUP BY originator_id"
+                "WHERE originator_id = ANY(%b::uuid[]) GROUP BY originator_id"
             ).format(table)
             with datastore.get_connection() as conn, conn.cursor() as cursor:
                 cursor.execute(versions, (held,))
@@ -229,7 +229,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
             return
         query = sql.SQL(
             "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%b) ORDER BY originator_id, originator_version"
+            "WHERE originator_id = ANY(%b::uuid[]) ORDER BY originator_id, originator_version"
         ).format(table)
         with datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(query, (wanted,))

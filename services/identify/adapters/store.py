@@ -156,7 +156,7 @@ class IdentifyStore(KafkaFedApplication):
             cursor.execute(
                 pending.statement(
                     "SELECT DISTINCT person_id FROM {schema}.scope_pending "
-                    "WHERE person_id = ANY(%b)",
+                    "WHERE person_id = ANY(%b::uuid[])",
                     self.schema,
                 ),
                 (ids,),
@@ -277,6 +277,7 @@ class IdentifyStore(KafkaFedApplication):
 
     def keys_saved(self) -> None:
         self.new_keys = []
+        self.batch_keys = {}  # held for the batch only, not until the next one
 
     async def intake_keys(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], bytes]:
         """The wrapped intake keys of (tenant, subject) pairs (shared/intake.py)."""
