@@ -149,7 +149,7 @@ def configure_logging(service: str, level: str = "INFO", stream: TextIO | None =
     handler.setFormatter(formatter)
     handler.addFilter(RepeatLimiter())
     global _lines
-    _lines = _Lines(handler, service)
+    _lines = _Lines(handler, service, threshold)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -229,14 +229,15 @@ def route_of(scope: MutableMapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class _Lines:
-    """The handler `configure_logging` made, and the service it names."""
+    """The handler `configure_logging` made, the service it names and the level kaa's lines
+    start at (structlog's filter is fixed with it when logging is configured)."""
 
     handler: logging.StreamHandler[TextIO]
     service: str
+    threshold: int
 
 
 _lines: _Lines | None = None
-_access = logging.getLogger(__name__)
 
 
 def _request_line(level: int, fields: dict[str, Any]) -> None:
@@ -249,7 +250,7 @@ def _request_line(level: int, fields: dict[str, Any]) -> None:
     if lines is None or logging.getLogger().handlers != [lines.handler]:
         log.log(level, "request", **fields)
         return
-    if not _access.isEnabledFor(level):
+    if level < lines.threshold:  # as structlog's filter decides for the chain
         return
     event = {
         **fields, "event": "request", **structlog.contextvars.get_contextvars(), **fields,
