@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from eventsourcing.persistence import (
@@ -25,10 +25,11 @@ from hypothesis import strategies as st
 
 from shared.eventstore import DateAsISO, KafkaFedApplication, OrjsonTranscoder
 
+Transcoder = TypeVar("Transcoder", bound=JSONTranscoder)
 STORED = Path(__file__).parent.parent / "identify" / "stored_person_events.json"
 
 
-def registered(transcoder: JSONTranscoder) -> JSONTranscoder:
+def registered(transcoder: Transcoder) -> Transcoder:
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
         transcoder.register(transcoding)
     return transcoder
