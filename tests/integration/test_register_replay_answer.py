@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 
 from kaa.dev.synthetic import generate
 from services.register.adapters.archive import drop_schema, project_archive
@@ -143,3 +144,25 @@ async def test_after_a_correction_and_a_withdrawal_every_event_is_projected_and_
     assert fast == full
     assert {row["kind"] for row in full["corrections"]} == {"corrected", "withdrawn"}
     assert logged[0][0] > 0  # every event projected
+
+
+async def test_a_replay_the_database_restarted_under_gives_no_answer(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: Any
+) -> None:
+    """Its scratch tables are unlogged: a restart empties them, so what it would answer after one
+    is refused (the server's start time read before and after; here a clock stands in for it)."""
+    await applied(register, histories())
+    as_of, now = datetime.fromisoformat(INSTANTS[1]), datetime(2026, 12, 1, tzinfo=UTC)
+    steps: list[int] = []
+    answered = await replay_module.replay(infra.database_url, TENANT, as_of, now,
+                                          progress=lambda done, _: steps.append(done),
+                                          archive_schema=db_schema)  # fmt: skip
+    assert answered["youths"]
+    assert steps, "the projection's path was taken"
+    scratch = "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'replay\\_%'"
+    before = await register.fetchval(scratch)
+    monkeypatch.setattr(replay_module, "SERVER_STARTED", "SELECT clock_timestamp()")
+    with pytest.raises(replay_module.ReplayInterrupted, match="restarted during the replay"):
+        await replay_module.replay(infra.database_url, TENANT, as_of, now,
+                                   progress=lambda done, _: None, archive_schema=db_schema)  # fmt: skip
+    assert await register.fetchval(scratch) == before, "its scratch schema is dropped"

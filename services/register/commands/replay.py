@@ -27,6 +27,12 @@ from shared import access_log
 from shared.crypto import TenantKeys
 
 Progress = Callable[[int, int], None]
+SERVER_STARTED = "SELECT pg_postmaster_start_time()"
+
+
+class ReplayInterrupted(RuntimeError):
+    """PostgreSQL restarted while a replay projected: its scratch tables are unlogged, so a
+    crash emptied them, and what was written after would answer wrongly without an error."""
 
 
 def check_instant(as_of: datetime, now: datetime) -> None:
@@ -102,11 +108,18 @@ async def _project(
     # made and warmed once.
     pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
+        started = await pool.fetchval(SERVER_STARTED)
         applied = await project_archive(
             database_url, tenant, as_of, schema, progress, archive_schema,
             answer_only=youth_id is None, pool=pool,
         )  # fmt: skip
-        return await _answer(pool, tenant, as_of, applied, youth_id)
+        answer = await _answer(pool, tenant, as_of, applied, youth_id)
+        if await pool.fetchval(SERVER_STARTED) != started:
+            raise ReplayInterrupted(
+                "register: the database restarted during the replay, which empties its scratch "
+                "tables; no answer is given: replay again"
+            )
+        return answer
     finally:
         try:
             await pool.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

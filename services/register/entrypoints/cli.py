@@ -210,6 +210,7 @@ def audit_replay(
     from datetime import UTC, datetime
 
     from services.register.commands.replay import (
+        ReplayInterrupted,
         record_reading,
         replay,
         replay_from_topics,
@@ -248,6 +249,9 @@ def audit_replay(
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    except ReplayInterrupted as exc:
+        typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
     # Every youth the replay shows is in the access log, like every other read.
     if youth is not None:
         if result["youth"] is None:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from services.register.adapters import readmodel as queries
-from services.register.commands.replay import shown_in, youth_read
+from services.register.commands.replay import ReplayInterrupted, shown_in, youth_read
 from services.register.entrypoints.http.params import Instant, logged, scoped
 from shared import access_log
 from shared.auth import Principal
@@ -31,6 +31,10 @@ def audit_routes(
             return await replayer(tenant, as_of, youth_id)
         except ValueError as exc:  # the replay's messages name the field, never the value
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        except ReplayInterrupted as exc:  # the database restarted: asked again, it answers
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), headers={"Retry-After": "5"}
+            ) from None
 
     AsOf = Annotated[
         Instant,
