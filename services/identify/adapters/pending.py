@@ -63,18 +63,25 @@ DELETE FROM {schema}.scope_pending p
 USING unnest(%b::uuid[], %b::text[], %b::timestamptz[]) AS r(person_id, tenant, touched)
 WHERE p.person_id = r.person_id AND p.tenant = r.tenant AND p.touched = r.touched
 """
-# Persons every one of whose pending rows may be decided: complete sources, or settled.
+# Persons every one of whose pending rows may be decided: complete sources, or settled. A round
+# reads about `limit` rows, not the table: the check for another row still waiting is a probe of
+# the person's rows by the key per candidate (OFFSET 0 keeps it one: as an anti-join the planner
+# hashed the whole table for it, twice a round, so releasing N persons read the table N/limit
+# times), and the chosen persons' rows are read by the key too.
 RELEASABLE = """
 WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
-WHERE p.person_id IN (
-    SELECT q.person_id FROM {schema}.scope_pending q LEFT JOIN c ON c.tenant = q.tenant
-    WHERE (q.since <= %(settled)s OR q.fact_at <= c.complete)
-    AND NOT EXISTS (
-        SELECT 1 FROM {schema}.scope_pending o LEFT JOIN c AS oc ON oc.tenant = o.tenant
-        WHERE o.person_id = q.person_id AND o.tenant <> q.tenant
-          AND o.since > %(settled)s AND NOT coalesce(o.fact_at <= oc.complete, false))
-    LIMIT %(limit)s)
+WHERE p.person_id = ANY(ARRAY(
+    SELECT DISTINCT q.person_id FROM (
+        SELECT q.person_id FROM {schema}.scope_pending q LEFT JOIN c ON c.tenant = q.tenant
+        WHERE (q.since <= %(settled)s OR q.fact_at <= c.complete)
+        AND NOT EXISTS (
+            SELECT 1 FROM {schema}.scope_pending o
+            WHERE o.person_id = q.person_id AND o.tenant <> q.tenant AND o.since > %(settled)s
+              AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
+                               false)
+            OFFSET 0)
+        LIMIT %(limit)s) q))
 """
 
 
