@@ -36,6 +36,8 @@ DDL = (
     "fact_at timestamptz NOT NULL, since timestamptz NOT NULL, "
     "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
     "CREATE INDEX IF NOT EXISTS scope_pending_fact_at ON {schema}.scope_pending (tenant, fact_at)",
+    # The release's order (`RELEASABLE`); `since` is set on insert only, so updates stay HOT.
+    "CREATE INDEX IF NOT EXISTS scope_pending_since ON {schema}.scope_pending (since)",
 )
 
 # Arrays go as binary parameters (`%b`): as text, psycopg builds them with a regular expression
@@ -63,26 +65,48 @@ DELETE FROM {schema}.scope_pending p
 USING unnest(%b::uuid[], %b::text[], %b::timestamptz[]) AS r(person_id, tenant, touched)
 WHERE p.person_id = r.person_id AND p.tenant = r.tenant AND p.touched = r.touched
 """
-# Persons every one of whose pending rows may be decided: complete sources, or settled. A round
-# reads about `limit` rows, not the table: the check for another row still waiting is a probe of
-# the person's rows by the key per candidate (OFFSET 0 keeps it one: as an anti-join the planner
-# hashed the whole table for it, twice a round, so releasing N persons read the table N/limit
-# times), and the chosen persons' rows are read by the key too.
+# No other row of the person still waits (a key probe per candidate; OFFSET 0 keeps it one: as
+# an anti-join the planner hashed the whole table, twice a round, so releasing N persons read the
+# table N/limit times).
+_ALONE = """NOT EXISTS (
+            SELECT 1 FROM {schema}.scope_pending o
+            WHERE o.person_id = q.person_id AND o.tenant <> q.tenant AND o.since > %(settled)s
+              AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
+                               false)
+            OFFSET 0)"""
+# Persons every one of whose pending rows may be decided, a round of them (`limit` rows), each
+# part read only if the ones before it left room:
+# 1. settled persons, the longest waiting first (none waits for ever however many come after);
+# 2. of the latest 4 rounds' worth of rows held (the `since` index, walked backwards), those whose
+#    sources are complete: the aggregate cache (least recently used) still holds them, where the
+#    oldest are the ones it let go first, and reloading those pushed out the next ones due;
+# 3. the rest whose sources are complete, per municipality by the (tenant, fact_at) index, latest
+#    facts first: it reads only decidable rows, so persons held after the watermarks (a load
+#    still under way) cost a round at most part 2's window, not a walk past all of them.
+# A round so reads about `limit` rows (and each blocked person), not the table; the chosen
+# persons' rows are read by the key.
 RELEASABLE = """
 WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
 WHERE p.person_id = ANY(ARRAY(
     SELECT DISTINCT q.person_id FROM (
-        SELECT q.person_id FROM {schema}.scope_pending q LEFT JOIN c ON c.tenant = q.tenant
-        WHERE (q.since <= %(settled)s OR q.fact_at <= c.complete)
-        AND NOT EXISTS (
-            SELECT 1 FROM {schema}.scope_pending o
-            WHERE o.person_id = q.person_id AND o.tenant <> q.tenant AND o.since > %(settled)s
-              AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
-                               false)
-            OFFSET 0)
+        (SELECT q.person_id FROM {schema}.scope_pending q
+         WHERE q.since <= %(settled)s AND ALONE
+         ORDER BY q.since LIMIT %(limit)s)
+        UNION ALL
+        (SELECT q.person_id FROM (
+             SELECT * FROM {schema}.scope_pending ORDER BY since DESC LIMIT 4 * %(limit)s) q
+         JOIN c ON c.tenant = q.tenant
+         WHERE q.since > %(settled)s AND q.fact_at <= c.complete AND ALONE
+         ORDER BY q.since DESC LIMIT %(limit)s)
+        UNION ALL
+        (SELECT q.person_id FROM c CROSS JOIN LATERAL (
+             SELECT q.person_id FROM {schema}.scope_pending q
+             WHERE q.tenant = c.tenant AND q.fact_at <= c.complete AND q.since > %(settled)s
+               AND ALONE
+             ORDER BY q.fact_at DESC LIMIT %(limit)s) q)
         LIMIT %(limit)s) q))
-"""
+""".replace("ALONE", _ALONE)
 
 
 CLOCK_SKEW = timedelta(hours=1)  # how far ahead of identify's clock a marker may be
