@@ -80,9 +80,11 @@ _ALONE = """NOT EXISTS (
 # 2. of the latest 4 rounds' worth of rows held (the `since` index, walked backwards), those whose
 #    sources are complete: the aggregate cache (least recently used) still holds them, where the
 #    oldest are the ones it let go first, and reloading those pushed out the next ones due;
-# 3. the rest whose sources are complete, per municipality by the (tenant, fact_at) index, latest
-#    facts first: it reads only decidable rows, so persons held after the watermarks (a load
-#    still under way) cost a round at most part 2's window, not a walk past all of them.
+# 3. the rest whose sources are complete, per municipality by the (tenant, fact_at) index: it
+#    reads only decidable rows, so persons held after the watermarks (a load still under way)
+#    cost a round at most part 2's window, not a walk past all of them.
+# The check for another row still waiting (`_ALONE`) runs on decidable candidates only (OFFSET 0
+# keeps it out of part 2's window), until the round is full.
 # A round so reads about `limit` rows (and each blocked person), not the table; the chosen
 # persons' rows are read by the key.
 RELEASABLE = """
@@ -95,16 +97,18 @@ WHERE p.person_id = ANY(ARRAY(
          ORDER BY q.since LIMIT %(limit)s)
         UNION ALL
         (SELECT q.person_id FROM (
-             SELECT * FROM {schema}.scope_pending ORDER BY since DESC LIMIT 4 * %(limit)s) q
-         JOIN c ON c.tenant = q.tenant
-         WHERE q.since > %(settled)s AND q.fact_at <= c.complete AND ALONE
-         ORDER BY q.since DESC LIMIT %(limit)s)
+             SELECT q.person_id, q.tenant FROM (
+                 SELECT * FROM {schema}.scope_pending ORDER BY since DESC LIMIT 4 * %(limit)s) q
+             JOIN c ON c.tenant = q.tenant
+             WHERE q.since > %(settled)s AND q.fact_at <= c.complete
+             ORDER BY q.since DESC OFFSET 0) q
+         WHERE ALONE LIMIT %(limit)s)
         UNION ALL
         (SELECT q.person_id FROM c CROSS JOIN LATERAL (
              SELECT q.person_id FROM {schema}.scope_pending q
              WHERE q.tenant = c.tenant AND q.fact_at <= c.complete AND q.since > %(settled)s
                AND ALONE
-             ORDER BY q.fact_at DESC LIMIT %(limit)s) q)
+             LIMIT %(limit)s) q)
         LIMIT %(limit)s) q))
 """.replace("ALONE", _ALONE)
 
