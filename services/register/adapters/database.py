@@ -69,11 +69,22 @@ async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA, unlogged: bool
     """Make the schema and its tables where they are missing (running it again changes nothing).
     `unlogged`: tables whose writes cost no WAL and are emptied by a crash, for a scratch register
     dropped after use (an audit replay's)."""
-    # The advisory lock serialises concurrent starts of several replicas on an empty database.
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))")
-        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for statements in unlogged_statements() if unlogged else schema_statements():
-            await conn.execute(statements)
-    async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(KEYRING_DDL)  # the data keys personal details are sealed with
+    # One round trip: the script is one message, which the server runs as two transactions (the
+    # register's schema from BEGIN to COMMIT, then the keyring's). Statement by statement, a replay
+    # waited for its event loop, busy parsing the archive, before each next one was sent.
+    async with pool.acquire() as conn:
+        try:
+            await conn.execute(f"BEGIN;\n{ddl_script(schema, unlogged)};\nCOMMIT;\n{KEYRING_DDL}")
+        finally:
+            if conn.is_in_transaction():  # a statement failed: the rest was not run
+                await conn.execute("ROLLBACK")
+
+
+def ddl_script(schema: str, unlogged: bool = False) -> str:
+    """The schema and its tables in one script. The advisory lock serialises concurrent starts of
+    several replicas on an empty database."""
+    return "\n;\n".join((
+        "SELECT pg_advisory_xact_lock(hashtext('kaa.ddl'))",
+        f'CREATE SCHEMA IF NOT EXISTS "{schema}"',
+        *(unlogged_statements() if unlogged else schema_statements()),
+    ))  # fmt: skip
