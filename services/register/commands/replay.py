@@ -228,16 +228,22 @@ async def _answer(
     }
     if youth_id is not None:
         return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
-    _, youths = await readmodel.list_youths(pool, tenant, None, 100_000, 0)
-    occupation = await readmodel.occupations_now(pool, tenant)
+    # Read side by side on the pool's connections (the register is not written meanwhile).
+    (_, youths), occupation, summary, corrections, in_error = await asyncio.gather(
+        readmodel.list_youths(pool, tenant, None, 100_000, 0),
+        readmodel.occupations_now(pool, tenant),
+        readmodel.summary(pool, tenant),
+        readmodel.corrections(pool, tenant),
+        readmodel.registered_in_error(pool, tenant),
+    )
     for row in youths:  # the current occupation then (a correction since changes it)
         row["occupation"] = occupation.get(row["youth_id"])
     return {
         **head,
-        "summary": await readmodel.summary(pool, tenant),
+        "summary": summary,
         "youths": youths,
-        "corrections": await readmodel.corrections(pool, tenant),
-        "registered_in_error": await readmodel.registered_in_error(pool, tenant),
+        "corrections": corrections,
+        "registered_in_error": in_error,
     }
 
 
