@@ -121,3 +121,14 @@ def test_a_youth_not_in_the_register_then_is_an_error_naming_the_option(
     said = done.stderr.strip().splitlines()[-1]  # after the progress bar
     assert said == "kaa: error: --youth-id: no such youth in this municipality then"
     assert asyncio.run(logged(database, stranger)) == []
+
+
+def test_a_database_without_a_register_is_named_without_a_traceback(
+    infra: RunningInfra, database: str, tmp_path: Path
+) -> None:
+    done = kaa(infra, database, tmp_path, "audit", "replay", "--tenant", "0180",
+               "--as-of", datetime.now(UTC).isoformat())  # fmt: skip
+    assert done.returncode == 1
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith("kaa: error: DATABASE_URL: holds no register yet")
+    assert "Traceback" not in done.stderr

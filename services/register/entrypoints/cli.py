@@ -209,6 +209,8 @@ def audit_replay(
     import uuid
     from datetime import UTC, datetime
 
+    import asyncpg
+
     from services.register.commands.replay import (
         ReplayInterrupted,
         record_reading,
@@ -251,6 +253,13 @@ def audit_replay(
         raise typer.Exit(code=2) from None
     except ReplayInterrupted as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    except asyncpg.UndefinedTableError:
+        typer.echo(
+            "kaa: error: DATABASE_URL: holds no register yet (the register service makes it when "
+            "it first starts); point it at the deployment's database",
+            err=True,
+        )
         raise typer.Exit(code=1) from None
     # Every youth the replay shows is in the access log, like every other read.
     if youth is not None:
