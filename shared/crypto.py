@@ -255,9 +255,6 @@ class DataKeyCache:
         while len(self._keys) > self.capacity:
             self._keys.popitem(last=False)
 
-    def missing(self, pairs: Iterable[tuple[str, Owner]]) -> list[tuple[str, Owner]]:
-        return sorted({p for p in pairs if self.get(*p) is None})
-
     def drop(self, tenant: str, youth_id: Owner) -> None:
         self._keys.pop((tenant, youth_id), None)
 
