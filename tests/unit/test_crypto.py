@@ -193,6 +193,24 @@ def test_a_cached_key_leaves_memory_after_ten_minutes(monkeypatch: pytest.Monkey
     assert cache.get("0180", YOUTH) is None
 
 
+def test_keys_nobody_asks_for_again_leave_memory_at_the_next_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    cache = DataKeyCache(max_age=600.0)
+    idle = [uuid.uuid4() for _ in range(3)]
+    for youth in idle:
+        cache.put("0180", youth, new_data_key())
+    now[0] += 300.0
+    busy = uuid.uuid4()
+    cache.put("0180", busy, new_data_key())  # a sweep runs: nothing is old enough yet
+    assert len(cache) == 4
+    now[0] += 300.5
+    assert cache.get("0180", busy) is not None, "a young key is kept"
+    assert len(cache) == 1, "the idle keys, past their age, left without being asked for"
+
+
 def test_personal_data_goes_unsealed_only_in_a_benchmark_namespace() -> None:
     from pydantic import ValidationError
 
