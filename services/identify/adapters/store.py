@@ -18,6 +18,7 @@ from services.identify.adapters import pending, subjects
 from services.identify.adapters.pending import Watermarks
 from services.identify.adapters.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.adapters.subjects import Filled
+from services.identify.domain.triggers import created
 from shared import intake
 from shared.crypto import (
     INSERT_KEYS,
@@ -33,6 +34,7 @@ from shared.pseudonym import person_id
 
 SCHEMA = "identify"
 ENTERED: type = domain.Person.ScopeEntered  # type: ignore[attr-defined]  # made by @event
+REGISTERED: type = domain.Person.Registered  # type: ignore[attr-defined]
 # Which of these (tenant, youth) pairs have a data key already.
 HELD_KEYS = (
     "SELECT tenant, youth_id FROM keyring.youth_keys WHERE (tenant, youth_id) IN "
@@ -47,8 +49,11 @@ class IdentifyStore(KafkaFedApplication):
     # `identifyapplication_tracking`): the name the tables were first made with, kept.
     name = "IdentifyApplication"
 
-    def __init__(self, env: dict[str, str], *, master_key: str) -> None:
+    def __init__(self, env: dict[str, str], *, master_key: str, compact_facts: bool = True) -> None:
         super().__init__(env={**env, "PROCESS_RECORDER_TOPIC": RECORDER_TOPIC})
+        # A save's consecutive fact events of a person stored as one (`domain/facts.py`); False:
+        # one row each, as before (the tests compare the two).
+        self.compact_facts = compact_facts
         self.tenant_keys = TenantKeys(master_key)
         self.data_keys = DataKeyCache()
         # The keys of the batch being applied, each taken once (`load_data_keys`): read again
@@ -79,7 +84,7 @@ class IdentifyStore(KafkaFedApplication):
         pid = pid or person_id(key)
         person: domain.Person | None = self.get_or_none(pid, cache)
         if person is None:
-            person = domain.Person(key)
+            person = created(domain.Person, REGISTERED, pid, person_key=key)
             cache[pid] = person
         return person
 
@@ -119,6 +124,9 @@ class IdentifyStore(KafkaFedApplication):
         entered = self._entry_keys(persons)
         if entered:
             recorder_kwargs["read_model"] = [*(recorder_kwargs.get("read_model") or ()), *entered]
+        if self.compact_facts:
+            for person in persons:
+                domain.compact(person)
         super().save_tracked(persons, topic, partition, next_offset, **recorder_kwargs)
 
     def _entry_keys(self, persons: list[domain.Person]) -> list[tuple[str, list[tuple[Any, ...]]]]:

@@ -26,11 +26,13 @@ from typing import Any
 
 from psycopg.sql import SQL, Composable, Identifier
 
+from services.identify.domain.facts import FactsRecorded
 from services.identify.domain.person import TOPIC
 from shared.crypto import INSERT_KEYS, TenantKeys, json_rows, new_data_key
 from shared.pseudonym import person_id
 
 REGISTERED = f"{TOPIC}.Registered"
+HELD = FactsRecorded.TOPIC
 ENTERED = f"{TOPIC}.ScopeEntered"
 # The events that name a person's youth id in a municipality (`Person.youth_ids`).
 NAMING = [f"{TOPIC}.{name}" for name in ("PopulationRecorded", "SchoolNotificationReceived")]
@@ -42,29 +44,40 @@ _DONE_DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.maintenance (task text PRIMARY KEY, "
     "done_at timestamptz NOT NULL DEFAULT now(), counts jsonb NOT NULL)"
 )
-# The events that name a youth id (`n`: originator, tenant, youth id), and the person's first
-# event (`c`, `Registered`), which holds their keyed hash.
-_FILL = """
-UPDATE keyring.youth_keys k SET subject = convert_from(c.state, 'UTF8')::jsonb ->> 'person_key'
-FROM (
+# (originator, tenant, youth id, the person's keyed hash) of every event that names a youth id,
+# alone or held in a save's `FactsRecorded` (`domain/facts.py`); the hash is in the person's first
+# event, `Registered`, stored alone (version 1) or first in a `FactsRecorded`.
+_NAMED = """
+SELECT n.originator_id, n.tenant, n.youth_id, f.subject FROM (
     SELECT e.originator_id, (s ->> 'tenant')::char(4) AS tenant, (s ->> 'youth_id')::uuid AS youth_id
-    FROM {events} e CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb) AS j(s)
-    WHERE e.topic = ANY(%(topics)s) AND s ->> 'youth_id' IS NOT NULL AND s ->> 'tenant' IS NOT NULL
+    FROM {events} e
+    CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb) AS j(whole)
+    CROSS JOIN LATERAL (
+        SELECT j.whole WHERE e.topic = ANY(%(topics)s)
+        UNION ALL
+        SELECT h.x -> 1 FROM jsonb_array_elements(
+            CASE WHEN e.topic = %(held)s THEN j.whole -> 'events' ELSE '[]'::jsonb END) AS h(x)
+        WHERE h.x ->> 0 = ANY(%(topics)s)
+    ) AS named(s)
+    WHERE (e.topic = ANY(%(topics)s) OR e.topic = %(held)s)
+      AND s ->> 'youth_id' IS NOT NULL AND s ->> 'tenant' IS NOT NULL
 ) n
-JOIN {events} c ON c.originator_id = n.originator_id AND c.originator_version = 1
- AND c.topic = %(registered)s
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN c.topic = %(registered)s THEN c.s ->> 'person_key'
+                WHEN c.topic = %(held)s AND c.s -> 'events' -> 0 ->> 0 = %(registered)s
+                THEN c.s -> 'events' -> 0 -> 1 ->> 'person_key' END AS subject
+    FROM (SELECT topic, convert_from(state, 'UTF8')::jsonb AS s FROM {events}
+          WHERE originator_id = n.originator_id ORDER BY originator_version LIMIT 1) c
+) f
+WHERE f.subject IS NOT NULL
+"""
+_FILL = """
+UPDATE keyring.youth_keys k SET subject = n.subject FROM ({named}) n
 WHERE k.subject IS NULL AND k.tenant = n.tenant AND k.youth_id = n.youth_id
 """
 _UNKEYED = """
-SELECT DISTINCT ON (n.tenant, n.youth_id) n.tenant, n.youth_id, n.originator_id,
-       convert_from(c.state, 'UTF8')::jsonb ->> 'person_key' AS subject
-FROM (
-    SELECT e.originator_id, (s ->> 'tenant')::char(4) AS tenant, (s ->> 'youth_id')::uuid AS youth_id
-    FROM {events} e CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb) AS j(s)
-    WHERE e.topic = ANY(%(topics)s) AND s ->> 'youth_id' IS NOT NULL AND s ->> 'tenant' IS NOT NULL
-) n
-JOIN {events} c ON c.originator_id = n.originator_id AND c.originator_version = 1
- AND c.topic = %(registered)s
+SELECT DISTINCT ON (n.tenant, n.youth_id) n.tenant, n.youth_id, n.originator_id, n.subject
+FROM ({named}) n
 WHERE NOT EXISTS (SELECT 1 FROM keyring.youth_keys k
                   WHERE k.tenant = n.tenant AND k.youth_id = n.youth_id)
   AND NOT EXISTS (SELECT 1 FROM keyring.destroyed_keys d
@@ -95,7 +108,7 @@ def fill_subjects(
     """Put the persons' keyed hashes into the keyring (see the module); `progress(made, of)`
     after each batch of keys made. `datastore` is identify's (the library's PostgreSQL one)."""
     schema = Identifier(datastore.schema)
-    events = Identifier(datastore.schema, events_table)
+    named = _sql(_NAMED, events=Identifier(datastore.schema, events_table))
     with datastore.transaction(commit=True) as curs:
         curs.execute(_sql(_DONE_DDL, schema=schema))
         curs.execute(
@@ -103,10 +116,15 @@ def fill_subjects(
         )
         if curs.fetchone() is not None:
             return Filled(done_before=True)
-        curs.execute(_sql(_FILL, events=events), {"topics": NAMING, "registered": REGISTERED})
+        curs.execute(
+            _sql(_FILL, named=named), {"topics": NAMING, "registered": REGISTERED, "held": HELD}
+        )
         filled = max(curs.rowcount, 0)
     with datastore.transaction(commit=False) as curs:
-        curs.execute(_sql(_UNKEYED, events=events), {"topics": [ENTERED], "registered": REGISTERED})
+        curs.execute(
+            _sql(_UNKEYED, named=named),
+            {"topics": [ENTERED], "registered": REGISTERED, "held": HELD},
+        )
         unkeyed = curs.fetchall()
     # The hash must be the person's own: their id is derived from it.
     sound = [r for r in unkeyed if r["subject"] and person_id(r["subject"]) == r["originator_id"]]

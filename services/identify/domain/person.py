@@ -43,6 +43,7 @@ from services.identify.domain.records import (
     youth_facts,
 )
 from services.identify.domain.scope import Completion, Decision, TenantPolicy, YouthFacts
+from services.identify.domain.triggers import trigger
 from shared.pseudonym import person_id
 
 STATUS_BY_CHANGE = {"emigrated": "emigrated", "deceased": "deceased"}
@@ -120,7 +121,7 @@ class Person(Aggregate):
             return False
         youth_id = self.youth_ids.get(tenant) or str(uuid.uuid4())
         sealed = seal(uuid.UUID(youth_id))
-        self._population_recorded(
+        trigger(self, "_population_recorded",
             kommunkod, status, birth_date, protected, change_type, effective_date, observed_at,
             registered_in_sweden_on, record_id, tenant, youth_id, sealed, details_digest,
             registered_in_municipality_on,
@@ -128,7 +129,7 @@ class Person(Aggregate):
         if details_changed and tenant in self.open_episodes:
             # The municipality already has the youth in scope (entered perhaps on another
             # municipality's report of a move): it receives the details it now holds.
-            self._details_announced(tenant, youth_id, sealed, record_id)
+            trigger(self, "_details_announced", tenant, youth_id, sealed, record_id)
         return True
 
     @event("DetailsAnnounced", topic=f"{TOPIC}.DetailsAnnounced")
@@ -187,9 +188,9 @@ class Person(Aggregate):
             return False
         listed = [e.as_event() for e in merged]
         if source is None:  # the feed's files: stored as before there were organisers
-            self._enrolments_observed(listed, observed_at, birth_date)
+            trigger(self, "_enrolments_observed", listed, observed_at, birth_date)
         else:
-            self._organiser_observed(listed, observed_at, birth_date, source)
+            trigger(self, "_organiser_observed", listed, observed_at, birth_date, source)
         return True
 
     @event("EnrolmentsObserved", topic=f"{TOPIC}.EnrolmentsObserved")
@@ -212,7 +213,7 @@ class Person(Aggregate):
     ) -> bool:
         if Completion(kind, completed_on) in self.completions:  # type: ignore[arg-type]
             return False
-        self._completion_recorded(kind, completed_on, birth_date, record_id)
+        trigger(self, "_completion_recorded", kind, completed_on, birth_date, record_id)
         return True
 
     @event("CompletionRecorded", topic=f"{TOPIC}.CompletionRecorded")

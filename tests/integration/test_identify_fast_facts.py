@@ -1,0 +1,217 @@
+"""identify's faster fact path (issue 21) gives exactly what the per-record path gave.
+
+A generated municipality is fed twice on the real PostgreSQL, batch by batch with its watermarks,
+then a day of changes (moves away, new addresses): once through the library's per-event machinery
+with every fact stored in a row of its own (the path before), once through the fast triggers with a
+save's facts stored as one `FactsRecorded` (`services/identify/domain/triggers.py`, `facts.py`).
+The public events the relay would publish are the same — types, ids, episodes, facts, dates, the
+personal details each carries — with the two runs' random youth and episode ids in one-to-one
+correspondence; every person read back from the store is the same person; the store holds fewer
+rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from pydantic import TypeAdapter
+
+from kaa.dev.synthetic_feeds import generate
+from services.identify.adapters.outbound import to_integration_event
+from services.identify.adapters.store import IdentifyStore
+from services.identify.commands import IdentifyCommands
+from services.identify.domain import triggers
+from services.identify.domain.scope import TenantPolicy
+from shared.contracts.envelope import IntegrationEvent
+from shared.contracts.events import PersonalDetails
+from shared.contracts.feeds import (
+    FeedInput,
+    FeedWatermark,
+    PopulationFeedMessage,
+    Ss12000FeedMessage,
+)
+from shared.crypto import open_sealed
+from shared.eventstore import eventsourcing_env
+from tests.conftest import RunningInfra
+
+TENANT = "0180"
+TODAY = date(2026, 12, 1)
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+SOURCES = ("population", "ss12000")
+
+
+def loads(tmp: Path) -> list[list[tuple[str, list[FeedInput]]]]:
+    """Day one (SS 12000 then the population register, 300 persons) and day two (a third of the
+    persons move away, a third get a new address), each source ending with its watermarks."""
+    feeds = generate(300, TENANT, seed=21, out=tmp, today=TODAY)
+    school: list[Ss12000FeedMessage] = [TypeAdapter(Ss12000FeedMessage).validate_json(line)
+              for line in feeds.ss12000.read_bytes().splitlines()]  # fmt: skip
+    people: list[PopulationFeedMessage] = [TypeAdapter(PopulationFeedMessage).validate_json(line)
+              for line in feeds.population.read_bytes().splitlines()]  # fmt: skip
+    first = max([m.observed_at for m in school] + [m.observed_at for m in people])
+    later = first + timedelta(days=1)
+    changes: list[FeedInput] = []
+    for n, message in enumerate(m for m in people if m.record.change_type == "baseline"):
+        if n % 3 == 0:
+            record = message.record.model_copy(
+                update={"kommunkod": "1480", "change_type": "moved_out",
+                        "effective_date": TODAY, "registered_in_municipality_on": None})  # fmt: skip
+        elif n % 3 == 1 and message.record.address is not None:
+            address = message.record.address.model_copy(update={"street": f"Nygatan {n}"})
+            record = message.record.model_copy(
+                update={"address": address, "change_type": "address_changed",
+                        "effective_date": TODAY})  # fmt: skip
+        else:
+            continue
+        changes.append(message.model_copy(update={"record": record, "observed_at": later,
+                                                  "record_id": uuid.uuid4()}))  # fmt: skip
+    return [
+        [("ss", [*school, mark("ss12000", first)]), ("pop", [*people, mark("population", first)])],
+        [("pop", changes), ("ss", [mark("ss12000", later)]), ("pop", [mark("population", later)])],
+    ]
+
+
+def mark(source: str, at: datetime) -> FeedWatermark:
+    return FeedWatermark(watermark_id=uuid.uuid4(), tenant=TENANT, source=source,
+                         complete_up_to=at, partitions=1)  # fmt: skip
+
+
+@contextlib.contextmanager
+def identify(infra: RunningInfra, *, fast: bool) -> Iterator[IdentifyCommands]:
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    store = IdentifyStore(eventsourcing_env(infra.database_url, schema),
+                          master_key="fast-facts-master-key", compact_facts=fast)  # fmt: skip
+    app = IdentifyCommands(store, pseudonym_key="fast-facts-key",
+                           served={TENANT: TenantPolicy(feed_sources=SOURCES)})  # fmt: skip
+    triggers.FAST = fast
+    try:
+        yield app
+    finally:
+        triggers.FAST = True
+        store.close()
+        with psycopg.connect(infra.database_url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def feed(app: IdentifyCommands, days: Sequence[list[tuple[str, list[FeedInput]]]]) -> None:
+    """Batches of 100 as the consumer takes them, the release after each batch, a day apart."""
+    offsets: dict[str, int] = {}
+    for day, loads_of_day in enumerate(days):
+        now, today = NOW + timedelta(days=day), TODAY + timedelta(days=day)
+        for topic, messages in loads_of_day:
+            for start in range(0, len(messages), 100):
+                batch = messages[start : start + 100]
+                offsets[topic] = offsets.get(topic, 0) + len(batch)
+                app.take_in_feed_batch(batch, topic, 0, offsets[topic], today, now=now)
+                while app.release_pending(today, now=now) == 2000:
+                    pass
+
+
+def public(app: IdentifyCommands) -> list[dict[str, Any]]:
+    """The events the relay would publish, with their personal details opened."""
+    store, out = app.store, []
+    for stored in store.recorder.select_notifications(start=1, limit=100_000):
+        mapped = to_integration_event(store.mapper.to_domain_event(stored))
+        events = [mapped] if isinstance(mapped, IntegrationEvent) else mapped or []
+        for event in events:
+            data = event.model_dump()
+            sealed = data.pop("personal_details", None)
+            if sealed is not None:
+                store.load_data_keys([(data["tenant"], data["youth_id"])])
+                key = store.batch_keys[(data["tenant"], data["youth_id"])]
+                data["personal_details"] = open_sealed(
+                    key, sealed, data["tenant"], data["youth_id"], PersonalDetails.PURPOSE
+                )
+            out.append(data)
+    return out
+
+
+def same_ids(before: list[dict[str, Any]], now: list[dict[str, Any]], field: str) -> None:
+    """The field's random ids correspond one to one; then each side's are replaced by one name."""
+    pairs = {(b[field], n[field]) for b, n in zip(before, now, strict=True) if field in b}
+    assert len({b for b, _ in pairs}) == len({n for _, n in pairs}) == len(pairs)
+    for b, n in zip(before, now, strict=True):
+        if field in b:
+            b[field] = n[field] = f"{field}-{sorted(pairs, key=str).index((b[field], n[field]))}"
+
+
+def persons(infra: RunningInfra, app: IdentifyCommands) -> dict[uuid.UUID, dict[str, Any]]:
+    """Every person read back by a store that never held them, without their random ids and
+    sealed details (the details are compared opened, in the public events)."""
+    schema = app.store.schema
+    with psycopg.connect(infra.database_url) as conn:
+        ids = [r[0] for r in conn.execute(sql.SQL("SELECT DISTINCT originator_id FROM {}").format(
+            sql.Identifier(schema, "identifyapplication_events")))]  # fmt: skip
+    reader = IdentifyStore(
+        eventsourcing_env(infra.database_url, schema), master_key="fast-facts-master-key"
+    )
+    try:
+        cache: dict[uuid.UUID, Any] = {}
+        reader.preload(ids, cache)
+    finally:
+        reader.close()
+    out = {}
+    for person_id, person in cache.items():
+        known = {k: v for k, v in vars(person).items()
+                 if k not in ("_pending_events", "_created_on", "_modified_on", "personal_details",
+                              "_facts_at_version", "youth_ids", "open_episodes", "scope_episodes")}  # fmt: skip
+        known["youth_ids"] = sorted(person.youth_ids)
+        known["open_episodes"] = sorted(person.open_episodes)
+        known["scope_episodes"] = sorted(
+            (e.tenant, e.entered_on, e.rule_version, e.left_on, e.left_reason)
+            for e in person.scope_episodes.values()
+        )
+        known["personal_details"] = sorted(person.personal_details)
+        out[person_id] = known
+    return out
+
+
+def stored_rows(infra: RunningInfra, app: IdentifyCommands) -> int:
+    with psycopg.connect(infra.database_url) as conn:
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(app.store.schema, "identifyapplication_events")
+            )
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_fast_path_publishes_and_stores_what_the_per_record_path_did(
+    infra: RunningInfra, tmp_path: Path
+) -> None:
+    days = loads(tmp_path)
+    outcome = {}
+    for fast in (False, True):
+        with identify(infra, fast=fast) as app:
+            feed(app, days)
+            events = sorted(public(app), key=lambda e: e["event_id"])
+            outcome[fast] = (events, persons(infra, app), stored_rows(infra, app))
+    (before, persons_before, rows_before), (now, persons_now, rows_now) = (
+        outcome[False],
+        outcome[True],
+    )
+    assert len(before) == len(now) > 50
+    kinds = {"YouthIdentified", "YouthLeftScope", "PersonalDetailsRecorded"}
+    assert {e["event_type"] for e in now} == kinds
+    assert [e["event_id"] for e in before] == [e["event_id"] for e in now]
+    for field in ("youth_id", "scope_episode_id"):
+        same_ids(before, now, field)
+    for event in (*before, *now):  # when it was recorded; the release round's id
+        for varying in ("recorded_at", "correlation_id", "causation_id"):
+            event.pop(varying, None)
+        if event["event_type"] == "PersonalDetailsRecorded":
+            event.pop("occurred_at")  # the time the details were recorded
+    assert before == now
+    assert persons_before == persons_now
+    assert len(persons_now) == 300
+    assert rows_now < rows_before * 0.8

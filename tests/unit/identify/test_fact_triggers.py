@@ -1,0 +1,122 @@
+"""The person's fact events made without the library's per-call machinery (`domain/triggers.py`)
+are the library's own events, and a save's facts stored as one `FactsRecorded`
+(`domain/facts.py`) replay to exactly the person that was saved, with the versions (and so the
+public events' ids) it would have had without it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from services.identify.domain import FactsRecorded, Person, compact, triggers
+from services.identify.domain.records import EnrolmentRecord
+from services.identify.domain.scope import DEFAULT_POLICY
+from shared.eventstore import KafkaFedApplication
+from shared.pseudonym import person_id
+
+NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
+BORN = date(2006, 5, 1)
+KEY = "key-triggers"
+
+
+@pytest.fixture(scope="module")
+def store() -> KafkaFedApplication:
+    return KafkaFedApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def state(person: Person) -> dict[str, Any]:
+    """What the person knows, without the times of its events and its unsaved events."""
+    varying = {"_pending_events", "_created_on", "_modified_on", "_facts_at_version"}
+    return {k: v for k, v in vars(person).items() if k not in varying}
+
+
+def commands(fast: bool) -> Person:
+    """A person new to identify: a baseline, an SS 12000 observation, a completion, a scope
+    decision, a move; each fact through the fast path or the library's."""
+    triggers.FAST = fast
+    try:
+        registered = Person.Registered  # type: ignore[attr-defined]
+        person: Person = triggers.created(Person, registered, person_id(KEY), person_key=KEY)
+        for change, effective, digest in (("baseline", date(2026, 1, 1), "d1"),
+                                          ("address_changed", date(2026, 2, 1), "d2")):  # fmt: skip
+            person.record_population(
+                kommunkod="0180", birth_date=BORN, protected=False, change_type=change,
+                effective_date=effective, observed_at=NOON, registered_in_sweden_on=None,
+                record_id=uuid.UUID(int=1), tenant="0180", details_digest=digest,
+                seal=lambda _: "sealed", registered_in_municipality_on=date(2020, 1, 1),
+            )  # fmt: skip
+            if change == "baseline":
+                person.reevaluate({"0180": DEFAULT_POLICY}, date(2026, 3, 2), actor="t",
+                                  correlation_id=uuid.UUID(int=2))  # fmt: skip
+        gy = EnrolmentRecord("GY", "u1", start_date=date(2022, 8, 20), end_date=date(2025, 6, 1))
+        person.observe_enrolments([gy], NOON, date(2026, 3, 2), BORN)
+        person.observe_enrolments([gy], NOON, date(2026, 3, 2), BORN, source="org")
+        person.record_completion("studiebevis", date(2025, 6, 1), BORN, uuid.UUID(int=3))
+        return person
+    finally:
+        triggers.FAST = True
+
+
+def test_the_fast_events_are_the_librarys() -> None:
+    fast, library = commands(fast=True), commands(fast=False)
+    assert [type(e) for e in fast.pending_events] == [type(e) for e in library.pending_events]
+    assert len(fast.pending_events) == 8, "registered, 2 facts, a decision and details, 3 more"
+    for made, expected in zip(fast.pending_events, library.pending_events, strict=True):
+        mine, theirs = dict(vars(made)), dict(vars(expected))
+        assert mine.pop("timestamp").tzinfo == theirs.pop("timestamp").tzinfo
+        for varying in ("youth_id", "scope_episode_id"):  # random per run
+            assert (varying in mine) == (varying in theirs)
+            mine.pop(varying, None), theirs.pop(varying, None)
+        assert list(mine) == list(theirs), "the same state in the same order"
+        assert mine == theirs
+    library_state, fast_state = state(library), state(fast)
+    for known in (library_state, fast_state):
+        known.pop("youth_ids"), known.pop("open_episodes"), known.pop("scope_episodes")
+        known.pop("personal_details"), known.pop("details_digests")
+    assert fast_state == library_state
+    assert fast.version == library.version == 8
+
+
+def test_a_fast_event_refuses_what_the_method_does_not_take() -> None:
+    person = commands(fast=True)
+    with pytest.raises(TypeError):
+        triggers.trigger(person, "_completion_recorded", "x", date(2025, 1, 1), BORN, 1, 2)
+    with pytest.raises(TypeError):
+        triggers.trigger(person, "_completion_recorded", kind="x", not_a_parameter=1)
+
+
+def stored_and_replayed(store: KafkaFedApplication, person: Person) -> tuple[list[Any], Person]:
+    """The person's unsaved events through the store's mapper and back, replayed from nothing."""
+    stored = [store.mapper.to_stored_event(e) for e in person.collect_events()]
+    replayed: Any = None
+    for row in stored:
+        read = StoredEvent(row.originator_id, row.originator_version, row.topic, bytes(row.state))
+        domain_event: Any = store.mapper.to_domain_event(read)
+        replayed = domain_event.mutate(replayed)
+    return stored, replayed
+
+
+def test_a_saves_facts_are_stored_as_one_event_and_replay_to_the_same_person(
+    store: KafkaFedApplication,
+) -> None:
+    person = commands(fast=True)
+    assert [(type(e).__name__, e.originator_version) for e in person.pending_events] == [
+        ("Registered", 1), ("PopulationRecorded", 2), ("ScopeEntered", 3),
+        ("PopulationRecorded", 4), ("DetailsAnnounced", 5), ("EnrolmentsObserved", 6),
+        ("OrganiserEnrolmentsObserved", 7), ("CompletionRecorded", 8),
+    ]  # fmt: skip
+    compact(person)
+    # Runs of facts held together, at the version of their last; the others as they were.
+    assert [(type(e).__name__, e.originator_version) for e in person.pending_events] == [
+        ("FactsRecorded", 2), ("ScopeEntered", 3), ("PopulationRecorded", 4),
+        ("DetailsAnnounced", 5), ("FactsRecorded", 8),
+    ]  # fmt: skip
+    stored, replayed = stored_and_replayed(store, person)
+    assert replayed.version == person.version == 8
+    assert state(replayed) == state(person)
+    assert replayed.facts("0180") == person.facts("0180")
+    assert any(s.topic == FactsRecorded.TOPIC for s in stored)
