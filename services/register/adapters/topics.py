@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.register.adapters.collector import young_collections_less_often
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
-from services.register.adapters.projection.parking import release_known
+from services.register.adapters.projection.parking import known_youths, release_known
 from services.register.adapters.projection.sink import RegisterProjection
 from shared.contracts.events import AnyEvent
 from shared.contracts.topics import EVENT_TOPICS, IDENTIFY_EVENTS
@@ -38,6 +38,12 @@ PARTITION_FETCH = 4 * 1024 * 1024
 """Bytes fetched from one partition at a time: about 6,000 events, a batch applied in one
 transaction (the consumer's default, 1 MiB, made batches of about 1,300: each batch's dozen or so
 statements then cost as much as a quarter of the rows' own work)."""
+
+BUILT_AFTER = ("contacts_youth", "contact_log_youth", "occupations_youth")
+"""Indexes a rebuild builds after its last event (one sort each) rather than entry by entry: no
+statement of the projection reads by them (the read model does), and each youth's entries land
+all over them. Measured on 215,000 contact attempts: 1.7 s
+inserted with the index, 0.9 s inserted without it and the index built after."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ async def _project(
     )
     try:
         await create_tables(pool, schema)
+        async with pool.acquire() as conn:  # made again, whole, once every event is applied
+            await conn.execute(f"DROP INDEX {', '.join(BUILT_AFTER)}")
         projection = RegisterProjection(pool)
         partitions = await partitions_of(
             bootstrap_servers, [f"{namespace}{t}" for t in EVENT_TOPICS]
@@ -109,10 +117,16 @@ async def _project(
             consumer.assign(phase)
             await consumer.seek_to_beginning(*phase)
             await reading.read(consumer, {tp: ends[tp] for tp in phase})
+            if not projection.known:
+                # The youths identified are known from here on: the casework of each needs no
+                # look-up (nor its lock) to tell whether it must wait for its youth.
+                async with pool.acquire() as conn:
+                    projection.known = await known_youths(conn)
         # Casework read before its youth's identification was released when the youth was
         # identified (as live); any still waiting for a youth known now is applied here.
         async with pool.acquire() as writer, writer.transaction():
             await release_known(writer)
+        await create_tables(pool, schema)  # the indexes left out (`BUILT_AFTER`), built now
         return RebuildResult(schema, reading.total, reading.applied, reading.rejected)
     finally:
         await stop_consumer(consumer)

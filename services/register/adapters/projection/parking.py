@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import asyncpg
@@ -52,6 +52,7 @@ SELECT y.tenant, y.youth_id FROM youths y
 JOIN (SELECT DISTINCT * FROM unnest($1::char(4)[], $2::uuid[])) AS u(tenant, youth_id)
   ON y.tenant = u.tenant AND y.youth_id = u.youth_id
 """
+_ALL_KNOWN = "SELECT tenant, youth_id FROM youths"
 _RELEASABLE = f"""
 SELECT event_id, youth_id, event_type, payload, topic FROM dead_events
 WHERE {OPEN_PARKED} AND waits_for_youth AND youth_id = ANY($1::uuid[])
@@ -129,14 +130,23 @@ async def hold_behind_parked(
 
 
 async def park_early(
-    conn: Connection, topic: str, partition: int, items: list[Parsed[AnyEvent]]
+    conn: Connection,
+    topic: str,
+    partition: int,
+    items: list[Parsed[AnyEvent]],
+    known_before: Collection[tuple[str, uuid.UUID]] = (),
 ) -> list[Parsed[AnyEvent]]:
     """Casework about a youth the register does not know yet is parked until the youth is
-    identified (`release_waiting`), not applied ahead of it: the topics are read concurrently."""
+    identified (`release_waiting`), not applied ahead of it: the topics are read concurrently.
+    `known_before`: (tenant, youth)s the caller read from this register's youths before (a youth
+    the register knows stays known: its row is never deleted); only the others are looked up."""
     casework = [i for i in items if type(i.message).topic not in _NEEDS_NO_YOUTH]
     if not casework:
         return items
-    known = await _known(conn, {(i.message.tenant, i.message.youth_id) for i in casework})
+    asked = {(i.message.tenant, i.message.youth_id) for i in casework}
+    known = asked.intersection(known_before)
+    if len(known) < len(asked):
+        known |= await _known(conn, asked - known)
     early = [i for i in casework if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
@@ -160,6 +170,11 @@ async def _known(
     """Which of these (tenant, youth)s the register knows (has identified)."""
     rows = await conn.fetch(_KNOWN, *map(list, zip(*youths, strict=True)))
     return {(row["tenant"], row["youth_id"]) for row in rows}
+
+
+async def known_youths(conn: Connection) -> set[tuple[str, uuid.UUID]]:
+    """Every (tenant, youth) the register knows now (for `park_early`'s `known_before`)."""
+    return {(row["tenant"], row["youth_id"]) for row in await conn.fetch(_ALL_KNOWN)}
 
 
 async def release_waiting(conn: Connection, applied: Sequence[Parsed[AnyEvent]]) -> None:

@@ -9,6 +9,7 @@ identified now follows.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import asyncpg
@@ -35,6 +36,9 @@ class RegisterProjection:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        # Youths read from this register before (a rebuild's, once its identifications are in):
+        # their casework needs no look-up (a youth's row is never deleted).
+        self.known: set[tuple[str, uuid.UUID]] = set()
 
     async def positions(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         rows = await self.pool.fetch(
@@ -66,7 +70,7 @@ class RegisterProjection:
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             items = await hold_behind_parked(conn, topic, partition, items)
-            items = await park_early(conn, topic, partition, items)
+            items = await park_early(conn, topic, partition, items, self.known)
             await apply_items(conn, items, checked)
             await release_waiting(conn, items)
             await conn.execute(POSITION, topic, partition, next_offset)
