@@ -22,11 +22,10 @@ from shared.contracts.events import AnyEvent, YouthIdentified
 from shared.contracts.validation import describe
 
 CHUNK = 5000
-# The payloads of the types in $5 are left out (`NOT_IN_THE_ANSWER`): counted, not applied.
+# The types in $5 are not read (`NOT_IN_THE_ANSWER`, and what a fast replay copies in SQL).
 _ARCHIVED = """
-SELECT position, CASE WHEN event_type = ANY($5::text[]) THEN NULL ELSE payload END AS payload
-FROM applied_events
-WHERE tenant = $1 AND recorded_at <= $2 AND position > $3
+SELECT position, payload FROM applied_events
+WHERE tenant = $1 AND recorded_at <= $2 AND position > $3 AND event_type <> ALL($5::text[])
 ORDER BY position LIMIT $4
 """
 NOT_IN_THE_ANSWER = (
@@ -41,7 +40,7 @@ steps, assignments, contact details, objections or sealed personal details, an i
 too). Such a replay leaves them out (most of its work) unless a correction or withdrawal was
 recorded by then: that is in the answer, and the entry it names may be one of theirs. Left out,
 the contact attempts, measure offers and occupations are copied from the archive unparsed
-(`COUNTED`)."""
+(`COUNTED`), and so are the identifications (`IDENTIFIED`)."""
 # Contact attempts and measure offers (counted by the answer, per youth and in the summary) and
 # occupations (each youth's current one): without corrections each archived one is one row, as its
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
@@ -80,6 +79,41 @@ def _counted_copy(archive_schema: str) -> str:
     )
     types = ", ".join(f"'{event_type}'" for event_type in COUNTED)
     return _COUNTED_ROWS.format(archive=archive_schema, types=types, inserts=inserts)
+
+
+# Identifications, in such a replay, go from the archive to the scratch register in SQL too, as
+# their handler writes them (`youths_identified`, the sealed details left out as `_unsealed`
+# does): an episode as its first identification says (later copies change nothing), a youth's row
+# as their last one says. Copied before any other event is applied: the handlers of every batch
+# apply its identifications first, so the whole archive's first is the same register. $1 tenant,
+# $2 recorded by.
+IDENTIFIED = "YouthIdentified"
+_IDENTIFIED_ROWS = """
+WITH identified AS MATERIALIZED (
+    SELECT position, tenant, youth_id, (e->>'scope_episode_id')::uuid AS episode,
+           (e->>'entered_on')::date AS entered_on, (e->>'scope_ends_on')::date AS scope_ends_on,
+           e->>'rule_version' AS rule_version, e->'facts' AS facts, e->>'actor' AS actor,
+           (e->>'recorded_at')::timestamptz AS recorded_at,
+           e->>'school_background' AS school_background,
+           (e->>'identified_on')::date AS identified_on
+    FROM (SELECT position, tenant, youth_id, convert_from(payload, 'UTF8')::jsonb AS e
+          FROM "{archive}".applied_events
+          WHERE tenant = $1 AND recorded_at <= $2 AND event_type = 'YouthIdentified'
+          OFFSET 0) AS a
+), episodes AS (
+INSERT INTO scope_episodes
+    (scope_episode_id, tenant, youth_id, entered_on, scope_ends_on, entered_rule_version,
+     entered_facts, entered_actor, entered_recorded_at, school_background, identified_on)
+SELECT DISTINCT ON (episode) episode, tenant, youth_id, entered_on, scope_ends_on, rule_version,
+       facts, actor, recorded_at, school_background, identified_on
+FROM identified ORDER BY episode, position
+)
+INSERT INTO youths (tenant, youth_id, status, scope_episode_id, entered_on, scope_ends_on,
+                    rule_version)
+SELECT DISTINCT ON (tenant, youth_id) tenant, youth_id, 'in_scope', episode, entered_on,
+       scope_ends_on, rule_version
+FROM identified ORDER BY tenant, youth_id, position DESC
+"""
 
 
 WITHDRAWALS = ("OutreachEntryWithdrawn", "MeasuresEntryWithdrawn")
@@ -153,32 +187,38 @@ async def _project(
         applied, after, total = 0, 0, int(found["recorded"])
         writing: asyncio.Task[None] | None = None
         copying: asyncio.Task[None] | None = None
+        ready: asyncio.Task[None] = tables  # what the first chunk written waits for
         if answer_only and not found["corrected"]:
-            left_out = [*NOT_IN_THE_ANSWER, *COUNTED]
-            # Copied by the database while the other events are read and applied (no handler
-            # of those touches the tables copied into).
-            copying = asyncio.create_task(
-                _copy_counted(pool, tables, archive_schema, tenant, as_of)
-            )
+            left_out = [*NOT_IN_THE_ANSWER, *COUNTED, IDENTIFIED]
+            # Copied by the database while the other events are read (no handler of those
+            # touches the tables the counted ones go to; they apply after the identifications).
+            copying = asyncio.create_task(_copy(pool, tables, _counted_copy, archive_schema,
+                                                tenant, as_of))  # fmt: skip
+            ready = asyncio.create_task(_copy(pool, tables, _identified_copy, archive_schema,
+                                              tenant, as_of))  # fmt: skip
         try:
             while rows := await archive.fetch(_ARCHIVED, tenant, as_of, after, CHUNK, left_out):
                 # The archive holds each event once, in the order the register applied them.
                 # The next chunk is read while the last is written.
-                events = [_archived(row) for row in rows if row["payload"] is not None]
+                events = [_archived(row) for row in rows]
                 if left_out:
                     events = [_unsealed(event) for event in events]
-                await (tables if writing is None else writing)
+                await (ready if writing is None else writing)
                 writing = asyncio.create_task(_apply(pool, events))
                 applied += len(rows)
                 after = rows[-1]["position"]
                 if progress is not None:
                     progress(applied, total)
-            await asyncio.gather(tables, *(task for task in (writing, copying) if task))
+            await asyncio.gather(tables, ready, *(task for task in (writing, copying) if task))
         finally:
-            for task in (writing, copying):
+            for task in (writing, copying, ready):
                 if task is not None and not task.done():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+        if left_out:  # the events left out or copied are in the count too
+            applied = total
+            if progress is not None:
+                progress(applied, total)
         return applied
     finally:
         if not tables.done():
@@ -195,16 +235,22 @@ def _unsealed(event: AnyEvent) -> AnyEvent:
     return event
 
 
-async def _copy_counted(
+def _identified_copy(archive_schema: str) -> str:
+    """The one statement that copies the identifications from the archive."""
+    return _IDENTIFIED_ROWS.format(archive=archive_schema)
+
+
+async def _copy(
     pool: asyncpg.Pool,
     tables: asyncio.Task[None],
+    statement: Callable[[str], str],
     archive_schema: str,
     tenant: str,
     as_of: datetime,
 ) -> None:
     await tables
     async with pool.acquire() as conn:
-        await conn.execute(_counted_copy(archive_schema), tenant, as_of)
+        await conn.execute(statement(archive_schema), tenant, as_of)
 
 
 async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
