@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic, resolve_topic
 
 from services.identify.domain import FactsRecorded, Person, compact, triggers
 from services.identify.domain.records import EnrolmentRecord
@@ -120,3 +121,10 @@ def test_a_saves_facts_are_stored_as_one_event_and_replay_to_the_same_person(
     assert state(replayed) == state(person)
     assert replayed.facts("0180") == person.facts("0180")
     assert any(s.topic == FactsRecorded.TOPIC for s in stored)
+
+
+def test_the_held_facts_are_filed_under_a_name_that_never_changes() -> None:
+    """Stored events are found again by their topic: moving the class must not change it."""
+    stored = "services.identify.domain:Person.FactsRecorded"
+    assert get_topic(FactsRecorded) == FactsRecorded.TOPIC == stored
+    assert resolve_topic(stored) is FactsRecorded
