@@ -144,18 +144,19 @@ async def park_early(
     if not casework:
         return items
     asked = {(i.message.tenant, i.message.youth_id) for i in casework}
-    known = asked.intersection(known_before)
-    if len(known) < len(asked):
-        known |= await _known(conn, asked - known)
-    early = [i for i in casework if (i.message.tenant, i.message.youth_id) not in known]
+    # The batch's youths a rebuild knows are done here (`difference` walks the batch's set).
+    asked = asked.difference(known_before)
+    if not asked:
+        return items
+    unknown = asked - await _known(conn, asked)
+    early = [i for i in casework if (i.message.tenant, i.message.youth_id) in unknown]
     if not early:
         return items
     # Serialised with the transaction that identifies the youth (`release_waiting` takes the
     # same locks): either it committed before (then the youth is known now) or it releases what
     # this one parks. Without it, concurrent writers (replicas, a rebuild) left casework waiting.
-    unknown = {(i.message.tenant, i.message.youth_id) for i in early}
     await _lock_youths(conn, [youth for _, youth in unknown])
-    known |= await _known(conn, unknown)
+    known = await _known(conn, unknown)
     early = [i for i in early if (i.message.tenant, i.message.youth_id) not in known]
     if not early:
         return items
