@@ -9,11 +9,13 @@ only when the person is saved does `compact` replace each run of two or more con
 events by one `FactsRecorded` holding them, each with its own topic and state as it would have
 been stored alone.
 
-`FactsRecorded` takes the version of the last event it holds, so the versions of the events saved
-with it, and of every later one, are those the person would have had without it (the public
-events' ids, made from them, are the same). Loading a person replays the held events one by one
-through their own classes (`mutate`), with the versions they had, so the person is exactly the
-one that was saved. Events stored before, one per row, stay as they are and are read as before.
+A save's events then take consecutive versions again, each stored event one version (a
+`FactsRecorded` the one of the first event it holds), and the person takes the last: the stream
+has no gaps, so two writers that loaded the same version both write the next one and the second
+fails on it, as without compaction (a gap would let a single event written by one land beside
+the held events of the other). Loading a person replays the held events one by one through their
+own classes (`mutate`) and leaves the person at the version of the `FactsRecorded`, so the person
+is exactly the one that was saved. Events stored before, one per row, are read as before.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class FactsRecorded(DomainEvent):
     events: list[list[Any]]
 
     def mutate(self, aggregate: Any) -> Any:
-        first = self.originator_version - len(self.events) + 1
+        # The held events' own checks (each the next version) run on versions counted from this
+        # event's; the person then takes this event's version, the one it is stored under.
         for offset, (topic, state) in enumerate(self.events):
             cls = resolve_topic(topic)
             if getattr(cls, "class_version", 1) != 1:
@@ -51,10 +54,12 @@ class FactsRecorded(DomainEvent):
                 {
                     **state,
                     "originator_id": self.originator_id,
-                    "originator_version": first + offset,
+                    "originator_version": self.originator_version + offset,
                 },
             )
             aggregate = held.mutate(aggregate)
+        aggregate.version = self.originator_version
+        aggregate.modified_on = self.timestamp
         return aggregate
 
 
@@ -76,7 +81,8 @@ COMPACTED: frozenset[type] = frozenset(
 
 def compact(person: Person) -> None:
     """Replace each run of two or more consecutive fact events among the person's unsaved events
-    by one `FactsRecorded` (the others, decisions and what is published, stay as they are)."""
+    by one `FactsRecorded` (the others, decisions and what is published, stay as they are), and
+    number them all again from the first, the person taking the last."""
     pending = person.pending_events
     if len(pending) < 2:
         return
@@ -90,18 +96,27 @@ def compact(person: Person) -> None:
         run = []
         out.append(event)
     out.extend(_held(run))
+    if len(out) == len(pending):
+        return
+    first = pending[0].originator_version
+    for offset, event in enumerate(out):
+        object.__setattr__(event, "originator_version", first + offset)
     pending[:] = out
+    person.version = first + len(out) - 1
+    # What the person's facts were at a version is kept by version (`Person.facts`): the numbers
+    # just given were other states' before.
+    vars(person).pop("_facts_at_version", None)
 
 
 def _held(run: list[Any]) -> list[Any]:
     if len(run) < 2:
         return run
-    last = run[-1]
+    first = run[0]
     return [
         FactsRecorded(
-            originator_id=last.originator_id,
-            originator_version=last.originator_version,
-            timestamp=last.timestamp,
+            originator_id=first.originator_id,
+            originator_version=first.originator_version,
+            timestamp=run[-1].timestamp,
             events=[
                 [get_topic(type(e)), {k: v for k, v in vars(e).items() if k not in _ORIGINATOR}]
                 for e in run

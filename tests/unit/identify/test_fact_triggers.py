@@ -1,7 +1,7 @@
 """The person's fact events made without the library's per-call machinery (`domain/triggers.py`)
 are the library's own events, and a save's facts stored as one `FactsRecorded`
-(`domain/facts.py`) replay to exactly the person that was saved, with the versions (and so the
-public events' ids) it would have had without it."""
+(`domain/facts.py`) replay to exactly the person that was saved, its events numbered without
+gaps."""
 
 from __future__ import annotations
 
@@ -110,14 +110,18 @@ def test_a_saves_facts_are_stored_as_one_event_and_replay_to_the_same_person(
         ("PopulationRecorded", 4), ("DetailsAnnounced", 5), ("EnrolmentsObserved", 6),
         ("OrganiserEnrolmentsObserved", 7), ("CompletionRecorded", 8),
     ]  # fmt: skip
+    facts_before = person.facts("0180")
     compact(person)
-    # Runs of facts held together, at the version of their last; the others as they were.
+    # Runs of facts held together; every event numbered again, one version each, no gaps.
     assert [(type(e).__name__, e.originator_version) for e in person.pending_events] == [
-        ("FactsRecorded", 2), ("ScopeEntered", 3), ("PopulationRecorded", 4),
-        ("DetailsAnnounced", 5), ("FactsRecorded", 8),
+        ("FactsRecorded", 1), ("ScopeEntered", 2), ("PopulationRecorded", 3),
+        ("DetailsAnnounced", 4), ("FactsRecorded", 5),
     ]  # fmt: skip
+    assert person.version == 5
+    assert "_facts_at_version" not in vars(person), "facts kept by version: another state's"
+    assert person.facts("0180") == facts_before
     stored, replayed = stored_and_replayed(store, person)
-    assert replayed.version == person.version == 8
+    assert replayed.version == person.version == 5
     assert state(replayed) == state(person)
     assert replayed.facts("0180") == person.facts("0180")
     assert any(s.topic == FactsRecorded.TOPIC for s in stored)
