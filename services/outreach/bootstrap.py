@@ -23,6 +23,7 @@ from services.outreach.commands.backfill import backfill_identities
 from services.outreach.commands.corrections import OutreachCorrections
 from services.outreach.commands.letters import LetterHandlers, LetterNotFound
 from services.outreach.entrypoints.corrections import correction_routes
+from services.outreach.entrypoints.fast import fast_routes
 from services.outreach.entrypoints.http import routes
 from services.outreach.entrypoints.letters import letter_not_found, letter_routes
 from services.outreach.entrypoints.metrics import first_contact_figures
@@ -107,6 +108,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         routes=http_routes,
         also_consume={MEASURES_EVENTS: _measures_batches},
         prepare=_prepare_letters,
+        fast_routes=lambda context: fast_routes(context, handlers),
     )
     app.add_exception_handler(LetterNotFound, letter_not_found)
     _beside(app, {

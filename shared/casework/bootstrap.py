@@ -8,12 +8,14 @@ inputs differ; each service's own `bootstrap.py` names those.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 
 from shared import access_log
 from shared.auth import principal_dependency, require_role
@@ -21,6 +23,7 @@ from shared.casework.adapters.reader import TenantConnection
 from shared.casework.adapters.store import CaseApplication
 from shared.casework.commands import CaseRuntime
 from shared.casework.entrypoints.consumers import LOOP, BatchHandler, inputs_consumer
+from shared.casework.entrypoints.fast import FastRoute, FastRoutes
 from shared.casework.entrypoints.http import CaseRoutes, add_refusal_handlers
 from shared.contracts.topics import dead_letter_topic
 from shared.crypto import KEYRING_DDL, TenantKeys
@@ -71,12 +74,15 @@ def create_case_service(
     also_consume: dict[str, Callable[[Any], BatchHandler]] | None = None,
     runtime: CaseRuntime[Any] | None = None,
     prepare: Callable[[Any], None] | None = None,
+    fast_routes: Callable[[CaseRoutes], Sequence[FastRoute]] | None = None,
 ) -> FastAPI:
     """A caseworker service. `also_consume` maps further topics to what picks, from the
     application, the method that takes their batches (outreach reads the measures service's
     follow-ups); `runtime`, what the service's command handlers run on, is filled when the
     service starts; `prepare(application)`, run before any input is read, makes a service's
-    further tables and hooks (outreach: letters)."""
+    further tables and hooks (outreach: letters); `fast_routes(context)`, the service's hottest
+    routes answered the light way (`entrypoints.fast`; `KAA_FAST_ROUTES=0` leaves every request
+    to the framework, to compare or should an answer ever differ)."""
 
     @with_closing
     async def setup(app: FastAPI, loops: BackgroundLoops, closing: AsyncExitStack) -> None:
@@ -130,4 +136,8 @@ def create_case_service(
         service=name,
     )
     app.include_router(routes(context))
+    if fast_routes is not None and os.environ.get("KAA_FAST_ROUTES", "1") != "0":
+        # The innermost of the middlewares (`add_middleware` puts a new one outermost): inside
+        # the correlation id, the request line, the metrics, the body limit and the gate.
+        app.user_middleware.append(Middleware(FastRoutes, routes=fast_routes(context)))
     return app
