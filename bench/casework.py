@@ -23,12 +23,13 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 
 from bench.pipeline import _cpu_of, commit, cpu_seconds
@@ -190,6 +191,41 @@ def component_cpu(services: dict[str, int], database: str, kafka_home: Path) -> 
     return out
 
 
+_ACTIVITY = (
+    "SELECT xact_commit + xact_rollback AS transactions, tup_returned AS rows_read, "
+    "tup_fetched AS rows_fetched, tup_inserted + tup_updated + tup_deleted AS rows_written, "
+    "blks_hit + blks_read AS blocks FROM pg_stat_database WHERE datname = $1"
+)
+
+_TABLES = (
+    "SELECT schemaname || '.' || relname AS name, seq_tup_read, idx_tup_fetch "
+    "FROM pg_stat_user_tables"
+)
+
+
+def database_activity(url: str, database: str) -> Callable[[], Awaitable[dict[str, float]]]:
+    """What PostgreSQL did in the benchmark's database so far (`pg_stat_database`: its
+    transactions, each statement outside one being one; rows read by scans and fetched; rows
+    written; buffer blocks touched): beside its CPU, whether a change moved work into it."""
+
+    async def read() -> dict[str, float]:
+        await asyncio.sleep(1.1)  # a backend reports its counts at most once a second
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            row = await conn.fetchrow(_ACTIVITY, database)
+            tables = await conn.fetch(_TABLES)
+        finally:
+            await conn.close()
+        counts = {k: float(v) for k, v in dict(row or {}).items()}
+        for table in tables:
+            for k in ("seq_tup_read", "idx_tup_fetch"):
+                counts[f"{table['name']}.{k}"] = float(table[k] or 0)
+        return counts
+
+    return read
+
+
 def per_thousand(
     before: dict[str, float], after: dict[str, float], requests: int
 ) -> dict[str, float]:
@@ -204,10 +240,12 @@ async def load(
     clients: int,
     seconds: float,
     cpu: Callable[[], dict[str, float]] = dict,
-) -> tuple[Timings, float, dict[str, float], dict[str, float]]:
+    activity: Callable[[], Awaitable[dict[str, float]]] | None = None,
+) -> tuple[Timings, float, dict[str, float], dict[str, float], dict[str, float]]:
     """Each simulated caseworker has a connection of its own; with several outreach processes
     the caseworkers are spread over them, as a load balancer would. Returns the timings, the
-    seconds measured and the `cpu()` readings at the start and the end of the measured run."""
+    seconds measured, the `cpu()` readings at the start and the end of the measured run and
+    what `activity()` counted in between (read just before and just after it)."""
     async with httpx.AsyncClient(
         base_url=base_urls[0], headers={"Authorization": f"Bearer {token}"}, timeout=30.0
     ) as first:
@@ -221,6 +259,7 @@ async def load(
             *(caseworker(c, ids, warm_until, Timings(), n) for n, c in enumerate(workers))
         )
         timings = Timings()
+        counted_before = await activity() if activity is not None else {}
         cpu_before = cpu()
         started = time.monotonic()
         await asyncio.gather(
@@ -230,7 +269,10 @@ async def load(
             )
         )
         elapsed = time.monotonic() - started
-        return timings, elapsed, cpu_before, cpu()
+        cpu_after = cpu()
+        counted = await activity() if activity is not None else {}
+        done = {k: v - counted_before.get(k, 0.0) for k, v in counted.items()}
+        return timings, elapsed, cpu_before, cpu_after, done
     finally:
         await asyncio.gather(*(c.close() for c in workers))
 
@@ -270,9 +312,10 @@ def main() -> None:
         asyncio.run(deployment.drained(max_wait=300))
         pids = {k: p.process.pid for k, p in platform.processes.items() if p.process is not None}
         home = infrastructure.settings.home
-        timings, elapsed, cpu_before, cpu_after = asyncio.run(
+        timings, elapsed, cpu_before, cpu_after, database = asyncio.run(
             load(urls, deployment.token("0180", "caseworker"), clients, seconds,
-                 lambda: component_cpu(pids, deployment.database, home))
+                 lambda: component_cpu(pids, deployment.database, home),
+                 database_activity(deployment.database_url, deployment.database))
         )  # fmt: skip
     finally:
         deployment.stop()
@@ -297,6 +340,10 @@ def main() -> None:
         "errors": timings.errors,
         # Per 1,000 requests of all three kinds (a caseworker's loop is three requests).
         "cpu_seconds_per_1000_requests": per_thousand(cpu_before, cpu_after, total),
+        # What PostgreSQL did per 1,000 requests in the benchmark's database (`database_activity`).
+        "postgres_per_1000_requests": {
+            k: round(v * 1000 / max(total, 1), 1) for k, v in database.items() if v
+        },
         "cores": os.cpu_count(),
         "commit": commit(),
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
