@@ -18,7 +18,6 @@ from typing import Any
 
 from eventsourcing.utils import get_topic
 
-_ORIGINATOR = ("originator_id", "originator_version", "timestamp")
 # Per (aggregate class, method name): the event class, the method's body, its parameters in
 # order and their defaults.
 _PLANS: dict[tuple[type, str], tuple[Any, Callable[..., None], tuple[str, ...], dict[str, Any]]]
@@ -34,7 +33,7 @@ def trigger(aggregate: Any, method: str, *args: Any, **kwargs: Any) -> None:
     key = (type(aggregate), method)
     plan = _PLANS.get(key) or _plan(*key)
     event_cls, body, names, defaults = plan
-    if len(args) > len(names) or not kwargs.keys() <= defaults.keys() | set(names):
+    if len(args) > len(names) or not all(name in defaults or name in names for name in kwargs):
         raise TypeError(f"{method}() got arguments it does not take")
     given = dict(zip(names, args, strict=False))
     given.update(kwargs)
