@@ -61,24 +61,35 @@ SELECT event_id, tenant, youth_id, (e->>'occupation_id')::uuid, e->>'category',
        e->>'code_list_version', e->>'tense', (e->>'from_date')::date, (e->>'to_date')::date,
        (e->>'confirmed_on')::date, e->>'actor'""",
 }
-_COUNTED_ROWS = """
-WITH archived AS MATERIALIZED (
-    SELECT event_id, tenant, youth_id, event_type, convert_from(payload, 'UTF8')::jsonb AS e
-    FROM "{archive}".applied_events
-    WHERE tenant = $1 AND recorded_at <= $2 AND event_type IN ({types})
-){inserts}
-SELECT
+# Read and parsed into a temporary table of the writing session while the scratch register's tables
+# are made (the larger half of the copy's work), then copied into them: `_copy_counted`.
+_COUNTED_READ = """
+CREATE TEMPORARY TABLE IF NOT EXISTS archived_counted
+    (event_id uuid, tenant char(4), youth_id uuid, event_type text, e jsonb);
+TRUNCATE pg_temp.archived_counted
+"""
+_COUNTED_PARSED = """
+INSERT INTO pg_temp.archived_counted
+SELECT event_id, tenant, youth_id, event_type, convert_from(payload, 'UTF8')::jsonb
+FROM "{archive}".applied_events
+WHERE tenant = $1 AND recorded_at <= $2 AND event_type IN ({types})
 """
 
 
-def _counted_copy(archive_schema: str) -> str:
-    """The one statement that copies the `COUNTED` events from the archive."""
-    inserts = "".join(
-        f", copied_{n} AS (\nINSERT INTO {insert}\nFROM archived WHERE event_type = '{kind}'\n)"
+def _counted_parsed(archive_schema: str) -> str:
+    """The statement that reads and parses the `COUNTED` events of the archive."""
+    types = ", ".join(f"'{event_type}'" for event_type in COUNTED)
+    return _COUNTED_PARSED.format(archive=archive_schema, types=types)
+
+
+def _counted_copy() -> str:
+    """The one statement that copies the parsed `COUNTED` events into the scratch register."""
+    inserts = ",\n".join(
+        f"copied_{n} AS (\nINSERT INTO {insert}\nFROM pg_temp.archived_counted "
+        f"WHERE event_type = '{kind}'\n)"
         for n, (kind, insert) in enumerate(COUNTED.items())
     )
-    types = ", ".join(f"'{event_type}'" for event_type in COUNTED)
-    return _COUNTED_ROWS.format(archive=archive_schema, types=types, inserts=inserts)
+    return f"WITH {inserts}\nSELECT"
 
 
 # Identifications, in such a replay, go from the archive to the scratch register in SQL too, as
@@ -192,8 +203,9 @@ async def _project(
             left_out = [*NOT_IN_THE_ANSWER, *COUNTED, IDENTIFIED]
             # Copied by the database while the other events are read (no handler of those
             # touches the tables the counted ones go to; they apply after the identifications).
-            copying = asyncio.create_task(_copy(pool, tables, _counted_copy, archive_schema,
-                                                tenant, as_of))  # fmt: skip
+            copying = asyncio.create_task(
+                _copy_counted(pool, tables, archive_schema, tenant, as_of)
+            )
             ready = asyncio.create_task(_copy(pool, tables, _identified_copy, archive_schema,
                                               tenant, as_of))  # fmt: skip
         try:
@@ -233,6 +245,21 @@ def _unsealed(event: AnyEvent) -> AnyEvent:
     if type(event) is YouthIdentified and event.personal_details is not None:
         return event.model_copy(update={"personal_details": None})
     return event
+
+
+async def _copy_counted(
+    pool: asyncpg.Pool,
+    tables: asyncio.Task[None],
+    archive_schema: str,
+    tenant: str,
+    as_of: datetime,
+) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(_COUNTED_READ)
+        await conn.execute(_counted_parsed(archive_schema), tenant, as_of)
+        await tables
+        await conn.execute(_counted_copy())
+        await conn.execute("DROP TABLE pg_temp.archived_counted")
 
 
 def _identified_copy(archive_schema: str) -> str:
