@@ -8,7 +8,7 @@ The use case, and the same replay from the topics, are in `commands.py`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -129,13 +129,16 @@ FROM identified ORDER BY tenant, youth_id, position DESC
 
 WITHDRAWALS = ("OutreachEntryWithdrawn", "MeasuresEntryWithdrawn")
 # In one pass over the tenant's archive: events applied before their copies were kept, the events
-# recorded by $2, and whether a correction or withdrawal ($3) was recorded by then.
+# recorded by $2 and the last one's position, all the archive holds, whether a correction or
+# withdrawal ($3) was recorded by then, and which table the archive is.
 _ARCHIVE_BY = """
 SELECT count(*) FILTER (WHERE payload IS NULL) AS unarchived,
        count(*) FILTER (WHERE recorded_at <= $2) AS recorded,
        EXISTS (SELECT FROM entry_corrections WHERE tenant = $1 AND recorded_at <= $2)
        OR coalesce(bool_or(recorded_at <= $2 AND event_type = ANY($3::text[])), false)
-           AS corrected
+           AS corrected,
+       coalesce(max(position) FILTER (WHERE recorded_at <= $2), 0) AS last, count(*) AS total,
+       'applied_events'::regclass::oid::bigint AS archive
 FROM applied_events WHERE tenant = $1
 """
 _EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
@@ -150,6 +153,7 @@ async def project_archive(
     archive_schema: str = SCHEMA,
     answer_only: bool = False,
     pool: asyncpg.Pool | None = None,
+    found: Mapping[str, Any] | None = None,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
@@ -158,15 +162,15 @@ async def project_archive(
     recorded by `as_of` is in it with who and why; one recorded later is not (the entry stands as
     it was recorded then). With `answer_only`, what a whole-register replay's answer reads only
     (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete. Written through `pool`
-    (on `schema`: the caller reads the answer on it), or a pool of its own."""
+    (on `schema`: the caller reads the answer on it), or a pool of its own. `found`: what
+    `archive_state` said just before (read here otherwise)."""
     own = pool is None
     if pool is None:
         pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         with young_collections_less_often():
-            return await _project(
-                pool, database_url, tenant, as_of, schema, progress, archive_schema, answer_only
-            )
+            return await _project(pool, database_url, tenant, as_of, schema, progress,
+                                  archive_schema, answer_only, found)  # fmt: skip
     finally:
         if own:
             await pool.close()
@@ -181,14 +185,17 @@ async def _project(
     progress: Callable[[int, int], None] | None,
     archive_schema: str,
     answer_only: bool,
+    found: Mapping[str, Any] | None,
 ) -> int:
     archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
     # The scratch register's tables are made while the archive is first read (and awaited before
     # anything is written into them).
     tables = asyncio.create_task(create_tables(pool, schema, unlogged=True))
     try:
-        found = await archive.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
-        assert found is not None
+        if found is None:
+            row = await archive.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
+            assert row is not None
+            found = dict(row)
         if found["unarchived"]:
             raise ValueError(
                 "register: holds events applied before it kept their copies; run "
@@ -285,26 +292,34 @@ async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
         await apply_events(conn, events)
 
 
-async def archived_by(
+async def archive_state(
     database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
-) -> tuple[int, int, int, int]:
+) -> dict[str, Any]:
+    """The tenant's archive as of `as_of` in one pass (`_ARCHIVE_BY`): what `archived_by` says,
+    and what a projection reads first (`project_archive`'s `found`)."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
+    try:
+        row = await conn.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
+        assert row is not None
+        return dict(row)
+    finally:
+        await conn.close()
+
+
+def archived(state: Mapping[str, Any]) -> tuple[int, int, int, int]:
     """How many of the tenant's archived events were recorded by `as_of` and the last one's
     position (what a replay at `as_of` is made of: the same pair, the same replay), how many the
     archive holds in all (the same count: the live register is that register), and which table
     the archive is (a rebuilt register swapped in under the same name is another)."""
-    conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
-    try:
-        row = await conn.fetchrow(
-            "SELECT count(*) FILTER (WHERE recorded_at <= $2) AS n, coalesce(max(position) "
-            "FILTER (WHERE recorded_at <= $2), 0) AS last, count(*) AS total, "
-            "'applied_events'::regclass::oid::bigint AS archive FROM applied_events "
-            "WHERE tenant = $1",
-            tenant, as_of,
-        )  # fmt: skip
-        assert row is not None
-        return int(row["n"]), int(row["last"]), int(row["total"]), int(row["archive"])
-    finally:
-        await conn.close()
+    return (int(state["recorded"]), int(state["last"]), int(state["total"]),
+            int(state["archive"]))  # fmt: skip
+
+
+async def archived_by(
+    database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
+) -> tuple[int, int, int, int]:
+    """`archived` of the archive now."""
+    return archived(await archive_state(database_url, tenant, as_of, archive_schema))
 
 
 async def drop_schema(database_url: str, schema: str) -> None:

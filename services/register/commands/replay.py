@@ -20,7 +20,13 @@ import asyncpg
 
 from services.register.adapters import readmodel
 from services.register.adapters.access import Database
-from services.register.adapters.archive import archived_by, drop_schema, project_archive
+from services.register.adapters.archive import (
+    archive_state,
+    archived,
+    archived_by,
+    drop_schema,
+    project_archive,
+)
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
 from services.register.adapters.topics import project_topics
 from shared import access_log
@@ -78,18 +84,23 @@ async def replay(
     # The whole register: as of now (nothing recorded since), the live register itself; else the
     # same archived events make the same register, whatever the instant between them (an
     # inspector paging through it): replayed once, kept.
-    recorded, last, total, archive = await archived_by(database_url, tenant, as_of, archive_schema)
+    state = await archive_state(database_url, tenant, as_of, archive_schema)
+    recorded, last, total, archive = archived(state)
     if recorded == total:  # every event the register holds: the live register is the answer,
         live = await _replayed(database_url, archive_schema, tenant, as_of, total, None)
         if (await archived_by(database_url, tenant, as_of, archive_schema))[2] == total:
             return live  # unless the projection applied more while it was read
     key = (database_url, archive_schema, archive, tenant, recorded, last)
     cache = replays()
+    # What the archive said is passed on when nothing is waited for first (the projection reads
+    # it again otherwise: a correction applied meanwhile decides how it projects).
+    fresh = not cache.lock(key).locked() and not cache.running.locked()
     async with cache.lock(key):
         kept = cache.get(key)
         if kept is None:
             async with cache.running:
-                kept = await _project(database_url, tenant, as_of, now, None, None, archive_schema)
+                kept = await _project(database_url, tenant, as_of, now, None, None,
+                                      archive_schema, state if fresh else None)  # fmt: skip
             cache.put(key, kept)
     return {**kept, "as_of": as_of}
 
@@ -102,6 +113,7 @@ async def _project(
     youth_id: uuid.UUID | None,
     progress: Progress | None,
     archive_schema: str,
+    found: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     schema = _scratch_schema(as_of, now)
     # One pool writes the scratch register, reads the answer from it and drops it: connections
@@ -111,7 +123,7 @@ async def _project(
         started = await pool.fetchval(SERVER_STARTED)
         applied = await project_archive(
             database_url, tenant, as_of, schema, progress, archive_schema,
-            answer_only=youth_id is None, pool=pool,
+            answer_only=youth_id is None, pool=pool, found=found,
         )  # fmt: skip
         answer = await _answer(pool, tenant, as_of, applied, youth_id)
         if await pool.fetchval(SERVER_STARTED) != started:
