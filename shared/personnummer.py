@@ -28,12 +28,16 @@ class InvalidPersonnummer(ValueError):
         self.code: Problem = code
 
 
+# The digit sum of twice each digit (Luhn doubles every other digit, from the first).
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def luhn_check_digit(nine_digits: str) -> int:
-    total = 0
-    for index, char in enumerate(nine_digits):
-        product = int(char) * (2 if index % 2 == 0 else 1)
-        total += product - 9 if product > 9 else product
-    return (10 - total % 10) % 10
+    """The Luhn check digit over nine ASCII digits (callers check the form first): the doubled
+    digits' digit sums by a translation table, then one sum over the bytes (about a third of a
+    loop's cost; every feed record pays it)."""
+    digits = nine_digits[0::2].translate(_DOUBLED) + nine_digits[1::2]
+    return -(sum(digits.encode()) - 48 * len(digits)) % 10
 
 
 def normalize(value: str) -> str:

@@ -42,6 +42,21 @@ def test_one_valid_number_for_each_check_digit() -> None:
         assert personnummer.is_valid(number)
 
 
+def test_the_check_digit_is_the_luhn_definition_for_any_nine_digits() -> None:
+    def by_definition(nine: str) -> int:
+        total = 0
+        for index, char in enumerate(nine):
+            product = int(char) * (2 if index % 2 == 0 else 1)
+            total += product - 9 if product > 9 else product
+        return (10 - total % 10) % 10
+
+    rng = random.Random(9)
+    samples = ["000000000", "999999999", "555555555"]
+    samples += [f"{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    for nine in samples:
+        assert personnummer.luhn_check_digit(nine) == by_definition(nine), nine
+
+
 @pytest.mark.parametrize("number", VALID)
 def test_every_other_check_digit_is_refused(number: str) -> None:
     for wrong in set("0123456789") - {number[-1]}:
