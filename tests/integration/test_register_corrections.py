@@ -349,3 +349,57 @@ async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_now_
     assert projected == [between], "the same archived events: the replay already made"
     assert (again["as_of"], again["youths"]) == (between + timedelta(seconds=1), then["youths"])
     assert then["events_recorded_by_then"] == live["events_recorded_by_then"] - 1
+
+
+async def test_a_correction_archived_while_the_live_register_is_read_is_in_the_replay(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    youth, _ = await identified_youth(register)
+    outreach, attempt = Partition(register, OUTREACH_EVENTS), uuid.uuid4()
+    wrong = youth.attempt(attempt, 3)
+    await outreach.apply([wrong])
+    read_live = replay_module._replayed
+
+    async def corrected_meanwhile(*args: Any) -> dict[str, Any]:
+        answer = await read_live(*args)
+        await outreach.apply([youth.attempt(attempt, 13, corrects=wrong)])
+        return answer
+
+    monkeypatch.setattr(replay_module, "_replayed", corrected_meanwhile)
+    now = datetime.now(UTC)
+    answered = await replay(infra.database_url, TENANT, now, now, archive_schema=db_schema)
+    fresh = await replay_module._project(infra.database_url, TENANT, now, now, None, None,
+                                         db_schema)  # fmt: skip
+    assert answered["events_recorded_by_then"] == 3, "what the archive held once read again"
+    assert {k: v for k, v in answered.items() if k != "as_of"} == {
+        k: v for k, v in fresh.items() if k != "as_of"
+    }, "the correction is in the answer, and the attempt it corrects counted once"
+
+
+async def test_an_event_archived_after_the_replay_counted_the_archive_is_in_no_part_of_it(
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    youth, _ = await identified_youth(register)
+    outreach = Partition(register, OUTREACH_EVENTS)
+    first = youth.attempt(uuid.uuid4(), 3)
+    await outreach.apply([first, youth.attempt(uuid.uuid4(), 4)])  # the second: after the instant
+    between = first.recorded_at + timedelta(seconds=30)
+    now = datetime.now(UTC)
+    before = await replay_module._project(infra.database_url, TENANT, between, now, None, None,
+                                          db_schema)  # fmt: skip
+    counted = replay_module.archive_state
+    late = Youth()  # recorded early (its clock starts again), archived after the count
+    identified, attempted = late.identified(uuid.uuid4()), late.attempt(uuid.uuid4(), 2)
+    assert attempted.recorded_at < between, "recorded before the instant asked"
+
+    async def archived_late(*args: Any) -> dict[str, Any]:
+        state = await counted(*args)
+        await Partition(register, IDENTIFY_EVENTS).apply([identified])
+        await outreach.apply([attempted])
+        return state
+
+    monkeypatch.setattr(replay_module, "archive_state", archived_late)
+    answered = await replay(infra.database_url, TENANT, between, now, archive_schema=db_schema)
+    assert {k: v for k, v in answered.items() if k != "as_of"} == {
+        k: v for k, v in before.items() if k != "as_of"
+    }, "the replay is of the events the archive held when it was counted"

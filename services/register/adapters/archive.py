@@ -25,7 +25,8 @@ CHUNK = 5000
 # The types in $5 are not read (`NOT_IN_THE_ANSWER`, and what a fast replay copies in SQL).
 _ARCHIVED = """
 SELECT position, payload FROM applied_events
-WHERE tenant = $1 AND recorded_at <= $2 AND position > $3 AND event_type <> ALL($5::text[])
+WHERE tenant = $1 AND recorded_at <= $2 AND position > $3 AND position <= $6
+  AND event_type <> ALL($5::text[])
 ORDER BY position LIMIT $4
 """
 NOT_IN_THE_ANSWER = (
@@ -45,7 +46,9 @@ the contact attempts, measure offers and occupations are copied from the archive
 # occupations (each youth's current one): without corrections each archived one is one row, as its
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
 # by no answer). In such a replay they go from the archive to the scratch register unparsed, in one
-# statement over one pass of the archive, each payload read as JSON once. $1 tenant, $2 recorded by.
+# statement over one pass of the archive, each payload read as JSON once. $1 tenant, $2 recorded by,
+# $3 the last position the replay's archive state counted (an event archived since, however early
+# its time, is in no part of the replay: each part reads the archive at its own moment).
 COUNTED = {
     "ContactAttempted": """contacts (event_id, tenant, youth_id, contact_attempt_id, channel,
                       outcome, attempted_at, actor)
@@ -72,7 +75,7 @@ _COUNTED_PARSED = """
 INSERT INTO pg_temp.archived_counted
 SELECT event_id, tenant, youth_id, event_type, convert_from(payload, 'UTF8')::jsonb
 FROM "{archive}".applied_events
-WHERE tenant = $1 AND recorded_at <= $2 AND event_type IN ({types})
+WHERE tenant = $1 AND recorded_at <= $2 AND position <= $3 AND event_type IN ({types})
 """
 
 
@@ -97,7 +100,7 @@ def _counted_copy() -> str:
 # does): an episode as its first identification says (later copies change nothing), a youth's row
 # as their last one says. Copied before any other event is applied: the handlers of every batch
 # apply its identifications first, so the whole archive's first is the same register. $1 tenant,
-# $2 recorded by.
+# $2 recorded by, $3 the last position counted.
 IDENTIFIED = "YouthIdentified"
 _IDENTIFIED_ROWS = """
 WITH identified AS MATERIALIZED (
@@ -109,7 +112,8 @@ WITH identified AS MATERIALIZED (
            (e->>'identified_on')::date AS identified_on
     FROM (SELECT position, tenant, youth_id, convert_from(payload, 'UTF8')::jsonb AS e
           FROM "{archive}".applied_events
-          WHERE tenant = $1 AND recorded_at <= $2 AND event_type = 'YouthIdentified'
+          WHERE tenant = $1 AND recorded_at <= $2 AND position <= $3
+            AND event_type = 'YouthIdentified'
           OFFSET 0) AS a
 ), episodes AS (
 INSERT INTO scope_episodes
@@ -203,6 +207,7 @@ async def _project(
             )
         left_out: list[str] = []
         applied, after, total = 0, 0, int(found["recorded"])
+        last = int(found["last"])  # every read below stops there: the replay is `found`'s events
         writing: asyncio.Task[None] | None = None
         copying: asyncio.Task[None] | None = None
         ready: asyncio.Task[None] = tables  # what the first chunk written waits for
@@ -211,12 +216,14 @@ async def _project(
             # Copied by the database while the other events are read (no handler of those
             # touches the tables the counted ones go to; they apply after the identifications).
             copying = asyncio.create_task(
-                _copy_counted(pool, tables, archive_schema, tenant, as_of)
+                _copy_counted(pool, tables, archive_schema, tenant, as_of, last)
             )
             ready = asyncio.create_task(_copy(pool, tables, _identified_copy, archive_schema,
-                                              tenant, as_of))  # fmt: skip
+                                              tenant, as_of, last))  # fmt: skip
         try:
-            while rows := await archive.fetch(_ARCHIVED, tenant, as_of, after, CHUNK, left_out):
+            while rows := await archive.fetch(
+                _ARCHIVED, tenant, as_of, after, CHUNK, left_out, last
+            ):
                 # The archive holds each event once, in the order the register applied them.
                 # The next chunk is read while the last is written.
                 events = [_archived(row) for row in rows]
@@ -260,10 +267,11 @@ async def _copy_counted(
     archive_schema: str,
     tenant: str,
     as_of: datetime,
+    last: int,
 ) -> None:
     async with pool.acquire() as conn:
         await conn.execute(_COUNTED_READ)
-        await conn.execute(_counted_parsed(archive_schema), tenant, as_of)
+        await conn.execute(_counted_parsed(archive_schema), tenant, as_of, last)
         await tables
         await conn.execute(_counted_copy())
         await conn.execute("DROP TABLE pg_temp.archived_counted")
@@ -281,10 +289,11 @@ async def _copy(
     archive_schema: str,
     tenant: str,
     as_of: datetime,
+    last: int,
 ) -> None:
     await tables
     async with pool.acquire() as conn:
-        await conn.execute(statement(archive_schema), tenant, as_of)
+        await conn.execute(statement(archive_schema), tenant, as_of, last)
 
 
 async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
@@ -295,8 +304,8 @@ async def _apply(pool: asyncpg.Pool, events: list[AnyEvent]) -> None:
 async def archive_state(
     database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
 ) -> dict[str, Any]:
-    """The tenant's archive as of `as_of` in one pass (`_ARCHIVE_BY`): what `archived_by` says,
-    and what a projection reads first (`project_archive`'s `found`)."""
+    """The tenant's archive as of `as_of` in one pass (`_ARCHIVE_BY`): what `archived` says of
+    it, and what a projection reads first (`project_archive`'s `found`)."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
     try:
         row = await conn.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
@@ -313,13 +322,6 @@ def archived(state: Mapping[str, Any]) -> tuple[int, int, int, int]:
     the archive is (a rebuilt register swapped in under the same name is another)."""
     return (int(state["recorded"]), int(state["last"]), int(state["total"]),
             int(state["archive"]))  # fmt: skip
-
-
-async def archived_by(
-    database_url: str, tenant: str, as_of: datetime, archive_schema: str = SCHEMA
-) -> tuple[int, int, int, int]:
-    """`archived` of the archive now."""
-    return archived(await archive_state(database_url, tenant, as_of, archive_schema))
 
 
 async def drop_schema(database_url: str, schema: str) -> None:

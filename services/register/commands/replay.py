@@ -23,7 +23,6 @@ from services.register.adapters.access import Database
 from services.register.adapters.archive import (
     archive_state,
     archived,
-    archived_by,
     drop_schema,
     project_archive,
 )
@@ -88,8 +87,10 @@ async def replay(
     recorded, last, total, archive = archived(state)
     if recorded == total:  # every event the register holds: the live register is the answer,
         live = await _replayed(database_url, archive_schema, tenant, as_of, total, None)
-        if (await archived_by(database_url, tenant, as_of, archive_schema))[2] == total:
-            return live  # unless the projection applied more while it was read
+        state = await archive_state(database_url, tenant, as_of, archive_schema)
+        if archived(state)[2] == total:
+            return live  # unless the projection applied more while it was read: then what the
+        recorded, last, total, archive = archived(state)  # archive holds now is replayed
     key = (database_url, archive_schema, archive, tenant, recorded, last)
     cache = replays()
     # What the archive said is passed on when nothing is waited for first (the projection reads
