@@ -43,10 +43,14 @@ class FactsRecorded(DomainEvent):
     def mutate(self, aggregate: Any) -> Any:
         # The held events' own checks (each the next version) run on versions counted from this
         # event's; the person then takes this event's version, the one it is stored under.
-        for offset, (topic, state) in enumerate(self.events):
+        for offset, (topic, stored) in enumerate(self.events):
             cls = resolve_topic(topic)
-            if getattr(cls, "class_version", 1) != 1:
-                raise TypeError(f"{topic}: a held event of an upcast class (read it alone)")
+            # Only events of a class at version 1 are held (`compact`): a class upcast since
+            # reads its held states through its upcasts, as the library reads one stored alone.
+            state, version = dict(stored), 1
+            while version < getattr(cls, "class_version", 1):
+                getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+                version += 1
             held = object.__new__(cls)
             object.__setattr__(
                 held,

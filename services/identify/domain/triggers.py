@@ -37,6 +37,9 @@ def trigger(aggregate: Any, method: str, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{method}() got arguments it does not take")
     given = dict(zip(names, args, strict=False))
     given.update(kwargs)
+    missing = [name for name in names if name not in given and name not in defaults]
+    if missing:
+        raise TypeError(f"{method}() missing arguments: {', '.join(missing)}")
     state = {name: given[name] if name in given else defaults[name] for name in names}
     event = object.__new__(event_cls)
     timestamp = event_cls.create_timestamp()

@@ -88,6 +88,8 @@ def test_a_fast_event_refuses_what_the_method_does_not_take() -> None:
         triggers.trigger(person, "_completion_recorded", "x", date(2025, 1, 1), BORN, 1, 2)
     with pytest.raises(TypeError):
         triggers.trigger(person, "_completion_recorded", kind="x", not_a_parameter=1)
+    with pytest.raises(TypeError, match="missing arguments"):  # as the library says it
+        triggers.trigger(person, "_completion_recorded", kind="x")
 
 
 def stored_and_replayed(store: KafkaFedApplication, person: Person) -> tuple[list[Any], Person]:
@@ -132,3 +134,22 @@ def test_the_held_facts_are_filed_under_a_name_that_never_changes() -> None:
     stored = "services.identify.domain:Person.FactsRecorded"
     assert get_topic(FactsRecorded) == FactsRecorded.TOPIC == stored
     assert resolve_topic(stored) is FactsRecorded
+
+
+def test_held_facts_of_a_class_upcast_since_read_through_its_upcasts(
+    store: KafkaFedApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = commands(fast=True)
+    compact(person)
+    stored = [store.mapper.to_stored_event(e) for e in person.collect_events()]
+    upcast: list[dict[str, Any]] = []
+    completion = Person.CompletionRecorded  # type: ignore[attr-defined]
+    monkeypatch.setattr(completion, "class_version", 2, raising=False)
+    monkeypatch.setattr(completion, "upcast_v1_v2", staticmethod(upcast.append), raising=False)
+    replayed: Any = None
+    for row in stored:
+        read = StoredEvent(row.originator_id, row.originator_version, row.topic, bytes(row.state))
+        domain_event: Any = store.mapper.to_domain_event(read)
+        replayed = domain_event.mutate(replayed)
+    assert [state["kind"] for state in upcast] == ["studiebevis"], "the held state was upcast"
+    assert replayed.version == person.version
