@@ -225,6 +225,12 @@ class ServiceSettings(BaseSettings):
         "facts known (one day by default: the population register and school systems deliver "
         "at least daily).",
     )
+    fast_routes: bool = Field(
+        default=True,
+        description="Casework's hottest routes (recording a contact attempt, reading a worklist "
+        "page) answered by a plain ASGI handler with the same checks and answers; False: every "
+        "request through the framework (to compare, or should an answer ever differ).",
+    )
     connectors_file: Path | None = Field(
         default=None,
         description="The SS 12000 organisers each municipality reads (shared/connectors.py): the "

@@ -8,7 +8,6 @@ inputs differ; each service's own `bootstrap.py` names those.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
@@ -81,7 +80,7 @@ def create_case_service(
     follow-ups); `runtime`, what the service's command handlers run on, is filled when the
     service starts; `prepare(application)`, run before any input is read, makes a service's
     further tables and hooks (outreach: letters); `fast_routes(context)`, the service's hottest
-    routes answered the light way (`entrypoints.fast`; `KAA_FAST_ROUTES=0` leaves every request
+    routes answered the light way (`entrypoints.fast`; `KAA_FAST_ROUTES=false` leaves every request
     to the framework, to compare or should an answer ever differ)."""
 
     @with_closing
@@ -136,7 +135,7 @@ def create_case_service(
         service=name,
     )
     app.include_router(routes(context))
-    if fast_routes is not None and os.environ.get("KAA_FAST_ROUTES", "1") != "0":
+    if fast_routes is not None and settings.fast_routes:
         # The innermost of the middlewares (`add_middleware` puts a new one outermost): inside
         # the correlation id, the request line, the metrics, the body limit and the gate.
         app.user_middleware.append(Middleware(FastRoutes, routes=fast_routes(context)))
