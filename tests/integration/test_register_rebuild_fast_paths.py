@@ -96,12 +96,16 @@ async def test_a_replay_copying_identifications_in_sql_has_the_youths_the_handle
 async def test_casework_of_a_youth_the_rebuild_did_not_read_still_waits_for_the_youth(
     register: asyncpg.Pool,
 ) -> None:
-    known, unknown = Youth(), Youth()
+    known, unknown, remembered = Youth(), Youth(), Youth()
     await Partition(register, IDENTIFY_EVENTS).apply([known.identified(uuid.uuid4())])
-    items = Partition(register, OUTREACH_EVENTS).parsed([assigned(known), assigned(unknown)])
+    items = Partition(register, OUTREACH_EVENTS).parsed(
+        [assigned(known), assigned(unknown), assigned(remembered)]
+    )
+    # `remembered`: one the rebuild read before (not in this test's table): not looked up again.
+    read_before = {(TENANT, known.id), (TENANT, remembered.id)}
     async with register.acquire() as conn, conn.transaction():
-        left = await park_early(conn, OUTREACH_EVENTS, 0, items, {(TENANT, known.id)})
-    assert [item.message.youth_id for item in left] == [known.id]
+        left = await park_early(conn, OUTREACH_EVENTS, 0, items, read_before)
+    assert [item.message.youth_id for item in left] == [known.id, remembered.id]
     reasons = await register.fetch(f"SELECT youth_id, reason FROM dead_events WHERE {OPEN_PARKED}")  # noqa: S608
     assert [(row["youth_id"], row["reason"]) for row in reasons] == [(unknown.id, EARLY)]
 
