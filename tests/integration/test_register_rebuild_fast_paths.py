@@ -15,9 +15,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
+import pytest
 
+from services.register.adapters import archive as archive_module
 from services.register.adapters.archive import drop_schema, project_archive
 from services.register.adapters.database import Connection, create_pool, create_tables
 from services.register.adapters.projection.parking import EARLY, OPEN_PARKED, park_early
@@ -78,16 +81,27 @@ async def projected(
 
 
 async def test_a_replay_copying_identifications_in_sql_has_the_youths_the_handlers_write(
-    infra: RunningInfra, register: asyncpg.Pool, db_schema: str
+    infra: RunningInfra, register: asyncpg.Pool, db_schema: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = histories()
     for event in events:  # one batch each: the order the register applied them in
         await Partition(register, type(event).topic).apply([event])
     live = await scope_rows(infra, db_schema)
     full, kept = await projected(infra, db_schema, answer_only=False)
+    parsed: list[str] = []
+    parse = archive_module._archived
+
+    def counted(row: Any) -> AnyEvent:
+        event = parse(row)
+        parsed.append(event.event_type)
+        return event
+
+    monkeypatch.setattr(archive_module, "_archived", counted)
     fast, left_out = await projected(infra, db_schema, answer_only=True)
     assert kept == 1, "the whole projection held the assignment ..."
     assert left_out == 0, "... the fast path was taken, and left it out"
+    assert "YouthLeftScope" in parsed, "the ends were applied by their handler ..."
+    assert "YouthIdentified" not in parsed, "... the identifications copied in SQL"
     assert fast == full == live
     statuses = {row["status"] for row in live[0]}
     assert statuses == {"in_scope", "out_of_scope"}, "re-entries and ends both covered"
