@@ -85,7 +85,7 @@ def scope_changes(
         decisions.append(decision)
         is_open = tenant in open_tenants
         if decision.in_scope and not is_open:
-            entered_on = status_since(facts, tenant, on, policy)
+            entered_on = status_since(facts, tenant, on, policy, True)
             steps.append(
                 Enter(
                     tenant,
@@ -96,7 +96,7 @@ def scope_changes(
                 )
             )
         elif not decision.in_scope and is_open:
-            left_on = status_since(facts, tenant, on, policy)
+            left_on = status_since(facts, tenant, on, policy, False)
             reason = decision.leaving_reason or "registered_in_error"
             steps.append(Leave(tenant, left_on, reason, decision))
     return decisions, steps

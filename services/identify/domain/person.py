@@ -32,15 +32,17 @@ from services.identify.domain.in_error import (
 from services.identify.domain.records import (
     EnrolmentRecord,
     Episode,
+    FactsCache,
     Notified,
     Registration,
     adds_to,
     after_notification,
+    cached_facts,
+    holds,
     is_repeat,
     newer_observation,
     observation,
     registration,
-    youth_facts,
 )
 from services.identify.domain.scope import Completion, Decision, TenantPolicy, YouthFacts
 from services.identify.domain.triggers import trigger
@@ -328,19 +330,17 @@ class Person(Aggregate):
     def facts(self, tenant: str | None = None) -> YouthFacts | None:
         """The facts as the scope engine takes them for the municipality `tenant` (school
         notifications sent to it count; those sent elsewhere do not); without a tenant, the facts
-        of the feeds alone. Kept until the next event changes them."""
-        cached: tuple[int, dict[str | None, YouthFacts | None]] | None = getattr(
-            self, "_facts_at_version", None
-        )
-        if cached is None or cached[0] != self.version:
-            cached = (self.version, {})
-            self._facts_at_version = cached
-        if tenant not in cached[1] and self.birth_date is not None:
-            cached[1][tenant] = youth_facts(
-                self.birth_date, self.registrations, self.enrolments, self.completions,
-                self.registered_in_sweden_on, tenant,
-            )  # fmt: skip
-        return cached[1].get(tenant)
+        of the feeds alone. Kept while the facts they are built from stay the same (`FactsCache`)."""
+        if self.birth_date is None:
+            return None
+        inputs = (self.birth_date, self.registrations, self.enrolments, self.completions,
+                  self.registered_in_sweden_on)  # fmt: skip
+        # (The name is the one tests and `facts.compact` know; dropping it is always safe.)
+        cache: FactsCache | None = getattr(self, "_facts_at_version", None)
+        if cache is None or not holds(cache, inputs):
+            cache = (inputs, {})
+            self._facts_at_version = cache
+        return cached_facts(cache, tenant)
 
     def reevaluate(
         self,

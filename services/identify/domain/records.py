@@ -315,6 +315,38 @@ def youth_facts(
     )
 
 
+FactsInputs = tuple[
+    date, tuple[Registration, ...], tuple[EnrolmentRecord, ...], tuple[Completion, ...], date | None
+]
+
+
+# A person's facts per municipality and what they were built from (the aggregate's own immutable
+# tuples and dates): good while the aggregate holds the very same inputs. A scope decision
+# recorded in between (a new version) changes none of them, so the next evaluation, the save's
+# schedule, reuses them.
+FactsCache = tuple[FactsInputs, dict[str | None, YouthFacts]]
+
+
+def holds(cache: FactsCache, inputs: FactsInputs) -> bool:
+    return all(a is b for a, b in zip(cache[0], inputs, strict=True))
+
+
+def cached_facts(cache: FactsCache, tenant: str | None) -> YouthFacts:
+    """The facts for `tenant`: those of the feeds alone when no school told any municipality
+    anything (no enrolment is then any municipality's own), built once either way."""
+    inputs, by_tenant = cache
+    found = by_tenant.get(tenant)
+    if found is None:
+        if tenant is not None and all(
+            e.notified_to is None and not e.left_notified for e in inputs[2]
+        ):
+            found = cached_facts(cache, None)
+        else:
+            found = youth_facts(*inputs, tenant)
+        by_tenant[tenant] = found
+    return found
+
+
 def residences(registrations: Iterable[Registration], birth_date: date) -> tuple[Residence, ...]:
     """Folkbokföring as a history, each residence from the day the facts give.
 

@@ -134,9 +134,11 @@ class YouthFacts:
     registered_in_sweden_on: date | None = None  # None: folkbokförd in Sweden since birth
 
     def residence_on(self, on: date) -> Residence | None:
+        # The latest `since` by `on`; of two on the same day the later listed (as a stable sort
+        # by `since` would give), without sorting on every call.
         current = None
-        for residence in sorted(self.residences, key=lambda r: r.since):
-            if residence.since <= on:
+        for residence in self.residences:
+            if residence.since <= on and (current is None or residence.since >= current.since):
                 current = residence
         return current
 
@@ -155,9 +157,13 @@ RULES: tuple[RuleVersion, ...] = (
 )
 
 
+_RULES_IN_ORDER = tuple(sorted(RULES, key=lambda r: r.effective_from))
+
+
 def rule_in_force(on: date, rules: tuple[RuleVersion, ...] = RULES) -> RuleVersion | None:
     current = None
-    for rule in sorted(rules, key=lambda r: r.effective_from):
+    in_order = _RULES_IN_ORDER if rules is RULES else sorted(rules, key=lambda r: r.effective_from)
+    for rule in in_order:
         if rule.effective_from <= on:
             current = rule
     return current
@@ -285,6 +291,10 @@ def decide(
 
 def change_points(facts: YouthFacts, policy: TenantPolicy = DEFAULT_POLICY) -> list[date]:
     """Every date on which a decision can change by the passing of time alone."""
+    return sorted(_change_points(facts, policy))
+
+
+def _change_points(facts: YouthFacts, policy: TenantPolicy) -> set[date]:
     points = {rule.effective_from for rule in RULES}
     points.add(policy.compulsory_school_ends(facts.birth_date) + timedelta(days=1))
     points.add(twentieth_birthday(facts.birth_date))
@@ -298,25 +308,31 @@ def change_points(facts: YouthFacts, policy: TenantPolicy = DEFAULT_POLICY) -> l
             points.add(e.end_date + timedelta(days=1))
     if facts.registered_in_sweden_on is not None:
         points.add(facts.registered_in_sweden_on)
-    return sorted(points)
+    return points
 
 
 def next_change(
     facts: YouthFacts, after: date, policy: TenantPolicy = DEFAULT_POLICY
 ) -> date | None:
     """The first date after `after` on which the decision may change without any new input."""
-    return next((p for p in change_points(facts, policy) if p > after), None)
+    return min((p for p in _change_points(facts, policy) if p > after), default=None)
 
 
 def status_since(
-    facts: YouthFacts, tenant: str, on: date, policy: TenantPolicy = DEFAULT_POLICY
+    facts: YouthFacts,
+    tenant: str,
+    on: date,
+    policy: TenantPolicy = DEFAULT_POLICY,
+    current: bool | None = None,
 ) -> date:
-    """The first day of the unbroken period, ending `on`, with the same in/out decision.
+    """The first day of the unbroken period, ending `on`, with the same in/out decision
+    (`current`: whether that decision is in scope, when the caller has just taken it).
 
     A transition found late (a record delivered after its effective date, a scheduler that was
     down) is then dated when it happened, not when it was noticed.
     """
-    current = decide(facts, tenant, on, policy).in_scope
+    if current is None:
+        current = decide(facts, tenant, on, policy).in_scope
     since = on
     for point in reversed([p for p in change_points(facts, policy) if p <= on]):
         if decide(facts, tenant, point - timedelta(days=1), policy).in_scope != current:
@@ -341,7 +357,7 @@ def closed_periods(
     for point in points:
         decision = decide(facts, tenant, point, policy)
         if decision.in_scope and start is None:
-            start = status_since(facts, tenant, point, policy)
+            start = status_since(facts, tenant, point, policy, True)
         elif not decision.in_scope and start is not None:
             out.append((start, point, decision.leaving_reason or "registered_in_error"))
             start = None
