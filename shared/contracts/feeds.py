@@ -120,7 +120,7 @@ class _OpenObject(BaseModel):
 
     @model_validator(mode="after")
     def _extra_is_text(self) -> _OpenObject:
-        extra = self.model_extra
+        extra = self.__pydantic_extra__  # what `model_extra` returns, without a property call
         if not extra:  # the common case: an object with only the fields kaa names
             return self
         problems = extra_text_problems(extra)
