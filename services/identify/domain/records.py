@@ -328,7 +328,8 @@ FactsCache = tuple[FactsInputs, dict[str | None, YouthFacts]]
 
 
 def holds(cache: FactsCache, inputs: FactsInputs) -> bool:
-    return all(a is b for a, b in zip(cache[0], inputs, strict=True))
+    a, b = cache[0], inputs  # the very same tuples (never changed in place), equal dates
+    return a[1] is b[1] and a[2] is b[2] and a[3] is b[3] and a[0] == b[0] and a[4] == b[4]
 
 
 def cached_facts(cache: FactsCache, tenant: str | None) -> YouthFacts:

@@ -294,8 +294,11 @@ def change_points(facts: YouthFacts, policy: TenantPolicy = DEFAULT_POLICY) -> l
     return sorted(_change_points(facts, policy))
 
 
+_RULE_DAYS = frozenset(rule.effective_from for rule in RULES)
+
+
 def _change_points(facts: YouthFacts, policy: TenantPolicy) -> set[date]:
-    points = {rule.effective_from for rule in RULES}
+    points = set(_RULE_DAYS)
     points.add(policy.compulsory_school_ends(facts.birth_date) + timedelta(days=1))
     points.add(twentieth_birthday(facts.birth_date))
     points.update(r.since for r in facts.residences)

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.identify.domain import Person, scope
+from services.identify.domain import Person, scope, triggers
 from services.identify.domain.episodes import (
     Enter,
     FactsOf,
@@ -280,3 +280,42 @@ def test_a_person_day_after_day_gets_the_same_steps_as_before(
         assert new == old
         person.reevaluate(SERVED, on, actor="test", correlation_id=uuid.uuid4(), go_live=go_live)
         on += timedelta(days=gap)
+
+
+def entered_and_left(fast: bool) -> Person:
+    """A youth in scope in 0180, then moved to 1480: the decisions through `trigger` or the
+    library's decorator."""
+    triggers.FAST = fast
+    try:
+        person, born = Person("key-left"), date(2006, 5, 1)
+        for kommun, on, change in (("0180", date(2026, 1, 1), "baseline"),
+                                   ("1480", date(2026, 2, 1), "moved_in")):  # fmt: skip
+            person.record_population(
+                kommunkod=kommun, birth_date=born, protected=False, change_type=change,
+                effective_date=on, observed_at=NOON, registered_in_sweden_on=None,
+                record_id=uuid.UUID(int=1), tenant=kommun, details_digest=kommun,
+                seal=lambda _: "sealed", registered_in_municipality_on=None,
+            )  # fmt: skip
+            person.reevaluate(SERVED, on + timedelta(days=3), actor="t",
+                              correlation_id=uuid.UUID(int=2))  # fmt: skip
+        return person
+    finally:
+        triggers.FAST = True
+
+
+def test_the_decisions_events_are_the_librarys() -> None:
+    fast, library = entered_and_left(True), entered_and_left(False)
+    names = [type(e).__name__ for e in fast.pending_events]
+    assert names == [type(e).__name__ for e in library.pending_events]
+    assert names.count("ScopeEntered") == 2
+    assert names.count("ScopeLeft") == 1
+    for made, expected in zip(fast.pending_events, library.pending_events, strict=True):
+        mine, theirs = dict(vars(made)), dict(vars(expected))
+        assert mine.pop("timestamp").tzinfo == theirs.pop("timestamp").tzinfo
+        for varying in ("youth_id", "scope_episode_id"):  # random per run
+            assert (varying in mine) == (varying in theirs)
+            mine.pop(varying, None), theirs.pop(varying, None)
+        assert list(mine) == list(theirs), "the same state in the same order"
+        assert mine == theirs
+    assert fast.version == library.version
+    assert [e.left_on for e in fast.episodes["0180"]] == [date(2026, 2, 1)]
