@@ -19,7 +19,7 @@ from services.register.adapters.collector import young_collections_less_often
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
 from shared.contracts.events import AnyEvent, YouthIdentified
-from shared.contracts.validation import describe
+from shared.contracts.validation import FastJson, describe
 
 CHUNK = 5000
 # The types in $5 are not read (`NOT_IN_THE_ANSWER`, and what a fast replay copies in SQL).
@@ -145,7 +145,7 @@ SELECT count(*) FILTER (WHERE payload IS NULL) AS unarchived,
        'applied_events'::regclass::oid::bigint AS archive
 FROM applied_events WHERE tenant = $1
 """
-_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+_EVENT: FastJson[AnyEvent] = FastJson(TypeAdapter(AnyEvent))  # the text checks in Rust
 
 
 async def project_archive(
