@@ -20,6 +20,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import threading
 import time
 import uuid
 from collections import OrderedDict
@@ -233,49 +234,54 @@ class DataKeyCache:
     go first when it is full): bounded in number and in age. A key is never handed out more than
     `max_age` seconds after it was taken in, so one destroyed by retention seals and opens nothing
     from then on; and keys past that age leave memory at the next use of the cache after a sweep
-    is due (every `max_age / 2` seconds), whether anyone asks for them again or not."""
+    is due (every `max_age / 2` seconds), whether anyone asks for them again or not. Safe to use
+    from several threads (identify's feed batches, schedule and notifications share one)."""
 
     def __init__(self, capacity: int = 100_000, max_age: float = 600.0) -> None:
         self.capacity = capacity
         self.max_age = max_age
         self._keys: OrderedDict[tuple[str, Owner], tuple[bytes, float]] = OrderedDict()
         self._next_sweep = time.monotonic() + max_age / 2
+        self._lock = threading.Lock()
 
     def get(self, tenant: str, youth_id: Owner) -> bytes | None:
         now = time.monotonic()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        held = self._keys.get((tenant, youth_id))
-        if held is None:
-            return None
-        if now - held[1] > self.max_age:
-            del self._keys[(tenant, youth_id)]
-            return None
-        self._keys.move_to_end((tenant, youth_id))
-        return held[0]
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            held = self._keys.get((tenant, youth_id))
+            if held is None:
+                return None
+            if now - held[1] > self.max_age:
+                del self._keys[(tenant, youth_id)]
+                return None
+            self._keys.move_to_end((tenant, youth_id))
+            return held[0]
 
     def put(self, tenant: str, youth_id: Owner, key: bytes) -> None:
         now = time.monotonic()
-        if now >= self._next_sweep:
-            self._sweep(now)
-        self._keys[(tenant, youth_id)] = (key, now)
-        self._keys.move_to_end((tenant, youth_id))
-        while len(self._keys) > self.capacity:
-            self._keys.popitem(last=False)
+        with self._lock:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            self._keys[(tenant, youth_id)] = (key, now)
+            self._keys.move_to_end((tenant, youth_id))
+            while len(self._keys) > self.capacity:
+                self._keys.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def _sweep(self, now: float) -> None:
         """Let every key past its age go (use order is not age order: a walk over all of them,
-        at most 100,000, twice per `max_age`)."""
+        at most 100,000, twice per `max_age`). Called with the lock held."""
+        self._next_sweep = now + self.max_age / 2
         expired = [owner for owner, (_, taken) in self._keys.items() if now - taken > self.max_age]
         for owner in expired:
             del self._keys[owner]
-        self._next_sweep = now + self.max_age / 2
 
     def drop(self, tenant: str, youth_id: Owner) -> None:
-        self._keys.pop((tenant, youth_id), None)
+        with self._lock:
+            self._keys.pop((tenant, youth_id), None)
 
 
 def key_for(cursor: Any, keys: TenantKeys, tenant: str, youth_id: uuid.UUID) -> bytes:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import sys
+import threading
 import time
 import uuid
 
@@ -228,3 +230,30 @@ def test_personal_data_goes_unsealed_only_in_a_benchmark_namespace() -> None:
         ServiceSettings.model_validate(common | {"namespace": "demo."})
     benchmark = ServiceSettings.model_validate(common | {"namespace": "bench-x."})
     assert benchmark.personal_data == "unsealed-benchmark-only"
+
+
+def test_the_key_cache_serves_threads_at_once_while_it_sweeps() -> None:
+    """identify's feed batches, schedule and notifications share one cache from their threads:
+    a sweep walking the keys while another thread puts one must not fail either."""
+    cache = DataKeyCache(max_age=0.002)  # a sweep due every millisecond
+    failures: list[str] = []
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads change hands often, as under load
+
+    def work(thread: int) -> None:
+        try:
+            for n in range(30_000):
+                cache.put("0180", f"{thread}:{n}", b"k")
+                cache.get("0180", f"{thread}:{n - 50}")
+        except Exception as exc:  # what a thread met is the finding
+            failures.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert failures == []
