@@ -8,6 +8,7 @@ accepts: refusing more would stay correct (the adapter answers again) but pay tw
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import date
 from pathlib import Path
@@ -17,9 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import PydanticCustomError, SchemaValidator
 
 from kaa.dev import synthetic_feeds
 from kaa.dev.synthetic import generate
+from shared.contracts import validation
 from shared.contracts.events import AnyEvent, ContactAttempted, YouthIdentified
 from shared.contracts.feeds import PopulationFeedMessage, Ss12000FeedMessage
 from shared.contracts.validation import FastJson
@@ -149,3 +152,25 @@ def test_the_fast_validator_checks_text_in_rust() -> None:
         left = repr(fast._fast)
         for check in ("_storable", "_line", "length_validator"):
             assert check not in left
+
+
+@pytest.mark.parametrize("check", sorted(validation._ACCEPTS), ids="_".join)
+def test_each_text_pattern_accepts_exactly_the_code_points_its_check_accepts(
+    check: tuple[str, str],
+) -> None:
+    """The patterns are written out beside the checks they stand for (`text.py`): every code
+    point (a lone surrogate reaches neither), so a refusal added to a check and not to its
+    pattern fails here."""
+    module, name = check
+    python_check = getattr(importlib.import_module(module), name)
+    in_rust = SchemaValidator({"type": "str", "pattern": validation._ACCEPTS[check]})
+    differ = []
+    for point in (*range(0xD800), *range(0xE000, 0x110000)):
+        try:
+            python_check(chr(point))
+            accepted = True
+        except PydanticCustomError:
+            accepted = False
+        if in_rust.isinstance_python(chr(point)) != accepted:
+            differ.append(f"U+{point:04X}")
+    assert differ == []
