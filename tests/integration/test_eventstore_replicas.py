@@ -1,0 +1,108 @@
+"""Two processes on one event store (replicas serving caseworkers), on the real PostgreSQL: what one
+holds in memory is brought up to date in the query that loads a batch, and a save on a stale
+version is refused whole, its position with it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError
+from psycopg import sql
+
+from shared.eventstore import KafkaFedApplication, eventsourcing_env
+from tests.conftest import RunningInfra
+
+
+class Tally(Aggregate):
+    def __init__(self) -> None:
+        self.marks: list[str] = []
+
+    @event("Marked")
+    def mark(self, by: str) -> None:
+        self.marks.append(by)
+
+
+@pytest.fixture
+def replicas(infra: RunningInfra, db_schema: str) -> Iterator[tuple[KafkaFedApplication, ...]]:
+    env = eventsourcing_env(infra.database_url, db_schema)
+    first, second = KafkaFedApplication(env=env), KafkaFedApplication(env=env)
+    try:
+        yield first, second
+    finally:
+        first.close()
+        second.close()
+
+
+def loaded(app: KafkaFedApplication, *ids: uuid.UUID) -> dict[uuid.UUID, Any]:
+    cache: dict[uuid.UUID, Any] = {}
+    app.preload(ids, cache, verify=True)
+    return cache
+
+
+def test_a_held_aggregate_takes_the_other_replica_s_events_and_an_unknown_one_loads_whole(
+    replicas: tuple[KafkaFedApplication, ...],
+) -> None:
+    one, two = replicas
+    kept, fresh = Tally(), Tally()
+    kept.mark("one")
+    fresh.mark("one")
+    one.save_tracked([kept, fresh], None, 0, 0)
+    held = loaded(one, kept.id)[kept.id]  # from one's memory, the very object it saved
+
+    other = loaded(two, kept.id)[kept.id]  # two reads it from the store and adds to it
+    other.mark("two")
+    other.mark("two again")
+    two.save_tracked([other], None, 0, 0)
+    missing = uuid.uuid4()
+
+    cache = loaded(one, kept.id, fresh.id, missing)
+
+    assert cache[kept.id] is held  # brought up to date where it is, not read again
+    assert held.marks == ["one", "two", "two again"]
+    assert held.version == 4
+    assert cache[fresh.id].marks == ["one"]
+    assert cache[missing] is None
+    held.mark("one again")
+    one.save_tracked([held], None, 0, 0)  # on the version the store has: no conflict
+    assert loaded(two, kept.id)[kept.id].marks == ["one", "two", "two again", "one again"]
+
+
+def test_an_aggregate_the_store_no_longer_has_is_not_kept_from_memory(
+    replicas: tuple[KafkaFedApplication, ...], infra: RunningInfra, db_schema: str
+) -> None:
+    one, _ = replicas
+    gone = Tally()
+    gone.mark("one")
+    one.save_tracked([gone], None, 0, 0)
+    assert loaded(one, gone.id)[gone.id] is not None
+    table = sql.Identifier(db_schema, one.recorder.events_table_name)  # type: ignore[attr-defined]
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:  # as retention erases
+        conn.execute(sql.SQL("DELETE FROM {} WHERE originator_id = %s").format(table), (gone.id,))
+
+    assert loaded(one, gone.id)[gone.id] is None
+
+
+def test_a_save_on_a_stale_version_stores_nothing_of_its_transaction(
+    replicas: tuple[KafkaFedApplication, ...],
+) -> None:
+    one, two = replicas
+    tally = Tally()
+    one.save_tracked([tally], "feed", 0, 5)
+    mine, theirs = loaded(one, tally.id)[tally.id], loaded(two, tally.id)[tally.id]
+    mine.mark("one")
+    one.save_tracked([mine], None, 0, 0)
+    theirs.mark("two")
+    other = Tally()
+    other.mark("two")
+
+    with pytest.raises(IntegrityError):
+        two.save_tracked([other, theirs], "feed", 0, 9)
+
+    assert two.stored_positions("feed", [0]) == {0: 5}
+    assert loaded(two, other.id)[other.id] is None
+    assert loaded(two, tally.id)[tally.id].marks == ["one"]
