@@ -385,4 +385,4 @@ class Person(Aggregate):
             return None
         where = {r.kommunkod for r in self.registrations} | set(self.youth_ids)
         where |= set(self.open_episodes)
-        return next_evaluation(self.facts, {t: p for t, p in served.items() if t in where}, after)
+        return next_evaluation(self.facts, {t: served[t] for t in where if t in served}, after)
