@@ -71,8 +71,9 @@ def scope_changes(
     # From the person's side (a residence, their open episodes), not a walk over every served
     # municipality: a consortium of the whole country serves 290.
     concerned = {t for t in open_tenants if t in served}
-    if residence and residence.kommunkod in served:
-        concerned.add(residence.kommunkod)
+    lives_in = residence.kommunkod if residence else None
+    if lives_in is not None and lives_in in served:
+        concerned.add(lives_in)
     if go_live:  # a municipality the youth lived in since its go-live may have a history
         concerned |= {k for r in base.residences if (k := r.kommunkod) and k in go_live}
     decisions: list[Decision] = []
