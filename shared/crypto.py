@@ -96,6 +96,14 @@ INSERT_KEYS = (
     "ON CONFLICT (tenant, youth_id) DO UPDATE "
     "SET subject = coalesce(keyring.youth_keys.subject, excluded.subject)"
 )
+# The same statement for psycopg, the rows as four binary arrays (`key_arrays`): about a third of
+# the JSON parameter's cost in identify for a batch of new youths (base64 and JSON per key).
+INSERT_KEY_ARRAYS = (
+    "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped, subject) "
+    "SELECT * FROM unnest(%b::char(4)[], %b::uuid[], %b::bytea[], %b::text[]) "
+    "ON CONFLICT (tenant, youth_id) DO UPDATE "
+    "SET subject = coalesce(keyring.youth_keys.subject, excluded.subject)"
+)
 SELECT_KEYS = (
     "SELECT tenant, youth_id, wrapped FROM keyring.youth_keys WHERE (tenant, youth_id) IN "
     "(SELECT * FROM json_to_recordset(%s::json) AS r(tenant char(4), youth_id uuid))"
@@ -110,6 +118,22 @@ def json_rows(rows: Iterable[dict[str, Any]]) -> str:
             for row in rows
         ]
     ).decode()
+
+
+def key_arrays(
+    rows: Iterable[tuple[str, uuid.UUID, bytes, str | None]],
+) -> tuple[list[str], list[uuid.UUID], list[bytes], list[str | None]]:
+    """(tenant, youth id, wrapped key, subject) rows as `INSERT_KEY_ARRAYS`'s four parameters."""
+    tenants: list[str] = []
+    youths: list[uuid.UUID] = []
+    wrapped: list[bytes] = []
+    subjects: list[str | None] = []
+    for tenant, youth_id, key, subject in rows:
+        tenants.append(tenant)
+        youths.append(youth_id)
+        wrapped.append(key)
+        subjects.append(subject)
+    return tenants, youths, wrapped, subjects
 
 
 # Whose data key: a youth (their id), or another holder named by a string (an intake key's

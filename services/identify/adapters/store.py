@@ -21,12 +21,13 @@ from services.identify.adapters.subjects import Filled
 from services.identify.domain.triggers import created
 from shared import intake
 from shared.crypto import (
-    INSERT_KEYS,
+    INSERT_KEY_ARRAYS,
     KEYRING_DDL,
     SELECT_KEYS,
     DataKeyCache,
     TenantKeys,
     json_rows,
+    key_arrays,
     new_data_key,
 )
 from shared.eventstore import KafkaFedApplication
@@ -145,13 +146,10 @@ class IdentifyStore(KafkaFedApplication):
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(HELD_KEYS, (json_rows({"tenant": t, "youth_id": y} for t, y in wanted),))
             held = {(r["tenant"], r["youth_id"]) for r in cursor.fetchall()}
-        rows = [
-            {"tenant": t, "youth_id": y, "subject": entered[(t, y)],
-             "wrapped": self.tenant_keys.wrap(t, y, new_data_key())}
-            for t, y in wanted
-            if (t, y) not in held
-        ]  # fmt: skip
-        return [(INSERT_KEYS, [(json_rows(rows),)])] if rows else []
+        wrap = self.tenant_keys.wrap
+        rows = [(t, y, wrap(t, y, new_data_key()), entered[(t, y)]) for t, y in wanted
+                if (t, y) not in held]  # fmt: skip
+        return [(INSERT_KEY_ARRAYS, [key_arrays(rows)])] if rows else []
 
     # -- feed watermarks and pending persons ----------------------------------------------------
 
@@ -277,11 +275,9 @@ class IdentifyStore(KafkaFedApplication):
         kept until `keys_saved` (a failed attempt's are dropped by `forget_unsaved_keys`)."""
         if not self.new_keys:
             return []
-        rows = json_rows(
-            {"tenant": t, "youth_id": y, "wrapped": self.tenant_keys.wrap(t, y, k), "subject": s}
-            for t, y, k, s in self.new_keys
-        )
-        return [(INSERT_KEYS, [(rows,)])]
+        wrap = self.tenant_keys.wrap
+        rows = key_arrays((t, y, wrap(t, y, k), s) for t, y, k, s in self.new_keys)
+        return [(INSERT_KEY_ARRAYS, [rows])]
 
     def keys_saved(self) -> None:
         self.new_keys = []
