@@ -2,9 +2,11 @@
 
 No `from __future__ import annotations`: FastAPI must see the dependency annotations.
 
-Every page is a GET (no form records anything): the instants and the search go in the query
-string (they are no personal data; youth ids are pseudonymous). A user without the inspector's
-role gets the forbidden page before any service is asked; the register decides again.
+No form records anything. The pages are GETs, the instants and the search in the query string
+(no personal data: youth ids are pseudonymous), except a search of the access log by user: a user
+name is a person's name, so that search is posted (the form and its pages), never put in an
+address. A user without the inspector's role gets the forbidden page before any service is asked
+(or a form is read); the register decides again.
 """
 
 import uuid
@@ -21,7 +23,7 @@ from services.web.adapters.sessions import Session
 from services.web.commands import inspection as cases
 from services.web.commands.youth import FormRefused
 from services.web.domain.inspection import instant_field, instant_said
-from services.web.entrypoints.common import Web
+from services.web.entrypoints.common import Web, posted
 
 ROLE = "inspector"
 Typed = Annotated[str, Query(max_length=100)]
@@ -100,21 +102,50 @@ def inspector_routes(web: Web) -> APIRouter:
             )
         return shown(request, user, "granskning_ungdom.html", **context)
 
-    @router.get("/granskning/atkomstlogg", response_class=HTMLResponse)
-    async def access_log(
-        request: Request, user: User, ungdom: Typed = "", anvandare: Typed = "",
-        fran: Typed = "", till: Typed = "", sida: Page = 1,
-    ) -> Response:  # fmt: skip
-        given = {"ungdom": ungdom, "anvandare": anvandare, "fran": fran, "till": till}
-        if ROLE not in user.roles:
-            return shown(request, user, "granskning_atkomstlogg.html", given=given, found=None)
-        search = cases.AccessSearch(ungdom, anvandare, fran, till)
+    async def access_log_shown(
+        request: Request, user: Session, given: dict[str, str], sida: int, posted: bool
+    ) -> Response:
+        search = cases.AccessSearch(given["ungdom"], given["anvandare"], given["fran"],
+                                    given["till"])  # fmt: skip
         try:
             found = await cases.access_log(web.api, user, search, sida)
         except FormRefused as refused:
-            return shown(request, user, "granskning_atkomstlogg.html", refused.status,
-                         given=given, found=None, errors=refused.errors)  # fmt: skip
-        return shown(request, user, "granskning_atkomstlogg.html", given=given, found=found,
+            return shown(request, user, ACCESS_PAGE, refused.status, given=given, found=None,
+                         errors=refused.errors, posted=posted)  # fmt: skip
+        return shown(request, user, ACCESS_PAGE, given=given, found=found, posted=posted,
                      link=linker("/granskning/atkomstlogg", given))  # fmt: skip
 
+    @router.get("/granskning/atkomstlogg", response_class=HTMLResponse)
+    async def access_log(
+        request: Request, user: User, ungdom: Typed = "", fran: Typed = "", till: Typed = "",
+        sida: Page = 1,
+    ) -> Response:  # fmt: skip
+        given = {"ungdom": ungdom, "anvandare": "", "fran": fran, "till": till}
+        if ROLE not in user.roles:
+            return shown(request, user, ACCESS_PAGE, given=given, found=None)
+        if "anvandare" in request.query_params:  # an old link: the name is not searched from it
+            return shown(request, user, ACCESS_PAGE, 400, given=given, found=None,
+                         errors={"atkomst-anvandare": NAME_NOT_IN_ADDRESS})  # fmt: skip
+        return await access_log_shown(request, user, given, sida, posted=False)
+
+    @router.post("/granskning/atkomstlogg", response_class=HTMLResponse)
+    async def access_log_searched(request: Request, user: User) -> Response:
+        if ROLE not in user.roles:
+            return shown(request, user, ACCESS_PAGE, given={}, found=None)
+        fields = await posted(request, user, max_fields=10, max_chars=100)
+        given = {k: fields.get(k, "") for k in ("ungdom", "anvandare", "fran", "till")}
+        return await access_log_shown(request, user, given, page_posted(fields), posted=True)
+
     return router
+
+
+ACCESS_PAGE = "granskning_atkomstlogg.html"
+NAME_NOT_IN_ADDRESS = (
+    "Sök på användare med formuläret nedan: ett användarnamn skrivs inte i adressen."
+)
+
+
+def page_posted(fields: dict[str, str]) -> int:
+    """The page a posted search asks for (1 when none, or none that can be)."""
+    text = fields.get("sida", "")
+    return int(text) if text.isdigit() and 1 <= int(text) <= 100_000 else 1

@@ -126,11 +126,12 @@ def test_the_access_log_is_searched_by_youth_user_and_period_and_paged() -> None
         "youth_id": str(STAYED), "purpose": "audit-replay",
         "what": "whole register as of 2026-03-01 13:30:00+00:00", "service": "register",
     }]}  # fmt: skip
-    page = client(api).get("/granskning/atkomstlogg", params={
-        "ungdom": str(STAYED), "anvandare": "anna.andersson", "fran": "2026-03-01",
-        "till": "2026-03-01", "sida": 2,
+    page = client(api).post("/granskning/atkomstlogg", data={
+        "csrf": "csrf", "ungdom": str(STAYED), "anvandare": "anna.andersson",
+        "fran": "2026-03-01", "till": "2026-03-01", "sida": "2",
     })  # fmt: skip
     assert page.status_code == 200, page.text
+    assert page.headers["cache-control"] == "no-store"
     [(_, _, params)] = api.calls
     assert params == {"youth_id": str(STAYED), "actor": "user:anna.andersson",
                       "since": "2026-03-01T00:00:00+01:00", "until": "2026-03-02T00:00:00+01:00",
@@ -140,10 +141,45 @@ def test_the_access_log_is_searched_by_youth_user_and_period_and_paged() -> None
     assert "Hela registret vid 1 mars 2026 kl. 14:30:00" in text
     assert "granskare" in text
     assert "Läsningar (120)" in text
-    nxt = next(line for line in text.splitlines() if 'rel="next"' in line)
+    assert "Sida 2 av 3" in text
+    # The next page is asked for with the same form: the user name is in no link of the page.
+    pager = text.split('aria-label="Sidor av åtkomstloggen"')[0].rsplit("<form", 1)[1]
+    assert 'method="post"' in pager
+    assert '<input type="hidden" name="anvandare" value="anna.andersson">' in pager
+    assert '<input type="hidden" name="csrf" value="csrf">' in pager
+    assert 'name="sida" value="3"' in text
+    assert 'name="sida" value="1"' in text
+    links = [piece.split('"')[0] for piece in text.split('href="')[1:]]
+    assert links
+    assert not any("anna.andersson" in link for link in links)
+
+
+def test_a_user_name_in_the_address_is_not_searched() -> None:
+    api = FakeRegister()
+    page = client(api).get("/granskning/atkomstlogg", params={"anvandare": "anna.andersson"})
+    assert page.status_code == 400
+    assert "ett användarnamn skrivs inte i adressen" in page.text
+    assert api.calls == []
+
+
+def test_a_posted_search_without_the_session_s_form_token_is_refused() -> None:
+    api = FakeRegister()
+    page = client(api).post("/granskning/atkomstlogg", data={"csrf": "other", "anvandare": "x"})
+    assert page.status_code == 403
+    assert api.calls == []
+
+
+def test_a_search_by_youth_alone_stays_in_the_address_and_is_paged_by_links() -> None:
+    api = FakeRegister()
+    api.access = {"total": 120, "items": [{
+        "position": 9, "at": "2026-03-01T13:31:00+00:00", "actor": "user:granskare",
+        "youth_id": str(STAYED), "purpose": "audit-replay", "what": "x", "service": "register",
+    }]}  # fmt: skip
+    page = client(api).get("/granskning/atkomstlogg", params={"ungdom": str(STAYED), "sida": 2})
+    assert page.status_code == 200
+    nxt = next(line for line in page.text.splitlines() if 'rel="next"' in line)
     query = parse_qs(urlsplit(nxt.split('href="')[1].split('"')[0].replace("&amp;", "&")).query)
-    assert query["sida"] == ["3"]
-    assert query["anvandare"] == ["anna.andersson"]
+    assert query == {"ungdom": [str(STAYED)], "sida": ["3"]}
 
 
 def test_a_search_that_is_none_is_refused_before_the_register_is_asked() -> None:
@@ -170,16 +206,23 @@ def test_other_roles_get_the_forbidden_page_before_anything_is_asked(role: str, 
     assert page.status_code == 403
     assert "Du har inte behörighet" in page.text
     assert api.calls == []
+    searched = client(api, user(role)).post("/granskning/atkomstlogg",
+                                            data={"csrf": "csrf", "anvandare": "x"})  # fmt: skip
+    assert searched.status_code == 403
+    assert api.calls == []
 
 
-def test_no_page_of_the_inspector_has_a_form_that_posts() -> None:
+def test_no_form_of_the_inspector_records_anything() -> None:
+    """Besides signing out, the only form that posts is the access log's search (a search)."""
     api = FakeRegister()
     web = client(api)
     for path in ("/granskning?vid=2026-03-01+14:30", f"/granskning/ungdomar/{STAYED}?vid=2026-03-01+14:30",
                  "/granskning/atkomstlogg"):  # fmt: skip
         page = web.get(path).text
-        assert page.count('method="post"') == 1
+        searches = page.count('action="/granskning/atkomstlogg"')
+        assert page.count('method="post"') == 1 + searches
         assert 'action="/logga-ut"' in page
+        assert searches == (path == "/granskning/atkomstlogg")
 
 
 def test_an_instant_the_register_refuses_is_said_next_to_the_field() -> None:
