@@ -86,8 +86,9 @@ async def ensure_keyring(conn: Any) -> None:
         await conn.execute(KEYRING_DDL)
 
 
-# psycopg (identify writes keys in its events' transaction): one statement for a batch, its rows
-# as one JSON parameter (`json_rows`; psycopg dumps array parameters element by element in Python).
+# One statement for a batch of keys, its rows as one JSON parameter (`json_rows`): for callers on
+# either driver (the keyring-subject fill, tests over asyncpg). identify's feed batches write their
+# keys in their events' transaction with `INSERT_KEY_ARRAYS` below (binary arrays: cheaper).
 INSERT_KEYS = (
     "INSERT INTO keyring.youth_keys (tenant, youth_id, wrapped, subject) "
     "SELECT r.tenant, r.youth_id, decode(r.wrapped, 'base64'), r.subject "

@@ -213,7 +213,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
         held = [i for i in cache if cache[i] is not None and i not in wanted] if verify else []
         if not wanted and not held:
             return
-        versions = [0] * len(wanted) + [cache[i].version for i in held]
+        versions = [-1] * len(wanted) + [cache[i].version for i in held]
         rows = self._events_from([*wanted, *held], versions)
         reload: list[uuid.UUID] = []
         for aggregate_id in held:
@@ -231,7 +231,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
             del cache[aggregate_id]
             self._recent.pop(aggregate_id, None)
         if reload:
-            rows.update(self._events_from(reload, [0] * len(reload)))
+            rows.update(self._events_from(reload, [-1] * len(reload)))
         for aggregate_id in (*wanted, *reload):
             aggregate: Any = None
             for _, stored in rows.get(aggregate_id, ()):
@@ -245,7 +245,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
     def _events_from(
         self, aggregate_ids: list[uuid.UUID], versions: list[int]
     ) -> dict[uuid.UUID, list[tuple[int, StoredEvent]]]:
-        """Each aggregate's stored events from its version in `versions` on (0: all), in order;
+        """Each aggregate's stored events from its version in `versions` on (-1: all), in order;
         the state of the event at that very version is not read (it is held already)."""
         recorder = self.recorder
         datastore = recorder.datastore  # type: ignore[attr-defined]

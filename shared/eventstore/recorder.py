@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
-from eventsourcing.utils import retry
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
@@ -57,26 +56,6 @@ class BatchProcessRecorder(PostgresProcessRecorder):
             "INSERT INTO {} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
         ).format(sql.Identifier(datastore.schema, events_table_name))
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """The library's insert (the same steps, in the same order, in one transaction) with the
-        commit in the same round trip as the statements: the library waits for the insert's
-        answer before it sends the commit, and the table lock is held across both trips. A
-        conflict (IntegrityError) is raised all the same, from the commit's trip; nothing of the
-        transaction is stored then."""
-        with (
-            self.datastore.get_connection() as conn,
-            conn.pipeline(),
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            self._insert_events(curs, stored_events, **kwargs)
-            if stored_events:
-                self._insert_stored_events(curs, stored_events, **kwargs)
-        return None
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

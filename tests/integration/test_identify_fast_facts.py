@@ -226,6 +226,18 @@ def test_the_fast_path_publishes_and_stores_what_the_per_record_path_did(
     assert gaps_before == gaps_now == 0
 
 
+BORN = date(2007, 5, 1)
+
+
+def population(person: Person, change: str, digest: str) -> None:
+    """A population record of the person (born BORN), as the feed would have it."""
+    person.record_population(
+        kommunkod=TENANT, birth_date=BORN, protected=False, change_type=change,
+        effective_date=TODAY, observed_at=NOW, registered_in_sweden_on=None,
+        record_id=uuid.uuid4(), tenant=TENANT, details_digest=digest, seal=lambda _: "s",
+    )  # fmt: skip
+
+
 def test_a_writer_on_a_stale_version_fails_whether_it_saves_one_fact_or_several(
     infra: RunningInfra,
 ) -> None:
@@ -233,15 +245,7 @@ def test_a_writer_on_a_stale_version_fails_whether_it_saves_one_fact_or_several(
     on the version it read before, one fact: the second must fail on its version and leave the
     person as the first saved them. Had the held facts kept the version of their last, the lone
     event would have landed on the version in between and the person could not be read again."""
-    born, key = date(2007, 5, 1), "stale-writer-key"
-
-    def population(person: Person, change: str, digest: str) -> None:
-        person.record_population(
-            kommunkod=TENANT, birth_date=born, protected=False, change_type=change,
-            effective_date=TODAY, observed_at=NOW, registered_in_sweden_on=None,
-            record_id=uuid.uuid4(), tenant=TENANT, details_digest=digest, seal=lambda _: "s",
-        )  # fmt: skip
-
+    born, key = BORN, "stale-writer-key"
     with identify(infra, fast=True) as first:
         first.store.save_tracked([first.store.person(key, {})], None, 0, 0)
         other = IdentifyStore(eventsourcing_env(infra.database_url, first.store.schema),
@@ -267,3 +271,38 @@ def test_a_writer_on_a_stale_version_fails_whether_it_saves_one_fact_or_several(
         assert reader[mine.id].version == 2
         assert reader[mine.id].completions == ()
         assert reader[mine.id].registrations == mine.registrations
+
+
+def test_a_replica_holding_the_person_takes_the_facts_saved_since_where_it_holds_them(
+    infra: RunningInfra,
+) -> None:
+    """A batch's load brings a person held in memory up to date with what another replica saved
+    since (one `FactsRecorded` holding two facts): applied to the very object held, the same
+    person a store that never held them reads."""
+    key = "catch-up-key"
+    with identify(infra, fast=True) as first:
+        held = first.store.person(key, {})
+        first.store.save_tracked([held], None, 0, 0)  # held in first's memory from here on
+        other = IdentifyStore(eventsourcing_env(infra.database_url, first.store.schema),
+                              master_key="fast-facts-master-key")  # fmt: skip
+        try:
+            theirs = other.person(key, {})
+            population(theirs, "baseline", "d1")
+            population(theirs, "address_changed", "d2")
+            other.save_tracked([theirs], None, 0, 0)
+        finally:
+            other.close()
+        cache: dict[uuid.UUID, Any] = {}
+        first.store.preload([held.id], cache, verify=True)
+        fresh: dict[uuid.UUID, Any] = {}
+        reader = IdentifyStore(eventsourcing_env(infra.database_url, first.store.schema),
+                               master_key="fast-facts-master-key")  # fmt: skip
+        try:
+            reader.preload([held.id], fresh)
+        finally:
+            reader.close()
+    assert cache[held.id] is held
+    assert held.version == fresh[held.id].version == theirs.version == 2
+    assert held.registrations == fresh[held.id].registrations == theirs.registrations
+    assert [r.change_type for r in held.registrations] == ["address_changed"]  # the later fact
+    assert held.details_digests == fresh[held.id].details_digests == {TENANT: "d2"}

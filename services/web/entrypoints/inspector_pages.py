@@ -103,7 +103,7 @@ def inspector_routes(web: Web) -> APIRouter:
         return shown(request, user, "granskning_ungdom.html", **context)
 
     async def access_log_shown(
-        request: Request, user: Session, given: dict[str, str], sida: int, posted: bool
+        request: Request, user: Session, given: dict[str, str], sida: int, by_form: bool
     ) -> Response:
         search = cases.AccessSearch(given["ungdom"], given["anvandare"], given["fran"],
                                     given["till"])  # fmt: skip
@@ -111,9 +111,11 @@ def inspector_routes(web: Web) -> APIRouter:
             found = await cases.access_log(web.api, user, search, sida)
         except FormRefused as refused:
             return shown(request, user, ACCESS_PAGE, refused.status, given=given, found=None,
-                         errors=refused.errors, posted=posted)  # fmt: skip
-        return shown(request, user, ACCESS_PAGE, given=given, found=found, posted=posted,
-                     link=linker("/granskning/atkomstlogg", given))  # fmt: skip
+                         errors=refused.errors, posted=by_form)  # fmt: skip
+        # A posted search is paged by the form's buttons; only a search in the address by links.
+        link = None if by_form else linker("/granskning/atkomstlogg", given)
+        return shown(request, user, ACCESS_PAGE, given=given, found=found, posted=by_form,
+                     link=link)  # fmt: skip
 
     @router.get("/granskning/atkomstlogg", response_class=HTMLResponse)
     async def access_log(
@@ -123,10 +125,10 @@ def inspector_routes(web: Web) -> APIRouter:
         given = {"ungdom": ungdom, "anvandare": "", "fran": fran, "till": till}
         if ROLE not in user.roles:
             return shown(request, user, ACCESS_PAGE, given=given, found=None)
-        if "anvandare" in request.query_params:  # an old link: the name is not searched from it
+        if request.query_params.get("anvandare", "").strip():  # an old link: not searched from it
             return shown(request, user, ACCESS_PAGE, 400, given=given, found=None,
                          errors={"atkomst-anvandare": NAME_NOT_IN_ADDRESS})  # fmt: skip
-        return await access_log_shown(request, user, given, sida, posted=False)
+        return await access_log_shown(request, user, given, sida, by_form=False)
 
     @router.post("/granskning/atkomstlogg", response_class=HTMLResponse)
     async def access_log_searched(request: Request, user: User) -> Response:
@@ -134,7 +136,7 @@ def inspector_routes(web: Web) -> APIRouter:
             return shown(request, user, ACCESS_PAGE, given={}, found=None)
         fields = await posted(request, user, max_fields=10, max_chars=100)
         given = {k: fields.get(k, "") for k in ("ungdom", "anvandare", "fran", "till")}
-        return await access_log_shown(request, user, given, page_posted(fields), posted=True)
+        return await access_log_shown(request, user, given, page_posted(fields), by_form=True)
 
     return router
 
@@ -148,4 +150,4 @@ NAME_NOT_IN_ADDRESS = (
 def page_posted(fields: dict[str, str]) -> int:
     """The page a posted search asks for (1 when none, or none that can be)."""
     text = fields.get("sida", "")
-    return int(text) if text.isdigit() and 1 <= int(text) <= 100_000 else 1
+    return int(text) if text.isascii() and text.isdigit() and 1 <= int(text) <= 100_000 else 1

@@ -160,6 +160,22 @@ def test_a_user_name_in_the_address_is_not_searched() -> None:
     assert page.status_code == 400
     assert "ett användarnamn skrivs inte i adressen" in page.text
     assert api.calls == []
+    # An old bookmark of the GET form, with the field empty, still searches.
+    kept = client(api).get(
+        "/granskning/atkomstlogg", params={"anvandare": "", "fran": "2026-03-01"}
+    )
+    assert kept.status_code == 200
+    assert [p.get("actor") for _, _, p in api.calls] == [None]
+
+
+@pytest.mark.parametrize("page", ["²", "0", "-1", "100001", "x", ""])
+def test_a_posted_page_that_cannot_be_is_the_first(page: str) -> None:
+    api = FakeRegister()
+    answer = client(api).post("/granskning/atkomstlogg",
+                              data={"csrf": "csrf", "anvandare": "x", "sida": page})  # fmt: skip
+    assert answer.status_code == 200
+    [(_, _, params)] = api.calls
+    assert params["offset"] == 0
 
 
 def test_a_posted_search_without_the_session_s_form_token_is_refused() -> None:
@@ -206,9 +222,11 @@ def test_other_roles_get_the_forbidden_page_before_anything_is_asked(role: str, 
     assert page.status_code == 403
     assert "Du har inte behörighet" in page.text
     assert api.calls == []
-    searched = client(api, user(role)).post("/granskning/atkomstlogg",
-                                            data={"csrf": "csrf", "anvandare": "x"})  # fmt: skip
-    assert searched.status_code == 403
+    for token in ("csrf", "not-the-session-s"):  # the role decides before the form is read
+        searched = client(api, user(role)).post("/granskning/atkomstlogg",
+                                                data={"csrf": token, "anvandare": "x"})  # fmt: skip
+        assert searched.status_code == 403
+        assert "Du har inte behörighet" in searched.text
     assert api.calls == []
 
 
