@@ -229,6 +229,18 @@ def test_the_fast_path_publishes_and_stores_what_the_per_record_path_did(
 BORN = date(2007, 5, 1)
 
 
+def read_afresh(infra: RunningInfra, schema: str, person_id: uuid.UUID) -> Any:
+    """The person as a store that never held them reads them from the events."""
+    reader = IdentifyStore(eventsourcing_env(infra.database_url, schema),
+                           master_key="fast-facts-master-key")  # fmt: skip
+    try:
+        found: dict[uuid.UUID, Any] = {}
+        reader.preload([person_id], found)
+        return found[person_id]
+    finally:
+        reader.close()
+
+
 def population(person: Person, change: str, digest: str) -> None:
     """A population record of the person (born BORN), as the feed would have it."""
     person.record_population(
@@ -261,16 +273,10 @@ def test_a_writer_on_a_stale_version_fails_whether_it_saves_one_fact_or_several(
                 other.save_tracked([theirs], None, 0, 0)
         finally:
             other.close()
-        reader: dict[uuid.UUID, Any] = {}
-        again = IdentifyStore(eventsourcing_env(infra.database_url, first.store.schema),
-                              master_key="fast-facts-master-key")  # fmt: skip
-        try:
-            again.preload([mine.id], reader)
-        finally:
-            again.close()
-        assert reader[mine.id].version == 2
-        assert reader[mine.id].completions == ()
-        assert reader[mine.id].registrations == mine.registrations
+        stored = read_afresh(infra, first.store.schema, mine.id)
+        assert stored.version == 2
+        assert stored.completions == ()
+        assert stored.registrations == mine.registrations
 
 
 def test_a_replica_holding_the_person_takes_the_facts_saved_since_where_it_holds_them(
@@ -294,15 +300,9 @@ def test_a_replica_holding_the_person_takes_the_facts_saved_since_where_it_holds
             other.close()
         cache: dict[uuid.UUID, Any] = {}
         first.store.preload([held.id], cache, verify=True)
-        fresh: dict[uuid.UUID, Any] = {}
-        reader = IdentifyStore(eventsourcing_env(infra.database_url, first.store.schema),
-                               master_key="fast-facts-master-key")  # fmt: skip
-        try:
-            reader.preload([held.id], fresh)
-        finally:
-            reader.close()
+        fresh = read_afresh(infra, first.store.schema, held.id)
     assert cache[held.id] is held
-    assert held.version == fresh[held.id].version == theirs.version == 2
-    assert held.registrations == fresh[held.id].registrations == theirs.registrations
+    assert held.version == fresh.version == theirs.version == 2
+    assert held.registrations == fresh.registrations == theirs.registrations
     assert [r.change_type for r in held.registrations] == ["address_changed"]  # the later fact
-    assert held.details_digests == fresh[held.id].details_digests == {TENANT: "d2"}
+    assert held.details_digests == fresh.details_digests == {TENANT: "d2"}
