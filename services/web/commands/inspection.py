@@ -151,7 +151,9 @@ class AccessSearch:
             else:
                 params["youth_id"] = str(youth_id)
         reader = shown.reader_of(self.reader)
-        if reader is not None:
+        if reader is not None and any(ord(c) < 32 or ord(c) == 127 for c in reader):
+            errors["atkomst-anvandare"] = "Användarnamnet får inte innehålla styrtecken."
+        elif reader is not None:
             params["actor"] = reader[:200]
         bounds = {}
         for key, text, label, end in (("since", self.since, "Från", False),
