@@ -88,9 +88,13 @@ def test_an_aggregate_the_store_no_longer_has_is_not_kept_from_memory(
 
 
 def test_a_save_on_a_stale_version_stores_nothing_of_its_transaction(
-    replicas: tuple[KafkaFedApplication, ...],
+    replicas: tuple[KafkaFedApplication, ...], infra: RunningInfra, db_schema: str
 ) -> None:
     one, two = replicas
+    marked = sql.Identifier(db_schema, "marked")
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:  # a read table
+        conn.execute(sql.SQL("CREATE TABLE {} (by text PRIMARY KEY)").format(marked))
+    read_row = (sql.SQL("INSERT INTO {} VALUES (%s)").format(marked), [("two",)])
     tally = Tally()
     one.save_tracked([tally], "feed", 0, 5)
     mine, theirs = loaded(one, tally.id)[tally.id], loaded(two, tally.id)[tally.id]
@@ -100,9 +104,24 @@ def test_a_save_on_a_stale_version_stores_nothing_of_its_transaction(
     other = Tally()
     other.mark("two")
 
-    with pytest.raises(IntegrityError):
-        two.save_tracked([other, theirs], "feed", 0, 9)
+    with pytest.raises(IntegrityError):  # the conflict itself, not a pipeline's aftermath
+        two.save_tracked([other, theirs], "feed", 0, 9, read_model=[read_row])
 
     assert two.stored_positions("feed", [0]) == {0: 5}
     assert loaded(two, other.id)[other.id] is None
     assert loaded(two, tally.id)[tally.id].marks == ["one"]
+    with psycopg.connect(infra.database_url) as conn:
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(marked)).fetchone() == (0,)
+    # Nothing is left open: the table's lock is free for the other replica, and the refused
+    # replica's connections go on (each save of its own stored whole).
+    mine.mark("one again")
+    one.save_tracked([mine], None, 0, 0)
+    for position in (9, 10, 11):
+        again = loaded(two, tally.id)[tally.id]
+        again.mark("two")
+        two.save_tracked([again], "feed", 0, position, read_model=[read_row])
+        read_row = (read_row[0], [])
+    assert loaded(one, tally.id)[tally.id].marks == ["one", "one again", "two", "two", "two"]
+    assert two.stored_positions("feed", [0]) == {0: 11}
+    with psycopg.connect(infra.database_url) as conn:
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(marked)).fetchone() == (1,)

@@ -40,6 +40,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresFactory, PostgresP
 from psycopg import sql
 
 from shared.eventstore import BatchProcessRecorder, KafkaFedApplication, eventsourcing_env
+from shared.eventstore import recorder as recorder_module
 
 LIBRARY = f"eventsourcing {version('eventsourcing')}"
 RECORDER = "shared/eventstore/recorder.py BatchProcessRecorder"
@@ -81,7 +82,8 @@ RELIED = (
     Relied(PostgresProcessRecorder, "_notify_channel", ("self", "curs"),
            f"{RECORDER}._insert_stored_events, which calls it"),
     Relied(PostgresProcessRecorder, "insert_events", ("self", "stored_events", "**"),
-           f"{APPLICATION}.save_tracked, which passes tracking= and read_model= through it"),
+           f"{RECORDER}.insert_events (the same steps in one round trip) and {APPLICATION}"
+           ".save_tracked, which passes tracking= and read_model= through it"),
     Relied(PostgresProcessRecorder, "insert_tracking", ("self", "tracking"),
            "shared/messaging/relay.py (the relay's position)", exact=False),
     Relied(PostgresProcessRecorder, "max_tracking_id", ("self", "application_name"),
@@ -160,7 +162,8 @@ def test_the_library_still_has_what_we_override_or_call(relied: Relied) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["_insert_events", "_insert_stored_events", "_fetch_ids_after_insert_events"]
+    "name",
+    ["insert_events", "_insert_events", "_insert_stored_events", "_fetch_ids_after_insert_events"],
 )
 def test_our_overrides_take_what_the_library_passes(name: str) -> None:
     ours = shape(getattr(BatchProcessRecorder, name))
@@ -283,6 +286,8 @@ def test_a_tracked_save_runs_our_steps_in_the_library_s_transaction(
 
     notify = sql.SQL("NOTIFY {0}").format(sql.Identifier(recorder.channel_name))
     names = {
+        id(recorder_module._BEGIN): "begin",
+        id(recorder_module._COMMIT): "commit",
         id(recorder.insert_tracking_statement): "tracking",
         id(read_table): "read table",
         **{id(statement): "lock" for statement in recorder.lock_table_statements},
@@ -292,13 +297,22 @@ def test_a_tracked_save_runs_our_steps_in_the_library_s_transaction(
         "notify" if query == notify else names.get(id(query), str(query))
         for query, _ in recording.statements
     ]
-    assert steps == ["tracking", "read table", "lock", "lock", "notify", "events"], (
+    assert steps == [
+        "begin",
+        "tracking",
+        "read table",
+        "lock",
+        "lock",
+        "notify",
+        "events",
+        "commit",
+    ], (
         f"{LIBRARY}: insert_events no longer runs the private steps {RECORDER} replaces "
         f"in this order: {steps}"
     )
-    tracking = recording.statements[0][1]
+    tracking = recording.statements[1][1]
     assert tracking == {"application_name": "t#3", "notification_id": 42}
-    ids, versions, topics, states = recording.statements[-1][1]
+    ids, versions, topics, states = recording.statements[-2][1]
     assert ids == [counter.id, counter.id]
     assert versions == [1, 2]
     assert len(topics) == len(states) == 2
@@ -310,7 +324,7 @@ def test_preload_rebuilds_what_a_save_stored(app: tuple[KafkaFedApplication, Rec
     counter.increment()
     counter.increment()
     application.save_tracked([counter], None, 0, 0)
-    ids, versions, topics, states = recording.statements[-1][1]
+    ids, versions, topics, states = recording.statements[-2][1]
     recording.rows = [
         {"originator_id": i, "originator_version": v, "topic": t, "state": s}
         for i, v, t, s in zip(ids, versions, topics, states, strict=True)
