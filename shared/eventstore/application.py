@@ -13,6 +13,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -242,23 +243,30 @@ class KafkaFedApplication(Application[uuid.UUID]):
         domain_event: Any = self.mapper.to_domain_event(stored)
         return domain_event.mutate(aggregate)
 
+    @cached_property
+    def _events_from_query(self) -> bytes:
+        recorder = self.recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
+        return (
+            sql.SQL(
+                "SELECT e.originator_id, e.originator_version, e.topic, "
+                "CASE WHEN e.originator_version > k.v THEN e.state END AS state "
+                "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, v) JOIN {} e "
+                "ON e.originator_id = k.id AND e.originator_version >= k.v "
+                "ORDER BY e.originator_id, e.originator_version"
+            )
+            .format(table)
+            .as_bytes(None)
+        )  # rendered once (psycopg renders a composed one each time)
+
     def _events_from(
         self, aggregate_ids: list[uuid.UUID], versions: list[int]
     ) -> dict[uuid.UUID, list[tuple[int, StoredEvent]]]:
         """Each aggregate's stored events from its version in `versions` on (-1: all), in order;
         the state of the event at that very version is not read (it is held already)."""
-        recorder = self.recorder
-        datastore = recorder.datastore  # type: ignore[attr-defined]
-        table = sql.Identifier(datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
-        query = sql.SQL(
-            "SELECT e.originator_id, e.originator_version, e.topic, "
-            "CASE WHEN e.originator_version > k.v THEN e.state END AS state "
-            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, v) JOIN {} e "
-            "ON e.originator_id = k.id AND e.originator_version >= k.v "
-            "ORDER BY e.originator_id, e.originator_version"
-        ).format(table)
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(query, (aggregate_ids, versions))
+            cursor.execute(self._events_from_query, (aggregate_ids, versions))
             found: dict[uuid.UUID, list[tuple[int, StoredEvent]]] = {}
             for row in cursor.fetchall():
                 version = row["originator_version"]

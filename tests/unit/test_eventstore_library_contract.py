@@ -78,9 +78,9 @@ RELIED = (
            ("self", "curs", "stored_events", "**"),
            f"{RECORDER}._fetch_ids_after_insert_events (ids are not read back)"),
     Relied(PostgresProcessRecorder, "_lock_table", ("self", "curs"),
-           f"{RECORDER}._insert_stored_events, which calls it"),
+           f"{RECORDER}._insert_stored_events, which runs its statements rendered once"),
     Relied(PostgresProcessRecorder, "_notify_channel", ("self", "curs"),
-           f"{RECORDER}._insert_stored_events, which calls it"),
+           f"{RECORDER}._insert_stored_events, which runs its statement rendered once"),
     Relied(PostgresProcessRecorder, "insert_events", ("self", "stored_events", "**"),
            f"{RECORDER}.insert_events (the same steps in one round trip) and {APPLICATION}"
            ".save_tracked, which passes tracking= and read_model= through it"),
@@ -284,19 +284,16 @@ def test_a_tracked_save_runs_our_steps_in_the_library_s_transaction(
 
     application.save_tracked([counter], "t", 3, 42, read_model=[(read_table, [(1,)])])
 
-    notify = sql.SQL("NOTIFY {0}").format(sql.Identifier(recorder.channel_name))
     names = {
-        id(recorder_module._BEGIN): "begin",
-        id(recorder_module._COMMIT): "commit",
-        id(recorder.insert_tracking_statement): "tracking",
-        id(read_table): "read table",
-        **{id(statement): "lock" for statement in recorder.lock_table_statements},
-        id(recorder.insert_events_statement): "events",
+        recorder_module._BEGIN: "begin",
+        recorder_module._COMMIT: "commit",
+        as_bytes(recorder.insert_tracking_statement): "tracking",
+        as_bytes(read_table): "read table",
+        **{as_bytes(statement): "lock" for statement in recorder.lock_table_statements},
+        as_bytes(sql.SQL("NOTIFY {0}").format(sql.Identifier(recorder.channel_name))): "notify",
+        as_bytes(recorder.insert_events_statement): "events",
     }
-    steps = [
-        "notify" if query == notify else names.get(id(query), str(query))
-        for query, _ in recording.statements
-    ]
+    steps = [names.get(as_bytes(query), str(query)) for query, _ in recording.statements]
     assert steps == [
         "begin",
         "tracking",
@@ -316,6 +313,44 @@ def test_a_tracked_save_runs_our_steps_in_the_library_s_transaction(
     assert ids == [counter.id, counter.id]
     assert versions == [1, 2]
     assert len(topics) == len(states) == 2
+
+
+def as_bytes(query: Any) -> bytes:
+    return query.as_bytes(None) if isinstance(query, sql.Composable) else bytes(query)
+
+
+def test_the_lock_and_the_notification_are_the_library_s(
+    app: tuple[KafkaFedApplication, Recording],
+) -> None:
+    """Our insert runs the library's `_lock_table` and `_notify_channel` statements itself
+    (rendered once): they must stay what the library runs."""
+    application, _ = app
+    recorder = application.recorder
+    assert isinstance(recorder, BatchProcessRecorder)
+    library = Recording()
+    PostgresProcessRecorder._lock_table(recorder, library)  # type: ignore[arg-type]
+    PostgresProcessRecorder._notify_channel(recorder, library)  # type: ignore[arg-type]
+    ours = Recording()
+    recorder._insert_stored_events(ours, [])  # type: ignore[arg-type]
+
+    theirs = [as_bytes(query) for query, _ in library.statements]
+    assert [as_bytes(query) for query, _ in ours.statements[:-1]] == theirs, (
+        f"{LIBRARY}: the table lock or the notification changed; revisit "
+        f"{RECORDER}._insert_stored_events"
+    )
+    assert b"LOCK TABLE" in theirs[-2]
+    assert theirs[-1].startswith(b"NOTIFY")
+
+
+def test_a_composed_statement_is_rendered_once_and_kept_by_identity() -> None:
+    statement = sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier("s", "t"))
+    first = recorder_module.rendered(statement)
+    assert first == b'INSERT INTO "s"."t" VALUES (%s)'
+    assert recorder_module.rendered(statement) is first
+    assert recorder_module.rendered(b"SELECT 1") == b"SELECT 1"
+    for _ in range(recorder_module._RENDERED_MAX + 5):  # composed anew each time: bounded
+        recorder_module.rendered(sql.SQL("SELECT {}").format(sql.Literal(1)))
+    assert len(recorder_module._rendered) <= recorder_module._RENDERED_MAX
 
 
 def test_preload_rebuilds_what_a_save_stored(app: tuple[KafkaFedApplication, Recording]) -> None:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from services.identify.adapters import pending
 from shared.eventstore import BatchProcessRecorder
@@ -38,12 +39,16 @@ class ScheduleRecorder(BatchProcessRecorder):
     def schedule_table(self) -> Identifier:
         return Identifier(self.datastore.schema, "scope_schedule")
 
-    @property
-    def upsert(self) -> Composed:
-        return SQL(
-            "INSERT INTO {} (person_id, due_on) SELECT * FROM unnest(%b::uuid[], %b::date[]) "
-            "ON CONFLICT (person_id) DO UPDATE SET due_on = EXCLUDED.due_on"
-        ).format(self.schedule_table)
+    @cached_property
+    def upsert(self) -> bytes:
+        return (
+            SQL(
+                "INSERT INTO {} (person_id, due_on) SELECT * FROM unnest(%b::uuid[], %b::date[]) "
+                "ON CONFLICT (person_id) DO UPDATE SET due_on = EXCLUDED.due_on"
+            )
+            .format(self.schedule_table)
+            .as_bytes(None)
+        )  # rendered once, as the recorder's own
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
