@@ -87,6 +87,7 @@ class OutboxRelay:
         *,
         batch_size: int = 2000,
         poll_interval: float = 0.05,
+        gather_interval: float = 0.02,
         topic_prefix: str = "",
         relayed: Iterable[type[Any]] | None = None,
         standby_interval: float = 1.0,
@@ -103,6 +104,12 @@ class OutboxRelay:
         self.mapper = mapper
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        # After a batch that was not full, the events stored meanwhile are let gather this long
+        # before the next: under a steady trickle (caseworkers' commands) the relay otherwise
+        # ran a batch of one or two events back to back, each a read, a produce request and a
+        # position commit. A full batch is followed at once (a backlog is published flat out).
+        self.gather_interval = gather_interval
+        self.last_batch_full = False
         self.topic_prefix = topic_prefix
         # Domain event classes the mapper publishes: the others are skipped without being decoded,
         # which is most of a busy service's notification log.
@@ -181,6 +188,8 @@ class OutboxRelay:
                 continue
             position = published
             await self._measure_lag(position)
+            if not self.last_batch_full:
+                await asyncio.sleep(self.gather_interval)
 
     async def _measure_lag(self, position: int) -> None:
         """Stored events after `position` (some may be internal ones the relay skips)."""
@@ -195,6 +204,7 @@ class OutboxRelay:
         notifications = await asyncio.to_thread(
             self.recorder.select_relay_batch, position, self.batch_size, self.relayed
         )
+        self.last_batch_full = len(notifications) >= self.batch_size
         if not notifications:
             return None
         sends = []

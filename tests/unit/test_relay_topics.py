@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from eventsourcing.utils import get_topic, register_topic
 from structlog.testing import capture_logs
 
@@ -36,3 +38,48 @@ def test_a_class_the_relay_does_not_publish_is_skipped_quietly() -> None:
         OutboxRelay.check_skipped(fake, get_topic(OPENED))
         OutboxRelay.check_skipped(fake, "no.such.module:Nothing")
     assert logs == []
+
+
+class Paced:
+    """A relay's loop around a stand-in for its batches: (position, whether the batch was full),
+    then None (nothing new: the relay is stopped there)."""
+
+    def __init__(self, batches: list[tuple[int, bool] | None]) -> None:
+        self.batches = iter(batches)
+        self.stopping = False
+        self.standby_interval = 1e9
+        self.poll_interval = 0.05
+        self.gather_interval = 0.02
+        self.last_batch_full = False
+        self.service = "test"
+
+    def position(self) -> int:
+        return 0
+
+    async def publish_after(self, position: int) -> int | None:
+        batch = next(self.batches)
+        if batch is None:
+            self.stopping = True
+            return None
+        self.last_batch_full = batch[1]
+        return batch[0]
+
+    async def _measure_lag(self, position: int) -> None:
+        return None
+
+
+async def test_after_a_batch_that_was_not_full_the_relay_lets_events_gather(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    paced = Paced([(2000, True), (4000, True), (4003, False), (4004, False), None])
+    await OutboxRelay._lead(paced, SimpleNamespace(held=lambda: True))  # type: ignore[arg-type]
+
+    # A backlog is published batch after batch; a trickle waits the gathering interval; nothing
+    # new waits the poll interval.
+    assert slept == [0.02, 0.02, 0.05]
