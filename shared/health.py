@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,8 @@ from typing import Any
 import asyncpg
 import structlog
 from aiokafka.client import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -73,7 +76,10 @@ class PostgresProbe:
 
 
 class KafkaProbe:
-    """A metadata request through one Kafka client kept for it."""
+    """A metadata request through one Kafka client kept for it, for the brokers only: the
+    client's own refresh asks for every topic of the cluster, 16 ms for 239 topics on the
+    development broker (a cluster a consortium shares has more) where the brokers alone take
+    1 ms, every second in every process."""
 
     def __init__(self, bootstrap_servers: str) -> None:
         self.bootstrap_servers = bootstrap_servers
@@ -93,12 +99,29 @@ class KafkaProbe:
                 raise
             self.client = client
             return
-        await asyncio.wait_for(self.client.fetch_all_metadata(), PROBE_TIMEOUT)
+        await asyncio.wait_for(brokers_answer(self.client), PROBE_TIMEOUT)
 
     async def close(self) -> None:
         client, self.client = self.client, None
         if client is not None:
             await client.close()
+
+
+async def brokers_answer(client: AIOKafkaClient) -> None:
+    """Ask the brokers the client knows, in random order, for the cluster's brokers (no topic);
+    KafkaError when none answers with any. The answer keeps the client's list of brokers fresh."""
+    request = MetadataRequest([])  # an empty list: no topic (None would be every topic)
+    nodes = [broker.nodeId for broker in client.cluster.brokers()]
+    random.shuffle(nodes)
+    for node in nodes:
+        try:
+            answer = await client.send(node, request)
+        except (TimeoutError, KafkaError):
+            continue
+        if answer.brokers:
+            client.cluster.update_metadata(answer)
+            return
+    raise KafkaError("no Kafka broker answered a metadata request")
 
 
 @dataclass

@@ -10,9 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import UnknownTopicOrPartitionError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 from aiokafka.structs import OffsetAndMetadata
 
+from shared.health import KafkaProbe
 from tests.conftest import RunningInfra, Topics
 
 
@@ -150,3 +151,20 @@ async def test_consumer_group_resumes_from_committed_offsets_after_broker_restar
     finally:
         await second.stop()
     assert [int(v) for _, v in resumed] == list(range(5, 15))
+
+
+async def test_the_health_probe_finds_the_broker_with_a_request_for_no_topic(
+    infra: RunningInfra,
+) -> None:
+    probe = KafkaProbe(infra.bootstrap_servers)
+    try:
+        await probe()  # connects
+        await probe()  # asks (`brokers_answer`: tests/unit/test_kafka_probe.py)
+        assert probe.client is not None
+        assert probe.client.cluster.brokers()
+    finally:
+        await probe.close()
+    refused = KafkaProbe("127.0.0.1:9")  # nothing listens there
+    with pytest.raises(KafkaError):
+        await refused()
+    await refused.close()
