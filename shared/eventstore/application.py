@@ -8,6 +8,7 @@ mapper and recorder directly (see their comments); the library-contract test
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from collections import OrderedDict
@@ -278,6 +279,15 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 )
                 found.setdefault(row["originator_id"], []).append((version, stored))
         return found
+
+    def read(self, aggregate_id: uuid.UUID) -> Any:
+        """The aggregate for a view (None: none), as a copy taken between two writes of this
+        process. The writer changes the aggregates it holds in place (a command, a catch-up on
+        another replica's events) and drops them when the write fails: a view reading the held
+        object itself could see half of a change, or one that never committed."""
+        with self._write_lock:
+            aggregate = self.get_or_none(aggregate_id, {})
+            return copy.deepcopy(aggregate) if aggregate is not None else None
 
     def get_or_none(self, aggregate_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> Any:
         """The aggregate from this batch's cache (None: known absent), else the store, else None."""

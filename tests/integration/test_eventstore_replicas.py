@@ -4,6 +4,7 @@ version is refused whole, its position with it."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -125,3 +126,29 @@ def test_a_save_on_a_stale_version_stores_nothing_of_its_transaction(
     assert two.stored_positions("feed", [0]) == {0: 11}
     with psycopg.connect(infra.database_url) as conn:
         assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(marked)).fetchone() == (1,)
+
+
+def test_a_view_reads_a_copy_taken_between_two_writes(
+    replicas: tuple[KafkaFedApplication, ...],
+) -> None:
+    one, _ = replicas
+    tally = Tally()
+    tally.mark("one")
+    one.save_tracked([tally], None, 0, 0)
+    assert one.read(uuid.uuid4()) is None
+
+    seen = one.read(tally.id)
+    assert seen is not tally  # not the object the writer changes in place
+    assert seen.marks == ["one"]
+    tally.mark("unsaved")  # the writer's change, under way
+    assert seen.marks == ["one"]
+
+    read_during_write: list[Any] = []
+    with one.write():  # a write under way: a view waits for its end
+        reader = threading.Thread(target=lambda: read_during_write.append(one.read(tally.id)))
+        reader.start()
+        reader.join(timeout=0.3)
+        assert reader.is_alive()
+        one.forget(tally.id)  # the write failed: what it held is dropped
+    reader.join(timeout=5)
+    assert [r.marks for r in read_during_write] == [["one"]]  # read again from the store

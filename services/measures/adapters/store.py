@@ -25,8 +25,8 @@ class MeasuresApplication(CaseApplication):
         """The measures the municipality can offer (`catalogue.offerable`). Blocking."""
         return offerable(
             code_list("measure-type").codes,
-            self.get_or_none(MeasureCatalogue.create_id(CONSORTIUM), {}),
-            self.get_or_none(MeasureCatalogue.create_id(tenant), {}),
+            self.read(MeasureCatalogue.create_id(CONSORTIUM)),
+            self.read(MeasureCatalogue.create_id(tenant)),
         )
 
     def catalogue_of(self, owner: str) -> MeasureCatalogue:

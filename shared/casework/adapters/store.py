@@ -244,8 +244,9 @@ class CaseApplication(KafkaFedApplication):
         return outcomes
 
     def case_of(self, youth_id: uuid.UUID, tenant: str) -> Any:
-        """The caller's case for reading (in scope or not); CaseNotFound for another tenant's."""
-        case: ScopedYouthCase | None = self.get_or_none(youth_id, {})
+        """The caller's case for reading (in scope or not), a copy taken between two writes
+        (`read`); CaseNotFound for another tenant's."""
+        case: ScopedYouthCase | None = self.read(youth_id)
         if case is None:
             raise CaseNotFound
         case.check_tenant(tenant)
