@@ -10,8 +10,8 @@
   running, dependencies unreachable): for people and for `kaa up`'s wait.
 
 The dependencies are checked by one watcher per process (`DependencyWatch`): a `SELECT 1` on a
-connection it keeps to the service's database, and a metadata request through a Kafka client it
-keeps, each with a 2-second timeout, every second, at once when a loop failed for its reason, and
+connection it keeps to the service's database, and a metadata request for the brokers (no topic)
+through a Kafka client it keeps, each with a 2-second timeout, every second, at once when a loop failed for its reason, and
 on a probe when the last check is older than 1.5 seconds. A change is one log line in kaa's words ("PostgreSQL unavailable: …",
 "PostgreSQL reachable again after 14.2 s") and the `kaa_dependency_up` gauge.
 
