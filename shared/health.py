@@ -99,7 +99,11 @@ class KafkaProbe:
                 raise
             self.client = client
             return
-        await asyncio.wait_for(brokers_answer(self.client), PROBE_TIMEOUT)
+        try:
+            await asyncio.wait_for(brokers_answer(self.client), PROBE_TIMEOUT)
+        except BaseException:
+            await self.close()  # the next probe connects afresh, from the bootstrap servers
+            raise
 
     async def close(self) -> None:
         client, self.client = self.client, None

@@ -281,13 +281,21 @@ class KafkaFedApplication(Application[uuid.UUID]):
         return found
 
     def read(self, aggregate_id: uuid.UUID) -> Any:
-        """The aggregate for a view (None: none), as a copy taken between two writes of this
-        process. The writer changes the aggregates it holds in place (a command, a catch-up on
-        another replica's events) and drops them when the write fails: a view reading the held
-        object itself could see half of a change, or one that never committed."""
-        with self._write_lock:
-            aggregate = self.get_or_none(aggregate_id, {})
-            return copy.deepcopy(aggregate) if aggregate is not None else None
+        """The aggregate for a view (None: none): a copy of the one this process holds, taken
+        between two writes, else read from the store (not kept). The writer changes the
+        aggregates it holds in place (a command, a catch-up on another replica's events) and
+        drops them when the write fails: a view reading the held object itself could see half
+        of a change, or one that never committed. A view of a held aggregate waits for the write
+        under way; one read from the store waits for nothing."""
+        if aggregate_id in self._recent:  # the lock only to copy it: a write lasts a batch
+            with self._write_lock:
+                held = self._recent.get(aggregate_id)
+                if held is not None:
+                    return copy.deepcopy(held)
+        try:  # read from the store, not kept: no one else holds this object
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     def get_or_none(self, aggregate_id: uuid.UUID, cache: dict[uuid.UUID, Any]) -> Any:
         """The aggregate from this batch's cache (None: known absent), else the store, else None."""

@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import Collection, Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
 from eventsourcing.utils import retry
@@ -94,32 +95,40 @@ class BatchProcessRecorder(PostgresProcessRecorder):
     ) -> Sequence[int] | None:
         """The library's insert, with its steps (the position, the read tables, the table lock,
         the notification, the events), sent with the transaction's BEGIN and COMMIT as one
-        pipeline: one round trip to the database instead of two.
+        pipeline: one round trip for a save without a position (a caseworker's command), two
+        with one (the library's position check reads its answer before the rest is sent); the
+        library used one more, to commit.
 
-        The library syncs after the insert and commits in a second round trip, so the table's
-        lock, which serialises every writer of the service (all its processes), was held while
-        this thread waited to run Python again (behind the event loop's requests) to send the
-        COMMIT; here the server commits as soon as it has the statements, and the lock is held
-        only while it runs them. A failed statement (a concurrent writer's version: a uniqueness
-        violation) is raised as itself, the first error of the pipeline; the statements after it
-        are skipped by the server, and the transaction it left failed is rolled back here before
-        the connection goes back to the pool.
+        The library synced after the insert and committed in a round trip of its own, so the
+        table's lock, which serialises every writer of the service (all its processes), was held
+        while this thread waited for the insert's answer and then for the interpreter (behind
+        the event loop's requests) to send the COMMIT. Here the insert's arrays are built before
+        the lock is asked for, and the lock, the insert and the COMMIT follow one another on the
+        wire: the lock is held while the server runs them, not across a round trip. A failed
+        statement (a concurrent writer's version: a uniqueness violation) is raised as itself,
+        the first error of the pipeline, however late psycopg reads it (at a later statement,
+        at the sync, or on leaving the pipeline, which then raises `PipelineAborted` for the
+        statements the server skipped); the transaction it left failed is rolled back here
+        before the connection goes back to the pool.
         """
         with self.datastore.get_connection() as conn:
             failed: Exception | None = None
-            with conn.pipeline() as pipeline:
-                try:
-                    with conn.cursor() as curs:
-                        curs.execute(_BEGIN)
-                        self._insert_events(curs, stored_events, **kwargs)
-                    if stored_events:
+            try:
+                with conn.pipeline() as pipeline:
+                    try:
                         with conn.cursor() as curs:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                    with conn.cursor() as curs:
-                        curs.execute(_COMMIT)
-                    pipeline.sync()
-                except Exception as exc:  # raised once the pipeline is left, as the library does
-                    failed = exc
+                            curs.execute(_BEGIN)
+                            self._insert_events(curs, stored_events, **kwargs)
+                        if stored_events:
+                            with conn.cursor() as curs:
+                                self._insert_stored_events(curs, stored_events, **kwargs)
+                        with conn.cursor() as curs:
+                            curs.execute(_COMMIT)
+                        pipeline.sync()
+                    except Exception as exc:  # raised after the pipeline, as the library does
+                        failed = exc
+            except psycopg.Error as exc:  # leaving it read the skipped statements' answers
+                failed = failed or exc
             if failed is not None:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     with contextlib.suppress(Exception):  # a broken connection: the pool drops it
@@ -138,20 +147,18 @@ class BatchProcessRecorder(PostgresProcessRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
+        arrays = (  # built before the lock is asked for
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
         # The library's `_lock_table` and `_notify_channel`, with their statements rendered once
         # (tests/unit/test_eventstore_library_contract.py holds them equal to the library's).
         for statement in self.lock_table_statements:
             curs.execute(rendered(statement), prepare=True)
         curs.execute(rendered(self.notify_statement))
-        curs.execute(
-            rendered(self.insert_events_statement),
-            (
-                [e.originator_id for e in stored_events],
-                [e.originator_version for e in stored_events],
-                [e.topic for e in stored_events],
-                [e.state for e in stored_events],
-            ),
-        )
+        curs.execute(rendered(self.insert_events_statement), arrays)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -7,7 +7,9 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest.mock import patch
 
 import psycopg
 import pytest
@@ -143,8 +145,16 @@ def test_a_view_reads_a_copy_taken_between_two_writes(
     tally.mark("unsaved")  # the writer's change, under way
     assert seen.marks == ["one"]
 
+    stranger = Tally()  # stored by another replica: not held here
+    stranger.mark("two")
+    replicas[1].save_tracked([stranger], None, 0, 0)
     read_during_write: list[Any] = []
-    with one.write():  # a write under way: a view waits for its end
+    with one.write():  # a write under way: a view of what it may change waits for its end
+        elsewhere: list[Any] = []  # a view of one not held reads the store meanwhile
+        other = threading.Thread(target=lambda: elsewhere.append(one.read(stranger.id)))
+        other.start()
+        other.join(timeout=5)
+        assert [r.marks for r in elsewhere] == [["two"]]
         reader = threading.Thread(target=lambda: read_during_write.append(one.read(tally.id)))
         reader.start()
         reader.join(timeout=0.3)
@@ -152,3 +162,45 @@ def test_a_view_reads_a_copy_taken_between_two_writes(
         one.forget(tally.id)  # the write failed: what it held is dropped
     reader.join(timeout=5)
     assert [r.marks for r in read_during_write] == [["one"]]  # read again from the store
+
+
+def test_a_failed_statement_is_raised_as_itself_however_many_follow_it(
+    replicas: tuple[KafkaFedApplication, ...], infra: RunningInfra, db_schema: str
+) -> None:
+    """psycopg reads a pipeline's answers as it goes: a failure may surface at a later
+    statement, at the sync or on leaving the pipeline (then as `PipelineAborted` for the
+    statements the server skipped); the save raises the failure itself every time, so a
+    conflict is retried on fresh state, not taken for a lost connection."""
+    one, _ = replicas
+    marked = sql.Identifier(db_schema, "rows")
+    with psycopg.connect(infra.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (n int PRIMARY KEY)").format(marked))
+    insert = sql.SQL("INSERT INTO {} VALUES (%s)").format(marked)
+    many = sql.SQL("INSERT INTO {} VALUES (%s) ON CONFLICT DO NOTHING").format(marked)
+    datastore = one.recorder.datastore  # type: ignore[attr-defined]
+    connect = datastore.get_connection
+    attempts: list[None] = []
+
+    @contextmanager
+    def counted() -> Iterator[Any]:
+        attempts.append(None)
+        with connect() as conn:
+            yield conn
+
+    for _ in range(3):
+        tally = Tally()
+        tally.mark("one")
+        attempts.clear()
+        with patch.object(datastore, "get_connection", counted), pytest.raises(IntegrityError):
+            one.save_tracked(
+                [tally], None, 0, 0,
+                read_model=[(insert, [(1,), (1,)]), (many, [(n,) for n in range(2, 3000)])],
+            )  # fmt: skip
+        assert len(attempts) == 1  # raised at once, not retried as a lost connection
+        assert loaded(one, tally.id)[tally.id] is None
+    with psycopg.connect(infra.database_url) as conn:
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(marked)).fetchone() == (0,)
+    tally = Tally()
+    tally.mark("one")
+    one.save_tracked([tally], None, 0, 0, read_model=[(insert, [(1,)])])  # the pool goes on
+    assert loaded(one, tally.id)[tally.id].marks == ["one"]

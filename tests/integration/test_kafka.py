@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import defaultdict
+from unittest.mock import patch
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -162,6 +163,16 @@ async def test_the_health_probe_finds_the_broker_with_a_request_for_no_topic(
         await probe()  # asks (`brokers_answer`: tests/unit/test_kafka_probe.py)
         assert probe.client is not None
         assert probe.client.cluster.brokers()
+        assert probe.client.cluster.topics() == set()  # the broker answered without any topic
+        with (
+            patch("shared.health.brokers_answer", side_effect=KafkaError("no answer")),
+            pytest.raises(KafkaError),
+        ):
+            await probe()
+        assert probe.client is None  # dropped: the next probe connects afresh
+        await probe()
+        await probe()
+        assert probe.client is not None
     finally:
         await probe.close()
     refused = KafkaProbe("127.0.0.1:9")  # nothing listens there

@@ -83,3 +83,43 @@ async def test_after_a_batch_that_was_not_full_the_relay_lets_events_gather(
     # A backlog is published batch after batch; a trickle waits the gathering interval; nothing
     # new waits the poll interval.
     assert slept == [0.02, 0.02, 0.05]
+
+
+class Outbox:
+    """A relay's outbox of `stored` events, none of a published kind (each skipped)."""
+
+    def __init__(self, stored: int, batch_size: int) -> None:
+        self.recorder = self
+        self.rows = [
+            SimpleNamespace(id=n, topic="not.published:Event") for n in range(1, stored + 1)
+        ]
+        self.batch_size = batch_size
+        self.relayed: set[str] = set()
+        self.last_batch_full = False
+        self.published = 0
+        self.service = "test"
+        self.tracked: list[int] = []
+
+    def select_relay_batch(self, after: int, limit: int, topics: Any) -> list[Any]:
+        return [row for row in self.rows if row.id > after][:limit]
+
+    def insert_tracking(self, tracking: Any) -> None:
+        self.tracked.append(tracking.notification_id)
+
+    def check_skipped(self, topic: str) -> None:
+        return None
+
+
+async def test_a_batch_is_full_when_it_holds_as_many_events_as_the_relay_reads_at_once() -> None:
+    outbox = Outbox(stored=5, batch_size=2)
+    positions = []
+    fullness = []
+    position = 0
+    while (moved := await OutboxRelay.publish_after(outbox, position)) is not None:  # type: ignore[arg-type]
+        position = moved
+        positions.append(position)
+        fullness.append(outbox.last_batch_full)
+    assert positions == [2, 4, 5]
+    assert fullness == [True, True, False]
+    assert outbox.tracked == [2, 4, 5]
+    assert outbox.last_batch_full is False  # nothing new: not full either
