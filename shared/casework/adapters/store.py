@@ -97,7 +97,7 @@ class CaseApplication(KafkaFedApplication):
         cached = self.cached_rules(tenant)
         if cached is not None:
             return cached
-        configured: TenantRules | None = self.get_or_none(rules_id(tenant), {})
+        configured: TenantRules | None = self.read(rules_id(tenant))  # not the writer's object
         rules = {name: rule.default for name, rule in self.rule_book.items()}
         if configured is not None:
             rules.update({k: v for k, v in configured.rules.items() if k in rules})
