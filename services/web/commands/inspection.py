@@ -22,6 +22,7 @@ from services.web.commands.youth import FormRefused
 from services.web.domain import inspection as shown
 from services.web.domain.inspection_timeline import Timeline, Words, timeline_shown
 from shared.codelists import code_list
+from shared.contracts.text import text_problem
 
 REPLAY_REFUSED = "Registret kan inte visas vid den tidpunkten. Välj en tidpunkt som har passerat."
 NOW_MARGIN = timedelta(seconds=2)  # "now" asked a little before now: the clocks may differ
@@ -151,7 +152,7 @@ class AccessSearch:
             else:
                 params["youth_id"] = str(youth_id)
         reader = shown.reader_of(self.reader)
-        if reader is not None and any(ord(c) < 32 or ord(c) == 127 for c in reader):
+        if reader is not None and text_problem(reader) is not None:  # as the register's Text
             errors["atkomst-anvandare"] = "Användarnamnet får inte innehålla styrtecken."
         elif reader is not None:
             params["actor"] = reader[:200]
