@@ -22,6 +22,7 @@ from services.web.entrypoints.errors import error_pages
 from services.web.entrypoints.operator_pages import operator_routes
 from shared.messaging.dead_letters import DeadLetterSummary
 from shared.messaging.lag import OutboxLag, PartitionLag
+from shared.settings import ServiceSettings
 from tests.unit.web.page_matrix.operator import ANSWERS
 from tests.unit.web.youth_support import FakeApi
 
@@ -48,6 +49,14 @@ class FakePlatform(Platform):
     def _check(self, what: str) -> None:
         if what in self.broken:
             raise PlatformUnreadable(what)
+
+    def settings(self) -> ServiceSettings:
+        """The platform's settings as written here, not read from the machine's environment
+        (the development infrastructure's, present or not)."""
+        self._check("settings")
+        return ServiceSettings(
+            kafka_bootstrap_servers="127.0.0.1:9", database_url="postgresql://kaa@127.0.0.1:9/kaa"
+        )
 
     async def health(self) -> list[Health]:
         register = ["register upgrade: rebuilding (3 of 9 events read)"] if self.upgrading else []
