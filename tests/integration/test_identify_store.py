@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,16 +12,18 @@ from services.identify.commands import IdentifyCommands
 from services.identify.domain.scope import DEFAULT_POLICY
 from shared.contracts.feeds import PopulationFeedMessage, PopulationRecord
 from shared.eventstore import eventsourcing_env
+from shared.pseudonym import person_id, person_key
 from tests.conftest import RunningInfra
 
 NUMBER = "201005011232"  # born 2010-05-01: compulsory school ends 2026-06-30
 MASTER_KEY = "integration-test-master-key"
+PSEUDONYM_KEY = "integration-test-key"
 
 
 def application(infra: RunningInfra, schema: str) -> IdentifyCommands:
     return IdentifyCommands(
         IdentifyStore(eventsourcing_env(infra.database_url, schema), master_key=MASTER_KEY),
-        pseudonym_key="integration-test-key",
+        pseudonym_key=PSEUDONYM_KEY,
         served={"0180": DEFAULT_POLICY},
     )
 
@@ -104,4 +107,27 @@ def test_explain_names_the_rule_and_the_facts(infra: RunningInfra, db_schema: st
     assert before.decision is not None
     assert before.decision.facts["compulsory_school"] == "not yet completed"
     assert not app.explain("200801011230", "0180", date(2026, 8, 1)).known
+    app.store.close()
+
+
+def test_explain_reads_a_held_person_between_two_writes(
+    infra: RunningInfra, db_schema: str
+) -> None:
+    """A person this process holds is changed in place by the writer: `explain` reads a copy taken
+    between two writes, never the object a write is changing."""
+    app = application(infra, db_schema)
+    app.take_in_feed_batch([baseline()], "feed", 0, 1, today=date(2026, 8, 1))
+    held = person_id(person_key(NUMBER, PSEUDONYM_KEY))
+    assert held in app.store._recent  # the batch's writer keeps it
+    answers: list[bool] = []
+    with app.store._write_lock:  # a write under way
+        reader = threading.Thread(
+            target=lambda: answers.append(app.explain(NUMBER, "0180", date(2026, 8, 1)).known)
+        )
+        reader.start()
+        reader.join(0.3)
+        assert reader.is_alive()  # waits for the write to end
+        assert not answers
+    reader.join(10)
+    assert answers == [True]
     app.store.close()

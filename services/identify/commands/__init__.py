@@ -350,7 +350,9 @@ class IdentifyCommands:
     def explain(self, number: str, tenant: str, at: date) -> Explanation:
         """What the engine decides for this person in this municipality on `at`, and why."""
         key = person_key(personnummer.normalize(number), self.pseudonym_key)
-        person: Person | None = self.store.get_or_none(person_id(key), {})
+        # A copy: the person this process holds is changed in place by the feeds' writer (a
+        # batch, a release, a catch-up on another replica's events) while this query reads it.
+        person: Person | None = self.store.read(person_id(key))
         facts = person.facts(tenant) if person is not None else None
         if person is None or facts is None:
             return Explanation(False, None, None, None)
