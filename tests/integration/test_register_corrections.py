@@ -12,8 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.register.adapters import readmodel
-from services.register.adapters.archive import archive_state, drop_schema, project_archive
+from services.register.adapters import archive, readmodel
+from services.register.adapters.archive import drop_schema, project_archive
 from services.register.commands import replay as replay_module
 from services.register.commands.rebuild import verify
 from services.register.commands.replay import replay
@@ -387,7 +387,7 @@ async def test_an_event_archived_after_the_replay_counted_the_archive_is_in_no_p
     now = datetime.now(UTC)
     before = await replay_module._project(infra.database_url, TENANT, between, now, None, None,
                                           db_schema)  # fmt: skip
-    counted = archive_state
+    counted = archive.state_on
     late = Youth()  # recorded early (its clock starts again), archived after the count
     identified, attempted = late.identified(uuid.uuid4()), late.attempt(uuid.uuid4(), 2)
     assert attempted.recorded_at < between, "recorded before the instant asked"
@@ -398,7 +398,7 @@ async def test_an_event_archived_after_the_replay_counted_the_archive_is_in_no_p
         await outreach.apply([attempted])
         return state
 
-    monkeypatch.setattr(replay_module, "archive_state", archived_late)
+    monkeypatch.setattr(replay_module, "state_on", archived_late)
     answered = await replay(infra.database_url, TENANT, between, now, archive_schema=db_schema)
     assert {k: v for k, v in answered.items() if k != "as_of"} == {
         k: v for k, v in before.items() if k != "as_of"

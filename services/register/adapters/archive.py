@@ -18,6 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.register.adapters.collector import young_collections_less_often
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
+from services.register.adapters.snapshot import archive_at, imported
 from shared.contracts.events import AnyEvent, YouthIdentified
 from shared.contracts.validation import FastJson, describe
 
@@ -158,6 +159,7 @@ async def project_archive(
     answer_only: bool = False,
     pool: asyncpg.Pool | None = None,
     found: Mapping[str, Any] | None = None,
+    snapshot: str | None = None,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
@@ -166,15 +168,20 @@ async def project_archive(
     recorded by `as_of` is in it with who and why; one recorded later is not (the entry stands as
     it was recorded then). With `answer_only`, what a whole-register replay's answer reads only
     (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete. Written through `pool`
-    (on `schema`: the caller reads the answer on it), or a pool of its own. `found`: what
-    `archive_state` said just before (read here otherwise)."""
+    (on `schema`: the caller reads the answer on it), or a pool of its own.
+
+    Every read of the archive sees it as it stood at one moment (`snapshot`: one exported by the
+    caller, `exported_archive`; else one exported here): a batch the register commits meanwhile
+    may hold events numbered before the last one this replay counts (batches of several
+    partitions are written at once), and is in no part of it. `found`: what the archive said in
+    that snapshot (read here otherwise)."""
     own = pool is None
     if pool is None:
         pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         with young_collections_less_often():
             return await _project(pool, database_url, tenant, as_of, schema, progress,
-                                  archive_schema, answer_only, found)  # fmt: skip
+                                  archive_schema, answer_only, found, snapshot)  # fmt: skip
     finally:
         if own:
             await pool.close()
@@ -190,8 +197,25 @@ async def _project(
     archive_schema: str,
     answer_only: bool,
     found: Mapping[str, Any] | None,
+    snapshot: str | None,
 ) -> int:
-    archive = await create_pool(database_url, archive_schema, min_size=1, max_size=1)
+    async with archive_at(database_url, archive_schema, snapshot) as (archive, snapshot):
+        return await _project_read(pool, archive, snapshot, tenant, as_of, schema, progress,
+                                   archive_schema, answer_only, found)  # fmt: skip
+
+
+async def _project_read(
+    pool: asyncpg.Pool,
+    archive: asyncpg.Connection,
+    snapshot: str,
+    tenant: str,
+    as_of: datetime,
+    schema: str,
+    progress: Callable[[int, int], None] | None,
+    archive_schema: str,
+    answer_only: bool,
+    found: Mapping[str, Any] | None,
+) -> int:
     # The scratch register's tables are made while the archive is first read (and awaited before
     # anything is written into them).
     tables = asyncio.create_task(create_tables(pool, schema, unlogged=True))
@@ -216,10 +240,10 @@ async def _project(
             # Copied by the database while the other events are read (no handler of those
             # touches the tables the counted ones go to; they apply after the identifications).
             copying = asyncio.create_task(
-                _copy_counted(pool, tables, archive_schema, tenant, as_of, last)
+                _copy_counted(pool, tables, archive_schema, tenant, as_of, last, snapshot)
             )
             ready = asyncio.create_task(_copy(pool, tables, _identified_copy, archive_schema,
-                                              tenant, as_of, last))  # fmt: skip
+                                              tenant, as_of, last, snapshot))  # fmt: skip
         try:
             while rows := await archive.fetch(
                 _ARCHIVED, tenant, as_of, after, CHUNK, left_out, last
@@ -250,7 +274,6 @@ async def _project(
         if not tables.done():
             tables.cancel()
         await asyncio.gather(tables, return_exceptions=True)
-        await archive.close()
 
 
 def _unsealed(event: AnyEvent) -> AnyEvent:
@@ -268,10 +291,13 @@ async def _copy_counted(
     tenant: str,
     as_of: datetime,
     last: int,
+    snapshot: str,
 ) -> None:
     async with pool.acquire() as conn:
         await conn.execute(_COUNTED_READ)
-        await conn.execute(_counted_parsed(archive_schema), tenant, as_of, last)
+        async with conn.transaction(isolation="repeatable_read"):
+            await conn.execute(imported(snapshot))
+            await conn.execute(_counted_parsed(archive_schema), tenant, as_of, last)
         await tables
         await conn.execute(_counted_copy())
         await conn.execute("DROP TABLE pg_temp.archived_counted")
@@ -290,9 +316,11 @@ async def _copy(
     tenant: str,
     as_of: datetime,
     last: int,
+    snapshot: str,
 ) -> None:
     await tables
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
+        await conn.execute(imported(snapshot))  # writes the scratch register's fresh tables
         await conn.execute(statement(archive_schema), tenant, as_of, last)
 
 
@@ -308,11 +336,16 @@ async def archive_state(
     it, and what a projection reads first (`project_archive`'s `found`)."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": archive_schema})
     try:
-        row = await conn.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
-        assert row is not None
-        return dict(row)
+        return await state_on(conn, tenant, as_of)
     finally:
         await conn.close()
+
+
+async def state_on(conn: asyncpg.Connection, tenant: str, as_of: datetime) -> dict[str, Any]:
+    """`archive_state` read on `conn` (in its snapshot: `snapshot.exported_archive`)."""
+    row = await conn.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
+    assert row is not None
+    return dict(row)
 
 
 def archived(state: Mapping[str, Any]) -> tuple[int, int, int, int]:
