@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from services.identify.adapters.observations import SourceObservations
 from services.identify.adapters.store import IdentifyStore
 from services.identify.domain import Person
-from services.identify.domain.records import EnrolmentRecord
+from services.identify.domain.records import EnrolmentRecord, newer_observation
 from services.identify.domain.scope import TenantPolicy
 from shared import personnummer
 from shared.contracts.events import PersonalDetails
@@ -85,28 +86,16 @@ class FeedFacts:
         """A change an organiser's system reported live is decided like a school's notification."""
         return isinstance(message, Ss12000FeedMessage) and message.live
 
-    def record(self, person: Person, message: FeedMessage) -> bool:
+    def record(
+        self, person: Person, message: FeedMessage, observed: SourceObservations | None = None
+    ) -> bool:
+        """Record the message's facts on the person; False when it adds nothing. `observed`: when
+        each SS 12000 source last observed the person without a change (`observations.py`), to
+        refuse a stale file's record and to note this one's time when it changes nothing."""
         if isinstance(message, PopulationFeedMessage):
             return self._population(person, message)
         if isinstance(message, Ss12000FeedMessage):
-            zone = ZoneInfo(self.policy(message.tenant).time_zone)
-            return person.observe_enrolments(
-                [
-                    EnrolmentRecord(
-                        school_type=e.schoolType,
-                        school_unit=e.enroledAt.id,
-                        cancelled=e.cancelled,
-                        start_date=e.startDate,
-                        end_date=e.endDate,
-                        education_code=e.educationCode,
-                    )
-                    for e in message.person.enrolments
-                ],
-                observed_at=message.observed_at,
-                observed_on=message.observed_at.astimezone(zone).date(),
-                birth_date=personnummer.birth_date(message.person.civicNo.value),
-                source=message.source,
-            )
+            return self._enrolments(person, message, observed or SourceObservations())
         completion = message.completion
         return person.record_completion(
             completion.kind,
@@ -114,6 +103,35 @@ class FeedFacts:
             personnummer.birth_date(completion.personnummer),
             message.record_id,
         )
+
+    def _enrolments(
+        self, person: Person, message: Ss12000FeedMessage, observed: SourceObservations
+    ) -> bool:
+        at, source = message.observed_at, message.source
+        last = observed.last(person.id, source)
+        if last is not None and at <= last:
+            return False  # a newer observation of the source changed nothing: this one is stale
+        zone = ZoneInfo(self.policy(message.tenant).time_zone)
+        changed = person.observe_enrolments(
+            [
+                EnrolmentRecord(
+                    school_type=e.schoolType,
+                    school_unit=e.enroledAt.id,
+                    cancelled=e.cancelled,
+                    start_date=e.startDate,
+                    end_date=e.endDate,
+                    education_code=e.educationCode,
+                )
+                for e in message.person.enrolments
+            ],
+            observed_at=at,
+            observed_on=at.astimezone(zone).date(),
+            birth_date=personnummer.birth_date(message.person.civicNo.value),
+            source=source,
+        )
+        if not changed and newer_observation(person.enrolments_observed, source, at):
+            observed.saw(person.id, source, at)  # newer than the events say, and the same
+        return changed
 
     def _population(self, person: Person, message: PopulationFeedMessage) -> bool:
         record = message.record

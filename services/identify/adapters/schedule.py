@@ -20,7 +20,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from services.identify.adapters import pending
+from services.identify.adapters import observations, pending
 from shared.eventstore import BatchProcessRecorder
 
 RECORDER_TOPIC = "services.identify.adapters.schedule:ScheduleRecorder"
@@ -31,6 +31,7 @@ class ScheduleRecorder(BatchProcessRecorder):
         "CREATE TABLE IF NOT EXISTS {schema}.scope_schedule (person_id uuid PRIMARY KEY, due_on date)",
         "CREATE INDEX IF NOT EXISTS scope_schedule_due_on ON {schema}.scope_schedule (due_on)",
         *pending.DDL,
+        *observations.DDL,
         "CREATE TABLE IF NOT EXISTS {schema}.go_live (tenant text PRIMARY KEY, "
         "first_run_on date NOT NULL)",
     )

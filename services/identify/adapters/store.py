@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.identify import domain
-from services.identify.adapters import pending, subjects
+from services.identify.adapters import observations, pending, subjects
+from services.identify.adapters.observations import SourceObservations
 from services.identify.adapters.pending import Watermarks
 from services.identify.adapters.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.adapters.subjects import Filled
@@ -168,6 +169,19 @@ class IdentifyStore(KafkaFedApplication):
                 (ids,),
             )
             return marks, {row["person_id"] for row in cursor.fetchall()}
+
+    def source_observations(self, keys: Iterable[observations.Key]) -> SourceObservations:
+        """When each (person, source) last observed them without a change, as stored (none read
+        for no keys: a first load's new persons have none)."""
+        persons, sources = observations.select_arguments(keys)
+        found = SourceObservations()
+        if not persons:
+            return found
+        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
+            cursor.execute(observations.select_statement(self.schema), (persons, sources))
+            for row in cursor.fetchall():
+                found.known[(row["person_id"], row["source"])] = row["observed_at"]
+        return found
 
     def releasable(
         self, completes: Mapping[str, datetime | None], settled: datetime, limit: int

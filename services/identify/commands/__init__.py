@@ -17,41 +17,18 @@ from typing import Any
 
 from services.identify.adapters import pending
 from services.identify.adapters.feeds import FeedFacts, key_of
+from services.identify.adapters.observations import ss12000_keys
 from services.identify.adapters.pending import CLOCK_SKEW, PendingBatch
 from services.identify.adapters.policies import tenant_policies
 from services.identify.adapters.store import SCHEMA, IdentifyStore
+from services.identify.commands.notifications import SchoolNotification, check_school_notification
 from services.identify.domain import NotificationIdTaken, Person
 from services.identify.domain.scope import DEFAULT_POLICY, Decision, TenantPolicy, decide
-from shared import dates, personnummer
+from shared import personnummer
 from shared.contracts.feeds import FeedInput, FeedWatermark, PopulationFeedMessage
 from shared.eventstore import eventsourcing_env
 from shared.pseudonym import person_id, person_key
 from shared.settings import ServiceSettings
-
-
-@dataclass(frozen=True)
-class SchoolNotification:
-    notification_id: uuid.UUID
-    tenant: str
-    personnummer: str
-    kind: str
-    on: date
-    school_type: str
-    school_unit: str
-    reported_by: str
-    reporting_organisation: str | None = None
-    # The request's; its events carry it (`correlation_id`). None: the notification's id.
-    correlation_id: uuid.UUID | None = None
-    # The municipality the school says it notifies (the student's hemkommun), if it says; it must
-    # be `tenant`, the one the notification is sent as.
-    hemkommun: str | None = None
-
-
-class NotTheNotifiedMunicipality(PermissionError):
-    """A school notification names a hemkommun other than the municipality it is sent as."""
-
-    field = "hemkommun"
-    reason = "not the municipality the notification is sent as"
 
 
 @dataclass(frozen=True)
@@ -160,6 +137,8 @@ class IdentifyCommands:
             and (loaded := cache.get(pid)) is not None
             and (known := loaded.youth_ids.get(m.tenant)) is not None
         )
+        # When SS 12000 sources last saw them without a change: a stale file changes nothing.
+        observed = store.source_observations(ss12000_keys(ids, messages, cache))
         records = iter(zip(keys, ids, messages, strict=True))
         for item in inputs:
             if isinstance(item, FeedWatermark):
@@ -169,7 +148,7 @@ class IdentifyCommands:
                 continue
             key, pid, message = next(records)
             person = store.person(key, cache, pid)
-            if not self.feeds.record(person, message):
+            if not self.feeds.record(person, message, observed):
                 continue
             sources = self.policy(message.tenant).feed_sources
             complete = marks.complete(message.tenant, sources)
@@ -194,7 +173,11 @@ class IdentifyCommands:
             next_offset,
             # A pending person's next date is set when the release decides them.
             schedule=self._schedule((p for i, p in cache.items() if i not in waiting), today),
-            read_model=[*store.keys_to_store(), *held.statements(store.schema, now)],
+            read_model=[
+                *store.keys_to_store(),
+                *held.statements(store.schema, now),
+                *observed.statements(store.schema),
+            ],
         )
         store.keys_saved()
         if held.markers:
@@ -350,8 +333,7 @@ class IdentifyCommands:
     def explain(self, number: str, tenant: str, at: date) -> Explanation:
         """What the engine decides for this person in this municipality on `at`, and why."""
         key = person_key(personnummer.normalize(number), self.pseudonym_key)
-        # A copy: the person this process holds is changed in place by the feeds' writer (a
-        # batch, a release, a catch-up on another replica's events) while this query reads it.
+        # A copy: the writer changes the persons this process holds in place.
         person: Person | None = self.store.read(person_id(key))
         facts = person.facts(tenant) if person is not None else None
         if person is None or facts is None:
@@ -364,17 +346,6 @@ class IdentifyCommands:
             person.open_episodes.get(tenant),
             self.waiting(person.id, tenant),
         )
-
-
-def check_school_notification(notification: SchoolNotification, today: date) -> None:
-    """A notification is sent to the student's hemkommun, and its day can be true: it has
-    happened, and not before the student was born or 1900 (`shared.dates`)."""
-    if notification.hemkommun is not None and notification.hemkommun != notification.tenant:
-        raise NotTheNotifiedMunicipality
-    born = personnummer.birth_date(notification.personnummer)
-    reason = dates.problem(notification.on, today=today, born=born)
-    if reason is not None:
-        raise dates.ImplausibleDate("on", reason)
 
 
 def from_settings(

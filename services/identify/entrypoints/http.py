@@ -21,13 +21,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.identify.commands import (
-    IdentifyCommands,
+from services.identify.commands import IdentifyCommands
+from services.identify.commands.in_error import MarkInError, mark_registered_in_error
+from services.identify.commands.notifications import (
     NotTheNotifiedMunicipality,
     SchoolNotification,
     check_school_notification,
 )
-from services.identify.commands.in_error import MarkInError, mark_registered_in_error
 from services.identify.domain import NotificationIdTaken
 from services.identify.domain.in_error import AlreadyInError, MarkRefused
 from shared import dates, personnummer

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from services.identify.commands import (
+from services.identify.commands.notifications import (
     NotTheNotifiedMunicipality,
     SchoolNotification,
     check_school_notification,
