@@ -5,8 +5,9 @@
     (`kaa/dev/synthetic.py`) over 40 municipalities, the first with 5,000 youths, and publishes them
     to a fresh namespace's event topics (keys go to the keyring);
 (b) reads the same events raw from Kafka (aiokafka, no parsing, no database): events/s;
-(c) rebuilds the register from the topics (`kaa register rebuild`'s code): events/s, and the CPU
-    seconds per 1,000 events of this process, PostgreSQL's backends and the Kafka broker;
+(c) rebuilds the register from the topics (`kaa register rebuild`'s code, in as many processes as
+    it takes: `services/register/adapters/topics.py` `PROCESSES`): events/s, and the CPU seconds
+    per 1,000 events of this process with those, PostgreSQL's backends and the Kafka broker;
 (d) replays the 5,000-youth municipality as of several instants from the rebuilt register's archive
     (`kaa audit replay`'s code): seconds for each, the slowest reported.
 Writes bench/results/register.json. Figures are noisy on a shared machine: read the ratio.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import sys
 import time
 import uuid
@@ -33,6 +35,7 @@ from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.launcher.kafka import KafkaPaths
 from kaa.dev.synthetic import KOMMUNKODER, generate
 from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.topics import PARALLEL_FROM, PROCESSES
 from services.register.commands.rebuild import rebuild
 from services.register.commands.replay import replay
 from shared.contracts.topics import EVENT_TOPICS
@@ -61,10 +64,21 @@ def kafka_pid(settings: InfraSettings) -> int | None:
     return None
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process and of the processes it started and waited for (a rebuild's
+    processes, `topics.PROCESSES`, ended by the time it returns)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 class CpuMeter:
-    """CPU seconds a step costs each component: this process (the rebuild runs in it), the
-    PostgreSQL backends serving the deployment's database (sampled while the step runs, so a
-    backend that ends is counted up to its last sample, at most `every` seconds short), and the
+    """CPU seconds a step costs each component: this process and the ones it starts (the rebuild
+    runs in them), the PostgreSQL backends serving the deployment's database (sampled while the
+    step runs, so a backend that ends is counted up to its last sample, at most `every` seconds
+    short), and the
     Kafka broker (all its clients: other users of the machine's broker count too). Less noisy than
     wall time on a shared machine."""
 
@@ -91,14 +105,14 @@ class CpuMeter:
         try:
             await self._sample(conn)
             self.backends = {pid: (last, last) for pid, (_, last) in self.backends.items()}
-            bench, kafka = time.process_time(), self._kafka()
+            bench, kafka = _own_cpu(), self._kafka()
             task = asyncio.ensure_future(step)
             while not task.done():
                 await asyncio.wait([task], timeout=self.every)
                 await self._sample(conn)
             result = task.result()
             used = {
-                "bench": time.process_time() - bench,
+                "bench": _own_cpu() - bench,
                 "postgresql": sum(last - first for first, last in self.backends.values()),
                 "kafka": self._kafka() - kafka,
             }
@@ -247,6 +261,7 @@ async def run(deployment: Deployment, target: int, kafka: int | None = None) -> 
         "events": events,
         "municipalities": len(KOMMUNKODER),
         "rebuild_events_per_s": round(rebuild_rate),
+        "rebuild_processes": PROCESSES if result.events >= PARALLEL_FROM else 1,
         "rebuild_seconds": round(rebuild_s, 1),
         "raw_kafka_events_per_s": round(raw_rate),
         "rebuild_to_raw_ratio": round(rebuild_rate / raw_rate, 3),

@@ -10,11 +10,14 @@ register (the live one is not touched).
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 from collections.abc import Callable, Collection, Coroutine
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -31,6 +34,7 @@ from shared.messaging.failures import is_transient
 from shared.messaging.parking import apply_isolated
 from shared.messaging.parsing import event_parser
 
+T = TypeVar("T")
 REBUILD_SCHEMA = "register_rebuild"
 WRITERS = 3  # batches written at the same time
 BATCH = 30000  # records read at a time (of all partitions)
@@ -38,6 +42,14 @@ PARTITION_FETCH = 4 * 1024 * 1024
 """Bytes fetched from one partition at a time: about 6,000 events, a batch applied in one
 transaction (the consumer's default, 1 MiB, made batches of about 1,300: each batch's dozen or so
 statements then cost as much as a quarter of the rows' own work)."""
+
+PROCESSES = max(1, min(os.cpu_count() or 1, 4))
+"""Processes a large rebuild reads and applies in, each its share of the partitions: parsing and
+encoding the events is most of a rebuild's work, and one process has one core (the events of
+different partitions concern different youths, as the writers below already rely on)."""
+PARALLEL_FROM = 100_000
+"""Events from which a rebuild starts more than one process (each takes a second or two to start,
+and writes from its own connections)."""
 
 BUILT_AFTER = ("contacts_youth", "contact_log_youth", "occupations_youth")
 """Indexes a rebuild builds after its last event (one sort each) rather than entry by entry: no
@@ -62,10 +74,12 @@ async def project_topics(
     schema: str = REBUILD_SCHEMA,
     progress: Callable[[int, int], None] | None = None,
     recorded_by: datetime | None = None,
+    processes: int | None = None,
 ) -> RebuildResult:
     """Drop `schema` if it exists and project every event into it afresh; with `recorded_by`,
     only the events the platform had recorded by then (the register as it stood at that
-    instant)."""
+    instant). In `processes` processes (None: `PROCESSES` when the topics hold at least
+    `PARALLEL_FROM` events, else this one)."""
     if schema == SCHEMA:
         raise ValueError("schema: the live register is rebuilt beside itself, not in place")
     conn = await asyncpg.connect(database_url)
@@ -75,62 +89,201 @@ async def project_topics(
         await conn.close()
     with young_collections_less_often():
         return await _project(
-            bootstrap_servers, database_url, namespace, tenants, schema, progress, recorded_by
+            _Part(bootstrap_servers, database_url, namespace, tuple(tenants), schema, recorded_by),
+            progress,
+            processes,
         )
 
 
+@dataclass(frozen=True)
+class _Part:
+    """What a process that reads some of the partitions needs to know (pickled to it)."""
+
+    bootstrap_servers: str
+    database_url: str
+    namespace: str
+    tenants: tuple[str, ...]
+    schema: str
+    recorded_by: datetime | None
+
+
 async def _project(
-    bootstrap_servers: str,
-    database_url: str,
-    namespace: str,
-    tenants: Collection[str],
-    schema: str,
-    progress: Callable[[int, int], None] | None,
-    recorded_by: datetime | None,
+    part: _Part, progress: Callable[[int, int], None] | None, processes: int | None
 ) -> RebuildResult:
-    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=WRITERS)
-    parse = event_parser(EVENT_TOPICS, namespace, tenants)
+    pool = await create_pool(part.database_url, part.schema, SCRATCH, min_size=1, max_size=1)
+    try:
+        await create_tables(pool, part.schema)
+        async with pool.acquire() as conn:  # made again, whole, once every event is applied
+            await conn.execute(f"DROP INDEX {', '.join(BUILT_AFTER)}")
+        topics = [f"{part.namespace}{t}" for t in EVENT_TOPICS]
+        partitions = await partitions_of(part.bootstrap_servers, topics)
+        ends = await _ends(part.bootstrap_servers, partitions)
+        total = sum(ends.values())
+        if processes is None:
+            processes = PROCESSES if total >= PARALLEL_FROM else 1
+        # The identifications first, then the casework: read together, much of the casework came
+        # before its youth and was parked and released one event at a time (the same register
+        # either way: the projection does not depend on the order between topics).
+        first = f"{part.namespace}{IDENTIFY_EVENTS}"
+        phases = ({tp: end for tp, end in ends.items() if tp.topic == first},
+                  {tp: end for tp, end in ends.items() if tp.topic != first})  # fmt: skip
+        if processes > 1:
+            counts = await _in_processes(part, phases, processes, total, progress)
+        else:
+            counts = await _in_this_process(part, phases, total, progress)
+        # Casework read before its youth's identification was released when the youth was
+        # identified (as live); any still waiting for a youth known now is applied here.
+        async with pool.acquire() as writer, writer.transaction():
+            await release_known(writer)
+        await create_tables(pool, part.schema)  # the indexes left out (`BUILT_AFTER`), built now
+        return RebuildResult(part.schema, *counts)
+    finally:
+        await pool.close()
+
+
+async def _ends(
+    bootstrap_servers: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Where each partition ends now: what a rebuild reads up to."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False,
+                                isolation_level="read_committed")  # fmt: skip
+    try:
+        await consumer.start()
+        return dict(await consumer.end_offsets(partitions))
+    finally:
+        await stop_consumer(consumer)
+
+
+async def _in_this_process(
+    part: _Part,
+    phases: tuple[dict[TopicPartition, int], ...],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int, int]:
+    counts = (0, 0, 0)
+    for known, phase in enumerate(phases):
+        before = counts[0]
+
+        def read_so_far(done: int, _total: int, before: int = before) -> None:
+            if progress is not None:
+                progress(before + done, total)
+
+        found = await _read_partitions(part, phase, bool(known), read_so_far)
+        counts = (counts[0] + found[0], counts[1] + found[1], counts[2] + found[2])
+    return counts
+
+
+async def _read_partitions(
+    part: _Part,
+    ends: dict[TopicPartition, int],
+    after_identifications: bool,
+    progress: Callable[[int, int], None],
+) -> tuple[int, int, int]:
+    """Read these partitions from their beginnings to `ends` and apply them: events read, applied
+    and not applicable. After the identifications, the youths identified are known from the start:
+    the casework of each needs no look-up (nor its lock) to tell whether it must wait."""
+    pool = await create_pool(part.database_url, part.schema, SCRATCH, min_size=1, max_size=WRITERS)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        bootstrap_servers=part.bootstrap_servers,
         enable_auto_commit=False,
         isolation_level="read_committed",
         max_partition_fetch_bytes=PARTITION_FETCH,
     )
     try:
-        await create_tables(pool, schema)
-        async with pool.acquire() as conn:  # made again, whole, once every event is applied
-            await conn.execute(f"DROP INDEX {', '.join(BUILT_AFTER)}")
         projection = RegisterProjection(pool)
-        partitions = await partitions_of(
-            bootstrap_servers, [f"{namespace}{t}" for t in EVENT_TOPICS]
-        )
-        await consumer.start()
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        reading = _Reading(projection, parse, recorded_by, sum(ends.values()), progress)
-        # The identifications first, then the casework: read together, much of the casework came
-        # before its youth and was parked and released one event at a time (the same register
-        # either way: the projection does not depend on the order between topics).
-        first = f"{namespace}{IDENTIFY_EVENTS}"
-        for phase in ([tp for tp in partitions if tp.topic == first],
-                      [tp for tp in partitions if tp.topic != first]):  # fmt: skip
-            consumer.assign(phase)
-            await consumer.seek_to_beginning(*phase)
-            await reading.read(consumer, {tp: ends[tp] for tp in phase})
-            if not projection.known:
-                # The youths identified are known from here on: the casework of each needs no
-                # look-up (nor its lock) to tell whether it must wait for its youth.
-                async with pool.acquire() as conn:
-                    projection.known = await known_youths(conn)
-        # Casework read before its youth's identification was released when the youth was
-        # identified (as live); any still waiting for a youth known now is applied here.
-        async with pool.acquire() as writer, writer.transaction():
-            await release_known(writer)
-        await create_tables(pool, schema)  # the indexes left out (`BUILT_AFTER`), built now
-        return RebuildResult(schema, reading.total, reading.applied, reading.rejected)
+        if after_identifications:
+            async with pool.acquire() as conn:
+                projection.known = await known_youths(conn)
+        parse = event_parser(EVENT_TOPICS, part.namespace, part.tenants)
+        reading = _Reading(projection, parse, part.recorded_by, sum(ends.values()), progress)
+        if ends:
+            await consumer.start()
+            consumer.assign(list(ends))
+            await consumer.seek_to_beginning(*ends)
+            await reading.read(consumer, ends)
+        return reading.done, reading.applied, reading.rejected
     finally:
         await stop_consumer(consumer)
         await pool.close()
+
+
+_read_so_far: Any = None  # a process's count of the events it read (`_in_processes`)
+
+
+def _share_count(count: Any) -> None:
+    global _read_so_far
+    _read_so_far = count
+
+
+def _read_in_a_process(
+    part: _Part, ends: dict[TopicPartition, int], after_identifications: bool
+) -> tuple[int, int, int]:
+    counted = [0]
+
+    def count(done: int, _total: int) -> None:
+        with _read_so_far.get_lock():
+            _read_so_far.value += done - counted[0]
+        counted[0] = done
+
+    with young_collections_less_often():
+        return asyncio.run(
+            _while_the_parent_lives(_read_partitions(part, ends, after_identifications, count))
+        )
+
+
+async def _while_the_parent_lives(work: Coroutine[Any, Any, T]) -> T:
+    """`work`, unless the rebuild that started this process ends first (killed): then this
+    process ends too, its transactions rolled back, rather than write on into a schema a rebuild
+    started again may have made anew under the same name."""
+    parent = multiprocessing.parent_process()
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait({task}, timeout=1.0)
+        if not task.done() and parent is not None and not parent.is_alive():
+            os._exit(3)
+    return task.result()
+
+
+def _shares(ends: dict[TopicPartition, int], processes: int) -> list[dict[TopicPartition, int]]:
+    """The partitions dealt out so that each process reads about as many events: the largest
+    first, each to the process that has the fewest."""
+    shares: list[dict[TopicPartition, int]] = [{} for _ in range(processes)]
+    sizes = [0] * processes
+    for tp, end in sorted(ends.items(), key=lambda item: -item[1]):
+        least = sizes.index(min(sizes))
+        shares[least][tp] = end
+        sizes[least] += end
+    return [share for share in shares if share]
+
+
+async def _in_processes(
+    part: _Part,
+    phases: tuple[dict[TopicPartition, int], ...],
+    processes: int,
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[int, int, int]:
+    """Each phase's partitions read by `processes` processes at once; the next phase starts when
+    all of them are done (the casework after every identification)."""
+    context = multiprocessing.get_context("spawn")
+    read = context.Value("q", 0)
+    loop = asyncio.get_running_loop()
+    counts = (0, 0, 0)
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_share_count,
+                             initargs=(read,)) as executor:  # fmt: skip
+        for known, phase in enumerate(phases):
+            running = [
+                loop.run_in_executor(executor, _read_in_a_process, part, share, bool(known))
+                for share in _shares(phase, processes)
+            ]
+            while not all(task.done() for task in running):
+                await asyncio.wait(running, timeout=0.5)
+                if progress is not None:
+                    progress(read.value, total)
+            for task in running:
+                found = task.result()  # a process's failure fails the rebuild
+                counts = (counts[0] + found[0], counts[1] + found[1], counts[2] + found[2])
+    return counts
 
 
 class _Reading:

@@ -157,8 +157,9 @@ async def upgrade(
                 reported[0] = percent // 10
                 log.info("register rebuild", events_read=done, events=total, percent=percent)
 
+        # In this process: the service stays one (`kaa register rebuild` reads in several).
         result = await project_topics(
-            bootstrap_servers, database_url, namespace, tenants, beside, progress
+            bootstrap_servers, database_url, namespace, tenants, beside, progress, processes=1
         )
         shown.stage = "swapping"
         async with conn.transaction():

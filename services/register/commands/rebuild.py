@@ -31,12 +31,15 @@ async def rebuild(
     schema: str = REBUILD_SCHEMA,
     progress: Progress | None = None,
     recorded_by: datetime | None = None,
+    processes: int | None = None,
 ) -> RebuildResult:
     """Project every event on the topics afresh into `schema` beside the live register (dropped
-    first if it exists); with `recorded_by`, only the events recorded by then."""
+    first if it exists); with `recorded_by`, only the events recorded by then; in `processes`
+    processes (None: `topics.PROCESSES` of them when the topics hold many events)."""
     return await project_topics(
-        bootstrap_servers, database_url, namespace, tenants, schema, progress, recorded_by
-    )
+        bootstrap_servers, database_url, namespace, tenants, schema, progress, recorded_by,
+        processes,
+    )  # fmt: skip
 
 
 async def verify(
@@ -164,13 +167,16 @@ async def restore(
     tenants: Collection[str],
     schema: str = REBUILD_SCHEMA,
     progress: Progress | None = None,
+    processes: int | None = None,
 ) -> Restored:
     """`kaa register rebuild`: project the topics into `schema`; when the live register is
     missing (its schema dropped or lost), put the rebuild in its place, stamped with this
     projection version, so the register service starts on it."""
     missing = not await live_register_exists(database_url)
     kept = await not_from_the_log(database_url)  # as the operator found the database
-    result = await rebuild(bootstrap_servers, database_url, namespace, tenants, schema, progress)
+    result = await rebuild(
+        bootstrap_servers, database_url, namespace, tenants, schema, progress, None, processes
+    )
     placed = missing and await put_in_place(database_url, schema)
     if placed:
         result = RebuildResult(SCHEMA, result.events, result.applied, result.rejected)

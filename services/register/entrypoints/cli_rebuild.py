@@ -17,6 +17,15 @@ def register_rebuild(
     into: Annotated[
         str, typer.Option(help="schema to build into, beside the live register")
     ] = "register_rebuild",
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=16,
+            help="processes reading the partitions at once (default: the machine's cores, at "
+            "most 4, from 100,000 events on)",
+        ),
+    ] = None,
 ) -> None:
     """Project every event on the topics afresh into a schema beside the live register; when the
     live register is missing (its schema lost), the rebuild is put in its place. Says what the
@@ -36,6 +45,7 @@ def register_rebuild(
                 settings.tenants,
                 into,
                 progress,
+                processes,
             )
         )
     except ValueError as exc:

@@ -1,0 +1,57 @@
+"""A rebuild's reading process ends when the rebuild that started it is killed, rather than write on
+into a schema a rebuild started again may have made anew under the same name
+(`topics._while_the_parent_lives`)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from services.register.adapters.topics import _while_the_parent_lives
+
+
+def _reads_for_a_minute(pid_file: str) -> None:  # the rebuild's reading process
+    Path(pid_file).write_text(str(os.getpid()))
+    asyncio.run(_while_the_parent_lives(asyncio.sleep(60)))
+
+
+def _rebuild(pid_file: str) -> None:  # the rebuild, killed while its process reads
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as executor:
+        executor.submit(_reads_for_a_minute, pid_file).result()
+
+
+def ended(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"  # ended, not yet reaped by whoever adopted it
+
+
+def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "reader.pid"
+    rebuild = multiprocessing.get_context("spawn").Process(target=_rebuild, args=(str(pid_file),))
+    rebuild.start()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the reading process did not start"
+        time.sleep(0.05)
+    reader = int(pid_file.read_text())
+    time.sleep(1.5)
+    assert not ended(reader), "it reads while the rebuild lives"
+    os.kill(rebuild.pid or 0, signal.SIGKILL)
+    rebuild.join()
+    deadline = time.monotonic() + 10
+    try:
+        while not ended(reader):
+            assert time.monotonic() < deadline, "the reading process outlived the killed rebuild"
+            time.sleep(0.1)
+    finally:
+        if not ended(reader):
+            os.kill(reader, signal.SIGKILL)
