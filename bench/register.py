@@ -35,7 +35,6 @@ from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.launcher.kafka import KafkaPaths
 from kaa.dev.synthetic import KOMMUNKODER, generate
 from services.register.adapters.database import create_pool, create_tables
-from services.register.adapters.topics import PARALLEL_FROM, PROCESSES
 from services.register.commands.rebuild import rebuild
 from services.register.commands.replay import replay
 from shared.contracts.topics import EVENT_TOPICS
@@ -261,7 +260,7 @@ async def run(deployment: Deployment, target: int, kafka: int | None = None) -> 
         "events": events,
         "municipalities": len(KOMMUNKODER),
         "rebuild_events_per_s": round(rebuild_rate),
-        "rebuild_processes": PROCESSES if result.events >= PARALLEL_FROM else 1,
+        "rebuild_processes": result.processes,
         "rebuild_seconds": round(rebuild_s, 1),
         "raw_kafka_events_per_s": round(raw_rate),
         "rebuild_to_raw_ratio": round(rebuild_rate / raw_rate, 3),

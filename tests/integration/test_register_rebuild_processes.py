@@ -69,6 +69,15 @@ async def test_a_rebuild_in_two_processes_builds_the_register_one_process_builds
         assert told, "progress is told while the processes read"
         assert [done for done, _ in told] == sorted(done for done, _ in told)
         assert told[-1][0] == len(events), "the last figure told is every event read"
+        assert (alone.processes, shared.processes) == (1, 2)
+        # As of an instant (an audit replay from the topics): the same events left out in both.
+        instant = sorted(event.recorded_at for event in events)[len(events) // 2]
+        for schema, processes in ((one, 1), (two, 2)):
+            then = await project_topics(infra.bootstrap_servers, infra.database_url, namespace,
+                                        TENANTS, schema, recorded_by=instant,
+                                        processes=processes)  # fmt: skip
+            assert then.applied == sum(event.recorded_at <= instant for event in events)
+        assert await verify(infra.database_url, one, two) == {}
     finally:
         for schema in (one, two):
             await drop_schema(infra.database_url, schema)

@@ -6,6 +6,9 @@ no trace, and the older file ended an enrolment the newer one still listed."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
+
+import psycopg
 
 from services.identify.commands import IdentifyCommands
 from shared.contracts.feeds import FeedInput, Ss12000FeedMessage
@@ -41,6 +44,15 @@ class Loads:
         self.app.release_pending(TODAY, now=NOW)
 
 
+def observed(infra: RunningInfra, app: IdentifyCommands) -> list[tuple[Any, ...]]:
+    """`source_observations` as stored: person, source, time."""
+    with psycopg.connect(infra.database_url) as conn:
+        rows = conn.execute(
+            f"SELECT person_id, source, observed_at FROM {app.store.schema}.source_observations"  # noqa: S608
+        ).fetchall()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
 def enrolled(at: datetime) -> Ss12000FeedMessage:
     return school(STUDENT, STARTED, at=at)
 
@@ -56,8 +68,12 @@ def test_an_older_file_loaded_after_a_newer_one_that_changed_nothing_is_stale(
         feeds = Loads(app)
         feeds.load("population", population(STUDENT, at=hours_before(5)), watermark("population"))
         feeds.load("ss12000", enrolled(hours_before(3)))  # file A lists the enrolment
-        feeds.load("ss12000", enrolled(hours_before(1)), watermark("ss12000"))  # B: the same
+        newer: list[FeedInput] = [enrolled(hours_before(1)), watermark("ss12000")]
+        feeds.load("ss12000", *newer)  # file B lists it again: nothing changes
         assert scope_events(app) == [], "enrolled in upper-secondary school: not in scope"
+        assert observed(infra, app) == [(pid(STUDENT), "", hours_before(1))], "B changed nothing"
+        app.take_in_feed_batch(newer, "ss12000", 0, 3, TODAY, now=NOW)  # delivered again
+        assert observed(infra, app) == [(pid(STUDENT), "", hours_before(1))], "B redelivered"
         feeds.load("ss12000", left(hours_before(2)))  # a file extracted between A and B
         assert scope_events(app) == [], "B, newer, still lists the enrolment"
         feeds.load("ss12000", left(OBSERVED))  # a file newer than B: the enrolment ended

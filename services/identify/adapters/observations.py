@@ -9,7 +9,8 @@ lists it again, a late file (t1.5) without it ended the enrolment although B, ne
 `source_observations` keeps, per person and source, the time of the newest observation that changed
 nothing (one row each, written in the batch's transaction with its position); a record of the
 source observed no later than it, or than the person's events say, is stale and changes nothing.
-The row is not personal data (the person's pseudonymous id, the organiser's id, a time).
+The row holds no direct identifier: the person's pseudonymous id (personal data all the same,
+pseudonymised, kept as long as the person's events), the organiser's id and a time.
 """
 
 from __future__ import annotations

@@ -48,8 +48,9 @@ the contact attempts, measure offers and occupations are copied from the archive
 # handler writes it (a measure's status, which an offer also sets, and its sealed content are read
 # by no answer). In such a replay they go from the archive to the scratch register unparsed, in one
 # statement over one pass of the archive, each payload read as JSON once. $1 tenant, $2 recorded by,
-# $3 the last position the replay's archive state counted (an event archived since, however early
-# its time, is in no part of the replay: each part reads the archive at its own moment).
+# $3 the last position the replay's archive state counted (every part of a replay reads the archive
+# in the one snapshot that state was read in, `snapshot.py`: an event archived since, however early
+# its time or its position, is in no part of it).
 COUNTED = {
     "ContactAttempted": """contacts (event_id, tenant, youth_id, contact_attempt_id, channel,
                       outcome, attempted_at, actor)

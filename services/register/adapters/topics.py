@@ -10,14 +10,12 @@ register (the live one is not touched).
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 from collections.abc import Callable, Collection, Coroutine
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -34,7 +32,6 @@ from shared.messaging.failures import is_transient
 from shared.messaging.parking import apply_isolated
 from shared.messaging.parsing import event_parser
 
-T = TypeVar("T")
 REBUILD_SCHEMA = "register_rebuild"
 WRITERS = 3  # batches written at the same time
 BATCH = 30000  # records read at a time (of all partitions)
@@ -43,10 +40,11 @@ PARTITION_FETCH = 4 * 1024 * 1024
 transaction (the consumer's default, 1 MiB, made batches of about 1,300: each batch's dozen or so
 statements then cost as much as a quarter of the rows' own work)."""
 
-PROCESSES = max(1, min(os.cpu_count() or 1, 4))
+PROCESSES = max(1, min(len(os.sched_getaffinity(0)), 4))
 """Processes a large rebuild reads and applies in, each its share of the partitions: parsing and
 encoding the events is most of a rebuild's work, and one process has one core (the events of
-different partitions concern different youths, as the writers below already rely on)."""
+different partitions concern different youths, as the writers below already rely on). The cores
+this process may run on, at most 4: each process writes through `WRITERS` connections."""
 PARALLEL_FROM = 100_000
 """Events from which a rebuild starts more than one process (each takes a second or two to start,
 and writes from its own connections)."""
@@ -64,6 +62,7 @@ class RebuildResult:
     events: int
     applied: int
     rejected: int
+    processes: int = 1  # the processes it read in
 
 
 async def project_topics(
@@ -89,14 +88,14 @@ async def project_topics(
         await conn.close()
     with young_collections_less_often():
         return await _project(
-            _Part(bootstrap_servers, database_url, namespace, tuple(tenants), schema, recorded_by),
+            Part(bootstrap_servers, database_url, namespace, tuple(tenants), schema, recorded_by),
             progress,
             processes,
         )
 
 
 @dataclass(frozen=True)
-class _Part:
+class Part:
     """What a process that reads some of the partitions needs to know (pickled to it)."""
 
     bootstrap_servers: str
@@ -108,7 +107,7 @@ class _Part:
 
 
 async def _project(
-    part: _Part, progress: Callable[[int, int], None] | None, processes: int | None
+    part: Part, progress: Callable[[int, int], None] | None, processes: int | None
 ) -> RebuildResult:
     pool = await create_pool(part.database_url, part.schema, SCRATCH, min_size=1, max_size=1)
     try:
@@ -128,7 +127,9 @@ async def _project(
         phases = ({tp: end for tp, end in ends.items() if tp.topic == first},
                   {tp: end for tp, end in ends.items() if tp.topic != first})  # fmt: skip
         if processes > 1:
-            counts = await _in_processes(part, phases, processes, total, progress)
+            from services.register.adapters.rebuild_processes import in_processes
+
+            counts = await in_processes(part, phases, processes, total, progress)
         else:
             counts = await _in_this_process(part, phases, total, progress)
         # Casework read before its youth's identification was released when the youth was
@@ -136,7 +137,8 @@ async def _project(
         async with pool.acquire() as writer, writer.transaction():
             await release_known(writer)
         await create_tables(pool, part.schema)  # the indexes left out (`BUILT_AFTER`), built now
-        return RebuildResult(part.schema, *counts)
+        # The events: where the partitions ended (what the progress counts to), as before.
+        return RebuildResult(part.schema, total, counts[1], counts[2], processes)
     finally:
         await pool.close()
 
@@ -155,7 +157,7 @@ async def _ends(
 
 
 async def _in_this_process(
-    part: _Part,
+    part: Part,
     phases: tuple[dict[TopicPartition, int], ...],
     total: int,
     progress: Callable[[int, int], None] | None,
@@ -168,13 +170,13 @@ async def _in_this_process(
             if progress is not None:
                 progress(before + done, total)
 
-        found = await _read_partitions(part, phase, bool(known), read_so_far)
+        found = await read_partitions(part, phase, bool(known), read_so_far)
         counts = (counts[0] + found[0], counts[1] + found[1], counts[2] + found[2])
     return counts
 
 
-async def _read_partitions(
-    part: _Part,
+async def read_partitions(
+    part: Part,
     ends: dict[TopicPartition, int],
     after_identifications: bool,
     progress: Callable[[int, int], None],
@@ -205,85 +207,6 @@ async def _read_partitions(
     finally:
         await stop_consumer(consumer)
         await pool.close()
-
-
-_read_so_far: Any = None  # a process's count of the events it read (`_in_processes`)
-
-
-def _share_count(count: Any) -> None:
-    global _read_so_far
-    _read_so_far = count
-
-
-def _read_in_a_process(
-    part: _Part, ends: dict[TopicPartition, int], after_identifications: bool
-) -> tuple[int, int, int]:
-    counted = [0]
-
-    def count(done: int, _total: int) -> None:
-        with _read_so_far.get_lock():
-            _read_so_far.value += done - counted[0]
-        counted[0] = done
-
-    with young_collections_less_often():
-        return asyncio.run(
-            _while_the_parent_lives(_read_partitions(part, ends, after_identifications, count))
-        )
-
-
-async def _while_the_parent_lives(work: Coroutine[Any, Any, T]) -> T:
-    """`work`, unless the rebuild that started this process ends first (killed): then this
-    process ends too, its transactions rolled back, rather than write on into a schema a rebuild
-    started again may have made anew under the same name."""
-    parent = multiprocessing.parent_process()
-    task = asyncio.ensure_future(work)
-    while not task.done():
-        await asyncio.wait({task}, timeout=1.0)
-        if not task.done() and parent is not None and not parent.is_alive():
-            os._exit(3)
-    return task.result()
-
-
-def _shares(ends: dict[TopicPartition, int], processes: int) -> list[dict[TopicPartition, int]]:
-    """The partitions dealt out so that each process reads about as many events: the largest
-    first, each to the process that has the fewest."""
-    shares: list[dict[TopicPartition, int]] = [{} for _ in range(processes)]
-    sizes = [0] * processes
-    for tp, end in sorted(ends.items(), key=lambda item: -item[1]):
-        least = sizes.index(min(sizes))
-        shares[least][tp] = end
-        sizes[least] += end
-    return [share for share in shares if share]
-
-
-async def _in_processes(
-    part: _Part,
-    phases: tuple[dict[TopicPartition, int], ...],
-    processes: int,
-    total: int,
-    progress: Callable[[int, int], None] | None,
-) -> tuple[int, int, int]:
-    """Each phase's partitions read by `processes` processes at once; the next phase starts when
-    all of them are done (the casework after every identification)."""
-    context = multiprocessing.get_context("spawn")
-    read = context.Value("q", 0)
-    loop = asyncio.get_running_loop()
-    counts = (0, 0, 0)
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_share_count,
-                             initargs=(read,)) as executor:  # fmt: skip
-        for known, phase in enumerate(phases):
-            running = [
-                loop.run_in_executor(executor, _read_in_a_process, part, share, bool(known))
-                for share in _shares(phase, processes)
-            ]
-            while not all(task.done() for task in running):
-                await asyncio.wait(running, timeout=0.5)
-                if progress is not None:
-                    progress(read.value, total)
-            for task in running:
-                found = task.result()  # a process's failure fails the rebuild
-                counts = (counts[0] + found[0], counts[1] + found[1], counts[2] + found[2])
-    return counts
 
 
 class _Reading:

@@ -179,7 +179,9 @@ async def restore(
     )
     placed = missing and await put_in_place(database_url, schema)
     if placed:
-        result = RebuildResult(SCHEMA, result.events, result.applied, result.rejected)
+        result = RebuildResult(
+            SCHEMA, result.events, result.applied, result.rejected, result.processes
+        )
     return Restored(result, missing, placed, kept)
 
 

@@ -85,44 +85,27 @@ async def replay(
     # The whole register: as of now (nothing recorded since), the live register itself; else the
     # same archived events make the same register, whatever the instant between them (an
     # inspector paging through it): replayed once, kept.
-    for first_look in (True, False):
-        async with exported_archive(database_url, archive_schema) as exported:
-            state = await state_on(exported.conn, tenant, as_of)  # each read in this moment
-            recorded, last, total, archive = archived(state)
-            if first_look and recorded == total:  # every event held: the live register is it,
-                live = await _replayed(database_url, archive_schema, tenant, as_of, total, None)
-                held_now = await archive_state(database_url, tenant, as_of, archive_schema)
-                if archived(held_now)[2] == total:
-                    return live
-                continue  # unless more was applied while it was read: what is held now replayed
-            key = (database_url, archive_schema, archive, tenant, recorded, last)
-            return await _kept_or_projected(database_url, tenant, as_of, now, archive_schema,
-                                            key, state, exported.snapshot)  # fmt: skip
-    raise AssertionError("unreachable: the second look projects")
-
-
-async def _kept_or_projected(
-    database_url: str,
-    tenant: str,
-    as_of: datetime,
-    now: datetime,
-    archive_schema: str,
-    key: tuple[object, ...],
-    state: dict[str, Any],
-    snapshot: str,
-) -> dict[str, Any]:
-    """The replay of `key` (what the archive held in `snapshot`) made before, or made now."""
+    state = await archive_state(database_url, tenant, as_of, archive_schema)
+    recorded, last, total, archive = archived(state)
+    if recorded == total:  # every event the register holds: the live register is the answer,
+        live = await _replayed(database_url, archive_schema, tenant, as_of, total, None)
+        state = await archive_state(database_url, tenant, as_of, archive_schema)
+        if archived(state)[2] == total:
+            return live  # unless the projection applied more while it was read: then what the
+        recorded, last, total, archive = archived(state)  # archive holds now is replayed
+    key = (database_url, archive_schema, archive, tenant, recorded, last)
     cache = replays()
-    # What the archive said is passed on when nothing is waited for first (the projection reads it
-    # again otherwise, in the same snapshot).
-    fresh = not cache.lock(key).locked() and not cache.running.locked()
     async with cache.lock(key):
         kept = cache.get(key)
         if kept is None:
-            async with cache.running:
-                kept = await _project(database_url, tenant, as_of, now, None, None, archive_schema,
-                                      state if fresh else None, snapshot)  # fmt: skip
-            cache.put(key, kept)
+            # Every part of the projection reads the archive in one moment, taken once its turn
+            # comes (held only while it projects): what it holds then is what the replay is of.
+            async with cache.running, exported_archive(database_url, archive_schema) as exported:
+                held = await state_on(exported.conn, tenant, as_of)
+                kept = await _project(database_url, tenant, as_of, now, None, None,
+                                      archive_schema, held, exported.snapshot)  # fmt: skip
+            recorded, last, _, archive = archived(held)
+            cache.put((database_url, archive_schema, archive, tenant, recorded, last), kept)
     return {**kept, "as_of": as_of}
 
 

@@ -21,9 +21,10 @@ def register_rebuild(
         int | None,
         typer.Option(
             min=1,
-            max=16,
-            help="processes reading the partitions at once (default: the machine's cores, at "
-            "most 4, from 100,000 events on)",
+            max=8,
+            help="processes reading the partitions at once, each writing through 3 database "
+            "connections (default: the cores this process may use, at most 4, from 100,000 "
+            "events on)",
         ),
     ] = None,
 ) -> None:

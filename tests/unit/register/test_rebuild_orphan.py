@@ -1,6 +1,7 @@
 """A rebuild's reading process ends when the rebuild that started it is killed, rather than write on
 into a schema a rebuild started again may have made anew under the same name
-(`topics._while_the_parent_lives`)."""
+(`rebuild_processes._while_the_parent_lives`); a rebuild that fails ends its other processes at
+once, without waiting for them to read their shares (`rebuild_processes._stop_now`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from services.register.adapters.topics import _while_the_parent_lives
+from services.register.adapters.rebuild_processes import _stop_now, _while_the_parent_lives
 
 
 def _reads_for_a_minute(pid_file: str) -> None:  # the rebuild's reading process
@@ -55,3 +56,24 @@ def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> 
     finally:
         if not ended(reader):
             os.kill(reader, signal.SIGKILL)
+
+
+def _reads_long() -> None:  # a share that would take long to read
+    time.sleep(60)
+
+
+def test_a_failed_rebuild_ends_its_other_processes_without_waiting_for_their_shares() -> None:
+    executor = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    reading = [executor.submit(_reads_long) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while len(getattr(executor, "_processes", {})) < 2 or not all(
+        p.is_alive() for p in executor._processes.values()
+    ):
+        assert time.monotonic() < deadline, "the processes did not start"
+        time.sleep(0.05)
+    workers = list(executor._processes.values())
+    started = time.monotonic()
+    _stop_now(executor)
+    assert time.monotonic() - started < 10, "not waited for the shares"
+    assert not any(worker.is_alive() for worker in workers)
+    assert all(future.done() for future in reading)

@@ -1,11 +1,11 @@
 """How a rebuild in several processes deals out the partitions: each process about as many events,
-every partition to exactly one process, none left idle with nothing (`topics._shares`)."""
+every partition to exactly one process, none left idle with nothing (`rebuild_processes._shares`)."""
 
 from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from services.register.adapters.topics import _shares
+from services.register.adapters.rebuild_processes import _shares
 
 
 def partitions(*sizes: int) -> dict[TopicPartition, int]:
