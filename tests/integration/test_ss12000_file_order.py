@@ -33,10 +33,12 @@ LEFT = date(2025, 12, 15)
 
 
 class Loads:
-    """Feed batches, each on its topic's next offset, each followed by a release."""
+    """Feed batches, each on its topic's next offset, each followed by a release; the student's
+    population record first, its source complete."""
 
     def __init__(self, app: IdentifyCommands) -> None:
         self.app, self.offsets = app, dict[str, int]()
+        self.load("population", population(STUDENT, at=hours_before(5)), watermark("population"))
 
     def load(self, topic: str, *messages: FeedInput) -> None:
         self.offsets[topic] = self.offsets.get(topic, 0) + len(messages)
@@ -66,7 +68,6 @@ def test_an_older_file_loaded_after_a_newer_one_that_changed_nothing_is_stale(
 ) -> None:
     with fresh(infra, feed_sources=("population", "ss12000")) as app:
         feeds = Loads(app)
-        feeds.load("population", population(STUDENT, at=hours_before(5)), watermark("population"))
         feeds.load("ss12000", enrolled(hours_before(3)))  # file A lists the enrolment
         newer: list[FeedInput] = [enrolled(hours_before(1)), watermark("ss12000")]
         feeds.load("ss12000", *newer)  # file B lists it again: nothing changes
@@ -85,7 +86,6 @@ def test_within_one_batch_the_newest_observation_wins_whatever_their_order(
 ) -> None:
     with fresh(infra, feed_sources=("population", "ss12000")) as app:
         feeds = Loads(app)
-        feeds.load("population", population(STUDENT, at=hours_before(5)), watermark("population"))
         feeds.load(
             "ss12000",
             enrolled(hours_before(3)),

@@ -181,31 +181,15 @@ async def project_archive(
         pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         with young_collections_less_often():
-            return await _project(pool, database_url, tenant, as_of, schema, progress,
-                                  archive_schema, answer_only, found, snapshot)  # fmt: skip
+            async with archive_at(database_url, archive_schema, snapshot) as (archive, taken):
+                return await _project(pool, archive, taken, tenant, as_of, schema, progress,
+                                      archive_schema, answer_only, found)  # fmt: skip
     finally:
         if own:
             await pool.close()
 
 
 async def _project(
-    pool: asyncpg.Pool,
-    database_url: str,
-    tenant: str,
-    as_of: datetime,
-    schema: str,
-    progress: Callable[[int, int], None] | None,
-    archive_schema: str,
-    answer_only: bool,
-    found: Mapping[str, Any] | None,
-    snapshot: str | None,
-) -> int:
-    async with archive_at(database_url, archive_schema, snapshot) as (archive, snapshot):
-        return await _project_read(pool, archive, snapshot, tenant, as_of, schema, progress,
-                                   archive_schema, answer_only, found)  # fmt: skip
-
-
-async def _project_read(
     pool: asyncpg.Pool,
     archive: asyncpg.Connection,
     snapshot: str,
