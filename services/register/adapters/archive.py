@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 from services.register.adapters.collector import young_collections_less_often
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
 from services.register.adapters.projection.handlers import apply_events
-from services.register.adapters.snapshot import archive_at, imported
+from services.register.adapters.snapshot import ExportedArchive, imported, reading_archive
 from shared.contracts.events import AnyEvent, YouthIdentified
 from shared.contracts.validation import FastJson, describe
 
@@ -160,7 +160,7 @@ async def project_archive(
     answer_only: bool = False,
     pool: asyncpg.Pool | None = None,
     found: Mapping[str, Any] | None = None,
-    snapshot: str | None = None,
+    exported: ExportedArchive | None = None,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
@@ -171,17 +171,17 @@ async def project_archive(
     (`NOT_IN_THE_ANSWER`): the other tables of `schema` stay incomplete. Written through `pool`
     (on `schema`: the caller reads the answer on it), or a pool of its own.
 
-    Every read of the archive sees it as it stood at one moment (`snapshot`: one exported by the
-    caller, `exported_archive`; else one exported here): a batch the register commits meanwhile
-    may hold events numbered before the last one this replay counts (batches of several
-    partitions are written at once), and is in no part of it. `found`: what the archive said in
-    that snapshot (read here otherwise)."""
+    Every read of the archive sees it as it stood at one moment (`exported`: the caller's,
+    `snapshot.exported_archive`, read on its connection; else one exported here): a batch the
+    register commits meanwhile may hold events numbered before the last one this replay counts
+    (batches of several partitions are written at once), and is in no part of it. `found`: what
+    the archive said in that snapshot (read here otherwise)."""
     own = pool is None
     if pool is None:
         pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         with young_collections_less_often():
-            async with archive_at(database_url, archive_schema, snapshot) as (archive, taken):
+            async with reading_archive(database_url, archive_schema, exported) as (archive, taken):
                 return await _project(pool, archive, taken, tenant, as_of, schema, progress,
                                       archive_schema, answer_only, found)  # fmt: skip
     finally:

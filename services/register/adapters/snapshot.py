@@ -67,3 +67,16 @@ async def archive_at(
             yield conn, snapshot
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def reading_archive(
+    database_url: str, archive_schema: str, exported: ExportedArchive | None
+) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """The connection to read the archive on and its snapshot: the caller's exported one (its
+    own connection, read on in the same transaction), else one exported here."""
+    if exported is not None:
+        yield exported.conn, exported.snapshot
+        return
+    async with archive_at(database_url, archive_schema, None) as held:
+        yield held

@@ -28,7 +28,7 @@ from services.register.adapters.archive import (
     state_on,
 )
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
-from services.register.adapters.snapshot import exported_archive
+from services.register.adapters.snapshot import ExportedArchive, exported_archive
 from services.register.adapters.topics import project_topics
 from shared import access_log
 from shared.crypto import TenantKeys
@@ -103,7 +103,7 @@ async def replay(
             async with cache.running, exported_archive(database_url, archive_schema) as exported:
                 held = await state_on(exported.conn, tenant, as_of)
                 kept = await _project(database_url, tenant, as_of, now, None, None,
-                                      archive_schema, held, exported.snapshot)  # fmt: skip
+                                      archive_schema, held, exported)  # fmt: skip
             recorded, last, _, archive = archived(held)
             cache.put((database_url, archive_schema, archive, tenant, recorded, last), kept)
     return {**kept, "as_of": as_of}
@@ -118,7 +118,7 @@ async def _project(
     progress: Progress | None,
     archive_schema: str,
     found: dict[str, Any] | None = None,
-    snapshot: str | None = None,
+    exported: ExportedArchive | None = None,
 ) -> dict[str, Any]:
     schema = _scratch_schema(as_of, now)
     # One pool writes the scratch register, reads the answer from it and drops it: connections
@@ -128,7 +128,7 @@ async def _project(
         started = await pool.fetchval(SERVER_STARTED)
         applied = await project_archive(
             database_url, tenant, as_of, schema, progress, archive_schema,
-            answer_only=youth_id is None, pool=pool, found=found, snapshot=snapshot,
+            answer_only=youth_id is None, pool=pool, found=found, exported=exported,
         )  # fmt: skip
         answer = await _answer(pool, tenant, as_of, applied, youth_id)
         if await pool.fetchval(SERVER_STARTED) != started:
