@@ -244,6 +244,7 @@ async def test_an_episode_registered_in_error_leaves_todays_register(
     assert (total, [(y["youth_id"], y["scope_episode_id"], y["left_reason"]) for y in listed]) == (
         1, [(twice.id, first, "moved_out")]
     ), "the youth's row shows their latest episode not registered in error"  # fmt: skip
+    assert await readmodel.every_youth(register, TENANT) == listed  # the replay's list
     summary = await readmodel.summary(register, TENANT)
     assert (summary["known"], summary["scope_episodes"], summary["contacted"]) == (1, 1, 0)
     shown = await readmodel.youth_timeline(register, TENANT, wrong.id)
@@ -325,13 +326,13 @@ async def test_a_whole_register_replay_is_made_once_for_the_same_events_and_now_
     first = youth.attempt(uuid.uuid4(), 3)
     await outreach.apply([first, youth.attempt(uuid.uuid4(), 4)])
     projected: list[datetime] = []
-    real = replay_module._project
+    real, whole = replay_module._project, replay_module._project_whole
 
-    async def counted(*args: Any) -> dict[str, Any]:
+    async def counted(*args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         projected.append(args[2])
-        return await real(*args)
+        return await whole(*args)
 
-    monkeypatch.setattr(replay_module, "_project", counted)
+    monkeypatch.setattr(replay_module, "_project_whole", counted)
     now = datetime.now(UTC)
 
     async def as_of(instant: datetime) -> dict[str, Any]:

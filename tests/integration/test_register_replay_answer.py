@@ -18,6 +18,7 @@ import asyncpg
 import pytest
 
 from kaa.dev.synthetic import generate
+from services.register.adapters import readmodel
 from services.register.adapters.archive import drop_schema, project_archive
 from services.register.commands import replay as replay_module
 from shared.contracts.events import (
@@ -107,6 +108,20 @@ async def test_a_replay_projecting_what_its_answer_reads_answers_as_the_whole_pr
         # Attempts, offers and occupations: copied from the archive as their handlers write them.
         assert copied == rows
         assert all(rows)
+
+
+async def test_every_youth_lists_what_the_page_of_every_youth_lists(
+    register: asyncpg.Pool,
+) -> None:
+    """The replay's answer counts a whole register's attempts and offers by group, a page youth
+    by youth: the same rows in the same order."""
+    await applied(register, histories())
+    every = await readmodel.every_youth(register, TENANT)
+    total, page = await readmodel.list_youths(register, TENANT, None, 100_000, 0)
+    assert every == page
+    assert total == len(every) > 100
+    assert any(y["contacts"] > 1 for y in every) and any(y["measures"] > 0 for y in every)
+    assert any(y["measures"] == 0 for y in every)
 
 
 def why() -> Correction:

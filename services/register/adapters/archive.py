@@ -161,6 +161,7 @@ async def project_archive(
     pool: asyncpg.Pool | None = None,
     found: Mapping[str, Any] | None = None,
     exported: ExportedArchive | None = None,
+    tables: asyncio.Task[None] | None = None,
 ) -> int:
     """Project the tenant's archived events recorded by `as_of` into `schema` (made here), in
     the order the register applied them; returns how many. A ValueError when the register holds
@@ -175,7 +176,8 @@ async def project_archive(
     `snapshot.exported_archive`, read on its connection; else one exported here): a batch the
     register commits meanwhile may hold events numbered before the last one this replay counts
     (batches of several partitions are written at once), and is in no part of it. `found`: what
-    the archive said in that snapshot (read here otherwise)."""
+    the archive said in that snapshot (read here otherwise). `tables`: the scratch register's
+    tables being made by the caller (made here otherwise)."""
     own = pool is None
     if pool is None:
         pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
@@ -183,7 +185,7 @@ async def project_archive(
         with young_collections_less_often():
             async with reading_archive(database_url, archive_schema, exported) as (archive, taken):
                 return await _project(pool, archive, taken, tenant, as_of, schema, progress,
-                                      archive_schema, answer_only, found)  # fmt: skip
+                                      archive_schema, answer_only, found, tables)  # fmt: skip
     finally:
         if own:
             await pool.close()
@@ -200,10 +202,12 @@ async def _project(
     archive_schema: str,
     answer_only: bool,
     found: Mapping[str, Any] | None,
+    tables: asyncio.Task[None] | None,
 ) -> int:
     # The scratch register's tables are made while the archive is first read (and awaited before
     # anything is written into them).
-    tables = asyncio.create_task(create_tables(pool, schema, unlogged=True))
+    if tables is None:
+        tables = scratch_tables(pool, schema)
     try:
         if found is None:
             row = await archive.fetchrow(_ARCHIVE_BY, tenant, as_of, WITHDRAWALS)
@@ -259,6 +263,12 @@ async def _project(
         if not tables.done():
             tables.cancel()
         await asyncio.gather(tables, return_exceptions=True)
+
+
+def scratch_tables(pool: asyncpg.Pool, schema: str) -> asyncio.Task[None]:
+    """The scratch register's tables, being made (unlogged: a replay's register is dropped after
+    use) while the caller goes on."""
+    return asyncio.create_task(create_tables(pool, schema, unlogged=True))
 
 
 def _unsealed(event: AnyEvent) -> AnyEvent:

@@ -12,7 +12,7 @@ import asyncio
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -25,10 +25,11 @@ from services.register.adapters.archive import (
     archived,
     drop_schema,
     project_archive,
+    scratch_tables,
     state_on,
 )
 from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
-from services.register.adapters.snapshot import ExportedArchive, exported_archive
+from services.register.adapters.snapshot import exported_archive
 from services.register.adapters.topics import project_topics
 from shared import access_log
 from shared.crypto import TenantKeys
@@ -98,15 +99,38 @@ async def replay(
     async with cache.lock(key):
         kept = cache.get(key)
         if kept is None:
-            # Every part of the projection reads the archive in one moment, taken once its turn
-            # comes (held only while it projects): what it holds then is what the replay is of.
-            async with cache.running, exported_archive(database_url, archive_schema) as exported:
-                held = await state_on(exported.conn, tenant, as_of)
-                kept = await _project(database_url, tenant, as_of, now, None, None,
-                                      archive_schema, held, exported)  # fmt: skip
+            async with cache.running:
+                kept, held = await _project_whole(database_url, tenant, as_of, now, archive_schema)
             recorded, last, _, archive = archived(held)
             cache.put((database_url, archive_schema, archive, tenant, recorded, last), kept)
     return {**kept, "as_of": as_of}
+
+
+async def _project_whole(
+    database_url: str, tenant: str, as_of: datetime, now: datetime, archive_schema: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The whole register's replay, and what the archive held for it: every part of the
+    projection reads the archive in one moment, taken once the replay's turn comes (held only
+    while it projects), and what the archive holds then is what the replay is of. The scratch
+    register's tables are made while that moment is taken and counted."""
+    held: dict[str, Any] = {}
+
+    async def counted(pool: asyncpg.Pool, schema: str) -> dict[str, Any]:
+        tables = scratch_tables(pool, schema)
+        try:
+            async with exported_archive(database_url, archive_schema) as exported:
+                held.update(await state_on(exported.conn, tenant, as_of))
+                applied = await project_archive(
+                    database_url, tenant, as_of, schema, None, archive_schema, answer_only=True,
+                    pool=pool, found=held, exported=exported, tables=tables,
+                )  # fmt: skip
+                return await _answer(pool, tenant, as_of, applied, None)
+        finally:
+            if not tables.done():
+                tables.cancel()
+            await asyncio.gather(tables, return_exceptions=True)
+
+    return await _in_scratch(database_url, as_of, now, counted), held
 
 
 async def _project(
@@ -117,20 +141,33 @@ async def _project(
     youth_id: uuid.UUID | None,
     progress: Progress | None,
     archive_schema: str,
-    found: dict[str, Any] | None = None,
-    exported: ExportedArchive | None = None,
 ) -> dict[str, Any]:
+    """One youth's replay, or the whole register's with its progress shown."""
+
+    async def projected(pool: asyncpg.Pool, schema: str) -> dict[str, Any]:
+        applied = await project_archive(
+            database_url, tenant, as_of, schema, progress, archive_schema,
+            answer_only=youth_id is None, pool=pool,
+        )  # fmt: skip
+        return await _answer(pool, tenant, as_of, applied, youth_id)
+
+    return await _in_scratch(database_url, as_of, now, projected)
+
+
+async def _in_scratch(
+    database_url: str,
+    as_of: datetime,
+    now: datetime,
+    work: Callable[[asyncpg.Pool, str], Awaitable[dict[str, Any]]],
+) -> dict[str, Any]:
+    """`work` done on a scratch register of its own, dropped afterwards: one pool writes it,
+    reads the answer from it and drops it (connections made and warmed once). No answer when
+    the database restarted meanwhile (a crash empties the scratch register's unlogged tables)."""
     schema = _scratch_schema(as_of, now)
-    # One pool writes the scratch register, reads the answer from it and drops it: connections
-    # made and warmed once.
     pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
     try:
         started = await pool.fetchval(SERVER_STARTED)
-        applied = await project_archive(
-            database_url, tenant, as_of, schema, progress, archive_schema,
-            answer_only=youth_id is None, pool=pool, found=found, exported=exported,
-        )  # fmt: skip
-        answer = await _answer(pool, tenant, as_of, applied, youth_id)
+        answer = await work(pool, schema)
         if await pool.fetchval(SERVER_STARTED) != started:
             raise ReplayInterrupted(
                 "register: the database restarted during the replay, which empties its scratch "
@@ -246,8 +283,8 @@ async def _answer(
     if youth_id is not None:
         return {**head, "youth": await readmodel.youth_timeline(pool, tenant, youth_id)}
     # Read side by side on the pool's connections (the register is not written meanwhile).
-    (_, youths), occupation, summary, corrections, in_error = await asyncio.gather(
-        readmodel.list_youths(pool, tenant, None, 100_000, 0),
+    youths, occupation, summary, corrections, in_error = await asyncio.gather(
+        readmodel.every_youth(pool, tenant),
         readmodel.occupations_now(pool, tenant),
         readmodel.summary(pool, tenant),
         readmodel.corrections(pool, tenant),
