@@ -120,7 +120,8 @@ async def test_every_youth_lists_what_the_page_of_every_youth_lists(
     total, page = await readmodel.list_youths(register, TENANT, None, 100_000, 0)
     assert every == page
     assert total == len(every) > 100
-    assert any(y["contacts"] > 1 for y in every) and any(y["measures"] > 0 for y in every)
+    assert any(y["contacts"] > 1 for y in every)
+    assert any(y["measures"] > 0 for y in every)
     assert any(y["measures"] == 0 for y in every)
 
 
