@@ -35,6 +35,7 @@ from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.launcher.kafka import KafkaPaths
 from kaa.dev.synthetic import KOMMUNKODER, generate
 from services.register.adapters.database import create_pool, create_tables
+from services.register.adapters.scratch import all_dropped
 from services.register.commands.rebuild import rebuild
 from services.register.commands.replay import replay
 from shared.contracts.topics import EVENT_TOPICS
@@ -248,8 +249,10 @@ async def run(deployment: Deployment, target: int, kafka: int | None = None) -> 
                     "2026-06-30T23:59:59+02:00", now.isoformat()):  # fmt: skip
         as_of = datetime.fromisoformat(instant)
         started = time.perf_counter()
-        answer = await replay(deployment.database_url, first_tenant, as_of, now)
+        # As the service answers an inspector: the scratch register dropped after the answer.
+        answer = await replay(deployment.database_url, first_tenant, as_of, now, answer_first=True)
         seconds = time.perf_counter() - started
+        await all_dropped()
         replays[instant] = {
             "seconds": round(seconds, 3),
             "events": answer["events_recorded_by_then"],

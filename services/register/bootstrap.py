@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, HTTPException
 
-from services.register.adapters import access
+from services.register.adapters import access, scratch
 from services.register.adapters.database import SCHEMA, create_pool, create_tables
 from services.register.adapters.export_log import create_export_log
 from services.register.adapters.upgrade import Upgrade, needs_upgrade, stamp, upgrade
@@ -85,6 +85,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 await create_tables(pool)
                 async with pool.acquire() as conn:
                     await stamp(conn)
+                    await scratch.sweep(conn)  # what replays killed midway left
                 await create_export_log(pool)
                 await access_log.create(pool)
                 # The query API reads as a role row-level security applies to (shared/isolation.py).
@@ -101,6 +102,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                 opening.push_async_callback(producer.stop)  # also what a failed start left open
                 await producer.start()
                 closing.push_async_exit(opening.pop_all())
+                closing.push_async_callback(scratch.all_dropped)  # before the pools close
             opened.update(pool=pool, reader=reader, producer=producer)
             app.state.pool, app.state.reader = pool, reader
             upgrading.active = False
@@ -146,7 +148,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )
 
     async def replayer(tenant: str, as_of: datetime, youth_id: uuid.UUID | None) -> dict[str, Any]:
-        return await replay(database_url, tenant, as_of, datetime.now(UTC), youth_id)
+        return await replay(database_url, tenant, as_of, datetime.now(UTC), youth_id,
+                            answer_first=True)  # fmt: skip
 
     app = service_app(title="kaa register", settings=settings, setup=setup)
     authenticate = principal_dependency(settings.token_verifier(), settings.tenants)

@@ -28,7 +28,14 @@ from services.register.adapters.archive import (
     scratch_tables,
     state_on,
 )
-from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
+from services.register.adapters.database import SCHEMA, create_pool
+from services.register.adapters.scratch import (
+    TOPICS_PREFIX,
+    drop_later,
+    dropped,
+    scratch_name,
+    scratch_pool,
+)
 from services.register.adapters.snapshot import exported_archive
 from services.register.adapters.topics import project_topics
 from shared import access_log
@@ -58,10 +65,10 @@ def check_instant(as_of: datetime, now: datetime) -> None:
         raise ValueError("as_of: is in the future; the register cannot be replayed beyond now")
 
 
-def _scratch_schema(as_of: datetime, now: datetime) -> str:
+def _scratch_schema(as_of: datetime, now: datetime, prefix: str = "") -> str:
     """A fresh schema name for one replay (dropped afterwards), once the instant is valid."""
     check_instant(as_of, now)
-    return f"replay_{uuid.uuid4().hex[:16]}"
+    return f"{prefix}{uuid.uuid4().hex[:16]}" if prefix else scratch_name()
 
 
 async def replay(
@@ -72,6 +79,7 @@ async def replay(
     youth_id: uuid.UUID | None = None,
     progress: Progress | None = None,
     archive_schema: str = SCHEMA,
+    answer_first: bool = False,
 ) -> dict[str, Any]:
     """The tenant's register exactly as it stood at `as_of` (DOMAIN.md section 7): only the
     events recorded by then, read from the register's archive and projected with the live
@@ -79,10 +87,12 @@ async def replay(
     a correction recorded later is not in it: before it, the entry as recorded then; after it,
     the corrected truth and who corrected what, when and why). A summary and every youth, the
     corrections and the episodes registered in error; or one youth's timeline (which holds
-    both)."""
+    both). `answer_first`: the scratch register is dropped after the answer is given, in the
+    background (a service, whose event loop goes on: `scratch.all_dropped`)."""
     check_instant(as_of, now)
     if youth_id is not None or progress is not None:
-        return await _project(database_url, tenant, as_of, now, youth_id, progress, archive_schema)
+        return await _project(database_url, tenant, as_of, now, youth_id, progress,
+                              archive_schema, answer_first)  # fmt: skip
     # The whole register: as of now (nothing recorded since), the live register itself; else the
     # same archived events make the same register, whatever the instant between them (an
     # inspector paging through it): replayed once, kept.
@@ -100,14 +110,20 @@ async def replay(
         kept = cache.get(key)
         if kept is None:
             async with cache.running:
-                kept, held = await _project_whole(database_url, tenant, as_of, now, archive_schema)
+                kept, held = await _project_whole(database_url, tenant, as_of, now,
+                                                  archive_schema, answer_first)  # fmt: skip
             recorded, last, _, archive = archived(held)
             cache.put((database_url, archive_schema, archive, tenant, recorded, last), kept)
     return {**kept, "as_of": as_of}
 
 
 async def _project_whole(
-    database_url: str, tenant: str, as_of: datetime, now: datetime, archive_schema: str
+    database_url: str,
+    tenant: str,
+    as_of: datetime,
+    now: datetime,
+    archive_schema: str,
+    answer_first: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The whole register's replay, and what the archive held for it: every part of the
     projection reads the archive in one moment, taken once the replay's turn comes (held only
@@ -130,7 +146,7 @@ async def _project_whole(
                 tables.cancel()
             await asyncio.gather(tables, return_exceptions=True)
 
-    return await _in_scratch(database_url, as_of, now, counted), held
+    return await _in_scratch(database_url, as_of, now, counted, answer_first), held
 
 
 async def _project(
@@ -141,6 +157,7 @@ async def _project(
     youth_id: uuid.UUID | None,
     progress: Progress | None,
     archive_schema: str,
+    answer_first: bool = False,
 ) -> dict[str, Any]:
     """One youth's replay, or the whole register's with its progress shown."""
 
@@ -151,7 +168,7 @@ async def _project(
         )  # fmt: skip
         return await _answer(pool, tenant, as_of, applied, youth_id)
 
-    return await _in_scratch(database_url, as_of, now, projected)
+    return await _in_scratch(database_url, as_of, now, projected, answer_first)
 
 
 async def _in_scratch(
@@ -159,12 +176,15 @@ async def _in_scratch(
     as_of: datetime,
     now: datetime,
     work: Callable[[asyncpg.Pool, str], Awaitable[dict[str, Any]]],
+    answer_first: bool,
 ) -> dict[str, Any]:
-    """`work` done on a scratch register of its own, dropped afterwards: one pool writes it,
-    reads the answer from it and drops it (connections made and warmed once). No answer when
-    the database restarted meanwhile (a crash empties the scratch register's unlogged tables)."""
+    """`work` done on a scratch register of its own, dropped afterwards (`answer_first`: in the
+    background once it answered): one pool writes it, reads the answer from it and drops it
+    (connections made and warmed once). No answer when the database restarted meanwhile (a
+    crash empties the scratch register's unlogged tables)."""
     schema = _scratch_schema(as_of, now)
-    pool = await create_pool(database_url, schema, SCRATCH, min_size=1, max_size=2)
+    pool = await scratch_pool(database_url, schema)
+    answered = False
     try:
         started = await pool.fetchval(SERVER_STARTED)
         answer = await work(pool, schema)
@@ -173,12 +193,13 @@ async def _in_scratch(
                 "register: the database restarted during the replay, which empties its scratch "
                 "tables; no answer is given: replay again"
             )
+        answered = True
         return answer
     finally:
-        try:
-            await pool.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        finally:
-            await pool.close()
+        if answered and answer_first:
+            drop_later(pool, schema)
+        else:
+            await dropped(pool, schema)
 
 
 class ReplayCache:
@@ -236,7 +257,7 @@ async def replay_from_topics(
 ) -> dict[str, Any]:
     """The same as `replay`, read from every event topic from the beginning (as `kaa register
     rebuild` does): slower, and the check that the archive tells the same story."""
-    schema = _scratch_schema(as_of, now)
+    schema = _scratch_schema(as_of, now, TOPICS_PREFIX)
     try:
         await project_topics(
             bootstrap_servers, database_url, namespace, tenants, schema, progress,
