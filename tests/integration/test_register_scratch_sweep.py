@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from services.register.adapters import scratch
+from services.register.adapters.database import Connection
 from services.register.commands import replay as replay_module
 from tests.conftest import RunningInfra
 from tests.integration.test_register_replay_answer import INSTANTS, TENANT, applied, histories
@@ -18,7 +19,7 @@ from tests.integration.test_register_replay_answer import INSTANTS, TENANT, appl
 SCHEMAS = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'replay\\_%'"
 
 
-async def schemas(conn: asyncpg.Connection) -> set[str]:
+async def schemas(conn: Connection) -> set[str]:
     return {str(row["nspname"]) for row in await conn.fetch(SCHEMAS)}
 
 
