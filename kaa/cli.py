@@ -78,6 +78,7 @@ def run_service(
     except ValueError as exc:  # the configuration refused (connectors file, tenant policies …)
         typer.echo(f"kaa: error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    from shared.http_server import OneWriteHttpTools
     from shared.resilience import given_up, request_stop
 
     class Server(uvicorn.Server):
@@ -102,6 +103,8 @@ def run_service(
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        access_log=False,  # each service logs its requests itself (shared/logs.py)
+        http=OneWriteHttpTools,
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
