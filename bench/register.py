@@ -9,7 +9,9 @@
     it takes: `services/register/adapters/topics.py` `PROCESSES`): events/s, and the CPU seconds
     per 1,000 events of this process with those, PostgreSQL's backends and the Kafka broker;
 (d) replays the 5,000-youth municipality as of several instants from the rebuilt register's archive
-    (`kaa audit replay`'s code): seconds for each, the slowest reported.
+    (`kaa audit replay`'s code): seconds for each, the slowest reported; to the answer, as the
+    service gives it to an inspector, the scratch register dropped after (before 2026-12-02 the
+    figures included the drop, about 40 ms).
 Writes bench/results/register.json. Figures are noisy on a shared machine: read the ratio.
 """
 

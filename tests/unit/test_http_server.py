@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from shared.http_server import OneWriteHttpTools, _OneWrite
@@ -27,6 +27,15 @@ class Written:
 
     def write(self, data: bytes) -> None:
         self.calls.append(bytes(data))
+
+    def writelines(self, parts: list[bytes]) -> None:
+        self.calls.append(b"".join(parts))
+
+    def write_eof(self) -> None:
+        self.calls.append(b"<eof>")
+
+    def abort(self) -> None:
+        self.closed = True
 
     def is_closing(self) -> bool:
         return self.closed
@@ -63,6 +72,29 @@ async def test_closing_sends_the_held_head_first_and_other_calls_reach_the_trans
     assert one.get_extra_info("peername") == ("127.0.0.1", 1)
 
 
+async def test_other_writes_follow_the_held_head_and_an_abort_drops_it() -> None:
+    written = Written()
+    one = _OneWrite(written, asyncio.get_running_loop())  # type: ignore[arg-type]
+    one.write(HEAD)
+    one.writelines([b"a", b"b"])
+    one.write(HEAD)
+    one.write_eof()
+    assert written.calls == [HEAD, b"ab", HEAD, b"<eof>"]
+    one.write(HEAD)
+    one.abort()
+    await asyncio.sleep(0)
+    assert (len(written.calls), written.closed) == (4, True)
+
+
+async def test_a_large_body_is_written_after_its_head_not_copied_to_it() -> None:
+    written = Written()
+    one = _OneWrite(written, asyncio.get_running_loop())  # type: ignore[arg-type]
+    large = b"x" * (64 * 1024 + 1)
+    one.write(HEAD)
+    one.write(large)
+    assert written.calls == [HEAD, large]
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -73,6 +105,9 @@ async def test_responses_over_a_socket_arrive_whole_and_in_order() -> None:
     async def small(_: Any) -> PlainTextResponse:
         return PlainTextResponse("hello")
 
+    async def empty(_: Any) -> Response:
+        return Response(status_code=204)
+
     async def streamed(_: Any) -> StreamingResponse:
         async def parts() -> Any:
             for part in (b"one,", b"two"):
@@ -81,7 +116,8 @@ async def test_responses_over_a_socket_arrive_whole_and_in_order() -> None:
 
         return StreamingResponse(parts(), media_type="text/plain")
 
-    app = Starlette(routes=[Route("/small", small), Route("/streamed", streamed)])
+    app = Starlette(routes=[Route("/small", small, methods=["GET", "HEAD"]),
+                            Route("/empty", empty), Route("/streamed", streamed)])  # fmt: skip
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, http=OneWriteHttpTools,
                                            log_level="warning", lifespan="off"))  # fmt: skip
@@ -93,18 +129,26 @@ async def test_responses_over_a_socket_arrive_whole_and_in_order() -> None:
             await asyncio.sleep(0.01)
         assert server.started, "the server did not start"
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for path in ("/small", "/streamed", "/small"):  # one kept-alive connection
-            writer.write(f"GET {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode())
+        asked = [("GET", "/small", ""), ("GET", "/streamed", ""), ("HEAD", "/small", ""),
+                 ("GET", "/empty", ""), ("GET", "/small", "connection: close\r\n")]  # fmt: skip
+        for method, path, more in asked:  # one kept-alive connection, the last one closing it
+            writer.write(f"{method} {path} HTTP/1.1\r\nhost: test\r\n{more}\r\n".encode())
         await writer.drain()
         answers = b""
-        while answers.count(b"HTTP/1.1 200 OK") < 3 or not answers.endswith(b"hello"):
-            answers += await asyncio.wait_for(reader.read(65536), 5)
+        while chunk := await asyncio.wait_for(reader.read(65536), 5):
+            answers += chunk  # to the end: the server closes the connection after the last
         writer.close()
-        first, second, third = answers.split(b"HTTP/1.1 200 OK")[1:]
-        assert first.endswith(b"\r\n\r\nhello")
-        assert b"transfer-encoding: chunked" in second
-        assert second.endswith(b"4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n")
-        assert third.endswith(b"\r\n\r\nhello")
+        small_1, stream, head, no_content, small_2 = answers.split(b"HTTP/1.1 ")[1:]
+        assert small_1.startswith(b"200 OK")
+        assert small_1.endswith(b"\r\n\r\nhello")
+        assert b"transfer-encoding: chunked" in stream
+        assert stream.endswith(b"4\r\none,\r\n3\r\ntwo\r\n0\r\n\r\n")
+        assert b"content-length: 5" in head
+        assert head.endswith(b"\r\n\r\n")  # no body
+        assert no_content.startswith(b"204 No Content")
+        assert no_content.endswith(b"\r\n\r\n")
+        assert b"connection: close" in small_2
+        assert small_2.endswith(b"\r\n\r\nhello")
     finally:
         server.should_exit = True
         await serving

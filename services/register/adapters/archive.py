@@ -16,8 +16,9 @@ import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
 from services.register.adapters.collector import young_collections_less_often
-from services.register.adapters.database import SCHEMA, SCRATCH, create_pool, create_tables
+from services.register.adapters.database import SCHEMA, SCRATCH, create_pool
 from services.register.adapters.projection.handlers import apply_events
+from services.register.adapters.scratch import scratch_tables
 from services.register.adapters.snapshot import ExportedArchive, imported, reading_archive
 from shared.contracts.events import AnyEvent, YouthIdentified
 from shared.contracts.validation import FastJson, describe
@@ -263,12 +264,6 @@ async def _project(
         if not tables.done():
             tables.cancel()
         await asyncio.gather(tables, return_exceptions=True)
-
-
-def scratch_tables(pool: asyncpg.Pool, schema: str) -> asyncio.Task[None]:
-    """The scratch register's tables, being made (unlogged: a replay's register is dropped after
-    use) while the caller goes on."""
-    return asyncio.create_task(create_tables(pool, schema, unlogged=True))
 
 
 def _unsealed(event: AnyEvent) -> AnyEvent:

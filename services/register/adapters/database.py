@@ -9,6 +9,7 @@ source of truth.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ async def create_pool(
     return pool
 
 
+_NOTE = re.compile(r"[A-Za-z0-9 ,.:-]{1,200}")
 SCRATCH = {"synchronous_commit": "off"}
 """The settings of a register written from scratch (a rebuild, a replay): a commit does not wait
 for its WAL to reach the disk. A crash loses at most the last commits, each whole with its position,
@@ -65,16 +67,25 @@ def unlogged_statements() -> tuple[str, ...]:
     )
 
 
-async def create_tables(pool: asyncpg.Pool, schema: str = SCHEMA, unlogged: bool = False) -> None:
+async def create_tables(
+    pool: asyncpg.Pool, schema: str = SCHEMA, unlogged: bool = False, note: str | None = None
+) -> None:
     """Make the schema and its tables where they are missing (running it again changes nothing).
     `unlogged`: tables whose writes cost no WAL and are emptied by a crash, for a scratch register
-    dropped after use (an audit replay's)."""
+    dropped after use (an audit replay's). `note`: the schema's comment, set with it."""
     # One round trip: the script is one message, which the server runs as two transactions (the
     # register's schema from BEGIN to COMMIT, then the keyring's). Statement by statement, a replay
     # waited for its event loop, busy parsing the archive, before each next one was sent.
+    comment = ""
+    if note is not None:
+        if not _NOTE.fullmatch(note):
+            raise ValueError("note: letters, digits, spaces and , . : - only")
+        comment = f";\nCOMMENT ON SCHEMA \"{schema}\" IS '{note}'"
     async with pool.acquire() as conn:
         try:
-            await conn.execute(f"BEGIN;\n{ddl_script(schema, unlogged)};\nCOMMIT;\n{KEYRING_DDL}")
+            await conn.execute(
+                f"BEGIN;\n{ddl_script(schema, unlogged)}{comment};\nCOMMIT;\n{KEYRING_DDL}"
+            )
         finally:
             if conn.is_in_transaction():  # a statement failed: the rest was not run
                 await conn.execute("ROLLBACK")

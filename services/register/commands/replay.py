@@ -25,16 +25,16 @@ from services.register.adapters.archive import (
     archived,
     drop_schema,
     project_archive,
-    scratch_tables,
     state_on,
 )
 from services.register.adapters.database import SCHEMA, create_pool
 from services.register.adapters.scratch import (
-    TOPICS_PREFIX,
     drop_later,
     dropped,
     scratch_name,
     scratch_pool,
+    scratch_tables,
+    topics_name,
 )
 from services.register.adapters.snapshot import exported_archive
 from services.register.adapters.topics import project_topics
@@ -65,10 +65,10 @@ def check_instant(as_of: datetime, now: datetime) -> None:
         raise ValueError("as_of: is in the future; the register cannot be replayed beyond now")
 
 
-def _scratch_schema(as_of: datetime, now: datetime, prefix: str = "") -> str:
+def _scratch_schema(as_of: datetime, now: datetime, name: Callable[[], str] = scratch_name) -> str:
     """A fresh schema name for one replay (dropped afterwards), once the instant is valid."""
     check_instant(as_of, now)
-    return f"{prefix}{uuid.uuid4().hex[:16]}" if prefix else scratch_name()
+    return name()
 
 
 async def replay(
@@ -131,7 +131,7 @@ async def _project_whole(
     register's tables are made while that moment is taken and counted."""
     held: dict[str, Any] = {}
 
-    async def counted(pool: asyncpg.Pool, schema: str) -> dict[str, Any]:
+    async def whole(pool: asyncpg.Pool, schema: str) -> dict[str, Any]:
         tables = scratch_tables(pool, schema)
         try:
             async with exported_archive(database_url, archive_schema) as exported:
@@ -146,7 +146,7 @@ async def _project_whole(
                 tables.cancel()
             await asyncio.gather(tables, return_exceptions=True)
 
-    return await _in_scratch(database_url, as_of, now, counted, answer_first), held
+    return await _in_scratch(database_url, as_of, now, whole, answer_first), held
 
 
 async def _project(
@@ -257,7 +257,7 @@ async def replay_from_topics(
 ) -> dict[str, Any]:
     """The same as `replay`, read from every event topic from the beginning (as `kaa register
     rebuild` does): slower, and the check that the archive tells the same story."""
-    schema = _scratch_schema(as_of, now, TOPICS_PREFIX)
+    schema = _scratch_schema(as_of, now, topics_name)
     try:
         await project_topics(
             bootstrap_servers, database_url, namespace, tenants, schema, progress,
