@@ -159,7 +159,10 @@ async def partition_states(
 async def topic_config(
     bootstrap_servers: str, topic: str, keys: Iterable[str]
 ) -> dict[str, str | None]:
-    """The values a topic has for the configuration `keys` (its own or the broker's default)."""
+    """The values a topic has for the configuration `keys` (its own or the broker's default).
+
+    Raises the broker's error when it refuses (a broker whose metadata has not reached a topic made
+    a moment ago answers "unknown topic" for it, while another already knows it)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
@@ -170,7 +173,9 @@ async def topic_config(
         await admin.close()
     values: dict[str, str | None] = {}
     for response in responses:
-        for resource in response.resources:
+        for resource in response.resources:  # (error_code, error_message, type, name, entries)
+            if resource[0]:
+                raise for_code(resource[0])(f"could not describe topic {topic}: {resource[1]}")
             for entry in resource[4]:  # (name, value, read_only, ...)
                 values[entry[0]] = entry[1]
     return values
