@@ -74,12 +74,6 @@ _ALONE = """NOT EXISTS (
               AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
                                false)
             OFFSET 0)"""
-# What the watermarks say, in one value: it changes whenever one is taken, by any replica (each
-# new watermark has its own id), so a replica sees another's watermark and joins the release.
-WATERMARKS_SEEN = (
-    "SELECT md5(string_agg(watermark_id::text, ',' ORDER BY tenant, source, partition)) AS seen "
-    "FROM {schema}.feed_watermarks"
-)
 # The release's slice of persons, a range of person ids (`id_range`): replicas release different
 # slices at once (`IdentifyCommands.release_pending`). A range, so the planner estimates its share
 # from the column's statistics (an expression's equality it guesses at 0.5 %, and then walks the

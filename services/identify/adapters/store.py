@@ -217,13 +217,6 @@ class IdentifyStore(KafkaFedApplication):
             )
             return [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]
 
-    def watermarks_seen(self) -> str | None:
-        """The watermarks in one value (`pending.WATERMARKS_SEEN`): another when any moved."""
-        with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute(pending.statement(pending.WATERMARKS_SEEN, self.schema))
-            row = cursor.fetchone()
-            return None if row is None else row["seen"]
-
     def watermarks(self) -> Watermarks:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             return Watermarks.load(cursor, self.schema)

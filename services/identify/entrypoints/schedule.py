@@ -15,8 +15,6 @@ from services.identify.commands import IdentifyCommands
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
-# Seconds between looks at the watermarks for one another replica took (a query of one row).
-WATERMARKS_LOOKED_AT = 1.0
 
 
 def scope_schedule(
@@ -46,18 +44,9 @@ def pending_release(
 
     async def run() -> None:
         """Decide the persons who waited for their feeds' watermarks (or the settle window):
-        at once when a watermark was taken, here or by another replica (the watermarks are
-        looked at every `WATERMARKS_LOOKED_AT` seconds), else every `schedule_interval` at the
-        latest."""
-        waited = looked = 0.0
-        seen = await asyncio.to_thread(commands.store.watermarks_seen)
+        at once when a watermark was taken, else every `schedule_interval` at the latest."""
+        waited = 0.0
         while True:
-            if looked >= WATERMARKS_LOOKED_AT:
-                looked = 0.0
-                now_seen = await asyncio.to_thread(commands.store.watermarks_seen)
-                if now_seen != seen:  # another replica took one: its persons are released here too
-                    seen = now_seen
-                    commands.release_wanted.set()
             if commands.release_wanted.is_set() or waited >= min(
                 settings.schedule_interval, max(settings.feed_settle, 1.0)
             ):
@@ -80,6 +69,5 @@ def pending_release(
                         break
             await asyncio.sleep(0.1)
             waited += 0.1
-            looked += 0.1
 
     return run

@@ -1,6 +1,5 @@
 """The release decides round after round until a round decides nobody: a round's limit counts a
-person's rows (one per municipality), so a full round of movers decides fewer persons than it; and
-a replica joins the release when another replica took a watermark."""
+person's rows (one per municipality), so a full round of movers decides fewer persons than it."""
 
 from __future__ import annotations
 
@@ -14,28 +13,14 @@ from services.identify.entrypoints.schedule import pending_release
 from tests.unit.apps import offline_settings
 
 
-class Marks:
-    """The store's `watermarks_seen`: what the watermarks say, as set."""
-
-    def __init__(self) -> None:
-        self.seen = "first"
-        self.looks = 0
-
-    def watermarks_seen(self) -> str:
-        self.looks += 1
-        return self.seen
-
-
 class Rounds:
     """`release_pending` as the store answers it: these counts, then nobody."""
 
-    def __init__(self, counts: list[int], wanted: bool = True) -> None:
+    def __init__(self, counts: list[int]) -> None:
         self.counts = counts
         self.calls: list[float] = []
         self.release_wanted = threading.Event()
-        if wanted:
-            self.release_wanted.set()
-        self.store = Marks()
+        self.release_wanted.set()
 
     def release_pending(self, today: date, now: Any, limit: int) -> int:
         self.calls.append(time.monotonic())
@@ -55,23 +40,3 @@ async def test_a_round_short_of_its_limit_is_followed_at_once_by_the_next() -> N
         loop.cancel()
     assert len(rounds.calls) == 4, "three rounds that decided someone, then one that did not"
     assert rounds.calls[-1] - rounds.calls[0] < 1.0, "no wait for the schedule interval between"
-
-
-async def test_a_watermark_another_replica_took_starts_the_release_here() -> None:
-    settings = offline_settings(batch_size=500, schedule_interval=60, feed_settle=86400)
-    rounds = Rounds([], wanted=False)  # this replica took no watermark itself
-    loop = asyncio.ensure_future(pending_release(settings, rounds, lambda: date(2026, 3, 2))())  # type: ignore[arg-type]
-    try:
-        await asyncio.sleep(1.5)
-        assert rounds.calls == [], "the watermarks did not move: nothing to release"
-        assert rounds.store.looks >= 2, "looked at when the loop began and a second later"
-        rounds.store.seen = "another replica took one"
-        moved = time.monotonic()
-        for _ in range(100):
-            if rounds.calls:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        loop.cancel()
-    assert rounds.calls, "released when the watermarks moved"
-    assert rounds.calls[0] - moved < 1.5, "within a look's interval, not the schedule's minute"
