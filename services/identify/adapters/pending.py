@@ -74,20 +74,6 @@ _ALONE = """NOT EXISTS (
               AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
                                false)
             OFFSET 0)"""
-# The release's slice of persons, a range of person ids (`id_range`): replicas release different
-# slices at once (`IdentifyCommands.release_pending`). A range, so the planner estimates its share
-# from the column's statistics (an expression's equality it guesses at 0.5 %, and then walks the
-# table instead of the indexes); the one slice of one is every id.
-_SLICE = "q.person_id BETWEEN %(first_id)s AND %(last_id)s"
-
-
-def id_range(index: int, count: int) -> tuple[uuid.UUID, uuid.UUID]:
-    """The first and last person id of slice `index` of `count` (ids are keyed hashes: evenly
-    spread)."""
-    span = 1 << 128
-    return uuid.UUID(int=index * span // count), uuid.UUID(int=(index + 1) * span // count - 1)
-
-
 # Persons every one of whose pending rows may be decided, a round of them (`limit` rows), each
 # part read only if the ones before it left room:
 # 1. settled persons, the longest waiting first (none waits for ever however many come after);
@@ -107,13 +93,12 @@ SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
 WHERE p.person_id = ANY(ARRAY(
     SELECT DISTINCT q.person_id FROM (
         (SELECT q.person_id FROM {schema}.scope_pending q
-         WHERE q.since <= %(settled)s AND SLICE AND ALONE
+         WHERE q.since <= %(settled)s AND ALONE
          ORDER BY q.since LIMIT %(limit)s)
         UNION ALL
         (SELECT q.person_id FROM (
              SELECT q.person_id, q.tenant FROM (
-                 SELECT * FROM {schema}.scope_pending q WHERE SLICE
-                 ORDER BY since DESC LIMIT 4 * %(limit)s) q
+                 SELECT * FROM {schema}.scope_pending ORDER BY since DESC LIMIT 4 * %(limit)s) q
              JOIN c ON c.tenant = q.tenant
              WHERE q.since > %(settled)s AND q.fact_at <= c.complete
              ORDER BY q.since DESC OFFSET 0) q
@@ -122,10 +107,10 @@ WHERE p.person_id = ANY(ARRAY(
         (SELECT q.person_id FROM c CROSS JOIN LATERAL (
              SELECT q.person_id FROM {schema}.scope_pending q
              WHERE q.tenant = c.tenant AND q.fact_at <= c.complete AND q.since > %(settled)s
-               AND SLICE AND ALONE
+               AND ALONE
              LIMIT %(limit)s) q)
         LIMIT %(limit)s) q))
-""".replace("ALONE", _ALONE).replace("SLICE", _SLICE)
+""".replace("ALONE", _ALONE)
 
 
 CLOCK_SKEW = timedelta(hours=1)  # how far ahead of identify's clock a marker may be

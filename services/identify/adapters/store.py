@@ -32,13 +32,9 @@ from shared.crypto import (
     new_data_key,
 )
 from shared.eventstore import KafkaFedApplication
-from shared.eventstore.leases import Slices
 from shared.pseudonym import person_id
 
 SCHEMA = "identify"
-# Replicas release different slices of the pending persons at once; with one replica the slices
-# are taken in turn. More slices than replicas, so two seldom reach for the same one.
-RELEASE_SLICES = 8
 ENTERED: type = domain.Person.ScopeEntered  # type: ignore[attr-defined]  # made by @event
 REGISTERED: type = domain.Person.Registered  # type: ignore[attr-defined]
 # Which of these (tenant, youth) pairs have a data key already.
@@ -70,12 +66,6 @@ class IdentifyStore(KafkaFedApplication):
         self.new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
-        # The release's slices of persons, shared out among the replicas (`release_pending`).
-        self.release_slices = Slices(self.recorder.datastore, "release", RELEASE_SLICES)  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        self.release_slices.close()
-        super().close()
 
     @property
     def schedule(self) -> ScheduleRecorder:
@@ -194,15 +184,10 @@ class IdentifyStore(KafkaFedApplication):
         return found
 
     def releasable(
-        self,
-        completes: Mapping[str, datetime | None],
-        settled: datetime,
-        limit: int,
-        piece: tuple[int, int] = (0, 1),
+        self, completes: Mapping[str, datetime | None], settled: datetime, limit: int
     ) -> list[tuple[uuid.UUID, str, datetime]]:
         """Pending rows of persons who may be decided: every source their municipality waits
-        for is complete (`completes`) up to their facts, or they waited since before `settled`;
-        of the slice `piece` (index, count) of all persons only."""
+        for is complete (`completes`) up to their facts, or they waited since before `settled`."""
         tenants = sorted(completes)
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
             cursor.execute(
@@ -212,7 +197,6 @@ class IdentifyStore(KafkaFedApplication):
                     "completes": [completes[t] for t in tenants],
                     "settled": settled,
                     "limit": limit,
-                    **dict(zip(("first_id", "last_id"), pending.id_range(*piece), strict=True)),
                 },
             )
             return [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]

@@ -8,8 +8,6 @@ consumer, the HTTP routes, the CLI and the tests (`IdentifyCommands`).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -204,20 +202,14 @@ class IdentifyCommands:
 
     def release_pending(self, today: date, now: datetime | None = None, limit: int = 2000) -> int:
         """Decide pending persons whose sources are complete up to their facts, or who waited the
-        settle window; returns how many were decided (call again while it returns `limit`).
-
-        The persons are cut in slices (`RELEASE_SLICES`, by their id) taken in turn, each held
-        while it is decided (`Slices`): replicas so decide different persons at once instead of
-        the same ones, where all but one would fail on the versions and try again. A slice another
-        replica holds is left to it; a round decides up to `limit` persons, one transaction per
-        slice."""
+        settle window; returns how many were decided (call again while it returns `limit`)."""
         at = now or datetime.now(UTC)
         correlation_id = uuid.uuid4()
 
-        def work(piece: tuple[int, int], room: int) -> int:
+        def work() -> int:
             marks = self.store.watermarks()
             completes = {t: marks.complete(t, self.policy(t).feed_sources) for t in self.served}
-            rows = self.store.releasable(completes, at - self.settle, room, piece)
+            rows = self.store.releasable(completes, at - self.settle, limit)
             if not rows:
                 return 0
             persons_ids = list(dict.fromkeys(r[0] for r in rows))
@@ -227,15 +219,7 @@ class IdentifyCommands:
             )  # fmt: skip
             return len(persons_ids)
 
-        slices = self.store.release_slices
-        decided = 0
-        with contextlib.closing(slices.held_in_turn()) as held:
-            for index in held:
-                piece, room = (index, slices.count), limit - decided
-                decided += self.store.retrying(functools.partial(work, piece, room)) or 0
-                if decided >= limit:
-                    break
-        return decided
+        return self.store.retrying(work) or 0
 
     def waiting(self, person: uuid.UUID, tenant: str) -> Waiting | None:
         """Whether the person is pending in the municipality, and for what."""
