@@ -439,7 +439,9 @@ def main() -> None:
     to check, not a traceback (the message never holds a password: asyncpg and aiokafka name the
     address only)."""
     import asyncpg
+    import psycopg
     from aiokafka.errors import KafkaConnectionError
+    from eventsourcing.persistence import OperationalError as StoreUnreachable
 
     try:
         app(prog_name="kaa")
@@ -450,6 +452,13 @@ def main() -> None:
     except (ConnectionRefusedError, asyncpg.CannotConnectNowError) as exc:
         typer.echo(f"kaa: error: cannot connect ({exc}); check DATABASE_URL and that PostgreSQL "
                    "runs (`kaa infra status`)", err=True)  # fmt: skip
+        raise SystemExit(1) from None
+    except (psycopg.OperationalError, StoreUnreachable) as exc:
+        # The services' event stores (psycopg, through the eventsourcing library): the first
+        # line names the address and what failed, never the password.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.echo(f"kaa: error: cannot connect to PostgreSQL ({first}); check DATABASE_URL and "
+                   "that PostgreSQL runs (`kaa infra status`)", err=True)  # fmt: skip
         raise SystemExit(1) from None
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidCatalogNameError) as exc:
         typer.echo(f"kaa: error: PostgreSQL refused the connection ({type(exc).__name__}); "

@@ -140,12 +140,15 @@ def test_a_kraft_cluster_id_never_looks_like_an_option() -> None:
     [
         (["feed", "load", "population"], "cannot reach Kafka"),
         (["retention", "run"], "cannot connect"),
+        # identify's store (psycopg through the event library), the personnummer asked for.
+        (["scope", "explain", "--tenant", "0180"], "cannot connect to PostgreSQL"),
     ],
 )
 def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
     tmp_path: Path, command: list[str], says: str
 ) -> None:
-    """A feed load where no Kafka listens, a retention run where no PostgreSQL listens."""
+    """A feed load where no Kafka listens, a retention run or an explanation where no PostgreSQL
+    listens."""
     import subprocess
     import sys
 
@@ -164,7 +167,7 @@ def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
     }
     args = [*command, str(feed)] if command[0] == "feed" else command
     done = subprocess.run(
-        [sys.executable, "-m", "kaa", *args],
+        [sys.executable, "-m", "kaa", *args], input="200801011234\n",
         env=env, capture_output=True, text=True, timeout=90, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
