@@ -175,7 +175,8 @@ async def topic_config(
     for response in responses:
         for resource in response.resources:  # (error_code, error_message, type, name, entries)
             if resource[0]:
-                raise for_code(resource[0])(f"could not describe topic {topic}: {resource[1]}")
+                refusal = for_code(resource[0])
+                raise refusal(f"could not describe topic {topic}: {resource[1] or refusal.message}")
             for entry in resource[4]:  # (name, value, read_only, ...)
                 values[entry[0]] = entry[1]
     return values

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from kaa.dev.launcher import InfraSettings, processes
 from kaa.dev.launcher.kafka import node_ports
@@ -103,14 +103,15 @@ def wait_for_live_brokers(bootstrap: str, count: int, seconds: float = 60.0) -> 
 
 def min_insync(bootstrap: str, topic: str, seconds: float = 30.0) -> str | None:
     """The topic's min.insync.replicas, asked of any broker: one whose metadata has not yet
-    reached a topic made a moment ago refuses as a transient error, and is asked again."""
+    reached a topic made a moment ago answers "unknown topic", and is asked again (any other
+    refusal fails at once)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             config = asyncio.run(topic_config(bootstrap, topic, ["min.insync.replicas"]))
             return config.get("min.insync.replicas")
-        except KafkaError as refused:
-            if not is_transient(refused) or time.monotonic() > deadline:
+        except UnknownTopicOrPartitionError:
+            if time.monotonic() > deadline:
                 raise
         time.sleep(0.5)
 

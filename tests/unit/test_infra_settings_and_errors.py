@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -172,8 +173,58 @@ def test_infrastructure_that_cannot_be_reached_is_one_line_not_a_traceback(
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert f"kaa: error: {says}" in done.stderr
+    assert done.stderr.count("kaa: error:") == 1
     assert "Traceback" not in done.stderr
     assert "secret-pw" not in done.stderr + done.stdout
+    assert "200801011234" not in done.stderr + done.stdout, "the personnummer asked for"
+
+
+def _failing(exc: BaseException) -> Callable[..., None]:
+    def app(prog_name: str) -> None:
+        raise exc
+
+    return app
+
+
+def test_a_store_that_cannot_connect_is_one_line_without_what_the_driver_quoted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A DATABASE_URL with an unencoded '@' in its password: psycopg quotes part of it back."""
+    import psycopg
+    from eventsourcing.persistence import OperationalError as StoreError
+
+    from kaa import cli
+
+    refused = psycopg.OperationalError("failed to resolve host 'pw-part@127.0.0.1': unknown")
+    wrapped = StoreError(str(refused))
+    wrapped.__cause__ = refused
+    for failure in (refused, wrapped):
+        monkeypatch.setattr(cli, "app", _failing(failure))
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == 1
+        said = capsys.readouterr().err
+        assert said.startswith("kaa: error: cannot connect to PostgreSQL (")
+        assert "failed to resolve host" in said
+        assert "pw-part" not in said
+
+
+def test_a_statement_that_fails_is_not_called_a_failure_to_connect(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A statement time-out is an OperationalError too (SQLSTATE 57014): its traceback stays."""
+    import psycopg
+    from eventsourcing.persistence import OperationalError as StoreError
+
+    from kaa import cli
+
+    timed_out = psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+    wrapped = StoreError(str(timed_out))
+    wrapped.__cause__ = timed_out
+    monkeypatch.setattr(cli, "app", _failing(wrapped))
+    with pytest.raises(StoreError):
+        cli.main()
+    assert "cannot connect" not in capsys.readouterr().err
 
 
 # -- KAA_HOME, the namespace and infra.env --------------------------------------------------------
