@@ -434,12 +434,6 @@ else:  # a production install: the wheel ships no launcher, demo or generator
     _not_installed(feed_app, "generate", "feed generate")
 
 
-# SQLSTATE classes and codes of a failure to connect: connection exception, invalid authorisation,
-# invalid catalog name; the server starting or shutting down, too many connections.
-CONNECTION_STATES = ("08", "28", "3D")
-BUSY = ("57P03", "53300")
-
-
 def main() -> None:
     """The `kaa` command. Infrastructure that cannot be reached is one line saying which and what
     to check, not a traceback (never with a password: asyncpg and aiokafka name the address only,
@@ -449,7 +443,7 @@ def main() -> None:
     from aiokafka.errors import KafkaConnectionError
     from eventsourcing.persistence import OperationalError as StoreError
 
-    from shared.messaging.failures import failure_reason, sqlstate_of
+    from shared.messaging.failures import failure_reason, is_connection_failure
 
     try:
         app(prog_name="kaa")
@@ -463,12 +457,11 @@ def main() -> None:
         raise SystemExit(1) from None
     except (psycopg.OperationalError, StoreError) as exc:
         # The services' event stores (psycopg, through the eventsourcing library). Only a failure
-        # to connect is worded here (no SQLSTATE: the pool's time-out, a refused socket; or a
-        # connection's, an authorisation's, a database's); a statement's failure keeps its
-        # traceback. What the driver says is cut at its first quote (`failure_reason`): a
-        # malformed DATABASE_URL is quoted back in it, and may hold the password.
-        state = sqlstate_of(exc)
-        if state is not None and state[:2] not in CONNECTION_STATES and state not in BUSY:
+        # to connect is worded here (`is_connection_failure`); a statement's failure and the
+        # library's own keep their traceback. What the driver says is cut at its first quote
+        # (`failure_reason`): a malformed DATABASE_URL is quoted back in it, and may hold the
+        # password.
+        if not is_connection_failure(exc):
             raise
         reason = failure_reason(exc, "the connection", "failed")
         typer.echo(f"kaa: error: cannot connect to PostgreSQL ({reason}); check DATABASE_URL and "

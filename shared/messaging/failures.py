@@ -73,6 +73,22 @@ def sqlstate_of(exc: BaseException) -> str | None:
     return None
 
 
+# SQLSTATEs of a failure to connect: connection exception, invalid authorisation, invalid catalog
+# name (classes); the server starting or shutting down, too many connections.
+_CONNECTION_CLASSES = frozenset({"08", "28", "3D"})
+_CONNECTION_STATES = frozenset({"57P03", "53300"})
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """True when psycopg (directly or through the event library) could not connect at all: the
+    pool's time-out or a refused socket (no SQLSTATE), or the server refusing the session. A
+    statement's failure (a time-out, a deadlock) and the library's own errors are not."""
+    if not any(isinstance(error, psycopg.OperationalError) for error in causes(exc)):
+        return False
+    state = sqlstate_of(exc)
+    return state is None or state[:2] in _CONNECTION_CLASSES or state in _CONNECTION_STATES
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when the failure says nothing about the message: retry, never park.
 
