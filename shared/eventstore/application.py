@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -28,7 +29,6 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic
 from psycopg import sql
 
-from shared.eventstore.held import HeldAggregates
 from shared.eventstore.mapper import EventMapper
 from shared.eventstore.recorder import BatchProcessRecorder
 from shared.eventstore.transcoder import DateAsISO, OrjsonTranscoder
@@ -49,8 +49,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
     commands run in different threads), and aggregates that were saved stay in memory for the
     next batch (`KAA_AGGREGATE_CACHE_SIZE`, default 100,000: identify's process grew 6.3 MB per
     1,000 persons in the sizing benchmark, so the cache keeps it under 1 GiB whatever the size of
-    the country; `held.py`: a segmented LRU, which a pass over more aggregates than it holds
-    leaves mostly as it was, where a plain LRU kept none of what the next pass needs). A
+    the country; the least recently used aggregate goes first). A
     cached aggregate that another process changed meanwhile fails the insert on its version; the
     cache is then dropped and the work retried on fresh state, so the cache can make a batch
     faster but never wrong. Events are written and read in the library's format by
@@ -68,7 +67,8 @@ class KafkaFedApplication(Application[uuid.UUID]):
             }
         )
         self._write_lock = threading.RLock()
-        self._recent = HeldAggregates(int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 100_000))
+        self._recent: OrderedDict[uuid.UUID, Any] = OrderedDict()
+        self._recent_max = int(self.env.get("KAA_AGGREGATE_CACHE_SIZE") or 100_000)
 
     def retrying(
         self,
@@ -178,10 +178,15 @@ class KafkaFedApplication(Application[uuid.UUID]):
 
     def forget(self, aggregate_id: uuid.UUID) -> None:
         """Drop an aggregate from memory (it holds changes that will not be saved)."""
-        self._recent.pop(aggregate_id)
+        self._recent.pop(aggregate_id, None)
 
     def _remember(self, aggregate_id: uuid.UUID, aggregate: Any) -> None:
-        self._recent.keep(aggregate_id, aggregate)
+        if self._recent_max <= 0:
+            return
+        self._recent[aggregate_id] = aggregate
+        self._recent.move_to_end(aggregate_id)
+        while len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
 
     def preload(
         self,
@@ -203,8 +208,8 @@ class KafkaFedApplication(Application[uuid.UUID]):
         for aggregate_id in set(aggregate_ids):
             if aggregate_id in cache:
                 continue
-            if (held := self._recent.get(aggregate_id)) is not None:
-                cache[aggregate_id] = held
+            if aggregate_id in self._recent:
+                cache[aggregate_id] = self._recent[aggregate_id]
             else:
                 wanted.append(aggregate_id)
         held = [i for i in cache if cache[i] is not None and i not in wanted] if verify else []
@@ -226,7 +231,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 reload.append(aggregate_id)
         for aggregate_id in reload:
             del cache[aggregate_id]
-            self._recent.pop(aggregate_id)
+            self._recent.pop(aggregate_id, None)
         if reload:
             rows.update(self._events_from(reload, [-1] * len(reload)))
         for aggregate_id in (*wanted, *reload):
@@ -296,9 +301,9 @@ class KafkaFedApplication(Application[uuid.UUID]):
         """The aggregate from this batch's cache (None: known absent), else the store, else None."""
         if aggregate_id in cache:
             return cache[aggregate_id]
-        if (held := self._recent.get(aggregate_id)) is not None:
-            cache[aggregate_id] = held
-            return held
+        if aggregate_id in self._recent:
+            cache[aggregate_id] = self._recent[aggregate_id]
+            return cache[aggregate_id]
         try:
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
