@@ -21,7 +21,7 @@ from services.identify.domain.episodes import Enter
 IN_ERROR = "registered_in_error"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EpisodeRecord:
     """One scope episode as the person knows it by id."""
 

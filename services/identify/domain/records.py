@@ -27,7 +27,7 @@ from services.identify.domain.scope import (
 STATE_RECORDS = frozenset({"baseline", "address_changed", "protection_changed"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registration:
     """A population record as known: folkbokföring from its effective date `since`.
 
@@ -42,7 +42,7 @@ class Registration:
     registered_from: date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EnrolmentRecord:
     """An enrolment as known: observed in SS 12000, or told by a school's notification.
 
@@ -135,7 +135,7 @@ class EnrolmentRecord:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Notified:
     """What a school's notification said (its id names this and nothing else)."""
 
@@ -167,7 +167,7 @@ def is_repeat(
     return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Episode:
     """A scope episode in one municipality: entered on, left on (None: still open)."""
 

@@ -117,7 +117,7 @@ class Enrolment:
         return self.end_date is None or self.end_date >= on
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Completion:
     kind: CompletionKind
     completed_on: date
