@@ -27,6 +27,8 @@ from prometheus_client import (
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "aggregates_held",
+    "aggregates_loaded",
     "consumer_batch",
     "consumer_lag",
     "dead_letter",
@@ -109,6 +111,18 @@ HTTP_SECONDS = Histogram(
     buckets=_SECONDS,
 )
 
+AGGREGATES_LOADED = Counter(
+    "kaa_aggregates_loaded_total",
+    "Aggregates the writer's batches needed, by where they came from: held (in memory between "
+    "batches, KAA_AGGREGATE_CACHE_SIZE), read (from the event store), new (not stored yet).",
+    ["how"],
+)
+AGGREGATES_HELD = Gauge(
+    "kaa_aggregates_held",
+    "Aggregates held in memory between batches (at most KAA_AGGREGATE_CACHE_SIZE).",
+)
+_HELD, _READ, _NEW = (AGGREGATES_LOADED.labels(how) for how in ("held", "read", "new"))
+
 _KIND = re.compile(r"[A-Za-z_][\w.\[\]-]{0,60}")
 
 
@@ -183,6 +197,17 @@ def readiness(ready: Callable[[], bool]) -> None:
 
 def http_request(route: str, method: str, status: int, seconds: float) -> None:
     HTTP_SECONDS.labels(route, method, str(status)).observe(seconds)
+
+
+def aggregates_loaded(*, held: int, read: int, new: int) -> None:
+    """The aggregates a batch needed, by where they came from."""
+    _HELD.inc(held)
+    _READ.inc(read)
+    _NEW.inc(new)
+
+
+def aggregates_held(count: int) -> None:
+    AGGREGATES_HELD.set(count)
 
 
 def exposition(registry: Any = None) -> bytes:

@@ -32,6 +32,7 @@ from psycopg import sql
 from shared.eventstore.mapper import EventMapper
 from shared.eventstore.recorder import BatchProcessRecorder
 from shared.eventstore.transcoder import DateAsISO, OrjsonTranscoder
+from shared.metrics import aggregates_held, aggregates_loaded
 
 
 def tracking_name(topic: str, partition: int) -> str:
@@ -116,6 +117,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 raise
             except BaseException:
                 self._recent.clear()
+                aggregates_held(0)
                 raise
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -172,9 +174,11 @@ class KafkaFedApplication(Application[uuid.UUID]):
             )
         except BaseException:
             self._recent.clear()  # some of them carry changes that were not saved
+            aggregates_held(0)
             raise
         for saved_id, saved in processing.aggregates.items():
             self._remember(saved_id, saved)
+        aggregates_held(len(self._recent))
 
     def forget(self, aggregate_id: uuid.UUID) -> None:
         """Drop an aggregate from memory (it holds changes that will not be saved)."""
@@ -205,15 +209,18 @@ class KafkaFedApplication(Application[uuid.UUID]):
         again from its first event.
         """
         wanted: list[uuid.UUID] = []
+        kept = 0  # taken from memory by this call
         for aggregate_id in set(aggregate_ids):
             if aggregate_id in cache:
                 continue
             if aggregate_id in self._recent:
                 cache[aggregate_id] = self._recent[aggregate_id]
+                kept += 1
             else:
                 wanted.append(aggregate_id)
         held = [i for i in cache if cache[i] is not None and i not in wanted] if verify else []
         if not wanted and not held:
+            aggregates_loaded(held=kept, read=0, new=0)
             return
         versions = [-1] * len(wanted) + [cache[i].version for i in held]
         rows = self._events_from([*wanted, *held], versions)
@@ -234,11 +241,16 @@ class KafkaFedApplication(Application[uuid.UUID]):
             self._recent.pop(aggregate_id, None)
         if reload:
             rows.update(self._events_from(reload, [-1] * len(reload)))
+        new = 0
         for aggregate_id in (*wanted, *reload):
             aggregate: Any = None
             for _, stored in rows.get(aggregate_id, ()):
                 aggregate = self._applied(stored, aggregate)
             cache[aggregate_id] = aggregate  # None: known absent, no second query for it
+            new += aggregate is None
+        # (One held but changed by another process meanwhile counts as held and as read.)
+        read = len(wanted) + len(reload) - new
+        aggregates_loaded(held=kept, read=read, new=new)
 
     def _applied(self, stored: StoredEvent, aggregate: Any) -> Any:
         domain_event: Any = self.mapper.to_domain_event(stored)
@@ -303,10 +315,13 @@ class KafkaFedApplication(Application[uuid.UUID]):
             return cache[aggregate_id]
         if aggregate_id in self._recent:
             cache[aggregate_id] = self._recent[aggregate_id]
+            aggregates_loaded(held=1, read=0, new=0)
             return cache[aggregate_id]
         try:
             aggregate: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
+            aggregates_loaded(held=0, read=0, new=1)
             return None
+        aggregates_loaded(held=0, read=1, new=0)
         cache[aggregate_id] = aggregate
         return aggregate

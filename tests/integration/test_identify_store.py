@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from services.identify.adapters.store import IdentifyStore
 from services.identify.commands import IdentifyCommands
 from services.identify.domain.scope import DEFAULT_POLICY
@@ -130,4 +132,35 @@ def test_explain_reads_a_held_person_between_two_writes(
         assert not answers
     reader.join(10)
     assert answers == [True]
+    app.store.close()
+
+
+def _loaded() -> dict[str, float]:
+    return {
+        how: REGISTRY.get_sample_value("kaa_aggregates_loaded_total", {"how": how}) or 0.0
+        for how in ("held", "read", "new")
+    }
+
+
+def test_the_metrics_say_where_the_persons_a_batch_needed_came_from(
+    infra: RunningInfra, db_schema: str
+) -> None:
+    """An operator sizing `KAA_AGGREGATE_CACHE_SIZE` sees how many persons were read from the
+    store (not held in memory) beside those held and those new."""
+    app = application(infra, db_schema)
+    steps = []
+    before = _loaded()
+    for offset, forget in ((1, False), (2, False), (3, True)):
+        if forget:
+            app.store._recent.clear()  # as if pushed out by other persons
+        app.take_in_feed_batch([baseline()], "feed", 0, offset, today=date(2026, 8, 1))
+        after = _loaded()
+        steps.append({how: after[how] - before[how] for how in after})
+        before = after
+    assert steps == [
+        {"held": 0, "read": 0, "new": 1},  # the first record of the person
+        {"held": 1, "read": 0, "new": 0},  # the same person again, held since
+        {"held": 0, "read": 1, "new": 0},  # no longer held: read from the store
+    ]
+    assert REGISTRY.get_sample_value("kaa_aggregates_held") == 1
     app.store.close()
