@@ -248,7 +248,7 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 aggregate = self._applied(stored, aggregate)
             cache[aggregate_id] = aggregate  # None: known absent, no second query for it
             new += aggregate is None
-        # (One held but changed by another process meanwhile counts as held and as read.)
+        # (One held whose version the store no longer has is read again: held and read.)
         read = len(wanted) + len(reload) - new
         aggregates_loaded(held=kept, read=read, new=new)
 
