@@ -300,7 +300,12 @@ class ExactlyOnceConsumer(Generic[T]):
             self.group_id, tp.topic, applied=len(items), rejected=rejected, seconds=seconds,
             event_types=[event_type_of(item) for item in items],
         )  # fmt: skip
-        highwater = self.consumer.highwater(tp) if self.consumer is not None else None
+        # A rebalance while the batch was applied may have taken the partition from this member
+        # (seen in `bench identify`'s two replicas): its lag is the new owner's to tell, and
+        # aiokafka's `highwater` of a partition not assigned fails, which ended the whole loop.
+        if self.consumer is None or tp not in self.consumer.assignment():
+            return
+        highwater = self.consumer.highwater(tp)
         if highwater is not None:
             metrics.consumer_lag(
                 self.group_id, tp.topic, tp.partition, highwater - self.next_offsets[tp]

@@ -39,3 +39,29 @@ def test_a_revoked_partition_is_forgotten_by_the_lag_gauge() -> None:
     assert lag("t.lag", 1) == 0.0
     assert runner.next_offsets[first] == 7, "its offset still filters a batch fetched before"
     metrics.forget_consumer_lag(GROUP, "t.lag", 0)  # forgetting twice is no error
+
+
+class _Moved:
+    """aiokafka's consumer after a rebalance took a partition away mid-batch: `highwater` of a
+    partition not assigned fails (an assertion in aiokafka)."""
+
+    def __init__(self, assigned: set[TopicPartition]) -> None:
+        self.assigned = assigned
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.assigned)
+
+    def highwater(self, tp: TopicPartition) -> int:
+        assert tp in self.assigned, "Partition is not assigned"
+        return 10
+
+
+def test_a_batch_of_a_partition_moved_away_meanwhile_is_measured_without_failing() -> None:
+    runner = consumer()
+    kept, moved = TopicPartition("t.lag", 2), TopicPartition("t.lag", 3)
+    runner.consumer = _Moved({kept})
+    runner.next_offsets = {kept: 6, moved: 9}
+    runner._measure(moved, [], 0, 0.01)  # before: AssertionError, and the loop restarted
+    assert lag("t.lag", 3) is None
+    runner._measure(kept, [], 0, 0.01)
+    assert lag("t.lag", 2) == 4.0
