@@ -234,6 +234,9 @@ class _Consumer:
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.seeks[tp] = offset
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.seeks)
+
     def highwater(self, tp: TopicPartition) -> int | None:
         return None
 
