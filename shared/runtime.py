@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import metrics
 from shared.api_docs import document
+from shared.collector import tune_garbage_collector
 from shared.contracts.topics import all_topic_specs
 from shared.health import DependencyWatch, add_health_routes
 from shared.http_middleware import (
@@ -59,20 +59,6 @@ def idempotent_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 
 _FIELD = re.compile(r"[A-Za-z_][\w.\[\]-]*")
-GC_YOUNG_THRESHOLD = 50_000
-
-
-def tune_garbage_collector() -> None:
-    """Collect the young generation every 50,000 allocations instead of 700.
-
-    A service keeps tens of thousands of aggregates in memory; with the default threshold the
-    collector walks them so often that it took a quarter of identify's feed time (measured).
-    Nothing here relies on prompt collection of reference cycles.
-    """
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
-
-
 # The database clients' errors a request may meet while PostgreSQL is unreachable; only those
 # `is_transient` calls the world's are answered 503 (the others stay server errors).
 _DATABASE_ERRORS: tuple[type[Exception], ...] = (*POSTGRES_ERRORS, ConnectionError)

@@ -27,9 +27,8 @@ import os
 import uuid
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
@@ -45,6 +44,9 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from shared.logs import accepted_correlation_id, route_of
 from shared.tracing_postgres import instrument_postgres, uninstrument_postgres
+
+if TYPE_CHECKING:  # not imported at run time: a reading process needs no web framework
+    from fastapi import FastAPI
 
 __all__ = [
     "TracingMiddleware",
