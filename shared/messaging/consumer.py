@@ -101,13 +101,14 @@ RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: ExactlyOnceConsumer[object]) -> None:
         self.runner = runner
+        self.revoked: set[TopicPartition] = set()
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         # A partition given up shows no stale lag here. Its next offset is kept: a batch fetched
         # before the rebalance is still filtered by it (dropping it let such a batch be applied
         # from offset 0 while the rebalance waited for the lock).
-        for tp in revoked:
-            metrics.forget_consumer_lag(self.runner.group_id, tp.topic, tp.partition)
+        self.revoked = set(revoked)
+        self._forget_lag(self.revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         # aiokafka logs and swallows a listener's failure: the runner raises it in its loop.
@@ -115,6 +116,16 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
             await self.runner._seek_to_stored(assigned)
         except Exception as exc:
             self.runner.seek_failed = exc
+        # A batch that ended between the revocation and the new assignment (aiokafka changes the
+        # assignment just before this call) measured a partition that has moved since: its lag
+        # goes again. Seeking took the runner's lock, so that batch is over; later ones see the
+        # new assignment (`ExactlyOnceConsumer._measure`).
+        self._forget_lag(self.revoked - set(assigned))
+        self.revoked = set()
+
+    def _forget_lag(self, partitions: set[TopicPartition]) -> None:
+        for tp in partitions:
+            metrics.forget_consumer_lag(self.runner.group_id, tp.topic, tp.partition)
 
 
 class ExactlyOnceConsumer(Generic[T]):

@@ -65,3 +65,20 @@ def test_a_batch_of_a_partition_moved_away_meanwhile_is_measured_without_failing
     assert lag("t.lag", 3) is None
     runner._measure(kept, [], 0, 0.01)
     assert lag("t.lag", 2) == 4.0
+    metrics.forget_consumer_lag(GROUP, "t.lag", 2)
+
+
+def test_a_lag_measured_between_revocation_and_assignment_is_forgotten_once_assigned() -> None:
+    """aiokafka tells the revocation before the group has agreed the new assignment: a batch that
+    ends meanwhile still finds its partition assigned and measures it again."""
+    runner = consumer()
+    moved = TopicPartition("t.lag", 4)
+    runner.consumer = _Moved({moved})
+    runner.next_offsets = {moved: 5}
+    listener = _SeekToStoredPositions(runner)
+    asyncio.run(listener.on_partitions_revoked([moved]))
+    runner._measure(moved, [], 0, 0.01)  # the batch that was being applied ends
+    assert lag("t.lag", 4) == 5.0
+    runner.consumer.assigned = set()
+    asyncio.run(listener.on_partitions_assigned([]))
+    assert lag("t.lag", 4) is None, "the moved partition's lag is the new owner's to tell"

@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from shared.collector import GC_YOUNG_THRESHOLD
+from shared.gc_tuning import GC_YOUNG_THRESHOLD
 
 BULK_YOUNG_THRESHOLD = 4 * GC_YOUNG_THRESHOLD
 """Allocations between two collections of the young generation while the register is projected
@@ -16,7 +16,7 @@ in bulk: 200,000, four times what the services use all the time."""
 @contextmanager
 def young_collections_less_often() -> Iterator[None]:
     """Collect the young generation every `BULK_YOUNG_THRESHOLD` allocations while the block
-    runs (the services: every `GC_YOUNG_THRESHOLD`, `shared.collector.tune_garbage_collector`); the
+    runs (the services: every `GC_YOUNG_THRESHOLD`, `shared.gc_tuning.tune_garbage_collector`); the
     thresholds are put back after it. A bulk projection holds a few batches of parsed events
     (thousands of objects each) and allocates far more: with the default threshold (700) the
     collector walked them so often that it took a third of the rebuild's own CPU (1,000,000

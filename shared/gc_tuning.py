@@ -1,8 +1,8 @@
 """The garbage collector's young-generation threshold the platform's processes run with.
 
-Its own module, without imports: a process that only projects or reads (a rebuild's reading
-processes, `services/register/adapters/rebuild_processes.py`) takes it without the service
-runtime's web framework, whose import took most of such a process's start-up.
+A module of its own, importing nothing but `gc`: code that only projects or reads (a register
+rebuild's reading processes, `services/register/adapters/rebuild_processes.py`) takes it without
+the service runtime and its web framework.
 """
 
 from __future__ import annotations
