@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import metrics
 from shared.api_docs import document
-from shared.gc_tuning import tune_garbage_collector
 from shared.contracts.topics import all_topic_specs
+from shared.gc_tuning import tune_garbage_collector
 from shared.health import DependencyWatch, add_health_routes
 from shared.http_middleware import (
     DATABASE_UNAVAILABLE,
