@@ -31,7 +31,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.pipeline import _cpu_of, write_result
+from bench.pipeline import _cpu_of, _parent_of, write_result
 from kaa.deployment import Deployment
 from kaa.dev.launcher import InfraSettings, Infrastructure
 from kaa.dev.launcher.kafka import KafkaPaths
@@ -67,13 +67,24 @@ def kafka_pid(settings: InfraSettings) -> int | None:
 
 
 def _own_cpu() -> float:
-    """CPU seconds of this process and of the processes it started and waited for (a rebuild's
-    processes, `topics.PROCESSES`, ended by the time it returns)."""
+    """CPU seconds of this process, of the processes it started and waited for, and of those it
+    started that still run, with the ones they waited for: a rebuild's reading processes
+    (`topics.PROCESSES`) are forked from a fork server this process started, which lives on and
+    waits for each of them as it ends (`rebuild_processes.reading_context`)."""
     own, children = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if _parent_of(int(entry)) == me:
+                    total += _cpu_of(int(entry), children=True)[1]
+            except (OSError, ValueError, IndexError):
+                continue  # ended meanwhile
+    return total
 
 
 class CpuMeter:

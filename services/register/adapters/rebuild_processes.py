@@ -8,13 +8,12 @@ ends when the rebuild that started it is killed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import multiprocessing
 import os
-import signal
+import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from typing import Any, TypeVar
 
 from aiokafka import TopicPartition
@@ -24,18 +23,39 @@ from services.register.adapters.topics import Part, read_partitions
 
 T = TypeVar("T")
 
-PR_SET_PDEATHSIG = 1  # prctl(2)
 _read_so_far: Any = None  # a process's count of the events it read (`in_processes`)
 
 
+def reading_context() -> BaseContext:
+    """How the reading processes start: forked from a server process that imported this module
+    once (`forkserver`), rather than each a fresh interpreter (`spawn`) that imports the
+    program's main module and then the projection: about a second each, on both cores at once, at
+    the start of every rebuild (the main module, `kaa.cli`, brings the web framework too). The
+    server has run nothing and holds no connection when it forks; it stays for the next rebuild
+    of a long-lived process and ends with the process. Every process forked from it holds the
+    pipe the server watches for that end, so a reading process watches the rebuild itself
+    (`_end_with_the_rebuild`)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])  # taken when the server starts
+    return context
+
+
 def _share_count(count: Any) -> None:
-    """A reading process's start: the shared count, and (Linux) the kernel's word that it is
-    killed when the rebuild that started it dies (`_while_the_parent_lives` is the check besides,
-    between batches)."""
+    """A reading process's start: the shared count, and its end with the rebuild that started it
+    (`_end_with_the_rebuild`; `_while_the_parent_lives` is the check besides, between batches)."""
     global _read_so_far
     _read_so_far = count
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    threading.Thread(target=_end_with_the_rebuild, name="rebuild-watch", daemon=True).start()
+
+
+def _end_with_the_rebuild() -> None:
+    """End this process when the rebuild that started it ends (killed), whether it reads a share
+    or waits for the next one. The kernel's death signal cannot say it: a forked reading process's
+    parent is the fork server, which lives on while its children hold its pipe."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()  # until the rebuild's end of the pipe closes
+        os._exit(3)
 
 
 def _read_in_a_process(
@@ -88,7 +108,7 @@ async def in_processes(
 ) -> tuple[int, int, int]:
     """Each phase's partitions read by `processes` processes at once; the next phase starts when
     all of them are done (the casework after every identification)."""
-    context = multiprocessing.get_context("spawn")
+    context = reading_context()
     read = context.Value("q", 0)
     loop = asyncio.get_running_loop()
     counts = (0, 0, 0)

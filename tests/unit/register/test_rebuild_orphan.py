@@ -13,7 +13,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
-from services.register.adapters.rebuild_processes import _stop_now, _while_the_parent_lives
+from services.register.adapters.rebuild_processes import (
+    _share_count,
+    _stop_now,
+    _while_the_parent_lives,
+    reading_context,
+)
 
 
 def _reads_for_a_minute(pid_file: str) -> None:  # the rebuild's reading process
@@ -22,8 +27,7 @@ def _reads_for_a_minute(pid_file: str) -> None:  # the rebuild's reading process
 
 
 def _rebuild(pid_file: str) -> None:  # the rebuild, killed while its process reads
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as executor:
+    with ProcessPoolExecutor(1, mp_context=reading_context()) as executor:
         executor.submit(_reads_for_a_minute, pid_file).result()
 
 
@@ -58,12 +62,54 @@ def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> 
             os.kill(reader, signal.SIGKILL)
 
 
+def _writes_its_pid(pid_file: str) -> None:  # a share read, after which the process waits
+    Path(pid_file).write_text(str(os.getpid()))
+
+
+def _rebuild_between_shares(pid_file: str) -> None:  # killed while its process waits
+    context = reading_context()
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_share_count,
+                             initargs=(context.Value("q", 0),)) as executor:  # fmt: skip
+        executor.submit(_writes_its_pid, pid_file).result()
+        time.sleep(60)
+
+
+def test_a_reading_process_waiting_for_its_next_share_ends_when_the_rebuild_is_killed(
+    tmp_path: Path,
+) -> None:
+    """Between two shares no `_while_the_parent_lives` runs, and a process forked from the fork
+    server is not the rebuild's child for the kernel (its death signal would wait for the server,
+    which lives on while its children hold its pipe): the process's own watch ends it."""
+    pid_file = tmp_path / "reader.pid"
+    rebuild = multiprocessing.get_context("spawn").Process(
+        target=_rebuild_between_shares, args=(str(pid_file),)
+    )
+    rebuild.start()
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the reading process did not start"
+        time.sleep(0.05)
+    reader = int(pid_file.read_text())
+    time.sleep(1.0)
+    assert not ended(reader), "it waits for its next share while the rebuild lives"
+    os.kill(rebuild.pid or 0, signal.SIGKILL)
+    rebuild.join()
+    deadline = time.monotonic() + 10
+    try:
+        while not ended(reader):
+            assert time.monotonic() < deadline, "the waiting process outlived the killed rebuild"
+            time.sleep(0.1)
+    finally:
+        if not ended(reader):
+            os.kill(reader, signal.SIGKILL)
+
+
 def _reads_long() -> None:  # a share that would take long to read
     time.sleep(60)
 
 
 def test_a_failed_rebuild_ends_its_other_processes_without_waiting_for_their_shares() -> None:
-    executor = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"))
+    executor = ProcessPoolExecutor(2, mp_context=reading_context())
     reading = [executor.submit(_reads_long) for _ in range(2)]
     deadline = time.monotonic() + 60
     while len(getattr(executor, "_processes", {})) < 2 or not all(
