@@ -76,11 +76,13 @@ def _own_cpu() -> float:
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
     total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    me = os.getpid()
+    me, session = os.getpid(), os.getsid(0)
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if _parent_of(int(entry)) == me:
+                # Not the PostgreSQL and Kafka the launcher may have started from here: they run
+                # in sessions of their own and are counted as themselves.
+                if _parent_of(int(entry)) == me and os.getsid(int(entry)) == session:
                     total += _cpu_of(int(entry), children=True)[1]
             except (OSError, ValueError, IndexError):
                 continue  # ended meanwhile

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import sys
 import threading
+import types
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.context import BaseContext
@@ -24,20 +26,44 @@ from services.register.adapters.topics import Part, read_partitions
 T = TypeVar("T")
 
 _read_so_far: Any = None  # a process's count of the events it read (`in_processes`)
+_IMPORTED_IN = os.getpid()  # the fork server's, in a reading process (`reading_context`)
+_NOT_PRELOADED = frozenset({"__main__", "__mp_main__", "builtins"})
 
 
 def reading_context() -> BaseContext:
     """How the reading processes start: forked from a server process that imported this module
-    once (`forkserver`), rather than each a fresh interpreter (`spawn`) that imports the
-    program's main module and then the projection: about a second each, on both cores at once, at
-    the start of every rebuild (the main module, `kaa.cli`, brings the web framework too). The
-    server has run nothing and holds no connection when it forks; it stays for the next rebuild
-    of a long-lived process and ends with the process. Every process forked from it holds the
-    pipe the server watches for that end, so a reading process watches the rebuild itself
-    (`_end_with_the_rebuild`)."""
+    and the program's main module's own modules once (`forkserver`), rather than each a fresh
+    interpreter (`spawn`) that imports them all: about a second each, on both cores at once, at
+    the start of every rebuild (the main module, `kaa.cli`, brings the web framework too). A
+    forked process still runs the main module again (CPython's `spawn.prepare`), and finds its
+    imports done. The server has run nothing and holds no connection when it forks; it stays for
+    the next rebuild of a long-lived process and ends with the process. Every process forked
+    from it holds the pipe the server watches for that end, so a reading process watches the
+    rebuild itself (`_end_with_the_rebuild`)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # taken when the server starts
+    # Taken when the server starts; one that fails to import is skipped there, silently (the
+    # test checks that this module comes from the server).
+    context.set_forkserver_preload([__name__, *_main_modules()])
     return context
+
+
+def _main_modules() -> list[str]:
+    """The modules the program's main module takes its names from (`kaa.cli` for the `kaa`
+    command), and its own when it was run by name (`python -m bench.register`)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return []
+    spec = getattr(main, "__spec__", None)
+    named = getattr(spec, "name", None)
+    names = {named} if isinstance(named, str) and not named.endswith("__main__") else set()
+    for value in vars(main).values():
+        module = (
+            value.__name__ if isinstance(value, types.ModuleType)
+            else getattr(value, "__module__", None)
+        )  # fmt: skip
+        if isinstance(module, str) and module in sys.modules and module not in _NOT_PRELOADED:
+            names.add(module)
+    return sorted(names)
 
 
 def _share_count(count: Any) -> None:

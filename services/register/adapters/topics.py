@@ -46,8 +46,9 @@ encoding the events is most of a rebuild's work, and one process has one core (t
 different partitions concern different youths, as the writers below already rely on). The cores
 this process may run on, at most 4: each process writes through `WRITERS` connections."""
 PARALLEL_FROM = 100_000
-"""Events from which a rebuild starts more than one process (each takes a second or two to start,
-and writes from its own connections)."""
+"""Events from which a rebuild starts more than one process (the first rebuild of a process starts
+a fork server, which imports the code for a second or so, and each reading process writes from
+its own connections)."""
 
 BUILT_AFTER = ("contacts_youth", "contact_log_youth", "occupations_youth")
 """Indexes a rebuild builds after its last event (one sort each) rather than entry by entry: no

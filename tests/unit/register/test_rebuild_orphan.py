@@ -104,6 +104,20 @@ def test_a_reading_process_waiting_for_its_next_share_ends_when_the_rebuild_is_k
             os.kill(reader, signal.SIGKILL)
 
 
+def _where_imported() -> tuple[int, int]:
+    from services.register.adapters import rebuild_processes
+
+    return os.getpid(), rebuild_processes._IMPORTED_IN
+
+
+def test_a_reading_process_takes_the_rebuild_code_from_the_fork_server() -> None:
+    """It imports nothing at its start: the server preloaded the rebuild module (a preload that
+    fails is skipped by CPython without a word, and every process would import it again)."""
+    with ProcessPoolExecutor(1, mp_context=reading_context()) as executor:
+        reader, imported_in = executor.submit(_where_imported).result(timeout=60)
+    assert imported_in != reader, "the reading process imported the rebuild module itself"
+
+
 def _reads_long() -> None:  # a share that would take long to read
     time.sleep(60)
 
