@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
@@ -39,9 +40,14 @@ def ended(pid: int) -> bool:
     return state == "Z"  # ended, not yet reaped by whoever adopted it
 
 
-def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> None:
+def outlives_its_killed_rebuild(rebuild_target: Callable[[str], None], tmp_path: Path) -> bool:
+    """Start a rebuild (`rebuild_target`, given the file its reading process writes its pid to),
+    kill it once its reading process has run a moment, and tell whether that process was still
+    there 10 s later (it is killed then)."""
     pid_file = tmp_path / "reader.pid"
-    rebuild = multiprocessing.get_context("spawn").Process(target=_rebuild, args=(str(pid_file),))
+    rebuild = multiprocessing.get_context("spawn").Process(
+        target=rebuild_target, args=(str(pid_file),)
+    )
     rebuild.start()
     deadline = time.monotonic() + 60
     while not pid_file.exists() or not pid_file.read_text():
@@ -49,17 +55,20 @@ def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> 
         time.sleep(0.05)
     reader = int(pid_file.read_text())
     time.sleep(1.5)
-    assert not ended(reader), "it reads while the rebuild lives"
+    assert not ended(reader), "it runs while the rebuild lives"
     os.kill(rebuild.pid or 0, signal.SIGKILL)
     rebuild.join()
     deadline = time.monotonic() + 10
-    try:
-        while not ended(reader):
-            assert time.monotonic() < deadline, "the reading process outlived the killed rebuild"
-            time.sleep(0.1)
-    finally:
-        if not ended(reader):
-            os.kill(reader, signal.SIGKILL)
+    while not ended(reader) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if ended(reader):
+        return False
+    os.kill(reader, signal.SIGKILL)
+    return True
+
+
+def test_the_reading_process_ends_when_the_rebuild_is_killed(tmp_path: Path) -> None:
+    assert not outlives_its_killed_rebuild(_rebuild, tmp_path)
 
 
 def _writes_its_pid(pid_file: str) -> None:  # a share read, after which the process waits
@@ -80,28 +89,7 @@ def test_a_reading_process_waiting_for_its_next_share_ends_when_the_rebuild_is_k
     """Between two shares no `_while_the_parent_lives` runs, and a process forked from the fork
     server is not the rebuild's child for the kernel (its death signal would wait for the server,
     which lives on while its children hold its pipe): the process's own watch ends it."""
-    pid_file = tmp_path / "reader.pid"
-    rebuild = multiprocessing.get_context("spawn").Process(
-        target=_rebuild_between_shares, args=(str(pid_file),)
-    )
-    rebuild.start()
-    deadline = time.monotonic() + 60
-    while not pid_file.exists() or not pid_file.read_text():
-        assert time.monotonic() < deadline, "the reading process did not start"
-        time.sleep(0.05)
-    reader = int(pid_file.read_text())
-    time.sleep(1.0)
-    assert not ended(reader), "it waits for its next share while the rebuild lives"
-    os.kill(rebuild.pid or 0, signal.SIGKILL)
-    rebuild.join()
-    deadline = time.monotonic() + 10
-    try:
-        while not ended(reader):
-            assert time.monotonic() < deadline, "the waiting process outlived the killed rebuild"
-            time.sleep(0.1)
-    finally:
-        if not ended(reader):
-            os.kill(reader, signal.SIGKILL)
+    assert not outlives_its_killed_rebuild(_rebuild_between_shares, tmp_path)
 
 
 def _where_imported() -> tuple[int, int]:
