@@ -264,8 +264,9 @@ class KafkaFedApplication(Application[uuid.UUID]):
             sql.SQL(
                 "SELECT e.originator_id, e.originator_version, e.topic, "
                 "CASE WHEN e.originator_version > k.v THEN e.state END AS state "
-                "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, v) JOIN {} e "
-                "ON e.originator_id = k.id AND e.originator_version >= k.v "
+                "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, v) CROSS JOIN LATERAL ("
+                "SELECT * FROM {} s WHERE s.originator_id = k.id AND s.originator_version >= k.v "
+                "ORDER BY s.originator_version) e "
                 "ORDER BY e.originator_id, e.originator_version"
             )
             .format(table)
