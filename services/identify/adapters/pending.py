@@ -274,6 +274,25 @@ def statement(text: str, schema: str) -> sql.Composed:
     return sql.SQL(text).format(schema=sql.Identifier(schema))
 
 
+def releasable(
+    cursor: Cursor[DictRow],
+    schema: str,
+    completes: dict[str, datetime | None],
+    settled: datetime,
+    limit: int,
+) -> list[tuple[uuid.UUID, str, datetime]]:
+    """A round's pending rows (`RELEASABLE`). Planned for the round's own values each time, never
+    prepared: psycopg prepares a statement on its sixth run, and PostgreSQL then settles on a
+    generic plan, one made without the values (the round's size, the watermarks' times); that
+    plan took 60-85 ms a round of 2,000 persons where the plan for the values takes 16-19
+    (planning it costs about 0.4 ms)."""
+    tenants = sorted(completes)
+    params = {"tenants": tenants, "completes": [completes[t] for t in tenants],
+              "settled": settled, "limit": limit}  # fmt: skip
+    cursor.execute(statement(RELEASABLE, schema), params, prepare=False)
+    return [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]
+
+
 def released_statement(
     schema: str, rows: Iterable[tuple[uuid.UUID, str, datetime]]
 ) -> tuple[sql.Composed, list[tuple[Any, ...]]]:

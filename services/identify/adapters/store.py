@@ -188,18 +188,8 @@ class IdentifyStore(KafkaFedApplication):
     ) -> list[tuple[uuid.UUID, str, datetime]]:
         """Pending rows of persons who may be decided: every source their municipality waits
         for is complete (`completes`) up to their facts, or they waited since before `settled`."""
-        tenants = sorted(completes)
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            cursor.execute(
-                pending.statement(pending.RELEASABLE, self.schema),
-                {
-                    "tenants": tenants,
-                    "completes": [completes[t] for t in tenants],
-                    "settled": settled,
-                    "limit": limit,
-                },
-            )
-            return [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]
+            return pending.releasable(cursor, self.schema, dict(completes), settled, limit)
 
     def watermarks(self) -> Watermarks:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
