@@ -180,12 +180,12 @@ class Deployment:
             calm = await wait_drained(
                 self.bootstrap_servers, self.namespace, services=services, max_wait=left
             )
-            if not await asyncio.to_thread(self._decidable):
+            if not await asyncio.to_thread(self._any_decidable):
                 return calm
             await asyncio.sleep(0.2)
 
-    def _decidable(self) -> int:
-        """How many of identify's pending persons its release may decide now."""
+    def _any_decidable(self) -> bool:
+        """Whether identify's release may decide any of its pending persons now."""
         from datetime import UTC, datetime, timedelta
 
         import psycopg
@@ -204,12 +204,11 @@ class Deployment:
             cur.execute("SELECT to_regclass('identify.scope_pending') IS NOT NULL AS present")
             row = cur.fetchone()
             if row is None or not row["present"]:
-                return 0  # identify is not part of this deployment (or not started yet)
-            rows = pending.summary(
+                return False  # identify is not part of this deployment (or not started yet)
+            return pending.any_decidable(
                 cur, "identify", dict.fromkeys(self.tenants, sources), timedelta(seconds=settle),
                 datetime.now(UTC),
             )  # fmt: skip
-        return sum(int(r["decidable"]) for r in rows)
 
     def token(
         self, tenant: str, *roles: str, subject: str = "test", grants: list[str] | None = None

@@ -169,3 +169,25 @@ def test_a_round_is_planned_for_its_own_values_every_time(table: Pending) -> Non
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [r["statement"] for r in cursor.fetchall()]
     assert not [s for s in prepared if "WITH c(tenant, complete)" in s], "the round was prepared"
+
+
+def test_whether_any_person_is_decidable_now(table: Pending) -> None:
+    def any_now() -> bool:
+        with table.conn.cursor() as cursor:
+            return pending.any_decidable(
+                cursor, table.schema, {"0180": ("population", "ss12000")}, NOW - SETTLED, NOW
+            )
+
+    assert not any_now(), "nobody waits"
+    hold(table, [(uuid.uuid4(), "0180", COMPLETE)])
+    assert not any_now(), "no watermark: the source is not complete"
+    hold(table, [(uuid.uuid4(), "1480", COMPLETE)], SETTLED - timedelta(seconds=1))
+    assert any_now(), "waited past the settle window"
+    table.execute("DELETE FROM {schema}.scope_pending WHERE tenant = '1480'")
+    for source in ("population", "ss12000"):
+        table.execute(
+            "INSERT INTO {schema}.feed_watermarks (tenant, source, partition, partitions, "
+            "complete_up_to, watermark_id) VALUES ('0180', %s, 0, 1, %s, %s)",
+            (source, COMPLETE, uuid.uuid4()),
+        )
+    assert any_now(), "both sources complete up to the person's facts"

@@ -124,6 +124,14 @@ SELECT p.tenant, count(*) AS waiting,
 FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
 GROUP BY p.tenant ORDER BY p.tenant
 """
+# Whether the release has anything to decide now: the first such row ends the scan (a summary
+# counted every row, each time a harness waiting for the pipeline to drain looked).
+ANY_DECIDABLE = """
+WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
+SELECT EXISTS (
+    SELECT 1 FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
+    WHERE p.since <= %(settled)s OR p.fact_at <= c.complete) AS any
+"""
 
 
 class WatermarkRefused(ValueError):
@@ -303,6 +311,32 @@ def released_statement(
     )
 
 
+def _by_watermarks(
+    cursor: Cursor[DictRow], text: str, schema: str, sources: dict[str, tuple[str, ...]],
+    settled: datetime,
+) -> Watermarks:  # fmt: skip
+    """`text` run with each municipality's completeness by its watermarks; the watermarks."""
+    marks = Watermarks.load(cursor, schema)
+    tenants = sorted(sources)
+    completes = [marks.complete(t, sources[t]) for t in tenants]
+    params = {"tenants": tenants, "completes": completes, "settled": settled}
+    cursor.execute(statement(text, schema), params)
+    return marks
+
+
+def any_decidable(
+    cursor: Cursor[DictRow],
+    schema: str,
+    sources: dict[str, tuple[str, ...]],
+    settle: timedelta,
+    now: datetime,
+) -> bool:
+    """Whether the release may decide any pending person now."""
+    _by_watermarks(cursor, ANY_DECIDABLE, schema, sources, now - settle)
+    row = cursor.fetchone()
+    return bool(row and row["any"])
+
+
 def summary(
     cursor: Cursor[DictRow],
     schema: str,
@@ -312,16 +346,7 @@ def summary(
 ) -> list[dict[str, Any]]:
     """Per municipality with pending persons: how many wait, how many the release may decide
     now, since when the oldest waits and which of its sources have not reported at all."""
-    marks = Watermarks.load(cursor, schema)
-    tenants = sorted(sources)
-    cursor.execute(
-        statement(SUMMARY, schema),
-        {
-            "tenants": tenants,
-            "completes": [marks.complete(t, sources[t]) for t in tenants],
-            "settled": now - settle,
-        },
-    )
+    marks = _by_watermarks(cursor, SUMMARY, schema, sources, now - settle)
     return [
         {
             "tenant": row["tenant"],
