@@ -191,3 +191,8 @@ def test_whether_any_person_is_decidable_now(table: Pending) -> None:
             (source, COMPLETE, uuid.uuid4()),
         )
     assert any_now(), "both sources complete up to the person's facts"
+    table.execute(
+        "UPDATE {schema}.feed_watermarks SET complete_up_to = %s WHERE source = 'ss12000'",
+        (COMPLETE - timedelta(seconds=1),),
+    )
+    assert not any_now(), "one source complete only up to before the person's facts"

@@ -125,7 +125,8 @@ FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
 GROUP BY p.tenant ORDER BY p.tenant
 """
 # Whether the release has anything to decide now: the first such row ends the scan (a summary
-# counted every row, each time a harness waiting for the pipeline to drain looked).
+# counted every row, each time a harness waiting for the pipeline to drain looked); with none
+# decidable it reads every pending row once.
 ANY_DECIDABLE = """
 WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT EXISTS (
