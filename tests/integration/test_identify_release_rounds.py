@@ -156,8 +156,8 @@ def test_persons_held_after_the_watermarks_do_not_cost_a_round_a_walk_past_them(
 
 
 def test_a_round_is_planned_for_its_own_values_every_time(table: Pending) -> None:
-    """Never prepared: a prepared statement gets PostgreSQL's generic plan after five runs, made
-    without the round's values, which took three to four times as long a round."""
+    """Never prepared: PostgreSQL may plan a prepared statement once for all values after five
+    runs (a generic plan), and for this query that plan took three to four times as long."""
     ready = [uuid.uuid4() for _ in range(20)]
     hold(table, [(p, "0180", COMPLETE) for p in ready], NOW - timedelta(hours=1))
     completes: dict[str, datetime | None] = {"0180": COMPLETE, "1480": None}

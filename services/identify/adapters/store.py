@@ -189,7 +189,7 @@ class IdentifyStore(KafkaFedApplication):
         """Pending rows of persons who may be decided: every source their municipality waits
         for is complete (`completes`) up to their facts, or they waited since before `settled`."""
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            return pending.releasable(cursor, self.schema, dict(completes), settled, limit)
+            return pending.releasable(cursor, self.schema, completes, settled, limit)
 
     def watermarks(self) -> Watermarks:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
