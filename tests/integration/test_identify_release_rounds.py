@@ -196,3 +196,28 @@ def test_whether_any_person_is_decidable_now(table: Pending) -> None:
         (COMPLETE - timedelta(seconds=1),),
     )
     assert not any_now(), "one source complete only up to before the person's facts"
+
+
+def test_the_summary_counts_who_waits_and_who_may_be_decided(table: Pending) -> None:
+    """`kaa scope pending`: per municipality, how many wait, how many may be decided now, the
+    oldest and each source's completeness."""
+    waiting = [uuid.uuid4() for _ in range(3)]
+    hold(table, [(p, "0180", COMPLETE) for p in waiting], NOW - timedelta(hours=2))
+    hold(table, [(uuid.uuid4(), "0180", COMPLETE + timedelta(minutes=1))])
+    hold(table, [(uuid.uuid4(), "1480", COMPLETE)], SETTLED - timedelta(seconds=1))
+    for source in ("population", "ss12000"):
+        table.execute(
+            "INSERT INTO {schema}.feed_watermarks (tenant, source, partition, partitions, "
+            "complete_up_to, watermark_id) VALUES ('0180', %s, 0, 1, %s, %s)",
+            (source, COMPLETE, uuid.uuid4()),
+        )
+    sources = {"0180": ("population", "ss12000"), "1480": ("population",)}
+    with table.conn.cursor() as cursor:
+        rows = pending.summary(cursor, table.schema, sources, NOW - SETTLED, NOW)
+    by_tenant = {r["tenant"]: r for r in rows}
+    assert [r["tenant"] for r in rows] == ["0180", "1480"]
+    assert (by_tenant["0180"]["waiting"], by_tenant["0180"]["decidable"]) == (4, 3)
+    assert by_tenant["0180"]["oldest_since"] == NOW - timedelta(hours=2)
+    assert by_tenant["0180"]["complete_up_to"] == {"population": COMPLETE, "ss12000": COMPLETE}
+    assert (by_tenant["1480"]["waiting"], by_tenant["1480"]["decidable"]) == (1, 1), "settled"
+    assert by_tenant["1480"]["complete_up_to"] == {"population": None}

@@ -15,6 +15,19 @@ if TYPE_CHECKING:
     from services.identify.commands import Explanation
     from shared.settings import ServiceSettings
 
+NOT_STARTED = (
+    "kaa: error: identify's tables are not in this database: has the identify service started "
+    "with this DATABASE_URL?"
+)
+
+
+def _no_tables(exc: BaseException) -> bool:
+    """The store's tables are missing (the event library wraps psycopg's error in its own)."""
+    from psycopg.errors import UndefinedTable
+
+    return isinstance(exc, UndefinedTable) or isinstance(exc.__cause__, UndefinedTable)
+
+
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
 
 
@@ -22,7 +35,14 @@ scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_
 def scope_pending() -> None:
     """Per municipality: how many persons wait for their feeds' watermarks, how many the release
     decides now, the oldest wait and how far each source is complete (no personal data)."""
-    for line in pending_lines(service_settings()):
+    try:
+        lines = pending_lines(service_settings())
+    except Exception as exc:
+        if not _no_tables(exc):
+            raise
+        typer.echo(NOT_STARTED, err=True)
+        raise typer.Exit(code=2) from None
+    for line in lines:
         typer.echo(line)
 
 
@@ -51,6 +71,11 @@ def scope_explain(
         raise typer.Exit(code=2) from None
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except Exception as exc:
+        if not _no_tables(exc):
+            raise
+        typer.echo(NOT_STARTED, err=True)
         raise typer.Exit(code=2) from None
     for line in lines:
         typer.echo(line)
