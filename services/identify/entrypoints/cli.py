@@ -4,6 +4,8 @@ personnummer, and name the rule version and every fact a decision used."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,11 +23,19 @@ NOT_STARTED = (
 )
 
 
-def _no_tables(exc: BaseException) -> bool:
-    """The store's tables are missing (the event library wraps psycopg's error in its own)."""
+@contextmanager
+def _identify_started() -> Iterator[None]:
+    """A store whose tables are missing (the event library wraps psycopg's error in its own) is
+    said in one line, exit 2."""
     from psycopg.errors import UndefinedTable
 
-    return isinstance(exc, UndefinedTable) or isinstance(exc.__cause__, UndefinedTable)
+    try:
+        yield
+    except Exception as exc:
+        if not (isinstance(exc, UndefinedTable) or isinstance(exc.__cause__, UndefinedTable)):
+            raise
+        typer.echo(NOT_STARTED, err=True)
+        raise typer.Exit(code=2) from None
 
 
 scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_is_help=True)
@@ -35,13 +45,8 @@ scope_app = typer.Typer(help="The identify service's scope decisions.", no_args_
 def scope_pending() -> None:
     """Per municipality: how many persons wait for their feeds' watermarks, how many the release
     decides now, the oldest wait and how far each source is complete (no personal data)."""
-    try:
+    with _identify_started():
         lines = pending_lines(service_settings())
-    except Exception as exc:
-        if not _no_tables(exc):
-            raise
-        typer.echo(NOT_STARTED, err=True)
-        raise typer.Exit(code=2) from None
     for line in lines:
         typer.echo(line)
 
@@ -65,17 +70,13 @@ def scope_explain(
     settings = service_settings()
     try:
         day = date.fromisoformat(at) if at else date.today()
-        lines = explain_lines(settings, tenant, personnummer, day)
+        with _identify_started():
+            lines = explain_lines(settings, tenant, personnummer, day)
     except InvalidPersonnummer as exc:
         typer.echo(f"kaa: error: personnummer: {exc}", err=True)
         raise typer.Exit(code=2) from None
     except ValueError as exc:
         typer.echo(f"kaa: error: {exc}", err=True)
-        raise typer.Exit(code=2) from None
-    except Exception as exc:
-        if not _no_tables(exc):
-            raise
-        typer.echo(NOT_STARTED, err=True)
         raise typer.Exit(code=2) from None
     for line in lines:
         typer.echo(line)
