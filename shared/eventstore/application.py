@@ -218,7 +218,10 @@ class KafkaFedApplication(Application[uuid.UUID]):
                 kept += 1
             else:
                 wanted.append(aggregate_id)
-        held = [i for i in cache if cache[i] is not None and i not in wanted] if verify else []
+        held: list[uuid.UUID] = []
+        if verify:  # the ones the cache had and those just taken from memory
+            asked = set(wanted)  # (a list's `in` here was quadratic: 6 % of identify's release)
+            held = [i for i, a in cache.items() if a is not None and i not in asked]
         if not wanted and not held:
             aggregates_loaded(held=kept, read=0, new=0)
             return
