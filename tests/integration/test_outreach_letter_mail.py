@@ -79,3 +79,30 @@ async def test_a_batch_is_e_mailed_once_to_those_with_an_address_never_to_a_prot
     case = outreach.application.case_of(youths[0].youth_id, TENANT)
     assert len(case.contact_attempt_ids) == 1
     assert case.last_attempt_on == SENT.date()
+
+
+async def test_a_youth_who_left_scope_after_the_batch_was_made_stops_no_one_elses_attempt(
+    outreach: Outreach, smtp: tuple[Inbox, int]
+) -> None:
+    _, port = smtp
+    prepare(outreach)
+    youths = [identified(outreach, n) for n in range(4)]
+    for youth in youths:
+        details = ContactDetails(email=f"ung{youth.street[-1]}@example.se")
+        await outreach.on(DAY).record_contact_details(
+            ANNA, RecordContactDetails(youth.youth_id, details)
+        )
+    mail = MailSettings(host="127.0.0.1", port=port, sender="kaa@kommun.se")
+    handlers = LetterHandlers(outreach.runtime, outreach.on(DAY), mail)
+    made = await handlers.make(ANNA, MakeLetters("first_letter", worklist="first_contact"))
+    outreach.leave(youths[1].youth_id, DAY)
+
+    sent = await handlers.email(ANNA, made.batch.batch_id, SENT)
+
+    stayed = [y for n, y in enumerate(youths) if n != 1]
+    assert sent.emailed == len(youths), "the letters were made while all four were in scope"
+    for youth in stayed:
+        case = outreach.application.case_of(youth.youth_id, TENANT)
+        assert len(case.contact_attempt_ids) == 1, "each youth in scope: one attempt by e-mail"
+    left = outreach.application.case_of(youths[1].youth_id, TENANT)
+    assert left is None or not left.contact_attempt_ids

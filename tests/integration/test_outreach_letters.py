@@ -55,9 +55,10 @@ def sealed(outreach: Outreach, youth: uuid.UUID, n: int, protected: bool) -> str
 
 def identified(outreach: Outreach, n: int, protected: bool = False) -> Youth:
     """A new youth in scope as identify reports it, with sealed personal details."""
-    youth = uuid.uuid4()
+    youth, episode = uuid.uuid4(), uuid.uuid4()
+    outreach.episodes[youth] = episode  # for `outreach.leave`
     outreach._take("identify", [YouthIdentified(
-        **envelope(youth), scope_episode_id=uuid.uuid4(), entered_on=date(2026, 1, 15),
+        **envelope(youth), scope_episode_id=episode, entered_on=date(2026, 1, 15),
         scope_ends_on=date(2027, 5, 1), rule_version="r", facts={}, identified_on=DAY,
         personal_details=sealed(outreach, youth, n, protected),
     )])  # fmt: skip

@@ -266,13 +266,21 @@ class LetterHandlers:
             youth_ids = [i.youth_id for i in chosen]
             await asyncio.to_thread(self.store.mark_emailed, batch_id, youth_ids, when)
             await self._log(caller, youth_ids)
-        for item in chosen:
-            attempt_id = uuid.uuid5(item.contact_attempt_id, "email")
-            attempt = AttemptContact(item.youth_id, "email", LETTER_OUTCOME, when, attempt_id)
-            try:
-                await self.outreach.attempt_contact(caller, attempt)
-            except (CaseNotFound, NotInScope):
-                continue
+        # All at once, as `confirm_sent` does: a few group commits, not one transaction each.
+        attempts = [
+            AttemptContact(i.youth_id, "email", LETTER_OUTCOME, when,
+                           uuid.uuid5(i.contact_attempt_id, "email"))
+            for i in chosen
+        ]  # fmt: skip
+        results = await asyncio.gather(
+            *(self.outreach.attempt_contact(caller, attempt) for attempt in attempts),
+            return_exceptions=True,
+        )
+        for result in results:  # a youth who left scope meanwhile is simply not recorded
+            if isinstance(result, BaseException) and not isinstance(
+                result, CaseNotFound | NotInScope
+            ):
+                raise result
         return Emailed(
             batch_id=batch_id, emailed=len(chosen),
             already_emailed=sum(i.emailed_at is not None for i in batch.items),
