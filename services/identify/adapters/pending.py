@@ -32,6 +32,11 @@ DDL = (
     "partition int, partitions int NOT NULL, complete_up_to timestamptz NOT NULL, "
     "watermark_id uuid NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), "
     "PRIMARY KEY (tenant, source, partition))",
+    # How many times the watermarks were written: a process reads the table again only when this
+    # moved (`watermark_cache.py`); it moves in the very transaction that writes them.
+    "CREATE TABLE IF NOT EXISTS {schema}.feed_watermarks_written (one boolean PRIMARY KEY "
+    "DEFAULT true CHECK (one), n bigint NOT NULL DEFAULT 0)",
+    "INSERT INTO {schema}.feed_watermarks_written (one) VALUES (true) ON CONFLICT DO NOTHING",
     "CREATE TABLE IF NOT EXISTS {schema}.scope_pending (person_id uuid, tenant text, "
     "fact_at timestamptz NOT NULL, since timestamptz NOT NULL, "
     "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
@@ -50,6 +55,7 @@ ON CONFLICT (tenant, source, partition) DO UPDATE SET
     partitions = EXCLUDED.partitions, complete_up_to = EXCLUDED.complete_up_to,
     watermark_id = EXCLUDED.watermark_id, recorded_at = now()
 """
+WATERMARKS_WRITTEN = "UPDATE {schema}.feed_watermarks_written SET n = n + 1"
 # A person waits until the sources are complete up to the latest of their new facts (they are
 # decided on all of them); `since` stays the first, so the settle window bounds the wait.
 UPSERT_PENDING = """
@@ -189,7 +195,8 @@ class Watermarks:
             )
         if now is not None and marker.complete_up_to > now + CLOCK_SKEW:
             raise WatermarkRefused("complete_up_to: lies in the future")
-        known = self.marks.setdefault((marker.tenant, marker.source), {})
+        # A copy: the marks a `WatermarkCache` gave out share their inner mappings with it.
+        known = dict(self.marks.get((marker.tenant, marker.source), {}))
         before = known.get(partition)
         if before is not None and marker.complete_up_to < before[1]:
             raise WatermarkRefused(
@@ -198,6 +205,7 @@ class Watermarks:
         if before == (marker.partitions, marker.complete_up_to):
             return False
         known[partition] = (marker.partitions, marker.complete_up_to)
+        self.marks[(marker.tenant, marker.source)] = known
         return True
 
     def source_complete(self, tenant: str, source: str) -> datetime | None:
@@ -260,6 +268,7 @@ class PendingBatch:
                 ):  # fmt: skip
                     column.append(value)
             out.append((statement(UPSERT_WATERMARKS, schema), [columns]))
+            out.append((statement(WATERMARKS_WRITTEN, schema), [()]))
         if self.rows:
             keys = list(self.rows)
             out.append(

@@ -19,6 +19,7 @@ from services.identify.adapters.observations import SourceObservations
 from services.identify.adapters.pending import Watermarks
 from services.identify.adapters.schedule import RECORDER_TOPIC, ScheduleRecorder
 from services.identify.adapters.subjects import Filled
+from services.identify.adapters.watermark_cache import WatermarkCache
 from services.identify.domain.triggers import created
 from shared import intake
 from shared.crypto import (
@@ -64,6 +65,7 @@ class IdentifyStore(KafkaFedApplication):
         # Data keys made for the batch being applied: written in its transaction (a retried
         # batch starts afresh; a key whose youth was never saved is dropped with the attempt).
         self.new_keys: list[tuple[str, uuid.UUID, bytes, str | None]] = []
+        self.watermarks_read = WatermarkCache()
         with self.recorder.datastore.transaction(commit=True) as curs:  # type: ignore[attr-defined]
             curs.execute(KEYRING_DDL)
 
@@ -157,7 +159,7 @@ class IdentifyStore(KafkaFedApplication):
     def pending_state(self, ids: list[uuid.UUID]) -> tuple[Watermarks, set[uuid.UUID]]:
         """The watermarks as stored, and which of these persons are pending already."""
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            marks = Watermarks.load(cursor, self.schema)
+            marks = self.watermarks_read.load(cursor, self.schema)
             if not ids:
                 return marks, set()
             cursor.execute(
@@ -193,7 +195,7 @@ class IdentifyStore(KafkaFedApplication):
 
     def watermarks(self) -> Watermarks:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            return Watermarks.load(cursor, self.schema)
+            return self.watermarks_read.load(cursor, self.schema)
 
     def pending_row(self, person: uuid.UUID, tenant: str) -> tuple[datetime, datetime] | None:
         """(latest fact observed, waiting since) of a person pending in a municipality."""

@@ -1,0 +1,104 @@
+"""The watermarks a process keeps (`WatermarkCache`): read again exactly when a transaction wrote
+them, on the real PostgreSQL; the marks it gives out are the caller's to change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg.rows import DictRow, dict_row
+
+from services.identify.adapters import pending
+from services.identify.adapters.watermark_cache import WatermarkCache
+from shared.contracts.feeds import FeedWatermark
+from tests.conftest import RunningInfra
+
+NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
+SOURCES = ("population", "ss12000")
+
+
+@pytest.fixture
+def schema(infra: RunningInfra) -> Iterator[tuple[psycopg.Connection[DictRow], str]]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(infra.database_url, autocommit=True, row_factory=dict_row) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+        for ddl in pending.DDL:
+            conn.execute(ddl.format(schema=name))
+        yield conn, name
+        conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def marker(tenant: str, source: str, at: datetime) -> FeedWatermark:
+    return FeedWatermark(
+        watermark_id=uuid.uuid4(), tenant=tenant, source=source, complete_up_to=at, partitions=1
+    )
+
+
+def taken(conn: psycopg.Connection[DictRow], schema: str, *markers: FeedWatermark) -> None:
+    """Markers written as a feed batch writes them: in one transaction with its other rows."""
+    batch = pending.PendingBatch(markers=[(m, 0) for m in markers])
+    with conn.transaction(), conn.cursor() as cursor:
+        for text, rows in batch.statements(schema, NOW):
+            cursor.executemany(text, rows)
+
+
+def test_the_cache_reads_again_exactly_when_the_watermarks_were_written(
+    schema: tuple[psycopg.Connection[DictRow], str],
+) -> None:
+    conn, name = schema
+    cache, other = WatermarkCache(), WatermarkCache()  # two processes
+    with conn.cursor() as cursor:
+        assert cache.load(cursor, name).complete("0180", SOURCES) is None, "nothing taken yet"
+        taken(conn, name, *(marker("0180", s, NOW) for s in SOURCES))
+        assert cache.load(cursor, name).complete("0180", SOURCES) == NOW
+        assert other.load(cursor, name).marks == pending.Watermarks.load(cursor, name).marks
+
+        # A row changed behind the counter's back (no writer of the platform does): not read,
+        # which is what saves the read of the whole table on every batch ...
+        later = NOW + timedelta(hours=1)
+        conn.execute(
+            pending.statement("UPDATE {schema}.feed_watermarks SET complete_up_to = %s", name),
+            (later,),
+        )
+        assert cache.load(cursor, name).complete("0180", SOURCES) == NOW
+        # ... until a transaction writes markers: then all of it, for every process.
+        taken(conn, name, marker("1480", "population", NOW))
+        for process in (cache, other):
+            marks = process.load(cursor, name)
+            assert marks.complete("0180", SOURCES) == later
+            assert marks.complete("1480", ("population",)) == NOW
+            assert marks.marks == pending.Watermarks.load(cursor, name).marks
+
+
+def test_marks_taken_into_a_batch_leave_the_cache_as_stored(
+    schema: tuple[psycopg.Connection[DictRow], str],
+) -> None:
+    conn, name = schema
+    cache = WatermarkCache()
+    taken(conn, name, *(marker("0180", s, NOW) for s in SOURCES))
+    with conn.cursor() as cursor:
+        marks = cache.load(cursor, name)
+        later = NOW + timedelta(minutes=5)
+        assert marks.take(marker("0180", "ss12000", later), 0)
+        assert marks.take(marker("2580", "population", later), 0)
+        assert marks.complete("0180", SOURCES) == NOW  # the population's is the least
+        assert marks.source_complete("0180", "ss12000") == later
+        again = cache.load(cursor, name)  # a batch that was not saved changed nothing
+        assert again.source_complete("0180", "ss12000") == NOW
+        assert again.source_complete("2580", "population") is None
+
+
+def test_the_counter_is_one_row_kept_across_restarts(
+    schema: tuple[psycopg.Connection[DictRow], str],
+) -> None:
+    conn, name = schema
+    taken(conn, name, marker("0180", "population", NOW))
+    for ddl in pending.DDL:  # a restart runs the DDL again
+        conn.execute(ddl.format(schema=name))
+    rows = conn.execute(
+        pending.statement("SELECT n FROM {schema}.feed_watermarks_written", name)
+    ).fetchall()
+    assert [r["n"] for r in rows] == [1]
