@@ -84,7 +84,7 @@ async def test_a_batch_is_e_mailed_once_to_those_with_an_address_never_to_a_prot
 async def test_a_youth_who_left_scope_after_the_batch_was_made_stops_no_one_elses_attempt(
     outreach: Outreach, smtp: tuple[Inbox, int]
 ) -> None:
-    _, port = smtp
+    inbox, port = smtp
     prepare(outreach)
     youths = [identified(outreach, n) for n in range(4)]
     for youth in youths:
@@ -101,6 +101,7 @@ async def test_a_youth_who_left_scope_after_the_batch_was_made_stops_no_one_else
 
     stayed = [y for n, y in enumerate(youths) if n != 1]
     assert sent.emailed == len(youths), "the letters were made while all four were in scope"
+    assert len(inbox.messages) == len(youths)
     for youth in stayed:
         case = outreach.application.case_of(youth.youth_id, TENANT)
         assert len(case.contact_attempt_ids) == 1, "each youth in scope: one attempt by e-mail"

@@ -33,10 +33,19 @@ DDL = (
     "watermark_id uuid NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(), "
     "PRIMARY KEY (tenant, source, partition))",
     # How many times the watermarks were written: a process reads the table again only when this
-    # moved (`watermark_cache.py`); it moves in the very transaction that writes them.
+    # moved (`watermark_cache.py`). A trigger moves it in the very transaction of any write to the
+    # table, whoever makes it (an older replica in a rolling upgrade, an operator's fix by hand).
     "CREATE TABLE IF NOT EXISTS {schema}.feed_watermarks_written (one boolean PRIMARY KEY "
     "DEFAULT true CHECK (one), n bigint NOT NULL DEFAULT 0)",
     "INSERT INTO {schema}.feed_watermarks_written (one) VALUES (true) ON CONFLICT DO NOTHING",
+    # Made once (not replaced at every start: replicas start together).
+    "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'feed_watermarks_written' "
+    "AND tgrelid = to_regclass('{schema}.feed_watermarks')) THEN "
+    "CREATE FUNCTION {schema}.feed_watermarks_written() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+    "BEGIN UPDATE {schema}.feed_watermarks_written SET n = n + 1; RETURN NULL; END $f$; "
+    "CREATE TRIGGER feed_watermarks_written AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+    "ON {schema}.feed_watermarks FOR EACH STATEMENT "
+    "EXECUTE FUNCTION {schema}.feed_watermarks_written(); END IF; END $do$",
     "CREATE TABLE IF NOT EXISTS {schema}.scope_pending (person_id uuid, tenant text, "
     "fact_at timestamptz NOT NULL, since timestamptz NOT NULL, "
     "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
@@ -55,7 +64,6 @@ ON CONFLICT (tenant, source, partition) DO UPDATE SET
     partitions = EXCLUDED.partitions, complete_up_to = EXCLUDED.complete_up_to,
     watermark_id = EXCLUDED.watermark_id, recorded_at = now()
 """
-WATERMARKS_WRITTEN = "UPDATE {schema}.feed_watermarks_written SET n = n + 1"
 # A person waits until the sources are complete up to the latest of their new facts (they are
 # decided on all of them); `since` stays the first, so the settle window bounds the wait.
 UPSERT_PENDING = """
@@ -268,7 +276,6 @@ class PendingBatch:
                 ):  # fmt: skip
                     column.append(value)
             out.append((statement(UPSERT_WATERMARKS, schema), [columns]))
-            out.append((statement(WATERMARKS_WRITTEN, schema), [()]))
         if self.rows:
             keys = list(self.rows)
             out.append(

@@ -3,8 +3,9 @@
 Every feed batch and every release round needs the watermarks. A consortium's table holds a row
 per municipality, source and partition (290 × 2 × 6 = 3,480 for the whole country), and reading
 it whole took about 7.5 ms of identify's CPU: 15 µs a record of a 500-record batch. The
-watermarks change only when a load's markers are taken, and each such transaction also moves a
-counter (`feed_watermarks_written`), so one row read tells whether the table is as last read.
+watermarks change only when a load's markers are taken, and a trigger moves a counter
+(`feed_watermarks_written`) in the transaction of every write to them, so one row read tells
+whether the table is as last read.
 """
 
 from __future__ import annotations
@@ -25,22 +26,25 @@ FROM {schema}.feed_watermarks_written c LEFT JOIN {schema}.feed_watermarks w ON 
 
 
 class WatermarkCache:
-    """One per store (process); `load` gives marks the caller may change (`Watermarks.take`
-    copies the one mapping it changes)."""
+    """One per store (process), used by its threads (the feed batches, the release, the
+    schedule, a caseworker's question): its state is one pair, replaced in one step. `load`
+    gives marks the caller may change (`Watermarks.take` copies the one mapping it changes)."""
 
     def __init__(self) -> None:
-        self.written: int | None = None
-        self.marks: dict[tuple[str, str], dict[int, tuple[int, datetime]]] = {}
+        self.state: tuple[int | None, dict[tuple[str, str], dict[int, tuple[int, datetime]]]] = (
+            None,
+            {},
+        )
 
     def load(self, cursor: Cursor[DictRow], schema: str) -> Watermarks:
         cursor.execute(statement(WRITTEN, schema))
         row = cursor.fetchone()
-        if row is None:  # a schema made before the counter: read it whole each time
+        if row is None:  # the counter's row deleted by hand: read the table whole each time
             return Watermarks.load(cursor, schema)
-        if row["n"] != self.written:
+        written, marks = self.state
+        if row["n"] != written:
             cursor.execute(statement(WITH_ROWS, schema))
             made = Watermarks()
-            written = None
             for row in cursor.fetchall():
                 written = row["n"]
                 if row["tenant"] is not None:
@@ -48,5 +52,6 @@ class WatermarkCache:
                         row["partitions"],
                         row["complete_up_to"],
                     )
-            self.written, self.marks = written, made.marks
-        return Watermarks(dict(self.marks))
+            marks = made.marks
+            self.state = (written, marks)
+        return Watermarks(dict(marks))
