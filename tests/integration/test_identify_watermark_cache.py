@@ -3,6 +3,7 @@ them, on the real PostgreSQL; the marks it gives out are the caller's to change.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -123,3 +124,43 @@ def test_the_counter_is_one_row_kept_across_restarts(
     taken(conn, name, marker("0180", "population", NOW + timedelta(minutes=1)))
     [after] = conn.execute(counter).fetchall()
     assert after["n"] > before["n"], "one trigger still, and it still counts"
+
+
+def test_replicas_starting_together_make_the_trigger_once(infra: RunningInfra) -> None:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    *tables, trigger = [d for d in pending.DDL if "feed_watermarks" in d]
+    assert "CREATE TRIGGER" in trigger
+    with psycopg.connect(infra.database_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+        for ddl in tables:
+            admin.execute(ddl.format(schema=name))
+        try:
+            with psycopg.connect(infra.database_url) as first:
+                first.execute(trigger.format(schema=name))  # its transaction still open
+                second = threading.Thread(target=_start, args=(infra.database_url, trigger, name))
+                errors.clear()
+                second.start()
+                second.join(timeout=1.0)
+                assert second.is_alive(), "the second waits for the first's transaction"
+                first.commit()
+            second.join(timeout=10)
+            assert errors == [], "the second start found the trigger made"
+            found = admin.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'feed_watermarks_written' "
+                "AND tgrelid = %s::regclass",
+                (f"{name}.feed_watermarks",),
+            ).fetchone()
+            assert found == (1,)
+        finally:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+errors: list[str] = []
+
+
+def _start(url: str, trigger: str, name: str) -> None:
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute(trigger.format(schema=name))
+    except psycopg.Error as exc:
+        errors.append(type(exc).__name__)

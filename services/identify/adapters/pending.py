@@ -38,8 +38,9 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.feed_watermarks_written (one boolean PRIMARY KEY "
     "DEFAULT true CHECK (one), n bigint NOT NULL DEFAULT 0)",
     "INSERT INTO {schema}.feed_watermarks_written (one) VALUES (true) ON CONFLICT DO NOTHING",
-    # Made once (not replaced at every start: replicas start together).
-    "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'feed_watermarks_written' "
+    # Made once, not replaced at every start; replicas start together, so one at a time.
+    "DO $do$ BEGIN PERFORM pg_advisory_xact_lock(hashtextextended('{schema}.feed_watermarks', 0)); "
+    "IF NOT EXISTS (SELECT FROM pg_trigger WHERE tgname = 'feed_watermarks_written' "
     "AND tgrelid = to_regclass('{schema}.feed_watermarks')) THEN "
     "CREATE FUNCTION {schema}.feed_watermarks_written() RETURNS trigger LANGUAGE plpgsql AS $f$ "
     "BEGIN UPDATE {schema}.feed_watermarks_written SET n = n + 1; RETURN NULL; END $f$; "
@@ -165,12 +166,18 @@ class Watermarks:
             statement("SELECT tenant, source, partition, partitions, complete_up_to "
                       "FROM {schema}.feed_watermarks", schema)
         )  # fmt: skip
+        return cls.of_rows(cursor.fetchall())
+
+    @classmethod
+    def of_rows(cls, rows: Iterable[DictRow]) -> Watermarks:
+        """The marks of `feed_watermarks` rows (a row without a tenant is skipped)."""
         made = cls()
-        for row in cursor.fetchall():
-            made.marks.setdefault((row["tenant"], row["source"]), {})[row["partition"]] = (
-                row["partitions"],
-                row["complete_up_to"],
-            )
+        for row in rows:
+            if row["tenant"] is not None:
+                made.marks.setdefault((row["tenant"], row["source"]), {})[row["partition"]] = (
+                    row["partitions"],
+                    row["complete_up_to"],
+                )
         return made
 
     def take(

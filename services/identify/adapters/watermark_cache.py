@@ -44,14 +44,9 @@ class WatermarkCache:
         written, marks = self.state
         if row["n"] != written:
             cursor.execute(statement(WITH_ROWS, schema))
-            made = Watermarks()
-            for row in cursor.fetchall():
-                written = row["n"]
-                if row["tenant"] is not None:
-                    made.marks.setdefault((row["tenant"], row["source"]), {})[row["partition"]] = (
-                        row["partitions"],
-                        row["complete_up_to"],
-                    )
-            marks = made.marks
+            rows = cursor.fetchall()  # at least the counter's (a LEFT JOIN) ...
+            if not rows:  # ... unless it was deleted by hand just now
+                return Watermarks.load(cursor, schema)
+            written, marks = rows[0]["n"], Watermarks.of_rows(rows).marks
             self.state = (written, marks)
         return Watermarks(dict(marks))

@@ -26,7 +26,12 @@ from services.outreach.adapters.letter_mail import Mail, MailSettings, send
 from services.outreach.adapters.letter_pdf import letters_pdf
 from services.outreach.adapters.letters import Batch, BatchItem, LetterStore
 from services.outreach.adapters.store import OutreachApplication
-from services.outreach.commands import AttemptContact, OutreachHandlers, WorklistQuery
+from services.outreach.commands import (
+    AttemptContact,
+    AttemptRecorded,
+    OutreachHandlers,
+    WorklistQuery,
+)
 from services.outreach.domain.letters import Addressee, Template, TemplateError, letter
 from shared import access_log
 from shared.casework.commands import Caller, CaseRuntime
@@ -217,25 +222,37 @@ class LetterHandlers:
         stored = await asyncio.to_thread(
             self.store.mark_sent, caller.tenant, batch_id, when, caller.actor
         )
-        # All at once: the group-commit writer saves them in a few transactions, not one each.
-        attempts = [
+        results = await self._attempts(caller, [
             AttemptContact(item.youth_id, "letter", LETTER_OUTCOME, stored, item.contact_attempt_id)
             for item in batch.items
-        ]
+        ])  # fmt: skip
+        recorded = again = 0
+        refused: list[dict[str, Any]] = []
+        for item, result in zip(batch.items, results, strict=True):
+            if result is None:
+                refused.append({"youth_id": item.youth_id, "reason": "not in scope"})
+            else:
+                recorded, again = recorded + result.recorded, again + (not result.recorded)
+        return Confirmed(batch_id, stored, recorded, again, refused)
+
+    async def _attempts(
+        self, caller: Caller, attempts: list[AttemptContact]
+    ) -> list[AttemptRecorded | None]:
+        """Record the attempts all at once (the group-commit writer saves them in a few
+        transactions, not one each); None for a youth no longer in scope."""
         results = await asyncio.gather(
             *(self.outreach.attempt_contact(caller, attempt) for attempt in attempts),
             return_exceptions=True,
         )
-        recorded = again = 0
-        refused: list[dict[str, Any]] = []
-        for item, result in zip(batch.items, results, strict=True):
+        out: list[AttemptRecorded | None] = []
+        for result in results:
             if isinstance(result, CaseNotFound | NotInScope):
-                refused.append({"youth_id": item.youth_id, "reason": "not in scope"})
+                out.append(None)
             elif isinstance(result, BaseException):
                 raise result
             else:
-                recorded, again = recorded + result.recorded, again + (not result.recorded)
-        return Confirmed(batch_id, stored, recorded, again, refused)
+                out.append(result)
+        return out
 
     async def email(
         self, caller: Caller, batch_id: uuid.UUID, at: datetime | None = None
@@ -266,21 +283,11 @@ class LetterHandlers:
             youth_ids = [i.youth_id for i in chosen]
             await asyncio.to_thread(self.store.mark_emailed, batch_id, youth_ids, when)
             await self._log(caller, youth_ids)
-        # All at once, as `confirm_sent` does: a few group commits, not one transaction each.
-        attempts = [
+        await self._attempts(caller, [  # a youth who left scope meanwhile is not recorded
             AttemptContact(i.youth_id, "email", LETTER_OUTCOME, when,
                            uuid.uuid5(i.contact_attempt_id, "email"))
             for i in chosen
-        ]  # fmt: skip
-        results = await asyncio.gather(
-            *(self.outreach.attempt_contact(caller, attempt) for attempt in attempts),
-            return_exceptions=True,
-        )
-        for result in results:  # a youth who left scope meanwhile is simply not recorded
-            if isinstance(result, BaseException) and not isinstance(
-                result, CaseNotFound | NotInScope
-            ):
-                raise result
+        ])  # fmt: skip
         return Emailed(
             batch_id=batch_id, emailed=len(chosen),
             already_emailed=sum(i.emailed_at is not None for i in batch.items),
