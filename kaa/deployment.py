@@ -191,7 +191,7 @@ class Deployment:
         import psycopg
         from psycopg.rows import dict_row
 
-        from services.identify.adapters import pending
+        from services.identify.adapters import pending_summary
 
         defaults = ServiceSettings.model_fields
         sources = tuple(
@@ -205,7 +205,7 @@ class Deployment:
             row = cur.fetchone()
             if row is None or not row["present"]:
                 return False  # identify is not part of this deployment (or not started yet)
-            return pending.any_decidable(
+            return pending_summary.any_decidable(
                 cur, "identify", dict.fromkeys(self.tenants, sources), timedelta(seconds=settle),
                 datetime.now(UTC),
             )  # fmt: skip

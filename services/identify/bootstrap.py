@@ -104,7 +104,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         )
 
         loops.add("feed-consumer", consumer.run)
-        loops.add("pending-release", pending_release(settings, commands, today))
+        loops.add(
+            "pending-release",
+            pending_release(settings, commands, today, lambda: consumer.partitions),
+        )
         loops.parked("feed-consumer", lambda: (consumer.parked.count, consumer.parked.last_reason))
         loops.parked("outbox-relay", lambda: (relay.parked.count, relay.parked.last_reason))
         loops.add("outbox-relay", relay.run)

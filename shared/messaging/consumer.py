@@ -109,6 +109,7 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         # from offset 0 while the rebalance waited for the lock).
         self.revoked = set(revoked)
         self._forget_lag(self.revoked)
+        self.runner.partitions = frozenset()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         # aiokafka logs and swallows a listener's failure: the runner raises it in its loop.
@@ -122,6 +123,7 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):  # type: ignore[misc]
         # new assignment (`ExactlyOnceConsumer._measure`).
         self._forget_lag(self.revoked - set(assigned))
         self.revoked = set()
+        self.runner.partitions = frozenset(tp.partition for tp in assigned)
 
     def _forget_lag(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
@@ -170,6 +172,12 @@ class ExactlyOnceConsumer(Generic[T]):
         self.unknown: set[TopicPartition] = set()
         self.stopping = False
         self._commit_failing = False
+        # The partition numbers the member reads now, of any of its topics (replaced whole at each
+        # rebalance: other threads read it). aiokafka's round-robin assignment deals the group's
+        # partitions, sorted by topic and number, to the members in turn: when the members'
+        # count divides every topic's partitions (1, 2, 3 or 6 of six), each member reads the
+        # same numbers of every topic, and so every key of topics keyed alike.
+        self.partitions: frozenset[int] = frozenset()
 
     def request_stop(self) -> None:
         """End the loop after the batch being applied (commit, leave the group)."""

@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 
-from services.identify.adapters import pending
+from services.identify.adapters import pending, pending_summary
 from tests.conftest import RunningInfra
 
 NOW = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -45,26 +45,32 @@ def table(infra: RunningInfra) -> Iterator[Pending]:
 
 
 def hold(
-    table: Pending, rows: list[tuple[uuid.UUID, str, datetime]], since: datetime = NOW
+    table: Pending,
+    rows: list[tuple[uuid.UUID, str, datetime]],
+    since: datetime = NOW,
+    partition: int = -1,
 ) -> None:
-    """Pending rows (person, municipality, fact_at), waiting since `since`."""
+    """Pending rows (person, municipality, fact_at), waiting since `since`, held from the feed
+    `partition` (-1: a row from before the column)."""
     with table.conn.cursor() as cursor:
         cursor.executemany(
             pending.statement(
-                "INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since) "
-                "VALUES (%s, %s, %s, %s)",
+                "INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since, "
+                "feed_partition) VALUES (%s, %s, %s, %s, %s)",
                 table.schema,
             ),
-            [(p, t, at, since) for p, t, at in rows],
+            [(p, t, at, since, partition) for p, t, at in rows],
         )
 
 
-def releasable(table: Pending, limit: int, *, explain: bool = False) -> Any:
+def releasable(
+    table: Pending, limit: int, *, explain: bool = False, partitions: list[int] | None = None
+) -> Any:
     query = pending.statement(pending.RELEASABLE, table.schema)
     if explain:
         query = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query
     params = {"tenants": ["0180", "1480"], "completes": [COMPLETE, None], "settled": SETTLED,
-              "limit": limit}  # fmt: skip
+              "limit": limit, "partitions": partitions}  # fmt: skip
     with table.conn.cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchall()
@@ -155,6 +161,37 @@ def test_persons_held_after_the_watermarks_do_not_cost_a_round_a_walk_past_them(
     assert read < 1000, f"a round of 50 read {read} rows of a table of 5,500"
 
 
+def test_a_replica_takes_the_persons_its_partitions_held_and_anyones_settled(
+    table: Pending,
+) -> None:
+    """Replicas release at once, each the persons its own feed partitions held (its cache has
+    them); the settled, and rows from before the partitions were kept, are anyone's."""
+    by_partition = {n: [uuid.uuid4() for _ in range(1000)] for n in range(6)}
+    for batch in range(10):  # the partitions' batches come in turn
+        for n, persons in by_partition.items():
+            held = persons[batch * 100 : (batch + 1) * 100]
+            since = NOW - timedelta(hours=1) + timedelta(minutes=batch)
+            hold(table, [(p, "0180", COMPLETE) for p in held], since, n)
+    older = [uuid.uuid4() for _ in range(5)]  # held before the column: partition -1
+    hold(table, [(p, "0180", COMPLETE) for p in older], NOW - timedelta(hours=2))
+    settled = [uuid.uuid4() for _ in range(5)]
+    hold(table, [(p, "0180", COMPLETE) for p in settled], SETTLED - timedelta(hours=1), 5)
+    table.execute("ANALYZE {schema}.scope_pending")
+    mine = [*by_partition[0], *by_partition[2], *by_partition[4], *older, *settled]
+    completes: dict[str, datetime | None] = {"0180": COMPLETE, "1480": None}
+    with table.conn.cursor() as cursor:
+        rows = pending.releasable(cursor, table.schema, completes, SETTLED, 10_000, [0, 2, 4])
+        assert {r[0] for r in rows} == set(mine)
+        everyone = pending.releasable(cursor, table.schema, completes, SETTLED, 10_000)
+        assert len({r[0] for r in everyone}) == 6 * 1000 + 10, "None: every replica's"
+        unassigned = pending.releasable(cursor, table.schema, completes, SETTLED, 10_000, [])
+        assert {r[0] for r in unassigned} == {*older, *settled}, "a replica reading no partition"
+    plan = releasable(table, 50, explain=True, partitions=[-1, 0, 2, 4])[0]["QUERY PLAN"][0]
+    read = read_for_candidates(plan["Plan"])
+    # About twice a whole round's window (walking past the other replica's rows), not the table.
+    assert read < 600, f"a round of 50 of half the partitions read {read} rows of 6,010"
+
+
 def test_a_round_is_planned_for_its_own_values_every_time(table: Pending) -> None:
     """Never prepared: PostgreSQL may plan a prepared statement once for all values after five
     runs (a generic plan), and for this query that plan took three to four times as long."""
@@ -174,7 +211,7 @@ def test_a_round_is_planned_for_its_own_values_every_time(table: Pending) -> Non
 def test_whether_any_person_is_decidable_now(table: Pending) -> None:
     def any_now() -> bool:
         with table.conn.cursor() as cursor:
-            return pending.any_decidable(
+            return pending_summary.any_decidable(
                 cursor, table.schema, {"0180": ("population", "ss12000")}, NOW - SETTLED, NOW
             )
 
@@ -213,7 +250,7 @@ def test_the_summary_counts_who_waits_and_who_may_be_decided(table: Pending) -> 
         )
     sources = {"0180": ("population", "ss12000"), "1480": ("population",)}
     with table.conn.cursor() as cursor:
-        rows = pending.summary(cursor, table.schema, sources, NOW - SETTLED, NOW)
+        rows = pending_summary.summary(cursor, table.schema, sources, NOW - SETTLED, NOW)
     by_tenant = {r["tenant"]: r for r in rows}
     assert [r["tenant"] for r in rows] == ["0180", "1480"]
     assert (by_tenant["0180"]["waiting"], by_tenant["0180"]["decidable"]) == (4, 3)

@@ -50,6 +50,10 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.scope_pending (person_id uuid, tenant text, "
     "fact_at timestamptz NOT NULL, since timestamptz NOT NULL, "
     "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
+    # The feed partition the person's latest held record came from: the replica reading that
+    # partition releases them (`RELEASABLE`); -1, rows from before the column (anyone's).
+    "ALTER TABLE {schema}.scope_pending ADD COLUMN IF NOT EXISTS feed_partition int NOT NULL "
+    "DEFAULT -1",
     "CREATE INDEX IF NOT EXISTS scope_pending_fact_at ON {schema}.scope_pending (tenant, fact_at)",
     # The release's order (`RELEASABLE`); `since` is set on insert only, so updates stay HOT.
     "CREATE INDEX IF NOT EXISTS scope_pending_since ON {schema}.scope_pending (since)",
@@ -68,10 +72,11 @@ ON CONFLICT (tenant, source, partition) DO UPDATE SET
 # A person waits until the sources are complete up to the latest of their new facts (they are
 # decided on all of them); `since` stays the first, so the settle window bounds the wait.
 UPSERT_PENDING = """
-INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since)
-SELECT * FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[])
+INSERT INTO {schema}.scope_pending (person_id, tenant, fact_at, since, feed_partition)
+SELECT * FROM unnest(%b::uuid[], %b::text[], %b::timestamptz[], %b::timestamptz[], %b::int[])
 ON CONFLICT (person_id, tenant) DO UPDATE SET
     fact_at = GREATEST({schema}.scope_pending.fact_at, EXCLUDED.fact_at),
+    feed_partition = EXCLUDED.feed_partition,
     touched = clock_timestamp()
 """
 # Only the rows as the release read them: one a concurrent writer touched since stays.
@@ -89,6 +94,7 @@ _ALONE = """NOT EXISTS (
               AND NOT coalesce(o.fact_at <= (SELECT oc.complete FROM c oc WHERE oc.tenant = o.tenant),
                                false)
             OFFSET 0)"""
+_MINE = "(%(partitions)b::int[] IS NULL OR q.feed_partition = ANY(%(partitions)b::int[]))"
 # Persons every one of whose pending rows may be decided, a round of them (`limit` rows), each
 # part read only if the ones before it left room:
 # 1. settled persons, the longest waiting first (none waits for ever however many come after);
@@ -102,6 +108,10 @@ _ALONE = """NOT EXISTS (
 # keeps it out of part 2's window), until the round is full.
 # A round so reads about `limit` rows (and each blocked person), not the table; the chosen
 # persons' rows are read by the key.
+# Parts 2 and 3 take only the rows of the feed partitions the replica reads (`%(partitions)s`;
+# NULL: all): replicas so decide different persons at once, each the ones its own batches took in
+# and its cache holds. Settled persons (part 1) are anyone's: no row waits on a partition nobody
+# reads for longer than the settle window.
 RELEASABLE = """
 WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
 SELECT p.person_id, p.tenant, p.touched FROM {schema}.scope_pending p
@@ -113,7 +123,8 @@ WHERE p.person_id = ANY(ARRAY(
         UNION ALL
         (SELECT q.person_id FROM (
              SELECT q.person_id, q.tenant FROM (
-                 SELECT * FROM {schema}.scope_pending ORDER BY since DESC LIMIT 4 * %(limit)s) q
+                 SELECT * FROM {schema}.scope_pending q WHERE MINE
+                 ORDER BY since DESC LIMIT 4 * %(limit)s) q
              JOIN c ON c.tenant = q.tenant
              WHERE q.since > %(settled)s AND q.fact_at <= c.complete
              ORDER BY q.since DESC OFFSET 0) q
@@ -122,32 +133,13 @@ WHERE p.person_id = ANY(ARRAY(
         (SELECT q.person_id FROM c CROSS JOIN LATERAL (
              SELECT q.person_id FROM {schema}.scope_pending q
              WHERE q.tenant = c.tenant AND q.fact_at <= c.complete AND q.since > %(settled)s
-               AND ALONE
+               AND MINE AND ALONE
              LIMIT %(limit)s) q)
         LIMIT %(limit)s) q))
-""".replace("ALONE", _ALONE)
+""".replace("ALONE", _ALONE).replace("MINE", _MINE)
 
 
 CLOCK_SKEW = timedelta(hours=1)  # how far ahead of identify's clock a marker may be
-
-
-SUMMARY = """
-WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
-SELECT p.tenant, count(*) AS waiting,
-       count(*) FILTER (WHERE p.since <= %(settled)s OR p.fact_at <= c.complete) AS decidable,
-       min(p.since) AS oldest
-FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
-GROUP BY p.tenant ORDER BY p.tenant
-"""
-# Whether the release has anything to decide now: the first such row ends the scan (a summary
-# counted every row, each time a harness waiting for the pipeline to drain looked); with none
-# decidable it reads every pending row once.
-ANY_DECIDABLE = """
-WITH c(tenant, complete) AS (SELECT * FROM unnest(%(tenants)b::text[], %(completes)b::timestamptz[]))
-SELECT EXISTS (
-    SELECT 1 FROM {schema}.scope_pending p LEFT JOIN c ON c.tenant = p.tenant
-    WHERE p.since <= %(settled)s OR p.fact_at <= c.complete) AS any
-"""
 
 
 class WatermarkRefused(ValueError):
@@ -256,8 +248,10 @@ class Watermarks:
 
 @dataclass
 class PendingBatch:
-    """A feed batch's new pending rows and markers, written with its events."""
+    """A feed batch's new pending rows and markers, written with its events; `partition`, the
+    feed partition the batch came from."""
 
+    partition: int = -1
     rows: dict[tuple[uuid.UUID, str], datetime] = field(default_factory=dict)
     markers: list[tuple[FeedWatermark, int]] = field(default_factory=list)
 
@@ -294,6 +288,7 @@ class PendingBatch:
                             [t for _, t in keys],
                             [self.rows[k] for k in keys],
                             [now] * len(keys),
+                            [self.partition] * len(keys),
                         )
                     ],
                 )
@@ -312,15 +307,18 @@ def releasable(
     completes: Mapping[str, datetime | None],
     settled: datetime,
     limit: int,
+    partitions: Collection[int] | None = None,
 ) -> list[tuple[uuid.UUID, str, datetime]]:
-    """A round's pending rows (`RELEASABLE`). Planned for the round's own values each time, never
+    """A round's pending rows (`RELEASABLE`), of the feed `partitions` a replica reads (None:
+    all). Planned for the round's own values each time, never
     prepared: psycopg prepares a statement on its sixth run, and after five more PostgreSQL
     settled on a generic plan, one made without the values (the round's size, the watermarks'
     times); that plan took 60-85 ms a round of 2,000 persons where the plan for the values takes
     16-19 (planning it costs about 0.4 ms)."""
     tenants = sorted(completes)
     params = {"tenants": tenants, "completes": [completes[t] for t in tenants],
-              "settled": settled, "limit": limit}  # fmt: skip
+              "settled": settled, "limit": limit,
+              "partitions": None if partitions is None else sorted({-1, *partitions})}  # fmt: skip
     cursor.execute(statement(RELEASABLE, schema), params, prepare=False)
     return [(r["person_id"], r["tenant"], r["touched"]) for r in cursor.fetchall()]
 
@@ -333,53 +331,3 @@ def released_statement(
         statement(DELETE_RELEASED, schema),
         [([r[0] for r in chosen], [r[1] for r in chosen], [r[2] for r in chosen])],
     )
-
-
-def _by_watermarks(
-    cursor: Cursor[DictRow], text: str, schema: str, sources: dict[str, tuple[str, ...]],
-    settled: datetime,
-) -> Watermarks:  # fmt: skip
-    """`text` run with each municipality's completeness by its watermarks; the watermarks."""
-    marks = Watermarks.load(cursor, schema)
-    tenants = sorted(sources)
-    completes = [marks.complete(t, sources[t]) for t in tenants]
-    params = {"tenants": tenants, "completes": completes, "settled": settled}
-    cursor.execute(statement(text, schema), params)
-    return marks
-
-
-def any_decidable(
-    cursor: Cursor[DictRow],
-    schema: str,
-    sources: dict[str, tuple[str, ...]],
-    settle: timedelta,
-    now: datetime,
-) -> bool:
-    """Whether the release may decide any pending person now."""
-    _by_watermarks(cursor, ANY_DECIDABLE, schema, sources, now - settle)
-    row = cursor.fetchone()
-    return bool(row and row["any"])
-
-
-def summary(
-    cursor: Cursor[DictRow],
-    schema: str,
-    sources: dict[str, tuple[str, ...]],
-    settle: timedelta,
-    now: datetime,
-) -> list[dict[str, Any]]:
-    """Per municipality with pending persons: how many wait, how many the release may decide
-    now, since when the oldest waits and which of its sources have not reported at all."""
-    marks = _by_watermarks(cursor, SUMMARY, schema, sources, now - settle)
-    return [
-        {
-            "tenant": row["tenant"],
-            "waiting": row["waiting"],
-            "decidable": row["decidable"],
-            "oldest_since": row["oldest"].astimezone(UTC),
-            "complete_up_to": {
-                s: marks.source_complete(row["tenant"], s) for s in sources.get(row["tenant"], ())
-            },
-        }
-        for row in cursor.fetchall()
-    ]

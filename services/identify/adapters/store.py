@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.identify import domain
-from services.identify.adapters import observations, pending, subjects
+from services.identify.adapters import observations, pending, pending_summary, subjects
 from services.identify.adapters.observations import SourceObservations
 from services.identify.adapters.pending import Watermarks
 from services.identify.adapters.schedule import RECORDER_TOPIC, ScheduleRecorder
@@ -186,12 +186,17 @@ class IdentifyStore(KafkaFedApplication):
         return found
 
     def releasable(
-        self, completes: Mapping[str, datetime | None], settled: datetime, limit: int
+        self,
+        completes: Mapping[str, datetime | None],
+        settled: datetime,
+        limit: int,
+        partitions: Collection[int] | None = None,
     ) -> list[tuple[uuid.UUID, str, datetime]]:
         """Pending rows of persons who may be decided: every source their municipality waits
-        for is complete (`completes`) up to their facts, or they waited since before `settled`."""
+        for is complete (`completes`) up to their facts, or they waited since before `settled`;
+        those held from the feed `partitions` only (None: all), except the settled."""
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            return pending.releasable(cursor, self.schema, completes, settled, limit)
+            return pending.releasable(cursor, self.schema, completes, settled, limit, partitions)
 
     def watermarks(self) -> Watermarks:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
@@ -215,7 +220,7 @@ class IdentifyStore(KafkaFedApplication):
         self, sources: dict[str, tuple[str, ...]], settle: timedelta, now: datetime
     ) -> list[dict[str, Any]]:
         with self.recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # type: ignore[attr-defined]
-            return pending.summary(cursor, self.schema, sources, settle, now)
+            return pending_summary.summary(cursor, self.schema, sources, settle, now)
 
     # -- go-live --------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -72,6 +72,8 @@ class IdentifyCommands:
         # start, so a process that stopped in the middle of a release finishes it at once.
         self.release_wanted = threading.Event()
         self.release_wanted.set()
+        # The watermarks' write counter when the release loop last looked (`watermarks_moved`).
+        self.watermarks_seen: int | None = None
         # Per municipality, the day it started using kaa: episodes that ended before it are not
         # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
         self.go_live: dict[str, date] = {}
@@ -123,7 +125,7 @@ class IdentifyCommands:
     ) -> None:
         store = self.store
         cache: dict[uuid.UUID, Person] = {}
-        held = PendingBatch()
+        held = PendingBatch(partition)
         messages = [m for m in inputs if not isinstance(m, FeedWatermark)]
         keys = [key_of(m, self.pseudonym_key) for m in messages]
         ids = [person_id(k) for k in keys]
@@ -200,16 +202,26 @@ class IdentifyCommands:
 
     # -- pending persons ------------------------------------------------------------------------
 
-    def release_pending(self, today: date, now: datetime | None = None, limit: int = 2000) -> int:
+    def release_pending(
+        self,
+        today: date,
+        now: datetime | None = None,
+        limit: int = 2000,
+        partitions: Collection[int] | None = None,
+    ) -> int:
         """Decide pending persons whose sources are complete up to their facts, or who waited the
-        settle window; returns how many were decided (call again while it returns `limit`)."""
+        settle window; returns how many were decided (call again while it returns `limit`).
+
+        `partitions`: the feed partitions this replica reads. It decides the persons its own
+        batches held (its cache has them) and leaves the others' to them, so replicas decide at
+        once instead of reaching for the same persons; None decides anyone's."""
         at = now or datetime.now(UTC)
         correlation_id = uuid.uuid4()
 
         def work() -> int:
             marks = self.store.watermarks()
             completes = {t: marks.complete(t, self.policy(t).feed_sources) for t in self.served}
-            rows = self.store.releasable(completes, at - self.settle, limit)
+            rows = self.store.releasable(completes, at - self.settle, limit, partitions)
             if not rows:
                 return 0
             persons_ids = list(dict.fromkeys(r[0] for r in rows))
@@ -220,6 +232,13 @@ class IdentifyCommands:
             return len(persons_ids)
 
         return self.store.retrying(work) or 0
+
+    def watermarks_moved(self) -> bool:
+        """Whether any replica wrote the watermarks since this was last asked (one row read)."""
+        self.store.watermarks()
+        written = self.store.watermarks_read.state[0]
+        moved, self.watermarks_seen = written != self.watermarks_seen, written
+        return moved
 
     def waiting(self, person: uuid.UUID, tenant: str) -> Waiting | None:
         """Whether the person is pending in the municipality, and for what."""

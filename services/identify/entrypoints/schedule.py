@@ -4,7 +4,7 @@ release of the persons who waited for their feeds' watermarks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date
 
 import structlog
@@ -36,26 +36,33 @@ def scope_schedule(
 
 
 def pending_release(
-    settings: ServiceSettings, commands: IdentifyCommands, today: Callable[[], date]
+    settings: ServiceSettings,
+    commands: IdentifyCommands,
+    today: Callable[[], date],
+    partitions: Callable[[], Collection[int] | None] = lambda: None,
 ) -> Callable[[], Awaitable[None]]:
     # Persons decided per release round (one transaction): they are in memory already, so a
     # round takes more than a feed batch.
     release_round = 4 * settings.batch_size
 
     async def run() -> None:
-        """Decide the persons who waited for their feeds' watermarks (or the settle window):
-        at once when a watermark was taken, else every `schedule_interval` at the latest."""
-        waited = 0.0
+        """Decide the persons who waited for their feeds' watermarks (or the settle window), those
+        held from the feed `partitions` this replica reads (and the settled): at once when a
+        watermark was taken, by this replica or another (looked at every second), else every
+        `schedule_interval` at the latest."""
+        waited, moved = 0.0, False
         while True:
-            if commands.release_wanted.is_set() or waited >= min(
-                settings.schedule_interval, max(settings.feed_settle, 1.0)
+            if (
+                moved
+                or commands.release_wanted.is_set()
+                or waited >= min(settings.schedule_interval, max(settings.feed_settle, 1.0))
             ):
                 commands.release_wanted.clear()
                 waited = 0.0
                 while True:  # in rounds of a batch, each its own transaction
                     try:
                         decided = await asyncio.to_thread(
-                            commands.release_pending, today(), None, release_round
+                            commands.release_pending, today(), None, release_round, partitions()
                         )
                     except IntegrityError:  # replicas deciding the same persons: later
                         log.info("pending release met concurrent writes; tries again")
@@ -69,5 +76,7 @@ def pending_release(
                         break
             await asyncio.sleep(0.1)
             waited += 0.1
+            if round(waited * 10) % 10 == 0:
+                moved = await asyncio.to_thread(commands.watermarks_moved)
 
     return run

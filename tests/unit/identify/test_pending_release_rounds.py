@@ -21,10 +21,16 @@ class Rounds:
         self.calls: list[float] = []
         self.release_wanted = threading.Event()
         self.release_wanted.set()
+        self.partitions: list[Any] = []
+        self.moved: list[bool] = []  # what `watermarks_moved` answers, in turn (then False)
 
-    def release_pending(self, today: date, now: Any, limit: int) -> int:
+    def release_pending(self, today: date, now: Any, limit: int, partitions: Any = None) -> int:
         self.calls.append(time.monotonic())
+        self.partitions.append(partitions)
         return self.counts.pop(0) if self.counts else 0
+
+    def watermarks_moved(self) -> bool:
+        return self.moved.pop(0) if self.moved else False
 
 
 async def test_a_round_short_of_its_limit_is_followed_at_once_by_the_next() -> None:
@@ -40,3 +46,24 @@ async def test_a_round_short_of_its_limit_is_followed_at_once_by_the_next() -> N
         loop.cancel()
     assert len(rounds.calls) == 4, "three rounds that decided someone, then one that did not"
     assert rounds.calls[-1] - rounds.calls[0] < 1.0, "no wait for the schedule interval between"
+
+
+async def test_a_watermark_another_replica_took_starts_this_replicas_release_of_its_own() -> None:
+    """The replica that took the last watermark is not the only one with persons to decide:
+    each decides those its partitions held, so each looks at the watermarks every second."""
+    settings = offline_settings(batch_size=500, schedule_interval=60)
+    rounds = Rounds([])
+    rounds.moved = [False, True]  # another replica wrote the watermarks after a second
+    today = lambda: date(2026, 3, 2)  # noqa: E731
+    release = pending_release(settings, rounds, today, lambda: {1, 3})  # type: ignore[arg-type]
+    loop = asyncio.ensure_future(release())
+    try:
+        for _ in range(200):
+            if len(rounds.calls) >= 2:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        loop.cancel()
+    assert len(rounds.calls) == 2, "the start's round, then one when the watermarks moved"
+    assert 1.5 < rounds.calls[1] - rounds.calls[0] < 3.5, "not the schedule interval's minute"
+    assert rounds.partitions == [{1, 3}, {1, 3}], "of the partitions this replica reads"
