@@ -58,7 +58,7 @@ def pending_release(
                 or waited >= min(settings.schedule_interval, max(settings.feed_settle, 1.0))
             ):
                 commands.release_wanted.clear()
-                waited = 0.0
+                waited, moved = 0.0, False
                 while True:  # in rounds of a batch, each its own transaction
                     try:
                         decided = await asyncio.to_thread(
