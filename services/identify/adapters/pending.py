@@ -148,9 +148,11 @@ class WatermarkRefused(ValueError):
 
 @dataclass
 class Watermarks:
-    """Per (municipality, source): the latest marker read from each partition."""
+    """Per (municipality, source): the latest marker read from each partition; `written`, the
+    table's write counter they are of (`WatermarkCache`; None: not known)."""
 
     marks: dict[tuple[str, str], dict[int, tuple[int, datetime]]] = field(default_factory=dict)
+    written: int | None = None
 
     @classmethod
     def load(cls, cursor: Cursor[DictRow], schema: str) -> Watermarks:

@@ -49,4 +49,4 @@ class WatermarkCache:
                 return Watermarks.load(cursor, schema)
             written, marks = rows[0]["n"], Watermarks.of_rows(rows).marks
             self.state = (written, marks)
-        return Watermarks(dict(marks))
+        return Watermarks(dict(marks), written)

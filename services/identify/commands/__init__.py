@@ -72,7 +72,7 @@ class IdentifyCommands:
         # start, so a process that stopped in the middle of a release finishes it at once.
         self.release_wanted = threading.Event()
         self.release_wanted.set()
-        # The watermarks' write counter when the release loop last looked (`watermarks_moved`).
+        # The watermarks' write counter as the last release round read them (`watermarks_moved`).
         self.watermarks_seen: int | None = None
         # Per municipality, the day it started using kaa: episodes that ended before it are not
         # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
@@ -220,6 +220,7 @@ class IdentifyCommands:
 
         def work() -> int:
             marks = self.store.watermarks()
+            self.watermarks_seen = marks.written
             completes = {t: marks.complete(t, self.policy(t).feed_sources) for t in self.served}
             rows = self.store.releasable(completes, at - self.settle, limit, partitions)
             if not rows:
@@ -234,11 +235,9 @@ class IdentifyCommands:
         return self.store.retrying(work) or 0
 
     def watermarks_moved(self) -> bool:
-        """Whether any replica wrote the watermarks since this was last asked (one row read)."""
-        self.store.watermarks()
-        written = self.store.watermarks_read.state[0]
-        moved, self.watermarks_seen = written != self.watermarks_seen, written
-        return moved
+        """Whether any replica wrote the watermarks since the last release round read them (one
+        row read): the markers this replica took itself started a round already."""
+        return self.store.watermarks().written != self.watermarks_seen
 
     def waiting(self, person: uuid.UUID, tenant: str) -> Waiting | None:
         """Whether the person is pending in the municipality, and for what."""
