@@ -56,7 +56,7 @@ def marker() -> FeedWatermark:
 def decided(app: IdentifyCommands) -> set[uuid.UUID]:
     """The persons whose scope was decided (those entering scope, here all of them)."""
     return {
-        stored.originator_id
+        uuid.UUID(str(stored.originator_id))
         for stored in app.store.recorder.select_notifications(start=1, limit=10_000)
         if stored.topic.endswith("ScopeEntered")
     }
