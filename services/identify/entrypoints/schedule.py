@@ -48,21 +48,23 @@ def pending_release(
     async def run() -> None:
         """Decide the persons who waited for their feeds' watermarks (or the settle window), those
         held from the feed `partitions` this replica reads (and the settled): at once when a
-        watermark was taken, by this replica or another (looked at every second), else every
-        `schedule_interval` at the latest."""
-        waited, moved = 0.0, False
+        watermark was taken, by this replica or another (looked at every second), or when the
+        replica's partitions changed (its start, a rebalance: another replica's persons may be
+        its own now), else every `schedule_interval` at the latest."""
+        waited, moved, released_for = 0.0, False, partitions()
         while True:
             if (
                 moved
                 or commands.release_wanted.is_set()
+                or partitions() != released_for
                 or waited >= min(settings.schedule_interval, max(settings.feed_settle, 1.0))
             ):
                 commands.release_wanted.clear()
-                waited, moved = 0.0, False
+                waited, moved, released_for = 0.0, False, partitions()
                 while True:  # in rounds of a batch, each its own transaction
                     try:
                         decided = await asyncio.to_thread(
-                            commands.release_pending, today(), None, release_round, partitions()
+                            commands.release_pending, today(), None, release_round, released_for
                         )
                     except IntegrityError:  # replicas deciding the same persons: later
                         log.info("pending release met concurrent writes; tries again")

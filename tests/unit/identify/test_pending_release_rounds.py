@@ -68,3 +68,29 @@ async def test_a_watermark_another_replica_took_starts_this_replicas_release_of_
     assert len(rounds.calls) == 2, "the start's round, then one (only) when the watermarks moved"
     assert 1.5 < rounds.calls[1] - rounds.calls[0] < 3.5, "not the schedule interval's minute"
     assert rounds.partitions == [{1, 3}, {1, 3}], "of the partitions this replica reads"
+
+
+async def test_partitions_given_to_the_replica_start_its_release_at_once() -> None:
+    """At its start the replica reads no partition yet, and at a rebalance it may be given
+    another's: the persons those held are its to decide now, not at the schedule's minute."""
+    settings = offline_settings(batch_size=500, schedule_interval=60)
+    rounds = Rounds([])
+    assigned: frozenset[int] = frozenset()
+    today = lambda: date(2026, 3, 2)  # noqa: E731
+    release = pending_release(settings, rounds, today, lambda: assigned)  # type: ignore[arg-type]
+    loop = asyncio.ensure_future(release())
+    try:
+        for _ in range(50):
+            if rounds.calls:
+                break
+            await asyncio.sleep(0.02)
+        assigned = frozenset({0, 2, 4})  # the consumer joined its group
+        for _ in range(50):
+            if len(rounds.calls) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+    finally:
+        loop.cancel()
+    assert rounds.partitions == [frozenset(), frozenset({0, 2, 4})], "once for each"
+    assert rounds.calls[1] - rounds.calls[0] < 1.0, "at once, not at the schedule"
