@@ -172,8 +172,9 @@ class ExactlyOnceConsumer(Generic[T]):
         self.unknown: set[TopicPartition] = set()
         self.stopping = False
         self._commit_failing = False
-        # The partition numbers the member reads now, of any of its topics (replaced whole at each
-        # rebalance: other threads read it). aiokafka's round-robin assignment deals the group's
+        # The partition numbers the member reads now, of any of its topics (a frozenset replaced
+        # whole at each rebalance, emptied when the loop ends: leaving the group calls no
+        # listener). aiokafka's round-robin assignment deals the group's
         # partitions, sorted by topic and number, to the members in turn: when the members'
         # count divides every topic's partitions (1, 2, 3 or 6 of six), each member reads the
         # same numbers of every topic, and so every key of topics keyed alike.
@@ -246,6 +247,7 @@ class ExactlyOnceConsumer(Generic[T]):
                             await self._process(tp, deliveries)
             await self._sync_committed()
         finally:
+            self.partitions = frozenset()
             with contextlib.suppress(Exception):
                 await stop_consumer(self.consumer)
 

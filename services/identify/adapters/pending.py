@@ -52,8 +52,12 @@ DDL = (
     "touched timestamptz NOT NULL DEFAULT clock_timestamp(), PRIMARY KEY (person_id, tenant))",
     # The feed partition the person's latest held record came from: the replica reading that
     # partition releases them (`RELEASABLE`); -1, rows from before the column (anyone's).
+    # Looked up first: ALTER TABLE locks the table before it finds the column there, and a replica
+    # starting would stop the others' batches and releases meanwhile.
+    "DO $do$ BEGIN IF NOT EXISTS (SELECT FROM pg_attribute WHERE attname = 'feed_partition' "
+    "AND attrelid = to_regclass('{schema}.scope_pending') AND NOT attisdropped) THEN "
     "ALTER TABLE {schema}.scope_pending ADD COLUMN IF NOT EXISTS feed_partition int NOT NULL "
-    "DEFAULT -1",
+    "DEFAULT -1; END IF; END $do$",
     "CREATE INDEX IF NOT EXISTS scope_pending_fact_at ON {schema}.scope_pending (tenant, fact_at)",
     # The release's order (`RELEASABLE`); `since` is set on insert only, so updates stay HOT.
     "CREATE INDEX IF NOT EXISTS scope_pending_since ON {schema}.scope_pending (since)",

@@ -72,7 +72,8 @@ class IdentifyCommands:
         # start, so a process that stopped in the middle of a release finishes it at once.
         self.release_wanted = threading.Event()
         self.release_wanted.set()
-        # The watermarks' write counter as the last release round read them (`watermarks_moved`).
+        # The watermarks' write counter as the last release round read them (`watermarks_moved`;
+        # the release loop alone reads and writes it, one call after another).
         self.watermarks_seen: int | None = None
         # Per municipality, the day it started using kaa: episodes that ended before it are not
         # recorded; those found late after it are (`start_go_live`; empty: neither is looked for).
@@ -237,7 +238,9 @@ class IdentifyCommands:
     def watermarks_moved(self) -> bool:
         """Whether any replica wrote the watermarks since the last release round read them (one
         row read): the markers this replica took itself started a round already."""
-        return self.store.watermarks().written != self.watermarks_seen
+        written = self.store.watermarks().written
+        # Without the counter's row (deleted by hand), any look may be news.
+        return written is None or written != self.watermarks_seen
 
     def waiting(self, person: uuid.UUID, tenant: str) -> Waiting | None:
         """Whether the person is pending in the municipality, and for what."""

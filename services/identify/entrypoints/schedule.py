@@ -51,6 +51,8 @@ def pending_release(
         watermark was taken, by this replica or another (looked at every second), or when the
         replica's partitions changed (its start, a rebalance: another replica's persons may be
         its own now), else every `schedule_interval` at the latest."""
+        # A loop started again (its guard, after a failure) may have missed what was due.
+        commands.release_wanted.set()
         waited, moved, released_for = 0.0, False, partitions()
         while True:
             if (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -21,10 +22,12 @@ class Rounds:
         self.calls: list[float] = []
         self.release_wanted = threading.Event()
         self.release_wanted.set()
-        self.partitions: list[Any] = []
+        self.partitions: list[Collection[int] | None] = []
         self.moved: list[bool] = []  # what `watermarks_moved` answers, in turn (then False)
 
-    def release_pending(self, today: date, now: Any, limit: int, partitions: Any = None) -> int:
+    def release_pending(
+        self, today: date, now: Any, limit: int, partitions: Collection[int] | None = None
+    ) -> int:
         self.calls.append(time.monotonic())
         self.partitions.append(partitions)
         return self.counts.pop(0) if self.counts else 0
@@ -58,7 +61,7 @@ async def test_a_watermark_another_replica_took_starts_this_replicas_release_of_
     release = pending_release(settings, rounds, today, lambda: {1, 3})  # type: ignore[arg-type]
     loop = asyncio.ensure_future(release())
     try:
-        for _ in range(200):
+        for _ in range(1000):  # a loaded machine's thread pool may be slow
             if len(rounds.calls) >= 2:
                 break
             await asyncio.sleep(0.02)
@@ -66,7 +69,7 @@ async def test_a_watermark_another_replica_took_starts_this_replicas_release_of_
     finally:
         loop.cancel()
     assert len(rounds.calls) == 2, "the start's round, then one (only) when the watermarks moved"
-    assert 1.5 < rounds.calls[1] - rounds.calls[0] < 3.5, "not the schedule interval's minute"
+    assert 1.5 < rounds.calls[1] - rounds.calls[0] < 15, "not the schedule interval's minute"
     assert rounds.partitions == [{1, 3}, {1, 3}], "of the partitions this replica reads"
 
 
@@ -80,12 +83,12 @@ async def test_partitions_given_to_the_replica_start_its_release_at_once() -> No
     release = pending_release(settings, rounds, today, lambda: assigned)  # type: ignore[arg-type]
     loop = asyncio.ensure_future(release())
     try:
-        for _ in range(50):
+        for _ in range(500):
             if rounds.calls:
                 break
             await asyncio.sleep(0.02)
         assigned = frozenset({0, 2, 4})  # the consumer joined its group
-        for _ in range(50):
+        for _ in range(500):
             if len(rounds.calls) >= 2:
                 break
             await asyncio.sleep(0.02)
@@ -93,4 +96,4 @@ async def test_partitions_given_to_the_replica_start_its_release_at_once() -> No
     finally:
         loop.cancel()
     assert rounds.partitions == [frozenset(), frozenset({0, 2, 4})], "once for each"
-    assert rounds.calls[1] - rounds.calls[0] < 1.0, "at once, not at the schedule"
+    assert rounds.calls[1] - rounds.calls[0] < 8, "at once, not at the schedule's minute"
