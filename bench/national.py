@@ -203,7 +203,7 @@ async def consistent(
                 by_service[where.split()[0]] = by_service.get(where.split()[0], 0) + behind
             counted = sum((await in_scope_counts(deployment.database_url)).values())
             say(f"  draining ({time.monotonic() - started:.0f} s): lag {by_service or 0}, "
-                f"identify waiting about {await waiting_about(deployment)}, "
+                f"identify waiting about {await waiting(deployment, exact=False)}, "
                 f"register in scope {counted}/{want}, largest process "
                 f"{max(rss, key=rss.__getitem__)} {max(rss.values()):.0f} MB")  # fmt: skip
 
@@ -239,29 +239,22 @@ async def consistent(
         reporter.cancel()
 
 
-async def waiting(deployment: Deployment) -> int:
-    """Persons identify holds until their sources are complete (or the settle window ends)."""
+async def waiting(deployment: Deployment, *, exact: bool = True) -> int:
+    """Pending rows identify holds until their sources are complete (or the settle window ends).
+    `exact=False`: about as many, from PostgreSQL's statistics, for the progress line: counting
+    them every 10 s read the whole table each time, 17.8 s of PostgreSQL's time in a
+    500,000-person run (`pg_stat_statements`), charged to the platform's CPU per person."""
     conn = await asyncpg.connect(deployment.database_url)
     try:
+        if not exact:
+            found = await conn.fetchval(
+                "SELECT n_live_tup FROM pg_stat_user_tables "
+                "WHERE schemaname = 'identify' AND relname = 'scope_pending'"
+            )
+            return int(found or 0)
         if not await conn.fetchval("SELECT to_regclass('identify.scope_pending') IS NOT NULL"):
             return 0
         return int(await conn.fetchval("SELECT count(*) FROM identify.scope_pending"))
-    finally:
-        await conn.close()
-
-
-async def waiting_about(deployment: Deployment) -> int:
-    """About how many pending rows identify holds, from PostgreSQL's statistics: for the
-    progress line. Counting them exactly every 10 s read the whole table each time, 17.8 s of
-    PostgreSQL's time in a 500,000-person run (`pg_stat_statements`), charged to the platform's
-    CPU per person and growing with the size twice over (a larger table, more lines)."""
-    conn = await asyncpg.connect(deployment.database_url)
-    try:
-        found = await conn.fetchval(
-            "SELECT n_live_tup FROM pg_stat_user_tables "
-            "WHERE schemaname = 'identify' AND relname = 'scope_pending'"
-        )
-        return int(found or 0)
     finally:
         await conn.close()
 
