@@ -81,7 +81,7 @@ async def test_a_batch_is_e_mailed_once_to_those_with_an_address_never_to_a_prot
     assert case.last_attempt_on == SENT.date()
 
 
-async def test_a_youth_who_left_scope_after_the_batch_was_made_stops_no_one_elses_attempt(
+async def test_a_youth_who_left_scope_after_the_batch_was_made_is_not_e_mailed(
     outreach: Outreach, smtp: tuple[Inbox, int]
 ) -> None:
     inbox, port = smtp
@@ -98,10 +98,14 @@ async def test_a_youth_who_left_scope_after_the_batch_was_made_stops_no_one_else
     outreach.leave(youths[1].youth_id, DAY)
 
     sent = await handlers.email(ANNA, made.batch.batch_id, SENT)
+    again = await handlers.email(ANNA, made.batch.batch_id, SENT)
 
     stayed = [y for n, y in enumerate(youths) if n != 1]
-    assert sent.emailed == len(youths), "the letters were made while all four were in scope"
-    assert len(inbox.messages) == len(youths)
+    assert (sent.emailed, sent.left_scope, sent.without_email) == (3, 1, 0)
+    assert (again.emailed, again.already_emailed, again.left_scope) == (0, 3, 1)
+    assert sorted(to for to, _ in inbox.messages) == sorted(
+        [f"ung{y.street[-1]}@example.se"] for y in stayed
+    ), "only the youths still in scope get their letter, each once"
     for youth in stayed:
         case = outreach.application.case_of(youth.youth_id, TENANT)
         assert len(case.contact_attempt_ids) == 1, "each youth in scope: one attempt by e-mail"

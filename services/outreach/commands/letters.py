@@ -94,6 +94,7 @@ class Emailed:
     already_emailed: int
     without_email: int  # no e-mail address recorded: the letter goes by post only
     forwarded: int  # protected youths' letters: by Skatteverket only, never e-mailed
+    left_scope: int  # no longer in the municipality's scope since the batch was made: not e-mailed
 
 
 @dataclass(frozen=True)
@@ -259,14 +260,20 @@ class LetterHandlers:
     ) -> Emailed:
         """E-mail the batch's letters to the youths whose e-mail address is recorded, each once,
         and record each as a contact attempt (channel `email`). A protected youth's letter is
-        never e-mailed. Refused (409) when the settings name no SMTP server."""
+        never e-mailed, nor the letter of a youth who has left the municipality's scope since the
+        batch was made (the activity responsibility no longer covers them; counted in
+        `left_scope`). Refused (409) when the settings name no SMTP server."""
         if not self.mail.enabled:
             raise CommandRefused("delivery", "e-mail delivery is not configured", conflict=True)
         when = at or self.outreach.clock.now()
         self.outreach.clock.check_past("at", when)
         batch = await self.batch(caller, batch_id)
         template = await self.template(caller, batch.template, batch.template_version)
-        waiting = [i for i in batch.items if not i.forwarding and i.emailed_at is None]
+        unsent = [i for i in batch.items if not i.forwarding and i.emailed_at is None]
+        in_scope = await asyncio.to_thread(
+            self._in_scope, caller.tenant, [i.youth_id for i in unsent]
+        )
+        waiting = [i for i in unsent if i.youth_id in in_scope]
         addresses = await asyncio.to_thread(
             self._emails, caller.tenant, [i.youth_id for i in waiting]
         )
@@ -283,7 +290,7 @@ class LetterHandlers:
             youth_ids = [i.youth_id for i in chosen]
             await asyncio.to_thread(self.store.mark_emailed, batch_id, youth_ids, when)
             await self._log(caller, youth_ids)
-        await self._attempts(caller, [  # a youth who left scope meanwhile is not recorded
+        await self._attempts(caller, [  # one who left scope since the check is not recorded
             AttemptContact(i.youth_id, "email", LETTER_OUTCOME, when,
                            uuid.uuid5(i.contact_attempt_id, "email"))
             for i in chosen
@@ -293,7 +300,21 @@ class LetterHandlers:
             already_emailed=sum(i.emailed_at is not None for i in batch.items),
             without_email=len(waiting) - len(chosen),
             forwarded=sum(i.forwarding for i in batch.items),
+            left_scope=len(unsent) - len(waiting),
         )  # fmt: skip
+
+    def _in_scope(self, tenant: str, youth_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of the youths the municipality's scope still covers (blocking)."""
+        application = self.runtime.application
+        found = set()
+        for youth_id in youth_ids:
+            try:
+                case = application.case_of(youth_id, tenant)
+            except CaseNotFound:
+                continue
+            if case.in_scope:
+                found.add(youth_id)
+        return found
 
     def _emails(self, tenant: str, youth_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
         """The e-mail address recorded for each youth who has one (blocking)."""

@@ -108,6 +108,10 @@ class EmailedView(BaseModel):
     already_emailed: int
     without_email: int = Field(description="No e-mail address recorded: by post only.")
     forwarded: int = Field(description="Protected youths: by Skatteverket only, never e-mailed.")
+    left_scope: int = Field(
+        description="Youths who left the municipality's scope since the batch was made: not "
+        "e-mailed (their letter, if posted, is not recorded as an attempt either)."
+    )
 
 
 class ConfirmView(BaseModel):
@@ -224,12 +228,13 @@ def letter_routes(context: CaseRoutes, handlers: LetterHandlers) -> APIRouter:
     @router.post("/letter-batches/{batch_id}/email", response_model=EmailedView)
     async def email_batch(batch_id: uuid.UUID, caller: Caseworker) -> EmailedView:
         """E-mail the batch's letters to the youths whose e-mail address is recorded (each once;
-        a protected youth's never), each a contact attempt (channel `email`); 409 when no SMTP
-        server is configured."""
+        a protected youth's never, nor one who has left scope since), each a contact attempt
+        (channel `email`); 409 when no SMTP server is configured."""
         done = await handlers.email(caller, batch_id)
         return EmailedView(
             batch_id=done.batch_id, emailed=done.emailed, already_emailed=done.already_emailed,
             without_email=done.without_email, forwarded=done.forwarded,
+            left_scope=done.left_scope,
         )  # fmt: skip
 
     return router
