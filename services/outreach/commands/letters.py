@@ -94,7 +94,9 @@ class Emailed:
     already_emailed: int
     without_email: int  # no e-mail address recorded: the letter goes by post only
     forwarded: int  # protected youths' letters: by Skatteverket only, never e-mailed
-    left_scope: int  # no longer in the municipality's scope since the batch was made: not e-mailed
+    # Youths no longer in the scope the batch was made in (they left it, or are in it again for
+    # a later period): not e-mailed.
+    left_scope: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
@@ -260,9 +262,10 @@ class LetterHandlers:
     ) -> Emailed:
         """E-mail the batch's letters to the youths whose e-mail address is recorded, each once,
         and record each as a contact attempt (channel `email`). A protected youth's letter is
-        never e-mailed, nor the letter of a youth who has left the municipality's scope since the
-        batch was made (the activity responsibility no longer covers them; counted in
-        `left_scope`). Refused (409) when the settings name no SMTP server."""
+        never e-mailed, nor the letter of a youth who has left the scope period it was made in
+        (the activity responsibility no longer covers them, or covers them for a later period
+        the letter does not know of; named in `left_scope`). Refused (409) when the settings name
+        no SMTP server."""
         if not self.mail.enabled:
             raise CommandRefused("delivery", "e-mail delivery is not configured", conflict=True)
         when = at or self.outreach.clock.now()
@@ -271,7 +274,7 @@ class LetterHandlers:
         template = await self.template(caller, batch.template, batch.template_version)
         unsent = [i for i in batch.items if not i.forwarding and i.emailed_at is None]
         in_scope = await asyncio.to_thread(
-            self._in_scope, caller.tenant, [i.youth_id for i in unsent]
+            self._in_scope, caller.tenant, [i.youth_id for i in unsent], batch.made_on
         )
         waiting = [i for i in unsent if i.youth_id in in_scope]
         addresses = await asyncio.to_thread(
@@ -300,19 +303,22 @@ class LetterHandlers:
             already_emailed=sum(i.emailed_at is not None for i in batch.items),
             without_email=len(waiting) - len(chosen),
             forwarded=sum(i.forwarding for i in batch.items),
-            left_scope=len(unsent) - len(waiting),
+            left_scope=[i.youth_id for i in unsent if i.youth_id not in in_scope],
         )  # fmt: skip
 
-    def _in_scope(self, tenant: str, youth_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        """Those of the youths the municipality's scope still covers (blocking)."""
+    def _in_scope(self, tenant: str, youth_ids: list[uuid.UUID], made_on: date) -> set[uuid.UUID]:
+        """Those of the youths still in the scope period they were in on `made_on` (blocking):
+        in scope now, in a period identify recorded by then (a youth written to in one period,
+        who left and came back, is in a later one)."""
         application = self.runtime.application
-        found = set()
+        found: set[uuid.UUID] = set()
         for youth_id in youth_ids:
             try:
                 case = application.case_of(youth_id, tenant)
             except CaseNotFound:
                 continue
-            if case.in_scope:
+            began = case.identified_on or case.entered_on
+            if case.in_scope and (began is None or began <= made_on):
                 found.add(youth_id)
         return found
 

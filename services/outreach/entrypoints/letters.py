@@ -108,9 +108,10 @@ class EmailedView(BaseModel):
     already_emailed: int
     without_email: int = Field(description="No e-mail address recorded: by post only.")
     forwarded: int = Field(description="Protected youths: by Skatteverket only, never e-mailed.")
-    left_scope: int = Field(
-        description="Youths who left the municipality's scope since the batch was made: not "
-        "e-mailed (their letter, if posted, is not recorded as an attempt either)."
+    left_scope: list[uuid.UUID] = Field(
+        description="Youths no longer in the scope period the batch was made in (they left the "
+        "municipality's scope, or are in it again for a later period): their letter is not "
+        "e-mailed."
     )
 
 
